@@ -1,0 +1,37 @@
+/**
+ * Seams between the streams protocol core and the modules that hang off it (subscriptions,
+ * the session layer's auth wrapper). Kept in one small file so each side can be built and
+ * tested on its own.
+ *
+ * Paths here are stream-root-relative: `events/abc`, `sessions/s1` (no leading slash, no
+ * mount prefix such as `/v1/stream/` or `/api/streams/`).
+ */
+
+/** What a subscription engine (or any other observer) may ask of the stream store. */
+export interface StreamAccess {
+  /** Current tail offset and state of a live (not expired, not deleted) stream, or null. */
+  describe(path: string): { tailOffset: string; closed: boolean; contentType: string } | null
+  /** Paths of all live streams (for glob matching). */
+  listPaths(): string[]
+  /** Append bytes to an existing stream as a plain (non-producer) append; resolves after commit. */
+  append(path: string, body: Uint8Array, contentType: string): Promise<{ tailOffset: string }>
+}
+
+/** Events the store emits after each commit. Listeners must not throw and must not block. */
+export interface StreamLifecycleListener {
+  onCreated?(path: string): void
+  onAppended?(path: string, tailOffset: string): void
+  onClosed?(path: string): void
+  onDeleted?(path: string): void
+}
+
+/**
+ * A sub-router for the reserved `__ds/...` control namespace. `subPath` is what follows
+ * `__ds/` (e.g. `subscriptions/abc/callback`). `streamUrl(path)` builds the absolute URL of
+ * a stream (or `__ds/...` control path) as the client addressed it, so responses can carry
+ * callback URLs that work behind any mount point.
+ */
+export interface ReservedRouter {
+  handle(req: Request, subPath: string, streamUrl: (path: string) => string): Promise<Response>
+  close(): void
+}
