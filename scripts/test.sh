@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The one test command (`npm test`): prepares what the suite needs on a fresh machine
+# (node modules, Debian chromium, docker.io + a running engine, a production build), then runs
+# every test once and prints a closing "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing Debian chromium for the browser tests"
+  apt_install chromium fonts-dejavu-core
+fi
+
+if [ -x scripts/docker-engine.sh ]; then
+  log "starting the Docker engine for the container tests"
+  bash scripts/docker-engine.sh
+fi
+
+log "building the production app (the conformance suite also runs through it)"
+npx vite build --logLevel warn
+
+mkdir -p test-results
+log "running the test suite"
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@"
+status=$?
+set -e
+
+if [ -f test-results/vitest.json ]; then
+  node -e '
+    const r = require("./test-results/vitest.json");
+    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    console.log(`\nTests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  '
+fi
+exit $status

@@ -1,0 +1,9 @@
+import { createFileRoute } from '@tanstack/react-router'
+import { handleTetherRequest } from '../../../../lib/app-entry'
+
+// `POST /api/streams?sessionId=…`: the session event writer.
+const handler = ({ request }: { request: Request }) => handleTetherRequest(request)
+
+export const Route = createFileRoute('/api/streams/')({
+  server: { handlers: { POST: handler, OPTIONS: handler } },
+})

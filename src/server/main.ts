@@ -1,0 +1,40 @@
+/**
+ * Production entry: serves the `vite build` output (dist/server/server.js is the TanStack Start
+ * fetch handler, which also carries /api/streams and /api/sessions) and dist/client as static
+ * files, with srvx on PORT/HOST.
+ */
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { serve } from 'srvx'
+import { staticMiddleware } from 'srvx/static'
+
+const root = resolve(import.meta.dirname, '../..')
+const serverEntry = resolve(root, 'dist/server/server.js')
+if (!existsSync(serverEntry)) {
+  console.error(`No production build at ${serverEntry}: run \`npm run build\` first (npm start does).`)
+  process.exit(1)
+}
+
+const port = Number(process.env.PORT ?? 3000)
+const hostname = process.env.HOST ?? '127.0.0.1'
+const { default: app } = (await import(pathToFileURL(serverEntry).href)) as {
+  default: { fetch: (req: Request) => Response | Promise<Response> }
+}
+
+const server = serve({
+  port,
+  hostname,
+  silent: true,
+  fetch: (req) => app.fetch(req),
+  middleware: [staticMiddleware({ dir: resolve(root, 'dist/client'), maxAge: 3600 })],
+})
+await server.ready()
+const url = server.url ?? `http://${hostname}:${port}/`
+console.log(`Tether listening on ${url}`)
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void server.close(true).finally(() => process.exit(0))
+  })
+}
