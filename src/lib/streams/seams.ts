@@ -19,7 +19,15 @@ export interface StreamAccess {
 
 /** Events the store emits after each commit. Listeners must not throw and must not block. */
 export interface StreamLifecycleListener {
-  onCreated?(path: string): void
+  /**
+   * `startOffset` (optional, backward-compatible) is the stream's tail BEFORE any data of its
+   * own, i.e. where a reader at `-1` starts (the zero offset for a fresh stream, the fork
+   * offset for a fork). Subscriptions link new streams there, so an empty new stream is not
+   * "pending" while one created with a body is. Without it they fall back to `-1`, which
+   * costs one spurious wake per new empty stream. A create that carries a body may also fire
+   * onAppended; listeners treat that as harmless.
+   */
+  onCreated?(path: string, startOffset?: string): void
   onAppended?(path: string, tailOffset: string): void
   onClosed?(path: string): void
   onDeleted?(path: string): void
