@@ -1,0 +1,216 @@
+/**
+ * Signed, expiring access tokens (HS256 JWTs via jose), scoped to one session (or all, for admin).
+ *
+ * Roles:
+ * - viewer: read its session.
+ * - collaborator: read; write `chunk` as role 'user' with author = its subject, `terminal` input /
+ *   resize lines with source = its subject, its own `presence` (userId = subject), and stop/cancel
+ *   control requests (requestedBy = subject). A collaborator token without a subject (a share
+ *   link's token) may read and join (exchange itself for a personal one), not write.
+ * - worker: read; write `chunk` as assistant/system with author = its subject (agent id),
+ *   `tool-call`, `terminal` output / exit lines with source = its subject, its own agent state.
+ * - admin: everything, every session (`sid: '*'`).
+ */
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose'
+import { isChannel, type Channel } from './channels'
+
+export const ROLES = ['viewer', 'collaborator', 'worker', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+export const ALL_SESSIONS = '*'
+
+export interface TokenClaims {
+  role: Role
+  /** Session id, or '*' (admin only). */
+  sid: string
+  /** User id (collaborator) or agent id (worker); absent on share-link tokens. */
+  sub?: string
+  /** Display name carried for convenience (presence). */
+  name?: string
+  /** Expiry, epoch seconds. */
+  exp: number
+  iat: number
+}
+
+export interface IssueTokenOptions {
+  role: Role
+  /** Required unless role is admin (then defaults to all sessions). */
+  sessionId?: string
+  subject?: string
+  name?: string
+  /** Lifetime in seconds; default per role (DEFAULT_TTL_SECONDS). */
+  ttlSeconds?: number
+  /** Injectable clock, epoch ms. */
+  now?: number
+}
+
+export const DEFAULT_TTL_SECONDS: Record<Role, number> = {
+  viewer: 7 * 86_400,
+  collaborator: 7 * 86_400,
+  worker: 86_400,
+  admin: 30 * 86_400,
+}
+
+const ISSUER = 'tether'
+const ALG = 'HS256'
+
+export type TokenSecret = Uint8Array
+
+export function secretFromString(value: string): TokenSecret {
+  return new TextEncoder().encode(value)
+}
+
+/**
+ * The server secret: TETHER_SECRET if set, else `<dataDir>/secret`, created (32 random bytes,
+ * mode 0600) on first start.
+ */
+export function loadOrCreateSecret(dataDir: string, envSecret = process.env.TETHER_SECRET): TokenSecret {
+  if (envSecret) {
+    if (envSecret.length < 16) throw new Error('TETHER_SECRET must be at least 16 characters')
+    return secretFromString(envSecret)
+  }
+  const file = join(dataDir, 'secret')
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true })
+    try {
+      // 'wx' so two processes starting at once never overwrite each other's secret.
+      writeFileSync(file, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    chmodSync(file, 0o600)
+  }
+  return secretFromString(readFileSync(file, 'utf8').trim())
+}
+
+export async function issueToken(secret: TokenSecret, options: IssueTokenOptions): Promise<string> {
+  const { role } = options
+  if (!ROLES.includes(role)) throw new Error(`unknown role ${String(role)}`)
+  const sid = options.sessionId ?? (role === 'admin' ? ALL_SESSIONS : undefined)
+  if (!sid) throw new Error(`a ${role} token needs a session id`)
+  if (sid === ALL_SESSIONS && role !== 'admin') throw new Error('only admin tokens may cover all sessions')
+  if (role === 'worker' && !options.subject) throw new Error('a worker token needs a subject (agent id)')
+  const nowSec = Math.floor((options.now ?? Date.now()) / 1000)
+  const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS[role]
+  const jwt = new SignJWT({ role, sid, ...(options.name ? { name: options.name } : {}) })
+    .setProtectedHeader({ alg: ALG })
+    .setIssuer(ISSUER)
+    .setIssuedAt(nowSec)
+    .setExpirationTime(nowSec + ttl)
+  if (options.subject) jwt.setSubject(options.subject)
+  return jwt.sign(secret)
+}
+
+export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: string }
+
+export async function verifyToken(secret: TokenSecret, token: string, now?: number): Promise<VerifyResult> {
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      issuer: ISSUER,
+      algorithms: [ALG],
+      ...(now !== undefined ? { currentDate: new Date(now) } : {}),
+    })
+    const { role, sid, sub, name, exp, iat } = payload as Record<string, unknown>
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return { ok: false, reason: 'token has no valid role' }
+    if (typeof sid !== 'string' || (sid === ALL_SESSIONS && role !== 'admin')) return { ok: false, reason: 'token has no valid session scope' }
+    if (typeof exp !== 'number' || typeof iat !== 'number') return { ok: false, reason: 'token has no expiry' }
+    return {
+      ok: true,
+      claims: {
+        role: role as Role,
+        sid,
+        exp,
+        iat,
+        ...(typeof sub === 'string' ? { sub } : {}),
+        ...(typeof name === 'string' ? { name } : {}),
+      },
+    }
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) return { ok: false, reason: 'token expired' }
+    return { ok: false, reason: 'invalid token' }
+  }
+}
+
+/** Claims used when TETHER_AUTH=off: an admin for everything. */
+export const AUTH_OFF_CLAIMS: TokenClaims = { role: 'admin', sid: ALL_SESSIONS, sub: 'local', exp: Number.MAX_SAFE_INTEGER, iat: 0 }
+
+export function coversSession(claims: TokenClaims, sessionId: string): boolean {
+  return claims.sid === ALL_SESSIONS || claims.sid === sessionId
+}
+
+/** The session a stream-root-relative path belongs to (`sessions/<id>` → id), or null. */
+export function sessionIdFromPath(path: string): string | null {
+  const m = /^sessions\/([^/]+)$/.exec(path.replace(/^\/+/, ''))
+  return m ? decodeURIComponent(m[1]) : null
+}
+
+/** Reading a stream: its session's tokens may read it; any other stream needs admin. */
+export function canRead(claims: TokenClaims, path: string): boolean {
+  if (claims.role === 'admin' && claims.sid === ALL_SESSIONS) return true
+  const sid = sessionIdFromPath(path)
+  return sid !== null && coversSession(claims, sid)
+}
+
+/** Creating, closing, deleting or forking a stream: admin only. */
+export function canManageStream(claims: TokenClaims, path: string): boolean {
+  if (claims.role !== 'admin') return false
+  if (claims.sid === ALL_SESSIONS) return true
+  const sid = sessionIdFromPath(path)
+  return sid !== null && sid === claims.sid
+}
+
+function field(data: unknown, name: string): unknown {
+  return typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[name] : undefined
+}
+
+/**
+ * Whether `claims` may write this (already validated) value to `channel` of a session it covers.
+ * Session coverage is checked separately (coversSession); this is the per-role channel rule.
+ * For a presence delete pass the key as `{ userId }` / `{ id }`.
+ */
+export function canWrite(claims: TokenClaims, channel: Channel | string, data: unknown): boolean {
+  if (!isChannel(channel)) return false
+  if (claims.role === 'admin') return true
+  const sub = claims.sub
+  if (claims.role === 'viewer' || !sub) return false
+  if (claims.role === 'collaborator') {
+    switch (channel) {
+      case 'chunk':
+        return field(data, 'role') === 'user' && field(data, 'author') === sub
+      case 'terminal':
+        return (field(data, 'kind') === 'input' || field(data, 'kind') === 'resize') && field(data, 'source') === sub
+      case 'presence':
+        return (field(data, 'userId') ?? field(data, 'id')) === sub
+      case 'agent-state':
+        return field(data, 'kind') === 'control' && field(data, 'requestedBy') === sub
+      default:
+        return false
+    }
+  }
+  // worker
+  switch (channel) {
+    case 'chunk':
+      return (field(data, 'role') === 'assistant' || field(data, 'role') === 'system') && field(data, 'author') === sub
+    case 'tool-call':
+      return true
+    case 'terminal':
+      return (field(data, 'kind') === 'output' || field(data, 'kind') === 'exit') && field(data, 'source') === sub
+    case 'agent-state':
+      return field(data, 'kind') !== 'control' && field(data, 'agentId') === sub
+    default:
+      return false
+  }
+}
+
+/** Extracts a bearer token from `Authorization: Bearer …` or the `token` query parameter. */
+export function tokenFromRequest(req: Request): string | null {
+  const header = req.headers.get('authorization')
+  if (header) {
+    const m = /^Bearer\s+(.+)$/i.exec(header.trim())
+    if (m) return m[1].trim()
+  }
+  const q = new URL(req.url).searchParams.get('token')
+  return q && q.length > 0 ? q : null
+}
