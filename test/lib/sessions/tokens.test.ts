@@ -7,12 +7,12 @@ import {
   canRead,
   canWrite,
   issueToken,
-  loadOrCreateSecret,
   secretFromString,
   tokenFromRequest,
   verifyToken,
   type TokenClaims,
 } from '../../../src/lib/sessions/tokens'
+import { loadOrCreateSecret } from '../../../src/lib/sessions/secret'
 
 const secret = secretFromString('test-secret-test-secret-test-secret')
 

@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { secretFromString, type TokenSecret } from './tokens'
+
+/**
+ * The server secret: TETHER_SECRET if set, else `<dataDir>/secret`, created (32 random bytes,
+ * mode 0600) on first start.
+ */
+export function loadOrCreateSecret(dataDir: string, envSecret = process.env.TETHER_SECRET): TokenSecret {
+  if (envSecret) {
+    if (envSecret.length < 16) throw new Error('TETHER_SECRET must be at least 16 characters')
+    return secretFromString(envSecret)
+  }
+  const file = join(dataDir, 'secret')
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true })
+    try {
+      // 'wx' so two processes starting at once never overwrite each other's secret.
+      writeFileSync(file, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    chmodSync(file, 0o600)
+  }
+  return secretFromString(readFileSync(file, 'utf8').trim())
+}
