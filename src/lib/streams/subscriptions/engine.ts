@@ -1,0 +1,531 @@
+/**
+ * The subscription state machine (PROTOCOL.md sections 6-7): cursors, wakes, generation
+ * fencing, leases and webhook retries. Works on in-memory state, writes through to the repo
+ * after every change, and talks to the stream store only through `StreamAccess`.
+ *
+ * One deadline per subscription drives time: the lease while a wake is in flight, otherwise
+ * the next webhook attempt while backing off.
+ */
+import { randomBytes } from 'node:crypto'
+import type { StreamAccess, StreamLifecycleListener } from '../seams'
+import type { WakeRequest } from './config'
+import type { WebhookPoster } from './deliver'
+import { applyAcks, linkNewStream, matchesPattern, pendingInfos, relinkCreatedStream, streamInfos, tailOf, unlinkDeletedStream } from './links'
+import { BEFORE_FIRST, compareOffsets } from './paths'
+import type { SubscriptionRepo } from './repo'
+import { retryDelayMs } from './retry'
+import type { WakeTokens, WebhookSigner } from './signing'
+import { fail, type Outcome, type StreamInfo, type Subscription, type SubscriptionConfig, type SubscriptionType } from './types'
+
+export interface EngineLog {
+  warn(message: string, detail?: unknown): void
+}
+
+export interface EngineDeps {
+  access: StreamAccess
+  repo: SubscriptionRepo
+  signer: WebhookSigner
+  tokens: WakeTokens
+  post: WebhookPoster
+  now: () => number
+  random: () => number
+  webhookTimeoutMs: number
+  log: EngineLog
+}
+
+const newId = (prefix: string, bytes: number) => `${prefix}${randomBytes(bytes).toString('base64url')}`
+
+export class SubscriptionEngine implements Required<StreamLifecycleListener> {
+  private readonly subs = new Map<string, Subscription>()
+  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly deliveries = new Map<string, { wakeId: string; abort: AbortController }>()
+  private closed = false
+
+  constructor(private readonly deps: EngineDeps) {}
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  /** Loads persisted subscriptions, repairs links the store no longer agrees with, re-arms timers. */
+  restore(): void {
+    const { access, repo } = this.deps
+    const livePaths = access.listPaths()
+    for (const sub of repo.loadAll()) {
+      this.subs.set(sub.id, sub)
+      const removed: string[] = []
+      for (const link of [...sub.links.values()]) {
+        if (access.describe(link.path) !== null) continue
+        if (unlinkDeletedStream(sub, link.path)) removed.push(link.path)
+      }
+      // A matching stream created just before a crash may have missed its link: link it at
+      // the beginning, so nothing acknowledged to its writers is skipped.
+      for (const path of livePaths) {
+        if (!sub.links.has(path) && matchesPattern(sub, path)) linkNewStream(sub, path, BEFORE_FIRST)
+      }
+      repo.deleteLinks(sub.id, removed)
+      repo.saveAll(sub)
+      this.arm(sub)
+    }
+    for (const sub of this.subs.values()) this.maybeWake(sub)
+  }
+
+  close(): void {
+    this.closed = true
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+    for (const d of this.deliveries.values()) d.abort.abort(new Error('subscriptions closed'))
+    this.deliveries.clear()
+  }
+
+  // ---- control API -------------------------------------------------------------------------
+
+  get(id: string): Subscription | undefined {
+    return this.subs.get(id)
+  }
+
+  /** Creates the subscription, or reports whether an existing one has the same config hash. */
+  put(
+    id: string,
+    config: SubscriptionConfig,
+    hash: string,
+    urls: { callbackUrl: string; jwksUrl: string },
+  ): { sub: Subscription; created: boolean } | { conflict: true } {
+    const existing = this.subs.get(id)
+    if (existing) return existing.configHash === hash ? { sub: existing, created: false } : { conflict: true }
+    const sub: Subscription = {
+      id,
+      incarnation: newId('', 9),
+      config,
+      configHash: hash,
+      createdAt: new Date(this.deps.now()).toISOString(),
+      callbackUrl: urls.callbackUrl,
+      jwksUrl: urls.jwksUrl,
+      status: 'active',
+      generation: 0,
+      wakeId: null,
+      wakeSnapshot: null,
+      holder: null,
+      leaseExpiresAt: null,
+      retryCount: 0,
+      nextAttemptAt: null,
+      links: new Map(),
+    }
+    // Existing streams join at their tail: creating a subscription does not replay history.
+    for (const path of config.streams) {
+      sub.links.set(path, { path, explicit: true, glob: matchesPattern(sub, path), ackedOffset: tailOf(this.deps.access, path) })
+    }
+    if (config.pattern !== null) {
+      for (const path of this.deps.access.listPaths()) {
+        if (!sub.links.has(path) && matchesPattern(sub, path)) linkNewStream(sub, path, tailOf(this.deps.access, path))
+      }
+    }
+    this.subs.set(id, sub)
+    this.deps.repo.saveAll(sub)
+    return { sub, created: true }
+  }
+
+  remove(id: string): void {
+    if (!this.subs.delete(id)) return
+    this.disarm(id)
+    this.deliveries.get(id)?.abort.abort(new Error('subscription deleted'))
+    this.deliveries.delete(id)
+    this.deps.repo.deleteSubscription(id)
+  }
+
+  addStreams(id: string, paths: string[]): Outcome {
+    const sub = this.subs.get(id)
+    if (!sub) return notFound()
+    if (sub.config.wakeStream !== null && paths.includes(sub.config.wakeStream)) {
+      return fail(400, 'INVALID_REQUEST', 'a subscription cannot link its own wake_stream')
+    }
+    const changed = []
+    for (const path of paths) {
+      const link = sub.links.get(path)
+      if (link?.explicit) continue
+      if (link) link.explicit = true
+      else sub.links.set(path, { path, explicit: true, glob: false, ackedOffset: tailOf(this.deps.access, path) })
+      changed.push(sub.links.get(path)!)
+    }
+    this.deps.repo.saveLinks(id, changed)
+    return { status: 204 }
+  }
+
+  removeStream(id: string, path: string): Outcome {
+    const sub = this.subs.get(id)
+    if (!sub) return notFound()
+    const link = sub.links.get(path)
+    if (!link || !link.explicit) return { status: 204 }
+    link.explicit = false
+    // The glob link survives if the pattern still matches a live stream.
+    link.glob = matchesPattern(sub, path) && this.deps.access.describe(path) !== null
+    if (link.glob) this.deps.repo.saveLinks(id, [link])
+    else {
+      sub.links.delete(path)
+      this.deps.repo.deleteLinks(id, [path])
+    }
+    return { status: 204 }
+  }
+
+  async claim(id: string, worker: string): Promise<Outcome> {
+    const sub = this.subs.get(id)
+    if (!sub) return notFound()
+    if (sub.config.type !== 'pull-wake') return fail(400, 'INVALID_REQUEST', 'claim is for pull-wake subscriptions')
+    if (sub.holder !== null) {
+      return fail(409, 'ALREADY_CLAIMED', 'another worker holds the lease', {
+        current_holder: sub.holder,
+        generation: sub.generation,
+      })
+    }
+    const pending = pendingInfos(this.deps.access, sub)
+    if (pending.length === 0) {
+      if (sub.wakeId !== null) this.clearWake(sub)
+      this.save(sub)
+      return fail(409, 'NO_PENDING_WORK', 'no linked stream has unacknowledged data')
+    }
+    if (sub.wakeId === null) {
+      sub.generation += 1
+      sub.wakeId = newId('w_', 12)
+    }
+    sub.holder = worker
+    sub.wakeSnapshot = snapshotOf(pending)
+    sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
+    this.save(sub)
+    const { wakeId, generation } = sub
+    const token = await this.issueToken(sub, wakeId, generation)
+    if (this.subs.get(id) !== sub || sub.wakeId !== wakeId || sub.holder !== worker) {
+      return fail(409, 'FENCED', 'the claim was superseded before it completed')
+    }
+    return {
+      status: 200,
+      body: { wake_id: wakeId, generation, token, streams: pending, lease_ttl_ms: sub.config.leaseTtlMs },
+    }
+  }
+
+  /** Webhook callback (`type: webhook`) or pull-wake ack (`type: pull-wake`). */
+  async ack(id: string, type: SubscriptionType, token: string | null, req: WakeRequest): Promise<Outcome> {
+    const auth = await this.authorize(id, type, token, req)
+    if ('status' in auth) return auth
+    const { sub } = auth
+    const bad = applyAcks(this.deps.access, sub, req.acks, (links) => this.deps.repo.saveLinks(sub.id, links))
+    if (bad) return bad
+    if (req.done) return { status: 200, body: { ok: true, next_wake: this.finishWake(sub) } }
+    sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
+    this.save(sub)
+    return { status: 200, body: { ok: true, next_wake: false } }
+  }
+
+  async release(id: string, token: string | null, req: WakeRequest): Promise<Outcome> {
+    const auth = await this.authorize(id, 'pull-wake', token, req)
+    if ('status' in auth) return auth
+    this.finishWake(auth.sub)
+    return { status: 204 }
+  }
+
+  // ---- store events ------------------------------------------------------------------------
+
+  onCreated(path: string, startOffset?: string): void {
+    this.guard(() => {
+      for (const sub of this.subs.values()) {
+        const link = relinkCreatedStream(this.deps.access, sub, path, startOffset ?? BEFORE_FIRST)
+        if (!link) continue
+        this.deps.repo.saveLinks(sub.id, [link])
+        this.maybeWake(sub)
+      }
+    })
+  }
+
+  onAppended(path: string, tailOffset: string): void {
+    this.guard(() => {
+      for (const sub of this.subs.values()) {
+        let link = sub.links.get(path)
+        if (!link) {
+          if (!matchesPattern(sub, path)) continue
+          // Not seen before this append: link before it, so the append itself is pending.
+          link = linkNewStream(sub, path, BEFORE_FIRST)
+          this.deps.repo.saveLinks(sub.id, [link])
+        }
+        if (this.isIdle(sub) && compareOffsets(tailOffset, link.ackedOffset) > 0) this.startWake(sub)
+      }
+    })
+  }
+
+  onClosed(path: string): void {
+    this.guard(() => {
+      for (const sub of this.subs.values()) if (sub.links.has(path)) this.maybeWake(sub)
+    })
+  }
+
+  onDeleted(path: string): void {
+    this.guard(() => {
+      for (const sub of this.subs.values()) {
+        if (sub.config.wakeStream === path) this.deps.log.warn(`subscription ${sub.id}: its wake_stream ${path} was deleted`)
+        if (!sub.links.has(path)) continue
+        if (unlinkDeletedStream(sub, path)) this.deps.repo.deleteLinks(sub.id, [path])
+        else this.deps.repo.saveLinks(sub.id, [sub.links.get(path)!])
+      }
+    })
+  }
+
+  // ---- wakes -------------------------------------------------------------------------------
+
+  private isIdle(sub: Subscription): boolean {
+    return sub.wakeId === null && sub.holder === null && sub.nextAttemptAt === null
+  }
+
+  private maybeWake(sub: Subscription): void {
+    if (this.closed || !this.isIdle(sub)) return
+    if (pendingInfos(this.deps.access, sub).length > 0) this.startWake(sub)
+  }
+
+  private startWake(sub: Subscription): void {
+    const pending = pendingInfos(this.deps.access, sub)
+    sub.generation += 1
+    sub.wakeId = newId('w_', 12)
+    sub.wakeSnapshot = snapshotOf(pending)
+    sub.nextAttemptAt = null
+    sub.holder = null
+    if (sub.config.type === 'webhook') {
+      // Webhook lease starts when the wake is issued.
+      sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
+      this.save(sub)
+      void this.deliver(sub, sub.wakeId, sub.generation, pending)
+    } else {
+      // Pull-wake lease starts at claim.
+      sub.leaseExpiresAt = null
+      this.save(sub)
+      void this.writeWakeEvent(sub, pending[0]?.path ?? null, sub.generation)
+    }
+  }
+
+  private clearWake(sub: Subscription): void {
+    sub.wakeId = null
+    sub.wakeSnapshot = null
+    sub.holder = null
+    sub.leaseExpiresAt = null
+  }
+
+  /** Ends the current wake normally; starts the next one if work remains. */
+  private finishWake(sub: Subscription): boolean {
+    this.clearWake(sub)
+    sub.retryCount = 0
+    sub.status = 'active'
+    sub.nextAttemptAt = null
+    const next = pendingInfos(this.deps.access, sub).length > 0
+    if (next) this.startWake(sub)
+    else this.save(sub)
+    return next
+  }
+
+  /** A webhook wake failed (error status, network error, timeout, or lease lapse): back off. */
+  private failWake(sub: Subscription): void {
+    this.clearWake(sub)
+    sub.retryCount += 1
+    sub.status = 'failed'
+    sub.nextAttemptAt = this.deps.now() + retryDelayMs(sub.retryCount, this.deps.random)
+    this.save(sub)
+  }
+
+  private onDeadline(sub: Subscription): void {
+    if (this.closed || this.subs.get(sub.id) !== sub) return
+    if (sub.wakeId !== null) {
+      if (sub.leaseExpiresAt === null) return
+      if (sub.config.type === 'webhook') {
+        const inFlight = this.deliveries.get(sub.id)
+        // Aborting makes deliver() record the failure; otherwise the receiver went quiet.
+        if (inFlight && inFlight.wakeId === sub.wakeId) inFlight.abort.abort(new Error('lease expired'))
+        else this.failWake(sub)
+      } else {
+        this.clearWake(sub)
+        if (pendingInfos(this.deps.access, sub).length > 0) this.startWake(sub)
+        else this.save(sub)
+      }
+      return
+    }
+    if (sub.nextAttemptAt !== null) {
+      sub.nextAttemptAt = null
+      if (pendingInfos(this.deps.access, sub).length > 0) this.startWake(sub)
+      else {
+        sub.status = 'active'
+        sub.retryCount = 0
+        this.save(sub)
+      }
+    }
+  }
+
+  private async deliver(sub: Subscription, wakeId: string, generation: number, streams: StreamInfo[]): Promise<void> {
+    const { deps } = this
+    const isCurrent = () => !this.closed && this.subs.get(sub.id) === sub && sub.wakeId === wakeId
+    const url = sub.config.webhookUrl
+    if (url === null) return
+    try {
+      const token = await this.issueToken(sub, wakeId, generation)
+      if (!isCurrent()) return
+      const body = JSON.stringify({
+        subscription_id: sub.id,
+        wake_id: wakeId,
+        generation,
+        streams,
+        callback_url: sub.callbackUrl,
+        callback_token: token,
+      })
+      const abort = new AbortController()
+      const timeout = setTimeout(() => abort.abort(new Error('webhook timed out')), deps.webhookTimeoutMs)
+      timeout.unref()
+      this.deliveries.set(sub.id, { wakeId, abort })
+      let res: { status: number; body: string }
+      try {
+        res = await deps.post({
+          url,
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'webhook-signature': deps.signer.signatureHeader(body, deps.now()),
+          },
+          signal: abort.signal,
+        })
+      } finally {
+        clearTimeout(timeout)
+        if (this.deliveries.get(sub.id)?.abort === abort) this.deliveries.delete(sub.id)
+      }
+      if (!isCurrent()) return
+      if (res.status < 200 || res.status > 299) {
+        deps.log.warn(`subscription ${sub.id}: webhook answered ${res.status}`)
+        this.failWake(sub)
+        return
+      }
+      sub.status = 'active'
+      sub.retryCount = 0
+      if (!saysDone(res.body)) {
+        this.save(sub)
+        return
+      }
+      // Synchronous completion: ack exactly what this wake offered, then look again.
+      const acked = []
+      for (const [path, tail] of Object.entries(sub.wakeSnapshot ?? {})) {
+        const link = sub.links.get(path)
+        if (link && compareOffsets(tail, link.ackedOffset) > 0) {
+          link.ackedOffset = tail
+          acked.push(link)
+        }
+      }
+      deps.repo.saveLinks(sub.id, acked)
+      this.finishWake(sub)
+    } catch (err) {
+      if (!isCurrent()) return
+      deps.log.warn(`subscription ${sub.id}: webhook delivery failed`, err)
+      this.failWake(sub)
+    }
+  }
+
+  private async writeWakeEvent(sub: Subscription, stream: string | null, generation: number): Promise<void> {
+    const wakeStream = sub.config.wakeStream
+    if (wakeStream === null) return
+    try {
+      const target = this.deps.access.describe(wakeStream)
+      if (!target || target.closed) {
+        this.deps.log.warn(`subscription ${sub.id}: wake_stream ${wakeStream} is missing or closed; wake is claimable but unannounced`)
+        return
+      }
+      const event = { type: 'wake', subscription_id: sub.id, stream, generation, ts: this.deps.now() }
+      await this.deps.access.append(wakeStream, new TextEncoder().encode(JSON.stringify(event)), target.contentType)
+    } catch (err) {
+      this.deps.log.warn(`subscription ${sub.id}: writing wake event failed`, err)
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private async authorize(
+    id: string,
+    type: SubscriptionType,
+    token: string | null,
+    req: WakeRequest,
+  ): Promise<{ sub: Subscription } | Outcome> {
+    const sub = this.subs.get(id)
+    if (!sub) return notFound()
+    if (sub.config.type !== type) {
+      const route = type === 'webhook' ? 'callback' : 'ack/release'
+      return fail(400, 'INVALID_REQUEST', `${route} is not available for ${sub.config.type} subscriptions`)
+    }
+    if (token === null) return fail(401, 'TOKEN_INVALID', 'missing Authorization: Bearer <token>')
+    const check = await this.deps.tokens.verify(token, this.deps.now())
+    // Deleted while the token was being checked: nothing may move.
+    if (this.subs.get(id) !== sub) return notFound()
+    if (!check.ok) return fail(401, check.code, check.code === 'TOKEN_EXPIRED' ? 'token expired' : 'token invalid')
+    const c = check.claims
+    if (c.subscriptionId !== id || c.incarnation !== sub.incarnation) {
+      return fail(401, 'TOKEN_INVALID', 'token belongs to another subscription')
+    }
+    const current =
+      sub.wakeId !== null &&
+      c.generation === sub.generation &&
+      req.generation === sub.generation &&
+      c.wakeId === sub.wakeId &&
+      req.wakeId === sub.wakeId &&
+      (type === 'webhook' || sub.holder !== null)
+    if (!current) return fail(409, 'FENCED', 'wake_id or generation is stale')
+    return { sub }
+  }
+
+  private issueToken(sub: Subscription, wakeId: string, generation: number): Promise<string> {
+    return this.deps.tokens.issue(
+      { subscriptionId: sub.id, incarnation: sub.incarnation, generation, wakeId },
+      this.deps.now(),
+    )
+  }
+
+  private save(sub: Subscription): void {
+    if (this.subs.get(sub.id) !== sub) return
+    this.deps.repo.saveState(sub)
+    this.arm(sub)
+  }
+
+  private arm(sub: Subscription): void {
+    this.disarm(sub.id)
+    if (this.closed) return
+    const at = sub.wakeId !== null ? sub.leaseExpiresAt : sub.nextAttemptAt
+    if (at === null) return
+    const timer = setTimeout(() => {
+      this.timers.delete(sub.id)
+      this.guard(() => this.onDeadline(sub))
+    }, Math.max(0, at - this.deps.now()))
+    timer.unref()
+    this.timers.set(sub.id, timer)
+  }
+
+  private disarm(id: string): void {
+    const t = this.timers.get(id)
+    if (t) clearTimeout(t)
+    this.timers.delete(id)
+  }
+
+  /** Store listeners must never throw into the commit path. */
+  private guard(fn: () => void): void {
+    if (this.closed) return
+    try {
+      fn()
+    } catch (err) {
+      this.deps.log.warn('subscriptions: internal error', err)
+    }
+  }
+
+  streamInfos(sub: Subscription): StreamInfo[] {
+    return streamInfos(this.deps.access, sub)
+  }
+}
+
+function notFound(): Outcome {
+  return fail(404, 'SUBSCRIPTION_NOT_FOUND', 'subscription not found')
+}
+
+function snapshotOf(infos: StreamInfo[]): Record<string, string> {
+  return Object.fromEntries(infos.map((i) => [i.path, i.tail_offset]))
+}
+
+function saysDone(body: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return typeof parsed === 'object' && parsed !== null && (parsed as { done?: unknown }).done === true
+  } catch {
+    return false
+  }
+}
