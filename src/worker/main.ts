@@ -1,0 +1,1 @@
+console.log('stub worker', process.env.TETHER_SESSION_ID)
