@@ -1,0 +1,333 @@
+import type { ReservedRouter } from './seams'
+import { ProtocolError, badRequest, gone, notFound } from './errors'
+import { BASE_HEADERS, H, isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from './protocol'
+import { START_POSITION, decodeOffset, encodeOffset, parseOffsetParam, type Position } from './offsets'
+import { routeRequestPath, resolveSourcePath } from './paths'
+import { readBody } from './body'
+import { buildBody } from './read-body'
+import { responseCursor } from './cursor'
+import { SseSession } from './sse-session'
+import { EMPTY_JSON_ARRAY } from './json-framing'
+import { needsBase64 } from './sse'
+import { isExpired, type StreamWriter } from './writer'
+import type { StreamMeta, StreamStore } from './store'
+import type { LiveHub } from './live'
+import type { WriteQueue } from './write-queue'
+
+export interface HandlerContext {
+  store: StreamStore
+  writer: StreamWriter
+  queue: WriteQueue
+  hub: LiveHub
+  basePath: string
+  longPollTimeoutMs: number
+  maxBodyBytes: number
+  maxReadBytes: number
+  sseMaxDurationMs: number
+  reserved?: ReservedRouter
+  liveReaders: Map<number, number>
+}
+
+type Headers = Record<string, string>
+
+function reply(status: number, headers: Headers = {}, body: BodyInit | null = null): Response {
+  return new Response(status === 204 || status === 304 ? null : body, { status, headers: { ...BASE_HEADERS, ...headers } })
+}
+
+function errorReply(err: ProtocolError, method: string): Response {
+  const headers: Headers = { ...err.headers }
+  if (err.status === 413) headers.connection = 'close'
+  if (method === 'HEAD') return reply(err.status, headers)
+  headers['content-type'] = 'application/json'
+  return reply(err.status, headers, JSON.stringify({ error: { code: err.code, message: err.message } }))
+}
+
+/** The framework-free protocol handler: web Request in, web Response out. */
+export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Response> {
+  const { store, writer, queue, hub } = ctx
+
+  const readerCount = (id: number) => ctx.liveReaders.get(id) ?? 0
+  const readerJoined = (id: number) => ctx.liveReaders.set(id, readerCount(id) + 1)
+  const readerLeft = (id: number) => {
+    const n = readerCount(id) - 1
+    if (n > 0) {
+      ctx.liveReaders.set(id, n)
+      return
+    }
+    ctx.liveReaders.delete(id)
+    // The TTL window restarts when the last live reader leaves (a read lasted until now).
+    const meta = store.getById(id)
+    if (meta && meta.ttlSeconds !== null) void queue.enqueue(() => writer.touch(meta, Date.now())).catch(() => {})
+  }
+
+  /** A live, readable stream or 404/410. */
+  function readable(path: string, now: number): StreamMeta {
+    const meta = store.get(path)
+    if (!meta) throw notFound()
+    if (meta.softDeleted) throw gone()
+    if (isExpired(meta, now) && readerCount(meta.id) === 0) throw meta.refCount > 0 ? gone() : notFound()
+    return meta
+  }
+
+  /** Sliding TTL: reads renew the window (throttled so hot readers do not write every time). */
+  function touchOnRead(meta: StreamMeta, now: number): void {
+    if (meta.ttlSeconds === null) return
+    const slack = Math.min(60_000, (meta.ttlSeconds * 1000) / 20)
+    if (now - meta.lastAccessAt < slack) return
+    void queue.enqueue(() => writer.touch(meta, now)).catch(() => {})
+  }
+
+  async function handle(req: Request): Promise<Response> {
+    const method = req.method.toUpperCase()
+    const url = new URL(req.url)
+    const target = routeRequestPath(url.pathname, ctx.basePath)
+    if (target.kind === 'outside') return errorReply(notFound('No stream route here'), method)
+    if (method === 'OPTIONS') return reply(204)
+    if (target.kind === 'reserved') {
+      if (!ctx.reserved) return errorReply(new ProtocolError(404, 'NOT_FOUND', 'No control API is mounted under __ds'), method)
+      const origin = `${url.origin}${ctx.basePath}/`
+      return ctx.reserved.handle(req, target.subPath, (p) => origin + p.replace(/^\/+/, ''))
+    }
+    if (target.kind === 'invalid') return errorReply(badRequest('INVALID_PATH', target.reason), method)
+    const path = target.path
+    try {
+      switch (method) {
+        case 'GET':
+          return await handleGet(req, url, path)
+        case 'HEAD':
+          return handleHead(path)
+        case 'PUT':
+          return await handlePut(req, url, path)
+        case 'POST':
+          return await handlePost(req, path)
+        case 'DELETE':
+          await queue.enqueue(() => writer.delete(path, Date.now()))
+          return reply(204)
+        default:
+          return errorReply(
+            new ProtocolError(405, 'METHOD_NOT_ALLOWED', `${method} is not supported`, { allow: 'GET, HEAD, PUT, POST, DELETE, OPTIONS' }),
+            method,
+          )
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) return errorReply(err, method)
+      console.error('[streams] request failed', err)
+      return errorReply(new ProtocolError(500, 'INTERNAL', 'Internal server error'), method)
+    }
+  }
+
+  function handleHead(path: string): Response {
+    const meta = readable(path, Date.now())
+    const tail = encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos })
+    const headers: Headers = {
+      'content-type': meta.contentType,
+      [H.nextOffset]: tail,
+      'cache-control': 'no-store',
+      etag: `"${meta.id}:-1:${tail}${meta.closed ? ':c' : ''}"`,
+    }
+    if (meta.closed) headers[H.closed] = 'true'
+    if (meta.ttlSeconds !== null) headers[H.ttl] = String(meta.ttlSeconds)
+    if (meta.expiresAt !== null) headers[H.expiresAt] = meta.expiresAt
+    return reply(200, headers)
+  }
+
+  async function handleGet(req: Request, url: URL, path: string): Promise<Response> {
+    const offsets = url.searchParams.getAll('offset')
+    if (offsets.length > 1) throw badRequest('INVALID_OFFSET', 'Only one offset parameter is allowed')
+    const rawOffset = offsets[0] ?? null
+    if (rawOffset === '') throw badRequest('INVALID_OFFSET', 'The offset parameter is empty')
+    const live = url.searchParams.get('live')
+    if (live !== null && live !== 'long-poll' && live !== 'sse')
+      throw badRequest('INVALID_LIVE_MODE', 'live must be long-poll or sse')
+    if (live !== null && rawOffset === null) throw badRequest('OFFSET_REQUIRED', `live=${live} requires an offset`)
+    const offset = parseOffsetParam(rawOffset)
+    if (!offset) throw badRequest('INVALID_OFFSET', 'Malformed offset')
+    const cursorParam = url.searchParams.get('cursor')
+
+    const now = Date.now()
+    let meta = readable(path, now)
+    touchOnRead(meta, now)
+    const tail: Position = { seq: meta.tailSeq, pos: meta.tailPos }
+    const start: Position = offset.kind === 'start' ? START_POSITION : offset.kind === 'now' ? tail : offset.at
+    if (start.seq > meta.tailSeq) throw badRequest('OFFSET_BEYOND_TAIL', 'Offset is beyond the end of this stream')
+
+    if (live === 'sse') return openSse(meta, start, cursorParam)
+
+    if (offset.kind === 'now' && live === null) {
+      const headers: Headers = {
+        'content-type': meta.contentType,
+        [H.nextOffset]: encodeOffset(tail),
+        [H.upToDate]: 'true',
+        'cache-control': 'no-store',
+      }
+      if (meta.closed) headers[H.closed] = 'true'
+      return reply(200, headers, meta.jsonMode ? EMPTY_JSON_ARRAY : null)
+    }
+
+    if (live === 'long-poll' && start.seq === meta.tailSeq) {
+      const tailHeaders = (m: StreamMeta): Headers => {
+        const h: Headers = { [H.nextOffset]: encodeOffset({ seq: m.tailSeq, pos: m.tailPos }), [H.upToDate]: 'true', 'cache-control': 'no-store' }
+        if (m.closed) h[H.closed] = 'true'
+        else h[H.cursor] = responseCursor(cursorParam)
+        return h
+      }
+      if (meta.closed) return reply(204, tailHeaders(meta))
+      await waitForChange(meta.id, ctx.longPollTimeoutMs, req.signal)
+      const after = store.getById(meta.id)
+      if (!after || after.softDeleted) throw notFound()
+      if (after.tailSeq === start.seq) return reply(204, tailHeaders(after))
+      meta = after
+    }
+    return catchUp(req, meta, start, live === 'long-poll' ? responseCursor(cursorParam) : null)
+  }
+
+  function catchUp(req: Request, meta: StreamMeta, start: Position, cursor: string | null): Response {
+    const end = store.readBoundary(meta, start, ctx.maxReadBytes)
+    const upToDate = end.seq === meta.tailSeq
+    const closed = Boolean(meta.closed) && upToDate
+    const endToken = encodeOffset(end)
+    const etag = `"${meta.id}:${encodeOffset(start)}:${endToken}${closed ? ':c' : ''}"`
+    const headers: Headers = {
+      'content-type': meta.contentType,
+      [H.nextOffset]: endToken,
+      etag,
+      // Chunks short of the tail never change; the tail chunk may grow, so revalidate it.
+      'cache-control': upToDate ? 'no-cache' : 'private, max-age=60, stale-while-revalidate=300',
+    }
+    if (upToDate) headers[H.upToDate] = 'true'
+    if (closed) headers[H.closed] = 'true'
+    if (cursor !== null) headers[H.cursor] = cursor
+    if (req.headers.get('if-none-match') === etag) return reply(304, headers)
+    return reply(200, headers, buildBody(store, meta, start, end) as BodyInit)
+  }
+
+  function waitForChange(streamId: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      readerJoined(streamId)
+      let settled = false
+      const settle = () => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        unsubscribe()
+        signal?.removeEventListener('abort', settle)
+        readerLeft(streamId)
+        resolve()
+      }
+      const unsubscribe = hub.subscribe(streamId, settle)
+      const timer = setTimeout(settle, timeoutMs)
+      signal?.addEventListener('abort', settle)
+    })
+  }
+
+  function openSse(meta: StreamMeta, start: Position, cursor: string | null): Response {
+    const kind = meta.jsonMode ? 'json' : needsBase64(meta.contentType) ? 'base64' : 'text'
+    const session = new SseSession({
+      store,
+      hub,
+      streamId: meta.id,
+      kind,
+      start,
+      clientCursor: cursor,
+      chunkBytes: Math.min(ctx.maxReadBytes, 256 * 1024),
+      keepAliveMs: Math.min(ctx.longPollTimeoutMs, 15_000),
+      maxDurationMs: ctx.sseMaxDurationMs,
+      onOpen: () => readerJoined(meta.id),
+      onClose: () => readerLeft(meta.id),
+    })
+    const headers: Headers = {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    }
+    if (kind === 'base64') headers[H.sseEncoding] = 'base64'
+    return reply(200, headers, session.stream())
+  }
+
+  async function handlePut(req: Request, url: URL, path: string): Promise<Response> {
+    const h = req.headers
+    const forkedFrom = h.get(H.forkedFrom)
+    const forkOffsetRaw = h.get(H.forkOffset)
+    const subRaw = h.get(H.forkSubOffset)
+    const ttlRaw = h.get(H.ttl)
+    const expiresRaw = h.get(H.expiresAt)
+    if (forkedFrom === null && (subRaw !== null || forkOffsetRaw !== null))
+      throw badRequest('FORK_HEADER_WITHOUT_SOURCE', 'Stream-Fork-Offset and Stream-Fork-Sub-Offset require Stream-Forked-From')
+    if (ttlRaw !== null && expiresRaw !== null)
+      throw badRequest('CONFLICTING_EXPIRY', 'Send Stream-TTL or Stream-Expires-At, not both')
+    let ttlSeconds: number | null = null
+    if (ttlRaw !== null) {
+      ttlSeconds = parseStrictInt(ttlRaw.trim())
+      if (ttlSeconds === null) throw badRequest('INVALID_TTL', 'Stream-TTL must be a non-negative integer without sign or leading zeros')
+    }
+    let expiresAtMs: number | null = null
+    if (expiresRaw !== null) {
+      expiresAtMs = parseRfc3339(expiresRaw.trim())
+      if (expiresAtMs === null) throw badRequest('INVALID_EXPIRES_AT', 'Stream-Expires-At must be an RFC 3339 timestamp')
+    }
+    let fork = null
+    if (forkedFrom !== null) {
+      const source = resolveSourcePath(forkedFrom, ctx.basePath)
+      if (!source.ok) throw badRequest('INVALID_FORK_SOURCE', source.reason)
+      let offset: Position | null = null
+      if (forkOffsetRaw !== null) {
+        offset = decodeOffset(forkOffsetRaw.trim())
+        if (!offset) throw badRequest('INVALID_FORK_OFFSET', 'Malformed Stream-Fork-Offset')
+      }
+      let subOffset = 0
+      if (subRaw !== null) {
+        const parsed = parseStrictInt(subRaw.trim())
+        if (parsed === null) throw badRequest('INVALID_FORK_SUB_OFFSET', 'Stream-Fork-Sub-Offset must be a non-negative integer')
+        subOffset = parsed
+      }
+      fork = { sourcePath: source.path, offsetToken: offset ? encodeOffset(offset) : null, offset, subOffset }
+    }
+    const rawType = h.get('content-type')
+    const contentType = mediaTypeEssence(rawType) ? rawType!.trim() : null
+    const body = await readBody(req, ctx.maxBodyBytes)
+    const closed = isClosedHeader(h.get(H.closed))
+    const result = await queue.enqueue(() =>
+      writer.create({ path, contentType, ttlSeconds, expiresAtMs, closed, body, fork }, Date.now()),
+    )
+    const meta = result.meta
+    const headers: Headers = {
+      'content-type': meta.contentType,
+      [H.nextOffset]: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }),
+    }
+    if (result.status === 201) headers.location = url.origin + url.pathname
+    if (meta.closed) headers[H.closed] = 'true'
+    return reply(result.status, headers)
+  }
+
+  async function handlePost(req: Request, path: string): Promise<Response> {
+    const h = req.headers
+    const pid = h.get(H.producerId)
+    const pEpoch = h.get(H.producerEpoch)
+    const pSeq = h.get(H.producerSeq)
+    let producer = null
+    if (pid !== null || pEpoch !== null || pSeq !== null) {
+      if (pid === null || pEpoch === null || pSeq === null)
+        throw badRequest('INCOMPLETE_PRODUCER', 'Producer-Id, Producer-Epoch and Producer-Seq must be sent together')
+      if (pid.trim() === '') throw badRequest('INVALID_PRODUCER_ID', 'Producer-Id must not be empty')
+      const epoch = parseProducerInt(pEpoch.trim())
+      const seq = parseProducerInt(pSeq.trim())
+      if (epoch === null) throw badRequest('INVALID_PRODUCER_EPOCH', 'Producer-Epoch must be an integer between 0 and 2^53-1')
+      if (seq === null) throw badRequest('INVALID_PRODUCER_SEQ', 'Producer-Seq must be an integer between 0 and 2^53-1')
+      producer = { id: pid, epoch, seq }
+    }
+    const close = isClosedHeader(h.get(H.closed))
+    const body = await readBody(req, ctx.maxBodyBytes)
+    const rawType = h.get('content-type')
+    if (body.length === 0 && !close) throw badRequest('EMPTY_BODY', 'An append needs a body (or Stream-Closed: true)')
+    if (body.length > 0) {
+      if (rawType === null) throw badRequest('MISSING_CONTENT_TYPE', 'Content-Type is required')
+      if (!mediaTypeEssence(rawType)) throw badRequest('INVALID_CONTENT_TYPE', 'Content-Type is not a media type')
+    }
+    const result = await queue.enqueue(() =>
+      writer.append({ path, contentType: rawType, body, close, streamSeq: h.get(H.seq), producer }, Date.now()),
+    )
+    return reply(result.status, result.headers)
+  }
+
+  return handle
+}

@@ -1,0 +1,43 @@
+import { serve } from 'srvx/node'
+import { createStreamsServer, type StreamsServer, type StreamsServerOptions } from './index'
+
+export interface StreamsHttpServerOptions extends Omit<StreamsServerOptions, 'basePath'> {
+  port?: number
+  host?: string
+  /** Defaults to '/v1/stream' (the conformance suite's layout). */
+  basePath?: string
+  /** An already created streams server to serve (otherwise one is created from the options). */
+  streams?: StreamsServer
+}
+
+export interface StreamsHttpServer {
+  /** Origin, e.g. http://127.0.0.1:43121 (streams live under `${url}${basePath}/`). */
+  url: string
+  streams: StreamsServer
+  close(): Promise<void>
+}
+
+/** Serves the protocol handler over HTTP with srvx (tests, `npm run streams`, benchmarks). */
+export async function startStreamsHttpServer(opts: StreamsHttpServerOptions = {}): Promise<StreamsHttpServer> {
+  const streams = opts.streams ?? createStreamsServer({ ...opts, basePath: opts.basePath ?? '/v1/stream' })
+  const host = opts.host ?? '127.0.0.1'
+  const server = serve({
+    fetch: (req) => streams.handle(req),
+    port: opts.port ?? 0,
+    hostname: host,
+    silent: true,
+    gracefulShutdown: false,
+    node: { keepAliveTimeout: 65_000, requestTimeout: 0 },
+  })
+  await server.ready()
+  const address = server.node?.server?.address()
+  const port = typeof address === 'object' && address ? address.port : opts.port
+  return {
+    url: `http://${host}:${port}`,
+    streams,
+    async close() {
+      streams.close()
+      await server.close(true)
+    },
+  }
+}

@@ -1,0 +1,152 @@
+import type Database from 'better-sqlite3'
+import { openDatabase, type Durability, type OpenedDatabase } from '../db/connection'
+import { startExpirySweeper, type ExpirySweeper } from '../db/expiry'
+import type { ReservedRouter, StreamAccess, StreamLifecycleListener } from './seams'
+import { StreamStore } from './store'
+import { WriteQueue } from './write-queue'
+import { LiveHub } from './live'
+import { StreamWriter, isExpired } from './writer'
+import { createHandler } from './handler'
+import { normaliseBasePath } from './paths'
+import { encodeOffset } from './offsets'
+
+export type { StreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
+
+export interface StreamsServerOptions {
+  /** An opened database (shared with other modules), or a file to open (WAL, migrations applied). */
+  db?: OpenedDatabase | Database.Database
+  file?: string
+  durability?: Durability
+  /** Mount prefix of stream URLs, e.g. '/v1/stream' or '/api/streams'. */
+  basePath: string
+  longPollTimeoutMs?: number
+  /** Largest accepted request body (413 above). */
+  maxBodyBytes?: number
+  /** Largest catch-up response; longer reads continue from Stream-Next-Offset. */
+  maxReadBytes?: number
+  /**
+   * Retention for streams created without Stream-TTL / Stream-Expires-At, counted from
+   * creation (null = keep forever). Not reported in HEAD: it is server policy, not stream
+   * config. A client wanting "expire after N s idle" sends Stream-TTL itself.
+   */
+  defaultRetentionMs?: number | null
+  /** SSE connections end after this long; clients resume from their offset. */
+  sseMaxDurationMs?: number
+  /** How often the expiry sweeper runs (0 disables the timer; `sweep()` still works). */
+  sweepIntervalMs?: number
+  reserved?: ReservedRouter
+  listeners?: StreamLifecycleListener[]
+}
+
+export interface StreamsServer {
+  handle(req: Request): Promise<Response>
+  access: StreamAccess
+  addListener(listener: StreamLifecycleListener): () => void
+  /** Mounts (or replaces) the `__ds` control router after construction. */
+  setReserved(router: ReservedRouter | undefined): void
+  /** Runs one expiry pass now (tests, maintenance). */
+  sweepExpired(): Promise<{ expired: number; purgedRows: number }>
+  /** The underlying SQLite handle (shared with modules that keep their own tables). */
+  sqlite: Database.Database
+  close(): void
+}
+
+export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+function isOpened(db: OpenedDatabase | Database.Database): db is OpenedDatabase {
+  return 'sqlite' in db && 'close' in db && 'db' in db
+}
+
+export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
+  let owned: OpenedDatabase | undefined
+  let sqlite: Database.Database
+  if (opts.db) sqlite = isOpened(opts.db) ? opts.db.sqlite : opts.db
+  else {
+    owned = openDatabase({ file: opts.file ?? ':memory:', durability: opts.durability })
+    sqlite = owned.sqlite
+  }
+
+  const store = new StreamStore(sqlite)
+  const hub = new LiveHub()
+  const queue = new WriteQueue(sqlite, () => hub.publish())
+  const listeners = new Set<StreamLifecycleListener>(opts.listeners ?? [])
+  const liveReaders = new Map<number, number>()
+  const writer = new StreamWriter(sqlite, store, queue, hub, listeners, {
+    defaultRetentionMs: opts.defaultRetentionMs === undefined ? DEFAULT_RETENTION_MS : opts.defaultRetentionMs,
+    hasLiveReaders: (id) => (liveReaders.get(id) ?? 0) > 0,
+  })
+  const ctx = {
+    store,
+    writer,
+    queue,
+    hub,
+    basePath: normaliseBasePath(opts.basePath),
+    longPollTimeoutMs: opts.longPollTimeoutMs ?? 30_000,
+    maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
+    maxReadBytes: opts.maxReadBytes ?? 8 * 1024 * 1024,
+    sseMaxDurationMs: opts.sseMaxDurationMs ?? 60_000,
+    reserved: opts.reserved,
+    liveReaders,
+  }
+  const handle = createHandler(ctx)
+
+  const sweeper: ExpirySweeper = startExpirySweeper({
+    sqlite,
+    intervalMs: opts.sweepIntervalMs === 0 ? 2 ** 31 - 1 : (opts.sweepIntervalMs ?? 30_000),
+    runWrite: (fn) => queue.enqueue(fn),
+    expire: (ids, now) =>
+      queue.enqueue(() => {
+        let n = 0
+        for (const id of ids) {
+          const meta = store.getById(id)
+          if (!meta || meta.softDeleted || !isExpired(meta, now) || (liveReaders.get(id) ?? 0) > 0) continue
+          writer.expire(meta)
+          n++
+        }
+        return n
+      }),
+  })
+
+  const access: StreamAccess = {
+    describe(path) {
+      const meta = store.get(path)
+      if (!meta || meta.softDeleted || isExpired(meta, Date.now())) return null
+      return { tailOffset: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }), closed: Boolean(meta.closed), contentType: meta.contentType }
+    },
+    listPaths() {
+      return store.listLivePaths(Date.now())
+    },
+    async append(path, body, contentType) {
+      const result = await queue.enqueue(() =>
+        writer.append({ path, contentType, body, close: false, streamSeq: null, producer: null }, Date.now()),
+      )
+      return { tailOffset: encodeOffset({ seq: result.meta.tailSeq, pos: result.meta.tailPos }) }
+    },
+  }
+
+  let closed = false
+  return {
+    handle,
+    access,
+    sqlite,
+    addListener(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    setReserved(router) {
+      ctx.reserved = router
+    },
+    sweepExpired: () => sweeper.sweep(),
+    close() {
+      if (closed) return
+      closed = true
+      sweeper.stop()
+      ctx.reserved?.close()
+      queue.close()
+      hub.closeAll()
+      owned?.close()
+    },
+  }
+}
+
+export { startStreamsHttpServer } from './http-server'

@@ -1,0 +1,148 @@
+import { encodeOffset, type Position } from './offsets'
+import { frameJsonRows } from './json-framing'
+import { sseControlEvent, sseDataEvent } from './sse'
+import { currentInterval } from './cursor'
+
+export type SsePayloadKind = 'text' | 'json' | 'base64'
+
+/**
+ * What one committed batch did to one stream. Appends in the same group commit are merged, so
+ * a reader gets one data frame per batch and `upToDate` in its control event is exact.
+ */
+export class LiveEvent {
+  readonly rows: Buffer[] = []
+  closed = false
+  deleted = false
+  private frames = new Map<SsePayloadKind, Buffer>()
+  private control: Buffer | undefined
+  private controlInterval = -1
+  private full: Buffer | undefined
+  private fullInterval = -1
+  private fullKind: SsePayloadKind | undefined
+
+  constructor(
+    readonly streamId: number,
+    /** Tail before the batch. */
+    readonly prev: Position,
+    /** Tail after the batch. */
+    public tail: Position,
+  ) {}
+
+  get tailOffset(): string {
+    return encodeOffset(this.tail)
+  }
+
+  /** The SSE data frame for this batch, encoded once and shared by every reader. */
+  dataFrame(kind: SsePayloadKind): Buffer | null {
+    if (this.rows.length === 0) return null
+    let frame = this.frames.get(kind)
+    if (!frame) {
+      const payload =
+        kind === 'json'
+          ? frameJsonRows(this.rows)
+          : kind === 'base64'
+            ? Buffer.from(Buffer.concat(this.rows).toString('base64'))
+            : Buffer.concat(this.rows)
+      frame = sseDataEvent(payload)
+      this.frames.set(kind, frame)
+    }
+    return frame
+  }
+
+  /** Data frame followed by the shared control frame: one buffer, one write per reader. */
+  sharedFrame(kind: SsePayloadKind, nowMs: number = Date.now()): Buffer {
+    const control = this.sharedControl(nowMs)
+    if (this.fullInterval !== control.interval || this.fullKind !== kind || !this.full) {
+      const data = this.dataFrame(kind)
+      this.full = data ? Buffer.concat([data, control.frame]) : control.frame
+      this.fullInterval = control.interval
+      this.fullKind = kind
+    }
+    return this.full
+  }
+
+  /** The control frame with the current interval as cursor (shared by readers without a newer cursor). */
+  sharedControl(nowMs: number = Date.now()): { frame: Buffer; interval: number } {
+    const interval = currentInterval(nowMs)
+    if (!this.control || this.controlInterval !== interval) {
+      this.control = sseControlEvent(
+        this.closed
+          ? { streamNextOffset: this.tailOffset, streamClosed: true }
+          : { streamNextOffset: this.tailOffset, streamCursor: String(interval), upToDate: true },
+      )
+      this.controlInterval = interval
+    }
+    return { frame: this.control, interval }
+  }
+}
+
+export type LiveSubscriber = (event: LiveEvent) => void
+
+/**
+ * In-process notifier: one subscriber set per stream id. Writers stage events while their
+ * transaction runs; `publish` delivers them after the commit.
+ */
+export class LiveHub {
+  private subscribers = new Map<number, Set<LiveSubscriber>>()
+  private staged = new Map<number, LiveEvent>()
+
+  subscribe(streamId: number, fn: LiveSubscriber): () => void {
+    let set = this.subscribers.get(streamId)
+    if (!set) {
+      set = new Set()
+      this.subscribers.set(streamId, set)
+    }
+    set.add(fn)
+    return () => {
+      const s = this.subscribers.get(streamId)
+      if (!s) return
+      s.delete(fn)
+      if (s.size === 0) this.subscribers.delete(streamId)
+    }
+  }
+
+  hasSubscribers(streamId: number): boolean {
+    return this.subscribers.has(streamId)
+  }
+
+  /** Records (part of) a committed change; call from an after-commit hook. */
+  stage(streamId: number, prev: Position, tail: Position, change: { row?: Buffer; closed?: boolean; deleted?: boolean }): void {
+    let ev = this.staged.get(streamId)
+    if (!ev) {
+      ev = new LiveEvent(streamId, prev, tail)
+      this.staged.set(streamId, ev)
+    }
+    ev.tail = tail
+    if (change.row) ev.rows.push(change.row)
+    if (change.closed) ev.closed = true
+    if (change.deleted) ev.deleted = true
+  }
+
+  /** Delivers every staged event to its stream's subscribers. */
+  publish(): void {
+    if (this.staged.size === 0) return
+    const events = this.staged
+    this.staged = new Map()
+    for (const ev of events.values()) {
+      const set = this.subscribers.get(ev.streamId)
+      if (!set) continue
+      for (const fn of [...set]) {
+        try {
+          fn(ev)
+        } catch (err) {
+          console.error('[streams] live subscriber failed', err)
+        }
+      }
+    }
+  }
+
+  /** Wakes every subscriber of every stream with a synthetic deletion (server shutdown). */
+  closeAll(): void {
+    for (const [id, set] of this.subscribers) {
+      const ev = new LiveEvent(id, { seq: 0, pos: 0 }, { seq: 0, pos: 0 })
+      ev.deleted = true
+      for (const fn of [...set]) fn(ev)
+    }
+    this.subscribers.clear()
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Mapping request paths to stream-root-relative paths (`events/abc`). Stream paths are DB keys,
+ * never file names, but traversal-looking input is still refused so that every client sees one
+ * canonical name per stream: no `.`/`..` or empty segments (also when percent-encoded), no
+ * control characters (NUL, CR, LF...), no backslashes, bounded length.
+ */
+
+export const MAX_STREAM_PATH_LENGTH = 1024
+export const RESERVED_SEGMENT = '__ds'
+
+export type RouteTarget =
+  | { kind: 'stream'; path: string }
+  | { kind: 'reserved'; subPath: string }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'outside' }
+
+/** Normalises a mount prefix: leading slash, no trailing slash ('' for the root). */
+export function normaliseBasePath(basePath: string): string {
+  const trimmed = basePath.replace(/\/+$/, '')
+  if (trimmed === '') return ''
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`
+}
+
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f\\]/
+
+/** Validates and decodes a stream-root-relative path (percent-encoded as in a URL). */
+export function decodeStreamPath(raw: string): { ok: true; path: string } | { ok: false; reason: string } {
+  if (raw.length === 0) return { ok: false, reason: 'Stream path is empty' }
+  if (raw.length > MAX_STREAM_PATH_LENGTH * 3) return { ok: false, reason: 'Stream path is too long' }
+  const out: string[] = []
+  for (const segment of raw.split('/')) {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(segment)
+    } catch {
+      return { ok: false, reason: 'Stream path has malformed percent-encoding' }
+    }
+    if (decoded === '') return { ok: false, reason: 'Stream path has an empty segment' }
+    if (decoded === '.' || decoded === '..') return { ok: false, reason: 'Stream path may not contain . or .. segments' }
+    if (decoded.includes('/')) return { ok: false, reason: 'Stream path segments may not contain an encoded /' }
+    if (FORBIDDEN_CHARS.test(decoded)) return { ok: false, reason: 'Stream path contains a control character or backslash' }
+    out.push(decoded)
+  }
+  const path = out.join('/')
+  if (path.length > MAX_STREAM_PATH_LENGTH) return { ok: false, reason: 'Stream path is too long' }
+  return { ok: true, path }
+}
+
+/** Classifies a request pathname against the mount prefix. */
+export function routeRequestPath(pathname: string, basePath: string): RouteTarget {
+  const prefix = `${basePath}/`
+  if (!pathname.startsWith(prefix)) return { kind: 'outside' }
+  const rest = pathname.slice(prefix.length)
+  const firstSegment = rest.split('/', 1)[0]
+  if (firstSegment === RESERVED_SEGMENT) return { kind: 'reserved', subPath: rest.slice(RESERVED_SEGMENT.length + 1) }
+  const decoded = decodeStreamPath(rest)
+  if (!decoded.ok) return { kind: 'invalid', reason: decoded.reason }
+  if (decoded.path.split('/', 1)[0] === RESERVED_SEGMENT)
+    return { kind: 'invalid', reason: 'Stream paths under __ds are reserved' }
+  return { kind: 'stream', path: decoded.path }
+}
+
+/** Stream-Forked-From: a URL path on this server, with or without the mount prefix. */
+export function resolveSourcePath(header: string, basePath: string) {
+  let raw = header.trim()
+  try {
+    if (/^https?:\/\//i.test(raw)) raw = new URL(raw).pathname
+  } catch {
+    return { ok: false as const, reason: 'Stream-Forked-From is not a valid path' }
+  }
+  if (basePath && raw.startsWith(`${basePath}/`)) raw = raw.slice(basePath.length + 1)
+  else raw = raw.replace(/^\/+/, '')
+  return decodeStreamPath(raw)
+}

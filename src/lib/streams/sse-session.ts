@@ -1,0 +1,184 @@
+import { encodeOffset, type Position } from './offsets'
+import { currentInterval, responseCursor } from './cursor'
+import { frameJsonRows } from './json-framing'
+import { sseControlEvent, sseDataEvent } from './sse'
+import { readRange } from './read-body'
+import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
+import type { StreamStore } from './store'
+
+export interface SseOptions {
+  store: StreamStore
+  hub: LiveHub
+  streamId: number
+  kind: SsePayloadKind
+  start: Position
+  clientCursor: string | null
+  /** Bytes per catch-up data event. */
+  chunkBytes: number
+  /** Idle time before a keep-alive control event. */
+  keepAliveMs: number
+  /** Connection lifetime; the client resumes from its last offset (PROTOCOL §10.2). */
+  maxDurationMs: number
+  onOpen(): void
+  onClose(): void
+}
+
+/** Per-reader buffer: past this the reader stops taking live frames and catches up from SQLite. */
+export const SSE_HIGH_WATER_BYTES = 512 * 1024
+
+/**
+ * One SSE reader. Catches up from SQLite in bounded chunks (a data event plus a control event
+ * each), then takes the shared, pre-encoded frame of every committed batch. A reader whose
+ * buffer is full (slow network) is not written to; it falls back to catch-up when it drains,
+ * so it never slows writers or other readers and its memory stays bounded.
+ */
+export class SseSession {
+  private controller!: ReadableStreamDefaultController<Uint8Array>
+  private position: Position
+  private live = false
+  private done = false
+  private sentControl = false
+  private unsubscribe: (() => void) | undefined
+  private keepAlive: NodeJS.Timeout | undefined
+  private lifetime: NodeJS.Timeout | undefined
+  private lastWrite = Date.now()
+  /** A cursor past the current interval (client echoed a fresh one), or null for the shared one. */
+  private ownCursor: number | null = null
+
+  constructor(private readonly o: SseOptions) {
+    this.position = o.start
+    if (o.clientCursor && /^\d{1,15}$/.test(o.clientCursor) && Number(o.clientCursor) >= currentInterval()) {
+      this.ownCursor = Number(responseCursor(o.clientCursor))
+    }
+  }
+
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller
+          this.o.onOpen()
+          this.unsubscribe = this.o.hub.subscribe(this.o.streamId, (ev) => this.onEvent(ev))
+          this.keepAlive = setInterval(() => this.onKeepAlive(), Math.max(250, Math.floor(this.o.keepAliveMs / 2)))
+          this.lifetime = setTimeout(() => this.finish(), this.o.maxDurationMs)
+          this.keepAlive.unref?.()
+          this.lifetime.unref?.()
+          this.catchUp()
+        },
+        pull: () => {
+          if (!this.live && !this.done) this.catchUp()
+        },
+        cancel: () => this.cleanup(),
+      },
+      { highWaterMark: SSE_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+    )
+  }
+
+  private hasRoom(): boolean {
+    return (this.controller.desiredSize ?? 0) > 0
+  }
+
+  private write(chunk: Uint8Array): void {
+    this.controller.enqueue(chunk)
+    this.lastWrite = Date.now()
+  }
+
+  private control(at: Position, upToDate: boolean, closed: boolean): Buffer {
+    const offset = encodeOffset(at)
+    if (closed) return sseControlEvent({ streamNextOffset: offset, streamClosed: true })
+    const cursor = this.cursor()
+    return upToDate
+      ? sseControlEvent({ streamNextOffset: offset, streamCursor: cursor, upToDate: true })
+      : sseControlEvent({ streamNextOffset: offset, streamCursor: cursor })
+  }
+
+  private cursor(): string {
+    const current = currentInterval()
+    if (this.ownCursor !== null && this.ownCursor > current) return String(this.ownCursor)
+    this.ownCursor = null
+    return String(current)
+  }
+
+  /** Sends stored data from `position` while the reader has room; goes live at the tail. */
+  private catchUp(): void {
+    this.live = false
+    while (!this.done && this.hasRoom()) {
+      const meta = this.o.store.getById(this.o.streamId)
+      if (!meta || meta.softDeleted) return this.finish()
+      if (this.position.seq < meta.tailSeq) {
+        const end = this.o.store.readBoundary(meta, this.position, this.o.chunkBytes)
+        const rows = readRange(this.o.store, meta, this.position, end)
+        const upToDate = end.seq === meta.tailSeq
+        const closed = Boolean(meta.closed) && upToDate
+        this.write(Buffer.concat([sseDataEvent(this.payload(rows)), this.control(end, upToDate, closed)]))
+        this.sentControl = true
+        this.position = end
+        if (closed) return this.finish()
+        if (upToDate) {
+          this.live = true
+          return
+        }
+        continue
+      }
+      const closed = Boolean(meta.closed)
+      if (!this.sentControl || closed) {
+        this.write(this.control(this.position, true, closed))
+        this.sentControl = true
+        if (closed) return this.finish()
+      }
+      this.live = true
+      return
+    }
+  }
+
+  private payload(rows: Buffer[]): Buffer {
+    if (this.o.kind === 'json') return frameJsonRows(rows)
+    const bytes = rows.length === 1 ? rows[0]! : Buffer.concat(rows)
+    return this.o.kind === 'base64' ? Buffer.from(bytes.toString('base64')) : bytes
+  }
+
+  private onEvent(ev: LiveEvent): void {
+    if (this.done) return
+    if (ev.deleted) return this.finish()
+    if (!this.live || ev.prev.seq !== this.position.seq || !this.hasRoom()) {
+      // Behind, or the buffer is full: resume from SQLite now if there is room, else on pull.
+      this.live = false
+      if (this.hasRoom()) this.catchUp()
+      return
+    }
+    if (this.ownCursor === null) {
+      this.write(ev.sharedFrame(this.o.kind))
+    } else {
+      const data = ev.dataFrame(this.o.kind)
+      const control = this.control(ev.tail, true, ev.closed)
+      this.write(data ? Buffer.concat([data, control]) : control)
+    }
+    this.position = ev.tail
+    if (ev.closed) this.finish()
+  }
+
+  private onKeepAlive(): void {
+    if (this.done || !this.live) return
+    if (Date.now() - this.lastWrite < this.o.keepAliveMs || !this.hasRoom()) return
+    this.write(this.control(this.position, true, false))
+  }
+
+  private finish(): void {
+    if (this.done) return
+    this.cleanup()
+    try {
+      this.controller.close()
+    } catch {
+      // Already closed or errored by the consumer.
+    }
+  }
+
+  private cleanup(): void {
+    if (this.done) return
+    this.done = true
+    this.unsubscribe?.()
+    clearInterval(this.keepAlive)
+    clearTimeout(this.lifetime)
+    this.o.onClose()
+  }
+}

@@ -1,0 +1,117 @@
+import type Database from 'better-sqlite3'
+
+interface PendingOp {
+  run: () => unknown
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+  value?: unknown
+  error?: unknown
+  failed: boolean
+}
+
+/**
+ * Group commit: every write operation queued in the same event-loop turn runs in ONE SQLite
+ * transaction, each inside its own savepoint (a failing operation rolls back alone). Promises
+ * settle and after-commit hooks (live notifications) run only once the transaction has
+ * committed, so nothing is acknowledged or shown to readers before it is durable.
+ */
+export class WriteQueue {
+  private pending: PendingOp[] = []
+  private hooks: Array<() => void> = []
+  private scheduled = false
+  private closed = false
+  private readonly batch: Database.Transaction<(ops: PendingOp[]) => void>
+  private readonly savepoint: Database.Transaction<(op: PendingOp) => unknown>
+
+  constructor(
+    private readonly sqlite: Database.Database,
+    /** Runs after every committed batch, after its hooks (publishes live events). */
+    private readonly onCommitted: () => void = () => {},
+  ) {
+    this.savepoint = sqlite.transaction((op: PendingOp) => op.run())
+    this.batch = sqlite.transaction((ops: PendingOp[]) => {
+      for (const op of ops) {
+        const hooksBefore = this.hooks.length
+        try {
+          op.value = this.savepoint(op)
+        } catch (err) {
+          // Rolled back to the savepoint: its notifications must not fire either.
+          this.hooks.length = hooksBefore
+          op.error = err
+          op.failed = true
+        }
+      }
+    })
+  }
+
+  /** Runs `fn` inside the next group transaction; resolves with its result after commit. */
+  enqueue<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'))
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ run: fn, resolve: resolve as (v: unknown) => void, reject, failed: false })
+      if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /** Registers work to run after the current batch commits (call from inside an op). */
+  afterCommit(hook: () => void): void {
+    this.hooks.push(hook)
+  }
+
+  /** Runs `fn` in a transaction right now, outside the batch (maintenance work). */
+  runNow<T>(fn: () => T): T {
+    this.flush()
+    const hooks = this.hooks
+    this.hooks = []
+    try {
+      const value = this.sqlite.transaction(fn)()
+      const mine = this.hooks
+      this.hooks = hooks
+      for (const h of mine) runHook(h)
+      runHook(this.onCommitted)
+      return value
+    } catch (err) {
+      this.hooks = hooks
+      throw err
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false
+    const ops = this.pending
+    if (ops.length === 0) return
+    this.pending = []
+    try {
+      this.batch(ops)
+    } catch (err) {
+      // The commit itself failed (e.g. disk full): nothing in the batch is durable.
+      this.hooks = []
+      for (const op of ops) op.reject(err)
+      return
+    }
+    const hooks = this.hooks
+    this.hooks = []
+    for (const op of ops) {
+      if (op.failed) op.reject(op.error)
+      else op.resolve(op.value)
+    }
+    for (const h of hooks) runHook(h)
+    runHook(this.onCommitted)
+  }
+
+  close(): void {
+    this.flush()
+    this.closed = true
+  }
+}
+
+function runHook(h: () => void): void {
+  try {
+    h()
+  } catch (err) {
+    console.error('[streams] after-commit hook failed', err)
+  }
+}
