@@ -20,6 +20,11 @@ const envSchema = z.object({
   TETHER_MAX_BODY_BYTES: intFromEnv(16 * 1024 * 1024),
   TETHER_RETENTION_DAYS: intFromEnv(30),
   TETHER_DURABILITY: z.enum(['normal', 'fsync']).default('normal'),
+  /** Allow subscription webhooks to loopback targets (development and tests only). */
+  TETHER_ALLOW_LOOPBACK_WEBHOOKS: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
 })
 
 export type TetherConfig = z.infer<typeof envSchema>
