@@ -149,4 +149,4 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   }
 }
 
-export { startStreamsHttpServer } from './http-server'
+export { startStreamsHttpServer, type StreamsHttpServer, type StreamsHttpServerOptions } from './http-server'
