@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from '../../../src/lib/streams/protocol'
+import { judgeProducer } from '../../../src/lib/streams/writer'
+
+describe('header parsing', () => {
+  it('accepts only canonical non-negative integers for Stream-TTL', () => {
+    expect(parseStrictInt('3600')).toBe(3600)
+    expect(parseStrictInt('0')).toBe(0)
+    for (const bad of ['03600', '+3600', '3600.0', '3.6e3', '-1', '', ' 1']) expect(parseStrictInt(bad)).toBeNull()
+  })
+
+  it('bounds producer integers to 2^53-1', () => {
+    expect(parseProducerInt('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER)
+    expect(parseProducerInt('9007199254740992')).toBeNull()
+    expect(parseProducerInt('1e3')).toBeNull()
+  })
+
+  it('parses RFC 3339 timestamps and refuses others', () => {
+    expect(parseRfc3339('2030-01-01T00:00:00Z')).toBe(Date.UTC(2030, 0, 1))
+    expect(parseRfc3339('2030-01-01T01:00:00+01:00')).toBe(Date.UTC(2030, 0, 1))
+    expect(parseRfc3339('not-a-timestamp')).toBeNull()
+    expect(parseRfc3339('2030-01-01')).toBeNull()
+  })
+
+  it('compares media types without case or parameters', () => {
+    expect(mediaTypeEssence('Application/JSON; charset=utf-8')).toBe('application/json')
+    expect(mediaTypeEssence('garbage')).toBeNull()
+  })
+
+  it('treats Stream-Closed as present only when it is exactly true', () => {
+    expect(isClosedHeader('TRUE')).toBe(true)
+    for (const v of ['false', 'yes', '1', '', null]) expect(isClosedHeader(v)).toBe(false)
+  })
+})
+
+describe('idempotent producer validation', () => {
+  it('accepts a new producer at seq 0 and reports a gap otherwise', () => {
+    expect(judgeProducer(undefined, 0, 0)).toEqual({ kind: 'accept' })
+    expect(judgeProducer(undefined, 0, 3)).toEqual({ kind: 'gap', expected: 0 })
+  })
+
+  it('fences stale epochs and requires seq 0 for a new epoch', () => {
+    expect(judgeProducer({ epoch: 2, lastSeq: 5 }, 1, 6)).toEqual({ kind: 'stale', currentEpoch: 2 })
+    expect(judgeProducer({ epoch: 2, lastSeq: 5 }, 3, 1)).toEqual({ kind: 'epoch_needs_seq0' })
+    expect(judgeProducer({ epoch: 2, lastSeq: 5 }, 3, 0)).toEqual({ kind: 'accept' })
+  })
+
+  it('deduplicates retries and detects gaps within an epoch', () => {
+    expect(judgeProducer({ epoch: 0, lastSeq: 5 }, 0, 5)).toEqual({ kind: 'duplicate', lastSeq: 5 })
+    expect(judgeProducer({ epoch: 0, lastSeq: 5 }, 0, 6)).toEqual({ kind: 'accept' })
+    expect(judgeProducer({ epoch: 0, lastSeq: 5 }, 0, 8)).toEqual({ kind: 'gap', expected: 6 })
+  })
+})
