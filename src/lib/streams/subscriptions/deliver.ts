@@ -22,7 +22,8 @@ export type WebhookPoster = (post: WebhookPost) => Promise<{ status: number; bod
 
 const MAX_RESPONSE_BYTES = 64 * 1024
 
-function guardedLookup(allowLoopback: boolean): LookupFunction {
+/** A `lookup` for node:net that fails when any resolved address is blocked. */
+export function guardedLookup(allowLoopback: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0)
