@@ -5,7 +5,7 @@ export const tooLarge = (limit: number) =>
   new ProtocolError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`)
 
 /** srvx (and similar adapters) expose the Node request; reading it directly skips a web-stream hop. */
-function nodeRequestOf(req: Request): IncomingMessage | undefined {
+export function nodeRequestOf(req: Request): IncomingMessage | undefined {
   // Why `unknown` casts: `runtime` is an srvx extension, absent from the Request type.
   const runtime = (req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime
   return runtime?.node?.req

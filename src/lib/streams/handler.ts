@@ -3,7 +3,7 @@ import { ProtocolError, badRequest, gone, notFound } from './errors'
 import { BASE_HEADERS, H, isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from './protocol'
 import { START_POSITION, decodeOffset, encodeOffset, parseOffsetParam, type Position } from './offsets'
 import { routeRequestPath, resolveSourcePath } from './paths'
-import { readBody } from './body'
+import { nodeRequestOf, readBody } from './body'
 import { buildBody } from './read-body'
 import { responseCursor } from './cursor'
 import { SseSession } from './sse-session'
@@ -29,6 +29,19 @@ export interface HandlerContext {
 }
 
 type Headers = Record<string, string>
+
+/** The request-target path without dot-segment resolution (WHATWG URL parsing resolves them). */
+function rawPathname(url: string): string {
+  const scheme = url.startsWith('/') ? -1 : url.indexOf('://')
+  const pathStart = scheme < 0 ? 0 : url.indexOf('/', scheme + 3)
+  if (pathStart < 0) return '/'
+  let end = url.length
+  const q = url.indexOf('?', pathStart)
+  if (q >= 0) end = q
+  const h = url.indexOf('#', pathStart)
+  if (h >= 0 && h < end) end = h
+  return url.slice(pathStart, end)
+}
 
 function reply(status: number, headers: Headers = {}, body: BodyInit | null = null): Response {
   return new Response(status === 204 || status === 304 ? null : body, { status, headers: { ...BASE_HEADERS, ...headers } })
@@ -80,7 +93,8 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
   async function handle(req: Request): Promise<Response> {
     const method = req.method.toUpperCase()
     const url = new URL(req.url)
-    const target = routeRequestPath(url.pathname, ctx.basePath)
+    // Route on the path as sent: URL parsing would silently resolve `..` segments.
+    const target = routeRequestPath(rawPathname(nodeRequestOf(req)?.url ?? req.url), ctx.basePath)
     if (target.kind === 'outside') return errorReply(notFound('No stream route here'), method)
     if (method === 'OPTIONS') return reply(204)
     if (target.kind === 'reserved') {
