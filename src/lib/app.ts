@@ -1,0 +1,268 @@
+/**
+ * The Tether app as one fetch handler: the Durable Streams protocol at /api/streams/* (built-in
+ * SQLite server, or an external server when TETHER_STREAMS_URL is set) behind token auth, the
+ * session event writer at POST /api/streams?sessionId=…, the sessions API at /api/sessions/**,
+ * and the session monitor. Route files call `getTetherApp().fetch(request)`; module state lives
+ * here because Start's code splitting would duplicate it in route files.
+ */
+import { join } from 'node:path'
+import pino, { type Logger } from 'pino'
+import { loadConfig } from './config'
+import { openDatabase, type Durability, type OpenedDatabase } from './db/connection'
+import { createStreamsServer, type StreamsServer } from './streams'
+import { createSubscriptions } from './streams/subscriptions'
+import { createAuthenticator, type Authenticator } from './sessions/auth'
+import { loadSessionsConfig, type SessionsConfig } from './sessions/config'
+import { noopHooks, type SessionWorkerHooks, type SessionWorkerHooksInput, type WorkerHookContext } from './sessions/hooks'
+import { HttpError, errorResponse, json } from './sessions/http'
+import { SessionManager } from './sessions/manager'
+import { SessionMonitor } from './sessions/monitor'
+import { createProtocolGate } from './sessions/protocol-gate'
+import { loadOrCreateSecret } from './sessions/secret'
+import { createSessionsApi } from './sessions/sessions-api'
+import { isLiveStatus } from './sessions/session-types'
+import { SessionStore } from './sessions/store'
+import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './sessions/streams-client'
+import { secretFromString, type IssueTokenOptions } from './sessions/tokens'
+import { createWriter } from './sessions/writer'
+
+export const STREAMS_BASE_PATH = '/api/streams'
+export const SESSIONS_BASE_PATH = '/api/sessions'
+/** Origin of in-process protocol requests (never leaves the process). */
+const INTERNAL_ORIGIN = 'http://tether.internal'
+
+export interface TetherAppConfig {
+  dataDir: string
+  /** SQLite file (default <dataDir>/tether.db); ':memory:' for throwaway apps. */
+  dbFile?: string
+  durability?: Durability
+  longPollTimeoutMs?: number
+  /** Largest protocol request body (413 above). */
+  maxBodyBytes?: number
+  /** Built-in server's retention for streams created without TTL (null = forever). */
+  defaultRetentionMs?: number | null
+  /** Mount Durable Streams subscriptions (`__ds/…`) on the built-in server (default true). */
+  subscriptions?: boolean
+  allowLoopbackWebhooks?: boolean
+  /** Base URL workers use to reach this app (hook context), e.g. http://127.0.0.1:3000. */
+  publicUrl?: string
+  sessions: SessionsConfig
+  /** Injectable clock (epoch ms) for the session layer. */
+  now?: () => number
+  logger?: Logger
+}
+
+export interface TetherApp {
+  fetch(req: Request): Promise<Response>
+  close(): Promise<void>
+  /** Resolves after start-up work (the first worker reconcile). */
+  ready: Promise<void>
+  manager: SessionManager
+  store: SessionStore
+  monitor: SessionMonitor
+  auth: Authenticator
+  /** How the session layer reaches streams (in-process handler or external fetch). */
+  endpoint: StreamsEndpoint
+  /** The built-in streams server (null with an external backend). */
+  streams: StreamsServer | null
+  issueToken(opts: IssueTokenOptions): Promise<string>
+  logger: Logger
+}
+
+export function tetherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TetherAppConfig {
+  const base = loadConfig(env)
+  const sessions = loadSessionsConfig(env)
+  return {
+    dataDir: base.TETHER_DATA_DIR,
+    durability: base.TETHER_DURABILITY,
+    longPollTimeoutMs: base.TETHER_LONG_POLL_TIMEOUT_MS,
+    maxBodyBytes: base.TETHER_MAX_BODY_BYTES,
+    defaultRetentionMs: base.TETHER_RETENTION_DAYS === 0 ? null : base.TETHER_RETENTION_DAYS * 86_400_000,
+    allowLoopbackWebhooks: base.TETHER_ALLOW_LOOPBACK_WEBHOOKS,
+    publicUrl: sessions.publicUrl ?? `http://${base.HOST}:${base.PORT}`,
+    sessions,
+  }
+}
+
+/** The external server as seen from /api/streams/*: same path below the mount, other origin. */
+function proxyTransport(externalBase: string): StreamsTransport {
+  const upstream = fetchTransport()
+  return (req) => {
+    const url = new URL(req.url)
+    const rest = url.pathname.slice(STREAMS_BASE_PATH.length)
+    const target = `${externalBase}${rest}${url.search}`
+    const headers = new Headers(req.headers)
+    for (const h of ['host', 'connection', 'keep-alive', 'transfer-encoding']) headers.delete(h)
+    const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: req.signal, redirect: 'manual' }
+    if (req.body && req.method !== 'GET' && req.method !== 'HEAD') {
+      init.body = req.body
+      init.duplex = 'half'
+    }
+    return upstream(new Request(target, init)).then((res) => {
+      // fetch already decoded the body; don't claim an encoding or length it no longer has.
+      const out = new Headers(res.headers)
+      out.delete('content-encoding')
+      out.delete('content-length')
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out })
+    })
+  }
+}
+
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
+  'access-control-allow-headers': 'content-type, authorization',
+  'access-control-max-age': '600',
+}
+
+export function createTetherApp(config: TetherAppConfig, workers?: SessionWorkerHooksInput): TetherApp {
+  const logger = config.logger ?? pino({ name: 'tether', level: process.env.LOG_LEVEL ?? 'info' })
+  const now = config.now ?? Date.now
+  const sc = config.sessions
+  const db: OpenedDatabase = openDatabase({ file: config.dbFile ?? join(config.dataDir, 'tether.db'), durability: config.durability })
+
+  let streams: StreamsServer | null = null
+  let endpoint: StreamsEndpoint
+  let protocolTransport: StreamsTransport
+  if (sc.streamsUrl) {
+    endpoint = { transport: fetchTransport(), baseUrl: sc.streamsUrl }
+    protocolTransport = proxyTransport(sc.streamsUrl)
+    logger.info({ streamsUrl: sc.streamsUrl }, 'using an external Durable Streams server')
+  } else {
+    const server = createStreamsServer({
+      db,
+      basePath: STREAMS_BASE_PATH,
+      longPollTimeoutMs: config.longPollTimeoutMs,
+      maxBodyBytes: config.maxBodyBytes,
+      defaultRetentionMs: config.defaultRetentionMs,
+    })
+    if (config.subscriptions !== false) {
+      const subs = createSubscriptions({ access: server.access, db: server.sqlite, allowLoopbackWebhooks: config.allowLoopbackWebhooks })
+      server.setReserved(subs)
+      server.addListener(subs)
+    }
+    streams = server
+    endpoint = { transport: (req) => server.handle(req), baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}` }
+    protocolTransport = (req) => server.handle(req)
+  }
+
+  const secret = sc.secret ? secretFromString(sc.secret) : loadOrCreateSecret(config.dataDir, undefined)
+  const auth = createAuthenticator({ secret, enabled: sc.auth, now })
+  if (!sc.auth) {
+    logger.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!')
+    logger.warn('TETHER_AUTH=off: NO AUTHENTICATION. Anyone who can reach this server can read, write,')
+    logger.warn('terminate and delete every session. Use only for local experiments on a trusted machine.')
+    logger.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!')
+  }
+
+  const publicUrl = (config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
+  const hookContext: WorkerHookContext = {
+    issueToken: (opts) => auth.issue(opts),
+    sessionStreamUrl: (id) => `${publicUrl}${STREAMS_BASE_PATH}/sessions/${encodeURIComponent(id)}`,
+    writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
+  }
+  const hooks: SessionWorkerHooks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopHooks)
+
+  const store = new SessionStore(db.db)
+  const manager = new SessionManager({
+    store,
+    endpoint,
+    hooks,
+    now,
+    logger,
+    retentionSeconds: sc.retentionDays * 86_400,
+    defaultLimits: sc.defaultLimits,
+  })
+  const monitor = new SessionMonitor({
+    manager,
+    store,
+    now,
+    logger,
+    intervalMs: sc.monitorIntervalMs,
+    ephemeralRemoveAfterMs: sc.ephemeralRemoveAfterMs,
+  })
+
+  const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes })
+  const gate = createProtocolGate({
+    auth,
+    basePath: STREAMS_BASE_PATH,
+    inner: protocolTransport,
+    maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
+    isSessionLive: (id) => {
+      const s = store.get(id)
+      return s !== null && isLiveStatus(s.status)
+    },
+    onSessionAppend: (id, events) => {
+      // Raw appends (workers): refresh usage, and resume a suspended hybrid session on activity.
+      void (async () => {
+        const s = store.get(id)
+        if (s?.status === 'idle' && events.some((e) => e.type === 'chunk' || e.type === 'terminal' || e.type === 'tool-call')) {
+          await manager.resume(id)
+        }
+        await manager.refresh(id)
+      })().catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
+    },
+  })
+  const sessionsApi = createSessionsApi({
+    manager,
+    store,
+    auth,
+    basePath: SESSIONS_BASE_PATH,
+    streamsBasePath: STREAMS_BASE_PATH,
+    publicUrl: sc.publicUrl,
+    maxBodyBytes: sc.maxEventBodyBytes,
+  })
+
+  monitor.start()
+  const ready = manager.reconcile()
+
+  let closing: Promise<void> | null = null
+  return {
+    manager,
+    store,
+    monitor,
+    auth,
+    endpoint,
+    streams,
+    logger,
+    ready,
+    issueToken: (opts) => auth.issue(opts),
+    async fetch(req) {
+      const { pathname } = new URL(req.url)
+      try {
+        if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
+          if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
+          return await writer(req)
+        }
+        if (pathname.startsWith(`${STREAMS_BASE_PATH}/`)) return await gate(req)
+        if (pathname === SESSIONS_BASE_PATH || pathname.startsWith(`${SESSIONS_BASE_PATH}/`)) {
+          if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
+          return await sessionsApi(req)
+        }
+        return errorResponse(new HttpError(404, `no route for ${pathname}`))
+      } catch (err) {
+        if (req.signal.aborted) return new Response(null, { status: 499 })
+        const external = Boolean(sc.streamsUrl) && err instanceof TypeError
+        logger.error({ err, method: req.method, pathname }, external ? 'streams backend unreachable' : 'request failed')
+        return json({ ok: false, error: external ? 'streams backend unreachable' : 'internal error' }, external ? 502 : 500)
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        monitor.stop()
+        await manager.closeHooks()
+        streams?.close()
+        db.close()
+      })()
+      return closing
+    },
+  }
+}
+
+let singleton: TetherApp | undefined
+
+/** The process-wide app, built from the environment on first use. */
+export function getTetherApp(): TetherApp {
+  singleton ??= createTetherApp(tetherConfigFromEnv())
+  return singleton
+}

@@ -1,0 +1,40 @@
+/**
+ * Request authentication for the session layer: a bearer token (header or `?token=`), verified
+ * against the server secret. With auth off every request acts as an admin.
+ */
+import { HttpError } from './http'
+import { AUTH_OFF_CLAIMS, coversSession, issueToken, tokenFromRequest, verifyToken, type IssueTokenOptions, type Role, type TokenClaims, type TokenSecret } from './tokens'
+
+export interface Authenticator {
+  readonly enabled: boolean
+  /** Claims of the request's token; 401 when missing or invalid. */
+  authenticate(req: Request): Promise<TokenClaims>
+  issue(opts: IssueTokenOptions): Promise<string>
+}
+
+export function createAuthenticator(opts: { secret: TokenSecret; enabled: boolean; now: () => number }): Authenticator {
+  return {
+    enabled: opts.enabled,
+    async authenticate(req) {
+      if (!opts.enabled) return AUTH_OFF_CLAIMS
+      const token = tokenFromRequest(req)
+      if (!token) throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', 'token', { 'www-authenticate': 'Bearer' })
+      const r = await verifyToken(opts.secret, token, opts.now())
+      if (!r.ok) throw new HttpError(401, r.reason, 'token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+      return r.claims
+    },
+    issue(issueOpts) {
+      return issueToken(opts.secret, { now: opts.now(), ...issueOpts })
+    },
+  }
+}
+
+/** 403 unless the claims cover the session and have one of the roles. */
+export function requireSession(claims: TokenClaims, sessionId: string, roles: readonly Role[]): void {
+  if (!coversSession(claims, sessionId)) throw new HttpError(403, `token is not valid for session ${sessionId}`, 'token')
+  if (!roles.includes(claims.role)) throw new HttpError(403, `role ${claims.role} may not do this (needs ${roles.join(' or ')})`, 'token')
+}
+
+export function requireAdmin(claims: TokenClaims): void {
+  if (claims.role !== 'admin' || claims.sid !== '*') throw new HttpError(403, 'needs an admin token for all sessions', 'token')
+}

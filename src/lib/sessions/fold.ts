@@ -1,0 +1,128 @@
+/**
+ * Folds a session's own stream into what the session layer needs to know about it: usage
+ * (tokens, cost, turns), last activity, in-flight work, agent statuses and the event ids seen
+ * (for idempotent writes). Pure: the same events always give the same fold, so after a restart
+ * re-reading the stream gives back exactly the state before it.
+ */
+import type { AgentStatus } from './session-types'
+
+export interface AgentSummary {
+  status: AgentStatus
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  turns: number
+}
+
+export interface SessionFold {
+  /** Offset after the last folded message. */
+  offset: string
+  closed: boolean
+  eventIds: Set<string>
+  agents: Map<string, AgentSummary>
+  /** Tool calls currently pending or running. */
+  openToolCalls: Set<string>
+  /** Epoch ms of the last chunk / tool-call / terminal / control event (not presence or heartbeats); null if none. */
+  lastActivityAt: number | null
+  /** Number of events folded. */
+  events: number
+}
+
+export interface SessionUsage {
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  turns: number
+  lastActivityAt: number | null
+}
+
+export function emptyFold(): SessionFold {
+  return {
+    offset: '-1',
+    closed: false,
+    eventIds: new Set(),
+    agents: new Map(),
+    openToolCalls: new Set(),
+    lastActivityAt: null,
+    events: 0,
+  }
+}
+
+const ACTIVITY_CHANNELS = new Set(['chunk', 'tool-call', 'terminal'])
+const BUSY_AGENT = new Set<AgentStatus>(['starting', 'thinking', 'running-tool'])
+
+function record(v: unknown): Record<string, unknown> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0
+}
+
+/**
+ * Applies messages read from the stream. `observedAt` (server clock at read time) caps event
+ * timestamps so a writer's clock running ahead cannot keep a session "active" forever.
+ */
+export function foldMessages(fold: SessionFold, messages: unknown[], observedAt: number): SessionFold {
+  for (const message of messages) {
+    const event = record(message)
+    const headers = record(event?.headers)
+    if (!event || !headers || typeof event.type !== 'string' || typeof event.key !== 'string') continue
+    fold.events += 1
+    if (typeof headers.eventId === 'string') fold.eventIds.add(headers.eventId)
+    const value = record(event.value)
+    const ts = typeof headers.timestamp === 'string' ? Date.parse(headers.timestamp) : Number.NaN
+    const at = Number.isFinite(ts) ? Math.min(ts, observedAt) : observedAt
+    const isControl = event.type === 'agent-state' && value?.kind === 'control'
+    if (ACTIVITY_CHANNELS.has(event.type) || isControl) {
+      fold.lastActivityAt = Math.max(fold.lastActivityAt ?? 0, at)
+    }
+    if (event.type === 'tool-call' && value) {
+      if (value.status === 'pending' || value.status === 'running') fold.openToolCalls.add(event.key)
+      else fold.openToolCalls.delete(event.key)
+    }
+    if (event.type === 'agent-state' && value && value.kind !== 'control' && typeof value.agentId === 'string') {
+      fold.agents.set(value.agentId, {
+        status: value.status as AgentStatus,
+        tokensIn: num(value.tokensIn),
+        tokensOut: num(value.tokensOut),
+        costUsd: num(value.costUsd),
+        turns: num(value.turns),
+      })
+    }
+  }
+  return fold
+}
+
+export function usageOf(fold: SessionFold): SessionUsage {
+  let tokensIn = 0
+  let tokensOut = 0
+  let costUsd = 0
+  let turns = 0
+  for (const a of fold.agents.values()) {
+    tokensIn += a.tokensIn
+    tokensOut += a.tokensOut
+    costUsd += a.costUsd
+    turns += a.turns
+  }
+  // Round away float noise from summing many small costs.
+  return { tokensIn, tokensOut, costUsd: Math.round(costUsd * 1e9) / 1e9, turns, lastActivityAt: fold.lastActivityAt }
+}
+
+/** True while an agent is working or a tool call is open: such a session is not idle. */
+export function isBusy(fold: SessionFold): boolean {
+  if (fold.openToolCalls.size > 0) return true
+  for (const a of fold.agents.values()) if (BUSY_AGENT.has(a.status)) return true
+  return false
+}
+
+/** For ephemeral sessions: every agent that ever reported has stopped or failed. */
+export function agentsFinished(fold: SessionFold): 'completed' | 'failed' | null {
+  if (fold.agents.size === 0) return null
+  let failed = false
+  for (const a of fold.agents.values()) {
+    if (a.status === 'failed') failed = true
+    else if (a.status !== 'stopped') return null
+  }
+  return failed ? 'failed' : 'completed'
+}

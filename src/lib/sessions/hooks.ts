@@ -1,0 +1,43 @@
+/**
+ * How the session layer tells the worker supervisor (src/lib/workers) what happened. Every hook
+ * is optional; errors are logged and never fail the API call that triggered them. Hooks are
+ * awaited, so keep them quick (signal a worker, don't wait for it to drain).
+ */
+import type { Role } from './tokens'
+import type { EndReason, SessionRecord } from './session-types'
+
+export interface SessionWorkerHooks {
+  /** A session was created (its stream exists and is empty). Start its worker(s). */
+  onSessionCreated?(session: SessionRecord): void | Promise<void>
+  /**
+   * A session ended (status completed / failed / terminated, reason e.g. 'terminated',
+   * 'limit:budget', 'completed', 'deleted'). Its stream is already closed and carries an
+   * agent-state control event `{kind:'control', action:'stop', reason}`. Stop its worker(s).
+   */
+  onSessionEnded?(session: SessionRecord, reason: EndReason): void | Promise<void>
+  /** A hybrid session hit its idle limit: status 'idle', stream open, a stop control event written. */
+  onSessionSuspended?(session: SessionRecord): void | Promise<void>
+  /** A suspended (idle) hybrid session got new activity and is active again: restart its worker. */
+  onSessionResumed?(session: SessionRecord): void | Promise<void>
+  /**
+   * Level-triggered: called once at start and after every monitor tick with every session whose
+   * status is 'active'. Start missing workers, stop workers of sessions not in the list.
+   */
+  reconcile?(activeSessions: SessionRecord[]): void | Promise<void>
+  /** Called by app.close(). */
+  close?(): void | Promise<void>
+}
+
+/** What a hooks factory gets from the app, e.g. to mint worker tokens. */
+export interface WorkerHookContext {
+  /** Signs a token for a session (worker tokens need `subject` = agent id). */
+  issueToken(opts: { role: Role; sessionId: string; subject?: string; ttlSeconds?: number }): Promise<string>
+  /** Absolute URL of a session's stream as workers should read/append it (auth via Bearer token). */
+  sessionStreamUrl(sessionId: string): string
+  /** Absolute URL of the event writer (`POST <url>?sessionId=…`). */
+  writerUrl: string
+}
+
+export type SessionWorkerHooksInput = SessionWorkerHooks | ((ctx: WorkerHookContext) => SessionWorkerHooks)
+
+export const noopHooks: SessionWorkerHooks = {}

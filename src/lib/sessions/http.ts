@@ -1,0 +1,79 @@
+/**
+ * Small helpers shared by the session layer's HTTP adapters: JSON answers, typed errors, bounded
+ * body reading.
+ */
+import type { z } from 'zod'
+
+/** An error that already knows its HTTP answer. Body: `{ ok: false, error, field? }`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  })
+}
+
+export function errorResponse(err: HttpError): Response {
+  return json({ ok: false, error: err.message, ...(err.field !== undefined ? { field: err.field } : {}) }, err.status, err.headers)
+}
+
+/** Reads a body of at most `limit` bytes; 413 as soon as it is known to be larger. */
+export async function readBodyBytes(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = req.headers.get('content-length')
+  if (declared !== null && Number(declared) > limit) {
+    await req.body?.cancel().catch(() => undefined)
+    throw new HttpError(413, `body larger than ${limit} bytes`)
+  }
+  if (!req.body) return new Uint8Array(0)
+  const reader = req.body.getReader()
+  const parts: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined)
+      throw new HttpError(413, `body larger than ${limit} bytes`)
+    }
+    parts.push(value)
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
+}
+
+/** Parses a JSON body (empty body = undefined). 400 for malformed JSON, 413 when too large. */
+export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
+  const bytes = await readBodyBytes(req, limit)
+  if (bytes.byteLength === 0) return undefined
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON', 'body')
+  }
+}
+
+/** Validates with zod; 400 naming the first failing field. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.infer<T> {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const path = issue?.path.map(String).join('.') ?? ''
+  const field = [prefix, path].filter(Boolean).join('.') || prefix || 'body'
+  throw new HttpError(400, `${field}: ${issue?.message ?? 'invalid'}`, field)
+}

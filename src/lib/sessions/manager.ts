@@ -1,0 +1,253 @@
+/**
+ * Session lifecycle: create (record + stream), append validated events, end (stop event + close),
+ * suspend / resume hybrid sessions, remove. The HTTP adapters (sessions-api, writer) and the
+ * monitor call this; it calls the worker hooks.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { buildSessionEvent, type SessionEvent } from './channels'
+import { usageOf } from './fold'
+import type { SessionWorkerHooks } from './hooks'
+import { HttpError } from './http'
+import { resolveLimits } from './limits'
+import { SessionLogs, type AppendResult } from './session-log'
+import {
+  LIVE_STATUSES,
+  isLiveStatus,
+  sessionStreamPath,
+  type AgentConfig,
+  type EndReason,
+  type SessionLimits,
+  type SessionLimitsInput,
+  type SessionPattern,
+  type SessionRecord,
+  type SessionStatus,
+} from './session-types'
+import type { SessionStore } from './store'
+import {
+  StreamClosedError,
+  StreamNotFoundError,
+  createJsonStream,
+  deleteStream,
+  type StreamsEndpoint,
+} from './streams-client'
+
+export interface SessionManagerOptions {
+  store: SessionStore
+  endpoint: StreamsEndpoint
+  hooks: SessionWorkerHooks
+  now: () => number
+  logger: Logger
+  /** Sliding Stream-TTL of session streams (renewed by every read and write). */
+  retentionSeconds: number
+  /** Replace the per-pattern default limits (environment configuration). */
+  defaultLimits?: Partial<SessionLimits>
+}
+
+export interface CreateSessionParams {
+  pattern: SessionPattern
+  title?: string
+  agent?: AgentConfig
+  limits?: SessionLimitsInput
+  metadata?: Record<string, string>
+  createdBy: string | null
+}
+
+const ACTIVITY = new Set(['chunk', 'tool-call', 'terminal'])
+
+export function newSessionId(): string {
+  return `s_${randomBytes(10).toString('base64url')}`
+}
+
+export class SessionManager {
+  readonly logs: SessionLogs
+  private readonly store: SessionStore
+  private readonly endpoint: StreamsEndpoint
+  private readonly hooks: SessionWorkerHooks
+  private readonly now: () => number
+  private readonly logger: Logger
+
+  constructor(private readonly opts: SessionManagerOptions) {
+    this.store = opts.store
+    this.endpoint = opts.endpoint
+    this.hooks = opts.hooks
+    this.now = opts.now
+    this.logger = opts.logger
+    this.logs = new SessionLogs(opts.endpoint, opts.now)
+  }
+
+  private async callHook<K extends keyof SessionWorkerHooks>(name: K, ...args: Parameters<NonNullable<SessionWorkerHooks[K]>>): Promise<void> {
+    const fn = this.hooks[name] as ((...a: unknown[]) => unknown) | undefined
+    if (!fn) return
+    try {
+      await fn.apply(this.hooks, args)
+    } catch (err) {
+      this.logger.error({ err, hook: name }, 'worker hook failed')
+    }
+  }
+
+  async create(params: CreateSessionParams): Promise<SessionRecord> {
+    const id = newSessionId()
+    const path = sessionStreamPath(id)
+    await createJsonStream(this.endpoint, path, { ttlSeconds: this.opts.retentionSeconds })
+    let session: SessionRecord
+    try {
+      session = this.store.insert({
+        id,
+        pattern: params.pattern,
+        title: params.title ?? null,
+        agent: params.agent ?? {},
+        limits: resolveLimits(params.pattern, params.limits, this.opts.defaultLimits),
+        metadata: params.metadata ?? {},
+        createdBy: params.createdBy,
+        now: this.now(),
+      })
+    } catch (err) {
+      await deleteStream(this.endpoint, path).catch(() => undefined)
+      throw err
+    }
+    this.logger.info({ sessionId: id, pattern: session.pattern }, 'session created')
+    await this.callHook('onSessionCreated', session)
+    return session
+  }
+
+  get(id: string): SessionRecord | null {
+    return this.store.get(id)
+  }
+
+  /** The record with usage re-folded from the stream (live sessions only; ended ones are final). */
+  async refresh(id: string): Promise<SessionRecord | null> {
+    const session = this.store.get(id)
+    if (!session || !isLiveStatus(session.status)) return session
+    try {
+      const fold = await this.logs.catchUp(id)
+      this.store.updateUsage(id, usageOf(fold))
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError)) throw err
+    }
+    return this.store.get(id)
+  }
+
+  /** A live session or the HTTP error that explains why not (404 unknown, 404 ended). */
+  requireLive(id: string): SessionRecord {
+    const session = this.store.get(id)
+    if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
+    if (!isLiveStatus(session.status)) throw new HttpError(404, `session ${id} has ended (${session.endReason ?? session.status})`, 'sessionId')
+    return session
+  }
+
+  /** Appends already validated and authorized events to a live session, in one atomic append. */
+  async append(id: string, events: SessionEvent[]): Promise<AppendResult> {
+    const session = this.requireLive(id)
+    let result: AppendResult
+    try {
+      result = await this.logs.append(id, events)
+    } catch (err) {
+      if (err instanceof StreamClosedError) throw new HttpError(409, `session ${id}: stream is closed`, undefined, { 'stream-closed': 'true' })
+      if (err instanceof StreamNotFoundError) throw new HttpError(404, `session ${id}: stream no longer exists`, 'sessionId')
+      throw err
+    }
+    const fold = this.logs.peek(id)
+    if (fold) this.store.updateUsage(id, usageOf(fold))
+    if (session.status === 'idle' && events.some((e) => ACTIVITY.has(e.type))) await this.resume(id)
+    return result
+  }
+
+  /** Appends a user message (one done chunk) and answers with its offset. */
+  async postMessage(id: string, msg: { text: string; author: string; messageId?: string; turn?: number }): Promise<AppendResult & { messageId: string }> {
+    this.requireLive(id)
+    const messageId = msg.messageId ?? `msg_${randomBytes(9).toString('base64url')}`
+    let turn = msg.turn
+    if (turn === undefined) {
+      const fold = await this.logs.catchUp(id).catch(() => null)
+      turn = fold ? usageOf(fold).turns : 0
+    }
+    const built = buildSessionEvent(
+      { channel: 'chunk', data: { messageId, role: 'user', author: msg.author, turn, seq: 0, delta: msg.text, done: true } },
+      { now: this.now() },
+    )
+    if (!built.ok) throw new HttpError(400, `${built.field}: ${built.message}`, built.field)
+    const result = await this.append(id, [built.value])
+    return { ...result, messageId }
+  }
+
+  update(id: string, patch: { title?: string; agent?: AgentConfig; limits?: SessionLimitsInput; metadata?: Record<string, string> }): SessionRecord {
+    const updated = this.store.update(id, patch, this.now())
+    if (!updated) throw new HttpError(404, `unknown session ${id}`, 'id')
+    return updated
+  }
+
+  private controlEvent(reason: string, requestedBy: string): SessionEvent {
+    const built = buildSessionEvent(
+      { channel: 'agent-state', data: { kind: 'control', action: 'stop', reason, requestedBy } },
+      { now: this.now() },
+    )
+    if (!built.ok) throw new Error(`internal: control event invalid: ${built.message}`)
+    return built.value
+  }
+
+  /**
+   * Ends a live session: the record first (so no new write is accepted), then a stop control
+   * event and the stream's close in one append, then the hook. Ending an ended session is a no-op.
+   */
+  async end(id: string, status: Extract<SessionStatus, 'completed' | 'failed' | 'terminated'>, reason: EndReason, requestedBy = 'system'): Promise<SessionRecord | null> {
+    const ended = this.store.transition(id, LIVE_STATUSES, status, this.now(), reason)
+    if (!ended) return this.store.get(id)
+    try {
+      await this.logs.append(id, [this.controlEvent(reason, requestedBy)], { close: true })
+      const fold = this.logs.peek(id)
+      if (fold) this.store.updateUsage(id, usageOf(fold))
+    } catch (err) {
+      if (!(err instanceof StreamClosedError || err instanceof StreamNotFoundError)) {
+        this.logger.error({ err, sessionId: id }, 'could not write the end of the session to its stream')
+      }
+    }
+    this.logs.forget(id)
+    const final = this.store.get(id) ?? ended
+    this.logger.info({ sessionId: id, status, reason }, 'session ended')
+    await this.callHook('onSessionEnded', final, reason)
+    return final
+  }
+
+  /** Hybrid idle limit: stop the agent, keep the stream open; the next activity resumes it. */
+  async suspend(id: string, reason: EndReason): Promise<void> {
+    const suspended = this.store.transition(id, ['active'], 'idle', this.now())
+    if (!suspended) return
+    try {
+      await this.logs.append(id, [this.controlEvent(reason, 'system')])
+    } catch (err) {
+      this.logger.error({ err, sessionId: id }, 'could not write the suspend event')
+    }
+    this.logger.info({ sessionId: id, reason }, 'session suspended')
+    await this.callHook('onSessionSuspended', suspended)
+  }
+
+  async resume(id: string): Promise<void> {
+    const resumed = this.store.transition(id, ['idle'], 'active', this.now())
+    if (!resumed) return
+    this.logger.info({ sessionId: id }, 'session resumed')
+    await this.callHook('onSessionResumed', resumed)
+  }
+
+  /** Deletes record and stream (ending a live session first). */
+  async remove(id: string): Promise<boolean> {
+    const session = this.store.get(id)
+    if (!session) return false
+    if (isLiveStatus(session.status)) await this.end(id, 'terminated', 'deleted')
+    await deleteStream(this.endpoint, sessionStreamPath(id))
+    this.logs.forget(id)
+    return this.store.remove(id)
+  }
+
+  activeSessions(): SessionRecord[] {
+    return this.store.live().filter((s) => s.status === 'active')
+  }
+
+  async reconcile(): Promise<void> {
+    await this.callHook('reconcile', this.activeSessions())
+  }
+
+  async closeHooks(): Promise<void> {
+    await this.callHook('close')
+  }
+}

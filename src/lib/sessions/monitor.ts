@@ -1,0 +1,112 @@
+/**
+ * The session monitor: on every tick it re-folds each live session from its stream, stores the
+ * usage, ends (or, for hybrid idle, suspends) sessions past a limit, completes ephemeral sessions
+ * whose agents have all stopped, removes ended ephemeral sessions after a grace period, and
+ * hands the active sessions to the worker hooks' reconcile. `tick()` is public so tests drive
+ * it with an injected clock instead of waiting.
+ */
+import type { Logger } from 'pino'
+import { agentsFinished, usageOf } from './fold'
+import { passedLimit } from './limits'
+import type { SessionManager } from './manager'
+import type { SessionStore } from './store'
+import { StreamNotFoundError } from './streams-client'
+
+export interface MonitorOptions {
+  manager: SessionManager
+  store: SessionStore
+  now: () => number
+  logger: Logger
+  /** Tick interval; 0 disables the timer (call tick() yourself). */
+  intervalMs: number
+  /** Ended ephemeral sessions are removed this long after they ended. */
+  ephemeralRemoveAfterMs: number
+}
+
+export interface TickReport {
+  checked: number
+  ended: { id: string; reason: string }[]
+  suspended: string[]
+  removed: string[]
+}
+
+export class SessionMonitor {
+  private timer: ReturnType<typeof setInterval> | null = null
+  private running: Promise<TickReport> | null = null
+
+  constructor(private readonly opts: MonitorOptions) {}
+
+  start(): void {
+    if (this.opts.intervalMs <= 0 || this.timer) return
+    this.timer = setInterval(() => {
+      void this.tick().catch((err: unknown) => this.opts.logger.error({ err }, 'session monitor tick failed'))
+    }, this.opts.intervalMs)
+    this.timer.unref?.()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  /** One pass; concurrent calls share the pass in progress. */
+  tick(): Promise<TickReport> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null
+    })
+    return this.running
+  }
+
+  private async pass(): Promise<TickReport> {
+    const { manager, store, logger } = this.opts
+    const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [] }
+    for (const session of store.live()) {
+      report.checked += 1
+      try {
+        let fold
+        try {
+          fold = await manager.logs.catchUp(session.id)
+        } catch (err) {
+          if (err instanceof StreamNotFoundError) {
+            await manager.end(session.id, 'terminated', 'stream-missing')
+            report.ended.push({ id: session.id, reason: 'stream-missing' })
+            continue
+          }
+          throw err
+        }
+        store.updateUsage(session.id, usageOf(fold))
+        const now = this.opts.now()
+        if (fold.closed) {
+          await manager.end(session.id, 'completed', 'stream-closed')
+          report.ended.push({ id: session.id, reason: 'stream-closed' })
+          continue
+        }
+        const limit = passedLimit(session, fold, now)
+        if (limit === 'idle' && session.pattern === 'hybrid') {
+          await manager.suspend(session.id, 'limit:idle')
+          report.suspended.push(session.id)
+        } else if (limit) {
+          await manager.end(session.id, 'terminated', `limit:${limit}`)
+          report.ended.push({ id: session.id, reason: `limit:${limit}` })
+        } else if (session.pattern === 'ephemeral') {
+          const finished = agentsFinished(fold)
+          if (finished) {
+            await manager.end(session.id, finished, finished)
+            report.ended.push({ id: session.id, reason: finished })
+          }
+        }
+      } catch (err) {
+        logger.error({ err, sessionId: session.id }, 'session monitor could not check a session')
+      }
+    }
+    for (const id of store.endedEphemeralBefore(this.opts.now() - this.opts.ephemeralRemoveAfterMs)) {
+      try {
+        if (await manager.remove(id)) report.removed.push(id)
+      } catch (err) {
+        logger.error({ err, sessionId: id }, 'could not remove an ended ephemeral session')
+      }
+    }
+    await manager.reconcile()
+    return report
+  }
+}

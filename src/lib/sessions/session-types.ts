@@ -1,0 +1,125 @@
+/**
+ * Session records as the API shows them, and the request bodies it accepts. Browser-safe.
+ */
+import { z } from 'zod'
+import { AGENT_STATUSES } from './channels'
+
+export type AgentStatus = (typeof AGENT_STATUSES)[number]
+
+export const SESSION_PATTERNS = ['ephemeral', 'long-running', 'hybrid', 'single-container'] as const
+export type SessionPattern = (typeof SESSION_PATTERNS)[number]
+
+/**
+ * active: running. idle: a hybrid session suspended by its idle limit (the agent is stopped,
+ * the stream stays open; the next write resumes it). completed / failed / terminated: ended,
+ * stream closed.
+ */
+export const SESSION_STATUSES = ['active', 'idle', 'completed', 'failed', 'terminated'] as const
+export type SessionStatus = (typeof SESSION_STATUSES)[number]
+export const LIVE_STATUSES: readonly SessionStatus[] = ['active', 'idle']
+export const isLiveStatus = (s: SessionStatus): boolean => LIVE_STATUSES.includes(s)
+
+/** 'terminated' (API), 'completed' / 'failed' (ephemeral agents finished), 'limit:<name>', 'stream-closed', 'deleted'. */
+export type EndReason = string
+
+export const sessionLimitsSchema = z
+  .object({
+    /** End (hybrid: suspend) after this long without activity. */
+    maxIdleTimeMs: z.number().int().positive().nullable(),
+    maxLifetimeMs: z.number().int().positive().nullable(),
+    maxBudgetUsd: z.number().positive().nullable(),
+    maxTurns: z.number().int().positive().nullable(),
+  })
+  .partial()
+  .strict()
+export type SessionLimitsInput = z.infer<typeof sessionLimitsSchema>
+export interface SessionLimits {
+  maxIdleTimeMs: number | null
+  maxLifetimeMs: number | null
+  maxBudgetUsd: number | null
+  maxTurns: number | null
+}
+
+export const agentConfigSchema = z
+  .object({
+    model: z.string().min(1).max(200).optional(),
+    /** Model provider for workers ('anthropic', 'openai', 'echo', …); the worker decides. */
+    provider: z.string().min(1).max(100).optional(),
+    systemPrompt: z.string().max(100_000).optional(),
+    allowedTools: z.array(z.string().min(1).max(200)).max(200).optional(),
+  })
+  .strict()
+export type AgentConfig = z.infer<typeof agentConfigSchema>
+
+const metadataSchema = z.record(z.string().max(100), z.string().max(1000)).refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys')
+
+export const createSessionSchema = z
+  .object({
+    pattern: z.enum(SESSION_PATTERNS).default('hybrid'),
+    title: z.string().max(200).optional(),
+    agent: agentConfigSchema.optional(),
+    limits: sessionLimitsSchema.optional(),
+    metadata: metadataSchema.optional(),
+  })
+  .strict()
+export type CreateSessionInput = z.input<typeof createSessionSchema>
+
+export const updateSessionSchema = z
+  .object({
+    title: z.string().max(200).optional(),
+    agent: agentConfigSchema.optional(),
+    limits: sessionLimitsSchema.optional(),
+    metadata: metadataSchema.optional(),
+  })
+  .strict()
+  .refine((u) => Object.keys(u).length > 0, 'nothing to update')
+
+export const postMessageSchema = z
+  .object({
+    text: z.string().min(1).max(256 * 1024),
+    /** Defaults to the token's subject. Admin only may set it. */
+    author: z.string().min(1).max(200).optional(),
+    messageId: z.string().min(1).max(200).optional(),
+    turn: z.number().int().nonnegative().optional(),
+  })
+  .strict()
+
+export const terminateSchema = z.object({ reason: z.string().min(1).max(200).optional() }).strict()
+export const joinSchema = z.object({ displayName: z.string().min(1).max(100).optional() }).strict()
+
+export const listQuerySchema = z.object({
+  status: z.enum(SESSION_STATUSES).optional(),
+  pattern: z.enum(SESSION_PATTERNS).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(500).optional(),
+})
+
+export interface SessionRecord {
+  id: string
+  pattern: SessionPattern
+  status: SessionStatus
+  title: string | null
+  agent: AgentConfig
+  limits: SessionLimits
+  usage: { tokensIn: number; tokensOut: number; costUsd: number; turns: number; lastActivityAt: number | null }
+  metadata: Record<string, string>
+  createdBy: string | null
+  /** Epoch ms. */
+  createdAt: number
+  updatedAt: number
+  endedAt: number | null
+  endReason: EndReason | null
+  /** Stream path relative to the streams root: `sessions/<id>`. */
+  streamPath: string
+}
+
+export interface SessionStats {
+  total: number
+  byStatus: Record<SessionStatus, number>
+  byPattern: Record<SessionPattern, number>
+  usage: { tokensIn: number; tokensOut: number; costUsd: number; turns: number }
+}
+
+export function sessionStreamPath(id: string): string {
+  return `sessions/${id}`
+}

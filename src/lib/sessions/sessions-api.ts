@@ -1,0 +1,189 @@
+/**
+ * The session lifecycle API under /api/sessions (a Request → Response handler):
+ *   POST   /api/sessions                  create (admin)       → 201 { session, streamUrl, shareUrl, shareToken }
+ *   GET    /api/sessions                  list (?status, ?pattern, ?limit, ?cursor)
+ *   GET    /api/sessions/stats            counts by status and pattern, usage totals
+ *   GET    /api/sessions/:id              one session (usage re-folded from its stream)
+ *   PATCH  /api/sessions/:id              title, agent, limits, metadata (admin)
+ *   DELETE /api/sessions/:id              end + delete record and stream (admin)
+ *   POST   /api/sessions/:id/messages     append a user message → { ok, offset, messageId }
+ *   POST   /api/sessions/:id/terminate    end now (admin)
+ *   POST   /api/sessions/:id/join         exchange a share token for a personal collaborator token
+ */
+import { randomBytes } from 'node:crypto'
+import type { Authenticator } from './auth'
+import { requireAdmin, requireSession } from './auth'
+import { HttpError, errorResponse, json, parseWith, readJsonBody } from './http'
+import type { SessionManager } from './manager'
+import {
+  createSessionSchema,
+  joinSchema,
+  listQuerySchema,
+  postMessageSchema,
+  terminateSchema,
+  updateSessionSchema,
+  type SessionRecord,
+} from './session-types'
+import { CursorError, type SessionStore } from './store'
+import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
+
+export interface SessionsApiOptions {
+  manager: SessionManager
+  store: SessionStore
+  auth: Authenticator
+  basePath?: string
+  /** Where the streams protocol is mounted (for streamUrl in answers). */
+  streamsBasePath: string
+  /** Public origin for share links; default: the request's origin. */
+  publicUrl?: string
+  /** Path of the UI page for a session; `:id` is replaced. */
+  sessionPagePath?: string
+  maxBodyBytes: number
+}
+
+const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
+
+export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => Promise<Response> {
+  const base = (opts.basePath ?? '/api/sessions').replace(/\/+$/, '')
+  const pagePath = opts.sessionPagePath ?? '/sessions/:id'
+  const { manager, store, auth } = opts
+
+  const origin = (req: Request) => (opts.publicUrl ?? new URL(req.url).origin).replace(/\/+$/, '')
+  const streamUrlOf = (id: string) => `${opts.streamsBasePath}/sessions/${encodeURIComponent(id)}`
+
+  const body = async (req: Request) => {
+    const b = await readJsonBody(req, opts.maxBodyBytes)
+    return b === undefined ? {} : b
+  }
+
+  async function shareLink(req: Request, session: SessionRecord): Promise<{ shareToken: string | null; shareUrl: string }> {
+    const page = `${origin(req)}${pagePath.replace(':id', encodeURIComponent(session.id))}`
+    if (!auth.enabled) return { shareToken: null, shareUrl: page }
+    // No subject: the holder may read and join (get a personal token), not write as anyone.
+    const shareToken = await auth.issue({ role: 'collaborator', sessionId: session.id })
+    return { shareToken, shareUrl: `${page}?token=${encodeURIComponent(shareToken)}` }
+  }
+
+  const getSession = (id: string): SessionRecord => {
+    const s = store.get(id)
+    if (!s) throw new HttpError(404, `unknown session ${id}`, 'id')
+    return s
+  }
+
+  async function route(req: Request, claims: TokenClaims, segments: string[]): Promise<Response> {
+    const method = req.method
+    const notAllowed = (allow: string) => new HttpError(405, `method ${method} not allowed`, undefined, { allow })
+
+    if (segments.length === 0) {
+      if (method === 'POST') {
+        requireAdmin(claims)
+        const input = parseWith(createSessionSchema, await body(req))
+        const session = await manager.create({ ...input, createdBy: claims.sub ?? null })
+        const share = await shareLink(req, session)
+        return json({ session, streamUrl: streamUrlOf(session.id), ...share }, 201, { location: `${base}/${session.id}` })
+      }
+      if (method === 'GET') {
+        const url = new URL(req.url)
+        const q = parseWith(listQuerySchema, Object.fromEntries(url.searchParams), 'query')
+        const onlyId = claims.sid === ALL_SESSIONS ? undefined : claims.sid
+        try {
+          return json(store.list({ ...q, onlyId }))
+        } catch (err) {
+          if (err instanceof CursorError) throw new HttpError(400, err.message, 'query.cursor')
+          throw err
+        }
+      }
+      throw notAllowed('GET, POST')
+    }
+
+    if (segments.length === 1 && segments[0] === 'stats') {
+      if (method !== 'GET') throw notAllowed('GET')
+      return json(store.stats(claims.sid === ALL_SESSIONS ? undefined : claims.sid))
+    }
+
+    const id = segments[0]
+    if (segments.length === 1) {
+      if (method === 'GET') {
+        requireSession(claims, id, ANY_SESSION_ROLE)
+        getSession(id)
+        const session = await manager.refresh(id)
+        return json({ session, streamUrl: streamUrlOf(id) })
+      }
+      if (method === 'PATCH') {
+        requireSession(claims, id, ['admin'])
+        getSession(id)
+        const patch = parseWith(updateSessionSchema, await body(req))
+        return json({ session: manager.update(id, patch) })
+      }
+      if (method === 'DELETE') {
+        requireSession(claims, id, ['admin'])
+        getSession(id)
+        await manager.remove(id)
+        return new Response(null, { status: 204 })
+      }
+      throw notAllowed('GET, PATCH, DELETE')
+    }
+
+    if (segments.length === 2) {
+      const action = segments[1]
+      if (action === 'messages') {
+        if (method !== 'POST') throw notAllowed('POST')
+        requireSession(claims, id, ['collaborator', 'admin'])
+        getSession(id)
+        const msg = parseWith(postMessageSchema, await body(req))
+        if (msg.author !== undefined && claims.role !== 'admin' && msg.author !== claims.sub) {
+          throw new HttpError(403, 'only admin may post as another author', 'author')
+        }
+        const author = msg.author ?? claims.sub ?? (claims.role === 'admin' ? 'admin' : undefined)
+        if (!author) throw new HttpError(403, 'this token has no user: join the session first (POST /api/sessions/:id/join)', 'token')
+        const result = await manager.postMessage(id, { ...msg, author })
+        return json({ ok: true, offset: result.offset, messageId: result.messageId, duplicates: result.duplicates }, 201)
+      }
+      if (action === 'terminate') {
+        if (method !== 'POST') throw notAllowed('POST')
+        requireSession(claims, id, ['admin'])
+        const input = parseWith(terminateSchema, await body(req))
+        manager.requireLive(id)
+        const session = await manager.end(id, 'terminated', input.reason ?? 'terminated', claims.sub ?? 'admin')
+        return json({ session })
+      }
+      if (action === 'join') {
+        if (method !== 'POST') throw notAllowed('POST')
+        requireSession(claims, id, ['collaborator', 'admin'])
+        const input = parseWith(joinSchema, await body(req))
+        manager.requireLive(id)
+        const userId = claims.role === 'collaborator' && claims.sub ? claims.sub : `u_${randomBytes(8).toString('base64url')}`
+        const name = input.displayName ?? claims.name
+        const token = await auth.issue({ role: 'collaborator', sessionId: id, subject: userId, ...(name ? { name } : {}) })
+        return json({ token, userId, displayName: name ?? null, streamUrl: streamUrlOf(id) }, 201)
+      }
+    }
+    throw new HttpError(404, 'no such sessions endpoint')
+  }
+
+  return async (req) => {
+    try {
+      const url = new URL(req.url)
+      if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) throw new HttpError(404, 'not a sessions path')
+      const segments = url.pathname
+        .slice(base.length)
+        .split('/')
+        .filter(Boolean)
+        .map((s) => {
+          try {
+            return decodeURIComponent(s)
+          } catch {
+            throw new HttpError(400, 'path is not valid percent-encoding', 'path')
+          }
+        })
+      const claims = await auth.authenticate(req)
+      if (segments.length >= 1 && segments[0] !== 'stats' && !coversSession(claims, segments[0])) {
+        throw new HttpError(403, `token is not valid for session ${segments[0]}`, 'token')
+      }
+      return await route(req, claims, segments)
+    } catch (err) {
+      if (err instanceof HttpError) return errorResponse(err)
+      throw err
+    }
+  }
+}

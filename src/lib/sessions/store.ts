@@ -1,0 +1,225 @@
+/**
+ * Session records in SQLite (drizzle). Synchronous, like better-sqlite3 itself.
+ */
+import { and, desc, eq, inArray, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { sessions, type SessionRow } from '../db/schema/sessions'
+import type { SessionUsage } from './fold'
+import {
+  SESSION_PATTERNS,
+  SESSION_STATUSES,
+  sessionStreamPath,
+  type AgentConfig,
+  type SessionLimits,
+  type SessionPattern,
+  type SessionRecord,
+  type SessionStats,
+  type SessionStatus,
+} from './session-types'
+
+function parseJson<T>(text: string, fallback: T): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    return fallback
+  }
+}
+
+export function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    pattern: row.pattern,
+    status: row.status,
+    title: row.title,
+    agent: parseJson<AgentConfig>(row.agentConfig, {}),
+    limits: {
+      maxIdleTimeMs: row.maxIdleTimeMs,
+      maxLifetimeMs: row.maxLifetimeMs,
+      maxBudgetUsd: row.maxBudgetUsd,
+      maxTurns: row.maxTurns,
+    },
+    usage: { tokensIn: row.tokensIn, tokensOut: row.tokensOut, costUsd: row.costUsd, turns: row.turns, lastActivityAt: row.lastActivityAt },
+    metadata: parseJson<Record<string, string>>(row.metadata, {}),
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    endedAt: row.endedAt,
+    endReason: row.endReason,
+    streamPath: sessionStreamPath(row.id),
+  }
+}
+
+export interface NewSession {
+  id: string
+  pattern: SessionPattern
+  title: string | null
+  agent: AgentConfig
+  limits: SessionLimits
+  metadata: Record<string, string>
+  createdBy: string | null
+  now: number
+}
+
+export interface ListOptions {
+  status?: SessionStatus
+  pattern?: SessionPattern
+  limit: number
+  cursor?: string
+  /** Restrict to one session (tokens scoped to a session). */
+  onlyId?: string
+}
+
+export class CursorError extends Error {}
+
+function encodeCursor(row: { createdAt: number; id: string }): string {
+  return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id }
+  } catch {
+    // fall through
+  }
+  throw new CursorError('cursor is not one this server handed out')
+}
+
+export class SessionStore {
+  constructor(private readonly db: BetterSQLite3Database) {}
+
+  insert(s: NewSession): SessionRecord {
+    const row = this.db
+      .insert(sessions)
+      .values({
+        id: s.id,
+        pattern: s.pattern,
+        status: 'active',
+        title: s.title,
+        agentConfig: JSON.stringify(s.agent),
+        metadata: JSON.stringify(s.metadata),
+        maxIdleTimeMs: s.limits.maxIdleTimeMs,
+        maxLifetimeMs: s.limits.maxLifetimeMs,
+        maxBudgetUsd: s.limits.maxBudgetUsd,
+        maxTurns: s.limits.maxTurns,
+        createdBy: s.createdBy,
+        createdAt: s.now,
+        updatedAt: s.now,
+        lastActivityAt: null,
+      })
+      .returning()
+      .get()
+    return toRecord(row)
+  }
+
+  get(id: string): SessionRecord | null {
+    const row = this.db.select().from(sessions).where(eq(sessions.id, id)).get()
+    return row ? toRecord(row) : null
+  }
+
+  list(opts: ListOptions): { sessions: SessionRecord[]; nextCursor: string | null } {
+    const where: SQL[] = []
+    if (opts.status) where.push(eq(sessions.status, opts.status))
+    if (opts.pattern) where.push(eq(sessions.pattern, opts.pattern))
+    if (opts.onlyId !== undefined) where.push(eq(sessions.id, opts.onlyId))
+    if (opts.cursor) {
+      const c = decodeCursor(opts.cursor)
+      where.push(or(lt(sessions.createdAt, c.createdAt), and(eq(sessions.createdAt, c.createdAt), lt(sessions.id, c.id))) as SQL)
+    }
+    const rows = this.db
+      .select()
+      .from(sessions)
+      .where(where.length ? and(...where) : undefined)
+      .orderBy(desc(sessions.createdAt), desc(sessions.id))
+      .limit(opts.limit + 1)
+      .all()
+    const page = rows.slice(0, opts.limit)
+    return { sessions: page.map(toRecord), nextCursor: rows.length > opts.limit ? encodeCursor(page[page.length - 1]) : null }
+  }
+
+  live(): SessionRecord[] {
+    return this.db.select().from(sessions).where(inArray(sessions.status, ['active', 'idle'])).all().map(toRecord)
+  }
+
+  update(id: string, patch: { title?: string; agent?: AgentConfig; limits?: Partial<SessionLimits>; metadata?: Record<string, string> }, now: number): SessionRecord | null {
+    const set: Partial<SessionRow> = { updatedAt: now }
+    if (patch.title !== undefined) set.title = patch.title
+    if (patch.agent !== undefined) set.agentConfig = JSON.stringify(patch.agent)
+    if (patch.metadata !== undefined) set.metadata = JSON.stringify(patch.metadata)
+    if (patch.limits) {
+      const l = patch.limits
+      if (l.maxIdleTimeMs !== undefined) set.maxIdleTimeMs = l.maxIdleTimeMs
+      if (l.maxLifetimeMs !== undefined) set.maxLifetimeMs = l.maxLifetimeMs
+      if (l.maxBudgetUsd !== undefined) set.maxBudgetUsd = l.maxBudgetUsd
+      if (l.maxTurns !== undefined) set.maxTurns = l.maxTurns
+    }
+    const row = this.db.update(sessions).set(set).where(eq(sessions.id, id)).returning().get()
+    return row ? toRecord(row) : null
+  }
+
+  updateUsage(id: string, usage: SessionUsage): void {
+    this.db
+      .update(sessions)
+      .set({ tokensIn: usage.tokensIn, tokensOut: usage.tokensOut, costUsd: usage.costUsd, turns: usage.turns, lastActivityAt: usage.lastActivityAt })
+      .where(eq(sessions.id, id))
+      .run()
+  }
+
+  /** Moves a live session to `status`; false if it was not live (someone else ended it first). */
+  transition(id: string, from: readonly SessionStatus[], status: SessionStatus, now: number, endReason?: string): SessionRecord | null {
+    const ended = status === 'completed' || status === 'failed' || status === 'terminated'
+    const row = this.db
+      .update(sessions)
+      .set({ status, updatedAt: now, ...(ended ? { endedAt: now, endReason: endReason ?? status } : {}) })
+      .where(and(eq(sessions.id, id), inArray(sessions.status, [...from])))
+      .returning()
+      .get()
+    return row ? toRecord(row) : null
+  }
+
+  remove(id: string): boolean {
+    return this.db.delete(sessions).where(eq(sessions.id, id)).run().changes > 0
+  }
+
+  /** Ephemeral sessions that ended before `before` (due for removal). */
+  endedEphemeralBefore(before: number): string[] {
+    return this.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.pattern, 'ephemeral'), isNotNull(sessions.endedAt), lt(sessions.endedAt, before)))
+      .all()
+      .map((r) => r.id)
+  }
+
+  stats(onlyId?: string): SessionStats {
+    const rows = this.db
+      .select({
+        status: sessions.status,
+        pattern: sessions.pattern,
+        n: sql<number>`count(*)`,
+        tokensIn: sql<number>`coalesce(sum(${sessions.tokensIn}), 0)`,
+        tokensOut: sql<number>`coalesce(sum(${sessions.tokensOut}), 0)`,
+        costUsd: sql<number>`coalesce(sum(${sessions.costUsd}), 0)`,
+        turns: sql<number>`coalesce(sum(${sessions.turns}), 0)`,
+      })
+      .from(sessions)
+      .where(onlyId !== undefined ? eq(sessions.id, onlyId) : undefined)
+      .groupBy(sessions.status, sessions.pattern)
+      .all()
+    const byStatus = Object.fromEntries(SESSION_STATUSES.map((s) => [s, 0])) as Record<SessionStatus, number>
+    const byPattern = Object.fromEntries(SESSION_PATTERNS.map((p) => [p, 0])) as Record<SessionPattern, number>
+    const usage = { tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 }
+    let total = 0
+    for (const r of rows) {
+      total += r.n
+      byStatus[r.status] += r.n
+      byPattern[r.pattern] += r.n
+      usage.tokensIn += r.tokensIn
+      usage.tokensOut += r.tokensOut
+      usage.costUsd += r.costUsd
+      usage.turns += r.turns
+    }
+    usage.costUsd = Math.round(usage.costUsd * 1e9) / 1e9
+    return { total, byStatus, byPattern, usage }
+  }
+}
