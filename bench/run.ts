@@ -1,0 +1,111 @@
+/**
+ * `npm run bench [-- --quick] [-- --only sequential,sse100] [-- --servers ours-normal,ref-memory]
+ *  [-- --json out.json]`
+ *
+ * For each scenario, starts each server kind in its own child process on a fresh data dir, runs
+ * the scenario `repeats` times against it, keeps the median, stops it, and moves on, so every
+ * server sees the same load generator under the same machine conditions. Prints one markdown
+ * table at the end (and progress on stderr).
+ */
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { scenarios } from './scenarios/index'
+import type { MetricValues, Scenario } from './scenarios/types'
+import {
+  allServerKinds,
+  isAvailable,
+  launches,
+  makeDataDir,
+  removeDataDir,
+  serverLabels,
+  startServer,
+  type ServerKind,
+} from './servers'
+import { cpuSecondsOf } from './proc'
+import { median } from './stats'
+import { renderTable, type Results } from './table'
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    json: { type: 'string' },
+  },
+})
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`)
+
+function pick<T extends { id: string }>(all: T[], csv: string | undefined, what: string): T[] {
+  if (!csv) return all
+  const ids = csv.split(',').map((s) => s.trim())
+  for (const id of ids) if (!all.some((x) => x.id === id)) throw new Error(`unknown ${what} ${id}`)
+  return all.filter((x) => ids.includes(x.id))
+}
+
+const selected: Scenario[] = pick(scenarios, args.only, 'scenario')
+let kinds: ServerKind[] = args.servers
+  ? pick(allServerKinds.map((id) => ({ id })), args.servers, 'server').map((x) => x.id)
+  : allServerKinds
+const missing = kinds.filter((k) => !isAvailable(k))
+if (missing.length > 0) {
+  log(`skipping ${missing.join(', ')}: ${missing.map((k) => launches[k].entry).join(', ')} not found`)
+  kinds = kinds.filter((k) => isAvailable(k))
+}
+
+async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<string, number>> {
+  const dataDir = makeDataDir()
+  const server = await startServer(launches[kind], { dataDir })
+  const runs: MetricValues[] = []
+  try {
+    for (let i = 0; i < (args.quick ? 1 : scenario.repeats); i++) {
+      const prefix = `  ${scenario.id} ${serverLabels[kind]}${scenario.repeats > 1 ? ` #${i + 1}` : ''}`
+      const cpu0 = { server: cpuSecondsOf(server.pid), self: process.cpuUsage(), at: performance.now() }
+      try {
+        const values = await scenario.run({
+          server,
+          kind,
+          quick: args.quick,
+          log: (m) => log(`${prefix}: ${m}`),
+        })
+        // CPU shares tell whether the server or the load generator was the bottleneck.
+        const wall = (performance.now() - cpu0.at) / 1000
+        const self = process.cpuUsage(cpu0.self)
+        const serverCpu = (cpuSecondsOf(server.pid) - cpu0.server) / wall
+        const selfCpu = (self.user + self.system) / 1e6 / wall
+        log(
+          `${prefix}: ${Object.entries(values).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ')}` +
+            ` (cpu: server ${(serverCpu * 100).toFixed(0)}%, load generator ${(selfCpu * 100).toFixed(0)}%)`,
+        )
+        runs.push(values)
+      } catch (err) {
+        log(`${prefix}: FAILED ${(err as Error).message}`)
+        runs.push(Object.fromEntries(scenario.metrics.map((m) => [m.key, Number.NaN])))
+      }
+    }
+  } finally {
+    await server.stop()
+    removeDataDir(dataDir)
+  }
+  return Object.fromEntries(scenario.metrics.map((m) => [m.key, median(runs.map((r) => r[m.key]))]))
+}
+
+const results: Results = {}
+const started = Date.now()
+for (const scenario of selected) {
+  log(`${scenario.title}`)
+  results[scenario.id] = {}
+  for (const kind of kinds) {
+    if (scenario.servers && !scenario.servers.includes(kind)) continue
+    results[scenario.id][kind] = await runOn(scenario, kind)
+  }
+}
+
+const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+console.log(
+  `\nnpm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}` +
+    ` · ${when} · ${Math.round((Date.now() - started) / 1000)} s` +
+    `${args.quick ? ' · QUICK MODE: reduced sizes, 1 run each' : ''}\n`,
+)
+console.log(renderTable(selected, results))
+if (args.json) writeFileSync(args.json, JSON.stringify({ when, quick: args.quick, results }, null, 2))

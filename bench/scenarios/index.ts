@@ -1,0 +1,27 @@
+/**
+ * The scenario registry: `npm run bench` runs these in order (or those named by --only).
+ *
+ * To add a section (e.g. worker start time once src/lib/workers exists), write a module
+ * exporting a `Scenario` and append it here. A scenario that measures something other than a
+ * streams server sets `servers` to the kinds it applies to (e.g. ['ours-normal']) and may ignore
+ * `ctx.server`; the table prints "-" for the other columns.
+ */
+import { catchUp } from './catch-up'
+import { idempotentProducer } from './idempotent-producer'
+import { rss } from './rss'
+import { sequential } from './sequential'
+import { sse100, sse1000 } from './sse-fanout'
+import type { Scenario } from './types'
+import { writersManyStreams } from './writers-many-streams'
+import { writers32 } from './writers32'
+
+export const scenarios: Scenario[] = [
+  sequential,
+  writers32,
+  idempotentProducer,
+  catchUp,
+  sse100,
+  sse1000,
+  rss,
+  writersManyStreams,
+]

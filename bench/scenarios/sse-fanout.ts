@@ -1,0 +1,141 @@
+/**
+ * Live fan-out over SSE: N readers tail one stream while one open-loop writer appends single
+ * messages at a fixed rate. Delivery latency = receive time − the send timestamp in the message
+ * (both taken in this process). Messages not delivered by the end of the drain period count as
+ * infinitely late.
+ */
+import { setMaxListeners } from 'node:events'
+import { append, createStream, forEachLimited, makePool } from '../http'
+import { makeMessage, type BenchMessage } from '../messages'
+import { readSse } from '../sse'
+import { now, percentile, Samples, sleep } from '../stats'
+import type { Metric, Scenario } from './types'
+
+const DRAIN_MS = 10_000
+let run = 0
+
+interface FanoutShape {
+  id: string
+  readers: number
+  rate: number
+  metrics: Metric[]
+}
+
+function fanout(shape: FanoutShape): Scenario {
+  return {
+    id: shape.id,
+    title: `${shape.readers.toLocaleString('en-US')} SSE readers, writer at ${shape.rate}/s`,
+    repeats: 1,
+    metrics: shape.metrics,
+    async run({ server, quick, log }) {
+      const durationMs = quick ? 4_000 : 10_000
+      const path = server.streamPath(`${shape.id}-${process.pid}-${run++}`)
+      const writePool = makePool(server.origin, 16)
+      await createStream(writePool, path)
+
+      const readerPool = makePool(server.origin, shape.readers)
+      const abort = new AbortController()
+      setMaxListeners(0, abort.signal) // every reader's request listens on the one signal
+      const latencies = new Samples()
+      const inWindow = new Uint32Array(shape.readers)
+      const delivered = new Uint32Array(shape.readers)
+      let windowEnd = Number.POSITIVE_INFINITY
+      let connected = 0
+      const readerErrors: Error[] = []
+      const readers = Array.from({ length: shape.readers }, (_, r) =>
+        readSse({
+          pool: readerPool,
+          path,
+          offset: '-1',
+          signal: abort.signal,
+          onConnected: () => connected++,
+          onMessage: (m, at) => {
+            latencies.push(at - (m as BenchMessage).t)
+            delivered[r]++
+            if (at <= windowEnd) inWindow[r]++
+          },
+        }).catch((e: Error) => readerErrors.push(e)),
+      )
+      const connectDeadline = now() + 60_000
+      while (connected < shape.readers && readerErrors.length === 0 && now() < connectDeadline) await sleep(20)
+      if (connected < shape.readers) {
+        abort.abort()
+        throw new Error(`only ${connected}/${shape.readers} SSE readers connected ${readerErrors[0]?.message ?? ''}`)
+      }
+      await sleep(200)
+
+      // Open-loop writer: send times are fixed in advance, whatever the server's latency.
+      const interval = 1000 / shape.rate
+      const total = Math.round((durationMs / 1000) * shape.rate)
+      const start = now()
+      windowEnd = start + durationMs + 250 // a quarter second of grace for the last sends
+      let writeFailures = 0
+      let ackedInWindow = 0
+      let pendingSends = 0
+      const sends: Promise<void>[] = []
+      for (let i = 0; i < total; i++) {
+        const due = start + i * interval
+        const wait = due - now()
+        if (wait > 1) await sleep(wait)
+        pendingSends++
+        sends.push(
+          append(writePool, path, makeMessage(0, i, now()))
+            .then(
+              (reply) => {
+                if (reply.status >= 300) writeFailures++
+                else if (now() <= windowEnd) ackedInWindow++
+              },
+              () => void writeFailures++,
+            )
+            .finally(() => pendingSends--),
+        )
+      }
+      const expected = total * shape.readers
+      const drainDeadline = now() + DRAIN_MS
+      while ((latencies.length < expected || pendingSends > 0) && now() < drainDeadline) await sleep(50)
+      abort.abort()
+      await writePool.destroy()
+      await Promise.allSettled(sends)
+      await Promise.all(readers)
+      await readerPool.destroy()
+
+      const missing = expected - latencies.length
+      const all = latencies.values()
+      const withMissing = new Float64Array(all.length + Math.max(0, missing))
+      withMissing.set(all)
+      withMissing.fill(Number.POSITIVE_INFINITY, all.length)
+      let inWindowTotal = 0
+      for (const n of inWindow) inWindowTotal += n
+      log(
+        `writer acked ${(ackedInWindow / (durationMs / 1000)).toFixed(0)}/s in window (${writeFailures} failed), ` +
+          `${latencies.length}/${expected} deliveries, p50 ${percentile(withMissing, 50).toFixed(2)} ms`,
+      )
+      if (readerErrors.length > 0) log(`reader errors: ${readerErrors.length}, first: ${readerErrors[0].message}`)
+      return {
+        rate: inWindowTotal / shape.readers / (durationMs / 1000),
+        p99: percentile(withMissing, 99),
+        missing: Math.max(0, missing),
+      }
+    },
+  }
+}
+
+export const sse100 = fanout({
+  id: 'sse100',
+  readers: 100,
+  rate: 200,
+  metrics: [
+    { key: 'rate', label: 'delivered/s per reader', unit: 'msg/s', better: 'higher', target: { op: '>=', value: 199, text: '200/s' } },
+    { key: 'p99', label: 'delivery p99', unit: 'ms', better: 'lower', target: { op: '<', value: 20 }, digits: 1 },
+  ],
+})
+
+export const sse1000 = fanout({
+  id: 'sse1000',
+  readers: 1000,
+  rate: 50,
+  metrics: [
+    { key: 'p99', label: 'delivery p99', unit: 'ms', better: 'lower', target: { op: '<', value: 50 }, digits: 1 },
+    { key: 'rate', label: 'delivered/s per reader', unit: 'msg/s', better: 'higher', digits: 1 },
+  ],
+})

@@ -1,0 +1,162 @@
+/**
+ * Starts Durable Streams servers as child processes, so each one's CPU and RSS are its own and
+ * not the load generator's. Used by the benchmark and by the SIGKILL durability test.
+ *
+ * Every server is addressed as `<origin>/v1/stream/<path>`: ours mounts streams there, and the
+ * reference server treats any URL path as a stream path.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { request } from 'undici'
+
+export const repoRoot = resolve(import.meta.dirname, '..')
+export const oursEntry = join(repoRoot, 'src/server/streams-main.ts')
+export const referenceEntry = join(repoRoot, 'bench/reference-server.ts')
+
+export type ServerKind = 'ours-normal' | 'ours-fsync' | 'ref-file' | 'ref-memory'
+export const allServerKinds: ServerKind[] = ['ours-normal', 'ours-fsync', 'ref-file', 'ref-memory']
+
+export const serverLabels: Record<ServerKind, string> = {
+  'ours-normal': 'ours normal',
+  'ours-fsync': 'ours fsync',
+  'ref-file': 'ref file',
+  'ref-memory': 'ref memory',
+}
+
+export interface ServerLaunch {
+  entry: string
+  /** Environment for the child; `dataDir` is a fresh temp dir owned by the caller. */
+  env(dataDir: string): Record<string, string>
+}
+
+export const launches: Record<ServerKind, ServerLaunch> = {
+  'ours-normal': { entry: oursEntry, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }) },
+  'ours-fsync': { entry: oursEntry, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }) },
+  'ref-file': { entry: referenceEntry, env: (d) => ({ REFERENCE_DATA_DIR: d }) },
+  'ref-memory': { entry: referenceEntry, env: () => ({}) },
+}
+
+export function isAvailable(kind: ServerKind): boolean {
+  return existsSync(launches[kind].entry)
+}
+
+export interface RunningServer {
+  origin: string
+  pid: number
+  dataDir: string
+  child: ChildProcess
+  /** Absolute URL path (no origin) of a stream: `/v1/stream/<path>`. */
+  streamPath(path: string): string
+  streamUrl(path: string): string
+  /** Resolves with the exit code or signal once the child has exited. */
+  exited: Promise<string>
+  /** Last lines the child printed, for error messages. */
+  outputTail(): string
+  /** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+  stop(): Promise<void>
+  /** SIGKILL at once; resolves once the process is gone. */
+  kill(): Promise<void>
+}
+
+export function makeDataDir(prefix = 'tether-bench-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** A free loopback port: bind port 0, read it, release it. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      const port = typeof addr === 'object' && addr ? addr.port : 0
+      srv.close(() => resolvePort(port))
+    })
+  })
+}
+
+export interface StartOptions {
+  dataDir: string
+  /** Extra environment (e.g. TETHER_LONG_POLL_TIMEOUT_MS). */
+  env?: Record<string, string>
+  readyTimeoutMs?: number
+}
+
+/**
+ * Spawns `node --import tsx <entry>` directly (not via the tsx or npm wrappers) so the child pid
+ * is the server itself. The port is chosen here and passed as PORT; readiness is "answers HTTP".
+ */
+export async function startServer(launch: ServerLaunch, opts: StartOptions): Promise<RunningServer> {
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, ['--import', 'tsx', launch.entry], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...launch.env(opts.dataDir),
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  // Always drain the pipes: a full pipe buffer would block the server's logging.
+  let tail = ''
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4000)
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  const exited = new Promise<string>((res) => {
+    child.once('exit', (code, signal) => res(signal ?? `exit ${code}`))
+  })
+  let hasExited = false
+  void exited.then(() => {
+    hasExited = true
+  })
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000)
+  for (;;) {
+    if (hasExited) throw new Error(`server ${launch.entry} exited before it was ready:\n${tail}`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`server ${launch.entry} not ready on ${origin}:\n${tail}`)
+    }
+    try {
+      const res = await request(`${origin}/v1/stream/readiness-probe`, { method: 'HEAD' })
+      await res.body.dump()
+      break
+    } catch {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  const gone = async (signal: NodeJS.Signals, graceMs: number) => {
+    if (hasExited) return
+    child.kill(signal)
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    await exited
+    clearTimeout(timer)
+  }
+
+  return {
+    origin,
+    pid: child.pid!,
+    dataDir: opts.dataDir,
+    child,
+    streamPath: (path) => `/v1/stream/${path}`,
+    streamUrl: (path) => `${origin}/v1/stream/${path}`,
+    exited,
+    outputTail: () => tail,
+    stop: () => gone('SIGTERM', 5_000),
+    kill: () => gone('SIGKILL', 0),
+  }
+}
