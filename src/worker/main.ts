@@ -1,1 +1,63 @@
-console.log('stub worker', process.env.TETHER_SESSION_ID)
+/**
+ * The worker program's entry (bundled to dist/worker/worker.cjs; `node worker.cjs`).
+ *
+ * Environment: TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN (or TETHER_WARM=1 and a
+ * claim line on stdin), TETHER_WORK_DIR, optional provider credentials (ANTHROPIC_API_KEY,
+ * TETHER_OPENAI_BASE_URL, …). With TETHER_EXIT_WITH_STDIN=1 (the process runtime) the worker
+ * exits when its stdin closes, i.e. when the server that started it is gone.
+ */
+import { createInterface } from 'node:readline'
+import { identityFromEnv, parseClaim, settingsFromEnv, type WorkerIdentity } from './config'
+import { log } from './log'
+import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
+
+function readClaim(): Promise<WorkerIdentity> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: process.stdin })
+    lines.once('line', (line) => {
+      lines.close()
+      try {
+        resolve(parseClaim(line))
+      } catch (err) {
+        reject(err)
+      }
+    })
+    lines.once('close', () => reject(new Error('stdin closed before a claim arrived')))
+  })
+}
+
+async function main(): Promise<void> {
+  const settings = settingsFromEnv()
+  let running: RunningWorker | null = null
+  let exiting = false
+  const exit = (code: number) => {
+    if (exiting) return
+    exiting = true
+    // Let stderr drain before leaving.
+    setImmediate(() => process.exit(code))
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (!running) return exit(0)
+      void running.shutdown(`received ${signal}`)
+    })
+  }
+  if (process.env.TETHER_EXIT_WITH_STDIN === '1' && process.env.TETHER_WARM !== '1') {
+    process.stdin.on('end', () => exit(0)).resume()
+  }
+
+  let identity = identityFromEnv()
+  if (!identity) {
+    if (process.env.TETHER_WARM !== '1') throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
+    log('info', 'warm: waiting for a claim on stdin')
+    identity = await readClaim()
+    if (process.env.TETHER_EXIT_WITH_STDIN === '1') process.stdin.on('end', () => exit(0)).resume()
+  }
+  running = startWorker(identity, settings)
+  exit(await running.done)
+}
+
+main().catch((err) => {
+  log('error', 'worker could not start', { error: err instanceof Error ? err.message : String(err) })
+  process.exit(EXIT_CRASHED)
+})

@@ -1,0 +1,93 @@
+/**
+ * What a worker starts with: its session id, the server URL and its worker token, from the
+ * environment (TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN) or, for a warm-pool
+ * worker (TETHER_WARM=1), from one JSON line on stdin when it is claimed. Everything else (agent
+ * id, model, allowed tools) is derived from the token and the session.
+ */
+import { TOOL_NAMES, type ToolName } from './events'
+import { log } from './log'
+
+export interface WorkerIdentity {
+  sessionId: string
+  serverUrl: string
+  token: string
+}
+
+export interface WorkerSettings {
+  workDir: string
+  /** Path of the streams API below the server URL. */
+  streamsPath: string
+  heartbeatMs: number
+}
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  return {
+    workDir: env.TETHER_WORK_DIR || process.cwd(),
+    streamsPath: env.TETHER_STREAMS_PATH || '/api/streams',
+    heartbeatMs: Number(env.TETHER_HEARTBEAT_MS) > 0 ? Number(env.TETHER_HEARTBEAT_MS) : 3_000,
+  }
+}
+
+export function identityFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerIdentity | null {
+  const { TETHER_SESSION_ID: sessionId, TETHER_SERVER_URL: serverUrl, TETHER_WORKER_TOKEN: token } = env
+  if (!sessionId || !serverUrl || !token) return null
+  return { sessionId, serverUrl, token }
+}
+
+export function parseClaim(line: string): WorkerIdentity {
+  const claim = JSON.parse(line) as Partial<WorkerIdentity>
+  if (typeof claim.sessionId !== 'string' || typeof claim.serverUrl !== 'string' || typeof claim.token !== 'string') {
+    throw new Error('a claim is {"sessionId","serverUrl","token"}')
+  }
+  return { sessionId: claim.sessionId, serverUrl: claim.serverUrl, token: claim.token }
+}
+
+/** The token's subject (the agent id). The worker only reads its own token; the server verifies it. */
+export function tokenSubject(token: string): string {
+  const payload = token.split('.')[1]
+  if (!payload) throw new Error('the worker token is not a JWT')
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown; role?: unknown }
+  if (typeof claims.sub !== 'string' || !claims.sub) throw new Error('the worker token has no subject (agent id)')
+  return claims.sub
+}
+
+export const streamUrl = (identity: WorkerIdentity, settings: WorkerSettings): string =>
+  `${identity.serverUrl.replace(/\/+$/, '')}${settings.streamsPath}/sessions/${encodeURIComponent(identity.sessionId)}`
+
+export interface SessionConfig {
+  model: string
+  tools: ToolName[]
+  system?: string
+}
+
+const DEFAULT_CONFIG: SessionConfig = { model: 'echo', tools: [...TOOL_NAMES] }
+
+function pickConfig(body: unknown): SessionConfig {
+  const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+  const session = (typeof record.session === 'object' && record.session !== null ? record.session : record) as Record<string, unknown>
+  const agent = (typeof session.agent === 'object' && session.agent !== null ? session.agent : {}) as Record<string, unknown>
+  const model = [agent.model, session.model].find((m): m is string => typeof m === 'string' && m.length > 0) ?? DEFAULT_CONFIG.model
+  const toolsRaw = [agent.allowedTools, session.allowedTools, agent.tools, session.tools].find(Array.isArray) as unknown[] | undefined
+  const tools = toolsRaw ? TOOL_NAMES.filter((t) => toolsRaw.includes(t)) : DEFAULT_CONFIG.tools
+  const system = [agent.systemPrompt, session.systemPrompt].find((s): s is string => typeof s === 'string')
+  return { model, tools, ...(system ? { system } : {}) }
+}
+
+/**
+ * The session's model and allowed tools from `GET <server>/api/sessions/<id>` (worker token).
+ * A server without that endpoint (a bare streams server) gives the defaults: echo, all tools.
+ */
+export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = fetch): Promise<SessionConfig> {
+  const url = `${identity.serverUrl.replace(/\/+$/, '')}/api/sessions/${encodeURIComponent(identity.sessionId)}`
+  try {
+    const response = await fetchImpl(url, { headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' } })
+    if (!response.ok) {
+      log('warn', 'no session record; using defaults', { status: response.status })
+      return DEFAULT_CONFIG
+    }
+    return pickConfig(await response.json())
+  } catch (err) {
+    log('warn', 'session record unreadable; using defaults', { error: err instanceof Error ? err.message : String(err) })
+    return DEFAULT_CONFIG
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The session stream events the worker reads and writes, as the session layer defines them
+ * (src/lib/sessions/channels.ts). Imported as types only, so the worker bundle stays small.
+ */
+import type {
+  AgentControl,
+  AgentState,
+  Channel,
+  Chunk,
+  Operation,
+  SessionEventHeaders,
+  TerminalLine,
+  ToolCall,
+} from '../lib/sessions/channels'
+
+export type { AgentControl, AgentState, Channel, Chunk, Operation, TerminalLine, ToolCall }
+
+/** A State Protocol change event as read from the stream (values not re-validated). */
+export interface StreamEvent {
+  type: string
+  key: string
+  value?: unknown
+  headers: Partial<SessionEventHeaders> & { operation: Operation }
+}
+
+export function isStreamEvent(item: unknown): item is StreamEvent {
+  if (typeof item !== 'object' || item === null) return false
+  const e = item as Record<string, unknown>
+  const headers = e.headers as Record<string, unknown> | undefined
+  return typeof e.type === 'string' && typeof e.key === 'string' && typeof headers?.operation === 'string'
+}
+
+/** Tool names the worker offers the model. */
+export const TOOL_NAMES = ['shell', 'read_file', 'write_file', 'list_files'] as const
+export type ToolName = (typeof TOOL_NAMES)[number]

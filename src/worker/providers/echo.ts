@@ -1,0 +1,115 @@
+/**
+ * `echo`: the offline, deterministic TEST DOUBLE for the paid LLM APIs (Anthropic, OpenAI). It
+ * makes no network call. It answers from the last user message alone, streams the answer a word
+ * at a time, can ask for a tool call, and reports made-up but consistent usage, so demos and
+ * tests exercise the whole agent loop (chunks, tool calls, usage, cancel, crash resume).
+ *
+ * The last user message decides:
+ *   /run <command>     ask for the `shell` tool, then report its output
+ *   tool: <command>    same as /run
+ *   /read <path>       ask for `read_file`
+ *   /write <path> <text>  ask for `write_file`
+ *   /ls [path]         ask for `list_files`
+ *   /count <n>         answer "1 2 3 … n"
+ *   /slow <rest>       as <rest>, streaming each word after 40 ms (for cancel and crash tests)
+ *   anything else      answer "Echo: <message>"
+ * After a tool result it answers "<tool> succeeded:\n<output>" (or "failed").
+ * Usage: 1 token per word in the last user message and per word streamed; cost $1 per million
+ * tokens, so budget limits can be tested.
+ */
+import type { ContentBlock, ModelProvider, StepEvent, StepRequest } from './types'
+
+const SLOW_WORD_MS = 40
+const FAST_WORD_MS = 1
+const USD_PER_TOKEN = 1e-6
+
+interface Plan {
+  text: string
+  toolCall?: { name: string; input: Record<string, unknown> }
+}
+
+function lastUserText(request: StepRequest): { text: string; toolResult?: Extract<ContentBlock, { type: 'tool_result' }>; toolName?: string } {
+  const last = request.messages.at(-1)
+  if (!last || last.role !== 'user') return { text: '' }
+  const result = last.content.find((b): b is Extract<ContentBlock, { type: 'tool_result' }> => b.type === 'tool_result')
+  if (result) {
+    // The tool's name is on the matching tool_use in the assistant message before.
+    const use = request.messages
+      .at(-2)
+      ?.content.find((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use' && b.id === result.toolUseId)
+    return { text: '', toolResult: result, toolName: use?.name ?? 'tool' }
+  }
+  return { text: last.content.map((b) => (b.type === 'text' ? b.text : '')).join('') }
+}
+
+/** The deterministic answer for a step; exported for tests. */
+export function echoPlan(request: StepRequest): Plan & { slow: boolean } {
+  const { text: raw, toolResult, toolName } = lastUserText(request)
+  if (toolResult) {
+    const verdict = toolResult.isError ? 'failed' : 'succeeded'
+    return { text: `${toolName} ${verdict}:\n${toolResult.content}`, slow: false }
+  }
+  let text = raw.trim()
+  let slow = false
+  if (text.startsWith('/slow ')) {
+    slow = true
+    text = text.slice('/slow '.length).trim()
+  }
+  const allowed = new Set(request.tools.map((t) => t.name))
+  const wantsTool = (name: string, input: Record<string, unknown>, say: string): Plan =>
+    allowed.has(name) ? { text: say, toolCall: { name, input } } : { text: `The ${name} tool is not allowed in this session.` }
+
+  let plan: Plan
+  const run = /^(?:\/run|tool:)\s*([\s\S]+)$/.exec(text)
+  const read = /^\/read\s+(\S+)$/.exec(text)
+  const write = /^\/write\s+(\S+)\s([\s\S]*)$/.exec(text)
+  const ls = /^\/ls(?:\s+(\S+))?$/.exec(text)
+  const count = /^\/count\s+(\d+)$/.exec(text)
+  if (run) plan = wantsTool('shell', { command: run[1].trim() }, `Running \`${run[1].trim()}\`.`)
+  else if (read) plan = wantsTool('read_file', { path: read[1] }, `Reading ${read[1]}.`)
+  else if (write) plan = wantsTool('write_file', { path: write[1], content: write[2] }, `Writing ${write[1]}.`)
+  else if (ls) plan = wantsTool('list_files', { path: ls[1] ?? '.' }, `Listing ${ls[1] ?? '.'}.`)
+  else if (count) plan = { text: Array.from({ length: Math.min(Number(count[1]), 100_000) }, (_, i) => String(i + 1)).join(' ') }
+  else plan = { text: `Echo: ${text}` }
+  return { ...plan, slow }
+}
+
+function words(text: string): string[] {
+  return text.match(/\s*\S+\s*|\s+/g) ?? []
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export class EchoProvider implements ModelProvider {
+  readonly name = 'echo'
+
+  async *step(request: StepRequest): AsyncIterable<StepEvent> {
+    const plan = echoPlan(request)
+    // Resuming after a restart: the text up to `prefill` is already in the stream.
+    let text = plan.text
+    if (request.prefill && text.startsWith(request.prefill)) text = text.slice(request.prefill.length)
+    const delay = plan.slow ? SLOW_WORD_MS : FAST_WORD_MS
+    let streamed = 0
+    for (const word of words(text)) {
+      await sleep(delay, request.signal)
+      streamed++
+      yield { type: 'text', text: word }
+    }
+    if (plan.toolCall) yield { type: 'tool_call', name: plan.toolCall.name, input: plan.toolCall.input }
+    const inputTokens = words(lastUserText(request).text).length
+    yield { type: 'usage', usage: { inputTokens, outputTokens: streamed, costUsd: (inputTokens + streamed) * USD_PER_TOKEN } }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Everything the worker writes goes through one IdempotentProducer (producer id
+ * `agent:<agentId>`, one per session worker) as State Protocol events. Its epoch is chosen above
+ * every timestamp this agent ever wrote (found by replaying the stream), and every event's
+ * timestamp is at least the epoch, so each restart claims a strictly larger epoch than the run
+ * before: retries within a run are deduplicated by (epoch, seq), and a zombie from an earlier run
+ * is fenced (403) and exits. Network errors and 5xx are retried with the same (epoch, seq), which
+ * the server deduplicates; a fence or an unrecoverable error ends the worker, and the restarted
+ * worker regenerates whatever did not reach the stream.
+ */
+import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-streams/client'
+import type { Channel, Operation } from './events'
+import { log } from './log'
+
+const RETRY_BASE_MS = 100
+const RETRY_MAX_MS = 5_000
+const RETRY_BUDGET_MS = 60_000
+
+/** fetch that retries network failures, 5xx and 429 (same request, so the same producer seq). */
+export function retryingFetch(inner: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const started = Date.now()
+    for (let attempt = 0; ; attempt++) {
+      let retryable: string
+      try {
+        const response = await inner(input, init)
+        if (response.status < 500 && response.status !== 429) return response
+        if (Date.now() - started > RETRY_BUDGET_MS) return response
+        retryable = `HTTP ${response.status}`
+        await response.body?.cancel()
+      } catch (err) {
+        if (init?.signal?.aborted || Date.now() - started > RETRY_BUDGET_MS) throw err
+        retryable = err instanceof Error ? err.message : String(err)
+      }
+      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt)
+      log('warn', 'append failed, retrying', { reason: retryable, attempt, delay })
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
+}
+
+export interface PublisherOptions {
+  streamUrl: string
+  token: string
+  agentId: string
+  epoch: number
+  /** Called once when publishing can no longer succeed (fenced, auth lost, stream gone). */
+  onFatal: (error: Error) => void
+  fetch?: typeof fetch
+}
+
+export class Publisher {
+  private readonly producer: IdempotentProducer
+  private counter = 0
+  private fatal: Error | null = null
+  private detached = false
+  readonly producerId: string
+
+  constructor(private readonly options: PublisherOptions) {
+    const fetchImpl = retryingFetch(options.fetch ?? fetch)
+    const handle = new DurableStream({
+      url: options.streamUrl,
+      headers: { authorization: `Bearer ${options.token}` },
+      contentType: 'application/json',
+      fetch: fetchImpl,
+    })
+    this.producerId = `agent:${options.agentId}`
+    this.producer = new IdempotentProducer(handle, this.producerId, {
+      epoch: options.epoch,
+      autoClaim: false,
+      // Coalesces events written within a few ms (chunk + tool-call + state) into one POST.
+      lingerMs: 10,
+      // One batch in flight keeps appends strictly ordered.
+      maxInFlight: 1,
+      fetch: fetchImpl,
+      onError: (error) => this.fail(error),
+    })
+  }
+
+  get epoch(): number {
+    return this.producer.epoch
+  }
+
+  /** The stream offset after the last acknowledged batch. */
+  get lastOffset(): string | undefined {
+    return this.producer.lastSuccessfulOffset
+  }
+
+  private fail(error: Error): void {
+    if (this.fatal) return
+    this.fatal = error
+    const fenced = error instanceof StaleEpochError
+    log('error', fenced ? 'fenced by a newer worker for this session' : 'publishing failed', { error: error.message })
+    this.options.onFatal(error)
+  }
+
+  /** A timestamp for an event: never below the epoch (see the class comment). */
+  now(): number {
+    return Math.max(Date.now(), this.options.epoch)
+  }
+
+  /**
+   * Queues one event. `value.id` is the key. Immutable channels (chunk, terminal) use
+   * `<channel>:<id>` as event id, so the same line written twice is one event; upserts get a
+   * fresh id per write.
+   */
+  publish<T extends { id: string; timestamp?: number }>(channel: Channel, value: T, operation?: Operation): void {
+    if (this.fatal || this.detached) return
+    const timestamp = value.timestamp ?? this.now()
+    const immutable = channel === 'chunk' || channel === 'terminal'
+    const eventId = immutable ? `${channel}:${value.id}` : `${this.producerId}:${this.producer.epoch}:${++this.counter}`
+    const event = {
+      type: channel,
+      key: value.id,
+      value: { ...value, timestamp },
+      headers: { operation: operation ?? (immutable ? 'insert' : 'upsert'), timestamp: new Date(timestamp).toISOString(), eventId },
+    }
+    try {
+      this.producer.append(JSON.stringify(event))
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /** Resolves when everything queued so far is acknowledged. */
+  async flush(): Promise<void> {
+    if (this.fatal) throw this.fatal
+    await this.producer.flush()
+    if (this.fatal) throw this.fatal
+  }
+
+  /** Flushes and stops the producer; never closes the stream (close() would). */
+  async detach(): Promise<void> {
+    this.detached = true
+    await this.producer.detach()
+  }
+}

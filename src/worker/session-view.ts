@@ -1,0 +1,245 @@
+/**
+ * The worker's model of its session, rebuilt by replaying the stream (pure: events in, state out).
+ * After a restart the worker replays the whole stream through this and finds where it stopped:
+ * which user messages already have a finished turn, how far the current turn got (text per step,
+ * tool calls and their status), which terminal input lines it already answered, whether a stop or
+ * cancel is pending, and the cumulative usage from its own last agent-state.
+ *
+ * Turn k (1-based) answers the k-th completed user message. A turn is made of steps; step s is
+ * one assistant message `<agentId>:t<k>:s<s>` whose chunks stream the text, followed by the
+ * tool-call records the model asked for in that step, followed by the step's `done` chunk. A turn
+ * has ended when one of its steps is done and asked for no tool call.
+ */
+import type { AgentControl, AgentState, Chunk, StreamEvent, TerminalLine, ToolCall } from './events'
+
+export interface UserMessage {
+  messageId: string
+  author: string
+  parts: Map<number, string>
+  done: boolean
+}
+
+export interface StepRecord {
+  messageId: string
+  step: number
+  /** Text chunks by seq. */
+  parts: Map<number, string>
+  done: boolean
+  /** Tool-call ids recorded for this step, in order. */
+  toolCallIds: string[]
+}
+
+export interface TurnRecord {
+  turn: number
+  userMessageId: string
+  steps: Map<number, StepRecord>
+  ended: boolean
+  cancelRequested: boolean
+}
+
+export interface TerminalInput {
+  id: string
+  data: string
+  source: string
+}
+
+export type ViewNotice =
+  | { kind: 'user-message'; turn: number }
+  | { kind: 'cancel'; turn: number | null; toolCallId?: string }
+  | { kind: 'stop'; control: AgentControl }
+  | { kind: 'terminal-input'; line: TerminalInput }
+  | { kind: 'terminal-resize'; cols: number; rows: number }
+
+export const stepMessageId = (agentId: string, turn: number, step: number): string => `${agentId}:t${turn}:s${step}`
+export const toolCallId = (messageId: string, index: number): string => `${messageId}:c${index}`
+const STEP_ID = /^(.*):t(\d+):s(\d+)$/
+
+export function joinParts(parts: Map<number, string>): string {
+  return [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([, text]) => text).join('')
+}
+
+export function nextSeq(parts: Map<number, string>): number {
+  let max = -1
+  for (const seq of parts.keys()) max = Math.max(max, seq)
+  return max + 1
+}
+
+export class SessionView {
+  readonly userMessages = new Map<string, UserMessage>()
+  /** Completed user message ids in completion order; index + 1 is the turn number. */
+  readonly completedUserMessages: string[] = []
+  readonly turns = new Map<number, TurnRecord>()
+  readonly toolCalls = new Map<string, ToolCall>()
+  readonly terminalInputs: TerminalInput[] = []
+  /** commandId → number of output lines this agent published for it. */
+  readonly terminalOutputs = new Map<string, number>()
+  terminalSize: { cols: number; rows: number } | null = null
+  stopRequest: AgentControl | null = null
+  readonly seenControls = new Set<string>()
+  /** This agent's last published state. */
+  ownState: AgentState | null = null
+  /** Largest timestamp on any event this agent wrote (producer epochs must exceed it). */
+  maxOwnTimestamp = 0
+
+  constructor(readonly agentId: string) {}
+
+  /** Applies one event; returns what the live worker must react to. */
+  apply(event: StreamEvent): ViewNotice[] {
+    const value = event.value as Record<string, unknown> | undefined
+    if (!value || event.headers.operation === 'delete') return []
+    if (typeof value.timestamp === 'number' && this.isOwn(event.type, value)) {
+      this.maxOwnTimestamp = Math.max(this.maxOwnTimestamp, value.timestamp)
+    }
+    switch (event.type) {
+      case 'chunk':
+        return this.applyChunk(value as unknown as Chunk)
+      case 'tool-call':
+        return this.applyToolCall(value as unknown as ToolCall)
+      case 'terminal':
+        return this.applyTerminal(value as unknown as TerminalLine)
+      case 'agent-state':
+        return value.kind === 'control' ? this.applyControl(value as unknown as AgentControl) : this.applyState(value as unknown as AgentState)
+      default:
+        return []
+    }
+  }
+
+  private isOwn(type: string, value: Record<string, unknown>): boolean {
+    switch (type) {
+      case 'chunk':
+        return value.author === this.agentId
+      case 'tool-call':
+        return value.agentId === this.agentId
+      case 'terminal':
+        return value.source === this.agentId
+      case 'agent-state':
+        return value.kind !== 'control' && value.agentId === this.agentId
+      default:
+        return false
+    }
+  }
+
+  private applyChunk(chunk: Chunk): ViewNotice[] {
+    if (chunk.role === 'user') {
+      let message = this.userMessages.get(chunk.messageId)
+      if (!message) {
+        message = { messageId: chunk.messageId, author: chunk.author, parts: new Map(), done: false }
+        this.userMessages.set(chunk.messageId, message)
+      }
+      if (message.done) return []
+      message.parts.set(chunk.seq, chunk.delta)
+      if (!chunk.done) return []
+      message.done = true
+      this.completedUserMessages.push(chunk.messageId)
+      return [{ kind: 'user-message', turn: this.completedUserMessages.length }]
+    }
+    if (chunk.author !== this.agentId) return []
+    const match = STEP_ID.exec(chunk.messageId)
+    if (!match || match[1] !== this.agentId) return []
+    const step = this.step(Number(match[2]), Number(match[3]))
+    if (!step) return []
+    step.parts.set(chunk.seq, chunk.delta)
+    if (chunk.done) {
+      step.done = true
+      if (step.toolCallIds.length === 0) this.turns.get(Number(match[2]))!.ended = true
+    }
+    return []
+  }
+
+  /** The record of step `s` of turn `k`, created on first sight (null for an unknown turn). */
+  step(turn: number, s: number): StepRecord | null {
+    const userMessageId = this.completedUserMessages[turn - 1]
+    if (userMessageId === undefined) return null
+    let record = this.turns.get(turn)
+    if (!record) {
+      record = { turn, userMessageId, steps: new Map(), ended: false, cancelRequested: false }
+      this.turns.set(turn, record)
+    }
+    let step = record.steps.get(s)
+    if (!step) {
+      step = { messageId: stepMessageId(this.agentId, turn, s), step: s, parts: new Map(), done: false, toolCallIds: [] }
+      record.steps.set(s, step)
+    }
+    return step
+  }
+
+  private applyToolCall(call: ToolCall): ViewNotice[] {
+    const known = this.toolCalls.has(call.id)
+    this.toolCalls.set(call.id, call)
+    if (known || call.agentId !== this.agentId) return []
+    const match = STEP_ID.exec(call.messageId)
+    if (!match) return []
+    this.step(Number(match[2]), Number(match[3]))?.toolCallIds.push(call.id)
+    return []
+  }
+
+  private applyTerminal(line: TerminalLine): ViewNotice[] {
+    if (line.kind === 'input' && line.source !== this.agentId) {
+      const input = { id: line.id, data: line.data ?? '', source: line.source }
+      this.terminalInputs.push(input)
+      return [{ kind: 'terminal-input', line: input }]
+    }
+    if (line.kind === 'resize' && line.cols && line.rows) {
+      this.terminalSize = { cols: line.cols, rows: line.rows }
+      return [{ kind: 'terminal-resize', cols: line.cols, rows: line.rows }]
+    }
+    if ((line.kind === 'output' || line.kind === 'exit') && line.source === this.agentId && line.commandId) {
+      this.terminalOutputs.set(line.commandId, (this.terminalOutputs.get(line.commandId) ?? 0) + 1)
+    }
+    return []
+  }
+
+  private applyControl(control: AgentControl): ViewNotice[] {
+    if (control.agentId !== undefined && control.agentId !== this.agentId) return []
+    if (this.seenControls.has(control.id)) return []
+    this.seenControls.add(control.id)
+    if (control.action === 'stop') {
+      this.stopRequest ??= control
+      return [{ kind: 'stop', control }]
+    }
+    // A cancel aborts the earliest turn that has been asked for and has not ended yet.
+    const turn = this.currentTurn()
+    if (turn !== null && !control.toolCallId) this.turnRecord(turn).cancelRequested = true
+    return [{ kind: 'cancel', turn, ...(control.toolCallId ? { toolCallId: control.toolCallId } : {}) }]
+  }
+
+  private applyState(state: AgentState): ViewNotice[] {
+    if (state.agentId === this.agentId) this.ownState = state
+    return []
+  }
+
+  turnRecord(turn: number): TurnRecord {
+    let record = this.turns.get(turn)
+    if (!record) {
+      record = { turn, userMessageId: this.completedUserMessages[turn - 1]!, steps: new Map(), ended: false, cancelRequested: false }
+      this.turns.set(turn, record)
+    }
+    return record
+  }
+
+  /** The earliest asked-for turn that has not ended, or null when all are answered. */
+  currentTurn(): number | null {
+    for (let turn = 1; turn <= this.completedUserMessages.length; turn++) {
+      if (!this.turns.get(turn)?.ended) return turn
+    }
+    return null
+  }
+
+  userText(turn: number): string {
+    const id = this.completedUserMessages[turn - 1]
+    const message = id === undefined ? undefined : this.userMessages.get(id)
+    return message ? joinParts(message.parts) : ''
+  }
+
+  /** Completed turns (cumulative, for agent-state). */
+  endedTurns(): number {
+    let n = 0
+    for (const record of this.turns.values()) if (record.ended) n++
+    return n
+  }
+
+  /** Terminal input lines this agent has not answered yet, in stream order. */
+  unansweredTerminalInputs(): TerminalInput[] {
+    return this.terminalInputs.filter((line) => !this.terminalOutputs.has(line.id))
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The session's terminal: a real bash under a pseudo-terminal (node-pty), started on the first
+ * input. Input lines from the stream are written to it; its output is published as terminal
+ * `output` lines (batched every 30 ms), each tied to the input line that was typed last
+ * (`commandId`); when the shell exits an `exit` line is written and the next input starts a new
+ * shell. Colours and cursor movement pass through untouched (TERM=xterm-256color), so
+ * interactive programs work in a terminal emulator reading the stream.
+ *
+ * node-pty rather than `script(1)`: it gives resize (TIOCSWINSZ) and exit codes directly, and
+ * its prebuilt addon (from @lydell/node-pty) ships in the npm package and in the worker image.
+ */
+import type { IPty } from '@lydell/node-pty'
+import type { Publisher } from './publisher'
+import { log } from './log'
+
+const OUTPUT_BATCH_MS = 30
+const MAX_OUTPUT_EVENT = 64 * 1024
+
+export interface TerminalOptions {
+  publisher: Publisher
+  agentId: string
+  workDir: string
+  /** Output events already in the stream per command (after a restart), to keep ids unique. */
+  outputCounts: Map<string, number>
+  initialSize?: { cols: number; rows: number } | null
+}
+
+/**
+ * A line typed by a person arrives as text without a line ending: add Enter. Raw keystrokes
+ * (anything with control characters, or ending in CR/LF) are passed through as typed.
+ */
+export function toPtyInput(data: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what we look for
+  if (/[\u0000-\u001f\u007f]/.test(data)) return data
+  return `${data}\r`
+}
+
+export class Terminal {
+  private pty: IPty | null = null
+  private commandId: string | null = null
+  private pending = ''
+  private timer: NodeJS.Timeout | null = null
+  private size: { cols: number; rows: number }
+
+  constructor(private readonly options: TerminalOptions) {
+    this.size = options.initialSize ?? { cols: 120, rows: 32 }
+  }
+
+  private async ensureShell(): Promise<IPty> {
+    if (this.pty) return this.pty
+    // Loaded on first use: a worker that never opens a terminal never loads the addon.
+    const { spawn } = await import('@lydell/node-pty')
+    const pty = spawn('bash', ['-i'], {
+      name: 'xterm-256color',
+      cols: this.size.cols,
+      rows: this.size.rows,
+      cwd: this.options.workDir,
+      env: {
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        HOME: process.env.HOME ?? this.options.workDir,
+        TERM: 'xterm-256color',
+        COLORTERM: 'truecolor',
+        LANG: process.env.LANG ?? 'C.UTF-8',
+      },
+    })
+    pty.onData((data) => this.onOutput(data))
+    pty.onExit(({ exitCode }) => {
+      this.flushOutput()
+      if (this.commandId) this.publish({ kind: 'exit', exitCode, commandId: this.commandId })
+      log('info', 'terminal shell exited', { exitCode })
+      if (this.pty === pty) this.pty = null
+    })
+    this.pty = pty
+    return pty
+  }
+
+  private nextOutputId(commandId: string): string {
+    const n = this.options.outputCounts.get(commandId) ?? 0
+    this.options.outputCounts.set(commandId, n + 1)
+    return `${commandId}:o${n}`
+  }
+
+  private publish(line: { kind: 'output' | 'exit'; data?: string; exitCode?: number; commandId: string }): void {
+    this.options.publisher.publish('terminal', {
+      id: this.nextOutputId(line.commandId),
+      source: this.options.agentId,
+      ...(line.kind === 'output' ? { stream: 'stdout' as const } : {}),
+      ...line,
+    })
+  }
+
+  private onOutput(data: string): void {
+    this.pending += data
+    if (this.pending.length >= MAX_OUTPUT_EVENT) this.flushOutput()
+    else this.timer ??= setTimeout(() => this.flushOutput(), OUTPUT_BATCH_MS)
+  }
+
+  private flushOutput(): void {
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    if (!this.pending || !this.commandId) return
+    const data = this.pending
+    this.pending = ''
+    this.publish({ kind: 'output', data, commandId: this.commandId })
+  }
+
+  async input(commandId: string, data: string): Promise<void> {
+    // Output produced so far belongs to the previous command.
+    this.flushOutput()
+    this.commandId = commandId
+    const pty = await this.ensureShell()
+    pty.write(toPtyInput(data))
+  }
+
+  resize(cols: number, rows: number): void {
+    this.size = { cols, rows }
+    this.pty?.resize(cols, rows)
+  }
+
+  close(): void {
+    this.flushOutput()
+    const pty = this.pty
+    this.pty = null
+    try {
+      pty?.kill()
+    } catch {
+      /* already gone */
+    }
+  }
+}

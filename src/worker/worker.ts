@@ -1,0 +1,193 @@
+/**
+ * One session's worker: replay the stream into a SessionView, claim a producer epoch above
+ * everything this agent wrote before, announce itself in agent-state (with a restart count when
+ * an earlier run did not stop cleanly), resume what the previous run left unfinished, then react
+ * to the live stream: user messages run turns, cancel aborts the turn, stop ends the worker,
+ * terminal input goes to the shell.
+ *
+ * Exit codes: 0 stopped (stop request, session gone or closed) — do not restart; 75 fenced by a
+ * newer worker for the same session — do not restart; anything else is a crash.
+ */
+import { StaleEpochError } from '@durable-streams/client'
+import { mkdirSync } from 'node:fs'
+import { AgentLoop } from './agent'
+import { AgentStateTracker } from './agent-state'
+import { fetchSessionConfig, streamUrl, tokenSubject, type WorkerIdentity, type WorkerSettings } from './config'
+import { isStreamEvent } from './events'
+import { log, setLogContext } from './log'
+import { selectProvider, type ProviderEnv } from './providers'
+import { Publisher } from './publisher'
+import { SessionReader } from './reader'
+import { SessionView, type ViewNotice } from './session-view'
+import { Terminal } from './terminal'
+import { TOOL_SPECS } from './tools'
+
+export const EXIT_STOPPED = 0
+export const EXIT_CRASHED = 1
+export const EXIT_FENCED = 75
+
+export interface RunningWorker {
+  /** Resolves with the exit code once the worker has finished. */
+  done: Promise<number>
+  /** Stops as if a stop request had arrived (used on SIGTERM). */
+  shutdown(reason: string): Promise<void>
+}
+
+export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, env: ProviderEnv = process.env): RunningWorker {
+  let resolveDone!: (code: number) => void
+  const done = new Promise<number>((r) => (resolveDone = r))
+  let finished = false
+  const agentId = tokenSubject(identity.token)
+  setLogContext({ sessionId: identity.sessionId, agentId })
+  mkdirSync(settings.workDir, { recursive: true })
+
+  const view = new SessionView(agentId)
+  const url = streamUrl(identity, settings)
+  let live = false
+  let publisher: Publisher | null = null
+  let state: AgentStateTracker | null = null
+  let loop: AgentLoop | null = null
+  let terminal: Terminal | null = null
+  let stopping: Promise<void> | null = null
+
+  const finish = (code: number) => {
+    if (finished) return
+    finished = true
+    state?.stopHeartbeat()
+    terminal?.close()
+    reader.stop()
+    resolveDone(code)
+  }
+
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      log('info', 'stopping', { reason })
+      await loop?.stop()
+      state?.stopHeartbeat()
+      terminal?.close()
+      state?.update({ status: 'stopped', currentStep: reason })
+      await publisher?.flush().catch(() => {})
+      await publisher?.detach()
+      finish(EXIT_STOPPED)
+    })()
+    return stopping
+  }
+
+  const onNotice = (notice: ViewNotice) => {
+    switch (notice.kind) {
+      case 'user-message':
+        loop?.enqueue(notice.turn)
+        break
+      case 'cancel':
+        loop?.cancel()
+        break
+      case 'stop':
+        void shutdown(`stop requested (${notice.control.reason})`)
+        break
+      case 'terminal-input':
+        void terminal?.input(notice.line.id, notice.line.data)
+        break
+      case 'terminal-resize':
+        terminal?.resize(notice.cols, notice.rows)
+        break
+    }
+  }
+
+  const reader = new SessionReader({
+    streamUrl: url,
+    token: identity.token,
+    onBatch: (items) => {
+      for (const item of items) {
+        if (!isStreamEvent(item)) continue
+        const notices = view.apply(item)
+        if (live) for (const notice of notices) onNotice(notice)
+      }
+    },
+    onEnd: ({ status, message }) => {
+      log(status === 404 || status === 410 ? 'info' : 'error', 'session stream ended', { status, message })
+      if (status === undefined || status === 404 || status === 410) void shutdown('session ended')
+      else finish(EXIT_CRASHED)
+    },
+  })
+
+  void (async () => {
+    try {
+      reader.start()
+      const [config] = await Promise.all([fetchSessionConfig(identity), reader.caughtUp])
+      if (finished) return
+      const epoch = Math.max(Date.now(), view.maxOwnTimestamp + 1)
+      publisher = new Publisher({
+        streamUrl: url,
+        token: identity.token,
+        agentId,
+        epoch,
+        onFatal: (error) => {
+          if (error instanceof StaleEpochError) finish(EXIT_FENCED)
+          else finish(EXIT_CRASHED)
+        },
+      })
+      const previous = view.ownState as (typeof view.ownState & { restarts?: number }) | null
+      const restarted = previous !== null && previous.status !== 'stopped'
+      const restarts = (previous?.restarts ?? 0) + (restarted ? 1 : 0)
+      state = new AgentStateTracker(publisher, agentId, {
+        status: 'idle',
+        currentStep: restarted ? `restarted after a crash (restart ${restarts})` : null,
+        model: config.model,
+        tokensIn: previous?.tokensIn ?? 0,
+        tokensOut: previous?.tokensOut ?? 0,
+        costUsd: previous?.costUsd ?? 0,
+        turns: previous?.turns ?? 0,
+        restarts,
+      })
+      if (view.stopRequest) {
+        await shutdown(`stop requested (${view.stopRequest.reason})`)
+        return
+      }
+      state.publish()
+      state.startHeartbeat(settings.heartbeatMs)
+      log('info', restarted ? 'worker restarted' : 'worker started', { epoch, model: config.model, restarts })
+
+      terminal = new Terminal({ publisher, agentId, workDir: settings.workDir, outputCounts: view.terminalOutputs, initialSize: view.terminalSize })
+      let selected: ReturnType<typeof selectProvider> | null = null
+      let providerError: string | null = null
+      try {
+        selected = selectProvider(config.model, env)
+      } catch (err) {
+        providerError = err instanceof Error ? err.message : String(err)
+        state.update({ error: providerError })
+      }
+      const p = publisher
+      loop = new AgentLoop({
+        view,
+        publisher: p,
+        state,
+        agentId,
+        workDir: settings.workDir,
+        provider: selected?.provider ?? {
+          name: 'unavailable',
+          // eslint-disable-next-line require-yield -- fails the turn with the configuration error
+          async *step() {
+            throw new Error(providerError ?? 'no model provider')
+          },
+        },
+        model: selected?.model ?? config.model,
+        tools: config.tools.map((t) => TOOL_SPECS[t]),
+        ...(config.system ? { system: config.system } : {}),
+        caughtUp: async () => {
+          await p.flush()
+          await reader.waitFor(p.lastOffset)
+        },
+      })
+      live = true
+      // Resume: unanswered terminal input, then every asked-for turn that has not ended.
+      for (const line of view.unansweredTerminalInputs()) await terminal.input(line.id, line.data)
+      const first = view.currentTurn()
+      if (first !== null) for (let t = first; t <= view.completedUserMessages.length; t++) loop.enqueue(t)
+    } catch (err) {
+      log('error', 'worker failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      finish(EXIT_CRASHED)
+    }
+  })()
+
+  return { done, shutdown }
+}
