@@ -1,0 +1,11 @@
+import { createFileRoute } from '@tanstack/react-router'
+import { getTetherApp } from '../../../../lib/app'
+
+// Everything below /api/sessions/ (:id, :id/messages, :id/terminate, :id/join, stats).
+const handler = ({ request }: { request: Request }) => getTetherApp().fetch(request)
+
+export const Route = createFileRoute('/api/sessions/$')({
+  server: {
+    handlers: { GET: handler, POST: handler, PATCH: handler, DELETE: handler, OPTIONS: handler },
+  },
+})

@@ -1,0 +1,63 @@
+/**
+ * `npm run tether -- <command>`: operator commands that need the server secret.
+ *
+ *   token --role <viewer|collaborator|worker|admin> [--session <id>] [--subject <user or agent id>]
+ *         [--name <display name>] [--ttl <seconds>]
+ *       Prints a signed token. The secret is TETHER_SECRET or <TETHER_DATA_DIR>/secret (created
+ *       on first use, the same file the server uses).
+ */
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../lib/config'
+import { loadSessionsConfig } from '../lib/sessions/config'
+import { loadOrCreateSecret } from '../lib/sessions/secret'
+import { ROLES, issueToken, secretFromString, type Role } from '../lib/sessions/tokens'
+
+const USAGE = `usage: npm run tether -- token --role <${ROLES.join('|')}> [--session <id>] [--subject <id>] [--name <name>] [--ttl <seconds>]`
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command !== 'token') {
+    console.error(USAGE)
+    return command === undefined || command === '--help' || command === 'help' ? 0 : 2
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      role: { type: 'string' },
+      session: { type: 'string' },
+      subject: { type: 'string' },
+      name: { type: 'string' },
+      ttl: { type: 'string' },
+    },
+    strict: true,
+  })
+  const role = values.role as Role | undefined
+  if (!role || !ROLES.includes(role)) {
+    console.error(`--role must be one of ${ROLES.join(', ')}\n${USAGE}`)
+    return 2
+  }
+  const ttl = values.ttl === undefined ? undefined : Number(values.ttl)
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
+    console.error('--ttl must be a positive whole number of seconds')
+    return 2
+  }
+  const sessions = loadSessionsConfig()
+  const secret = sessions.secret ? secretFromString(sessions.secret) : loadOrCreateSecret(loadConfig().TETHER_DATA_DIR, undefined)
+  const subject = values.subject ?? (role === 'collaborator' ? `u_cli_${Date.now().toString(36)}` : undefined)
+  try {
+    const token = await issueToken(secret, {
+      role,
+      sessionId: values.session,
+      subject,
+      name: values.name,
+      ttlSeconds: ttl,
+    })
+    console.log(token)
+    return 0
+  } catch (err) {
+    console.error((err as Error).message)
+    return 2
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))
