@@ -10,12 +10,14 @@ import { randomBytes } from 'node:crypto'
 import type { StreamAccess, StreamLifecycleListener } from '../seams'
 import type { WakeRequest } from './config'
 import type { WebhookPoster } from './deliver'
-import { applyAcks, linkNewStream, matchesPattern, pendingInfos, relinkCreatedStream, streamInfos, tailOf, unlinkDeletedStream } from './links'
+import { Deadlines } from './deadlines'
+import { applyAcks, linkInitialStreams, linkNewStream, matchesPattern, newSubscription, pendingInfos, relinkCreatedStream, repairLinks, tailOf, unlinkDeletedStream } from './links'
 import { BEFORE_FIRST, compareOffsets } from './paths'
 import type { SubscriptionRepo } from './repo'
 import { retryDelayMs } from './retry'
 import type { WakeTokens, WebhookSigner } from './signing'
 import { fail, type Outcome, type StreamInfo, type Subscription, type SubscriptionConfig, type SubscriptionType } from './types'
+import { appendWakeEvent, sendWebhook } from './wake-io'
 
 export interface EngineLog {
   warn(message: string, detail?: unknown): void
@@ -37,7 +39,7 @@ const newId = (prefix: string, bytes: number) => `${prefix}${randomBytes(bytes).
 
 export class SubscriptionEngine implements Required<StreamLifecycleListener> {
   private readonly subs = new Map<string, Subscription>()
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly deadlines = new Deadlines()
   private readonly deliveries = new Map<string, { wakeId: string; abort: AbortController }>()
   private closed = false
 
@@ -51,18 +53,9 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     const livePaths = access.listPaths()
     for (const sub of repo.loadAll()) {
       this.subs.set(sub.id, sub)
-      const removed: string[] = []
-      for (const link of [...sub.links.values()]) {
-        if (access.describe(link.path) !== null) continue
-        if (unlinkDeletedStream(sub, link.path)) removed.push(link.path)
-      }
-      // A matching stream created just before a crash may have missed its link: link it at
-      // the beginning, so nothing acknowledged to its writers is skipped.
-      for (const path of livePaths) {
-        if (!sub.links.has(path) && matchesPattern(sub, path)) linkNewStream(sub, path, BEFORE_FIRST)
-      }
+      const { removed, changed } = repairLinks(access, sub, livePaths)
       repo.deleteLinks(sub.id, removed)
-      repo.saveAll(sub)
+      repo.saveLinks(sub.id, changed)
       this.arm(sub)
     }
     for (const sub of this.subs.values()) this.maybeWake(sub)
@@ -70,8 +63,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
 
   close(): void {
     this.closed = true
-    for (const t of this.timers.values()) clearTimeout(t)
-    this.timers.clear()
+    this.deadlines.close()
     for (const d of this.deliveries.values()) d.abort.abort(new Error('subscriptions closed'))
     this.deliveries.clear()
   }
@@ -91,33 +83,8 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
   ): { sub: Subscription; created: boolean } | { conflict: true } {
     const existing = this.subs.get(id)
     if (existing) return existing.configHash === hash ? { sub: existing, created: false } : { conflict: true }
-    const sub: Subscription = {
-      id,
-      incarnation: newId('', 9),
-      config,
-      configHash: hash,
-      createdAt: new Date(this.deps.now()).toISOString(),
-      callbackUrl: urls.callbackUrl,
-      jwksUrl: urls.jwksUrl,
-      status: 'active',
-      generation: 0,
-      wakeId: null,
-      wakeSnapshot: null,
-      holder: null,
-      leaseExpiresAt: null,
-      retryCount: 0,
-      nextAttemptAt: null,
-      links: new Map(),
-    }
-    // Existing streams join at their tail: creating a subscription does not replay history.
-    for (const path of config.streams) {
-      sub.links.set(path, { path, explicit: true, glob: matchesPattern(sub, path), ackedOffset: tailOf(this.deps.access, path) })
-    }
-    if (config.pattern !== null) {
-      for (const path of this.deps.access.listPaths()) {
-        if (!sub.links.has(path) && matchesPattern(sub, path)) linkNewStream(sub, path, tailOf(this.deps.access, path))
-      }
-    }
+    const sub = newSubscription(id, newId('', 9), config, hash, urls, this.deps.now())
+    linkInitialStreams(this.deps.access, sub)
     this.subs.set(id, sub)
     this.deps.repo.saveAll(sub)
     return { sub, created: true }
@@ -125,7 +92,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
 
   remove(id: string): void {
     if (!this.subs.delete(id)) return
-    this.disarm(id)
+    this.deadlines.clear(id)
     this.deliveries.get(id)?.abort.abort(new Error('subscription deleted'))
     this.deliveries.delete(id)
     this.deps.repo.deleteSubscription(id)
@@ -287,12 +254,13 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
       // Webhook lease starts when the wake is issued.
       sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
       this.save(sub)
-      void this.deliver(sub, sub.wakeId, sub.generation, pending)
+      void this.deliver(sub, sub.wakeId, sub.generation, pending).catch((err) => this.deps.log.warn(`subscription ${sub.id}: webhook wake failed`, err))
     } else {
       // Pull-wake lease starts at claim.
       sub.leaseExpiresAt = null
       this.save(sub)
-      void this.writeWakeEvent(sub, pending[0]?.path ?? null, sub.generation)
+      const event = { subscription_id: sub.id, stream: pending[0]?.path ?? null, generation: sub.generation, ts: this.deps.now() }
+      void appendWakeEvent(this.deps.access, this.deps.log, event, sub.config.wakeStream!)
     }
   }
 
@@ -356,80 +324,46 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     const isCurrent = () => !this.closed && this.subs.get(sub.id) === sub && sub.wakeId === wakeId
     const url = sub.config.webhookUrl
     if (url === null) return
-    try {
-      const token = await this.issueToken(sub, wakeId, generation)
-      if (!isCurrent()) return
-      const body = JSON.stringify({
-        subscription_id: sub.id,
-        wake_id: wakeId,
-        generation,
-        streams,
-        callback_url: sub.callbackUrl,
-        callback_token: token,
-      })
-      const abort = new AbortController()
-      const timeout = setTimeout(() => abort.abort(new Error('webhook timed out')), deps.webhookTimeoutMs)
-      timeout.unref()
-      this.deliveries.set(sub.id, { wakeId, abort })
-      let res: { status: number; body: string }
-      try {
-        res = await deps.post({
-          url,
-          body,
-          headers: {
-            'content-type': 'application/json',
-            'webhook-signature': deps.signer.signatureHeader(body, deps.now()),
-          },
-          signal: abort.signal,
-        })
-      } finally {
-        clearTimeout(timeout)
-        if (this.deliveries.get(sub.id)?.abort === abort) this.deliveries.delete(sub.id)
-      }
-      if (!isCurrent()) return
-      if (res.status < 200 || res.status > 299) {
-        deps.log.warn(`subscription ${sub.id}: webhook answered ${res.status}`)
-        this.failWake(sub)
-        return
-      }
-      sub.status = 'active'
-      sub.retryCount = 0
-      if (!saysDone(res.body)) {
-        this.save(sub)
-        return
-      }
-      // Synchronous completion: ack exactly what this wake offered, then look again.
-      const acked = []
-      for (const [path, tail] of Object.entries(sub.wakeSnapshot ?? {})) {
-        const link = sub.links.get(path)
-        if (link && compareOffsets(tail, link.ackedOffset) > 0) {
-          link.ackedOffset = tail
-          acked.push(link)
+    const token = await this.issueToken(sub, wakeId, generation)
+    if (!isCurrent()) return
+    const result = await sendWebhook({
+      post: deps.post,
+      signer: deps.signer,
+      now: deps.now,
+      timeoutMs: deps.webhookTimeoutMs,
+      url,
+      payload: { subscription_id: sub.id, wake_id: wakeId, generation, streams, callback_url: sub.callbackUrl, callback_token: token },
+      track: (abort) => {
+        this.deliveries.set(sub.id, { wakeId, abort })
+        return () => {
+          if (this.deliveries.get(sub.id)?.abort === abort) this.deliveries.delete(sub.id)
         }
-      }
-      deps.repo.saveLinks(sub.id, acked)
-      this.finishWake(sub)
-    } catch (err) {
-      if (!isCurrent()) return
-      deps.log.warn(`subscription ${sub.id}: webhook delivery failed`, err)
+      },
+    })
+    // A callback, lease lapse or delete may have moved on while the POST was in flight.
+    if (!isCurrent()) return
+    if (!result.ok) {
+      deps.log.warn(`subscription ${sub.id}: ${result.reason}`, result.detail)
       this.failWake(sub)
+      return
     }
-  }
-
-  private async writeWakeEvent(sub: Subscription, stream: string | null, generation: number): Promise<void> {
-    const wakeStream = sub.config.wakeStream
-    if (wakeStream === null) return
-    try {
-      const target = this.deps.access.describe(wakeStream)
-      if (!target || target.closed) {
-        this.deps.log.warn(`subscription ${sub.id}: wake_stream ${wakeStream} is missing or closed; wake is claimable but unannounced`)
-        return
+    sub.status = 'active'
+    sub.retryCount = 0
+    if (!result.done) {
+      this.save(sub)
+      return
+    }
+    // Synchronous completion: ack exactly what this wake offered, then look again.
+    const acked = []
+    for (const [path, tail] of Object.entries(sub.wakeSnapshot ?? {})) {
+      const link = sub.links.get(path)
+      if (link && compareOffsets(tail, link.ackedOffset) > 0) {
+        link.ackedOffset = tail
+        acked.push(link)
       }
-      const event = { type: 'wake', subscription_id: sub.id, stream, generation, ts: this.deps.now() }
-      await this.deps.access.append(wakeStream, new TextEncoder().encode(JSON.stringify(event)), target.contentType)
-    } catch (err) {
-      this.deps.log.warn(`subscription ${sub.id}: writing wake event failed`, err)
     }
+    deps.repo.saveLinks(sub.id, acked)
+    this.finishWake(sub)
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -480,22 +414,9 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
   }
 
   private arm(sub: Subscription): void {
-    this.disarm(sub.id)
-    if (this.closed) return
     const at = sub.wakeId !== null ? sub.leaseExpiresAt : sub.nextAttemptAt
-    if (at === null) return
-    const timer = setTimeout(() => {
-      this.timers.delete(sub.id)
-      this.guard(() => this.onDeadline(sub))
-    }, Math.max(0, at - this.deps.now()))
-    timer.unref()
-    this.timers.set(sub.id, timer)
-  }
-
-  private disarm(id: string): void {
-    const t = this.timers.get(id)
-    if (t) clearTimeout(t)
-    this.timers.delete(id)
+    if (at === null) this.deadlines.clear(sub.id)
+    else this.deadlines.set(sub.id, at - this.deps.now(), () => this.guard(() => this.onDeadline(sub)))
   }
 
   /** Store listeners must never throw into the commit path. */
@@ -507,10 +428,6 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
       this.deps.log.warn('subscriptions: internal error', err)
     }
   }
-
-  streamInfos(sub: Subscription): StreamInfo[] {
-    return streamInfos(this.deps.access, sub)
-  }
 }
 
 function notFound(): Outcome {
@@ -519,13 +436,4 @@ function notFound(): Outcome {
 
 function snapshotOf(infos: StreamInfo[]): Record<string, string> {
   return Object.fromEntries(infos.map((i) => [i.path, i.tail_offset]))
-}
-
-function saysDone(body: string): boolean {
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return typeof parsed === 'object' && parsed !== null && (parsed as { done?: unknown }).done === true
-  } catch {
-    return false
-  }
 }

@@ -1,7 +1,46 @@
 /** Cursor bookkeeping on one subscription's stream links (PROTOCOL.md 6.1, 6.4, 7). */
 import type { StreamAccess } from '../seams'
 import { BEFORE_FIRST, checkStreamPath, compareOffsets, globMatch } from './paths'
-import { fail, linkType, type Outcome, type StreamInfo, type StreamLink, type Subscription } from './types'
+import { fail, linkType, type Outcome, type StreamInfo, type StreamLink, type Subscription, type SubscriptionConfig } from './types'
+
+export function newSubscription(
+  id: string,
+  incarnation: string,
+  config: SubscriptionConfig,
+  configHash: string,
+  urls: { callbackUrl: string; jwksUrl: string },
+  nowMs: number,
+): Subscription {
+  return {
+    id,
+    incarnation,
+    config,
+    configHash,
+    createdAt: new Date(nowMs).toISOString(),
+    callbackUrl: urls.callbackUrl,
+    jwksUrl: urls.jwksUrl,
+    status: 'active',
+    generation: 0,
+    wakeId: null,
+    wakeSnapshot: null,
+    holder: null,
+    leaseExpiresAt: null,
+    retryCount: 0,
+    nextAttemptAt: null,
+    links: new Map(),
+  }
+}
+
+/** At creation, explicit and matching existing streams join at their tail: no history replay. */
+export function linkInitialStreams(access: StreamAccess, sub: Subscription): void {
+  for (const path of sub.config.streams) {
+    sub.links.set(path, { path, explicit: true, glob: matchesPattern(sub, path), ackedOffset: tailOf(access, path) })
+  }
+  if (sub.config.pattern === null) return
+  for (const path of access.listPaths()) {
+    if (!sub.links.has(path) && matchesPattern(sub, path)) linkNewStream(sub, path, tailOf(access, path))
+  }
+}
 
 /** Tail of a live stream, or `-1` when it does not exist (nothing to read yet). */
 export function tailOf(access: StreamAccess, path: string): string {
@@ -56,6 +95,29 @@ export function unlinkDeletedStream(sub: Subscription, path: string): boolean {
   link.glob = false
   link.ackedOffset = BEFORE_FIRST
   return false
+}
+
+/**
+ * After a restart: links whose stream vanished are dropped (glob) or restarted (explicit);
+ * matching live streams without a link (created in the crash window between commit and
+ * listener) are linked at `-1`, so nothing acknowledged to their writers is skipped.
+ */
+export function repairLinks(
+  access: StreamAccess,
+  sub: Subscription,
+  livePaths: string[],
+): { removed: string[]; changed: StreamLink[] } {
+  const removed: string[] = []
+  const changed: StreamLink[] = []
+  for (const link of [...sub.links.values()]) {
+    if (access.describe(link.path) !== null) continue
+    if (unlinkDeletedStream(sub, link.path)) removed.push(link.path)
+    else changed.push(link)
+  }
+  for (const path of livePaths) {
+    if (!sub.links.has(path) && matchesPattern(sub, path)) changed.push(linkNewStream(sub, path, BEFORE_FIRST))
+  }
+  return { removed, changed }
 }
 
 export function streamInfos(access: StreamAccess, sub: Subscription): StreamInfo[] {
