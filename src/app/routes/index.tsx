@@ -1,12 +1,206 @@
-import { createFileRoute } from '@tanstack/react-router'
+import { useEffect, useState } from 'react'
+import { Link, createFileRoute, useNavigate } from '@tanstack/react-router'
+import { AppHeader } from '../components/AppHeader'
+import { formatCount, formatUsd, timeAgo } from '../components/format'
+import { NewSessionDialog } from '../components/NewSessionDialog'
+import { AvatarStack } from '../components/People'
+import { PatternBadge, SessionStatusBadge } from '../components/SessionBadges'
+import { EmptyState, ErrorState, Skeleton } from '../components/states'
+import { useSessionList } from '../hooks/use-session-list'
+import { createSession } from '../../lib/sessions/client/api'
+import { rememberToken, storedToken } from '../../lib/sessions/client/auth'
+import { SESSION_PATTERNS, SESSION_STATUSES, type SessionPattern, type SessionRecord, type SessionStatus } from '../../lib/sessions/session-types'
+import type { Presence } from '../../lib/sessions/channels'
 
-export const Route = createFileRoute('/')({ component: Home })
+interface HomeSearch {
+  token?: string
+  status?: SessionStatus
+  pattern?: SessionPattern
+}
+
+export const Route = createFileRoute('/')({
+  validateSearch: (s: Record<string, unknown>): HomeSearch => ({
+    ...(typeof s.token === 'string' && s.token ? { token: s.token } : {}),
+    ...(typeof s.status === 'string' && (SESSION_STATUSES as readonly string[]).includes(s.status) ? { status: s.status as SessionStatus } : {}),
+    ...(typeof s.pattern === 'string' && (SESSION_PATTERNS as readonly string[]).includes(s.pattern) ? { pattern: s.pattern as SessionPattern } : {}),
+  }),
+  component: Home,
+})
+
+/** People in a session, when the list carries them. */
+function peopleOf(session: SessionRecord): Presence[] {
+  const raw = (session as SessionRecord & { presence?: unknown; participants?: unknown }).presence ?? (session as { participants?: unknown }).participants
+  return Array.isArray(raw) ? (raw as Presence[]) : []
+}
+
+function agentStatusOf(session: SessionRecord): string | undefined {
+  const s = (session as SessionRecord & { agentStatus?: unknown; agents?: unknown }).agentStatus
+  return typeof s === 'string' ? s : undefined
+}
+
+function useHomeToken(urlToken: string | undefined): { token?: string; ready: boolean } {
+  const [state, setState] = useState<{ token?: string; ready: boolean }>({ ready: false })
+  useEffect(() => {
+    if (urlToken) rememberToken(urlToken)
+    setState({ token: urlToken ?? storedToken(), ready: true })
+  }, [urlToken])
+  return state
+}
 
 function Home() {
+  const search = Route.useSearch()
+  const navigate = useNavigate({ from: '/' })
+  const { token, ready } = useHomeToken(search.token)
+  const [query, setQuery] = useState('')
+  const [creating, setCreating] = useState(false)
+  const { sessions, stats, error, refresh } = useSessionList(token, { status: search.status, pattern: search.pattern, limit: 100 }, ready)
+
+  const setFilter = (patch: Partial<HomeSearch>) => void navigate({ search: (prev) => ({ ...prev, ...patch, token: undefined }), replace: true })
+  const visible = (sessions ?? []).filter((s) => !query || `${s.title ?? ''} ${s.id}`.toLowerCase().includes(query.toLowerCase()))
+
+  const create = async (input: Parameters<typeof createSession>[1]) => {
+    const created = await createSession(token, input)
+    if (created.shareToken) {
+      try {
+        sessionStorage.setItem(`tether.share.${created.session.id}`, created.shareToken)
+      } catch {
+        // not kept
+      }
+    }
+    setCreating(false)
+    refresh()
+    await navigate({ to: '/sessions/$sessionId', params: { sessionId: created.session.id }, search: {} })
+  }
+
   return (
-    <main>
-      <h1>Tether</h1>
-      <p>Durable sessions for humans and AI agents.</p>
-    </main>
+    <div className="app">
+      <AppHeader
+        right={
+          <button type="button" className="btn btn-primary btn-sm" onClick={() => setCreating(true)} data-testid="new-session" disabled={!!error && error.status === 401}>
+            + New session
+          </button>
+        }
+      />
+      <main className="page">
+        <div className="page-head">
+          <div>
+            <h1>Sessions</h1>
+            <p>
+              {stats ? (
+                <>
+                  {stats.total} session{stats.total === 1 ? '' : 's'} · {stats.byStatus.active ?? 0} active · {formatCount(stats.usage.tokensIn + stats.usage.tokensOut)} tokens · {formatUsd(stats.usage.costUsd)} spent
+                </>
+              ) : (
+                'Durable sessions for people and agents: everything that happens is kept in one stream.'
+              )}
+            </p>
+          </div>
+        </div>
+        <div className="card">
+          <div className="toolbar" role="search">
+            <label className="sr-only" htmlFor="filter-text">
+              Search sessions
+            </label>
+            <input id="filter-text" className="input" placeholder="Search by title or id" value={query} onChange={(e) => setQuery(e.target.value)} />
+            <label className="sr-only" htmlFor="filter-status">
+              Status
+            </label>
+            <select id="filter-status" className="select" value={search.status ?? ''} onChange={(e) => setFilter({ status: (e.target.value || undefined) as SessionStatus | undefined })} data-testid="filter-status">
+              <option value="">All statuses</option>
+              {SESSION_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+            <label className="sr-only" htmlFor="filter-pattern">
+              Pattern
+            </label>
+            <select id="filter-pattern" className="select" value={search.pattern ?? ''} onChange={(e) => setFilter({ pattern: (e.target.value || undefined) as SessionPattern | undefined })}>
+              <option value="">All patterns</option>
+              {SESSION_PATTERNS.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          </div>
+          {error && !sessions ? (
+            <ErrorState
+              title={error.status === 401 || error.status === 403 ? 'Sign in to see sessions' : 'Couldn’t load sessions'}
+              detail={
+                error.status === 401 || error.status === 403
+                  ? 'Open the admin link the server printed when it started (it carries a token), or a session’s share link.'
+                  : error.message
+              }
+              action={
+                <button type="button" className="btn" onClick={refresh}>
+                  Try again
+                </button>
+              }
+            />
+          ) : !sessions ? (
+            <div style={{ padding: 16, display: 'grid', gap: 12 }}>
+              <Skeleton width="70%" />
+              <Skeleton width="55%" />
+              <Skeleton width="62%" />
+            </div>
+          ) : visible.length === 0 ? (
+            sessions.length === 0 && !search.status && !search.pattern ? (
+              <EmptyState
+                icon="⟂"
+                title="No sessions yet"
+                detail="A session is a shared space where people and an agent talk, run tools and use a terminal together."
+                action={
+                  <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                    Start the first session
+                  </button>
+                }
+              />
+            ) : (
+              <EmptyState icon="⌕" title="Nothing matches" detail="No session matches these filters." action={<button type="button" className="btn" onClick={() => (setQuery(''), setFilter({ status: undefined, pattern: undefined }))}>Clear filters</button>} />
+            )
+          ) : (
+            <ul className="session-list" data-testid="session-list">
+              <li className="session-row head" aria-hidden="true">
+                <span>Session</span>
+                <span>Status</span>
+                <span>Agent</span>
+                <span>Cost</span>
+                <span className="col-people">People</span>
+              </li>
+              {visible.map((s) => (
+                <li key={s.id}>
+                  <Link to="/sessions/$sessionId" params={{ sessionId: s.id }} search={{}} className="session-row" data-testid="session-row" data-session-id={s.id}>
+                    <span className="col-title" style={{ minWidth: 0 }}>
+                      <div className="session-title">{s.title || 'Untitled session'}</div>
+                      <div className="session-sub">
+                        {s.id.slice(0, 12)} · {timeAgo(s.usage.lastActivityAt ?? s.createdAt)}
+                      </div>
+                    </span>
+                    <span style={{ display: 'flex', gap: 6, flexWrap: 'wrap' }}>
+                      <SessionStatusBadge status={s.status} />
+                      <PatternBadge pattern={s.pattern} />
+                    </span>
+                    <span className="muted" style={{ fontSize: 13 }}>
+                      <span className="cell-label">Agent</span>
+                      {agentStatusOf(s) ?? s.agent.model ?? s.agent.provider ?? '—'} · {s.usage.turns} turn{s.usage.turns === 1 ? '' : 's'}
+                    </span>
+                    <span className="num">
+                      <span className="cell-label">Cost</span>
+                      {formatUsd(s.usage.costUsd)}
+                    </span>
+                    <span className="col-people">
+                      <AvatarStack people={peopleOf(s)} small />
+                    </span>
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </main>
+      {creating ? <NewSessionDialog onCreate={create} onClose={() => setCreating(false)} /> : null}
+    </div>
   )
 }

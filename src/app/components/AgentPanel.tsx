@@ -1,0 +1,90 @@
+import { useEffect, useState } from 'react'
+import type { AgentSummary } from '../../lib/sessions/client/derive'
+import type { SessionRecord } from '../../lib/sessions/session-types'
+import { formatCount, formatDuration, formatUsd } from './format'
+
+const STATUS_BADGE: Record<string, string> = {
+  starting: 'badge badge-info',
+  idle: 'badge',
+  thinking: 'badge badge-accent',
+  'running-tool': 'badge badge-info',
+  waiting: 'badge badge-warn',
+  stopped: 'badge',
+  failed: 'badge badge-danger',
+}
+
+function Stat({ label, value, left, fraction, testId }: { label: string; value: string; left?: string; fraction?: number; testId?: string }) {
+  return (
+    <div className="stat" data-testid={testId}>
+      <div className="stat-label">{label}</div>
+      <div className="stat-value">{value}</div>
+      {left !== undefined ? <div className="faint" style={{ fontSize: 12 }}>{left}</div> : null}
+      {fraction !== undefined ? (
+        <div className={`meter${fraction < 0.15 ? ' low' : ''}`} aria-hidden="true">
+          <span style={{ width: `${Math.max(0, Math.min(1, fraction)) * 100}%` }} />
+        </div>
+      ) : null}
+    </div>
+  )
+}
+
+export function AgentPanel({ summary, session }: { summary: AgentSummary; session?: SessionRecord }) {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000)
+    return () => clearInterval(t)
+  }, [])
+  const agent = summary.primary
+  const limits = session?.limits
+  const cost = Math.max(summary.costUsd, session?.usage.costUsd ?? 0)
+  const turns = Math.max(summary.turns, session?.usage.turns ?? 0)
+  const tokens = summary.tokensIn + summary.tokensOut || (session ? session.usage.tokensIn + session.usage.tokensOut : 0)
+  const ended = session ? !['active', 'idle'].includes(session.status) : false
+
+  const budgetLeft = limits?.maxBudgetUsd ? limits.maxBudgetUsd - cost : undefined
+  const turnsLeft = limits?.maxTurns ? limits.maxTurns - turns : undefined
+  const lifetimeLeft = limits?.maxLifetimeMs && session ? session.createdAt + limits.maxLifetimeMs - now : undefined
+  const lastActivity = session?.usage.lastActivityAt ?? session?.createdAt
+  const idleLeft = limits?.maxIdleTimeMs && lastActivity ? lastActivity + limits.maxIdleTimeMs - now : undefined
+
+  return (
+    <section className="side-section" aria-labelledby="agent-heading" data-testid="agent-panel">
+      <h2 id="agent-heading">Agent</h2>
+      <div className="agent-status-line">
+        <span className={STATUS_BADGE[agent?.status ?? 'idle'] ?? 'badge'} data-testid="agent-status">
+          {agent && ['thinking', 'running-tool', 'starting'].includes(agent.status) ? <span className="dot dot-pulse" /> : null}
+          {agent ? agent.status : ended ? 'ended' : 'no agent yet'}
+        </span>
+        {agent?.model ?? session?.agent.model ? <span className="faint" style={{ fontSize: 12 }}>{agent?.model ?? session?.agent.model}</span> : null}
+        {summary.stopRequested ? <span className="badge badge-warn">stopping…</span> : null}
+      </div>
+      <p className="agent-step" data-testid="agent-step">
+        {agent?.error ? <span style={{ color: 'var(--danger)' }}>{agent.error}</span> : agent?.currentStep ?? (agent ? '—' : 'Waiting for a worker to pick up the session.')}
+      </p>
+      <div className="stats">
+        <Stat label="Tokens" value={formatCount(tokens)} left={`${formatCount(summary.tokensIn)} in · ${formatCount(summary.tokensOut)} out`} testId="stat-tokens" />
+        <Stat
+          label="Cost"
+          value={formatUsd(cost)}
+          left={budgetLeft !== undefined ? `${formatUsd(Math.max(0, budgetLeft))} of ${formatUsd(limits?.maxBudgetUsd ?? 0)} left` : 'no budget limit'}
+          fraction={budgetLeft !== undefined && limits?.maxBudgetUsd ? budgetLeft / limits.maxBudgetUsd : undefined}
+          testId="stat-cost"
+        />
+        <Stat
+          label="Turns"
+          value={String(turns)}
+          left={turnsLeft !== undefined ? `${Math.max(0, turnsLeft)} of ${limits?.maxTurns} left` : 'no turn limit'}
+          fraction={turnsLeft !== undefined && limits?.maxTurns ? turnsLeft / limits.maxTurns : undefined}
+          testId="stat-turns"
+        />
+        <Stat
+          label="Time left"
+          value={ended ? '—' : lifetimeLeft !== undefined ? formatDuration(lifetimeLeft) : '∞'}
+          left={idleLeft !== undefined && !ended ? `idle limit in ${formatDuration(idleLeft)}` : ended ? session?.endReason ?? 'ended' : 'no lifetime limit'}
+          fraction={lifetimeLeft !== undefined && limits?.maxLifetimeMs && !ended ? lifetimeLeft / limits.maxLifetimeMs : undefined}
+          testId="stat-time"
+        />
+      </div>
+    </section>
+  )
+}

@@ -1,0 +1,18 @@
+import type { ReactNode } from 'react'
+import { Link } from '@tanstack/react-router'
+import { ThemeToggle } from './theme'
+
+export function AppHeader({ children, right }: { children?: ReactNode; right?: ReactNode }) {
+  return (
+    <header className="app-header">
+      <Link to="/" className="brand" aria-label="Tether: all sessions">
+        <span className="brand-mark" aria-hidden="true">⟂</span>
+        <span className="hide-mobile">Tether</span>
+      </Link>
+      {children ? <div className="header-title">{children}</div> : null}
+      <div className="header-spacer" />
+      {right}
+      <ThemeToggle />
+    </header>
+  )
+}

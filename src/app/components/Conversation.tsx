@@ -1,0 +1,247 @@
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
+import type { Message } from '../../lib/sessions/client/derive'
+import type { ToolCall } from '../../lib/sessions/channels'
+import { EmptyState, Skeleton } from './states'
+
+const TOOL_BADGE: Record<ToolCall['status'], string> = {
+  pending: 'badge',
+  running: 'badge badge-info',
+  succeeded: 'badge badge-ok',
+  failed: 'badge badge-danger',
+  cancelled: 'badge badge-warn',
+}
+
+function formatJson(value: unknown): string {
+  if (value === undefined) return ''
+  if (typeof value === 'string') return value
+  try {
+    return JSON.stringify(value, null, 2)
+  } catch {
+    return String(value)
+  }
+}
+
+function inputPreview(input: unknown): string {
+  if (input && typeof input === 'object') {
+    const first = Object.values(input as Record<string, unknown>)[0]
+    if (typeof first === 'string') return first.length > 60 ? `${first.slice(0, 60)}…` : first
+  }
+  const text = formatJson(input)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+export function ToolCallCard({ call }: { call: ToolCall }) {
+  const duration = call.startedAt && call.endedAt ? `${((call.endedAt - call.startedAt) / 1000).toFixed(1)}s` : undefined
+  return (
+    <details className="tool-card" data-testid="tool-call" data-status={call.status} data-name={call.name}>
+      <summary>
+        <span className="tool-name">{call.name}</span>
+        <span className="faint" style={{ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', minWidth: 0 }}>
+          {inputPreview(call.input)}
+        </span>
+        <span className="tool-duration">{duration}</span>
+        <span className={TOOL_BADGE[call.status]}>
+          {call.status === 'running' ? <span className="dot dot-pulse" /> : null}
+          {call.status}
+        </span>
+      </summary>
+      <div className="tool-io">
+        <div>
+          <h4>Input</h4>
+          <pre>{formatJson(call.input)}</pre>
+        </div>
+        {call.output !== undefined ? (
+          <div>
+            <h4>Output</h4>
+            <pre data-testid="tool-output">{formatJson(call.output)}</pre>
+          </div>
+        ) : null}
+        {call.error ? (
+          <div>
+            <h4>Error</h4>
+            <pre style={{ color: 'var(--danger)' }}>{call.error}</pre>
+          </div>
+        ) : null}
+      </div>
+    </details>
+  )
+}
+
+function MessageView({ message, authorName, authorColor, isSelf }: { message: Message; authorName: string; authorColor?: string; isSelf: boolean }) {
+  const isUser = message.role === 'user'
+  const streaming = !isUser && !message.done && message.text.length > 0
+  return (
+    <article
+      className={`msg msg-${message.role}${message.pending ? ' pending' : ''}`}
+      data-testid="message"
+      data-message-id={message.id}
+      data-role={message.role}
+      data-pending={message.pending ? 'true' : 'false'}
+      data-done={message.done ? 'true' : 'false'}
+    >
+      {isUser ? (
+        <span className="avatar avatar-sm" style={{ background: authorColor ?? 'var(--text-faint)' }} aria-hidden="true">
+          {authorName.slice(0, 1).toUpperCase()}
+        </span>
+      ) : (
+        <span className="avatar avatar-sm agent-avatar" aria-hidden="true">
+          ✦
+        </span>
+      )}
+      <div className="msg-body">
+        <div className="msg-meta">
+          <span className="msg-author">{isSelf ? 'You' : authorName}</span>
+          <time dateTime={new Date(message.startedAt).toISOString()}>{new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+          {message.pending ? <span className="badge">sending…</span> : null}
+        </div>
+        {message.text ? (
+          <div className="msg-text" data-testid="message-text">
+            {message.text}
+            {streaming ? <span className="typing-caret" aria-hidden="true" /> : null}
+          </div>
+        ) : null}
+        {message.toolCalls.map((call) => (
+          <ToolCallCard key={call.id} call={call} />
+        ))}
+      </div>
+    </article>
+  )
+}
+
+export interface AuthorInfo {
+  name: string
+  color?: string
+}
+
+/** Keeps the view pinned to the bottom while new text streams in, unless the reader scrolled up. */
+function useStickToBottom(ref: RefObject<HTMLDivElement | null>, contentKey: unknown, storageKey: string) {
+  const pinned = useRef(true)
+  const restored = useRef(false)
+  useEffect(() => {
+    const el = ref.current
+    if (!el) return
+    const onScroll = () => {
+      pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48
+      try {
+        sessionStorage.setItem(storageKey, JSON.stringify({ top: el.scrollTop, pinned: pinned.current }))
+      } catch {
+        // no session storage
+      }
+    }
+    el.addEventListener('scroll', onScroll, { passive: true })
+    return () => el.removeEventListener('scroll', onScroll)
+  }, [ref, storageKey])
+  useLayoutEffect(() => {
+    const el = ref.current
+    if (!el) return
+    if (!restored.current && el.scrollHeight > el.clientHeight) {
+      // After a reload, come back to where the reader was.
+      restored.current = true
+      try {
+        const saved = JSON.parse(sessionStorage.getItem(storageKey) ?? 'null') as { top: number; pinned: boolean } | null
+        if (saved && !saved.pinned) {
+          pinned.current = false
+          el.scrollTop = saved.top
+          return
+        }
+      } catch {
+        // nothing saved
+      }
+    }
+    if (pinned.current) el.scrollTop = el.scrollHeight
+  }, [ref, contentKey, storageKey])
+}
+
+export function MessageList({
+  messages,
+  loading,
+  authors,
+  selfId,
+  scrollKey,
+}: {
+  messages: Message[]
+  loading: boolean
+  authors: (id: string) => AuthorInfo
+  selfId: string
+  scrollKey: string
+}) {
+  const ref = useRef<HTMLDivElement>(null)
+  const last = messages[messages.length - 1]
+  useStickToBottom(ref, `${messages.length}:${last?.text.length ?? 0}:${last?.toolCalls.length ?? 0}`, `tether.scroll.${scrollKey}`)
+  return (
+    <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
+      <div className="conversation-inner">
+        {loading && messages.length === 0 ? (
+          <>
+            <Skeleton width="55%" />
+            <Skeleton width="80%" />
+            <Skeleton width="40%" />
+          </>
+        ) : messages.length === 0 ? (
+          <EmptyState icon="💬" title="No messages yet" detail="Say what you want the agent to do. Everyone in the session sees the conversation as it streams." />
+        ) : (
+          messages.map((m) => {
+            const author = authors(m.author)
+            return <MessageView key={m.id} message={m} authorName={author.name} authorColor={author.color} isSelf={m.author === selfId} />
+          })
+        )}
+      </div>
+    </div>
+  )
+}
+
+export function Composer({ onSend, disabled, disabledReason }: { onSend: (text: string) => void; disabled?: boolean; disabledReason?: string }) {
+  const [text, setText] = useState('')
+  const ref = useRef<HTMLTextAreaElement>(null)
+  const send = () => {
+    const value = text.trim()
+    if (!value || disabled) return
+    onSend(value)
+    setText('')
+  }
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault()
+      send()
+    }
+  }
+  useLayoutEffect(() => {
+    const el = ref.current
+    if (!el) return
+    el.style.height = 'auto'
+    el.style.height = `${Math.min(el.scrollHeight, 200)}px`
+  }, [text])
+  return (
+    <form
+      className="composer"
+      onSubmit={(e) => {
+        e.preventDefault()
+        send()
+      }}
+    >
+      <div className="composer-inner">
+        <label htmlFor="composer-input" className="sr-only">
+          Message
+        </label>
+        <textarea
+          id="composer-input"
+          ref={ref}
+          className="textarea"
+          rows={1}
+          placeholder={disabled ? disabledReason : 'Message the agent…'}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={onKeyDown}
+          disabled={disabled}
+          data-testid="composer"
+        />
+        <button type="submit" className="btn btn-primary" disabled={disabled || !text.trim()} data-testid="send">
+          Send
+        </button>
+      </div>
+      <p className="composer-hint hide-mobile">
+        <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
+      </p>
+    </form>
+  )
+}

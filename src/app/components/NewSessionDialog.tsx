@@ -1,0 +1,135 @@
+import { useState, type FormEvent } from 'react'
+import { SESSION_PATTERNS, type CreateSessionInput, type SessionPattern } from '../../lib/sessions/session-types'
+import { Dialog } from './Dialog'
+
+const PATTERN_HELP: Record<SessionPattern, string> = {
+  ephemeral: 'One task, then the agent and its container go away.',
+  'long-running': 'Stays up until you end it.',
+  hybrid: 'Sleeps when idle, wakes on the next message.',
+  'single-container': 'One container shared by every turn.',
+}
+
+const PROVIDERS = [
+  { id: 'echo', label: 'Echo (offline demo)', model: 'echo' },
+  { id: 'anthropic', label: 'Anthropic', model: 'claude-sonnet-4-5' },
+  { id: 'openai', label: 'OpenAI-compatible', model: 'gpt-4o-mini' },
+]
+
+function numberOrNull(value: string, scale = 1): number | null {
+  const n = Number(value)
+  return value.trim() && Number.isFinite(n) && n > 0 ? Math.round(n * scale * 100) / 100 : null
+}
+
+export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: CreateSessionInput) => Promise<void>; onClose: () => void }) {
+  const [title, setTitle] = useState('')
+  const [pattern, setPattern] = useState<SessionPattern>('hybrid')
+  const [provider, setProvider] = useState('echo')
+  const [model, setModel] = useState('echo')
+  const [idleMin, setIdleMin] = useState('30')
+  const [lifetimeMin, setLifetimeMin] = useState('')
+  const [budget, setBudget] = useState('5')
+  const [turns, setTurns] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string>()
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    setBusy(true)
+    setError(undefined)
+    const limits = {
+      maxIdleTimeMs: numberOrNull(idleMin, 60_000),
+      maxLifetimeMs: numberOrNull(lifetimeMin, 60_000),
+      maxBudgetUsd: numberOrNull(budget),
+      maxTurns: numberOrNull(turns),
+    }
+    try {
+      await onCreate({
+        title: title.trim() || undefined,
+        pattern,
+        agent: { provider, model: model.trim() || undefined },
+        limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== null)),
+      })
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err))
+      setBusy(false)
+    }
+  }
+
+  return (
+    <Dialog title="New session" onClose={onClose}>
+      <form onSubmit={submit} style={{ display: 'contents' }} data-testid="new-session-form">
+        <div className="field">
+          <label htmlFor="ns-title">Title</label>
+          <input id="ns-title" className="input" value={title} onChange={(e) => setTitle(e.target.value)} placeholder="e.g. Fix the flaky upload test" maxLength={200} />
+        </div>
+        <div className="field">
+          <label htmlFor="ns-pattern">Pattern</label>
+          <select id="ns-pattern" className="select" value={pattern} onChange={(e) => setPattern(e.target.value as SessionPattern)}>
+            {SESSION_PATTERNS.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+          <span className="field-hint">{PATTERN_HELP[pattern]}</span>
+        </div>
+        <div className="grid-2">
+          <div className="field">
+            <label htmlFor="ns-provider">Provider</label>
+            <select
+              id="ns-provider"
+              className="select"
+              value={provider}
+              onChange={(e) => {
+                setProvider(e.target.value)
+                setModel(PROVIDERS.find((p) => p.id === e.target.value)?.model ?? '')
+              }}
+            >
+              {PROVIDERS.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="ns-model">Model</label>
+            <input id="ns-model" className="input" value={model} onChange={(e) => setModel(e.target.value)} />
+          </div>
+        </div>
+        <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
+          <legend className="field-label" style={{ marginBottom: 6 }}>
+            Limits <span className="field-hint">(empty = none)</span>
+          </legend>
+          <div className="grid-2">
+            <div className="field">
+              <label htmlFor="ns-idle">Idle after (min)</label>
+              <input id="ns-idle" className="input" inputMode="decimal" value={idleMin} onChange={(e) => setIdleMin(e.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor="ns-life">Lifetime (min)</label>
+              <input id="ns-life" className="input" inputMode="decimal" value={lifetimeMin} onChange={(e) => setLifetimeMin(e.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor="ns-budget">Budget (USD)</label>
+              <input id="ns-budget" className="input" inputMode="decimal" value={budget} onChange={(e) => setBudget(e.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor="ns-turns">Max turns</label>
+              <input id="ns-turns" className="input" inputMode="numeric" value={turns} onChange={(e) => setTurns(e.target.value)} />
+            </div>
+          </div>
+        </fieldset>
+        {error ? <p className="form-error" role="alert">{error}</p> : null}
+        <div className="dialog-foot" style={{ padding: 0 }}>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="create-session">
+            {busy ? 'Creating…' : 'Create session'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  )
+}

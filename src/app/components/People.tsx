@@ -1,0 +1,77 @@
+import type { Presence } from '../../lib/sessions/channels'
+
+function initials(name: string): string {
+  const parts = name.trim().split(/\s+/)
+  return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase()
+}
+
+export function Avatar({ person, small }: { person: Pick<Presence, 'displayName' | 'color' | 'status'>; small?: boolean }) {
+  return (
+    <span className={`avatar${small ? ' avatar-sm' : ''}`} style={{ background: person.color }} title={`${person.displayName} (${person.status})`}>
+      {initials(person.displayName)}
+      <span className={`avatar-status ${person.status}`} aria-hidden="true" />
+    </span>
+  )
+}
+
+export function AvatarStack({ people, max = 4, small }: { people: ReadonlyArray<Presence>; max?: number; small?: boolean }) {
+  if (people.length === 0) return <span className="faint">nobody</span>
+  const shown = people.slice(0, max)
+  return (
+    <span className="avatars" aria-label={`${people.length} here: ${people.map((p) => p.displayName).join(', ')}`}>
+      {shown.map((p) => (
+        <Avatar key={p.userId} person={p} small={small} />
+      ))}
+      {people.length > max ? (
+        <span className={`avatar${small ? ' avatar-sm' : ''}`} style={{ background: 'var(--text-faint)' }}>
+          +{people.length - max}
+        </span>
+      ) : null}
+    </span>
+  )
+}
+
+export function PeopleList({ people, selfId }: { people: ReadonlyArray<Presence>; selfId: string }) {
+  if (people.length === 0) return <p className="faint">Nobody is here yet.</p>
+  return (
+    <ul className="people-list" data-testid="people">
+      {people.map((p) => (
+        <li key={p.userId} data-user={p.userId} data-status={p.status}>
+          <Avatar person={p} small />
+          <span>{p.displayName}</span>
+          {p.userId === selfId ? <span className="you">(you)</span> : null}
+          <span className="faint" style={{ marginLeft: 'auto', fontSize: 12 }}>
+            {p.status}
+            {p.focusedPane ? ` · ${p.focusedPane}` : ''}
+          </span>
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+/** Other people's pointers, positioned as fractions of the layer (which covers the session pane). */
+export function LiveCursors({ people, selfId }: { people: ReadonlyArray<Presence>; selfId: string }) {
+  return (
+    <div className="cursor-layer" aria-hidden="true">
+      {people
+        .filter((p) => p.userId !== selfId && p.cursor && p.status !== 'away')
+        .map((p) => (
+          <div
+            key={p.userId}
+            className="live-cursor"
+            data-testid="live-cursor"
+            data-user={p.userId}
+            style={{ transform: `translate(calc(${(p.cursor?.x ?? 0) * 100}cqw), calc(${(p.cursor?.y ?? 0) * 100}cqh))` }}
+          >
+            <svg width="18" height="20" viewBox="0 0 18 20">
+              <path d="M1 1l6.5 17 2.3-7.2L17 8.5z" fill={p.color} stroke="white" strokeWidth="1.4" strokeLinejoin="round" />
+            </svg>
+            <span className="live-cursor-label" style={{ background: p.color }}>
+              {p.displayName}
+            </span>
+          </div>
+        ))}
+    </div>
+  )
+}

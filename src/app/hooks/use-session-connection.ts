@@ -1,0 +1,35 @@
+import { useEffect, useState, useSyncExternalStore } from 'react'
+import { acquireSessionConnection, type SessionConnection } from '../../lib/sessions/client/session-db'
+import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
+
+/** The page's shared connection to a session (undefined while opening and during SSR). */
+export function useSessionConnection(sessionId: string, token: string | undefined, enabled = true): { connection?: SessionConnection; error?: string } {
+  const [state, setState] = useState<{ connection?: SessionConnection; error?: string }>({})
+  useEffect(() => {
+    if (!enabled) return
+    let cancelled = false
+    const { connection, release } = acquireSessionConnection({ sessionId, token })
+    connection.then(
+      (c) => !cancelled && setState({ connection: c }),
+      (err: unknown) => !cancelled && setState({ error: err instanceof Error ? err.message : String(err) }),
+    )
+    return () => {
+      cancelled = true
+      setState({})
+      release()
+    }
+  }, [sessionId, token, enabled])
+  return state
+}
+
+const CONNECTING: ConnectionStatus = { state: 'connecting', attempt: 0, caughtUp: false }
+const noop = () => () => undefined
+
+/** live / reconnecting (with next retry time) / offline, re-rendering on every change. */
+export function useConnectionStatus(connection: SessionConnection | undefined): ConnectionStatus {
+  return useSyncExternalStore(
+    connection?.status.subscribe ?? noop,
+    connection?.status.getSnapshot ?? (() => CONNECTING),
+    () => CONNECTING,
+  )
+}

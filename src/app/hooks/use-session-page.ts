@@ -1,0 +1,55 @@
+import { useCallback, useMemo, useRef } from 'react'
+import type { Identity, SessionActions } from '../../lib/sessions/client/actions'
+import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
+import { resolveIdentity } from '../../lib/sessions/client/identity'
+import type { SessionConnection } from '../../lib/sessions/client/session-db'
+import type { SessionRecord } from '../../lib/sessions/session-types'
+import type { ApiError } from '../../lib/sessions/client/api'
+import { useConnectionStatus, useSessionConnection } from './use-session-connection'
+import { useSessionActions } from './use-session-actions'
+import { useSessionRecord } from './use-session-record'
+import { useSessionToken, type SessionAuth } from './use-session-token'
+import { usePresenceRows } from './use-session'
+
+export interface SessionPageState {
+  auth: SessionAuth
+  connection?: SessionConnection
+  connectionError?: string
+  status: ConnectionStatus
+  identity?: Identity
+  actions?: SessionActions
+  session?: SessionRecord
+  sessionError?: ApiError
+  refreshSession: () => void
+  ended: boolean
+  /** display name and colour for a user or agent id */
+  authorOf: (id: string) => { name: string; color?: string }
+}
+
+/** Everything a session page needs: token, shared stream connection, status, identity, actions, record. */
+export function useSessionPage(sessionId: string, urlToken: string | undefined): SessionPageState {
+  const auth = useSessionToken(sessionId, urlToken)
+  const ready = !auth.resolving
+  const { connection: liveConnection, error: connectionError } = useSessionConnection(sessionId, auth.token, ready)
+  const status = useConnectionStatus(liveConnection)
+  const identity = useMemo(() => (ready && typeof window !== 'undefined' ? resolveIdentity(auth.token) : undefined), [ready, auth.token])
+  const { session, error: sessionError, refresh } = useSessionRecord(sessionId, auth.token, ready)
+  const ended = status.ended === true || (session ? !['active', 'idle'].includes(session.status) : false)
+  const actions = useSessionActions(liveConnection, identity, auth.canWrite && !ended)
+  const people = usePresenceRows(liveConnection)
+  // Names outlive presence: someone who left still authored their messages and commands.
+  const known = useRef(new Map<string, { name: string; color?: string }>())
+  for (const p of people) known.current.set(p.userId, { name: p.displayName, color: p.color })
+  const authorOf = useCallback(
+    (id: string) => {
+      const person = known.current.get(id)
+      if (person) return person
+      if (identity && id === identity.userId) return { name: identity.displayName, color: identity.color }
+      return { name: id, color: undefined }
+    },
+    // people: re-create when the names change so views re-render with them
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [people, identity],
+  )
+  return { auth, connection: liveConnection, connectionError, status, identity, actions, session, sessionError, refreshSession: refresh, ended, authorOf }
+}

@@ -1,0 +1,58 @@
+import { useEffect, useState } from 'react'
+import { decodeToken, rememberToken, storedToken, type TokenInfo } from '../../lib/sessions/client/auth'
+import { joinSession } from '../../lib/sessions/client/api'
+import { resolveIdentity } from '../../lib/sessions/client/identity'
+
+export interface SessionAuth {
+  /** resolved (undefined while resolving, or when the server runs without auth) */
+  token?: string
+  info?: TokenInfo
+  resolving: boolean
+  error?: string
+  canWrite: boolean
+}
+
+/**
+ * The token this page uses for a session: a personal token from the link, else one remembered
+ * for the session or the admin token. A share link's token (a collaborator token without a user)
+ * is exchanged once for a personal one (POST /api/sessions/<id>/join), which is remembered, so a
+ * reload keeps the same identity.
+ */
+export function useSessionToken(sessionId: string, urlToken: string | undefined): SessionAuth {
+  const [state, setState] = useState<SessionAuth>({ resolving: true, canWrite: false })
+  useEffect(() => {
+    let cancelled = false
+    const done = (token: string | undefined, error?: string) => {
+      if (cancelled) return
+      const info = decodeToken(token)
+      setState({ token, info, resolving: false, error, canWrite: !info || info.role === 'admin' || (info.role === 'collaborator' && !!info.sub) })
+    }
+    const info = decodeToken(urlToken)
+    if (urlToken && info && (info.sub || info.role === 'admin' || info.role === 'viewer')) {
+      rememberToken(urlToken)
+      done(urlToken)
+    } else if (urlToken && info && info.role === 'collaborator' && !info.sub) {
+      const personal = storedToken(sessionId)
+      const personalInfo = decodeToken(personal)
+      if (personal && personalInfo?.sub && personalInfo.sid === sessionId) done(personal)
+      else {
+        joinSession(urlToken, sessionId, resolveIdentity(undefined).displayName).then(
+          ({ token }) => {
+            rememberToken(token)
+            done(token)
+          },
+          (err: unknown) => done(urlToken, `Could not join with this link: ${err instanceof Error ? err.message : String(err)}`),
+        )
+      }
+    } else if (urlToken) {
+      // Not a token we can read: pass it on and let the server judge it.
+      done(urlToken)
+    } else {
+      done(storedToken(sessionId))
+    }
+    return () => {
+      cancelled = true
+    }
+  }, [sessionId, urlToken])
+  return state
+}

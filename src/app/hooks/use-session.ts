@@ -1,0 +1,50 @@
+/**
+ * Live views of one session, each a TanStack DB live query over the session's StreamDB
+ * collections, shaped by the pure derivations in lib/sessions/client/derive.ts.
+ */
+import { useMemo } from 'react'
+import { useLiveQuery } from '@tanstack/react-db'
+import type { SessionConnection } from '../../lib/sessions/client/session-db'
+import { deriveAgentSummary, deriveCommandBlocks, deriveCommandHistory, deriveMessages, sortTerminal, type AgentSummary, type CommandBlock, type Message, type RowMeta } from '../../lib/sessions/client/derive'
+import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../lib/sessions/channels'
+
+function useChunks(connection: SessionConnection | undefined): Array<Chunk & RowMeta> {
+  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ chunk: connection.db.collections.chunks }) : null) })
+  return (data ?? []) as Array<Chunk & RowMeta>
+}
+
+function useToolCalls(connection: SessionConnection | undefined): Array<ToolCall & RowMeta> {
+  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ call: connection.db.collections.toolCalls }) : null) })
+  return (data ?? []) as Array<ToolCall & RowMeta>
+}
+
+export function useTerminalLines(connection: SessionConnection | undefined): Array<TerminalLine & RowMeta> {
+  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ line: connection.db.collections.terminal }) : null) })
+  return useMemo(() => sortTerminal((data ?? []) as Array<TerminalLine & RowMeta>), [data])
+}
+
+export function usePresenceRows(connection: SessionConnection | undefined): Array<Presence & RowMeta> {
+  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ p: connection.db.collections.presence }) : null) })
+  return (data ?? []) as Array<Presence & RowMeta>
+}
+
+/** The conversation: messages derived from chunks (token by token), tool calls attached. */
+export function useSession(connection: SessionConnection | undefined): { messages: Message[]; toolCallCount: number } {
+  const chunks = useChunks(connection)
+  const toolCalls = useToolCalls(connection)
+  const messages = useMemo(() => deriveMessages(chunks, toolCalls), [chunks, toolCalls])
+  return { messages, toolCallCount: toolCalls.length }
+}
+
+/** Terminal lines in stream order, command blocks with their output, everyone's command history. */
+export function useTerminal(connection: SessionConnection | undefined): { lines: Array<TerminalLine & RowMeta>; blocks: CommandBlock[]; history: string[] } {
+  const lines = useTerminalLines(connection)
+  const blocks = useMemo(() => deriveCommandBlocks(lines), [lines])
+  const history = useMemo(() => deriveCommandHistory(lines), [lines])
+  return { lines, blocks, history }
+}
+
+export function useAgentState(connection: SessionConnection | undefined): AgentSummary {
+  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ s: connection.db.collections.agentState }) : null) })
+  return useMemo(() => deriveAgentSummary((data ?? []) as Array<AgentStateEntry & RowMeta>), [data])
+}

@@ -1,0 +1,140 @@
+import { useRef, useState } from 'react'
+import { Link, createFileRoute } from '@tanstack/react-router'
+import { AgentPanel } from '../../../components/AgentPanel'
+import { AppHeader } from '../../../components/AppHeader'
+import { ConnectionBadge } from '../../../components/ConnectionBadge'
+import { Composer, MessageList } from '../../../components/Conversation'
+import { AvatarStack, LiveCursors, PeopleList } from '../../../components/People'
+import { PatternBadge, SessionStatusBadge } from '../../../components/SessionBadges'
+import { SessionBanner } from '../../../components/SessionBanner'
+import { ShareDialog } from '../../../components/ShareDialog'
+import { TerminalPane } from '../../../components/TerminalPane'
+import { ErrorState } from '../../../components/states'
+import { WriteFailures } from '../../../components/Toasts'
+import { usePresence } from '../../../hooks/use-presence'
+import { useAgentState, useSession, useTerminal } from '../../../hooks/use-session'
+import { useSessionPage } from '../../../hooks/use-session-page'
+import { useShareLink } from '../../../hooks/use-share-link'
+
+interface SessionSearch {
+  token?: string
+}
+
+export const Route = createFileRoute('/sessions/$sessionId/')({
+  validateSearch: (search: Record<string, unknown>): SessionSearch => (typeof search.token === 'string' && search.token ? { token: search.token } : {}),
+  head: () => ({ meta: [{ title: 'Session · Tether' }] }),
+  component: SessionPage,
+})
+
+type Tab = 'chat' | 'agent' | 'terminal'
+
+function SessionPage() {
+  const { sessionId } = Route.useParams()
+  const { token: urlToken } = Route.useSearch()
+  const page = useSessionPage(sessionId, urlToken)
+  const { connection, status, identity, actions, session, ended, authorOf } = page
+  const areaRef = useRef<HTMLDivElement>(null)
+  const { here } = usePresence(connection, actions, areaRef, 'session')
+  const { messages } = useSession(connection)
+  const terminal = useTerminal(connection)
+  const agent = useAgentState(connection)
+  const [tab, setTab] = useState<Tab>('chat')
+  const [sharing, setSharing] = useState(false)
+  const share = useShareLink(sessionId, page.auth.token, sharing)
+
+  if (status.fatal && !status.caughtUp) {
+    return (
+      <div className="app">
+        <AppHeader />
+        <main className="page">
+          <ErrorState
+            title={status.reason?.startsWith('no such session') ? 'Session not found' : 'Can’t open this session'}
+            detail={status.reason}
+            action={
+              <Link to="/" className="btn">
+                Back to sessions
+              </Link>
+            }
+          />
+        </main>
+      </div>
+    )
+  }
+
+  const title = session?.title || (session ? 'Untitled session' : 'Session')
+  const retry = () => connection?.status.retryNow()
+  return (
+    <div className="app app-fixed">
+      <AppHeader
+        right={
+          <>
+            <ConnectionBadge status={status} onRetry={retry} />
+            <span className="hide-mobile">
+              <AvatarStack people={here} small />
+            </span>
+            <button type="button" className="btn btn-sm hide-mobile" onClick={() => setSharing(true)} data-testid="share">
+              Share
+            </button>
+            <button
+              type="button"
+              className="btn btn-sm btn-danger"
+              onClick={() => actions?.requestStop()}
+              disabled={!actions || ended || agent.stopRequested || !agent.primary || ['stopped', 'failed'].includes(agent.primary.status)}
+              title="Ask the agent to stop"
+              data-testid="stop"
+            >
+              ■ Stop
+            </button>
+          </>
+        }
+      >
+        <Link to="/" className="muted hide-mobile">
+          Sessions
+        </Link>
+        <span className="crumb-sep hide-mobile">/</span>
+        <h1 data-testid="session-title">{title}</h1>
+        {session ? <SessionStatusBadge status={session.status} /> : null}
+        {session ? (
+          <span className="hide-mobile">
+            <PatternBadge pattern={session.pattern} />
+          </span>
+        ) : null}
+      </AppHeader>
+      <SessionBanner status={status} session={session} canWrite={page.auth.canWrite} onRetry={retry} />
+      <div className="session-page" data-tab={tab} ref={areaRef} data-testid="session-page">
+        <div className="mobile-tabs" role="tablist" aria-label="Session panes">
+          {(['chat', 'agent', 'terminal'] as const).map((t) => (
+            <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+              {t === 'chat' ? 'Conversation' : t === 'agent' ? 'Agent' : 'Terminal'}
+            </button>
+          ))}
+        </div>
+        <section className="session-main" aria-label="Conversation">
+          <MessageList messages={messages} loading={!status.caughtUp} authors={authorOf} selfId={identity?.userId ?? ''} scrollKey={sessionId} />
+          <Composer onSend={(text) => actions?.sendMessage(text, agent.turns)} disabled={!actions} disabledReason={ended ? 'The session has ended' : 'Read-only'} />
+        </section>
+        <aside className="session-side" aria-label="Agent, people and terminal">
+          <AgentPanel summary={agent} session={session} />
+          <section className="side-section" aria-labelledby="people-heading">
+            <h2 id="people-heading">
+              Here now <span className="badge">{here.length}</span>
+            </h2>
+            <PeopleList people={here} selfId={identity?.userId ?? ''} />
+          </section>
+          <section className="side-section side-terminal" aria-labelledby="terminal-heading">
+            <h2 id="terminal-heading">
+              Terminal
+              <Link to="/sessions/$sessionId/terminal" params={{ sessionId }} search={urlToken ? { token: urlToken } : {}} className="btn btn-sm btn-ghost" style={{ textTransform: 'none', letterSpacing: 0 }}>
+                Open full view ↗
+              </Link>
+            </h2>
+            <TerminalPane lines={terminal.lines} history={terminal.history} actions={actions} authorOf={authorOf} disabled={!actions} loading={!status.caughtUp} />
+          </section>
+        </aside>
+        <LiveCursors people={here} selfId={identity?.userId ?? ''} />
+      </div>
+      <WriteFailures store={actions?.failures} />
+      {sharing ? <ShareDialog url={share.url} note={share.note} onClose={() => setSharing(false)} /> : null}
+    </div>
+  )
+}

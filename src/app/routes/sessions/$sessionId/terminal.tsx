@@ -1,0 +1,111 @@
+import { useRef } from 'react'
+import { Link, createFileRoute } from '@tanstack/react-router'
+import { AppHeader } from '../../../components/AppHeader'
+import { ConnectionBadge } from '../../../components/ConnectionBadge'
+import { AvatarStack, LiveCursors } from '../../../components/People'
+import { SessionBanner } from '../../../components/SessionBanner'
+import { TerminalPane } from '../../../components/TerminalPane'
+import { ErrorState } from '../../../components/states'
+import { WriteFailures } from '../../../components/Toasts'
+import { usePresence } from '../../../hooks/use-presence'
+import { useTerminal } from '../../../hooks/use-session'
+import { useSessionPage } from '../../../hooks/use-session-page'
+import type { CommandBlock } from '../../../../lib/sessions/client/derive'
+
+interface TerminalSearch {
+  token?: string
+}
+
+export const Route = createFileRoute('/sessions/$sessionId/terminal')({
+  validateSearch: (search: Record<string, unknown>): TerminalSearch => (typeof search.token === 'string' && search.token ? { token: search.token } : {}),
+  head: () => ({ meta: [{ title: 'Terminal · Tether' }] }),
+  component: TerminalPage,
+})
+
+function ExitBadge({ block }: { block: CommandBlock }) {
+  if (block.pending) return <span className="badge">sending</span>
+  if (block.exitCode === undefined) return <span className="badge badge-info">running</span>
+  return <span className={block.exitCode === 0 ? 'badge badge-ok' : 'badge badge-danger'}>exit {block.exitCode}</span>
+}
+
+function TerminalPage() {
+  const { sessionId } = Route.useParams()
+  const { token: urlToken } = Route.useSearch()
+  const page = useSessionPage(sessionId, urlToken)
+  const { connection, status, identity, actions, session, authorOf } = page
+  const areaRef = useRef<HTMLDivElement>(null)
+  const { here } = usePresence(connection, actions, areaRef, 'terminal')
+  const terminal = useTerminal(connection)
+  const retry = () => connection?.status.retryNow()
+
+  if (status.fatal && !status.caughtUp) {
+    return (
+      <div className="app">
+        <AppHeader />
+        <main className="page">
+          <ErrorState title="Can’t open this terminal" detail={status.reason} action={<Link to="/" className="btn">Back to sessions</Link>} />
+        </main>
+      </div>
+    )
+  }
+
+  return (
+    <div className="app app-fixed">
+      <AppHeader
+        right={
+          <>
+            <ConnectionBadge status={status} onRetry={retry} />
+            <span className="hide-mobile">
+              <AvatarStack people={here} small />
+            </span>
+          </>
+        }
+      >
+        <Link to="/sessions/$sessionId" params={{ sessionId }} search={urlToken ? { token: urlToken } : {}} className="muted">
+          ← {session?.title || 'Session'}
+        </Link>
+        <span className="crumb-sep">/</span>
+        <h1>Terminal</h1>
+      </AppHeader>
+      <SessionBanner status={status} session={session} canWrite={page.auth.canWrite} onRetry={retry} />
+      <div className="terminal-page" ref={areaRef} style={{ position: 'relative' }}>
+        <TerminalPane lines={terminal.lines} history={terminal.history} actions={actions} authorOf={authorOf} disabled={!actions} autoFocusPrompt loading={!status.caughtUp} />
+        <aside className="terminal-side" aria-label="Commands">
+          <div className="card">
+            <h2>Commands ({terminal.blocks.length})</h2>
+            {terminal.blocks.length === 0 ? (
+              <p className="faint" style={{ margin: 0, fontSize: 13 }}>
+                Commands anyone runs show here, with their output and exit code.
+              </p>
+            ) : (
+              <div data-testid="command-blocks">
+                {[...terminal.blocks].reverse().map((b) => (
+                  <details key={b.id} className="command-block" data-testid="command-block">
+                    <summary style={{ display: 'flex', gap: 8, alignItems: 'center', cursor: 'pointer', fontFamily: 'var(--font-mono)', fontSize: 12 }}>
+                      <span style={{ color: authorOf(b.source).color }} title={authorOf(b.source).name}>
+                        ●
+                      </span>
+                      <span className="cmd" style={{ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
+                        {b.command}
+                      </span>
+                      <ExitBadge block={b} />
+                    </summary>
+                    {b.output ? <pre>{b.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')}</pre> : null}
+                  </details>
+                ))}
+              </div>
+            )}
+          </div>
+          <div className="card">
+            <h2>Keys</h2>
+            <p className="faint" style={{ margin: 0, fontSize: 13, lineHeight: 1.7 }}>
+              <kbd>↑</kbd> <kbd>↓</kbd> history (everyone’s) · <kbd>Ctrl</kbd>+<kbd>R</kbd> search · <kbd>Ctrl</kbd>+<kbd>C</kbd> clear / interrupt. Click into the terminal to type straight into the shell (for interactive programs).
+            </p>
+          </div>
+        </aside>
+        <LiveCursors people={here} selfId={identity?.userId ?? ''} />
+      </div>
+      <WriteFailures store={actions?.failures} />
+    </div>
+  )
+}

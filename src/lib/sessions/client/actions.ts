@@ -1,0 +1,156 @@
+/**
+ * Everything a person does in a session, as optimistic actions: the change shows at once in the
+ * session's collections (rows carry `$hasPendingWrites`), the event is written through the event
+ * writer, and the action is confirmed only when the stream has delivered the server's offset back
+ * to this page. If the write fails, TanStack DB rolls the change back and the failure is listed
+ * in `failures` for the UI to show (presence and cursor failures stay quiet: the next heartbeat
+ * repairs them).
+ */
+import { createOptimisticAction, type Transaction } from '@tanstack/db'
+import type { AgentControl, Chunk, Presence, TerminalLine } from '../channels'
+import type { SessionConnection } from './session-db'
+import { writeEvents, WriteError, type EventInput } from './writer'
+
+export interface Identity {
+  userId: string
+  displayName: string
+  color: string
+}
+
+export interface WriteFailure {
+  id: string
+  /** what the person tried, e.g. "send message" */
+  action: string
+  message: string
+  status: number
+  at: number
+}
+
+export class FailureStore {
+  private list: WriteFailure[] = []
+  private readonly listeners = new Set<() => void>()
+  getSnapshot = (): WriteFailure[] => this.list
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+  push(failure: WriteFailure): void {
+    this.list = [...this.list.slice(-4), failure]
+    for (const l of this.listeners) l()
+  }
+  dismiss(id: string): void {
+    this.list = this.list.filter((f) => f.id !== id)
+    for (const l of this.listeners) l()
+  }
+}
+
+function newId(): string {
+  return crypto.randomUUID()
+}
+
+export type PresencePatch = Partial<Pick<Presence, 'status' | 'cursor' | 'focusedPane' | 'displayName' | 'color'>>
+
+export interface SessionActions {
+  readonly identity: Identity
+  readonly failures: FailureStore
+  sendMessage(text: string, turn?: number): { messageId: string; transaction: Transaction }
+  /** a command line typed at the prompt (a newline is added) */
+  runCommand(command: string): { lineId: string; transaction: Transaction }
+  /** raw keys for an interactive program (arrow keys, Ctrl-C, q …) */
+  sendKeys(data: string): Transaction
+  resizeTerminal(cols: number, rows: number): Transaction
+  updatePresence(patch: PresencePatch): Transaction
+  requestStop(reason?: string): Transaction
+}
+
+interface Step {
+  label: string
+  quiet: boolean
+  mutate: () => void
+  events: EventInput[]
+}
+
+export function createSessionActions(connection: SessionConnection, identity: Identity): SessionActions {
+  const failures = new FailureStore()
+  const { chunks, terminal, presence, agentState } = connection.db.collections
+  const target = { sessionId: connection.sessionId, token: connection.token }
+
+  const act = createOptimisticAction<Step>({
+    onMutate: (step) => step.mutate(),
+    mutationFn: async (step) => {
+      const { offset } = await writeEvents(target, step.events)
+      await connection.waitForOffset(offset)
+    },
+  })
+
+  const run = (step: Step): Transaction => {
+    const transaction = act(step)
+    transaction.isPersisted.promise.catch((err: unknown) => {
+      if (step.quiet) return
+      const status = err instanceof WriteError ? err.status : 0
+      failures.push({ id: newId(), action: step.label, message: err instanceof Error ? err.message : String(err), status, at: Date.now() })
+    })
+    return transaction
+  }
+
+  const terminalLine = (line: TerminalLine, label: string, quiet = false): Transaction =>
+    run({ label, quiet, mutate: () => terminal.insert(line), events: [{ channel: 'terminal', data: { ...line } }] })
+
+  return {
+    identity,
+    failures,
+    sendMessage(text, turn = 0) {
+      const messageId = newId()
+      const chunk: Chunk = { id: `${messageId}:0`, messageId, role: 'user', author: identity.userId, turn, seq: 0, delta: text, done: true, timestamp: Date.now() }
+      const transaction = run({ label: 'send message', quiet: false, mutate: () => chunks.insert(chunk), events: [{ channel: 'chunk', data: { ...chunk } }] })
+      return { messageId, transaction }
+    },
+    runCommand(command) {
+      const line: TerminalLine = { id: newId(), kind: 'input', source: identity.userId, data: `${command}\n`, timestamp: Date.now() }
+      return { lineId: line.id, transaction: terminalLine(line, 'run command') }
+    },
+    sendKeys(data) {
+      return terminalLine({ id: newId(), kind: 'input', source: identity.userId, data, timestamp: Date.now() }, 'send keys')
+    },
+    resizeTerminal(cols, rows) {
+      return terminalLine({ id: newId(), kind: 'resize', source: identity.userId, cols, rows, timestamp: Date.now() }, 'resize terminal', true)
+    },
+    updatePresence(patch) {
+      const now = Date.now()
+      const current = presence.get(identity.userId)
+      const value: Presence = {
+        id: identity.userId,
+        userId: identity.userId,
+        displayName: identity.displayName,
+        color: identity.color,
+        status: 'active',
+        cursor: null,
+        focusedPane: null,
+        ...(current ? stripMeta(current) : {}),
+        ...patch,
+        lastSeen: now,
+        timestamp: now,
+      }
+      return run({
+        label: 'update presence',
+        quiet: true,
+        mutate: () => {
+          if (presence.has(identity.userId)) presence.update(identity.userId, (draft) => Object.assign(draft, value))
+          else presence.insert(value)
+        },
+        events: [{ channel: 'presence', data: { ...value } }],
+      })
+    },
+    requestStop(reason = 'user') {
+      const control: AgentControl = { id: `control:${newId()}`, kind: 'control', action: 'stop', reason, requestedBy: identity.userId, timestamp: Date.now() }
+      return run({ label: 'stop the agent', quiet: false, mutate: () => agentState.insert(control), events: [{ channel: 'agent-state', data: { ...control } }] })
+    },
+  }
+}
+
+/** A collection row without StreamDB's and TanStack DB's bookkeeping fields. */
+function stripMeta<T extends object>(row: T): Partial<T> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(row)) if (!k.startsWith('$') && k !== '_seq') out[k] = v
+  return out as Partial<T>
+}

@@ -1,0 +1,118 @@
+/**
+ * The sessions REST API (`/api/sessions/**`) from the browser, with the page's token as a bearer
+ * token. Errors become ApiError with the server's reason.
+ */
+import type { CreateSessionInput, SessionPattern, SessionRecord, SessionStats, SessionStatus } from '../session-types'
+import { authHeaders } from './auth'
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+async function call<T>(path: string, token: string | undefined, init: RequestInit = {}): Promise<T> {
+  let response: Response
+  try {
+    response = await fetch(path, {
+      ...init,
+      headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...authHeaders(token), ...(init.headers as Record<string, string> | undefined) },
+    })
+  } catch (err) {
+    throw new ApiError(`could not reach the server (${err instanceof Error ? err.message : String(err)})`, 0)
+  }
+  const text = await response.text()
+  let body: unknown
+  try {
+    body = text ? JSON.parse(text) : undefined
+  } catch {
+    body = undefined
+  }
+  if (!response.ok) {
+    const reason = body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : text.trim() || response.statusText
+    throw new ApiError(reason || `request failed (${response.status})`, response.status)
+  }
+  return body as T
+}
+
+export interface SessionListQuery {
+  status?: SessionStatus
+  pattern?: SessionPattern
+  limit?: number
+  cursor?: string
+}
+
+export interface SessionPage {
+  sessions: SessionRecord[]
+  nextCursor: string | null
+}
+
+function unwrapRecord(body: unknown): SessionRecord {
+  if (body && typeof body === 'object' && 'session' in body) return (body as { session: SessionRecord }).session
+  return body as SessionRecord
+}
+
+export async function listSessions(token: string | undefined, query: SessionListQuery = {}): Promise<SessionPage> {
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v))
+  const body = await call<unknown>(`/api/sessions${params.size ? `?${params}` : ''}`, token)
+  if (Array.isArray(body)) return { sessions: body as SessionRecord[], nextCursor: null }
+  const b = body as { sessions?: SessionRecord[]; items?: SessionRecord[]; nextCursor?: string | null; cursor?: string | null }
+  return { sessions: b.sessions ?? b.items ?? [], nextCursor: b.nextCursor ?? b.cursor ?? null }
+}
+
+export async function getSession(token: string | undefined, sessionId: string): Promise<SessionRecord> {
+  return unwrapRecord(await call<unknown>(`/api/sessions/${encodeURIComponent(sessionId)}`, token))
+}
+
+export async function getStats(token: string | undefined): Promise<SessionStats> {
+  const body = await call<unknown>('/api/sessions/stats', token)
+  return (body && typeof body === 'object' && 'stats' in body ? (body as { stats: SessionStats }).stats : body) as SessionStats
+}
+
+export interface CreatedSession {
+  session: SessionRecord
+  /** a collaborator token for the share link, when the server hands one out */
+  shareToken?: string
+  shareUrl?: string
+}
+
+export async function createSession(token: string | undefined, input: CreateSessionInput): Promise<CreatedSession> {
+  const body = await call<Record<string, unknown>>('/api/sessions', token, { method: 'POST', body: JSON.stringify(input) })
+  return {
+    session: unwrapRecord(body),
+    shareToken: pickString(body, ['shareToken', 'collaboratorToken']) ?? pickString(body.tokens, ['collaborator', 'share']),
+    shareUrl: pickString(body, ['shareUrl', 'shareLink']),
+  }
+}
+
+export async function terminateSession(token: string | undefined, sessionId: string, reason?: string): Promise<SessionRecord> {
+  return unwrapRecord(await call<unknown>(`/api/sessions/${encodeURIComponent(sessionId)}/terminate`, token, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }))
+}
+
+/** Exchanges a share-link token for a personal collaborator token with its own user id. */
+export async function joinSession(token: string | undefined, sessionId: string, displayName?: string): Promise<{ token: string; userId?: string }> {
+  const body = await call<Record<string, unknown>>(`/api/sessions/${encodeURIComponent(sessionId)}/join`, token, { method: 'POST', body: JSON.stringify(displayName ? { displayName } : {}) })
+  const personal = pickString(body, ['token'])
+  if (!personal) throw new ApiError('the server did not return a token', 500)
+  return { token: personal, userId: pickString(body, ['userId', 'subject']) }
+}
+
+/** A share link (collaborator token) for a session. */
+export async function shareLink(token: string | undefined, sessionId: string): Promise<{ url?: string; token?: string }> {
+  const body = await call<Record<string, unknown>>(`/api/sessions/${encodeURIComponent(sessionId)}/share`, token, { method: 'POST', body: '{}' })
+  return { url: pickString(body, ['url', 'shareUrl']), token: pickString(body, ['token', 'shareToken']) }
+}
+
+function pickString(source: unknown, keys: string[]): string | undefined {
+  if (!source || typeof source !== 'object') return undefined
+  for (const key of keys) {
+    const v = (source as Record<string, unknown>)[key]
+    if (typeof v === 'string' && v) return v
+  }
+  return undefined
+}

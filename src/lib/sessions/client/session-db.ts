@@ -1,0 +1,176 @@
+/**
+ * One StreamDB per open session: a TanStack DB collection per channel (chunks, toolCalls,
+ * terminal, presence, agentState), fed live over SSE from `/api/streams/sessions/<id>`, with
+ * - a visible connection status (live / reconnecting with next retry time / offline),
+ * - the offset this client last applied, and a way to wait until a write's offset is applied
+ *   (how optimistic writes are confirmed),
+ * - a snapshot persisted after each batch so a reload resumes at that offset.
+ * Connections are shared and reference-counted: every component of a page that shows a session
+ * uses the same one (acquireSessionConnection / release).
+ */
+import { createStreamDB, type StreamDB } from '@durable-streams/state/db'
+import { sessionStateSchema, type SessionStateSchema } from '../channels'
+import { ConnectionStatusStore } from './connection-status'
+import { isAtOrAfter } from './offsets'
+import { createResilientFetch } from './resilient-fetch'
+import { SnapshotBuilder } from './snapshot'
+import { deleteSnapshot, loadSnapshot, saveSnapshot } from './snapshot-cache'
+import { SessionStream } from './session-stream'
+
+export type SessionDB = StreamDB<SessionStateSchema>
+
+export interface SessionConnection {
+  readonly sessionId: string
+  readonly token: string | undefined
+  readonly streamUrl: string
+  readonly db: SessionDB
+  readonly status: ConnectionStatusStore
+  /** where the network read started: a cached snapshot's offset, or "-1" */
+  readonly resumedFrom: string
+  /** resolves once the stream has been read up to its tail (rejects if the read is refused) */
+  readonly ready: Promise<void>
+  appliedOffset(): string
+  /** resolves when this client has applied the stream up to `offset` */
+  waitForOffset(offset: string, signal?: AbortSignal): Promise<void>
+  close(): void
+}
+
+export interface OpenSessionOptions {
+  sessionId: string
+  token?: string
+  /** page origin; defaults to location.origin */
+  origin?: string
+  /** keep and use the IndexedDB snapshot (default true) */
+  cache?: boolean
+}
+
+export function sessionStreamUrl(sessionId: string, origin: string): string {
+  return new URL(`/api/streams/sessions/${encodeURIComponent(sessionId)}`, origin).toString()
+}
+
+const SAVE_EVERY_MS = 1000
+
+export async function openSessionConnection(options: OpenSessionOptions): Promise<SessionConnection> {
+  const origin = options.origin ?? globalThis.location.origin
+  const streamUrl = sessionStreamUrl(options.sessionId, origin)
+  const useCache = options.cache !== false
+  const snapshot = useCache ? await loadSnapshot(streamUrl) : undefined
+  const status = new ConnectionStatusStore()
+  const stream = new SessionStream({ url: streamUrl, token: options.token, fetch: createResilientFetch({ status }), snapshot })
+  const resumedFrom = stream.resumedFrom
+  const builder = new SnapshotBuilder()
+
+  let applied = '-1'
+  const waiters = new Set<{ target: string; resolve: () => void }>()
+  let saveTimer: ReturnType<typeof setTimeout> | undefined
+  let closed = false
+
+  const persist = () => {
+    saveTimer = undefined
+    if (useCache && !closed && builder.offset !== '-1') void saveSnapshot(streamUrl, builder.toSnapshot())
+  }
+
+  const db = createStreamDB({
+    stream,
+    state: sessionStateSchema,
+    live: 'sse',
+    onBatch: (batch) => {
+      applied = batch.offset
+      builder.apply(batch.items, batch.offset)
+      status.markApplied(batch.offset, batch.upToDate)
+      for (const waiter of [...waiters]) {
+        if (isAtOrAfter(applied, waiter.target)) {
+          waiters.delete(waiter)
+          waiter.resolve()
+        }
+      }
+      if (useCache && saveTimer === undefined) saveTimer = setTimeout(persist, SAVE_EVERY_MS)
+    },
+  })
+
+  const onPageHide = () => {
+    if (saveTimer !== undefined) clearTimeout(saveTimer)
+    persist()
+  }
+  if (typeof window !== 'undefined') window.addEventListener('pagehide', onPageHide)
+
+  const ready = db.preload().catch(async (err: unknown) => {
+    // A refused read after a cached start may mean the cache is from another server's data.
+    if (resumedFrom !== '-1') await deleteSnapshot(streamUrl)
+    if (status.getSnapshot().state !== 'offline') status.markFatal(err instanceof Error ? err.message : String(err))
+    throw err
+  })
+  ready.catch(() => undefined)
+
+  return {
+    sessionId: options.sessionId,
+    token: options.token,
+    streamUrl,
+    db,
+    status,
+    resumedFrom,
+    ready,
+    appliedOffset: () => applied,
+    waitForOffset(target, signal) {
+      if (isAtOrAfter(applied, target)) return Promise.resolve()
+      return new Promise((resolve, reject) => {
+        const waiter = { target, resolve }
+        waiters.add(waiter)
+        signal?.addEventListener('abort', () => {
+          waiters.delete(waiter)
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+        }, { once: true })
+      })
+    },
+    close() {
+      if (closed) return
+      if (saveTimer !== undefined) clearTimeout(saveTimer)
+      persist()
+      closed = true
+      if (typeof window !== 'undefined') window.removeEventListener('pagehide', onPageHide)
+      db.close()
+    },
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Shared, reference-counted connections (one per session and token per page)
+// ------------------------------------------------------------------------------------------
+interface Entry {
+  promise: Promise<SessionConnection>
+  refs: number
+  closeTimer?: ReturnType<typeof setTimeout>
+}
+const open = new Map<string, Entry>()
+
+/** Gets (or opens) the page's connection to a session. Call the returned release when done. */
+export function acquireSessionConnection(options: OpenSessionOptions): { connection: Promise<SessionConnection>; release: () => void } {
+  const id = `${options.sessionId}\u0000${options.token ?? ''}`
+  let entry = open.get(id)
+  if (!entry) {
+    entry = { promise: openSessionConnection(options), refs: 0 }
+    open.set(id, entry)
+  }
+  const held = entry
+  if (held.closeTimer !== undefined) {
+    clearTimeout(held.closeTimer)
+    held.closeTimer = undefined
+  }
+  held.refs += 1
+  let released = false
+  return {
+    connection: held.promise,
+    release() {
+      if (released) return
+      released = true
+      held.refs -= 1
+      if (held.refs > 0) return
+      // Closing late lets a quick re-mount (React strict mode, a route change back) reuse it.
+      held.closeTimer = setTimeout(() => {
+        if (held.refs > 0) return
+        open.delete(id)
+        void held.promise.then((c) => c.close()).catch(() => undefined)
+      }, 2000)
+    },
+  }
+}
