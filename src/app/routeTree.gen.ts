@@ -10,12 +10,26 @@
 
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
+import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/index'
+import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
 import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
 import { Route as ApiStreamsSplatRouteImport } from './routes/api/streams/$'
+import { Route as SessionsSessionIdIndexRouteImport } from './routes/sessions/$sessionId/index'
+import { Route as SessionsSessionIdTerminalRouteImport } from './routes/sessions/$sessionId/terminal'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
   path: '/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiSessionsIndexRoute = ApiSessionsIndexRouteImport.update({
+  id: '/api/sessions/',
+  path: '/api/sessions/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiSessionsSplatRoute = ApiSessionsSplatRouteImport.update({
+  id: '/api/sessions/$',
+  path: '/api/sessions/$',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiStreamsIndexRoute = ApiStreamsIndexRouteImport.update({
@@ -28,35 +42,84 @@ const ApiStreamsSplatRoute = ApiStreamsSplatRouteImport.update({
   path: '/api/streams/$',
   getParentRoute: () => rootRouteImport,
 } as any)
+const SessionsSessionIdIndexRoute = SessionsSessionIdIndexRouteImport.update({
+  id: '/sessions/$sessionId/',
+  path: '/sessions/$sessionId/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const SessionsSessionIdTerminalRoute =
+  SessionsSessionIdTerminalRouteImport.update({
+    id: '/sessions/$sessionId/terminal',
+    path: '/sessions/$sessionId/terminal',
+    getParentRoute: () => rootRouteImport,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
+  '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
+  '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
+  '/sessions/$sessionId/': typeof SessionsSessionIdIndexRoute
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
+  '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
+  '/api/sessions': typeof ApiSessionsIndexRoute
   '/api/streams': typeof ApiStreamsIndexRoute
+  '/sessions/$sessionId': typeof SessionsSessionIdIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
+  '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
+  '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
+  '/sessions/$sessionId/': typeof SessionsSessionIdIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
-  fullPaths: '/' | '/api/streams/$' | '/api/streams/'
+  fullPaths:
+    | '/'
+    | '/api/sessions/$'
+    | '/api/streams/$'
+    | '/sessions/$sessionId/terminal'
+    | '/api/sessions/'
+    | '/api/streams/'
+    | '/sessions/$sessionId/'
   fileRoutesByTo: FileRoutesByTo
-  to: '/' | '/api/streams/$' | '/api/streams'
-  id: '__root__' | '/' | '/api/streams/$' | '/api/streams/'
+  to:
+    | '/'
+    | '/api/sessions/$'
+    | '/api/streams/$'
+    | '/sessions/$sessionId/terminal'
+    | '/api/sessions'
+    | '/api/streams'
+    | '/sessions/$sessionId'
+  id:
+    | '__root__'
+    | '/'
+    | '/api/sessions/$'
+    | '/api/streams/$'
+    | '/sessions/$sessionId/terminal'
+    | '/api/sessions/'
+    | '/api/streams/'
+    | '/sessions/$sessionId/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
+  ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
+  SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
+  ApiSessionsIndexRoute: typeof ApiSessionsIndexRoute
   ApiStreamsIndexRoute: typeof ApiStreamsIndexRoute
+  SessionsSessionIdIndexRoute: typeof SessionsSessionIdIndexRoute
 }
 
 declare module '@tanstack/react-router' {
@@ -66,6 +129,20 @@ declare module '@tanstack/react-router' {
       path: '/'
       fullPath: '/'
       preLoaderRoute: typeof IndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/sessions/': {
+      id: '/api/sessions/'
+      path: '/api/sessions'
+      fullPath: '/api/sessions/'
+      preLoaderRoute: typeof ApiSessionsIndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/sessions/$': {
+      id: '/api/sessions/$'
+      path: '/api/sessions/$'
+      fullPath: '/api/sessions/$'
+      preLoaderRoute: typeof ApiSessionsSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/streams/': {
@@ -82,13 +159,31 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ApiStreamsSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/sessions/$sessionId/': {
+      id: '/sessions/$sessionId/'
+      path: '/sessions/$sessionId'
+      fullPath: '/sessions/$sessionId/'
+      preLoaderRoute: typeof SessionsSessionIdIndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/sessions/$sessionId/terminal': {
+      id: '/sessions/$sessionId/terminal'
+      path: '/sessions/$sessionId/terminal'
+      fullPath: '/sessions/$sessionId/terminal'
+      preLoaderRoute: typeof SessionsSessionIdTerminalRouteImport
+      parentRoute: typeof rootRouteImport
+    }
   }
 }
 
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
+  ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
+  SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
+  ApiSessionsIndexRoute: ApiSessionsIndexRoute,
   ApiStreamsIndexRoute: ApiStreamsIndexRoute,
+  SessionsSessionIdIndexRoute: SessionsSessionIdIndexRoute,
 }
 export const routeTree = rootRouteImport
   ._addFileChildren(rootRouteChildren)
