@@ -68,7 +68,11 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
 
   const store = new StreamStore(sqlite)
   const hub = new LiveHub()
-  const queue = new WriteQueue(sqlite, () => hub.publish())
+  const queue = new WriteQueue(
+    sqlite,
+    () => hub.publish(),
+    () => store.forgetAll(),
+  )
   const listeners = new Set<StreamLifecycleListener>(opts.listeners ?? [])
   const liveReaders = new Map<number, number>()
   const writer = new StreamWriter(sqlite, store, queue, hub, listeners, {

@@ -26,6 +26,8 @@ export interface StreamMeta {
   forkSubOffset: number | null
   refCount: number
   softDeleted: number
+  /** deadline_at as last written to the file (the in-memory deadline may be newer). */
+  savedDeadlineAt?: number | null
 }
 
 export interface MessageRow {
@@ -53,15 +55,25 @@ const META_COLUMNS = `id, path, content_type AS contentType, json_mode AS jsonMo
   fork_offset AS forkOffset, fork_sub_offset AS forkSubOffset, ref_count AS refCount,
   soft_deleted AS softDeleted`
 
+/** Metadata rows kept in memory (most recently used); each is a few hundred bytes. */
+const META_CACHE_ENTRIES = 10_000
+
 /**
- * Read side of the SQLite store plus the prepared statements the write side uses. All calls
- * are synchronous (better-sqlite3); rows are immutable once written, so paged reads of a fixed
- * range are consistent without holding a transaction open.
+ * Read side of the SQLite store. All calls are synchronous (better-sqlite3); rows are immutable
+ * once written, so paged reads of a fixed range are consistent without holding a transaction.
+ *
+ * Stream metadata is cached (bounded LRU) and the cached objects are the source of truth for
+ * the hot fields: this process is the only writer, and the writer updates them in place after
+ * its statements succeed. The tail is not rewritten on every append (that would dirty the
+ * streams page in every commit): it is `max(streams.tail_*, last own message)` when loaded.
  */
 export class StreamStore {
   readonly sqlite: Database.Database
-  private readonly byPath: Database.Statement<[string], StreamMeta>
-  private readonly byId: Database.Statement<[number], StreamMeta>
+  private readonly byPathStmt: Database.Statement<[string], StreamMeta>
+  private readonly byIdStmt: Database.Statement<[number], StreamMeta>
+  private readonly lastRowStmt: Database.Statement<[number], { seq: number; endPos: number }>
+  private readonly cacheByPath = new Map<string, StreamMeta>()
+  private readonly cacheById = new Map<number, StreamMeta>()
   private readonly rowsStmt: Database.Statement<[number, number, number, number], MessageRow>
   private readonly firstOverStmt: Database.Statement<[number, number, number, number], MessageRow>
   private readonly lastBeforeStmt: Database.Statement<[number, number, number], MessageRow>
@@ -69,8 +81,11 @@ export class StreamStore {
 
   constructor(sqlite: Database.Database) {
     this.sqlite = sqlite
-    this.byPath = sqlite.prepare(`SELECT ${META_COLUMNS} FROM streams WHERE path = ?`)
-    this.byId = sqlite.prepare(`SELECT ${META_COLUMNS} FROM streams WHERE id = ?`)
+    this.byPathStmt = sqlite.prepare(`SELECT ${META_COLUMNS} FROM streams WHERE path = ?`)
+    this.byIdStmt = sqlite.prepare(`SELECT ${META_COLUMNS} FROM streams WHERE id = ?`)
+    this.lastRowStmt = sqlite.prepare(
+      `SELECT seq, end_pos AS endPos FROM messages WHERE stream_id = ? ORDER BY seq DESC LIMIT 1`,
+    )
     this.rowsStmt = sqlite.prepare(
       `SELECT seq, end_pos AS endPos, count, data FROM messages
        WHERE stream_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
@@ -89,11 +104,50 @@ export class StreamStore {
   }
 
   get(path: string): StreamMeta | undefined {
-    return this.byPath.get(path)
+    const hit = this.cacheByPath.get(path)
+    if (hit) {
+      this.cacheByPath.delete(path)
+      this.cacheByPath.set(path, hit)
+      return hit
+    }
+    return this.remember(this.byPathStmt.get(path))
   }
 
   getById(id: number): StreamMeta | undefined {
-    return this.byId.get(id)
+    const hit = this.cacheById.get(id)
+    if (hit) return hit
+    return this.remember(this.byIdStmt.get(id))
+  }
+
+  private remember(meta: StreamMeta | undefined): StreamMeta | undefined {
+    if (!meta) return undefined
+    meta.savedDeadlineAt = meta.deadlineAt
+    const last = this.lastRowStmt.get(meta.id)
+    if (last && last.seq > meta.tailSeq) {
+      meta.tailSeq = last.seq
+      meta.tailPos = last.endPos
+    }
+    this.cacheByPath.set(meta.path, meta)
+    this.cacheById.set(meta.id, meta)
+    if (this.cacheByPath.size > META_CACHE_ENTRIES) {
+      const oldest = this.cacheByPath.values().next().value as StreamMeta
+      this.forget(oldest.id)
+    }
+    return meta
+  }
+
+  /** Drops a stream's cached metadata (after create, delete, ref-count changes). */
+  forget(id: number): void {
+    const meta = this.cacheById.get(id)
+    if (!meta) return
+    this.cacheById.delete(id)
+    if (this.cacheByPath.get(meta.path) === meta) this.cacheByPath.delete(meta.path)
+  }
+
+  /** Drops every cached row (after a failed commit: memory may be ahead of the file). */
+  forgetAll(): void {
+    this.cacheByPath.clear()
+    this.cacheById.clear()
   }
 
   listLivePaths(now: number): string[] {
@@ -111,7 +165,7 @@ export class StreamStore {
       if (through > after) out.push({ streamId: cur.id, afterSeq: after, throughSeq: through })
       if (cur.forkSourceId === null) break
       through = cur.forkSeq ?? 0
-      cur = this.byId.get(cur.forkSourceId)
+      cur = this.getById(cur.forkSourceId)
     }
     return out.reverse()
   }

@@ -27,6 +27,8 @@ export class WriteQueue {
     private readonly sqlite: Database.Database,
     /** Runs after every committed batch, after its hooks (publishes live events). */
     private readonly onCommitted: () => void = () => {},
+    /** Runs when work was rolled back for an unexpected reason (drop caches that may be ahead). */
+    private readonly onRolledBack: (err: unknown) => void = () => {},
   ) {
     this.savepoint = sqlite.transaction((op: PendingOp) => op.run())
     this.batch = sqlite.transaction((ops: PendingOp[]) => {
@@ -39,6 +41,7 @@ export class WriteQueue {
           this.hooks.length = hooksBefore
           op.error = err
           op.failed = true
+          if (!(err instanceof Error && err.name === 'ProtocolError')) this.onRolledBack(err)
         }
       }
     })
@@ -75,6 +78,7 @@ export class WriteQueue {
       return value
     } catch (err) {
       this.hooks = hooks
+      this.onRolledBack(err)
       throw err
     }
   }
@@ -89,6 +93,7 @@ export class WriteQueue {
     } catch (err) {
       // The commit itself failed (e.g. disk full): nothing in the batch is durable.
       this.hooks = []
+      this.onRolledBack(err)
       for (const op of ops) op.reject(err)
       return
     }

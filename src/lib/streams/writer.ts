@@ -46,6 +46,11 @@ export function essenceOf(contentType: string): string {
   return contentType.split(';')[0]!.trim().toLowerCase()
 }
 
+/** How stale a TTL stream's persisted deadline may get before an append rewrites it. */
+export function ttlSlackMs(ttlSeconds: number): number {
+  return Math.min(60_000, (ttlSeconds * 1000) / 20)
+}
+
 export function isExpired(meta: StreamMeta, now: number): boolean {
   return meta.deadlineAt !== null && meta.deadlineAt <= now
 }
@@ -144,7 +149,10 @@ export class StreamWriter {
       forkSubOffset: spec.fork ? spec.fork.subOffset : null,
     })
     const id = Number(info.lastInsertRowid)
-    if (source) this.s.addRef.run(source.id)
+    if (source) {
+      this.s.addRef.run(source.id)
+      this.store.forget(source.id)
+    }
     let tail = anchor
     for (const row of [prefix, initial]) {
       if (!row) continue
@@ -277,26 +285,41 @@ export class StreamWriter {
     const prev: Position = { seq: meta.tailSeq, pos: meta.tailPos }
     const tail: Position = row ? { seq: prev.seq + 1, pos: prev.pos + row.data.length } : prev
     if (row) this.s.insertRow.run(meta.id, tail.seq, tail.pos, row.count, row.data)
+    // The streams row is rewritten only when something durable about it changes; the tail is
+    // recovered from the messages themselves (see StreamStore), keeping commits to one page.
     const deadline = meta.ttlSeconds !== null ? now + meta.ttlSeconds * 1000 : meta.deadlineAt
-    this.s.appendUpdate.run({
-      id: meta.id,
-      tailSeq: tail.seq,
-      tailPos: tail.pos,
-      now,
-      deadline,
-      closed: spec.close ? 1 : 0,
-      closedByProducer: spec.close && p ? p.id : null,
-      closedByEpoch: spec.close && p ? p.epoch : null,
-      closedBySeq: spec.close && p ? p.seq : null,
-      streamSeq: spec.streamSeq ?? meta.lastStreamSeq,
-    })
+    if (spec.close) {
+      this.s.closeStream.run({
+        id: meta.id,
+        tailSeq: tail.seq,
+        tailPos: tail.pos,
+        now,
+        deadline,
+        closedByProducer: p ? p.id : null,
+        closedByEpoch: p ? p.epoch : null,
+        closedBySeq: p ? p.seq : null,
+      })
+      meta.savedDeadlineAt = deadline
+    } else if (meta.ttlSeconds !== null && deadline !== null && deadline - (meta.savedDeadlineAt ?? 0) > ttlSlackMs(meta.ttlSeconds)) {
+      this.s.touch.run(now, deadline, meta.id)
+      meta.savedDeadlineAt = deadline
+    }
+    if (spec.streamSeq !== null) this.s.setStreamSeq.run(spec.streamSeq, meta.id)
     if (p) this.s.upsertProducer.run(meta.id, p.id, p.epoch, p.seq, now)
 
     meta.tailSeq = tail.seq
     meta.tailPos = tail.pos
     meta.lastAccessAt = now
     meta.deadlineAt = deadline
-    if (spec.close) meta.closed = 1
+    if (spec.streamSeq !== null) meta.lastStreamSeq = spec.streamSeq
+    if (spec.close) {
+      meta.closed = 1
+      if (p) {
+        meta.closedByProducer = p.id
+        meta.closedByEpoch = p.epoch
+        meta.closedBySeq = p.seq
+      }
+    }
     const path = spec.path
     const data = row?.data
     const closing = spec.close
@@ -321,7 +344,11 @@ export class StreamWriter {
   /** Sliding-TTL renewal on reads. */
   touch(meta: StreamMeta, now: number): void {
     if (meta.ttlSeconds === null) return
-    this.s.touch.run(now, now + meta.ttlSeconds * 1000, meta.id)
+    const deadline = now + meta.ttlSeconds * 1000
+    this.s.touch.run(now, deadline, meta.id)
+    meta.lastAccessAt = now
+    meta.deadlineAt = deadline
+    meta.savedDeadlineAt = deadline
   }
 
   /** Expiry: soft-delete when forks still read it, otherwise remove. */
@@ -332,6 +359,7 @@ export class StreamWriter {
   private remove(meta: StreamMeta): void {
     if (meta.refCount > 0) {
       this.s.softDelete.run(meta.id)
+      this.store.forget(meta.id)
     } else {
       this.hardDelete(meta)
     }
@@ -353,8 +381,10 @@ export class StreamWriter {
     }
     this.s.deleteProducers.run(meta.id)
     this.s.deleteStream.run(meta.id)
+    this.store.forget(meta.id)
     if (meta.forkSourceId !== null) {
       this.s.dropRef.run(meta.forkSourceId)
+      this.store.forget(meta.forkSourceId)
       const source = this.store.getById(meta.forkSourceId)
       if (source && source.softDeleted && source.refCount <= 0) this.hardDelete(source)
     }
@@ -403,14 +433,13 @@ function prepare(sqlite: Database.Database) {
     ),
     insertRow: sqlite.prepare(`INSERT INTO messages (stream_id, seq, end_pos, count, data) VALUES (?, ?, ?, ?, ?)`),
     setTail: sqlite.prepare(`UPDATE streams SET tail_seq = @tailSeq, tail_pos = @tailPos, closed = @closed WHERE id = @id`),
-    appendUpdate: sqlite.prepare(
+    closeStream: sqlite.prepare(
       `UPDATE streams SET tail_seq = @tailSeq, tail_pos = @tailPos, last_access_at = @now,
-         deadline_at = @deadline, closed = MAX(closed, @closed),
-         closed_by_producer = COALESCE(@closedByProducer, closed_by_producer),
-         closed_by_epoch = COALESCE(@closedByEpoch, closed_by_epoch),
-         closed_by_seq = COALESCE(@closedBySeq, closed_by_seq), last_stream_seq = @streamSeq
+         deadline_at = @deadline, closed = 1, closed_by_producer = @closedByProducer,
+         closed_by_epoch = @closedByEpoch, closed_by_seq = @closedBySeq
        WHERE id = @id`,
     ),
+    setStreamSeq: sqlite.prepare(`UPDATE streams SET last_stream_seq = ? WHERE id = ?`),
     touch: sqlite.prepare(`UPDATE streams SET last_access_at = ?, deadline_at = ? WHERE id = ?`),
     getProducer: sqlite.prepare<[number, string], { epoch: number; lastSeq: number }>(
       `SELECT epoch, last_seq AS lastSeq FROM producers WHERE stream_id = ? AND producer_id = ?`,
