@@ -41,6 +41,8 @@ export interface TetherAppConfig {
   maxBodyBytes?: number
   /** Built-in server's retention for streams created without TTL (null = forever). */
   defaultRetentionMs?: number | null
+  /** Built-in server's expiry sweep interval (0 = no timer). */
+  sweepIntervalMs?: number
   /** Mount Durable Streams subscriptions (`__ds/…`) on the built-in server (default true). */
   subscriptions?: boolean
   allowLoopbackWebhooks?: boolean
@@ -135,6 +137,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
       longPollTimeoutMs: config.longPollTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       defaultRetentionMs: config.defaultRetentionMs,
+      sweepIntervalMs: config.sweepIntervalMs,
     })
     if (config.subscriptions !== false) {
       const subs = createSubscriptions({ access: server.access, db: server.sqlite, allowLoopbackWebhooks: config.allowLoopbackWebhooks })

@@ -27,12 +27,15 @@ export function errorResponse(err: HttpError): Response {
   return json({ ok: false, error: err.message, ...(err.field !== undefined ? { field: err.field } : {}) }, err.status, err.headers)
 }
 
+// The rest of the body is left unread, so the connection cannot carry another request.
+const tooLarge = (limit: number) => new HttpError(413, `body larger than ${limit} bytes`, 'body', { connection: 'close' })
+
 /** Reads a body of at most `limit` bytes; 413 as soon as it is known to be larger. */
 export async function readBodyBytes(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = req.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) {
     await req.body?.cancel().catch(() => undefined)
-    throw new HttpError(413, `body larger than ${limit} bytes`)
+    throw tooLarge(limit)
   }
   if (!req.body) return new Uint8Array(0)
   const reader = req.body.getReader()
@@ -44,7 +47,7 @@ export async function readBodyBytes(req: Request, limit: number): Promise<Uint8A
     size += value.byteLength
     if (size > limit) {
       await reader.cancel().catch(() => undefined)
-      throw new HttpError(413, `body larger than ${limit} bytes`)
+      throw tooLarge(limit)
     }
     parts.push(value)
   }
