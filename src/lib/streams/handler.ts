@@ -1,6 +1,6 @@
 import type { ReservedRouter } from './seams'
 import { ProtocolError, badRequest, gone, notFound } from './errors'
-import { BASE_HEADERS, H, isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from './protocol'
+import { BASE_HEADERS, H, PREFLIGHT_HEADERS, isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from './protocol'
 import { START_POSITION, decodeOffset, encodeOffset, parseOffsetParam, type Position } from './offsets'
 import { routeRequestPath, resolveSourcePath } from './paths'
 import { nodeRequestOf, readBody } from './body'
@@ -26,6 +26,8 @@ export interface HandlerContext {
   sseMaxDurationMs: number
   reserved?: ReservedRouter
   liveReaders: Map<number, number>
+  /** Response constructor: the global one, or a faster compatible one (srvx's FastResponse). */
+  Response: typeof Response
 }
 
 type Headers = Record<string, string>
@@ -43,21 +45,21 @@ function rawPathname(url: string): string {
   return url.slice(pathStart, end)
 }
 
-function reply(status: number, headers: Headers = {}, body: BodyInit | null = null): Response {
-  return new Response(status === 204 || status === 304 ? null : body, { status, headers: { ...BASE_HEADERS, ...headers } })
-}
-
-function errorReply(err: ProtocolError, method: string): Response {
-  const headers: Headers = { ...err.headers }
-  if (err.status === 413) headers.connection = 'close'
-  if (method === 'HEAD') return reply(err.status, headers)
-  headers['content-type'] = 'application/json'
-  return reply(err.status, headers, JSON.stringify({ error: { code: err.code, message: err.message } }))
-}
-
 /** The framework-free protocol handler: web Request in, web Response out. */
 export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Response> {
   const { store, writer, queue, hub } = ctx
+
+  function reply(status: number, headers: Headers = {}, body: BodyInit | null = null): Response {
+    return new ctx.Response(status === 204 || status === 304 ? null : body, { status, headers: { ...BASE_HEADERS, ...headers } })
+  }
+
+  function errorReply(err: ProtocolError, method: string): Response {
+    const headers: Headers = { ...err.headers }
+    if (err.status === 413) headers.connection = 'close'
+    if (method === 'HEAD') return reply(err.status, headers)
+    headers['content-type'] = 'application/json'
+    return reply(err.status, headers, JSON.stringify({ error: { code: err.code, message: err.message } }))
+  }
 
   const readerCount = (id: number) => ctx.liveReaders.get(id) ?? 0
   const readerJoined = (id: number) => ctx.liveReaders.set(id, readerCount(id) + 1)
@@ -96,7 +98,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     // Route on the path as sent: URL parsing would silently resolve `..` segments.
     const target = routeRequestPath(rawPathname(nodeRequestOf(req)?.url ?? req.url), ctx.basePath)
     if (target.kind === 'outside') return errorReply(notFound('No stream route here'), method)
-    if (method === 'OPTIONS') return reply(204)
+    if (method === 'OPTIONS') return reply(204, { ...PREFLIGHT_HEADERS })
     if (target.kind === 'reserved') {
       if (!ctx.reserved) return errorReply(new ProtocolError(404, 'NOT_FOUND', 'No control API is mounted under __ds'), method)
       const origin = `${url.origin}${ctx.basePath}/`

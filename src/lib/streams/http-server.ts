@@ -1,4 +1,4 @@
-import { serve } from 'srvx/node'
+import { FastResponse, serve } from 'srvx/node'
 import { createStreamsServer, type StreamsServer, type StreamsServerOptions } from './index'
 
 export interface StreamsHttpServerOptions extends Omit<StreamsServerOptions, 'basePath'> {
@@ -17,9 +17,13 @@ export interface StreamsHttpServer {
   close(): Promise<void>
 }
 
+// Why the cast: FastResponse implements the Response surface the handler uses (constructor,
+// status, headers, body) but not the static error()/redirect() helpers.
+const FastResponseClass = FastResponse as unknown as typeof Response
+
 /** Serves the protocol handler over HTTP with srvx (tests, `npm run streams`, benchmarks). */
 export async function startStreamsHttpServer(opts: StreamsHttpServerOptions = {}): Promise<StreamsHttpServer> {
-  const streams = opts.streams ?? createStreamsServer({ ...opts, basePath: opts.basePath ?? '/v1/stream' })
+  const streams = opts.streams ?? createStreamsServer({ responseClass: FastResponseClass, ...opts, basePath: opts.basePath ?? '/v1/stream' })
   const host = opts.host ?? '127.0.0.1'
   const server = serve({
     fetch: (req) => streams.handle(req),

@@ -36,6 +36,8 @@ export interface StreamsServerOptions {
   sweepIntervalMs?: number
   reserved?: ReservedRouter
   listeners?: StreamLifecycleListener[]
+  /** A Response constructor compatible with the global one (e.g. srvx's FastResponse). */
+  responseClass?: typeof Response
 }
 
 export interface StreamsServer {
@@ -91,6 +93,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     sseMaxDurationMs: opts.sseMaxDurationMs ?? 60_000,
     reserved: opts.reserved,
     liveReaders,
+    Response: opts.responseClass ?? globalThis.Response,
   }
   const handle = createHandler(ctx)
 

@@ -22,14 +22,18 @@ export const H = {
 /** CORS and browser security headers on every response (PROTOCOL §12.7). */
 export const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'access-control-allow-origin': '*',
+  'access-control-expose-headers':
+    'Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, Stream-Expires-At, Stream-SSE-Data-Encoding, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, Content-Type, Location',
+  'x-content-type-options': 'nosniff',
+  'cross-origin-resource-policy': 'cross-origin',
+})
+
+/** Extra headers for CORS preflight (OPTIONS) answers only. */
+export const PREFLIGHT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'access-control-allow-methods': 'GET, POST, PUT, DELETE, HEAD, OPTIONS',
   'access-control-allow-headers':
     'content-type, authorization, if-none-match, last-event-id, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Producer-Id, Producer-Epoch, Producer-Seq, Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset',
-  'access-control-expose-headers':
-    'Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, Stream-Expires-At, Stream-SSE-Data-Encoding, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, Content-Type, Location',
   'access-control-max-age': '86400',
-  'x-content-type-options': 'nosniff',
-  'cross-origin-resource-policy': 'cross-origin',
 })
 
 const NON_NEGATIVE_INT = /^(0|[1-9]\d*)$/
