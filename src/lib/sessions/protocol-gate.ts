@@ -8,7 +8,7 @@
 import type { Authenticator } from './auth'
 import { validateEnvelope, type SessionEvent } from './channels'
 import { HttpError, errorResponse, readBodyBytes } from './http'
-import { canManageStream, canRead, canWrite, sessionIdFromPath, type TokenClaims } from './tokens'
+import { canManageStream, canRead, canWrite, coversSession, sessionIdFromPath, type TokenClaims } from './tokens'
 import type { StreamsTransport } from './streams-client'
 
 export interface ProtocolGateOptions {
@@ -53,6 +53,22 @@ function forward(req: Request, url: URL, body: BodyInit | null | undefined): Req
   return new Request(url, init)
 }
 
+/** `__ds/` control routes that are public or carry the subscription's own bearer tokens. */
+function carriesOwnAuth(path: string, method: string): boolean {
+  if (path === '__ds/jwks.json') return method === 'GET' || method === 'HEAD'
+  return method === 'POST' && /^__ds\/subscriptions\/[^/]+\/(callback|ack|release)$/.test(path)
+}
+
+function forwardKeepingAuth(req: Request, url: URL): Request {
+  url.searchParams.delete('token')
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers: req.headers, signal: req.signal }
+  if (req.body && req.method !== 'GET' && req.method !== 'HEAD') {
+    init.body = req.body
+    init.duplex = 'half'
+  }
+  return new Request(url, init)
+}
+
 export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) => Promise<Response> {
   const deny = (claims: TokenClaims, what: string) => new HttpError(403, `role ${claims.role} may not ${what}`, 'token')
   return async (req) => {
@@ -61,6 +77,10 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
       if (req.method === 'OPTIONS') return await opts.inner(forward(req, url, undefined))
       const path = streamPathOf(url.pathname, opts.basePath)
       if (path === null || path === '') throw new HttpError(404, 'no such stream path')
+      if (path.startsWith('__ds/') && carriesOwnAuth(path, req.method)) {
+        // Public key set, and subscription callbacks / acks authenticated by the subscription's own tokens.
+        return await opts.inner(forwardKeepingAuth(req, url))
+      }
       const claims = await opts.auth.authenticate(req)
       const sessionId = sessionIdFromPath(path)
       switch (req.method) {
@@ -83,6 +103,7 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
         if (!canManageStream(claims, path)) throw deny(claims, closing ? `close ${path}` : `append to ${path}`)
         if (sessionId === null) return await opts.inner(forward(req, url, undefined))
       }
+      if (!coversSession(claims, sessionId)) throw deny(claims, `append to ${path} (token is for another session)`)
       const bytes = await readBodyBytes(req, opts.maxBodyBytes)
       if (bytes.byteLength === 0) return await opts.inner(forward(req, url, bytes))
       if (claims.role !== 'admin' && !opts.isSessionLive(sessionId)) throw new HttpError(404, `session ${sessionId} is unknown or has ended`, 'sessionId')
