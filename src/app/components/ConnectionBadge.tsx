@@ -16,7 +16,7 @@ export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus;
   const now = useNow(status.state === 'reconnecting')
   if (status.ended) {
     return (
-      <span className="conn" data-testid="connection" data-state="ended">
+      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="ended">
         <span className="badge">
           <span className="dot" /> ended
         </span>
@@ -25,7 +25,7 @@ export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus;
   }
   if (status.state === 'live') {
     return (
-      <span className="conn" data-testid="connection" data-state="live" title={status.offset ? `at offset ${status.offset}` : undefined}>
+      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="live" title={status.offset ? `at offset ${status.offset}` : undefined}>
         <span className="badge badge-ok">
           <span className="dot dot-pulse" /> live
         </span>
@@ -34,7 +34,7 @@ export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus;
   }
   if (status.state === 'connecting') {
     return (
-      <span className="conn" data-testid="connection" data-state="connecting">
+      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="connecting">
         <span className="badge badge-info">
           <span className="dot dot-pulse" /> connecting
         </span>
@@ -44,7 +44,7 @@ export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus;
   if (status.state === 'reconnecting') {
     const secs = status.nextRetryAt ? Math.max(0, Math.ceil((status.nextRetryAt - now) / 1000)) : 0
     return (
-      <span className="conn" data-testid="connection" data-state="reconnecting" title={status.reason}>
+      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="reconnecting" title={status.reason}>
         <span className="badge badge-warn">
           <span className="dot dot-pulse" /> reconnecting
         </span>
@@ -60,7 +60,7 @@ export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus;
     )
   }
   return (
-    <span className="conn" data-testid="connection" data-state="offline" title={status.reason}>
+    <span className="conn" data-testid="connection" data-offset={status.offset} data-state="offline" title={status.reason}>
       <span className="badge badge-danger">
         <span className="dot" /> offline
       </span>

@@ -53,26 +53,31 @@ function rgb(hex: string | undefined): string {
 }
 
 /**
- * How one stream line looks in the terminal. A command typed at the prompt gets a header naming
- * who ran it, so each command's output sits under it; raw keys are not drawn (the shell echoes
- * what it wants shown); output is written as the shell produced it (colours, cursor movement and
- * full-screen programs work because xterm.js interprets it).
+ * How one stream line looks in the terminal. Output is written as the shell produced it (colours,
+ * cursor movement and full-screen programs work because xterm.js interprets it); the shell also
+ * echoes each command after its prompt, so a command is not drawn again: it only gets its
+ * author's name, right-aligned on the prompt line (cursor saved, label drawn, cursor restored, so
+ * the echo lands where the shell expects). Raw keys draw nothing; the shell shows their effect.
  */
-export function renderLine(line: TerminalLine, author: TerminalAuthor): string {
+export function renderLine(line: TerminalLine, author: TerminalAuthor, cols: number): string {
   switch (line.kind) {
     case 'input': {
-      const command = commandText(line)
-      if (command === undefined) return ''
-      return `\x1b[2m── \x1b[0;1;38;2;${rgb(author.color)}m${author.name}\x1b[0;2m ──\x1b[0m\r\n\x1b[1;38;2;${rgb(author.color)}m❯\x1b[0m \x1b[1m${command}\x1b[0m\r\n`
+      if (commandText(line) === undefined) return ''
+      const label = `${author.name} ◂`
+      const column = Math.max(1, cols - label.length)
+      return `\x1b7\x1b[${column}G\x1b[2;38;2;${rgb(author.color)}m${label}\x1b[0m\x1b8`
     }
     case 'output':
       return line.data ?? ''
     case 'exit':
-      return line.exitCode === 0 ? `\x1b[2;32m✓ exit 0\x1b[0m\r\n` : `\x1b[31m✗ exit ${line.exitCode}\x1b[0m\r\n`
+      return `\r\n\x1b[2m[shell exited with code ${line.exitCode}; the next command starts a new shell]\x1b[0m\r\n`
     default:
       return ''
   }
 }
+
+// eslint-disable-next-line no-control-regex -- control characters mark keys the shell must get now
+const CONTROL = /[\u0000-\u001f\u007f]/
 
 /**
  * The session's terminal channel in xterm.js with full scroll-back, plus the shared prompt.
@@ -103,6 +108,7 @@ export function TerminalPane({
   const fitRef = useRef<FitAddon | null>(null)
   const written = useRef(new Set<string>())
   const [ready, setReady] = useState(false)
+  const [typed, setTyped] = useState('')
   const theme = useTheme()
   const actionsRef = useRef(actions)
   actionsRef.current = actions
@@ -137,18 +143,21 @@ export function TerminalPane({
       } catch {
         // not laid out yet; the resize observer fits it later
       }
+      // Keys typed into the terminal itself go to the shell. Printable keys wait for the next
+      // control key (Enter, Esc, arrows, Backspace, Ctrl-…): the worker treats input without
+      // control characters as a whole line and presses Enter for it.
       let keys = ''
-      let keyTimer: ReturnType<typeof setTimeout> | undefined
       const onData = term.onData((data) => {
-        // Only keys typed into this terminal go to the shell (not xterm's automatic replies).
+        // Only keys typed into this terminal (not xterm's automatic replies to queries).
         if (!host.contains(document.activeElement)) return
         keys += data
-        keyTimer ??= setTimeout(() => {
-          keyTimer = undefined
+        if (CONTROL.test(data)) {
           const batch = keys
           keys = ''
+          syncSizeRef.current()
           actionsRef.current?.sendKeys(batch)
-        }, 25)
+        }
+        setTyped(keys)
       })
       const observer = new ResizeObserver(() => {
         try {
@@ -162,7 +171,6 @@ export function TerminalPane({
       cleanup = () => {
         observer.disconnect()
         onData.dispose()
-        clearTimeout(keyTimer)
         term.dispose()
       }
     })()
@@ -179,18 +187,41 @@ export function TerminalPane({
     if (term) term.options.theme = xtermTheme()
   }, [theme, ready])
 
-  // Write every confirmed line not written yet, in stream order.
+  // Write every confirmed line not written yet, in stream order. A command header drawn before
+  // its author's name was known (presence arrives later in the stream) triggers one redraw.
+  const unnamed = useRef(new Set<string>())
   useEffect(() => {
     const term = termRef.current
     if (!term || loading) return
+    const resolvedLater = [...unnamed.current].some((id) => authorOf(id).name !== id)
+    if (resolvedLater) {
+      term.reset()
+      written.current = new Set()
+      unnamed.current = new Set()
+    }
     let out = ''
     for (const line of lines) {
       if (line._seq === undefined || written.current.has(line.id)) continue
       written.current.add(line.id)
-      out += renderLine(line, authorOf(line.source))
+      const author = authorOf(line.source)
+      if (line.kind === 'input' && author.name === line.source) unnamed.current.add(line.source)
+      out += renderLine(line, author, term.cols)
     }
     if (out) term.write(out)
   }, [lines, ready, authorOf, loading])
+
+  // The shell takes the size of whoever types: tell it ours before our input, when it changed.
+  const sentSize = useRef('')
+  const syncSize = () => {
+    const term = termRef.current
+    if (!term || !actionsRef.current) return
+    const size = `${term.cols}x${term.rows}`
+    if (size === sentSize.current) return
+    sentSize.current = size
+    actionsRef.current.resizeTerminal(term.cols, term.rows)
+  }
+  const syncSizeRef = useRef(syncSize)
+  syncSizeRef.current = syncSize
 
   const pending = lines.filter((l) => l._seq === undefined && commandText(l) !== undefined)
   const empty = ready && !loading && lines.length === 0
@@ -203,12 +234,17 @@ export function TerminalPane({
           No terminal activity yet. Run a command below.
         </div>
       ) : null}
+      {typed ? (
+        <div className="terminal-pending" data-testid="terminal-typed">
+          keys: {typed}▏ <span className="faint">(sent with Enter or any control key)</span>
+        </div>
+      ) : null}
       {pending.map((l) => (
         <div key={l.id} className="terminal-pending" data-testid="terminal-pending">
           ⧗ {commandText(l)} <span className="faint">(sending…)</span>
         </div>
       ))}
-      <Prompt history={history} onRun={(c) => actions?.runCommand(c)} onInterrupt={() => actions?.sendKeys('\x03')} disabled={disabled || !actions} autoFocus={autoFocusPrompt} />
+      <Prompt history={history} onRun={(c) => (syncSize(), actions?.runCommand(c))} onInterrupt={() => (syncSize(), actions?.sendKeys('\x03'))} disabled={disabled || !actions} autoFocus={autoFocusPrompt} />
     </div>
   )
 }

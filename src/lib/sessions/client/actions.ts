@@ -54,7 +54,7 @@ export interface SessionActions {
   readonly identity: Identity
   readonly failures: FailureStore
   sendMessage(text: string, turn?: number): { messageId: string; transaction: Transaction }
-  /** a command line typed at the prompt (a newline is added) */
+  /** a command line typed at the prompt (sent without a line ending: the worker presses Enter) */
   runCommand(command: string): { lineId: string; transaction: Transaction }
   /** raw keys for an interactive program (arrow keys, Ctrl-C, q …) */
   sendKeys(data: string): Transaction
@@ -106,7 +106,7 @@ export function createSessionActions(connection: SessionConnection, identity: Id
       return { messageId, transaction }
     },
     runCommand(command) {
-      const line: TerminalLine = { id: newId(), kind: 'input', source: identity.userId, data: `${command}\n`, timestamp: Date.now() }
+      const line: TerminalLine = { id: newId(), kind: 'input', source: identity.userId, data: command, timestamp: Date.now() }
       return { lineId: line.id, transaction: terminalLine(line, 'run command') }
     },
     sendKeys(data) {

@@ -122,11 +122,17 @@ export interface CommandBlock {
   exitCode?: number
 }
 
-/** An input line counts as a command (for grouping and history) when it ends with a newline. */
+/**
+ * The command an input line carries, if it is one: text without control characters (how the
+ * prompt sends a line; the worker presses Enter for it), or text followed by Enter as typed
+ * straight into the terminal. Raw keys (arrows, Ctrl-C, keys for a full-screen program) are not
+ * commands.
+ */
 export function commandText(line: Pick<TerminalLine, 'kind' | 'data'>): string | undefined {
   if (line.kind !== 'input' || line.data === undefined) return undefined
-  if (!/[\r\n]$/.test(line.data)) return undefined
   const text = line.data.replace(/[\r\n]+$/, '')
+  // eslint-disable-next-line no-control-regex -- control characters are what makes input raw
+  if (/[\u0000-\u001f\u007f]/.test(text)) return undefined
   return text.trim().length > 0 ? text : undefined
 }
 
@@ -134,15 +140,26 @@ export function sortTerminal<T extends TerminalLine & RowMeta>(lines: ReadonlyAr
   return [...lines].sort(streamOrder)
 }
 
+/**
+ * Each command with the output the shell produced for it. The worker ties output to the input
+ * line typed last; output after raw keys (answering a program the command started) stays with
+ * that command.
+ */
 export function deriveCommandBlocks(lines: ReadonlyArray<TerminalLine & RowMeta>): CommandBlock[] {
   const blocks = new Map<string, CommandBlock>()
+  const blockOfInput = new Map<string, CommandBlock>()
+  let latest: CommandBlock | undefined
   for (const line of sortTerminal(lines)) {
-    const command = commandText(line)
-    if (command !== undefined) {
-      blocks.set(line.id, { id: line.id, command, source: line.source, timestamp: line.timestamp, pending: line.$hasPendingWrites === true, output: '' })
+    if (line.kind === 'input') {
+      const command = commandText(line)
+      if (command !== undefined) {
+        latest = { id: line.id, command, source: line.source, timestamp: line.timestamp, pending: line.$hasPendingWrites === true, output: '' }
+        blocks.set(line.id, latest)
+      }
+      if (latest) blockOfInput.set(line.id, latest)
       continue
     }
-    const block = line.commandId ? blocks.get(line.commandId) : undefined
+    const block = line.commandId ? blockOfInput.get(line.commandId) : undefined
     if (!block) continue
     if (line.kind === 'output' && line.data) block.output += line.data
     if (line.kind === 'exit') block.exitCode = line.exitCode
