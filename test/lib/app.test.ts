@@ -68,8 +68,8 @@ describe('createTetherApp', () => {
     apps.push(app)
     const root = resolve(import.meta.dirname, '../..')
     const tsx = join(root, 'node_modules/.bin/tsx')
-    const env = { ...process.env, TETHER_DATA_DIR: dataDir, TETHER_SECRET: '' }
-    delete env.TETHER_SECRET
+    const { TETHER_SECRET: _unused, ...inherited } = process.env
+    const env = { ...inherited, TETHER_DATA_DIR: dataDir }
     const { stdout } = await run(tsx, ['src/server/cli.ts', 'token', '--role', 'admin'], { cwd: root, env })
     const res = await app.fetch(new Request('http://app/api/sessions', { headers: { authorization: `Bearer ${stdout.trim()}` } }))
     expect(res.status).toBe(200)
