@@ -89,7 +89,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     basePath: normaliseBasePath(opts.basePath),
     longPollTimeoutMs: opts.longPollTimeoutMs ?? 30_000,
     maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
-    maxReadBytes: opts.maxReadBytes ?? 8 * 1024 * 1024,
+    maxReadBytes: opts.maxReadBytes ?? 32 * 1024 * 1024,
     sseMaxDurationMs: opts.sseMaxDurationMs ?? 60_000,
     reserved: opts.reserved,
     liveReaders,

@@ -1,68 +1,63 @@
 import type { Position } from './offsets'
 import type { StreamMeta, StreamStore } from './store'
-import { frameJsonRows } from './json-framing'
 
 const OPEN = Buffer.from('[')
 const COMMA = Buffer.from(',')
 const CLOSE = Buffer.from(']')
-const EMPTY = Buffer.from('[]')
+const EMPTY_ARRAY = Buffer.from('[]')
 
-/** Rows fetched per query while streaming a long read. */
-const PAGE_ROWS = 512
-/** Reads smaller than this are built in one buffer; larger ones stream page by page. */
+/** Reads larger than this stream out chunk by chunk; smaller ones are built in one buffer. */
 export const STREAM_THRESHOLD_BYTES = 1 << 20
+/** Bytes of stored data per streamed chunk. */
+const CHUNK_BYTES = 1 << 20
 
-/** Raw rows of (from, to] as one buffer (small reads). */
-export function readRange(store: StreamStore, meta: StreamMeta, from: Position, to: Position): Buffer[] {
-  const rows: Buffer[] = []
-  let after = from.seq
-  while (after < to.seq) {
-    const page = store.readRows(meta, after, to.seq, PAGE_ROWS)
-    if (page.length === 0) break
-    for (const r of page) rows.push(r.data)
-    after = page[page.length - 1]!.seq
-  }
-  return rows
+/** The payload for (from, to]: a JSON array for JSON streams, the raw bytes otherwise. */
+export function readPayload(store: StreamStore, meta: StreamMeta, from: Position, to: Position): Buffer {
+  const parts = store.readConcat(meta, from.seq, to.seq)
+  if (!meta.jsonMode) return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  if (parts.length === 0) return EMPTY_ARRAY
+  const framed: Buffer[] = [OPEN]
+  parts.forEach((p, i) => framed.push(...(i > 0 ? [COMMA, p] : [p])))
+  framed.push(CLOSE)
+  return Buffer.concat(framed)
 }
 
-/** The response body for (from, to]: JSON-framed for JSON streams, raw bytes otherwise. */
+/** The response body for (from, to]: one buffer when small, a bounded-chunk stream when large. */
 export function buildBody(store: StreamStore, meta: StreamMeta, from: Position, to: Position): Uint8Array | ReadableStream<Uint8Array> {
-  if (to.pos - from.pos <= STREAM_THRESHOLD_BYTES) {
-    const rows = readRange(store, meta, from, to)
-    return meta.jsonMode ? frameJsonRows(rows) : rows.length === 1 ? rows[0]! : Buffer.concat(rows)
-  }
+  if (to.pos - from.pos <= STREAM_THRESHOLD_BYTES) return readPayload(store, meta, from, to)
   return streamRange(store, meta, from, to)
 }
 
 /**
- * A long read as a pull stream: one page of rows per pull, so memory stays bounded by the page
- * size and the HTTP layer's backpressure, never by the stream length.
+ * A long read as a pull stream: about CHUNK_BYTES per pull, so memory stays bounded by the
+ * chunk size and the HTTP layer's backpressure, never by the stream length.
  */
 function streamRange(store: StreamStore, meta: StreamMeta, from: Position, to: Position): ReadableStream<Uint8Array> {
-  let after = from.seq
+  let cur = from
   let first = true
   const json = Boolean(meta.jsonMode)
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
-        if (after >= to.seq) {
-          if (json) controller.enqueue(first ? EMPTY : CLOSE)
+        if (cur.seq >= to.seq) {
+          if (json) controller.enqueue(first ? EMPTY_ARRAY : CLOSE)
           controller.close()
           return
         }
-        const page = store.readRows(meta, after, to.seq, PAGE_ROWS)
-        if (page.length === 0) {
-          after = to.seq
+        let end = store.readBoundary(meta, cur, CHUNK_BYTES)
+        if (end.seq > to.seq) end = to
+        const parts = store.readConcat(meta, cur.seq, end.seq)
+        cur = end
+        if (!json) {
+          controller.enqueue(parts.length === 1 ? parts[0]! : Buffer.concat(parts))
           return
         }
-        const parts: Buffer[] = []
-        for (const r of page) {
-          if (json) parts.push(first ? OPEN : COMMA)
+        const framed: Buffer[] = []
+        for (const p of parts) {
+          framed.push(first ? OPEN : COMMA, p)
           first = false
-          parts.push(r.data)
         }
-        after = page[page.length - 1]!.seq
-        controller.enqueue(Buffer.concat(parts))
+        if (framed.length > 0) controller.enqueue(Buffer.concat(framed))
       },
     },
     { highWaterMark: 1 },

@@ -1,8 +1,7 @@
 import { encodeOffset, type Position } from './offsets'
 import { currentInterval, responseCursor } from './cursor'
-import { frameJsonRows } from './json-framing'
 import { sseControlEvent, sseDataEvent } from './sse'
-import { readRange } from './read-body'
+import { readPayload } from './read-body'
 import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
 import type { StreamStore } from './store'
 
@@ -107,10 +106,10 @@ export class SseSession {
       if (!meta || meta.softDeleted) return this.finish()
       if (this.position.seq < meta.tailSeq) {
         const end = this.o.store.readBoundary(meta, this.position, this.o.chunkBytes)
-        const rows = readRange(this.o.store, meta, this.position, end)
+        const payload = readPayload(this.o.store, meta, this.position, end)
         const upToDate = end.seq === meta.tailSeq
         const closed = Boolean(meta.closed) && upToDate
-        this.write(Buffer.concat([sseDataEvent(this.payload(rows)), this.control(end, upToDate, closed)]))
+        this.write(Buffer.concat([sseDataEvent(this.o.kind === 'base64' ? Buffer.from(payload.toString('base64')) : payload), this.control(end, upToDate, closed)]))
         this.sentControl = true
         this.position = end
         if (closed) return this.finish()
@@ -129,12 +128,6 @@ export class SseSession {
       this.live = true
       return
     }
-  }
-
-  private payload(rows: Buffer[]): Buffer {
-    if (this.o.kind === 'json') return frameJsonRows(rows)
-    const bytes = rows.length === 1 ? rows[0]! : Buffer.concat(rows)
-    return this.o.kind === 'base64' ? Buffer.from(bytes.toString('base64')) : bytes
   }
 
   private onEvent(ev: LiveEvent): void {

@@ -78,6 +78,7 @@ export class StreamStore {
   private readonly firstOverStmt: Database.Statement<[number, number, number, number], MessageRow>
   private readonly lastBeforeStmt: Database.Statement<[number, number, number], MessageRow>
   private readonly listPathsStmt: Database.Statement<[number], { path: string }>
+  private readonly concatStmts: Record<'json' | 'bytes', Database.Statement<[number, number, number], Buffer | null>>
 
   constructor(sqlite: Database.Database) {
     this.sqlite = sqlite
@@ -98,6 +99,16 @@ export class StreamStore {
       `SELECT seq, end_pos AS endPos, count, x'' AS data FROM messages
        WHERE stream_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT 1`,
     )
+    // One aggregate per segment instead of one JS object per row: SQLite concatenates the
+    // blobs (binary-safe with CAST AS BLOB) in primary-key order from the ordered subquery.
+    const concat = (sep: string) =>
+      sqlite
+        .prepare<[number, number, number], Buffer | null>(
+          `SELECT CAST(group_concat(data, '${sep}') AS BLOB) FROM
+             (SELECT data FROM messages WHERE stream_id = ? AND seq > ? AND seq <= ? ORDER BY seq)`,
+        )
+        .pluck()
+    this.concatStmts = { json: concat(','), bytes: concat('') }
     this.listPathsStmt = sqlite.prepare(
       `SELECT path FROM streams WHERE soft_deleted = 0 AND (deadline_at IS NULL OR deadline_at > ?)`,
     )
@@ -180,6 +191,27 @@ export class StreamStore {
       const rows = this.rowsStmt.all(seg.streamId, lo, hi, limit - out.length)
       for (const r of rows) out.push(r)
       if (out.length >= limit) break
+    }
+    return out
+  }
+
+  /**
+   * The stored bytes of appends afterSeq < seq <= throughSeq, one buffer per fork segment
+   * touched. JSON rows are joined with commas (so the pieces need only `[`, `,` and `]`).
+   */
+  readConcat(meta: StreamMeta, afterSeq: number, throughSeq: number): Buffer[] {
+    const stmt = meta.jsonMode ? this.concatStmts.json : this.concatStmts.bytes
+    if (meta.forkSourceId === null) {
+      const one = stmt.get(meta.id, afterSeq, throughSeq)
+      return one ? [one] : []
+    }
+    const out: Buffer[] = []
+    for (const seg of this.segments(meta)) {
+      const lo = Math.max(afterSeq, seg.afterSeq)
+      const hi = Math.min(throughSeq, seg.throughSeq)
+      if (hi <= lo) continue
+      const part = stmt.get(seg.streamId, lo, hi)
+      if (part && part.length > 0) out.push(part)
     }
     return out
   }
