@@ -37,6 +37,8 @@ export interface AgentLoopOptions {
   system?: string
   /** Resolves when the reader has applied everything this worker has had acknowledged. */
   caughtUp: () => Promise<void>
+  /** Called when the queue has run dry after a turn. */
+  onIdle?: () => void
 }
 
 class Cancelled extends Error {
@@ -90,6 +92,11 @@ export class AgentLoop {
       } finally {
         this.runningTurn = null
       }
+    }
+    if (!this.stopped) {
+      // Let the echo of our last writes reach the view before deciding anything on it.
+      await this.o.caughtUp().catch(() => {})
+      if (this.queue.length === 0) this.o.onIdle?.()
     }
   }
 

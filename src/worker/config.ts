@@ -58,19 +58,32 @@ export interface SessionConfig {
   model: string
   tools: ToolName[]
   system?: string
+  /** The session's pattern; an `ephemeral` session's worker stops once its task is done. */
+  pattern?: string
 }
 
 const DEFAULT_CONFIG: SessionConfig = { model: 'echo', tools: [...TOOL_NAMES] }
+
+/** `provider` + `model` from the session's agent config → the worker's model name. */
+function modelName(provider: unknown, model: unknown): string {
+  const m = typeof model === 'string' && model ? model : undefined
+  const p = typeof provider === 'string' && provider ? provider : undefined
+  if (p === 'echo') return m?.startsWith('echo') ? m : 'echo'
+  if (!m) return p === undefined ? DEFAULT_CONFIG.model : p
+  if (!p || m.includes(':')) return m
+  return `${p}:${m}`
+}
 
 function pickConfig(body: unknown): SessionConfig {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
   const session = (typeof record.session === 'object' && record.session !== null ? record.session : record) as Record<string, unknown>
   const agent = (typeof session.agent === 'object' && session.agent !== null ? session.agent : {}) as Record<string, unknown>
-  const model = [agent.model, session.model].find((m): m is string => typeof m === 'string' && m.length > 0) ?? DEFAULT_CONFIG.model
+  const model = modelName(agent.provider ?? session.provider, agent.model ?? session.model)
   const toolsRaw = [agent.allowedTools, session.allowedTools, agent.tools, session.tools].find(Array.isArray) as unknown[] | undefined
   const tools = toolsRaw ? TOOL_NAMES.filter((t) => toolsRaw.includes(t)) : DEFAULT_CONFIG.tools
   const system = [agent.systemPrompt, session.systemPrompt].find((s): s is string => typeof s === 'string')
-  return { model, tools, ...(system ? { system } : {}) }
+  const pattern = typeof session.pattern === 'string' ? session.pattern : undefined
+  return { model, tools, ...(system ? { system } : {}), ...(pattern ? { pattern } : {}) }
 }
 
 /**

@@ -74,6 +74,7 @@ export class SessionView {
   /** commandId → number of output lines this agent published for it. */
   readonly terminalOutputs = new Map<string, number>()
   terminalSize: { cols: number; rows: number } | null = null
+  /** A stop request this agent has not answered with a 'stopped' state yet. */
   stopRequest: AgentControl | null = null
   readonly seenControls = new Set<string>()
   /** This agent's last published state. */
@@ -204,7 +205,11 @@ export class SessionView {
   }
 
   private applyState(state: AgentState): ViewNotice[] {
-    if (state.agentId === this.agentId) this.ownState = state
+    if (state.agentId !== this.agentId) return []
+    this.ownState = state
+    // A stop this agent answered (it wrote 'stopped' after it) no longer applies: a worker started
+    // later (a hybrid session resumed) must not stop again on it.
+    if (state.status === 'stopped') this.stopRequest = null
     return []
   }
 

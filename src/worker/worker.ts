@@ -122,7 +122,9 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
         agentId,
         epoch,
         onFatal: (error) => {
-          if (error instanceof StaleEpochError) finish(EXIT_FENCED)
+          // Writing 'stopped' into a stream the server already closed is the normal end.
+          if (stopping) finish(EXIT_STOPPED)
+          else if (error instanceof StaleEpochError) finish(EXIT_FENCED)
           else finish(EXIT_CRASHED)
         },
       })
@@ -177,12 +179,17 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
           await p.flush()
           await reader.waitFor(p.lastOffset)
         },
+        onIdle: () => {
+          // An ephemeral session's agent does one task and stops; the session then completes.
+          if (config.pattern === 'ephemeral' && view.endedTurns() > 0) void shutdown('task finished')
+        },
       })
       live = true
       // Resume: unanswered terminal input, then every asked-for turn that has not ended.
       for (const line of view.unansweredTerminalInputs()) await terminal.input(line.id, line.data)
       const first = view.currentTurn()
       if (first !== null) for (let t = first; t <= view.completedUserMessages.length; t++) loop.enqueue(t)
+      else if (config.pattern === 'ephemeral' && view.endedTurns() > 0) await shutdown('task finished')
     } catch (err) {
       log('error', 'worker failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
       finish(EXIT_CRASHED)

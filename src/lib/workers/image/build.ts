@@ -18,7 +18,7 @@ import { WORKER_GID, WORKER_UID, assembleRootfs, planRootfs, rootfsFingerprintIn
 
 export const WORKER_IMAGE_REPO = 'tether-worker'
 /** Bump when the image layout (paths, /etc, entrypoint) changes without the inputs changing. */
-const LAYOUT_VERSION = 'rootfs-3'
+const LAYOUT_VERSION = 'rootfs-4'
 export const WORKER_IMAGE_LABEL = 'tether.worker-image'
 
 export interface WorkerImageOptions {
@@ -105,7 +105,7 @@ export async function ensureWorkerImage(options: WorkerImageOptions = {}): Promi
     try {
       log(`assembling rootfs in ${root} (node ${plan.nodeVersion}, ${Object.keys(plan.tools).length} tools, ${plan.libraries.length} libraries)`)
       assembleRootfs(root, plan, bundlePath)
-      const tar = spawn('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', '-', '.'], {
+      const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       })
       const tarDone = new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@
  * /etc, and the bundled worker at /app/worker.cjs.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { projectRoot } from '../paths'
@@ -133,6 +133,13 @@ export function assembleRootfs(root: string, plan: RootfsPlan, bundlePath: strin
   writeFileSync(join(root, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n')
   for (const dir of ['work', 'tmp', 'root', 'proc', 'sys', 'dev']) mkdirSync(join(root, dir), { recursive: true })
   chmodSync(join(root, 'tmp'), 0o1777)
+  // Docker seeds a new volume mounted at /work from the image's /work, owner included.
+  try {
+    chownSync(join(root, 'work'), WORKER_UID, WORKER_GID)
+  } catch {
+    // Not root: /work stays root-owned and the worker (uid 1000) cannot write its volume.
+    throw new Error('building the worker image needs root (to give /work to the worker user)')
+  }
 }
 
 /**

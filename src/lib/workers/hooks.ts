@@ -1,0 +1,80 @@
+/**
+ * Wires the supervisor into the session layer: `createWorkerHooks(options)` is a
+ * SessionWorkerHooksInput factory for `createTetherApp(config, workers)`. It gets the app's
+ * token issuer and public URL from the hook context, and creates the runtimes lazily (the docker
+ * runtime connects to the engine and builds the worker image on first use).
+ */
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { WorkerHookContext } from '../sessions/hooks'
+import { loadWorkersConfig, instanceIdFor, type WorkersConfig } from './config'
+import { connectDocker } from './docker-engine'
+import { ensureWorkerImage } from './image/build'
+import type { RuntimeKind, WorkerRuntime } from './runtime'
+import { DockerRuntime, type DockerLimits } from './runtimes/docker'
+import { ProcessRuntime } from './runtimes/process'
+import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
+import type { SessionRecord } from '../sessions/session-types'
+
+export interface WorkerHooksOptions {
+  dataDir: string
+  config?: WorkersConfig
+  /** Override the runtimes (tests); default: process always, docker on demand. */
+  runtimes?: Partial<Record<RuntimeKind, RuntimeSource>>
+  /** Base URL workers use (default: derived from the hook context's writer URL). */
+  serverUrl?: string | (() => string)
+  dockerLimits?: Partial<DockerLimits>
+  backoff?: Partial<BackoffPolicy>
+  needsWorker?(session: SessionRecord): boolean
+  logger?: Pick<Logger, 'info' | 'warn' | 'error'>
+  /** Receives the supervisor once the app has built it (tests, the benchmark). */
+  onSupervisor?(supervisor: WorkerSupervisor): void
+}
+
+/** The default runtimes for a server whose data lives in `dataDir`. */
+export function defaultRuntimes(dataDir: string, config: WorkersConfig, dockerLimits: Partial<DockerLimits> = {}): Record<RuntimeKind, RuntimeSource> {
+  return {
+    process: new ProcessRuntime({ workRoot: join(dataDir, 'workers'), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
+    docker: async (): Promise<WorkerRuntime> => {
+      const docker = await connectDocker()
+      const image = await ensureWorkerImage({ docker })
+      return new DockerRuntime({
+        docker,
+        image: image.ref,
+        instanceId: instanceIdFor(dataDir),
+        limits: {
+          ...(config.memoryBytes ? { memoryBytes: config.memoryBytes } : {}),
+          ...(config.nanoCpus ? { nanoCpus: config.nanoCpus } : {}),
+          ...dockerLimits,
+        },
+        ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
+      })
+    },
+  }
+}
+
+export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHookContext) => WorkerSupervisor {
+  return (ctx) => {
+    const config = options.config ?? loadWorkersConfig()
+    const serverUrl = options.serverUrl ?? ctx.writerUrl.replace(/\/api\/streams\/?$/, '')
+    const supervisor = new WorkerSupervisor({
+      runtimes: options.runtimes ?? defaultRuntimes(options.dataDir, config, options.dockerLimits),
+      defaultRuntime: config.runtime,
+      serverUrl,
+      warmPool: config.warmPool,
+      issueToken: (sessionId, agentId) => ctx.issueToken({ role: 'worker', sessionId, subject: agentId }),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.needsWorker ? { needsWorker: options.needsWorker } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    })
+    options.onSupervisor?.(supervisor)
+    return supervisor
+  }
+}
+
+/** Hooks for a server configured from the environment, or undefined when TETHER_WORKERS=off. */
+export function workerHooksFromEnv(dataDir: string, env: NodeJS.ProcessEnv = process.env, logger?: WorkerHooksOptions['logger']) {
+  const config = loadWorkersConfig(env)
+  if (!config.enabled) return undefined
+  return createWorkerHooks({ dataDir, config, ...(logger ? { logger } : {}) })
+}

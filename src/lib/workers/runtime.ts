@@ -1,0 +1,79 @@
+/**
+ * The WorkerRuntime interface: how the supervisor starts, claims, restarts, stops and observes
+ * agent workers, whatever they run in (a child process, a Docker container).
+ */
+export type RuntimeKind = 'process' | 'docker'
+export const RUNTIME_KINDS: readonly RuntimeKind[] = ['process', 'docker']
+
+/** What a worker needs to serve a session: nothing else from the host. */
+export interface WorkerClaim {
+  sessionId: string
+  /** Base URL of the Tether server (the worker appends /api/streams/sessions/<id>). */
+  serverUrl: string
+  /** Worker-scoped token for this session (Bearer). */
+  token: string
+}
+
+export interface WorkerInfo {
+  /** Runtime-specific handle (process: `w_…`; docker: the container name). */
+  id: string
+  runtime: RuntimeKind
+  /** The session it serves; null for an idle warm-pool worker. */
+  sessionId: string | null
+  running: boolean
+  exitCode: number | null
+  /** Epoch ms of the last start. */
+  startedAt: number
+  /** Where the worker keeps its files (host path, or volume name for docker). */
+  workDir: string
+  /** Container id or process id, for people and tests. */
+  nativeId: string
+  /** Started by an earlier run of the server (found by list() at start-up). */
+  leftover?: boolean
+}
+
+export interface WorkerExit {
+  id: string
+  sessionId: string | null
+  exitCode: number | null
+  signal?: string | null
+}
+
+export interface LogOptions {
+  /** Last N lines (default all kept). */
+  tail?: number
+}
+
+export interface WorkerRuntime {
+  readonly kind: RuntimeKind
+  /** Starts a new worker for `claim`, or an idle warm-pool worker when no claim is given. */
+  start(claim?: WorkerClaim): Promise<WorkerInfo>
+  /** Hands an idle warm worker its session; it starts serving at once. */
+  claim(id: string, claim: WorkerClaim): Promise<WorkerInfo>
+  /** Starts a worker that exited again, in the same work dir, with a (fresh) claim. */
+  restart(id: string, claim: WorkerClaim): Promise<WorkerInfo>
+  /** Stops the worker (SIGTERM, then SIGKILL after the grace period) and removes it and its work dir. */
+  stop(id: string, options?: { graceMs?: number }): Promise<void>
+  inspect(id: string): Promise<WorkerInfo | null>
+  /** Every worker this runtime manages, including ones left by an earlier server run (docker). */
+  list(): Promise<WorkerInfo[]>
+  logs(id: string, options?: LogOptions): Promise<string>
+  /** Called whenever a worker exits (crash, stop, or on its own). */
+  onExit(listener: (exit: WorkerExit) => void): () => void
+  /** Releases the runtime's own resources (event streams); workers are left as they are. */
+  close(): Promise<void>
+}
+
+/** Environment variables a runtime forwards into workers: model provider settings only. */
+export const FORWARDED_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'TETHER_OPENAI_BASE_URL', 'TETHER_OPENAI_API_KEY'] as const
+
+export function forwardedEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const key of FORWARDED_ENV_KEYS) if (env[key]) out[key] = env[key] as string
+  return out
+}
+
+/** Claim → the worker's identity variables. */
+export function claimEnv(claim: WorkerClaim): Record<string, string> {
+  return { TETHER_SESSION_ID: claim.sessionId, TETHER_SERVER_URL: claim.serverUrl, TETHER_WORKER_TOKEN: claim.token }
+}

@@ -1,0 +1,186 @@
+/**
+ * The `process` runtime (embedded default): each worker is a child process running the bundled
+ * worker (dist/worker/worker.cjs, built on first use) with the same node binary as the server.
+ * Its environment is only its identity, its work dir and the model provider settings; its work
+ * dir is `<workRoot>/<worker id>` and survives restarts until stop(). Workers exit when their
+ * stdin closes, so they do not outlive a server that crashed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bundleWorker } from '../image/bundle'
+import { claimEnv, forwardedEnv, type LogOptions, type WorkerClaim, type WorkerExit, type WorkerInfo, type WorkerRuntime } from '../runtime'
+import { LogBuffer } from './log-buffer'
+
+export interface ProcessRuntimeOptions {
+  /** Parent of the workers' work dirs (default: a fresh dir under the OS temp dir). */
+  workRoot?: string
+  /** The worker script (default: the bundle, rebuilt when stale). */
+  entry?: string
+  /** Extra environment for every worker (default: the provider settings of this process). */
+  env?: Record<string, string>
+  /** Heartbeat interval passed to workers. */
+  heartbeatMs?: number
+}
+
+interface ProcessWorker {
+  id: string
+  child: ChildProcess
+  sessionId: string | null
+  startedAt: number
+  exitCode: number | null
+  running: boolean
+  workDir: string
+  logs: LogBuffer
+  exited: Promise<void>
+}
+
+export class ProcessRuntime implements WorkerRuntime {
+  readonly kind = 'process' as const
+  private readonly workers = new Map<string, ProcessWorker>()
+  private readonly listeners = new Set<(exit: WorkerExit) => void>()
+  private readonly workRoot: string
+  private entry: Promise<string> | null = null
+
+  constructor(private readonly options: ProcessRuntimeOptions = {}) {
+    this.workRoot = options.workRoot ?? join(tmpdir(), `tether-workers-${process.pid}`)
+  }
+
+  private resolveEntry(): Promise<string> {
+    this.entry ??= this.options.entry ? Promise.resolve(this.options.entry) : bundleWorker()
+    return this.entry
+  }
+
+  private async spawnWorker(id: string, workDir: string, claim: WorkerClaim | undefined, logs: LogBuffer): Promise<ProcessWorker> {
+    const entry = await this.resolveEntry()
+    mkdirSync(workDir, { recursive: true })
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: workDir,
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      TETHER_WORK_DIR: workDir,
+      TETHER_EXIT_WITH_STDIN: '1',
+      ...(this.options.heartbeatMs ? { TETHER_HEARTBEAT_MS: String(this.options.heartbeatMs) } : {}),
+      ...(this.options.env ?? forwardedEnv()),
+      ...(claim ? claimEnv(claim) : { TETHER_WARM: '1' }),
+    }
+    const child = spawn(process.execPath, [entry], { cwd: workDir, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    child.stdout?.on('data', (d: Buffer) => logs.push(d))
+    child.stderr?.on('data', (d: Buffer) => logs.push(d))
+    // A worker that already exited must not crash the server through an EPIPE on its stdin.
+    child.stdin?.on('error', () => {})
+    const worker: ProcessWorker = {
+      id,
+      child,
+      sessionId: claim?.sessionId ?? null,
+      startedAt: Date.now(),
+      exitCode: null,
+      running: true,
+      workDir,
+      logs,
+      exited: new Promise<void>((resolve) => {
+        child.once('exit', (code, signal) => {
+          worker.running = false
+          worker.exitCode = code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null)
+          resolve()
+          for (const listener of this.listeners) listener({ id, sessionId: worker.sessionId, exitCode: worker.exitCode, signal })
+        })
+      }),
+    }
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve)
+      child.once('error', reject)
+    })
+    return worker
+  }
+
+  private info(worker: ProcessWorker): WorkerInfo {
+    return {
+      id: worker.id,
+      runtime: 'process',
+      sessionId: worker.sessionId,
+      running: worker.running,
+      exitCode: worker.exitCode,
+      startedAt: worker.startedAt,
+      workDir: worker.workDir,
+      nativeId: String(worker.child.pid ?? ''),
+    }
+  }
+
+  private get(id: string): ProcessWorker {
+    const worker = this.workers.get(id)
+    if (!worker) throw new Error(`no process worker ${id}`)
+    return worker
+  }
+
+  async start(claim?: WorkerClaim): Promise<WorkerInfo> {
+    const id = `w_${randomBytes(6).toString('hex')}`
+    const worker = await this.spawnWorker(id, join(this.workRoot, id), claim, new LogBuffer())
+    this.workers.set(id, worker)
+    return this.info(worker)
+  }
+
+  async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
+    const worker = this.get(id)
+    if (!worker.running) throw new Error(`worker ${id} has exited`)
+    if (worker.sessionId !== null) throw new Error(`worker ${id} already serves session ${worker.sessionId}`)
+    worker.sessionId = claim.sessionId
+    worker.child.stdin?.write(`${JSON.stringify(claim)}\n`)
+    return this.info(worker)
+  }
+
+  async restart(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
+    const old = this.get(id)
+    if (old.running) {
+      old.child.kill('SIGKILL')
+      await old.exited
+    }
+    const worker = await this.spawnWorker(id, old.workDir, claim, old.logs)
+    this.workers.set(id, worker)
+    return this.info(worker)
+  }
+
+  async stop(id: string, options: { graceMs?: number } = {}): Promise<void> {
+    const worker = this.workers.get(id)
+    if (!worker) return
+    if (worker.running) {
+      worker.child.kill('SIGTERM')
+      const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), options.graceMs ?? 5_000).unref())
+      if ((await Promise.race([worker.exited, grace])) === 'timeout') {
+        worker.child.kill('SIGKILL')
+        await worker.exited
+      }
+    }
+    this.workers.delete(id)
+    rmSync(worker.workDir, { recursive: true, force: true })
+  }
+
+  async inspect(id: string): Promise<WorkerInfo | null> {
+    const worker = this.workers.get(id)
+    return worker ? this.info(worker) : null
+  }
+
+  async list(): Promise<WorkerInfo[]> {
+    return [...this.workers.values()].map((w) => this.info(w))
+  }
+
+  async logs(id: string, options: LogOptions = {}): Promise<string> {
+    return this.get(id).logs.text(options.tail)
+  }
+
+  onExit(listener: (exit: WorkerExit) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear()
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
+  return numbers[signal]
+}

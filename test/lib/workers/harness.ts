@@ -1,0 +1,226 @@
+/**
+ * Test harness for workers: the whole Tether app (built-in SQLite streams server, token auth,
+ * sessions API) served over real HTTP on loopback from a fresh temp dir, with the worker
+ * supervisor wired in through createWorkerHooks, on the process or docker runtime.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import { serve } from 'srvx/node'
+import { createTetherApp, type TetherApp } from '../../../src/lib/app'
+import type { SessionsConfig } from '../../../src/lib/sessions/config'
+import { createWorkerHooks, type WorkerHooksOptions } from '../../../src/lib/workers/hooks'
+import type { RuntimeKind } from '../../../src/lib/workers/runtime'
+import type { WorkerSupervisor } from '../../../src/lib/workers/supervisor'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read loose JSON events
+export type Event = Record<string, any>
+
+export interface WorkerHarnessOptions {
+  runtime: RuntimeKind
+  warmPool?: Partial<Record<RuntimeKind, number>>
+  heartbeatMs?: number
+  /** Reuse a data dir (to simulate a server restart on the same data). */
+  dataDir?: string
+  monitorIntervalMs?: number
+  hooks?: Partial<WorkerHooksOptions>
+}
+
+export interface WorkerHarness {
+  url: string
+  app: TetherApp
+  supervisor: WorkerSupervisor
+  dataDir: string
+  adminToken: string
+  logs: string[]
+  request(path: string, init?: { method?: string; token?: string | null; json?: unknown }): Promise<Response>
+  createSession(body?: Record<string, unknown>): Promise<string>
+  postMessage(sessionId: string, text: string): Promise<string>
+  events(sessionId: string): Promise<Event[]>
+  /** Polls the session stream until `check` returns a value (not a timing assertion: a hang guard). */
+  waitFor<T>(sessionId: string, check: (events: Event[]) => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T>
+  close(): Promise<void>
+}
+
+export const SECRET = 'test-secret-for-the-worker-suite'
+
+export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<WorkerHarness> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `tether-workers-${opts.runtime}-`))
+  const logs: string[] = []
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logs.push(chunk.toString())
+        cb()
+      },
+    }),
+  )
+  const sessions: SessionsConfig = {
+    auth: true,
+    secret: SECRET,
+    monitorIntervalMs: opts.monitorIntervalMs ?? 0,
+    ephemeralRemoveAfterMs: 60_000,
+    retentionDays: 30,
+    maxEventBodyBytes: 1024 * 1024,
+    defaultLimits: {},
+  }
+  let url = ''
+  let supervisor: WorkerSupervisor | null = null
+  const app = createTetherApp(
+    { dataDir, sessions, logger, longPollTimeoutMs: 5_000 },
+    createWorkerHooks({
+      dataDir,
+      config: { enabled: true, runtime: opts.runtime, warmPool: opts.warmPool ?? { process: 0, docker: 0 }, heartbeatMs: opts.heartbeatMs ?? 1_000 },
+      serverUrl: () => url,
+      logger,
+      backoff: { initialMs: 100, maxMs: 2_000 },
+      onSupervisor: (s) => (supervisor = s),
+      ...opts.hooks,
+    }),
+  )
+  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
+  await server.ready()
+  const address = server.node?.server?.address()
+  if (!address || typeof address !== 'object') throw new Error('no address')
+  url = `http://127.0.0.1:${address.port}`
+  await app.ready
+  const adminToken = await app.issueToken({ role: 'admin', subject: 'admin-user', ttlSeconds: 86_400 })
+
+  const request: WorkerHarness['request'] = (path, init = {}) => {
+    const headers: Record<string, string> = {}
+    const token = init.token === undefined ? adminToken : init.token
+    if (token) headers.authorization = `Bearer ${token}`
+    let body: string | undefined
+    if (init.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(init.json)
+    }
+    return fetch(`${url}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body })
+  }
+
+  const events = async (sessionId: string): Promise<Event[]> => {
+    const res = await request(`/api/streams/sessions/${sessionId}?offset=-1`)
+    if (res.status !== 200) throw new Error(`read failed: ${res.status} ${await res.text()}`)
+    const text = await res.text()
+    return text.trim() ? (JSON.parse(text) as Event[]) : []
+  }
+
+  return {
+    url,
+    app,
+    get supervisor() {
+      if (!supervisor) throw new Error('the app did not build the worker supervisor')
+      return supervisor
+    },
+    dataDir,
+    adminToken,
+    logs,
+    request,
+    async createSession(body = {}) {
+      const res = await request('/api/sessions', { json: { pattern: 'long-running', agent: { model: 'echo' }, ...body } })
+      if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
+      return ((await res.json()) as { session: { id: string } }).session.id
+    },
+    async postMessage(sessionId, text) {
+      const res = await request(`/api/sessions/${sessionId}/messages`, { json: { text } })
+      if (res.status !== 200 && res.status !== 201) throw new Error(`message failed: ${res.status} ${await res.text()}`)
+      return ((await res.json()) as { messageId: string }).messageId
+    },
+    events,
+    async waitFor(sessionId, check, what, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs
+      let last: Event[] = []
+      while (Date.now() < deadline) {
+        last = await events(sessionId)
+        const value = check(last)
+        if (value) return value as NonNullable<typeof value>
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      throw new Error(`gave up waiting for ${what}; stream has ${last.length} events:\n${last.slice(-15).map((e) => JSON.stringify(e).slice(0, 300)).join('\n')}`)
+    },
+    async close() {
+      await server.close(true)
+      await app.close()
+    },
+  }
+}
+
+// ---- reading a session's events ----------------------------------------------------------------
+
+export const ofType = (events: Event[], type: string): Event[] => events.filter((e) => e.type === type)
+
+/** Assistant text of one turn (all steps, in order), from chunk events. */
+export function answerText(events: Event[], turn: number): string {
+  const chunks = ofType(events, 'chunk').filter((e) => e.value.role === 'assistant' && e.value.turn === turn)
+  const steps = new Map<string, Event[]>()
+  for (const c of chunks) steps.set(c.value.messageId, [...(steps.get(c.value.messageId) ?? []), c])
+  return [...steps.entries()]
+    .sort((a, b) => stepIndex(a[0]) - stepIndex(b[0]))
+    .map(([, cs]) => cs.sort((a, b) => a.value.seq - b.value.seq).map((c) => c.value.delta).join(''))
+    .join('')
+}
+
+const stepIndex = (messageId: string): number => Number(/:s(\d+)$/.exec(messageId)?.[1] ?? 0)
+
+/** Whether turn `turn` has ended (a done step that asked for no tool). */
+export function turnEnded(events: Event[], turn: number): boolean {
+  const chunks = ofType(events, 'chunk').filter((e) => e.value.role === 'assistant' && e.value.turn === turn && e.value.done)
+  const calls = ofType(events, 'tool-call')
+  return chunks.some((c) => !calls.some((t) => t.value.messageId === c.value.messageId))
+}
+
+export function latestAgentState(events: Event[]): Event | undefined {
+  return ofType(events, 'agent-state')
+    .filter((e) => e.value.kind === 'state')
+    .at(-1)?.value
+}
+
+/** (type, key) pairs of immutable events appear once; returns the duplicates. */
+export function duplicateImmutableEvents(events: Event[]): string[] {
+  const seen = new Set<string>()
+  const dups: string[] = []
+  for (const e of events) {
+    if (e.type !== 'chunk' && e.type !== 'terminal') continue
+    const k = `${e.type}/${e.key}`
+    if (seen.has(k)) dups.push(k)
+    seen.add(k)
+  }
+  return dups
+}
+
+/** Each message's chunk seqs run 0..n without gaps. */
+export function chunkGaps(events: Event[]): string[] {
+  const byMessage = new Map<string, number[]>()
+  for (const c of ofType(events, 'chunk')) byMessage.set(c.value.messageId, [...(byMessage.get(c.value.messageId) ?? []), c.value.seq])
+  const gaps: string[] = []
+  for (const [messageId, seqs] of byMessage) {
+    const sorted = [...seqs].sort((a, b) => a - b)
+    sorted.forEach((seq, i) => {
+      if (seq !== i) gaps.push(`${messageId} expected seq ${i}, found ${seq}`)
+    })
+  }
+  return gaps
+}
+
+// ---- docker ------------------------------------------------------------------------------------
+
+let dockerHost: string | null = null
+
+/**
+ * Makes sure a Docker engine runs (scripts/docker-engine.sh installs docker.io and starts dockerd
+ * when needed) and points DOCKER_HOST at it.
+ */
+export function ensureDockerEngine(): string {
+  if (dockerHost) return dockerHost
+  const script = resolve(import.meta.dirname, '../../../scripts/docker-engine.sh')
+  const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 })
+  const m = /DOCKER_HOST=(\S+)/.exec(out)
+  if (!m) throw new Error(`docker-engine.sh printed no DOCKER_HOST: ${out}`)
+  dockerHost = m[1]
+  process.env.DOCKER_HOST = dockerHost
+  return dockerHost
+}
