@@ -1,0 +1,60 @@
+import Database from 'better-sqlite3'
+import { describe, expect, it } from 'vitest'
+import { WriteQueue } from '../../../src/lib/streams/write-queue'
+import { ProtocolError } from '../../../src/lib/streams/errors'
+
+function setup() {
+  const sqlite = new Database(':memory:')
+  sqlite.exec('CREATE TABLE t (v INTEGER)')
+  let commits = 0
+  const queue = new WriteQueue(sqlite, () => commits++)
+  const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
+  const values = () => sqlite.prepare('SELECT v FROM t ORDER BY v').pluck().all()
+  return { sqlite, queue, insert, values, commits: () => commits }
+}
+
+describe('group commit write queue', () => {
+  it('runs operations queued in the same tick in one transaction', async () => {
+    const { queue, insert, values, commits, sqlite } = setup()
+    const inTx: boolean[] = []
+    const results = await Promise.all(
+      [1, 2, 3].map((v) =>
+        queue.enqueue(() => {
+          inTx.push(sqlite.inTransaction)
+          insert.run(v)
+          return v * 10
+        }),
+      ),
+    )
+    expect(results).toEqual([10, 20, 30])
+    expect(inTx).toEqual([true, true, true])
+    expect(commits()).toBe(1)
+    expect(values()).toEqual([1, 2, 3])
+  })
+
+  it('settles nothing before the commit and runs after-commit hooks only for successful operations', async () => {
+    const { queue, insert, values } = setup()
+    const seen: string[] = []
+    const ok = queue.enqueue(() => {
+      insert.run(1)
+      queue.afterCommit(() => seen.push(`hook sees ${values().join(',')}`))
+    })
+    const refused = queue.enqueue(() => {
+      insert.run(2)
+      queue.afterCommit(() => seen.push('must not run'))
+      throw new ProtocolError(409, 'NOPE', 'refused')
+    })
+    await expect(refused).rejects.toThrow('refused')
+    await ok
+    // The refused operation rolled back alone (its savepoint), its hook never ran.
+    expect(values()).toEqual([1])
+    expect(seen).toEqual(['hook sees 1'])
+  })
+
+  it('starts a new batch for work queued after a flush', async () => {
+    const { queue, insert, commits } = setup()
+    await queue.enqueue(() => insert.run(1))
+    await queue.enqueue(() => insert.run(2))
+    expect(commits()).toBe(2)
+  })
+})
