@@ -266,6 +266,24 @@ let singleton: TetherApp | undefined
 
 /** The process-wide app, built from the environment on first use. */
 export function getTetherApp(): TetherApp {
-  singleton ??= createTetherApp(tetherConfigFromEnv())
+  if (!singleton) {
+    const config = tetherConfigFromEnv()
+    singleton = createTetherApp(config)
+    announceAdminLink(singleton, config)
+  }
   return singleton
+}
+
+/**
+ * Local quick start: when auth is on and the app is only reachable on loopback, print a link
+ * that opens the UI with an admin token (anywhere else: `npm run tether -- token --role admin`).
+ */
+function announceAdminLink(app: TetherApp, config: TetherAppConfig): void {
+  if (!config.sessions.auth || !config.publicUrl) return
+  const host = new URL(config.publicUrl).hostname
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return
+  void app
+    .issueToken({ role: 'admin', subject: 'local-admin' })
+    .then((token) => app.logger.info(`Tether admin link (loopback only): ${config.publicUrl}/?token=${token}`))
+    .catch(() => undefined)
 }
