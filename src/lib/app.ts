@@ -25,6 +25,7 @@ import { SessionStore } from './sessions/store'
 import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './sessions/streams-client'
 import { secretFromString, type IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/writer'
+import { workerHooksFromEnv } from './workers/hooks'
 
 export const STREAMS_BASE_PATH = '/api/streams'
 export const SESSIONS_BASE_PATH = '/api/sessions'
@@ -268,7 +269,8 @@ let singleton: TetherApp | undefined
 export function getTetherApp(): TetherApp {
   if (!singleton) {
     const config = tetherConfigFromEnv()
-    singleton = createTetherApp(config)
+    // Agent workers (src/lib/workers) unless TETHER_WORKERS=off.
+    singleton = createTetherApp(config, workerHooksFromEnv(config.dataDir))
     announceAdminLink(singleton, config)
   }
   return singleton

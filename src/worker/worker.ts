@@ -25,6 +25,7 @@ import { TOOL_SPECS } from './tools'
 export const EXIT_STOPPED = 0
 export const EXIT_CRASHED = 1
 export const EXIT_FENCED = 75
+const SHUTDOWN_FLUSH_MS = 3_000
 
 export interface RunningWorker {
   /** Resolves with the exit code once the worker has finished. */
@@ -66,8 +67,8 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
       state?.stopHeartbeat()
       terminal?.close()
       state?.update({ status: 'stopped', currentStep: reason })
-      await publisher?.flush().catch(() => {})
-      await publisher?.detach()
+      // A server that is gone must not keep a stopping worker alive (appends retry for a minute).
+      await Promise.race([publisher?.detach().catch(() => {}), new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS).unref())])
       finish(EXIT_STOPPED)
     })()
     return stopping

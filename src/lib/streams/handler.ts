@@ -9,7 +9,7 @@ import { responseCursor } from './cursor'
 import { SseSession } from './sse-session'
 import { EMPTY_JSON_ARRAY } from './json-framing'
 import { needsBase64 } from './sse'
-import { isExpired, type StreamWriter } from './writer'
+import { isExpired, type AppendSpec, type StreamWriter } from './writer'
 import type { StreamMeta, StreamStore } from './store'
 import type { LiveHub } from './live'
 import type { WriteQueue } from './write-queue'
@@ -31,6 +31,10 @@ export interface HandlerContext {
 }
 
 type Headers = Record<string, string>
+
+/** How long, and how far ahead, an out-of-order producer batch may wait for its predecessors. */
+const PRODUCER_REORDER_WAIT_MS = 1_000
+const PRODUCER_REORDER_WINDOW = 64
 
 /** The request-target path without dot-segment resolution (WHATWG URL parsing resolves them). */
 function rawPathname(url: string): string {
@@ -320,7 +324,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const pid = h.get(H.producerId)
     const pEpoch = h.get(H.producerEpoch)
     const pSeq = h.get(H.producerSeq)
-    let producer = null
+    let producer: AppendSpec['producer'] = null
     if (pid !== null || pEpoch !== null || pSeq !== null) {
       if (pid === null || pEpoch === null || pSeq === null)
         throw badRequest('INCOMPLETE_PRODUCER', 'Producer-Id, Producer-Epoch and Producer-Seq must be sent together')
@@ -339,10 +343,54 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       if (rawType === null) throw badRequest('MISSING_CONTENT_TYPE', 'Content-Type is required')
       if (!mediaTypeEssence(rawType)) throw badRequest('INVALID_CONTENT_TYPE', 'Content-Type is not a media type')
     }
-    const result = await queue.enqueue(() =>
-      writer.append({ path, contentType: rawType, body, close, streamSeq: h.get(H.seq), producer }, Date.now()),
-    )
+    const spec = { path, contentType: rawType, body, close, streamSeq: h.get(H.seq), producer }
+    const result = producer ? await appendInProducerOrder(spec, producer) : await queue.enqueue(() => writer.append(spec, Date.now()))
     return reply(result.status, result.headers)
+  }
+
+  /**
+   * Pipelined producer batches can arrive out of order (several connections). A batch a few
+   * sequence numbers ahead waits briefly for its predecessors instead of bouncing with a 409
+   * the client would retry anyway; it gets the 409 only if they do not come.
+   */
+  async function appendInProducerOrder(spec: AppendSpec, producer: { id: string; seq: number }) {
+    const key = `${spec.path}\u0000${producer.id}`
+    const deadline = Date.now() + PRODUCER_REORDER_WAIT_MS
+    for (;;) {
+      try {
+        const result = await queue.enqueue(() => writer.append(spec, Date.now()))
+        wakeProducerWaiters(key)
+        return result
+      } catch (err) {
+        const expected = err instanceof ProtocolError && err.code === 'SEQUENCE_GAP' ? Number(err.headers[H.producerExpectedSeq]) : NaN
+        const wait = deadline - Date.now()
+        if (!(expected < producer.seq && producer.seq - expected <= PRODUCER_REORDER_WINDOW && wait > 0)) throw err
+        await waitForProducer(key, wait)
+      }
+    }
+  }
+
+  const producerWaiters = new Map<string, Set<() => void>>()
+
+  function wakeProducerWaiters(key: string): void {
+    const set = producerWaiters.get(key)
+    if (!set) return
+    producerWaiters.delete(key)
+    for (const wake of set) wake()
+  }
+
+  function waitForProducer(key: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = producerWaiters.get(key)
+      if (!set) producerWaiters.set(key, (set = new Set()))
+      const wake = () => {
+        clearTimeout(timer)
+        producerWaiters.get(key)?.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, timeoutMs)
+      set.add(wake)
+    })
   }
 
   return handle

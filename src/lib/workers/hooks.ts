@@ -22,7 +22,9 @@ export interface WorkerHooksOptions {
   /** Override the runtimes (tests); default: process always, docker on demand. */
   runtimes?: Partial<Record<RuntimeKind, RuntimeSource>>
   /** Base URL workers use (default: derived from the hook context's writer URL). */
-  serverUrl?: string | (() => string)
+  serverUrl?: string | (() => string | Promise<string>)
+  /** Stop every worker when the app closes (default true; false leaves containers running). */
+  stopWorkersOnClose?: boolean
   dockerLimits?: Partial<DockerLimits>
   backoff?: Partial<BackoffPolicy>
   needsWorker?(session: SessionRecord): boolean
@@ -66,6 +68,7 @@ export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHook
       ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.needsWorker ? { needsWorker: options.needsWorker } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.stopWorkersOnClose !== undefined ? { stopWorkersOnClose: options.stopWorkersOnClose } : {}),
     })
     options.onSupervisor?.(supervisor)
     return supervisor

@@ -38,7 +38,7 @@ export interface SupervisorOptions {
   runtimes: Partial<Record<RuntimeKind, RuntimeSource>>
   defaultRuntime: RuntimeKind
   /** Base URL workers use to reach the server (a function when it is known only once listening). */
-  serverUrl: string | (() => string)
+  serverUrl: string | (() => string | Promise<string>)
   /** Mints a worker token for (session, agent). */
   issueToken(sessionId: string, agentId: string): Promise<string>
   /** Warm pool size per runtime (default: process 0, docker 2). */
@@ -145,7 +145,7 @@ export class WorkerSupervisor implements SessionWorkerHooks {
 
   private async claimFor(sessionId: string): Promise<WorkerClaim> {
     const { serverUrl } = this.options
-    return { sessionId, serverUrl: typeof serverUrl === 'function' ? serverUrl() : serverUrl, token: await this.options.issueToken(sessionId, this.agentId) }
+    return { sessionId, serverUrl: typeof serverUrl === 'function' ? await serverUrl() : serverUrl, token: await this.options.issueToken(sessionId, this.agentId) }
   }
 
   /** Starts a worker for the session unless one is tracked already. */

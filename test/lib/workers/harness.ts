@@ -69,13 +69,16 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
     defaultLimits: {},
   }
   let url = ''
+  let listening!: (url: string) => void
+  const urlReady = new Promise<string>((r) => (listening = r))
   let supervisor: WorkerSupervisor | null = null
   const app = createTetherApp(
     { dataDir, sessions, logger, longPollTimeoutMs: 5_000 },
     createWorkerHooks({
       dataDir,
       config: { enabled: true, runtime: opts.runtime, warmPool: opts.warmPool ?? { process: 0, docker: 0 }, heartbeatMs: opts.heartbeatMs ?? 1_000 },
-      serverUrl: () => url,
+      // The port is known only once listening; reconcile may ask before that.
+      serverUrl: () => urlReady,
       logger,
       backoff: { initialMs: 100, maxMs: 2_000 },
       onSupervisor: (s) => (supervisor = s),
@@ -87,6 +90,7 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
   const address = server.node?.server?.address()
   if (!address || typeof address !== 'object') throw new Error('no address')
   url = `http://127.0.0.1:${address.port}`
+  listening(url)
   await app.ready
   const adminToken = await app.issueToken({ role: 'admin', subject: 'admin-user', ttlSeconds: 86_400 })
 
@@ -143,8 +147,9 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
       throw new Error(`gave up waiting for ${what}; stream has ${last.length} events:\n${last.slice(-15).map((e) => JSON.stringify(e).slice(0, 300)).join('\n')}`)
     },
     async close() {
-      await server.close(true)
+      // The app first: stopping workers still reach the server to write their final state.
       await app.close()
+      await server.close(true)
     },
   }
 }

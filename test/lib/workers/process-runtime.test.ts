@@ -78,7 +78,7 @@ describe('process runtime', () => {
     expect(final.output.output).toContain('hello-from-42')
     expect(answerText(events, 2)).toContain('shell succeeded')
     expect(answerText(events, 2)).toContain('hello-from-42')
-    const state = latestAgentState(events)
+    const state = latestAgentState(events)!
     expect(state).toMatchObject({ status: 'idle', turns: 2 })
     expect(state.tokensOut).toBeGreaterThan(0)
     expect(state.costUsd).toBeGreaterThan(0)

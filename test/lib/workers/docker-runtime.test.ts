@@ -1,0 +1,225 @@
+/**
+ * Agent workers in real Docker containers. The setup starts an engine when none runs
+ * (scripts/docker-engine.sh installs docker.io and starts dockerd) and builds the worker image
+ * without a registry (bundle + rootfs from this host + docker import) when it is missing.
+ */
+import Docker from 'dockerode'
+import { existsSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dockerClient } from '../../../src/lib/workers/docker-engine'
+import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
+import { LABELS, containerNameFor } from '../../../src/lib/workers/runtimes/docker'
+import { instanceIdFor } from '../../../src/lib/workers/config'
+import {
+  answerText,
+  chunkGaps,
+  duplicateImmutableEvents,
+  ensureDockerEngine,
+  latestAgentState,
+  ofType,
+  startWorkerHarness,
+  turnEnded,
+  type WorkerHarness,
+} from './harness'
+
+const count = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1)).join(' ')
+
+let docker: Docker
+
+async function containerOf(sessionId: string): Promise<Docker.ContainerInspectInfo | null> {
+  try {
+    return await docker.getContainer(containerNameFor(sessionId)).inspect()
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null
+    throw err
+  }
+}
+
+async function volumeExists(name: string): Promise<boolean> {
+  try {
+    await docker.getVolume(name).inspect()
+    return true
+  } catch {
+    return false
+  }
+}
+
+beforeAll(async () => {
+  ensureDockerEngine()
+  docker = dockerClient()
+  await ensureWorkerImage({ docker })
+})
+
+describe('docker runtime', () => {
+  let h: WorkerHarness
+
+  beforeAll(async () => {
+    h = await startWorkerHarness({ runtime: 'docker' })
+    await h.supervisor.runtime('docker')
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('gives a session its own container: named, labelled, limited, unprivileged, read-only root', async () => {
+    const id = await h.createSession()
+    await h.waitFor(id, latestAgentState, 'the worker to announce itself')
+    const c = (await containerOf(id))!
+    expect(c.Name).toBe(`/tether-agent-${id}`)
+    expect(c.State.Running).toBe(true)
+    expect(c.Config.Labels[LABELS.session]).toBe(id)
+    expect(c.Config.Labels[LABELS.instance]).toBe(instanceIdFor(h.dataDir))
+    expect(c.Config.User).toBe('1000:1000')
+    expect(c.HostConfig.Memory).toBe(512 * 1024 * 1024)
+    expect(c.HostConfig.NanoCpus).toBe(1_000_000_000)
+    expect(c.HostConfig.Privileged).toBe(false)
+    expect(c.HostConfig.CapDrop).toEqual(['ALL'])
+    expect(c.HostConfig.SecurityOpt).toContain('no-new-privileges')
+    expect(c.HostConfig.ReadonlyRootfs).toBe(true)
+    expect(c.Mounts.find((m) => m.Destination === '/work')?.Type).toBe('volume')
+    // The worker got its identity and nothing else from the host.
+    const env = c.Config.Env.map((e) => e.split('=')[0])
+    expect(env).toEqual(expect.arrayContaining(['TETHER_SESSION_ID', 'TETHER_SERVER_URL', 'TETHER_WORKER_TOKEN']))
+    expect(env).not.toContain('TETHER_SECRET')
+  })
+
+  it('streams an answer as chunk events and runs the tool call inside the container', async () => {
+    const id = await h.createSession()
+    await h.postMessage(id, '/count 200')
+    await h.postMessage(id, '/run id -u; test -f /app/worker.cjs && echo inside-the-container; touch /etc/x 2>&1; echo work=$PWD')
+    const events = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'two turns')
+    expect(answerText(events, 1)).toBe(count(200))
+    expect(ofType(events, 'chunk').filter((e) => e.value.turn === 1 && e.value.role === 'assistant').length).toBeGreaterThan(1)
+    const call = ofType(events, 'tool-call').at(-1)!.value
+    expect(call).toMatchObject({ name: 'shell', status: 'succeeded' })
+    const output: string = call.output.output
+    expect(output).toContain('1000\n')
+    expect(output).toContain('inside-the-container')
+    expect(output).toContain('Read-only file system')
+    expect(output).toContain('work=/work')
+    // The host has no /app/worker.cjs: the command did not run here.
+    expect(existsSync('/app/worker.cjs')).toBe(false)
+  })
+
+  it('publishes terminal output of a command typed into the session', async () => {
+    const id = await h.createSession()
+    await h.waitFor(id, latestAgentState, 'worker ready')
+    const res = await h.request(`/api/streams?sessionId=${id}`, {
+      json: { channel: 'terminal', data: { id: 'cmd-docker', kind: 'input', source: 'admin-user', data: 'printf "\\033[32mgreen\\033[0m\\n"; echo uid=$(id -u) host=$(hostname)' } },
+    })
+    expect(res.status).toBe(200)
+    const output = await h.waitFor(
+      id,
+      (e) => {
+        const text = ofType(e, 'terminal')
+          .filter((t) => t.value.kind === 'output' && t.value.commandId === 'cmd-docker')
+          .map((t) => t.value.data)
+          .join('')
+        return text.includes('uid=1000') && text
+      },
+      'terminal output',
+    )
+    expect(output).toContain('\u001b[32mgreen\u001b[0m')
+  })
+
+  it('restarts a killed container, keeps its work dir, and resumes the turn without duplicates or gaps', async () => {
+    const id = await h.createSession()
+    await h.postMessage(id, '/write keep.txt survives the crash')
+    await h.waitFor(id, (e) => turnEnded(e, 1), 'file written')
+    const before = (await containerOf(id))!
+    await h.postMessage(id, '/slow /count 90')
+    await h.waitFor(id, (e) => answerText(e, 2).split(' ').length >= 8, 'turn 2 under way')
+    await docker.getContainer(before.Id).kill({ signal: 'SIGKILL' })
+    let events = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'the resumed turn to end')
+    expect(answerText(events, 2)).toBe(count(90))
+    expect(duplicateImmutableEvents(events)).toEqual([])
+    expect(chunkGaps(events)).toEqual([])
+    expect(latestAgentState(events)).toMatchObject({ status: 'idle', restarts: 1 })
+    const after = (await containerOf(id))!
+    expect(after.Id).not.toBe(before.Id)
+    expect(after.State.Running).toBe(true)
+    await h.postMessage(id, '/read keep.txt')
+    events = await h.waitFor(id, (e) => turnEnded(e, 3) && e, 'read after restart')
+    expect(ofType(events, 'tool-call').at(-1)!.value).toMatchObject({ name: 'read_file', status: 'succeeded', output: 'survives the crash' })
+  })
+
+  it('removes the container and its volume when the session is terminated', async () => {
+    const id = await h.createSession()
+    await h.waitFor(id, latestAgentState, 'worker ready')
+    const c = (await containerOf(id))!
+    const volume = c.Mounts.find((m) => m.Destination === '/work')!.Name!
+    expect(await volumeExists(volume)).toBe(true)
+    const res = await h.request(`/api/sessions/${id}/terminate`, { json: {} })
+    expect(res.status).toBe(200)
+    await expect.poll(() => containerOf(id), { timeout: 30_000 }).toBeNull()
+    await expect.poll(() => volumeExists(volume), { timeout: 30_000 }).toBe(false)
+    expect(h.supervisor.workerOf(id)).toBeNull()
+  })
+})
+
+describe('docker warm pool', () => {
+  let h: WorkerHarness
+  beforeAll(async () => {
+    h = await startWorkerHarness({ runtime: 'docker', warmPool: { docker: 2 } })
+    await h.supervisor.runtime('docker')
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('keeps started containers ready and renames the claimed one after its session', async () => {
+    const pool = h.supervisor.pool('docker')!
+    await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
+    const id = await h.createSession()
+    await h.postMessage(id, 'hi from a warm container')
+    const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
+    expect(answerText(events, 1)).toBe('Echo: hi from a warm container')
+    const c = (await containerOf(id))!
+    expect(c.State.Running).toBe(true)
+    await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
+  })
+
+  it('removes idle warm containers when the server closes', async () => {
+    const instance = instanceIdFor(h.dataDir)
+    await h.close()
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${instance}`] } })
+    expect(left).toEqual([])
+  })
+})
+
+describe('docker reconcile on server start', () => {
+  it('restarts live sessions\' workers from an earlier run and removes orphaned containers', async () => {
+    const first = await startWorkerHarness({ runtime: 'docker', hooks: { stopWorkersOnClose: false } })
+    const dataDir = first.dataDir
+    const id = await first.createSession()
+    await first.postMessage(id, 'before the restart')
+    await first.waitFor(id, (e) => turnEnded(e, 1), 'turn 1')
+    const before = (await containerOf(id))!
+    // A container the new server knows nothing about (its session is gone).
+    const image = (await ensureWorkerImage({ docker })).ref
+    const orphan = await docker.createContainer({
+      name: `tether-agent-gone-${Date.now()}`,
+      Image: image,
+      Env: ['TETHER_WARM=1'],
+      OpenStdin: true,
+      Labels: { [LABELS.managedBy]: 'tether', [LABELS.instance]: instanceIdFor(dataDir), [LABELS.session]: 'gone', [LABELS.run]: 'earlier' },
+      HostConfig: { NetworkMode: 'none' },
+    })
+    await orphan.start()
+    await first.close()
+    expect((await containerOf(id))?.State.Running).toBe(true)
+
+    const second = await startWorkerHarness({ runtime: 'docker', dataDir })
+    try {
+      await expect.poll(async () => (await containerOf(id))?.Id, { timeout: 60_000 }).not.toBe(before.Id)
+      await expect.poll(async () => (await orphan.inspect().catch(() => null)) === null, { timeout: 60_000 }).toBe(true)
+      await second.postMessage(id, 'after the restart')
+      const events = await second.waitFor(id, (e) => turnEnded(e, 2) && e, 'turn 2 on the new server')
+      expect(answerText(events, 2)).toBe('Echo: after the restart')
+      expect(duplicateImmutableEvents(events)).toEqual([])
+    } finally {
+      await second.close()
+    }
+    expect(await containerOf(id)).toBeNull()
+  })
+})
