@@ -89,7 +89,7 @@ export class Publisher {
   private fail(error: Error): void {
     if (this.fatal) return
     this.fatal = error
-    const fenced = error instanceof StaleEpochError
+    const fenced = error instanceof StaleEpochError && error.currentEpoch > this.options.epoch
     log('error', fenced ? 'fenced by a newer worker for this session' : 'publishing failed', { error: error.message })
     this.options.onFatal(error)
   }

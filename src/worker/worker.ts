@@ -125,7 +125,9 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
         onFatal: (error) => {
           // Writing 'stopped' into a stream the server already closed is the normal end.
           if (stopping) finish(EXIT_STOPPED)
-          else if (error instanceof StaleEpochError) finish(EXIT_FENCED)
+          // The client reports every 403 as a stale epoch; only a larger server epoch is a fence
+          // (an auth denial, e.g. an expired token, is a crash: the restart brings a fresh token).
+          else if (error instanceof StaleEpochError && error.currentEpoch > epoch) finish(EXIT_FENCED)
           else finish(EXIT_CRASHED)
         },
       })
