@@ -1,12 +1,12 @@
 /**
  * Bar 1: two people in one session, each in their own browser context (own storage, own token
  * from the share link): each sees the other's presence and cursor, a message sent by one streams
- * into both, and a terminal command typed by one shows with its output in both.
+ * into both (answered by the server's real echo worker, word by word), and a terminal command
+ * typed by one runs in the worker's real shell and shows with its output in both.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { FakeShell } from './fake-shell'
-import { createSession, launchBrowser, messageTexts, newPage, startServer, streamAssistantMessage, terminalText, until, type TestServer } from './support'
+import { createSession, launchBrowser, messageTexts, newPage, startServer, terminalText, until, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
@@ -38,7 +38,6 @@ describe('two people in one session', () => {
   it('see each other, their cursors, their messages as they stream, and their terminal commands with output', async () => {
     const admin = await server.token('admin')
     const session = await createSession(server, admin, 'Pairing on the upload bug')
-    const worker = await server.token('worker', session.id, 'agent-1')
 
     const alice = await join(session.shareUrl, 'Alice')
     const bob = await join(session.shareUrl, 'Bob')
@@ -65,43 +64,49 @@ describe('two people in one session', () => {
     // Nobody sees their own cursor.
     expect(await alice.page.locator(`[data-testid="live-cursor"][data-user="${alice.userId}"]`).count()).toBe(0)
 
-    // A message from Alice shows in both pages.
-    await alice.page.fill('[data-testid="composer"]', 'Can you find why the upload test is flaky?')
+    // Bob watches the agent's answer grow, to see it stream rather than arrive whole.
+    await bob.page.evaluate(() => {
+      const seen = new Set<string>()
+      ;(window as unknown as { __partials: Set<string> }).__partials = seen
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('[data-testid="message"][data-role="assistant"][data-done="false"]')) {
+          const text = el.querySelector('[data-testid="message-text"]')?.textContent
+          if (text) seen.add(text)
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true })
+    })
+
+    // A message from Alice shows in both pages, and the agent's answer streams into both.
+    const ask = '/slow /count 40'
+    const answer = Array.from({ length: 40 }, (_, i) => String(i + 1)).join(' ')
+    await alice.page.fill('[data-testid="composer"]', ask)
     await alice.page.keyboard.press('Enter')
     for (const { page } of [alice, bob]) {
-      await until(page, 'Alice’s message', async () => (await messageTexts(page)).some((m) => m.role === 'user' && m.text === 'Can you find why the upload test is flaky?' && m.pending === 'false'))
+      await until(page, 'Alice’s message', async () => (await messageTexts(page)).some((m) => m.role === 'user' && m.text === ask && m.pending === 'false'))
     }
-
-    // The agent's answer streams into both, token by token.
-    const answer = 'Sure. I will run the test a few times and read its output.'
-    await streamAssistantMessage(server, worker, session.id, 'answer-1', answer, 'agent-1', 0, 4)
     for (const { page } of [alice, bob]) {
-      await until(page, 'the first words of the answer', async () => (await messageTexts(page)).some((m) => m.id === 'answer-1' && m.text === 'Sure. I will run'))
-    }
-    await streamAssistantMessage(server, worker, session.id, 'answer-1', answer, 'agent-1', 4)
-    for (const { page } of [alice, bob]) {
-      await until(page, 'the whole answer', async () => (await messageTexts(page)).some((m) => m.id === 'answer-1' && m.text === answer))
+      await until(page, 'the whole answer', async () => (await messageTexts(page)).some((m) => m.role === 'assistant' && m.text === answer))
       const messages = await messageTexts(page)
-      expect(messages.map((m) => m.role)).toEqual(['user', 'assistant'])
+      expect(messages.map((m) => [m.role, m.text])).toEqual([
+        ['user', ask],
+        ['assistant', answer],
+      ])
     }
+    const partials = await bob.page.evaluate(() => [...(window as unknown as { __partials: Set<string> }).__partials])
+    // Seen part-way: more than one intermediate text, each a prefix of the answer.
+    expect(partials.length).toBeGreaterThan(1)
+    for (const partial of partials) expect(answer.startsWith(partial)).toBe(true)
 
-    // Bob runs a command at the terminal prompt; its output shows under it in both terminals.
-    const shell = new FakeShell(server, worker, session.id, 'agent-1')
-    shell.start()
-    try {
-      await bob.page.fill('[data-testid="prompt-input"]', 'echo hello-from-bob')
-      await bob.page.keyboard.press('Enter')
-      for (const { page } of [alice, bob]) {
-        await until(page, 'the command output in the terminal', async () => (await terminalText(page)).includes('hello-from-bob\n$'))
-        const text = await terminalText(page)
-        const commandRow = text.split('\n').findIndex((row) => row.startsWith('echo hello-from-bob'))
-        expect(commandRow).toBeGreaterThanOrEqual(0)
-        // The command's row carries who ran it; the output is on the row under it.
-        expect(text.split('\n')[commandRow]).toContain('Bob')
-        expect(text.split('\n')[commandRow + 1]).toBe('hello-from-bob')
-      }
-    } finally {
-      shell.stop()
+    // Bob runs a command at the terminal prompt: the worker's real shell runs it, and the command
+    // (labelled with who ran it) and its output show in both terminals.
+    await bob.page.fill('[data-testid="prompt-input"]', 'echo hello-from-$((6*7))')
+    await bob.page.keyboard.press('Enter')
+    for (const { page } of [alice, bob]) {
+      await until(page, 'the command output in the terminal', async () => (await terminalText(page)).split('\n').includes('hello-from-42'))
+      const rows = (await terminalText(page)).split('\n')
+      const output = rows.indexOf('hello-from-42')
+      expect(rows.slice(0, output).some((r) => r.includes('echo hello-from-$((6*7))'))).toBe(true)
+      expect(rows.some((r) => r.includes('Bob ◂'))).toBe(true)
     }
   }, 180_000)
 })

@@ -26,6 +26,7 @@ export class ConnectionStatusStore {
   private status: ConnectionStatus = { state: 'connecting', attempt: 0, caughtUp: false }
   private readonly listeners = new Set<() => void>()
   private wakers = new Set<() => void>()
+  private droppers = new Set<() => void>()
 
   getSnapshot = (): ConnectionStatus => this.status
 
@@ -71,6 +72,21 @@ export class ConnectionStatusStore {
   addWaker(wake: () => void): () => void {
     this.wakers.add(wake)
     return () => this.wakers.delete(wake)
+  }
+
+  /** Registers an open live connection that `dropLive` can cut. */
+  addLiveConnection(cut: () => void): () => void {
+    this.droppers.add(cut)
+    return () => this.droppers.delete(cut)
+  }
+
+  /**
+   * Cuts open live connections (they resume from the last applied offset). Used when the browser
+   * reports the network gone: a dead TCP connection can otherwise look open for minutes.
+   */
+  dropLive(reason: string): void {
+    for (const cut of [...this.droppers]) cut()
+    if (!this.status.ended && this.status.state !== 'offline') this.set({ state: 'offline', reason, nextRetryAt: undefined })
   }
 
   /** Skips the current backoff wait (the "retry now" button, or the browser coming back online). */

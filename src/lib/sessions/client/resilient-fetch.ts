@@ -61,14 +61,19 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
     for (;;) {
       if (signal?.aborted) throw abortError()
       let reason: string
+      // Our own abort per attempt, so a live connection can be cut without ending the read.
+      const attemptAbort = new AbortController()
+      const onOuterAbort = () => attemptAbort.abort(signal?.reason)
+      signal?.addEventListener('abort', onOuterAbort, { once: true })
       try {
-        const response = await baseFetch(input, init)
+        const response = await baseFetch(input, { ...init, signal: attemptAbort.signal })
         if (response.ok) {
-          const ready = await settle(response, signal, status)
+          const ready = await settle(response, signal, status, attemptAbort)
           status.markLive()
           return ready
         }
         if (response.status >= 500 || RETRYABLE_STATUS.has(response.status)) {
+          signal?.removeEventListener('abort', onOuterAbort)
           reason = `server answered ${response.status}`
           await response.body?.cancel().catch(() => undefined)
         } else {
@@ -77,6 +82,7 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
           return response
         }
       } catch (err) {
+        signal?.removeEventListener('abort', onOuterAbort)
         if (signal?.aborted) throw abortError()
         reason = err instanceof Error ? err.message : String(err)
       }
@@ -89,11 +95,15 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
 }
 
 /** Makes a successful response safe to hand over: SSE is made batch-atomic, anything else is read whole. */
-async function settle(response: Response, signal: AbortSignal | null | undefined, status: ConnectionStatusStore): Promise<Response> {
+async function settle(response: Response, signal: AbortSignal | null | undefined, status: ConnectionStatusStore, attemptAbort: AbortController): Promise<Response> {
   const contentType = response.headers.get('content-type') ?? ''
   if (contentType.includes('text/event-stream') && response.body) {
+    const forget = status.addLiveConnection(() => attemptAbort.abort(new Error('network lost')))
     const body = atomicSseBody(response.body, signal ?? undefined, {
-      onDrop: (reason) => status.markDropped(reason),
+      onDrop: (reason) => {
+        forget()
+        status.markDropped(reason)
+      },
       onControl: (control) => {
         if (control.streamClosed) status.markEnded()
       },

@@ -92,7 +92,13 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
     if (saveTimer !== undefined) clearTimeout(saveTimer)
     persist()
   }
-  if (typeof window !== 'undefined') window.addEventListener('pagehide', onPageHide)
+  const onOffline = () => status.dropLive('no network')
+  const onOnline = () => status.retryNow()
+  if (typeof window !== 'undefined') {
+    window.addEventListener('pagehide', onPageHide)
+    window.addEventListener('offline', onOffline)
+    window.addEventListener('online', onOnline)
+  }
 
   const ready = db.preload().catch(async (err: unknown) => {
     // A refused read after a cached start may mean the cache is from another server's data.
@@ -127,7 +133,11 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
       if (saveTimer !== undefined) clearTimeout(saveTimer)
       persist()
       closed = true
-      if (typeof window !== 'undefined') window.removeEventListener('pagehide', onPageHide)
+      if (typeof window !== 'undefined') {
+        window.removeEventListener('pagehide', onPageHide)
+        window.removeEventListener('offline', onOffline)
+        window.removeEventListener('online', onOnline)
+      }
       db.close()
     },
   }
