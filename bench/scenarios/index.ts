@@ -12,6 +12,7 @@ import { rss } from './rss'
 import { sequential } from './sequential'
 import { sse100, sse1000 } from './sse-fanout'
 import type { Scenario } from './types'
+import { workerStart } from './workers'
 import { writersManyStreams } from './writers-many-streams'
 import { writers32 } from './writers32'
 
@@ -24,4 +25,5 @@ export const scenarios: Scenario[] = [
   sse1000,
   rss,
   writersManyStreams,
+  workerStart,
 ]

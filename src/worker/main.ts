@@ -14,15 +14,20 @@ import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
 function readClaim(): Promise<WorkerIdentity> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: process.stdin })
+    let settled = false
     lines.once('line', (line) => {
-      lines.close()
+      settled = true
       try {
         resolve(parseClaim(line))
       } catch (err) {
         reject(err)
       }
+      // close() emits 'close' synchronously: settle first.
+      lines.close()
     })
-    lines.once('close', () => reject(new Error('stdin closed before a claim arrived')))
+    lines.once('close', () => {
+      if (!settled) reject(new Error('stdin closed before a claim arrived'))
+    })
   })
 }
 
@@ -50,6 +55,8 @@ async function main(): Promise<void> {
   if (!identity) {
     if (process.env.TETHER_WARM !== '1') throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
     log('info', 'warm: waiting for a claim on stdin')
+    // Node loads its fetch implementation on first use (tens of ms): do it while idle.
+    await fetch('data:,warm').then((r) => r.text()).catch(() => {})
     identity = await readClaim()
     if (process.env.TETHER_EXIT_WITH_STDIN === '1') process.stdin.on('end', () => exit(0)).resume()
   }

@@ -113,8 +113,12 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
 
   void (async () => {
     try {
+      const t0 = performance.now()
       reader.start()
-      const [config] = await Promise.all([fetchSessionConfig(identity), reader.caughtUp])
+      const [config] = await Promise.all([
+        fetchSessionConfig(identity).finally(() => log('debug', 'session config fetched', { ms: performance.now() - t0 })),
+        reader.caughtUp.finally(() => log('debug', 'caught up', { ms: performance.now() - t0 })),
+      ])
       if (finished) return
       const epoch = Math.max(Date.now(), view.maxOwnTimestamp + 1)
       publisher = new Publisher({
@@ -150,6 +154,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
       }
       state.publish()
       state.startHeartbeat(settings.heartbeatMs)
+      void publisher.flush().then(() => log('debug', 'first state published', { ms: performance.now() - t0 }), () => {})
       log('info', restarted ? 'worker restarted' : 'worker started', { epoch, model: config.model, restarts })
 
       terminal = new Terminal({ publisher, agentId, workDir: settings.workDir, outputCounts: view.terminalOutputs, initialSize: view.terminalSize })

@@ -174,8 +174,12 @@ describe('docker warm pool', () => {
     await h.postMessage(id, 'hi from a warm container')
     const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
     expect(answerText(events, 1)).toBe('Echo: hi from a warm container')
+    expect(h.supervisor.workerOf(id)?.restarts).toBe(0)
+    expect(ofType(events, 'agent-state').every((e) => e.value.restarts === 0)).toBe(true)
     const c = (await containerOf(id))!
     expect(c.State.Running).toBe(true)
+    // Started before its session existed: its environment carries no identity.
+    expect(c.Config.Env.some((e) => e.startsWith('TETHER_WORKER_TOKEN='))).toBe(false)
     await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
   })
 

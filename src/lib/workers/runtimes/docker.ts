@@ -80,6 +80,8 @@ export class DockerRuntime implements WorkerRuntime {
   private events: NodeJS.ReadableStream | null = null
   private eventsReady: Promise<void> | null = null
   private closed = false
+  /** stdin of warm containers, attached before they start so no byte of the claim is lost. */
+  private readonly warmStdin = new Map<string, Duplex>()
   /** Labels this runtime's containers, so containers of an earlier server run are told apart. */
   readonly runId = randomBytes(8).toString('hex')
 
@@ -206,6 +208,11 @@ export class DockerRuntime implements WorkerRuntime {
     await this.watchEvents()
     const vol = volume ?? (await this.createVolume(name))
     const container = await this.createContainer(name, claim, vol)
+    if (!claim) {
+      const stdin = (await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex
+      stdin.on('error', () => {})
+      this.warmStdin.set(name, stdin)
+    }
     await container.start()
     return {
       id: name,
@@ -227,9 +234,13 @@ export class DockerRuntime implements WorkerRuntime {
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
     const container = this.docker.getContainer(id)
     const name = containerNameFor(claim.sessionId)
-    const stream = (await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex
+    const stream = this.warmStdin.get(id) ?? ((await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex)
+    this.warmStdin.delete(id)
+    stream.on('error', () => {})
     await new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(claim)}\n`, (err) => (err ? reject(err) : resolve())))
-    stream.end()
+    // Kept open until stop: the engine may close the container's stdin before it has copied what
+    // was written when the attach ends right after a write.
+    this.warmStdin.set(name, stream)
     // Renamed after the claim is written, so the claim's latency does not wait for the rename.
     await container.rename({ name })
     const info = await this.infoOf(name)
@@ -240,11 +251,15 @@ export class DockerRuntime implements WorkerRuntime {
   async restart(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
     const old = await this.infoOf(id)
     if (!old) throw new Error(`no container ${id}`)
+    this.warmStdin.get(id)?.destroy()
+    this.warmStdin.delete(id)
     await this.docker.getContainer(id).remove({ force: true, v: false })
     return this.launch(containerNameFor(claim.sessionId), claim, old.workDir || undefined)
   }
 
   async stop(id: string, options: { graceMs?: number } = {}): Promise<void> {
+    this.warmStdin.get(id)?.destroy()
+    this.warmStdin.delete(id)
     const info = await this.infoOf(id)
     if (!info) return
     const container = this.docker.getContainer(id)
@@ -322,6 +337,8 @@ export class DockerRuntime implements WorkerRuntime {
 
   async close(): Promise<void> {
     this.closed = true
+    for (const stdin of this.warmStdin.values()) stdin.destroy()
+    this.warmStdin.clear()
     this.listeners.clear()
     const events = this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | null
     events?.destroy?.()

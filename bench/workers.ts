@@ -1,0 +1,210 @@
+/**
+ * Worker start time: how long from creating a session to its agent's first agent-state
+ * heartbeat in the stream, for
+ *   - a cold Docker container (create + start + node + catch-up + first publish),
+ *   - a warm-pool Docker container (claim of an already started container),
+ *   - a process-runtime worker (cold child process), and its warm pool.
+ * Median of several sessions each. Targets (issue 4): cold docker < 1500 ms, warm claim < 100 ms.
+ *
+ *   tsx bench/workers.ts [--samples 7]        run alone (prints a small table)
+ *   npm run bench -- --only workers           through the bench runner (bench/scenarios/index.ts)
+ *
+ * The app runs in this process on a fresh data dir with the real supervisor; the echo provider
+ * needs no network. Docker figures are NaN when no engine can be started.
+ */
+import { stream } from '@durable-streams/client'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { serve } from 'srvx/node'
+import { createTetherApp } from '../src/lib/app'
+import { createWorkerHooks } from '../src/lib/workers/hooks'
+import { connectDocker } from '../src/lib/workers/docker-engine'
+import { ensureWorkerImage } from '../src/lib/workers/image/build'
+import type { RuntimeKind } from '../src/lib/workers/runtime'
+import type { WorkerSupervisor } from '../src/lib/workers/supervisor'
+import { median } from './stats'
+
+export interface WorkerStartTimes {
+  /** ms, median: create a session → first heartbeat, cold docker container. */
+  dockerCold: number
+  /** ms, median: create a session → first heartbeat, warm-pool docker container. */
+  dockerWarm: number
+  /** ms, median: the runtime's claim() call alone (stdin write + rename). */
+  dockerClaimCall: number
+  processCold: number
+  processWarm: number
+}
+
+interface Setup {
+  url: string
+  adminToken: string
+  supervisor: WorkerSupervisor
+  close(): Promise<void>
+}
+
+async function startApp(runtime: RuntimeKind, warm: number): Promise<Setup> {
+  const dataDir = mkdtempSync(join(tmpdir(), `tether-bench-workers-${runtime}-`))
+  let resolveUrl!: (u: string) => void
+  const url = new Promise<string>((r) => (resolveUrl = r))
+  let supervisor: WorkerSupervisor | null = null
+  const app = createTetherApp(
+    {
+      dataDir,
+      logger: pino({ level: 'silent' }),
+      sessions: { auth: true, secret: 'bench-secret-for-workers-0001', monitorIntervalMs: 0, ephemeralRemoveAfterMs: 60_000, retentionDays: 1, maxEventBodyBytes: 1 << 20, defaultLimits: {} },
+    },
+    createWorkerHooks({
+      dataDir,
+      config: { enabled: true, runtime, warmPool: { [runtime]: warm } },
+      serverUrl: () => url,
+      onSupervisor: (s) => (supervisor = s),
+    }),
+  )
+  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
+  await server.ready()
+  const address = server.node?.server?.address()
+  if (!address || typeof address !== 'object') throw new Error('no address')
+  const origin = `http://127.0.0.1:${address.port}`
+  resolveUrl(origin)
+  await app.ready
+  const adminToken = await app.issueToken({ role: 'admin', subject: 'bench', ttlSeconds: 3600 })
+  await supervisor!.runtime(runtime)
+  return {
+    url: origin,
+    adminToken,
+    supervisor: supervisor!,
+    async close() {
+      await app.close()
+      await server.close(true)
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Creates a session and resolves with ms until its first agent-state event arrives (SSE). */
+async function timeToFirstHeartbeat(s: Setup): Promise<number> {
+  const t0 = performance.now()
+  const res = await fetch(`${s.url}/api/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ pattern: 'long-running', agent: { model: 'echo' } }),
+  })
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
+  const { session } = (await res.json()) as { session: { id: string } }
+  const controller = new AbortController()
+  const live = await stream<{ type?: string }>({
+    url: `${s.url}/api/streams/sessions/${session.id}`,
+    offset: '-1',
+    live: 'sse',
+    json: true,
+    headers: { authorization: `Bearer ${s.adminToken}` },
+    signal: controller.signal,
+    warnOnHttp: false,
+  })
+  const elapsed = await new Promise<number>((resolveTime, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no heartbeat from ${session.id} within 60 s`)), 60_000)
+    live.subscribeJson((batch) => {
+      if (batch.items.some((e) => e.type === 'agent-state')) {
+        clearTimeout(timer)
+        resolveTime(performance.now() - t0)
+      }
+    })
+  })
+  controller.abort()
+  await fetch(`${s.url}/api/sessions/${session.id}/terminate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.adminToken}`, 'content-type': 'application/json' },
+    body: '{}',
+  })
+  return elapsed
+}
+
+async function waitForPool(s: Setup, runtime: RuntimeKind, size: number): Promise<void> {
+  const deadline = Date.now() + 120_000
+  while ((s.supervisor.pool(runtime)?.available ?? 0) < size) {
+    if (Date.now() > deadline) throw new Error('warm pool did not fill')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+async function sampleRuntime(runtime: RuntimeKind, samples: number, log: (m: string) => void): Promise<{ cold: number; warm: number; claimCall: number }> {
+  const cold: number[] = []
+  const coldApp = await startApp(runtime, 0)
+  try {
+    await timeToFirstHeartbeat(coldApp) // warm-up: bundle / image caches, JIT
+    for (let i = 0; i < samples; i++) {
+      cold.push(await timeToFirstHeartbeat(coldApp))
+      log(`${runtime} cold #${i + 1}: ${cold.at(-1)!.toFixed(0)} ms`)
+    }
+  } finally {
+    await coldApp.close()
+  }
+  const warm: number[] = []
+  const claimCalls: number[] = []
+  const warmApp = await startApp(runtime, 1)
+  try {
+    const rt = await warmApp.supervisor.runtime(runtime)
+    const claim = rt.claim.bind(rt)
+    rt.claim = async (...args) => {
+      const t = performance.now()
+      const info = await claim(...args)
+      claimCalls.push(performance.now() - t)
+      return info
+    }
+    for (let i = 0; i < samples + 1; i++) {
+      await waitForPool(warmApp, runtime, 1)
+      const ms = await timeToFirstHeartbeat(warmApp)
+      if (i > 0) warm.push(ms) // the first claim warms caches
+      if (i > 0) log(`${runtime} warm #${i}: ${ms.toFixed(0)} ms`)
+    }
+  } finally {
+    await warmApp.close()
+  }
+  return { cold: median(cold), warm: median(warm), claimCall: median(claimCalls.slice(1)) }
+}
+
+/** Starts the Docker engine if needed (scripts/docker-engine.sh) and builds the image; false if impossible. */
+function prepareDocker(log: (m: string) => void): boolean {
+  try {
+    const out = execFileSync('bash', [resolve(import.meta.dirname, '../scripts/docker-engine.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    const host = /DOCKER_HOST=(\S+)/.exec(out)?.[1]
+    if (host) process.env.DOCKER_HOST = host
+    return true
+  } catch (err) {
+    log(`no Docker engine: ${(err as Error).message.split('\n')[0]}`)
+    return false
+  }
+}
+
+export async function measureWorkerStartTimes(options: { samples?: number; log?: (m: string) => void } = {}): Promise<WorkerStartTimes> {
+  const samples = options.samples ?? 5
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`))
+  const processTimes = await sampleRuntime('process', samples, log)
+  let docker = { cold: Number.NaN, warm: Number.NaN, claimCall: Number.NaN }
+  if (prepareDocker(log)) {
+    try {
+      await ensureWorkerImage({ docker: await connectDocker(), log })
+      docker = await sampleRuntime('docker', samples, log)
+    } catch (err) {
+      log(`docker measurements failed: ${(err as Error).message}`)
+    }
+  }
+  return { dockerCold: docker.cold, dockerWarm: docker.warm, dockerClaimCall: docker.claimCall, processCold: processTimes.cold, processWarm: processTimes.warm }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const { values } = parseArgs({ options: { samples: { type: 'string', default: '7' } } })
+  const t = await measureWorkerStartTimes({ samples: Number(values.samples) })
+  const row = (label: string, ms: number, target = '') => console.log(`| ${label} | ${Number.isNaN(ms) ? 'n/a' : ms.toFixed(0)} ms | ${target} |`)
+  console.log('\n| worker start (median, session created → first agent-state heartbeat) | time | target |\n|---|---|---|')
+  row('docker, cold container', t.dockerCold, '< 1500 ms')
+  row('docker, warm-pool claim', t.dockerWarm, '< 100 ms')
+  row('docker, claim() call alone', t.dockerClaimCall)
+  row('process runtime, cold', t.processCold)
+  row('process runtime, warm-pool claim', t.processWarm)
+  process.exit(0)
+}
