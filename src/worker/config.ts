@@ -74,7 +74,7 @@ function modelName(provider: unknown, model: unknown): string {
   return `${p}:${m}`
 }
 
-function pickConfig(body: unknown): SessionConfig {
+export function sessionConfigFrom(body: unknown): SessionConfig {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
   const session = (typeof record.session === 'object' && record.session !== null ? record.session : record) as Record<string, unknown>
   const agent = (typeof session.agent === 'object' && session.agent !== null ? session.agent : {}) as Record<string, unknown>
@@ -98,7 +98,7 @@ export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: ty
       log('warn', 'no session record; using defaults', { status: response.status })
       return DEFAULT_CONFIG
     }
-    return pickConfig(await response.json())
+    return sessionConfigFrom(await response.json())
   } catch (err) {
     log('warn', 'session record unreadable; using defaults', { error: err instanceof Error ? err.message : String(err) })
     return DEFAULT_CONFIG
