@@ -3,14 +3,60 @@
  * a known token secret so tests can sign tokens), Debian chromium through playwright-core, and
  * small helpers to act as a worker or an admin over the real HTTP API.
  */
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
 import { issueToken, secretFromString, type Role } from '../../src/lib/sessions/tokens'
 
-export const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts/screenshots')
+const ROOT = resolve(import.meta.dirname, '../..')
+export const ARTIFACTS = resolve(ROOT, 'artifacts/screenshots')
+
+function newestMtime(path: string): number {
+  const st = statSync(path)
+  if (!st.isDirectory()) return st.mtimeMs
+  let newest = 0
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)))
+  return newest
+}
+
+function buildIsStale(): boolean {
+  const built = join(ROOT, 'dist/server/server.js')
+  if (!existsSync(built)) return true
+  const sources = Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'vite.config.ts')), newestMtime(join(ROOT, 'package-lock.json')))
+  return sources > statSync(built).mtimeMs
+}
+
+/**
+ * `npm test` builds before vitest; when a browser test runs by hand, build here if dist/ is
+ * missing or older than the sources. A lock directory keeps parallel test files from building
+ * into dist/ at the same time.
+ */
+export async function ensureFreshBuild(): Promise<void> {
+  if (!buildIsStale()) return
+  const lock = join(tmpdir(), `tether-vite-build-${Buffer.from(ROOT).toString('hex').slice(-16)}.lock`)
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      break
+    } catch {
+      // A lock left by a killed build is older than any real build takes.
+      const held = statSync(lock, { throwIfNoEntry: false })
+      if (held && Date.now() - held.mtimeMs > 10 * 60_000) rmdirSync(lock)
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  try {
+    if (!buildIsStale()) return
+    const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' })
+    if (built.status !== 0) throw new Error('vite build failed')
+  } finally {
+    rmdirSync(lock)
+  }
+}
 
 export interface TestServer extends ProductionServer {
   secret: string
@@ -20,6 +66,7 @@ export interface TestServer extends ProductionServer {
 }
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  await ensureFreshBuild()
   const secret = randomBytes(24).toString('base64url')
   const server = await startProductionServer({ TETHER_SECRET: secret, ...env })
   const sign = (role: Role, sessionId?: string, subject?: string, name?: string) =>

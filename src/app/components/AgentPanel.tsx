@@ -3,6 +3,14 @@ import type { AgentSummary } from '../../lib/sessions/client/derive'
 import type { SessionRecord } from '../../lib/sessions/session-types'
 import { formatCount, formatDuration, formatUsd } from './format'
 
+const STEP_HINT: Record<string, string> = {
+  idle: 'Waiting for the next message.',
+  starting: 'Starting up…',
+  waiting: 'Waiting for input.',
+  stopped: 'Stopped.',
+  failed: 'Failed.',
+}
+
 const STATUS_BADGE: Record<string, string> = {
   starting: 'badge badge-info',
   idle: 'badge',
@@ -59,7 +67,11 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
         {summary.stopRequested ? <span className="badge badge-warn">stopping…</span> : null}
       </div>
       <p className="agent-step" data-testid="agent-step">
-        {agent?.error ? <span style={{ color: 'var(--danger)' }}>{agent.error}</span> : agent?.currentStep ?? (agent ? '—' : 'Waiting for a worker to pick up the session.')}
+        {agent?.error ? (
+          <span style={{ color: 'var(--danger)' }}>{agent.error}</span>
+        ) : (
+          agent?.currentStep ?? (agent ? STEP_HINT[agent.status] ?? '' : ended ? 'The session has ended.' : 'Waiting for a worker to pick up the session.')
+        )}
       </p>
       <div className="stats">
         <Stat label="Tokens" value={formatCount(tokens)} left={`${formatCount(summary.tokensIn)} in · ${formatCount(summary.tokensOut)} out`} testId="stat-tokens" />
@@ -80,7 +92,15 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
         <Stat
           label="Time left"
           value={ended ? '—' : lifetimeLeft !== undefined ? formatDuration(lifetimeLeft) : '∞'}
-          left={idleLeft !== undefined && !ended ? `idle limit in ${formatDuration(idleLeft)}` : ended ? session?.endReason ?? 'ended' : 'no lifetime limit'}
+          left={
+            ended
+              ? session?.endReason ?? 'ended'
+              : idleLeft !== undefined
+                ? `ends if idle for ${formatDuration(idleLeft)}`
+                : limits?.maxLifetimeMs
+                  ? `of ${formatDuration(limits.maxLifetimeMs)} lifetime`
+                  : 'no lifetime limit'
+          }
           fraction={lifetimeLeft !== undefined && limits?.maxLifetimeMs && !ended ? lifetimeLeft / limits.maxLifetimeMs : undefined}
           testId="stat-time"
         />

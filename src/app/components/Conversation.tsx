@@ -11,9 +11,21 @@ const TOOL_BADGE: Record<ToolCall['status'], string> = {
   cancelled: 'badge badge-warn',
 }
 
-function formatJson(value: unknown): string {
+/**
+ * Tool inputs and outputs for reading: strings as they are, flat objects as `key: value` lines
+ * with multi-line strings (command output) shown as text rather than escaped JSON.
+ */
+export function formatValue(value: unknown): string {
   if (value === undefined) return ''
   if (typeof value === 'string') return value
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>)
+    if (entries.every(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))) {
+      return entries
+        .map(([k, v]) => (typeof v === 'string' && v.includes('\n') ? `${k}:\n${v.replace(/\n$/, '')}` : `${k}: ${String(v)}`))
+        .join('\n')
+    }
+  }
   try {
     return JSON.stringify(value, null, 2)
   } catch {
@@ -26,7 +38,7 @@ function inputPreview(input: unknown): string {
     const first = Object.values(input as Record<string, unknown>)[0]
     if (typeof first === 'string') return first.length > 60 ? `${first.slice(0, 60)}…` : first
   }
-  const text = formatJson(input)
+  const text = formatValue(input)
   return text.length > 60 ? `${text.slice(0, 60)}…` : text
 }
 
@@ -48,12 +60,12 @@ export function ToolCallCard({ call }: { call: ToolCall }) {
       <div className="tool-io">
         <div>
           <h4>Input</h4>
-          <pre>{formatJson(call.input)}</pre>
+          <pre>{formatValue(call.input)}</pre>
         </div>
         {call.output !== undefined ? (
           <div>
             <h4>Output</h4>
-            <pre data-testid="tool-output">{formatJson(call.output)}</pre>
+            <pre data-testid="tool-output">{formatValue(call.output)}</pre>
           </div>
         ) : null}
         {call.error ? (

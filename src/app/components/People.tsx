@@ -50,12 +50,13 @@ export function PeopleList({ people, selfId }: { people: ReadonlyArray<Presence>
   )
 }
 
-/** Other people's pointers, positioned as fractions of the layer (which covers the session pane). */
-export function LiveCursors({ people, selfId }: { people: ReadonlyArray<Presence>; selfId: string }) {
+/** Other people's pointers on the same view, positioned as fractions of the layer (which covers the view). */
+export function LiveCursors({ people, selfId, pane }: { people: ReadonlyArray<Presence>; selfId: string; pane: string }) {
   return (
     <div className="cursor-layer" aria-hidden="true">
       {people
-        .filter((p) => p.userId !== selfId && p.cursor && p.status !== 'away')
+        // A position only means something on the same view as ours.
+        .filter((p) => p.userId !== selfId && p.cursor && p.status !== 'away' && (p.focusedPane ?? pane) === pane)
         .map((p) => (
           <div
             key={p.userId}

@@ -1,6 +1,6 @@
 export function formatUsd(value: number): string {
   if (value === 0) return '$0.00'
-  if (value < 0.01) return `$${value.toFixed(4)}`
+  if (value < 0.01) return `$${Number(value.toPrecision(2))}`
   return `$${value.toFixed(2)}`
 }
 

@@ -10,7 +10,8 @@ import { useSessionList } from '../hooks/use-session-list'
 import { createSession } from '../../lib/sessions/client/api'
 import { rememberToken, storedToken } from '../../lib/sessions/client/auth'
 import { SESSION_PATTERNS, SESSION_STATUSES, type SessionPattern, type SessionRecord, type SessionStatus } from '../../lib/sessions/session-types'
-import type { Presence } from '../../lib/sessions/channels'
+import type { AgentState } from '../../lib/sessions/channels'
+import { useSessionPeeks } from '../hooks/use-session-peeks'
 
 interface HomeSearch {
   token?: string
@@ -27,15 +28,30 @@ export const Route = createFileRoute('/')({
   component: Home,
 })
 
-/** People in a session, when the list carries them. */
-function peopleOf(session: SessionRecord): Presence[] {
-  const raw = (session as SessionRecord & { presence?: unknown; participants?: unknown }).presence ?? (session as { participants?: unknown }).participants
-  return Array.isArray(raw) ? (raw as Presence[]) : []
+const AGENT_BADGE: Record<string, string> = {
+  thinking: 'badge badge-accent',
+  'running-tool': 'badge badge-info',
+  starting: 'badge badge-info',
+  waiting: 'badge badge-warn',
+  failed: 'badge badge-danger',
 }
 
-function agentStatusOf(session: SessionRecord): string | undefined {
-  const s = (session as SessionRecord & { agentStatus?: unknown; agents?: unknown }).agentStatus
-  return typeof s === 'string' ? s : undefined
+function AgentCell({ session, agent }: { session: SessionRecord; agent?: AgentState }) {
+  const live = session.status === 'active' || session.status === 'idle'
+  return (
+    <span className="muted" style={{ fontSize: 13, display: 'flex', gap: 6, alignItems: 'center', flexWrap: 'wrap' }}>
+      <span className="cell-label">Agent</span>
+      {agent && live ? (
+        <span className={AGENT_BADGE[agent.status] ?? 'badge'} data-testid="agent-state">
+          {['thinking', 'running-tool', 'starting'].includes(agent.status) ? <span className="dot dot-pulse" /> : null}
+          {agent.status}
+        </span>
+      ) : null}
+      <span>
+        {session.agent.model ?? session.agent.provider ?? 'agent'} · {session.usage.turns} turn{session.usage.turns === 1 ? '' : 's'}
+      </span>
+    </span>
+  )
 }
 
 function useHomeToken(urlToken: string | undefined): { token?: string; ready: boolean } {
@@ -57,6 +73,9 @@ function Home() {
 
   const setFilter = (patch: Partial<HomeSearch>) => void navigate({ search: (prev) => ({ ...prev, ...patch, token: undefined }), replace: true })
   const visible = (sessions ?? []).filter((s) => !query || `${s.title ?? ''} ${s.id}`.toLowerCase().includes(query.toLowerCase()))
+  // Who is in each live session and what its agent does (first 20 live ones shown).
+  const peekIds = visible.filter((s) => s.status === 'active' || s.status === 'idle').slice(0, 20).map((s) => s.id)
+  const peeks = useSessionPeeks(token, peekIds, ready && !!sessions)
 
   const create = async (input: Parameters<typeof createSession>[1]) => {
     const created = await createSession(token, input)
@@ -182,16 +201,13 @@ function Home() {
                       <SessionStatusBadge status={s.status} />
                       <PatternBadge pattern={s.pattern} />
                     </span>
-                    <span className="muted" style={{ fontSize: 13 }}>
-                      <span className="cell-label">Agent</span>
-                      {agentStatusOf(s) ?? s.agent.model ?? s.agent.provider ?? '—'} · {s.usage.turns} turn{s.usage.turns === 1 ? '' : 's'}
-                    </span>
+                    <AgentCell session={s} agent={peeks.get(s.id)?.agent} />
                     <span className="num">
                       <span className="cell-label">Cost</span>
                       {formatUsd(s.usage.costUsd)}
                     </span>
                     <span className="col-people">
-                      <AvatarStack people={peopleOf(s)} small />
+                      {s.status === 'active' || s.status === 'idle' ? <AvatarStack people={peeks.get(s.id)?.people ?? []} small /> : <span className="faint">—</span>}
                     </span>
                   </Link>
                 </li>

@@ -131,7 +131,7 @@ function SessionPage() {
             <TerminalPane lines={terminal.lines} history={terminal.history} actions={actions} authorOf={authorOf} disabled={!actions} loading={!status.caughtUp} />
           </section>
         </aside>
-        <LiveCursors people={here} selfId={identity?.userId ?? ''} />
+        <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />
       </div>
       <WriteFailures store={actions?.failures} />
       {sharing ? <ShareDialog url={share.url} note={share.note} onClose={() => setSharing(false)} /> : null}

@@ -22,10 +22,11 @@ export const Route = createFileRoute('/sessions/$sessionId/terminal')({
   component: TerminalPage,
 })
 
-function ExitBadge({ block }: { block: CommandBlock }) {
+function CommandBadge({ block }: { block: CommandBlock }) {
   if (block.pending) return <span className="badge">sending</span>
-  if (block.exitCode === undefined) return <span className="badge badge-info">running</span>
-  return <span className={block.exitCode === 0 ? 'badge badge-ok' : 'badge badge-danger'}>exit {block.exitCode}</span>
+  // The shell reports an exit code only when it exits itself; otherwise show when it ran.
+  if (block.exitCode !== undefined) return <span className={block.exitCode === 0 ? 'badge badge-ok' : 'badge badge-danger'}>exit {block.exitCode}</span>
+  return <time className="faint" style={{ fontSize: 11 }}>{new Date(block.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
 }
 
 function TerminalPage() {
@@ -88,7 +89,7 @@ function TerminalPage() {
                       <span className="cmd" style={{ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
                         {b.command}
                       </span>
-                      <ExitBadge block={b} />
+                      <CommandBadge block={b} />
                     </summary>
                     {b.output ? <pre>{b.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')}</pre> : null}
                   </details>
@@ -103,7 +104,7 @@ function TerminalPage() {
             </p>
           </div>
         </aside>
-        <LiveCursors people={here} selfId={identity?.userId ?? ''} />
+        <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="terminal" />
       </div>
       <WriteFailures store={actions?.failures} />
     </div>
