@@ -157,6 +157,8 @@ export const agentStateSchema = z
     tokensOut: count,
     costUsd: z.number().nonnegative(),
     turns: count,
+    /** Times this session's worker was started again after it died (written by the worker). */
+    restarts: count.optional(),
     lastHeartbeat: epochMs,
     error: z.string().max(TEXT_MAX).optional(),
     timestamp: epochMs,
