@@ -7,6 +7,7 @@
  *                             docker 2); TETHER_WARM_POOL_SIZE_PROCESS / _DOCKER set one runtime
  *   TETHER_WORKER_HEARTBEAT_MS  agent-state heartbeat interval (default 3000)
  *   TETHER_WORKER_MEMORY_MB / TETHER_WORKER_CPUS  docker limits (default 512 MB, 1 CPU)
+ *   TETHER_WORKER_IMAGE       use this image (e.g. from src/worker/Dockerfile) instead of building one
  *   DOCKER_HOST               the engine (default /var/run/docker.sock, then /run/tether-docker.sock)
  */
 import { createHash } from 'node:crypto'
@@ -25,6 +26,7 @@ const envSchema = z.object({
   TETHER_WORKER_HEARTBEAT_MS: positiveInt,
   TETHER_WORKER_MEMORY_MB: positiveInt,
   TETHER_WORKER_CPUS: z.string().regex(/^\d+(\.\d+)?$/).transform(Number).optional(),
+  TETHER_WORKER_IMAGE: z.string().min(1).optional(),
 })
 
 export interface WorkersConfig {
@@ -34,6 +36,8 @@ export interface WorkersConfig {
   heartbeatMs?: number
   memoryBytes?: number
   nanoCpus?: number
+  /** Use this image as is (e.g. built from src/worker/Dockerfile) instead of building one. */
+  image?: string
 }
 
 export function loadWorkersConfig(env: NodeJS.ProcessEnv = process.env): WorkersConfig {
@@ -54,6 +58,7 @@ export function loadWorkersConfig(env: NodeJS.ProcessEnv = process.env): Workers
     ...(e.TETHER_WORKER_HEARTBEAT_MS ? { heartbeatMs: e.TETHER_WORKER_HEARTBEAT_MS } : {}),
     ...(e.TETHER_WORKER_MEMORY_MB ? { memoryBytes: e.TETHER_WORKER_MEMORY_MB * 1024 * 1024 } : {}),
     ...(e.TETHER_WORKER_CPUS ? { nanoCpus: Math.round(e.TETHER_WORKER_CPUS * 1e9) } : {}),
+    ...(e.TETHER_WORKER_IMAGE ? { image: e.TETHER_WORKER_IMAGE } : {}),
   }
 }
 

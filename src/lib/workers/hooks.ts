@@ -39,10 +39,10 @@ export function defaultRuntimes(dataDir: string, config: WorkersConfig, dockerLi
     process: new ProcessRuntime({ workRoot: join(dataDir, 'workers'), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
     docker: async (): Promise<WorkerRuntime> => {
       const docker = await connectDocker()
-      const image = await ensureWorkerImage({ docker })
+      const image = config.image ?? (await ensureWorkerImage({ docker })).ref
       return new DockerRuntime({
         docker,
-        image: image.ref,
+        image,
         instanceId: instanceIdFor(dataDir),
         limits: {
           ...(config.memoryBytes ? { memoryBytes: config.memoryBytes } : {}),
