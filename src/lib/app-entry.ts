@@ -1,19 +1,9 @@
 /**
- * The one place route files reach the running app. Module state lives here, not in route
- * files, because Start's code splitting would give each route its own copy.
+ * The one place route files reach the running app. Module state lives in src/lib/app.ts, not in
+ * route files, because Start's code splitting would give each route its own copy.
  */
-type FetchHandler = (req: Request) => Promise<Response>
+import { getTetherApp } from './app'
 
-let appPromise: Promise<FetchHandler> | undefined
-
-async function loadApp(): Promise<FetchHandler> {
-  const { getTetherApp } = await import('./app')
-  const app = await getTetherApp()
-  return (req) => app.fetch(req)
-}
-
-export async function handleTetherRequest(req: Request): Promise<Response> {
-  appPromise ??= loadApp()
-  const handle = await appPromise
-  return handle(req)
+export function handleTetherRequest(req: Request): Promise<Response> {
+  return getTetherApp().fetch(req)
 }

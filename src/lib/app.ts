@@ -29,6 +29,8 @@ import { workerHooksFromEnv } from './workers/hooks'
 
 export const STREAMS_BASE_PATH = '/api/streams'
 export const SESSIONS_BASE_PATH = '/api/sessions'
+/** Liveness probe; the production entry calls it once at start so the app boots eagerly. */
+export const HEALTH_PATH = '/api/health'
 /** Origin of in-process protocol requests (never leaves the process). */
 const INTERNAL_ORIGIN = 'http://tether.internal'
 
@@ -234,6 +236,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     async fetch(req) {
       const { pathname } = new URL(req.url)
       try {
+        if (pathname === HEALTH_PATH) return json({ ok: true })
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
           return await writer(req)

@@ -31,6 +31,13 @@ const server = serve({
 })
 await server.ready()
 const url = server.url ?? `http://${hostname}:${port}/`
+// Boot the app now rather than on the first request: migrations run, workers of live sessions
+// are reconciled, and the local admin link is printed at start.
+const health = await app.fetch(new Request(new URL('/api/health', url)))
+if (!health.ok) {
+  console.error(`Tether failed to start: /api/health answered ${health.status} ${await health.text()}`)
+  process.exit(1)
+}
 console.log(`Tether listening on ${url}`)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

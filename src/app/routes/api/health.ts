@@ -1,0 +1,6 @@
+import { createFileRoute } from '@tanstack/react-router'
+import { handleTetherRequest } from '../../../lib/app-entry'
+
+export const Route = createFileRoute('/api/health')({
+  server: { handlers: { GET: ({ request }) => handleTetherRequest(request) } },
+})
