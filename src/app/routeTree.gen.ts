@@ -10,6 +10,7 @@
 
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
+import { Route as ApiHealthRouteImport } from './routes/api/health'
 import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/index'
 import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
 import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
@@ -20,6 +21,11 @@ import { Route as SessionsSessionIdTerminalRouteImport } from './routes/sessions
 const IndexRoute = IndexRouteImport.update({
   id: '/',
   path: '/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiHealthRoute = ApiHealthRouteImport.update({
+  id: '/api/health',
+  path: '/api/health',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiSessionsIndexRoute = ApiSessionsIndexRouteImport.update({
@@ -56,6 +62,7 @@ const SessionsSessionIdTerminalRoute =
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
+  '/api/health': typeof ApiHealthRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
@@ -65,6 +72,7 @@ export interface FileRoutesByFullPath {
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
+  '/api/health': typeof ApiHealthRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
@@ -75,6 +83,7 @@ export interface FileRoutesByTo {
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
+  '/api/health': typeof ApiHealthRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
@@ -86,6 +95,7 @@ export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
   fullPaths:
     | '/'
+    | '/api/health'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
@@ -95,6 +105,7 @@ export interface FileRouteTypes {
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
+    | '/api/health'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
@@ -104,6 +115,7 @@ export interface FileRouteTypes {
   id:
     | '__root__'
     | '/'
+    | '/api/health'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
@@ -114,6 +126,7 @@ export interface FileRouteTypes {
 }
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
+  ApiHealthRoute: typeof ApiHealthRoute
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
@@ -129,6 +142,13 @@ declare module '@tanstack/react-router' {
       path: '/'
       fullPath: '/'
       preLoaderRoute: typeof IndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/health': {
+      id: '/api/health'
+      path: '/api/health'
+      fullPath: '/api/health'
+      preLoaderRoute: typeof ApiHealthRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/sessions/': {
@@ -178,6 +198,7 @@ declare module '@tanstack/react-router' {
 
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
+  ApiHealthRoute: ApiHealthRoute,
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,

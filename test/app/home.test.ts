@@ -49,6 +49,17 @@ describe('home page', () => {
     expect(await page.getByTestId('stat-cost').textContent()).toContain('of $1.50 left')
     const id = new URL(page.url()).pathname.split('/')[2]
 
+    // Its share link (kept by the browser that created it) lets someone else join.
+    await page.getByTestId('share').click()
+    const shareUrl = await page.getByTestId('share-url').inputValue()
+    expect(shareUrl).toContain(`/sessions/${id}?token=`)
+    await page.keyboard.press('Escape')
+    const guest = await newPage(browser)
+    await guest.page.goto(shareUrl)
+    await guest.page.locator('[data-testid="connection"][data-state="live"]').waitFor()
+    await until(page, 'the guest to show up', async () => (await page.locator('[data-testid="people"] li').count()) === 2)
+    await guest.context.close()
+
     // Back home (the token is remembered): the list updates by itself as sessions change.
     await page.goto(server.url)
     await until(page, 'the new session in the list', async () => (await page.locator(`[data-testid="session-row"][data-session-id="${id}"]`).count()) === 1)

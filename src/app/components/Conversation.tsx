@@ -79,9 +79,10 @@ export function ToolCallCard({ call }: { call: ToolCall }) {
   )
 }
 
-function MessageView({ message, authorName, authorColor, isSelf }: { message: Message; authorName: string; authorColor?: string; isSelf: boolean }) {
+function MessageView({ message, authorName, authorColor, isSelf, agentBusy }: { message: Message; authorName: string; authorColor?: string; isSelf: boolean; agentBusy: boolean }) {
   const isUser = message.role === 'user'
-  const streaming = !isUser && !message.done && message.text.length > 0
+  // A caret while the agent is still writing; an answer cut short by a stop just ends.
+  const streaming = agentBusy && !isUser && !message.done && message.text.length > 0
   return (
     <article
       className={`msg msg-${message.role}${message.pending ? ' pending' : ''}`}
@@ -170,12 +171,14 @@ export function MessageList({
   authors,
   selfId,
   scrollKey,
+  agentBusy = false,
 }: {
   messages: Message[]
   loading: boolean
   authors: (id: string) => AuthorInfo
   selfId: string
   scrollKey: string
+  agentBusy?: boolean
 }) {
   const ref = useRef<HTMLDivElement>(null)
   const last = messages[messages.length - 1]
@@ -194,7 +197,7 @@ export function MessageList({
         ) : (
           messages.map((m) => {
             const author = authors(m.author)
-            return <MessageView key={m.id} message={m} authorName={author.name} authorColor={author.color} isSelf={m.author === selfId} />
+            return <MessageView key={m.id} message={m} authorName={author.name} authorColor={author.color} isSelf={m.author === selfId} agentBusy={agentBusy} />
           })
         )}
       </div>

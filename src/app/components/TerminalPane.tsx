@@ -230,8 +230,9 @@ export function TerminalPane({
     <div className="terminal-shell" data-testid="terminal">
       <div className="terminal-host" ref={hostRef} data-testid="terminal-host" aria-label="Session terminal output" />
       {empty ? (
-        <div className="terminal-pending" data-testid="terminal-empty">
-          No terminal activity yet. Run a command below.
+        <div className="terminal-empty" data-testid="terminal-empty">
+          <span>No terminal activity yet.</span>
+          <span>Run a command below: everyone here sees it and its output.</span>
         </div>
       ) : null}
       {typed ? (

@@ -1,38 +1,28 @@
 import { useEffect, useState } from 'react'
 import { decodeToken } from '../../lib/sessions/client/auth'
-import { shareLink } from '../../lib/sessions/client/api'
+import { rememberedShareToken } from '../../lib/sessions/client/share'
 
 /**
- * The link to hand to a collaborator: asked of the server (a collaborator token for this
- * session); without auth on the server, the plain page address works for anyone.
+ * The link to hand to a collaborator. The server gives a session's share token (a collaborator
+ * token without a user) to whoever creates it; this browser keeps it. Someone who came in through
+ * a share link can pass that on. Without auth on the server the plain page address works.
  */
-export function useShareLink(sessionId: string, token: string | undefined, open: boolean): { url?: string; note?: string } {
+export function useShareLink(sessionId: string, token: string | undefined, urlToken: string | undefined, open: boolean): { url?: string; note?: string } {
   const [state, setState] = useState<{ url?: string; note?: string }>({})
   useEffect(() => {
     if (!open) return
-    let cancelled = false
     const page = `${location.origin}/sessions/${encodeURIComponent(sessionId)}`
     if (!token) {
       setState({ url: page, note: 'The server runs without authentication: anyone who can reach it can open this link.' })
       return
     }
-    shareLink(token, sessionId).then(
-      (r) => {
-        if (cancelled) return
-        const url = r.url ? new URL(r.url, location.origin).toString() : r.token ? `${page}?token=${encodeURIComponent(r.token)}` : undefined
-        setState(url ? { url } : { note: 'The server did not return a share link.' })
-      },
-      (err: unknown) => {
-        if (cancelled) return
-        const info = decodeToken(token)
-        // A collaborator can pass on the link it came with.
-        if (info?.role === 'collaborator' && !info.sub) setState({ url: `${page}?token=${encodeURIComponent(token)}` })
-        else setState({ note: `Could not get a share link: ${err instanceof Error ? err.message : String(err)}` })
-      },
-    )
-    return () => {
-      cancelled = true
-    }
-  }, [sessionId, token, open])
+    const urlInfo = decodeToken(urlToken)
+    const share = rememberedShareToken(sessionId) ?? (urlInfo?.role === 'collaborator' && !urlInfo.sub && urlInfo.sid === sessionId ? urlToken : undefined)
+    if (share) setState({ url: `${page}?token=${encodeURIComponent(share)}` })
+    else
+      setState({
+        note: 'This browser has no share link for the session: it is handed to whoever creates the session. An admin can print one with `npm run tether -- token --role collaborator --session ' + sessionId + '`.',
+      })
+  }, [sessionId, token, urlToken, open])
   return state
 }

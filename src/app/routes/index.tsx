@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, Skeleton } from '../components/states'
 import { useSessionList } from '../hooks/use-session-list'
 import { createSession } from '../../lib/sessions/client/api'
 import { rememberToken, storedToken } from '../../lib/sessions/client/auth'
+import { rememberShareToken } from '../../lib/sessions/client/share'
 import { SESSION_PATTERNS, SESSION_STATUSES, type SessionPattern, type SessionRecord, type SessionStatus } from '../../lib/sessions/session-types'
 import type { AgentState } from '../../lib/sessions/channels'
 import { useSessionPeeks } from '../hooks/use-session-peeks'
@@ -79,13 +80,7 @@ function Home() {
 
   const create = async (input: Parameters<typeof createSession>[1]) => {
     const created = await createSession(token, input)
-    if (created.shareToken) {
-      try {
-        sessionStorage.setItem(`tether.share.${created.session.id}`, created.shareToken)
-      } catch {
-        // not kept
-      }
-    }
+    if (created.shareToken) rememberShareToken(created.session.id, created.shareToken)
     setCreating(false)
     refresh()
     await navigate({ to: '/sessions/$sessionId', params: { sessionId: created.session.id }, search: {} })

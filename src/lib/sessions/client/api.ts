@@ -102,12 +102,6 @@ export async function joinSession(token: string | undefined, sessionId: string, 
   return { token: personal, userId: pickString(body, ['userId', 'subject']) }
 }
 
-/** A share link (collaborator token) for a session. */
-export async function shareLink(token: string | undefined, sessionId: string): Promise<{ url?: string; token?: string }> {
-  const body = await call<Record<string, unknown>>(`/api/sessions/${encodeURIComponent(sessionId)}/share`, token, { method: 'POST', body: '{}' })
-  return { url: pickString(body, ['url', 'shareUrl']), token: pickString(body, ['token', 'shareToken']) }
-}
-
 function pickString(source: unknown, keys: string[]): string | undefined {
   if (!source || typeof source !== 'object') return undefined
   for (const key of keys) {

@@ -40,7 +40,7 @@ function SessionPage() {
   const agent = useAgentState(connection)
   const [tab, setTab] = useState<Tab>('chat')
   const [sharing, setSharing] = useState(false)
-  const share = useShareLink(sessionId, page.auth.token, sharing)
+  const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
 
   if (status.fatal && !status.caughtUp) {
     return (
@@ -110,7 +110,14 @@ function SessionPage() {
           ))}
         </div>
         <section className="session-main" aria-label="Conversation">
-          <MessageList messages={messages} loading={!status.caughtUp} authors={authorOf} selfId={identity?.userId ?? ''} scrollKey={sessionId} />
+          <MessageList
+            messages={messages}
+            loading={!status.caughtUp}
+            authors={authorOf}
+            selfId={identity?.userId ?? ''}
+            scrollKey={sessionId}
+            agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
+          />
           <Composer onSend={(text) => actions?.sendMessage(text, agent.turns)} disabled={!actions} disabledReason={ended ? 'The session has ended' : 'Read-only'} />
         </section>
         <aside className="session-side" aria-label="Agent, people and terminal">
