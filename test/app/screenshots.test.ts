@@ -27,6 +27,11 @@ function expectImage(path: string) {
   expect(statSync(path).size).toBeGreaterThan(10_000)
 }
 
+/** Waits for CSS transitions (theme switch, hover) to finish, so the picture is not mid-fade. */
+async function settle(page: Page): Promise<void> {
+  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished)))
+}
+
 async function openAs(url: string, name: string, options: { width?: number; height?: number; dark?: boolean } = {}): Promise<Page> {
   const { context, page } = await newPage(browser, options)
   await context.addInitScript((displayName) => {
@@ -85,11 +90,14 @@ describe('screenshots', () => {
     await maya.locator('[data-testid="live-cursor"]').first().waitFor()
     await maya.mouse.move(5, 300)
     await maya.locator('[data-testid="conversation"]').evaluate((el) => (el.scrollTop = el.scrollHeight))
+    await settle(maya)
     expectImage(await screenshot(maya, 'session-light'))
 
     // The same page in the dark theme, chosen with the header's toggle.
     await maya.getByRole('button', { name: 'Switch to dark theme' }).click()
     await until(maya, 'the dark theme', async () => (await maya.evaluate(() => document.documentElement.dataset.theme)) === 'dark')
+    await maya.mouse.move(5, 300)
+    await settle(maya)
     expectImage(await screenshot(maya, 'session-dark'))
 
     // On a phone: the panes become tabs.
