@@ -123,17 +123,16 @@ export interface CommandBlock {
 }
 
 /**
- * The command an input line carries, if it is one: text without control characters (how the
- * prompt sends a line; the worker presses Enter for it), or text followed by Enter as typed
- * straight into the terminal. Raw keys (arrows, Ctrl-C, keys for a full-screen program) are not
- * commands.
+ * The command an input line carries, if it is one: a line from the prompt, i.e. text without
+ * control characters (the worker presses Enter for it). Keys typed straight into the terminal
+ * always carry a control key (Enter, arrows, Ctrl-C …) and go to whatever program is running, so
+ * they are input to that command, not commands of their own.
  */
 export function commandText(line: Pick<TerminalLine, 'kind' | 'data'>): string | undefined {
   if (line.kind !== 'input' || line.data === undefined) return undefined
-  const text = line.data.replace(/[\r\n]+$/, '')
   // eslint-disable-next-line no-control-regex -- control characters are what makes input raw
-  if (/[\u0000-\u001f\u007f]/.test(text)) return undefined
-  return text.trim().length > 0 ? text : undefined
+  if (/[\u0000-\u001f\u007f]/.test(line.data)) return undefined
+  return line.data.trim().length > 0 ? line.data : undefined
 }
 
 export function sortTerminal<T extends TerminalLine & RowMeta>(lines: ReadonlyArray<T>): T[] {

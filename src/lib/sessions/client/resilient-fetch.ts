@@ -121,10 +121,14 @@ function describeRefusal(statusCode: number, body: string): string {
   let detail = body.trim()
   try {
     const parsed = JSON.parse(detail) as { error?: unknown; message?: unknown }
-    detail = String(parsed.error ?? parsed.message ?? detail)
+    const reason = parsed.error ?? parsed.message
+    // `{error: "…"}` (session layer) or `{error: {code, message}}` (streams server)
+    if (typeof reason === 'string') detail = reason
+    else if (reason && typeof reason === 'object' && 'message' in reason) detail = String((reason as { message: unknown }).message)
   } catch {
     // plain-text reason
   }
   const what = statusCode === 401 ? 'not signed in (token missing or expired)' : statusCode === 403 ? 'this link does not allow reading the session' : statusCode === 404 ? 'no such session' : `refused (${statusCode})`
-  return detail ? `${what}: ${detail.slice(0, 200)}` : what
+  // A 404's detail ("Stream not found") adds nothing to "no such session".
+  return detail && statusCode !== 404 ? `${what}: ${detail.slice(0, 200)}` : what
 }

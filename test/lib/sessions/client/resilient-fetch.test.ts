@@ -40,6 +40,16 @@ describe('resilient fetch', () => {
     expect(status.getSnapshot().reason).toContain('invalid token')
   })
 
+  it('words refusals from both error shapes the server uses', async () => {
+    const status = new ConnectionStatusStore()
+    const f = createResilientFetch({ status, backoff: fast, baseFetch: async () => new Response('{"error":{"code":"FORBIDDEN","message":"token is for another session"}}', { status: 403 }) })
+    await f('http://x/s')
+    expect(status.getSnapshot().reason).toBe('this link does not allow reading the session: token is for another session')
+    const missing = new ConnectionStatusStore()
+    await createResilientFetch({ status: missing, backoff: fast, baseFetch: async () => new Response('{"error":{"code":"NOT_FOUND","message":"Stream not found"}}', { status: 404 }) })('http://x/s')
+    expect(missing.getSnapshot().reason).toBe('no such session')
+  })
+
   it('retries a response whose body breaks half-way instead of handing over half of it', async () => {
     const status = new ConnectionStatusStore()
     let calls = 0

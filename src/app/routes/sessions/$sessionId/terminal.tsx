@@ -76,7 +76,7 @@ function TerminalPage() {
             <h2>Commands ({terminal.blocks.length})</h2>
             {terminal.blocks.length === 0 ? (
               <p className="faint" style={{ margin: 0, fontSize: 13 }}>
-                Commands anyone runs show here, with their output and exit code.
+                Commands anyone runs show here, each with its output.
               </p>
             ) : (
               <div data-testid="command-blocks">
