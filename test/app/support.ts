@@ -51,7 +51,8 @@ export async function ensureFreshBuild(): Promise<void> {
   }
   try {
     if (!buildIsStale()) return
-    const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' })
+    // vitest sets NODE_ENV=test; a build inheriting it would ship React's development build.
+    const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
     if (built.status !== 0) throw new Error('vite build failed')
   } finally {
     rmdirSync(lock)
