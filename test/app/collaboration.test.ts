@@ -79,7 +79,9 @@ describe('two people in one session', () => {
     // A message from Alice shows in both pages, and the agent's answer streams into both.
     const ask = '/slow /count 40'
     const answer = Array.from({ length: 40 }, (_, i) => String(i + 1)).join(' ')
-    await alice.page.fill('[data-testid="composer"]', ask)
+    // Keyboard only: "/" jumps to the message box.
+    await alice.page.keyboard.press('/')
+    await alice.page.keyboard.type(ask)
     await alice.page.keyboard.press('Enter')
     for (const { page } of [alice, bob]) {
       await until(page, 'Alice’s message', async () => (await messageTexts(page)).some((m) => m.role === 'user' && m.text === ask && m.pending === 'false'))
@@ -99,7 +101,9 @@ describe('two people in one session', () => {
 
     // Bob runs a command at the terminal prompt: the worker's real shell runs it, and the command
     // (labelled with who ran it) and its output show in both terminals.
-    await bob.page.fill('[data-testid="prompt-input"]', 'echo hello-from-$((6*7))')
+    // "`" jumps to the terminal prompt.
+    await bob.page.keyboard.press('`')
+    await bob.page.keyboard.type('echo hello-from-$((6*7))')
     await bob.page.keyboard.press('Enter')
     for (const { page } of [alice, bob]) {
       await until(page, 'the command output in the terminal', async () => (await terminalText(page)).split('\n').includes('hello-from-42'))

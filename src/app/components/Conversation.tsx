@@ -255,7 +255,7 @@ export function Composer({ onSend, disabled, disabledReason }: { onSend: (text: 
         </button>
       </div>
       <p className="composer-hint hide-mobile">
-        <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
+        <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · <kbd>/</kbd> message · <kbd>`</kbd> terminal
       </p>
     </form>
   )

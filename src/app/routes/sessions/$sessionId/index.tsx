@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react'
+import { useMemo, useRef, useState } from 'react'
 import { Link, createFileRoute } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
@@ -15,6 +15,7 @@ import { usePresence } from '../../../hooks/use-presence'
 import { useAgentState, useSession, useTerminal } from '../../../hooks/use-session'
 import { useSessionPage } from '../../../hooks/use-session-page'
 import { useShareLink } from '../../../hooks/use-share-link'
+import { useShortcuts } from '../../../hooks/use-shortcuts'
 
 interface SessionSearch {
   token?: string
@@ -41,6 +42,16 @@ function SessionPage() {
   const [tab, setTab] = useState<Tab>('chat')
   const [sharing, setSharing] = useState(false)
   const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
+  // "/" jumps to the message box, "`" to the terminal prompt.
+  useShortcuts(
+    useMemo(
+      () => ({
+        '/': () => (setTab('chat'), document.getElementById('composer-input')?.focus()),
+        '`': () => (setTab('terminal'), document.getElementById('terminal-prompt')?.focus()),
+      }),
+      [],
+    ),
+  )
 
   if (status.fatal && !status.caughtUp) {
     return (
