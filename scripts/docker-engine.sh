@@ -32,6 +32,15 @@ if engine_up; then
   exit 0
 fi
 
+# Test files run in parallel: only one of them installs and starts the engine, the others wait.
+mkdir -p "$(dirname "$root")"
+exec 9>"${root}.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+if engine_up; then
+  echo "DOCKER_HOST=${host}"
+  exit 0
+fi
+
 if ! command -v dockerd >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then
     say "dockerd is not installed and we are not root: install docker.io (apt-get install -y docker.io)"
@@ -66,7 +75,7 @@ else
     --data-root="$root" \
     --exec-root="${root}-exec" \
     --pidfile="$pidfile" \
-    >>"$logfile" 2>&1 </dev/null &
+    >>"$logfile" 2>&1 </dev/null 9>&- &
 fi
 
 for _ in $(seq 1 120); do

@@ -3,7 +3,7 @@
  * starts fast (no TypeScript loader) and ships into the container image as a single file.
  * node-pty stays external: its native addon is copied next to the bundle (see rootfs.ts).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { projectRoot, workerBundlePath, workerEntrySource } from '../paths'
 
@@ -43,9 +43,11 @@ export async function bundleWorker(options: BundleOptions = {}): Promise<string>
   if (!options.force && bundleIsFresh(outfile)) return outfile
   // Imported lazily: esbuild is a build tool, not needed by a server that already has a bundle.
   const esbuild = await import('esbuild')
+  // Written aside and renamed: a server spawning a worker meanwhile never sees half a file.
+  const tmp = `${outfile}.${process.pid}.${Date.now()}.tmp`
   await esbuild.build({
     entryPoints: [workerEntrySource()],
-    outfile,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -57,6 +59,7 @@ export async function bundleWorker(options: BundleOptions = {}): Promise<string>
     logLevel: 'warning',
     absWorkingDir: projectRoot(),
   })
+  renameSync(tmp, outfile)
   return outfile
 }
 
