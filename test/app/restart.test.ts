@@ -35,21 +35,20 @@ describe('server restart with two pages open', () => {
       await until(page, 'the first message', async () => (await messageTexts(page)).some((m) => m.id === 'before' && m.text === 'Written before the restart.'))
       pages.push(page)
     }
+    await server.stop()
+    for (const page of pages) {
+      await until(page, 'reconnecting', async () => (await connectionState(page)) === 'reconnecting')
+      await page.locator('[data-testid="next-retry"]').waitFor()
+    }
+    // With the server down nothing new can arrive: this is where each page has to resume from.
     const offsetsBefore = await Promise.all(pages.map((p) => p.getAttribute('[data-testid="connection"]', 'data-offset')))
     expect(offsetsBefore[0]).toBeTruthy()
-
     const readsAfter: string[][] = pages.map(() => [])
     pages.forEach((page, i) =>
       page.on('request', (req) => {
         if (req.url().includes(`/api/streams/sessions/${session.id}`)) readsAfter[i].push(new URL(req.url()).searchParams.get('offset') ?? '')
       }),
     )
-
-    await server.stop()
-    for (const page of pages) {
-      await until(page, 'reconnecting', async () => (await connectionState(page)) === 'reconnecting')
-      await page.locator('[data-testid="next-retry"]').waitFor()
-    }
 
     await server.restart()
     await server.waitUntilServing()
