@@ -8,6 +8,7 @@
  * table at the end (and progress on stderr).
  */
 import { writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { scenarios } from './scenarios/index'
 import type { MetricValues, Scenario } from './scenarios/types'
@@ -92,6 +93,9 @@ async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<strin
 
 const results: Results = {}
 const started = Date.now()
+// Other builds share this machine: the load average says how noisy the run was.
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
+const loadBefore = load()
 for (const scenario of selected) {
   log(`${scenario.title}`)
   results[scenario.id] = {}
@@ -105,6 +109,7 @@ const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 console.log(
   `\nnpm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}` +
     ` · ${when} · ${Math.round((Date.now() - started) / 1000)} s` +
+    ` · load average before ${loadBefore}, after ${load()}` +
     `${args.quick ? ' · QUICK MODE: reduced sizes, 1 run each' : ''}\n`,
 )
 console.log(renderTable(selected, results))
