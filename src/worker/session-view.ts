@@ -74,7 +74,7 @@ export class SessionView {
   /** commandId → number of output lines this agent published for it. */
   readonly terminalOutputs = new Map<string, number>()
   terminalSize: { cols: number; rows: number } | null = null
-  /** A stop request this agent has not answered with a 'stopped' state yet. */
+  /** The last stop request this agent has not answered with a 'stopped' state (informational: a new run ignores stops from before it). */
   stopRequest: AgentControl | null = null
   readonly seenControls = new Set<string>()
   /** This agent's last published state. */

@@ -148,10 +148,10 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
         turns: previous?.turns ?? 0,
         restarts,
       })
-      if (view.stopRequest) {
-        await shutdown(`stop requested (${view.stopRequest.reason})`)
-        return
-      }
+      // A stop found while catching up was meant for an earlier run: the supervisor, which
+      // started this one, decides whether the session needs a worker (e.g. a hybrid session
+      // resumed after its idle stop). Only stops that arrive from now on are obeyed.
+      if (view.stopRequest) log('info', 'ignoring a stop request from before this run', { control: view.stopRequest.id })
       state.publish()
       state.startHeartbeat(settings.heartbeatMs)
       void publisher.flush().then(() => log('debug', 'first state published', { ms: performance.now() - t0 }), () => {})

@@ -50,7 +50,7 @@ beforeAll(async () => {
   await ensureWorkerImage({ docker })
 })
 
-describe('docker runtime', () => {
+describe('docker runtime', { timeout: 120_000 }, () => {
   let h: WorkerHarness
 
   beforeAll(async () => {
@@ -157,7 +157,7 @@ describe('docker runtime', () => {
   })
 })
 
-describe('docker warm pool', () => {
+describe('docker warm pool', { timeout: 120_000 }, () => {
   let h: WorkerHarness
   beforeAll(async () => {
     h = await startWorkerHarness({ runtime: 'docker', warmPool: { docker: 2 } })
@@ -191,7 +191,7 @@ describe('docker warm pool', () => {
   })
 })
 
-describe('docker reconcile on server start', () => {
+describe('docker reconcile on server start', { timeout: 120_000 }, () => {
   it('restarts live sessions\' workers from an earlier run and removes orphaned containers', async () => {
     const first = await startWorkerHarness({ runtime: 'docker', hooks: { stopWorkersOnClose: false } })
     const dataDir = first.dataDir

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { latestAgentState, startWorkerHarness, type WorkerHarness } from './harness'
 
-describe('worker token isolation', () => {
+describe('worker token isolation', { timeout: 120_000 }, () => {
   let h: WorkerHarness
   let own: string
   let other: string

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { answerText, latestAgentState, ofType, startWorkerHarness, turnEnded, type WorkerHarness } from './harness'
 
-describe('worker lifecycle by session pattern', () => {
+describe('worker lifecycle by session pattern', { timeout: 120_000 }, () => {
   let h: WorkerHarness
   beforeAll(async () => {
     h = await startWorkerHarness({ runtime: 'process', monitorIntervalMs: 200 })

@@ -27,7 +27,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe('process runtime', () => {
+describe('process runtime', { timeout: 120_000 }, () => {
   let h: WorkerHarness
 
   beforeAll(async () => {
@@ -175,7 +175,7 @@ describe('process runtime', () => {
   })
 })
 
-describe('process runtime warm pool', () => {
+describe('process runtime warm pool', { timeout: 120_000 }, () => {
   let h: WorkerHarness
   beforeAll(async () => {
     h = await startWorkerHarness({ runtime: 'process', warmPool: { process: 1 } })
