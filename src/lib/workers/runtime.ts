@@ -34,6 +34,8 @@ export interface WorkerInfo {
 
 export interface WorkerExit {
   id: string
+  /** Container id / pid of the instance that exited (a restarted worker keeps its id, not this). */
+  nativeId: string
   sessionId: string | null
   exitCode: number | null
   signal?: string | null

@@ -58,6 +58,8 @@ interface Tracked {
   sessionId: string
   runtime: RuntimeKind
   workerId: string | null
+  /** Container id / pid of the current instance: exits of earlier instances are not crashes. */
+  nativeId: string | null
   phase: Phase
   crashes: number
   /** Total restarts since the supervisor started tracking the session. */
@@ -154,7 +156,7 @@ export class WorkerSupervisor implements SessionWorkerHooks {
     return this.chain(session.id, async () => {
       if (this.tracked.has(session.id)) return
       const kind = runtimeFor(session, this.options.defaultRuntime)
-      const t: Tracked = { sessionId: session.id, runtime: kind, workerId: null, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
+      const t: Tracked = { sessionId: session.id, runtime: kind, workerId: null, nativeId: null, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
       this.tracked.set(session.id, t)
       try {
         const runtime = await this.runtime(kind)
@@ -177,6 +179,7 @@ export class WorkerSupervisor implements SessionWorkerHooks {
           return
         }
         t.workerId = info.id
+        t.nativeId = info.nativeId
         t.phase = 'running'
         t.startedAt = Date.now()
         this.log.info({ sessionId: session.id, runtime: kind, workerId: info.id, warm: Boolean(warm) }, 'worker started')
@@ -210,6 +213,7 @@ export class WorkerSupervisor implements SessionWorkerHooks {
   private onWorkerExit(kind: RuntimeKind, exit: WorkerExit): void {
     const t = [...this.tracked.values()].find((x) => x.runtime === kind && x.workerId === exit.id)
     if (!t || t.phase !== 'running' || this.closed) return
+    if (exit.nativeId && t.nativeId && exit.nativeId !== t.nativeId) return
     if (exit.exitCode === EXIT_STOPPED || exit.exitCode === EXIT_FENCED) {
       // The worker ended itself (stop request, session ended): clean it up, do not restart.
       this.log.info({ sessionId: t.sessionId, exitCode: exit.exitCode }, 'worker exited on its own')
@@ -229,6 +233,7 @@ export class WorkerSupervisor implements SessionWorkerHooks {
         const runtime = await this.runtime(t.runtime)
         const info = await runtime.restart(t.workerId, await this.claimFor(t.sessionId))
         t.workerId = info.id
+        t.nativeId = info.nativeId
         t.phase = 'running'
         t.restarts++
         t.startedAt = Date.now()
@@ -290,11 +295,12 @@ export class WorkerSupervisor implements SessionWorkerHooks {
         if (!leftover.leftover) continue
         const session = leftover.sessionId ? wanted.get(leftover.sessionId) : undefined
         if (session && !this.tracked.has(session.id) && runtimeFor(session, this.options.defaultRuntime) === kind) {
-          const t: Tracked = { sessionId: session.id, runtime: kind, workerId: leftover.id, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
+          const t: Tracked = { sessionId: session.id, runtime: kind, workerId: leftover.id, nativeId: null, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
           this.tracked.set(session.id, t)
           await this.chain(session.id, async () => {
             const info = await runtime.restart(leftover.id, await this.claimFor(session.id))
             t.workerId = info.id
+            t.nativeId = info.nativeId
             t.phase = 'running'
             t.restarts++
             this.log.info({ sessionId: session.id, workerId: info.id }, 'worker from an earlier run restarted')

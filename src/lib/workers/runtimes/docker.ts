@@ -106,11 +106,12 @@ export class DockerRuntime implements WorkerRuntime {
           buffer = buffer.slice(newline + 1)
           if (!line) continue
           try {
-            const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } }
+            const event = JSON.parse(line) as { id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } }
             const attrs = event.Actor?.Attributes ?? {}
             const name = attrs.name ?? ''
             const exit: WorkerExit = {
               id: name,
+              nativeId: event.Actor?.ID ?? event.id ?? '',
               sessionId: attrs[LABELS.session] || sessionFromName(name),
               exitCode: attrs.exitCode === undefined ? null : Number(attrs.exitCode),
             }

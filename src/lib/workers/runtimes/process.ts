@@ -85,7 +85,8 @@ export class ProcessRuntime implements WorkerRuntime {
           worker.running = false
           worker.exitCode = code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null)
           resolve()
-          for (const listener of this.listeners) listener({ id, sessionId: worker.sessionId, exitCode: worker.exitCode, signal })
+          const nativeId = String(child.pid ?? '')
+          for (const listener of this.listeners) listener({ id, nativeId, sessionId: worker.sessionId, exitCode: worker.exitCode, signal })
         })
       }),
     }
