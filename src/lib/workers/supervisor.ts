@@ -68,6 +68,17 @@ interface Tracked {
   timer: NodeJS.Timeout | null
 }
 
+/**
+ * Delay before restarting a worker that crashed for the `crashes`-th time in a row (1-based)
+ * after running `ranForMs`: immediately the first time, then exponential up to `maxMs`. A worker
+ * that had run `stableAfterMs` counts as healthy again (its crash is a first one).
+ */
+export function restartDelay(crashes: number, ranForMs: number, policy: BackoffPolicy = DEFAULT_BACKOFF): { delayMs: number; crashes: number } {
+  const n = ranForMs >= policy.stableAfterMs ? 1 : crashes
+  const delayMs = n <= 1 ? 0 : Math.min(policy.maxMs, policy.initialMs * policy.factor ** (n - 2))
+  return { delayMs, crashes: n }
+}
+
 export function defaultNeedsWorker(session: SessionRecord): boolean {
   return Boolean(session.agent?.model || session.agent?.provider)
 }
@@ -220,10 +231,9 @@ export class WorkerSupervisor implements SessionWorkerHooks {
       void this.stopSession(t.sessionId)
       return
     }
-    const ranFor = Date.now() - t.startedAt
-    if (ranFor >= this.backoff.stableAfterMs) t.crashes = 0
-    const delay = t.crashes === 0 ? 0 : Math.min(this.backoff.maxMs, this.backoff.initialMs * this.backoff.factor ** (t.crashes - 1))
-    t.crashes++
+    const next = restartDelay(t.crashes + 1, Date.now() - t.startedAt, this.backoff)
+    const delay = next.delayMs
+    t.crashes = next.crashes
     t.phase = 'backoff'
     this.log.warn({ sessionId: t.sessionId, exitCode: exit.exitCode, delay, crashes: t.crashes }, 'worker crashed; restarting')
     t.timer = setTimeout(() => {

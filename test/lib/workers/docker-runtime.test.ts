@@ -191,6 +191,24 @@ describe('docker warm pool', { timeout: 120_000 }, () => {
   })
 })
 
+describe('runtime per session', { timeout: 120_000 }, () => {
+  it('runs a session in docker when its metadata asks for it, on a server whose default is process', async () => {
+    const h = await startWorkerHarness({ runtime: 'process' })
+    try {
+      const inDocker = await h.createSession({ metadata: { workerRuntime: 'docker' } })
+      const inProcess = await h.createSession()
+      await h.waitFor(inDocker, latestAgentState, 'docker worker ready')
+      await h.waitFor(inProcess, latestAgentState, 'process worker ready')
+      expect(h.supervisor.workerOf(inDocker)?.runtime).toBe('docker')
+      expect(h.supervisor.workerOf(inProcess)?.runtime).toBe('process')
+      expect((await containerOf(inDocker))?.State.Running).toBe(true)
+      expect(await containerOf(inProcess)).toBeNull()
+    } finally {
+      await h.close()
+    }
+  })
+})
+
 describe('docker reconcile on server start', { timeout: 120_000 }, () => {
   it('restarts live sessions\' workers from an earlier run and removes orphaned containers', async () => {
     const first = await startWorkerHarness({ runtime: 'docker', hooks: { stopWorkersOnClose: false } })
