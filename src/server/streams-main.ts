@@ -14,6 +14,8 @@ const server = await startStreamsHttpServer({
   basePath: '/v1/stream',
   file: join(config.TETHER_DATA_DIR, 'streams.db'),
   durability: config.TETHER_DURABILITY,
+  // This process is the file's only user: skip per-transaction file locking.
+  exclusive: true,
   longPollTimeoutMs: config.TETHER_LONG_POLL_TIMEOUT_MS,
   maxBodyBytes: config.TETHER_MAX_BODY_BYTES,
   defaultRetentionMs: config.TETHER_RETENTION_DAYS === 0 ? null : config.TETHER_RETENTION_DAYS * 24 * 3600 * 1000,

@@ -14,6 +14,12 @@ export interface OpenDatabaseOptions {
   durability?: Durability
   /** Folder of drizzle migrations; defaults to the repository's drizzle/. */
   migrationsFolder?: string
+  /**
+   * locking_mode=EXCLUSIVE: this connection keeps the file locked (no other connection or
+   * process may open it while it runs) and skips per-transaction file locking, ~20% cheaper
+   * writes. Only for a process that is the file's sole user (`npm run streams`).
+   */
+  exclusive?: boolean
 }
 
 export interface OpenedDatabase {
@@ -42,6 +48,7 @@ export function openDatabase(opts: OpenDatabaseOptions): OpenedDatabase {
   // Keep the WAL from growing without bound under constant writes; checkpoints are cheap in WAL.
   sqlite.pragma('wal_autocheckpoint = 4000')
   sqlite.pragma('temp_store = MEMORY')
+  if (opts.exclusive) sqlite.pragma('locking_mode = EXCLUSIVE')
   // A bounded page cache (negative = KiB): enough for hot tails, small enough for the RSS budget.
   sqlite.pragma('cache_size = -16000')
   const db = drizzle(sqlite)

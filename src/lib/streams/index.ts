@@ -17,6 +17,8 @@ export interface StreamsServerOptions {
   db?: OpenedDatabase | Database.Database
   file?: string
   durability?: Durability
+  /** Open `file` with locking_mode=EXCLUSIVE (sole user of the file; see openDatabase). */
+  exclusive?: boolean
   /** Mount prefix of stream URLs, e.g. '/v1/stream' or '/api/streams'. */
   basePath: string
   longPollTimeoutMs?: number
@@ -64,7 +66,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   let sqlite: Database.Database
   if (opts.db) sqlite = isOpened(opts.db) ? opts.db.sqlite : opts.db
   else {
-    owned = openDatabase({ file: opts.file ?? ':memory:', durability: opts.durability })
+    owned = openDatabase({ file: opts.file ?? ':memory:', durability: opts.durability, exclusive: opts.exclusive })
     sqlite = owned.sqlite
   }
 
