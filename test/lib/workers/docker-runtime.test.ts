@@ -120,6 +120,27 @@ describe('docker runtime', { timeout: 120_000 }, () => {
       'terminal output',
     )
     expect(output).toContain('\u001b[32mgreen\u001b[0m')
+
+    // Cursor movement through the image's terminfo, and a resize of the pty.
+    const resize = await h.request(`/api/streams?sessionId=${id}`, {
+      json: [
+        { channel: 'terminal', data: { id: 'resize-1', kind: 'resize', source: 'admin-user', cols: 100, rows: 30 } },
+        { channel: 'terminal', data: { id: 'cmd-tput', kind: 'input', source: 'admin-user', data: 'tput cup 2 3; echo; echo cols=$(tput cols)' } },
+      ],
+    })
+    expect(resize.status).toBe(200)
+    const tput = await h.waitFor(
+      id,
+      (e) => {
+        const text = ofType(e, 'terminal')
+          .filter((t) => t.value.kind === 'output' && t.value.commandId === 'cmd-tput')
+          .map((t) => t.value.data)
+          .join('')
+        return text.includes('cols=100') && text
+      },
+      'tput output',
+    )
+    expect(tput).toContain('\u001b[3;4H')
   })
 
   it('restarts a killed container, keeps its work dir, and resumes the turn without duplicates or gaps', async () => {
