@@ -27,6 +27,8 @@ export interface WorkerHarnessOptions {
   dataDir?: string
   monitorIntervalMs?: number
   hooks?: Partial<WorkerHooksOptions>
+  /** An external Durable Streams server (TETHER_STREAMS_URL-style backend). */
+  streamsUrl?: string
 }
 
 export interface WorkerHarness {
@@ -67,6 +69,7 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
     retentionDays: 30,
     maxEventBodyBytes: 1024 * 1024,
     defaultLimits: {},
+    ...(opts.streamsUrl ? { streamsUrl: opts.streamsUrl } : {}),
   }
   let url = ''
   let listening!: (url: string) => void
