@@ -230,5 +230,23 @@ export function ensureDockerEngine(): string {
   if (!m) throw new Error(`docker-engine.sh printed no DOCKER_HOST: ${out}`)
   dockerHost = m[1]
   process.env.DOCKER_HOST = dockerHost
+  void removeStaleContainers()
   return dockerHost
+}
+
+/**
+ * Test runs that were killed leave worker containers behind (each a full copy of the image on
+ * the vfs driver). Those that exited more than ten minutes ago belong to no running test.
+ */
+async function removeStaleContainers(): Promise<void> {
+  const { dockerClient } = await import('../../../src/lib/workers/docker-engine')
+  const docker = dockerClient()
+  const exited = await docker.listContainers({ all: true, filters: { label: ['tether.managed-by=tether'], status: ['exited', 'dead', 'created'] } })
+  for (const c of exited) {
+    const info = await docker.getContainer(c.Id).inspect().catch(() => null)
+    const finished = info ? Date.parse(info.State.FinishedAt) : Number.NaN
+    if (info && (Number.isNaN(finished) || finished <= 0 ? Date.parse(info.Created) : finished) < Date.now() - 10 * 60_000) {
+      await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})
+    }
+  }
 }

@@ -25,6 +25,17 @@ describe('worker lifecycle by session pattern', { timeout: 120_000 }, () => {
     await expect.poll(() => h.supervisor.workerOf(id), { timeout: 30_000 }).toBeNull()
   })
 
+  it('a session that passes a limit is ended and its worker removed', async () => {
+    const id = await h.createSession({ pattern: 'long-running', limits: { maxTurns: 1 } })
+    await h.postMessage(id, 'one turn only')
+    await expect.poll(() => status(id), { timeout: 30_000 }).toBe('terminated')
+    const res = await h.request(`/api/sessions/${id}`)
+    expect(((await res.json()) as { session: { endReason: string } }).session.endReason).toBe('limit:turns')
+    await expect.poll(() => h.supervisor.workerOf(id), { timeout: 30_000 }).toBeNull()
+    const events = await h.events(id)
+    expect(answerText(events, 1)).toBe('Echo: one turn only')
+  })
+
   it('a hybrid session suspended by its idle limit stops its worker, and a new message brings one back', async () => {
     const id = await h.createSession({ pattern: 'hybrid', limits: { maxIdleTimeMs: 300 } })
     await h.waitFor(id, latestAgentState, 'worker ready')
