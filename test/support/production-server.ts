@@ -27,7 +27,9 @@ export interface ProductionServer {
 
 export function ensureProductionBuild(): void {
   if (existsSync(join(root, 'dist/server/server.js'))) return
-  const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' })
+  // vitest sets NODE_ENV=test, which would make vite ship React's development build.
+  const env = { ...process.env, NODE_ENV: 'production' }
+  const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit', env })
   if (built.status !== 0) throw new Error('vite build failed')
 }
 
@@ -52,16 +54,17 @@ export async function startProductionServer(env: Record<string, string> = {}): P
 
   const start = async () => {
     log += `--- start\n`
+    const startedAt = log.length
     child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TETHER_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', TETHER_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const proc = child
     await new Promise<void>((ready, fail) => {
       const onData = (chunk: Buffer) => {
         log += chunk.toString()
-        if (log.includes('Tether listening on')) ready()
+        if (log.indexOf('Tether listening on', startedAt) !== -1) ready()
       }
       proc.stdout?.on('data', onData)
       proc.stderr?.on('data', onData)
