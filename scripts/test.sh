@@ -23,7 +23,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium fonts-dejavu-core
 fi
 
-if [ -x scripts/docker-engine.sh ]; then
+if [ -f scripts/docker-engine.sh ]; then
   log "starting the Docker engine for the container tests"
   bash scripts/docker-engine.sh
 fi
