@@ -29,6 +29,8 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 30_000, factor: 2, stableAfterMs: 60_000 }
 export const DEFAULT_WARM_POOL: Record<RuntimeKind, number> = { process: 0, docker: 2 }
+/** A claimed worker starts undisturbed before its replacement is created. */
+const REFILL_DELAY_MS: Record<RuntimeKind, number> = { process: 200, docker: 1_000 }
 /** One agent per session; its id is the worker token's subject and the author of its chunks. */
 export const DEFAULT_AGENT_ID = 'agent'
 
@@ -122,7 +124,12 @@ export class WorkerSupervisor implements SessionWorkerHooks {
         this.unsubscribers.push(runtime.onExit((exit) => this.onWorkerExit(kind, exit)))
         const size = this.options.warmPool?.[kind] ?? DEFAULT_WARM_POOL[kind]
         if (size > 0 && !this.closed) {
-          const pool = new WarmPool({ runtime, size, onError: (err) => this.log.warn({ err, runtime: kind }, 'warm worker failed to start') })
+          const pool = new WarmPool({
+            runtime,
+            size,
+            refillDelayMs: REFILL_DELAY_MS[kind],
+            onError: (err) => this.log.warn({ err, runtime: kind }, 'warm worker failed to start'),
+          })
           this.pools.set(kind, pool)
           void pool.fill()
         }

@@ -8,6 +8,11 @@ import type { WorkerInfo, WorkerRuntime } from './runtime'
 export interface WarmPoolOptions {
   runtime: WorkerRuntime
   size: number
+  /**
+   * Wait this long after a claim before starting the replacement, so the new worker does not
+   * compete for CPU and disk with the claimed one's start (a docker create copies the image).
+   */
+  refillDelayMs?: number
   onError?: (err: unknown) => void
 }
 
@@ -64,7 +69,11 @@ export class WarmPool {
   /** An idle worker (removed from the pool), or null when none is ready. */
   take(): WorkerInfo | null {
     const worker = this.idle.shift() ?? null
-    if (worker) this.fill()
+    if (worker) {
+      const delay = this.options.refillDelayMs ?? 0
+      if (delay > 0) setTimeout(() => void this.fill(), delay).unref()
+      else void this.fill()
+    }
     return worker
   }
 
