@@ -81,6 +81,9 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     const env = c.Config.Env.map((e) => e.split('=')[0])
     expect(env).toEqual(expect.arrayContaining(['TETHER_SESSION_ID', 'TETHER_SERVER_URL', 'TETHER_WORKER_TOKEN']))
     expect(env).not.toContain('TETHER_SECRET')
+    const runtime = await h.supervisor.runtime('docker')
+    expect(await runtime.logs(`tether-agent-${id}`)).toContain('"msg":"worker started"')
+    expect(await runtime.inspect(`tether-agent-${id}`)).toMatchObject({ sessionId: id, running: true, runtime: 'docker', nativeId: c.Id })
   })
 
   it('streams an answer as chunk events and runs the tool call inside the container', async () => {

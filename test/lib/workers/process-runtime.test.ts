@@ -50,6 +50,10 @@ describe('process runtime', { timeout: 120_000 }, () => {
     const state = await h.waitFor(id, latestAgentState, 'the first agent-state')
     expect(state).toMatchObject({ agentId: 'agent', status: 'idle', model: 'echo', restarts: 0 })
     expect(h.supervisor.workerOf(id)).toMatchObject({ runtime: 'process', phase: 'running' })
+    const runtime = await h.supervisor.runtime('process')
+    const logs = await runtime.logs(h.supervisor.workerOf(id)!.workerId!)
+    expect(logs).toContain('"msg":"worker started"')
+    expect(logs).toContain(`"sessionId":"${id}"`)
   })
 
   it('does not start a worker for a session without an agent', async () => {
