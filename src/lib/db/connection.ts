@@ -50,7 +50,7 @@ export function openDatabase(opts: OpenDatabaseOptions): OpenedDatabase {
   sqlite.pragma('temp_store = MEMORY')
   if (opts.exclusive) sqlite.pragma('locking_mode = EXCLUSIVE')
   // A bounded page cache (negative = KiB): enough for hot tails, small enough for the RSS budget.
-  sqlite.pragma('cache_size = -16000')
+  sqlite.pragma('cache_size = -8000')
   const db = drizzle(sqlite)
   migrate(db, { migrationsFolder: opts.migrationsFolder ?? defaultMigrationsFolder() })
   let closed = false
