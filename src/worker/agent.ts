@@ -53,6 +53,8 @@ export class AgentLoop {
   private controller: AbortController | null = null
   private runningTurn: number | null = null
   private stopped = false
+  /** The step whose message is still open (its done chunk not written yet). */
+  private openStep: { turn: number; step: number; writer: ChunkWriter } | null = null
 
   constructor(private readonly o: AgentLoopOptions) {}
 
@@ -211,8 +213,6 @@ export class AgentLoop {
     this.o.state.update({ status: 'thinking', currentStep: `turn ${turn}: thinking` })
     return true
   }
-
-  private openStep: { turn: number; step: number; writer: ChunkWriter } | null = null
 
   private async execute(call: ToolCall, turn: number, signal: AbortSignal): Promise<ToolCall> {
     const { publisher, view } = this.o

@@ -265,12 +265,13 @@ export class WorkerSupervisor implements SessionWorkerHooks {
     if ((this.options.needsWorker ?? defaultNeedsWorker)(session)) void this.ensure(session)
   }
 
-  onSessionEnded(session: SessionRecord): Promise<void> {
-    return this.stopSession(session.id)
+  // Not awaited: the API call that ended the session need not wait for a container to go.
+  onSessionEnded(session: SessionRecord): void {
+    void this.stopSession(session.id)
   }
 
-  onSessionSuspended(session: SessionRecord): Promise<void> {
-    return this.stopSession(session.id)
+  onSessionSuspended(session: SessionRecord): void {
+    void this.stopSession(session.id)
   }
 
   onSessionResumed(session: SessionRecord): void {
