@@ -91,6 +91,9 @@ export class AgentLoop {
       this.runningTurn = turn
       try {
         await this.runTurn(turn)
+      } catch (err) {
+        // Only publishing can fail here, and a publisher failure already ends the worker.
+        log('error', 'turn aborted', { turn, error: err instanceof Error ? err.message : String(err) })
       } finally {
         this.runningTurn = null
       }

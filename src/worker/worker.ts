@@ -86,7 +86,9 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
         void shutdown(`stop requested (${notice.control.reason})`)
         break
       case 'terminal-input':
-        void terminal?.input(notice.line.id, notice.line.data)
+        terminal?.input(notice.line.id, notice.line.data).catch((err: unknown) => {
+          log('error', 'terminal input failed', { error: err instanceof Error ? err.message : String(err) })
+        })
         break
       case 'terminal-resize':
         terminal?.resize(notice.cols, notice.rows)
@@ -194,7 +196,11 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
       })
       live = true
       // Resume: unanswered terminal input, then every asked-for turn that has not ended.
-      for (const line of view.unansweredTerminalInputs()) await terminal.input(line.id, line.data)
+      for (const line of view.unansweredTerminalInputs()) {
+        await terminal.input(line.id, line.data).catch((err: unknown) => {
+          log('error', 'terminal input failed', { error: err instanceof Error ? err.message : String(err) })
+        })
+      }
       const first = view.currentTurn()
       if (first !== null) for (let t = first; t <= view.completedUserMessages.length; t++) loop.enqueue(t)
       else if (config.pattern === 'ephemeral' && view.endedTurns() > 0) await shutdown('task finished')
