@@ -69,11 +69,12 @@ describe.each(kinds)('%s killed with SIGKILL under load', (kind) => {
       if (server.child.exitCode !== null) throw new Error(`server died under load:\n${server.outputTail()}`)
       await new Promise((r) => setTimeout(r, 5))
     }
-    inFlightAtKill = workload.inFlight()
     ackedAtKill = workload.ackedRequests
     await server.kill()
     workload.halt()
     await workload.finished()
+    // Requests that never got a response were in flight when the server died.
+    inFlightAtKill = workload.inFlight()
 
     server = await startServer(launches[kind], { dataDir })
     afterRestart = await readAndCheck(server, workload.sources)

@@ -122,7 +122,7 @@ export class Workload {
     }
   }
 
-  /** Requests sent whose outcome is unknown (no response yet). */
+  /** Requests sent that have no response (yet, or ever if the server died first). */
   inFlight(): number {
     let n = 0
     for (const s of this.sources) for (const r of s.sent) if (r.status === undefined) n++
