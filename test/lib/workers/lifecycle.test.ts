@@ -48,6 +48,8 @@ describe('worker lifecycle by session pattern', { timeout: 120_000 }, () => {
     // Resumed, not a crash: the earlier stop was answered, so it does not stop the new worker.
     const states = ofType(events, 'agent-state').filter((e) => e.value.kind === 'state')
     expect(states.at(-1)!.value.restarts).toBe(0)
-    expect(h.supervisor.workerOf(id)?.phase).toBe('running')
+    // Idle again after its answer, it is suspended again (the cycle repeats).
+    await expect.poll(() => status(id), { timeout: 30_000 }).toBe('idle')
+    await expect.poll(() => h.supervisor.workerOf(id), { timeout: 30_000 }).toBeNull()
   })
 })

@@ -143,6 +143,22 @@ describe('process runtime', { timeout: 120_000 }, () => {
     expect(answerText(events, 2)).toBe('Echo: still there?')
   })
 
+  it('obeys a stop request mid-turn: closes the turn, reports stopped, exits, and is removed', async () => {
+    const id = await h.createSession()
+    await h.postMessage(id, '/slow /count 400')
+    await h.waitFor(id, (e) => answerText(e, 1).length > 10, 'some streamed text')
+    const pid = await workerPid(id)
+    const res = await h.request(`/api/streams?sessionId=${id}`, {
+      json: { channel: 'agent-state', data: { kind: 'control', action: 'stop', reason: 'user', requestedBy: 'admin-user' } },
+    })
+    expect(res.status).toBe(200)
+    const events = await h.waitFor(id, (e) => latestAgentState(e)?.status === 'stopped' && e, 'the agent to stop')
+    expect(turnEnded(events, 1)).toBe(true)
+    expect(answerText(events, 1).length).toBeLessThan(count(400).length)
+    await expect.poll(() => isAlive(pid), { timeout: 30_000 }).toBe(false)
+    await expect.poll(() => h.supervisor.workerOf(id), { timeout: 30_000 }).toBeNull()
+  })
+
   it('restarts a SIGKILLed worker, which resumes the turn from the stream with nothing lost or duplicated', async () => {
     const id = await h.createSession()
     await h.waitFor(id, latestAgentState, 'worker ready')
