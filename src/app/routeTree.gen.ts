@@ -17,6 +17,7 @@ import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
 import { Route as ApiStreamsSplatRouteImport } from './routes/api/streams/$'
 import { Route as SessionsSessionIdIndexRouteImport } from './routes/sessions/$sessionId/index'
 import { Route as SessionsSessionIdTerminalRouteImport } from './routes/sessions/$sessionId/terminal'
+import { Route as V1StreamSplatRouteImport } from './routes/v1/stream/$'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -59,6 +60,11 @@ const SessionsSessionIdTerminalRoute =
     path: '/sessions/$sessionId/terminal',
     getParentRoute: () => rootRouteImport,
   } as any)
+const V1StreamSplatRoute = V1StreamSplatRouteImport.update({
+  id: '/v1/stream/$',
+  path: '/v1/stream/$',
+  getParentRoute: () => rootRouteImport,
+} as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
@@ -66,6 +72,7 @@ export interface FileRoutesByFullPath {
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
+  '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
   '/sessions/$sessionId/': typeof SessionsSessionIdIndexRoute
@@ -76,6 +83,7 @@ export interface FileRoutesByTo {
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
+  '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/sessions': typeof ApiSessionsIndexRoute
   '/api/streams': typeof ApiStreamsIndexRoute
   '/sessions/$sessionId': typeof SessionsSessionIdIndexRoute
@@ -87,6 +95,7 @@ export interface FileRoutesById {
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
+  '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
   '/sessions/$sessionId/': typeof SessionsSessionIdIndexRoute
@@ -99,6 +108,7 @@ export interface FileRouteTypes {
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
+    | '/v1/stream/$'
     | '/api/sessions/'
     | '/api/streams/'
     | '/sessions/$sessionId/'
@@ -109,6 +119,7 @@ export interface FileRouteTypes {
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
+    | '/v1/stream/$'
     | '/api/sessions'
     | '/api/streams'
     | '/sessions/$sessionId'
@@ -119,6 +130,7 @@ export interface FileRouteTypes {
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
+    | '/v1/stream/$'
     | '/api/sessions/'
     | '/api/streams/'
     | '/sessions/$sessionId/'
@@ -130,6 +142,7 @@ export interface RootRouteChildren {
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
+  V1StreamSplatRoute: typeof V1StreamSplatRoute
   ApiSessionsIndexRoute: typeof ApiSessionsIndexRoute
   ApiStreamsIndexRoute: typeof ApiStreamsIndexRoute
   SessionsSessionIdIndexRoute: typeof SessionsSessionIdIndexRoute
@@ -193,6 +206,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof SessionsSessionIdTerminalRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/v1/stream/$': {
+      id: '/v1/stream/$'
+      path: '/v1/stream/$'
+      fullPath: '/v1/stream/$'
+      preLoaderRoute: typeof V1StreamSplatRouteImport
+      parentRoute: typeof rootRouteImport
+    }
   }
 }
 
@@ -202,6 +222,7 @@ const rootRouteChildren: RootRouteChildren = {
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
+  V1StreamSplatRoute: V1StreamSplatRoute,
   ApiSessionsIndexRoute: ApiSessionsIndexRoute,
   ApiStreamsIndexRoute: ApiStreamsIndexRoute,
   SessionsSessionIdIndexRoute: SessionsSessionIdIndexRoute,

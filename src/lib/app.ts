@@ -28,6 +28,11 @@ import { createWriter } from './sessions/writer'
 import { workerHooksFromEnv } from './workers/hooks'
 
 export const STREAMS_BASE_PATH = '/api/streams'
+/**
+ * The same streams at the protocol's conventional mount, so off-the-shelf Durable Streams tools
+ * (and the official conformance suite, whose subscription tests assume `/v1/stream/`) work as is.
+ */
+export const PROTOCOL_ALIAS_PATH = '/v1/stream'
 export const SESSIONS_BASE_PATH = '/api/sessions'
 /** Liveness probe; the production entry calls it once at start so the app boots eagerly. */
 export const HEALTH_PATH = '/api/health'
@@ -94,7 +99,8 @@ function proxyTransport(externalBase: string): StreamsTransport {
   const upstream = fetchTransport()
   return (req) => {
     const url = new URL(req.url)
-    const rest = url.pathname.slice(STREAMS_BASE_PATH.length)
+    const mount = url.pathname.startsWith(`${PROTOCOL_ALIAS_PATH}/`) ? PROTOCOL_ALIAS_PATH : STREAMS_BASE_PATH
+    const rest = url.pathname.slice(mount.length)
     const target = `${externalBase}${rest}${url.search}`
     const headers = new Headers(req.headers)
     for (const h of ['host', 'connection', 'keep-alive', 'transfer-encoding']) headers.delete(h)
@@ -137,6 +143,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     const server = createStreamsServer({
       db,
       basePath: STREAMS_BASE_PATH,
+      aliasBasePaths: [PROTOCOL_ALIAS_PATH],
       longPollTimeoutMs: config.longPollTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       defaultRetentionMs: config.defaultRetentionMs,
@@ -189,9 +196,9 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   })
 
   const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes })
-  const gate = createProtocolGate({
+  const gateFor = (basePath: string) => createProtocolGate({
     auth,
-    basePath: STREAMS_BASE_PATH,
+    basePath,
     inner: protocolTransport,
     maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
     isSessionLive: (id) => {
@@ -209,6 +216,8 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
       })().catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
     },
   })
+  const gate = gateFor(STREAMS_BASE_PATH)
+  const aliasGate = gateFor(PROTOCOL_ALIAS_PATH)
   const sessionsApi = createSessionsApi({
     manager,
     store,
@@ -242,6 +251,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
           return await writer(req)
         }
         if (pathname.startsWith(`${STREAMS_BASE_PATH}/`)) return await gate(req)
+        if (pathname.startsWith(`${PROTOCOL_ALIAS_PATH}/`)) return await aliasGate(req)
         if (pathname === SESSIONS_BASE_PATH || pathname.startsWith(`${SESSIONS_BASE_PATH}/`)) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
           return await sessionsApi(req)

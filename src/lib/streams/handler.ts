@@ -19,7 +19,8 @@ export interface HandlerContext {
   writer: StreamWriter
   queue: WriteQueue
   hub: LiveHub
-  basePath: string
+  /** Mount prefixes, first one canonical; a request is served under whichever it arrived on. */
+  basePaths: string[]
   longPollTimeoutMs: number
   maxBodyBytes: number
   maxReadBytes: number
@@ -100,12 +101,14 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const method = req.method.toUpperCase()
     const url = new URL(req.url)
     // Route on the path as sent: URL parsing would silently resolve `..` segments.
-    const target = routeRequestPath(rawPathname(nodeRequestOf(req)?.url ?? req.url), ctx.basePath)
+    const pathname = rawPathname(nodeRequestOf(req)?.url ?? req.url)
+    const mount = ctx.basePaths.find((bp) => pathname.startsWith(`${bp}/`)) ?? ctx.basePaths[0]
+    const target = routeRequestPath(pathname, mount)
     if (target.kind === 'outside') return errorReply(notFound('No stream route here'), method)
     if (method === 'OPTIONS') return reply(204, { ...PREFLIGHT_HEADERS })
     if (target.kind === 'reserved') {
       if (!ctx.reserved) return errorReply(new ProtocolError(404, 'NOT_FOUND', 'No control API is mounted under __ds'), method)
-      const origin = `${url.origin}${ctx.basePath}/`
+      const origin = `${url.origin}${mount}/`
       return ctx.reserved.handle(req, target.subPath, (p) => origin + p.replace(/^\/+/, ''))
     }
     if (target.kind === 'invalid') return errorReply(badRequest('INVALID_PATH', target.reason), method)
@@ -287,7 +290,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     }
     let fork = null
     if (forkedFrom !== null) {
-      const source = resolveSourcePath(forkedFrom, ctx.basePath)
+      const source = resolveSourcePath(forkedFrom, ctx.basePaths)
       if (!source.ok) throw badRequest('INVALID_FORK_SOURCE', source.reason)
       let offset: Position | null = null
       if (forkOffsetRaw !== null) {

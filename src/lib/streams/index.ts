@@ -21,6 +21,11 @@ export interface StreamsServerOptions {
   exclusive?: boolean
   /** Mount prefix of stream URLs, e.g. '/v1/stream' or '/api/streams'. */
   basePath: string
+  /**
+   * More prefixes serving the same streams (e.g. the protocol's conventional '/v1/stream' beside
+   * '/api/streams'); control-API URLs in responses use the prefix the request came in on.
+   */
+  aliasBasePaths?: string[]
   longPollTimeoutMs?: number
   /** Largest accepted request body (413 above). */
   maxBodyBytes?: number
@@ -88,7 +93,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     writer,
     queue,
     hub,
-    basePath: normaliseBasePath(opts.basePath),
+    basePaths: [opts.basePath, ...(opts.aliasBasePaths ?? [])].map(normaliseBasePath),
     longPollTimeoutMs: opts.longPollTimeoutMs ?? 30_000,
     maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
     maxReadBytes: opts.maxReadBytes ?? 32 * 1024 * 1024,

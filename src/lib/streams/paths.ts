@@ -61,15 +61,16 @@ export function routeRequestPath(pathname: string, basePath: string): RouteTarge
   return { kind: 'stream', path: decoded.path }
 }
 
-/** Stream-Forked-From: a URL path on this server, with or without the mount prefix. */
-export function resolveSourcePath(header: string, basePath: string) {
+/** Stream-Forked-From: a URL path on this server, with or without (one of) the mount prefix(es). */
+export function resolveSourcePath(header: string, basePaths: string | string[]) {
   let raw = header.trim()
   try {
     if (/^https?:\/\//i.test(raw)) raw = new URL(raw).pathname
   } catch {
     return { ok: false as const, reason: 'Stream-Forked-From is not a valid path' }
   }
-  if (basePath && raw.startsWith(`${basePath}/`)) raw = raw.slice(basePath.length + 1)
+  const basePath = (typeof basePaths === 'string' ? [basePaths] : basePaths).find((bp) => bp && raw.startsWith(`${bp}/`))
+  if (basePath) raw = raw.slice(basePath.length + 1)
   else raw = raw.replace(/^\/+/, '')
   return decodeStreamPath(raw)
 }

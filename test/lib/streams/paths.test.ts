@@ -28,6 +28,8 @@ describe('stream paths', () => {
 
   it('resolves Stream-Forked-From with or without the mount prefix', () => {
     expect(resolveSourcePath('/v1/stream/src-1', '/v1/stream')).toEqual({ ok: true, path: 'src-1' })
+    expect(resolveSourcePath('/v1/stream/src-1', ['/api/streams', '/v1/stream'])).toEqual({ ok: true, path: 'src-1' })
+    expect(resolveSourcePath('http://h/api/streams/a/b', ['/api/streams', '/v1/stream'])).toEqual({ ok: true, path: 'a/b' })
     expect(resolveSourcePath('sessions/s1', '/v1/stream')).toEqual({ ok: true, path: 'sessions/s1' })
     expect(resolveSourcePath('/v1/stream/../x', '/v1/stream').ok).toBe(false)
   })
