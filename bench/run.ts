@@ -1,6 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --only sequential,sse100] [-- --servers ours-normal,ref-memory]
- *  [-- --json out.json]`
+ *  [-- --json out.json] [-- --tsx]`
+ *
+ * Servers run compiled (esbuild bundles under dist/, plain node, as production runs) unless
+ * --tsx runs their TypeScript sources under tsx.
  *
  * For each scenario, starts each server kind in its own child process on a fresh data dir, runs
  * the scenario `repeats` times against it, keeps the median, stops it, and moves on, so every
@@ -14,6 +17,7 @@ import { scenarios } from './scenarios/index'
 import type { MetricValues, Scenario } from './scenarios/types'
 import {
   allServerKinds,
+  buildBundles,
   isAvailable,
   launches,
   makeDataDir,
@@ -32,6 +36,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     servers: { type: 'string' },
     json: { type: 'string' },
+    tsx: { type: 'boolean', default: false },
   },
 })
 
@@ -56,7 +61,7 @@ if (missing.length > 0) {
 
 async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<string, number>> {
   const dataDir = makeDataDir()
-  const server = await startServer(launches[kind], { dataDir })
+  const server = await startServer(launches[kind], { dataDir, runner: args.tsx ? 'tsx' : 'compiled' })
   const runs: MetricValues[] = []
   try {
     for (let i = 0; i < (args.quick ? 1 : scenario.repeats); i++) {
@@ -91,6 +96,8 @@ async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<strin
   return Object.fromEntries(scenario.metrics.map((m) => [m.key, median(runs.map((r) => r[m.key]))]))
 }
 
+if (!args.tsx) buildBundles()
+
 const results: Results = {}
 const started = Date.now()
 // Other builds share this machine: the load average says how noisy the run was.
@@ -110,6 +117,7 @@ console.log(
   `\nnpm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}` +
     ` · ${when} · ${Math.round((Date.now() - started) / 1000)} s` +
     ` · load average before ${loadBefore}, after ${load()}` +
+    ` · servers run ${args.tsx ? 'under tsx (sources)' : 'compiled (esbuild bundles, plain node)'}` +
     `${args.quick ? ' · QUICK MODE: reduced sizes, 1 run each' : ''}\n`,
 )
 console.log(renderTable(selected, results))

@@ -5,7 +5,7 @@
  * Every server is addressed as `<origin>/v1/stream/<path>`: ours mounts streams there, and the
  * reference server treats any URL path as a stream path.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -15,6 +15,26 @@ import { request } from 'undici'
 export const repoRoot = resolve(import.meta.dirname, '..')
 export const oursEntry = join(repoRoot, 'src/server/streams-main.ts')
 export const referenceEntry = join(repoRoot, 'bench/reference-server.ts')
+/** Where `npm run streams:build` puts our bundled server (what `npm run streams:prod` runs). */
+export const oursBundle = join(repoRoot, 'dist/streams/streams-main.mjs')
+export const referenceBundle = join(repoRoot, 'dist/bench/reference-server.mjs')
+
+/**
+ * How a server runs: `compiled` = plain node on an esbuild bundle (how production runs; the
+ * default for the benchmark), `tsx` = the TypeScript sources under tsx (`npm run streams`),
+ * whose loader alone adds ~40 MiB of RSS.
+ */
+export type Runner = 'compiled' | 'tsx'
+
+/** Builds both bundles (ours through the package script, so there is one recipe for it). */
+export function buildBundles(): void {
+  execFileSync('npm', ['run', '--silent', 'streams:build'], { cwd: repoRoot, stdio: 'inherit' })
+  execFileSync(
+    join(repoRoot, 'node_modules/.bin/esbuild'),
+    [referenceEntry, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${referenceBundle}`, '--log-level=warning'],
+    { cwd: repoRoot, stdio: 'inherit' },
+  )
+}
 
 export type ServerKind = 'ours-normal' | 'ours-fsync' | 'ref-file' | 'ref-memory'
 export const allServerKinds: ServerKind[] = ['ours-normal', 'ours-fsync', 'ref-file', 'ref-memory']
@@ -28,15 +48,16 @@ export const serverLabels: Record<ServerKind, string> = {
 
 export interface ServerLaunch {
   entry: string
+  bundle: string
   /** Environment for the child; `dataDir` is a fresh temp dir owned by the caller. */
   env(dataDir: string): Record<string, string>
 }
 
 export const launches: Record<ServerKind, ServerLaunch> = {
-  'ours-normal': { entry: oursEntry, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }) },
-  'ours-fsync': { entry: oursEntry, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }) },
-  'ref-file': { entry: referenceEntry, env: (d) => ({ REFERENCE_DATA_DIR: d }) },
-  'ref-memory': { entry: referenceEntry, env: () => ({}) },
+  'ours-normal': { entry: oursEntry, bundle: oursBundle, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }) },
+  'ours-fsync': { entry: oursEntry, bundle: oursBundle, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }) },
+  'ref-file': { entry: referenceEntry, bundle: referenceBundle, env: (d) => ({ REFERENCE_DATA_DIR: d }) },
+  'ref-memory': { entry: referenceEntry, bundle: referenceBundle, env: () => ({}) },
 }
 
 export function isAvailable(kind: ServerKind): boolean {
@@ -87,16 +108,20 @@ export interface StartOptions {
   /** Extra environment (e.g. TETHER_LONG_POLL_TIMEOUT_MS). */
   env?: Record<string, string>
   readyTimeoutMs?: number
+  /** Default 'tsx'; 'compiled' needs buildBundles() first. */
+  runner?: Runner
 }
 
 /**
- * Spawns `node --import tsx <entry>` directly (not via the tsx or npm wrappers) so the child pid
- * is the server itself. The port is chosen here and passed as PORT; readiness is "answers HTTP".
+ * Spawns `node <bundle>` or `node --import tsx <entry>` directly (not via the tsx or npm
+ * wrappers) so the child pid is the server itself. The port is chosen here and passed as PORT;
+ * readiness is "answers HTTP".
  */
 export async function startServer(launch: ServerLaunch, opts: StartOptions): Promise<RunningServer> {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, ['--import', 'tsx', launch.entry], {
+  const args = opts.runner === 'compiled' ? [launch.bundle] : ['--import', 'tsx', launch.entry]
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -125,10 +150,10 @@ export async function startServer(launch: ServerLaunch, opts: StartOptions): Pro
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000)
   for (;;) {
-    if (hasExited) throw new Error(`server ${launch.entry} exited before it was ready:\n${tail}`)
+    if (hasExited) throw new Error(`server ${args.at(-1)} exited before it was ready:\n${tail}`)
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
-      throw new Error(`server ${launch.entry} not ready on ${origin}:\n${tail}`)
+      throw new Error(`server ${args.at(-1)} not ready on ${origin}:\n${tail}`)
     }
     try {
       const res = await request(`${origin}/v1/stream/readiness-probe`, { method: 'HEAD' })
