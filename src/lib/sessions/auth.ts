@@ -12,15 +12,29 @@ export interface Authenticator {
   issue(opts: IssueTokenOptions): Promise<string>
 }
 
+/** Verified tokens remembered (a writer sends the same token with every event). */
+const VERIFIED_CACHE_SIZE = 1024
+
 export function createAuthenticator(opts: { secret: TokenSecret; enabled: boolean; now: () => number }): Authenticator {
+  // A token's signature and claims never change, only whether it has expired: a token verified
+  // once is re-checked against the clock alone (same rule as jose: expired when exp <= now).
+  const verified = new Map<string, TokenClaims>()
   return {
     enabled: opts.enabled,
     async authenticate(req) {
       if (!opts.enabled) return AUTH_OFF_CLAIMS
       const token = tokenFromRequest(req)
       if (!token) throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', 'token', { 'www-authenticate': 'Bearer' })
-      const r = await verifyToken(opts.secret, token, opts.now())
-      if (!r.ok) throw new HttpError(401, r.reason, 'token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+      const now = opts.now()
+      const known = verified.get(token)
+      if (known && known.exp > Math.floor(now / 1000)) return known
+      const r = await verifyToken(opts.secret, token, now)
+      if (!r.ok) {
+        verified.delete(token)
+        throw new HttpError(401, r.reason, 'token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+      }
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string)
+      verified.set(token, r.claims)
       return r.claims
     },
     issue(issueOpts) {

@@ -159,7 +159,7 @@ export class SessionManager {
     const messageId = msg.messageId ?? `msg_${randomBytes(9).toString('base64url')}`
     let turn = msg.turn
     if (turn === undefined) {
-      const fold = await this.logs.catchUp(id).catch(() => null)
+      const fold = await this.logs.fold(id).catch(() => null)
       turn = fold ? usageOf(fold).turns : 0
     }
     const built = buildSessionEvent(
@@ -223,6 +223,8 @@ export class SessionManager {
   }
 
   async resume(id: string): Promise<void> {
+    // A raw append by a worker resumes before app.ts refreshes the fold: make the next write read first.
+    this.logs.noteForeignAppend(id)
     const resumed = this.store.transition(id, ['idle'], 'active', this.now())
     if (!resumed) return
     this.logger.info({ sessionId: id }, 'session resumed')

@@ -1,10 +1,21 @@
 /**
  * Per-session view of the session's stream, kept in memory and rebuilt from the stream itself
- * (so it is right after a restart): the fold (usage, event ids, agents) and the tail offset.
+ * (so it is right after a restart): the fold (usage, event ids, agents, presence) and offsets.
  *
  * All work on one session is serialized here, so "check event ids, then append" is atomic for
- * every write that goes through this process. Writes that bypass it (raw protocol appends by
- * workers) are picked up by the catch-up read that precedes every append.
+ * every write that goes through this process.
+ *
+ * Fast path: a write reads nothing. The fold is loaded with one full read on first use; after
+ * that, events this process appends are folded directly from memory (they are exactly what the
+ * append committed) and the answer's offset is the append's own Stream-Next-Offset. A read
+ * happens only when the stream may hold something we did not write:
+ *   - `noteForeignAppend` (a raw protocol append through this process's gate — a worker — or a
+ *     failed append whose fate is unknown) marks the session stale; the next operation first
+ *     catches up from the last read offset;
+ *   - `catchUp` (monitor ticks, GET /api/sessions/:id) always reads from the last *read* offset,
+ *     so events of other writers that landed between our own appends are folded in stream order.
+ *     Re-applying our own directly folded events then is harmless: the fold is last-wins per
+ *     key / set union / max, so it ends where a fold from scratch would.
  */
 import type { SessionEvent } from './channels'
 import { emptyFold, foldMessages, type SessionFold } from './fold'
@@ -19,7 +30,15 @@ export interface AppendResult {
 }
 
 interface Entry {
+  /** `fold.offset` is where the last read ended: everything before it was folded in stream order. */
   fold: SessionFold
+  loaded: boolean
+  /** Latest tail we know of (an append's Stream-Next-Offset, or `fold.offset` after a read). */
+  tail: string
+  /** Events folded directly from our own appends since the last read (re-read by the next one). */
+  unread: number
+  /** The stream may hold appends we did not fold: read before the next decision. */
+  stale: boolean
   queue: Promise<unknown>
 }
 
@@ -34,7 +53,8 @@ export class SessionLogs {
   private entry(sessionId: string): Entry {
     let e = this.entries.get(sessionId)
     if (!e) {
-      e = { fold: emptyFold(), queue: Promise.resolve() }
+      const fold = emptyFold()
+      e = { fold, loaded: false, tail: fold.offset, unread: 0, stale: false, queue: Promise.resolve() }
       this.entries.set(sessionId, e)
     }
     return e
@@ -48,18 +68,53 @@ export class SessionLogs {
     return run
   }
 
-  private async catchUpInner(sessionId: string, e: Entry): Promise<SessionFold> {
+  /** Reads from the last read offset to the tail and folds it (re-folding our own unread appends). */
+  private async read(sessionId: string, e: Entry): Promise<SessionFold> {
     if (e.fold.closed) return e.fold
-    const read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), e.fold.offset)
+    // Cleared before the read: a note that arrives while it runs keeps the session stale.
+    e.stale = false
+    let read
+    try {
+      read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), e.fold.offset)
+    } catch (err) {
+      e.stale = true
+      throw err
+    }
+    // Our unread events are in this read again: count them once.
+    e.fold.events -= e.unread
+    e.unread = 0
     foldMessages(e.fold, read.messages, this.now())
     e.fold.offset = read.nextOffset
     e.fold.closed = read.closed
+    e.tail = read.nextOffset
+    e.loaded = true
     return e.fold
   }
 
-  /** Reads whatever the stream has beyond the last fold and returns the fold. */
+  /** The fold, current enough for decisions: loaded, and caught up if something else appended. */
+  private async current(sessionId: string, e: Entry): Promise<SessionFold> {
+    if (!e.loaded || e.stale) return this.read(sessionId, e)
+    return e.fold
+  }
+
+  /** Reads whatever the stream has beyond the last read and returns the fold. */
   catchUp(sessionId: string): Promise<SessionFold> {
-    return this.serialize(sessionId, (e) => this.catchUpInner(sessionId, e))
+    return this.serialize(sessionId, (e) => this.read(sessionId, e))
+  }
+
+  /** The fold without a read unless one is needed (first use, or a foreign append was noted). */
+  fold(sessionId: string): Promise<SessionFold> {
+    return this.serialize(sessionId, (e) => this.current(sessionId, e))
+  }
+
+  /**
+   * Something other than `append` wrote (or may have written) to the session's stream: the next
+   * operation reads first. Synchronous, so a caller that notes before acknowledging its own
+   * append guarantees every later write sees it.
+   */
+  noteForeignAppend(sessionId: string): void {
+    const e = this.entries.get(sessionId)
+    if (e) e.stale = true
   }
 
   /**
@@ -68,8 +123,8 @@ export class SessionLogs {
    */
   append(sessionId: string, events: SessionEvent[], opts: { close?: boolean } = {}): Promise<AppendResult> {
     return this.serialize(sessionId, async (e) => {
-      const fold = await this.catchUpInner(sessionId, e)
-      if (fold.closed) throw new StreamClosedError(sessionStreamPath(sessionId), fold.offset)
+      const fold = await this.current(sessionId, e)
+      if (fold.closed) throw new StreamClosedError(sessionStreamPath(sessionId), e.tail)
       const seen = new Set<string>()
       const fresh = events.filter((ev) => {
         const id = ev.headers.eventId
@@ -78,28 +133,40 @@ export class SessionLogs {
         return true
       })
       const duplicates = events.length - fresh.length
-      if (fresh.length === 0 && !opts.close) return { offset: fold.offset, appended: 0, duplicates }
+      if (fresh.length === 0 && !opts.close) return { offset: e.tail, appended: 0, duplicates }
+      const path = sessionStreamPath(sessionId)
       let offset: string
       try {
         if (fresh.length === 0) {
-          await closeStream(this.endpoint, sessionStreamPath(sessionId))
-          offset = fold.offset
+          await closeStream(this.endpoint, path)
+          offset = e.tail
         } else {
-          offset = await appendJson(this.endpoint, sessionStreamPath(sessionId), fresh, { close: opts.close })
+          offset = await appendJson(this.endpoint, path, fresh, { close: opts.close })
         }
       } catch (err) {
         if (err instanceof StreamClosedError) fold.closed = true
+        // The append may have committed after all (e.g. a timeout): re-read before deciding again.
+        else e.stale = true
         throw err
       }
-      // Fold from the stream, not from `fresh`: another writer may have appended in between.
-      await this.catchUpInner(sessionId, e)
+      if (opts.close || e.stale) {
+        // Ending, or someone else appended meanwhile: fold from the stream, in its order.
+        await this.read(sessionId, e).catch(() => undefined)
+        if (opts.close) fold.closed = true
+        if (e.tail < offset) e.tail = offset
+      } else {
+        foldMessages(fold, fresh, this.now())
+        e.unread += fresh.length
+        e.tail = offset
+      }
       return { offset, appended: fresh.length, duplicates }
     })
   }
 
-  /** The fold as last read, without touching the stream (null if never read). */
+  /** The fold as last read or written, without touching the stream (null if never loaded). */
   peek(sessionId: string): SessionFold | null {
-    return this.entries.get(sessionId)?.fold ?? null
+    const e = this.entries.get(sessionId)
+    return e?.loaded ? e.fold : null
   }
 
   forget(sessionId: string): void {

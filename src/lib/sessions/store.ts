@@ -86,7 +86,26 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
 }
 
 export class SessionStore {
-  constructor(private readonly db: BetterSQLite3Database) {}
+  // Prepared once: building a drizzle query costs more than running it, and these run per write.
+  private readonly getById
+  private readonly setUsage
+  /** Usage last written per session: an unchanged usage is not written again. */
+  private readonly writtenUsage = new Map<string, string>()
+
+  constructor(private readonly db: BetterSQLite3Database) {
+    this.getById = db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare()
+    this.setUsage = db
+      .update(sessions)
+      .set({
+        tokensIn: sql`${sql.placeholder('tokensIn')}`,
+        tokensOut: sql`${sql.placeholder('tokensOut')}`,
+        costUsd: sql`${sql.placeholder('costUsd')}`,
+        turns: sql`${sql.placeholder('turns')}`,
+        lastActivityAt: sql`${sql.placeholder('lastActivityAt')}`,
+      })
+      .where(eq(sessions.id, sql.placeholder('id')))
+      .prepare()
+  }
 
   insert(s: NewSession): SessionRecord {
     const row = this.db
@@ -113,7 +132,7 @@ export class SessionStore {
   }
 
   get(id: string): SessionRecord | null {
-    const row = this.db.select().from(sessions).where(eq(sessions.id, id)).get()
+    const row = this.getById.get({ id })
     return row ? toRecord(row) : null
   }
 
@@ -158,11 +177,11 @@ export class SessionStore {
   }
 
   updateUsage(id: string, usage: SessionUsage): void {
-    this.db
-      .update(sessions)
-      .set({ tokensIn: usage.tokensIn, tokensOut: usage.tokensOut, costUsd: usage.costUsd, turns: usage.turns, lastActivityAt: usage.lastActivityAt })
-      .where(eq(sessions.id, id))
-      .run()
+    const key = `${usage.tokensIn}|${usage.tokensOut}|${usage.costUsd}|${usage.turns}|${usage.lastActivityAt}`
+    if (this.writtenUsage.get(id) === key) return
+    const changes = this.setUsage.run({ id, ...usage }).changes
+    if (changes > 0) this.writtenUsage.set(id, key)
+    else this.writtenUsage.delete(id)
   }
 
   /** Moves a live session to `status`; false if it was not live (someone else ended it first). */
@@ -178,6 +197,7 @@ export class SessionStore {
   }
 
   remove(id: string): boolean {
+    this.writtenUsage.delete(id)
     return this.db.delete(sessions).where(eq(sessions.id, id)).run().changes > 0
   }
 
