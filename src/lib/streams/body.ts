@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProtocolError } from './errors'
 
 export const tooLarge = (limit: number) =>
@@ -9,6 +9,12 @@ export function nodeRequestOf(req: Request): IncomingMessage | undefined {
   // Why `unknown` casts: `runtime` is an srvx extension, absent from the Request type.
   const runtime = (req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime
   return runtime?.node?.req
+}
+
+/** The Node ServerResponse behind an srvx request, if any. */
+export function nodeResponseOf(req: Request): ServerResponse | undefined {
+  const runtime = (req as unknown as { runtime?: { node?: { res?: ServerResponse } } }).runtime
+  return runtime?.node?.res
 }
 
 /**

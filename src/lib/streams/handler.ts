@@ -3,7 +3,7 @@ import { ProtocolError, badRequest, gone, notFound } from './errors'
 import { BASE_HEADERS, H, PREFLIGHT_HEADERS, isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from './protocol'
 import { START_POSITION, decodeOffset, encodeOffset, parseOffsetParam, type Position } from './offsets'
 import { routeRequestPath, resolveSourcePath } from './paths'
-import { nodeRequestOf, readBody } from './body'
+import { nodeRequestOf, nodeResponseOf, readBody } from './body'
 import { buildBody } from './read-body'
 import { responseCursor } from './cursor'
 import { SseSession } from './sse-session'
@@ -29,6 +29,8 @@ export interface HandlerContext {
   liveReaders: Map<number, number>
   /** Response constructor: the global one, or a faster compatible one (srvx's FastResponse). */
   Response: typeof Response
+  /** SSE frames may go straight to srvx's Node response (see StreamsServerOptions). */
+  nodeFastPath: boolean
 }
 
 type Headers = Record<string, string>
@@ -174,7 +176,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const start: Position = offset.kind === 'start' ? START_POSITION : offset.kind === 'now' ? tail : offset.at
     if (start.seq > meta.tailSeq) throw badRequest('OFFSET_BEYOND_TAIL', 'Offset is beyond the end of this stream')
 
-    if (live === 'sse') return openSse(meta, start, cursorParam)
+    if (live === 'sse') return openSse(req, meta, start, cursorParam)
 
     if (offset.kind === 'now' && live === null) {
       const headers: Headers = {
@@ -243,8 +245,15 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     })
   }
 
-  function openSse(meta: StreamMeta, start: Position, cursor: string | null): Response {
+  function openSse(req: Request, meta: StreamMeta, start: Position, cursor: string | null): Response {
     const kind = meta.jsonMode ? 'json' : needsBase64(meta.contentType) ? 'base64' : 'text'
+    const direct = ctx.nodeFastPath ? nodeResponseOf(req) : undefined
+    if (direct) {
+      // An SSE response owns its connection: delimit it by closing the connection instead of
+      // chunked encoding, so each frame is one plain write (not a 3-part writev).
+      direct.useChunkedEncodingByDefault = false
+      direct.shouldKeepAlive = false
+    }
     const session = new SseSession({
       store,
       hub,
@@ -257,6 +266,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       maxDurationMs: ctx.sseMaxDurationMs,
       onOpen: () => readerJoined(meta.id),
       onClose: () => readerLeft(meta.id),
+      direct,
     })
     const headers: Headers = {
       'content-type': 'text/event-stream',

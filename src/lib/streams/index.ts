@@ -45,6 +45,13 @@ export interface StreamsServerOptions {
   listeners?: StreamLifecycleListener[]
   /** A Response constructor compatible with the global one (e.g. srvx's FastResponse). */
   responseClass?: typeof Response
+  /**
+   * Only when served by srvx's Node adapter with nothing between it and the handler (no
+   * compression or body-rewriting middleware): live SSE frames are written straight to the
+   * Node response, and SSE responses are delimited by connection close instead of chunked
+   * encoding. Set by startStreamsHttpServer.
+   */
+  nodeFastPath?: boolean
 }
 
 export interface StreamsServer {
@@ -101,6 +108,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     reserved: opts.reserved,
     liveReaders,
     Response: opts.responseClass ?? globalThis.Response,
+    nodeFastPath: opts.nodeFastPath ?? false,
   }
   const handle = createHandler(ctx)
 

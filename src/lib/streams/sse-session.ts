@@ -5,6 +5,16 @@ import { readPayload } from './read-body'
 import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
 import type { StreamStore } from './store'
 
+/** The parts of Node's ServerResponse the direct-write fast path uses. */
+export interface DirectSink {
+  readonly headersSent: boolean
+  readonly writableLength: number
+  readonly writableEnded: boolean
+  readonly destroyed: boolean
+  write(chunk: Uint8Array): boolean
+  once(event: 'drain', listener: () => void): unknown
+}
+
 export interface SseOptions {
   store: StreamStore
   hub: LiveHub
@@ -20,6 +30,12 @@ export interface SseOptions {
   maxDurationMs: number
   onOpen(): void
   onClose(): void
+  /**
+   * The Node response under the web Response, when the adapter exposes it (srvx). Once the
+   * head is out and the web stream's queue is empty, frames go straight to the socket: the
+   * web-stream hop (a promise and a read per chunk per reader) is the bulk of fan-out CPU.
+   */
+  direct?: DirectSink
 }
 
 /** Per-reader buffer: past this the reader stops taking live frames and catches up from SQLite. */
@@ -73,12 +89,35 @@ export class SseSession {
     )
   }
 
+  /** True when writes may bypass the web stream (everything queued there is already written). */
+  private get directReady(): boolean {
+    const d = this.o.direct
+    return d !== undefined && d.headersSent && !d.destroyed && this.controller.desiredSize === SSE_HIGH_WATER_BYTES
+  }
+
   private hasRoom(): boolean {
+    if (this.directReady) {
+      if (this.o.direct!.writableLength < SSE_HIGH_WATER_BYTES) return true
+      this.resumeOnDrain()
+      return false
+    }
     return (this.controller.desiredSize ?? 0) > 0
   }
 
+  private waitingForDrain = false
+
+  private resumeOnDrain(): void {
+    if (this.waitingForDrain) return
+    this.waitingForDrain = true
+    this.o.direct!.once('drain', () => {
+      this.waitingForDrain = false
+      if (!this.live && !this.done) this.catchUp()
+    })
+  }
+
   private write(chunk: Uint8Array): void {
-    this.controller.enqueue(chunk)
+    if (this.directReady) this.o.direct!.write(chunk)
+    else this.controller.enqueue(chunk)
     this.lastWrite = Date.now()
   }
 
