@@ -64,25 +64,6 @@ export class WriteQueue {
     this.hooks.push(hook)
   }
 
-  /** Runs `fn` in a transaction right now, outside the batch (maintenance work). */
-  runNow<T>(fn: () => T): T {
-    this.flush()
-    const hooks = this.hooks
-    this.hooks = []
-    try {
-      const value = this.sqlite.transaction(fn)()
-      const mine = this.hooks
-      this.hooks = hooks
-      for (const h of mine) runHook(h)
-      runHook(this.onCommitted)
-      return value
-    } catch (err) {
-      this.hooks = hooks
-      this.onRolledBack(err)
-      throw err
-    }
-  }
-
   flush(): void {
     this.scheduled = false
     const ops = this.pending

@@ -7,6 +7,10 @@ import type { LiveHub } from './live'
 import type { WriteQueue } from './write-queue'
 import { ProtocolError, badRequest, conflict, gone, notFound } from './errors'
 import { H } from './protocol'
+import { judgeProducer } from './producers'
+import { prepareWriterStatements, type WriterStatements } from './writer-sql'
+
+export { judgeProducer } from './producers'
 
 export interface Expiry {
   ttlSeconds: number | null
@@ -61,7 +65,7 @@ export function isExpired(meta: StreamMeta, now: number): boolean {
  * savepoint). Live notifications and lifecycle events are registered as after-commit hooks.
  */
 export class StreamWriter {
-  private readonly s: ReturnType<typeof prepare>
+  private readonly s: WriterStatements
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -71,7 +75,7 @@ export class StreamWriter {
     private readonly listeners: Set<StreamLifecycleListener>,
     private readonly opts: { defaultRetentionMs: number | null; hasLiveReaders: (id: number) => boolean },
   ) {
-    this.s = prepare(sqlite)
+    this.s = prepareWriterStatements(sqlite)
   }
 
   /** Live stream or a protocol error; expired streams are removed on the way. */
@@ -398,63 +402,5 @@ export class StreamWriter {
         console.error('[streams] lifecycle listener failed', err)
       }
     }
-  }
-}
-
-type ProducerVerdict =
-  | { kind: 'accept' }
-  | { kind: 'duplicate'; lastSeq: number }
-  | { kind: 'stale'; currentEpoch: number }
-  | { kind: 'epoch_needs_seq0' }
-  | { kind: 'gap'; expected: number }
-
-/** Kafka-style idempotent producer validation (PROTOCOL §5.2.1). Pure. */
-export function judgeProducer(
-  state: { epoch: number; lastSeq: number } | undefined,
-  epoch: number,
-  seq: number,
-): ProducerVerdict {
-  if (!state) return seq === 0 ? { kind: 'accept' } : { kind: 'gap', expected: 0 }
-  if (epoch < state.epoch) return { kind: 'stale', currentEpoch: state.epoch }
-  if (epoch > state.epoch) return seq === 0 ? { kind: 'accept' } : { kind: 'epoch_needs_seq0' }
-  if (seq <= state.lastSeq) return { kind: 'duplicate', lastSeq: state.lastSeq }
-  if (seq === state.lastSeq + 1) return { kind: 'accept' }
-  return { kind: 'gap', expected: state.lastSeq + 1 }
-}
-
-function prepare(sqlite: Database.Database) {
-  return {
-    insertStream: sqlite.prepare(
-      `INSERT INTO streams (path, content_type, json_mode, created_at, ttl_seconds, expires_at,
-         last_access_at, deadline_at, tail_seq, tail_pos, fork_source_id, fork_seq, fork_pos,
-         fork_offset, fork_sub_offset)
-       VALUES (@path, @contentType, @jsonMode, @now, @ttl, @expiresAt, @now, @deadline, @tailSeq,
-         @tailPos, @forkSourceId, @forkSeq, @forkPos, @forkOffset, @forkSubOffset)`,
-    ),
-    insertRow: sqlite.prepare(`INSERT INTO messages (stream_id, seq, end_pos, count, data) VALUES (?, ?, ?, ?, ?)`),
-    setTail: sqlite.prepare(`UPDATE streams SET tail_seq = @tailSeq, tail_pos = @tailPos, closed = @closed WHERE id = @id`),
-    closeStream: sqlite.prepare(
-      `UPDATE streams SET tail_seq = @tailSeq, tail_pos = @tailPos, last_access_at = @now,
-         deadline_at = @deadline, closed = 1, closed_by_producer = @closedByProducer,
-         closed_by_epoch = @closedByEpoch, closed_by_seq = @closedBySeq
-       WHERE id = @id`,
-    ),
-    setStreamSeq: sqlite.prepare(`UPDATE streams SET last_stream_seq = ? WHERE id = ?`),
-    touch: sqlite.prepare(`UPDATE streams SET last_access_at = ?, deadline_at = ? WHERE id = ?`),
-    getProducer: sqlite.prepare<[number, string], { epoch: number; lastSeq: number }>(
-      `SELECT epoch, last_seq AS lastSeq FROM producers WHERE stream_id = ? AND producer_id = ?`,
-    ),
-    upsertProducer: sqlite.prepare(
-      `INSERT INTO producers (stream_id, producer_id, epoch, last_seq, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (stream_id, producer_id) DO UPDATE SET epoch = excluded.epoch,
-         last_seq = excluded.last_seq, updated_at = excluded.updated_at`,
-    ),
-    addRef: sqlite.prepare(`UPDATE streams SET ref_count = ref_count + 1 WHERE id = ?`),
-    dropRef: sqlite.prepare(`UPDATE streams SET ref_count = MAX(ref_count - 1, 0) WHERE id = ?`),
-    softDelete: sqlite.prepare(`UPDATE streams SET soft_deleted = 1, deadline_at = NULL WHERE id = ?`),
-    deleteRows: sqlite.prepare(`DELETE FROM messages WHERE stream_id = ?`),
-    deleteProducers: sqlite.prepare(`DELETE FROM producers WHERE stream_id = ?`),
-    deleteStream: sqlite.prepare(`DELETE FROM streams WHERE id = ?`),
-    enqueuePurge: sqlite.prepare(`INSERT INTO purges (stream_id, through_seq) VALUES (?, ?)`),
   }
 }

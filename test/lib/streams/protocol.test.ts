@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from '../../../src/lib/streams/protocol'
-import { judgeProducer } from '../../../src/lib/streams/writer'
+import { judgeProducer } from '../../../src/lib/streams/producers'
+import { parseCreateHeaders, parseProducerHeaders } from '../../../src/lib/streams/request-headers'
 
 describe('header parsing', () => {
   it('accepts only canonical non-negative integers for Stream-TTL', () => {
@@ -49,5 +50,39 @@ describe('idempotent producer validation', () => {
     expect(judgeProducer({ epoch: 0, lastSeq: 5 }, 0, 5)).toEqual({ kind: 'duplicate', lastSeq: 5 })
     expect(judgeProducer({ epoch: 0, lastSeq: 5 }, 0, 6)).toEqual({ kind: 'accept' })
     expect(judgeProducer({ epoch: 0, lastSeq: 5 }, 0, 8)).toEqual({ kind: 'gap', expected: 6 })
+  })
+})
+
+describe('request header validation', () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn()
+    } catch (err) {
+      return (err as { status: number; code: string }).code
+    }
+    return 'ok'
+  }
+
+  it('parses a fork request relative to the mount prefix', () => {
+    const h = new Headers({ 'stream-forked-from': '/v1/stream/src', 'stream-fork-offset': '0000000000000002_0000000000000010', 'stream-ttl': '60' })
+    expect(parseCreateHeaders(h, ['/v1/stream'])).toEqual({
+      ttlSeconds: 60,
+      expiresAtMs: null,
+      fork: { sourcePath: 'src', offsetToken: '0000000000000002_0000000000000010', offset: { seq: 2, pos: 10 }, subOffset: 0 },
+    })
+  })
+
+  it('refuses conflicting or malformed create headers', () => {
+    expect(code(() => parseCreateHeaders(new Headers({ 'stream-ttl': '1', 'stream-expires-at': '2030-01-01T00:00:00Z' }), []))).toBe('CONFLICTING_EXPIRY')
+    expect(code(() => parseCreateHeaders(new Headers({ 'stream-fork-sub-offset': '0' }), []))).toBe('FORK_HEADER_WITHOUT_SOURCE')
+    expect(code(() => parseCreateHeaders(new Headers({ 'stream-forked-from': 'a', 'stream-fork-offset': '12' }), []))).toBe('INVALID_FORK_OFFSET')
+  })
+
+  it('requires all three producer headers or none', () => {
+    expect(parseProducerHeaders(new Headers())).toBeNull()
+    expect(parseProducerHeaders(new Headers({ 'producer-id': 'p', 'producer-epoch': '1', 'producer-seq': '2' }))).toEqual({ id: 'p', epoch: 1, seq: 2 })
+    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': 'p' })))).toBe('INCOMPLETE_PRODUCER')
+    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': ' ', 'producer-epoch': '1', 'producer-seq': '2' })))).toBe('INVALID_PRODUCER_ID')
+    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': 'p', 'producer-epoch': '-1', 'producer-seq': '2' })))).toBe('INVALID_PRODUCER_EPOCH')
   })
 })
