@@ -4,6 +4,7 @@
  * (for idempotent writes). Pure: the same events always give the same fold, so after a restart
  * re-reading the stream gives back exactly the state before it.
  */
+import { EventIdIndex } from './event-ids'
 import type { AgentStatus } from './session-types'
 
 export interface AgentSummary {
@@ -18,7 +19,8 @@ export interface SessionFold {
   /** Offset after the last folded message. */
   offset: string
   closed: boolean
-  eventIds: Set<string>
+  /** Event ids in the stream: recent ones exactly, older ones approximately (see event-ids.ts). */
+  eventIds: EventIdIndex
   agents: Map<string, AgentSummary>
   /** Tool calls currently pending or running. */
   openToolCalls: Set<string>
@@ -36,11 +38,11 @@ export interface SessionUsage {
   lastActivityAt: number | null
 }
 
-export function emptyFold(): SessionFold {
+export function emptyFold(exactEventIds?: number): SessionFold {
   return {
     offset: '-1',
     closed: false,
-    eventIds: new Set(),
+    eventIds: new EventIdIndex(exactEventIds),
     agents: new Map(),
     openToolCalls: new Set(),
     lastActivityAt: null,

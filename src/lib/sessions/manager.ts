@@ -42,6 +42,8 @@ export interface SessionManagerOptions {
   retentionSeconds: number
   /** Replace the per-pattern default limits (environment configuration). */
   defaultLimits?: Partial<SessionLimits>
+  /** Event ids kept exactly per session for deduplication (default DEFAULT_EXACT_EVENT_IDS). */
+  exactEventIds?: number
 }
 
 export interface CreateSessionParams {
@@ -73,7 +75,7 @@ export class SessionManager {
     this.hooks = opts.hooks
     this.now = opts.now
     this.logger = opts.logger
-    this.logs = new SessionLogs(opts.endpoint, opts.now)
+    this.logs = new SessionLogs(opts.endpoint, opts.now, opts.exactEventIds)
   }
 
   private async callHook<K extends keyof SessionWorkerHooks>(name: K, ...args: Parameters<NonNullable<SessionWorkerHooks[K]>>): Promise<void> {
@@ -129,8 +131,8 @@ export class SessionManager {
   }
 
   /** A live session or the HTTP error that explains why not (404 unknown, 404 ended). */
-  requireLive(id: string): SessionRecord {
-    const session = this.store.get(id)
+  requireLive(id: string): Pick<SessionRecord, 'id' | 'status' | 'endReason'> {
+    const session = this.store.status(id)
     if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
     if (!isLiveStatus(session.status)) throw new HttpError(404, `session ${id} has ended (${session.endReason ?? session.status})`, 'sessionId')
     return session

@@ -48,12 +48,14 @@ export class SessionLogs {
   constructor(
     private readonly endpoint: StreamsEndpoint,
     private readonly now: () => number,
+    /** Event ids kept exactly per session (older ones: Bloom filter + stream scan). */
+    private readonly exactEventIds?: number,
   ) {}
 
   private entry(sessionId: string): Entry {
     let e = this.entries.get(sessionId)
     if (!e) {
-      const fold = emptyFold()
+      const fold = emptyFold(this.exactEventIds)
       e = { fold, loaded: false, tail: fold.offset, unread: 0, stale: false, queue: Promise.resolve() }
       this.entries.set(sessionId, e)
     }
@@ -125,10 +127,14 @@ export class SessionLogs {
     return this.serialize(sessionId, async (e) => {
       const fold = await this.current(sessionId, e)
       if (fold.closed) throw new StreamClosedError(sessionStreamPath(sessionId), e.tail)
+      const maybe = new Set<string>()
+      for (const ev of events) if (fold.eventIds.has(ev.headers.eventId) === 'maybe') maybe.add(ev.headers.eventId)
+      // Ids only the Bloom filter may know (old, or a false positive): the stream decides.
+      const inStream = maybe.size > 0 ? await this.findInStream(sessionId, maybe) : maybe
       const seen = new Set<string>()
       const fresh = events.filter((ev) => {
         const id = ev.headers.eventId
-        if (fold.eventIds.has(id) || seen.has(id)) return false
+        if (seen.has(id) || inStream.has(id) || fold.eventIds.has(id) === 'yes') return false
         seen.add(id)
         return true
       })
@@ -161,6 +167,17 @@ export class SessionLogs {
       }
       return { offset, appended: fresh.length, duplicates }
     })
+  }
+
+  /** Which of `ids` the stream holds: one full read, for ids the in-memory index no longer holds exactly. */
+  private async findInStream(sessionId: string, ids: Set<string>): Promise<Set<string>> {
+    const found = new Set<string>()
+    const read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), '-1')
+    for (const m of read.messages) {
+      const id = (m as { headers?: { eventId?: unknown } } | null)?.headers?.eventId
+      if (typeof id === 'string' && ids.has(id)) found.add(id)
+    }
+    return found
   }
 
   /** The fold as last read or written, without touching the stream (null if never loaded). */

@@ -88,12 +88,18 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
 export class SessionStore {
   // Prepared once: building a drizzle query costs more than running it, and these run per write.
   private readonly getById
+  private readonly getStatus
   private readonly setUsage
   /** Usage last written per session: an unchanged usage is not written again. */
   private readonly writtenUsage = new Map<string, string>()
 
   constructor(private readonly db: BetterSQLite3Database) {
     this.getById = db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare()
+    this.getStatus = db
+      .select({ id: sessions.id, status: sessions.status, endReason: sessions.endReason })
+      .from(sessions)
+      .where(eq(sessions.id, sql.placeholder('id')))
+      .prepare()
     this.setUsage = db
       .update(sessions)
       .set({
@@ -134,6 +140,11 @@ export class SessionStore {
   get(id: string): SessionRecord | null {
     const row = this.getById.get({ id })
     return row ? toRecord(row) : null
+  }
+
+  /** Just the status of a session (the per-write check), or null if unknown. */
+  status(id: string): { id: string; status: SessionStatus; endReason: string | null } | null {
+    return this.getStatus.get({ id }) ?? null
   }
 
   list(opts: ListOptions): { sessions: SessionRecord[]; nextCursor: string | null } {
