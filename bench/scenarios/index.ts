@@ -10,6 +10,7 @@ import { catchUp } from './catch-up'
 import { idempotentProducer } from './idempotent-producer'
 import { rss } from './rss'
 import { sequential } from './sequential'
+import { sessionWriter } from './session-writer'
 import { sse100, sse1000 } from './sse-fanout'
 import type { Scenario } from './types'
 import { workerStart } from './workers'
@@ -26,4 +27,5 @@ export const scenarios: Scenario[] = [
   rss,
   writersManyStreams,
   workerStart,
+  sessionWriter,
 ]

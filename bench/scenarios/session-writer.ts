@@ -1,0 +1,156 @@
+/**
+ * The session event writer (`POST /api/streams?sessionId=<id>`): validated, authorized,
+ * idempotent State Protocol appends through the whole Tether app (createTetherApp served by
+ * srvx in this process, auth on, real HTTP on loopback).
+ *   - sequential single-event writes on one connection: ops/s and p99 latency;
+ *   - 8 concurrent writers on one session, 10-event batches: events/s.
+ * On `ours-normal` the app uses its built-in SQLite streams server; on `ref-memory` the
+ * benchmark's reference server child process is the app's external backend (TETHER_STREAMS_URL).
+ *
+ *   tsx bench/scenarios/session-writer.ts [--external <streams base url>] [--quick]
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { serve } from 'srvx/node'
+import type { Pool } from 'undici'
+import { createTetherApp } from '../../src/lib/app'
+import { makePool } from '../http'
+import { now, percentile, Samples } from '../stats'
+import type { Scenario } from './types'
+
+export interface SessionWriterResult {
+  seqOps: number
+  seqP99: number
+  batchEvents: number
+}
+
+async function startApp(streamsUrl: string | undefined) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
+  const app = createTetherApp({
+    dataDir,
+    logger: pino({ level: 'silent' }),
+    sessions: {
+      auth: true,
+      secret: 'bench-secret-for-session-writer-01',
+      streamsUrl,
+      monitorIntervalMs: 0,
+      ephemeralRemoveAfterMs: 60_000,
+      retentionDays: 1,
+      maxEventBodyBytes: 1 << 20,
+      defaultLimits: {},
+    },
+  })
+  await app.ready
+  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
+  await server.ready()
+  const address = server.node?.server?.address()
+  if (!address || typeof address !== 'object') throw new Error('no address')
+  const token = await app.issueToken({ role: 'admin', subject: 'bench-user', ttlSeconds: 3600 })
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    token,
+    async close() {
+      await server.close(true)
+      await app.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function post(pool: Pool, path: string, token: string, body: unknown): Promise<string> {
+  const res = await pool.request({
+    path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  })
+  const text = await res.body.text()
+  if (res.statusCode >= 300) throw new Error(`POST ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`)
+  return text
+}
+
+async function createSession(pool: Pool, token: string): Promise<string> {
+  const text = await post(pool, '/api/sessions', token, { pattern: 'long-running' })
+  return (JSON.parse(text) as { session: { id: string } }).session.id
+}
+
+const chunk = (messageId: string, seq: number) => ({
+  channel: 'chunk',
+  data: { messageId, role: 'user', author: 'bench-user', turn: 0, seq, delta: 'x'.repeat(100) },
+})
+
+export async function measureSessionWriter(opts: { streamsUrl?: string; quick?: boolean; log?: (m: string) => void }): Promise<SessionWriterResult> {
+  const app = await startApp(opts.streamsUrl)
+  const durationMs = opts.quick ? 1_000 : 3_000
+  try {
+    // Sequential single-event writes on one connection.
+    const one = makePool(app.origin, 1)
+    const sid = await createSession(one, app.token)
+    const writerPath = `/api/streams?sessionId=${sid}`
+    for (let i = 0; i < 200; i++) await post(one, writerPath, app.token, chunk('warm', i))
+    const latencies = new Samples()
+    let s = 0
+    const start = now()
+    while (now() - start < durationMs) {
+      const t0 = now()
+      await post(one, writerPath, app.token, chunk('seq', s++))
+      latencies.push(now() - t0)
+    }
+    const seqOps = latencies.length / ((now() - start) / 1000)
+    const seqP99 = percentile(latencies.values(), 99)
+    await one.close()
+
+    // 8 concurrent writers, 10-event batches, one session.
+    const writers = 8
+    const batch = 10
+    const pool = makePool(app.origin, writers)
+    const sid2 = await createSession(pool, app.token)
+    const path2 = `/api/streams?sessionId=${sid2}`
+    let events = 0
+    const start2 = now()
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        let n = 0
+        while (now() - start2 < durationMs) {
+          const body = Array.from({ length: batch }, (_, i) => chunk(`w${w}-${n}`, i))
+          n++
+          await post(pool, path2, app.token, body)
+          events += batch
+        }
+      }),
+    )
+    const batchEvents = events / ((now() - start2) / 1000)
+    await pool.close()
+    return { seqOps, seqP99, batchEvents }
+  } finally {
+    await app.close()
+  }
+}
+
+export const sessionWriter: Scenario = {
+  id: 'session-writer',
+  title: 'session writer POST /api/streams?sessionId= (whole app, auth on; ref = app on the reference server)',
+  repeats: 3,
+  servers: ['ours-normal', 'ref-memory'],
+  metrics: [
+    { key: 'seqOps', label: 'seq 1-event ops/s', unit: 'ops/s', better: 'higher' },
+    { key: 'seqP99', label: 'seq p99', unit: 'ms', better: 'lower', digits: 2 },
+    { key: 'batchEvents', label: '8×10-event events/s', unit: 'events/s', better: 'higher' },
+  ],
+  async run({ server, kind, quick, log }) {
+    // ours-normal: the app's built-in streams server; ref-memory: that server as external backend.
+    const streamsUrl = kind === 'ours-normal' ? undefined : server.streamUrl('').replace(/\/$/, '')
+    const r = await measureSessionWriter({ streamsUrl, quick, log })
+    return { seqOps: r.seqOps, seqP99: r.seqP99, batchEvents: r.batchEvents }
+  },
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
+  const { values } = parseArgs({ options: { external: { type: 'string' }, quick: { type: 'boolean', default: false } } })
+  const r = await measureSessionWriter({ streamsUrl: values.external, quick: values.quick })
+  console.log(`seq ${r.seqOps.toFixed(0)} ops/s p99 ${r.seqP99.toFixed(2)} ms · 8x10 ${r.batchEvents.toFixed(0)} events/s`)
+  process.exit(0)
+}
