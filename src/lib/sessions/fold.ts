@@ -15,6 +15,15 @@ export interface AgentSummary {
   turns: number
 }
 
+/** Who is in the session (latest presence per user; a leave deletes it). */
+export interface PresenceSummary {
+  userId: string
+  displayName: string
+  color: string
+  status: string
+  lastSeen: number
+}
+
 export interface SessionFold {
   /** Offset after the last folded message. */
   offset: string
@@ -22,6 +31,7 @@ export interface SessionFold {
   /** Event ids in the stream: recent ones exactly, older ones approximately (see event-ids.ts). */
   eventIds: EventIdIndex
   agents: Map<string, AgentSummary>
+  presence: Map<string, PresenceSummary>
   /** Tool calls currently pending or running. */
   openToolCalls: Set<string>
   /** Epoch ms of the last chunk / tool-call / terminal / control event (not presence or heartbeats); null if none. */
@@ -44,6 +54,7 @@ export function emptyFold(exactEventIds?: number): SessionFold {
     closed: false,
     eventIds: new EventIdIndex(exactEventIds),
     agents: new Map(),
+    presence: new Map(),
     openToolCalls: new Set(),
     lastActivityAt: null,
     events: 0,
@@ -82,6 +93,20 @@ export function foldMessages(fold: SessionFold, messages: unknown[], observedAt:
     if (event.type === 'tool-call' && value) {
       if (value.status === 'pending' || value.status === 'running') fold.openToolCalls.add(event.key)
       else fold.openToolCalls.delete(event.key)
+    }
+    if (event.type === 'presence') {
+      if (headers.operation === 'delete') fold.presence.delete(event.key)
+      else if (value) {
+        // Updates may be partial: merge over what we had.
+        const had = fold.presence.get(event.key)
+        fold.presence.set(event.key, {
+          userId: event.key,
+          displayName: typeof value.displayName === 'string' ? value.displayName : had?.displayName ?? event.key,
+          color: typeof value.color === 'string' ? value.color : had?.color ?? '#888888',
+          status: typeof value.status === 'string' ? value.status : had?.status ?? 'active',
+          lastSeen: typeof value.lastSeen === 'number' ? value.lastSeen : had?.lastSeen ?? at,
+        })
+      }
     }
     if (event.type === 'agent-state' && value && value.kind !== 'control' && typeof value.agentId === 'string') {
       fold.agents.set(value.agentId, {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { buildSessionEvent, type SessionEvent } from './channels'
+import { buildSessionEvent, isPresenceGone, type SessionEvent } from './channels'
 import { usageOf } from './fold'
 import type { SessionWorkerHooks } from './hooks'
 import { HttpError } from './http'
@@ -13,6 +13,7 @@ import { resolveLimits } from './limits'
 import { SessionLogs, type AppendResult } from './session-log'
 import {
   LIVE_STATUSES,
+  type AgentStatus,
   isLiveStatus,
   sessionStreamPath,
   type AgentConfig,
@@ -53,6 +54,11 @@ export interface CreateSessionParams {
   limits?: SessionLimitsInput
   metadata?: Record<string, string>
   createdBy: string | null
+}
+
+export interface SessionPresenceSummary {
+  presence: Array<{ userId: string; displayName: string; color: string; status: string }>
+  agents: Array<{ agentId: string; status: AgentStatus }>
 }
 
 const ACTIVITY = new Set(['chunk', 'tool-call', 'terminal'])
@@ -128,6 +134,30 @@ export class SessionManager {
       if (!(err instanceof StreamNotFoundError)) throw err
     }
     return this.store.get(id)
+  }
+
+  /**
+   * Who is present (presence not gone, see isPresenceGone) and each agent's status, from the
+   * fold (no read once the session's fold is loaded). Ended sessions: empty (their fold is dropped).
+   */
+  async presenceAndAgents(id: string): Promise<SessionPresenceSummary> {
+    const session = this.store.status(id)
+    if (!session || !isLiveStatus(session.status)) return { presence: [], agents: [] }
+    let fold
+    try {
+      fold = await this.logs.fold(id)
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) return { presence: [], agents: [] }
+      throw err
+    }
+    const now = this.now()
+    return {
+      presence: [...fold.presence.values()]
+        .filter((p) => !isPresenceGone(p, now))
+        .map((p) => ({ userId: p.userId, displayName: p.displayName, color: p.color, status: p.status }))
+        .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId)),
+      agents: [...fold.agents.entries()].map(([agentId, a]) => ({ agentId, status: a.status })),
+    }
   }
 
   /** A live session or the HTTP error that explains why not (404 unknown, 404 ended). */

@@ -1,7 +1,7 @@
 /**
  * The session lifecycle API under /api/sessions (a Request → Response handler):
  *   POST   /api/sessions                  create (admin)       → 201 { session, streamUrl, shareUrl, shareToken }
- *   GET    /api/sessions                  list (?status, ?pattern, ?limit, ?cursor)
+ *   GET    /api/sessions                  list (?status, ?pattern, ?limit, ?cursor), with presence + agents
  *   GET    /api/sessions/stats            counts by status and pattern, usage totals
  *   GET    /api/sessions/:id              one session (usage re-folded from its stream)
  *   PATCH  /api/sessions/:id              title, agent, limits, metadata (admin)
@@ -9,6 +9,7 @@
  *   POST   /api/sessions/:id/messages     append a user message → { ok, offset, messageId }
  *   POST   /api/sessions/:id/terminate    end now (admin)
  *   POST   /api/sessions/:id/join         exchange a share token for a personal collaborator token
+ *   GET    /api/sessions/:id/share        a fresh share link (admin, collaborators)
  */
 import { randomBytes } from 'node:crypto'
 import type { Authenticator } from './auth'
@@ -86,12 +87,16 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const url = new URL(req.url)
         const q = parseWith(listQuerySchema, Object.fromEntries(url.searchParams), 'query')
         const onlyId = claims.sid === ALL_SESSIONS ? undefined : claims.sid
+        let page
         try {
-          return json(store.list({ ...q, onlyId }))
+          page = store.list({ ...q, onlyId })
         } catch (err) {
           if (err instanceof CursorError) throw new HttpError(400, err.message, 'query.cursor')
           throw err
         }
+        // Who is present and what the agents do, from each live session's fold (no read once loaded).
+        const sessions = await Promise.all(page.sessions.map(async (s) => ({ ...s, ...(await manager.presenceAndAgents(s.id)) })))
+        return json({ sessions, nextCursor: page.nextCursor })
       }
       throw notAllowed('GET, POST')
     }
@@ -138,6 +143,13 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         if (!author) throw new HttpError(403, 'this token has no user: join the session first (POST /api/sessions/:id/join)', 'token')
         const result = await manager.postMessage(id, { ...msg, author })
         return json({ ok: true, offset: result.offset, messageId: result.messageId, duplicates: result.duplicates }, 201)
+      }
+      if (action === 'share') {
+        if (method !== 'GET') throw notAllowed('GET')
+        // Whoever may share: admins and the session's collaborators (the creator is an admin).
+        requireSession(claims, id, ['collaborator', 'admin'])
+        const session = getSession(id)
+        return json({ ...(await shareLink(req, session)), streamUrl: streamUrlOf(id) })
       }
       if (action === 'terminate') {
         if (method !== 'POST') throw notAllowed('POST')

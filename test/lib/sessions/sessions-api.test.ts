@@ -150,6 +150,61 @@ describe.each(BACKENDS)('sessions API (%s streams)', (backend) => {
     })
   })
 
+  describe('GET /api/sessions list items: presence and agents', () => {
+    it('lists who is present (not gone, not left) and each agent status of live sessions', async () => {
+      const sid = await createSession(h, { title: 'presence-list' })
+      const now = h.clock.now()
+      await write(h, sid, [
+        { channel: 'presence', data: { userId: 'u-zed', displayName: 'Zed', color: '#00ff00', status: 'idle', lastSeen: now } },
+        { channel: 'presence', data: { userId: 'u-amy', displayName: 'Amy', color: '#ff0000', status: 'active', lastSeen: now } },
+        { channel: 'presence', data: { userId: 'u-old', displayName: 'Old', color: '#0000ff', status: 'active', lastSeen: now - 60_000 } },
+        { channel: 'presence', data: { userId: 'u-left', displayName: 'Left', color: '#0000ff', status: 'active', lastSeen: now } },
+        { channel: 'agent-state', data: { agentId: 'agent-1', status: 'thinking', tokensIn: 1, tokensOut: 1, costUsd: 0, turns: 0 } },
+      ])
+      await write(h, sid, { channel: 'presence', operation: 'delete', data: { userId: 'u-left' } })
+      const ended = await createSession(h, { title: 'presence-list-ended' })
+      expect((await api(`/${ended}/terminate`, { method: 'POST' })).status).toBe(200)
+      // A fresh process folds the same from the stream.
+      await h.restart()
+      const res = await api('?limit=100')
+      expect(res.status).toBe(200)
+      const { sessions } = (await res.json()) as { sessions: Array<{ id: string; presence: Array<Record<string, unknown>>; agents: Array<Record<string, unknown>> }> }
+      const item = sessions.find((s) => s.id === sid)!
+      expect(item.presence).toEqual([
+        { userId: 'u-amy', displayName: 'Amy', color: '#ff0000', status: 'active' },
+        { userId: 'u-zed', displayName: 'Zed', color: '#00ff00', status: 'idle' },
+      ])
+      expect(item.agents).toEqual([{ agentId: 'agent-1', status: 'thinking' }])
+      expect(sessions.find((s) => s.id === ended)).toMatchObject({ presence: [], agents: [] })
+    })
+  })
+
+  describe('GET /api/sessions/:id/share', () => {
+    it('gives admins and collaborators a fresh share link; viewers and workers get 403', async () => {
+      const sid = await createSession(h)
+      const res = await api(`/${sid}/share`)
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { shareUrl: string; shareToken: string; streamUrl: string }
+      const url = new URL(body.shareUrl)
+      expect(url.pathname).toBe(`/sessions/${sid}`)
+      expect(url.searchParams.get('token')).toBe(body.shareToken)
+      // The shared token reads and joins, but cannot write.
+      expect((await h.request(`${body.streamUrl}?offset=-1&token=${body.shareToken}`)).status).toBe(200)
+      expect((await api(`/${sid}/join`, { token: body.shareToken, json: {} })).status).toBe(201)
+      const collaborator = await h.app.issueToken({ role: 'collaborator', sessionId: sid, subject: 'u-ann' })
+      expect((await api(`/${sid}/share`, { token: collaborator })).status).toBe(200)
+      expect((await api(`/${sid}/share`, { token: body.shareToken })).status).toBe(200)
+      const viewer = await h.app.issueToken({ role: 'viewer', sessionId: sid })
+      const worker = await h.app.issueToken({ role: 'worker', sessionId: sid, subject: 'agent-1' })
+      expect((await api(`/${sid}/share`, { token: viewer })).status).toBe(403)
+      expect((await api(`/${sid}/share`, { token: worker })).status).toBe(403)
+      const other = await h.app.issueToken({ role: 'collaborator', sessionId: await createSession(h), subject: 'u-ann' })
+      expect((await api(`/${sid}/share`, { token: other })).status).toBe(403)
+      expect((await api('/s_nope/share')).status).toBe(404)
+      expect((await api(`/${sid}/share`, { method: 'POST', json: {} })).status).toBe(405)
+    })
+  })
+
   describe('GET /api/sessions/:id', () => {
     it('answers the session with usage folded from its stream', async () => {
       const sid = await createSession(h)
