@@ -3,6 +3,7 @@
  * body reading.
  */
 import type { z } from 'zod'
+import { readBody } from '../streams/body'
 
 /** An error that already knows its HTTP answer. Body: `{ ok: false, error, field? }`. */
 export class HttpError extends Error {
@@ -32,32 +33,8 @@ const tooLarge = (limit: number) => new HttpError(413, `body larger than ${limit
 
 /** Reads a body of at most `limit` bytes; 413 as soon as it is known to be larger. */
 export async function readBodyBytes(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = req.headers.get('content-length')
-  if (declared !== null && Number(declared) > limit) {
-    await req.body?.cancel().catch(() => undefined)
-    throw tooLarge(limit)
-  }
-  if (!req.body) return new Uint8Array(0)
-  const reader = req.body.getReader()
-  const parts: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined)
-      throw tooLarge(limit)
-    }
-    parts.push(value)
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
+  // Why the cast: bodies read from sockets are backed by plain ArrayBuffers, never shared memory.
+  return (await readBody(req, limit, tooLarge)) as Uint8Array<ArrayBuffer>
 }
 
 /** Parses a JSON body (empty body = undefined). 400 for malformed JSON, 413 when too large. */

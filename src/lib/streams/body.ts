@@ -18,15 +18,18 @@ export function nodeResponseOf(req: Request): ServerResponse | undefined {
 }
 
 /**
- * Reads a request body, refusing (413) as soon as it exceeds `limit` bytes: a declared
+ * Reads a request body, refusing (413, or the caller's error) as soon as it exceeds `limit` bytes: a declared
  * Content-Length over the limit is refused before reading anything, and a chunked body is
  * abandoned at the first chunk that crosses the limit (never buffered whole).
  */
-export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+export async function readBody(req: Request, limit: number, tooLargeError: (limit: number) => Error = tooLarge): Promise<Uint8Array> {
   const declared = req.headers.get('content-length')
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit)
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
+    await req.body?.cancel().catch(() => {})
+    throw tooLargeError(limit)
+  }
   const nodeReq = nodeRequestOf(req)
-  if (nodeReq && !nodeReq.readableEnded) return readNode(nodeReq, limit)
+  if (nodeReq && !nodeReq.readableEnded) return readNode(nodeReq, limit, tooLargeError)
   if (!req.body) return new Uint8Array(0)
   const reader = req.body.getReader()
   const chunks: Uint8Array[] = []
@@ -37,7 +40,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
     size += value.byteLength
     if (size > limit) {
       await reader.cancel().catch(() => {})
-      throw tooLarge(limit)
+      throw tooLargeError(limit)
     }
     chunks.push(value)
   }
@@ -45,7 +48,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   return Buffer.concat(chunks, size)
 }
 
-function readNode(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+function readNode(req: IncomingMessage, limit: number, tooLargeError: (limit: number) => Error): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -61,7 +64,7 @@ function readNode(req: IncomingMessage, limit: number): Promise<Uint8Array> {
         cleanup()
         // Stop reading; the response (413) closes the connection instead of draining it.
         req.pause()
-        reject(tooLarge(limit))
+        reject(tooLargeError(limit))
         return
       }
       chunks.push(chunk)

@@ -1,4 +1,5 @@
 /** HTTP adapter for the reserved `__ds/...` namespace: Request in, Response out. */
+import { readBody } from '../body'
 import type { StreamAccess } from '../seams'
 import { checkSubscriptionId, configHash, parseClaim, parseCreate, parseStreams, parseWake } from './config'
 import type { SubscriptionEngine } from './engine'
@@ -165,23 +166,8 @@ class BodyError extends Error {
 }
 
 async function readJson(req: Request): Promise<unknown> {
-  const declared = Number(req.headers.get('content-length'))
-  if (declared > MAX_BODY_BYTES) throw new BodyError(fail(413, 'PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`))
-  if (!req.body) return undefined
-  const reader = req.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel()
-      throw new BodyError(fail(413, 'PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`))
-    }
-    chunks.push(value)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
+  const tooLargeError = () => new BodyError(fail(413, 'PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`))
+  const text = new TextDecoder().decode(await readBody(req, MAX_BODY_BYTES, tooLargeError))
   if (text.trim() === '') return undefined
   try {
     return JSON.parse(text) as unknown
