@@ -6,7 +6,7 @@
  * reference server treats any URL path as a stream path.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -49,13 +49,27 @@ export const serverLabels: Record<ServerKind, string> = {
 export interface ServerLaunch {
   entry: string
   bundle: string
+  /** Node flags for the compiled run (ours: those of `npm run streams:prod`, e.g. heap sizing). */
+  nodeArgs?: string[]
   /** Environment for the child; `dataDir` is a fresh temp dir owned by the caller. */
   env(dataDir: string): Record<string, string>
 }
 
+/**
+ * The node flags `npm run streams:prod` passes before the bundle, read from package.json so the
+ * benchmark runs our server exactly as production does (one recipe).
+ */
+export function prodNodeArgs(): string[] {
+  const scripts = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts as Record<string, string>
+  const words = (scripts['streams:prod'] ?? '').split(/\s+/).filter(Boolean)
+  const node = words.indexOf('node')
+  return words.slice(node + 1).filter((w) => w.startsWith('--'))
+}
+const oursNodeArgs = prodNodeArgs()
+
 export const launches: Record<ServerKind, ServerLaunch> = {
-  'ours-normal': { entry: oursEntry, bundle: oursBundle, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }) },
-  'ours-fsync': { entry: oursEntry, bundle: oursBundle, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }) },
+  'ours-normal': { entry: oursEntry, bundle: oursBundle, nodeArgs: oursNodeArgs, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }) },
+  'ours-fsync': { entry: oursEntry, bundle: oursBundle, nodeArgs: oursNodeArgs, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }) },
   'ref-file': { entry: referenceEntry, bundle: referenceBundle, env: (d) => ({ REFERENCE_DATA_DIR: d }) },
   'ref-memory': { entry: referenceEntry, bundle: referenceBundle, env: () => ({}) },
 }
@@ -120,7 +134,7 @@ export interface StartOptions {
 export async function startServer(launch: ServerLaunch, opts: StartOptions): Promise<RunningServer> {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
-  const args = opts.runner === 'compiled' ? [launch.bundle] : ['--import', 'tsx', launch.entry]
+  const args = opts.runner === 'compiled' ? [...(launch.nodeArgs ?? []), launch.bundle] : ['--import', 'tsx', launch.entry]
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: {
