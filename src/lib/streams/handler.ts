@@ -7,7 +7,7 @@ import { parseCreateHeaders, parseProducerHeaders } from './request-headers'
 import { nodeRequestOf, nodeResponseOf, readBody } from './body'
 import { buildBody } from './read-body'
 import { responseCursor } from './cursor'
-import { SseSession } from './sse-session'
+import { SseSession, socketSink } from './sse-session'
 import { EMPTY_JSON_ARRAY } from './json-framing'
 import { needsBase64 } from './sse'
 import { isExpired, type AppendSpec, type StreamWriter } from './writer'
@@ -248,13 +248,14 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
 
   function openSse(req: Request, meta: StreamMeta, start: Position, cursor: string | null): Response {
     const kind = meta.jsonMode ? 'json' : needsBase64(meta.contentType) ? 'base64' : 'text'
-    const direct = ctx.nodeFastPath ? nodeResponseOf(req) : undefined
-    if (direct) {
+    const res = ctx.nodeFastPath ? nodeResponseOf(req) : undefined
+    if (res) {
       // An SSE response owns its connection: delimit it by closing the connection instead of
       // chunked encoding, so each frame is one plain write (not a 3-part writev).
-      direct.useChunkedEncodingByDefault = false
-      direct.shouldKeepAlive = false
+      res.useChunkedEncodingByDefault = false
+      res.shouldKeepAlive = false
     }
+    const direct = res ? socketSink(res) : undefined
     const session = new SseSession({
       store,
       hub,
