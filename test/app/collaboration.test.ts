@@ -4,21 +4,16 @@
  * into both (answered by the server's real echo worker, word by word), and a terminal command
  * typed by one runs in the worker's real shell and shows with its output in both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, launchBrowser, messageTexts, newPage, startServer, terminalText, until, type TestServer } from './support'
+import { createSession, messageTexts, newPage, terminalText, until, useServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 async function join(url: string, name: string): Promise<{ page: Page; userId: string }> {

@@ -2,21 +2,16 @@
  * The home page: sign-in hint without a token, the empty state, "new session" (title, pattern,
  * model, limits) opening the new session, and the status filter on the live list.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { createSession, launchBrowser, newPage, startServer, terminateSession, until, type TestServer } from './support'
+import { createSession, newPage, terminateSession, until, useServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 describe('home page', () => {

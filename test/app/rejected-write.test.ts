@@ -4,21 +4,16 @@
  * network), so the person still sends a message and runs a command: both show at once as
  * pending, the server refuses them, and both disappear again with an error that says why.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { connectionState, createSession, launchBrowser, messageTexts, newPage, startServer, terminateSession, until, type TestServer } from './support'
+import { connectionState, createSession, messageTexts, newPage, terminateSession, until, useServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 describe('a write the server rejects', () => {

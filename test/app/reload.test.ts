@@ -3,21 +3,16 @@
  * with no message, word or terminal line missing or doubled, resumes reading at the offset it
  * had applied (its snapshot in IndexedDB), and the shared command history survives.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, launchBrowser, messageTexts, newPage, startServer, terminalText, until, type TestServer } from './support'
+import { createSession, messageTexts, newPage, terminalText, until, useServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 /** The offset of the snapshot this page keeps for the session (what a reload resumes from). */

@@ -3,21 +3,16 @@
  * retry time), then resume from the offsets they had applied and catch every event written
  * meanwhile, each exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { connectionState, createSession, launchBrowser, messageTexts, newPage, startServer, streamAssistantMessage, terminalText, until, writeEvents, type TestServer } from './support'
+import { connectionState, createSession, messageTexts, newPage, streamAssistantMessage, terminalText, until, useServerAndBrowser, writeEvents, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 describe('server restart with two pages open', () => {

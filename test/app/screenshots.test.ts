@@ -5,21 +5,16 @@
  * an empty or broken page fails the test instead.
  */
 import { existsSync, statSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, launchBrowser, messageTexts, newPage, screenshot, startServer, terminalText, terminateSession, until, writeEvents, type TestServer } from './support'
+import { createSession, messageTexts, newPage, screenshot, terminalText, terminateSession, until, useServerAndBrowser, writeEvents, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 function expectImage(path: string) {

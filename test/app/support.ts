@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
 import { issueToken, secretFromString, type Role } from '../../src/lib/sessions/tokens'
 
@@ -232,4 +233,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = resolve(ARTIFACTS, `${name}.png`)
   await page.screenshot({ path })
   return path
+}
+
+/**
+ * Starts the production server and Chromium before a file's tests and disposes both after; hands
+ * them to the file's own variables so tests read `server` and `browser` as plain bindings.
+ */
+export function useServerAndBrowser(receive: (server: TestServer, browser: Browser) => void, env: Record<string, string> = {}): void {
+  let server: TestServer | undefined
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    server = await startServer(env)
+    browser = await launchBrowser()
+    receive(server, browser)
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.dispose()
+  })
 }

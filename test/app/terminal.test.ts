@@ -3,21 +3,16 @@
  * gets this terminal's size, and an interactive program reads keys typed straight into the
  * terminal until Ctrl-C stops it. Each command's output is listed under it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, launchBrowser, newPage, startServer, terminalText, until, type TestServer } from './support'
+import { createSession, newPage, terminalText, until, useServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchBrowser()
-})
-
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+useServerAndBrowser((started, launched) => {
+  server = started
+  browser = launched
 })
 
 async function run(page: Page, command: string): Promise<void> {
