@@ -10,12 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { serve } from 'srvx/node'
 import { createTetherApp, type TetherApp } from '../../../src/lib/app'
 import type { SessionsConfig } from '../../../src/lib/sessions/config'
 import type { SessionWorkerHooksInput } from '../../../src/lib/sessions/hooks'
+import { captureLogger } from '../../support/capture-logger'
 
 export type Backend = 'builtin' | 'external'
 
@@ -101,16 +100,7 @@ export async function startHarness(backend: Backend, opts: HarnessOptions = {}):
   const dataDir = mkdtempSync(join(tmpdir(), `tether-sessions-${backend}-`))
   const clock = opts.clock ?? fakeClock()
   const reference = backend === 'external' ? await startReferenceServer() : null
-  const logs: string[] = []
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logs.push(chunk.toString())
-        cb()
-      },
-    }),
-  )
+  const { logger, logs } = captureLogger()
 
   const sessions: SessionsConfig = {
     auth: opts.auth ?? true,

@@ -7,14 +7,13 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { serve } from 'srvx/node'
 import { createTetherApp, type TetherApp } from '../../../src/lib/app'
 import type { SessionsConfig } from '../../../src/lib/sessions/config'
 import { createWorkerHooks, type WorkerHooksOptions } from '../../../src/lib/workers/hooks'
 import type { RuntimeKind } from '../../../src/lib/workers/runtime'
 import type { WorkerSupervisor } from '../../../src/lib/workers/supervisor'
+import { captureLogger } from '../../support/capture-logger'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read loose JSON events
 export type Event = Record<string, any>
@@ -51,16 +50,7 @@ export const SECRET = 'test-secret-for-the-worker-suite'
 
 export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<WorkerHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `tether-workers-${opts.runtime}-`))
-  const logs: string[] = []
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logs.push(chunk.toString())
-        cb()
-      },
-    }),
-  )
+  const { logger, logs } = captureLogger()
   const sessions: SessionsConfig = {
     auth: true,
     secret: SECRET,
