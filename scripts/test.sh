@@ -23,6 +23,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium fonts-dejavu-core
 fi
 
+if ! command -v bwrap >/dev/null 2>&1; then
+  log "installing bubblewrap (the process runtime's sandbox for shell tools and terminals)"
+  apt_install bubblewrap
+fi
+
 if [ -f scripts/docker-engine.sh ]; then
   log "starting the Docker engine for the container tests"
   bash scripts/docker-engine.sh
