@@ -4,11 +4,14 @@
  * Environment: TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN (or TETHER_WARM=1 and a
  * claim line on stdin), TETHER_WORK_DIR, optional provider credentials (ANTHROPIC_API_KEY,
  * TETHER_OPENAI_BASE_URL, …). With TETHER_EXIT_WITH_STDIN=1 (the process runtime) the worker
- * exits when its stdin closes, i.e. when the server that started it is gone.
+ * exits when its stdin closes, i.e. when the server that started it is gone. With
+ * TETHER_SERVER_SOCKET (the docker runtime: no network to the host) the server is reached through
+ * that unix socket (server-link.ts).
  */
 import { createInterface } from 'node:readline'
 import { identityFromEnv, parseClaim, settingsFromEnv, type WorkerIdentity } from './config'
 import { log } from './log'
+import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
 
 function readClaim(): Promise<WorkerIdentity> {
@@ -51,7 +54,13 @@ async function main(): Promise<void> {
     process.stdin.on('end', () => exit(0)).resume()
   }
 
+  // Up before a warm worker waits, so a claim does not wait for it.
+  const socket = process.env.TETHER_SERVER_SOCKET
+  const link = socket ? await startServerLink(socket) : null
+
   let identity = identityFromEnv()
+  // Only this process needs the token: anything it spawns gets an environment without it.
+  delete process.env.TETHER_WORKER_TOKEN
   if (!identity) {
     if (process.env.TETHER_WARM !== '1') throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
     log('info', 'warm: waiting for a claim on stdin')
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
     identity = await readClaim()
     if (process.env.TETHER_EXIT_WITH_STDIN === '1') process.stdin.on('end', () => exit(0)).resume()
   }
+  if (link) identity = { ...identity, serverUrl: throughLink(identity.serverUrl, link) }
   running = startWorker(identity, settings)
   exit(await running.done)
 }

@@ -5,10 +5,12 @@
  */
 import Docker from 'dockerode'
 import { existsSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dockerClient } from '../../../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
-import { LABELS, containerNameFor } from '../../../src/lib/workers/runtimes/docker'
+import { LABELS, WORKER_CAPS, WORKER_SERVER_SOCKET, containerNameFor, demuxLogs } from '../../../src/lib/workers/runtimes/docker'
 import { instanceIdFor } from '../../../src/lib/workers/config'
 import {
   answerText,
@@ -33,6 +35,19 @@ async function containerOf(sessionId: string): Promise<Docker.ContainerInspectIn
     if ((err as { statusCode?: number }).statusCode === 404) return null
     throw err
   }
+}
+
+/** Runs `command` in a running container as `user` (docker exec), returns stdout + stderr. */
+async function execIn(containerId: string, command: string, user = '1000:1000'): Promise<string> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: ['bash', '-c', command], User: user, AttachStdout: true, AttachStderr: true })
+  const stream = await exec.start({ hijack: true, stdin: false })
+  const chunks: Buffer[] = []
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    stream.on('end', resolve)
+    stream.on('error', reject)
+  })
+  return demuxLogs(Buffer.concat(chunks))
 }
 
 async function volumeExists(name: string): Promise<boolean> {
@@ -61,7 +76,7 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     await h?.close()
   })
 
-  it('gives a session its own container: named, labelled, limited, unprivileged, read-only root', async () => {
+  it('gives a session its own container: named, labelled, limited, no host network, few capabilities, read-only root', async () => {
     const id = await h.createSession()
     await h.waitFor(id, latestAgentState, 'the worker to announce itself')
     const c = (await containerOf(id))!
@@ -69,21 +84,69 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     expect(c.State.Running).toBe(true)
     expect(c.Config.Labels[LABELS.session]).toBe(id)
     expect(c.Config.Labels[LABELS.instance]).toBe(instanceIdFor(h.dataDir))
-    expect(c.Config.User).toBe('1000:1000')
+    // Root in the container, for the setuid drop of the shell tool and terminal to uid 1000.
+    expect(c.Config.User).toBe('0:0')
+    expect(c.HostConfig.NetworkMode).toBe('none')
     expect(c.HostConfig.Memory).toBe(512 * 1024 * 1024)
     expect(c.HostConfig.NanoCpus).toBe(1_000_000_000)
     expect(c.HostConfig.Privileged).toBe(false)
     expect(c.HostConfig.CapDrop).toEqual(['ALL'])
+    expect([...(c.HostConfig.CapAdd ?? [])].sort()).toEqual([...WORKER_CAPS].sort())
     expect(c.HostConfig.SecurityOpt).toContain('no-new-privileges')
     expect(c.HostConfig.ReadonlyRootfs).toBe(true)
     expect(c.Mounts.find((m) => m.Destination === '/work')?.Type).toBe('volume')
+    const socket = c.Mounts.find((m) => m.Destination === WORKER_SERVER_SOCKET)
+    expect(socket?.Type).toBe('bind')
+    expect(socket?.Source).toMatch(/tether-run-[^/]+\/server\.sock$/)
     // The worker got its identity and nothing else from the host.
     const env = c.Config.Env.map((e) => e.split('=')[0])
-    expect(env).toEqual(expect.arrayContaining(['TETHER_SESSION_ID', 'TETHER_SERVER_URL', 'TETHER_WORKER_TOKEN']))
+    expect(env).toEqual(expect.arrayContaining(['TETHER_SESSION_ID', 'TETHER_SERVER_URL', 'TETHER_WORKER_TOKEN', 'TETHER_SERVER_SOCKET', 'TETHER_SANDBOX']))
+    expect(c.Config.Env).toContain('TETHER_SANDBOX=setuid:1000:1000')
     expect(env).not.toContain('TETHER_SECRET')
     const runtime = await h.supervisor.runtime('docker')
     expect(await runtime.logs(`tether-agent-${id}`)).toContain('"msg":"worker started"')
     expect(await runtime.inspect(`tether-agent-${id}`)).toMatchObject({ sessionId: id, running: true, runtime: 'docker', nativeId: c.Id })
+  })
+
+  it('keeps the host loopback out of reach of processes in the container, while the worker reaches the server', async () => {
+    // A service on the host (all addresses), like another Tether with TETHER_AUTH=off.
+    const hostIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1'
+    let reached = 0
+    const listener: Server = createServer((s) => {
+      reached++
+      s.end('host-secret\n')
+    })
+    await new Promise<void>((r) => listener.listen(0, '0.0.0.0', r))
+    const port = (listener.address() as { port: number }).port
+    try {
+      const id = await h.createSession()
+      await h.waitFor(id, latestAgentState, 'the worker to announce itself')
+      // Through the socket, the worker answers a message.
+      await h.postMessage(id, 'through the socket')
+      const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
+      expect(answerText(events, 1)).toBe('Echo: through the socket')
+
+      const c = (await containerOf(id))!
+      const out = await execIn(
+        c.Id,
+        `(exec 3<>/dev/tcp/127.0.0.1/${port} && cat <&3) 2>&1; echo "tcp-exit=$?"; ` +
+          `cat /proc/1/environ 2>&1; echo "environ-exit=$?"; ` +
+          `(exec 3<>/dev/tcp/${hostIp}/${port} && cat <&3) 2>&1; echo "host-ip-exit=$?"; echo ok`,
+      )
+      expect(out).not.toContain('host-secret')
+      expect(out).toMatch(/tcp-exit=[1-9]/)
+      expect(out).toMatch(/host-ip-exit=[1-9]/)
+      expect(out).toContain('Permission denied')
+      expect(out).toMatch(/environ-exit=[1-9]/)
+      expect(out).not.toContain('TETHER_WORKER_TOKEN')
+      expect(out).toContain('ok')
+      expect(reached).toBe(0)
+      // The server socket is root's: uid 1000 cannot open it either.
+      const socketOut = await execIn(c.Id, `ls -ln ${WORKER_SERVER_SOCKET}; test -w ${WORKER_SERVER_SOCKET} && echo writable || echo not-writable`)
+      expect(socketOut).toContain('not-writable')
+    } finally {
+      listener.close()
+    }
   })
 
   it('streams an answer as chunk events and runs the tool call inside the container', async () => {

@@ -2,10 +2,20 @@
  * The `docker` runtime: one container per session through the Docker Engine API (dockerode).
  *
  * A session's container is named `tether-agent-<sessionId>` and labelled with the session id and
- * this server's instance id. It runs the worker image (image/build.ts) as uid 1000 with every
- * capability dropped, no-new-privileges, a read-only root filesystem, memory / CPU / pid limits,
- * a tmpfs /tmp and a writable /work on its own volume, and the host network (the engine started by
- * scripts/docker-engine.sh has no bridge; the worker reaches the server on loopback).
+ * this server's instance id. It runs the worker image (image/build.ts) with no-new-privileges, a
+ * read-only root filesystem, memory / CPU / pid limits, a tmpfs /tmp and a writable /work on its
+ * own volume.
+ *
+ * Network: none by default (`TETHER_WORKER_NETWORK`, or an operator's Docker network for egress;
+ * never `host`, which would hand the shell tool and the terminal every service on the host's
+ * loopback). The worker reaches the server through a unix socket bind-mounted at
+ * WORKER_SERVER_SOCKET (server-socket.ts on the host, src/worker/server-link.ts inside).
+ *
+ * User: the worker process is root inside the container, holding only the capabilities it needs
+ * to run the shell tool and the terminal as uid 1000 (TETHER_SANDBOX=setuid:1000:1000) and to
+ * hand them /work. Its environment (the worker token) is then in a root-owned /proc/1/environ
+ * that uid 1000 cannot read; running the worker itself as 1000 would put the token in reach of
+ * every command it runs.
  *
  * A warm-pool container (`tether-warm-<id>`) starts without a session and waits for a claim on
  * stdin; claim() renames it to `tether-agent-<sessionId>` and writes the claim. restart()
@@ -15,6 +25,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type Docker from 'dockerode'
+import type { ServerSocket } from '../server-socket'
 import { claimEnv, forwardedEnv, type LogOptions, type WorkerClaim, type WorkerExit, type WorkerInfo, type WorkerRuntime } from '../runtime'
 
 export const CONTAINER_PREFIX = 'tether-agent-'
@@ -36,6 +47,35 @@ export interface DockerLimits {
 
 export const DEFAULT_DOCKER_LIMITS: DockerLimits = { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pidsLimit: 256 }
 
+/** Where the server's socket appears inside a container (the engine creates the mount point). */
+export const WORKER_SERVER_SOCKET = '/run/tether/server.sock'
+/** The uid:gid the worker runs the shell tool and the terminal as (the image's `tether` user). */
+export const WORKER_SANDBOX = 'setuid:1000:1000'
+/**
+ * What the root worker keeps: switching to uid 1000 (SETUID, SETGID), giving it /work (CHOWN,
+ * FOWNER, DAC_OVERRIDE for files it left behind) and killing its process groups (KILL). No
+ * NET_*, SYS_*, MKNOD or AUDIT: root in here cannot reconfigure, trace or mount anything.
+ */
+export const WORKER_CAPS = ['SETUID', 'SETGID', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL'] as const
+
+/**
+ * The containers' network from TETHER_WORKER_NETWORK: `none` (default; the server socket is the
+ * only way out) or an existing Docker network the operator made (e.g. with an egress proxy).
+ * `host` is refused: it shares the host's loopback, where services often listen without auth.
+ */
+export function workerNetworkFrom(value: string | undefined): string {
+  const network = value?.trim() || 'none'
+  if (network === 'host') {
+    throw new Error(
+      'TETHER_WORKER_NETWORK=host is refused: a worker container on the host network lets the agent\'s shell tool and ' +
+        'anyone with a share link (the terminal) reach every service on the host\'s 127.0.0.1. Use `none` (the default; ' +
+        'workers still reach Tether through its socket) or the name of a Docker network you made for egress.',
+    )
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network)) throw new Error(`TETHER_WORKER_NETWORK=${network} is not a Docker network name`)
+  return network
+}
+
 export interface DockerRuntimeOptions {
   docker: Docker
   /** The worker image reference (see ensureWorkerImage). */
@@ -43,8 +83,13 @@ export interface DockerRuntimeOptions {
   /** Which server's containers these are: reconcile only ever touches its own. */
   instanceId: string
   limits?: Partial<DockerLimits>
-  /** Docker network mode (default host). */
-  networkMode?: string
+  /** Docker network (default `none`; `host` is refused, see workerNetworkFrom). */
+  network?: string
+  /**
+   * The server's unix socket (server-socket.ts), mounted at WORKER_SERVER_SOCKET: the workers' way
+   * to the server. The runtime owns it and closes it in close(), after the workers are stopped.
+   */
+  serverSocket?: Pick<ServerSocket, 'path' | 'close'>
   env?: Record<string, string>
   heartbeatMs?: number
 }
@@ -88,7 +133,10 @@ export class DockerRuntime implements WorkerRuntime {
   constructor(private readonly options: DockerRuntimeOptions) {
     this.docker = options.docker
     this.limits = { ...DEFAULT_DOCKER_LIMITS, ...options.limits }
+    this.network = workerNetworkFrom(options.network)
   }
+
+  private readonly network: string
 
   /** Subscribes to the engine's `die` events for this instance's containers (once). */
   private watchEvents(): Promise<void> {
@@ -136,6 +184,8 @@ export class DockerRuntime implements WorkerRuntime {
     const env = {
       TETHER_WORK_DIR: '/work',
       HOME: '/work',
+      TETHER_SANDBOX: WORKER_SANDBOX,
+      ...(this.options.serverSocket ? { TETHER_SERVER_SOCKET: WORKER_SERVER_SOCKET } : {}),
       ...(this.options.heartbeatMs ? { TETHER_HEARTBEAT_MS: String(this.options.heartbeatMs) } : {}),
       ...(this.options.env ?? forwardedEnv()),
       ...(claim ? claimEnv(claim) : { TETHER_WARM: '1' }),
@@ -151,24 +201,28 @@ export class DockerRuntime implements WorkerRuntime {
         [LABELS.volume]: volume,
         [LABELS.run]: this.runId,
       },
-      User: '1000:1000',
+      User: '0:0',
       WorkingDir: '/work',
       OpenStdin: !claim,
       StdinOnce: false,
       AttachStdin: false,
       Tty: false,
       HostConfig: {
-        NetworkMode: this.options.networkMode ?? 'host',
+        NetworkMode: this.network,
         Memory: this.limits.memoryBytes,
         MemorySwap: this.limits.memoryBytes,
         NanoCpus: this.limits.nanoCpus,
         PidsLimit: this.limits.pidsLimit,
         Privileged: false,
         CapDrop: ['ALL'],
+        CapAdd: [...WORKER_CAPS],
         SecurityOpt: ['no-new-privileges'],
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-        Mounts: [{ Type: 'volume', Source: volume, Target: '/work' }],
+        Mounts: [
+          { Type: 'volume', Source: volume, Target: '/work' },
+          ...(this.options.serverSocket ? [{ Type: 'bind' as const, Source: this.options.serverSocket.path, Target: WORKER_SERVER_SOCKET }] : []),
+        ],
         AutoRemove: false,
         RestartPolicy: { Name: 'no' },
       },
@@ -344,5 +398,6 @@ export class DockerRuntime implements WorkerRuntime {
     const events = this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | null
     events?.destroy?.()
     this.events = null
+    await this.options.serverSocket?.close()
   }
 }
