@@ -11,7 +11,8 @@ import { loadWorkersConfig, instanceIdFor, type WorkersConfig } from './config'
 import { connectDocker } from './docker-engine'
 import { ensureWorkerImage } from './image/build'
 import type { RuntimeKind, WorkerRuntime } from './runtime'
-import { DockerRuntime, type DockerLimits } from './runtimes/docker'
+import { DockerRuntime, workerNetworkFrom, type DockerLimits } from './runtimes/docker'
+import { openServerSocket } from './server-socket'
 import { ProcessRuntime } from './runtimes/process'
 import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
 import type { SessionRecord } from '../sessions/session-types'
@@ -26,6 +27,8 @@ export interface WorkerHooksOptions {
   /** Stop every worker when the app closes (default true; false leaves containers running). */
   stopWorkersOnClose?: boolean
   dockerLimits?: Partial<DockerLimits>
+  /** Docker network of worker containers (default TETHER_WORKER_NETWORK, else `none`; never `host`). */
+  workerNetwork?: string
   backoff?: Partial<BackoffPolicy>
   needsWorker?(session: SessionRecord): boolean
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>
@@ -34,15 +37,26 @@ export interface WorkerHooksOptions {
 }
 
 /** The default runtimes for a server whose data lives in `dataDir`. */
-export function defaultRuntimes(dataDir: string, config: WorkersConfig, dockerLimits: Partial<DockerLimits> = {}): Record<RuntimeKind, RuntimeSource> {
+export function defaultRuntimes(
+  dataDir: string,
+  config: WorkersConfig,
+  dockerLimits: Partial<DockerLimits> = {},
+  server: { serverUrl?: WorkerHooksOptions['serverUrl']; network?: string; logger?: WorkerHooksOptions['logger'] } = {},
+): Record<RuntimeKind, RuntimeSource> {
+  const network = workerNetworkFrom(server.network ?? process.env.TETHER_WORKER_NETWORK)
+  const { serverUrl, logger } = server
   return {
     process: new ProcessRuntime({ workRoot: join(dataDir, 'workers'), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
     docker: async (): Promise<WorkerRuntime> => {
       const docker = await connectDocker()
       const image = config.image ?? (await ensureWorkerImage({ docker })).ref
+      // Containers have no network to the host: this socket, mounted into each, is their way here.
+      const serverSocket = serverUrl ? await openServerSocket({ target: serverUrl, ...(logger ? { logger } : {}) }) : undefined
       return new DockerRuntime({
         docker,
         image,
+        network,
+        ...(serverSocket ? { serverSocket } : {}),
         instanceId: instanceIdFor(dataDir),
         limits: {
           ...(config.memoryBytes ? { memoryBytes: config.memoryBytes } : {}),
@@ -60,7 +74,9 @@ export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHook
     const config = options.config ?? loadWorkersConfig()
     const serverUrl = options.serverUrl ?? ctx.writerUrl.replace(/\/api\/streams\/?$/, '')
     const supervisor = new WorkerSupervisor({
-      runtimes: options.runtimes ?? defaultRuntimes(options.dataDir, config, options.dockerLimits),
+      runtimes:
+        options.runtimes ??
+        defaultRuntimes(options.dataDir, config, options.dockerLimits, { serverUrl, network: options.workerNetwork, ...(options.logger ? { logger: options.logger } : {}) }),
       defaultRuntime: config.runtime,
       serverUrl,
       warmPool: config.warmPool,
@@ -79,5 +95,7 @@ export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHook
 export function workerHooksFromEnv(dataDir: string, env: NodeJS.ProcessEnv = process.env, logger?: WorkerHooksOptions['logger']) {
   const config = loadWorkersConfig(env)
   if (!config.enabled) return undefined
-  return createWorkerHooks({ dataDir, config, ...(logger ? { logger } : {}) })
+  // Checked here, at start-up, not when the first container starts.
+  const workerNetwork = workerNetworkFrom(env.TETHER_WORKER_NETWORK)
+  return createWorkerHooks({ dataDir, config, workerNetwork, ...(logger ? { logger } : {}) })
 }
