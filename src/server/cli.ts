@@ -5,17 +5,39 @@
  *         [--name <display name>] [--ttl <seconds>]
  *       Prints a signed token. The secret is TETHER_SECRET or <TETHER_DATA_DIR>/secret (created
  *       on first use, the same file the server uses).
+ *
+ *   link
+ *       Prints a one-time admin login link (15 minutes, one use) for the install in
+ *       TETHER_DATA_DIR: the code goes into <dataDir>/login-codes.json, which the running server
+ *       reads on exchange, so no restart is needed and no token is printed.
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../lib/config'
 import { loadSessionsConfig } from '../lib/sessions/config'
+import { loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS } from '../lib/sessions/login-links'
 import { loadOrCreateSecret } from '../lib/sessions/secret'
 import { ROLES, issueToken, secretFromString, type Role } from '../lib/sessions/tokens'
 
-const USAGE = `usage: npm run tether -- token --role <${ROLES.join('|')}> [--session <id>] [--subject <id>] [--name <name>] [--ttl <seconds>]`
+const USAGE = `usage: npm run tether -- token --role <${ROLES.join('|')}> [--session <id>] [--subject <id>] [--name <name>] [--ttl <seconds>]
+       npm run tether -- link`
+
+/** A one-time admin link for the running install (same data dir, same public URL as the server). */
+function printLoginLink(rest: string[]): number {
+  if (rest.length > 0) {
+    console.error(`link takes no arguments\n${USAGE}`)
+    return 2
+  }
+  const config = loadConfig()
+  const publicUrl = loadSessionsConfig().publicUrl ?? `http://${config.HOST}:${config.PORT}`
+  const { code } = loginCodeStore(config.TETHER_DATA_DIR).mint()
+  console.log(loginLinkUrl(publicUrl, code))
+  console.error(`single use, expires in ${Math.round(LOGIN_CODE_TTL_MS / 60_000)} minutes`)
+  return 0
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  if (command === 'link') return printLoginLink(rest)
   if (command !== 'token') {
     console.error(USAGE)
     return command === undefined || command === '--help' || command === 'help' ? 0 : 2

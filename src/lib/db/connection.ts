@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -36,10 +36,39 @@ function defaultMigrationsFolder(): string {
   return existsSync(besideSources) ? besideSources : resolve(process.cwd(), 'drizzle')
 }
 
+/**
+ * Owner-only modes, set with chmod rather than trusted to the creation mode: mkdir/open modes
+ * are masked by the umask, and an install from before these modes keeps whatever it had. The
+ * database holds every session and the webhook signing keys (ds_signing_keys).
+ */
+export const PRIVATE_DIR_MODE = 0o700
+export const PRIVATE_FILE_MODE = 0o600
+
+/** Creates `dir` (and parents) if needed and makes it owner-only. Only for directories Tether owns. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  chmodSync(dir, PRIVATE_DIR_MODE)
+}
+
+/**
+ * Makes the database file owner-only before SQLite opens it. SQLite creates its -wal and -shm
+ * files with the main file's mode (unix VFS: robust_open copies it and fchmods past the umask),
+ * so those follow; existing ones from an older install are fixed here too.
+ */
+function makeDatabaseFilesPrivate(file: string): void {
+  const dir = dirname(file)
+  // A folder we create is ours; an existing one may be shared (the caller owns making it private).
+  if (!existsSync(dir)) ensurePrivateDir(dir)
+  closeSync(openSync(file, 'a', PRIVATE_FILE_MODE))
+  for (const path of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    if (existsSync(path)) chmodSync(path, PRIVATE_FILE_MODE)
+  }
+}
+
 /** Opens (creating if needed) the SQLite file, sets pragmas and applies pending migrations. */
 export function openDatabase(opts: OpenDatabaseOptions): OpenedDatabase {
   const durability = opts.durability ?? 'normal'
-  if (opts.file !== ':memory:') mkdirSync(dirname(resolve(opts.file)), { recursive: true })
+  if (opts.file !== ':memory:' && opts.file !== '') makeDatabaseFilesPrivate(resolve(opts.file))
   const sqlite = new Database(opts.file)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`)
