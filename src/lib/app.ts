@@ -8,7 +8,7 @@
 import { join } from 'node:path'
 import pino, { type Logger } from 'pino'
 import { loadConfig } from './config'
-import { openDatabase, type Durability, type OpenedDatabase } from './db/connection'
+import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } from './db/connection'
 import { createStreamsServer, type StreamsServer } from './streams'
 import { createSubscriptions } from './streams/subscriptions'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
@@ -19,6 +19,7 @@ import { SessionManager } from './sessions/manager'
 import { SessionMonitor } from './sessions/monitor'
 import { createProtocolGate } from './sessions/protocol-gate'
 import { loadOrCreateSecret } from './sessions/secret'
+import { AUTH_EXCHANGE_PATH, createLoginExchange, loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS, type LoginCodeStore } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { isLiveStatus } from './sessions/session-types'
 import { SessionStore } from './sessions/store'
@@ -76,6 +77,8 @@ export interface TetherApp {
   /** The built-in streams server (null with an external backend). */
   streams: StreamsServer | null
   issueToken(opts: IssueTokenOptions): Promise<string>
+  /** One-time admin login codes (`<dataDir>/login-codes.json`), exchanged at /api/auth/exchange. */
+  loginCodes: LoginCodeStore
   logger: Logger
 }
 
@@ -130,6 +133,8 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   const logger = config.logger ?? pino({ name: 'tether', level: process.env.LOG_LEVEL ?? 'info' })
   const now = config.now ?? Date.now
   const sc = config.sessions
+  // The data dir holds the database, the token secret and login codes: owner-only (issue #8).
+  if (config.dbFile === undefined) ensurePrivateDir(config.dataDir)
   const db: OpenedDatabase = openDatabase({ file: config.dbFile ?? join(config.dataDir, 'tether.db'), durability: config.durability })
 
   let streams: StreamsServer | null = null
@@ -228,6 +233,9 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     maxBodyBytes: sc.maxEventBodyBytes,
   })
 
+  const loginCodes = loginCodeStore(config.dataDir, now)
+  const loginExchange = createLoginExchange({ codes: loginCodes, auth })
+
   monitor.start()
   const ready = manager.reconcile()
 
@@ -242,10 +250,12 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     logger,
     ready,
     issueToken: (opts) => auth.issue(opts),
+    loginCodes,
     async fetch(req) {
       const { pathname } = new URL(req.url)
       try {
         if (pathname === HEALTH_PATH) return json({ ok: true })
+        if (pathname === AUTH_EXCHANGE_PATH) return await loginExchange(req)
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
           return await writer(req)
@@ -291,14 +301,19 @@ export function getTetherApp(): TetherApp {
 
 /**
  * Local quick start: when auth is on and the app is only reachable on loopback, print a link
- * that opens the UI with an admin token (anywhere else: `npm run tether -- token --role admin`).
+ * that signs this browser in as admin. The link carries a one-time code (15 minutes, one use),
+ * never a token: logs get copied around, and a long-lived admin token in one would outlive it
+ * (`npm run tether -- link` prints another).
  */
 function announceAdminLink(app: TetherApp, config: TetherAppConfig): void {
   if (!config.sessions.auth || !config.publicUrl) return
   const host = new URL(config.publicUrl).hostname
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return
-  void app
-    .issueToken({ role: 'admin', subject: 'local-admin' })
-    .then((token) => app.logger.info(`Tether admin link (loopback only): ${config.publicUrl}/?token=${token}`))
-    .catch(() => undefined)
+  try {
+    const { code } = app.loginCodes.mint()
+    const minutes = Math.round(LOGIN_CODE_TTL_MS / 60_000)
+    app.logger.info(`Tether admin link (loopback only, single use, expires in ${minutes} minutes): ${loginLinkUrl(config.publicUrl, code)}`)
+  } catch (err) {
+    app.logger.warn({ err }, 'could not mint an admin link; run `npm run tether -- link`')
+  }
 }
