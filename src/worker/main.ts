@@ -64,8 +64,12 @@ async function main(): Promise<void> {
   if (!identity) {
     if (process.env.TETHER_WARM !== '1') throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
     log('info', 'warm: waiting for a claim on stdin')
-    // Node loads its fetch implementation on first use (tens of ms): do it while idle.
-    await fetch('data:,warm').then((r) => r.text()).catch(() => {})
+    // Node loads its fetch implementation on first use (tens of ms): do it while idle, through
+    // the server link when there is one (its first connection and the relays warm up too).
+    // Bounded: a server not yet listening must not hold up reading the claim.
+    await fetch(link ? `${link.origin}/api/health` : 'data:,warm', { signal: AbortSignal.timeout(2_000) })
+      .then((r) => r.text())
+      .catch(() => {})
     identity = await readClaim()
     if (process.env.TETHER_EXIT_WITH_STDIN === '1') process.stdin.on('end', () => exit(0)).resume()
   }
