@@ -5,8 +5,8 @@
 #
 # The flags suit a machine without a registry, systemd or iptables (CI containers, this dev box):
 #   vfs storage (works on any filesystem, incl. overlay-in-overlay), no iptables, no default bridge
-#   (worker containers use the host network), its own socket and data root so it never clashes
-#   with a system Docker.
+#   (worker containers run with no network and reach Tether through a mounted unix socket), its
+#   own socket and data root so it never clashes with a system Docker.
 #
 #   TETHER_DOCKER_SOCK   socket path            (default /run/tether-docker.sock)
 #   TETHER_DOCKER_ROOT   engine data root       (default /var/lib/tether-docker)

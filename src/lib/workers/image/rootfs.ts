@@ -26,7 +26,10 @@ const TERMINFO_DIRS = ['/lib/terminfo', '/usr/share/terminfo', '/etc/terminfo']
 
 const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
 
-/** The uid/gid the worker runs as inside the container. */
+/**
+ * The image's default user, and the uid/gid the shell tool and the terminal run as. The docker
+ * runtime starts the worker itself as root (few capabilities) so its token is out of their reach.
+ */
 export const WORKER_UID = 1000
 export const WORKER_GID = 1000
 
