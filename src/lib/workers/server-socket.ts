@@ -91,6 +91,9 @@ export async function openServerSocket(options: ServerSocketOptions): Promise<Se
     })
   })
   chmodSync(path, 0o660)
+  // A server that exits without closing the app (SIGTERM in src/server/main.ts) leaves no run dir behind.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  process.once('exit', removeDir)
 
   let closed: Promise<void> | null = null
   return {
@@ -99,6 +102,9 @@ export async function openServerSocket(options: ServerSocketOptions): Promise<Se
       (closed ??= new Promise<void>((resolve) => {
         for (const s of open) s.destroy()
         server.close(() => resolve())
-      }).finally(() => rmSync(dir, { recursive: true, force: true }))),
+      }).finally(() => {
+        process.off('exit', removeDir)
+        removeDir()
+      })),
   }
 }
