@@ -1,9 +1,9 @@
 import type { ReservedRouter } from './seams'
 import { ProtocolError, badRequest, gone, notFound } from './errors'
-import { BASE_HEADERS, H, PREFLIGHT_HEADERS, isClosedHeader, mediaTypeEssence } from './protocol'
+import { BASE_HEADERS, H, PREFLIGHT_HEADERS, mediaTypeEssence } from './protocol'
 import { START_POSITION, encodeOffset, parseOffsetParam, type Position } from './offsets'
-import { routeRequestPath } from './paths'
-import { parseCreateHeaders, parseProducerHeaders } from './request-headers'
+import { rawPathname, routeRequestPath } from './paths'
+import { parseAppendHeaders, parseClosed, parseCreateHeaders } from './request-headers'
 import { nodeRequestOf, nodeResponseOf, readBody } from './body'
 import { buildBody } from './read-body'
 import { responseCursor } from './cursor'
@@ -39,19 +39,6 @@ type Headers = Record<string, string>
 /** How long, and how far ahead, an out-of-order producer batch may wait for its predecessors. */
 const PRODUCER_REORDER_WAIT_MS = 1_000
 const PRODUCER_REORDER_WINDOW = 64
-
-/** The request-target path without dot-segment resolution (WHATWG URL parsing resolves them). */
-function rawPathname(url: string): string {
-  const scheme = url.startsWith('/') ? -1 : url.indexOf('://')
-  const pathStart = scheme < 0 ? 0 : url.indexOf('/', scheme + 3)
-  if (pathStart < 0) return '/'
-  let end = url.length
-  const q = url.indexOf('?', pathStart)
-  if (q >= 0) end = q
-  const h = url.indexOf('#', pathStart)
-  if (h >= 0 && h < end) end = h
-  return url.slice(pathStart, end)
-}
 
 /** The framework-free protocol handler: web Request in, web Response out. */
 export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Response> {
@@ -285,7 +272,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const rawType = h.get('content-type')
     const contentType = mediaTypeEssence(rawType) ? rawType!.trim() : null
     const body = await readBody(req, ctx.maxBodyBytes)
-    const closed = isClosedHeader(h.get(H.closed))
+    const closed = parseClosed(h)
     const result = await queue.enqueue(() =>
       writer.create({ path, contentType, ttlSeconds, expiresAtMs, closed, body, fork }, Date.now()),
     )
@@ -300,17 +287,15 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
   }
 
   async function handlePost(req: Request, path: string): Promise<Response> {
-    const h = req.headers
-    const producer = parseProducerHeaders(h)
-    const close = isClosedHeader(h.get(H.closed))
+    // The same parser as the session gate in front of us: a header means one thing to both.
+    const { producer, close, contentType: rawType, streamSeq } = parseAppendHeaders(req.headers)
     const body = await readBody(req, ctx.maxBodyBytes)
-    const rawType = h.get('content-type')
     if (body.length === 0 && !close) throw badRequest('EMPTY_BODY', 'An append needs a body (or Stream-Closed: true)')
     if (body.length > 0) {
       if (rawType === null) throw badRequest('MISSING_CONTENT_TYPE', 'Content-Type is required')
       if (!mediaTypeEssence(rawType)) throw badRequest('INVALID_CONTENT_TYPE', 'Content-Type is not a media type')
     }
-    const spec = { path, contentType: rawType, body, close, streamSeq: h.get(H.seq), producer }
+    const spec = { path, contentType: rawType, body, close, streamSeq, producer }
     const result = producer ? await appendInProducerOrder(spec, producer) : await queue.enqueue(() => writer.append(spec, Date.now()))
     return reply(result.status, result.headers)
   }

@@ -5,6 +5,8 @@
  * control characters (NUL, CR, LF...), no backslashes, bounded length.
  */
 
+import { trimOws } from './protocol'
+
 export const MAX_STREAM_PATH_LENGTH = 1024
 export const RESERVED_SEGMENT = '__ds'
 
@@ -47,6 +49,23 @@ export function decodeStreamPath(raw: string): { ok: true; path: string } | { ok
   return { ok: true, path }
 }
 
+/**
+ * The request-target path without dot-segment resolution (WHATWG URL parsing resolves them, so
+ * `new URL(req.url).pathname` never shows a `..` for routeRequestPath to refuse). Pass the raw
+ * target (`nodeRequestOf(req)?.url`) when there is one.
+ */
+export function rawPathname(url: string): string {
+  const scheme = url.startsWith('/') ? -1 : url.indexOf('://')
+  const pathStart = scheme < 0 ? 0 : url.indexOf('/', scheme + 3)
+  if (pathStart < 0) return '/'
+  let end = url.length
+  const q = url.indexOf('?', pathStart)
+  if (q >= 0) end = q
+  const h = url.indexOf('#', pathStart)
+  if (h >= 0 && h < end) end = h
+  return url.slice(pathStart, end)
+}
+
 /** Classifies a request pathname against the mount prefix. */
 export function routeRequestPath(pathname: string, basePath: string): RouteTarget {
   const prefix = `${basePath}/`
@@ -63,7 +82,7 @@ export function routeRequestPath(pathname: string, basePath: string): RouteTarge
 
 /** Stream-Forked-From: a URL path on this server, with or without (one of) the mount prefix(es). */
 export function resolveSourcePath(header: string, basePaths: string | string[]) {
-  let raw = header.trim()
+  let raw = trimOws(header)
   try {
     if (/^https?:\/\//i.test(raw)) raw = new URL(raw).pathname
   } catch {

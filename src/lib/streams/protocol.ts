@@ -65,11 +65,33 @@ export function parseRfc3339(raw: string): number | null {
 /** `type/subtype` lower-cased, parameters dropped; null when not a media type. */
 export function mediaTypeEssence(raw: string | null): string | null {
   if (!raw) return null
-  const essence = raw.split(';')[0]!.trim().toLowerCase()
+  const essence = trimOws(raw.split(';')[0]!).toLowerCase()
   return /^[\w.+-]+\/[\w.+-]+$/.test(essence) ? essence : null
 }
 
-/** Stream-Closed counts only when exactly `true` (case-insensitive). */
-export function isClosedHeader(raw: string | null): boolean {
-  return raw !== null && raw.trim().toLowerCase() === 'true'
+/**
+ * Optional whitespace around a header value (RFC 9110 §5.5): SP and HTAB only. Never
+ * String.prototype.trim, which also strips U+00A0 and other Unicode spaces: a value one reader
+ * trims and another does not would mean two different things (issue #8: `true\u00a0` passed the
+ * gate as "not closing" and then closed the stream).
+ */
+export function trimOws(raw: string): string {
+  let start = 0
+  let end = raw.length
+  while (start < end && (raw.charCodeAt(start) === 0x20 || raw.charCodeAt(start) === 0x09)) start++
+  while (end > start && (raw.charCodeAt(end - 1) === 0x20 || raw.charCodeAt(end - 1) === 0x09)) end--
+  return raw.slice(start, end)
+}
+
+/**
+ * Stream-Closed, the one parser every reader of it uses (the handler and the session gate in
+ * front of it): absent → false; `true` / `false` (any case, SP/HTAB around) → true / false;
+ * anything else → null, which callers answer with 400 (INVALID_STREAM_CLOSED) rather than guess.
+ */
+export function parseClosedHeader(raw: string | null): boolean | null {
+  if (raw === null) return false
+  const v = trimOws(raw).toLowerCase()
+  if (v === 'true') return true
+  if (v === 'false') return false
+  return null
 }

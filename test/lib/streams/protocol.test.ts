@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { isClosedHeader, mediaTypeEssence, parseProducerInt, parseRfc3339, parseStrictInt } from '../../../src/lib/streams/protocol'
+import { mediaTypeEssence, parseClosedHeader, parseProducerInt, parseRfc3339, parseStrictInt, trimOws } from '../../../src/lib/streams/protocol'
 import { judgeProducer } from '../../../src/lib/streams/producers'
-import { parseCreateHeaders, parseProducerHeaders } from '../../../src/lib/streams/request-headers'
+import { parseAppendHeaders, parseClosed, parseCreateHeaders, parseProducerHeaders } from '../../../src/lib/streams/request-headers'
 
 describe('header parsing', () => {
   it('accepts only canonical non-negative integers for Stream-TTL', () => {
@@ -28,9 +28,19 @@ describe('header parsing', () => {
     expect(mediaTypeEssence('garbage')).toBeNull()
   })
 
-  it('treats Stream-Closed as present only when it is exactly true', () => {
-    expect(isClosedHeader('TRUE')).toBe(true)
-    for (const v of ['false', 'yes', '1', '', null]) expect(isClosedHeader(v)).toBe(false)
+  it('reads Stream-Closed as true or false and nothing else (ambiguous values are null, not false)', () => {
+    expect(parseClosedHeader('TRUE')).toBe(true)
+    expect(parseClosedHeader(' true\t')).toBe(true)
+    expect(parseClosedHeader(null)).toBe(false)
+    expect(parseClosedHeader('false')).toBe(false)
+    // U+00A0 (a 0xA0 byte on the wire), other Unicode spaces, and near misses are not "true" and not "false".
+    for (const v of ['true\u00a0', '\u00a0true', 'true\u2003', 'true\u200b', 'yes', '1', '', 'true, true', 'tru']) expect(parseClosedHeader(v)).toBeNull()
+  })
+
+  it('trims only SP and HTAB around header values', () => {
+    expect(trimOws(' \t3600 \t')).toBe('3600')
+    expect(trimOws('3600\u00a0')).toBe('3600\u00a0')
+    expect(parseStrictInt(trimOws('3600\u00a0'))).toBeNull()
   })
 })
 
@@ -76,6 +86,19 @@ describe('request header validation', () => {
     expect(code(() => parseCreateHeaders(new Headers({ 'stream-ttl': '1', 'stream-expires-at': '2030-01-01T00:00:00Z' }), []))).toBe('CONFLICTING_EXPIRY')
     expect(code(() => parseCreateHeaders(new Headers({ 'stream-fork-sub-offset': '0' }), []))).toBe('FORK_HEADER_WITHOUT_SOURCE')
     expect(code(() => parseCreateHeaders(new Headers({ 'stream-forked-from': 'a', 'stream-fork-offset': '12' }), []))).toBe('INVALID_FORK_OFFSET')
+  })
+
+  it('answers an ambiguous Stream-Closed with 400 on append and create', () => {
+    expect(code(() => parseClosed(new Headers({ 'stream-closed': 'true\u00a0' })))).toBe('INVALID_STREAM_CLOSED')
+    expect(code(() => parseAppendHeaders(new Headers({ 'stream-closed': 'yes' })))).toBe('INVALID_STREAM_CLOSED')
+    expect(parseAppendHeaders(new Headers({ 'stream-closed': 'True', 'content-type': 'application/json', 'stream-seq': 'a' }))).toEqual({
+      close: true,
+      producer: null,
+      contentType: 'application/json',
+      streamSeq: 'a',
+    })
+    expect(parseAppendHeaders(new Headers()).close).toBe(false)
+    expect(code(() => parseCreateHeaders(new Headers({ 'stream-ttl': '60\u00a0' }), []))).toBe('INVALID_TTL')
   })
 
   it('requires all three producer headers or none', () => {
