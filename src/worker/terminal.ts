@@ -6,15 +6,23 @@
  * shell. Colours and cursor movement pass through untouched (TERM=xterm-256color), so
  * interactive programs work in a terminal emulator reading the stream.
  *
+ * The shell runs inside the command sandbox (sandbox.ts) with a minimal environment: with bwrap,
+ * node-pty starts `bwrap … -- bash -i` (without --new-session, so bash keeps the pty as its
+ * controlling terminal and job control works). When the sandbox cannot run, the input is answered
+ * with an output line naming the fix and an exit line, and no shell starts.
+ *
  * node-pty rather than `script(1)`: it gives resize (TIOCSWINSZ) and exit codes directly, and
  * its prebuilt addon (from @lydell/node-pty) ships in the npm package and in the worker image.
  */
 import type { IPty } from '@lydell/node-pty'
 import type { Publisher } from './publisher'
 import { log } from './log'
+import { SandboxUnavailableError, workerSandbox, type Sandbox } from './sandbox'
 
 const OUTPUT_BATCH_MS = 30
 const MAX_OUTPUT_EVENT = 64 * 1024
+/** Exit code of a shell that could not start (as a shell reports a command it cannot execute). */
+export const EXIT_CANNOT_RUN = 126
 
 export interface TerminalOptions {
   publisher: Publisher
@@ -23,6 +31,8 @@ export interface TerminalOptions {
   /** Output events already in the stream per command (after a restart), to keep ids unique. */
   outputCounts: Map<string, number>
   initialSize?: { cols: number; rows: number } | null
+  /** Default: the worker's sandbox from TETHER_SANDBOX. */
+  sandbox?: Sandbox
 }
 
 /**
@@ -41,27 +51,38 @@ export class Terminal {
   private pending = ''
   private timer: NodeJS.Timeout | null = null
   private size: { cols: number; rows: number }
+  private readonly sandbox: Sandbox
+  private queue: Promise<void> = Promise.resolve()
+  private closed = false
 
   constructor(private readonly options: TerminalOptions) {
     this.size = options.initialSize ?? { cols: 120, rows: 32 }
+    // Resolved at worker start: logs the mode (loudly when off) and probes bwrap early.
+    this.sandbox = options.sandbox ?? workerSandbox()
   }
 
-  private async ensureShell(): Promise<IPty> {
+  private async ensureShell(): Promise<IPty | null> {
     if (this.pty) return this.pty
+    let spec
+    try {
+      spec = await this.sandbox.command(['bash', '-i'], { workDir: this.options.workDir, tty: { term: 'xterm-256color' } })
+    } catch (err) {
+      if (!(err instanceof SandboxUnavailableError) || !this.commandId) throw err
+      log('error', 'terminal refused', { error: err.message })
+      this.publish({ kind: 'output', data: `tether: ${err.message}\r\n`, commandId: this.commandId })
+      this.publish({ kind: 'exit', exitCode: EXIT_CANNOT_RUN, commandId: this.commandId })
+      return null
+    }
     // Loaded on first use: a worker that never opens a terminal never loads the addon.
     const { spawn } = await import('@lydell/node-pty')
-    const pty = spawn('bash', ['-i'], {
+    if (this.closed) return null
+    const pty = spawn(spec.file, spec.args, {
       name: 'xterm-256color',
       cols: this.size.cols,
       rows: this.size.rows,
-      cwd: this.options.workDir,
-      env: {
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        HOME: process.env.HOME ?? this.options.workDir,
-        TERM: 'xterm-256color',
-        COLORTERM: 'truecolor',
-        LANG: process.env.LANG ?? 'C.UTF-8',
-      },
+      cwd: spec.cwd,
+      env: spec.env,
+      ...(spec.uid !== undefined ? { uid: spec.uid, gid: spec.gid } : {}),
     })
     pty.onData((data) => this.onOutput(data))
     pty.onExit(({ exitCode }) => {
@@ -106,12 +127,18 @@ export class Terminal {
     this.publish({ kind: 'output', data, commandId: this.commandId })
   }
 
-  async input(commandId: string, data: string): Promise<void> {
-    // Output produced so far belongs to the previous command.
-    this.flushOutput()
-    this.commandId = commandId
-    const pty = await this.ensureShell()
-    pty.write(toPtyInput(data))
+  input(commandId: string, data: string): Promise<void> {
+    // In arrival order, one at a time: starting the shell awaits, and lines typed meanwhile must
+    // neither start a second shell nor overtake the first line.
+    const next = this.queue.then(async () => {
+      // Output produced so far belongs to the previous command.
+      this.flushOutput()
+      this.commandId = commandId
+      const pty = await this.ensureShell()
+      pty?.write(toPtyInput(data))
+    })
+    this.queue = next.catch(() => {})
+    return next
   }
 
   resize(cols: number, rows: number): void {
@@ -120,6 +147,7 @@ export class Terminal {
   }
 
   close(): void {
+    this.closed = true
     this.flushOutput()
     const pty = this.pty
     this.pty = null

@@ -1,13 +1,19 @@
 /**
- * The agent's tools, confined to the worker's work dir: a path that resolves (symlinks included)
- * outside it is refused. `shell` runs `bash -c` there with a timeout, killed as a process group on
- * cancel; outputs are capped so one call stays a small event.
+ * The agent's tools, confined to the worker's work dir. `shell` runs `bash -c` there inside the
+ * command sandbox (sandbox.ts: bwrap namespaces, a dropped uid, or the operator's explicit `off`),
+ * with a timeout, killed as a process group on cancel; outputs are capped so one call stays a
+ * small event. The file tools run in the worker itself, so they check paths twice: a path that
+ * resolves (symlinks included) outside the work dir is refused before opening, and the file
+ * actually opened is checked again through /proc/self/fd, so a symlink swapped in between (by
+ * the terminal or a concurrent shell call) cannot redirect the worker to the data dir.
  */
 import { spawn } from 'node:child_process'
-import { mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { mkdir, open, readdir, readlink, realpath, type FileHandle } from 'node:fs/promises'
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { ToolName } from './events'
 import type { ToolSpec } from './providers/types'
+import { workerSandbox, type Sandbox } from './sandbox'
 
 export const MAX_TOOL_OUTPUT = 64 * 1024
 const SHELL_TIMEOUT_MS = 120_000
@@ -74,9 +80,38 @@ export async function confine(workDir: string, path: unknown): Promise<string> {
   }
 }
 
-function runShell(workDir: string, command: string, signal: AbortSignal): Promise<ToolResult> {
+/**
+ * Opens a confined path, then checks where the open descriptor really points: the final
+ * component is never followed (O_NOFOLLOW) and a parent swapped for a symlink after confine()
+ * is caught here. A write opens without truncating, so a refused target is left as it was.
+ */
+async function openConfined(workDir: string, path: unknown, flags: number): Promise<FileHandle> {
+  const target = await confine(workDir, path)
+  const handle = await open(target, flags | constants.O_NOFOLLOW, 0o644)
+  try {
+    if (process.platform === 'linux') {
+      const opened = await readlink(`/proc/self/fd/${handle.fd}`)
+      if (!inside(await realpath(workDir), opened)) throw new ToolError(`path ${String(path)} resolves outside the work directory`)
+    }
+    return handle
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+}
+
+async function runShell(workDir: string, command: string, signal: AbortSignal, sandbox: Sandbox): Promise<ToolResult> {
+  const spec = await sandbox.command(['bash', '-c', command], { workDir })
   return new Promise((resolvePromise) => {
-    const child = spawn('bash', ['-c', command], { cwd: workDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    // detached: bwrap (or bash) leads its own process group, so one kill reaches everything;
+    // bwrap's --die-with-parent and pid namespace take the sandboxed processes with it.
+    const child = spawn(spec.file, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      ...(spec.uid !== undefined ? { uid: spec.uid, gid: spec.gid } : {}),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let output = ''
     const collect = (data: Buffer) => {
       if (output.length <= MAX_TOOL_OUTPUT) output += data.toString('utf8')
@@ -105,25 +140,37 @@ function runShell(workDir: string, command: string, signal: AbortSignal): Promis
   })
 }
 
-export async function runTool(name: string, input: unknown, workDir: string, signal: AbortSignal): Promise<ToolResult> {
+export async function runTool(name: string, input: unknown, workDir: string, signal: AbortSignal, sandbox: Sandbox = workerSandbox()): Promise<ToolResult> {
   const args = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>
   try {
     switch (name as ToolName) {
       case 'shell': {
         if (typeof args.command !== 'string' || !args.command.trim()) throw new ToolError('command must be a non-empty string')
-        return await runShell(workDir, args.command, signal)
+        return await runShell(workDir, args.command, signal, sandbox)
       }
       case 'read_file': {
-        const path = await confine(workDir, args.path)
-        const info = await stat(path)
-        if (!info.isFile()) throw new ToolError(`${String(args.path)} is not a file`)
-        return { ok: true, output: cap(await readFile(path, 'utf8')) }
+        // O_NONBLOCK: a FIFO planted in the work dir must not hang the worker.
+        const handle = await openConfined(workDir, args.path, constants.O_RDONLY | constants.O_NONBLOCK)
+        try {
+          if (!(await handle.stat()).isFile()) throw new ToolError(`${String(args.path)} is not a file`)
+          return { ok: true, output: cap(await handle.readFile('utf8')) }
+        } finally {
+          await handle.close()
+        }
       }
       case 'write_file': {
         if (typeof args.content !== 'string') throw new ToolError('content must be a string')
-        const path = await confine(workDir, args.path)
-        await mkdir(dirname(path), { recursive: true })
-        await writeFile(path, args.content)
+        const created = await mkdir(dirname(await confine(workDir, args.path)), { recursive: true })
+        if (created) await sandbox.handOver(workDir, created)
+        const handle = await openConfined(workDir, args.path, constants.O_WRONLY | constants.O_CREAT | constants.O_NONBLOCK)
+        try {
+          if (!(await handle.stat()).isFile()) throw new ToolError(`${String(args.path)} is not a file`)
+          await handle.truncate(0)
+          await handle.writeFile(args.content)
+        } finally {
+          await handle.close()
+        }
+        await sandbox.handOver(workDir, await confine(workDir, args.path))
         return { ok: true, output: `wrote ${Buffer.byteLength(args.content)} bytes to ${String(args.path)}` }
       }
       case 'list_files': {
