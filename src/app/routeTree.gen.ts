@@ -11,6 +11,7 @@
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
 import { Route as ApiHealthRouteImport } from './routes/api/health'
+import { Route as ApiAuthExchangeRouteImport } from './routes/api/auth/exchange'
 import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/index'
 import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
 import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
@@ -27,6 +28,11 @@ const IndexRoute = IndexRouteImport.update({
 const ApiHealthRoute = ApiHealthRouteImport.update({
   id: '/api/health',
   path: '/api/health',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAuthExchangeRoute = ApiAuthExchangeRouteImport.update({
+  id: '/api/auth/exchange',
+  path: '/api/auth/exchange',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiSessionsIndexRoute = ApiSessionsIndexRouteImport.update({
@@ -69,6 +75,7 @@ const V1StreamSplatRoute = V1StreamSplatRouteImport.update({
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
   '/api/health': typeof ApiHealthRoute
+  '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
@@ -80,6 +87,7 @@ export interface FileRoutesByFullPath {
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
   '/api/health': typeof ApiHealthRoute
+  '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
@@ -92,6 +100,7 @@ export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
   '/api/health': typeof ApiHealthRoute
+  '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
@@ -105,6 +114,7 @@ export interface FileRouteTypes {
   fullPaths:
     | '/'
     | '/api/health'
+    | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
@@ -116,6 +126,7 @@ export interface FileRouteTypes {
   to:
     | '/'
     | '/api/health'
+    | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
@@ -127,6 +138,7 @@ export interface FileRouteTypes {
     | '__root__'
     | '/'
     | '/api/health'
+    | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/sessions/$sessionId/terminal'
@@ -139,6 +151,7 @@ export interface FileRouteTypes {
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
   ApiHealthRoute: typeof ApiHealthRoute
+  ApiAuthExchangeRoute: typeof ApiAuthExchangeRoute
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
@@ -162,6 +175,13 @@ declare module '@tanstack/react-router' {
       path: '/api/health'
       fullPath: '/api/health'
       preLoaderRoute: typeof ApiHealthRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/auth/exchange': {
+      id: '/api/auth/exchange'
+      path: '/api/auth/exchange'
+      fullPath: '/api/auth/exchange'
+      preLoaderRoute: typeof ApiAuthExchangeRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/sessions/': {
@@ -219,6 +239,7 @@ declare module '@tanstack/react-router' {
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
   ApiHealthRoute: ApiHealthRoute,
+  ApiAuthExchangeRoute: ApiAuthExchangeRoute,
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
@@ -232,10 +253,11 @@ export const routeTree = rootRouteImport
   ._addFileTypes<FileRouteTypes>()
 
 import type { getRouter } from './router.tsx'
-import type { createStart } from '@tanstack/react-start'
+import type { startInstance } from './start.ts'
 declare module '@tanstack/react-start' {
   interface Register {
     ssr: true
     router: Awaited<ReturnType<typeof getRouter>>
+    config: Awaited<ReturnType<typeof startInstance.getOptions>>
   }
 }

@@ -1,13 +1,15 @@
 /**
  * Production entry: serves the `vite build` output (dist/server/server.js is the TanStack Start
  * fetch handler, which also carries /api/streams and /api/sessions) and dist/client as static
- * files, with srvx on PORT/HOST.
+ * files, with srvx on PORT/HOST. Pages and API answers get their security headers inside the app
+ * (src/app/start.ts); the outer middleware gives the static files the same nosniff/no-referrer.
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serve } from 'srvx'
 import { staticMiddleware } from 'srvx/static'
+import { withSecurityHeaders } from '../lib/security-headers'
 
 const root = resolve(import.meta.dirname, '../..')
 const serverEntry = resolve(root, 'dist/server/server.js')
@@ -27,7 +29,10 @@ const server = serve({
   hostname,
   silent: true,
   fetch: (req) => app.fetch(req),
-  middleware: [staticMiddleware({ dir: resolve(root, 'dist/client'), maxAge: 3600 })],
+  middleware: [
+    async (_req, next) => withSecurityHeaders(await next()),
+    staticMiddleware({ dir: resolve(root, 'dist/client'), maxAge: 3600 }),
+  ],
 })
 await server.ready()
 const url = server.url ?? `http://${hostname}:${port}/`

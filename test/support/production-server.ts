@@ -45,7 +45,12 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function startProductionServer(env: Record<string, string> = {}): Promise<ProductionServer> {
+export interface ProductionServerOptions {
+  /** Start under this umask (e.g. '000'), to check file modes do not depend on it. */
+  umask?: string
+}
+
+export async function startProductionServer(env: Record<string, string> = {}, options: ProductionServerOptions = {}): Promise<ProductionServer> {
   ensureProductionBuild()
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-prod-'))
@@ -55,7 +60,12 @@ export async function startProductionServer(env: Record<string, string> = {}): P
   const start = async () => {
     log += `--- start\n`
     const startedAt = log.length
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+    const args = ['--import', 'tsx', 'src/server/main.ts']
+    // exec keeps node as the child itself, so stop() signals the server, not a shell.
+    const [command, argv] = options.umask === undefined
+      ? [process.execPath, args]
+      : ['sh', ['-c', `umask ${options.umask}; exec "$0" "$@"`, process.execPath, ...args]]
+    child = spawn(command, argv, {
       cwd: root,
       env: { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', TETHER_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react'
-import { decodeToken, rememberToken, storedToken, type TokenInfo } from '../../lib/sessions/client/auth'
+import { decodeToken, rememberToken, scrubCredentialsFromAddressBar, storedToken, type TokenInfo } from '../../lib/sessions/client/auth'
 import { joinSession } from '../../lib/sessions/client/api'
 import { resolveIdentity } from '../../lib/sessions/client/identity'
+import { rememberShareToken } from '../../lib/sessions/client/share'
 
 export interface SessionAuth {
   /** resolved (undefined while resolving, or when the server runs without auth) */
@@ -16,7 +17,8 @@ export interface SessionAuth {
  * The token this page uses for a session: a personal token from the link, else one remembered
  * for the session or the admin token. A share link's token (a collaborator token without a user)
  * is exchanged once for a personal one (POST /api/sessions/<id>/join), which is remembered, so a
- * reload keeps the same identity.
+ * reload keeps the same identity. Once the token is remembered, `?token=` leaves the address bar
+ * (the effect then runs again without it and finds the remembered token).
  */
 export function useSessionToken(sessionId: string, urlToken: string | undefined): SessionAuth {
   const [state, setState] = useState<SessionAuth>({ resolving: true, canWrite: false })
@@ -29,17 +31,23 @@ export function useSessionToken(sessionId: string, urlToken: string | undefined)
     }
     const info = decodeToken(urlToken)
     if (urlToken && info && (info.sub || info.role === 'admin' || info.role === 'viewer')) {
-      rememberToken(urlToken)
+      const kept = rememberToken(urlToken)
       done(urlToken)
+      if (kept) scrubCredentialsFromAddressBar()
     } else if (urlToken && info && info.role === 'collaborator' && !info.sub) {
+      // Kept so the Share button can pass the link on once it has left the address bar.
+      if (info.sid === sessionId) rememberShareToken(sessionId, urlToken)
       const personal = storedToken(sessionId)
       const personalInfo = decodeToken(personal)
-      if (personal && personalInfo?.sub && personalInfo.sid === sessionId) done(personal)
-      else {
+      if (personal && personalInfo?.sub && personalInfo.sid === sessionId) {
+        done(personal)
+        scrubCredentialsFromAddressBar()
+      } else {
         joinSession(urlToken, sessionId, resolveIdentity(undefined).displayName).then(
           ({ token }) => {
-            rememberToken(token)
+            const kept = rememberToken(token)
             done(token)
+            if (kept && !cancelled) scrubCredentialsFromAddressBar()
           },
           (err: unknown) => done(urlToken, `Could not join with this link: ${err instanceof Error ? err.message : String(err)}`),
         )

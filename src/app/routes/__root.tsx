@@ -1,9 +1,10 @@
-import type { ReactNode } from 'react'
-import { HeadContent, Outlet, Scripts, createRootRoute } from '@tanstack/react-router'
+import { useEffect, useState, type ReactNode } from 'react'
+import { HeadContent, Outlet, Scripts, createRootRoute, useRouter, useRouterState } from '@tanstack/react-router'
 import appCss from '../styles.css?url'
 import xtermCss from '@xterm/xterm/css/xterm.css?url'
 import { THEME_BOOT_SCRIPT } from '../components/theme'
 import { ErrorState } from '../components/states'
+import { exchangeLoginCode, rememberToken, scrubCredentialsFromAddressBar } from '../../lib/sessions/client/auth'
 
 export const Route = createRootRoute({
   head: () => ({
@@ -30,19 +31,64 @@ export const Route = createRootRoute({
 })
 
 function RootComponent() {
+  const location = useRouterState({ select: (s) => ({ pathname: s.location.pathname, searchStr: s.location.searchStr }) })
+  const params = new URLSearchParams(location.searchStr)
+  const code = params.get('code')
+  const hasToken = params.has('token')
+  const [loginError, setLoginError] = useState<string>()
+
+  // Pages other than a session's remember `?token=` in their own effects, which run before this
+  // one; session pages take it out themselves once they hold a token (a share link joins first).
+  useEffect(() => {
+    if (hasToken && !code && !location.pathname.startsWith('/sessions/')) scrubCredentialsFromAddressBar()
+  }, [hasToken, code, location.pathname])
+
+  let content: ReactNode = <Outlet />
+  if (code) content = <LoginCodeExchange code={code} onError={setLoginError} />
+  else if (loginError) {
+    content = (
+      <div className="app">
+        <main className="page">
+          <ErrorState title="This admin link did not work" detail={loginError} action={<a className="btn" href="/">Go to sessions</a>} />
+        </main>
+      </div>
+    )
+  }
+  return <RootDocument>{content}</RootDocument>
+}
+
+/**
+ * The admin link (`/?code=…`): trades the one-time code for an admin token, remembers it and
+ * takes the code out of the address bar; the page then renders signed in. Rendered instead of the
+ * page (on the server too, so hydration matches) until then.
+ */
+function LoginCodeExchange({ code, onError }: { code: string; onError: (reason: string) => void }) {
+  useEffect(() => {
+    exchangeLoginCode(code).then(
+      (token) => {
+        if (!rememberToken(token)) onError('This browser cannot keep the sign-in (storage is unavailable).')
+      },
+      (err: unknown) => onError(err instanceof Error ? err.message : String(err)),
+    ).finally(() => scrubCredentialsFromAddressBar())
+  }, [code, onError])
   return (
-    <RootDocument>
-      <Outlet />
-    </RootDocument>
+    <div className="app">
+      <main className="page">
+        <p className="muted" role="status" data-testid="signing-in">Signing you in…</p>
+      </main>
+    </div>
   )
 }
 
 function RootDocument({ children }: { children: ReactNode }) {
+  // The CSP nonce of this response (set on the server by src/app/start.ts; read back from the
+  // page's csp-nonce meta in the browser), for our one inline script.
+  const nonce = useRouter().options.ssr?.nonce
   return (
     // The theme script sets data-theme before first paint, so React sees an attribute it did not render.
     <html lang="en" suppressHydrationWarning>
       <head>
-        <script dangerouslySetInnerHTML={{ __html: THEME_BOOT_SCRIPT }} />
+        <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: THEME_BOOT_SCRIPT }} />
         <HeadContent />
       </head>
       <body>

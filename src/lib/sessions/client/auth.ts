@@ -1,8 +1,10 @@
 /**
- * Tokens in the browser. Links carry a token in `?token=`; the page remembers it (localStorage,
- * per session, and the admin token for everything) so links inside the app work without it, and
- * sends it as `Authorization: Bearer` on API calls and stream reads. The payload is decoded only
- * to know the role, the session and who we are; the server is what checks the signature.
+ * Tokens in the browser. Links carry a token in `?token=` (share and view links) or a one-time
+ * login code in `?code=` (the admin link, exchanged for a token); the page remembers the token
+ * (localStorage, per session, and the admin token for everything), then takes both out of the
+ * address bar so they don't stay in history, screenshots or a Referer. It sends the token as
+ * `Authorization: Bearer` on API calls and stream reads. The payload is decoded only to know the
+ * role, the session and who we are; the server is what checks the signature.
  */
 export interface TokenInfo {
   role: 'viewer' | 'collaborator' | 'worker' | 'admin'
@@ -52,13 +54,62 @@ function isExpired(info: TokenInfo | undefined): boolean {
   return info?.exp !== undefined && info.exp * 1000 < Date.now()
 }
 
-/** Remembers a token from a link, under the session it is for (or as the admin token). */
-export function rememberToken(token: string): void {
+/**
+ * Remembers a token from a link, under the session it is for (or as the admin token). False when
+ * it could not be kept (unreadable token, no storage): then the link must stay in the address bar.
+ */
+export function rememberToken(token: string): boolean {
   const info = decodeToken(token)
   const store = storage()
-  if (!info || !store) return
-  if (info.role === 'admin' && info.sid === '*') store.setItem(ADMIN_KEY, token)
-  else store.setItem(sessionKey(info.sid), token)
+  if (!info || !store) return false
+  try {
+    if (info.role === 'admin' && info.sid === '*') store.setItem(ADMIN_KEY, token)
+    else store.setItem(sessionKey(info.sid), token)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The address-bar parameters that carry credentials. */
+export const CREDENTIAL_PARAMS = ['token', 'code'] as const
+
+/**
+ * Takes `?token=` and `?code=` out of the address bar (history.replaceState, keeping the router's
+ * history state), once the page has what it needs from them.
+ */
+export function scrubCredentialsFromAddressBar(): void {
+  if (typeof window === 'undefined') return
+  const url = new URL(window.location.href)
+  if (!CREDENTIAL_PARAMS.some((p) => url.searchParams.has(p))) return
+  for (const p of CREDENTIAL_PARAMS) url.searchParams.delete(p)
+  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`)
+}
+
+const exchanges = new Map<string, Promise<string>>()
+
+/**
+ * Trades a one-time admin link's code for an admin token (POST /api/auth/exchange). One request
+ * per code per page, even if a component asks twice (React re-runs effects in development): the
+ * second request would find the code used.
+ */
+export function exchangeLoginCode(code: string): Promise<string> {
+  let pending = exchanges.get(code)
+  if (!pending) {
+    pending = fetch('/api/auth/exchange', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    }).then(async (res) => {
+      const body = (await res.json().catch(() => ({}))) as { token?: unknown; error?: unknown }
+      if (!res.ok || typeof body.token !== 'string') {
+        throw new Error(typeof body.error === 'string' ? body.error : `the server answered ${res.status}`)
+      }
+      return body.token
+    })
+    exchanges.set(code, pending)
+  }
+  return pending
 }
 
 export function forgetToken(token: string): void {
