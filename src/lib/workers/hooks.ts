@@ -4,7 +4,6 @@
  * token issuer and public URL from the hook context, and creates the runtimes lazily (the docker
  * runtime connects to the engine and builds the worker image on first use).
  */
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { WorkerHookContext } from '../sessions/hooks'
 import { loadWorkersConfig, instanceIdFor, type WorkersConfig } from './config'
@@ -13,7 +12,7 @@ import { ensureWorkerImage } from './image/build'
 import type { RuntimeKind, WorkerRuntime } from './runtime'
 import { DockerRuntime, workerNetworkFrom, type DockerLimits } from './runtimes/docker'
 import { openServerSocket } from './server-socket'
-import { ProcessRuntime } from './runtimes/process'
+import { ProcessRuntime, workRootFor } from './runtimes/process'
 import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
 import type { SessionRecord } from '../sessions/session-types'
 
@@ -46,7 +45,8 @@ export function defaultRuntimes(
   const network = workerNetworkFrom(server.network ?? process.env.TETHER_WORKER_NETWORK)
   const { serverUrl, logger } = server
   return {
-    process: new ProcessRuntime({ workRoot: join(dataDir, 'workers'), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
+    // Work dirs outside the data dir: nothing a command reaches by `..` may lead to the secret.
+    process: new ProcessRuntime({ workRoot: workRootFor(dataDir), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
     docker: async (): Promise<WorkerRuntime> => {
       const docker = await connectDocker()
       const image = config.image ?? (await ensureWorkerImage({ docker })).ref

@@ -1,15 +1,18 @@
 /**
  * The `process` runtime (embedded default): each worker is a child process running the bundled
  * worker (dist/worker/worker.cjs, built on first use) with the same node binary as the server.
- * Its environment is only its identity, its work dir and the model provider settings; its work
- * dir is `<workRoot>/<worker id>` and survives restarts until stop(). Workers exit when their
- * stdin closes, so they do not outlive a server that crashed.
+ * Its environment is only its identity, its work dir, the command sandbox mode (TETHER_SANDBOX,
+ * default bwrap) and the model provider settings; its work dir is `<workRoot>/<worker id>` and
+ * survives restarts until stop(). Work dirs live outside the data dir (workRootFor): with the
+ * sandbox off, or for a file tool, `../../secret` must lead nowhere. Workers exit when their stdin
+ * closes, so they do not outlive a server that crashed.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { parseSandboxMode } from '../../../worker/sandbox'
 import { bundleWorker } from '../image/bundle'
 import { claimEnv, forwardedEnv, type LogOptions, type WorkerClaim, type WorkerExit, type WorkerInfo, type WorkerRuntime } from '../runtime'
 import { LogBuffer } from './log-buffer'
@@ -23,6 +26,30 @@ export interface ProcessRuntimeOptions {
   env?: Record<string, string>
   /** Heartbeat interval passed to workers. */
   heartbeatMs?: number
+  /** The workers' command sandbox (TETHER_SANDBOX: bwrap, setuid:<uid>:<gid>, off; default bwrap). */
+  sandbox?: string
+}
+
+/**
+ * Where a server's process workers keep their work dirs: TETHER_WORK_ROOT, else
+ * `<os tmpdir>/tether-work-<hash of the data dir>`. Never inside the data dir.
+ */
+export function workRootFor(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TETHER_WORK_ROOT) return resolve(env.TETHER_WORK_ROOT)
+  return join(tmpdir(), `tether-work-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16)}`)
+}
+
+/**
+ * Creates (or re-checks) a private dir: ours, not a symlink, mode 0700. The default work root's
+ * name is predictable, so in a shared /tmp someone else could have made it first.
+ */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const info = lstatSync(dir)
+  if (!info.isDirectory() || (process.getuid && info.uid !== process.getuid())) {
+    throw new Error(`work dir ${dir} is not a directory owned by this user; remove it or set TETHER_WORK_ROOT`)
+  }
+  chmodSync(dir, 0o700)
 }
 
 interface ProcessWorker {
@@ -44,8 +71,13 @@ export class ProcessRuntime implements WorkerRuntime {
   private readonly workRoot: string
   private entry: Promise<string> | null = null
 
+  private readonly sandbox: string
+
   constructor(private readonly options: ProcessRuntimeOptions = {}) {
     this.workRoot = options.workRoot ?? join(tmpdir(), `tether-workers-${process.pid}`)
+    this.sandbox = options.sandbox ?? process.env.TETHER_SANDBOX ?? 'bwrap'
+    // A typo here must stop the server, not reach the first worker as a crash loop.
+    parseSandboxMode(this.sandbox)
   }
 
   private resolveEntry(): Promise<string> {
@@ -55,13 +87,15 @@ export class ProcessRuntime implements WorkerRuntime {
 
   private async spawnWorker(id: string, workDir: string, claim: WorkerClaim | undefined, logs: LogBuffer): Promise<ProcessWorker> {
     const entry = await this.resolveEntry()
-    mkdirSync(workDir, { recursive: true })
+    privateDir(this.workRoot)
+    privateDir(workDir)
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: workDir,
       LANG: process.env.LANG ?? 'C.UTF-8',
       TETHER_WORK_DIR: workDir,
       TETHER_EXIT_WITH_STDIN: '1',
+      TETHER_SANDBOX: this.sandbox,
       ...(this.options.heartbeatMs ? { TETHER_HEARTBEAT_MS: String(this.options.heartbeatMs) } : {}),
       ...(this.options.env ?? forwardedEnv()),
       ...(claim ? claimEnv(claim) : { TETHER_WARM: '1' }),
