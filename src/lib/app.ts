@@ -22,7 +22,8 @@ import { loadOrCreateSecret } from './sessions/secret'
 import { AUTH_EXCHANGE_PATH, createLoginExchange, loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS, type LoginCodeStore } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { isLiveStatus } from './sessions/session-types'
-import { SessionStore } from './sessions/store'
+import type { SessionStore } from './sessions/store'
+import { createModelGateway, LedgerSessionStore, loadGatewayConfig, ModelLedger, type GatewayConfig } from './gateway'
 import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './sessions/streams-client'
 import { secretFromString, type IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/writer'
@@ -58,6 +59,8 @@ export interface TetherAppConfig {
   /** Base URL workers use to reach this app (hook context), e.g. http://127.0.0.1:3000. */
   publicUrl?: string
   sessions: SessionsConfig
+  /** Model gateway: provider keys and prices (default: echo only, no keys). */
+  gateway?: GatewayConfig
   /** Injectable clock (epoch ms) for the session layer. */
   now?: () => number
   logger?: Logger
@@ -94,6 +97,7 @@ export function tetherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Tethe
     allowLoopbackWebhooks: base.TETHER_ALLOW_LOOPBACK_WEBHOOKS,
     publicUrl: sessions.publicUrl ?? `http://${base.HOST}:${base.PORT}`,
     sessions,
+    gateway: loadGatewayConfig(env),
   }
 }
 
@@ -181,7 +185,9 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   }
   const hooks: SessionWorkerHooks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopHooks)
 
-  const store = new SessionStore(db.db)
+  // Model spend as the gateway counted it (src/lib/gateway) is folded into every usage update.
+  const ledger = new ModelLedger(db.db, now)
+  const store: SessionStore = new LedgerSessionStore(db.db, ledger)
   const manager = new SessionManager({
     store,
     endpoint,
@@ -231,6 +237,8 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     streamsBasePath: STREAMS_BASE_PATH,
     publicUrl: sc.publicUrl,
     maxBodyBytes: sc.maxEventBodyBytes,
+    // The only holder of provider keys: workers call models through it (specs/gateway.md).
+    model: createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? loadGatewayConfig({})) }),
   })
 
   const loginCodes = loginCodeStore(config.dataDir, now)

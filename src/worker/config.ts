@@ -4,6 +4,7 @@
  * worker (TETHER_WARM=1), from one JSON line on stdin when it is claimed. Everything else (agent
  * id, model, allowed tools) is derived from the token and the session.
  */
+import { sessionModelName } from '../lib/gateway/model-name'
 import { TOOL_NAMES, type ToolName } from './events'
 import { log } from './log'
 
@@ -64,15 +65,8 @@ export interface SessionConfig {
 
 const DEFAULT_CONFIG: SessionConfig = { model: 'echo', tools: [...TOOL_NAMES] }
 
-/** `provider` + `model` from the session's agent config → the worker's model name. */
-function modelName(provider: unknown, model: unknown): string {
-  const m = typeof model === 'string' && model ? model : undefined
-  const p = typeof provider === 'string' && provider ? provider : undefined
-  if (p === 'echo') return m?.startsWith('echo') ? m : 'echo'
-  if (!m) return p === undefined ? DEFAULT_CONFIG.model : p
-  if (!p || m.includes(':')) return m
-  return `${p}:${m}`
-}
+/** `provider` + `model` from the session's agent config → the model name; the gateway serves only this one. */
+const modelName = sessionModelName
 
 export function sessionConfigFrom(body: unknown): SessionConfig {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>

@@ -15,7 +15,7 @@ import { AgentStateTracker } from './agent-state'
 import { fetchSessionConfig, streamUrl, tokenSubject, type WorkerIdentity, type WorkerSettings } from './config'
 import { isStreamEvent } from './events'
 import { log, setLogContext } from './log'
-import { selectProvider, type ProviderEnv } from './providers'
+import { GatewayProvider } from './providers/gateway'
 import { Publisher } from './publisher'
 import { SessionReader } from './reader'
 import { SessionView, type ViewNotice } from './session-view'
@@ -34,7 +34,7 @@ export interface RunningWorker {
   shutdown(reason: string): Promise<void>
 }
 
-export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, env: ProviderEnv = process.env): RunningWorker {
+export function startWorker(identity: WorkerIdentity, settings: WorkerSettings): RunningWorker {
   let resolveDone!: (code: number) => void
   const done = new Promise<number>((r) => (resolveDone = r))
   let finished = false
@@ -160,14 +160,6 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
       log('info', restarted ? 'worker restarted' : 'worker started', { epoch, model: config.model, restarts })
 
       terminal = new Terminal({ publisher, agentId, workDir: settings.workDir, outputCounts: view.terminalOutputs, initialSize: view.terminalSize })
-      let selected: ReturnType<typeof selectProvider> | null = null
-      let providerError: string | null = null
-      try {
-        selected = selectProvider(config.model, env)
-      } catch (err) {
-        providerError = err instanceof Error ? err.message : String(err)
-        state.update({ error: providerError })
-      }
       const p = publisher
       loop = new AgentLoop({
         view,
@@ -175,14 +167,9 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
         state,
         agentId,
         workDir: settings.workDir,
-        provider: selected?.provider ?? {
-          name: 'unavailable',
-          // eslint-disable-next-line require-yield -- fails the turn with the configuration error
-          async *step() {
-            throw new Error(providerError ?? 'no model provider')
-          },
-        },
-        model: selected?.model ?? config.model,
+        // Models are called through the server's gateway: the keys never reach this process.
+        provider: new GatewayProvider({ serverUrl: identity.serverUrl, sessionId: identity.sessionId, token: identity.token }),
+        model: config.model,
         tools: config.tools.map((t) => TOOL_SPECS[t]),
         ...(config.system ? { system: config.system } : {}),
         caughtUp: async () => {

@@ -10,6 +10,7 @@
  *   POST   /api/sessions/:id/terminate    end now (admin)
  *   POST   /api/sessions/:id/join         exchange a share token for a personal collaborator token
  *   GET    /api/sessions/:id/share        a fresh share link (admin, collaborators)
+ *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
  */
 import { randomBytes } from 'node:crypto'
 import type { Authenticator } from './auth'
@@ -40,6 +41,8 @@ export interface SessionsApiOptions {
   /** Path of the UI page for a session; `:id` is replaced. */
   sessionPagePath?: string
   maxBodyBytes: number
+  /** The model gateway (POST :id/model); it checks roles itself. */
+  model?: (req: Request, claims: TokenClaims, sessionId: string) => Promise<Response>
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -159,6 +162,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const session = await manager.end(id, 'terminated', input.reason ?? 'terminated', claims.sub ?? 'admin')
         return json({ session })
       }
+      if (action === 'model' && opts.model) return await opts.model(req, claims, id)
       if (action === 'join') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['collaborator', 'admin'])

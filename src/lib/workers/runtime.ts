@@ -66,12 +66,17 @@ export interface WorkerRuntime {
   close(): Promise<void>
 }
 
-/** Environment variables a runtime forwards into workers: model provider settings only. */
-export const FORWARDED_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'TETHER_OPENAI_BASE_URL', 'TETHER_OPENAI_API_KEY'] as const
+/**
+ * Environment variables a runtime forwards from the server into workers: none. Provider keys and
+ * endpoints stay in the server, which calls models for workers (src/lib/gateway, issue #8); a
+ * worker, and anything its tools or terminal run, has nothing to leak. Kept as the one place a
+ * future, non-secret setting would be added.
+ */
+export const FORWARDED_ENV_KEYS: readonly string[] = []
 
 export function forwardedEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const key of FORWARDED_ENV_KEYS) if (env[key]) out[key] = env[key] as string
+  for (const key of FORWARDED_ENV_KEYS) if (env[key]) out[key] = env[key]
   return out
 }
 

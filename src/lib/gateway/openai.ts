@@ -2,11 +2,10 @@
  * Any OpenAI-compatible chat completions endpoint (OpenAI, Ollama, vLLM, llama.cpp server, …):
  * POST <baseUrl>/chat/completions with `stream: true` and function tools. Usage comes from the
  * final `usage` chunk (stream_options.include_usage); a `cost` field there, when the endpoint
- * reports one, is used as is.
+ * reports one, is used as is (else the gateway prices the tokens).
  */
 import { readSse } from './sse'
-import { listPriceUsd } from './pricing'
-import { ProviderError, type ModelProvider, type ProviderMessage, type StepEvent, type StepRequest } from './types'
+import { ProviderError, type ModelProvider, type ProviderEvent, type ProviderMessage, type StepRequest } from './types'
 
 export interface OpenAiOptions {
   baseUrl: string
@@ -42,7 +41,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     this.fetchImpl = options.fetch ?? fetch
   }
 
-  async *step(request: StepRequest): AsyncIterable<StepEvent> {
+  async *step(request: StepRequest): AsyncIterable<ProviderEvent> {
     const url = `${this.options.baseUrl.replace(/\/+$/, '')}/chat/completions`
     const response = await this.fetchImpl(url, {
       method: 'POST',
@@ -82,7 +81,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     }
     const inputTokens = usage?.prompt_tokens ?? 0
     const outputTokens = usage?.completion_tokens ?? 0
-    const costUsd = typeof usage?.cost === 'number' ? usage.cost : listPriceUsd(request.model, inputTokens, outputTokens)
-    yield { type: 'usage', usage: { inputTokens, outputTokens, costUsd } }
+    const reported = typeof usage?.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0 ? { reportedCostUsd: usage.cost } : {}
+    yield { type: 'usage', usage: { inputTokens, outputTokens, ...reported } }
   }
 }

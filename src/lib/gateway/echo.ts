@@ -14,14 +14,14 @@
  *   /slow <rest>       as <rest>, streaming each word after 40 ms (for cancel and crash tests)
  *   anything else      answer "Echo: <message>"
  * After a tool result it answers "<tool> succeeded:\n<output>" (or "failed").
- * Usage: 1 token per word in the last user message and per word streamed; cost $1 per million
- * tokens, so budget limits can be tested.
+ * Usage: 1 token per word in the last user message and per word streamed, at most maxTokens
+ * words streamed (like a real model's max_tokens). The gateway prices echo at $1 per million
+ * tokens (pricing.ts), so budget limits can be tested offline.
  */
-import type { ContentBlock, ModelProvider, StepEvent, StepRequest } from './types'
+import type { ContentBlock, ModelProvider, ProviderEvent, StepRequest } from './types'
 
 const SLOW_WORD_MS = 40
 const FAST_WORD_MS = 1
-const USD_PER_TOKEN = 1e-6
 
 interface Plan {
   text: string
@@ -96,20 +96,22 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export class EchoProvider implements ModelProvider {
   readonly name = 'echo'
 
-  async *step(request: StepRequest): AsyncIterable<StepEvent> {
+  async *step(request: StepRequest): AsyncIterable<ProviderEvent> {
     const plan = echoPlan(request)
     // Resuming after a restart: the text up to `prefill` is already in the stream.
     let text = plan.text
     if (request.prefill && text.startsWith(request.prefill)) text = text.slice(request.prefill.length)
     const delay = plan.slow ? SLOW_WORD_MS : FAST_WORD_MS
     let streamed = 0
+    const limit = request.maxTokens ?? Number.POSITIVE_INFINITY
     for (const word of words(text)) {
+      if (streamed >= limit) break
       await sleep(delay, request.signal)
       streamed++
       yield { type: 'text', text: word }
     }
     if (plan.toolCall) yield { type: 'tool_call', name: plan.toolCall.name, input: plan.toolCall.input }
     const inputTokens = words(lastUserText(request).text).length
-    yield { type: 'usage', usage: { inputTokens, outputTokens: streamed, costUsd: (inputTokens + streamed) * USD_PER_TOKEN } }
+    yield { type: 'usage', usage: { inputTokens, outputTokens: streamed } }
   }
 }

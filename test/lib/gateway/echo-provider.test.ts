@@ -1,8 +1,8 @@
 /** The echo provider: the offline, deterministic test double for paid LLM APIs. */
 import { describe, expect, it } from 'vitest'
-import { EchoProvider, echoPlan } from '../../src/worker/providers/echo'
-import type { StepEvent, StepRequest } from '../../src/worker/providers/types'
-import { TOOL_SPECS } from '../../src/worker/tools'
+import { EchoProvider, echoPlan } from '../../../src/lib/gateway/echo'
+import type { ProviderEvent as StepEvent, StepRequest } from '../../../src/lib/gateway/types'
+import { TOOL_SPECS } from '../../../src/worker/tools'
 
 const tools = Object.values(TOOL_SPECS)
 const request = (text: string, extra: Partial<StepRequest> = {}): StepRequest => ({
@@ -27,7 +27,8 @@ describe('echo provider', () => {
     expect(texts.length).toBe(5)
     expect(texts.map((e) => (e as { text: string }).text).join('')).toBe('Echo: hello brave new world')
     const usage = events.find((e) => e.type === 'usage') as Extract<StepEvent, { type: 'usage' }>
-    expect(usage.usage).toEqual({ inputTokens: 4, outputTokens: 5, costUsd: 9e-6 })
+    // Tokens only: the gateway prices them (echo at $1 per million, see gateway.test.ts).
+    expect(usage.usage).toEqual({ inputTokens: 4, outputTokens: 5 })
   })
 
   it('asks for a shell tool call on /run and tool:', async () => {
@@ -73,5 +74,11 @@ describe('echo provider', () => {
     })()
     await expect(run).rejects.toThrow('cancel')
     expect(seen.length).toBe(3)
+  })
+
+  it('streams at most maxTokens words, like a real model, so the gateway\'s worst case holds', async () => {
+    const events = await collect(new EchoProvider().step(request('/count 50', { maxTokens: 7 })))
+    expect(events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join('')).toBe('1 2 3 4 5 6 7 ')
+    expect(events.at(-1)).toEqual({ type: 'usage', usage: { inputTokens: 2, outputTokens: 7 } })
   })
 })

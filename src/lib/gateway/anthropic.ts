@@ -1,10 +1,10 @@
 /**
  * Anthropic Messages API over fetch (streaming), no SDK: POST /v1/messages with `stream: true`,
- * text and tool_use content blocks, usage from message_start / message_delta.
+ * text and tool_use content blocks, usage from message_start / message_delta. Server side only:
+ * the key comes from the gateway's configuration, never from a worker.
  */
 import { readSse } from './sse'
-import { listPriceUsd } from './pricing'
-import { ProviderError, type ContentBlock, type ModelProvider, type ProviderMessage, type StepEvent, type StepRequest } from './types'
+import { ProviderError, type ContentBlock, type ModelProvider, type ProviderEvent, type ProviderMessage, type StepRequest } from './types'
 
 export interface AnthropicOptions {
   apiKey: string
@@ -46,7 +46,7 @@ export class AnthropicProvider implements ModelProvider {
     this.fetchImpl = options.fetch ?? fetch
   }
 
-  async *step(request: StepRequest): AsyncIterable<StepEvent> {
+  async *step(request: StepRequest): AsyncIterable<ProviderEvent> {
     const response = await this.fetchImpl(`${this.baseUrl}/v1/messages`, {
       method: 'POST',
       signal: request.signal,
@@ -108,6 +108,7 @@ export class AnthropicProvider implements ModelProvider {
           break
       }
     }
-    yield { type: 'usage', usage: { inputTokens, outputTokens, costUsd: listPriceUsd(request.model, inputTokens, outputTokens) } }
+    // Anthropic reports tokens, not money: the gateway prices them.
+    yield { type: 'usage', usage: { inputTokens, outputTokens } }
   }
 }

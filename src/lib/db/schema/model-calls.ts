@@ -1,0 +1,32 @@
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+
+/**
+ * The model gateway's ledger: one row per model call a worker asked for (src/lib/gateway). It is
+ * the source of truth for what a session spent on models: a row is written (status `running`,
+ * cost = the call's worst case) before the provider is called and settled with the real usage
+ * after, so concurrent calls and a server crash mid-call are counted, never forgotten. Rows are
+ * kept after a session is deleted (an audit trail of money spent).
+ */
+export const modelCalls = sqliteTable(
+  'model_calls',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    sessionId: text('session_id').notNull(),
+    /** `<provider>:<model>` as priced, e.g. `anthropic:claude-haiku-4-5`. */
+    model: text('model').notNull(),
+    status: text('status', { enum: ['running', 'ok', 'error', 'aborted', 'refused'] }).notNull(),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    /** While running: the worst case (reserved); once settled: the call's cost. */
+    costUsd: real('cost_usd').notNull().default(0),
+    /** The worst case estimated before the call. */
+    estimateUsd: real('estimate_usd').notNull().default(0),
+    /** Why a call was refused or failed. */
+    error: text('error'),
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [index('model_calls_session_idx').on(t.sessionId)],
+)
+
+export type ModelCallRow = typeof modelCalls.$inferSelect

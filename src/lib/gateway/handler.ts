@@ -1,0 +1,218 @@
+/**
+ * `POST /api/sessions/<id>/model`: the model gateway. The only place provider keys live: a
+ * worker sends the StepRequest it wants answered with its worker token, the server checks the
+ * session's limits against its own ledger, adds the key, calls the provider and streams the
+ * StepEvents back as NDJSON (one JSON object a line, flushed as they come; an `error` line last
+ * when the provider fails mid-stream).
+ *
+ * Refusals happen before any provider request: 403 for every caller but the session's own worker
+ * (admin included: this is the worker's endpoint, an admin posts messages instead), 403 for a
+ * model other than the session's, 402 when the worst case of the call would pass the session's
+ * budget (or the turn limit is reached), which also ends the session with `limit:budget` /
+ * `limit:turns` through the manager, like the monitor does; 503 when the server has no key or
+ * no price for the model.
+ */
+import type { Logger } from 'pino'
+import type { Authenticator } from '../sessions/auth'
+import { requireSession } from '../sessions/auth'
+import { HttpError, json, parseWith, readJsonBody } from '../sessions/http'
+import type { SessionManager } from '../sessions/manager'
+import type { SessionRecord } from '../sessions/session-types'
+import type { TokenClaims } from '../sessions/tokens'
+import type { ModelLedger } from './ledger'
+import { sessionModelName } from './model-name'
+import { costUsd, estimateTokens, priceOf, type ModelPrice, type PriceTable } from './pricing'
+import { selectProvider, type ProviderEnv, type SelectedProvider } from './providers'
+import { DEFAULT_MAX_TOKENS, MAX_MODEL_BODY_BYTES, requestChars, stepRequestSchema, type StepRequestBody } from './request'
+import { ProviderError, type StepEvent } from './types'
+
+export interface ModelGatewayOptions {
+  manager: SessionManager
+  auth: Authenticator
+  ledger: ModelLedger
+  prices: PriceTable
+  /** The server's provider settings and keys. */
+  providerEnv: ProviderEnv
+  logger: Logger
+  /** For tests: how providers reach their APIs. */
+  fetch?: typeof fetch
+}
+
+export type ModelGateway = (req: Request, claims: TokenClaims, sessionId: string) => Promise<Response>
+
+const usd = (n: number) => `$${n.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')}`
+
+/** A refusal that ends the session (budget, turns). */
+function limitRefusal(reason: 'budget' | 'turns', error: string, extra: Record<string, unknown>): Response {
+  return json({ ok: false, error, reason, ...extra }, 402)
+}
+
+/** Provider messages can quote the request back; never let one carry a key to a worker. */
+function redact(message: string, secrets: string[]): string {
+  let out = message
+  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]')
+  return out
+}
+
+export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
+  const { manager, auth, ledger, prices, providerEnv, logger } = opts
+  const secrets = [providerEnv.ANTHROPIC_API_KEY, providerEnv.TETHER_OPENAI_API_KEY].filter((s): s is string => Boolean(s))
+
+  /** Ends the session with a limit reason (like the monitor). The record flips before end's first await. */
+  const endFor = (id: string, limit: 'budget' | 'turns') => {
+    void manager.end(id, 'terminated', `limit:${limit}`, 'gateway').catch((err: unknown) => logger.error({ err, sessionId: id }, 'could not end a session past its limit'))
+  }
+
+  /** After a call: fold the ledger into the record, and end the session once its budget is used up. */
+  const afterCall = (session: SessionRecord) => {
+    const budget = session.limits.maxBudgetUsd
+    if (budget !== null && ledger.totals(session.id).costUsd >= budget) endFor(session.id, 'budget')
+    void manager.refresh(session.id).catch((err: unknown) => logger.warn({ err, sessionId: session.id }, 'could not refresh usage after a model call'))
+  }
+
+  return async (req, claims, id) => {
+    if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} not allowed`, undefined, { allow: 'POST' })
+    // With auth off every caller is admin (and the server says so loudly): no roles to check.
+    if (auth.enabled) requireSession(claims, id, ['worker'])
+    manager.requireLive(id)
+    const body = parseWith(stepRequestSchema, await readJsonBody(req, MAX_MODEL_BODY_BYTES))
+    // Usage (turns) re-folded from the stream: the turn check below must see the latest.
+    const session = await manager.refresh(id)
+    if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
+    const expected = sessionModelName(session.agent.provider, session.agent.model)
+    if (body.model !== expected) throw new HttpError(403, `a worker may only call its session's model (${expected}), not ${body.model}`, 'model')
+
+    let selected: SelectedProvider
+    try {
+      selected = selectProvider(expected, providerEnv, opts.fetch)
+    } catch (err) {
+      if (err instanceof ProviderError) return json({ ok: false, error: err.message, reason: 'provider' }, 503)
+      throw err
+    }
+    const priced = `${selected.provider.name}:${selected.model}`
+    const price = priceOf(prices, selected.provider.name, selected.model)
+    if (!price) {
+      const error = `no price for model ${priced}: the server refuses calls it cannot count; set TETHER_MODEL_PRICES (a free local model: {"${priced}": {"inputPerMTokUsd": 0, "outputPerMTokUsd": 0}})`
+      ledger.refuse(id, priced, 0, error)
+      return json({ ok: false, error, reason: 'price' }, 503)
+    }
+
+    const maxTokens = body.maxTokens ?? DEFAULT_MAX_TOKENS
+    const inputTokens = estimateTokens(requestChars(body))
+    const estimateUsd = costUsd(price, inputTokens, maxTokens)
+
+    // Turns are counted per user message (agent-state `turns`, the monitor's check), not per
+    // model call: a session at its limit gets no further call, nothing is counted twice.
+    const { maxTurns, maxBudgetUsd } = session.limits
+    if (maxTurns !== null && session.usage.turns >= maxTurns) {
+      const error = `turn limit reached (${session.usage.turns} of ${maxTurns}); the session is ending`
+      ledger.refuse(id, priced, estimateUsd, error)
+      endFor(id, 'turns')
+      return limitRefusal('turns', error, { turns: session.usage.turns, maxTurns })
+    }
+    const reservation = ledger.reserve(id, priced, estimateUsd, maxBudgetUsd)
+    if (!reservation.ok) {
+      const error =
+        `budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
+        `${usd(reservation.spentUsd)} of the session's ${usd(maxBudgetUsd ?? 0)} is spent; the session is ending`
+      ledger.refuse(id, priced, estimateUsd, error)
+      endFor(id, 'budget')
+      logger.info({ sessionId: id, model: priced, estimateUsd, spentUsd: reservation.spentUsd, budgetUsd: maxBudgetUsd }, 'model call refused: budget')
+      return limitRefusal('budget', error, { spentUsd: reservation.spentUsd, estimateUsd, budgetUsd: maxBudgetUsd })
+    }
+    return streamCall({ body, session, selected, price, maxTokens, inputTokens, callId: reservation.callId, req })
+  }
+
+  function streamCall(c: {
+    body: StepRequestBody
+    session: SessionRecord
+    selected: SelectedProvider
+    price: ModelPrice
+    maxTokens: number
+    inputTokens: number
+    callId: number
+    req: Request
+  }): Response {
+    const controller = new AbortController()
+    const onClientGone = () => controller.abort(new Error('the worker went away'))
+    c.req.signal.addEventListener('abort', onClientGone, { once: true })
+    const encoder = new TextEncoder()
+    let settled = false
+    let events = 0
+    let streamedChars = 0
+    let usage: { inputTokens: number; outputTokens: number; costUsd: number } | null = null
+
+    /** What a call that ended without usage cost, at most: its input and what it streamed. */
+    const fallbackUsage = () => {
+      if (events === 0) return { inputTokens: 0, outputTokens: 0, costUsd: 0 }
+      const outputTokens = estimateTokens(streamedChars)
+      return { inputTokens: c.inputTokens, outputTokens, costUsd: costUsd(c.price, c.inputTokens, outputTokens) }
+    }
+    const settle = (status: 'ok' | 'error' | 'aborted', error?: string) => {
+      if (settled) return
+      settled = true
+      c.req.signal.removeEventListener('abort', onClientGone)
+      const u = usage ?? fallbackUsage()
+      ledger.settle(c.callId, { status, ...u, ...(error ? { error } : {}) })
+      afterCall(c.session)
+    }
+
+    const iterator = c.selected.provider
+      .step({
+        model: c.selected.model,
+        system: c.body.system,
+        messages: c.body.messages,
+        tools: c.body.tools,
+        ...(c.body.prefill !== undefined ? { prefill: c.body.prefill } : {}),
+        maxTokens: c.maxTokens,
+        signal: controller.signal,
+      })
+      [Symbol.asyncIterator]()
+
+    const line = (event: StepEvent) => encoder.encode(`${JSON.stringify(event)}\n`)
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(out) {
+        try {
+          const next = await iterator.next()
+          if (next.done) {
+            settle('ok')
+            out.close()
+            return
+          }
+          events++
+          const event = next.value
+          if (event.type === 'text') {
+            streamedChars += event.text.length
+            out.enqueue(line(event))
+          } else if (event.type === 'tool_call') {
+            out.enqueue(line(event))
+          } else {
+            const { inputTokens, outputTokens, reportedCostUsd } = event.usage
+            usage = { inputTokens, outputTokens, costUsd: reportedCostUsd ?? costUsd(c.price, inputTokens, outputTokens) }
+            out.enqueue(line({ type: 'usage', usage }))
+          }
+        } catch (err) {
+          const aborted = controller.signal.aborted
+          const message = redact(err instanceof Error ? err.message : String(err), secrets)
+          settle(aborted ? 'aborted' : 'error', message)
+          if (!aborted) logger.warn({ sessionId: c.session.id, error: message }, 'model call failed')
+          try {
+            out.enqueue(line({ type: 'error', error: message }))
+            out.close()
+          } catch {
+            // The worker is gone; nobody to tell.
+          }
+        }
+      },
+      cancel() {
+        controller.abort(new Error('the worker went away'))
+        settle('aborted', 'the worker went away')
+        void iterator.return?.().catch(() => {})
+      },
+    })
+    return new Response(stream, {
+      status: 200,
+      headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+    })
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The worker's only model provider: the server's model gateway. It POSTs the StepRequest to
+ * `<serverUrl>/api/sessions/<id>/model` with the worker token and yields the NDJSON StepEvents
+ * as they arrive. The provider keys, prices and budget checks all stay on the server
+ * (src/lib/gateway); this process never sees a key.
+ */
+import type { ModelProvider, StepEvent, StepRequest } from './types'
+
+export interface GatewayProviderOptions {
+  serverUrl: string
+  sessionId: string
+  token: string
+  fetch?: typeof fetch
+}
+
+/** The server refused or failed the call; `status` is the HTTP status (402: a session limit). */
+export class GatewayError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly reason?: string,
+  ) {
+    super(message)
+    this.name = 'GatewayError'
+  }
+}
+
+async function refusal(response: Response): Promise<GatewayError> {
+  const text = await response.text().catch(() => '')
+  let error = text.slice(0, 1000)
+  let reason: string | undefined
+  try {
+    const body = JSON.parse(text) as { error?: unknown; reason?: unknown }
+    if (typeof body.error === 'string') error = body.error
+    if (typeof body.reason === 'string') reason = body.reason
+  } catch {
+    // not JSON: keep the text
+  }
+  const what = response.status === 402 ? 'the server refused the model call' : `model gateway ${response.status}`
+  return new GatewayError(`${what}: ${error || response.statusText}`, response.status, reason)
+}
+
+export class GatewayProvider implements ModelProvider {
+  readonly name = 'gateway'
+  private readonly url: string
+  private readonly fetchImpl: typeof fetch
+
+  constructor(private readonly options: GatewayProviderOptions) {
+    this.url = `${options.serverUrl.replace(/\/+$/, '')}/api/sessions/${encodeURIComponent(options.sessionId)}/model`
+    this.fetchImpl = options.fetch ?? fetch
+  }
+
+  async *step(request: StepRequest): AsyncIterable<StepEvent> {
+    const { signal, ...body } = request
+    const response = await this.fetchImpl(this.url, {
+      method: 'POST',
+      signal,
+      headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify(body),
+    })
+    if (!response.ok || !response.body) throw await refusal(response)
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffer = ''
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (value) buffer += value
+        let newline: number
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline).trim()
+          buffer = buffer.slice(newline + 1)
+          if (!line) continue
+          const event = JSON.parse(line) as StepEvent | { type: 'error'; error: string }
+          if (event.type === 'error') throw new GatewayError(event.error)
+          yield event
+        }
+        if (done) break
+      }
+    } finally {
+      await reader.cancel().catch(() => {})
+    }
+    if (buffer.trim()) throw new GatewayError('the model gateway ended mid-line')
+  }
+}
