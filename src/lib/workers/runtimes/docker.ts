@@ -184,10 +184,11 @@ export class DockerRuntime implements WorkerRuntime {
     const env = {
       TETHER_WORK_DIR: '/work',
       HOME: '/work',
-      TETHER_SANDBOX: WORKER_SANDBOX,
-      ...(this.options.serverSocket ? { TETHER_SERVER_SOCKET: WORKER_SERVER_SOCKET } : {}),
       ...(this.options.heartbeatMs ? { TETHER_HEARTBEAT_MS: String(this.options.heartbeatMs) } : {}),
       ...(this.options.env ?? forwardedEnv()),
+      // After the forwarded env: nothing from the server's environment may loosen these.
+      TETHER_SANDBOX: WORKER_SANDBOX,
+      ...(this.options.serverSocket ? { TETHER_SERVER_SOCKET: WORKER_SERVER_SOCKET } : {}),
       ...(claim ? claimEnv(claim) : { TETHER_WARM: '1' }),
     }
     return this.docker.createContainer({
