@@ -73,6 +73,8 @@ export interface TetherApp {
   ready: Promise<void>
   manager: SessionManager
   store: SessionStore
+  /** What each session spent on models, as the gateway counted it (src/lib/gateway). */
+  ledger: ModelLedger
   monitor: SessionMonitor
   auth: Authenticator
   /** How the session layer reaches streams (in-process handler or external fetch). */
@@ -212,6 +214,9 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     basePath,
     inner: protocolTransport,
     maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
+    // Session appends: the writer's limits, and the writer's map of who started each message.
+    maxEventBodyBytes: sc.maxEventBodyBytes,
+    messageAuthors: (id) => manager.logs.messageAuthors(id),
     isSessionLive: (id) => {
       const s = store.get(id)
       return s !== null && isLiveStatus(s.status)
@@ -251,6 +256,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   return {
     manager,
     store,
+    ledger,
     monitor,
     auth,
     endpoint,

@@ -38,7 +38,8 @@ export const DEFAULT_PRICES: PriceTable = new Map([
 const priceSchema = z
   .object({ inputPerMTokUsd: z.number().nonnegative().finite(), outputPerMTokUsd: z.number().nonnegative().finite() })
   .strict()
-const pricesSchema = z.record(z.string().min(1).max(200).regex(/^[a-z0-9-]+:/, 'keys are "<provider>:<model>" (provider: anthropic, openai, echo)'), priceSchema)
+const pricesSchema = z.record(z.string(), priceSchema)
+const KEY = /^(anthropic|openai|echo):[^\s]{0,200}$/
 
 /** TETHER_MODEL_PRICES (JSON) over the defaults; throws with the reason when it is malformed. */
 export function parseModelPrices(json: string | undefined, defaults: PriceTable = DEFAULT_PRICES): PriceTable {
@@ -55,7 +56,10 @@ export function parseModelPrices(json: string | undefined, defaults: PriceTable 
     const issue = parsed.error.issues[0]
     throw new Error(`TETHER_MODEL_PRICES: ${issue?.path.map(String).join('.') || 'value'}: ${issue?.message ?? 'invalid'}`)
   }
-  for (const [key, price] of Object.entries(parsed.data)) table.set(key, price)
+  for (const [key, price] of Object.entries(parsed.data)) {
+    if (!KEY.test(key)) throw new Error(`TETHER_MODEL_PRICES: key ${JSON.stringify(key)}: keys are "<provider>:<model>" (provider: anthropic, openai, echo)`)
+    table.set(key, price)
+  }
   return table
 }
 
