@@ -26,7 +26,20 @@ export function isChannel(value: unknown): value is Channel {
 const ID_MAX = 200
 const TEXT_MAX = 256 * 1024
 
-const id = z.string().min(1).max(ID_MAX)
+/**
+ * C0 controls, DEL and C1 controls. Names and ids are shown to other people, some of them in a
+ * terminal: an ESC / OSC / CSI sequence in one would be interpreted by their xterm (issue #8).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/
+export function hasControlChars(value: string): boolean {
+  return CONTROL_CHARS.test(value)
+}
+const NO_CONTROL = { message: 'must not contain control characters' }
+/** A name or id a person supplies: printable text only. */
+export const printable = (max: number) => z.string().min(1).max(max).refine((v) => !hasControlChars(v), NO_CONTROL)
+
+const id = z.string().min(1).max(ID_MAX).refine((v) => !hasControlChars(v), NO_CONTROL)
 /** Epoch milliseconds. */
 const epochMs = z.number().int().nonnegative()
 const count = z.number().int().nonnegative()
@@ -64,7 +77,7 @@ export const toolCallSchema = z.object({
   messageId: id,
   /** Agent that made the call. */
   agentId: id.optional(),
-  name: z.string().min(1).max(ID_MAX),
+  name: printable(ID_MAX),
   input: json,
   status: z.enum(TOOL_CALL_STATUSES),
   output: json.optional(),
@@ -122,7 +135,7 @@ export const presenceSchema = z
   .object({
     id,
     userId: id,
-    displayName: z.string().min(1).max(100),
+    displayName: printable(100),
     /** CSS hex colour, e.g. #3b82f6. */
     color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'color must be #rrggbb'),
     status: z.enum(PRESENCE_STATUSES),
@@ -179,7 +192,7 @@ export const agentControlSchema = z.object({
   agentId: id.optional(),
   toolCallId: id.optional(),
   /** Why: 'user', 'terminated', 'limit:idle', 'limit:lifetime', 'limit:budget', 'limit:turns', … */
-  reason: z.string().min(1).max(200),
+  reason: printable(200),
   /** User id, agent id, or 'system' for the server. */
   requestedBy: id,
   timestamp: epochMs,

@@ -1,5 +1,5 @@
 /**
- * The event ids a session's stream holds, in bounded memory: the most recent `exactLimit` ids
+ * The event ids a session's stream holds (and who started each message), in bounded memory: the most recent `exactLimit` ids
  * exactly (retries are almost always of recent writes), older ones in a scalable Bloom filter.
  * `has` answers 'yes' (certainly in the stream), 'no' (certainly not) or 'maybe' (an older id
  * may match: the caller must look in the stream itself). False 'maybe's are rare (~0.1 %);
@@ -50,12 +50,38 @@ class BloomLayer {
   }
 }
 
+/** A Bloom filter that grows by layers (each twice the last): ~15 bits per id, no false 'no's. */
+export class ScalableBloom {
+  private readonly layers: BloomLayer[] = []
+  constructor(private readonly firstCapacity = 1024) {}
+
+  get empty(): boolean {
+    return this.layers.length === 0
+  }
+
+  add(id: string): void {
+    let layer = this.layers.at(-1)
+    if (!layer || layer.count >= layer.capacity) {
+      layer = new BloomLayer(layer ? layer.capacity * 2 : this.firstCapacity)
+      this.layers.push(layer)
+    }
+    layer.add(id)
+  }
+
+  mayHave(id: string): boolean {
+    for (const layer of this.layers) if (layer.mayHave(id)) return true
+    return false
+  }
+}
+
 export class EventIdIndex {
   /** Insertion-ordered: the first entries are the oldest. */
   private readonly recent = new Set<string>()
-  private readonly layers: BloomLayer[] = []
+  private readonly spilledIds: ScalableBloom
 
-  constructor(private readonly exactLimit = DEFAULT_EXACT_EVENT_IDS) {}
+  constructor(private readonly exactLimit = DEFAULT_EXACT_EVENT_IDS) {
+    this.spilledIds = new ScalableBloom(Math.max(1024, exactLimit))
+  }
 
   get exactSize(): number {
     return this.recent.size
@@ -63,7 +89,7 @@ export class EventIdIndex {
 
   /** True once some ids live only in the Bloom filter. */
   get spilled(): boolean {
-    return this.layers.length > 0
+    return !this.spilledIds.empty
   }
 
   add(id: string): void {
@@ -72,18 +98,58 @@ export class EventIdIndex {
     if (this.recent.size <= this.exactLimit) return
     const oldest = this.recent.values().next().value as string
     this.recent.delete(oldest)
-    let layer = this.layers.at(-1)
-    if (!layer || layer.count >= layer.capacity) {
-      // Each layer twice the last: memory stays ~15 bits per spilled id.
-      layer = new BloomLayer(layer ? layer.capacity * 2 : Math.max(1024, this.exactLimit))
-      this.layers.push(layer)
-    }
-    layer.add(oldest)
+    this.spilledIds.add(oldest)
   }
 
   has(id: string): 'yes' | 'no' | 'maybe' {
     if (this.recent.has(id)) return 'yes'
-    for (const layer of this.layers) if (layer.mayHave(id)) return 'maybe'
-    return 'no'
+    return this.spilledIds.mayHave(id) ? 'maybe' : 'no'
   }
 }
+
+/** Message authors kept exactly per session before the oldest move to Bloom filters. */
+export const DEFAULT_EXACT_MESSAGE_AUTHORS = 10_000
+
+/**
+ * Who started each message of a session (a message's author is fixed by its first chunk), in
+ * bounded memory: the newest `exactLimit` messages exactly, older ones as two Bloom filters
+ * ("this message exists" and "this message belongs to this author"). For an old message the
+ * answer errs towards the claimant only on a Bloom false positive (~0.1 %): a different author
+ * gets 'other' unless both filters happen to match.
+ */
+export class MessageAuthors {
+  /** messageId → author; insertion-ordered, the first entries are the oldest. */
+  private readonly recent = new Map<string, string>()
+  private readonly started: ScalableBloom
+  private readonly owned: ScalableBloom
+
+  constructor(private readonly exactLimit = DEFAULT_EXACT_MESSAGE_AUTHORS) {
+    this.started = new ScalableBloom(Math.max(1024, exactLimit))
+    this.owned = new ScalableBloom(Math.max(1024, exactLimit))
+  }
+
+  get size(): number {
+    return this.recent.size
+  }
+
+  /** Whether `author` may write into `messageId`: it started it ('mine'), nobody did ('new'), or someone else did. */
+  check(messageId: string, author: string): 'mine' | 'new' | 'other' {
+    const owner = this.recent.get(messageId)
+    if (owner !== undefined) return owner === author ? 'mine' : 'other'
+    if (!this.started.mayHave(messageId)) return 'new'
+    return this.owned.mayHave(ownedKey(messageId, author)) ? 'mine' : 'other'
+  }
+
+  /** Records the author of a message's first chunk; later claims on a known message change nothing. */
+  claim(messageId: string, author: string): void {
+    if (this.recent.has(messageId) || this.check(messageId, author) !== 'new') return
+    this.recent.set(messageId, author)
+    if (this.recent.size <= this.exactLimit) return
+    const [oldest, oldestAuthor] = this.recent.entries().next().value as [string, string]
+    this.recent.delete(oldest)
+    this.started.add(oldest)
+    this.owned.add(ownedKey(oldest, oldestAuthor))
+  }
+}
+
+const ownedKey = (messageId: string, author: string) => `${messageId}\u0000${author}`

@@ -1,10 +1,11 @@
 /**
  * Folds a session's own stream into what the session layer needs to know about it: usage
  * (tokens, cost, turns), last activity, in-flight work, agent statuses and the event ids seen
- * (for idempotent writes). Pure: the same events always give the same fold, so after a restart
+ * (for idempotent writes) and who started each message (authorship). Pure: the same events always give the same fold, so after a restart
  * re-reading the stream gives back exactly the state before it.
  */
-import { EventIdIndex } from './event-ids'
+import type { SessionEvent } from './channels'
+import { EventIdIndex, MessageAuthors } from './event-ids'
 import type { AgentStatus } from './session-types'
 
 export interface AgentSummary {
@@ -30,6 +31,8 @@ export interface SessionFold {
   closed: boolean
   /** Event ids in the stream: recent ones exactly, older ones approximately (see event-ids.ts). */
   eventIds: EventIdIndex
+  /** messageId → the author of its first chunk (see claimMessages). */
+  authors: MessageAuthors
   agents: Map<string, AgentSummary>
   presence: Map<string, PresenceSummary>
   /** Tool calls currently pending or running. */
@@ -48,11 +51,12 @@ export interface SessionUsage {
   lastActivityAt: number | null
 }
 
-export function emptyFold(exactEventIds?: number): SessionFold {
+export function emptyFold(exactEventIds?: number, exactMessageAuthors?: number): SessionFold {
   return {
     offset: '-1',
     closed: false,
     eventIds: new EventIdIndex(exactEventIds),
+    authors: new MessageAuthors(exactMessageAuthors),
     agents: new Map(),
     presence: new Map(),
     openToolCalls: new Set(),
@@ -89,6 +93,10 @@ export function foldMessages(fold: SessionFold, messages: unknown[], observedAt:
     const isControl = event.type === 'agent-state' && value?.kind === 'control'
     if (ACTIVITY_CHANNELS.has(event.type) || isControl) {
       fold.lastActivityAt = Math.max(fold.lastActivityAt ?? 0, at)
+    }
+    if (event.type === 'chunk' && value && typeof value.messageId === 'string' && typeof value.author === 'string') {
+      // First chunk wins: a later chunk by someone else (written before this rule) changes nothing.
+      fold.authors.claim(value.messageId, value.author)
     }
     if (event.type === 'tool-call' && value) {
       if (value.status === 'pending' || value.status === 'running') fold.openToolCalls.add(event.key)
@@ -152,4 +160,32 @@ export function agentsFinished(fold: SessionFold): 'completed' | 'failed' | null
     else if (a.status !== 'stopped') return null
   }
   return failed ? 'failed' : 'completed'
+}
+
+export interface AuthorshipConflict {
+  /** Index of the offending event in the batch. */
+  index: number
+  messageId: string
+  /** Who wrote the chunk, and who started the message. */
+  author: string
+}
+
+/**
+ * A person appends only to messages they started: every chunk must continue a message its author
+ * started, or start a new one. Checks the whole batch first (a refused batch claims nothing), then
+ * claims the new messages for their authors. Synchronous, so check-and-claim cannot interleave
+ * with another request in this process (the raw gate and the writer share one map per session).
+ */
+export function claimMessages(authors: MessageAuthors, events: readonly SessionEvent[]): AuthorshipConflict | null {
+  let batch: Map<string, string> | undefined
+  for (const [index, event] of events.entries()) {
+    if (event.type !== 'chunk' || !event.value) continue
+    const { messageId, author } = event.value
+    const inBatch = batch?.get(messageId)
+    const verdict = inBatch !== undefined ? (inBatch === author ? 'mine' : 'other') : authors.check(messageId, author)
+    if (verdict === 'other') return { index, messageId, author }
+    if (verdict === 'new') (batch ??= new Map()).set(messageId, author)
+  }
+  if (batch) for (const [messageId, author] of batch) authors.claim(messageId, author)
+  return null
 }

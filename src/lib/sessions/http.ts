@@ -37,15 +37,44 @@ export async function readBodyBytes(req: Request, limit: number): Promise<Uint8A
   return (await readBody(req, limit, tooLarge)) as Uint8Array<ArrayBuffer>
 }
 
-/** Parses a JSON body (empty body = undefined). 400 for malformed JSON, 413 when too large. */
-export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
-  const bytes = await readBodyBytes(req, limit)
-  if (bytes.byteLength === 0) return undefined
+/**
+ * Deepest nesting accepted in a JSON body. Validation (zod's z.json for tool inputs) recurses per
+ * level, so a body of ~10k nested arrays overflowed the stack and answered 500 (issue #8); no
+ * event needs more than a few levels.
+ */
+export const MAX_JSON_DEPTH = 64
+
+/** Whether `value` nests arrays / objects deeper than `max` levels. Iterative: never recurses itself. */
+export function jsonDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top
+    if (typeof v !== 'object' || v === null) continue
+    if (depth > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
+/** Parses JSON text; 400 when malformed or nested deeper than MAX_JSON_DEPTH. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  let value: unknown
   try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as unknown
+    value = JSON.parse(new TextDecoder().decode(bytes)) as unknown
   } catch {
     throw new HttpError(400, 'body is not valid JSON', 'body')
   }
+  if (jsonDeeperThan(value, MAX_JSON_DEPTH)) throw new HttpError(400, `body nests deeper than ${MAX_JSON_DEPTH} levels`, 'body')
+  return value
+}
+
+/** Parses a JSON body (empty body = undefined). 400 for malformed or too deep JSON, 413 when too large. */
+export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
+  const bytes = await readBodyBytes(req, limit)
+  if (bytes.byteLength === 0) return undefined
+  return parseJsonBytes(bytes)
 }
 
 /** Validates with zod; 400 naming the first failing field. */

@@ -1,15 +1,31 @@
 /**
- * Auth in front of the raw Durable Streams protocol path (`/api/streams/<path>`), with the same
- * scopes as the writer: reads need a token for the stream's session (admin for other streams);
- * creating, closing, deleting and forking need admin; appends to `sessions/<id>` are parsed,
- * each State Protocol event validated (validateEnvelope) and checked with canWrite. The bytes
+ * Auth in front of the raw Durable Streams protocol path (`/api/streams/<path>`, `/v1/stream/<path>`),
+ * with the same rules as the writer. It sees a request exactly as the streams layer will: the path
+ * from the raw request target through the streams layer's own routeRequestPath (decoded once; `.`,
+ * `..`, encoded or not, refused), and every protocol header through the streams layer's own
+ * parsers (parseAppendHeaders), so nothing means one thing here and another to the store.
+ *
+ * Reads need a token for the stream's session (admin for other streams); creating, closing,
+ * deleting and forking need admin. An append to `sessions/<id>` is authorized for the role before
+ * its body is read, then read under the writer's limits (TETHER_MAX_EVENT_BODY_BYTES, 1,000
+ * events, 64 levels of JSON), each State Protocol event validated (validateEnvelope), checked
+ * with canWrite and for authorship (a chunk only into a message its author started). The bytes
  * are then forwarded unchanged to the streams server (in-process handler or external proxy).
  */
+import { ProtocolError } from '../streams/errors'
+import { nodeRequestOf } from '../streams/body'
+import { rawPathname, routeRequestPath } from '../streams/paths'
+import { H } from '../streams/protocol'
+import { parseAppendHeaders, type AppendHeaders } from '../streams/request-headers'
 import type { Authenticator } from './auth'
 import { validateEnvelope, type SessionEvent } from './channels'
-import { HttpError, errorResponse, readBodyBytes } from './http'
-import { canManageStream, canRead, canWrite, coversSession, sessionIdFromPath, type TokenClaims } from './tokens'
-import type { StreamsTransport } from './streams-client'
+import type { MessageAuthors } from './event-ids'
+import { claimMessages } from './fold'
+import { HttpError, errorResponse, parseJsonBytes, readBodyBytes } from './http'
+import { authorshipError } from './session-log'
+import { StreamNotFoundError, type StreamsTransport } from './streams-client'
+import { canManageStream, canRead, canWrite, mayWriteSession, sessionIdFromPath, type TokenClaims } from './tokens'
+import { MAX_EVENTS_PER_REQUEST } from './writer'
 
 export interface ProtocolGateOptions {
   auth: Authenticator
@@ -17,32 +33,28 @@ export interface ProtocolGateOptions {
   basePath: string
   /** The streams server, addressed with the original (basePath-prefixed) URLs. */
   inner: StreamsTransport
+  /** Largest body for streams other than sessions (admin only); TETHER_MAX_BODY_BYTES. */
   maxBodyBytes: number
+  /** Largest append to a session stream: the writer's limit (TETHER_MAX_EVENT_BODY_BYTES). */
+  maxEventBodyBytes: number
+  /** Most events in one session append (default: the writer's). */
+  maxEvents?: number
   /** 404 unless a non-admin's session is live (checked before an append). */
   isSessionLive(sessionId: string): boolean
+  /** Who started each message of a session (the map the writer checks too: session-log.ts). */
+  messageAuthors(sessionId: string): Promise<MessageAuthors>
   /** Called after a successful append to a session stream. */
   onSessionAppend?(sessionId: string, events: SessionEvent[]): void
 }
 
-function isTrue(v: string | null): boolean {
-  return v?.toLowerCase() === 'true'
-}
-
-/** Stream path (no leading slash) of a URL under basePath, or null when it is not under it. */
-export function streamPathOf(pathname: string, basePath: string): string | null {
-  const prefix = `${basePath.replace(/\/+$/, '')}/`
-  if (!pathname.startsWith(prefix)) return null
-  const rest = pathname.slice(prefix.length)
-  try {
-    return rest.split('/').map(decodeURIComponent).join('/')
-  } catch {
-    return null
-  }
-}
-
-function forward(req: Request, url: URL, body: BodyInit | null | undefined): Request {
+function forward(req: Request, url: URL, body: BodyInit | null | undefined, append?: AppendHeaders): Request {
   const headers = new Headers(req.headers)
   headers.delete('authorization')
+  // What the gate decided is what the server sees: canonical, not the sender's spelling.
+  if (append) {
+    if (append.close) headers.set(H.closed, 'true')
+    else headers.delete(H.closed)
+  }
   url.searchParams.delete('token')
   const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal: req.signal }
   if (body !== undefined) init.body = body
@@ -69,14 +81,45 @@ function forwardKeepingAuth(req: Request, url: URL): Request {
   return new Request(url, init)
 }
 
+/**
+ * The stream path as the streams layer will route it: from the raw request target (the WHATWG
+ * URL in req.url has already resolved `..`), decoded once. 400 for paths the store refuses.
+ */
+function streamPathOf(req: Request, url: URL, basePath: string): string {
+  const base = basePath.replace(/\/+$/, '')
+  const raw = nodeRequestOf(req)?.url
+  let target = routeRequestPath(raw !== undefined ? rawPathname(raw) : url.pathname, base)
+  // Behind a router that rewrote the target, fall back to the parsed URL (dot segments resolved).
+  if (target.kind === 'outside' && raw !== undefined) target = routeRequestPath(url.pathname, base)
+  switch (target.kind) {
+    case 'outside':
+      throw new HttpError(404, 'no such stream path')
+    case 'invalid':
+      throw new HttpError(400, target.reason, 'path')
+    case 'reserved':
+      return `__ds/${target.subPath}`
+    case 'stream':
+      return target.path
+  }
+}
+
+function parseHeaders(req: Request): AppendHeaders {
+  try {
+    return parseAppendHeaders(req.headers)
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new HttpError(err.status, err.message, 'headers')
+    throw err
+  }
+}
+
 export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) => Promise<Response> {
+  const maxEvents = opts.maxEvents ?? MAX_EVENTS_PER_REQUEST
   const deny = (claims: TokenClaims, what: string) => new HttpError(403, `role ${claims.role} may not ${what}`, 'token')
   return async (req) => {
     try {
       const url = new URL(req.url)
       if (req.method === 'OPTIONS') return await opts.inner(forward(req, url, undefined))
-      const path = streamPathOf(url.pathname, opts.basePath)
-      if (path === null || path === '') throw new HttpError(404, 'no such stream path')
+      const path = streamPathOf(req, url, opts.basePath)
       if (path.startsWith('__ds/') && carriesOwnAuth(path, req.method)) {
         // Public key set, and subscription callbacks / acks authenticated by the subscription's own tokens.
         return await opts.inner(forwardKeepingAuth(req, url))
@@ -97,24 +140,27 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
         default:
           throw new HttpError(405, `method ${req.method} not allowed`)
       }
-      // POST: append (or close).
-      const closing = isTrue(req.headers.get('stream-closed'))
-      if (sessionId === null || closing) {
-        if (!canManageStream(claims, path)) throw deny(claims, closing ? `close ${path}` : `append to ${path}`)
-        if (sessionId === null) return await opts.inner(forward(req, url, undefined))
+      // POST: append (or close). Headers first, with the streams layer's own parser.
+      const headers = parseHeaders(req)
+      if (sessionId === null || headers.close) {
+        if (!canManageStream(claims, path)) throw deny(claims, headers.close ? `close ${path}` : `append to ${path}`)
+        if (sessionId === null) return await opts.inner(forward(req, url, undefined, headers))
       }
-      if (!coversSession(claims, sessionId)) throw deny(claims, `append to ${path} (token is for another session)`)
-      const bytes = await readBodyBytes(req, opts.maxBodyBytes)
-      if (bytes.byteLength === 0) return await opts.inner(forward(req, url, bytes))
+      // Authorized for the session before a byte of the body is read.
+      if (!mayWriteSession(claims, sessionId)) {
+        throw deny(claims, `append to ${path}${claims.sid === sessionId || claims.sid === '*' ? '' : ' (token is for another session)'}`)
+      }
       if (claims.role !== 'admin' && !opts.isSessionLive(sessionId)) throw new HttpError(404, `session ${sessionId} is unknown or has ended`, 'sessionId')
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(new TextDecoder().decode(bytes))
-      } catch {
-        throw new HttpError(400, 'body is not valid JSON', 'body')
+      const bytes = await readBodyBytes(req, opts.maxEventBodyBytes)
+      if (bytes.byteLength === 0) {
+        // An empty append is a close (admin, allowed above) or nothing at all.
+        if (headers.close) return await opts.inner(forward(req, url, bytes, headers))
+        throw new HttpError(400, 'an append needs a body', 'body')
       }
       // JSON mode flattens one level of array: each element is one message.
+      const parsed = parseJsonBytes(bytes)
       const items = Array.isArray(parsed) ? parsed : [parsed]
+      if (items.length > maxEvents) throw new HttpError(413, `at most ${maxEvents} events per request`, 'body')
       const events: SessionEvent[] = []
       for (const [i, item] of items.entries()) {
         const checked = validateEnvelope(item)
@@ -125,11 +171,24 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
         }
         events.push(event)
       }
-      const res = await opts.inner(forward(req, url, bytes))
+      if (events.some((e) => e.type === 'chunk')) {
+        const conflict = claimMessages(await authorsOf(sessionId), events)
+        if (conflict) throw authorshipError(conflict.index, conflict.messageId)
+      }
+      const res = await opts.inner(forward(req, url, bytes, headers))
       if (res.ok && events.length > 0) opts.onSessionAppend?.(sessionId, events)
       return res
     } catch (err) {
       if (err instanceof HttpError) return errorResponse(err)
+      throw err
+    }
+  }
+
+  async function authorsOf(sessionId: string): Promise<MessageAuthors> {
+    try {
+      return await opts.messageAuthors(sessionId)
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) throw new HttpError(404, `session ${sessionId}: stream no longer exists`, 'sessionId')
       throw err
     }
   }

@@ -16,9 +16,15 @@
  *     so events of other writers that landed between our own appends are folded in stream order.
  *     Re-applying our own directly folded events then is harmless: the fold is last-wins per
  *     key / set union / max, so it ends where a fold from scratch would.
+ *
+ * Authorship: the fold remembers who started each message (first chunk wins); `append` refuses
+ * (403) a chunk into a message someone else started, and the raw protocol gate checks and claims
+ * in the same map (`messageAuthors`), so both write paths enforce one rule.
  */
 import type { SessionEvent } from './channels'
-import { emptyFold, foldMessages, type SessionFold } from './fold'
+import type { MessageAuthors } from './event-ids'
+import { claimMessages, emptyFold, foldMessages, type SessionFold } from './fold'
+import { HttpError } from './http'
 import { appendJson, closeStream, readJsonToTail, StreamClosedError, type StreamsEndpoint } from './streams-client'
 import { sessionStreamPath } from './session-types'
 
@@ -127,6 +133,8 @@ export class SessionLogs {
     return this.serialize(sessionId, async (e) => {
       const fold = await this.current(sessionId, e)
       if (fold.closed) throw new StreamClosedError(sessionStreamPath(sessionId), e.tail)
+      const conflict = claimMessages(fold.authors, events)
+      if (conflict) throw authorshipError(conflict.index, conflict.messageId)
       const maybe = new Set<string>()
       for (const ev of events) if (fold.eventIds.has(ev.headers.eventId) === 'maybe') maybe.add(ev.headers.eventId)
       // Ids only the Bloom filter may know (old, or a false positive): the stream decides.
@@ -180,6 +188,17 @@ export class SessionLogs {
     return found
   }
 
+  /**
+   * Who started each message of the session, for the raw protocol gate. No waiting behind queued
+   * work once loaded: claims from both write paths land in this one map synchronously, so it is
+   * current for everything written through this process even while the fold itself is stale.
+   */
+  async messageAuthors(sessionId: string): Promise<MessageAuthors> {
+    const e = this.entries.get(sessionId)
+    if (e?.loaded) return e.fold.authors
+    return (await this.fold(sessionId)).authors
+  }
+
   /** The fold as last read or written, without touching the stream (null if never loaded). */
   peek(sessionId: string): SessionFold | null {
     const e = this.entries.get(sessionId)
@@ -189,4 +208,9 @@ export class SessionLogs {
   forget(sessionId: string): void {
     this.entries.delete(sessionId)
   }
+}
+
+/** 403 for a chunk into someone else's message; `index` is the event's place in its batch. */
+export function authorshipError(index: number, messageId: string): HttpError {
+  return new HttpError(403, `message ${messageId} was started by someone else: append only to messages you started`, `[${index}].messageId`)
 }

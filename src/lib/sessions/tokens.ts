@@ -8,13 +8,18 @@
  *   control requests (requestedBy = subject). A collaborator token without a subject (a share
  *   link's token) may read and join (exchange itself for a personal one), not write.
  * - worker: read; write `chunk` as assistant/system with author = its subject (agent id),
- *   `tool-call`, `terminal` output / exit lines with source = its subject, its own agent state.
+ *   `tool-call` with agentId = its subject, `terminal` output / exit lines with source = its
+ *   subject, its own agent state.
+ *
+ * On top of these per-event rules, a chunk may only continue a message its author started
+ * (fold.ts claimMessages, enforced by the writer and the protocol gate alike).
  * - admin: everything, every session (`sid: '*'`).
  *
  * Browser-safe (no node imports); the secret file lives in ./secret.ts.
  */
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose'
-import { isChannel, type Channel } from './channels'
+import { hasControlChars, isChannel, type Channel } from './channels'
+import { HttpError } from './http'
 
 export const ROLES = ['viewer', 'collaborator', 'worker', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -68,6 +73,12 @@ export async function issueToken(secret: TokenSecret, options: IssueTokenOptions
   if (!sid) throw new Error(`a ${role} token needs a session id`)
   if (sid === ALL_SESSIONS && role !== 'admin') throw new Error('only admin tokens may cover all sessions')
   if (role === 'worker' && !options.subject) throw new Error('a worker token needs a subject (agent id)')
+  // Subjects and names end up in other people's views (presence, terminal labels): printable only.
+  for (const [what, value, max] of [['subject', options.subject, 200], ['name', options.name, 100], ['sessionId', sid, 200]] as const) {
+    if (value !== undefined && (value.length > max || hasControlChars(value))) {
+      throw new TokenInputError(`token ${what} must be at most ${max} characters without control characters`, what === 'name' ? 'displayName' : what)
+    }
+  }
   const nowSec = Math.floor((options.now ?? Date.now()) / 1000)
   const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS[role]
   const jwt = new SignJWT({ role, sid, ...(options.name ? { name: options.name } : {}) })
@@ -77,6 +88,13 @@ export async function issueToken(secret: TokenSecret, options: IssueTokenOptions
     .setExpirationTime(nowSec + ttl)
   if (options.subject) jwt.setSubject(options.subject)
   return jwt.sign(secret)
+}
+
+/** Bad input to issueToken (a name with control characters, …): an HttpError, so every API answers 400. */
+export class TokenInputError extends HttpError {
+  constructor(message: string, field: string) {
+    super(400, message, field)
+  }
 }
 
 export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: string }
@@ -116,10 +134,14 @@ export function coversSession(claims: TokenClaims, sessionId: string): boolean {
   return claims.sid === ALL_SESSIONS || claims.sid === sessionId
 }
 
-/** The session a stream-root-relative path belongs to (`sessions/<id>` → id), or null. */
+/**
+ * The session a stream-root-relative path belongs to (`sessions/<id>` → id), or null. The path
+ * is already decoded (routeRequestPath): decoding again would let `%2573` name one stream to the
+ * gate and another to the store.
+ */
 export function sessionIdFromPath(path: string): string | null {
-  const m = /^sessions\/([^/]+)$/.exec(path.replace(/^\/+/, ''))
-  return m ? decodeURIComponent(m[1]) : null
+  const m = /^sessions\/([^/]+)$/.exec(path)
+  return m ? m[1] : null
 }
 
 /** Reading a stream: its session's tokens may read it; any other stream needs admin. */
@@ -135,6 +157,16 @@ export function canManageStream(claims: TokenClaims, path: string): boolean {
   if (claims.sid === ALL_SESSIONS) return true
   const sid = sessionIdFromPath(path)
   return sid !== null && sid === claims.sid
+}
+
+/**
+ * Whether `claims` may write to the session at all (some channel, some value): checked before a
+ * body is read, so a viewer's or share link's body is never buffered.
+ */
+export function mayWriteSession(claims: TokenClaims, sessionId: string): boolean {
+  if (!coversSession(claims, sessionId)) return false
+  if (claims.role === 'admin') return true
+  return (claims.role === 'collaborator' || claims.role === 'worker') && Boolean(claims.sub)
 }
 
 function field(data: unknown, name: string): unknown {
@@ -170,7 +202,8 @@ export function canWrite(claims: TokenClaims, channel: Channel | string, data: u
     case 'chunk':
       return (field(data, 'role') === 'assistant' || field(data, 'role') === 'system') && field(data, 'author') === sub
     case 'tool-call':
-      return true
+      // The session's agent, recording its own calls (agentId names the caller).
+      return field(data, 'agentId') === sub
     case 'terminal':
       return (field(data, 'kind') === 'output' || field(data, 'kind') === 'exit') && field(data, 'source') === sub
     case 'agent-state':

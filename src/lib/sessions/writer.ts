@@ -1,7 +1,9 @@
 /**
- * `POST /api/streams?sessionId=<id>` with `{channel, data}` or an array of them: validates each
- * event with the channel schemas, checks the token's scope per event, appends all of them in
- * one atomic append (skipping event ids the stream already holds) and answers
+ * `POST /api/streams?sessionId=<id>` with `{channel, data}` or an array of them: checks the token
+ * may write to the session before reading the body, validates each event with the channel
+ * schemas, checks the token's scope per event, appends all of them in one atomic append
+ * (skipping event ids the stream already holds; a chunk into a message someone else started is
+ * refused there, see session-log.ts) and answers
  * `{ ok: true, offset, txid, eventIds, duplicates }`.
  */
 import { randomUUID } from 'node:crypto'
@@ -9,7 +11,10 @@ import type { Authenticator } from './auth'
 import { buildSessionEvent, type SessionEvent } from './channels'
 import { HttpError, errorResponse, json, readJsonBody } from './http'
 import type { SessionManager } from './manager'
-import { canWrite, coversSession } from './tokens'
+import { canWrite, coversSession, mayWriteSession } from './tokens'
+
+/** Most events in one request, here and on the raw protocol path (protocol-gate.ts). */
+export const MAX_EVENTS_PER_REQUEST = 1000
 
 export interface WriterOptions {
   manager: SessionManager
@@ -22,7 +27,7 @@ export interface WriterOptions {
 }
 
 export function createWriter(opts: WriterOptions): (req: Request) => Promise<Response> {
-  const maxEvents = opts.maxEvents ?? 1000
+  const maxEvents = opts.maxEvents ?? MAX_EVENTS_PER_REQUEST
   return async (req) => {
     try {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST', undefined, { allow: 'POST, OPTIONS' })
@@ -30,6 +35,8 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
       if (!sessionId) throw new HttpError(400, 'sessionId query parameter is required', 'sessionId')
       const claims = await opts.auth.authenticate(req)
       if (!coversSession(claims, sessionId)) throw new HttpError(403, `token is not valid for session ${sessionId}`, 'token')
+      // Before the body is read: a viewer's (or share link's) bytes are never buffered.
+      if (!mayWriteSession(claims, sessionId)) throw new HttpError(403, `role ${claims.role}${claims.sub ? '' : ' without a user'} may not write to session ${sessionId}`, 'token')
       opts.manager.requireLive(sessionId)
       const body = await readJsonBody(req, opts.maxBodyBytes)
       if (body === undefined) throw new HttpError(400, 'body must be {channel, data} or an array of them', 'body')

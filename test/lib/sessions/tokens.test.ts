@@ -7,6 +7,8 @@ import {
   canRead,
   canWrite,
   issueToken,
+  mayWriteSession,
+  sessionIdFromPath,
   secretFromString,
   tokenFromRequest,
   verifyToken,
@@ -90,12 +92,42 @@ describe('scopes', () => {
   it('workers write their agent channels only', () => {
     expect(canWrite(worker, 'chunk', { role: 'assistant', author: 'a1' })).toBe(true)
     expect(canWrite(worker, 'chunk', { role: 'user', author: 'a1' })).toBe(false)
-    expect(canWrite(worker, 'tool-call', {})).toBe(true)
+    expect(canWrite(worker, 'tool-call', { agentId: 'a1' })).toBe(true)
+    // A tool call names the agent that made it: only that agent's worker records it.
+    expect(canWrite(worker, 'tool-call', { agentId: 'a2' })).toBe(false)
+    expect(canWrite(worker, 'tool-call', {})).toBe(false)
     expect(canWrite(worker, 'terminal', { kind: 'output', source: 'a1' })).toBe(true)
     expect(canWrite(worker, 'terminal', { kind: 'input', source: 'a1' })).toBe(false)
     expect(canWrite(worker, 'agent-state', { kind: 'state', agentId: 'a1' })).toBe(true)
     expect(canWrite(worker, 'agent-state', { kind: 'state', agentId: 'a2' })).toBe(false)
     expect(canWrite(worker, 'presence', { userId: 'a1' })).toBe(false)
     expect(canWrite(admin, 'tool-call', {})).toBe(true)
+  })
+
+  it('decides whether a token may write to a session at all, before any body is read', () => {
+    expect(mayWriteSession(collab, 's1')).toBe(true)
+    expect(mayWriteSession(worker, 's1')).toBe(true)
+    expect(mayWriteSession(admin, 's1')).toBe(true)
+    expect(mayWriteSession(viewer, 's1')).toBe(false)
+    expect(mayWriteSession(share, 's1')).toBe(false)
+    expect(mayWriteSession(collab, 's2')).toBe(false)
+    expect(mayWriteSession(worker, 's2')).toBe(false)
+  })
+
+  it('takes the session id from an already decoded path, without decoding it again', () => {
+    expect(sessionIdFromPath('sessions/abc')).toBe('abc')
+    // `%2573` arrives decoded once as `%73`: it names the stream `sessions/ab%73`, never session `abs`.
+    expect(sessionIdFromPath('sessions/ab%73')).toBe('ab%73')
+    expect(sessionIdFromPath('sessions/a/b')).toBeNull()
+    expect(sessionIdFromPath('other/abc')).toBeNull()
+  })
+})
+
+describe('issuing tokens with names', () => {
+  it('refuses names and subjects with control characters (they end up in other people\'s terminals)', async () => {
+    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'Eve\u001b]0;pwned\u0007' })).rejects.toMatchObject({ status: 400, field: 'displayName' })
+    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1\u009b31m' })).rejects.toMatchObject({ status: 400 })
+    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'x'.repeat(101) })).rejects.toMatchObject({ status: 400 })
+    expect(await issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'Zoë Ångström 👋' })).toMatch(/^ey/)
   })
 })
