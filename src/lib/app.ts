@@ -135,6 +135,24 @@ const PREFLIGHT_HEADERS = {
   'access-control-max-age': '600',
 }
 
+/**
+ * Tokens are bearer headers, never cookies, so a page on another origin gains nothing it could
+ * not do with the token anyway: the writer and /api/sessions answer any origin, like the protocol
+ * at /api/streams/* (PROTOCOL §12.7). Actual answers carry what the preflight promises (issue #8:
+ * the preflight said yes, then the browser withheld every answer).
+ */
+function withCors(res: Response): Response {
+  try {
+    res.headers.set('access-control-allow-origin', '*')
+    return res
+  } catch {
+    // Immutable headers (a proxied response): copy.
+    const headers = new Headers(res.headers)
+    headers.set('access-control-allow-origin', '*')
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers })
+  }
+}
+
 export function createTetherApp(config: TetherAppConfig, workers?: SessionWorkerHooksInput): TetherApp {
   const logger = config.logger ?? pino({ name: 'tether', level: process.env.LOG_LEVEL ?? 'info' })
   const now = config.now ?? Date.now
@@ -272,13 +290,13 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
         if (pathname === AUTH_EXCHANGE_PATH) return await loginExchange(req)
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
-          return await writer(req)
+          return withCors(await writer(req))
         }
         if (pathname.startsWith(`${STREAMS_BASE_PATH}/`)) return await gate(req)
         if (pathname.startsWith(`${PROTOCOL_ALIAS_PATH}/`)) return await aliasGate(req)
         if (pathname === SESSIONS_BASE_PATH || pathname.startsWith(`${SESSIONS_BASE_PATH}/`)) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
-          return await sessionsApi(req)
+          return withCors(await sessionsApi(req))
         }
         return errorResponse(new HttpError(404, `no route for ${pathname}`))
       } catch (err) {

@@ -52,18 +52,31 @@ function rgb(hex: string | undefined): string {
   return m ? `${parseInt(m[1], 16)};${parseInt(m[2], 16)};${parseInt(m[3], 16)}` : '99;102;241'
 }
 
+// eslint-disable-next-line no-control-regex -- C0, DEL and C1: what xterm would act on
+const CONTROL_ANY = /[\u0000-\u001f\u007f-\u009f]/g
+
+/**
+ * Another person's text made inert for xterm: a display name is theirs to choose, and an ESC /
+ * OSC / CSI sequence in it would run in everyone's terminal (retitle it, move the cursor, forge
+ * output). The server refuses such names; this holds for names already on a stream.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROL_ANY, '\uFFFD')
+}
+
 /**
  * How one stream line looks in the terminal. Output is written as the shell produced it (colours,
  * cursor movement and full-screen programs work because xterm.js interprets it); the shell also
  * echoes each command after its prompt, so a command is not drawn again: it only gets its
  * author's name, right-aligned on the prompt line (cursor saved, label drawn, cursor restored, so
  * the echo lands where the shell expects). Raw keys draw nothing; the shell shows their effect.
+ * The author's name is another person's text: written only through terminalSafe.
  */
 export function renderLine(line: TerminalLine, author: TerminalAuthor, cols: number): string {
   switch (line.kind) {
     case 'input': {
       if (commandText(line) === undefined) return ''
-      const label = `${author.name} ◂`
+      const label = `${terminalSafe(author.name)} ◂`
       const column = Math.max(1, cols - label.length)
       return `\x1b7\x1b[${column}G\x1b[2;38;2;${rgb(author.color)}m${label}\x1b[0m\x1b8`
     }

@@ -69,9 +69,13 @@ export function deriveMessages(chunks: ReadonlyArray<Chunk & RowMeta>, toolCalls
     else callsByMessage.set(call.messageId, [call])
   }
   const messages: Message[] = []
-  for (const [messageId, list] of byMessage) {
+  for (const [messageId, all] of byMessage) {
+    // A message belongs to whoever wrote its first chunk (in stream order); chunks under another
+    // name or role are not part of it. The server refuses them, but one that slipped in (a race,
+    // or an older stream) must never show as that author's words.
+    const first = all[0]
+    const list = all.filter((c) => c.author === first.author && c.role === first.role)
     const ordered = [...list].sort((a, b) => a.seq - b.seq)
-    const first = list[0]
     const maxSeq = ordered[ordered.length - 1].seq
     const calls = callsByMessage.get(messageId) ?? []
     messages.push({

@@ -54,6 +54,18 @@ describe('messages from chunks', () => {
     expect(mine.pending).toBe(true)
   })
 
+  it("attributes a message to its first chunk's author and leaves out chunks another person slipped in", () => {
+    const rows = [
+      chunk('a', 0, 'The answer is '),
+      // A collaborator's chunk with the agent's messageId (refused by the server; here: a race or an old stream).
+      chunk('a', 1, 'rm -rf / is safe', { id: 'evil-1', role: 'user', author: 'mallory' }),
+      chunk('a', 2, 'agent-name spoofed', { id: 'evil-2', author: 'mallory' }),
+      chunk('a', 1, '42', { done: true }),
+    ]
+    const [m] = deriveMessages(rows)
+    expect(m).toMatchObject({ author: 'agent', role: 'assistant', text: 'The answer is 42', done: true })
+  })
+
   it('attaches tool calls to their message and shows calls of a message without text', () => {
     const call = (id: string, messageId: string): ToolCall & RowMeta => ({ id, messageId, name: 'shell', input: { command: 'ls' }, status: 'running', timestamp: 5, _seq: seq++ })
     const messages = deriveMessages([chunk('a', 0, 'Running')], [call('c1', 'a'), call('c2', 'lonely')])
