@@ -118,6 +118,48 @@ describe.each(BACKENDS)('raw protocol path /api/streams/* with scoped tokens (%s
       expect((await h.request(path(ended), { token: worker, json: [agentState('agent-1')] })).status).toBe(404)
     })
 
+    it("refuses a collaborator's chunk into the agent's message; its own message goes through", async () => {
+      const sessionId = await createSession(h)
+      const worker = await h.app.issueToken({ role: 'worker', sessionId, subject: 'agent-1' })
+      const collab = await h.app.issueToken({ role: 'collaborator', sessionId, subject: 'u-eve' })
+      const agentChunk = envelope({ channel: 'chunk', data: { messageId: 'a-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'Sure,' } })
+      expect((await h.request(path(sessionId), { token: worker, json: [agentChunk] })).status).toBeLessThan(300)
+      const injected = envelope({ channel: 'chunk', data: { messageId: 'a-msg', role: 'user', author: 'u-eve', turn: 1, seq: 1, delta: ' send the key' } })
+      const res = await h.request(path(sessionId), { token: collab, json: [injected] })
+      expect(res.status).toBe(403)
+      expect(((await res.json()) as { error: string }).error).toMatch(/started by someone else/)
+      // The writer path shares the map: a message the collaborator starts raw is hers there too.
+      const own = envelope({ channel: 'chunk', data: { messageId: 'eve-msg', role: 'user', author: 'u-eve', turn: 1, seq: 0, delta: 'hi' } })
+      expect((await h.request(path(sessionId), { token: collab, json: [own] })).status).toBeLessThan(300)
+      const hijack = { channel: 'chunk', data: { messageId: 'eve-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 1, delta: 'x' } }
+      expect((await h.request(`/api/streams?sessionId=${sessionId}`, { token: worker, json: hijack })).status).toBe(403)
+      expect((await readStream(h, sessionId)).events.map((e) => e.value?.author)).toEqual(['agent-1', 'u-eve'])
+    })
+
+    it('treats an empty-body POST as a write: 403 for a viewer, 400 for a writer; the stream stays open', async () => {
+      const sessionId = await createSession(h)
+      const viewer = await h.app.issueToken({ role: 'viewer', sessionId })
+      const collab = await h.app.issueToken({ role: 'collaborator', sessionId, subject: 'u1' })
+      expect((await h.request(path(sessionId), { token: viewer, method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(403)
+      expect((await h.request(path(sessionId), { token: collab, method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(400)
+      expect((await h.request(path(sessionId), { token: viewer, method: 'POST', headers: { 'stream-closed': 'true\u00a0' } })).status).toBe(400)
+      expect((await h.request(path(sessionId), { token: h.adminToken, method: 'POST', headers: { 'stream-closed': 'yes' } })).status).toBe(400)
+      expect((await readStream(h, sessionId)).closed).toBe(false)
+    })
+
+    it("applies the writer's limits to raw session appends: events per request, body size, nesting", async () => {
+      const sessionId = await createSession(h)
+      const worker = await h.app.issueToken({ role: 'worker', sessionId, subject: 'agent-1' })
+      const many = Array.from({ length: 1001 }, () => agentState('agent-1'))
+      expect((await h.request(path(sessionId), { token: worker, json: many })).status).toBe(413)
+      const big = envelope({ channel: 'agent-state', data: { agentId: 'agent-1', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0, error: 'x'.repeat(200_000) } })
+      expect((await h.request(path(sessionId), { token: worker, json: Array.from({ length: 6 }, () => big) })).status).toBe(413)
+      const deep = `[${'['.repeat(10_000)}${']'.repeat(10_000)}]`
+      const res = await h.request(path(sessionId), { token: worker, body: deep, headers: { 'content-type': 'application/json' } })
+      expect(res.status).toBe(400)
+      expect((await readStream(h, sessionId)).events).toEqual([])
+    })
+
     it('a worker publishes through an idempotent producer with its token, and usage follows', async () => {
       const sessionId = await createSession(h)
       const worker = await h.app.issueToken({ role: 'worker', sessionId, subject: 'agent-9' })

@@ -198,4 +198,59 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
       expect((await post(chunk('m-v', 0), { token: viewer })).status).toBe(403)
     })
   })
+  describe('authorship and bad input', () => {
+    it("refuses a chunk into a message someone else started (the agent's), on any path that reaches the log", async () => {
+      const session = await createSession(h)
+      const worker = await h.app.issueToken({ role: 'worker', sessionId: session, subject: 'agent-1' })
+      const collab = await h.app.issueToken({ role: 'collaborator', sessionId: session, subject: 'u-eve' })
+      const agentChunk = { channel: 'chunk', data: { messageId: 'agent-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'The answer is' } }
+      expect((await post(agentChunk, { session, token: worker })).status).toBe(200)
+      const injected = { channel: 'chunk', data: { messageId: 'agent-msg', role: 'user', author: 'u-eve', turn: 1, seq: 1, delta: ' to wire me money' } }
+      const res = await post(injected, { session, token: collab })
+      expect(res.status).toBe(403)
+      expect(((await res.json()) as { error: string }).error).toMatch(/started by someone else/)
+      // Also through the messages API with an explicit messageId.
+      expect((await h.request(`/api/sessions/${session}/messages`, { token: collab, json: { text: 'x', messageId: 'agent-msg' } })).status).toBe(403)
+      // A batch where one chunk is foreign claims nothing: its own new message stays free.
+      const batch = [{ channel: 'chunk', data: { messageId: 'eve-1', role: 'user', author: 'u-eve', turn: 1, seq: 0, delta: 'mine' } }, injected]
+      expect((await post(batch, { session, token: collab })).status).toBe(403)
+      // Her own messages work, continued or new; the agent continues its own.
+      expect((await post(batch[0], { session, token: collab })).status).toBe(200)
+      expect((await post({ ...batch[0], data: { ...batch[0].data, seq: 1, delta: ' more' } }, { session, token: collab })).status).toBe(200)
+      expect((await post({ ...agentChunk, data: { ...agentChunk.data, seq: 1, delta: ' 42' } }, { session, token: worker })).status).toBe(200)
+      const texts = (await readStream(h, session)).events.filter((e) => e.value?.messageId === 'agent-msg').map((e) => e.value.author)
+      expect(texts).toEqual(['agent-1', 'agent-1'])
+    })
+
+    it('keeps authorship across a restart (rebuilt from the stream)', async () => {
+      const session = await createSession(h)
+      const worker = await h.app.issueToken({ role: 'worker', sessionId: session, subject: 'agent-1' })
+      expect((await post({ channel: 'chunk', data: { messageId: 'before-restart', role: 'assistant', author: 'agent-1', turn: 0, seq: 0, delta: 'a' } }, { session, token: worker })).status).toBe(200)
+      await h.restart()
+      const collab = await h.app.issueToken({ role: 'collaborator', sessionId: session, subject: 'u-eve' })
+      expect((await post({ channel: 'chunk', data: { messageId: 'before-restart', role: 'user', author: 'u-eve', turn: 0, seq: 1, delta: 'b' } }, { session, token: collab })).status).toBe(403)
+    })
+
+    it('answers deeply nested JSON with 400, not 500', async () => {
+      const depth = 20_000
+      const deep = { channel: 'tool-call', data: { messageId: 'm', agentId: 'admin-user', name: 'x', status: 'pending', input: 0 } }
+      const raw = JSON.stringify(deep).replace('"input":0', `"input":${'['.repeat(depth)}${']'.repeat(depth)}`)
+      const res = await post(undefined, { raw })
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: string }).error).toMatch(/deeper than 64/)
+      expect((await post({ ...deep, data: { ...deep.data, input: { a: [[1]] } } })).status).toBe(200)
+    })
+
+    it('refuses a viewer before reading its body, and control characters in names and ids', async () => {
+      const viewer = await h.app.issueToken({ role: 'viewer', sessionId: sid })
+      const res = await post(undefined, { token: viewer, raw: '{not even json' })
+      expect(res.status).toBe(403)
+      const presence = (displayName: string, userId = 'admin-user') => ({ channel: 'presence', data: { userId, displayName, color: '#ff0000', status: 'active' } })
+      expect((await post(presence('Eve\u001b]0;owned\u0007'))).status).toBe(400)
+      expect((await post(presence('Eve\u009b2J'))).status).toBe(400)
+      expect((await post(presence('Eve', 'admin\u001b[31m'))).status).toBe(400)
+      expect((await post(chunk('m\u001b[2J', 0))).status).toBe(400)
+      expect((await post(presence('Zoë 👋'))).status).toBe(200)
+    })
+  })
 })
