@@ -1,5 +1,6 @@
 /** The agent's tools stay inside the work dir. */
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -35,6 +36,36 @@ describe('tools', () => {
     expect(viaLink.output).toMatch(/outside the work directory/)
     const writeViaLink = await runTool('write_file', { path: 'link/new.txt', content: 'x' }, work, signal())
     expect(writeViaLink.ok).toBe(false)
+  })
+
+  it('does not hang on a FIFO planted in the work dir, nor write through one', async () => {
+    expect(spawnSync('mkfifo', [join(work, 'pipe')]).status).toBe(0)
+    const read = await runTool('read_file', { path: 'pipe' }, work, signal())
+    expect(read).toEqual({ ok: false, output: 'pipe is not a file' })
+    const write = await runTool('write_file', { path: 'pipe', content: 'x' }, work, signal())
+    expect(write.ok).toBe(false)
+  })
+
+  it('overwrites an existing file whole, and refuses a dangling link out of the work dir', async () => {
+    writeFileSync(join(work, 'f.txt'), 'a much longer first version')
+    expect(await runTool('write_file', { path: 'f.txt', content: 'short' }, work, signal())).toMatchObject({ ok: true })
+    expect(readFileSync(join(work, 'f.txt'), 'utf8')).toBe('short')
+    symlinkSync(join(outside, 'created-through-link.txt'), join(work, 'dangling'))
+    const viaDangling = await runTool('write_file', { path: 'dangling', content: 'x' }, work, signal())
+    expect(viaDangling.ok).toBe(false)
+    expect(() => readFileSync(join(outside, 'created-through-link.txt'))).toThrow()
+  })
+
+  it('gives shell commands none of the worker’s environment', async () => {
+    process.env.TETHER_TOOLS_TEST_KEY = 'must-not-leak'
+    try {
+      const result = await runTool('shell', { command: 'env' }, work, signal())
+      expect(result.ok).toBe(true)
+      expect(result.output).toContain('PATH=')
+      expect(result.output).not.toContain('must-not-leak')
+    } finally {
+      delete process.env.TETHER_TOOLS_TEST_KEY
+    }
   })
 
   it('runs shell commands in the work dir and reports their exit code', async () => {
