@@ -2,8 +2,8 @@
  * The worker program's entry (bundled to dist/worker/worker.cjs; `node worker.cjs`).
  *
  * Environment: TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN (or TETHER_WARM=1 and a
- * claim line on stdin), TETHER_WORK_DIR, optional provider credentials (ANTHROPIC_API_KEY,
- * TETHER_OPENAI_BASE_URL, …). With TETHER_EXIT_WITH_STDIN=1 (the process runtime) the worker
+ * claim line on stdin), TETHER_WORK_DIR, TETHER_SANDBOX. No provider credentials: models are reached through the
+ * server's model gateway (specs/gateway.md). With TETHER_EXIT_WITH_STDIN=1 (the process runtime) the worker
  * exits when its stdin closes, i.e. when the server that started it is gone. With
  * TETHER_SERVER_SOCKET (the docker runtime: no network to the host) the server is reached through
  * that unix socket (server-link.ts).
