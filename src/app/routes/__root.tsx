@@ -34,14 +34,15 @@ function RootComponent() {
   const location = useRouterState({ select: (s) => ({ pathname: s.location.pathname, searchStr: s.location.searchStr }) })
   const params = new URLSearchParams(location.searchStr)
   const code = params.get('code')
-  const hasToken = params.has('token')
+  const urlToken = params.get('token')
   const [loginError, setLoginError] = useState<string>()
 
-  // Pages other than a session's remember `?token=` in their own effects, which run before this
-  // one; session pages take it out themselves once they hold a token (a share link joins first).
+  // Outside session pages: remember `?token=` here, then take it out of the address bar (a lazily
+  // loaded page may mount after this runs; it then finds the remembered token). Session pages do
+  // both themselves (useSessionToken), because a share link joins first.
   useEffect(() => {
-    if (hasToken && !code && !location.pathname.startsWith('/sessions/')) scrubCredentialsFromAddressBar()
-  }, [hasToken, code, location.pathname])
+    if (urlToken && !code && !location.pathname.startsWith('/sessions/') && rememberToken(urlToken)) scrubCredentialsFromAddressBar()
+  }, [urlToken, code, location.pathname])
 
   let content: ReactNode = <Outlet />
   if (code) content = <LoginCodeExchange code={code} onError={setLoginError} />
