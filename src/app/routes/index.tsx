@@ -144,7 +144,7 @@ function Home() {
               title={error.status === 401 || error.status === 403 ? 'Sign in to see sessions' : 'Couldn’t load sessions'}
               detail={
                 error.status === 401 || error.status === 403
-                  ? 'Open the admin link the server printed when it started (it carries a token), or a session’s share link.'
+                  ? 'Open the admin link the server printed when it started (one use, 15 minutes; `npm run tether -- link` prints a new one), or a session’s share link.'
                   : error.message
               }
               action={
