@@ -7,73 +7,24 @@
  *     gateway, which refuses before calling the provider (a stub provider, test double for a paid
  *     API, counts zero requests) and ends the session with limit:budget.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
+import { processEnvironments, securityClient, type SecurityClient } from './support'
 
 const FAKE_ANTHROPIC_KEY = 'sk-ant-fake-gateway-test-key-0123456789abcdef'
 const FAKE_OPENAI_KEY = 'sk-openai-fake-gateway-test-key-0123456789abcdef'
 // $1000 per million output tokens: 4096 output tokens at most → about $4 worst case.
 const PRICES = { 'openai:stub-model': { inputPerMTokUsd: 1, outputPerMTokUsd: 1000 } }
 
-type Event = { type: string; key: string; value: Record<string, unknown> }
-
 let server: ProductionServer
+let client: SecurityClient
 let stub: Server
 let stubRequests = 0
 let admin = ''
-
-async function api(path: string, token: string, body?: unknown): Promise<Response> {
-  return fetch(`${server.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-}
-
-async function events(sessionId: string, token: string): Promise<Event[]> {
-  const res = await api(`/api/streams/sessions/${sessionId}?offset=-1`, token)
-  expect(res.status).toBe(200)
-  const text = await res.text()
-  return text.trim() ? (JSON.parse(text) as Event[]) : []
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value) return value
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`gave up waiting for ${what}; server output:\n${server.output().slice(-3000)}`)
-}
-
-/** A session made by admin, joined by a collaborator through its share link. */
-async function sessionWithCollaborator(body: Record<string, unknown>): Promise<{ id: string; collaborator: string }> {
-  const created = await api('/api/sessions', admin, { pattern: 'long-running', ...body })
-  expect(created.status).toBe(201)
-  const { session, shareToken } = (await created.json()) as { session: { id: string }; shareToken: string }
-  const joined = await api(`/api/sessions/${session.id}/join`, shareToken, { displayName: 'Link holder' })
-  expect(joined.status).toBe(201)
-  return { id: session.id, collaborator: ((await joined.json()) as { token: string }).token }
-}
-
-/** Environments of the processes serving `sessionId` (the worker and anything it started). */
-function processEnvironments(sessionId: string): string[] {
-  const out: string[] = []
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const env = readFileSync(join('/proc', pid, 'environ'), 'utf8')
-      if (env.includes(`TETHER_SESSION_ID=${sessionId}`)) out.push(env)
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out
-}
 
 beforeAll(async () => {
   stub = createServer((req, res) => {
@@ -91,6 +42,7 @@ beforeAll(async () => {
   })
   const secret = readFileSync(join(server.dataDir, 'secret'), 'utf8').trim()
   admin = await issueToken(secretFromString(secret), { role: 'admin', subject: 'admin-user' })
+  client = securityClient(server, admin)
 }, 300_000)
 
 afterAll(async () => {
@@ -100,11 +52,11 @@ afterAll(async () => {
 
 describe('provider keys stay on the server', () => {
   it("a link holder's `/run env` through the echo agent shows no provider key, and no worker process has one", async () => {
-    const { id, collaborator } = await sessionWithCollaborator({ agent: { model: 'echo' } })
-    const posted = await api(`/api/sessions/${id}/messages`, collaborator, { text: '/run env' })
+    const { id, collaborator } = await client.sessionWithCollaborator({ agent: { model: 'echo' } }, { displayName: 'Link holder' })
+    const posted = await client.api(`/api/sessions/${id}/messages`, collaborator, { text: '/run env' })
     expect(posted.status).toBe(201)
-    const call = await waitFor('the shell tool call to finish', async () =>
-      (await events(id, collaborator)).find((e) => e.type === 'tool-call' && (e.value.status === 'succeeded' || e.value.status === 'failed')),
+    const call = await client.waitFor('the shell tool call to finish', async () =>
+      (await client.events(id, collaborator)).find((e) => e.type === 'tool-call' && (e.value.status === 'succeeded' || e.value.status === 'failed')),
     )
     const output = JSON.stringify(call.value.output ?? call.value.error ?? '')
     // The benign part works: the tool ran and printed an environment.
@@ -121,27 +73,27 @@ describe('provider keys stay on the server', () => {
       expect(env).not.toContain(FAKE_OPENAI_KEY)
     }
     // The echo model is served by the gateway: the agent's answer is in the stream.
-    await waitFor('the agent to report the tool result', async () =>
-      (await events(id, collaborator)).some((e) => e.type === 'chunk' && String(e.value.delta ?? '').includes('shell succeeded')),
+    await client.waitFor('the agent to report the tool result', async () =>
+      (await client.events(id, collaborator)).some((e) => e.type === 'chunk' && String(e.value.delta ?? '').includes('shell succeeded')),
     )
   })
 
   it('bar 3: a $0.01 budget and a model whose worst case costs more: zero provider requests, the session ends with limit:budget', async () => {
-    const { id, collaborator } = await sessionWithCollaborator({ agent: { model: 'openai:stub-model' }, limits: { maxBudgetUsd: 0.01 } })
-    const posted = await api(`/api/sessions/${id}/messages`, collaborator, { text: 'spend a lot' })
+    const { id, collaborator } = await client.sessionWithCollaborator({ agent: { model: 'openai:stub-model' }, limits: { maxBudgetUsd: 0.01 } }, { displayName: 'Link holder' })
+    const posted = await client.api(`/api/sessions/${id}/messages`, collaborator, { text: 'spend a lot' })
     expect(posted.status).toBe(201)
-    const session = await waitFor('the session to end', async () => {
-      const res = await api(`/api/sessions/${id}`, admin)
+    const session = await client.waitFor('the session to end', async () => {
+      const res = await client.api(`/api/sessions/${id}`, admin)
       const { session } = (await res.json()) as { session: { status: string; endReason: string | null } }
       return session.status !== 'active' ? session : null
     })
     expect(session).toMatchObject({ status: 'terminated', endReason: 'limit:budget' })
     expect(stubRequests).toBe(0)
     // The stream says so too: the stop control event carries the reason.
-    const stop = (await events(id, admin)).find((e) => e.type === 'agent-state' && e.value.kind === 'control')
+    const stop = (await client.events(id, admin)).find((e) => e.type === 'agent-state' && e.value.kind === 'control')
     expect(stop?.value).toMatchObject({ action: 'stop', reason: 'limit:budget' })
     // A link holder cannot reach the gateway themselves.
-    const direct = await api(`/api/sessions/${id}/model`, collaborator, { model: 'openai:stub-model', system: '', messages: [{ role: 'user', content: [] }], tools: [] })
+    const direct = await client.api(`/api/sessions/${id}/model`, collaborator, { model: 'openai:stub-model', system: '', messages: [{ role: 'user', content: [] }], tools: [] })
     expect(direct.status).toBe(403)
     expect(stubRequests).toBe(0)
   })

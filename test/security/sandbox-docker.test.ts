@@ -16,11 +16,10 @@ import { containerNameFor } from '../../src/lib/workers/runtimes/docker'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { ensureDockerEngine } from '../lib/workers/harness'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
+import { securityClient, type SecurityClient } from './support'
 
 const FAKE_PROVIDER_KEY = 'sk-ant-fake-provider-key-for-the-sandbox-test-0123456789'
 const HOST_BANNER = 'host-loopback-service-banner'
-
-type Event = { type: string; key: string; value: Record<string, unknown> }
 
 let docker: Docker
 let server: ProductionServer
@@ -29,31 +28,7 @@ let listenerPort = 0
 let listenerHits = 0
 let secret = ''
 let admin = ''
-
-async function api(path: string, token: string, body?: unknown): Promise<Response> {
-  return fetch(`${server.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-}
-
-async function events(sessionId: string, token: string): Promise<Event[]> {
-  const res = await api(`/api/streams/sessions/${sessionId}?offset=-1`, token)
-  expect(res.status).toBe(200)
-  const text = await res.text()
-  return text.trim() ? (JSON.parse(text) as Event[]) : []
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value) return value
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`gave up waiting for ${what}; server output:\n${server.output().slice(-3000)}`)
-}
+let client: SecurityClient
 
 beforeAll(async () => {
   ensureDockerEngine()
@@ -75,6 +50,7 @@ beforeAll(async () => {
   // TETHER_SECRET unset: the server keeps its secret in the data dir, a path to try from inside.
   secret = readFileSync(join(server.dataDir, 'secret'), 'utf8').trim()
   admin = await issueToken(secretFromString(secret), { role: 'admin', subject: 'admin-user' })
+  client = securityClient(server, admin, { waitTimeoutMs: 90_000 })
 }, 300_000)
 
 afterAll(async () => {
@@ -84,22 +60,15 @@ afterAll(async () => {
 
 describe('docker worker sandbox, as a collaborator in the terminal', { timeout: 300_000 }, () => {
   it('cannot read the worker token, a provider key, the signing secret or a host loopback service; echo still works', async () => {
-    const created = await api('/api/sessions', admin, { title: 'sandbox', pattern: 'long-running', agent: { model: 'echo' } })
-    expect(created.status).toBe(201)
-    const { session, shareToken } = (await created.json()) as { session: { id: string }; shareToken: string }
+    const session = await client.sessionWithCollaborator({ title: 'sandbox', agent: { model: 'echo' } }, { awaitWorker: true })
     const id = session.id
-    const joined = await api(`/api/sessions/${id}/join`, shareToken, { displayName: 'Mallory' })
-    expect(joined.status).toBe(201)
-    const { token: collaborator, userId } = (await joined.json()) as { token: string; userId: string }
-
-    await waitFor('the worker to announce itself', async () => (await events(id, collaborator)).some((e) => e.type === 'agent-state'))
     const container = await docker.getContainer(containerNameFor(id)).inspect()
     const workerToken = container.Config.Env.find((e) => e.startsWith('TETHER_WORKER_TOKEN='))?.slice('TETHER_WORKER_TOKEN='.length)
     expect(workerToken).toMatch(/^ey/)
 
     // A viewer may not type at all.
     const viewer = await issueToken(secretFromString(secret), { role: 'viewer', sessionId: id })
-    const refused = await api(`/api/streams?sessionId=${id}`, viewer, { channel: 'terminal', data: { kind: 'input', source: 'v', data: 'env' } })
+    const refused = await client.api(`/api/streams?sessionId=${id}`, viewer, { channel: 'terminal', data: { kind: 'input', source: 'v', data: 'env' } })
     expect(refused.status).toBe(403)
 
     const lines = [
@@ -110,17 +79,7 @@ describe('docker worker sandbox, as a collaborator in the terminal', { timeout: 
       `cat ${join(server.dataDir, 'secret')}`,
       'echo $((40+2))ok',
     ]
-    for (const [i, data] of lines.entries()) {
-      const res = await api(`/api/streams?sessionId=${id}`, collaborator, { channel: 'terminal', data: { id: `probe-${i}`, kind: 'input', source: userId, data } })
-      expect(res.status).toBe(200)
-    }
-    const output = await waitFor('the terminal to answer the last line', async () => {
-      const text = (await events(id, collaborator))
-        .filter((e) => e.type === 'terminal' && e.value.kind === 'output')
-        .map((e) => String(e.value.data))
-        .join('')
-      return text.includes('42ok') && text
-    })
+    const output = await client.typeInTerminal(session, lines, '42ok')
 
     expect(output).toMatch(/tcp-exit=[1-9]/)
     expect(output).not.toContain(workerToken)
@@ -130,8 +89,8 @@ describe('docker worker sandbox, as a collaborator in the terminal', { timeout: 
     expect(output).not.toContain(HOST_BANNER)
     expect(listenerHits).toBe(0)
 
-    const ended = await api(`/api/sessions/${id}/terminate`, admin, {})
+    const ended = await client.api(`/api/sessions/${id}/terminate`, admin, {})
     expect(ended.status).toBe(200)
-    await waitFor('the container to be removed', async () => (await docker.getContainer(containerNameFor(id)).inspect().catch(() => null)) === null, 30_000)
+    await client.waitFor('the container to be removed', async () => (await docker.getContainer(containerNameFor(id)).inspect().catch(() => null)) === null, 30_000)
   })
 })

@@ -12,68 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { workRootFor } from '../../src/lib/workers/runtimes/process'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
+import { securityClient, workerToken, type Collaboration, type SecurityClient } from './support'
 
 const FAKE_PROVIDER_KEY = 'sk-ant-fake-provider-key-for-the-process-sandbox-test-9876543210'
 const OTHER_SESSION_WORDS = 'words-of-another-session-7f3a'
 
-type Event = { type: string; key: string; value: Record<string, unknown> }
-
 let server: ProductionServer
+let client: SecurityClient
 let secret = ''
-let admin = ''
 
-async function api(path: string, token: string, body?: unknown): Promise<Response> {
-  return fetch(`${server.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-}
-
-async function events(sessionId: string, token: string): Promise<Event[]> {
-  const res = await api(`/api/streams/sessions/${sessionId}?offset=-1`, token)
-  expect(res.status).toBe(200)
-  const text = await res.text()
-  return text.trim() ? (JSON.parse(text) as Event[]) : []
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value) return value
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`gave up waiting for ${what}; server output:\n${server.output().slice(-3000)}`)
-}
-
-/** The worker process serving `sessionId` (found by its environment, as root can) and its token. */
-function workerToken(sessionId: string): string | null {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let environ: string[]
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-    } catch {
-      continue
-    }
-    if (!environ.includes(`TETHER_SESSION_ID=${sessionId}`)) continue
-    const token = environ.find((e) => e.startsWith('TETHER_WORKER_TOKEN='))
-    if (token) return token.slice('TETHER_WORKER_TOKEN='.length)
-  }
-  return null
-}
-
-/** A session with a worker and a collaborator who joined through the share link. */
-async function sessionWithCollaborator(title: string): Promise<{ id: string; collaborator: string; userId: string; token: string }> {
-  const created = await api('/api/sessions', admin, { title, pattern: 'long-running', agent: { model: 'echo' } })
-  expect(created.status).toBe(201)
-  const { session, shareToken } = (await created.json()) as { session: { id: string }; shareToken: string }
-  const joined = await api(`/api/sessions/${session.id}/join`, shareToken, { displayName: 'Mallory' })
-  expect(joined.status).toBe(201)
-  const { token: collaborator, userId } = (await joined.json()) as { token: string; userId: string }
-  await waitFor('the worker to announce itself', async () => (await events(session.id, collaborator)).some((e) => e.type === 'agent-state'))
-  const token = await waitFor('the worker process', async () => workerToken(session.id), 10_000)
-  return { id: session.id, collaborator, userId, token }
+/** A session with a worker, a collaborator who joined through the share link, and the worker's token. */
+async function sessionWithWorker(title: string): Promise<Collaboration & { token: string }> {
+  const made = await client.sessionWithCollaborator({ title, agent: { model: 'echo' } }, { awaitWorker: true })
+  const token = await client.waitFor('the worker process', async () => workerToken(made.id), 10_000)
+  return { ...made, token }
 }
 
 function leaks(text: string, workerTokens: string[]): string[] {
@@ -94,7 +46,7 @@ beforeAll(async () => {
   })
   // TETHER_SECRET unset: the server keeps its secret in the data dir, the file to go after.
   secret = readFileSync(join(server.dataDir, 'secret'), 'utf8').trim()
-  admin = await issueToken(secretFromString(secret), { role: 'admin', subject: 'admin-user' })
+  client = securityClient(server, await issueToken(secretFromString(secret), { role: 'admin', subject: 'admin-user' }))
 }, 300_000)
 
 afterAll(async () => {
@@ -108,7 +60,7 @@ describe('process worker sandbox, as a collaborator', { timeout: 180_000 }, () =
 
   beforeAll(async () => {
     // Another session first: its work dir is then the only one, and gets words to steal.
-    const made = await sessionWithCollaborator('other')
+    const made = await sessionWithWorker('other')
     other = { id: made.id, token: made.token }
     const workRoot = workRootFor(server.dataDir)
     const dirs = readdirSync(workRoot)
@@ -130,33 +82,22 @@ describe('process worker sandbox, as a collaborator', { timeout: 180_000 }, () =
   }, 120_000)
 
   it('in the terminal: none of the probes reveals a secret, and echo still works', async () => {
-    const { id, collaborator, userId, token } = await sessionWithCollaborator('terminal')
-    const lines = [...probes, 'echo $((40+2))ok']
-    for (const [i, data] of lines.entries()) {
-      const res = await api(`/api/streams?sessionId=${id}`, collaborator, { channel: 'terminal', data: { id: `probe-${i}`, kind: 'input', source: userId, data } })
-      expect(res.status).toBe(200)
-    }
-    const output = await waitFor('the terminal to answer the last line', async () => {
-      const text = (await events(id, collaborator))
-        .filter((e) => e.type === 'terminal' && e.value.kind === 'output')
-        .map((e) => String(e.value.data))
-        .join('')
-      return text.includes('42ok') && text
-    })
+    const session = await sessionWithWorker('terminal')
+    const output = await client.typeInTerminal(session, [...probes, 'echo $((40+2))ok'], '42ok')
     expect(output).toMatch(/tcp-exit=[1-9]/)
     expect(output).not.toMatch(/HTTP\/1\.[01] 200/)
-    expect(leaks(output, [token, other.token])).toEqual([])
+    expect(leaks(output, [session.token, other.token])).toEqual([])
   })
 
   it('through the agent’s shell tool (/run): none of the probes reveals a secret, and echo still works', async () => {
-    const { id, collaborator, token } = await sessionWithCollaborator('shell tool')
+    const { id, collaborator, token } = await sessionWithWorker('shell tool')
     const commands = [...probes, 'echo $((40+2))ok']
     for (const command of commands) {
-      const res = await api(`/api/sessions/${id}/messages`, collaborator, { text: `/run ${command}` })
+      const res = await client.api(`/api/sessions/${id}/messages`, collaborator, { text: `/run ${command}` })
       expect(res.ok).toBe(true)
     }
-    const calls = await waitFor('every shell call to finish', async () => {
-      const all = (await events(id, collaborator)).filter((e) => e.type === 'tool-call')
+    const calls = await client.waitFor('every shell call to finish', async () => {
+      const all = (await client.events(id, collaborator)).filter((e) => e.type === 'tool-call')
       const latest = new Map(all.map((e) => [e.key, e.value]))
       const done = [...latest.values()].filter((v) => v.status === 'succeeded' || v.status === 'failed')
       return done.length === commands.length && done
@@ -165,7 +106,7 @@ describe('process worker sandbox, as a collaborator', { timeout: 180_000 }, () =
     expect(outputs.some((o) => o.includes('42ok'))).toBe(true)
     expect(outputs.some((o) => /tcp-exit=[1-9]/.test(o))).toBe(true)
     // Everything the collaborator can read: tool results and the agent's replies quoting them.
-    const everything = JSON.stringify(await events(id, collaborator))
+    const everything = JSON.stringify(await client.events(id, collaborator))
     expect(leaks(everything, [token, other.token])).toEqual([])
   })
 })
