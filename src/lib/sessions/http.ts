@@ -46,13 +46,20 @@ export const MAX_JSON_DEPTH = 64
 
 /** Whether `value` nests arrays / objects deeper than `max` levels. Iterative: never recurses itself. */
 export function jsonDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]]
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const [v, depth] = top
-    if (typeof v !== 'object' || v === null) continue
+  if (typeof value !== 'object' || value === null) return false
+  // Two parallel stacks, no per-node allocation: this runs on every write.
+  const nodes: object[] = [value]
+  const depths: number[] = [1]
+  while (nodes.length > 0) {
+    const v = nodes.pop() as Record<string, unknown>
+    const depth = depths.pop() as number
     if (depth > max) return true
-    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    for (const key in v) {
+      const child = v[key]
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child)
+        depths.push(depth + 1)
+      }
     }
   }
   return false
