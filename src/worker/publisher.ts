@@ -70,6 +70,9 @@ export class Publisher {
       autoClaim: false,
       // Coalesces events written within a few ms (chunk + tool-call + state) into one POST.
       lingerMs: 10,
+      // Raw session appends are capped at 1 MiB and 1,000 events (specs/security.md); every
+      // envelope is well over 131 bytes, so 128 KiB batches stay under both.
+      maxBatchBytes: 128 * 1024,
       // One batch in flight keeps appends strictly ordered.
       maxInFlight: 1,
       fetch: fetchImpl,
