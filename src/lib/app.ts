@@ -177,9 +177,15 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
       maxBodyBytes: config.maxBodyBytes,
       defaultRetentionMs: config.defaultRetentionMs,
       sweepIntervalMs: config.sweepIntervalMs,
+      logger,
     })
     if (config.subscriptions !== false) {
-      const subs = createSubscriptions({ access: server.access, db: server.sqlite, allowLoopbackWebhooks: config.allowLoopbackWebhooks })
+      const subs = createSubscriptions({
+        access: server.access,
+        db: server.sqlite,
+        allowLoopbackWebhooks: config.allowLoopbackWebhooks,
+        log: logger.child({ component: 'subscriptions' }),
+      })
       server.setReserved(subs)
       server.addListener(subs)
     }

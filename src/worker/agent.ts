@@ -93,7 +93,7 @@ export class AgentLoop {
         await this.runTurn(turn)
       } catch (err) {
         // Only publishing can fail here, and a publisher failure already ends the worker.
-        log('error', 'turn aborted', { turn, error: err instanceof Error ? err.message : String(err) })
+        log.error({ turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
       } finally {
         this.runningTurn = null
       }
@@ -130,7 +130,7 @@ export class AgentLoop {
         state.update({ status: 'idle', currentStep: `turn ${turn}: cancelled`, turns: turn })
       } else {
         const message = err instanceof Error ? err.message : String(err)
-        log('error', 'turn failed', { turn, error: message })
+        log.error({ turn, error: message }, 'turn failed')
         this.cancelTurn(turn, `Model error: ${message}`)
         state.update({ status: 'idle', currentStep: `turn ${turn}: failed`, error: message.slice(0, 2000), turns: turn })
       }

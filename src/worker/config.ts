@@ -89,12 +89,12 @@ export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: ty
   try {
     const response = await fetchImpl(url, { headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' } })
     if (!response.ok) {
-      log('warn', 'no session record; using defaults', { status: response.status })
+      log.warn({ status: response.status }, 'no session record; using defaults')
       return DEFAULT_CONFIG
     }
     return sessionConfigFrom(await response.json())
   } catch (err) {
-    log('warn', 'session record unreadable; using defaults', { error: err instanceof Error ? err.message : String(err) })
+    log.warn({ error: err instanceof Error ? err.message : String(err) }, 'session record unreadable; using defaults')
     return DEFAULT_CONFIG
   }
 }

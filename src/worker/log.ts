@@ -1,13 +1,17 @@
-/** One JSON line per log record on stderr (collected by the runtime's logs()). */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+import { createJsonLinesLogger, type Logger } from '../lib/common/logger'
 
+export type { LogLevel } from '../lib/common/logger'
+
+// Who this worker is (session, epoch), filled in once known; the logger reads it on every record.
 const context: Record<string, unknown> = {}
 
 export function setLogContext(fields: Record<string, unknown>): void {
   Object.assign(context, fields)
 }
 
-export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
-  if (level === 'debug' && !process.env.TETHER_WORKER_DEBUG) return
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...context, ...fields })}\n`)
-}
+/** One JSON line per log record on stderr (collected by the runtime's logs()). */
+export const log: Logger = createJsonLinesLogger({
+  write: (line) => process.stderr.write(line),
+  level: process.env.TETHER_WORKER_DEBUG ? 'debug' : 'info',
+  bindings: context,
+})

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   delete process.env.TETHER_WORKER_TOKEN
   if (!identity) {
     if (process.env.TETHER_WARM !== '1') throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
-    log('info', 'warm: waiting for a claim on stdin')
+    log.info('warm: waiting for a claim on stdin')
     // Node loads its fetch implementation on first use (tens of ms): do it while idle, through
     // the server link when there is one (its first connection and the relays warm up too).
     // Bounded: a server not yet listening must not hold up reading the claim.
@@ -79,6 +79,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  log('error', 'worker could not start', { error: err instanceof Error ? err.message : String(err) })
+  log.error({ error: err instanceof Error ? err.message : String(err) }, 'worker could not start')
   process.exit(EXIT_CRASHED)
 })

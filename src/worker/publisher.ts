@@ -33,7 +33,7 @@ export function retryingFetch(inner: typeof fetch = fetch): typeof fetch {
         retryable = err instanceof Error ? err.message : String(err)
       }
       const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt)
-      log('warn', 'append failed, retrying', { reason: retryable, attempt, delay })
+      log.warn({ reason: retryable, attempt, delay }, 'append failed, retrying')
       await new Promise((r) => setTimeout(r, delay))
     }
   }
@@ -93,7 +93,7 @@ export class Publisher {
     if (this.fatal) return
     this.fatal = error
     const fenced = error instanceof StaleEpochError && error.currentEpoch > this.options.epoch
-    log('error', fenced ? 'fenced by a newer worker for this session' : 'publishing failed', { error: error.message })
+    log.error({ error: error.message }, fenced ? 'fenced by a newer worker for this session' : 'publishing failed')
     this.options.onFatal(error)
   }
 

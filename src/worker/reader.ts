@@ -86,7 +86,7 @@ export class SessionReader {
         }
         failures++
         const delay = Math.min(5_000, 100 * 2 ** Math.min(failures, 6))
-        log('warn', 'stream read failed, resuming', { error: err instanceof Error ? err.message : String(err), offset: this.offset, delay })
+        log.warn({ error: err instanceof Error ? err.message : String(err), offset: this.offset, delay }, 'stream read failed, resuming')
         await new Promise((r) => setTimeout(r, delay))
       }
     }

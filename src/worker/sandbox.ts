@@ -296,10 +296,10 @@ export function workerSandbox(env: NodeJS.ProcessEnv = process.env): Sandbox {
   if (current) return current
   const sandbox = new Sandbox({ mode: parseSandboxMode(env.TETHER_SANDBOX) })
   current = sandbox
-  if (sandbox.mode.kind === 'off') log('warn', `TETHER_SANDBOX=off: collaborators' commands run unsandboxed as ${userInfo().username}`)
-  else log('info', 'command sandbox', { sandbox: sandbox.describe() })
+  if (sandbox.mode.kind === 'off') log.warn(`TETHER_SANDBOX=off: collaborators' commands run unsandboxed as ${userInfo().username}`)
+  else log.info({ sandbox: sandbox.describe() }, 'command sandbox')
   void sandbox.check().then((reason) => {
-    if (reason) log('error', `shell tool and terminal will refuse: ${new SandboxUnavailableError(reason).message}`)
+    if (reason) log.error(`shell tool and terminal will refuse: ${new SandboxUnavailableError(reason).message}`)
   })
   return sandbox
 }

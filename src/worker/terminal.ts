@@ -68,7 +68,7 @@ export class Terminal {
       spec = await this.sandbox.command(['bash', '-i'], { workDir: this.options.workDir, tty: { term: 'xterm-256color' } })
     } catch (err) {
       if (!(err instanceof SandboxUnavailableError) || !this.commandId) throw err
-      log('error', 'terminal refused', { error: err.message })
+      log.error({ error: err.message }, 'terminal refused')
       this.publish({ kind: 'output', data: `tether: ${err.message}\r\n`, commandId: this.commandId })
       this.publish({ kind: 'exit', exitCode: EXIT_CANNOT_RUN, commandId: this.commandId })
       return null
@@ -88,7 +88,7 @@ export class Terminal {
     pty.onExit(({ exitCode }) => {
       this.flushOutput()
       if (this.commandId) this.publish({ kind: 'exit', exitCode, commandId: this.commandId })
-      log('info', 'terminal shell exited', { exitCode })
+      log.info({ exitCode }, 'terminal shell exited')
       if (this.pty === pty) this.pty = null
     })
     this.pty = pty

@@ -62,7 +62,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
 
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
-      log('info', 'stopping', { reason })
+      log.info({ reason }, 'stopping')
       await loop?.stop()
       state?.stopHeartbeat()
       terminal?.close()
@@ -87,7 +87,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
         break
       case 'terminal-input':
         terminal?.input(notice.line.id, notice.line.data).catch((err: unknown) => {
-          log('error', 'terminal input failed', { error: err instanceof Error ? err.message : String(err) })
+          log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
         })
         break
       case 'terminal-resize':
@@ -107,7 +107,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       }
     },
     onEnd: ({ status, message }) => {
-      log(status === 404 || status === 410 ? 'info' : 'error', 'session stream ended', { status, message })
+      log[status === 404 || status === 410 ? 'info' : 'error']({ status, message }, 'session stream ended')
       if (status === undefined || status === 404 || status === 410) void shutdown('session ended')
       else finish(EXIT_CRASHED)
     },
@@ -118,8 +118,8 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       const t0 = performance.now()
       reader.start()
       const [config] = await Promise.all([
-        fetchSessionConfig(identity).finally(() => log('debug', 'session config fetched', { ms: performance.now() - t0 })),
-        reader.caughtUp.finally(() => log('debug', 'caught up', { ms: performance.now() - t0 })),
+        fetchSessionConfig(identity).finally(() => log.debug({ ms: performance.now() - t0 }, 'session config fetched')),
+        reader.caughtUp.finally(() => log.debug({ ms: performance.now() - t0 }, 'caught up')),
       ])
       if (finished) return
       const epoch = Math.max(Date.now(), view.maxOwnTimestamp + 1)
@@ -153,11 +153,11 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       // A stop found while catching up was meant for an earlier run: the supervisor, which
       // started this one, decides whether the session needs a worker (e.g. a hybrid session
       // resumed after its idle stop). Only stops that arrive from now on are obeyed.
-      if (view.stopRequest) log('info', 'ignoring a stop request from before this run', { control: view.stopRequest.id })
+      if (view.stopRequest) log.info({ control: view.stopRequest.id }, 'ignoring a stop request from before this run')
       state.publish()
       state.startHeartbeat(settings.heartbeatMs)
-      void publisher.flush().then(() => log('debug', 'first state published', { ms: performance.now() - t0 }), () => {})
-      log('info', restarted ? 'worker restarted' : 'worker started', { epoch, model: config.model, restarts })
+      void publisher.flush().then(() => log.debug({ ms: performance.now() - t0 }, 'first state published'), () => {})
+      log.info({ epoch, model: config.model, restarts }, restarted ? 'worker restarted' : 'worker started')
 
       terminal = new Terminal({ publisher, agentId, workDir: settings.workDir, outputCounts: view.terminalOutputs, initialSize: view.terminalSize })
       const p = publisher
@@ -185,14 +185,14 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       // Resume: unanswered terminal input, then every asked-for turn that has not ended.
       for (const line of view.unansweredTerminalInputs()) {
         await terminal.input(line.id, line.data).catch((err: unknown) => {
-          log('error', 'terminal input failed', { error: err instanceof Error ? err.message : String(err) })
+          log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
         })
       }
       const first = view.currentTurn()
       if (first !== null) for (let t = first; t <= view.completedUserMessages.length; t++) loop.enqueue(t)
       else if (config.pattern === 'ephemeral' && view.endedTurns() > 0) await shutdown('task finished')
     } catch (err) {
-      log('error', 'worker failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
+      log.error({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'worker failed')
       finish(EXIT_CRASHED)
     }
   })()

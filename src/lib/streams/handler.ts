@@ -1,3 +1,4 @@
+import type { Logger } from '../common/logger'
 import type { ReservedRouter } from './seams'
 import { ProtocolError, badRequest, gone, notFound } from './errors'
 import { BASE_HEADERS, H, PREFLIGHT_HEADERS, mediaTypeEssence } from './protocol'
@@ -32,6 +33,7 @@ export interface HandlerContext {
   Response: typeof Response
   /** SSE frames may go straight to srvx's Node response (see StreamsServerOptions). */
   nodeFastPath: boolean
+  log: Logger
 }
 
 type Headers = Record<string, string>
@@ -124,7 +126,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       }
     } catch (err) {
       if (err instanceof ProtocolError) return errorReply(err, method)
-      console.error('[streams] request failed', err)
+      ctx.log.error({ err }, 'request failed')
       return errorReply(new ProtocolError(500, 'INTERNAL', 'Internal server error'), method)
     }
   }

@@ -1,5 +1,5 @@
 import { FastResponse, serve } from 'srvx/node'
-import { createStreamsServer, type StreamsServer, type StreamsServerOptions } from './index'
+import { createStreamsServer, type StreamsServer, type StreamsServerOptions } from './streams-server'
 
 export interface StreamsHttpServerOptions extends Omit<StreamsServerOptions, 'basePath'> {
   port?: number

@@ -2,6 +2,7 @@ import { encodeOffset, type Position } from './offsets'
 import { frameJsonRows } from './json-framing'
 import { sseControlEvent, sseDataEvent } from './sse'
 import { currentInterval } from './cursor'
+import type { Logger } from '../common/logger'
 
 export type SsePayloadKind = 'text' | 'json' | 'base64'
 
@@ -83,6 +84,8 @@ export type LiveSubscriber = (event: LiveEvent) => void
  * transaction runs; `publish` delivers them after the commit.
  */
 export class LiveHub {
+  constructor(private readonly log: Logger) {}
+
   private subscribers = new Map<number, Set<LiveSubscriber>>()
   private staged = new Map<number, LiveEvent>()
 
@@ -130,7 +133,7 @@ export class LiveHub {
         try {
           fn(ev)
         } catch (err) {
-          console.error('[streams] live subscriber failed', err)
+          this.log.error({ err }, 'live subscriber failed')
         }
       }
     }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import type { Logger } from '../common/logger'
 
 interface PendingOp {
   run: () => unknown
@@ -25,6 +26,7 @@ export class WriteQueue {
 
   constructor(
     private readonly sqlite: Database.Database,
+    private readonly log: Logger,
     /** Runs after every committed batch, after its hooks (publishes live events). */
     private readonly onCommitted: () => void = () => {},
     /** Runs when work was rolled back for an unexpected reason (drop caches that may be ahead). */
@@ -84,8 +86,8 @@ export class WriteQueue {
       if (op.failed) op.reject(op.error)
       else op.resolve(op.value)
     }
-    for (const h of hooks) runHook(h)
-    runHook(this.onCommitted)
+    for (const h of hooks) runHook(h, this.log)
+    runHook(this.onCommitted, this.log)
   }
 
   close(): void {
@@ -94,10 +96,10 @@ export class WriteQueue {
   }
 }
 
-function runHook(h: () => void): void {
+function runHook(h: () => void, log: Logger): void {
   try {
     h()
   } catch (err) {
-    console.error('[streams] after-commit hook failed', err)
+    log.error({ err }, 'after-commit hook failed')
   }
 }

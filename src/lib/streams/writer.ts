@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import type { Logger } from '../common/logger'
 import type { StreamLifecycleListener } from './seams'
 import { START_POSITION, encodeOffset, type Position } from './offsets'
 import { flattenJsonBody, takeJsonMessages } from './json-framing'
@@ -73,7 +74,7 @@ export class StreamWriter {
     private readonly queue: WriteQueue,
     private readonly hub: LiveHub,
     private readonly listeners: Set<StreamLifecycleListener>,
-    private readonly opts: { defaultRetentionMs: number | null; hasLiveReaders: (id: number) => boolean },
+    private readonly opts: { defaultRetentionMs: number | null; hasLiveReaders: (id: number) => boolean; log: Logger },
   ) {
     this.s = prepareWriterStatements(sqlite)
   }
@@ -399,7 +400,7 @@ export class StreamWriter {
       try {
         fn(l)
       } catch (err) {
-        console.error('[streams] lifecycle listener failed', err)
+        this.opts.log.error({ err }, 'lifecycle listener failed')
       }
     }
   }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
+import { silentLogger } from '../../../src/lib/common/logger'
 import { WriteQueue } from '../../../src/lib/streams/write-queue'
 import { ProtocolError } from '../../../src/lib/streams/errors'
 
@@ -7,7 +8,7 @@ function setup() {
   const sqlite = new Database(':memory:')
   sqlite.exec('CREATE TABLE t (v INTEGER)')
   let commits = 0
-  const queue = new WriteQueue(sqlite, () => commits++)
+  const queue = new WriteQueue(sqlite, silentLogger, () => commits++)
   const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
   const values = () => sqlite.prepare('SELECT v FROM t ORDER BY v').pluck().all()
   return { sqlite, queue, insert, values, commits: () => commits }

@@ -7,6 +7,7 @@
  * the next webhook attempt while backing off.
  */
 import { randomBytes } from 'node:crypto'
+import type { Logger } from '../../common/logger'
 import type { StreamAccess, StreamLifecycleListener } from '../seams'
 import type { WakeRequest } from './config'
 import type { WebhookPoster } from './deliver'
@@ -19,10 +20,6 @@ import type { WakeTokens, WebhookSigner } from './signing'
 import { fail, type Outcome, type StreamInfo, type Subscription, type SubscriptionConfig, type SubscriptionType } from './types'
 import { appendWakeEvent, sendWebhook } from './wake-io'
 
-export interface EngineLog {
-  warn(message: string, detail?: unknown): void
-}
-
 export interface EngineDeps {
   access: StreamAccess
   repo: SubscriptionRepo
@@ -32,7 +29,7 @@ export interface EngineDeps {
   now: () => number
   random: () => number
   webhookTimeoutMs: number
-  log: EngineLog
+  log: Logger
 }
 
 const newId = (prefix: string, bytes: number) => `${prefix}${randomBytes(bytes).toString('base64url')}`
@@ -254,7 +251,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
       // Webhook lease starts when the wake is issued.
       sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
       this.save(sub)
-      void this.deliver(sub, sub.wakeId, sub.generation, pending).catch((err) => this.deps.log.warn(`subscription ${sub.id}: webhook wake failed`, err))
+      void this.deliver(sub, sub.wakeId, sub.generation, pending).catch((err) => this.deps.log.warn({ err }, `subscription ${sub.id}: webhook wake failed`))
     } else {
       // Pull-wake lease starts at claim.
       sub.leaseExpiresAt = null
@@ -343,7 +340,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     // A callback, lease lapse or delete may have moved on while the POST was in flight.
     if (!isCurrent()) return
     if (!result.ok) {
-      deps.log.warn(`subscription ${sub.id}: ${result.reason}`, result.detail)
+      deps.log.warn({ detail: result.detail }, `subscription ${sub.id}: ${result.reason}`)
       this.failWake(sub)
       return
     }
@@ -425,7 +422,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     try {
       fn()
     } catch (err) {
-      this.deps.log.warn('subscriptions: internal error', err)
+      this.deps.log.warn({ err }, 'subscriptions: internal error')
     }
   }
 }

@@ -9,7 +9,8 @@
 import type Database from 'better-sqlite3'
 import type { ReservedRouter, StreamAccess, StreamLifecycleListener } from '../seams'
 import { fetchWebhookPoster, nodeWebhookPoster, type WebhookPoster } from './deliver'
-import { SubscriptionEngine, type EngineLog } from './engine'
+import { SubscriptionEngine } from './engine'
+import { silentLogger, type Logger } from '../../common/logger'
 import { memoryRepo, sqliteRepo, type SubscriptionRepo } from './repo'
 import { subscriptionRoutes } from './routes'
 import { generateTokenSecret, generateWebhookKey, WakeTokens, WebhookSigner } from './signing'
@@ -35,7 +36,7 @@ export interface SubscriptionsOptions {
   webhookTimeoutMs?: number
   /** Lifetime of callback/claim tokens (default 24 h); fencing, not expiry, ends a wake. */
   tokenTtlMs?: number
-  log?: EngineLog
+  log?: Logger
   /** For deterministic retry jitter in tests; returns [0, 1). */
   random?: () => number
 }
@@ -68,7 +69,7 @@ export function createSubscriptions(opts: SubscriptionsOptions): Subscriptions {
     now,
     random: opts.random ?? Math.random,
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 10_000,
-    log: opts.log ?? { warn: () => {} },
+    log: opts.log ?? silentLogger,
   })
   engine.restore()
   const handle = subscriptionRoutes({ engine, signer, access: opts.access, allowLoopbackWebhooks })

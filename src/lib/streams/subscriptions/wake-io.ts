@@ -1,7 +1,7 @@
 /** Outbound side of a wake: the signed webhook POST and the pull-wake event append. */
+import type { Logger } from '../../common/logger'
 import type { StreamAccess } from '../seams'
 import type { WebhookPoster } from './deliver'
-import type { EngineLog } from './engine'
 import type { WebhookSigner } from './signing'
 
 export interface WebhookSend {
@@ -53,7 +53,7 @@ function saysDone(body: string): boolean {
 /** Appends `{type:"wake", ...}` to a pull-wake subscription's wake stream (JSON mode). */
 export async function appendWakeEvent(
   access: StreamAccess,
-  log: EngineLog,
+  log: Logger,
   event: { subscription_id: string; stream: string | null; generation: number; ts: number },
   wakeStream: string,
 ): Promise<void> {
@@ -66,6 +66,6 @@ export async function appendWakeEvent(
     const bytes = new TextEncoder().encode(JSON.stringify({ type: 'wake', ...event }))
     await access.append(wakeStream, bytes, target.contentType)
   } catch (err) {
-    log.warn(`subscription ${event.subscription_id}: writing the wake event failed`, err)
+    log.warn({ err }, `subscription ${event.subscription_id}: writing the wake event failed`)
   }
 }

@@ -1,9 +1,5 @@
 import type Database from 'better-sqlite3'
-
-export interface ExpiredStream {
-  id: number
-  path: string
-}
+import type { Logger } from '../common/logger'
 
 export interface ExpirySweeperOptions {
   sqlite: Database.Database
@@ -12,11 +8,12 @@ export interface ExpirySweeperOptions {
   /** Streams expired per transaction, and message rows purged per transaction. */
   batchSize?: number
   /**
-   * Expires one stream inside a transaction the caller controls (soft-deletes it when forks
-   * still read it, else deletes it and cascades). Returns false to skip it this round (e.g. a
-   * live reader is attached).
+   * Expires a batch of due streams in one write the caller queues (each soft-deleted while forks
+   * still read it, else deleted with its rows cascading) and resolves to how many it expired; it
+   * may skip some this round (e.g. a live reader is attached), and 0 ends the pass.
    */
   expire: (ids: number[], now: number) => Promise<number>
+  log: Logger
   /** Runs a small write in the writers' queue (so it interleaves with appends, never blocks them long). */
   runWrite: <T>(fn: () => T) => Promise<T>
 }
@@ -83,7 +80,7 @@ export function startExpirySweeper(opts: ExpirySweeperOptions): ExpirySweeper {
   }
 
   const timer = setInterval(() => {
-    sweep().catch((err) => console.error('[expiry] sweep failed', err))
+    sweep().catch((err) => opts.log.error({ err }, 'expiry sweep failed'))
   }, opts.intervalMs ?? 60_000)
   timer.unref?.()
 

@@ -1,0 +1,180 @@
+import type Database from 'better-sqlite3'
+import { openDatabase, type Durability, type OpenedDatabase } from '../db/connection'
+import { startExpirySweeper, type ExpirySweeper } from './expiry'
+import { createConsoleLogger, type Logger } from '../common/logger'
+import type { ReservedRouter, StreamAccess, StreamLifecycleListener } from './seams'
+import { StreamStore } from './store'
+import { WriteQueue } from './write-queue'
+import { LiveHub } from './live'
+import { StreamWriter, isExpired } from './writer'
+import { createHandler } from './handler'
+import { normaliseBasePath } from './paths'
+import { encodeOffset } from './offsets'
+
+export type { StreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
+
+export interface StreamsServerOptions {
+  /** An opened database (shared with other modules), or a file to open (WAL, migrations applied). */
+  db?: OpenedDatabase | Database.Database
+  file?: string
+  durability?: Durability
+  /** Open `file` with locking_mode=EXCLUSIVE (sole user of the file; see openDatabase). */
+  exclusive?: boolean
+  /** Mount prefix of stream URLs, e.g. '/v1/stream' or '/api/streams'. */
+  basePath: string
+  /**
+   * More prefixes serving the same streams (e.g. the protocol's conventional '/v1/stream' beside
+   * '/api/streams'); control-API URLs in responses use the prefix the request came in on.
+   */
+  aliasBasePaths?: string[]
+  longPollTimeoutMs?: number
+  /** Largest accepted request body (413 above). */
+  maxBodyBytes?: number
+  /** Largest catch-up response; longer reads continue from Stream-Next-Offset. */
+  maxReadBytes?: number
+  /**
+   * Retention for streams created without Stream-TTL / Stream-Expires-At, counted from
+   * creation (null = keep forever). Not reported in HEAD: it is server policy, not stream
+   * config. A client wanting "expire after N s idle" sends Stream-TTL itself.
+   */
+  defaultRetentionMs?: number | null
+  /** SSE connections end after this long; clients resume from their offset. */
+  sseMaxDurationMs?: number
+  /** How often the expiry sweeper runs (0 disables the timer; `sweep()` still works). */
+  sweepIntervalMs?: number
+  reserved?: ReservedRouter
+  listeners?: StreamLifecycleListener[]
+  /** A Response constructor compatible with the global one (e.g. srvx's FastResponse). */
+  responseClass?: typeof Response
+  /**
+   * Only when served by srvx's Node adapter with nothing between it and the handler (no
+   * compression or body-rewriting middleware): live SSE frames are written straight to the
+   * Node response, and SSE responses are delimited by connection close instead of chunked
+   * encoding. Set by startStreamsHttpServer.
+   */
+  nodeFastPath?: boolean
+  /** Where internal failures go (a listener or hook that threw, a failed request); the console when absent. */
+  logger?: Logger
+}
+
+export interface StreamsServer {
+  handle(req: Request): Promise<Response>
+  access: StreamAccess
+  addListener(listener: StreamLifecycleListener): () => void
+  /** Mounts (or replaces) the `__ds` control router after construction. */
+  setReserved(router: ReservedRouter | undefined): void
+  /** Runs one expiry pass now (tests, maintenance). */
+  sweepExpired(): Promise<{ expired: number; purgedRows: number }>
+  /** The underlying SQLite handle (shared with modules that keep their own tables). */
+  sqlite: Database.Database
+  close(): void
+}
+
+export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+function isOpened(db: OpenedDatabase | Database.Database): db is OpenedDatabase {
+  return 'sqlite' in db && 'close' in db && 'db' in db
+}
+
+export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
+  let owned: OpenedDatabase | undefined
+  let sqlite: Database.Database
+  if (opts.db) sqlite = isOpened(opts.db) ? opts.db.sqlite : opts.db
+  else {
+    owned = openDatabase({ file: opts.file ?? ':memory:', durability: opts.durability, exclusive: opts.exclusive })
+    sqlite = owned.sqlite
+  }
+
+  const log = (opts.logger ?? createConsoleLogger()).child({ component: 'streams' })
+  const store = new StreamStore(sqlite)
+  const hub = new LiveHub(log)
+  const queue = new WriteQueue(
+    sqlite,
+    log,
+    () => hub.publish(),
+    () => store.forgetAll(),
+  )
+  const listeners = new Set<StreamLifecycleListener>(opts.listeners ?? [])
+  const liveReaders = new Map<number, number>()
+  const writer = new StreamWriter(sqlite, store, queue, hub, listeners, {
+    defaultRetentionMs: opts.defaultRetentionMs === undefined ? DEFAULT_RETENTION_MS : opts.defaultRetentionMs,
+    hasLiveReaders: (id) => (liveReaders.get(id) ?? 0) > 0,
+    log,
+  })
+  const ctx = {
+    store,
+    writer,
+    queue,
+    hub,
+    basePaths: [opts.basePath, ...(opts.aliasBasePaths ?? [])].map(normaliseBasePath),
+    longPollTimeoutMs: opts.longPollTimeoutMs ?? 30_000,
+    maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
+    maxReadBytes: opts.maxReadBytes ?? 32 * 1024 * 1024,
+    sseMaxDurationMs: opts.sseMaxDurationMs ?? 60_000,
+    reserved: opts.reserved,
+    liveReaders,
+    Response: opts.responseClass ?? globalThis.Response,
+    nodeFastPath: opts.nodeFastPath ?? false,
+    log,
+  }
+  const handle = createHandler(ctx)
+
+  const sweeper: ExpirySweeper = startExpirySweeper({
+    sqlite,
+    intervalMs: opts.sweepIntervalMs === 0 ? 2 ** 31 - 1 : (opts.sweepIntervalMs ?? 30_000),
+    runWrite: (fn) => queue.enqueue(fn),
+    log,
+    expire: (ids, now) =>
+      queue.enqueue(() => {
+        let n = 0
+        for (const id of ids) {
+          const meta = store.getById(id)
+          if (!meta || meta.softDeleted || !isExpired(meta, now) || (liveReaders.get(id) ?? 0) > 0) continue
+          writer.expire(meta)
+          n++
+        }
+        return n
+      }),
+  })
+
+  const access: StreamAccess = {
+    describe(path) {
+      const meta = store.get(path)
+      if (!meta || meta.softDeleted || isExpired(meta, Date.now())) return null
+      return { tailOffset: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }), closed: Boolean(meta.closed), contentType: meta.contentType }
+    },
+    listPaths() {
+      return store.listLivePaths(Date.now())
+    },
+    async append(path, body, contentType) {
+      const result = await queue.enqueue(() =>
+        writer.append({ path, contentType, body, close: false, streamSeq: null, producer: null }, Date.now()),
+      )
+      return { tailOffset: encodeOffset({ seq: result.meta.tailSeq, pos: result.meta.tailPos }) }
+    },
+  }
+
+  let closed = false
+  return {
+    handle,
+    access,
+    sqlite,
+    addListener(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    setReserved(router) {
+      ctx.reserved = router
+    },
+    sweepExpired: () => sweeper.sweep(),
+    close() {
+      if (closed) return
+      closed = true
+      sweeper.stop()
+      ctx.reserved?.close()
+      queue.close()
+      hub.closeAll()
+      owned?.close()
+    },
+  }
+}
