@@ -8,7 +8,7 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderLine } from '../../src/app/components/TerminalPane'
-import { buildSessionEvent } from '../../src/lib/sessions/channels'
+import { buildSessionEvent } from '../../src/lib/sessions/session-events'
 import { issueToken, secretFromString, type IssueTokenOptions } from '../../src/lib/sessions/tokens'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
 

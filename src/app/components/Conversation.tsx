@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
 import type { Message } from '../../lib/sessions/client/derive'
-import type { ToolCall } from '../../lib/sessions/channels'
+import type { ToolCall } from '../../lib/sessions/channel-schemas'
 import { EmptyState, Skeleton } from './states'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {

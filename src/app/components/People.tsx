@@ -1,4 +1,4 @@
-import type { Presence } from '../../lib/sessions/channels'
+import type { Presence } from '../../lib/sessions/channel-schemas'
 
 function initials(name: string): string {
   const parts = name.trim().split(/\s+/)

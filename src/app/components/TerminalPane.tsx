@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
 import type { Terminal } from '@xterm/xterm'
 import type { FitAddon } from '@xterm/addon-fit'
-import type { TerminalLine } from '../../lib/sessions/channels'
+import type { TerminalLine } from '../../lib/sessions/channel-schemas'
 import { commandText, type RowMeta } from '../../lib/sessions/client/derive'
 import type { SessionActions } from '../../lib/sessions/client/actions'
 import { Prompt } from './Prompt'

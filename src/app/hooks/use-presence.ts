@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react'
-import type { Presence } from '../../lib/sessions/channels'
+import type { Presence } from '../../lib/sessions/channel-schemas'
 import type { SessionActions } from '../../lib/sessions/client/actions'
 import { deriveWhoIsHere } from '../../lib/sessions/client/derive'
 import { PresenceController } from '../../lib/sessions/client/presence'

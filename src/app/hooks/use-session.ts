@@ -6,7 +6,7 @@ import { useMemo } from 'react'
 import { useLiveQuery } from '@tanstack/react-db'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import { deriveAgentSummary, deriveCommandBlocks, deriveCommandHistory, deriveMessages, sortTerminal, type AgentSummary, type CommandBlock, type Message, type RowMeta } from '../../lib/sessions/client/derive'
-import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../lib/sessions/channels'
+import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../lib/sessions/channel-schemas'
 
 function useChunks(connection: SessionConnection | undefined): Array<Chunk & RowMeta> {
   const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ chunk: connection.db.collections.chunks }) : null) })

@@ -3,7 +3,7 @@
  * the chunks of one messageId, ordered by seq. Use these over a collection's rows (e.g. inside a
  * live query's result) so the UI, workers and tests agree on what a message is.
  */
-import type { Chunk } from './channels'
+import type { Chunk } from './channel-schemas'
 
 export interface Message {
   id: string

@@ -4,7 +4,7 @@
  * (for idempotent writes) and who started each message (authorship). Pure: the same events always give the same fold, so after a restart
  * re-reading the stream gives back exactly the state before it.
  */
-import type { SessionEvent } from './channels'
+import type { SessionEvent } from './session-events'
 import { EventIdIndex, MessageAuthors } from './event-ids'
 import type { AgentStatus } from './session-types'
 

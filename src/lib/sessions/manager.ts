@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { buildSessionEvent, isPresenceGone, type SessionEvent } from './channels'
+import { isPresenceGone } from './channel-schemas'
+import { buildSessionEvent, type SessionEvent } from './session-events'
 import { usageOf } from './fold'
 import type { SessionWorkerHooks } from './hooks'
 import { HttpError } from './http'

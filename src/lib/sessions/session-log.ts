@@ -21,7 +21,7 @@
  * (403) a chunk into a message someone else started, and the raw protocol gate checks and claims
  * in the same map (`messageAuthors`), so both write paths enforce one rule.
  */
-import type { SessionEvent } from './channels'
+import type { SessionEvent } from './session-events'
 import type { MessageAuthors } from './event-ids'
 import { claimMessages, emptyFold, foldMessages, type SessionFold } from './fold'
 import { HttpError } from './http'

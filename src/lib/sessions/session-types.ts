@@ -2,7 +2,7 @@
  * Session records as the API shows them, and the request bodies it accepts. Browser-safe.
  */
 import { z } from 'zod'
-import { AGENT_STATUSES } from './channels'
+import { AGENT_STATUSES } from './channel-schemas'
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number]
 
@@ -120,6 +120,4 @@ export interface SessionStats {
   usage: { tokensIn: number; tokensOut: number; costUsd: number; turns: number }
 }
 
-export function sessionStreamPath(id: string): string {
-  return `sessions/${id}`
-}
+export { sessionStreamPath } from '../common/session-contract'

@@ -13,6 +13,7 @@
  *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
  */
 import { randomBytes } from 'node:crypto'
+import { SESSIONS_MOUNT, sessionStreamUrl } from '../common/session-contract'
 import type { Authenticator } from './auth'
 import { requireAdmin, requireSession } from './auth'
 import { HttpError, errorResponse, json, parseWith, readJsonBody } from './http'
@@ -48,12 +49,12 @@ export interface SessionsApiOptions {
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
 
 export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => Promise<Response> {
-  const base = (opts.basePath ?? '/api/sessions').replace(/\/+$/, '')
+  const base = (opts.basePath ?? SESSIONS_MOUNT).replace(/\/+$/, '')
   const pagePath = opts.sessionPagePath ?? '/sessions/:id'
   const { manager, store, auth } = opts
 
   const origin = (req: Request) => (opts.publicUrl ?? new URL(req.url).origin).replace(/\/+$/, '')
-  const streamUrlOf = (id: string) => `${opts.streamsBasePath}/sessions/${encodeURIComponent(id)}`
+  const streamUrlOf = (id: string) => sessionStreamUrl(opts.streamsBasePath, id)
 
   const body = async (req: Request) => {
     const b = await readJsonBody(req, opts.maxBodyBytes)

@@ -18,7 +18,8 @@
  * Browser-safe (no node imports); the secret file lives in ./secret.ts.
  */
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose'
-import { hasControlChars, isChannel, type Channel } from './channels'
+import { sessionIdOfStreamPath } from '../common/session-contract'
+import { hasControlChars, isChannel, type Channel } from './channel-schemas'
 import { HttpError } from './http'
 
 export const ROLES = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -140,8 +141,7 @@ export function coversSession(claims: TokenClaims, sessionId: string): boolean {
  * gate and another to the store.
  */
 export function sessionIdFromPath(path: string): string | null {
-  const m = /^sessions\/([^/]+)$/.exec(path)
-  return m ? m[1] : null
+  return sessionIdOfStreamPath(path)
 }
 
 /** Reading a stream: its session's tokens may read it; any other stream needs admin. */

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Authenticator } from './auth'
-import { buildSessionEvent, type SessionEvent } from './channels'
+import { buildSessionEvent, type SessionEvent } from './session-events'
 import { HttpError, errorResponse, json, readJsonBody } from './http'
 import type { SessionManager } from './manager'
 import { canWrite, coversSession, mayWriteSession } from './tokens'

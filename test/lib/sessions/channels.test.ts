@@ -1,13 +1,7 @@
 import { MaterializedState } from '@durable-streams/state'
 import { describe, expect, it } from 'vitest'
-import {
-  buildSessionEvent,
-  isPresenceGone,
-  sessionStateSchema,
-  validateEnvelope,
-  validateSessionEvent,
-  type SessionEvent,
-} from '../../../src/lib/sessions/channels'
+import { isPresenceGone, sessionStateSchema } from '../../../src/lib/sessions/channel-schemas'
+import { buildSessionEvent, validateEnvelope, validateSessionEvent, type SessionEvent } from '../../../src/lib/sessions/session-events'
 
 const now = 1_700_000_000_000
 const fixedIds = () => {

@@ -7,7 +7,7 @@ import { stream } from '@durable-streams/client'
 import { MaterializedState, isChangeEvent, type StateEvent } from '@durable-streams/state'
 import { createStreamDB } from '@durable-streams/state/db'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { sessionStateSchema, type Chunk } from '../../../src/lib/sessions/channels'
+import { sessionStateSchema, type Chunk } from '../../../src/lib/sessions/channel-schemas'
 import { messagesFromChunks } from '../../../src/lib/sessions/derive'
 import { BACKENDS, createSession, startHarness, write, type Harness } from './harness'
 

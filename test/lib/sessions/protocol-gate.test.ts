@@ -1,6 +1,6 @@
 import { DurableStream, IdempotentProducer, stream } from '@durable-streams/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildSessionEvent, type SessionEvent } from '../../../src/lib/sessions/channels'
+import { buildSessionEvent, type SessionEvent } from '../../../src/lib/sessions/session-events'
 import { BACKENDS, createSession, readStream, startHarness, write, type Harness } from './harness'
 
 function envelope(input: unknown): SessionEvent {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildSessionEvent, type SessionEvent } from '../../../src/lib/sessions/channels'
+import { buildSessionEvent, type SessionEvent } from '../../../src/lib/sessions/session-events'
 import { EventIdIndex } from '../../../src/lib/sessions/event-ids'
 import { usageOf } from '../../../src/lib/sessions/fold'
 import { SessionLogs } from '../../../src/lib/sessions/session-log'

@@ -7,7 +7,7 @@
  * repairs them).
  */
 import { createOptimisticAction, type Transaction } from '@tanstack/db'
-import type { AgentControl, Chunk, Presence, TerminalLine } from '../channels'
+import type { AgentControl, Chunk, Presence, TerminalLine } from '../channel-schemas'
 import type { SessionConnection } from './session-db'
 import { writeEvents, WriteError, type EventInput } from './writer'
 

@@ -2,6 +2,7 @@
  * The sessions REST API (`/api/sessions/**`) from the browser, with the page's token as a bearer
  * token. Errors become ApiError with the server's reason.
  */
+import { SESSIONS_MOUNT, sessionApiPath } from '../../common/session-contract'
 import type { CreateSessionInput, SessionPattern, SessionRecord, SessionStats, SessionStatus } from '../session-types'
 import { authHeaders } from './auth'
 
@@ -59,18 +60,18 @@ function unwrapRecord(body: unknown): SessionRecord {
 export async function listSessions(token: string | undefined, query: SessionListQuery = {}): Promise<SessionPage> {
   const params = new URLSearchParams()
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v))
-  const body = await call<unknown>(`/api/sessions${params.size ? `?${params}` : ''}`, token)
+  const body = await call<unknown>(`${SESSIONS_MOUNT}${params.size ? `?${params}` : ''}`, token)
   if (Array.isArray(body)) return { sessions: body as SessionRecord[], nextCursor: null }
   const b = body as { sessions?: SessionRecord[]; items?: SessionRecord[]; nextCursor?: string | null; cursor?: string | null }
   return { sessions: b.sessions ?? b.items ?? [], nextCursor: b.nextCursor ?? b.cursor ?? null }
 }
 
 export async function getSession(token: string | undefined, sessionId: string): Promise<SessionRecord> {
-  return unwrapRecord(await call<unknown>(`/api/sessions/${encodeURIComponent(sessionId)}`, token))
+  return unwrapRecord(await call<unknown>(sessionApiPath(sessionId), token))
 }
 
 export async function getStats(token: string | undefined): Promise<SessionStats> {
-  const body = await call<unknown>('/api/sessions/stats', token)
+  const body = await call<unknown>(`${SESSIONS_MOUNT}/stats`, token)
   return (body && typeof body === 'object' && 'stats' in body ? (body as { stats: SessionStats }).stats : body) as SessionStats
 }
 
@@ -82,7 +83,7 @@ export interface CreatedSession {
 }
 
 export async function createSession(token: string | undefined, input: CreateSessionInput): Promise<CreatedSession> {
-  const body = await call<Record<string, unknown>>('/api/sessions', token, { method: 'POST', body: JSON.stringify(input) })
+  const body = await call<Record<string, unknown>>(SESSIONS_MOUNT, token, { method: 'POST', body: JSON.stringify(input) })
   return {
     session: unwrapRecord(body),
     shareToken: pickString(body, ['shareToken', 'collaboratorToken']) ?? pickString(body.tokens, ['collaborator', 'share']),
@@ -91,12 +92,12 @@ export async function createSession(token: string | undefined, input: CreateSess
 }
 
 export async function terminateSession(token: string | undefined, sessionId: string, reason?: string): Promise<SessionRecord> {
-  return unwrapRecord(await call<unknown>(`/api/sessions/${encodeURIComponent(sessionId)}/terminate`, token, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }))
+  return unwrapRecord(await call<unknown>(sessionApiPath(sessionId, 'terminate'), token, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }))
 }
 
 /** Exchanges a share-link token for a personal collaborator token with its own user id. */
 export async function joinSession(token: string | undefined, sessionId: string, displayName?: string): Promise<{ token: string; userId?: string }> {
-  const body = await call<Record<string, unknown>>(`/api/sessions/${encodeURIComponent(sessionId)}/join`, token, { method: 'POST', body: JSON.stringify(displayName ? { displayName } : {}) })
+  const body = await call<Record<string, unknown>>(sessionApiPath(sessionId, 'join'), token, { method: 'POST', body: JSON.stringify(displayName ? { displayName } : {}) })
   const personal = pickString(body, ['token'])
   if (!personal) throw new ApiError('the server did not return a token', 500)
   return { token: personal, userId: pickString(body, ['userId', 'subject']) }

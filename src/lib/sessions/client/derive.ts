@@ -13,7 +13,7 @@ import {
   type Presence,
   type TerminalLine,
   type ToolCall,
-} from '../channels'
+} from '../channel-schemas'
 
 /** What a collection row carries besides its value. */
 export interface RowMeta {

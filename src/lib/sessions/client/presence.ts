@@ -4,7 +4,7 @@
  * tab is hidden, and "active" again on the next input. Timer-driven and DOM-free so tests can
  * drive it with fake timers; the browser wiring lives in usePresence.
  */
-import { PRESENCE_HEARTBEAT_MS, type Presence } from '../channels'
+import { PRESENCE_HEARTBEAT_MS, type Presence } from '../channel-schemas'
 import type { PresencePatch } from './actions'
 
 export const CURSOR_THROTTLE_MS = 50

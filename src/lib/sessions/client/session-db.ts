@@ -9,7 +9,8 @@
  * uses the same one (acquireSessionConnection / release).
  */
 import { createStreamDB, type StreamDB } from '@durable-streams/state/db'
-import { sessionStateSchema, type SessionStateSchema } from '../channels'
+import { STREAMS_MOUNT, sessionStreamUrl as streamUrlUnder } from '../../common/session-contract'
+import { sessionStateSchema, type SessionStateSchema } from '../channel-schemas'
 import { ConnectionStatusStore } from './connection-status'
 import { isAtOrAfter } from './offsets'
 import { createResilientFetch } from './resilient-fetch'
@@ -45,7 +46,7 @@ export interface OpenSessionOptions {
 }
 
 export function sessionStreamUrl(sessionId: string, origin: string): string {
-  return new URL(`/api/streams/sessions/${encodeURIComponent(sessionId)}`, origin).toString()
+  return new URL(streamUrlUnder(STREAMS_MOUNT, sessionId), origin).toString()
 }
 
 const SAVE_EVERY_MS = 1000

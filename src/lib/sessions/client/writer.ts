@@ -4,6 +4,7 @@
  * retried a few times (the event ids make retries idempotent); a refusal (4xx) is final and
  * raised as a WriteError carrying the server's reason.
  */
+import { STREAMS_MOUNT } from '../../common/session-contract'
 import { retryDelayMs } from './backoff'
 
 export interface EventInput {
@@ -50,7 +51,7 @@ async function reasonOf(response: Response): Promise<string> {
 /** Appends events; resolves with the stream offset the server acknowledged them at. */
 export async function writeEvents(target: WriteTarget, events: EventInput | EventInput[], fetchImpl: typeof fetch = (i, o) => fetch(i, o)): Promise<{ offset: string }> {
   const origin = target.origin ?? globalThis.location.origin
-  const url = new URL('/api/streams', origin)
+  const url = new URL(STREAMS_MOUNT, origin)
   url.searchParams.set('sessionId', target.sessionId)
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (target.token) headers.authorization = `Bearer ${target.token}`
@@ -83,7 +84,7 @@ export async function writeEvents(target: WriteTarget, events: EventInput | Even
  */
 export function leaveSession(target: WriteTarget, userId: string): void {
   const origin = target.origin ?? globalThis.location.origin
-  const url = new URL('/api/streams', origin)
+  const url = new URL(STREAMS_MOUNT, origin)
   url.searchParams.set('sessionId', target.sessionId)
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (target.token) headers.authorization = `Bearer ${target.token}`

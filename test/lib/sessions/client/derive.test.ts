@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../../../src/lib/sessions/channels'
+import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../../../src/lib/sessions/channel-schemas'
 import {
   commandText,
   deriveAgentSummary,
