@@ -36,6 +36,14 @@ fi
 log "building the production app (the conformance suite also runs through it)"
 npx vite build --logLevel warn
 
+# Types and lint first: the run fails on either, and says which (the suite still runs, so one
+# failing check does not hide test results).
+checks_failed=()
+log "type-checking (tsc --noEmit)"
+npx tsc --noEmit -p . || checks_failed+=("tsc --noEmit")
+log "linting (biome lint)"
+npx biome lint --max-diagnostics=50 || checks_failed+=("biome lint")
+
 mkdir -p test-results
 log "running the test suite"
 set +e
@@ -49,5 +57,9 @@ if [ -f test-results/vitest.json ]; then
     const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
     console.log(`\nTests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
   '
+fi
+if [ ${#checks_failed[@]} -gt 0 ]; then
+  printf '\nFAILED checks: %s\n' "${checks_failed[*]}"
+  [ "$status" = 0 ] && status=1
 fi
 exit $status
