@@ -7,27 +7,26 @@
  */
 import { join } from 'node:path'
 import pino, { type Logger } from 'pino'
-import { loadConfig } from './config'
 import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } from './db/connection'
 import { createStreamsServer, type StreamsServer } from './streams'
 import { createSubscriptions } from './streams/subscriptions'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
-import { loadSessionsConfig, type SessionsConfig } from './sessions/config'
 import { noopHooks, type SessionWorkerHooks, type SessionWorkerHooksInput, type WorkerHookContext } from './sessions/hooks'
 import { HttpError, errorResponse, json } from './sessions/http'
 import { SessionManager } from './sessions/manager'
 import { SessionMonitor } from './sessions/monitor'
 import { createProtocolGate } from './sessions/protocol-gate'
 import { loadOrCreateSecret } from './sessions/secret'
+import { gatewaySettings, hostEnv, loadSettings, type GatewayConfig, type SessionsConfig, type Settings } from './settings'
 import { AUTH_EXCHANGE_PATH, createLoginExchange, loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS, type LoginCodeStore } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { isLiveStatus } from './sessions/session-types'
 import type { SessionStore } from './sessions/store'
-import { createModelGateway, LedgerSessionStore, loadGatewayConfig, ModelLedger, type GatewayConfig } from './gateway'
+import { createModelGateway, LedgerSessionStore, ModelLedger } from './gateway'
 import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './sessions/streams-client'
-import { secretFromString, type IssueTokenOptions } from './sessions/tokens'
+import type { IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/writer'
-import { workerHooksFromEnv } from './workers/hooks'
+import { workerHooksFromSettings } from './workers/hooks'
 
 export const STREAMS_BASE_PATH = '/api/streams'
 /**
@@ -64,6 +63,8 @@ export interface TetherAppConfig {
   /** Injectable clock (epoch ms) for the session layer. */
   now?: () => number
   logger?: Logger
+  /** Level of the default logger (LOG_LEVEL; default info). */
+  logLevel?: string
 }
 
 export interface TetherApp {
@@ -87,19 +88,20 @@ export interface TetherApp {
   logger: Logger
 }
 
-export function tetherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TetherAppConfig {
-  const base = loadConfig(env)
-  const sessions = loadSessionsConfig(env)
+/** The app's configuration from the settings front door (src/lib/settings). */
+export function tetherConfigFrom(settings: Settings): TetherAppConfig {
+  const { streams } = settings
   return {
-    dataDir: base.TETHER_DATA_DIR,
-    durability: base.TETHER_DURABILITY,
-    longPollTimeoutMs: base.TETHER_LONG_POLL_TIMEOUT_MS,
-    maxBodyBytes: base.TETHER_MAX_BODY_BYTES,
-    defaultRetentionMs: base.TETHER_RETENTION_DAYS === 0 ? null : base.TETHER_RETENTION_DAYS * 86_400_000,
-    allowLoopbackWebhooks: base.TETHER_ALLOW_LOOPBACK_WEBHOOKS,
-    publicUrl: sessions.publicUrl ?? `http://${base.HOST}:${base.PORT}`,
-    sessions,
-    gateway: loadGatewayConfig(env),
+    dataDir: streams.dataDir,
+    durability: streams.durability,
+    longPollTimeoutMs: streams.longPollTimeoutMs,
+    maxBodyBytes: streams.maxBodyBytes,
+    defaultRetentionMs: streams.defaultRetentionMs,
+    allowLoopbackWebhooks: streams.allowLoopbackWebhooks,
+    publicUrl: settings.server.publicUrl,
+    sessions: settings.sessions,
+    gateway: settings.gateway,
+    logLevel: settings.logging.level,
   }
 }
 
@@ -154,7 +156,7 @@ function withCors(res: Response): Response {
 }
 
 export function createTetherApp(config: TetherAppConfig, workers?: SessionWorkerHooksInput): TetherApp {
-  const logger = config.logger ?? pino({ name: 'tether', level: process.env.LOG_LEVEL ?? 'info' })
+  const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info' })
   const now = config.now ?? Date.now
   const sc = config.sessions
   // The data dir holds the database, the token secret and login codes: owner-only (issue #8).
@@ -194,7 +196,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     protocolTransport = (req) => server.handle(req)
   }
 
-  const secret = sc.secret ? secretFromString(sc.secret) : loadOrCreateSecret(config.dataDir, undefined)
+  const secret = loadOrCreateSecret(config.dataDir, sc.secret)
   const auth = createAuthenticator({ secret, enabled: sc.auth, now })
   if (!sc.auth) {
     logger.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!')
@@ -267,7 +269,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     publicUrl: sc.publicUrl,
     maxBodyBytes: sc.maxEventBodyBytes,
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
-    model: createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? loadGatewayConfig({})) }),
+    model: createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) }),
   })
 
   const loginCodes = loginCodeStore(config.dataDir, now)
@@ -329,9 +331,11 @@ let singleton: TetherApp | undefined
 /** The process-wide app, built from the environment on first use. */
 export function getTetherApp(): TetherApp {
   if (!singleton) {
-    const config = tetherConfigFromEnv()
+    // The bundled app has no entry file of its own: the process environment enters here, once.
+    const settings = loadSettings(hostEnv())
+    const config = tetherConfigFrom(settings)
     // Agent workers (src/lib/workers) unless TETHER_WORKERS=off.
-    singleton = createTetherApp(config, workerHooksFromEnv(config.dataDir))
+    singleton = createTetherApp(config, workerHooksFromSettings(config.dataDir, settings.workers))
     announceAdminLink(singleton, config)
   }
   return singleton

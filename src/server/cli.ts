@@ -12,11 +12,10 @@
  *       reads on exchange, so no restart is needed and no token is printed.
  */
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../lib/config'
-import { loadSessionsConfig } from '../lib/sessions/config'
 import { loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS } from '../lib/sessions/login-links'
 import { loadOrCreateSecret } from '../lib/sessions/secret'
-import { ROLES, issueToken, secretFromString, type Role } from '../lib/sessions/tokens'
+import { ROLES, issueToken, type Role } from '../lib/sessions/tokens'
+import { loadSettings } from '../lib/settings'
 
 const USAGE = `usage: npm run tether -- token --role <${ROLES.join('|')}> [--session <id>] [--subject <id>] [--name <name>] [--ttl <seconds>]
        npm run tether -- link`
@@ -27,10 +26,9 @@ function printLoginLink(rest: string[]): number {
     console.error(`link takes no arguments\n${USAGE}`)
     return 2
   }
-  const config = loadConfig()
-  const publicUrl = loadSessionsConfig().publicUrl ?? `http://${config.HOST}:${config.PORT}`
-  const { code } = loginCodeStore(config.TETHER_DATA_DIR).mint()
-  console.log(loginLinkUrl(publicUrl, code))
+  const settings = loadSettings(process.env)
+  const { code } = loginCodeStore(settings.streams.dataDir).mint()
+  console.log(loginLinkUrl(settings.server.publicUrl, code))
   console.error(`single use, expires in ${Math.round(LOGIN_CODE_TTL_MS / 60_000)} minutes`)
   return 0
 }
@@ -63,8 +61,8 @@ async function main(argv: string[]): Promise<number> {
     console.error('--ttl must be a positive whole number of seconds')
     return 2
   }
-  const sessions = loadSessionsConfig()
-  const secret = sessions.secret ? secretFromString(sessions.secret) : loadOrCreateSecret(loadConfig().TETHER_DATA_DIR, undefined)
+  const settings = loadSettings(process.env)
+  const secret = loadOrCreateSecret(settings.streams.dataDir, settings.sessions.secret)
   const subject = values.subject ?? (role === 'collaborator' ? `u_cli_${Date.now().toString(36)}` : undefined)
   try {
     const token = await issueToken(secret, {

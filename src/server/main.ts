@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url'
 import { serve } from 'srvx'
 import { staticMiddleware } from 'srvx/static'
 import { withSecurityHeaders } from '../lib/security-headers'
+import { loadSettings } from '../lib/settings'
 
 const root = resolve(import.meta.dirname, '../..')
 const serverEntry = resolve(root, 'dist/server/server.js')
@@ -18,8 +19,8 @@ if (!existsSync(serverEntry)) {
   process.exit(1)
 }
 
-const port = Number(process.env.PORT ?? 3000)
-const hostname = process.env.HOST ?? '127.0.0.1'
+// The app inside the bundle parses the same environment again (getTetherApp); this is only where to listen.
+const { port, host: hostname } = loadSettings(process.env).server
 const { default: app } = (await import(pathToFileURL(serverEntry).href)) as {
   default: { fetch: (req: Request) => Response | Promise<Response> }
 }

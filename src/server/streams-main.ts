@@ -3,32 +3,33 @@
  * runs and benchmarks. Streams under /v1/stream/, SQLite file in TETHER_DATA_DIR.
  */
 import { join } from 'node:path'
-import { loadConfig } from '../lib/config'
+import { loadSettings } from '../lib/settings'
 import { startStreamsHttpServer } from '../lib/streams'
 import { createSubscriptions } from '../lib/streams/subscriptions'
 
-const config = loadConfig()
+const settings = loadSettings(process.env)
+const config = settings.streams
 const server = await startStreamsHttpServer({
-  port: config.PORT,
-  host: config.HOST,
+  port: settings.server.port,
+  host: settings.server.host,
   basePath: '/v1/stream',
-  file: join(config.TETHER_DATA_DIR, 'streams.db'),
-  durability: config.TETHER_DURABILITY,
+  file: join(config.dataDir, 'streams.db'),
+  durability: config.durability,
   // This process is the file's only user: skip per-transaction file locking.
   exclusive: true,
-  longPollTimeoutMs: config.TETHER_LONG_POLL_TIMEOUT_MS,
-  maxBodyBytes: config.TETHER_MAX_BODY_BYTES,
-  defaultRetentionMs: config.TETHER_RETENTION_DAYS === 0 ? null : config.TETHER_RETENTION_DAYS * 24 * 3600 * 1000,
+  longPollTimeoutMs: config.longPollTimeoutMs,
+  maxBodyBytes: config.maxBodyBytes,
+  defaultRetentionMs: config.defaultRetentionMs,
 })
 const subscriptions = createSubscriptions({
   access: server.streams.access,
   db: server.streams.sqlite,
-  allowLoopbackWebhooks: config.TETHER_ALLOW_LOOPBACK_WEBHOOKS,
+  allowLoopbackWebhooks: config.allowLoopbackWebhooks,
 })
 server.streams.setReserved(subscriptions)
 server.streams.addListener(subscriptions)
 
-console.log(`tether streams: ${server.url}/v1/stream/ (data ${config.TETHER_DATA_DIR}, durability ${config.TETHER_DURABILITY})`)
+console.log(`tether streams: ${server.url}/v1/stream/ (data ${config.dataDir}, durability ${config.durability})`)
 
 let stopping = false
 async function stop(signal: string) {

@@ -6,8 +6,8 @@ import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import pino from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTetherApp, getTetherApp, tetherConfigFromEnv, type TetherApp } from '../../src/lib/app'
-import { loadSessionsConfig, type SessionsConfig } from '../../src/lib/sessions/config'
+import { createTetherApp, getTetherApp, tetherConfigFrom, type TetherApp } from '../../src/lib/app'
+import { loadSettings, type SessionsConfig } from '../../src/lib/settings'
 
 const run = promisify(execFile)
 const quiet = pino({ level: 'silent' })
@@ -77,29 +77,6 @@ describe('createTetherApp', () => {
   })
 })
 
-describe('configuration from the environment', () => {
-  it('reads auth, external URL and limit overrides (0 = no limit)', () => {
-    const c = loadSessionsConfig({
-      TETHER_AUTH: 'off',
-      TETHER_STREAMS_URL: 'http://127.0.0.1:4437/v1/stream/',
-      TETHER_SESSION_MAX_IDLE_MS: '0',
-      TETHER_SESSION_MAX_BUDGET_USD: '2.5',
-      TETHER_MONITOR_INTERVAL_MS: '1000',
-    })
-    expect(c).toMatchObject({ auth: false, streamsUrl: 'http://127.0.0.1:4437/v1/stream', monitorIntervalMs: 1000, defaultLimits: { maxIdleTimeMs: null, maxBudgetUsd: 2.5 } })
-    expect(loadSessionsConfig({})).toMatchObject({ auth: true, retentionDays: 30, streamsUrl: undefined })
-  })
-
-  it.each([
-    [{ TETHER_AUTH: 'maybe' }, /TETHER_AUTH/],
-    [{ TETHER_STREAMS_URL: 'not a url' }, /TETHER_STREAMS_URL/],
-    [{ TETHER_SECRET: 'short' }, /TETHER_SECRET/],
-    [{ TETHER_SESSION_MAX_TURNS: '-3' }, /TETHER_SESSION_MAX_TURNS/],
-  ])('rejects %j', (env, message) => {
-    expect(() => loadSessionsConfig(env)).toThrow(message)
-  })
-})
-
 describe('getTetherApp', () => {
   it('builds one app from the environment and hands out the same one', async () => {
     const dataDir = tempDir()
@@ -107,7 +84,7 @@ describe('getTetherApp', () => {
     process.env.TETHER_SECRET = 'singleton-secret-1234567890'
     process.env.TETHER_MONITOR_INTERVAL_MS = '0'
     process.env.LOG_LEVEL = 'silent'
-    expect(tetherConfigFromEnv().dataDir).toBe(dataDir)
+    expect(tetherConfigFrom(loadSettings(process.env)).dataDir).toBe(dataDir)
     const app = getTetherApp()
     expect(getTetherApp()).toBe(app)
     const token = await app.issueToken({ role: 'admin' })

@@ -1,5 +1,4 @@
 /** The model gateway: the only place provider keys live (see specs/gateway.md). */
-export { loadGatewayConfig, type GatewayConfig } from './config'
 export { createModelGateway, type ModelGateway, type ModelGatewayOptions } from './handler'
 export { ModelLedger } from './ledger'
 export { LedgerSessionStore } from './usage-store'

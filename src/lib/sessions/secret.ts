@@ -5,14 +5,14 @@ import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../db/connection'
 import { secretFromString, type TokenSecret } from './tokens'
 
 /**
- * The server secret: TETHER_SECRET if set, else `<dataDir>/secret`, created (32 random bytes,
+ * The server secret: `secret` (TETHER_SECRET, from the settings) if set, else `<dataDir>/secret`, created (32 random bytes,
  * mode 0600) on first start. The mode is re-applied on every load so an install from before
  * (or one made under a loose umask) is fixed; the data dir is made owner-only too.
  */
-export function loadOrCreateSecret(dataDir: string, envSecret = process.env.TETHER_SECRET): TokenSecret {
-  if (envSecret) {
-    if (envSecret.length < 16) throw new Error('TETHER_SECRET must be at least 16 characters')
-    return secretFromString(envSecret)
+export function loadOrCreateSecret(dataDir: string, secret: string | undefined): TokenSecret {
+  if (secret) {
+    if (secret.length < 16) throw new Error('TETHER_SECRET must be at least 16 characters')
+    return secretFromString(secret)
   }
   const file = join(dataDir, 'secret')
   if (!existsSync(file)) {

@@ -5,6 +5,7 @@
  * looked and how to start one.
  */
 import { existsSync } from 'node:fs'
+import { hostEnv } from '../settings/host-env'
 import Docker from 'dockerode'
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock'
@@ -25,7 +26,7 @@ export class DockerUnavailableError extends Error {
 }
 
 /** The endpoint the engine is expected at, as a DOCKER_HOST-style URL. */
-export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+export function dockerEndpoint(env: Readonly<Record<string, string | undefined>> = hostEnv()): string {
   if (env.DOCKER_HOST) return env.DOCKER_HOST
   if (existsSync(DEFAULT_DOCKER_SOCKET)) return `unix://${DEFAULT_DOCKER_SOCKET}`
   if (existsSync(TETHER_DOCKER_SOCKET)) return `unix://${TETHER_DOCKER_SOCKET}`

@@ -4,10 +4,12 @@
  * token issuer and public URL from the hook context, and creates the runtimes lazily (the docker
  * runtime connects to the engine and builds the worker image on first use).
  */
+import { createHash } from 'node:crypto'
+import { resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { WorkerHookContext } from '../sessions/hooks'
-import { loadWorkersConfig, instanceIdFor, type WorkersConfig } from './config'
-import { connectDocker } from './docker-engine'
+import { hostEnv, loadSettings, type WorkersConfig } from '../settings'
+import { connectDocker, dockerEndpoint } from './docker-engine'
 import { ensureWorkerImage } from './image/build'
 import type { RuntimeKind, WorkerRuntime } from './runtime'
 import { DockerRuntime, workerNetworkFrom, type DockerLimits } from './runtimes/docker'
@@ -18,6 +20,7 @@ import type { SessionRecord } from '../sessions/session-types'
 
 export interface WorkerHooksOptions {
   dataDir: string
+  /** Default: the settings of this process's environment (src/lib/settings). */
   config?: WorkersConfig
   /** Override the runtimes (tests); default: process always, docker on demand. */
   runtimes?: Partial<Record<RuntimeKind, RuntimeSource>>
@@ -35,6 +38,11 @@ export interface WorkerHooksOptions {
   onSupervisor?(supervisor: WorkerSupervisor): void
 }
 
+/** A server's instance id: its data dir, hashed (so two servers never reap each other's containers). */
+export function instanceIdFor(dataDir: string): string {
+  return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16)
+}
+
 /** The default runtimes for a server whose data lives in `dataDir`. */
 export function defaultRuntimes(
   dataDir: string,
@@ -42,13 +50,13 @@ export function defaultRuntimes(
   dockerLimits: Partial<DockerLimits> = {},
   server: { serverUrl?: WorkerHooksOptions['serverUrl']; network?: string; logger?: WorkerHooksOptions['logger'] } = {},
 ): Record<RuntimeKind, RuntimeSource> {
-  const network = workerNetworkFrom(server.network ?? process.env.TETHER_WORKER_NETWORK)
+  const network = workerNetworkFrom(server.network ?? config.network)
   const { serverUrl, logger } = server
   return {
     // Work dirs outside the data dir: nothing a command reaches by `..` may lead to the secret.
-    process: new ProcessRuntime({ workRoot: workRootFor(dataDir), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
+    process: new ProcessRuntime({ workRoot: workRootFor(dataDir, config.workRoot), ...(config.sandbox ? { sandbox: config.sandbox } : {}), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
     docker: async (): Promise<WorkerRuntime> => {
-      const docker = await connectDocker()
+      const docker = await connectDocker(config.dockerHost ?? dockerEndpoint())
       const image = config.image ?? (await ensureWorkerImage({ docker })).ref
       // Containers have no network to the host: this socket, mounted into each, is their way here.
       const serverSocket = serverUrl ? await openServerSocket({ target: serverUrl, ...(logger ? { logger } : {}) }) : undefined
@@ -71,7 +79,7 @@ export function defaultRuntimes(
 
 export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHookContext) => WorkerSupervisor {
   return (ctx) => {
-    const config = options.config ?? loadWorkersConfig()
+    const config = options.config ?? loadSettings(hostEnv()).workers
     const serverUrl = options.serverUrl ?? ctx.writerUrl.replace(/\/api\/streams\/?$/, '')
     const supervisor = new WorkerSupervisor({
       runtimes:
@@ -91,11 +99,10 @@ export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHook
   }
 }
 
-/** Hooks for a server configured from the environment, or undefined when TETHER_WORKERS=off. */
-export function workerHooksFromEnv(dataDir: string, env: NodeJS.ProcessEnv = process.env, logger?: WorkerHooksOptions['logger']) {
-  const config = loadWorkersConfig(env)
+/** Hooks for a server's worker settings (src/lib/settings), or undefined when TETHER_WORKERS=off. */
+export function workerHooksFromSettings(dataDir: string, config: WorkersConfig, logger?: WorkerHooksOptions['logger']) {
   if (!config.enabled) return undefined
   // Checked here, at start-up, not when the first container starts.
-  const workerNetwork = workerNetworkFrom(env.TETHER_WORKER_NETWORK)
+  const workerNetwork = workerNetworkFrom(config.network)
   return createWorkerHooks({ dataDir, config, workerNetwork, ...(logger ? { logger } : {}) })
 }

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { hostEnv } from '../settings/host-env'
 
 function isTetherRoot(dir: string): boolean {
   const pkg = join(dir, 'package.json')
@@ -21,7 +22,7 @@ let cachedRoot: string | undefined
 
 export function projectRoot(): string {
   if (cachedRoot) return cachedRoot
-  const fromEnv = process.env.TETHER_ROOT
+  const fromEnv = hostEnv().TETHER_ROOT
   if (fromEnv) return (cachedRoot = resolve(fromEnv))
   for (const start of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
     let dir = start

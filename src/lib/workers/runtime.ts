@@ -2,6 +2,7 @@
  * The WorkerRuntime interface: how the supervisor starts, claims, restarts, stops and observes
  * agent workers, whatever they run in (a child process, a Docker container).
  */
+import { hostEnv } from '../settings/host-env'
 export type RuntimeKind = 'process' | 'docker'
 export const RUNTIME_KINDS: readonly RuntimeKind[] = ['process', 'docker']
 
@@ -74,7 +75,7 @@ export interface WorkerRuntime {
  */
 export const FORWARDED_ENV_KEYS: readonly string[] = []
 
-export function forwardedEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function forwardedEnv(env: Readonly<Record<string, string | undefined>> = hostEnv()): Record<string, string> {
   const out: Record<string, string> = {}
   for (const key of FORWARDED_ENV_KEYS) if (env[key]) out[key] = env[key]
   return out

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
 import { createTetherApp, type TetherApp } from '../../../src/lib/app'
-import type { SessionsConfig } from '../../../src/lib/sessions/config'
+import type { SessionsConfig } from '../../../src/lib/settings'
 import type { SessionWorkerHooksInput } from '../../../src/lib/sessions/hooks'
 import { captureLogger } from '../../support/capture-logger'
 

@@ -13,6 +13,7 @@ import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseSandboxMode } from '../../../worker/sandbox'
+import { hostEnv } from '../../settings/host-env'
 import { bundleWorker } from '../image/bundle'
 import { claimEnv, forwardedEnv, type LogOptions, type WorkerClaim, type WorkerExit, type WorkerInfo, type WorkerRuntime } from '../runtime'
 import { LogBuffer } from './log-buffer'
@@ -31,11 +32,11 @@ export interface ProcessRuntimeOptions {
 }
 
 /**
- * Where a server's process workers keep their work dirs: TETHER_WORK_ROOT, else
- * `<os tmpdir>/tether-work-<hash of the data dir>`. Never inside the data dir.
+ * Where a server's process workers keep their work dirs: `workRoot` (TETHER_WORK_ROOT, from the
+ * settings), else `<os tmpdir>/tether-work-<hash of the data dir>`. Never inside the data dir.
  */
-export function workRootFor(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TETHER_WORK_ROOT) return resolve(env.TETHER_WORK_ROOT)
+export function workRootFor(dataDir: string, workRoot?: string): string {
+  if (workRoot) return resolve(workRoot)
   return join(tmpdir(), `tether-work-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16)}`)
 }
 
@@ -75,7 +76,7 @@ export class ProcessRuntime implements WorkerRuntime {
 
   constructor(private readonly options: ProcessRuntimeOptions = {}) {
     this.workRoot = options.workRoot ?? join(tmpdir(), `tether-workers-${process.pid}`)
-    this.sandbox = options.sandbox ?? process.env.TETHER_SANDBOX ?? 'bwrap'
+    this.sandbox = options.sandbox ?? 'bwrap'
     // A typo here must stop the server, not reach the first worker as a crash loop.
     parseSandboxMode(this.sandbox)
   }
@@ -90,9 +91,9 @@ export class ProcessRuntime implements WorkerRuntime {
     privateDir(this.workRoot)
     privateDir(workDir)
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      PATH: hostEnv().PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: workDir,
-      LANG: process.env.LANG ?? 'C.UTF-8',
+      LANG: hostEnv().LANG ?? 'C.UTF-8',
       TETHER_WORK_DIR: workDir,
       TETHER_EXIT_WITH_STDIN: '1',
       TETHER_SANDBOX: this.sandbox,
