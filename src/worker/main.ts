@@ -9,8 +9,10 @@
  * that unix socket (server-link.ts).
  */
 import { createInterface } from 'node:readline'
-import { identityFromEnv, parseClaim, settingsFromEnv, type WorkerIdentity } from './config'
+import { loadWorkerSettings } from '../lib/settings/worker'
+import { parseClaim, type WorkerIdentity } from './config'
 import { log } from './log'
+import { configureWorkerSandbox } from './sandbox'
 import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
 
@@ -35,7 +37,9 @@ function readClaim(): Promise<WorkerIdentity> {
 }
 
 async function main(): Promise<void> {
-  const settings = settingsFromEnv()
+  // The worker's one read of its environment (src/lib/settings/worker.ts).
+  const { settings, identity: fromEnv, warm, exitWithStdin, serverSocket, sandbox } = loadWorkerSettings(process.env)
+  configureWorkerSandbox(sandbox)
   let running: RunningWorker | null = null
   let exiting = false
   const exit = (code: number) => {
@@ -50,19 +54,18 @@ async function main(): Promise<void> {
       void running.shutdown(`received ${signal}`)
     })
   }
-  if (process.env.TETHER_EXIT_WITH_STDIN === '1' && process.env.TETHER_WARM !== '1') {
+  if (exitWithStdin && !warm) {
     process.stdin.on('end', () => exit(0)).resume()
   }
 
   // Up before a warm worker waits, so a claim does not wait for it.
-  const socket = process.env.TETHER_SERVER_SOCKET
-  const link = socket ? await startServerLink(socket) : null
+  const link = serverSocket ? await startServerLink(serverSocket) : null
 
-  let identity = identityFromEnv()
+  let identity = fromEnv
   // Only this process needs the token: anything it spawns gets an environment without it.
   delete process.env.TETHER_WORKER_TOKEN
   if (!identity) {
-    if (process.env.TETHER_WARM !== '1') throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
+    if (!warm) throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
     log.info('warm: waiting for a claim on stdin')
     // Node loads its fetch implementation on first use (tens of ms): do it while idle, through
     // the server link when there is one (its first connection and the relays warm up too).
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
       .then((r) => r.text())
       .catch(() => {})
     identity = await readClaim()
-    if (process.env.TETHER_EXIT_WITH_STDIN === '1') process.stdin.on('end', () => exit(0)).resume()
+    if (exitWithStdin) process.stdin.on('end', () => exit(0)).resume()
   }
   if (link) identity = { ...identity, serverUrl: throughLink(identity.serverUrl, link) }
   running = startWorker(identity, settings)

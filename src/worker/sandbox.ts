@@ -288,13 +288,20 @@ async function chownInside(root: string, path: string, uid: number, gid: number)
 
 let current: Sandbox | null = null
 
+/** TETHER_SANDBOX from the worker's settings (main.ts), used by the first workerSandbox() call. */
+let configuredMode: string | undefined
+
+export function configureWorkerSandbox(mode: string | undefined): void {
+  configuredMode = mode
+}
+
 /**
- * The worker's sandbox from its environment (memoized). The first call, at worker start, warns
- * loudly when sandboxing is off and starts the bwrap probe so the first command does not wait.
+ * The worker's sandbox (memoized), in the mode main.ts configured (default bwrap). The first call
+ * warns loudly when sandboxing is off and starts the bwrap probe so the first command does not wait.
  */
-export function workerSandbox(env: NodeJS.ProcessEnv = process.env): Sandbox {
+export function workerSandbox(): Sandbox {
   if (current) return current
-  const sandbox = new Sandbox({ mode: parseSandboxMode(env.TETHER_SANDBOX) })
+  const sandbox = new Sandbox({ mode: parseSandboxMode(configuredMode) })
   current = sandbox
   if (sandbox.mode.kind === 'off') log.warn(`TETHER_SANDBOX=off: collaborators' commands run unsandboxed as ${userInfo().username}`)
   else log.info({ sandbox: sandbox.describe() }, 'command sandbox')
