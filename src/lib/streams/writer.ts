@@ -10,55 +10,14 @@ import { ProtocolError, badRequest, conflict, gone, notFound } from './errors'
 import { H } from './protocol'
 import { judgeProducer } from './producers'
 import { prepareWriterStatements, type WriterStatements } from './writer-sql'
+import { essenceOf, isExpired, ttlSlackMs, type AppendSpec, type CreateSpec, type Expiry, type WriteResult } from './write-specs'
 
 export { judgeProducer } from './producers'
 
-export interface Expiry {
-  ttlSeconds: number | null
-  expiresAtMs: number | null
-}
-
-export interface CreateSpec extends Expiry {
-  path: string
-  /** Media type as sent, or null (default, or inherit for forks). */
-  contentType: string | null
-  closed: boolean
-  body: Uint8Array
-  fork: { sourcePath: string; offsetToken: string | null; offset: Position | null; subOffset: number } | null
-}
-
-export interface AppendSpec {
-  path: string
-  /** Request media type; null only for close-only requests. */
-  contentType: string | null
-  body: Uint8Array
-  close: boolean
-  streamSeq: string | null
-  producer: { id: string; epoch: number; seq: number } | null
-}
-
-export interface WriteResult {
-  status: number
-  meta: StreamMeta
-  /** Extra response headers (producer echoes). */
-  headers: Record<string, string>
-}
+export { essenceOf, isExpired, ttlSlackMs, type AppendSpec, type CreateSpec, type Expiry, type WriteResult } from './write-specs'
 
 /** Streams with more own rows than this are purged in the background, not in the request. */
 const INLINE_DELETE_ROWS = 2000
-
-export function essenceOf(contentType: string): string {
-  return contentType.split(';')[0]!.trim().toLowerCase()
-}
-
-/** How stale a TTL stream's persisted deadline may get before an append rewrites it. */
-export function ttlSlackMs(ttlSeconds: number): number {
-  return Math.min(60_000, (ttlSeconds * 1000) / 20)
-}
-
-export function isExpired(meta: StreamMeta, now: number): boolean {
-  return meta.deadlineAt !== null && meta.deadlineAt <= now
-}
 
 /**
  * The write side: create, append, close, delete, expire. Each method runs synchronously
