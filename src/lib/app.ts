@@ -6,6 +6,7 @@
  * here because Start's code splitting would duplicate it in route files.
  */
 import { join } from 'node:path'
+import { SESSIONS_MOUNT, STREAMS_MOUNT, sessionStreamUrl } from './common/session-contract'
 import pino, { type Logger } from 'pino'
 import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } from './db/connection'
 import { createStreamsServer, type StreamsServer } from './streams'
@@ -28,13 +29,13 @@ import type { IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/writer'
 import { workerHooksFromSettings } from './workers/hooks'
 
-export const STREAMS_BASE_PATH = '/api/streams'
+export const STREAMS_BASE_PATH = STREAMS_MOUNT
 /**
  * The same streams at the protocol's conventional mount, so off-the-shelf Durable Streams tools
  * (and the official conformance suite, whose subscription tests assume `/v1/stream/`) work as is.
  */
 export const PROTOCOL_ALIAS_PATH = '/v1/stream'
-export const SESSIONS_BASE_PATH = '/api/sessions'
+export const SESSIONS_BASE_PATH = SESSIONS_MOUNT
 /** Liveness probe; the production entry calls it once at start so the app boots eagerly. */
 export const HEALTH_PATH = '/api/health'
 /** Origin of in-process protocol requests (never leaves the process). */
@@ -208,7 +209,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   const publicUrl = (config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
   const hookContext: WorkerHookContext = {
     issueToken: (opts) => auth.issue(opts),
-    sessionStreamUrl: (id) => `${publicUrl}${STREAMS_BASE_PATH}/sessions/${encodeURIComponent(id)}`,
+    sessionStreamUrl: (id) => sessionStreamUrl(`${publicUrl}${STREAMS_BASE_PATH}`, id),
     writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
   }
   const hooks: SessionWorkerHooks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopHooks)
@@ -247,15 +248,9 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
       const s = store.get(id)
       return s !== null && isLiveStatus(s.status)
     },
-    onSessionAppend: (id, events) => {
-      // Raw appends (workers): refresh usage, and resume a suspended hybrid session on activity.
-      void (async () => {
-        const s = store.get(id)
-        if (s?.status === 'idle' && events.some((e) => e.type === 'chunk' || e.type === 'terminal' || e.type === 'tool-call')) {
-          await manager.resume(id)
-        }
-        await manager.refresh(id)
-      })().catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
+    // Raw appends (workers): the session layer folds the validated events (usage, resume on activity).
+    onSessionAppend: (id, events, offset) => {
+      manager.appended(id, events, offset).catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
     },
   })
   const gate = gateFor(STREAMS_BASE_PATH)

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react'
+import { sessionPagePath } from '../../lib/common/session-contract'
 import { decodeToken } from '../../lib/sessions/client/auth'
 import { rememberedShareToken } from '../../lib/sessions/client/share'
 
@@ -11,7 +12,7 @@ export function useShareLink(sessionId: string, token: string | undefined, urlTo
   const [state, setState] = useState<{ url?: string; note?: string }>({})
   useEffect(() => {
     if (!open) return
-    const page = `${location.origin}/sessions/${encodeURIComponent(sessionId)}`
+    const page = `${location.origin}${sessionPagePath(sessionId)}`
     if (!token) {
       setState({ url: page, note: 'The server runs without authentication: anyone who can reach it can open this link.' })
       return

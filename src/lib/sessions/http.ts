@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod'
 import { readBody } from '../streams/body'
+import { InvalidSessionEventError, MessageAuthorshipError, SessionError, SessionStreamClosedError } from './session-errors'
 
 /** An error that already knows its HTTP answer. Body: `{ ok: false, error, field? }`. */
 export class HttpError extends Error {
@@ -24,7 +25,22 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   })
 }
 
-export function errorResponse(err: HttpError): Response {
+/** The session layer's domain errors as HTTP answers (the one place that maps them). */
+export function httpErrorOf(err: SessionError): HttpError {
+  if (err instanceof SessionStreamClosedError) return new HttpError(409, err.message, err.field, { 'stream-closed': 'true' })
+  if (err instanceof MessageAuthorshipError) return new HttpError(403, err.message, err.field)
+  if (err instanceof InvalidSessionEventError) return new HttpError(400, err.message, err.field)
+  // Unknown, ended, stream gone: there is no such live session.
+  return new HttpError(404, err.message, err.field)
+}
+
+/** Whether an adapter answers `err` itself (4xx with a reason) instead of letting it become a 500. */
+export function isAnswerable(err: unknown): err is HttpError | SessionError {
+  return err instanceof HttpError || err instanceof SessionError
+}
+
+export function errorResponse(error: HttpError | SessionError): Response {
+  const err = error instanceof SessionError ? httpErrorOf(error) : error
   return json({ ok: false, error: err.message, ...(err.field !== undefined ? { field: err.field } : {}) }, err.status, err.headers)
 }
 

@@ -9,7 +9,7 @@ import { isPresenceGone } from './channel-schemas'
 import { buildSessionEvent, type SessionEvent } from './session-events'
 import { usageOf } from './fold'
 import type { SessionWorkerHooks } from './hooks'
-import { HttpError } from './http'
+import { InvalidSessionEventError, SessionEndedError, SessionNotFoundError, SessionStreamClosedError, SessionStreamGoneError } from './session-errors'
 import { resolveLimits } from './limits'
 import { SessionLogs, type AppendResult } from './session-log'
 import {
@@ -62,7 +62,19 @@ export interface SessionPresenceSummary {
   agents: Array<{ agentId: string; status: AgentStatus }>
 }
 
+/** What requireLive answers: enough of the record to decide on a write. */
+export type LiveSession = Pick<SessionRecord, 'id' | 'status' | 'endReason'>
+
 const ACTIVITY = new Set(['chunk', 'tool-call', 'terminal'])
+
+/**
+ * The one rule for resuming: a hybrid session suspended by its idle limit (`idle`) resumes on
+ * activity (a chunk, tool call or terminal line), whichever write path it came by; presence and
+ * agent state (heartbeats) do not count.
+ */
+export function resumesSession(status: SessionStatus, events: readonly Pick<SessionEvent, 'type'>[]): boolean {
+  return status === 'idle' && events.some((e) => ACTIVITY.has(e.type))
+}
 
 export function newSessionId(): string {
   return `s_${randomBytes(10).toString('base64url')}`
@@ -161,34 +173,50 @@ export class SessionManager {
     }
   }
 
-  /** A live session or the HTTP error that explains why not (404 unknown, 404 ended). */
-  requireLive(id: string): Pick<SessionRecord, 'id' | 'status' | 'endReason'> {
+  /** A live session, or the domain error that explains why not (SessionNotFoundError, SessionEndedError). */
+  requireLive(id: string): LiveSession {
     const session = this.store.status(id)
-    if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
-    if (!isLiveStatus(session.status)) throw new HttpError(404, `session ${id} has ended (${session.endReason ?? session.status})`, 'sessionId')
+    if (!session) throw new SessionNotFoundError(id)
+    if (!isLiveStatus(session.status)) throw new SessionEndedError(id, session.endReason ?? session.status)
     return session
   }
 
-  /** Appends already validated and authorized events to a live session, in one atomic append. */
-  async append(id: string, events: SessionEvent[]): Promise<AppendResult> {
-    const session = this.requireLive(id)
+  /**
+   * Appends already validated and authorized events to a live session, in one atomic append.
+   * `live`: the caller's own requireLive answer (the writer checks before reading the body).
+   */
+  async append(id: string, events: SessionEvent[], live: LiveSession = this.requireLive(id)): Promise<AppendResult> {
     let result: AppendResult
     try {
       result = await this.logs.append(id, events)
     } catch (err) {
-      if (err instanceof StreamClosedError) throw new HttpError(409, `session ${id}: stream is closed`, undefined, { 'stream-closed': 'true' })
-      if (err instanceof StreamNotFoundError) throw new HttpError(404, `session ${id}: stream no longer exists`, 'sessionId')
+      if (err instanceof StreamClosedError) throw new SessionStreamClosedError(id)
+      if (err instanceof StreamNotFoundError) throw new SessionStreamGoneError(id)
       throw err
     }
     const fold = this.logs.peek(id)
     if (fold) this.store.updateUsage(id, usageOf(fold))
-    if (session.status === 'idle' && events.some((e) => ACTIVITY.has(e.type))) await this.resume(id)
+    if (resumesSession(live.status, events)) await this.resume(id)
     return result
+  }
+
+  /**
+   * After a raw protocol append (a worker's batch, already validated and authorized by the gate):
+   * resume an idle session on activity, fold those events instead of re-reading the stream and
+   * refresh usage. `offset`: the append's Stream-Next-Offset (without one: read, as before).
+   */
+  async appended(id: string, events: SessionEvent[], offset: string | null): Promise<void> {
+    const session = this.store.status(id)
+    if (!session || !isLiveStatus(session.status)) return
+    if (resumesSession(session.status, events)) await this.resume(id)
+    const fold = offset ? await this.logs.foldAppended(id, events, offset) : null
+    if (fold) this.store.updateUsage(id, usageOf(fold))
+    else await this.refresh(id)
   }
 
   /** Appends a user message (one done chunk) and answers with its offset. */
   async postMessage(id: string, msg: { text: string; author: string; messageId?: string; turn?: number }): Promise<AppendResult & { messageId: string }> {
-    this.requireLive(id)
+    const live = this.requireLive(id)
     const messageId = msg.messageId ?? `msg_${randomBytes(9).toString('base64url')}`
     let turn = msg.turn
     if (turn === undefined) {
@@ -199,14 +227,14 @@ export class SessionManager {
       { channel: 'chunk', data: { messageId, role: 'user', author: msg.author, turn, seq: 0, delta: msg.text, done: true } },
       { now: this.now() },
     )
-    if (!built.ok) throw new HttpError(400, `${built.field}: ${built.message}`, built.field)
-    const result = await this.append(id, [built.value])
+    if (!built.ok) throw new InvalidSessionEventError(`${built.field}: ${built.message}`, built.field)
+    const result = await this.append(id, [built.value], live)
     return { ...result, messageId }
   }
 
   update(id: string, patch: { title?: string; agent?: AgentConfig; limits?: SessionLimitsInput; metadata?: Record<string, string> }): SessionRecord {
     const updated = this.store.update(id, patch, this.now())
-    if (!updated) throw new HttpError(404, `unknown session ${id}`, 'id')
+    if (!updated) throw new SessionNotFoundError(id, 'id')
     return updated
   }
 

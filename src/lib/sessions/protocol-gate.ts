@@ -21,7 +21,7 @@ import type { Authenticator } from './auth'
 import { validateEnvelope, type SessionEvent } from './session-events'
 import type { MessageAuthors } from './event-ids'
 import { claimMessages } from './fold'
-import { HttpError, errorResponse, parseJsonBytes, readBodyBytes } from './http'
+import { HttpError, errorResponse, isAnswerable, parseJsonBytes, readBodyBytes } from './http'
 import { authorshipError } from './session-log'
 import { StreamNotFoundError, type StreamsTransport } from './streams-client'
 import { canManageStream, canRead, canWrite, mayWriteSession, sessionIdFromPath, type TokenClaims } from './tokens'
@@ -43,8 +43,11 @@ export interface ProtocolGateOptions {
   isSessionLive(sessionId: string): boolean
   /** Who started each message of a session (the map the writer checks too: session-log.ts). */
   messageAuthors(sessionId: string): Promise<MessageAuthors>
-  /** Called after a successful append to a session stream. */
-  onSessionAppend?(sessionId: string, events: SessionEvent[]): void
+  /**
+   * Called after a successful append to a session stream with the events it validated and the
+   * append's Stream-Next-Offset (null when the answer had none).
+   */
+  onSessionAppend?(sessionId: string, events: SessionEvent[], offset: string | null): void
 }
 
 function forward(req: Request, url: URL, body: BodyInit | null | undefined, append?: AppendHeaders): Request {
@@ -176,10 +179,10 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
         if (conflict) throw authorshipError(conflict.index, conflict.messageId)
       }
       const res = await opts.inner(forward(req, url, bytes, headers))
-      if (res.ok && events.length > 0) opts.onSessionAppend?.(sessionId, events)
+      if (res.ok && events.length > 0) opts.onSessionAppend?.(sessionId, events, res.headers.get(H.nextOffset))
       return res
     } catch (err) {
-      if (err instanceof HttpError) return errorResponse(err)
+      if (isAnswerable(err)) return errorResponse(err)
       throw err
     }
   }

@@ -9,22 +9,23 @@
  * that, events this process appends are folded directly from memory (they are exactly what the
  * append committed) and the answer's offset is the append's own Stream-Next-Offset. A read
  * happens only when the stream may hold something we did not write:
- *   - `noteForeignAppend` (a raw protocol append through this process's gate — a worker — or a
- *     failed append whose fate is unknown) marks the session stale; the next operation first
- *     catches up from the last read offset;
+ *   - raw protocol appends through this process's gate (workers) are folded from the events the
+ *     gate validated (`foldAppended`), like our own, and folded again in order by the next read;
+ *   - `noteForeignAppend` (a failed append whose fate is unknown, a resumed session) marks the
+ *     session stale; the next operation first catches up from the last read offset;
  *   - `catchUp` (monitor ticks, GET /api/sessions/:id) always reads from the last *read* offset,
  *     so events of other writers that landed between our own appends are folded in stream order.
  *     Re-applying our own directly folded events then is harmless: the fold is last-wins per
  *     key / set union / max, so it ends where a fold from scratch would.
  *
  * Authorship: the fold remembers who started each message (first chunk wins); `append` refuses
- * (403) a chunk into a message someone else started, and the raw protocol gate checks and claims
+ * (MessageAuthorshipError, 403) a chunk into a message someone else started, and the raw protocol gate checks and claims
  * in the same map (`messageAuthors`), so both write paths enforce one rule.
  */
 import type { SessionEvent } from './session-events'
 import type { MessageAuthors } from './event-ids'
 import { claimMessages, emptyFold, foldMessages, type SessionFold } from './fold'
-import { HttpError } from './http'
+import { MessageAuthorshipError } from './session-errors'
 import { appendJson, closeStream, readJsonToTail, StreamClosedError, type StreamsEndpoint } from './streams-client'
 import { sessionStreamPath } from './session-types'
 
@@ -126,6 +127,24 @@ export class SessionLogs {
   }
 
   /**
+   * Folds events another writer appended through this process (the raw protocol gate: already
+   * validated, authorship already claimed) ending at `offset`, without reading the stream. Like
+   * our own appends they count as unread: the next read, in stream order, folds them again.
+   * Null when the fold is not loaded (the caller reads instead).
+   */
+  foldAppended(sessionId: string, events: SessionEvent[], offset: string): Promise<SessionFold | null> {
+    return this.serialize(sessionId, async (e) => {
+      if (!e.loaded) return null
+      // Already in a read that finished after the append: folded in order there.
+      if (offset <= e.fold.offset) return e.fold
+      foldMessages(e.fold, events, this.now())
+      e.unread += events.length
+      if (e.tail < offset) e.tail = offset
+      return e.fold
+    })
+  }
+
+  /**
    * Appends the events whose event ids the stream does not hold yet, as ONE append (optionally
    * closing the stream in the same step). Throws StreamClosedError / StreamNotFoundError.
    */
@@ -210,7 +229,7 @@ export class SessionLogs {
   }
 }
 
-/** 403 for a chunk into someone else's message; `index` is the event's place in its batch. */
-export function authorshipError(index: number, messageId: string): HttpError {
-  return new HttpError(403, `message ${messageId} was started by someone else: append only to messages you started`, `[${index}].messageId`)
+/** A chunk into someone else's message (403 at the adapters); `index` is the event's place in its batch. */
+export function authorshipError(index: number, messageId: string): MessageAuthorshipError {
+  return new MessageAuthorshipError(index, messageId)
 }

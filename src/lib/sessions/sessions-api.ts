@@ -13,10 +13,10 @@
  *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
  */
 import { randomBytes } from 'node:crypto'
-import { SESSIONS_MOUNT, sessionStreamUrl } from '../common/session-contract'
+import { SESSIONS_MOUNT, sessionPagePath, sessionStreamUrl } from '../common/session-contract'
 import type { Authenticator } from './auth'
 import { requireAdmin, requireSession } from './auth'
-import { HttpError, errorResponse, json, parseWith, readJsonBody } from './http'
+import { HttpError, errorResponse, isAnswerable, json, parseWith, readJsonBody } from './http'
 import type { SessionManager } from './manager'
 import {
   createSessionSchema,
@@ -50,7 +50,6 @@ const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
 
 export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => Promise<Response> {
   const base = (opts.basePath ?? SESSIONS_MOUNT).replace(/\/+$/, '')
-  const pagePath = opts.sessionPagePath ?? '/sessions/:id'
   const { manager, store, auth } = opts
 
   const origin = (req: Request) => (opts.publicUrl ?? new URL(req.url).origin).replace(/\/+$/, '')
@@ -62,7 +61,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
   }
 
   async function shareLink(req: Request, session: SessionRecord): Promise<{ shareToken: string | null; shareUrl: string }> {
-    const page = `${origin(req)}${pagePath.replace(':id', encodeURIComponent(session.id))}`
+    const path = opts.sessionPagePath?.replace(':id', encodeURIComponent(session.id)) ?? sessionPagePath(session.id)
+    const page = `${origin(req)}${path}`
     if (!auth.enabled) return { shareToken: null, shareUrl: page }
     // No subject: the holder may read and join (get a personal token), not write as anyone.
     const shareToken = await auth.issue({ role: 'collaborator', sessionId: session.id })
@@ -199,7 +199,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       }
       return await route(req, claims, segments)
     } catch (err) {
-      if (err instanceof HttpError) return errorResponse(err)
+      if (isAnswerable(err)) return errorResponse(err)
       throw err
     }
   }

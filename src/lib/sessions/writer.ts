@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Authenticator } from './auth'
 import { buildSessionEvent, type SessionEvent } from './session-events'
-import { HttpError, errorResponse, json, readJsonBody } from './http'
+import { HttpError, errorResponse, isAnswerable, json, readJsonBody } from './http'
 import type { SessionManager } from './manager'
 import { canWrite, coversSession, mayWriteSession } from './tokens'
 
@@ -37,7 +37,7 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
       if (!coversSession(claims, sessionId)) throw new HttpError(403, `token is not valid for session ${sessionId}`, 'token')
       // Before the body is read: a viewer's (or share link's) bytes are never buffered.
       if (!mayWriteSession(claims, sessionId)) throw new HttpError(403, `role ${claims.role}${claims.sub ? '' : ' without a user'} may not write to session ${sessionId}`, 'token')
-      opts.manager.requireLive(sessionId)
+      const live = opts.manager.requireLive(sessionId)
       const body = await readJsonBody(req, opts.maxBodyBytes)
       if (body === undefined) throw new HttpError(400, 'body must be {channel, data} or an array of them', 'body')
       const batch = Array.isArray(body)
@@ -60,7 +60,7 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
         }
         events.push(event)
       }
-      const result = await opts.manager.append(sessionId, events)
+      const result = await opts.manager.append(sessionId, events, live)
       return json({
         ok: true,
         offset: result.offset,
@@ -69,7 +69,7 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
         duplicates: result.duplicates,
       })
     } catch (err) {
-      if (err instanceof HttpError) return errorResponse(err)
+      if (isAnswerable(err)) return errorResponse(err)
       throw err
     }
   }
