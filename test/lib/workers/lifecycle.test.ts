@@ -37,7 +37,7 @@ describe('worker lifecycle by session pattern', { timeout: 120_000 }, () => {
   })
 
   it('a hybrid session suspended by its idle limit stops its worker, and a new message brings one back', async () => {
-    const id = await h.createSession({ pattern: 'hybrid', limits: { maxIdleTimeMs: 300 } })
+    const id = await h.createSession({ pattern: 'hybrid', limits: { maxIdleTimeMs: 2_000 } })
     await h.waitFor(id, latestAgentState, 'worker ready')
     await expect.poll(() => status(id), { timeout: 30_000 }).toBe('idle')
     await h.waitFor(id, (e) => latestAgentState(e)?.status === 'stopped', 'the agent to stop on suspend')
