@@ -9,6 +9,7 @@
  * worker regenerates whatever did not reach the stream.
  */
 import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-streams/client'
+import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
 import type { Channel, Operation } from './events'
 import { log } from './log'
 
@@ -110,8 +111,8 @@ export class Publisher {
   publish<T extends { id: string; timestamp?: number }>(channel: Channel, value: T, operation?: Operation): void {
     if (this.fatal || this.detached) return
     const timestamp = value.timestamp ?? this.now()
-    const immutable = channel === 'chunk' || channel === 'terminal'
-    const eventId = immutable ? `${channel}:${value.id}` : `${this.producerId}:${this.producer.epoch}:${++this.counter}`
+    const immutable = isImmutableChannel(channel)
+    const eventId = immutable ? immutableEventId(channel, value.id) : `${this.producerId}:${this.producer.epoch}:${++this.counter}`
     const event = {
       type: channel,
       key: value.id,

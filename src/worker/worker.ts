@@ -10,6 +10,7 @@
  */
 import { StaleEpochError } from '@durable-streams/client'
 import { mkdirSync } from 'node:fs'
+import { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED } from '../lib/common/session-contract'
 import { AgentLoop } from './agent'
 import { AgentStateTracker } from './agent-state'
 import { fetchSessionConfig, streamUrl, tokenSubject, type WorkerIdentity, type WorkerSettings } from './config'
@@ -22,9 +23,8 @@ import { SessionView, type ViewNotice } from './session-view'
 import { Terminal } from './terminal'
 import { TOOL_SPECS } from './tools'
 
-export const EXIT_STOPPED = 0
-export const EXIT_CRASHED = 1
-export const EXIT_FENCED = 75
+// Exit codes are part of the session contract: the supervisor reads them (src/lib/workers/supervisor.ts).
+export { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED }
 const SHUTDOWN_FLUSH_MS = 3_000
 
 export interface RunningWorker {

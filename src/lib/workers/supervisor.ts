@@ -11,13 +11,13 @@
  * neither is restarted. Anything else is a crash.
  */
 import type { Logger } from 'pino'
+import { EXIT_FENCED, EXIT_STOPPED } from '../common/session-contract'
 import type { SessionWorkerHooks } from '../sessions/hooks'
 import type { SessionRecord } from '../sessions/session-types'
 import type { RuntimeKind, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from './runtime'
 import { WarmPool } from './warm-pool'
 
-export const EXIT_STOPPED = 0
-export const EXIT_FENCED = 75
+export { EXIT_FENCED, EXIT_STOPPED }
 
 export interface BackoffPolicy {
   initialMs: number

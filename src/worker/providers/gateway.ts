@@ -4,6 +4,7 @@
  * as they arrive. The provider keys, prices and budget checks all stay on the server
  * (src/lib/gateway); this process never sees a key.
  */
+import { sessionApiPath } from '../../lib/common/session-contract'
 import type { ModelProvider, StepEvent, StepRequest } from './types'
 
 export interface GatewayProviderOptions {
@@ -46,7 +47,7 @@ export class GatewayProvider implements ModelProvider {
   private readonly fetchImpl: typeof fetch
 
   constructor(private readonly options: GatewayProviderOptions) {
-    this.url = `${options.serverUrl.replace(/\/+$/, '')}/api/sessions/${encodeURIComponent(options.sessionId)}/model`
+    this.url = sessionApiPath(options.sessionId, 'model', options.serverUrl)
     this.fetchImpl = options.fetch ?? fetch
   }
 
