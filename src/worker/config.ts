@@ -4,6 +4,7 @@
  * worker (TETHER_WARM=1), from one JSON line on stdin when it is claimed. Everything else (agent
  * id, model, allowed tools) is derived from the token and the session.
  */
+import { sessionApiPath, sessionStreamUrl } from '../lib/common/session-contract'
 import { sessionModelName } from '../lib/gateway/model-name'
 import { TOOL_NAMES, type ToolName } from './events'
 import { log } from './log'
@@ -53,7 +54,7 @@ export function tokenSubject(token: string): string {
 }
 
 export const streamUrl = (identity: WorkerIdentity, settings: WorkerSettings): string =>
-  `${identity.serverUrl.replace(/\/+$/, '')}${settings.streamsPath}/sessions/${encodeURIComponent(identity.sessionId)}`
+  sessionStreamUrl(`${identity.serverUrl.replace(/\/+$/, '')}${settings.streamsPath}`, identity.sessionId)
 
 export interface SessionConfig {
   model: string
@@ -85,7 +86,7 @@ export function sessionConfigFrom(body: unknown): SessionConfig {
  * A server without that endpoint (a bare streams server) gives the defaults: echo, all tools.
  */
 export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = fetch): Promise<SessionConfig> {
-  const url = `${identity.serverUrl.replace(/\/+$/, '')}/api/sessions/${encodeURIComponent(identity.sessionId)}`
+  const url = sessionApiPath(identity.sessionId, undefined, identity.serverUrl)
   try {
     const response = await fetchImpl(url, { headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' } })
     if (!response.ok) {
