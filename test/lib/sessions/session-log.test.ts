@@ -81,6 +81,49 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
     for (const a of answers) expect(a.offset <= all.next).toBe(true)
   })
 
+  it('folds a raw append from the events the gate validated, without reading the stream', async () => {
+    const sid = await createSession(h)
+    let reads = 0
+    const counting = { ...h.app.endpoint, transport: (req: Request) => ((reads += req.method === 'GET' ? 1 : 0), h.app.endpoint.transport(req)) }
+    const logs = new SessionLogs(counting, () => Date.now())
+    await logs.catchUp(sid)
+    const before = reads
+    const event = agentState('a-raw', 40) as SessionEvent
+    const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [event] })
+    expect(raw.status).toBeLessThan(300)
+    const offset = raw.headers.get('stream-next-offset')
+    expect(offset).toBeTruthy()
+    const fold = await logs.foldAppended(sid, [event], offset as string)
+    expect(reads).toBe(before)
+    expect(usageOf(fold!)).toMatchObject({ tokensIn: 40, tokensOut: 1, costUsd: 0.5 })
+    // The next read folds it again, in stream order, and counts it once.
+    const caughtUp = await logs.catchUp(sid)
+    const fromScratch = await new SessionLogs(h.app.endpoint, () => Date.now()).catchUp(sid)
+    expect(caughtUp.events).toBe(fromScratch.events)
+    expect(usageOf(caughtUp)).toEqual(usageOf(fromScratch))
+  })
+
+  it('does not fold a raw append twice when a read already folded it', async () => {
+    const sid = await createSession(h)
+    const logs = new SessionLogs(h.app.endpoint, () => Date.now())
+    await logs.catchUp(sid)
+    const event = agentState('a-read', 5) as SessionEvent
+    const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [event] })
+    const afterRead = (await logs.catchUp(sid)).events
+    await logs.foldAppended(sid, [event], raw.headers.get('stream-next-offset') as string)
+    expect((await logs.catchUp(sid)).events).toBe(afterRead)
+  })
+
+  it('updates the session record from a raw append without a read (the gate hands the events to the manager)', async () => {
+    const sid = await createSession(h)
+    await write(h, sid, { channel: 'chunk', data: { messageId: 'm-load', role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'load the fold' } })
+    const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a-rec', 123)] })
+    expect(raw.status).toBeLessThan(300)
+    const deadline = Date.now() + 5000
+    while (h.app.store.get(sid)?.usage.tokensIn !== 123 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect(h.app.store.get(sid)?.usage.tokensIn).toBe(123)
+  })
+
   it('answers every write with the tail after it, writes interleaved with raw appends', async () => {
     const sid = await createSession(h)
     for (let i = 0; i < 5; i++) {
