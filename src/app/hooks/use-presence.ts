@@ -5,7 +5,7 @@ import { deriveWhoIsHere } from '../../lib/sessions/client/derive'
 import { PresenceController } from '../../lib/sessions/client/presence'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import { leaveSession } from '../../lib/sessions/client/writer'
-import { usePresenceRows } from './use-session'
+import { usePresenceRows } from './use-session-collections'
 
 /**
  * Joins this person to the session's presence while mounted: 10 s heartbeat, cursor positions

@@ -9,7 +9,7 @@ import { useConnectionStatus, useSessionConnection } from './use-session-connect
 import { useSessionActions } from './use-session-actions'
 import { useSessionRecord } from './use-session-record'
 import { useSessionToken, type SessionAuth } from './use-session-token'
-import { usePresenceRows } from './use-session'
+import { usePresenceRows } from './use-session-collections'
 
 export interface SessionPageState {
   auth: SessionAuth

@@ -1,5 +1,5 @@
 import type { Position } from './offsets'
-import type { StreamMeta, StreamStore } from './store'
+import type { StreamMeta, StreamStore } from './stream-store'
 
 const OPEN = Buffer.from('[')
 const COMMA = Buffer.from(',')

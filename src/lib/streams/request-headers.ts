@@ -2,7 +2,7 @@ import { badRequest } from './errors'
 import { H, parseClosedHeader, parseProducerInt, parseRfc3339, parseStrictInt, trimOws } from './protocol'
 import { decodeOffset, encodeOffset, type Position } from './offsets'
 import { resolveSourcePath } from './paths'
-import type { CreateSpec } from './writer'
+import type { CreateSpec } from './stream-writer'
 
 /**
  * Validation of the protocol's request headers: pure, throwing ProtocolError (400) on bad input.

@@ -4,7 +4,7 @@ import { currentInterval, responseCursor } from './cursor'
 import { sseControlEvent, sseDataEvent } from './sse'
 import { readPayload } from './read-body'
 import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
-import type { StreamStore } from './store'
+import type { StreamStore } from './stream-store'
 
 /** The parts of Node's ServerResponse the direct-write fast path uses. */
 export interface DirectSink {

@@ -1,7 +1,7 @@
 // What a write asks for (parsed from the request by request-headers.ts) and the pure rules on
 // stream metadata that both the writer and the read side apply; no database, no I/O.
 import type { Position } from './offsets'
-import type { StreamMeta } from './store'
+import type { StreamMeta } from './stream-store'
 
 export interface Expiry {
   ttlSeconds: number | null

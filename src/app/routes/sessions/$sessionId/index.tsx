@@ -12,7 +12,7 @@ import { TerminalPane } from '../../../components/TerminalPane'
 import { ErrorState } from '../../../components/states'
 import { WriteFailures } from '../../../components/Toasts'
 import { usePresence } from '../../../hooks/use-presence'
-import { useAgentState, useSession, useTerminal } from '../../../hooks/use-session'
+import { useAgentState, useSessionMessages, useTerminal } from '../../../hooks/use-session-collections'
 import { useSessionPage } from '../../../hooks/use-session-page'
 import { useShareLink } from '../../../hooks/use-share-link'
 import { useShortcuts } from '../../../hooks/use-shortcuts'
@@ -36,7 +36,7 @@ function SessionPage() {
   const { connection, status, identity, actions, session, ended, authorOf } = page
   const areaRef = useRef<HTMLDivElement>(null)
   const { here } = usePresence(connection, actions, areaRef, 'session')
-  const { messages } = useSession(connection)
+  const { messages } = useSessionMessages(connection)
   const terminal = useTerminal(connection)
   const agent = useAgentState(connection)
   const [tab, setTab] = useState<Tab>('chat')

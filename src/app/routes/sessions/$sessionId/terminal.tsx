@@ -8,7 +8,7 @@ import { TerminalPane } from '../../../components/TerminalPane'
 import { ErrorState } from '../../../components/states'
 import { WriteFailures } from '../../../components/Toasts'
 import { usePresence } from '../../../hooks/use-presence'
-import { useTerminal } from '../../../hooks/use-session'
+import { useTerminal } from '../../../hooks/use-session-collections'
 import { useSessionPage } from '../../../hooks/use-session-page'
 import type { CommandBlock } from '../../../../lib/sessions/client/derive'
 

@@ -29,7 +29,7 @@ export function usePresenceRows(connection: SessionConnection | undefined): Arra
 }
 
 /** The conversation: messages derived from chunks (token by token), tool calls attached. */
-export function useSession(connection: SessionConnection | undefined): { messages: Message[]; toolCallCount: number } {
+export function useSessionMessages(connection: SessionConnection | undefined): { messages: Message[]; toolCallCount: number } {
   const chunks = useChunks(connection)
   const toolCalls = useToolCalls(connection)
   const messages = useMemo(() => deriveMessages(chunks, toolCalls), [chunks, toolCalls])
