@@ -1,21 +1,7 @@
 /**
  * The `docker` runtime: one container per session through the Docker Engine API (dockerode).
- *
- * A session's container is named `tether-agent-<sessionId>` and labelled with the session id and
- * this server's instance id. It runs the worker image (image/build.ts) with no-new-privileges, a
- * read-only root filesystem, memory / CPU / pid limits, a tmpfs /tmp and a writable /work on its
- * own volume.
- *
- * Network: none by default (`TETHER_WORKER_NETWORK`, or an operator's Docker network for egress;
- * never `host`, which would hand the shell tool and the terminal every service on the host's
- * loopback). The worker reaches the server through a unix socket bind-mounted at
- * WORKER_SERVER_SOCKET (server-socket.ts on the host, src/worker/server-link.ts inside).
- *
- * User: the worker process is root inside the container, holding only the capabilities it needs
- * to run the shell tool and the terminal as uid 1000 (TETHER_SANDBOX=setuid:1000:1000) and to
- * hand them /work. Its environment (the worker token) is then in a root-owned /proc/1/environ
- * that uid 1000 cannot read; running the worker itself as 1000 would put the token in reach of
- * every command it runs.
+ * This file is the lifecycle (create, claim, restart, stop, list, die events); what a container
+ * is (name, labels, limits, network, environment, hardening) is docker-container-spec.ts.
  *
  * A warm-pool container (`tether-warm-<id>`) starts without a session and waits for a claim on
  * stdin; claim() renames it to `tether-agent-<sessionId>` and writes the claim. restart()
@@ -26,55 +12,32 @@ import { randomBytes } from 'node:crypto'
 import type { Duplex } from 'node:stream'
 import type Docker from 'dockerode'
 import type { ServerSocket } from '../server-socket'
-import { claimEnv, forwardedEnv, type LogOptions, type WorkerClaim, type WorkerExit, type WorkerInfo, type WorkerRuntime } from '../runtime'
+import type { LogOptions, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from '../runtime'
+import {
+  containerNameFor,
+  containerSpec,
+  DEFAULT_DOCKER_LIMITS,
+  type DockerLimits,
+  LABELS,
+  sessionFromName,
+  volumeSpec,
+  WARM_PREFIX,
+  workerNetworkFrom,
+} from './docker-container-spec'
 
-export const CONTAINER_PREFIX = 'tether-agent-'
-export const WARM_PREFIX = 'tether-warm-'
-export const LABELS = {
-  managedBy: 'tether.managed-by',
-  instance: 'tether.instance',
-  session: 'tether.session',
-  volume: 'tether.volume',
-  run: 'tether.run',
-} as const
-
-export interface DockerLimits {
-  memoryBytes: number
-  nanoCpus: number
-  pidsLimit: number
-  workTmpfsBytes?: number
-}
-
-export const DEFAULT_DOCKER_LIMITS: DockerLimits = { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_000_000_000, pidsLimit: 256 }
-
-/** Where the server's socket appears inside a container (the engine creates the mount point). */
-export const WORKER_SERVER_SOCKET = '/run/tether/server.sock'
-/** The uid:gid the worker runs the shell tool and the terminal as (the image's `tether` user). */
-export const WORKER_SANDBOX = 'setuid:1000:1000'
-/**
- * What the root worker keeps: switching to uid 1000 (SETUID, SETGID), giving it /work (CHOWN,
- * FOWNER, DAC_OVERRIDE for files it left behind) and killing its process groups (KILL). No
- * NET_*, SYS_*, MKNOD or AUDIT: root in here cannot reconfigure, trace or mount anything.
- */
-export const WORKER_CAPS = ['SETUID', 'SETGID', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL'] as const
-
-/**
- * The containers' network from TETHER_WORKER_NETWORK: `none` (default; the server socket is the
- * only way out) or an existing Docker network the operator made (e.g. with an egress proxy).
- * `host` is refused: it shares the host's loopback, where services often listen without auth.
- */
-export function workerNetworkFrom(value: string | undefined): string {
-  const network = value?.trim() || 'none'
-  if (network === 'host') {
-    throw new Error(
-      'TETHER_WORKER_NETWORK=host is refused: a worker container on the host network lets the agent\'s shell tool and ' +
-        'anyone with a share link (the terminal) reach every service on the host\'s 127.0.0.1. Use `none` (the default; ' +
-        'workers still reach Tether through its socket) or the name of a Docker network you made for egress.',
-    )
-  }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network)) throw new Error(`TETHER_WORKER_NETWORK=${network} is not a Docker network name`)
-  return network
-}
+// Callers (hooks.ts, tests) import the container facts from here, the runtime's one entry point.
+export {
+  CONTAINER_PREFIX,
+  containerNameFor,
+  DEFAULT_DOCKER_LIMITS,
+  type DockerLimits,
+  LABELS,
+  WARM_PREFIX,
+  WORKER_CAPS,
+  WORKER_SANDBOX,
+  WORKER_SERVER_SOCKET,
+  workerNetworkFrom,
+} from './docker-container-spec'
 
 export interface DockerRuntimeOptions {
   docker: Docker
@@ -92,13 +55,6 @@ export interface DockerRuntimeOptions {
   serverSocket?: Pick<ServerSocket, 'path' | 'close'>
   env?: Record<string, string>
   heartbeatMs?: number
-}
-
-export const containerNameFor = (sessionId: string): string => `${CONTAINER_PREFIX}${sessionId}`
-
-function sessionFromName(name: string): string | null {
-  const clean = name.replace(/^\//, '')
-  return clean.startsWith(CONTAINER_PREFIX) ? clean.slice(CONTAINER_PREFIX.length) : null
 }
 
 function isNotFound(err: unknown): boolean {
@@ -180,62 +136,19 @@ export class DockerRuntime implements WorkerRuntime {
     return this.eventsReady
   }
 
+  private get owner() {
+    return { instanceId: this.options.instanceId, runId: this.runId }
+  }
+
   private async createContainer(name: string, claim: WorkerClaim | undefined, volume: string): Promise<Docker.Container> {
-    const env = {
-      TETHER_WORK_DIR: '/work',
-      HOME: '/work',
-      ...(this.options.heartbeatMs ? { TETHER_HEARTBEAT_MS: String(this.options.heartbeatMs) } : {}),
-      ...(this.options.env ?? forwardedEnv()),
-      // After the forwarded env: nothing from the server's environment may loosen these.
-      TETHER_SANDBOX: WORKER_SANDBOX,
-      ...(this.options.serverSocket ? { TETHER_SERVER_SOCKET: WORKER_SERVER_SOCKET } : {}),
-      ...(claim ? claimEnv(claim) : { TETHER_WARM: '1' }),
-    }
-    return this.docker.createContainer({
-      name,
-      Image: this.options.image,
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: {
-        [LABELS.managedBy]: 'tether',
-        [LABELS.instance]: this.options.instanceId,
-        [LABELS.session]: claim?.sessionId ?? '',
-        [LABELS.volume]: volume,
-        [LABELS.run]: this.runId,
-      },
-      User: '0:0',
-      WorkingDir: '/work',
-      OpenStdin: !claim,
-      StdinOnce: false,
-      AttachStdin: false,
-      Tty: false,
-      HostConfig: {
-        NetworkMode: this.network,
-        Memory: this.limits.memoryBytes,
-        MemorySwap: this.limits.memoryBytes,
-        NanoCpus: this.limits.nanoCpus,
-        PidsLimit: this.limits.pidsLimit,
-        Privileged: false,
-        CapDrop: ['ALL'],
-        CapAdd: [...WORKER_CAPS],
-        SecurityOpt: ['no-new-privileges'],
-        ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
-        Mounts: [
-          { Type: 'volume', Source: volume, Target: '/work' },
-          ...(this.options.serverSocket ? [{ Type: 'bind' as const, Source: this.options.serverSocket.path, Target: WORKER_SERVER_SOCKET }] : []),
-        ],
-        AutoRemove: false,
-        RestartPolicy: { Name: 'no' },
-      },
-    })
+    const { image, env, heartbeatMs, serverSocket } = this.options
+    const spec = { name, image, owner: this.owner, network: this.network, limits: this.limits, claim, volume, env, heartbeatMs }
+    return this.docker.createContainer(containerSpec({ ...spec, serverSocketPath: serverSocket?.path }))
   }
 
   private async createVolume(name: string): Promise<string> {
     const volume = `tether-work-${randomBytes(8).toString('hex')}`
-    await this.docker.createVolume({
-      Name: volume,
-      Labels: { [LABELS.managedBy]: 'tether', [LABELS.instance]: this.options.instanceId, [LABELS.run]: this.runId, 'tether.container': name },
-    })
+    await this.docker.createVolume(volumeSpec(volume, name, this.owner))
     return volume
   }
 
