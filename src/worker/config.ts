@@ -1,6 +1,6 @@
 /**
  * What a worker starts with: its session id, the server URL and its worker token, from the
- * environment (TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN) or, for a warm-pool
+ * environment (TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN; src/lib/settings/worker.ts) or, for a warm-pool
  * worker (TETHER_WARM=1), from one JSON line on stdin when it is claimed. Everything else (agent
  * id, model, allowed tools) is derived from the token and the session.
  */
@@ -9,32 +9,9 @@ import { sessionModelName } from '../lib/gateway/model-name'
 import { TOOL_NAMES, type ToolName } from './events'
 import { log } from './log'
 
-export interface WorkerIdentity {
-  sessionId: string
-  serverUrl: string
-  token: string
-}
-
-export interface WorkerSettings {
-  workDir: string
-  /** Path of the streams API below the server URL. */
-  streamsPath: string
-  heartbeatMs: number
-}
-
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
-  return {
-    workDir: env.TETHER_WORK_DIR || process.cwd(),
-    streamsPath: env.TETHER_STREAMS_PATH || '/api/streams',
-    heartbeatMs: Number(env.TETHER_HEARTBEAT_MS) > 0 ? Number(env.TETHER_HEARTBEAT_MS) : 3_000,
-  }
-}
-
-export function identityFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerIdentity | null {
-  const { TETHER_SESSION_ID: sessionId, TETHER_SERVER_URL: serverUrl, TETHER_WORKER_TOKEN: token } = env
-  if (!sessionId || !serverUrl || !token) return null
-  return { sessionId, serverUrl, token }
-}
+// Parsed from the environment by the settings front door (loadWorkerSettings, called by main.ts).
+import type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker'
+export type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker'
 
 export function parseClaim(line: string): WorkerIdentity {
   const claim = JSON.parse(line) as Partial<WorkerIdentity>

@@ -11,7 +11,7 @@
 import { createInterface } from 'node:readline'
 import { loadWorkerSettings } from '../lib/settings/worker'
 import { parseClaim, type WorkerIdentity } from './config'
-import { log } from './log'
+import { log, setLogDebug } from './log'
 import { configureWorkerSandbox } from './sandbox'
 import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
@@ -38,7 +38,8 @@ function readClaim(): Promise<WorkerIdentity> {
 
 async function main(): Promise<void> {
   // The worker's one read of its environment (src/lib/settings/worker.ts).
-  const { settings, identity: fromEnv, warm, exitWithStdin, serverSocket, sandbox } = loadWorkerSettings(process.env)
+  const { settings, identity: fromEnv, warm, exitWithStdin, serverSocket, sandbox, debug } = loadWorkerSettings(process.env)
+  setLogDebug(debug)
   configureWorkerSandbox(sandbox)
   let running: RunningWorker | null = null
   let exiting = false

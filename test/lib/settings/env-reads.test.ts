@@ -13,10 +13,7 @@ function sources(dir: string): string[] {
 }
 
 /** The front door and the entry points that hand process.env to it. */
-// The worker logger's TETHER_WORKER_DEBUG (its owner is reworking src/worker/log.ts in the same
-// change; loadWorkerSettings already parses it as \`debug\`). Remove once log.ts takes the level.
-const PENDING = ['src/worker/log.ts']
-const allowed = (file: string) => PENDING.includes(file) || file.startsWith('src/lib/settings/') || /^src\/server\/[^/]+\.ts$/.test(file) || file === 'src/worker/main.ts'
+const allowed = (file: string) => file.startsWith('src/lib/settings/') || /^src\/server\/[^/]+\.ts$/.test(file) || file === 'src/worker/main.ts'
 
 describe('configuration has one front door', () => {
   it('no file in src/ reads process.env outside src/lib/settings and the entry points', () => {
