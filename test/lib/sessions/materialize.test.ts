@@ -8,10 +8,19 @@ import { MaterializedState, isChangeEvent, type StateEvent } from '@durable-stre
 import { createStreamDB } from '@durable-streams/state/db'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sessionStateSchema, type Chunk } from '../../../src/lib/sessions/channel-schemas'
-import { messagesFromChunks } from '../../../src/lib/sessions/derive'
 import { BACKENDS, createSession, startHarness, write, type Harness } from './harness'
 
 type Rows = Record<string, Record<string, unknown>[]>
+
+/** The chunks of each message joined in seq order (what the UI's deriveMessages shows as text). */
+function messagesFromChunks(chunks: Chunk[]): Array<{ id: string; role: Chunk['role']; text: string; done: boolean }> {
+  const byId = new Map<string, Chunk[]>()
+  for (const c of chunks) byId.set(c.messageId, [...(byId.get(c.messageId) ?? []), c])
+  return [...byId].map(([id, parts]) => {
+    parts.sort((a, b) => a.seq - b.seq)
+    return { id, role: parts[0].role, text: parts.map((p) => p.delta).join(''), done: parts.some((p) => p.done) }
+  })
+}
 
 /** All five collections via StreamDB, from offset -1, as plain sorted rows. */
 async function viaStreamDB(h: Harness, sid: string): Promise<Rows> {
