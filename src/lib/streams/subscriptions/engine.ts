@@ -1,12 +1,12 @@
 /**
- * The subscription state machine (PROTOCOL.md sections 6-7): cursors, wakes, generation
- * fencing, leases and webhook retries. Works on in-memory state, writes through to the repo
- * after every change, and talks to the stream store only through `StreamAccess`.
+ * The subscription engine (PROTOCOL.md sections 6-7): the control API, store events, and the
+ * scheduling around each wake (leases, webhook deliveries and retries). The wake's transitions
+ * themselves are wake-state.ts. Works on in-memory state, writes through to the repo after every
+ * change, and talks to the stream store only through `StreamAccess`.
  *
  * One deadline per subscription drives time: the lease while a wake is in flight, otherwise
  * the next webhook attempt while backing off.
  */
-import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../common/logger'
 import type { StreamAccess, StreamLifecycleListener } from '../seams'
 import type { WakeRequest } from './config'
@@ -15,10 +15,10 @@ import { Deadlines } from './deadlines'
 import { applyAcks, linkInitialStreams, linkNewStream, matchesPattern, newSubscription, pendingInfos, relinkCreatedStream, repairLinks, tailOf, unlinkDeletedStream } from './links'
 import { BEFORE_FIRST, compareOffsets } from './paths'
 import type { SubscriptionRepo } from './repo'
-import { retryDelayMs } from './retry'
 import type { WakeTokens, WebhookSigner } from './signing'
 import { fail, type Outcome, type StreamInfo, type Subscription, type SubscriptionConfig, type SubscriptionType } from './types'
 import { appendWakeEvent, sendWebhook } from './wake-io'
+import { ackSnapshot, backOff, beginWake, claimWake, clearWake, fenceCheck, isIdle, newId, notFound, settleWake } from './wake-state'
 
 export interface EngineDeps {
   access: StreamAccess
@@ -31,8 +31,6 @@ export interface EngineDeps {
   webhookTimeoutMs: number
   log: Logger
 }
-
-const newId = (prefix: string, bytes: number) => `${prefix}${randomBytes(bytes).toString('base64url')}`
 
 export class SubscriptionEngine implements Required<StreamLifecycleListener> {
   private readonly subs = new Map<string, Subscription>()
@@ -117,7 +115,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     const sub = this.subs.get(id)
     if (!sub) return notFound()
     const link = sub.links.get(path)
-    if (!link || !link.explicit) return { status: 204 }
+    if (!link?.explicit) return { status: 204 }
     link.explicit = false
     // The glob link survives if the pattern still matches a live stream.
     link.glob = matchesPattern(sub, path) && this.deps.access.describe(path) !== null
@@ -141,19 +139,13 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     }
     const pending = pendingInfos(this.deps.access, sub)
     if (pending.length === 0) {
-      if (sub.wakeId !== null) this.clearWake(sub)
+      if (sub.wakeId !== null) clearWake(sub)
       this.save(sub)
       return fail(409, 'NO_PENDING_WORK', 'no linked stream has unacknowledged data')
     }
-    if (sub.wakeId === null) {
-      sub.generation += 1
-      sub.wakeId = newId('w_', 12)
-    }
-    sub.holder = worker
-    sub.wakeSnapshot = snapshotOf(pending)
-    sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
+    const wakeId = claimWake(sub, worker, pending, this.deps.now())
     this.save(sub)
-    const { wakeId, generation } = sub
+    const { generation } = sub
     const token = await this.issueToken(sub, wakeId, generation)
     if (this.subs.get(id) !== sub || sub.wakeId !== wakeId || sub.holder !== worker) {
       return fail(409, 'FENCED', 'the claim was superseded before it completed')
@@ -207,7 +199,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
           link = linkNewStream(sub, path, BEFORE_FIRST)
           this.deps.repo.saveLinks(sub.id, [link])
         }
-        if (this.isIdle(sub) && compareOffsets(tailOffset, link.ackedOffset) > 0) this.startWake(sub)
+        if (isIdle(sub) && compareOffsets(tailOffset, link.ackedOffset) > 0) this.startWake(sub)
       }
     })
   }
@@ -231,27 +223,19 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
 
   // ---- wakes -------------------------------------------------------------------------------
 
-  private isIdle(sub: Subscription): boolean {
-    return sub.wakeId === null && sub.holder === null && sub.nextAttemptAt === null
-  }
-
   private maybeWake(sub: Subscription): void {
-    if (this.closed || !this.isIdle(sub)) return
+    if (this.closed || !isIdle(sub)) return
     if (pendingInfos(this.deps.access, sub).length > 0) this.startWake(sub)
   }
 
   private startWake(sub: Subscription): void {
     const pending = pendingInfos(this.deps.access, sub)
-    sub.generation += 1
-    sub.wakeId = newId('w_', 12)
-    sub.wakeSnapshot = snapshotOf(pending)
-    sub.nextAttemptAt = null
-    sub.holder = null
+    const wakeId = beginWake(sub, pending)
     if (sub.config.type === 'webhook') {
       // Webhook lease starts when the wake is issued.
       sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
       this.save(sub)
-      void this.deliver(sub, sub.wakeId, sub.generation, pending).catch((err) => this.deps.log.warn({ err }, `subscription ${sub.id}: webhook wake failed`))
+      void this.deliver(sub, wakeId, sub.generation, pending).catch((err) => this.deps.log.warn({ err }, `subscription ${sub.id}: webhook wake failed`))
     } else {
       // Pull-wake lease starts at claim.
       sub.leaseExpiresAt = null
@@ -261,19 +245,9 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     }
   }
 
-  private clearWake(sub: Subscription): void {
-    sub.wakeId = null
-    sub.wakeSnapshot = null
-    sub.holder = null
-    sub.leaseExpiresAt = null
-  }
-
   /** Ends the current wake normally; starts the next one if work remains. */
   private finishWake(sub: Subscription): boolean {
-    this.clearWake(sub)
-    sub.retryCount = 0
-    sub.status = 'active'
-    sub.nextAttemptAt = null
+    settleWake(sub)
     const next = pendingInfos(this.deps.access, sub).length > 0
     if (next) this.startWake(sub)
     else this.save(sub)
@@ -282,10 +256,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
 
   /** A webhook wake failed (error status, network error, timeout, or lease lapse): back off. */
   private failWake(sub: Subscription): void {
-    this.clearWake(sub)
-    sub.retryCount += 1
-    sub.status = 'failed'
-    sub.nextAttemptAt = this.deps.now() + retryDelayMs(sub.retryCount, this.deps.random)
+    backOff(sub, this.deps.now(), this.deps.random)
     this.save(sub)
   }
 
@@ -299,7 +270,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
         if (inFlight && inFlight.wakeId === sub.wakeId) inFlight.abort.abort(new Error('lease expired'))
         else this.failWake(sub)
       } else {
-        this.clearWake(sub)
+        clearWake(sub)
         if (pendingInfos(this.deps.access, sub).length > 0) this.startWake(sub)
         else this.save(sub)
       }
@@ -351,15 +322,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
       return
     }
     // Synchronous completion: ack exactly what this wake offered, then look again.
-    const acked = []
-    for (const [path, tail] of Object.entries(sub.wakeSnapshot ?? {})) {
-      const link = sub.links.get(path)
-      if (link && compareOffsets(tail, link.ackedOffset) > 0) {
-        link.ackedOffset = tail
-        acked.push(link)
-      }
-    }
-    deps.repo.saveLinks(sub.id, acked)
+    deps.repo.saveLinks(sub.id, ackSnapshot(sub))
     this.finishWake(sub)
   }
 
@@ -382,19 +345,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
     // Deleted while the token was being checked: nothing may move.
     if (this.subs.get(id) !== sub) return notFound()
     if (!check.ok) return fail(401, check.code, check.code === 'TOKEN_EXPIRED' ? 'token expired' : 'token invalid')
-    const c = check.claims
-    if (c.subscriptionId !== id || c.incarnation !== sub.incarnation) {
-      return fail(401, 'TOKEN_INVALID', 'token belongs to another subscription')
-    }
-    const current =
-      sub.wakeId !== null &&
-      c.generation === sub.generation &&
-      req.generation === sub.generation &&
-      c.wakeId === sub.wakeId &&
-      req.wakeId === sub.wakeId &&
-      (type === 'webhook' || sub.holder !== null)
-    if (!current) return fail(409, 'FENCED', 'wake_id or generation is stale')
-    return { sub }
+    return fenceCheck(sub, type, check.claims, req) ?? { sub }
   }
 
   private issueToken(sub: Subscription, wakeId: string, generation: number): Promise<string> {
@@ -425,12 +376,4 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
       this.deps.log.warn({ err }, 'subscriptions: internal error')
     }
   }
-}
-
-function notFound(): Outcome {
-  return fail(404, 'SUBSCRIPTION_NOT_FOUND', 'subscription not found')
-}
-
-function snapshotOf(infos: StreamInfo[]): Record<string, string> {
-  return Object.fromEntries(infos.map((i) => [i.path, i.tail_offset]))
 }
