@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { serve } from 'srvx/node'
 import { createTetherApp } from '../src/lib/app'
-import { createWorkerHooks } from '../src/lib/workers/hooks'
+import { createWorkerCallbacks } from '../src/lib/workers/supervisor-wiring'
 import { connectDocker } from '../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../src/lib/workers/image/build'
 import type { RuntimeKind } from '../src/lib/workers/runtime'
@@ -57,7 +57,7 @@ async function startApp(runtime: RuntimeKind, warm: number): Promise<Setup> {
       logger: pino({ level: 'silent' }),
       sessions: { auth: true, secret: 'bench-secret-for-workers-0001', monitorIntervalMs: 0, ephemeralRemoveAfterMs: 60_000, retentionDays: 1, maxEventBodyBytes: 1 << 20, defaultLimits: {} },
     },
-    createWorkerHooks({
+    createWorkerCallbacks({
       dataDir,
       config: { enabled: true, runtime, warmPool: { [runtime]: warm } },
       serverUrl: () => url,

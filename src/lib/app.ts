@@ -12,7 +12,7 @@ import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } 
 import { createStreamsServer, type StreamsServer } from './streams'
 import { createSubscriptions } from './streams/subscriptions'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
-import { noopHooks, type SessionWorkerHooks, type SessionWorkerHooksInput, type WorkerHookContext } from './sessions/hooks'
+import { noopCallbacks, type SessionWorkerCallbacks, type SessionWorkerCallbacksInput, type WorkerCallbackContext } from './sessions/worker-callbacks'
 import { HttpError, errorResponse, json } from './sessions/http'
 import { SessionManager } from './sessions/manager'
 import { SessionMonitor } from './sessions/monitor'
@@ -22,12 +22,12 @@ import { gatewaySettings, hostEnv, loadSettings, type GatewayConfig, type Sessio
 import { AUTH_EXCHANGE_PATH, createLoginExchange, loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS, type LoginCodeStore } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { isLiveStatus } from './sessions/session-types'
-import type { SessionStore } from './sessions/store'
+import type { SessionStore } from './sessions/session-store'
 import { createModelGateway, LedgerSessionStore, ModelLedger } from './gateway'
 import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './sessions/streams-client'
 import type { IssueTokenOptions } from './sessions/tokens'
-import { createWriter } from './sessions/writer'
-import { workerHooksFromSettings } from './workers/hooks'
+import { createWriter } from './sessions/event-writer'
+import { workerCallbacksFromSettings } from './workers/supervisor-wiring'
 
 export const STREAMS_BASE_PATH = STREAMS_MOUNT
 /**
@@ -56,7 +56,7 @@ export interface TetherAppConfig {
   /** Mount Durable Streams subscriptions (`__ds/…`) on the built-in server (default true). */
   subscriptions?: boolean
   allowLoopbackWebhooks?: boolean
-  /** Base URL workers use to reach this app (hook context), e.g. http://127.0.0.1:3000. */
+  /** Base URL workers use to reach this app (callback context), e.g. http://127.0.0.1:3000. */
   publicUrl?: string
   sessions: SessionsConfig
   /** Model gateway: provider keys and prices (default: echo only, no keys). */
@@ -156,7 +156,7 @@ function withCors(res: Response): Response {
   }
 }
 
-export function createTetherApp(config: TetherAppConfig, workers?: SessionWorkerHooksInput): TetherApp {
+export function createTetherApp(config: TetherAppConfig, workers?: SessionWorkerCallbacksInput): TetherApp {
   const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info' })
   const now = config.now ?? Date.now
   const sc = config.sessions
@@ -207,12 +207,12 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   }
 
   const publicUrl = (config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
-  const hookContext: WorkerHookContext = {
+  const hookContext: WorkerCallbackContext = {
     issueToken: (opts) => auth.issue(opts),
     sessionStreamUrl: (id) => sessionStreamUrl(`${publicUrl}${STREAMS_BASE_PATH}`, id),
     writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
   }
-  const hooks: SessionWorkerHooks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopHooks)
+  const hooks: SessionWorkerCallbacks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks)
 
   // Model spend as the gateway counted it (src/lib/gateway) is folded into every usage update.
   const ledger = new ModelLedger(db.db, now)
@@ -312,7 +312,7 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
     close() {
       closing ??= (async () => {
         monitor.stop()
-        await manager.closeHooks()
+        await manager.closeWorkerCallbacks()
         streams?.close()
         db.close()
       })()
@@ -330,7 +330,7 @@ export function getTetherApp(): TetherApp {
     const settings = loadSettings(hostEnv())
     const config = tetherConfigFrom(settings)
     // Agent workers (src/lib/workers) unless TETHER_WORKERS=off.
-    singleton = createTetherApp(config, workerHooksFromSettings(config.dataDir, settings.workers))
+    singleton = createTetherApp(config, workerCallbacksFromSettings(config.dataDir, settings.workers))
     announceAdminLink(singleton, config)
   }
   return singleton

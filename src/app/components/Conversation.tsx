@@ -144,6 +144,7 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, contentKey: unk
     el.addEventListener('scroll', onScroll, { passive: true })
     return () => el.removeEventListener('scroll', onScroll)
   }, [ref, storageKey])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: contentKey is the trigger: new content re-pins the view
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
@@ -220,6 +221,7 @@ export function Composer({ onSend, disabled, disabledReason }: { onSend: (text: 
       send()
     }
   }
+  // biome-ignore lint/correctness/useExhaustiveDependencies: text is the trigger: the box grows with what is typed
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return

@@ -17,6 +17,7 @@ export function Dialog({ title, onClose, children, footer, labelledBy = 'dialog-
     }
   }, [onClose])
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a click on the backdrop is a mouse shortcut; keyboards close with Escape (above) or the Close button
     <div className="dialog-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={labelledBy} ref={ref} tabIndex={-1}>
         <div className="dialog-head">

@@ -18,7 +18,7 @@ export function AvatarStack({ people, max = 4, small }: { people: ReadonlyArray<
   if (people.length === 0) return <span className="faint">nobody</span>
   const shown = people.slice(0, max)
   return (
-    <span className="avatars" aria-label={`${people.length} here: ${people.map((p) => p.displayName).join(', ')}`}>
+    <span className="avatars" role="img" aria-label={`${people.length} here: ${people.map((p) => p.displayName).join(', ')}`}>
       {shown.map((p) => (
         <Avatar key={p.userId} person={p} small={small} />
       ))}
@@ -65,7 +65,7 @@ export function LiveCursors({ people, selfId, pane }: { people: ReadonlyArray<Pr
             data-user={p.userId}
             style={{ transform: `translate(calc(${(p.cursor?.x ?? 0) * 100}cqw), calc(${(p.cursor?.y ?? 0) * 100}cqh))` }}
           >
-            <svg width="18" height="20" viewBox="0 0 18 20">
+            <svg width="18" height="20" viewBox="0 0 18 20" aria-hidden="true">
               <path d="M1 1l6.5 17 2.3-7.2L17 8.5z" fill={p.color} stroke="white" strokeWidth="1.4" strokeLinejoin="round" />
             </svg>
             <span className="live-cursor-label" style={{ background: p.color }}>

@@ -107,6 +107,7 @@ export function Prompt({
           {matches.length ? (
             <ol>
               {matches.slice(0, 20).map((m, i) => (
+                // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole lint/a11y/useFocusableInteractive: listbox options picked from the input (focus stays there; aria-selected marks the pick)
                 <li key={m} role="option" aria-selected={i === search.pick}>
                   {m}
                 </li>
@@ -125,7 +126,13 @@ export function Prompt({
         id="terminal-prompt"
         ref={inputRef}
         value={search ? search.query : line}
-        onChange={(e) => (search ? setSearch({ query: e.target.value, pick: 0 }) : (setLine(e.target.value), setIndex(null)))}
+        onChange={(e) => {
+          if (search) setSearch({ query: e.target.value, pick: 0 })
+          else {
+            setLine(e.target.value)
+            setIndex(null)
+          }
+        }}
         onKeyDown={onKeyDown}
         placeholder={disabled ? 'The session has ended' : placeholder}
         disabled={disabled}

@@ -116,7 +116,7 @@ export function TerminalPane({
   /** still catching up: hold drawing until names (presence) are known */
   loading?: boolean
 }) {
-  const hostRef = useRef<HTMLDivElement>(null)
+  const hostRef = useRef<HTMLElement>(null)
   const termRef = useRef<Terminal | null>(null)
   const fitRef = useRef<FitAddon | null>(null)
   const written = useRef(new Set<string>())
@@ -195,6 +195,7 @@ export function TerminalPane({
     }
   }, [])
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: theme and ready are triggers: a theme change, or the terminal appearing, re-reads the colours
   useEffect(() => {
     const term = termRef.current
     if (term) term.options.theme = xtermTheme()
@@ -203,6 +204,7 @@ export function TerminalPane({
   // Write every confirmed line not written yet, in stream order. A command header drawn before
   // its author's name was known (presence arrives later in the stream) triggers one redraw.
   const unnamed = useRef(new Set<string>())
+  // biome-ignore lint/correctness/useExhaustiveDependencies: ready is a trigger: lines that arrived before the terminal did are written when it appears
   useEffect(() => {
     const term = termRef.current
     if (!term || loading) return
@@ -241,7 +243,7 @@ export function TerminalPane({
 
   return (
     <div className="terminal-shell" data-testid="terminal">
-      <div className="terminal-host" ref={hostRef} data-testid="terminal-host" aria-label="Session terminal output" />
+      <section className="terminal-host" ref={hostRef} data-testid="terminal-host" aria-label="Session terminal output" />
       {empty ? (
         <div className="terminal-empty" data-testid="terminal-empty">
           <span>No terminal activity yet.</span>
@@ -258,7 +260,19 @@ export function TerminalPane({
           ⧗ {commandText(l)} <span className="faint">(sending…)</span>
         </div>
       ))}
-      <Prompt history={history} onRun={(c) => (syncSize(), actions?.runCommand(c))} onInterrupt={() => (syncSize(), actions?.sendKeys('\x03'))} disabled={disabled || !actions} autoFocus={autoFocusPrompt} />
+      <Prompt
+        history={history}
+        onRun={(c) => {
+          syncSize()
+          actions?.runCommand(c)
+        }}
+        onInterrupt={() => {
+          syncSize()
+          actions?.sendKeys('\x03')
+        }}
+        disabled={disabled || !actions}
+        autoFocus={autoFocusPrompt}
+      />
     </div>
   )
 }

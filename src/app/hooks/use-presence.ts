@@ -4,7 +4,7 @@ import type { SessionActions } from '../../lib/sessions/client/actions'
 import { deriveWhoIsHere } from '../../lib/sessions/client/derive'
 import { PresenceController } from '../../lib/sessions/client/presence'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
-import { leaveSession } from '../../lib/sessions/client/writer'
+import { leaveSession } from '../../lib/sessions/client/event-writer-client'
 import { usePresenceRows } from './use-session-collections'
 
 /**

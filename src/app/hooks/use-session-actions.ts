@@ -3,10 +3,9 @@ import { createSessionActions, type Identity, type SessionActions } from '../../
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 
 export function useSessionActions(connection: SessionConnection | undefined, identity: Identity | undefined, canWrite: boolean): SessionActions | undefined {
+  // biome-ignore lint/correctness/useExhaustiveDependencies: identity by value: a new object with the same person must not recreate the actions
   return useMemo(
     () => (connection && identity && canWrite ? createSessionActions(connection, identity) : undefined),
-    // identity by value: a new object with the same person must not recreate the actions
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [connection, identity?.userId, identity?.displayName, identity?.color, canWrite],
   )
 }

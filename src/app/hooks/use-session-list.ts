@@ -8,6 +8,7 @@ export function useSessionList(token: string | undefined, query: SessionListQuer
   const [tick, setTick] = useState(0)
   const refresh = useCallback(() => setTick((t) => t + 1), [])
   const key = JSON.stringify(query)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: query by value (key); tick is the trigger for the next read
   useEffect(() => {
     if (!enabled) return
     let cancelled = false
@@ -20,7 +21,6 @@ export function useSessionList(token: string | undefined, query: SessionListQuer
       cancelled = true
       clearTimeout(t)
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [token, key, enabled, everyMs, tick])
   return { ...state, refresh }
 }

@@ -40,6 +40,7 @@ export function useSessionPage(sessionId: string, urlToken: string | undefined):
   // Names outlive presence: someone who left still authored their messages and commands.
   const known = useRef(new Map<string, { name: string; color?: string }>())
   for (const p of people) known.current.set(p.userId, { name: p.displayName, color: p.color })
+  // biome-ignore lint/correctness/useExhaustiveDependencies: people is the trigger: views re-render with the names when they change
   const authorOf = useCallback(
     (id: string) => {
       const person = known.current.get(id)
@@ -47,8 +48,6 @@ export function useSessionPage(sessionId: string, urlToken: string | undefined):
       if (identity && id === identity.userId) return { name: identity.displayName, color: identity.color }
       return { name: id, color: undefined }
     },
-    // people: re-create when the names change so views re-render with them
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [people, identity],
   )
   return { auth, connection: liveConnection, connectionError, status, identity, actions, session, sessionError, refreshSession: refresh, ended, authorOf }

@@ -7,6 +7,7 @@ export function useSessionRecord(sessionId: string, token: string | undefined, e
   const [state, setState] = useState<{ session?: SessionRecord; error?: ApiError }>({})
   const [tick, setTick] = useState(0)
   const refresh = useCallback(() => setTick((t) => t + 1), [])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick is the trigger for the next read
   useEffect(() => {
     if (!enabled) return
     let cancelled = false

@@ -89,6 +89,7 @@ function RootDocument({ children }: { children: ReactNode }) {
     // The theme script sets data-theme before first paint, so React sees an attribute it did not render.
     <html lang="en" suppressHydrationWarning>
       <head>
+        {/* biome-ignore lint/security/noDangerouslySetInnerHtml: THEME_BOOT_SCRIPT is our own constant (nothing from input), run under the page's nonce */}
         <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: THEME_BOOT_SCRIPT }} />
         <HeadContent />
       </head>

@@ -7,7 +7,7 @@
  */
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import type { SessionUsage } from '../sessions/fold'
-import { SessionStore } from '../sessions/store'
+import { SessionStore } from '../sessions/session-store'
 import type { ModelLedger } from './ledger'
 
 export function withLedger(usage: SessionUsage, ledger: { inputTokens: number; outputTokens: number; costUsd: number }): SessionUsage {

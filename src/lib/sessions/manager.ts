@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { isPresenceGone } from './channel-schemas'
 import { buildSessionEvent, type SessionEvent } from './session-events'
 import { usageOf } from './fold'
-import type { SessionWorkerHooks } from './hooks'
+import type { SessionWorkerCallbacks } from './worker-callbacks'
 import { InvalidSessionEventError, SessionEndedError, SessionNotFoundError, SessionStreamClosedError, SessionStreamGoneError } from './session-errors'
 import { resolveLimits } from './limits'
 import { SessionLogs, type AppendResult } from './session-log'
@@ -25,7 +25,7 @@ import {
   type SessionRecord,
   type SessionStatus,
 } from './session-types'
-import type { SessionStore } from './store'
+import type { SessionStore } from './session-store'
 import {
   StreamClosedError,
   StreamNotFoundError,
@@ -37,7 +37,7 @@ import {
 export interface SessionManagerOptions {
   store: SessionStore
   endpoint: StreamsEndpoint
-  hooks: SessionWorkerHooks
+  hooks: SessionWorkerCallbacks
   now: () => number
   logger: Logger
   /** Sliding Stream-TTL of session streams (renewed by every read and write). */
@@ -84,7 +84,7 @@ export class SessionManager {
   readonly logs: SessionLogs
   private readonly store: SessionStore
   private readonly endpoint: StreamsEndpoint
-  private readonly hooks: SessionWorkerHooks
+  private readonly hooks: SessionWorkerCallbacks
   private readonly now: () => number
   private readonly logger: Logger
 
@@ -97,7 +97,7 @@ export class SessionManager {
     this.logs = new SessionLogs(opts.endpoint, opts.now, opts.exactEventIds)
   }
 
-  private async callHook<K extends keyof SessionWorkerHooks>(name: K, ...args: Parameters<NonNullable<SessionWorkerHooks[K]>>): Promise<void> {
+  private async callWorkerCallback<K extends keyof SessionWorkerCallbacks>(name: K, ...args: Parameters<NonNullable<SessionWorkerCallbacks[K]>>): Promise<void> {
     const fn = this.hooks[name] as ((...a: unknown[]) => unknown) | undefined
     if (!fn) return
     try {
@@ -128,7 +128,7 @@ export class SessionManager {
       throw err
     }
     this.logger.info({ sessionId: id, pattern: session.pattern }, 'session created')
-    await this.callHook('onSessionCreated', session)
+    await this.callWorkerCallback('onSessionCreated', session)
     return session
   }
 
@@ -266,7 +266,7 @@ export class SessionManager {
     this.logs.forget(id)
     const final = this.store.get(id) ?? ended
     this.logger.info({ sessionId: id, status, reason }, 'session ended')
-    await this.callHook('onSessionEnded', final, reason)
+    await this.callWorkerCallback('onSessionEnded', final, reason)
     return final
   }
 
@@ -280,7 +280,7 @@ export class SessionManager {
       this.logger.error({ err, sessionId: id }, 'could not write the suspend event')
     }
     this.logger.info({ sessionId: id, reason }, 'session suspended')
-    await this.callHook('onSessionSuspended', suspended)
+    await this.callWorkerCallback('onSessionSuspended', suspended)
   }
 
   async resume(id: string): Promise<void> {
@@ -289,7 +289,7 @@ export class SessionManager {
     const resumed = this.store.transition(id, ['idle'], 'active', this.now())
     if (!resumed) return
     this.logger.info({ sessionId: id }, 'session resumed')
-    await this.callHook('onSessionResumed', resumed)
+    await this.callWorkerCallback('onSessionResumed', resumed)
   }
 
   /** Deletes record and stream (ending a live session first). */
@@ -307,10 +307,10 @@ export class SessionManager {
   }
 
   async reconcile(): Promise<void> {
-    await this.callHook('reconcile', this.activeSessions())
+    await this.callWorkerCallback('reconcile', this.activeSessions())
   }
 
-  async closeHooks(): Promise<void> {
-    await this.callHook('close')
+  async closeWorkerCallbacks(): Promise<void> {
+    await this.callWorkerCallback('close')
   }
 }

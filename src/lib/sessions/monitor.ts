@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { agentsFinished, usageOf } from './fold'
 import { passedLimit } from './limits'
 import type { SessionManager } from './manager'
-import type { SessionStore } from './store'
+import type { SessionStore } from './session-store'
 import { StreamNotFoundError } from './streams-client'
 
 export interface MonitorOptions {

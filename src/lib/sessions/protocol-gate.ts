@@ -25,7 +25,7 @@ import { HttpError, errorResponse, isAnswerable, parseJsonBytes, readBodyBytes }
 import { authorshipError } from './session-log'
 import { StreamNotFoundError, type StreamsTransport } from './streams-client'
 import { canManageStream, canRead, canWrite, mayWriteSession, sessionIdFromPath, type TokenClaims } from './tokens'
-import { MAX_EVENTS_PER_REQUEST } from './writer'
+import { MAX_EVENTS_PER_REQUEST } from './event-writer'
 
 export interface ProtocolGateOptions {
   auth: Authenticator

@@ -27,7 +27,7 @@ import {
   updateSessionSchema,
   type SessionRecord,
 } from './session-types'
-import { CursorError, type SessionStore } from './store'
+import { CursorError, type SessionStore } from './session-store'
 import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
 
 export interface SessionsApiOptions {

@@ -86,8 +86,8 @@ export class WriteQueue {
       if (op.failed) op.reject(op.error)
       else op.resolve(op.value)
     }
-    for (const h of hooks) runHook(h, this.log)
-    runHook(this.onCommitted, this.log)
+    for (const h of hooks) runWorkerCallback(h, this.log)
+    runWorkerCallback(this.onCommitted, this.log)
   }
 
   close(): void {
@@ -96,7 +96,7 @@ export class WriteQueue {
   }
 }
 
-function runHook(h: () => void, log: Logger): void {
+function runWorkerCallback(h: () => void, log: Logger): void {
   try {
     h()
   } catch (err) {

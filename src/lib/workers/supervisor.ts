@@ -1,5 +1,5 @@
 /**
- * Keeps workers matched to live sessions (it implements the session layer's SessionWorkerHooks):
+ * Keeps workers matched to live sessions (it implements the session layer's SessionWorkerCallbacks):
  * starts a worker when a session that needs one is created or resumed (from the warm pool when
  * one is ready), restarts a crashed worker with exponential backoff (the worker records the
  * restart in its agent-state), stops and removes it when the session ends or is suspended, and
@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino'
 import { EXIT_FENCED, EXIT_STOPPED } from '../common/session-contract'
-import type { SessionWorkerHooks } from '../sessions/hooks'
+import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
 import type { RuntimeKind, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from './runtime'
 import { WarmPool } from './warm-pool'
@@ -93,7 +93,7 @@ export function runtimeFor(session: SessionRecord, fallback: RuntimeKind): Runti
 
 const noopLogger = { info() {}, warn() {}, error() {} }
 
-export class WorkerSupervisor implements SessionWorkerHooks {
+export class WorkerSupervisor implements SessionWorkerCallbacks {
   private readonly tracked = new Map<string, Tracked>()
   private readonly runtimes = new Map<RuntimeKind, Promise<WorkerRuntime>>()
   private readonly pools = new Map<RuntimeKind, WarmPool>()
@@ -259,7 +259,7 @@ export class WorkerSupervisor implements SessionWorkerHooks {
     }, delay)
   }
 
-  // --- SessionWorkerHooks -------------------------------------------------------------------
+  // --- SessionWorkerCallbacks -------------------------------------------------------------------
 
   onSessionCreated(session: SessionRecord): void {
     if ((this.options.needsWorker ?? defaultNeedsWorker)(session)) void this.ensure(session)

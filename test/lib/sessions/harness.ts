@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
 import { createTetherApp, type TetherApp } from '../../../src/lib/app'
 import type { SessionsConfig } from '../../../src/lib/settings'
-import type { SessionWorkerHooksInput } from '../../../src/lib/sessions/hooks'
+import type { SessionWorkerCallbacksInput } from '../../../src/lib/sessions/worker-callbacks'
 import { captureLogger } from '../../support/capture-logger'
 
 export type Backend = 'builtin' | 'external'
@@ -76,7 +76,7 @@ export interface HarnessOptions {
   auth?: boolean
   sessions?: Partial<SessionsConfig>
   clock?: FakeClock
-  workers?: SessionWorkerHooksInput
+  workers?: SessionWorkerCallbacksInput
 }
 
 export interface Harness {

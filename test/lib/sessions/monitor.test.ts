@@ -3,7 +3,7 @@
  * injected clock (monitor.tick() instead of waiting), and keeps hybrid / ephemeral lifecycles.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SessionWorkerHooks } from '../../../src/lib/sessions/hooks'
+import type { SessionWorkerCallbacks } from '../../../src/lib/sessions/worker-callbacks'
 import type { SessionRecord } from '../../../src/lib/sessions/session-types'
 import { BACKENDS, createSession, readStream, startHarness, write, type Harness } from './harness'
 
@@ -11,7 +11,7 @@ const MIN = 60_000
 
 function recorder() {
   const calls: { hook: string; id?: string; reason?: string; ids?: string[] }[] = []
-  const hooks: SessionWorkerHooks = {
+  const hooks: SessionWorkerCallbacks = {
     onSessionCreated: (s) => void calls.push({ hook: 'created', id: s.id }),
     onSessionEnded: (s, reason) => void calls.push({ hook: 'ended', id: s.id, reason }),
     onSessionSuspended: (s) => void calls.push({ hook: 'suspended', id: s.id }),

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dockerClient } from '../../../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
 import { LABELS, WORKER_CAPS, WORKER_SERVER_SOCKET, containerNameFor, demuxLogs } from '../../../src/lib/workers/runtimes/docker'
-import { instanceIdFor } from '../../../src/lib/workers/hooks'
+import { instanceIdFor } from '../../../src/lib/workers/supervisor-wiring'
 import {
   answerText,
   chunkGaps,

@@ -1,7 +1,7 @@
 /**
  * Test harness for workers: the whole Tether app (built-in SQLite streams server, token auth,
  * sessions API) served over real HTTP on loopback from a fresh temp dir, with the worker
- * supervisor wired in through createWorkerHooks, on the process or docker runtime.
+ * supervisor wired in through createWorkerCallbacks, on the process or docker runtime.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
 import { createTetherApp, type TetherApp } from '../../../src/lib/app'
 import type { SessionsConfig } from '../../../src/lib/settings'
-import { createWorkerHooks, type WorkerHooksOptions } from '../../../src/lib/workers/hooks'
+import { createWorkerCallbacks, type WorkerCallbacksOptions } from '../../../src/lib/workers/supervisor-wiring'
 import type { RuntimeKind } from '../../../src/lib/workers/runtime'
 import type { WorkerSupervisor } from '../../../src/lib/workers/supervisor'
 import { captureLogger } from '../../support/capture-logger'
@@ -25,7 +25,7 @@ export interface WorkerHarnessOptions {
   /** Reuse a data dir (to simulate a server restart on the same data). */
   dataDir?: string
   monitorIntervalMs?: number
-  hooks?: Partial<WorkerHooksOptions>
+  hooks?: Partial<WorkerCallbacksOptions>
   /** An external Durable Streams server (TETHER_STREAMS_URL-style backend). */
   streamsUrl?: string
 }
@@ -67,7 +67,7 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
   let supervisor: WorkerSupervisor | null = null
   const app = createTetherApp(
     { dataDir, sessions, logger, longPollTimeoutMs: 5_000 },
-    createWorkerHooks({
+    createWorkerCallbacks({
       dataDir,
       config: { enabled: true, runtime: opts.runtime, warmPool: opts.warmPool ?? { process: 0, docker: 0 }, heartbeatMs: opts.heartbeatMs ?? 1_000 },
       // The port is known only once listening; reconcile may ask before that.

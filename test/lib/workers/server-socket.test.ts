@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { dirname } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { workerHooksFromSettings } from '../../../src/lib/workers/hooks'
+import { workerCallbacksFromSettings } from '../../../src/lib/workers/supervisor-wiring'
 import { loadSettings } from '../../../src/lib/settings'
 import { workerNetworkFrom } from '../../../src/lib/workers/runtimes/docker'
 import { openServerSocket, relayTarget } from '../../../src/lib/workers/server-socket'
@@ -87,7 +87,7 @@ describe('TETHER_WORKER_NETWORK', () => {
 
   it('refuses host at start-up, saying why', () => {
     expect(() => workerNetworkFrom('host')).toThrow(/127\.0\.0\.1/)
-    expect(() => workerHooksFromSettings('/tmp/unused', loadSettings({ TETHER_WORKER_NETWORK: 'host' }).workers)).toThrow(/TETHER_WORKER_NETWORK=host is refused/)
+    expect(() => workerCallbacksFromSettings('/tmp/unused', loadSettings({ TETHER_WORKER_NETWORK: 'host' }).workers)).toThrow(/TETHER_WORKER_NETWORK=host is refused/)
     expect(() => workerNetworkFrom('bad name;rm')).toThrow(/not a Docker network name/)
   })
 })

@@ -9,7 +9,7 @@
 import { createOptimisticAction, type Transaction } from '@tanstack/db'
 import type { AgentControl, Chunk, Presence, TerminalLine } from '../channel-schemas'
 import type { SessionConnection } from './session-db'
-import { writeEvents, WriteError, type EventInput } from './writer'
+import { writeEvents, WriteError, type EventInput } from './event-writer-client'
 
 export interface Identity {
   userId: string

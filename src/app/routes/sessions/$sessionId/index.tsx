@@ -46,8 +46,14 @@ function SessionPage() {
   useShortcuts(
     useMemo(
       () => ({
-        '/': () => (setTab('chat'), document.getElementById('composer-input')?.focus()),
-        '`': () => (setTab('terminal'), document.getElementById('terminal-prompt')?.focus()),
+        '/': () => {
+          setTab('chat')
+          document.getElementById('composer-input')?.focus()
+        },
+        '`': () => {
+          setTab('terminal')
+          document.getElementById('terminal-prompt')?.focus()
+        },
       }),
       [],
     ),

@@ -1,13 +1,13 @@
 /**
- * Wires the supervisor into the session layer: `createWorkerHooks(options)` is a
- * SessionWorkerHooksInput factory for `createTetherApp(config, workers)`. It gets the app's
- * token issuer and public URL from the hook context, and creates the runtimes lazily (the docker
+ * Wires the supervisor into the session layer: `createWorkerCallbacks(options)` is a
+ * SessionWorkerCallbacksInput factory for `createTetherApp(config, workers)`. It gets the app's
+ * token issuer and public URL from the callback context, and creates the runtimes lazily (the docker
  * runtime connects to the engine and builds the worker image on first use).
  */
 import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Logger } from 'pino'
-import type { WorkerHookContext } from '../sessions/hooks'
+import type { WorkerCallbackContext } from '../sessions/worker-callbacks'
 import { hostEnv, loadSettings, type WorkersConfig } from '../settings'
 import { connectDocker, dockerEndpoint } from './docker-engine'
 import { ensureWorkerImage } from './image/build'
@@ -18,13 +18,13 @@ import { ProcessRuntime, workRootFor } from './runtimes/process'
 import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
 import type { SessionRecord } from '../sessions/session-types'
 
-export interface WorkerHooksOptions {
+export interface WorkerCallbacksOptions {
   dataDir: string
   /** Default: the settings of this process's environment (src/lib/settings). */
   config?: WorkersConfig
   /** Override the runtimes (tests); default: process always, docker on demand. */
   runtimes?: Partial<Record<RuntimeKind, RuntimeSource>>
-  /** Base URL workers use (default: derived from the hook context's writer URL). */
+  /** Base URL workers use (default: derived from the callback context's writer URL). */
   serverUrl?: string | (() => string | Promise<string>)
   /** Stop every worker when the app closes (default true; false leaves containers running). */
   stopWorkersOnClose?: boolean
@@ -48,7 +48,7 @@ export function defaultRuntimes(
   dataDir: string,
   config: WorkersConfig,
   dockerLimits: Partial<DockerLimits> = {},
-  server: { serverUrl?: WorkerHooksOptions['serverUrl']; network?: string; logger?: WorkerHooksOptions['logger'] } = {},
+  server: { serverUrl?: WorkerCallbacksOptions['serverUrl']; network?: string; logger?: WorkerCallbacksOptions['logger'] } = {},
 ): Record<RuntimeKind, RuntimeSource> {
   const network = workerNetworkFrom(server.network ?? config.network)
   const { serverUrl, logger } = server
@@ -77,7 +77,7 @@ export function defaultRuntimes(
   }
 }
 
-export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHookContext) => WorkerSupervisor {
+export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: WorkerCallbackContext) => WorkerSupervisor {
   return (ctx) => {
     const config = options.config ?? loadSettings(hostEnv()).workers
     const serverUrl = options.serverUrl ?? ctx.writerUrl.replace(/\/api\/streams\/?$/, '')
@@ -99,10 +99,10 @@ export function createWorkerHooks(options: WorkerHooksOptions): (ctx: WorkerHook
   }
 }
 
-/** Hooks for a server's worker settings (src/lib/settings), or undefined when TETHER_WORKERS=off. */
-export function workerHooksFromSettings(dataDir: string, config: WorkersConfig, logger?: WorkerHooksOptions['logger']) {
+/** Callbacks for a server's worker settings (src/lib/settings), or undefined when TETHER_WORKERS=off. */
+export function workerCallbacksFromSettings(dataDir: string, config: WorkersConfig, logger?: WorkerCallbacksOptions['logger']) {
   if (!config.enabled) return undefined
   // Checked here, at start-up, not when the first container starts.
   const workerNetwork = workerNetworkFrom(config.network)
-  return createWorkerHooks({ dataDir, config, workerNetwork, ...(logger ? { logger } : {}) })
+  return createWorkerCallbacks({ dataDir, config, workerNetwork, ...(logger ? { logger } : {}) })
 }

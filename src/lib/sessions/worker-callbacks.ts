@@ -1,12 +1,12 @@
 /**
- * How the session layer tells the worker supervisor (src/lib/workers) what happened. Every hook
- * is optional; errors are logged and never fail the API call that triggered them. Hooks are
+ * How the session layer tells the worker supervisor (src/lib/workers) what happened. Every callback
+ * is optional; errors are logged and never fail the API call that triggered them. Callbacks are
  * awaited, so keep them quick (signal a worker, don't wait for it to drain).
  */
 import type { Role } from './tokens'
 import type { EndReason, SessionRecord } from './session-types'
 
-export interface SessionWorkerHooks {
+export interface SessionWorkerCallbacks {
   /** A session was created (its stream exists and is empty). Start its worker(s). */
   onSessionCreated?(session: SessionRecord): void | Promise<void>
   /**
@@ -28,8 +28,8 @@ export interface SessionWorkerHooks {
   close?(): void | Promise<void>
 }
 
-/** What a hooks factory gets from the app, e.g. to mint worker tokens. */
-export interface WorkerHookContext {
+/** What a callbacks factory gets from the app, e.g. to mint worker tokens. */
+export interface WorkerCallbackContext {
   /** Signs a token for a session (worker tokens need `subject` = agent id). */
   issueToken(opts: { role: Role; sessionId: string; subject?: string; ttlSeconds?: number }): Promise<string>
   /** Absolute URL of a session's stream as workers should read/append it (auth via Bearer token). */
@@ -38,6 +38,6 @@ export interface WorkerHookContext {
   writerUrl: string
 }
 
-export type SessionWorkerHooksInput = SessionWorkerHooks | ((ctx: WorkerHookContext) => SessionWorkerHooks)
+export type SessionWorkerCallbacksInput = SessionWorkerCallbacks | ((ctx: WorkerCallbackContext) => SessionWorkerCallbacks)
 
-export const noopHooks: SessionWorkerHooks = {}
+export const noopCallbacks: SessionWorkerCallbacks = {}
