@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { serve } from 'srvx/node'
-import { createTetherApp } from '../src/lib/app'
+import { createTetherServer } from '../src/lib/tether-server'
 import { createWorkerCallbacks } from '../src/lib/workers/supervisor-wiring'
 import { connectDocker } from '../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../src/lib/workers/image/build'
@@ -51,7 +51,7 @@ async function startApp(runtime: RuntimeKind, warm: number): Promise<Setup> {
   let resolveUrl!: (u: string) => void
   const url = new Promise<string>((r) => (resolveUrl = r))
   let supervisor: WorkerSupervisor | null = null
-  const app = createTetherApp(
+  const app = createTetherServer(
     {
       dataDir,
       logger: pino({ level: 'silent' }),

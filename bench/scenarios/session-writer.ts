@@ -1,6 +1,6 @@
 /**
  * The session event writer (`POST /api/streams?sessionId=<id>`): validated, authorized,
- * idempotent State Protocol appends through the whole Tether app (createTetherApp served by
+ * idempotent State Protocol appends through the whole Tether app (createTetherServer served by
  * srvx in this process, auth on, real HTTP on loopback).
  *   - sequential single-event writes on one connection: ops/s and p99 latency;
  *   - 8 concurrent writers on one session, 10-event batches: events/s.
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { serve } from 'srvx/node'
 import type { Pool } from 'undici'
-import { createTetherApp } from '../../src/lib/app'
+import { createTetherServer } from '../../src/lib/tether-server'
 import { makePool } from '../http'
 import { now, percentile, Samples } from '../stats'
 import type { Scenario } from './types'
@@ -29,7 +29,7 @@ export interface SessionWriterResult {
 
 async function startApp(streamsUrl: string | undefined) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
-  const app = createTetherApp({
+  const app = createTetherServer({
     dataDir,
     logger: pino({ level: 'silent' }),
     sessions: {

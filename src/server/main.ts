@@ -19,7 +19,7 @@ if (!existsSync(serverEntry)) {
   process.exit(1)
 }
 
-// The app inside the bundle parses the same environment again (getTetherApp); this is only where to listen.
+// The app inside the bundle parses the same environment again (getTetherServer); this is only where to listen.
 const { port, host: hostname } = loadSettings(process.env).server
 const { default: app } = (await import(pathToFileURL(serverEntry).href)) as {
   default: { fetch: (req: Request) => Response | Promise<Response> }

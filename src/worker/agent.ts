@@ -264,7 +264,7 @@ export class AgentLoop {
     // The turn has ended once a finished step asked for no tool; add one if needed.
     const steps = [...record.steps.values()].sort((a, b) => a.step - b.step)
     const last = steps.at(-1)
-    if (last && last.done && last.toolCallIds.length === 0) return
+    if (last?.done && last.toolCallIds.length === 0) return
     if (last && !last.done && last.toolCallIds.length === 0) {
       new ChunkWriter({ publisher, agentId, messageId: last.messageId, turn, startSeq: nextSeq(last.parts) }).finish()
       return

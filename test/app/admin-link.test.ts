@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, newPage, until, useServerAndBrowser, type TestServer } from './support'
+import { createSession, newPage, until, setupServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
 // LOG_LEVEL=info: the admin link is an info line of the start-up log.
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 }, { LOG_LEVEL: 'info' })

@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, messageTexts, newPage, terminalText, until, useServerAndBrowser, type TestServer } from './support'
+import { createSession, messageTexts, newPage, terminalText, until, setupServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 })

@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { createSession, newPage, terminateSession, until, useServerAndBrowser, type TestServer } from './support'
+import { createSession, newPage, terminateSession, until, setupServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 })

@@ -6,12 +6,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { connectionState, createSession, messageTexts, newPage, terminateSession, until, useServerAndBrowser, type TestServer } from './support'
+import { connectionState, createSession, messageTexts, newPage, terminateSession, until, setupServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 })

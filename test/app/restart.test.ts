@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { connectionState, createSession, messageTexts, newPage, streamAssistantMessage, terminalText, until, useServerAndBrowser, writeEvents, type TestServer } from './support'
+import { connectionState, createSession, messageTexts, newPage, streamAssistantMessage, terminalText, until, setupServerAndBrowser, writeEvents, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 })
@@ -39,11 +39,11 @@ describe('server restart with two pages open', () => {
     const offsetsBefore = await Promise.all(pages.map((p) => p.getAttribute('[data-testid="connection"]', 'data-offset')))
     expect(offsetsBefore[0]).toBeTruthy()
     const readsAfter: string[][] = pages.map(() => [])
-    pages.forEach((page, i) =>
+    pages.forEach((page, i) => {
       page.on('request', (req) => {
         if (req.url().includes(`/api/streams/sessions/${session.id}`)) readsAfter[i].push(new URL(req.url()).searchParams.get('offset') ?? '')
-      }),
-    )
+      })
+    })
 
     await server.restart()
     await server.waitUntilServing()

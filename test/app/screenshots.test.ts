@@ -7,12 +7,12 @@
 import { existsSync, statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, messageTexts, newPage, screenshot, terminalText, terminateSession, until, useServerAndBrowser, writeEvents, type TestServer } from './support'
+import { createSession, messageTexts, newPage, screenshot, terminalText, terminateSession, until, setupServerAndBrowser, writeEvents, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 })

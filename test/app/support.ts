@@ -237,9 +237,10 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /**
  * Starts the production server and Chromium before a file's tests and disposes both after; hands
- * them to the file's own variables so tests read `server` and `browser` as plain bindings.
+ * them to the file's own variables so tests read `server` and `browser` as plain bindings. (Not
+ * `use…`: that prefix means a React hook, and this registers vitest's beforeAll/afterAll.)
  */
-export function useServerAndBrowser(receive: (server: TestServer, browser: Browser) => void, env: Record<string, string> = {}): void {
+export function setupServerAndBrowser(receive: (server: TestServer, browser: Browser) => void, env: Record<string, string> = {}): void {
   let server: TestServer | undefined
   let browser: Browser | undefined
   beforeAll(async () => {

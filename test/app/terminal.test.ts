@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, newPage, terminalText, until, useServerAndBrowser, type TestServer } from './support'
+import { createSession, newPage, terminalText, until, setupServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
 
-useServerAndBrowser((started, launched) => {
+setupServerAndBrowser((started, launched) => {
   server = started
   browser = launched
 })

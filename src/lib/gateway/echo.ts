@@ -30,7 +30,7 @@ interface Plan {
 
 function lastUserText(request: StepRequest): { text: string; toolResult?: Extract<ContentBlock, { type: 'tool_result' }>; toolName?: string } {
   const last = request.messages.at(-1)
-  if (!last || last.role !== 'user') return { text: '' }
+  if (last?.role !== 'user') return { text: '' }
   const result = last.content.find((b): b is Extract<ContentBlock, { type: 'tool_result' }> => b.type === 'tool_result')
   if (result) {
     // The tool's name is on the matching tool_use in the assistant message before.

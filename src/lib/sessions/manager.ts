@@ -284,7 +284,7 @@ export class SessionManager {
   }
 
   async resume(id: string): Promise<void> {
-    // A raw append by a worker resumes before app.ts refreshes the fold: make the next write read first.
+    // A raw append by a worker resumes before tether-server.ts refreshes the fold: make the next write read first.
     this.logs.noteForeignAppend(id)
     const resumed = this.store.transition(id, ['idle'], 'active', this.now())
     if (!resumed) return

@@ -17,7 +17,9 @@ export function readPayload(store: StreamStore, meta: StreamMeta, from: Position
   if (!meta.jsonMode) return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   if (parts.length === 0) return EMPTY_ARRAY
   const framed: Buffer[] = [OPEN]
-  parts.forEach((p, i) => framed.push(...(i > 0 ? [COMMA, p] : [p])))
+  parts.forEach((p, i) => {
+    framed.push(...(i > 0 ? [COMMA, p] : [p]))
+  })
   framed.push(CLOSE)
   return Buffer.concat(framed)
 }

@@ -124,7 +124,7 @@ export class SseSession {
   /** True when writes may bypass the web stream (everything queued there is already written). */
   private get directReady(): boolean {
     const d = this.o.direct
-    return d !== undefined && d.headersSent && !d.destroyed && this.controller.desiredSize === SSE_HIGH_WATER_BYTES
+    return d?.headersSent === true && !d.destroyed && this.controller.desiredSize === SSE_HIGH_WATER_BYTES
   }
 
   private hasRoom(): boolean {
@@ -174,7 +174,10 @@ export class SseSession {
     this.live = false
     while (!this.done && this.hasRoom()) {
       const meta = this.o.store.getById(this.o.streamId)
-      if (!meta || meta.softDeleted) return this.finish()
+      if (!meta || meta.softDeleted) {
+        this.finish()
+        return
+      }
       if (this.position.seq < meta.tailSeq) {
         const end = this.o.store.readBoundary(meta, this.position, this.o.chunkBytes)
         const payload = readPayload(this.o.store, meta, this.position, end)
@@ -183,7 +186,10 @@ export class SseSession {
         this.write(Buffer.concat([sseDataEvent(this.o.kind === 'base64' ? Buffer.from(payload.toString('base64')) : payload), this.control(end, upToDate, closed)]))
         this.sentControl = true
         this.position = end
-        if (closed) return this.finish()
+        if (closed) {
+          this.finish()
+          return
+        }
         if (upToDate) {
           this.live = true
           return
@@ -194,7 +200,10 @@ export class SseSession {
       if (!this.sentControl || closed) {
         this.write(this.control(this.position, true, closed))
         this.sentControl = true
-        if (closed) return this.finish()
+        if (closed) {
+          this.finish()
+          return
+        }
       }
       this.live = true
       return
@@ -203,7 +212,10 @@ export class SseSession {
 
   private onEvent(ev: LiveEvent): void {
     if (this.done) return
-    if (ev.deleted) return this.finish()
+    if (ev.deleted) {
+      this.finish()
+      return
+    }
     if (!this.live || ev.prev.seq !== this.position.seq || !this.hasRoom()) {
       // Behind, or the buffer is full: resume from SQLite now if there is room, else on pull.
       this.live = false

@@ -28,7 +28,7 @@ export class StreamWriter {
   private readonly s: WriterStatements
 
   constructor(
-    private readonly sqlite: Database.Database,
+    sqlite: Database.Database,
     private readonly store: StreamStore,
     private readonly queue: WriteQueue,
     private readonly hub: LiveHub,
@@ -350,7 +350,7 @@ export class StreamWriter {
       this.s.dropRef.run(meta.forkSourceId)
       this.store.forget(meta.forkSourceId)
       const source = this.store.getById(meta.forkSourceId)
-      if (source && source.softDeleted && source.refCount <= 0) this.hardDelete(source)
+      if (source?.softDeleted && source.refCount <= 0) this.hardDelete(source)
     }
   }
 

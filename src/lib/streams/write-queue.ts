@@ -25,7 +25,7 @@ export class WriteQueue {
   private readonly savepoint: Database.Transaction<(op: PendingOp) => unknown>
 
   constructor(
-    private readonly sqlite: Database.Database,
+    sqlite: Database.Database,
     private readonly log: Logger,
     /** Runs after every committed batch, after its hooks (publishes live events). */
     private readonly onCommitted: () => void = () => {},

@@ -1,6 +1,6 @@
 /**
  * Wires the supervisor into the session layer: `createWorkerCallbacks(options)` is a
- * SessionWorkerCallbacksInput factory for `createTetherApp(config, workers)`. It gets the app's
+ * SessionWorkerCallbacksInput factory for `createTetherServer(config, workers)`. It gets the app's
  * token issuer and public URL from the callback context, and creates the runtimes lazily (the docker
  * runtime connects to the engine and builds the worker image on first use).
  */

@@ -230,7 +230,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
 
   private onWorkerExit(kind: RuntimeKind, exit: WorkerExit): void {
     const t = [...this.tracked.values()].find((x) => x.runtime === kind && x.workerId === exit.id)
-    if (!t || t.phase !== 'running' || this.closed) return
+    if (t?.phase !== 'running' || this.closed) return
     if (exit.nativeId && t.nativeId && exit.nativeId !== t.nativeId) return
     if (exit.exitCode === EXIT_STOPPED || exit.exitCode === EXIT_FENCED) {
       // The worker ended itself (stop request, session ended): clean it up, do not restart.

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve } from 'srvx/node'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createTetherApp, type TetherApp } from '../../../src/lib/app'
+import { createTetherServer, type TetherServer } from '../../../src/lib/tether-server'
 import { parseModelPrices } from '../../../src/lib/gateway/pricing'
 import { gatewaySettings as loadGatewayConfig, type SessionsConfig } from '../../../src/lib/settings'
 import { GatewayError, GatewayProvider } from '../../../src/worker/providers/gateway'
@@ -32,7 +32,7 @@ let stubAnswer: (res: ServerResponse) => void | Promise<void> = () => {}
 const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`
 
 // ---- the app ----------------------------------------------------------------------------------
-let app: TetherApp
+let app: TetherServer
 let url = ''
 let close: () => Promise<void>
 let admin = ''
@@ -60,7 +60,7 @@ beforeAll(async () => {
     defaultLimits: {},
   }
   const gateway = loadGatewayConfig({ TETHER_OPENAI_BASE_URL: stubUrl, TETHER_OPENAI_API_KEY: SERVER_KEY, TETHER_MODEL_PRICES: JSON.stringify(PRICES) })
-  app = createTetherApp({ dataDir, sessions, gateway, logger: captureLogger().logger, sweepIntervalMs: 0 })
+  app = createTetherServer({ dataDir, sessions, gateway, logger: captureLogger().logger, sweepIntervalMs: 0 })
   await app.ready
   const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
   await server.ready()

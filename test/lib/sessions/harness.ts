@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
-import { createTetherApp, type TetherApp } from '../../../src/lib/app'
+import { createTetherServer, type TetherServer } from '../../../src/lib/tether-server'
 import type { SessionsConfig } from '../../../src/lib/settings'
 import type { SessionWorkerCallbacksInput } from '../../../src/lib/sessions/worker-callbacks'
 import { captureLogger } from '../../support/capture-logger'
@@ -83,7 +83,7 @@ export interface Harness {
   backend: Backend
   /** Origin of the app, e.g. http://127.0.0.1:41234 (changes on restart). */
   url: string
-  app: TetherApp
+  app: TetherServer
   clock: FakeClock
   dataDir: string
   adminToken: string
@@ -115,7 +115,7 @@ export async function startHarness(backend: Backend, opts: HarnessOptions = {}):
   }
 
   async function boot() {
-    const app = createTetherApp(
+    const app = createTetherServer(
       { dataDir, sessions, now: clock.now, logger, longPollTimeoutMs: 2000, sweepIntervalMs: 0 },
       opts.workers,
     )

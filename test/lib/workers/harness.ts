@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
-import { createTetherApp, type TetherApp } from '../../../src/lib/app'
+import { createTetherServer, type TetherServer } from '../../../src/lib/tether-server'
 import type { SessionsConfig } from '../../../src/lib/settings'
 import { createWorkerCallbacks, type WorkerCallbacksOptions } from '../../../src/lib/workers/supervisor-wiring'
 import type { RuntimeKind } from '../../../src/lib/workers/runtime'
@@ -32,7 +32,7 @@ export interface WorkerHarnessOptions {
 
 export interface WorkerHarness {
   url: string
-  app: TetherApp
+  app: TetherServer
   supervisor: WorkerSupervisor
   dataDir: string
   adminToken: string
@@ -65,7 +65,7 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
   let listening!: (url: string) => void
   const urlReady = new Promise<string>((r) => (listening = r))
   let supervisor: WorkerSupervisor | null = null
-  const app = createTetherApp(
+  const app = createTetherServer(
     { dataDir, sessions, logger, longPollTimeoutMs: 5_000 },
     createWorkerCallbacks({
       dataDir,

@@ -1,5 +1,5 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { handleTetherRequest } from '../../../../lib/app-entry'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
 
 // POST /api/auth/exchange {code}: a one-time admin link's code for an admin token (the app answers).
 export const Route = createFileRoute('/api/auth/exchange')({

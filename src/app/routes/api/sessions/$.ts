@@ -1,8 +1,8 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { getTetherApp } from '../../../../lib/app'
+import { getTetherServer } from '../../../../lib/tether-server'
 
 // Everything below /api/sessions/ (:id, :id/messages, :id/terminate, :id/join, stats).
-const handler = ({ request }: { request: Request }) => getTetherApp().fetch(request)
+const handler = ({ request }: { request: Request }) => getTetherServer().fetch(request)
 
 export const Route = createFileRoute('/api/sessions/$')({
   server: {

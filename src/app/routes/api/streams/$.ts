@@ -1,5 +1,5 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { handleTetherRequest } from '../../../../lib/app-entry'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
 
 // Every path below /api/streams/ is a Durable Streams stream path; the app decides the rest.
 const handler = ({ request }: { request: Request }) => handleTetherRequest(request)

@@ -1,5 +1,5 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { handleTetherRequest } from '../../../../lib/app-entry'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
 
 // `POST /api/streams?sessionId=…`: the session event writer.
 const handler = ({ request }: { request: Request }) => handleTetherRequest(request)

@@ -1,5 +1,5 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { handleTetherRequest } from '../../../../lib/app-entry'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
 
 // The protocol's conventional mount: the same streams (and auth) as /api/streams/.
 const handler = ({ request }: { request: Request }) => handleTetherRequest(request)

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import pino from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTetherApp, getTetherApp, tetherConfigFrom, type TetherApp } from '../../src/lib/app'
+import { createTetherServer, getTetherServer, tetherConfigFrom, type TetherServer } from '../../src/lib/tether-server'
 import { loadSettings, type SessionsConfig } from '../../src/lib/settings'
 
 const run = promisify(execFile)
@@ -22,15 +22,15 @@ const sessionsConfig = (over: Partial<SessionsConfig> = {}): SessionsConfig => (
   ...over,
 })
 
-describe('createTetherApp', () => {
-  const apps: TetherApp[] = []
+describe('createTetherServer', () => {
+  const apps: TetherServer[] = []
   afterAll(async () => {
     for (const a of apps) await a.close()
   })
 
   it('keeps sessions and streams in one SQLite file in the data dir, with a generated secret', async () => {
     const dataDir = tempDir()
-    const app = createTetherApp({ dataDir, sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
+    const app = createTetherServer({ dataDir, sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
     apps.push(app)
     const token = await app.issueToken({ role: 'admin' })
     const res = await app.fetch(new Request('http://app/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }))
@@ -44,7 +44,7 @@ describe('createTetherApp', () => {
   })
 
   it('answers unknown paths with a JSON 404 and CORS preflights with 204', async () => {
-    const app = createTetherApp({ dataDir: tempDir(), sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
+    const app = createTetherServer({ dataDir: tempDir(), sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
     apps.push(app)
     const res = await app.fetch(new Request('http://app/api/nothing'))
     expect(res.status).toBe(404)
@@ -54,7 +54,7 @@ describe('createTetherApp', () => {
   })
 
   it('answers 502 when the external streams server cannot be reached', async () => {
-    const app = createTetherApp({ dataDir: tempDir(), sessions: sessionsConfig({ streamsUrl: 'http://127.0.0.1:9/nowhere' }), logger: quiet })
+    const app = createTetherServer({ dataDir: tempDir(), sessions: sessionsConfig({ streamsUrl: 'http://127.0.0.1:9/nowhere' }), logger: quiet })
     apps.push(app)
     const token = await app.issueToken({ role: 'admin' })
     const res = await app.fetch(new Request('http://app/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }))
@@ -64,7 +64,7 @@ describe('createTetherApp', () => {
 
   it('accepts tokens printed by `npm run tether -- token` for the same data dir', async () => {
     const dataDir = tempDir()
-    const app = createTetherApp({ dataDir, sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
+    const app = createTetherServer({ dataDir, sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
     apps.push(app)
     const root = resolve(import.meta.dirname, '../..')
     const tsx = join(root, 'node_modules/.bin/tsx')
@@ -77,7 +77,7 @@ describe('createTetherApp', () => {
   })
 })
 
-describe('getTetherApp', () => {
+describe('getTetherServer', () => {
   it('builds one app from the environment and hands out the same one', async () => {
     const dataDir = tempDir()
     process.env.TETHER_DATA_DIR = dataDir
@@ -85,8 +85,8 @@ describe('getTetherApp', () => {
     process.env.TETHER_MONITOR_INTERVAL_MS = '0'
     process.env.LOG_LEVEL = 'silent'
     expect(tetherConfigFrom(loadSettings(process.env)).dataDir).toBe(dataDir)
-    const app = getTetherApp()
-    expect(getTetherApp()).toBe(app)
+    const app = getTetherServer()
+    expect(getTetherServer()).toBe(app)
     const token = await app.issueToken({ role: 'admin' })
     const res = await app.fetch(new Request('http://app/api/sessions/stats', { headers: { authorization: `Bearer ${token}` } }))
     expect(res.status).toBe(200)

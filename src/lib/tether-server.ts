@@ -1,8 +1,8 @@
 /**
- * The Tether app as one fetch handler: the Durable Streams protocol at /api/streams/* (built-in
+ * The Tether server's composition root, one fetch handler: the Durable Streams protocol at /api/streams/* (built-in
  * SQLite server, or an external server when TETHER_STREAMS_URL is set) behind token auth, the
  * session event writer at POST /api/streams?sessionId=…, the sessions API at /api/sessions/**,
- * and the session monitor. Route files call `getTetherApp().fetch(request)`; module state lives
+ * and the session monitor. Route files call `getTetherServer().fetch(request)`; module state lives
  * here because Start's code splitting would duplicate it in route files.
  */
 import { join } from 'node:path'
@@ -41,7 +41,7 @@ export const HEALTH_PATH = '/api/health'
 /** Origin of in-process protocol requests (never leaves the process). */
 const INTERNAL_ORIGIN = 'http://tether.internal'
 
-export interface TetherAppConfig {
+export interface TetherServerConfig {
   dataDir: string
   /** SQLite file (default <dataDir>/tether.db); ':memory:' for throwaway apps. */
   dbFile?: string
@@ -68,7 +68,7 @@ export interface TetherAppConfig {
   logLevel?: string
 }
 
-export interface TetherApp {
+export interface TetherServer {
   fetch(req: Request): Promise<Response>
   close(): Promise<void>
   /** Resolves after start-up work (the first worker reconcile). */
@@ -90,7 +90,7 @@ export interface TetherApp {
 }
 
 /** The app's configuration from the settings front door (src/lib/settings). */
-export function tetherConfigFrom(settings: Settings): TetherAppConfig {
+export function tetherConfigFrom(settings: Settings): TetherServerConfig {
   const { streams } = settings
   return {
     dataDir: streams.dataDir,
@@ -156,7 +156,7 @@ function withCors(res: Response): Response {
   }
 }
 
-export function createTetherApp(config: TetherAppConfig, workers?: SessionWorkerCallbacksInput): TetherApp {
+export function createTetherServer(config: TetherServerConfig, workers?: SessionWorkerCallbacksInput): TetherServer {
   const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info' })
   const now = config.now ?? Date.now
   const sc = config.sessions
@@ -321,16 +321,16 @@ export function createTetherApp(config: TetherAppConfig, workers?: SessionWorker
   }
 }
 
-let singleton: TetherApp | undefined
+let singleton: TetherServer | undefined
 
 /** The process-wide app, built from the environment on first use. */
-export function getTetherApp(): TetherApp {
+export function getTetherServer(): TetherServer {
   if (!singleton) {
     // The bundled app has no entry file of its own: the process environment enters here, once.
     const settings = loadSettings(hostEnv())
     const config = tetherConfigFrom(settings)
     // Agent workers (src/lib/workers) unless TETHER_WORKERS=off.
-    singleton = createTetherApp(config, workerCallbacksFromSettings(config.dataDir, settings.workers))
+    singleton = createTetherServer(config, workerCallbacksFromSettings(config.dataDir, settings.workers))
     announceAdminLink(singleton, config)
   }
   return singleton
@@ -342,7 +342,7 @@ export function getTetherApp(): TetherApp {
  * never a token: logs get copied around, and a long-lived admin token in one would outlive it
  * (`npm run tether -- link` prints another).
  */
-function announceAdminLink(app: TetherApp, config: TetherAppConfig): void {
+function announceAdminLink(app: TetherServer, config: TetherServerConfig): void {
   if (!config.sessions.auth || !config.publicUrl) return
   const host = new URL(config.publicUrl).hostname
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return
