@@ -9,8 +9,8 @@
  * that unix socket (server-link.ts).
  */
 import { createInterface } from 'node:readline'
-import { loadWorkerSettings } from '../lib/settings/worker'
-import { parseClaim, type WorkerIdentity } from './config'
+import { loadWorkerSettings } from '../lib/settings/worker-settings'
+import { parseClaim, type WorkerIdentity } from './session-config'
 import { log, setLogDebug } from './log'
 import { configureWorkerSandbox } from './sandbox'
 import { startServerLink, throughLink } from './server-link'
@@ -37,7 +37,7 @@ function readClaim(): Promise<WorkerIdentity> {
 }
 
 async function main(): Promise<void> {
-  // The worker's one read of its environment (src/lib/settings/worker.ts).
+  // The worker's one read of its environment (src/lib/settings/worker-settings.ts).
   const { settings, identity: fromEnv, warm, exitWithStdin, serverSocket, sandbox, debug } = loadWorkerSettings(process.env)
   setLogDebug(debug)
   configureWorkerSandbox(sandbox)

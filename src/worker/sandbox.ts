@@ -17,8 +17,8 @@
  * /proc/1/environ is whatever bwrap was started with, even with --clearenv.
  */
 import { spawn } from 'node:child_process'
-import { constants, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
-import { open, readlink, realpath } from 'node:fs/promises'
+import { constants, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, type Stats, writeFileSync } from 'node:fs'
+import { type FileHandle, open, readlink, realpath } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { log } from './log'
@@ -222,7 +222,7 @@ export class Sandbox {
   private filesystemArgs(): string[] {
     const args: string[] = []
     for (const dir of SYSTEM_DIRS) {
-      let info
+      let info: Stats
       try {
         info = lstatSync(dir)
       } catch {
@@ -268,7 +268,7 @@ function readdirSafe(dir: string): string[] {
  * concurrent command is caught), and only then fchown'd. Links, sockets and the like are skipped.
  */
 async function chownInside(root: string, path: string, uid: number, gid: number): Promise<void> {
-  let handle
+  let handle: FileHandle
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
   } catch {

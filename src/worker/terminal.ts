@@ -63,7 +63,7 @@ export class Terminal {
 
   private async ensureShell(): Promise<IPty | null> {
     if (this.pty) return this.pty
-    let spec
+    let spec: Awaited<ReturnType<Sandbox['command']>>
     try {
       spec = await this.sandbox.command(['bash', '-i'], { workDir: this.options.workDir, tty: { term: 'xterm-256color' } })
     } catch (err) {

@@ -5,7 +5,7 @@
  * (the server's environment), the token signing secret (a file on the host) or a service on the
  * host's loopback; an ordinary command still works.
  */
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'

@@ -69,7 +69,8 @@ export class AnthropicProvider implements ModelProvider {
     let dropLeadingSpace = Boolean(request.prefill && request.prefill !== request.prefill.trimEnd())
     const toolBlocks = new Map<number, { name: string; json: string }>()
     for await (const record of readSse(response.body)) {
-      const data = JSON.parse(record.data) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- provider wire format
+      // biome-ignore lint/suspicious/noExplicitAny: provider wire format
+      const data = JSON.parse(record.data) as Record<string, any>
       switch (data.type) {
         case 'message_start':
           inputTokens = data.message?.usage?.input_tokens ?? 0

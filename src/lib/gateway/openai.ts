@@ -63,7 +63,8 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     let usage: { prompt_tokens?: number; completion_tokens?: number; cost?: number } | undefined
     for await (const record of readSse(response.body)) {
       if (record.data === '[DONE]') break
-      const data = JSON.parse(record.data) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- provider wire format
+      // biome-ignore lint/suspicious/noExplicitAny: provider wire format
+      const data = JSON.parse(record.data) as Record<string, any>
       if (data.error) throw new ProviderError(`${url}: ${data.error.message ?? record.data}`)
       if (data.usage) usage = data.usage
       const delta = data.choices?.[0]?.delta

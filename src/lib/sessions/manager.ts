@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { isPresenceGone } from './channel-schemas'
 import { buildSessionEvent, type SessionEvent } from './session-events'
-import { usageOf } from './fold'
+import { type SessionFold, usageOf } from './fold'
 import type { SessionWorkerCallbacks } from './worker-callbacks'
 import { InvalidSessionEventError, SessionEndedError, SessionNotFoundError, SessionStreamClosedError, SessionStreamGoneError } from './session-errors'
 import { resolveLimits } from './limits'
@@ -156,7 +156,7 @@ export class SessionManager {
   async presenceAndAgents(id: string): Promise<SessionPresenceSummary> {
     const session = this.store.status(id)
     if (!session || !isLiveStatus(session.status)) return { presence: [], agents: [] }
-    let fold
+    let fold: SessionFold
     try {
       fold = await this.logs.fold(id)
     } catch (err) {

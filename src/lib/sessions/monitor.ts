@@ -6,7 +6,7 @@
  * it with an injected clock instead of waiting.
  */
 import type { Logger } from 'pino'
-import { agentsFinished, usageOf } from './fold'
+import { agentsFinished, type SessionFold, usageOf } from './fold'
 import { passedLimit } from './limits'
 import type { SessionManager } from './manager'
 import type { SessionStore } from './session-store'
@@ -63,7 +63,7 @@ export class SessionMonitor {
     for (const session of store.live()) {
       report.checked += 1
       try {
-        let fold
+        let fold: SessionFold
         try {
           fold = await manager.logs.catchUp(session.id)
         } catch (err) {

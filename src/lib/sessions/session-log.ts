@@ -26,7 +26,7 @@ import type { SessionEvent } from './session-events'
 import type { MessageAuthors } from './event-ids'
 import { claimMessages, emptyFold, foldMessages, type SessionFold } from './fold'
 import { MessageAuthorshipError } from './session-errors'
-import { appendJson, closeStream, readJsonToTail, StreamClosedError, type StreamsEndpoint } from './streams-client'
+import { appendJson, closeStream, type ReadResult, readJsonToTail, StreamClosedError, type StreamsEndpoint } from './streams-client'
 import { sessionStreamPath } from './session-types'
 
 export interface AppendResult {
@@ -82,7 +82,7 @@ export class SessionLogs {
     if (e.fold.closed) return e.fold
     // Cleared before the read: a note that arrives while it runs keeps the session stale.
     e.stale = false
-    let read
+    let read: ReadResult
     try {
       read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), e.fold.offset)
     } catch (err) {

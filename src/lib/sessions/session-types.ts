@@ -2,7 +2,7 @@
  * Session records as the API shows them, and the request bodies it accepts. Browser-safe.
  */
 import { z } from 'zod'
-import { AGENT_STATUSES } from './channel-schemas'
+import type { AGENT_STATUSES } from './channel-schemas'
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number]
 

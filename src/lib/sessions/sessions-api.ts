@@ -91,7 +91,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const url = new URL(req.url)
         const q = parseWith(listQuerySchema, Object.fromEntries(url.searchParams), 'query')
         const onlyId = claims.sid === ALL_SESSIONS ? undefined : claims.sid
-        let page
+        let page: ReturnType<SessionStore['list']>
         try {
           page = store.list({ ...q, onlyId })
         } catch (err) {

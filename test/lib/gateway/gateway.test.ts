@@ -21,7 +21,7 @@ const PRICES = { 'openai:stub-model': { inputPerMTokUsd: 2, outputPerMTokUsd: 10
 // ---- stub provider (test double for a paid API) ----------------------------------------------
 interface StubRequest {
   authorization: string | undefined
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the body as the double received it
+  // biome-ignore lint/suspicious/noExplicitAny: the body as the double received it
   body: any
 }
 let stub: Server

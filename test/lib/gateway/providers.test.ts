@@ -13,7 +13,7 @@ import { TOOL_SPECS } from '../../../src/worker/tools'
 interface Captured {
   path: string
   headers: IncomingMessage['headers']
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the request body as the double received it
+  // biome-ignore lint/suspicious/noExplicitAny: the request body as the double received it
   body: any
 }
 

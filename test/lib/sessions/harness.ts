@@ -180,12 +180,13 @@ export async function write(h: Harness, sessionId: string, events: unknown, toke
 }
 
 /** Reads a session stream (catch-up) through the app's protocol path. */
+// biome-ignore lint/suspicious/noExplicitAny: test reads loose JSON
 export async function readStream(h: Harness, sessionId: string, offset = '-1', token = h.adminToken): Promise<{ events: Array<Record<string, any>>; next: string; closed: boolean }> {
   const res = await h.request(`/api/streams/sessions/${sessionId}?offset=${encodeURIComponent(offset)}`, { token })
   if (res.status !== 200) throw new Error(`read failed: ${res.status} ${await res.text()}`)
   const text = await res.text()
   return {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads loose JSON
+    // biome-ignore lint/suspicious/noExplicitAny: test reads loose JSON
     events: text.trim() ? (JSON.parse(text) as Array<Record<string, any>>) : [],
     next: res.headers.get('stream-next-offset') ?? '',
     closed: res.headers.get('stream-closed') === 'true',

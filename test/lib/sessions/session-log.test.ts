@@ -84,7 +84,13 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
   it('folds a raw append from the events the gate validated, without reading the stream', async () => {
     const sid = await createSession(h)
     let reads = 0
-    const counting = { ...h.app.endpoint, transport: (req: Request) => ((reads += req.method === 'GET' ? 1 : 0), h.app.endpoint.transport(req)) }
+    const counting = {
+      ...h.app.endpoint,
+      transport: (req: Request) => {
+        if (req.method === 'GET') reads++
+        return h.app.endpoint.transport(req)
+      },
+    }
     const logs = new SessionLogs(counting, () => Date.now())
     await logs.catchUp(sid)
     const before = reads

@@ -3,7 +3,7 @@
  * (scripts/docker-engine.sh installs docker.io and starts dockerd) and builds the worker image
  * without a registry (bundle + rootfs from this host + docker import) when it is missing.
  */
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { networkInterfaces } from 'node:os'

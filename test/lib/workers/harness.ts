@@ -15,7 +15,7 @@ import type { RuntimeKind } from '../../../src/lib/workers/runtime'
 import type { WorkerSupervisor } from '../../../src/lib/workers/supervisor'
 import { captureLogger } from '../../support/capture-logger'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read loose JSON events
+// biome-ignore lint/suspicious/noExplicitAny: tests read loose JSON events
 export type Event = Record<string, any>
 
 export interface WorkerHarnessOptions {

@@ -98,9 +98,9 @@ describe('process runtime', { timeout: 120_000 }, () => {
     const calls = ofType(events, 'tool-call').filter((e) => e.value.status === 'succeeded' || e.value.status === 'failed')
     const read = calls.find((c) => c.value.input.path === 'notes/a.txt' && c.value.name === 'read_file')!.value
     expect(read).toMatchObject({ status: 'succeeded', output: 'remember the milk' })
-    const escape = calls.find((c) => c.value.input.path === '../../../../etc/passwd')!.value
-    expect(escape.status).toBe('failed')
-    expect(escape.error).toMatch(/outside the work directory/)
+    const outside = calls.find((c) => c.value.input.path === '../../../../etc/passwd')!.value
+    expect(outside.status).toBe('failed')
+    expect(outside.error).toMatch(/outside the work directory/)
   })
 
   it('runs terminal input in a real shell under a pty and publishes its output, tied to the command', async () => {

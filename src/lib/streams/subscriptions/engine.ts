@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../../common/logger'
 import type { StreamAccess, StreamLifecycleListener } from '../seams'
-import type { WakeRequest } from './config'
+import type { WakeRequest } from './subscription-config'
 import type { WebhookPoster } from './deliver'
 import { Deadlines } from './deadlines'
 import { applyAcks, linkInitialStreams, linkNewStream, matchesPattern, newSubscription, pendingInfos, relinkCreatedStream, repairLinks, tailOf, unlinkDeletedStream } from './links'

@@ -1,7 +1,7 @@
 /** HTTP adapter for the reserved `__ds/...` namespace: Request in, Response out. */
 import { readBody } from '../body'
 import type { StreamAccess } from '../seams'
-import { checkSubscriptionId, configHash, parseClaim, parseCreate, parseStreams, parseWake } from './config'
+import { checkSubscriptionId, configHash, parseClaim, parseCreate, parseStreams, parseWake } from './subscription-config'
 import type { SubscriptionEngine } from './engine'
 import { checkStreamPath } from './paths'
 import type { WebhookSigner } from './signing'

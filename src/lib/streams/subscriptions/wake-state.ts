@@ -5,7 +5,7 @@
  * (engine.ts) schedules deadlines and deliveries around these and saves after each.
  */
 import { randomBytes } from 'node:crypto'
-import type { WakeRequest } from './config'
+import type { WakeRequest } from './subscription-config'
 import { compareOffsets } from './paths'
 import { retryDelayMs } from './retry'
 import type { WakeClaims } from './signing'

@@ -32,7 +32,11 @@ describe('resilient fetch', () => {
   it('passes a refusal up at once and marks the connection offline for good', async () => {
     const status = new ConnectionStatusStore()
     let calls = 0
-    const f = createResilientFetch({ status, backoff: fast, baseFetch: async () => (calls++, new Response('{"error":"invalid token"}', { status: 401 })) })
+    const f = createResilientFetch({ status, backoff: fast, baseFetch: async () => {
+        calls++
+        return new Response('{"error":"invalid token"}', { status: 401 })
+      },
+    })
     const res = await f('http://x/s')
     expect(res.status).toBe(401)
     expect(calls).toBe(1)
@@ -59,7 +63,12 @@ describe('resilient fetch', () => {
       baseFetch: async () => {
         calls++
         if (calls === 1) {
-          const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('[1,')), c.error(new TypeError('terminated'))) })
+          const body = new ReadableStream({
+            start: (c) => {
+              c.enqueue(new TextEncoder().encode('[1,'))
+              c.error(new TypeError('terminated'))
+            },
+          })
           return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } })
         }
         return new Response('[1,2]', { status: 200, headers: { 'content-type': 'application/json' } })

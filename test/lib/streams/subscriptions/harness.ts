@@ -4,13 +4,16 @@ import type { Subscriptions } from '../../../../src/lib/streams/subscriptions'
 export const BASE = 'http://streams.test/v1/stream/'
 export const streamUrl = (path: string) => `${BASE}${path}`
 
+// biome-ignore lint/suspicious/noExplicitAny: test convenience: bodies are asserted field by field
+type LooseJson = any
+
 export async function call(
   subs: Subscriptions,
   method: string,
   subPath: string,
   body?: unknown,
   token?: string,
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: LooseJson }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (token) headers.authorization = `Bearer ${token}`
   const req = new Request(streamUrl(`__ds/${subPath}`), {
@@ -20,8 +23,7 @@ export async function call(
   })
   const res = await subs.handle(req, subPath, streamUrl)
   const text = await res.text()
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience: bodies are asserted field by field
-  return { status: res.status, json: text ? (JSON.parse(text) as any) : null }
+  return { status: res.status, json: text ? (JSON.parse(text) as LooseJson) : null }
 }
 
 export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
@@ -38,7 +40,8 @@ export interface RecordedWebhook {
   url: string
   headers: Record<string, string>
   rawBody: string
-  body: any // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON, asserted field by field
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, asserted field by field
+  body: any
 }
 
 /**

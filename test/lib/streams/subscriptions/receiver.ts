@@ -8,7 +8,8 @@ export interface Received {
   rawBody: string
   /** Date.now() when the request arrived. */
   at: number
-  body: any // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON, asserted field by field
+  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, asserted field by field
+  body: any
 }
 
 export async function startReceiver(answer: (r: Received) => { status: number; body?: unknown } = () => ({ status: 200, body: {} })) {

@@ -1,6 +1,6 @@
 /** What the worker derives from its token and its session record; how terminal input is typed. */
 import { describe, expect, it } from 'vitest'
-import { parseClaim, sessionConfigFrom, tokenSubject } from '../../src/worker/config'
+import { parseClaim, sessionConfigFrom, tokenSubject } from '../../src/worker/session-config'
 import { toPtyInput } from '../../src/worker/terminal'
 
 const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`

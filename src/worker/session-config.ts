@@ -1,6 +1,6 @@
 /**
  * What a worker starts with: its session id, the server URL and its worker token, from the
- * environment (TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN; src/lib/settings/worker.ts) or, for a warm-pool
+ * environment (TETHER_SESSION_ID, TETHER_SERVER_URL, TETHER_WORKER_TOKEN; src/lib/settings/worker-settings.ts) or, for a warm-pool
  * worker (TETHER_WARM=1), from one JSON line on stdin when it is claimed. Everything else (agent
  * id, model, allowed tools) is derived from the token and the session.
  */
@@ -10,8 +10,8 @@ import { TOOL_NAMES, type ToolName } from './events'
 import { log } from './log'
 
 // Parsed from the environment by the settings front door (loadWorkerSettings, called by main.ts).
-import type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker'
-export type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker'
+import type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker-settings'
+export type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker-settings'
 
 export function parseClaim(line: string): WorkerIdentity {
   const claim = JSON.parse(line) as Partial<WorkerIdentity>

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadWorkerSettings, WORKER_VARIABLES } from '../../../src/lib/settings/worker'
+import { loadWorkerSettings, WORKER_VARIABLES } from '../../../src/lib/settings/worker-settings'
 
 describe('loadWorkerSettings', () => {
   it('gives the defaults the worker program had: cwd, /api/streams, 3 s heartbeat, no identity', () => {
@@ -40,13 +40,13 @@ describe('loadWorkerSettings', () => {
   })
 
   it('reads only the variables its list documents', () => {
-    const source = readFileSync(resolve(import.meta.dirname, '../../../src/lib/settings/worker.ts'), 'utf8')
+    const source = readFileSync(resolve(import.meta.dirname, '../../../src/lib/settings/worker-settings.ts'), 'utf8')
     const read = new Set([...source.matchAll(/env\.(\w+)/g)].map((m) => m[1]))
     expect([...read].sort()).toEqual(Object.keys(WORKER_VARIABLES).sort())
   })
 
   it('stays free of zod (it is bundled into the worker)', () => {
-    const source = readFileSync(resolve(import.meta.dirname, '../../../src/lib/settings/worker.ts'), 'utf8')
+    const source = readFileSync(resolve(import.meta.dirname, '../../../src/lib/settings/worker-settings.ts'), 'utf8')
     expect(source).not.toMatch(/from ['"]zod/)
     expect(source).not.toMatch(/^import (?!type )/m)
   })
