@@ -30,12 +30,7 @@ export async function createStream(pool: Pool, path: string, contentType = JSON_
   }
 }
 
-export async function append(
-  pool: Pool,
-  path: string,
-  body: string,
-  headers: Record<string, string> = {},
-): Promise<Reply> {
+export async function append(pool: Pool, path: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
   const res = await pool.request({
     path,
     method: 'POST',
@@ -52,11 +47,7 @@ export function header(reply: Reply, name: string): string | undefined {
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight. */
-export async function forEachLimited(
-  count: number,
-  concurrency: number,
-  task: (i: number) => Promise<void>,
-): Promise<void> {
+export async function forEachLimited(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0
   const worker = async () => {
     while (next < count) await task(next++)
@@ -65,12 +56,7 @@ export async function forEachLimited(
 }
 
 /** Creates `count` JSON streams named `<prefix>-<i>` (returns their URL paths). */
-export async function createStreams(
-  pool: Pool,
-  streamPath: (p: string) => string,
-  prefix: string,
-  count: number,
-): Promise<string[]> {
+export async function createStreams(pool: Pool, streamPath: (p: string) => string, prefix: string, count: number): Promise<string[]> {
   const paths = Array.from({ length: count }, (_, i) => streamPath(`${prefix}-${i}`))
   await forEachLimited(count, 16, (i) => createStream(pool, paths[i]))
   return paths

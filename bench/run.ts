@@ -51,7 +51,11 @@ function pick<T extends { id: string }>(all: T[], csv: string | undefined, what:
 
 const selected: Scenario[] = pick(scenarios, args.only, 'scenario')
 let kinds: ServerKind[] = args.servers
-  ? pick(allServerKinds.map((id) => ({ id })), args.servers, 'server').map((x) => x.id)
+  ? pick(
+      allServerKinds.map((id) => ({ id })),
+      args.servers,
+      'server',
+    ).map((x) => x.id)
   : allServerKinds
 const missing = kinds.filter((k) => !isAvailable(k))
 if (missing.length > 0) {
@@ -80,8 +84,9 @@ async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<strin
         const serverCpu = (cpuSecondsOf(server.pid) - cpu0.server) / wall
         const selfCpu = (self.user + self.system) / 1e6 / wall
         log(
-          `${prefix}: ${Object.entries(values).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ')}` +
-            ` (cpu: server ${(serverCpu * 100).toFixed(0)}%, load generator ${(selfCpu * 100).toFixed(0)}%)`,
+          `${prefix}: ${Object.entries(values)
+            .map(([k, v]) => `${k}=${v.toFixed(2)}`)
+            .join(' ')}` + ` (cpu: server ${(serverCpu * 100).toFixed(0)}%, load generator ${(selfCpu * 100).toFixed(0)}%)`,
         )
         runs.push(values)
       } catch (err) {
@@ -101,7 +106,10 @@ if (!args.tsx) buildBundles()
 const results: Results = {}
 const started = Date.now()
 // Other builds share this machine: the load average says how noisy the run was.
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')
 const loadBefore = load()
 for (const scenario of selected) {
   log(`${scenario.title}`)

@@ -31,7 +31,15 @@ export function buildBundles(): void {
   execFileSync('npm', ['run', '--silent', 'streams:build'], { cwd: repoRoot, stdio: 'inherit' })
   execFileSync(
     join(repoRoot, 'node_modules/.bin/esbuild'),
-    [referenceEntry, '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${referenceBundle}`, '--log-level=warning'],
+    [
+      referenceEntry,
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--packages=external',
+      `--outfile=${referenceBundle}`,
+      '--log-level=warning',
+    ],
     { cwd: repoRoot, stdio: 'inherit' },
   )
 }
@@ -68,8 +76,18 @@ export function prodNodeArgs(): string[] {
 const oursNodeArgs = prodNodeArgs()
 
 export const launches: Record<ServerKind, ServerLaunch> = {
-  'ours-normal': { entry: oursEntry, bundle: oursBundle, nodeArgs: oursNodeArgs, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }) },
-  'ours-fsync': { entry: oursEntry, bundle: oursBundle, nodeArgs: oursNodeArgs, env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }) },
+  'ours-normal': {
+    entry: oursEntry,
+    bundle: oursBundle,
+    nodeArgs: oursNodeArgs,
+    env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'normal' }),
+  },
+  'ours-fsync': {
+    entry: oursEntry,
+    bundle: oursBundle,
+    nodeArgs: oursNodeArgs,
+    env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }),
+  },
   'ref-file': { entry: referenceEntry, bundle: referenceBundle, env: (d) => ({ REFERENCE_DATA_DIR: d }) },
   'ref-memory': { entry: referenceEntry, bundle: referenceBundle, env: () => ({}) },
 }

@@ -41,13 +41,7 @@ interface Outcome {
   closed: boolean
 }
 
-function readOnce(
-  host: string,
-  port: number,
-  opts: SseReaderOptions,
-  offset: string,
-  onHead: () => void,
-): Promise<Outcome> {
+function readOnce(host: string, port: number, opts: SseReaderOptions, offset: string, onHead: () => void): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const socket: Socket = connect({ host, port, noDelay: true })
     const outcome: Outcome = { closed: false }
@@ -120,12 +114,7 @@ function readOnce(
   })
 }
 
-function handleEvent(
-  event: string,
-  receivedAt: number,
-  onData: (payload: string, receivedAt: number) => void,
-  outcome: Outcome,
-): void {
+function handleEvent(event: string, receivedAt: number, onData: (payload: string, receivedAt: number) => void, outcome: Outcome): void {
   let type = 'message'
   let data = ''
   let lines = 0

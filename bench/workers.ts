@@ -55,7 +55,15 @@ async function startApp(runtime: RuntimeKind, warm: number): Promise<Setup> {
     {
       dataDir,
       logger: pino({ level: 'silent' }),
-      sessions: { auth: true, secret: 'bench-secret-for-workers-0001', monitorIntervalMs: 0, ephemeralRemoveAfterMs: 60_000, retentionDays: 1, maxEventBodyBytes: 1 << 20, defaultLimits: {} },
+      sessions: {
+        auth: true,
+        secret: 'bench-secret-for-workers-0001',
+        monitorIntervalMs: 0,
+        ephemeralRemoveAfterMs: 60_000,
+        retentionDays: 1,
+        maxEventBodyBytes: 1 << 20,
+        defaultLimits: {},
+      },
     },
     createWorkerCallbacks({
       dataDir,
@@ -131,7 +139,11 @@ async function waitForPool(s: Setup, runtime: RuntimeKind, size: number): Promis
   }
 }
 
-async function sampleRuntime(runtime: RuntimeKind, samples: number, log: (m: string) => void): Promise<{ cold: number; warm: number; claimCall: number }> {
+async function sampleRuntime(
+  runtime: RuntimeKind,
+  samples: number,
+  log: (m: string) => void,
+): Promise<{ cold: number; warm: number; claimCall: number }> {
   const cold: number[] = []
   const coldApp = await startApp(runtime, 0)
   try {
@@ -170,7 +182,10 @@ async function sampleRuntime(runtime: RuntimeKind, samples: number, log: (m: str
 /** Starts the Docker engine if needed (scripts/docker-engine.sh) and builds the image; false if impossible. */
 function prepareDocker(log: (m: string) => void): boolean {
   try {
-    const out = execFileSync('bash', [resolve(import.meta.dirname, '../scripts/docker-engine.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    const out = execFileSync('bash', [resolve(import.meta.dirname, '../scripts/docker-engine.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     const host = /DOCKER_HOST=(\S+)/.exec(out)?.[1]
     if (host) process.env.DOCKER_HOST = host
     return true
@@ -193,13 +208,20 @@ export async function measureWorkerStartTimes(options: { samples?: number; log?:
       log(`docker measurements failed: ${(err as Error).message}`)
     }
   }
-  return { dockerCold: docker.cold, dockerWarm: docker.warm, dockerClaimCall: docker.claimCall, processCold: processTimes.cold, processWarm: processTimes.warm }
+  return {
+    dockerCold: docker.cold,
+    dockerWarm: docker.warm,
+    dockerClaimCall: docker.claimCall,
+    processCold: processTimes.cold,
+    processWarm: processTimes.warm,
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
   const { values } = parseArgs({ options: { samples: { type: 'string', default: '7' } } })
   const t = await measureWorkerStartTimes({ samples: Number(values.samples) })
-  const row = (label: string, ms: number, target = '') => console.log(`| ${label} | ${Number.isNaN(ms) ? 'n/a' : ms.toFixed(0)} ms | ${target} |`)
+  const row = (label: string, ms: number, target = '') =>
+    console.log(`| ${label} | ${Number.isNaN(ms) ? 'n/a' : ms.toFixed(0)} ms | ${target} |`)
   console.log('\n| worker start (median, session created → first agent-state heartbeat) | time | target |\n|---|---|---|')
   row('docker, cold container', t.dockerCold, '< 1500 ms')
   row('docker, warm-pool claim', t.dockerWarm, '< 100 ms')

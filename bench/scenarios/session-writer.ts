@@ -82,7 +82,11 @@ const chunk = (messageId: string, seq: number) => ({
   data: { messageId, role: 'user', author: 'bench-user', turn: 0, seq, delta: 'x'.repeat(100) },
 })
 
-export async function measureSessionWriter(opts: { streamsUrl?: string; quick?: boolean; log?: (m: string) => void }): Promise<SessionWriterResult> {
+export async function measureSessionWriter(opts: {
+  streamsUrl?: string
+  quick?: boolean
+  log?: (m: string) => void
+}): Promise<SessionWriterResult> {
   const app = await startApp(opts.streamsUrl)
   const durationMs = opts.quick ? 1_000 : 3_000
   try {

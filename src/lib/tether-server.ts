@@ -12,14 +12,26 @@ import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } 
 import { createStreamsServer, type StreamsServer } from './streams'
 import { createSubscriptions } from './streams/subscriptions'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
-import { noopCallbacks, type SessionWorkerCallbacks, type SessionWorkerCallbacksInput, type WorkerCallbackContext } from './sessions/worker-callbacks'
+import {
+  noopCallbacks,
+  type SessionWorkerCallbacks,
+  type SessionWorkerCallbacksInput,
+  type WorkerCallbackContext,
+} from './sessions/worker-callbacks'
 import { HttpError, errorResponse, json } from './sessions/http'
 import { SessionManager } from './sessions/manager'
 import { SessionMonitor } from './sessions/monitor'
 import { createProtocolGate } from './sessions/protocol-gate'
 import { loadOrCreateSecret } from './sessions/secret'
 import { gatewaySettings, hostEnv, loadSettings, type GatewayConfig, type SessionsConfig, type Settings } from './settings'
-import { AUTH_EXCHANGE_PATH, createLoginExchange, loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS, type LoginCodeStore } from './sessions/login-links'
+import {
+  AUTH_EXCHANGE_PATH,
+  createLoginExchange,
+  loginCodeStore,
+  loginLinkUrl,
+  LOGIN_CODE_TTL_MS,
+  type LoginCodeStore,
+} from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { isLiveStatus } from './sessions/session-types'
 import type { SessionStore } from './sessions/session-store'
@@ -236,23 +248,24 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   })
 
   const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes })
-  const gateFor = (basePath: string) => createProtocolGate({
-    auth,
-    basePath,
-    inner: protocolTransport,
-    maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
-    // Session appends: the writer's limits, and the writer's map of who started each message.
-    maxEventBodyBytes: sc.maxEventBodyBytes,
-    messageAuthors: (id) => manager.logs.messageAuthors(id),
-    isSessionLive: (id) => {
-      const s = store.get(id)
-      return s !== null && isLiveStatus(s.status)
-    },
-    // Raw appends (workers): the session layer folds the validated events (usage, resume on activity).
-    onSessionAppend: (id, events, offset) => {
-      manager.appended(id, events, offset).catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
-    },
-  })
+  const gateFor = (basePath: string) =>
+    createProtocolGate({
+      auth,
+      basePath,
+      inner: protocolTransport,
+      maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
+      // Session appends: the writer's limits, and the writer's map of who started each message.
+      maxEventBodyBytes: sc.maxEventBodyBytes,
+      messageAuthors: (id) => manager.logs.messageAuthors(id),
+      isSessionLive: (id) => {
+        const s = store.get(id)
+        return s !== null && isLiveStatus(s.status)
+      },
+      // Raw appends (workers): the session layer folds the validated events (usage, resume on activity).
+      onSessionAppend: (id, events, offset) => {
+        manager.appended(id, events, offset).catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
+      },
+    })
   const gate = gateFor(STREAMS_BASE_PATH)
   const aliasGate = gateFor(PROTOCOL_ALIAS_PATH)
   const sessionsApi = createSessionsApi({

@@ -2,14 +2,7 @@
  * The session stream events the worker reads and writes, as the session layer defines them
  * (src/lib/sessions/channel-schemas.ts, session-events.ts). Imported as types only, so the worker bundle stays small.
  */
-import type {
-  AgentControl,
-  AgentState,
-  Channel,
-  Chunk,
-  TerminalLine,
-  ToolCall,
-} from '../lib/sessions/channel-schemas'
+import type { AgentControl, AgentState, Channel, Chunk, TerminalLine, ToolCall } from '../lib/sessions/channel-schemas'
 import type { Operation, SessionEventHeaders } from '../lib/sessions/session-events'
 
 export type { AgentControl, AgentState, Channel, Chunk, Operation, TerminalLine, ToolCall }

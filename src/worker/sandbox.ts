@@ -89,11 +89,42 @@ const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx
  * host's passwd (a synthetic one names the sandbox user).
  */
 const ETC_ALLOW = [
-  'alternatives', 'bash.bashrc', 'bash_completion.d', 'ca-certificates', 'ca-certificates.conf', 'debian_version',
-  'fonts', 'gai.conf', 'host.conf', 'hosts', 'inputrc', 'issue', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d',
-  'locale.alias', 'locale.gen', 'localtime', 'magic', 'magic.mime', 'manpath.config', 'mime.types', 'nsswitch.conf',
-  'os-release', 'perl', 'profile', 'profile.d', 'protocols', 'services', 'shells', 'skel', 'ssl', 'terminfo',
-  'timezone', 'vim', 'xdg',
+  'alternatives',
+  'bash.bashrc',
+  'bash_completion.d',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'debian_version',
+  'fonts',
+  'gai.conf',
+  'host.conf',
+  'hosts',
+  'inputrc',
+  'issue',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'locale.alias',
+  'locale.gen',
+  'localtime',
+  'magic',
+  'magic.mime',
+  'manpath.config',
+  'mime.types',
+  'nsswitch.conf',
+  'os-release',
+  'perl',
+  'profile',
+  'profile.d',
+  'protocols',
+  'services',
+  'shells',
+  'skel',
+  'ssl',
+  'terminfo',
+  'timezone',
+  'vim',
+  'xdg',
 ]
 
 function minimalEnv(options: SandboxOptions, workDir: string, tty?: { term: string }): Record<string, string> {
@@ -170,8 +201,11 @@ export class Sandbox {
       // session so it cannot push input into a terminal it inherited (TIOCSTI).
       ...(tty ? [] : ['--new-session']),
       ...this.filesystemArgs(),
-      '--bind', workDir, workDir,
-      '--chdir', workDir,
+      '--bind',
+      workDir,
+      workDir,
+      '--chdir',
+      workDir,
       '--clearenv',
       ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
       '--',
@@ -212,10 +246,14 @@ export class Sandbox {
       // No namespaces of its own inside: user namespaces are the usual way into kernel bugs.
       '--disable-userns',
       '--die-with-parent',
-      '--cap-drop', 'ALL',
-      '--uid', String(SANDBOX_UID),
-      '--gid', String(SANDBOX_GID),
-      '--hostname', 'sandbox',
+      '--cap-drop',
+      'ALL',
+      '--uid',
+      String(SANDBOX_UID),
+      '--gid',
+      String(SANDBOX_GID),
+      '--hostname',
+      'sandbox',
     ]
   }
 
@@ -232,7 +270,8 @@ export class Sandbox {
       else if (info.isDirectory()) args.push('--ro-bind', dir, dir)
     }
     for (const name of ETC_ALLOW) args.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`)
-    for (const name of readdirSafe('/etc').filter((n) => /^python3(\.\d+)?$/.test(n))) args.push('--ro-bind', `/etc/${name}`, `/etc/${name}`)
+    for (const name of readdirSafe('/etc').filter((n) => /^python3(\.\d+)?$/.test(n)))
+      args.push('--ro-bind', `/etc/${name}`, `/etc/${name}`)
     const etc = this.syntheticEtc()
     args.push('--ro-bind', join(etc, 'passwd'), '/etc/passwd', '--ro-bind', join(etc, 'group'), '/etc/group')
     args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run', '--dir', '/var/tmp')

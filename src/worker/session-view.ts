@@ -55,7 +55,10 @@ export const toolCallId = (messageId: string, index: number): string => `${messa
 const STEP_ID = /^(.*):t(\d+):s(\d+)$/
 
 export function joinParts(parts: Map<number, string>): string {
-  return [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([, text]) => text).join('')
+  return [...parts.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, text]) => text)
+    .join('')
 }
 
 export function nextSeq(parts: Map<number, string>): number {
@@ -99,7 +102,9 @@ export class SessionView {
       case 'terminal':
         return this.applyTerminal(value as unknown as TerminalLine)
       case 'agent-state':
-        return value.kind === 'control' ? this.applyControl(value as unknown as AgentControl) : this.applyState(value as unknown as AgentState)
+        return value.kind === 'control'
+          ? this.applyControl(value as unknown as AgentControl)
+          : this.applyState(value as unknown as AgentState)
       default:
         return []
     }

@@ -50,7 +50,9 @@ export interface ToolResult {
 export class ToolError extends Error {}
 
 function cap(text: string): string {
-  return text.length > MAX_TOOL_OUTPUT ? `${text.slice(0, MAX_TOOL_OUTPUT)}\n… (${text.length - MAX_TOOL_OUTPUT} more characters cut)` : text
+  return text.length > MAX_TOOL_OUTPUT
+    ? `${text.slice(0, MAX_TOOL_OUTPUT)}\n… (${text.length - MAX_TOOL_OUTPUT} more characters cut)`
+    : text
 }
 
 function inside(root: string, path: string): boolean {
@@ -140,7 +142,13 @@ async function runShell(workDir: string, command: string, signal: AbortSignal, s
   })
 }
 
-export async function runTool(name: string, input: unknown, workDir: string, signal: AbortSignal, sandbox: Sandbox = workerSandbox()): Promise<ToolResult> {
+export async function runTool(
+  name: string,
+  input: unknown,
+  workDir: string,
+  signal: AbortSignal,
+  sandbox: Sandbox = workerSandbox(),
+): Promise<ToolResult> {
   const args = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>
   try {
     switch (name as ToolName) {

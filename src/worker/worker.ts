@@ -156,10 +156,19 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       if (view.stopRequest) log.info({ control: view.stopRequest.id }, 'ignoring a stop request from before this run')
       state.publish()
       state.startHeartbeat(settings.heartbeatMs)
-      void publisher.flush().then(() => log.debug({ ms: performance.now() - t0 }, 'first state published'), () => {})
+      void publisher.flush().then(
+        () => log.debug({ ms: performance.now() - t0 }, 'first state published'),
+        () => {},
+      )
       log.info({ epoch, model: config.model, restarts }, restarted ? 'worker restarted' : 'worker started')
 
-      terminal = new Terminal({ publisher, agentId, workDir: settings.workDir, outputCounts: view.terminalOutputs, initialSize: view.terminalSize })
+      terminal = new Terminal({
+        publisher,
+        agentId,
+        workDir: settings.workDir,
+        outputCounts: view.terminalOutputs,
+        initialSize: view.terminalSize,
+      })
       const p = publisher
       loop = new AgentLoop({
         view,

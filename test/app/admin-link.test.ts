@@ -11,10 +11,13 @@ let server: TestServer
 let browser: Browser
 
 // LOG_LEVEL=info: the admin link is an info line of the start-up log.
-setupServerAndBrowser((started, launched) => {
-  server = started
-  browser = launched
-}, { LOG_LEVEL: 'info' })
+setupServerAndBrowser(
+  (started, launched) => {
+    server = started
+    browser = launched
+  },
+  { LOG_LEVEL: 'info' },
+)
 
 function printedLink(): string {
   const match = /Tether admin link[^\n]*?(http:\/\/[^\s"]+\/\?code=[\w-]+)/.exec(server.output())
@@ -31,7 +34,9 @@ async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
   await page.addInitScript(() => {
     const seen: string[] = []
     ;(window as unknown as { __csp: string[] }).__csp = seen
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`))
+    document.addEventListener('securitypolicyviolation', (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`),
+    )
   })
   return async () => [...consoleViolations, ...(await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []))]
 }

@@ -19,7 +19,8 @@ setupServerAndBrowser((started, launched) => {
 async function join(url: string, name: string): Promise<{ page: Page; userId: string }> {
   const { context, page } = await newPage(browser)
   await context.addInitScript((displayName) => {
-    if (!localStorage.getItem('tether.identity')) localStorage.setItem('tether.identity', JSON.stringify({ userId: `local-${displayName}`, displayName }))
+    if (!localStorage.getItem('tether.identity'))
+      localStorage.setItem('tether.identity', JSON.stringify({ userId: `local-${displayName}`, displayName }))
   }, name)
   await page.goto(url)
   await page.waitForSelector('[data-testid="connection"][data-state="live"]')
@@ -79,7 +80,9 @@ describe('two people in one session', () => {
     await alice.page.keyboard.type(ask)
     await alice.page.keyboard.press('Enter')
     for (const { page } of [alice, bob]) {
-      await until(page, 'Alice’s message', async () => (await messageTexts(page)).some((m) => m.role === 'user' && m.text === ask && m.pending === 'false'))
+      await until(page, 'Alice’s message', async () =>
+        (await messageTexts(page)).some((m) => m.role === 'user' && m.text === ask && m.pending === 'false'),
+      )
     }
     for (const { page } of [alice, bob]) {
       await until(page, 'the whole answer', async () => (await messageTexts(page)).some((m) => m.role === 'assistant' && m.text === answer))

@@ -40,7 +40,9 @@ describe('home page', () => {
     await page.waitForURL(/\/sessions\/s_/)
     await page.locator('[data-testid="connection"][data-state="live"]').waitFor()
     expect(await page.getByTestId('session-title').textContent()).toBe('Write the release notes')
-    await until(page, 'the limits in the agent panel', async () => ((await page.getByTestId('stat-turns').textContent()) ?? '').includes('of 12 left'))
+    await until(page, 'the limits in the agent panel', async () =>
+      ((await page.getByTestId('stat-turns').textContent()) ?? '').includes('of 12 left'),
+    )
     expect(await page.getByTestId('stat-cost').textContent()).toContain('of $1.50 left')
     const id = new URL(page.url()).pathname.split('/')[2]
 
@@ -57,7 +59,11 @@ describe('home page', () => {
 
     // Back home (the token is remembered): the list updates by itself as sessions change.
     await page.goto(server.url)
-    await until(page, 'the new session in the list', async () => (await page.locator(`[data-testid="session-row"][data-session-id="${id}"]`).count()) === 1)
+    await until(
+      page,
+      'the new session in the list',
+      async () => (await page.locator(`[data-testid="session-row"][data-session-id="${id}"]`).count()) === 1,
+    )
     const other = await createSession(server, admin, 'Ended one')
     await terminateSession(server, admin, other.id)
     await until(page, 'the other session to appear', async () => (await page.getByTestId('session-row').count()) === 2)

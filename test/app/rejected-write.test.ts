@@ -6,7 +6,16 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { connectionState, createSession, messageTexts, newPage, terminateSession, until, setupServerAndBrowser, type TestServer } from './support'
+import {
+  connectionState,
+  createSession,
+  messageTexts,
+  newPage,
+  terminateSession,
+  until,
+  setupServerAndBrowser,
+  type TestServer,
+} from './support'
 
 let server: TestServer
 let browser: Browser
@@ -27,7 +36,9 @@ describe('a write the server rejects', () => {
     // A message that goes through, for contrast.
     await page.fill('[data-testid="composer"]', 'This one is accepted.')
     await page.keyboard.press('Enter')
-    await until(page, 'the accepted message', async () => (await messageTexts(page)).some((m) => m.text === 'This one is accepted.' && m.pending === 'false'))
+    await until(page, 'the accepted message', async () =>
+      (await messageTexts(page)).some((m) => m.text === 'This one is accepted.' && m.pending === 'false'),
+    )
 
     // Cut this page's reads (stream and session record); writes still reach the server. Going
     // offline for a moment drops the open SSE connection; the routes then refuse the reconnects.
@@ -49,7 +60,9 @@ describe('a write the server rejects', () => {
 
     await page.fill('[data-testid="composer"]', 'This one is refused.')
     await page.keyboard.press('Enter')
-    await until(page, 'the refused message shown as pending', async () => (await messageTexts(page)).some((m) => m.text === 'This one is refused.' && m.pending === 'true'))
+    await until(page, 'the refused message shown as pending', async () =>
+      (await messageTexts(page)).some((m) => m.text === 'This one is refused.' && m.pending === 'true'),
+    )
     await page.fill('[data-testid="prompt-input"]', 'echo refused-too')
     await page.keyboard.press('Enter')
     await page.locator('[data-testid="terminal-pending"]', { hasText: 'echo refused-too' }).waitFor()
@@ -57,7 +70,11 @@ describe('a write the server rejects', () => {
     releaseWrites()
 
     // Rolled back: gone from the conversation and the terminal, with errors naming the action.
-    await until(page, 'the refused message to be rolled back', async () => !(await messageTexts(page)).some((m) => m.text === 'This one is refused.'))
+    await until(
+      page,
+      'the refused message to be rolled back',
+      async () => !(await messageTexts(page)).some((m) => m.text === 'This one is refused.'),
+    )
     await page.locator('[data-testid="terminal-pending"]').waitFor({ state: 'detached' })
     const errors = page.locator('[data-testid="write-error"]')
     await until(page, 'two errors', async () => (await errors.count()) === 2)

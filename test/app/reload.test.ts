@@ -25,7 +25,10 @@ async function cachedOffset(page: Page, sessionId: string): Promise<string | und
         open.onsuccess = () => {
           const db = open.result
           if (!db.objectStoreNames.contains('snapshots')) return resolve(undefined)
-          const get = db.transaction('snapshots').objectStore('snapshots').get(new URL(`/api/streams/sessions/${id}`, location.origin).toString())
+          const get = db
+            .transaction('snapshots')
+            .objectStore('snapshots')
+            .get(new URL(`/api/streams/sessions/${id}`, location.origin).toString())
           get.onsuccess = () => resolve((get.result as { offset?: string } | undefined)?.offset)
           get.onerror = () => resolve(undefined)
         }
@@ -57,7 +60,9 @@ describe('reload mid-stream', () => {
     const answer = Array.from({ length: 150 }, (_, i) => String(i + 1)).join(' ')
     await page.fill('[data-testid="composer"]', ask)
     await page.keyboard.press('Enter')
-    await until(page, 'the answer to be under way', async () => (await messageTexts(page)).some((m) => m.role === 'assistant' && m.text.split(' ').length >= 10))
+    await until(page, 'the answer to be under way', async () =>
+      (await messageTexts(page)).some((m) => m.role === 'assistant' && m.text.split(' ').length >= 10),
+    )
     await until(page, 'a snapshot in the cache', async () => (await cachedOffset(page, session.id)) !== undefined)
     const cachedBefore = (await cachedOffset(page, session.id)) ?? ''
     const streamReads: string[] = []
@@ -68,7 +73,9 @@ describe('reload mid-stream', () => {
     await page.waitForSelector('[data-testid="connection"][data-state="live"]')
 
     // Same place: the whole conversation, each message once, every word once and in order.
-    await until(page, 'the whole answer after reload', async () => (await messageTexts(page)).some((m) => m.role === 'assistant' && m.text === answer))
+    await until(page, 'the whole answer after reload', async () =>
+      (await messageTexts(page)).some((m) => m.role === 'assistant' && m.text === answer),
+    )
     expect((await messageTexts(page)).map((m) => [m.role, m.text])).toEqual([
       ['user', ask],
       ['assistant', answer],

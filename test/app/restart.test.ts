@@ -5,7 +5,18 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { connectionState, createSession, messageTexts, newPage, streamAssistantMessage, terminalText, until, setupServerAndBrowser, writeEvents, type TestServer } from './support'
+import {
+  connectionState,
+  createSession,
+  messageTexts,
+  newPage,
+  streamAssistantMessage,
+  terminalText,
+  until,
+  setupServerAndBrowser,
+  writeEvents,
+  type TestServer,
+} from './support'
 
 let server: TestServer
 let browser: Browser
@@ -27,7 +38,9 @@ describe('server restart with two pages open', () => {
       const { page } = await newPage(browser)
       await page.goto(session.shareUrl)
       await page.waitForSelector('[data-testid="connection"][data-state="live"]')
-      await until(page, 'the first message', async () => (await messageTexts(page)).some((m) => m.id === 'before' && m.text === 'Written before the restart.'))
+      await until(page, 'the first message', async () =>
+        (await messageTexts(page)).some((m) => m.id === 'before' && m.text === 'Written before the restart.'),
+      )
       pages.push(page)
     }
     await server.stop()
@@ -41,7 +54,8 @@ describe('server restart with two pages open', () => {
     const readsAfter: string[][] = pages.map(() => [])
     pages.forEach((page, i) => {
       page.on('request', (req) => {
-        if (req.url().includes(`/api/streams/sessions/${session.id}`)) readsAfter[i].push(new URL(req.url()).searchParams.get('offset') ?? '')
+        if (req.url().includes(`/api/streams/sessions/${session.id}`))
+          readsAfter[i].push(new URL(req.url()).searchParams.get('offset') ?? '')
       })
     })
 
@@ -51,15 +65,33 @@ describe('server restart with two pages open', () => {
     const answer = 'Everything written while you were away arrives once and in order.'
     await streamAssistantMessage(server, worker, session.id, 'meanwhile', answer, 'agent-1')
     await writeEvents(server, worker, session.id, [
-      { channel: 'tool-call', data: { id: 'call-1', messageId: 'meanwhile', agentId: 'agent-1', name: 'run_shell', input: { command: 'ls' }, status: 'succeeded', output: 'README.md' } },
-      { channel: 'terminal', data: { id: 'out-1', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'line-written-during-restart\r\n' } },
+      {
+        channel: 'tool-call',
+        data: {
+          id: 'call-1',
+          messageId: 'meanwhile',
+          agentId: 'agent-1',
+          name: 'run_shell',
+          input: { command: 'ls' },
+          status: 'succeeded',
+          output: 'README.md',
+        },
+      },
+      {
+        channel: 'terminal',
+        data: { id: 'out-1', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'line-written-during-restart\r\n' },
+      },
     ])
 
     for (const page of pages) {
       await until(page, 'live again', async () => (await connectionState(page)) === 'live')
-      await until(page, 'the message written meanwhile', async () => (await messageTexts(page)).some((m) => m.id === 'meanwhile' && m.text === answer))
+      await until(page, 'the message written meanwhile', async () =>
+        (await messageTexts(page)).some((m) => m.id === 'meanwhile' && m.text === answer),
+      )
       await page.locator('[data-testid="tool-call"][data-name="run_shell"][data-status="succeeded"]').waitFor()
-      await until(page, 'the terminal line written meanwhile', async () => (await terminalText(page)).includes('line-written-during-restart'))
+      await until(page, 'the terminal line written meanwhile', async () =>
+        (await terminalText(page)).includes('line-written-during-restart'),
+      )
 
       const messages = await messageTexts(page)
       expect(messages.map((m) => [m.id, m.text])).toEqual([

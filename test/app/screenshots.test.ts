@@ -7,7 +7,18 @@
 import { existsSync, statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, messageTexts, newPage, screenshot, terminalText, terminateSession, until, setupServerAndBrowser, writeEvents, type TestServer } from './support'
+import {
+  createSession,
+  messageTexts,
+  newPage,
+  screenshot,
+  terminalText,
+  terminateSession,
+  until,
+  setupServerAndBrowser,
+  writeEvents,
+  type TestServer,
+} from './support'
 
 let server: TestServer
 let browser: Browser
@@ -24,13 +35,21 @@ function expectImage(path: string) {
 
 /** Waits for CSS transitions (theme switch, hover) to finish, so the picture is not mid-fade. */
 async function settle(page: Page): Promise<void> {
-  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished)))
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => a instanceof CSSTransition)
+        .map((a) => a.finished),
+    ),
+  )
 }
 
 async function openAs(url: string, name: string, options: { width?: number; height?: number; dark?: boolean } = {}): Promise<Page> {
   const { context, page } = await newPage(browser, options)
   await context.addInitScript((displayName) => {
-    if (!localStorage.getItem('tether.identity')) localStorage.setItem('tether.identity', JSON.stringify({ userId: `local-${displayName}`, displayName }))
+    if (!localStorage.getItem('tether.identity'))
+      localStorage.setItem('tether.identity', JSON.stringify({ userId: `local-${displayName}`, displayName }))
   }, name)
   await page.goto(url)
   return page
@@ -43,7 +62,9 @@ describe('screenshots', () => {
     const ended = await createSession(server, admin, 'Nightly dependency bump', { pattern: 'ephemeral' })
     await terminateSession(server, admin, ended.id)
     await createSession(server, admin, 'Triage flaky e2e suite', { pattern: 'hybrid', limits: { maxBudgetUsd: 5, maxTurns: 40 } })
-    const session = await createSession(server, admin, 'Fix the upload retry bug', { limits: { maxBudgetUsd: 2, maxTurns: 20, maxLifetimeMs: 4 * 3_600_000 } })
+    const session = await createSession(server, admin, 'Fix the upload retry bug', {
+      limits: { maxBudgetUsd: 2, maxTurns: 20, maxLifetimeMs: 4 * 3_600_000 },
+    })
 
     const maya = await openAs(session.shareUrl, 'Maya Lin')
     await maya.waitForSelector('[data-testid="connection"][data-state="live"]')
@@ -66,7 +87,15 @@ describe('screenshots', () => {
     const worker = await server.token('worker', session.id, 'agent')
     await writeEvents(server, worker, session.id, {
       channel: 'tool-call',
-      data: { id: 'demo-read', messageId: 'demo', agentId: 'agent', name: 'read_file', input: { path: 'src/upload/retry.ts' }, status: 'running', startedAt: Date.now() },
+      data: {
+        id: 'demo-read',
+        messageId: 'demo',
+        agentId: 'agent',
+        name: 'read_file',
+        input: { path: 'src/upload/retry.ts' },
+        status: 'running',
+        startedAt: Date.now(),
+      },
     })
     await maya.locator('[data-testid="tool-call"][data-status="running"]').waitFor()
 
@@ -116,7 +145,12 @@ describe('screenshots', () => {
     const home = await openAs(`${server.url}/?token=${encodeURIComponent(admin)}`, 'Admin')
     await until(home, 'three sessions listed', async () => (await home.locator('[data-testid="session-row"]').count()) === 3)
     const row = home.locator(`[data-testid="session-row"][data-session-id="${session.id}"]`)
-    await until(home, 'Maya and Sam shown in their session', async () => (await row.locator('.avatar[title^="Maya Lin"]').count()) === 1 && (await row.locator('.avatar[title^="Sam Ortiz"]').count()) === 1)
+    await until(
+      home,
+      'Maya and Sam shown in their session',
+      async () =>
+        (await row.locator('.avatar[title^="Maya Lin"]').count()) === 1 && (await row.locator('.avatar[title^="Sam Ortiz"]').count()) === 1,
+    )
     await row.locator('[data-testid="agent-state"]').waitFor()
     expectImage(await screenshot(home, 'home-light'))
   }, 240_000)

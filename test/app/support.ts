@@ -27,7 +27,11 @@ function newestMtime(path: string): number {
 function buildIsStale(): boolean {
   const built = join(ROOT, 'dist/server/server.js')
   if (!existsSync(built)) return true
-  const sources = Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'vite.config.ts')), newestMtime(join(ROOT, 'package-lock.json')))
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'src')),
+    newestMtime(join(ROOT, 'vite.config.ts')),
+    newestMtime(join(ROOT, 'package-lock.json')),
+  )
   return sources > statSync(built).mtimeMs
 }
 
@@ -53,7 +57,11 @@ export async function ensureFreshBuild(): Promise<void> {
   try {
     if (!buildIsStale()) return
     // vitest sets NODE_ENV=test; a build inheriting it would ship React's development build.
-    const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } })
+    const built = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'production' },
+    })
     if (built.status !== 0) throw new Error('vite build failed')
   } finally {
     rmdirSync(lock)
@@ -96,11 +104,24 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     // Without these chromium keeps calling home on a machine with no network.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   })
 }
 
-export async function newPage(browser: Browser, options: { width?: number; height?: number; dark?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+export async function newPage(
+  browser: Browser,
+  options: { width?: number; height?: number; dark?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1366, height: options.height ?? 860 },
     colorScheme: options.dark ? 'dark' : 'light',
@@ -132,7 +153,12 @@ async function api<T>(server: TestServer, path: string, token: string, init: Req
   return (text ? JSON.parse(text) : undefined) as T
 }
 
-export async function createSession(server: TestServer, admin: string, title = 'Test session', extra: Record<string, unknown> = {}): Promise<CreatedSession> {
+export async function createSession(
+  server: TestServer,
+  admin: string,
+  title = 'Test session',
+  extra: Record<string, unknown> = {},
+): Promise<CreatedSession> {
   const body = await api<{ session: { id: string }; shareUrl: string; shareToken: string }>(server, '/api/sessions', admin, {
     method: 'POST',
     body: JSON.stringify({ title, pattern: 'long-running', agent: { provider: 'echo', model: 'echo' }, ...extra }),
@@ -149,17 +175,31 @@ export interface EventInput {
   data: Record<string, unknown>
 }
 
-export async function writeEvents(server: TestServer, token: string, sessionId: string, events: EventInput | EventInput[]): Promise<string> {
-  const body = await api<{ offset: string }>(server, `/api/streams?sessionId=${encodeURIComponent(sessionId)}`, token, { method: 'POST', body: JSON.stringify(events) })
+export async function writeEvents(
+  server: TestServer,
+  token: string,
+  sessionId: string,
+  events: EventInput | EventInput[],
+): Promise<string> {
+  const body = await api<{ offset: string }>(server, `/api/streams?sessionId=${encodeURIComponent(sessionId)}`, token, {
+    method: 'POST',
+    body: JSON.stringify(events),
+  })
   return body.offset
 }
 
 /** Reads the session stream from the start (catch-up, not live). */
-export async function readStream(server: TestServer, token: string, sessionId: string): Promise<Array<{ type: string; key: string; value?: Record<string, unknown> }>> {
+export async function readStream(
+  server: TestServer,
+  token: string,
+  sessionId: string,
+): Promise<Array<{ type: string; key: string; value?: Record<string, unknown> }>> {
   const events: Array<{ type: string; key: string; value?: Record<string, unknown> }> = []
   let offset = '-1'
   for (;;) {
-    const res = await fetch(`${server.url}/api/streams/sessions/${sessionId}?offset=${encodeURIComponent(offset)}`, { headers: { authorization: `Bearer ${token}` } })
+    const res = await fetch(`${server.url}/api/streams/sessions/${sessionId}?offset=${encodeURIComponent(offset)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
     if (!res.ok) throw new Error(`read ${res.status}: ${await res.text()}`)
     const items = (await res.json()) as typeof events
     events.push(...items)
@@ -169,13 +209,30 @@ export async function readStream(server: TestServer, token: string, sessionId: s
 }
 
 /** A stand-in for the worker's message streaming: writes an assistant message word by word. */
-export async function streamAssistantMessage(server: TestServer, workerToken: string, sessionId: string, messageId: string, text: string, agentId = 'agent-test', from = 0, to?: number): Promise<void> {
+export async function streamAssistantMessage(
+  server: TestServer,
+  workerToken: string,
+  sessionId: string,
+  messageId: string,
+  text: string,
+  agentId = 'agent-test',
+  from = 0,
+  to?: number,
+): Promise<void> {
   const words = text.split(' ')
   const end = to ?? words.length
   for (let i = from; i < end; i++) {
     await writeEvents(server, workerToken, sessionId, {
       channel: 'chunk',
-      data: { messageId, role: 'assistant', author: agentId, turn: 1, seq: i, delta: (i ? ' ' : '') + words[i], done: i === words.length - 1 },
+      data: {
+        messageId,
+        role: 'assistant',
+        author: agentId,
+        turn: 1,
+        seq: i,
+        delta: (i ? ' ' : '') + words[i],
+        done: i === words.length - 1,
+      },
     })
   }
 }
@@ -200,7 +257,11 @@ export async function until(page: Page, what: string, fn: () => Promise<boolean>
 /** The whole xterm buffer (scroll-back included), one string per row, trailing blanks trimmed. */
 export async function terminalText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const host = document.querySelector('[data-testid="terminal-host"]') as (HTMLElement & { xterm?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }) | null
+    const host = document.querySelector('[data-testid="terminal-host"]') as
+      | (HTMLElement & {
+          xterm?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } }
+        })
+      | null
     const buffer = host?.xterm?.buffer.active
     if (!buffer) return ''
     const rows: string[] = []

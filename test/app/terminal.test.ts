@@ -25,7 +25,9 @@ async function paletteColourOf(page: Page, text: string): Promise<number | null>
   return page.evaluate((wanted) => {
     type Cell = { isFgPalette(): boolean; getFgColor(): number }
     type Line = { translateToString(trim: boolean): string; getCell(x: number): Cell | undefined }
-    const host = document.querySelector('[data-testid="terminal-host"]') as HTMLElement & { xterm: { buffer: { active: { length: number; getLine(i: number): Line | undefined } } } }
+    const host = document.querySelector('[data-testid="terminal-host"]') as HTMLElement & {
+      xterm: { buffer: { active: { length: number; getLine(i: number): Line | undefined } } }
+    }
     const buffer = host.xterm.buffer.active
     for (let i = 0; i < buffer.length; i++) {
       const line = buffer.getLine(i)
@@ -53,7 +55,9 @@ describe('terminal view', () => {
     expect(await paletteColourOf(page, 'green-text')).toBe(2)
 
     // The shell was told this terminal's width before the first command.
-    const cols = await page.evaluate(() => (document.querySelector('[data-testid="terminal-host"]') as HTMLElement & { xterm: { cols: number } }).xterm.cols)
+    const cols = await page.evaluate(
+      () => (document.querySelector('[data-testid="terminal-host"]') as HTMLElement & { xterm: { cols: number } }).xterm.cols,
+    )
     await run(page, 'echo "cols=$(tput cols)"')
     await until(page, 'the width the shell sees', async () => (await terminalText(page)).split('\n').includes(`cols=${cols}`))
 

@@ -34,7 +34,11 @@ async function readAndCheck(server: RunningServer, sources: Source[]) {
   try {
     for (const stream of allStreams) {
       const read = await readAll(pool, server.streamPath(stream))
-      const check = checkStream(stream, read.messages, sources.filter((s) => s.stream === stream))
+      const check = checkStream(
+        stream,
+        read.messages,
+        sources.filter((s) => s.stream === stream),
+      )
       violations.push(...read.violations, ...check.violations)
       for (const [id, n] of check.presentBySource) present.set(id, n)
       contents.set(stream, read.messages)

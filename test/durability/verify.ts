@@ -51,9 +51,10 @@ export function checkStream(
   const violations: string[] = []
   const byId = new Map<string, Located>()
   for (const s of sources) {
-    for (const r of s.sent) r.messages.forEach((m, index) => {
-      byId.set(m.id, { request: r, index })
-    })
+    for (const r of s.sent)
+      r.messages.forEach((m, index) => {
+        byId.set(m.id, { request: r, index })
+      })
   }
   const seen = new Set<string>()
   const presentCount = new Map<SentRequest, number>()

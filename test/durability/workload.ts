@@ -55,8 +55,7 @@ export function makeRequestBody(source: string, seq: number): { messages: SentMe
     const value = { id: `${source}/${seq}/${i}`, pad: randomText(10 + Math.floor(Math.random() * 300)) }
     messages.push({ id: value.id, text: JSON.stringify(value) })
   }
-  const body =
-    count === 1 && Math.random() < 0.5 ? messages[0].text : `[${messages.map((m) => m.text).join(',')}]`
+  const body = count === 1 && Math.random() < 0.5 ? messages[0].text : `[${messages.map((m) => m.text).join(',')}]`
   return { messages, body }
 }
 
@@ -178,7 +177,16 @@ export class Workload {
     let failed = false
     for (let seq = 0; !this.stopped && !failed; seq++) {
       const { messages, body } = makeRequestBody(source.id, seq)
-      const r: SentRequest = { kind: 'producer', stream: source.stream, source: source.id, seq, epoch: source.epoch, messages, body, acked: false }
+      const r: SentRequest = {
+        kind: 'producer',
+        stream: source.stream,
+        source: source.id,
+        seq,
+        epoch: source.epoch,
+        messages,
+        body,
+        acked: false,
+      }
       source.sent.push(r)
       const p = this.send(pool, r, producerHeaders(r), true).then(
         (status) => {

@@ -33,7 +33,9 @@ describe('createTetherServer', () => {
     const app = createTetherServer({ dataDir, sessions: sessionsConfig(), logger: quiet, sweepIntervalMs: 0 })
     apps.push(app)
     const token = await app.issueToken({ role: 'admin' })
-    const res = await app.fetch(new Request('http://app/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }))
+    const res = await app.fetch(
+      new Request('http://app/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }),
+    )
     expect(res.status).toBe(201)
     const { session } = (await res.json()) as { session: { id: string } }
     expect(existsSync(join(dataDir, 'secret'))).toBe(true)
@@ -54,10 +56,16 @@ describe('createTetherServer', () => {
   })
 
   it('answers 502 when the external streams server cannot be reached', async () => {
-    const app = createTetherServer({ dataDir: tempDir(), sessions: sessionsConfig({ streamsUrl: 'http://127.0.0.1:9/nowhere' }), logger: quiet })
+    const app = createTetherServer({
+      dataDir: tempDir(),
+      sessions: sessionsConfig({ streamsUrl: 'http://127.0.0.1:9/nowhere' }),
+      logger: quiet,
+    })
     apps.push(app)
     const token = await app.issueToken({ role: 'admin' })
-    const res = await app.fetch(new Request('http://app/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }))
+    const res = await app.fetch(
+      new Request('http://app/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }),
+    )
     expect(res.status).toBe(502)
     expect(await res.json()).toMatchObject({ error: 'streams backend unreachable' })
   })

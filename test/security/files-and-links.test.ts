@@ -75,7 +75,8 @@ describe('files (server started under umask 000)', () => {
     for (const f of ['tether.db', 'secret', 'login-codes.json']) chmodSync(join(server.dataDir, f), 0o644)
     await server.restart()
     expect(octal(mode(server.dataDir))).toBe('0700')
-    for (const f of ['tether.db', 'tether.db-shm', 'secret', 'login-codes.json']) expect(octal(mode(join(server.dataDir, f))), f).toBe('0600')
+    for (const f of ['tether.db', 'tether.db-shm', 'secret', 'login-codes.json'])
+      expect(octal(mode(join(server.dataDir, f))), f).toBe('0600')
     const again = await exchange(used)
     expect(again.status).toBe(401)
     expect(again.body.error).toContain('already used')
@@ -123,7 +124,11 @@ describe('the start-up admin link', () => {
     const guessed = await exchange('A'.repeat(43))
     expect(guessed.status).toBe(401)
     expect(guessed.body.error).toContain('not valid')
-    const missing = await fetch(`${server.url}/api/auth/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    const missing = await fetch(`${server.url}/api/auth/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(missing.status).toBe(400)
     expect(((await missing.json()) as { error: string }).error).toContain('code')
     const viaGet = await fetch(`${server.url}/api/auth/exchange?code=x`)

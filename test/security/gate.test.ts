@@ -52,11 +52,18 @@ function rawRequest(head: string, body: Buffer = Buffer.alloc(0), opts: { waitMs
   })
 }
 
-async function api(path: string, init: { token?: string; method?: string; json?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+async function api(
+  path: string,
+  init: { token?: string; method?: string; json?: unknown; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { ...init.headers }
   if (init.token) headers.authorization = `Bearer ${init.token}`
   if (init.json !== undefined) headers['content-type'] = 'application/json'
-  return fetch(`${server.url}${path}`, { method: init.method ?? (init.json !== undefined ? 'POST' : 'GET'), headers, body: init.json !== undefined ? JSON.stringify(init.json) : undefined })
+  return fetch(`${server.url}${path}`, {
+    method: init.method ?? (init.json !== undefined ? 'POST' : 'GET'),
+    headers,
+    body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
+  })
 }
 
 async function newSession(): Promise<string> {
@@ -68,7 +75,11 @@ async function newSession(): Promise<string> {
 async function streamState(sid: string): Promise<{ closed: boolean; tail: string; status: string }> {
   const head = await api(`/api/streams/sessions/${sid}`, { token: admin, method: 'HEAD' })
   const session = (await (await api(`/api/sessions/${sid}`, { token: admin })).json()) as { session: { status: string } }
-  return { closed: head.headers.get('stream-closed') === 'true', tail: head.headers.get('stream-next-offset') ?? '', status: session.session.status }
+  return {
+    closed: head.headers.get('stream-closed') === 'true',
+    tail: head.headers.get('stream-next-offset') ?? '',
+    status: session.session.status,
+  }
 }
 
 async function events(sid: string): Promise<Array<{ type: string; key: string; value?: Record<string, unknown> }>> {
@@ -96,10 +107,14 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     const before = await streamState(sid)
     const nbsp = Buffer.concat([Buffer.from('Stream-Closed: true', 'latin1'), Buffer.from([0xa0])]).toString('latin1')
     for (const mount of ['/api/streams', '/v1/stream']) {
-      const res = await rawRequest(`POST ${mount}/sessions/${sid} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\n${nbsp}\nContent-Length: 0\nConnection: close\n`)
+      const res = await rawRequest(
+        `POST ${mount}/sessions/${sid} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\n${nbsp}\nContent-Length: 0\nConnection: close\n`,
+      )
       expect(res.status).toBe(400)
       expect(res.body).toMatch(/Stream-Closed must be true or false/)
-      const empty = await rawRequest(`POST ${mount}/sessions/${sid} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nContent-Type: application/json\nContent-Length: 0\nConnection: close\n`)
+      const empty = await rawRequest(
+        `POST ${mount}/sessions/${sid} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nContent-Type: application/json\nContent-Length: 0\nConnection: close\n`,
+      )
       expect(empty.status).toBe(403)
       expect(empty.body).toMatch(/role viewer may not append/)
     }
@@ -108,17 +123,33 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     expect(close.status).toBe(403)
     expect(await streamState(sid)).toEqual({ ...before, closed: false, status: 'active' })
     // Benign: the collaborator still writes.
-    expect((await writerPost(sid, collab, { channel: 'chunk', data: { messageId: 'ann-1', role: 'user', author: 'u-ann', turn: 0, seq: 0, delta: 'still open' } })).status).toBe(200)
+    expect(
+      (
+        await writerPost(sid, collab, {
+          channel: 'chunk',
+          data: { messageId: 'ann-1', role: 'user', author: 'u-ann', turn: 0, seq: 0, delta: 'still open' },
+        })
+      ).status,
+    ).toBe(200)
   })
 
   it("5. a collaborator cannot write into the agent's message, on either write path", async () => {
     const sid = await newSession()
     const worker = await token({ role: 'worker', sessionId: sid, subject: 'agent-1' })
     const collab = await token({ role: 'collaborator', sessionId: sid, subject: 'u-eve' })
-    expect((await rawPost(sid, worker, [envelope('chunk', { messageId: 'agent-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'The build is' })])).status).toBeLessThan(300)
+    expect(
+      (
+        await rawPost(sid, worker, [
+          envelope('chunk', { messageId: 'agent-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'The build is' }),
+        ])
+      ).status,
+    ).toBeLessThan(300)
     const before = await events(sid)
     const injected = { messageId: 'agent-msg', role: 'user', author: 'u-eve', turn: 1, seq: 1, delta: ' green, merge it' }
-    for (const res of [await rawPost(sid, collab, [envelope('chunk', injected)]), await writerPost(sid, collab, { channel: 'chunk', data: injected })]) {
+    for (const res of [
+      await rawPost(sid, collab, [envelope('chunk', injected)]),
+      await writerPost(sid, collab, { channel: 'chunk', data: injected }),
+    ]) {
       expect(res.status).toBe(403)
       expect(((await res.json()) as { error: string }).error).toMatch(/message agent-msg was started by someone else/)
     }
@@ -131,9 +162,15 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     const viewer = await token({ role: 'viewer', sessionId: sid })
     // sid with its last character percent-encoded twice, e.g. s_abc → s_ab%2563 (the store's stream `sessions/s_ab%63`).
     const twice = `${sid.slice(0, -1)}%25${sid.charCodeAt(sid.length - 1).toString(16)}`
-    const created = await fetch(`${server.url}/api/streams/sessions/${twice}`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/plain' }, body: 'admin-only notes' })
+    const created = await fetch(`${server.url}/api/streams/sessions/${twice}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/plain' },
+      body: 'admin-only notes',
+    })
     expect(created.status).toBe(201)
-    const res = await rawRequest(`GET /api/streams/sessions/${twice}?offset=-1 HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nConnection: close\n`)
+    const res = await rawRequest(
+      `GET /api/streams/sessions/${twice}?offset=-1 HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nConnection: close\n`,
+    )
     expect(res.status).toBe(403)
     expect(res.body).toMatch(/role viewer may not read sessions\/.*%/)
     expect(res.body).not.toContain('admin-only notes')
@@ -144,7 +181,12 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     const sid = await newSession()
     const other = await newSession()
     const viewer = await token({ role: 'viewer', sessionId: sid })
-    for (const path of [`/api/streams/sessions/${other}/../${sid}`, `/api/streams/sessions/${other}/%2e%2e/${sid}`, `/api/streams/sessions/./${sid}`, `/v1/stream/sessions/${other}/../${sid}`]) {
+    for (const path of [
+      `/api/streams/sessions/${other}/../${sid}`,
+      `/api/streams/sessions/${other}/%2e%2e/${sid}`,
+      `/api/streams/sessions/./${sid}`,
+      `/v1/stream/sessions/${other}/../${sid}`,
+    ]) {
       const res = await rawRequest(`GET ${path}?offset=-1 HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nConnection: close\n`)
       expect(res.status, path).toBe(400)
       expect(res.body).toMatch(/may not contain \. or \.\. segments/)
@@ -156,8 +198,16 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     const worker = await token({ role: 'worker', sessionId: sid, subject: 'agent-1' })
     const call = envelope('tool-call', { messageId: 'm', agentId: 'agent-1', name: 'shell', input: { command: 'ls' }, status: 'pending' })
     const deep = (json: string) => json.replace('{"command":"ls"}', `${'['.repeat(50_000)}${']'.repeat(50_000)}`)
-    const raw = await fetch(`${server.url}/api/streams/sessions/${sid}`, { method: 'POST', headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' }, body: deep(JSON.stringify([call])) })
-    const writer = await fetch(`${server.url}/api/streams?sessionId=${sid}`, { method: 'POST', headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' }, body: deep(JSON.stringify({ channel: 'tool-call', data: call.value })) })
+    const raw = await fetch(`${server.url}/api/streams/sessions/${sid}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' },
+      body: deep(JSON.stringify([call])),
+    })
+    const writer = await fetch(`${server.url}/api/streams?sessionId=${sid}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${worker}`, 'content-type': 'application/json' },
+      body: deep(JSON.stringify({ channel: 'tool-call', data: call.value })),
+    })
     for (const res of [raw, writer]) {
       expect(res.status).toBe(400)
       expect(((await res.json()) as { error: string }).error).toMatch(/deeper than 64 levels/)
@@ -171,25 +221,43 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     const worker = await token({ role: 'worker', sessionId: sid, subject: 'agent-1' })
     const viewer = await token({ role: 'viewer', sessionId: sid })
     const state = envelope('agent-state', { agentId: 'agent-1', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 })
-    const tooMany = await rawPost(sid, worker, Array.from({ length: 1001 }, () => state))
+    const tooMany = await rawPost(
+      sid,
+      worker,
+      Array.from({ length: 1001 }, () => state),
+    )
     expect(tooMany.status).toBe(413)
     expect(((await tooMany.json()) as { error: string }).error).toMatch(/at most 1000 events/)
-    const big = envelope('agent-state', { agentId: 'agent-1', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0, error: 'x'.repeat(250_000) })
+    const big = envelope('agent-state', {
+      agentId: 'agent-1',
+      status: 'idle',
+      tokensIn: 0,
+      tokensOut: 0,
+      costUsd: 0,
+      turns: 0,
+      error: 'x'.repeat(250_000),
+    })
     expect((await rawPost(sid, worker, [big, big, big, big, big])).status).toBe(413)
     // The viewer announces 1000 bytes and sends none: the answer comes without waiting for them.
-    const res = await rawRequest(`POST /api/streams/sessions/${sid} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nContent-Type: application/json\nContent-Length: 1000\n`, Buffer.alloc(0), { waitMs: 5_000 })
+    const res = await rawRequest(
+      `POST /api/streams/sessions/${sid} HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer ${viewer}\nContent-Type: application/json\nContent-Length: 1000\n`,
+      Buffer.alloc(0),
+      { waitMs: 5_000 },
+    )
     expect(res.status).toBe(403)
     expect(await events(sid)).toEqual([])
     expect((await rawPost(sid, worker, [state])).status).toBeLessThan(300)
   })
 
-  it("7e. names with ESC / OSC sequences are refused (400) wherever a person supplies one, and never reach xterm raw", async () => {
+  it('7e. names with ESC / OSC sequences are refused (400) wherever a person supplies one, and never reach xterm raw', async () => {
     const sid = await newSession()
     const collab = await token({ role: 'collaborator', sessionId: sid, subject: 'u-eve' })
     const evil = 'Eve\u001b]0;pwned\u0007\u001b[2J'
     const presence = { userId: 'u-eve', displayName: evil, color: '#ff0000', status: 'active' }
     expect((await writerPost(sid, collab, { channel: 'presence', data: presence })).status).toBe(400)
-    const raw = await rawPost(sid, collab, [{ type: 'presence', key: 'u-eve', value: { ...presence, id: 'u-eve', lastSeen: 1, timestamp: 1 }, headers: { operation: 'upsert' } }])
+    const raw = await rawPost(sid, collab, [
+      { type: 'presence', key: 'u-eve', value: { ...presence, id: 'u-eve', lastSeen: 1, timestamp: 1 }, headers: { operation: 'upsert' } },
+    ])
     expect(raw.status).toBe(400)
     expect(((await raw.json()) as { error: string }).error).toMatch(/displayName: .*without control characters/)
     const share = ((await (await api(`/api/sessions/${sid}/share`, { token: admin })).json()) as { shareToken: string }).shareToken
@@ -205,7 +273,10 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
 
   it('7f. /api/sessions and the writer answer other origins with the CORS headers their preflight promises', async () => {
     const origin = { origin: 'https://elsewhere.example' }
-    const preflight = await api('/api/sessions', { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } })
+    const preflight = await api('/api/sessions', {
+      method: 'OPTIONS',
+      headers: { ...origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    })
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
     const list = await api('/api/sessions', { token: admin, headers: origin })
     expect(list.status).toBe(200)
@@ -214,9 +285,15 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     expect(denied.status).toBe(401)
     expect(denied.headers.get('access-control-allow-origin')).toBe('*')
     const sid = await newSession()
-    const written = await api(`/api/streams?sessionId=${sid}`, { token: admin, headers: origin, json: { channel: 'chunk', data: { messageId: 'm', role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'x' } } })
+    const written = await api(`/api/streams?sessionId=${sid}`, {
+      token: admin,
+      headers: origin,
+      json: { channel: 'chunk', data: { messageId: 'm', role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'x' } },
+    })
     expect(written.headers.get('access-control-allow-origin')).toBe('*')
-    expect((await api(`/api/streams/sessions/${sid}?offset=-1`, { token: admin, headers: origin })).headers.get('access-control-allow-origin')).toBe('*')
+    expect(
+      (await api(`/api/streams/sessions/${sid}?offset=-1`, { token: admin, headers: origin })).headers.get('access-control-allow-origin'),
+    ).toBe('*')
   })
 })
 
@@ -231,7 +308,13 @@ describe('issue #8: every role × every channel, through both write paths (produ
     'other-worker': { chunk: false, 'tool-call': false, terminal: false, presence: false, 'agent-state': false },
     admin: { chunk: true, 'tool-call': true, terminal: true, presence: true, 'agent-state': true },
   }
-  const SUB: Record<Who, string> = { viewer: 'v-1', collaborator: 'u-ann', worker: 'agent-1', 'other-worker': 'agent-1', admin: 'admin-user' }
+  const SUB: Record<Who, string> = {
+    viewer: 'v-1',
+    collaborator: 'u-ann',
+    worker: 'agent-1',
+    'other-worker': 'agent-1',
+    admin: 'admin-user',
+  }
   const isAgent = (who: Who) => who === 'worker' || who === 'other-worker'
 
   function eventFor(who: Who, channel: (typeof CHANNELS)[number], n: string): Record<string, unknown> {
@@ -242,7 +325,9 @@ describe('issue #8: every role × every channel, through both write paths (produ
       case 'tool-call':
         return { messageId: `m-${n}`, agentId: me, name: 'shell', input: { command: 'ls' }, status: 'pending' }
       case 'terminal':
-        return isAgent(who) ? { kind: 'output', source: me, stream: 'stdout', data: 'out', commandId: `c-${n}` } : { kind: 'input', source: me, data: 'ls' }
+        return isAgent(who)
+          ? { kind: 'output', source: me, stream: 'stdout', data: 'out', commandId: `c-${n}` }
+          : { kind: 'input', source: me, data: 'ls' }
       case 'presence':
         return { userId: me, displayName: me, color: '#3b82f6', status: 'active' }
       case 'agent-state':
@@ -262,11 +347,14 @@ describe('issue #8: every role × every channel, through both write paths (produ
     tokens.admin = admin
   })
 
-  const cases = (Object.keys(ALLOWED) as Who[]).flatMap((who) => CHANNELS.flatMap((channel) => (['raw', 'writer'] as const).map((path) => ({ who, channel, path }))))
+  const cases = (Object.keys(ALLOWED) as Who[]).flatMap((who) =>
+    CHANNELS.flatMap((channel) => (['raw', 'writer'] as const).map((path) => ({ who, channel, path }))),
+  )
   it.each(cases)('$who writes $channel via $path', async ({ who, channel, path }) => {
     const data = eventFor(who, channel, `${who}-${channel}-${path}`)
     const before = (await events(sid)).length
-    const res = path === 'raw' ? await rawPost(sid, tokens[who], [envelope(channel, data)]) : await writerPost(sid, tokens[who], { channel, data })
+    const res =
+      path === 'raw' ? await rawPost(sid, tokens[who], [envelope(channel, data)]) : await writerPost(sid, tokens[who], { channel, data })
     if (ALLOWED[who][channel]) {
       expect(res.status, await res.clone().text()).toBeLessThan(300)
       expect((await events(sid)).length).toBe(before + 1)

@@ -56,7 +56,9 @@ describe('provider keys stay on the server', () => {
     const posted = await client.api(`/api/sessions/${id}/messages`, collaborator, { text: '/run env' })
     expect(posted.status).toBe(201)
     const call = await client.waitFor('the shell tool call to finish', async () =>
-      (await client.events(id, collaborator)).find((e) => e.type === 'tool-call' && (e.value.status === 'succeeded' || e.value.status === 'failed')),
+      (await client.events(id, collaborator)).find(
+        (e) => e.type === 'tool-call' && (e.value.status === 'succeeded' || e.value.status === 'failed'),
+      ),
     )
     const output = JSON.stringify(call.value.output ?? call.value.error ?? '')
     // The benign part works: the tool ran and printed an environment.
@@ -79,7 +81,10 @@ describe('provider keys stay on the server', () => {
   })
 
   it('bar 3: a $0.01 budget and a model whose worst case costs more: zero provider requests, the session ends with limit:budget', async () => {
-    const { id, collaborator } = await client.sessionWithCollaborator({ agent: { model: 'openai:stub-model' }, limits: { maxBudgetUsd: 0.01 } }, { displayName: 'Link holder' })
+    const { id, collaborator } = await client.sessionWithCollaborator(
+      { agent: { model: 'openai:stub-model' }, limits: { maxBudgetUsd: 0.01 } },
+      { displayName: 'Link holder' },
+    )
     const posted = await client.api(`/api/sessions/${id}/messages`, collaborator, { text: 'spend a lot' })
     expect(posted.status).toBe(201)
     const session = await client.waitFor('the session to end', async () => {
@@ -93,7 +98,12 @@ describe('provider keys stay on the server', () => {
     const stop = (await client.events(id, admin)).find((e) => e.type === 'agent-state' && e.value.kind === 'control')
     expect(stop?.value).toMatchObject({ action: 'stop', reason: 'limit:budget' })
     // A link holder cannot reach the gateway themselves.
-    const direct = await client.api(`/api/sessions/${id}/model`, collaborator, { model: 'openai:stub-model', system: '', messages: [{ role: 'user', content: [] }], tools: [] })
+    const direct = await client.api(`/api/sessions/${id}/model`, collaborator, {
+      model: 'openai:stub-model',
+      system: '',
+      messages: [{ role: 'user', content: [] }],
+      tools: [],
+    })
     expect(direct.status).toBe(403)
     expect(stubRequests).toBe(0)
   })

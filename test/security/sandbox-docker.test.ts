@@ -68,7 +68,10 @@ describe('docker worker sandbox, as a collaborator in the terminal', { timeout: 
 
     // A viewer may not type at all.
     const viewer = await issueToken(secretFromString(secret), { role: 'viewer', sessionId: id })
-    const refused = await client.api(`/api/streams?sessionId=${id}`, viewer, { channel: 'terminal', data: { kind: 'input', source: 'v', data: 'env' } })
+    const refused = await client.api(`/api/streams?sessionId=${id}`, viewer, {
+      channel: 'terminal',
+      data: { kind: 'input', source: 'v', data: 'env' },
+    })
     expect(refused.status).toBe(403)
 
     const lines = [
@@ -91,6 +94,14 @@ describe('docker worker sandbox, as a collaborator in the terminal', { timeout: 
 
     const ended = await client.api(`/api/sessions/${id}/terminate`, admin, {})
     expect(ended.status).toBe(200)
-    await client.waitFor('the container to be removed', async () => (await docker.getContainer(containerNameFor(id)).inspect().catch(() => null)) === null, 30_000)
+    await client.waitFor(
+      'the container to be removed',
+      async () =>
+        (await docker
+          .getContainer(containerNameFor(id))
+          .inspect()
+          .catch(() => null)) === null,
+      30_000,
+    )
   })
 })

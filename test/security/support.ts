@@ -61,7 +61,10 @@ export function securityClient(server: ProductionServer, admin: string, options:
   }
 
   /** A long-running session made by admin from `body`, joined by a collaborator through its share link. */
-  async function sessionWithCollaborator(body: Record<string, unknown>, { displayName = 'Mallory', awaitWorker = false }: SessionOptions = {}): Promise<Collaboration> {
+  async function sessionWithCollaborator(
+    body: Record<string, unknown>,
+    { displayName = 'Mallory', awaitWorker = false }: SessionOptions = {},
+  ): Promise<Collaboration> {
     const created = await api('/api/sessions', admin, { pattern: 'long-running', ...body })
     expect(created.status).toBe(201)
     const { session, shareToken } = (await created.json()) as { session: { id: string }; shareToken: string }
@@ -69,7 +72,9 @@ export function securityClient(server: ProductionServer, admin: string, options:
     expect(joined.status).toBe(201)
     const { token: collaborator, userId } = (await joined.json()) as { token: string; userId: string }
     if (awaitWorker) {
-      await waitFor('the worker to announce itself', async () => (await events(session.id, collaborator)).some((e) => e.type === 'agent-state'))
+      await waitFor('the worker to announce itself', async () =>
+        (await events(session.id, collaborator)).some((e) => e.type === 'agent-state'),
+      )
     }
     return { id: session.id, collaborator, userId }
   }
@@ -77,7 +82,10 @@ export function securityClient(server: ProductionServer, admin: string, options:
   /** The collaborator types `lines` into the terminal; resolves with its output once that contains `until`. */
   async function typeInTerminal({ id, collaborator, userId }: Collaboration, lines: string[], until: string): Promise<string> {
     for (const [i, data] of lines.entries()) {
-      const res = await api(`/api/streams?sessionId=${id}`, collaborator, { channel: 'terminal', data: { id: `probe-${i}`, kind: 'input', source: userId, data } })
+      const res = await api(`/api/streams?sessionId=${id}`, collaborator, {
+        channel: 'terminal',
+        data: { id: `probe-${i}`, kind: 'input', source: userId, data },
+      })
       expect(res.status).toBe(200)
     }
     return waitFor('the terminal to answer the last line', async () => {

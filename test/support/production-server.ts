@@ -50,7 +50,10 @@ export interface ProductionServerOptions {
   umask?: string
 }
 
-export async function startProductionServer(env: Record<string, string> = {}, options: ProductionServerOptions = {}): Promise<ProductionServer> {
+export async function startProductionServer(
+  env: Record<string, string> = {},
+  options: ProductionServerOptions = {},
+): Promise<ProductionServer> {
   ensureProductionBuild()
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-prod-'))
@@ -62,12 +65,21 @@ export async function startProductionServer(env: Record<string, string> = {}, op
     const startedAt = log.length
     const args = ['--import', 'tsx', 'src/server/main.ts']
     // exec keeps node as the child itself, so stop() signals the server, not a shell.
-    const [command, argv] = options.umask === undefined
-      ? [process.execPath, args]
-      : ['sh', ['-c', `umask ${options.umask}; exec "$0" "$@"`, process.execPath, ...args]]
+    const [command, argv] =
+      options.umask === undefined
+        ? [process.execPath, args]
+        : ['sh', ['-c', `umask ${options.umask}; exec "$0" "$@"`, process.execPath, ...args]]
     child = spawn(command, argv, {
       cwd: root,
-      env: { ...process.env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', TETHER_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        TETHER_DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const proc = child

@@ -99,7 +99,11 @@ describe('bwrap sandbox', () => {
   })
 
   it('cannot read the data dir, the secret, another work dir or the host home', async () => {
-    const result = await bash(bwrap, work, `cat ${dataDir}/secret; ls ${dataDir}; ls ${otherWork}; cat ${otherWork}/*; ls /root /work /home; echo done`)
+    const result = await bash(
+      bwrap,
+      work,
+      `cat ${dataDir}/secret; ls ${dataDir}; ls ${otherWork}; cat ${otherWork}/*; ls /root /work /home; echo done`,
+    )
     expect(result.output).toContain('done')
     expect(result.output).not.toContain(SECRET)
     expect(result.output).not.toContain('the other session')
@@ -108,10 +112,15 @@ describe('bwrap sandbox', () => {
   })
 
   it('shows no secret of the parent in env, /proc/1/environ, /proc/*/environ or $PPID', async () => {
-    const result = await bash(bwrap, work, 'env; cat /proc/1/environ; cat /proc/*/environ; cat /proc/$PPID/environ; cat /etc/shadow; echo; echo end')
+    const result = await bash(
+      bwrap,
+      work,
+      'env; cat /proc/1/environ; cat /proc/*/environ; cat /proc/$PPID/environ; cat /etc/shadow; echo; echo end',
+    )
     expect(result.output).toContain('end')
     expect(result.output).toContain('PATH=')
-    for (const leaked of [FAKE_TOKEN, FAKE_KEY, 'TETHER_WORKER_TOKEN', 'ANTHROPIC_API_KEY', 'root:']) expect(result.output).not.toContain(leaked)
+    for (const leaked of [FAKE_TOKEN, FAKE_KEY, 'TETHER_WORKER_TOKEN', 'ANTHROPIC_API_KEY', 'root:'])
+      expect(result.output).not.toContain(leaked)
   })
 
   it('cannot connect to a service on the host loopback', async () => {
@@ -164,8 +173,13 @@ describe('when bwrap cannot run', () => {
     const shell = await runTool('shell', { command: 'echo hi' }, work, new AbortController().signal, missing)
     expect(shell.ok).toBe(false)
     expect(shell.output).toMatch(/not found.*apt-get install bubblewrap.*TETHER_SANDBOX=off/)
-    expect(await runTool('write_file', { path: 'f.txt', content: 'still' }, work, new AbortController().signal, missing)).toMatchObject({ ok: true })
-    expect(await runTool('read_file', { path: 'f.txt' }, work, new AbortController().signal, missing)).toEqual({ ok: true, output: 'still' })
+    expect(await runTool('write_file', { path: 'f.txt', content: 'still' }, work, new AbortController().signal, missing)).toMatchObject({
+      ok: true,
+    })
+    expect(await runTool('read_file', { path: 'f.txt' }, work, new AbortController().signal, missing)).toEqual({
+      ok: true,
+      output: 'still',
+    })
   })
 
   it('answers terminal input with the fix and an exit line, starting no shell', async () => {
@@ -195,7 +209,9 @@ describe('setuid sandbox', () => {
     for (const leaked of [SECRET, FAKE_TOKEN, FAKE_KEY]) expect(result.output).not.toContain(leaked)
     expect(statSync(dir).uid).toBe(1000)
     // A file the worker writes (as root) for the agent is handed over too.
-    expect(await runTool('write_file', { path: 'sub/by-agent.txt', content: 'x' }, dir, new AbortController().signal, sandbox)).toMatchObject({ ok: true })
+    expect(
+      await runTool('write_file', { path: 'sub/by-agent.txt', content: 'x' }, dir, new AbortController().signal, sandbox),
+    ).toMatchObject({ ok: true })
     expect(statSync(join(dir, 'sub')).uid).toBe(1000)
     expect(statSync(join(dir, 'sub/by-agent.txt')).uid).toBe(1000)
     rmSync(dir, { recursive: true, force: true })

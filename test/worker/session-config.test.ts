@@ -13,8 +13,18 @@ describe('worker config', () => {
   })
 
   it("reads model, tools, system prompt and pattern from the session record's agent config", () => {
-    const record = { session: { pattern: 'ephemeral', agent: { provider: 'anthropic', model: 'claude-haiku-4-5', allowedTools: ['read_file', 'nope'], systemPrompt: 'hi' } } }
-    expect(sessionConfigFrom(record)).toEqual({ model: 'anthropic:claude-haiku-4-5', tools: ['read_file'], system: 'hi', pattern: 'ephemeral' })
+    const record = {
+      session: {
+        pattern: 'ephemeral',
+        agent: { provider: 'anthropic', model: 'claude-haiku-4-5', allowedTools: ['read_file', 'nope'], systemPrompt: 'hi' },
+      },
+    }
+    expect(sessionConfigFrom(record)).toEqual({
+      model: 'anthropic:claude-haiku-4-5',
+      tools: ['read_file'],
+      system: 'hi',
+      pattern: 'ephemeral',
+    })
     expect(sessionConfigFrom({ session: { agent: { provider: 'echo' } } }).model).toBe('echo')
     expect(sessionConfigFrom({ session: { agent: { model: 'openai:qwen2' } } }).model).toBe('openai:qwen2')
     expect(sessionConfigFrom({}).model).toBe('echo')
@@ -22,7 +32,11 @@ describe('worker config', () => {
   })
 
   it('accepts only complete claims', () => {
-    expect(parseClaim('{"sessionId":"s","serverUrl":"http://x","token":"t"}')).toEqual({ sessionId: 's', serverUrl: 'http://x', token: 't' })
+    expect(parseClaim('{"sessionId":"s","serverUrl":"http://x","token":"t"}')).toEqual({
+      sessionId: 's',
+      serverUrl: 'http://x',
+      token: 't',
+    })
     expect(() => parseClaim('{"sessionId":"s"}')).toThrow()
   })
 })

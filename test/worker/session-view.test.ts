@@ -18,11 +18,31 @@ const agentChunk = (turn: number, step: number, seq: number, delta: string, done
 }
 const toolCall = (turn: number, step: number, index: number, status: string) => {
   const messageId = stepMessageId('agent', turn, step)
-  return ev('tool-call', { id: toolCallId(messageId, index), messageId, agentId: 'agent', name: 'shell', input: { command: 'ls' }, status }, 'upsert')
+  return ev(
+    'tool-call',
+    { id: toolCallId(messageId, index), messageId, agentId: 'agent', name: 'shell', input: { command: 'ls' }, status },
+    'upsert',
+  )
 }
 const state = (status: string, extra: Record<string, unknown> = {}) =>
-  ev('agent-state', { id: 'agent', kind: 'state', agentId: 'agent', status, tokensIn: 1, tokensOut: 2, costUsd: 0.5, turns: 1, lastHeartbeat: ts, ...extra }, 'upsert')
-const control = (action: 'stop' | 'cancel', id: string) => ev('agent-state', { id, kind: 'control', action, reason: 'user', requestedBy: 'alice' }, 'upsert')
+  ev(
+    'agent-state',
+    {
+      id: 'agent',
+      kind: 'state',
+      agentId: 'agent',
+      status,
+      tokensIn: 1,
+      tokensOut: 2,
+      costUsd: 0.5,
+      turns: 1,
+      lastHeartbeat: ts,
+      ...extra,
+    },
+    'upsert',
+  )
+const control = (action: 'stop' | 'cancel', id: string) =>
+  ev('agent-state', { id, kind: 'control', action, reason: 'user', requestedBy: 'alice' }, 'upsert')
 
 function replay(events: StreamEvent[]): SessionView {
   const view = new SessionView('agent')
@@ -60,7 +80,13 @@ describe('SessionView', () => {
   })
 
   it('does not end a turn on a done step that asked for tools', () => {
-    const view = replay([user('m1', '/run ls'), agentChunk(1, 0, 0, 'x'), toolCall(1, 0, 0, 'pending'), agentChunk(1, 0, 1, '', true), toolCall(1, 0, 0, 'succeeded')])
+    const view = replay([
+      user('m1', '/run ls'),
+      agentChunk(1, 0, 0, 'x'),
+      toolCall(1, 0, 0, 'pending'),
+      agentChunk(1, 0, 1, '', true),
+      toolCall(1, 0, 0, 'succeeded'),
+    ])
     expect(view.turns.get(1)!.ended).toBe(false)
     expect(view.toolCalls.get(toolCallId(stepMessageId('agent', 1, 0), 0))?.status).toBe('succeeded')
   })
@@ -81,7 +107,19 @@ describe('SessionView', () => {
   it('tracks the largest timestamp among its own events only', () => {
     const view = replay([user('m1', 'a'), agentChunk(1, 0, 0, 'x', true)])
     const own = ts
-    view.apply(ev('chunk', { id: 'z:0', messageId: 'z', role: 'user', author: 'bob', turn: 0, seq: 0, delta: 'later', done: false, timestamp: own + 1000 }))
+    view.apply(
+      ev('chunk', {
+        id: 'z:0',
+        messageId: 'z',
+        role: 'user',
+        author: 'bob',
+        turn: 0,
+        seq: 0,
+        delta: 'later',
+        done: false,
+        timestamp: own + 1000,
+      }),
+    )
     expect(view.maxOwnTimestamp).toBe(own)
   })
 

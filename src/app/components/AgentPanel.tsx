@@ -21,12 +21,28 @@ const STATUS_BADGE: Record<string, string> = {
   failed: 'badge badge-danger',
 }
 
-function Stat({ label, value, left, fraction, testId }: { label: string; value: string; left?: string; fraction?: number; testId?: string }) {
+function Stat({
+  label,
+  value,
+  left,
+  fraction,
+  testId,
+}: {
+  label: string
+  value: string
+  left?: string
+  fraction?: number
+  testId?: string
+}) {
   return (
     <div className="stat" data-testid={testId}>
       <div className="stat-label">{label}</div>
       <div className="stat-value">{value}</div>
-      {left !== undefined ? <div className="faint" style={{ fontSize: 12 }}>{left}</div> : null}
+      {left !== undefined ? (
+        <div className="faint" style={{ fontSize: 12 }}>
+          {left}
+        </div>
+      ) : null}
       {fraction !== undefined ? (
         <div className={`meter${fraction < 0.15 ? ' low' : ''}`} aria-hidden="true">
           <span style={{ width: `${Math.max(0, Math.min(1, fraction)) * 100}%` }} />
@@ -63,22 +79,36 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
           {agent && ['thinking', 'running-tool', 'starting'].includes(agent.status) ? <span className="dot dot-pulse" /> : null}
           {agent ? agent.status : ended ? 'ended' : 'no agent yet'}
         </span>
-        {agent?.model ?? session?.agent.model ? <span className="faint" style={{ fontSize: 12 }}>{agent?.model ?? session?.agent.model}</span> : null}
+        {(agent?.model ?? session?.agent.model) ? (
+          <span className="faint" style={{ fontSize: 12 }}>
+            {agent?.model ?? session?.agent.model}
+          </span>
+        ) : null}
         {summary.stopRequested ? <span className="badge badge-warn">stopping…</span> : null}
       </div>
       <p className="agent-step" data-testid="agent-step">
         {agent?.error ? (
           <span style={{ color: 'var(--danger)' }}>{agent.error}</span>
         ) : (
-          agent?.currentStep ?? (agent ? STEP_HINT[agent.status] ?? '' : ended ? 'The session has ended.' : 'Waiting for a worker to pick up the session.')
+          (agent?.currentStep ??
+          (agent ? (STEP_HINT[agent.status] ?? '') : ended ? 'The session has ended.' : 'Waiting for a worker to pick up the session.'))
         )}
       </p>
       <div className="stats">
-        <Stat label="Tokens" value={formatCount(tokens)} left={`${formatCount(summary.tokensIn)} in · ${formatCount(summary.tokensOut)} out`} testId="stat-tokens" />
+        <Stat
+          label="Tokens"
+          value={formatCount(tokens)}
+          left={`${formatCount(summary.tokensIn)} in · ${formatCount(summary.tokensOut)} out`}
+          testId="stat-tokens"
+        />
         <Stat
           label="Cost"
           value={formatUsd(cost)}
-          left={budgetLeft !== undefined ? `${formatUsd(Math.max(0, budgetLeft))} of ${formatUsd(limits?.maxBudgetUsd ?? 0)} left` : 'no budget limit'}
+          left={
+            budgetLeft !== undefined
+              ? `${formatUsd(Math.max(0, budgetLeft))} of ${formatUsd(limits?.maxBudgetUsd ?? 0)} left`
+              : 'no budget limit'
+          }
           fraction={budgetLeft !== undefined && limits?.maxBudgetUsd ? budgetLeft / limits.maxBudgetUsd : undefined}
           testId="stat-cost"
         />
@@ -94,7 +124,7 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
           value={ended ? '—' : lifetimeLeft !== undefined ? formatDuration(lifetimeLeft) : '∞'}
           left={
             ended
-              ? session?.endReason ?? 'ended'
+              ? (session?.endReason ?? 'ended')
               : idleLeft !== undefined
                 ? `ends if idle for ${formatDuration(idleLeft)}`
                 : limits?.maxLifetimeMs

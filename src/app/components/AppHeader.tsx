@@ -6,7 +6,9 @@ export function AppHeader({ children, right }: { children?: ReactNode; right?: R
   return (
     <header className="app-header">
       <Link to="/" className="brand" aria-label="Tether: all sessions">
-        <span className="brand-mark" aria-hidden="true">⟂</span>
+        <span className="brand-mark" aria-hidden="true">
+          ⟂
+        </span>
         <span className="hide-mobile">Tether</span>
       </Link>
       {children ? <div className="header-title">{children}</div> : null}

@@ -25,7 +25,13 @@ export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus;
   }
   if (status.state === 'live') {
     return (
-      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="live" title={status.offset ? `at offset ${status.offset}` : undefined}>
+      <span
+        className="conn"
+        data-testid="connection"
+        data-offset={status.offset}
+        data-state="live"
+        title={status.offset ? `at offset ${status.offset}` : undefined}
+      >
         <span className="badge badge-ok">
           <span className="dot dot-pulse" /> live
         </span>

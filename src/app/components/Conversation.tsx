@@ -79,7 +79,19 @@ export function ToolCallCard({ call }: { call: ToolCall }) {
   )
 }
 
-function MessageView({ message, authorName, authorColor, isSelf, agentBusy }: { message: Message; authorName: string; authorColor?: string; isSelf: boolean; agentBusy: boolean }) {
+function MessageView({
+  message,
+  authorName,
+  authorColor,
+  isSelf,
+  agentBusy,
+}: {
+  message: Message
+  authorName: string
+  authorColor?: string
+  isSelf: boolean
+  agentBusy: boolean
+}) {
   const isUser = message.role === 'user'
   // A caret while the agent is still writing; an answer cut short by a stop just ends.
   const streaming = agentBusy && !isUser && !message.done && message.text.length > 0
@@ -104,7 +116,9 @@ function MessageView({ message, authorName, authorColor, isSelf, agentBusy }: { 
       <div className="msg-body">
         <div className="msg-meta">
           <span className="msg-author">{isSelf ? 'You' : authorName}</span>
-          <time dateTime={new Date(message.startedAt).toISOString()}>{new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+          <time dateTime={new Date(message.startedAt).toISOString()}>
+            {new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+          </time>
           {message.pending ? <span className="badge">sending…</span> : null}
         </div>
         {message.text ? (
@@ -194,11 +208,24 @@ export function MessageList({
             <Skeleton width="40%" />
           </>
         ) : messages.length === 0 ? (
-          <EmptyState icon="💬" title="No messages yet" detail="Say what you want the agent to do. Everyone in the session sees the conversation as it streams." />
+          <EmptyState
+            icon="💬"
+            title="No messages yet"
+            detail="Say what you want the agent to do. Everyone in the session sees the conversation as it streams."
+          />
         ) : (
           messages.map((m) => {
             const author = authors(m.author)
-            return <MessageView key={m.id} message={m} authorName={author.name} authorColor={author.color} isSelf={m.author === selfId} agentBusy={agentBusy} />
+            return (
+              <MessageView
+                key={m.id}
+                message={m}
+                authorName={author.name}
+                authorColor={author.color}
+                isSelf={m.author === selfId}
+                agentBusy={agentBusy}
+              />
+            )
           })
         )}
       </div>
@@ -206,7 +233,15 @@ export function MessageList({
   )
 }
 
-export function Composer({ onSend, disabled, disabledReason }: { onSend: (text: string) => void; disabled?: boolean; disabledReason?: string }) {
+export function Composer({
+  onSend,
+  disabled,
+  disabledReason,
+}: {
+  onSend: (text: string) => void
+  disabled?: boolean
+  disabledReason?: string
+}) {
   const [text, setText] = useState('')
   const ref = useRef<HTMLTextAreaElement>(null)
   const send = () => {

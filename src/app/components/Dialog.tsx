@@ -1,7 +1,19 @@
 import { useEffect, useRef, type ReactNode } from 'react'
 
 /** A modal with a focus trap lite: focuses itself, closes on Esc and on a backdrop click. */
-export function Dialog({ title, onClose, children, footer, labelledBy = 'dialog-title' }: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; labelledBy?: string }) {
+export function Dialog({
+  title,
+  onClose,
+  children,
+  footer,
+  labelledBy = 'dialog-title',
+}: {
+  title: string
+  onClose: () => void
+  children: ReactNode
+  footer?: ReactNode
+  labelledBy?: string
+}) {
   const ref = useRef<HTMLDivElement>(null)
   useEffect(() => {
     const previous = document.activeElement as HTMLElement | null

@@ -60,7 +60,14 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
       <form onSubmit={submit} style={{ display: 'contents' }} data-testid="new-session-form">
         <div className="field">
           <label htmlFor="ns-title">Title</label>
-          <input id="ns-title" className="input" value={title} onChange={(e) => setTitle(e.target.value)} placeholder="e.g. Fix the flaky upload test" maxLength={200} />
+          <input
+            id="ns-title"
+            className="input"
+            value={title}
+            onChange={(e) => setTitle(e.target.value)}
+            placeholder="e.g. Fix the flaky upload test"
+            maxLength={200}
+          />
         </div>
         <div className="field">
           <label htmlFor="ns-pattern">Pattern</label>
@@ -108,7 +115,13 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
             </div>
             <div className="field">
               <label htmlFor="ns-life">Lifetime (min)</label>
-              <input id="ns-life" className="input" inputMode="decimal" value={lifetimeMin} onChange={(e) => setLifetimeMin(e.target.value)} />
+              <input
+                id="ns-life"
+                className="input"
+                inputMode="decimal"
+                value={lifetimeMin}
+                onChange={(e) => setLifetimeMin(e.target.value)}
+              />
             </div>
             <div className="field">
               <label htmlFor="ns-budget">Budget (USD)</label>
@@ -120,7 +133,11 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
             </div>
           </div>
         </fieldset>
-        {error ? <p className="form-error" role="alert">{error}</p> : null}
+        {error ? (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        ) : null}
         <div className="dialog-foot" style={{ padding: 0 }}>
           <button type="button" className="btn" onClick={onClose}>
             Cancel

@@ -7,7 +7,11 @@ function initials(name: string): string {
 
 export function Avatar({ person, small }: { person: Pick<Presence, 'displayName' | 'color' | 'status'>; small?: boolean }) {
   return (
-    <span className={`avatar${small ? ' avatar-sm' : ''}`} style={{ background: person.color }} title={`${person.displayName} (${person.status})`}>
+    <span
+      className={`avatar${small ? ' avatar-sm' : ''}`}
+      style={{ background: person.color }}
+      title={`${person.displayName} (${person.status})`}
+    >
       {initials(person.displayName)}
       <span className={`avatar-status ${person.status}`} aria-hidden="true" />
     </span>

@@ -101,8 +101,8 @@ export function Prompt({
       {search ? (
         <div className="prompt-search" role="listbox" aria-label="History search" data-testid="history-search">
           <div className="prompt-search-head">
-            reverse search: <strong>{search.query || '…'}</strong> · {matches.length} match{matches.length === 1 ? '' : 'es'} · <kbd>Enter</kbd> run · <kbd>Tab</kbd> edit ·{' '}
-            <kbd>Esc</kbd> cancel
+            reverse search: <strong>{search.query || '…'}</strong> · {matches.length} match{matches.length === 1 ? '' : 'es'} ·{' '}
+            <kbd>Enter</kbd> run · <kbd>Tab</kbd> edit · <kbd>Esc</kbd> cancel
           </div>
           {matches.length ? (
             <ol>

@@ -2,7 +2,17 @@ import type { ConnectionStatus } from '../../lib/sessions/client/connection-stat
 import type { SessionRecord } from '../../lib/sessions/session-types'
 
 /** One line under the header when something needs saying: ended, offline, view-only. */
-export function SessionBanner({ status, session, canWrite, onRetry }: { status: ConnectionStatus; session?: SessionRecord; canWrite: boolean; onRetry: () => void }) {
+export function SessionBanner({
+  status,
+  session,
+  canWrite,
+  onRetry,
+}: {
+  status: ConnectionStatus
+  session?: SessionRecord
+  canWrite: boolean
+  onRetry: () => void
+}) {
   if (status.ended || (session && !['active', 'idle'].includes(session.status))) {
     return (
       <div className="banner banner-info" role="status" data-testid="banner-ended">
@@ -13,7 +23,9 @@ export function SessionBanner({ status, session, canWrite, onRetry }: { status: 
   if (status.state === 'offline') {
     return (
       <div className="banner banner-danger" role="alert" data-testid="banner-offline">
-        {status.fatal ? `Can’t read this session: ${status.reason ?? 'refused'}` : `You’re offline. Changes will sync when the connection is back.`}
+        {status.fatal
+          ? `Can’t read this session: ${status.reason ?? 'refused'}`
+          : `You’re offline. Changes will sync when the connection is back.`}
         {!status.fatal ? (
           <button type="button" className="btn btn-sm" onClick={onRetry}>
             Retry now

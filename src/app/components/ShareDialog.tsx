@@ -20,7 +20,14 @@ export function ShareDialog({ url, note, onClose }: { url?: string; note?: strin
       </p>
       {url ? (
         <div className="copy-row">
-          <input className="input" readOnly value={url} onFocus={(e) => e.currentTarget.select()} aria-label="Share link" data-testid="share-url" />
+          <input
+            className="input"
+            readOnly
+            value={url}
+            onFocus={(e) => e.currentTarget.select()}
+            aria-label="Share link"
+            data-testid="share-url"
+          />
           <button type="button" className="btn btn-primary" onClick={copy}>
             {copied ? 'Copied' : 'Copy'}
           </button>

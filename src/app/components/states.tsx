@@ -1,9 +1,21 @@
 import type { ReactNode } from 'react'
 
-export function EmptyState({ icon = '✦', title, detail, action }: { icon?: ReactNode; title: string; detail?: ReactNode; action?: ReactNode }) {
+export function EmptyState({
+  icon = '✦',
+  title,
+  detail,
+  action,
+}: {
+  icon?: ReactNode
+  title: string
+  detail?: ReactNode
+  action?: ReactNode
+}) {
   return (
     <div className="empty" role="status">
-      <div className="empty-icon" aria-hidden="true">{icon}</div>
+      <div className="empty-icon" aria-hidden="true">
+        {icon}
+      </div>
       <h2>{title}</h2>
       {detail ? <p>{detail}</p> : null}
       {action}
@@ -14,7 +26,9 @@ export function EmptyState({ icon = '✦', title, detail, action }: { icon?: Rea
 export function ErrorState({ title, detail, action }: { title: string; detail?: ReactNode; action?: ReactNode }) {
   return (
     <div className="error-state" role="alert">
-      <div className="empty-icon" aria-hidden="true">!</div>
+      <div className="empty-icon" aria-hidden="true">
+        !
+      </div>
       <h2>{title}</h2>
       {detail ? <p>{detail}</p> : null}
       {action}

@@ -5,7 +5,17 @@
 import { useMemo } from 'react'
 import { useLiveQuery } from '@tanstack/react-db'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
-import { deriveAgentSummary, deriveCommandBlocks, deriveCommandHistory, deriveMessages, sortTerminal, type AgentSummary, type CommandBlock, type Message, type RowMeta } from '../../lib/sessions/client/derive'
+import {
+  deriveAgentSummary,
+  deriveCommandBlocks,
+  deriveCommandHistory,
+  deriveMessages,
+  sortTerminal,
+  type AgentSummary,
+  type CommandBlock,
+  type Message,
+  type RowMeta,
+} from '../../lib/sessions/client/derive'
 import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../lib/sessions/channel-schemas'
 
 function useChunks(connection: SessionConnection | undefined): Array<Chunk & RowMeta> {
@@ -37,7 +47,11 @@ export function useSessionMessages(connection: SessionConnection | undefined): {
 }
 
 /** Terminal lines in stream order, command blocks with their output, everyone's command history. */
-export function useTerminal(connection: SessionConnection | undefined): { lines: Array<TerminalLine & RowMeta>; blocks: CommandBlock[]; history: string[] } {
+export function useTerminal(connection: SessionConnection | undefined): {
+  lines: Array<TerminalLine & RowMeta>
+  blocks: CommandBlock[]
+  history: string[]
+} {
   const lines = useTerminalLines(connection)
   const blocks = useMemo(() => deriveCommandBlocks(lines), [lines])
   const history = useMemo(() => deriveCommandHistory(lines), [lines])

@@ -3,7 +3,11 @@ import { acquireSessionConnection, type SessionConnection } from '../../lib/sess
 import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
 
 /** The page's shared connection to a session (undefined while opening and during SSR). */
-export function useSessionConnection(sessionId: string, token: string | undefined, enabled = true): { connection?: SessionConnection; error?: string } {
+export function useSessionConnection(
+  sessionId: string,
+  token: string | undefined,
+  enabled = true,
+): { connection?: SessionConnection; error?: string } {
   const [state, setState] = useState<{ connection?: SessionConnection; error?: string }>({})
   useEffect(() => {
     if (!enabled) return
@@ -27,9 +31,5 @@ const noop = () => () => undefined
 
 /** live / reconnecting (with next retry time) / offline, re-rendering on every change. */
 export function useConnectionStatus(connection: SessionConnection | undefined): ConnectionStatus {
-  return useSyncExternalStore(
-    connection?.status.subscribe ?? noop,
-    connection?.status.getSnapshot ?? (() => CONNECTING),
-    () => CONNECTING,
-  )
+  return useSyncExternalStore(connection?.status.subscribe ?? noop, connection?.status.getSnapshot ?? (() => CONNECTING), () => CONNECTING)
 }

@@ -50,5 +50,17 @@ export function useSessionPage(sessionId: string, urlToken: string | undefined):
     },
     [people, identity],
   )
-  return { auth, connection: liveConnection, connectionError, status, identity, actions, session, sessionError, refreshSession: refresh, ended, authorOf }
+  return {
+    auth,
+    connection: liveConnection,
+    connectionError,
+    status,
+    identity,
+    actions,
+    session,
+    sessionError,
+    refreshSession: refresh,
+    ended,
+    authorOf,
+  }
 }

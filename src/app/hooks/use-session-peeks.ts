@@ -2,7 +2,12 @@ import { useEffect, useMemo, useState } from 'react'
 import { SessionPeeker, type SessionPeek } from '../../lib/sessions/client/peek'
 
 /** Who is in each listed session and what its agent does, refreshed every few seconds. */
-export function useSessionPeeks(token: string | undefined, sessionIds: readonly string[], enabled: boolean, everyMs = 5000): Map<string, SessionPeek> {
+export function useSessionPeeks(
+  token: string | undefined,
+  sessionIds: readonly string[],
+  enabled: boolean,
+  everyMs = 5000,
+): Map<string, SessionPeek> {
   const peeker = useMemo(() => (typeof window === 'undefined' ? undefined : new SessionPeeker(token)), [token])
   const [peeks, setPeeks] = useState(() => new Map<string, SessionPeek>())
   const key = sessionIds.join(',')

@@ -27,7 +27,13 @@ export function useSessionToken(sessionId: string, urlToken: string | undefined)
     const done = (token: string | undefined, error?: string) => {
       if (cancelled) return
       const info = decodeToken(token)
-      setState({ token, info, resolving: false, error, canWrite: !info || info.role === 'admin' || (info.role === 'collaborator' && !!info.sub) })
+      setState({
+        token,
+        info,
+        resolving: false,
+        error,
+        canWrite: !info || info.role === 'admin' || (info.role === 'collaborator' && !!info.sub),
+      })
     }
     const info = decodeToken(urlToken)
     if (urlToken && info && (info.sub || info.role === 'admin' || info.role === 'viewer')) {

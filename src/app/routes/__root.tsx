@@ -17,14 +17,25 @@ export const Route = createRootRoute({
     links: [
       { rel: 'stylesheet', href: xtermCss },
       { rel: 'stylesheet', href: appCss },
-      { rel: 'icon', href: 'data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 32 32%22><rect width=%2232%22 height=%2232%22 rx=%228%22 fill=%22%234f46e5%22/><path d=%22M9 11h14M16 11v12%22 stroke=%22white%22 stroke-width=%223.2%22 stroke-linecap=%22round%22/></svg>' },
+      {
+        rel: 'icon',
+        href: 'data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 32 32%22><rect width=%2232%22 height=%2232%22 rx=%228%22 fill=%22%234f46e5%22/><path d=%22M9 11h14M16 11v12%22 stroke=%22white%22 stroke-width=%223.2%22 stroke-linecap=%22round%22/></svg>',
+      },
     ],
   }),
   component: RootComponent,
   notFoundComponent: () => (
     <div className="app">
       <main className="page">
-        <ErrorState title="Page not found" detail="There is nothing at this address." action={<a className="btn" href="/">Go to sessions</a>} />
+        <ErrorState
+          title="Page not found"
+          detail="There is nothing at this address."
+          action={
+            <a className="btn" href="/">
+              Go to sessions
+            </a>
+          }
+        />
       </main>
     </div>
   ),
@@ -50,7 +61,15 @@ function RootComponent() {
     content = (
       <div className="app">
         <main className="page">
-          <ErrorState title="This admin link did not work" detail={loginError} action={<a className="btn" href="/">Go to sessions</a>} />
+          <ErrorState
+            title="This admin link did not work"
+            detail={loginError}
+            action={
+              <a className="btn" href="/">
+                Go to sessions
+              </a>
+            }
+          />
         </main>
       </div>
     )
@@ -65,17 +84,21 @@ function RootComponent() {
  */
 function LoginCodeExchange({ code, onError }: { code: string; onError: (reason: string) => void }) {
   useEffect(() => {
-    exchangeLoginCode(code).then(
-      (token) => {
-        if (!rememberToken(token)) onError('This browser cannot keep the sign-in (storage is unavailable).')
-      },
-      (err: unknown) => onError(err instanceof Error ? err.message : String(err)),
-    ).finally(() => scrubCredentialsFromAddressBar())
+    exchangeLoginCode(code)
+      .then(
+        (token) => {
+          if (!rememberToken(token)) onError('This browser cannot keep the sign-in (storage is unavailable).')
+        },
+        (err: unknown) => onError(err instanceof Error ? err.message : String(err)),
+      )
+      .finally(() => scrubCredentialsFromAddressBar())
   }, [code, onError])
   return (
     <div className="app">
       <main className="page">
-        <p className="muted" role="status" data-testid="signing-in">Signing you in…</p>
+        <p className="muted" role="status" data-testid="signing-in">
+          Signing you in…
+        </p>
       </main>
     </div>
   )

@@ -10,7 +10,13 @@ import { useSessionList } from '../hooks/use-session-list'
 import { createSession } from '../../lib/sessions/client/api'
 import { rememberToken, storedToken } from '../../lib/sessions/client/auth'
 import { rememberShareToken } from '../../lib/sessions/client/share'
-import { SESSION_PATTERNS, SESSION_STATUSES, type SessionPattern, type SessionRecord, type SessionStatus } from '../../lib/sessions/session-types'
+import {
+  SESSION_PATTERNS,
+  SESSION_STATUSES,
+  type SessionPattern,
+  type SessionRecord,
+  type SessionStatus,
+} from '../../lib/sessions/session-types'
 import type { AgentState } from '../../lib/sessions/channel-schemas'
 import { useSessionPeeks } from '../hooks/use-session-peeks'
 
@@ -23,8 +29,12 @@ interface HomeSearch {
 export const Route = createFileRoute('/')({
   validateSearch: (s: Record<string, unknown>): HomeSearch => ({
     ...(typeof s.token === 'string' && s.token ? { token: s.token } : {}),
-    ...(typeof s.status === 'string' && (SESSION_STATUSES as readonly string[]).includes(s.status) ? { status: s.status as SessionStatus } : {}),
-    ...(typeof s.pattern === 'string' && (SESSION_PATTERNS as readonly string[]).includes(s.pattern) ? { pattern: s.pattern as SessionPattern } : {}),
+    ...(typeof s.status === 'string' && (SESSION_STATUSES as readonly string[]).includes(s.status)
+      ? { status: s.status as SessionStatus }
+      : {}),
+    ...(typeof s.pattern === 'string' && (SESSION_PATTERNS as readonly string[]).includes(s.pattern)
+      ? { pattern: s.pattern as SessionPattern }
+      : {}),
   }),
   component: Home,
 })
@@ -72,10 +82,14 @@ function Home() {
   const [creating, setCreating] = useState(false)
   const { sessions, stats, error, refresh } = useSessionList(token, { status: search.status, pattern: search.pattern, limit: 100 }, ready)
 
-  const setFilter = (patch: Partial<HomeSearch>) => void navigate({ search: (prev) => ({ ...prev, ...patch, token: undefined }), replace: true })
+  const setFilter = (patch: Partial<HomeSearch>) =>
+    void navigate({ search: (prev) => ({ ...prev, ...patch, token: undefined }), replace: true })
   const visible = (sessions ?? []).filter((s) => !query || `${s.title ?? ''} ${s.id}`.toLowerCase().includes(query.toLowerCase()))
   // Who is in each live session and what its agent does (first 20 live ones shown).
-  const peekIds = visible.filter((s) => s.status === 'active' || s.status === 'idle').slice(0, 20).map((s) => s.id)
+  const peekIds = visible
+    .filter((s) => s.status === 'active' || s.status === 'idle')
+    .slice(0, 20)
+    .map((s) => s.id)
   const peeks = useSessionPeeks(token, peekIds, ready && !!sessions)
 
   const create = async (input: Parameters<typeof createSession>[1]) => {
@@ -90,7 +104,13 @@ function Home() {
     <div className="app">
       <AppHeader
         right={
-          <button type="button" className="btn btn-primary btn-sm" onClick={() => setCreating(true)} data-testid="new-session" disabled={!!error && error.status === 401}>
+          <button
+            type="button"
+            className="btn btn-primary btn-sm"
+            onClick={() => setCreating(true)}
+            data-testid="new-session"
+            disabled={!!error && error.status === 401}
+          >
             + New session
           </button>
         }
@@ -102,7 +122,8 @@ function Home() {
             <p>
               {stats ? (
                 <>
-                  {stats.total} session{stats.total === 1 ? '' : 's'} · {stats.byStatus.active ?? 0} active · {formatCount(stats.usage.tokensIn + stats.usage.tokensOut)} tokens · {formatUsd(stats.usage.costUsd)} spent
+                  {stats.total} session{stats.total === 1 ? '' : 's'} · {stats.byStatus.active ?? 0} active ·{' '}
+                  {formatCount(stats.usage.tokensIn + stats.usage.tokensOut)} tokens · {formatUsd(stats.usage.costUsd)} spent
                 </>
               ) : (
                 'Durable sessions for people and agents: everything that happens is kept in one stream.'
@@ -116,11 +137,23 @@ function Home() {
             <label className="sr-only" htmlFor="filter-text">
               Search sessions
             </label>
-            <input id="filter-text" className="input" placeholder="Search by title or id" value={query} onChange={(e) => setQuery(e.target.value)} />
+            <input
+              id="filter-text"
+              className="input"
+              placeholder="Search by title or id"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+            />
             <label className="sr-only" htmlFor="filter-status">
               Status
             </label>
-            <select id="filter-status" className="select" value={search.status ?? ''} onChange={(e) => setFilter({ status: (e.target.value || undefined) as SessionStatus | undefined })} data-testid="filter-status">
+            <select
+              id="filter-status"
+              className="select"
+              value={search.status ?? ''}
+              onChange={(e) => setFilter({ status: (e.target.value || undefined) as SessionStatus | undefined })}
+              data-testid="filter-status"
+            >
               <option value="">All statuses</option>
               {SESSION_STATUSES.map((s) => (
                 <option key={s} value={s}>
@@ -131,7 +164,12 @@ function Home() {
             <label className="sr-only" htmlFor="filter-pattern">
               Pattern
             </label>
-            <select id="filter-pattern" className="select" value={search.pattern ?? ''} onChange={(e) => setFilter({ pattern: (e.target.value || undefined) as SessionPattern | undefined })}>
+            <select
+              id="filter-pattern"
+              className="select"
+              value={search.pattern ?? ''}
+              onChange={(e) => setFilter({ pattern: (e.target.value || undefined) as SessionPattern | undefined })}
+            >
               <option value="">All patterns</option>
               {SESSION_PATTERNS.map((p) => (
                 <option key={p} value={p}>
@@ -173,10 +211,23 @@ function Home() {
                 }
               />
             ) : (
-              <EmptyState icon="⌕" title="Nothing matches" detail="No session matches these filters." action={<button type="button" className="btn" onClick={() => {
-                        setQuery('')
-                        setFilter({ status: undefined, pattern: undefined })
-                      }}>Clear filters</button>} />
+              <EmptyState
+                icon="⌕"
+                title="Nothing matches"
+                detail="No session matches these filters."
+                action={
+                  <button
+                    type="button"
+                    className="btn"
+                    onClick={() => {
+                      setQuery('')
+                      setFilter({ status: undefined, pattern: undefined })
+                    }}
+                  >
+                    Clear filters
+                  </button>
+                }
+              />
             )
           ) : (
             <ul className="session-list" data-testid="session-list">
@@ -189,7 +240,14 @@ function Home() {
               </li>
               {visible.map((s) => (
                 <li key={s.id}>
-                  <Link to="/sessions/$sessionId" params={{ sessionId: s.id }} search={{}} className="session-row" data-testid="session-row" data-session-id={s.id}>
+                  <Link
+                    to="/sessions/$sessionId"
+                    params={{ sessionId: s.id }}
+                    search={{}}
+                    className="session-row"
+                    data-testid="session-row"
+                    data-session-id={s.id}
+                  >
                     <span className="col-title" style={{ minWidth: 0 }}>
                       <div className="session-title">{s.title || 'Untitled session'}</div>
                       <div className="session-sub">
@@ -206,7 +264,11 @@ function Home() {
                       {formatUsd(s.usage.costUsd)}
                     </span>
                     <span className="col-people">
-                      {s.status === 'active' || s.status === 'idle' ? <AvatarStack people={peeks.get(s.id)?.people ?? []} small /> : <span className="faint">—</span>}
+                      {s.status === 'active' || s.status === 'idle' ? (
+                        <AvatarStack people={peeks.get(s.id)?.people ?? []} small />
+                      ) : (
+                        <span className="faint">—</span>
+                      )}
                     </span>
                   </Link>
                 </li>

@@ -76,7 +76,9 @@ export function createJsonLinesLogger(opts: JsonLinesLoggerOptions): Logger {
 }
 
 /** Backed by the console's own levels (browser devtools, tests, servers started without pino). */
-export function createConsoleLogger(opts: { level?: LogLevel; bindings?: Record<string, unknown>; console?: Pick<Console, LogLevel> } = {}): Logger {
+export function createConsoleLogger(
+  opts: { level?: LogLevel; bindings?: Record<string, unknown>; console?: Pick<Console, LogLevel> } = {},
+): Logger {
   const target = opts.console ?? console
   const root = opts.bindings ?? {}
   return build(

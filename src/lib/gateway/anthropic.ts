@@ -22,7 +22,12 @@ function toAnthropicContent(block: ContentBlock): Record<string, unknown> | null
     case 'tool_use':
       return { type: 'tool_use', id: anthropicToolId(block.id), name: block.name, input: block.input ?? {} }
     case 'tool_result':
-      return { type: 'tool_result', tool_use_id: anthropicToolId(block.toolUseId), content: block.content || '(no output)', is_error: block.isError }
+      return {
+        type: 'tool_result',
+        tool_use_id: anthropicToolId(block.toolUseId),
+        content: block.content || '(no output)',
+        is_error: block.isError,
+      }
   }
 }
 

@@ -28,7 +28,11 @@ interface Plan {
   toolCall?: { name: string; input: Record<string, unknown> }
 }
 
-function lastUserText(request: StepRequest): { text: string; toolResult?: Extract<ContentBlock, { type: 'tool_result' }>; toolName?: string } {
+function lastUserText(request: StepRequest): {
+  text: string
+  toolResult?: Extract<ContentBlock, { type: 'tool_result' }>
+  toolName?: string
+} {
   const last = request.messages.at(-1)
   if (last?.role !== 'user') return { text: '' }
   const result = last.content.find((b): b is Extract<ContentBlock, { type: 'tool_result' }> => b.type === 'tool_result')

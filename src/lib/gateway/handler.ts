@@ -60,14 +60,18 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
 
   /** Ends the session with a limit reason (like the monitor). The record flips before end's first await. */
   const endFor = (id: string, limit: 'budget' | 'turns') => {
-    void manager.end(id, 'terminated', `limit:${limit}`, 'gateway').catch((err: unknown) => logger.error({ err, sessionId: id }, 'could not end a session past its limit'))
+    void manager
+      .end(id, 'terminated', `limit:${limit}`, 'gateway')
+      .catch((err: unknown) => logger.error({ err, sessionId: id }, 'could not end a session past its limit'))
   }
 
   /** After a call: fold the ledger into the record, and end the session once its budget is used up. */
   const afterCall = (session: SessionRecord) => {
     const budget = session.limits.maxBudgetUsd
     if (budget !== null && ledger.totals(session.id).costUsd >= budget) endFor(session.id, 'budget')
-    void manager.refresh(session.id).catch((err: unknown) => logger.warn({ err, sessionId: session.id }, 'could not refresh usage after a model call'))
+    void manager
+      .refresh(session.id)
+      .catch((err: unknown) => logger.warn({ err, sessionId: session.id }, 'could not refresh usage after a model call'))
   }
 
   return async (req, claims, id) => {
@@ -80,7 +84,8 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
     const session = await manager.refresh(id)
     if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
     const expected = sessionModelName(session.agent.provider, session.agent.model)
-    if (body.model !== expected) throw new HttpError(403, `a worker may only call its session's model (${expected}), not ${body.model}`, 'model')
+    if (body.model !== expected)
+      throw new HttpError(403, `a worker may only call its session's model (${expected}), not ${body.model}`, 'model')
 
     let selected: SelectedProvider
     try {
@@ -117,7 +122,10 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
         `${usd(reservation.spentUsd)} of the session's ${usd(maxBudgetUsd ?? 0)} is spent; the session is ending`
       ledger.refuse(id, priced, estimateUsd, error)
       endFor(id, 'budget')
-      logger.info({ sessionId: id, model: priced, estimateUsd, spentUsd: reservation.spentUsd, budgetUsd: maxBudgetUsd }, 'model call refused: budget')
+      logger.info(
+        { sessionId: id, model: priced, estimateUsd, spentUsd: reservation.spentUsd, budgetUsd: maxBudgetUsd },
+        'model call refused: budget',
+      )
       return limitRefusal('budget', error, { spentUsd: reservation.spentUsd, estimateUsd, budgetUsd: maxBudgetUsd })
     }
     return streamCall({ body, session, selected, price, maxTokens, inputTokens, callId: reservation.callId, req })

@@ -45,7 +45,12 @@ export class ModelLedger {
       .from(modelCalls)
       .where(and(eq(modelCalls.sessionId, sessionId), sql`${modelCalls.status} != 'refused'`))
       .get()
-    const totals = { calls: row?.calls ?? 0, inputTokens: row?.inputTokens ?? 0, outputTokens: row?.outputTokens ?? 0, costUsd: round(row?.costUsd ?? 0) }
+    const totals = {
+      calls: row?.calls ?? 0,
+      inputTokens: row?.inputTokens ?? 0,
+      outputTokens: row?.outputTokens ?? 0,
+      costUsd: round(row?.costUsd ?? 0),
+    }
     if (this.cache.size >= 10_000) this.cache.clear()
     this.cache.set(sessionId, totals)
     return totals
@@ -80,7 +85,10 @@ export class ModelLedger {
   /** A call refused before any provider request (kept for the audit trail; costs nothing). */
   refuse(sessionId: string, model: string, estimateUsd: number, reason: string): void {
     const now = this.now()
-    this.db.insert(modelCalls).values({ sessionId, model, status: 'refused', estimateUsd, error: reason.slice(0, 1000), startedAt: now, endedAt: now }).run()
+    this.db
+      .insert(modelCalls)
+      .values({ sessionId, model, status: 'refused', estimateUsd, error: reason.slice(0, 1000), startedAt: now, endedAt: now })
+      .run()
   }
 
   settle(callId: number, s: Settlement): void {

@@ -50,7 +50,10 @@ export class OpenAiCompatibleProvider implements ModelProvider {
       body: JSON.stringify({
         model: request.model,
         messages: toOpenAiMessages(request.system, request.messages, request.prefill),
-        tools: request.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } })),
+        tools: request.tools.map((t) => ({
+          type: 'function',
+          function: { name: t.name, description: t.description, parameters: t.inputSchema },
+        })),
         stream: true,
         stream_options: { include_usage: true },
         ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
@@ -82,7 +85,8 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     }
     const inputTokens = usage?.prompt_tokens ?? 0
     const outputTokens = usage?.completion_tokens ?? 0
-    const reported = typeof usage?.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0 ? { reportedCostUsd: usage.cost } : {}
+    const reported =
+      typeof usage?.cost === 'number' && Number.isFinite(usage.cost) && usage.cost >= 0 ? { reportedCostUsd: usage.cost } : {}
     yield { type: 'usage', usage: { inputTokens, outputTokens, ...reported } }
   }
 }

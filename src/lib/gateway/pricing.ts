@@ -57,7 +57,8 @@ export function parseModelPrices(json: string | undefined, defaults: PriceTable 
     throw new Error(`TETHER_MODEL_PRICES: ${issue?.path.map(String).join('.') || 'value'}: ${issue?.message ?? 'invalid'}`)
   }
   for (const [key, price] of Object.entries(parsed.data)) {
-    if (!KEY.test(key)) throw new Error(`TETHER_MODEL_PRICES: key ${JSON.stringify(key)}: keys are "<provider>:<model>" (provider: anthropic, openai, echo)`)
+    if (!KEY.test(key))
+      throw new Error(`TETHER_MODEL_PRICES: key ${JSON.stringify(key)}: keys are "<provider>:<model>" (provider: anthropic, openai, echo)`)
     table.set(key, price)
   }
   return table

@@ -19,9 +19,7 @@ const contentBlockSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tool_result'), toolUseId: id, content: z.string().max(MiB), isError: z.boolean() }).strict(),
 ])
 
-const messageSchema = z
-  .object({ role: z.enum(['user', 'assistant']), content: z.array(contentBlockSchema).max(500) })
-  .strict()
+const messageSchema = z.object({ role: z.enum(['user', 'assistant']), content: z.array(contentBlockSchema).max(500) }).strict()
 
 const toolSpecSchema = z
   .object({

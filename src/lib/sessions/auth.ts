@@ -3,7 +3,17 @@
  * against the server secret. With auth off every request acts as an admin.
  */
 import { HttpError } from './http'
-import { AUTH_OFF_CLAIMS, coversSession, issueToken, tokenFromRequest, verifyToken, type IssueTokenOptions, type Role, type TokenClaims, type TokenSecret } from './tokens'
+import {
+  AUTH_OFF_CLAIMS,
+  coversSession,
+  issueToken,
+  tokenFromRequest,
+  verifyToken,
+  type IssueTokenOptions,
+  type Role,
+  type TokenClaims,
+  type TokenSecret,
+} from './tokens'
 
 export interface Authenticator {
   readonly enabled: boolean
@@ -24,7 +34,8 @@ export function createAuthenticator(opts: { secret: TokenSecret; enabled: boolea
     async authenticate(req) {
       if (!opts.enabled) return AUTH_OFF_CLAIMS
       const token = tokenFromRequest(req)
-      if (!token) throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', 'token', { 'www-authenticate': 'Bearer' })
+      if (!token)
+        throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', 'token', { 'www-authenticate': 'Bearer' })
       const now = opts.now()
       const known = verified.get(token)
       if (known && known.exp > Math.floor(now / 1000)) return known

@@ -36,7 +36,8 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
       const claims = await opts.auth.authenticate(req)
       if (!coversSession(claims, sessionId)) throw new HttpError(403, `token is not valid for session ${sessionId}`, 'token')
       // Before the body is read: a viewer's (or share link's) bytes are never buffered.
-      if (!mayWriteSession(claims, sessionId)) throw new HttpError(403, `role ${claims.role}${claims.sub ? '' : ' without a user'} may not write to session ${sessionId}`, 'token')
+      if (!mayWriteSession(claims, sessionId))
+        throw new HttpError(403, `role ${claims.role}${claims.sub ? '' : ' without a user'} may not write to session ${sessionId}`, 'token')
       const live = opts.manager.requireLive(sessionId)
       const body = await readJsonBody(req, opts.maxBodyBytes)
       if (body === undefined) throw new HttpError(400, 'body must be {channel, data} or an array of them', 'body')
@@ -56,7 +57,11 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
         const event = built.value
         const subject = event.value ?? { id: event.key, userId: event.key }
         if (!canWrite(claims, event.type, subject)) {
-          throw new HttpError(403, `role ${claims.role}${claims.sub ? ` (${claims.sub})` : ''} may not write this ${event.type} event`, where('data'))
+          throw new HttpError(
+            403,
+            `role ${claims.role}${claims.sub ? ` (${claims.sub})` : ''} may not write this ${event.type} event`,
+            where('data'),
+          )
         }
         events.push(event)
       }

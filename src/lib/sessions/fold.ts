@@ -109,10 +109,10 @@ export function foldMessages(fold: SessionFold, messages: unknown[], observedAt:
         const had = fold.presence.get(event.key)
         fold.presence.set(event.key, {
           userId: event.key,
-          displayName: typeof value.displayName === 'string' ? value.displayName : had?.displayName ?? event.key,
-          color: typeof value.color === 'string' ? value.color : had?.color ?? '#888888',
-          status: typeof value.status === 'string' ? value.status : had?.status ?? 'active',
-          lastSeen: typeof value.lastSeen === 'number' ? value.lastSeen : had?.lastSeen ?? at,
+          displayName: typeof value.displayName === 'string' ? value.displayName : (had?.displayName ?? event.key),
+          color: typeof value.color === 'string' ? value.color : (had?.color ?? '#888888'),
+          status: typeof value.status === 'string' ? value.status : (had?.status ?? 'active'),
+          lastSeen: typeof value.lastSeen === 'number' ? value.lastSeen : (had?.lastSeen ?? at),
         })
       }
     }

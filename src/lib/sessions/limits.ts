@@ -15,7 +15,11 @@ export const PATTERN_DEFAULT_LIMITS: Record<SessionPattern, SessionLimits> = {
   'single-container': { maxIdleTimeMs: null, maxLifetimeMs: null, maxBudgetUsd: null, maxTurns: null },
 }
 
-export function resolveLimits(pattern: SessionPattern, input: SessionLimitsInput | undefined, overrides: Partial<SessionLimits> = {}): SessionLimits {
+export function resolveLimits(
+  pattern: SessionPattern,
+  input: SessionLimitsInput | undefined,
+  overrides: Partial<SessionLimits> = {},
+): SessionLimits {
   const base = { ...PATTERN_DEFAULT_LIMITS[pattern] }
   for (const k of Object.keys(overrides) as (keyof SessionLimits)[]) {
     if (overrides[k] !== undefined) base[k] = overrides[k] as number | null

@@ -43,7 +43,11 @@ function readCodes(file: string): StoredCode[] {
     if (!Array.isArray(parsed.codes)) return []
     return parsed.codes.filter(
       (c): c is StoredCode =>
-        typeof c === 'object' && c !== null && typeof (c as StoredCode).hash === 'string' && typeof (c as StoredCode).expiresAt === 'number' && typeof (c as StoredCode).used === 'boolean',
+        typeof c === 'object' &&
+        c !== null &&
+        typeof (c as StoredCode).hash === 'string' &&
+        typeof (c as StoredCode).expiresAt === 'number' &&
+        typeof (c as StoredCode).used === 'boolean',
     )
   } catch {
     // A torn or hand-edited file: no code in it is trusted (a fresh link is one command away).

@@ -9,7 +9,13 @@ import { isPresenceGone } from './channel-schemas'
 import { buildSessionEvent, type SessionEvent } from './session-events'
 import { type SessionFold, usageOf } from './fold'
 import type { SessionWorkerCallbacks } from './worker-callbacks'
-import { InvalidSessionEventError, SessionEndedError, SessionNotFoundError, SessionStreamClosedError, SessionStreamGoneError } from './session-errors'
+import {
+  InvalidSessionEventError,
+  SessionEndedError,
+  SessionNotFoundError,
+  SessionStreamClosedError,
+  SessionStreamGoneError,
+} from './session-errors'
 import { resolveLimits } from './limits'
 import { SessionLogs, type AppendResult } from './session-log'
 import {
@@ -26,13 +32,7 @@ import {
   type SessionStatus,
 } from './session-types'
 import type { SessionStore } from './session-store'
-import {
-  StreamClosedError,
-  StreamNotFoundError,
-  createJsonStream,
-  deleteStream,
-  type StreamsEndpoint,
-} from './streams-client'
+import { StreamClosedError, StreamNotFoundError, createJsonStream, deleteStream, type StreamsEndpoint } from './streams-client'
 
 export interface SessionManagerOptions {
   store: SessionStore
@@ -97,7 +97,10 @@ export class SessionManager {
     this.logs = new SessionLogs(opts.endpoint, opts.now, opts.exactEventIds)
   }
 
-  private async callWorkerCallback<K extends keyof SessionWorkerCallbacks>(name: K, ...args: Parameters<NonNullable<SessionWorkerCallbacks[K]>>): Promise<void> {
+  private async callWorkerCallback<K extends keyof SessionWorkerCallbacks>(
+    name: K,
+    ...args: Parameters<NonNullable<SessionWorkerCallbacks[K]>>
+  ): Promise<void> {
     const fn = this.hooks[name] as ((...a: unknown[]) => unknown) | undefined
     if (!fn) return
     try {
@@ -215,7 +218,10 @@ export class SessionManager {
   }
 
   /** Appends a user message (one done chunk) and answers with its offset. */
-  async postMessage(id: string, msg: { text: string; author: string; messageId?: string; turn?: number }): Promise<AppendResult & { messageId: string }> {
+  async postMessage(
+    id: string,
+    msg: { text: string; author: string; messageId?: string; turn?: number },
+  ): Promise<AppendResult & { messageId: string }> {
     const live = this.requireLive(id)
     const messageId = msg.messageId ?? `msg_${randomBytes(9).toString('base64url')}`
     let turn = msg.turn
@@ -232,7 +238,10 @@ export class SessionManager {
     return { ...result, messageId }
   }
 
-  update(id: string, patch: { title?: string; agent?: AgentConfig; limits?: SessionLimitsInput; metadata?: Record<string, string> }): SessionRecord {
+  update(
+    id: string,
+    patch: { title?: string; agent?: AgentConfig; limits?: SessionLimitsInput; metadata?: Record<string, string> },
+  ): SessionRecord {
     const updated = this.store.update(id, patch, this.now())
     if (!updated) throw new SessionNotFoundError(id, 'id')
     return updated
@@ -251,7 +260,12 @@ export class SessionManager {
    * Ends a live session: the record first (so no new write is accepted), then a stop control
    * event and the stream's close in one append, then the hook. Ending an ended session is a no-op.
    */
-  async end(id: string, status: Extract<SessionStatus, 'completed' | 'failed' | 'terminated'>, reason: EndReason, requestedBy = 'system'): Promise<SessionRecord | null> {
+  async end(
+    id: string,
+    status: Extract<SessionStatus, 'completed' | 'failed' | 'terminated'>,
+    reason: EndReason,
+    requestedBy = 'system',
+  ): Promise<SessionRecord | null> {
     const ended = this.store.transition(id, LIVE_STATUSES, status, this.now(), reason)
     if (!ended) return this.store.get(id)
     try {

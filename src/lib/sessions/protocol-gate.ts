@@ -153,7 +153,8 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
       if (!mayWriteSession(claims, sessionId)) {
         throw deny(claims, `append to ${path}${claims.sid === sessionId || claims.sid === '*' ? '' : ' (token is for another session)'}`)
       }
-      if (claims.role !== 'admin' && !opts.isSessionLive(sessionId)) throw new HttpError(404, `session ${sessionId} is unknown or has ended`, 'sessionId')
+      if (claims.role !== 'admin' && !opts.isSessionLive(sessionId))
+        throw new HttpError(404, `session ${sessionId} is unknown or has ended`, 'sessionId')
       const bytes = await readBodyBytes(req, opts.maxEventBodyBytes)
       if (bytes.byteLength === 0) {
         // An empty append is a close (admin, allowed above) or nothing at all.

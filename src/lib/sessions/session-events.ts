@@ -66,9 +66,7 @@ export interface SessionEventInput {
   txid?: string
 }
 
-export type ValidationResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; field: string; message: string }
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; field: string; message: string }
 
 function firstIssue(error: z.ZodError, prefix: string): { field: string; message: string } {
   const issue = error.issues[0]
@@ -223,7 +221,11 @@ export function validateEnvelope(event: unknown): ValidationResult<SessionEvent>
   const { type, key, value, headers } = shape.data
   if (!isChannel(type)) return { ok: false, field: 'event.type', message: `unknown channel "${type}"` }
   if (!ALLOWED_OPERATIONS[type].includes(headers.operation)) {
-    return { ok: false, field: 'event.headers.operation', message: `operation must be one of ${ALLOWED_OPERATIONS[type].join(', ')} for ${type}` }
+    return {
+      ok: false,
+      field: 'event.headers.operation',
+      message: `operation must be one of ${ALLOWED_OPERATIONS[type].join(', ')} for ${type}`,
+    }
   }
   if (headers.operation === 'delete') return { ok: true, value: shape.data as SessionEvent }
   const schema: z.ZodType<ChannelValue> =

@@ -94,7 +94,11 @@ export class SessionStore {
   private readonly writtenUsage = new Map<string, string>()
 
   constructor(private readonly db: BetterSQLite3Database) {
-    this.getById = db.select().from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare()
+    this.getById = db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.id, sql.placeholder('id')))
+      .prepare()
     this.getStatus = db
       .select({ id: sessions.id, status: sessions.status, endReason: sessions.endReason })
       .from(sessions)
@@ -168,10 +172,19 @@ export class SessionStore {
   }
 
   live(): SessionRecord[] {
-    return this.db.select().from(sessions).where(inArray(sessions.status, ['active', 'idle'])).all().map(toRecord)
+    return this.db
+      .select()
+      .from(sessions)
+      .where(inArray(sessions.status, ['active', 'idle']))
+      .all()
+      .map(toRecord)
   }
 
-  update(id: string, patch: { title?: string; agent?: AgentConfig; limits?: Partial<SessionLimits>; metadata?: Record<string, string> }, now: number): SessionRecord | null {
+  update(
+    id: string,
+    patch: { title?: string; agent?: AgentConfig; limits?: Partial<SessionLimits>; metadata?: Record<string, string> },
+    now: number,
+  ): SessionRecord | null {
     const set: Partial<SessionRow> = { updatedAt: now }
     if (patch.title !== undefined) set.title = patch.title
     if (patch.agent !== undefined) set.agentConfig = JSON.stringify(patch.agent)

@@ -51,7 +51,9 @@ export const agentConfigSchema = z
   .strict()
 export type AgentConfig = z.infer<typeof agentConfigSchema>
 
-const metadataSchema = z.record(z.string().max(100), z.string().max(1000)).refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys')
+const metadataSchema = z
+  .record(z.string().max(100), z.string().max(1000))
+  .refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys')
 
 export const createSessionSchema = z
   .object({
@@ -76,7 +78,10 @@ export const updateSessionSchema = z
 
 export const postMessageSchema = z
   .object({
-    text: z.string().min(1).max(256 * 1024),
+    text: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
     /** Defaults to the token's subject. Admin only may set it. */
     author: z.string().min(1).max(200).optional(),
     messageId: z.string().min(1).max(200).optional(),

@@ -16,7 +16,10 @@ export interface StreamsEndpoint {
 export const JSON_CONTENT_TYPE = 'application/json'
 
 export class StreamClosedError extends Error {
-  constructor(readonly path: string, readonly tailOffset: string | null) {
+  constructor(
+    readonly path: string,
+    readonly tailOffset: string | null,
+  ) {
     super(`stream ${path} is closed`)
   }
 }
@@ -28,7 +31,11 @@ export class StreamNotFoundError extends Error {
 }
 
 export class StreamsProtocolError extends Error {
-  constructor(readonly path: string, readonly status: number, readonly body: string) {
+  constructor(
+    readonly path: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`streams server answered ${status} for ${path}: ${body.slice(0, 200)}`)
   }
 }
@@ -73,9 +80,7 @@ export interface AppendOptions {
 export async function appendJson(endpoint: StreamsEndpoint, path: string, messages: unknown[], opts: AppendOptions = {}): Promise<string> {
   const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE }
   if (opts.close) headers['stream-closed'] = 'true'
-  const res = await endpoint.transport(
-    new Request(streamUrl(endpoint, path), { method: 'POST', headers, body: JSON.stringify(messages) }),
-  )
+  const res = await endpoint.transport(new Request(streamUrl(endpoint, path), { method: 'POST', headers, body: JSON.stringify(messages) }))
   if (!res.ok) return failure(path, res)
   await res.body?.cancel()
   const offset = res.headers.get('stream-next-offset')

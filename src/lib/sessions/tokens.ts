@@ -75,9 +75,16 @@ export async function issueToken(secret: TokenSecret, options: IssueTokenOptions
   if (sid === ALL_SESSIONS && role !== 'admin') throw new Error('only admin tokens may cover all sessions')
   if (role === 'worker' && !options.subject) throw new Error('a worker token needs a subject (agent id)')
   // Subjects and names end up in other people's views (presence, terminal labels): printable only.
-  for (const [what, value, max] of [['subject', options.subject, 200], ['name', options.name, 100], ['sessionId', sid, 200]] as const) {
+  for (const [what, value, max] of [
+    ['subject', options.subject, 200],
+    ['name', options.name, 100],
+    ['sessionId', sid, 200],
+  ] as const) {
     if (value !== undefined && (value.length > max || hasControlChars(value))) {
-      throw new TokenInputError(`token ${what} must be at most ${max} characters without control characters`, what === 'name' ? 'displayName' : what)
+      throw new TokenInputError(
+        `token ${what} must be at most ${max} characters without control characters`,
+        what === 'name' ? 'displayName' : what,
+      )
     }
   }
   const nowSec = Math.floor((options.now ?? Date.now()) / 1000)
@@ -109,7 +116,8 @@ export async function verifyToken(secret: TokenSecret, token: string, now?: numb
     })
     const { role, sid, sub, name, exp, iat } = payload as Record<string, unknown>
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return { ok: false, reason: 'token has no valid role' }
-    if (typeof sid !== 'string' || (sid === ALL_SESSIONS && role !== 'admin')) return { ok: false, reason: 'token has no valid session scope' }
+    if (typeof sid !== 'string' || (sid === ALL_SESSIONS && role !== 'admin'))
+      return { ok: false, reason: 'token has no valid session scope' }
     if (typeof exp !== 'number' || typeof iat !== 'number') return { ok: false, reason: 'token has no expiry' }
     return {
       ok: true,

@@ -9,4 +9,3 @@
 export function hostEnv(): Readonly<Record<string, string | undefined>> {
   return process.env
 }
-

@@ -12,5 +12,11 @@ export {
   type WorkersConfig,
   type GatewayConfig,
 } from './load'
-export { loadWorkerSettings, WORKER_VARIABLES, type WorkerIdentity, type WorkerSettings, type WorkerProgramSettings } from './worker-settings'
+export {
+  loadWorkerSettings,
+  WORKER_VARIABLES,
+  type WorkerIdentity,
+  type WorkerSettings,
+  type WorkerProgramSettings,
+} from './worker-settings'
 export { hostEnv } from './host-env'

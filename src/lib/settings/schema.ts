@@ -25,7 +25,10 @@ export interface Variable<T extends z.ZodType = z.ZodType> {
 }
 
 const nonNegativeInt = z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number)
-const nonNegativeNumber = z.string().regex(/^\d+(\.\d+)?$/, 'must be a non-negative number').transform(Number)
+const nonNegativeNumber = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative number')
+  .transform(Number)
 const intWithDefault = (fallback: number) => nonNegativeInt.optional().transform((v) => v ?? fallback)
 const onOff = z.enum(['on', 'off']).default('on')
 const optionalText = z.string().optional()
@@ -76,9 +79,18 @@ export const VARIABLES = {
       .enum(['0', '1', 'true', 'false'])
       .default('0')
       .transform((v) => v === '1' || v === 'true'),
-    { default: '`0`', doc: 'allow subscription webhooks to loopback targets (development and tests only)', readers: ['server', 'streams', 'tests'], readme: false },
+    {
+      default: '`0`',
+      doc: 'allow subscription webhooks to loopback targets (development and tests only)',
+      readers: ['server', 'streams', 'tests'],
+      readme: false,
+    },
   ),
-  TETHER_AUTH: variable(onOff, { default: '`on`', doc: '`off` disables tokens (loud warning; local experiments only)', readers: ['server'] }),
+  TETHER_AUTH: variable(onOff, {
+    default: '`on`',
+    doc: '`off` disables tokens (loud warning; local experiments only)',
+    readers: ['server'],
+  }),
   TETHER_SECRET: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
     default: 'generated into the data dir',
     doc: 'token signing secret (at least 16 characters)',
@@ -94,16 +106,36 @@ export const VARIABLES = {
     doc: 'origin used in admin and share links and by workers to reach the server',
     readers: ['server', 'cli'],
   }),
-  TETHER_MONITOR_INTERVAL_MS: variable(intWithDefault(5_000), { default: '`5000`', doc: 'how often the session monitor checks limits (0 = no timer)', readers: ['server'] }),
+  TETHER_MONITOR_INTERVAL_MS: variable(intWithDefault(5_000), {
+    default: '`5000`',
+    doc: 'how often the session monitor checks limits (0 = no timer)',
+    readers: ['server'],
+  }),
   TETHER_EPHEMERAL_REMOVE_AFTER_MS: variable(intWithDefault(60_000), {
     default: '`60000`',
     doc: 'an ended ephemeral session is removed this long after it ends',
     readers: ['server'],
   }),
-  TETHER_SESSION_MAX_IDLE_MS: variable(nonNegativeInt.optional(), { default: 'per pattern', doc: 'override of the default idle limit (0 = no limit)', readers: ['server'] }),
-  TETHER_SESSION_MAX_LIFETIME_MS: variable(nonNegativeInt.optional(), { default: 'per pattern', doc: 'override of the default lifetime limit (0 = no limit)', readers: ['server'] }),
-  TETHER_SESSION_MAX_BUDGET_USD: variable(nonNegativeNumber.optional(), { default: 'per pattern', doc: 'override of the default model budget (0 = no limit)', readers: ['server'] }),
-  TETHER_SESSION_MAX_TURNS: variable(nonNegativeInt.optional(), { default: 'per pattern', doc: 'override of the default turn limit (0 = no limit)', readers: ['server'] }),
+  TETHER_SESSION_MAX_IDLE_MS: variable(nonNegativeInt.optional(), {
+    default: 'per pattern',
+    doc: 'override of the default idle limit (0 = no limit)',
+    readers: ['server'],
+  }),
+  TETHER_SESSION_MAX_LIFETIME_MS: variable(nonNegativeInt.optional(), {
+    default: 'per pattern',
+    doc: 'override of the default lifetime limit (0 = no limit)',
+    readers: ['server'],
+  }),
+  TETHER_SESSION_MAX_BUDGET_USD: variable(nonNegativeNumber.optional(), {
+    default: 'per pattern',
+    doc: 'override of the default model budget (0 = no limit)',
+    readers: ['server'],
+  }),
+  TETHER_SESSION_MAX_TURNS: variable(nonNegativeInt.optional(), {
+    default: 'per pattern',
+    doc: 'override of the default turn limit (0 = no limit)',
+    readers: ['server'],
+  }),
   TETHER_WORKERS: variable(onOff, { default: '`on`', doc: 'start agent workers for sessions', readers: ['server'] }),
   TETHER_WORKER_RUNTIME: variable(z.enum(['process', 'docker']).default('process'), {
     default: '`process`',
@@ -130,10 +162,26 @@ export const VARIABLES = {
     doc: 'started idle workers of the default runtime waiting to claim a session',
     readers: ['server'],
   }),
-  TETHER_WARM_POOL_SIZE_PROCESS: variable(nonNegativeInt.optional(), { default: '`0`', doc: "the process runtime's warm pool, whatever the default runtime", readers: ['server'] }),
-  TETHER_WARM_POOL_SIZE_DOCKER: variable(nonNegativeInt.optional(), { default: '`2`', doc: "the docker runtime's warm pool, whatever the default runtime", readers: ['server'] }),
-  TETHER_WORKER_HEARTBEAT_MS: variable(nonNegativeInt.optional(), { default: '`3000`', doc: 'agent-state heartbeat interval of workers', readers: ['server'] }),
-  TETHER_WORKER_MEMORY_MB: variable(nonNegativeInt.optional(), { default: '`512`', doc: "docker workers' memory limit", readers: ['server'] }),
+  TETHER_WARM_POOL_SIZE_PROCESS: variable(nonNegativeInt.optional(), {
+    default: '`0`',
+    doc: "the process runtime's warm pool, whatever the default runtime",
+    readers: ['server'],
+  }),
+  TETHER_WARM_POOL_SIZE_DOCKER: variable(nonNegativeInt.optional(), {
+    default: '`2`',
+    doc: "the docker runtime's warm pool, whatever the default runtime",
+    readers: ['server'],
+  }),
+  TETHER_WORKER_HEARTBEAT_MS: variable(nonNegativeInt.optional(), {
+    default: '`3000`',
+    doc: 'agent-state heartbeat interval of workers',
+    readers: ['server'],
+  }),
+  TETHER_WORKER_MEMORY_MB: variable(nonNegativeInt.optional(), {
+    default: '`512`',
+    doc: "docker workers' memory limit",
+    readers: ['server'],
+  }),
   TETHER_WORKER_CPUS: variable(nonNegativeNumber.optional(), { default: '`1`', doc: "docker workers' CPU limit", readers: ['server'] }),
   TETHER_WORKER_IMAGE: variable(z.string().min(1).optional(), {
     default: 'built on first use',
@@ -150,8 +198,16 @@ export const VARIABLES = {
     doc: "model provider key, read only by the server's model gateway, never passed to workers ([gateway](specs/gateway.md))",
     readers: ['server'],
   }),
-  ANTHROPIC_BASE_URL: variable(optionalText, { default: '`https://api.anthropic.com`', doc: "the Anthropic API's endpoint (a proxy, a stub in tests)", readers: ['server'] }),
-  TETHER_OPENAI_BASE_URL: variable(optionalText, { default: '–', doc: 'an OpenAI-compatible endpoint for `openai:` models (server only, like every provider setting)', readers: ['server'] }),
+  ANTHROPIC_BASE_URL: variable(optionalText, {
+    default: '`https://api.anthropic.com`',
+    doc: "the Anthropic API's endpoint (a proxy, a stub in tests)",
+    readers: ['server'],
+  }),
+  TETHER_OPENAI_BASE_URL: variable(optionalText, {
+    default: '–',
+    doc: 'an OpenAI-compatible endpoint for `openai:` models (server only, like every provider setting)',
+    readers: ['server'],
+  }),
   TETHER_OPENAI_API_KEY: variable(optionalText, { default: '–', doc: "that endpoint's key (server only)", readers: ['server'] }),
   TETHER_MODEL_PRICES: variable(optionalText, {
     default: 'built-in table',
@@ -160,7 +216,7 @@ export const VARIABLES = {
   }),
   TETHER_ROOT: variable(optionalText, {
     default: 'found from package.json',
-    doc: "the project root the worker bundler builds from (tooling and tests; read at call time through hostEnv)",
+    doc: 'the project root the worker bundler builds from (tooling and tests; read at call time through hostEnv)',
     readers: ['server', 'tests'],
     readme: false,
   }),

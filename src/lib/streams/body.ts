@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProtocolError } from './errors'
 
-export const tooLarge = (limit: number) =>
-  new ProtocolError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`)
+export const tooLarge = (limit: number) => new ProtocolError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`)
 
 /** srvx (and similar adapters) expose the Node request; reading it directly skips a web-stream hop. */
 export function nodeRequestOf(req: Request): IncomingMessage | undefined {

@@ -152,8 +152,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const rawOffset = offsets[0] ?? null
     if (rawOffset === '') throw badRequest('INVALID_OFFSET', 'The offset parameter is empty')
     const live = url.searchParams.get('live')
-    if (live !== null && live !== 'long-poll' && live !== 'sse')
-      throw badRequest('INVALID_LIVE_MODE', 'live must be long-poll or sse')
+    if (live !== null && live !== 'long-poll' && live !== 'sse') throw badRequest('INVALID_LIVE_MODE', 'live must be long-poll or sse')
     if (live !== null && rawOffset === null) throw badRequest('OFFSET_REQUIRED', `live=${live} requires an offset`)
     const offset = parseOffsetParam(rawOffset)
     if (!offset) throw badRequest('INVALID_OFFSET', 'Malformed offset')
@@ -181,7 +180,11 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
 
     if (live === 'long-poll' && start.seq === meta.tailSeq) {
       const tailHeaders = (m: StreamMeta): Headers => {
-        const h: Headers = { [H.nextOffset]: encodeOffset({ seq: m.tailSeq, pos: m.tailPos }), [H.upToDate]: 'true', 'cache-control': 'no-store' }
+        const h: Headers = {
+          [H.nextOffset]: encodeOffset({ seq: m.tailSeq, pos: m.tailPos }),
+          [H.upToDate]: 'true',
+          'cache-control': 'no-store',
+        }
         if (m.closed) h[H.closed] = 'true'
         else h[H.cursor] = responseCursor(cursorParam)
         return h
@@ -275,9 +278,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const contentType = mediaTypeEssence(rawType) ? rawType!.trim() : null
     const body = await readBody(req, ctx.maxBodyBytes)
     const closed = parseClosed(h)
-    const result = await queue.enqueue(() =>
-      writer.create({ path, contentType, ttlSeconds, expiresAtMs, closed, body, fork }, Date.now()),
-    )
+    const result = await queue.enqueue(() => writer.create({ path, contentType, ttlSeconds, expiresAtMs, closed, body, fork }, Date.now()))
     const meta = result.meta
     const headers: Headers = {
       'content-type': meta.contentType,

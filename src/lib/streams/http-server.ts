@@ -23,7 +23,9 @@ const FastResponseClass = FastResponse as unknown as typeof Response
 
 /** Serves the protocol handler over HTTP with srvx (tests, `npm run streams`, benchmarks). */
 export async function startStreamsHttpServer(opts: StreamsHttpServerOptions = {}): Promise<StreamsHttpServer> {
-  const streams = opts.streams ?? createStreamsServer({ responseClass: FastResponseClass, nodeFastPath: true, ...opts, basePath: opts.basePath ?? '/v1/stream' })
+  const streams =
+    opts.streams ??
+    createStreamsServer({ responseClass: FastResponseClass, nodeFastPath: true, ...opts, basePath: opts.basePath ?? '/v1/stream' })
   const host = opts.host ?? '127.0.0.1'
   const server = serve({
     fetch: (req) => streams.handle(req),

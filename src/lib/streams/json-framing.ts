@@ -7,9 +7,7 @@
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-export type FlattenResult =
-  | { ok: true; text: Buffer; count: number }
-  | { ok: false; reason: string }
+export type FlattenResult = { ok: true; text: Buffer; count: number } | { ok: false; reason: string }
 
 function isJsonWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
@@ -64,5 +62,10 @@ export function frameJsonRows(rows: readonly Uint8Array[]): Buffer {
 /** The bytes of the first `n` messages of a stored JSON row (for sub-offset forks). */
 export function takeJsonMessages(row: Uint8Array, n: number): Buffer {
   const values = JSON.parse(`[${Buffer.from(row).toString('utf8')}]`) as unknown[]
-  return Buffer.from(values.slice(0, n).map((v) => JSON.stringify(v)).join(','))
+  return Buffer.from(
+    values
+      .slice(0, n)
+      .map((v) => JSON.stringify(v))
+      .join(','),
+  )
 }

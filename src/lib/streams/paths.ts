@@ -75,8 +75,7 @@ export function routeRequestPath(pathname: string, basePath: string): RouteTarge
   if (firstSegment === RESERVED_SEGMENT) return { kind: 'reserved', subPath: rest.slice(RESERVED_SEGMENT.length + 1) }
   const decoded = decodeStreamPath(rest)
   if (!decoded.ok) return { kind: 'invalid', reason: decoded.reason }
-  if (decoded.path.split('/', 1)[0] === RESERVED_SEGMENT)
-    return { kind: 'invalid', reason: 'Stream paths under __ds are reserved' }
+  if (decoded.path.split('/', 1)[0] === RESERVED_SEGMENT) return { kind: 'invalid', reason: 'Stream paths under __ds are reserved' }
   return { kind: 'stream', path: decoded.path }
 }
 

@@ -7,11 +7,7 @@ export type ProducerVerdict =
   | { kind: 'epoch_needs_seq0' }
   | { kind: 'gap'; expected: number }
 
-export function judgeProducer(
-  state: { epoch: number; lastSeq: number } | undefined,
-  epoch: number,
-  seq: number,
-): ProducerVerdict {
+export function judgeProducer(state: { epoch: number; lastSeq: number } | undefined, epoch: number, seq: number): ProducerVerdict {
   if (!state) return seq === 0 ? { kind: 'accept' } : { kind: 'gap', expected: 0 }
   if (epoch < state.epoch) return { kind: 'stale', currentEpoch: state.epoch }
   if (epoch > state.epoch) return seq === 0 ? { kind: 'accept' } : { kind: 'epoch_needs_seq0' }

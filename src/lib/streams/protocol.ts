@@ -52,8 +52,7 @@ export function parseProducerInt(raw: string): number | null {
   return Number.isSafeInteger(n) ? n : null
 }
 
-const RFC3339 =
-  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
 /** RFC 3339 timestamp to epoch ms, or null. */
 export function parseRfc3339(raw: string): number | null {

@@ -48,8 +48,7 @@ export function parseCreateHeaders(h: Headers, basePaths: string[]): Pick<Create
   const expiresRaw = h.get(H.expiresAt)
   if (forkedFrom === null && (subRaw !== null || forkOffsetRaw !== null))
     throw badRequest('FORK_HEADER_WITHOUT_SOURCE', 'Stream-Fork-Offset and Stream-Fork-Sub-Offset require Stream-Forked-From')
-  if (ttlRaw !== null && expiresRaw !== null)
-    throw badRequest('CONFLICTING_EXPIRY', 'Send Stream-TTL or Stream-Expires-At, not both')
+  if (ttlRaw !== null && expiresRaw !== null) throw badRequest('CONFLICTING_EXPIRY', 'Send Stream-TTL or Stream-Expires-At, not both')
   let ttlSeconds: number | null = null
   if (ttlRaw !== null) {
     ttlSeconds = parseStrictInt(trimOws(ttlRaw))

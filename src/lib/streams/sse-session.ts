@@ -183,7 +183,12 @@ export class SseSession {
         const payload = readPayload(this.o.store, meta, this.position, end)
         const upToDate = end.seq === meta.tailSeq
         const closed = Boolean(meta.closed) && upToDate
-        this.write(Buffer.concat([sseDataEvent(this.o.kind === 'base64' ? Buffer.from(payload.toString('base64')) : payload), this.control(end, upToDate, closed)]))
+        this.write(
+          Buffer.concat([
+            sseDataEvent(this.o.kind === 'base64' ? Buffer.from(payload.toString('base64')) : payload),
+            this.control(end, upToDate, closed),
+          ]),
+        )
         this.sentControl = true
         this.position = end
         if (closed) {

@@ -84,9 +84,7 @@ export class StreamStore {
     this.sqlite = sqlite
     this.byPathStmt = sqlite.prepare(`SELECT ${META_COLUMNS} FROM streams WHERE path = ?`)
     this.byIdStmt = sqlite.prepare(`SELECT ${META_COLUMNS} FROM streams WHERE id = ?`)
-    this.lastRowStmt = sqlite.prepare(
-      `SELECT seq, end_pos AS endPos FROM messages WHERE stream_id = ? ORDER BY seq DESC LIMIT 1`,
-    )
+    this.lastRowStmt = sqlite.prepare(`SELECT seq, end_pos AS endPos FROM messages WHERE stream_id = ? ORDER BY seq DESC LIMIT 1`)
     this.rowsStmt = sqlite.prepare(
       `SELECT seq, end_pos AS endPos, count, data FROM messages
        WHERE stream_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`,
@@ -109,9 +107,7 @@ export class StreamStore {
         )
         .pluck()
     this.concatStmts = { json: concat(','), bytes: concat('') }
-    this.listPathsStmt = sqlite.prepare(
-      `SELECT path FROM streams WHERE soft_deleted = 0 AND (deadline_at IS NULL OR deadline_at > ?)`,
-    )
+    this.listPathsStmt = sqlite.prepare(`SELECT path FROM streams WHERE soft_deleted = 0 AND (deadline_at IS NULL OR deadline_at > ?)`)
   }
 
   get(path: string): StreamMeta | undefined {

@@ -71,8 +71,7 @@ export class StreamWriter {
       source = this.store.get(spec.fork.sourcePath)
       if (!source || (isExpired(source, now) && source.refCount === 0 && !this.opts.hasLiveReaders(source.id)))
         throw notFound('Source stream not found')
-      if (source.softDeleted || isExpired(source, now))
-        throw conflict('SOURCE_DELETED', 'Source stream was deleted; it cannot be forked')
+      if (source.softDeleted || isExpired(source, now)) throw conflict('SOURCE_DELETED', 'Source stream was deleted; it cannot be forked')
       if (spec.contentType === null) contentType = source.contentType
       else if (essenceOf(spec.contentType) !== essenceOf(source.contentType))
         throw conflict('CONTENT_TYPE_MISMATCH', `Fork content type must match the source's (${source.contentType})`)
@@ -138,8 +137,7 @@ export class StreamWriter {
   }
 
   private confirmExisting(existing: StreamMeta, spec: CreateSpec): WriteResult {
-    const mismatch = (what: string) =>
-      conflict('STREAM_EXISTS', `Stream already exists with a different ${what}`)
+    const mismatch = (what: string) => conflict('STREAM_EXISTS', `Stream already exists with a different ${what}`)
     if (spec.contentType !== null || !spec.fork) {
       const wanted = spec.contentType ?? 'application/octet-stream'
       if (essenceOf(wanted) !== essenceOf(existing.contentType)) throw mismatch('content type')

@@ -141,7 +141,11 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     describe(path) {
       const meta = store.get(path)
       if (!meta || meta.softDeleted || isExpired(meta, Date.now())) return null
-      return { tailOffset: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }), closed: Boolean(meta.closed), contentType: meta.contentType }
+      return {
+        tailOffset: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }),
+        closed: Boolean(meta.closed),
+        contentType: meta.contentType,
+      }
     },
     listPaths() {
       return store.listLivePaths(Date.now())

@@ -48,10 +48,12 @@ export async function openServerSocket(options: ServerSocketOptions): Promise<Se
   const path = join(dir, 'server.sock')
   let target: Promise<ReturnType<typeof relayTarget>> | null = null
   const resolveTarget = () =>
-    (target ??= Promise.resolve(typeof options.target === 'function' ? options.target() : options.target).then(relayTarget).catch((err: unknown) => {
-      target = null // retried on the next connection
-      throw err
-    }))
+    (target ??= Promise.resolve(typeof options.target === 'function' ? options.target() : options.target)
+      .then(relayTarget)
+      .catch((err: unknown) => {
+        target = null // retried on the next connection
+        throw err
+      }))
 
   const open = new Set<Socket>()
   const server: Server = createServer((inbound) => {

@@ -54,7 +54,11 @@ export function defaultRuntimes(
   const { serverUrl, logger } = server
   return {
     // Work dirs outside the data dir: nothing a command reaches by `..` may lead to the secret.
-    process: new ProcessRuntime({ workRoot: workRootFor(dataDir, config.workRoot), ...(config.sandbox ? { sandbox: config.sandbox } : {}), ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}) }),
+    process: new ProcessRuntime({
+      workRoot: workRootFor(dataDir, config.workRoot),
+      ...(config.sandbox ? { sandbox: config.sandbox } : {}),
+      ...(config.heartbeatMs ? { heartbeatMs: config.heartbeatMs } : {}),
+    }),
     docker: async (): Promise<WorkerRuntime> => {
       const docker = await connectDocker(config.dockerHost ?? dockerEndpoint())
       const image = config.image ?? (await ensureWorkerImage({ docker })).ref
@@ -84,7 +88,11 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
     const supervisor = new WorkerSupervisor({
       runtimes:
         options.runtimes ??
-        defaultRuntimes(options.dataDir, config, options.dockerLimits, { serverUrl, network: options.workerNetwork, ...(options.logger ? { logger: options.logger } : {}) }),
+        defaultRuntimes(options.dataDir, config, options.dockerLimits, {
+          serverUrl,
+          network: options.workerNetwork,
+          ...(options.logger ? { logger: options.logger } : {}),
+        }),
       defaultRuntime: config.runtime,
       serverUrl,
       warmPool: config.warmPool,

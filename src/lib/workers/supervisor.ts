@@ -75,7 +75,11 @@ interface Tracked {
  * after running `ranForMs`: immediately the first time, then exponential up to `maxMs`. A worker
  * that had run `stableAfterMs` counts as healthy again (its crash is a first one).
  */
-export function restartDelay(crashes: number, ranForMs: number, policy: BackoffPolicy = DEFAULT_BACKOFF): { delayMs: number; crashes: number } {
+export function restartDelay(
+  crashes: number,
+  ranForMs: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+): { delayMs: number; crashes: number } {
   const n = ranForMs >= policy.stableAfterMs ? 1 : crashes
   const delayMs = n <= 1 ? 0 : Math.min(policy.maxMs, policy.initialMs * policy.factor ** (n - 2))
   return { delayMs, crashes: n }
@@ -165,7 +169,11 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
 
   private async claimFor(sessionId: string): Promise<WorkerClaim> {
     const { serverUrl } = this.options
-    return { sessionId, serverUrl: typeof serverUrl === 'function' ? await serverUrl() : serverUrl, token: await this.options.issueToken(sessionId, this.agentId) }
+    return {
+      sessionId,
+      serverUrl: typeof serverUrl === 'function' ? await serverUrl() : serverUrl,
+      token: await this.options.issueToken(sessionId, this.agentId),
+    }
   }
 
   /** Starts a worker for the session unless one is tracked already. */
@@ -174,7 +182,17 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     return this.chain(session.id, async () => {
       if (this.tracked.has(session.id)) return
       const kind = runtimeFor(session, this.options.defaultRuntime)
-      const t: Tracked = { sessionId: session.id, runtime: kind, workerId: null, nativeId: null, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
+      const t: Tracked = {
+        sessionId: session.id,
+        runtime: kind,
+        workerId: null,
+        nativeId: null,
+        phase: 'starting',
+        crashes: 0,
+        restarts: 0,
+        startedAt: Date.now(),
+        timer: null,
+      }
       this.tracked.set(session.id, t)
       try {
         const runtime = await this.runtime(kind)
@@ -300,7 +318,8 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     for (const kind of Object.keys(this.options.runtimes) as RuntimeKind[]) {
       // Only look at runtimes already in use or that would be used; creating docker just to
       // look would fail on machines without it.
-      const used = kind === this.options.defaultRuntime || [...wanted.values()].some((s) => runtimeFor(s, this.options.defaultRuntime) === kind)
+      const used =
+        kind === this.options.defaultRuntime || [...wanted.values()].some((s) => runtimeFor(s, this.options.defaultRuntime) === kind)
       if (!used) continue
       let runtime: WorkerRuntime
       try {
@@ -313,7 +332,17 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
         if (!leftover.leftover) continue
         const session = leftover.sessionId ? wanted.get(leftover.sessionId) : undefined
         if (session && !this.tracked.has(session.id) && runtimeFor(session, this.options.defaultRuntime) === kind) {
-          const t: Tracked = { sessionId: session.id, runtime: kind, workerId: leftover.id, nativeId: null, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
+          const t: Tracked = {
+            sessionId: session.id,
+            runtime: kind,
+            workerId: leftover.id,
+            nativeId: null,
+            phase: 'starting',
+            crashes: 0,
+            restarts: 0,
+            startedAt: Date.now(),
+            timer: null,
+          }
           this.tracked.set(session.id, t)
           await this.chain(session.id, async () => {
             const info = await runtime.restart(leftover.id, await this.claimFor(session.id))
@@ -326,7 +355,9 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
           if (t.phase !== 'running') this.tracked.delete(session.id)
         } else {
           this.log.info({ workerId: leftover.id, sessionId: leftover.sessionId }, 'removing orphaned worker')
-          await runtime.stop(leftover.id, { graceMs: 1_000 }).catch((err: unknown) => this.log.warn({ err }, 'could not remove an orphaned worker'))
+          await runtime
+            .stop(leftover.id, { graceMs: 1_000 })
+            .catch((err: unknown) => this.log.warn({ err }, 'could not remove an orphaned worker'))
         }
       }
       if ('removeOrphanVolumes' in runtime && typeof runtime.removeOrphanVolumes === 'function') {

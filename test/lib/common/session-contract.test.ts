@@ -22,7 +22,8 @@ describe('session contract', () => {
 
   it('reads the session id back from a stream path, and nothing from other paths', () => {
     expect(sessionIdOfStreamPath(sessionStreamPath('s_x'))).toBe('s_x')
-    for (const path of ['sessions/', 'sessions/a/b', 'scratch/x', 'sessionsX/a', '__ds/sessions/a']) expect(sessionIdOfStreamPath(path)).toBeNull()
+    for (const path of ['sessions/', 'sessions/a/b', 'scratch/x', 'sessionsX/a', '__ds/sessions/a'])
+      expect(sessionIdOfStreamPath(path)).toBeNull()
   })
 
   it('builds the sessions API paths the browser and the worker call', () => {

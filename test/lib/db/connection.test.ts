@@ -31,7 +31,10 @@ describe('openDatabase', () => {
 
   it('applies the migrations: streams tables exist, messages is WITHOUT ROWID', () => {
     const db = openDatabase({ file: tempFile() })
-    const tables = db.sqlite.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table'`).all() as Array<{ name: string; sql: string }>
+    const tables = db.sqlite.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table'`).all() as Array<{
+      name: string
+      sql: string
+    }>
     const byName = new Map(tables.map((t) => [t.name, t.sql]))
     for (const name of ['streams', 'messages', 'producers', 'purges']) expect(byName.has(name)).toBe(true)
     expect(byName.get('messages')).toMatch(/WITHOUT ROWID/)

@@ -76,9 +76,14 @@ describe('echo provider', () => {
     expect(seen.length).toBe(3)
   })
 
-  it('streams at most maxTokens words, like a real model, so the gateway\'s worst case holds', async () => {
+  it("streams at most maxTokens words, like a real model, so the gateway's worst case holds", async () => {
     const events = await collect(new EchoProvider().step(request('/count 50', { maxTokens: 7 })))
-    expect(events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join('')).toBe('1 2 3 4 5 6 7 ')
+    expect(
+      events
+        .filter((e) => e.type === 'text')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('1 2 3 4 5 6 7 ')
     expect(events.at(-1)).toEqual({ type: 'usage', usage: { inputTokens: 2, outputTokens: 7 } })
   })
 })

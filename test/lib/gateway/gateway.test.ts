@@ -59,7 +59,11 @@ beforeAll(async () => {
     maxEventBodyBytes: 1024 * 1024,
     defaultLimits: {},
   }
-  const gateway = loadGatewayConfig({ TETHER_OPENAI_BASE_URL: stubUrl, TETHER_OPENAI_API_KEY: SERVER_KEY, TETHER_MODEL_PRICES: JSON.stringify(PRICES) })
+  const gateway = loadGatewayConfig({
+    TETHER_OPENAI_BASE_URL: stubUrl,
+    TETHER_OPENAI_API_KEY: SERVER_KEY,
+    TETHER_MODEL_PRICES: JSON.stringify(PRICES),
+  })
   app = createTetherServer({ dataDir, sessions, gateway, logger: captureLogger().logger, sweepIntervalMs: 0 })
   await app.ready
   const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
@@ -81,7 +85,11 @@ beforeEach(() => {
   stubRequests.length = 0
   stubAnswer = (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
-    res.end(sse({ choices: [{ delta: { content: 'hi' } }] }) + sse({ choices: [], usage: { prompt_tokens: 1000, completion_tokens: 200 } }) + 'data: [DONE]\n\n')
+    res.end(
+      sse({ choices: [{ delta: { content: 'hi' } }] }) +
+        sse({ choices: [], usage: { prompt_tokens: 1000, completion_tokens: 200 } }) +
+        'data: [DONE]\n\n',
+    )
   }
 })
 
@@ -119,7 +127,9 @@ const lines = async (res: Response) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
 
-async function getSession(id: string): Promise<{ status: string; endReason: string | null; usage: { costUsd: number; tokensIn: number; tokensOut: number } }> {
+async function getSession(
+  id: string,
+): Promise<{ status: string; endReason: string | null; usage: { costUsd: number; tokensIn: number; tokensOut: number } }> {
   const res = await fetch(`${url}/api/sessions/${id}`, { headers: { authorization: `Bearer ${admin}` } })
   return ((await res.json()) as { session: never }).session
 }
@@ -140,7 +150,14 @@ describe('model gateway', () => {
     // The worst case bound is sent on: the provider cannot spend past the estimate.
     expect(stubRequests[0].body).toMatchObject({ model: 'stub-model', max_tokens: 4096, stream: true })
     const [call] = ledgerCalls(id)
-    expect(call).toMatchObject({ sessionId: id, model: 'openai:stub-model', status: 'ok', inputTokens: 1000, outputTokens: 200, costUsd: 0.004 })
+    expect(call).toMatchObject({
+      sessionId: id,
+      model: 'openai:stub-model',
+      status: 'ok',
+      inputTokens: 1000,
+      outputTokens: 200,
+      costUsd: 0.004,
+    })
     expect(call.endedAt).not.toBeNull()
     // No agent reported any usage in the stream: the record's usage is the ledger's.
     await expect.poll(async () => (await getSession(id)).usage).toMatchObject({ costUsd: 0.004, tokensIn: 1000, tokensOut: 200 })
@@ -153,7 +170,11 @@ describe('model gateway', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.write(sse({ choices: [{ delta: { content: 'first' } }] }))
       await released
-      res.end(sse({ choices: [{ delta: { content: ' second' } }] }) + sse({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 2 } }) + 'data: [DONE]\n\n')
+      res.end(
+        sse({ choices: [{ delta: { content: ' second' } }] }) +
+          sse({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 2 } }) +
+          'data: [DONE]\n\n',
+      )
     }
     const id = await createSession({ agent: { model: 'openai:stub-model' } })
     const res = await callModel(id, await workerToken(id), step('openai:stub-model'))
@@ -273,14 +294,20 @@ describe('model gateway', () => {
   it('serves the echo model (offline test double) priced at $1 per million tokens', async () => {
     const id = await createSession({ agent: { model: 'echo' } })
     const events = await lines(await callModel(id, await workerToken(id), step('echo')))
-    expect(events.filter((e) => e.type === 'text').map((e) => e.text).join('')).toBe('Echo: hello')
+    expect(
+      events
+        .filter((e) => e.type === 'text')
+        .map((e) => e.text)
+        .join(''),
+    ).toBe('Echo: hello')
     expect(events.at(-1)).toEqual({ type: 'usage', usage: { inputTokens: 1, outputTokens: 2, costUsd: 3e-6 } })
     expect(ledgerCalls(id)).toMatchObject([{ model: 'echo:echo', status: 'ok', costUsd: 3e-6 }])
   })
 })
 
 describe("the worker's GatewayProvider", () => {
-  const request = (model: string, signal = new AbortController().signal) => ({ ...step(model), signal }) as Parameters<GatewayProvider['step']>[0]
+  const request = (model: string, signal = new AbortController().signal) =>
+    ({ ...step(model), signal }) as Parameters<GatewayProvider['step']>[0]
 
   it('yields the events the gateway streams', async () => {
     const id = await createSession({ agent: { model: 'echo' } })
@@ -316,7 +343,12 @@ describe("the worker's GatewayProvider", () => {
 
 describe('TETHER_MODEL_PRICES', () => {
   it('adds and overrides prices; the longest prefix wins', () => {
-    const table = parseModelPrices(JSON.stringify({ 'openai:': { inputPerMTokUsd: 0, outputPerMTokUsd: 0 }, 'anthropic:claude-haiku-4-5': { inputPerMTokUsd: 2, outputPerMTokUsd: 6 } }))
+    const table = parseModelPrices(
+      JSON.stringify({
+        'openai:': { inputPerMTokUsd: 0, outputPerMTokUsd: 0 },
+        'anthropic:claude-haiku-4-5': { inputPerMTokUsd: 2, outputPerMTokUsd: 6 },
+      }),
+    )
     expect(table.get('openai:')).toEqual({ inputPerMTokUsd: 0, outputPerMTokUsd: 0 })
     expect(table.get('anthropic:claude-haiku-4-5')).toEqual({ inputPerMTokUsd: 2, outputPerMTokUsd: 6 })
     expect(table.get('openai:gpt-4o')).toEqual({ inputPerMTokUsd: 2.5, outputPerMTokUsd: 10 })

@@ -48,7 +48,13 @@ const request = (model: string, extra: Partial<StepRequest> = {}): StepRequest =
   system: 'be brief',
   messages: [
     { role: 'user', content: [{ type: 'text', text: 'list files' }] },
-    { role: 'assistant', content: [{ type: 'text', text: 'Listing.' }, { type: 'tool_use', id: 'agent:t1:s0:c0', name: 'list_files', input: { path: '.' } }] },
+    {
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'Listing.' },
+        { type: 'tool_use', id: 'agent:t1:s0:c0', name: 'list_files', input: { path: '.' } },
+      ],
+    },
     { role: 'user', content: [{ type: 'tool_result', toolUseId: 'agent:t1:s0:c0', content: 'a.txt', isError: false }] },
   ],
   tools: [TOOL_SPECS.shell],
@@ -72,9 +78,21 @@ describe('Anthropic provider (against a fake Messages API)', () => {
       sseRecord('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Run' } }),
       sseRecord('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ning it.' } }),
       sseRecord('content_block_stop', { type: 'content_block_stop', index: 0 }),
-      sseRecord('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'shell', input: {} } }),
-      sseRecord('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"comm' } }),
-      sseRecord('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: 'and":"ls"}' } }),
+      sseRecord('content_block_start', {
+        type: 'content_block_start',
+        index: 1,
+        content_block: { type: 'tool_use', id: 'toolu_1', name: 'shell', input: {} },
+      }),
+      sseRecord('content_block_delta', {
+        type: 'content_block_delta',
+        index: 1,
+        delta: { type: 'input_json_delta', partial_json: '{"comm' },
+      }),
+      sseRecord('content_block_delta', {
+        type: 'content_block_delta',
+        index: 1,
+        delta: { type: 'input_json_delta', partial_json: 'and":"ls"}' },
+      }),
       sseRecord('content_block_stop', { type: 'content_block_stop', index: 1 }),
       sseRecord('message_delta', { type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 500 } }),
       sseRecord('message_stop', { type: 'message_stop' }),
@@ -126,7 +144,10 @@ describe('OpenAI-compatible provider (against a fake chat completions endpoint)'
     expect(call.path).toBe('/v1/chat/completions')
     expect(call.headers.authorization).toBe('Bearer k')
     expect(call.body.messages[0]).toEqual({ role: 'system', content: 'be brief' })
-    expect(call.body.messages[2]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'agent:t1:s0:c0', function: { name: 'list_files' } }] })
+    expect(call.body.messages[2]).toMatchObject({
+      role: 'assistant',
+      tool_calls: [{ id: 'agent:t1:s0:c0', function: { name: 'list_files' } }],
+    })
     expect(call.body.messages[3]).toEqual({ role: 'tool', tool_call_id: 'agent:t1:s0:c0', content: 'a.txt' })
     expect(call.body.stream_options).toEqual({ include_usage: true })
   })

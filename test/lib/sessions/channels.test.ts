@@ -15,11 +15,23 @@ describe('channel schemas', () => {
     expect(chunk).toEqual({ ok: true, value: expect.objectContaining({ id: 'm1:2', timestamp: now, done: false }) })
     const presence = validateSessionEvent('presence', { userId: 'u1', displayName: 'Ann', color: '#112233', status: 'active' }, { now })
     expect(presence).toEqual({ ok: true, value: expect.objectContaining({ id: 'u1', lastSeen: now }) })
-    const agent = validateSessionEvent('agent-state', { agentId: 'a1', status: 'idle', tokensIn: 1, tokensOut: 2, costUsd: 0.1, turns: 1 }, { now })
+    const agent = validateSessionEvent(
+      'agent-state',
+      { agentId: 'a1', status: 'idle', tokensIn: 1, tokensOut: 2, costUsd: 0.1, turns: 1 },
+      { now },
+    )
     expect(agent).toEqual({ ok: true, value: expect.objectContaining({ id: 'a1', kind: 'state', lastHeartbeat: now }) })
-    const control = validateSessionEvent('agent-state', { kind: 'control', action: 'stop', reason: 'user', requestedBy: 'u1' }, { now, newId: fixedIds() })
+    const control = validateSessionEvent(
+      'agent-state',
+      { kind: 'control', action: 'stop', reason: 'user', requestedBy: 'u1' },
+      { now, newId: fixedIds() },
+    )
     expect(control).toEqual({ ok: true, value: expect.objectContaining({ id: 'control:id1' }) })
-    const tool = validateSessionEvent('tool-call', { messageId: 'm1', name: 'bash', input: { cmd: 'ls' }, status: 'pending' }, { now, newId: fixedIds() })
+    const tool = validateSessionEvent(
+      'tool-call',
+      { messageId: 'm1', name: 'bash', input: { cmd: 'ls' }, status: 'pending' },
+      { now, newId: fixedIds() },
+    )
     expect(tool).toEqual({ ok: true, value: expect.objectContaining({ id: 'id1', input: { cmd: 'ls' } }) })
   })
 
@@ -44,10 +56,21 @@ describe('channel schemas', () => {
 
   it('builds envelopes whose event id makes immutable entries idempotent', () => {
     const a = buildSessionEvent({ channel: 'terminal', data: { id: 'l1', kind: 'input', source: 'u1', data: 'ls' } }, { now, txid: 't1' })
-    expect(a.ok && a.value.headers).toEqual({ operation: 'insert', eventId: 'terminal:l1', txid: 't1', timestamp: new Date(now).toISOString() })
-    const b = buildSessionEvent({ channel: 'presence', id: 'e9', data: { userId: 'u1', displayName: 'A', color: '#000000', status: 'idle' } }, { now })
+    expect(a.ok && a.value.headers).toEqual({
+      operation: 'insert',
+      eventId: 'terminal:l1',
+      txid: 't1',
+      timestamp: new Date(now).toISOString(),
+    })
+    const b = buildSessionEvent(
+      { channel: 'presence', id: 'e9', data: { userId: 'u1', displayName: 'A', color: '#000000', status: 'idle' } },
+      { now },
+    )
     expect(b.ok && b.value.headers.eventId).toBe('e9')
-    expect(buildSessionEvent({ channel: 'chunk', operation: 'delete', data: { id: 'm:0' } })).toMatchObject({ ok: false, field: 'operation' })
+    expect(buildSessionEvent({ channel: 'chunk', operation: 'delete', data: { id: 'm:0' } })).toMatchObject({
+      ok: false,
+      field: 'operation',
+    })
     expect(buildSessionEvent({ channel: 'presence', operation: 'delete', data: { userId: 'u1' } }, { now })).toMatchObject({
       ok: true,
       value: { type: 'presence', key: 'u1', headers: { operation: 'delete' } },
@@ -55,7 +78,10 @@ describe('channel schemas', () => {
   })
 
   it('validates complete envelopes on the raw path and materializes them', () => {
-    const built = buildSessionEvent({ channel: 'chunk', data: { messageId: 'm1', role: 'assistant', author: 'a1', turn: 1, seq: 0, delta: 'yo', done: true } }, { now })
+    const built = buildSessionEvent(
+      { channel: 'chunk', data: { messageId: 'm1', role: 'assistant', author: 'a1', turn: 1, seq: 0, delta: 'yo', done: true } },
+      { now },
+    )
     expect(built.ok).toBe(true)
     const event = (built as { value: SessionEvent }).value
     expect(validateEnvelope(event).ok).toBe(true)
@@ -68,8 +94,14 @@ describe('channel schemas', () => {
   })
 
   it('one state schema describes all five channels', () => {
-    expect(Object.values(sessionStateSchema).map((c) => c.type).sort()).toEqual(['agent-state', 'chunk', 'presence', 'terminal', 'tool-call'])
-    const ev = sessionStateSchema.presence.upsert({ value: { id: 'u', userId: 'u', displayName: 'U', color: '#000000', status: 'away', lastSeen: now, timestamp: now } })
+    expect(
+      Object.values(sessionStateSchema)
+        .map((c) => c.type)
+        .sort(),
+    ).toEqual(['agent-state', 'chunk', 'presence', 'terminal', 'tool-call'])
+    const ev = sessionStateSchema.presence.upsert({
+      value: { id: 'u', userId: 'u', displayName: 'U', color: '#000000', status: 'away', lastSeen: now, timestamp: now },
+    })
     expect(ev.key).toBe('u')
   })
 

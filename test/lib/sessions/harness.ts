@@ -49,7 +49,10 @@ interface ReferenceServer {
 /** Starts the reference server as a child process and waits for its URL. */
 export function startReferenceServer(): Promise<ReferenceServer> {
   const script = resolve(import.meta.dirname, 'fixtures/reference-server.mjs')
-  const child: ChildProcess = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'], cwd: resolve(import.meta.dirname, '../../..') })
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: resolve(import.meta.dirname, '../../..'),
+  })
   return new Promise((resolveStart, reject) => {
     let out = ''
     child.once('exit', (code) => reject(new Error(`reference server exited (${code}) before it was ready: ${out}`)))
@@ -90,7 +93,10 @@ export interface Harness {
   /** Log lines the app wrote (pino JSON). */
   logs: string[]
   /** fetch against the app with an optional bearer token and JSON body. */
-  request(path: string, init?: { method?: string; token?: string | null; json?: unknown; body?: BodyInit; headers?: Record<string, string> }): Promise<Response>
+  request(
+    path: string,
+    init?: { method?: string; token?: string | null; json?: unknown; body?: BodyInit; headers?: Record<string, string> },
+  ): Promise<Response>
   /** Stops the app and its HTTP server and starts a fresh one on the same data (and backend). */
   restart(): Promise<void>
   close(): Promise<void>
@@ -115,10 +121,7 @@ export async function startHarness(backend: Backend, opts: HarnessOptions = {}):
   }
 
   async function boot() {
-    const app = createTetherServer(
-      { dataDir, sessions, now: clock.now, logger, longPollTimeoutMs: 2000, sweepIntervalMs: 0 },
-      opts.workers,
-    )
+    const app = createTetherServer({ dataDir, sessions, now: clock.now, logger, longPollTimeoutMs: 2000, sweepIntervalMs: 0 }, opts.workers)
     await app.ready
     const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
     await server.ready()
@@ -173,7 +176,12 @@ export async function createSession(h: Harness, body: Record<string, unknown> = 
 }
 
 /** Writes events through the writer, expecting success. */
-export async function write(h: Harness, sessionId: string, events: unknown, token = h.adminToken): Promise<{ offset: string; duplicates: number; eventIds: string[]; txid: string }> {
+export async function write(
+  h: Harness,
+  sessionId: string,
+  events: unknown,
+  token = h.adminToken,
+): Promise<{ offset: string; duplicates: number; eventIds: string[]; txid: string }> {
   const res = await h.request(`/api/streams?sessionId=${encodeURIComponent(sessionId)}`, { token, json: events })
   if (res.status !== 200) throw new Error(`write failed: ${res.status} ${await res.text()}`)
   return (await res.json()) as { offset: string; duplicates: number; eventIds: string[]; txid: string }
@@ -181,7 +189,12 @@ export async function write(h: Harness, sessionId: string, events: unknown, toke
 
 /** Reads a session stream (catch-up) through the app's protocol path. */
 // biome-ignore lint/suspicious/noExplicitAny: test reads loose JSON
-export async function readStream(h: Harness, sessionId: string, offset = '-1', token = h.adminToken): Promise<{ events: Array<Record<string, any>>; next: string; closed: boolean }> {
+export async function readStream(
+  h: Harness,
+  sessionId: string,
+  offset = '-1',
+  token = h.adminToken,
+): Promise<{ events: Array<Record<string, any>>; next: string; closed: boolean }> {
   const res = await h.request(`/api/streams/sessions/${sessionId}?offset=${encodeURIComponent(offset)}`, { token })
   if (res.status !== 200) throw new Error(`read failed: ${res.status} ${await res.text()}`)
   const text = await res.text()

@@ -25,7 +25,11 @@ function messagesFromChunks(chunks: Chunk[]): Array<{ id: string; role: Chunk['r
 /** All five collections via StreamDB, from offset -1, as plain sorted rows. */
 async function viaStreamDB(h: Harness, sid: string): Promise<Rows> {
   const db = createStreamDB({
-    streamOptions: { url: `${h.url}/api/streams/sessions/${sid}`, headers: { authorization: `Bearer ${h.adminToken}` }, contentType: 'application/json' },
+    streamOptions: {
+      url: `${h.url}/api/streams/sessions/${sid}`,
+      headers: { authorization: `Bearer ${h.adminToken}` },
+      contentType: 'application/json',
+    },
     state: sessionStateSchema,
     live: false,
   })
@@ -34,7 +38,9 @@ async function viaStreamDB(h: Harness, sid: string): Promise<Rows> {
   for (const [name, collection] of Object.entries(db.collections)) {
     rows[name] = [...collection.values()]
       // Drop StreamDB's bookkeeping (_seq, $collectionId with the server's port, $synced, …).
-      .map((row) => Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([k]) => !k.startsWith('_') && !k.startsWith('$'))))
+      .map((row) =>
+        Object.fromEntries(Object.entries(row as Record<string, unknown>).filter(([k]) => !k.startsWith('_') && !k.startsWith('$'))),
+      )
       .sort((a, b) => String(a.id).localeCompare(String(b.id)))
   }
   db.close()
@@ -43,12 +49,18 @@ async function viaStreamDB(h: Harness, sid: string): Promise<Rows> {
 
 /** MaterializedState from `offset` (catch-up only), as type -> key -> value. */
 async function viaMaterializedState(h: Harness, sid: string, offset: string): Promise<Record<string, Record<string, unknown>>> {
-  const res = await stream<StateEvent>({ url: `${h.url}/api/streams/sessions/${sid}`, params: { token: h.adminToken }, offset, live: false })
+  const res = await stream<StateEvent>({
+    url: `${h.url}/api/streams/sessions/${sid}`,
+    params: { token: h.adminToken },
+    offset,
+    live: false,
+  })
   const events = await res.json()
   const state = new MaterializedState()
   for (const e of events) if (isChangeEvent(e)) state.apply(e)
   const out: Record<string, Record<string, unknown>> = {}
-  for (const type of state.types.sort()) out[type] = Object.fromEntries([...state.getType(type).entries()].sort(([a], [b]) => a.localeCompare(b)))
+  for (const type of state.types.sort())
+    out[type] = Object.fromEntries([...state.getType(type).entries()].sort(([a], [b]) => a.localeCompare(b)))
   return out
 }
 
@@ -67,40 +79,163 @@ describe.each(BACKENDS)('materialized session state across a restart (%s streams
     const t = (ms: number) => h.clock.t + ms
 
     // 1: a person arrives and asks; the agent starts
-    await write(h, sid, [
-      { channel: 'presence', data: { userId: 'u-ann', displayName: 'Ann', color: '#ff0000', status: 'active', cursor: { x: 1, y: 2 }, focusedPane: 'chat' } },
-      { channel: 'chunk', data: { messageId: 'm-user', role: 'user', author: 'u-ann', turn: 0, seq: 0, delta: 'list the files', done: true, timestamp: t(1) } },
-    ], user)
-    await write(h, sid, [
-      { channel: 'presence', data: { userId: 'u-bob', displayName: 'Bob', color: '#0000ff', status: 'idle' } },
-    ], await h.app.issueToken({ role: 'collaborator', sessionId: sid, subject: 'u-bob' }))
-    await write(h, sid, [
-      { channel: 'agent-state', data: { agentId: 'agent-1', status: 'thinking', model: 'echo', currentStep: 'planning', tokensIn: 10, tokensOut: 0, costUsd: 0.001, turns: 0 } },
-      { channel: 'chunk', data: { messageId: 'm-agent', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'Let me ', timestamp: t(2) } },
-    ], worker)
+    await write(
+      h,
+      sid,
+      [
+        {
+          channel: 'presence',
+          data: { userId: 'u-ann', displayName: 'Ann', color: '#ff0000', status: 'active', cursor: { x: 1, y: 2 }, focusedPane: 'chat' },
+        },
+        {
+          channel: 'chunk',
+          data: {
+            messageId: 'm-user',
+            role: 'user',
+            author: 'u-ann',
+            turn: 0,
+            seq: 0,
+            delta: 'list the files',
+            done: true,
+            timestamp: t(1),
+          },
+        },
+      ],
+      user,
+    )
+    await write(
+      h,
+      sid,
+      [{ channel: 'presence', data: { userId: 'u-bob', displayName: 'Bob', color: '#0000ff', status: 'idle' } }],
+      await h.app.issueToken({ role: 'collaborator', sessionId: sid, subject: 'u-bob' }),
+    )
+    await write(
+      h,
+      sid,
+      [
+        {
+          channel: 'agent-state',
+          data: {
+            agentId: 'agent-1',
+            status: 'thinking',
+            model: 'echo',
+            currentStep: 'planning',
+            tokensIn: 10,
+            tokensOut: 0,
+            costUsd: 0.001,
+            turns: 0,
+          },
+        },
+        {
+          channel: 'chunk',
+          data: { messageId: 'm-agent', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'Let me ', timestamp: t(2) },
+        },
+      ],
+      worker,
+    )
     // 2: the agent streams, runs a tool, the terminal shows it
-    const mid = await write(h, sid, [
-      { channel: 'chunk', data: { messageId: 'm-agent', role: 'assistant', author: 'agent-1', turn: 1, seq: 1, delta: 'look.', timestamp: t(3) } },
-      { channel: 'tool-call', data: { id: 'tc-1', messageId: 'm-agent', agentId: 'agent-1', name: 'bash', input: { cmd: 'ls' }, status: 'pending' } },
-    ], worker)
+    const mid = await write(
+      h,
+      sid,
+      [
+        {
+          channel: 'chunk',
+          data: { messageId: 'm-agent', role: 'assistant', author: 'agent-1', turn: 1, seq: 1, delta: 'look.', timestamp: t(3) },
+        },
+        {
+          channel: 'tool-call',
+          data: { id: 'tc-1', messageId: 'm-agent', agentId: 'agent-1', name: 'bash', input: { cmd: 'ls' }, status: 'pending' },
+        },
+      ],
+      worker,
+    )
     midOffset = mid.offset
-    await write(h, sid, [
-      { channel: 'tool-call', data: { id: 'tc-1', messageId: 'm-agent', agentId: 'agent-1', name: 'bash', input: { cmd: 'ls' }, status: 'running', startedAt: t(4) } },
-      { channel: 'terminal', data: { id: 'line-in', kind: 'input', source: 'u-ann', data: 'ls' } },
-    ], h.adminToken)
-    await write(h, sid, [
-      { channel: 'terminal', data: { id: 'line-out', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'a.txt\nb.txt\n', commandId: 'line-in' } },
-      { channel: 'terminal', data: { id: 'line-exit', kind: 'exit', source: 'agent-1', exitCode: 0, commandId: 'line-in' } },
-      { channel: 'tool-call', data: { id: 'tc-1', messageId: 'm-agent', agentId: 'agent-1', name: 'bash', input: { cmd: 'ls' }, status: 'succeeded', output: { files: ['a.txt', 'b.txt'] }, startedAt: t(4), endedAt: t(5) } },
-      { channel: 'chunk', data: { messageId: 'm-agent', role: 'assistant', author: 'agent-1', turn: 1, seq: 2, delta: ' Two files.', done: true, timestamp: t(6) } },
-      { channel: 'agent-state', data: { agentId: 'agent-1', status: 'idle', model: 'echo', currentStep: null, tokensIn: 120, tokensOut: 45, costUsd: 0.0123, turns: 1 } },
-    ], worker)
+    await write(
+      h,
+      sid,
+      [
+        {
+          channel: 'tool-call',
+          data: {
+            id: 'tc-1',
+            messageId: 'm-agent',
+            agentId: 'agent-1',
+            name: 'bash',
+            input: { cmd: 'ls' },
+            status: 'running',
+            startedAt: t(4),
+          },
+        },
+        { channel: 'terminal', data: { id: 'line-in', kind: 'input', source: 'u-ann', data: 'ls' } },
+      ],
+      h.adminToken,
+    )
+    await write(
+      h,
+      sid,
+      [
+        {
+          channel: 'terminal',
+          data: { id: 'line-out', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'a.txt\nb.txt\n', commandId: 'line-in' },
+        },
+        { channel: 'terminal', data: { id: 'line-exit', kind: 'exit', source: 'agent-1', exitCode: 0, commandId: 'line-in' } },
+        {
+          channel: 'tool-call',
+          data: {
+            id: 'tc-1',
+            messageId: 'm-agent',
+            agentId: 'agent-1',
+            name: 'bash',
+            input: { cmd: 'ls' },
+            status: 'succeeded',
+            output: { files: ['a.txt', 'b.txt'] },
+            startedAt: t(4),
+            endedAt: t(5),
+          },
+        },
+        {
+          channel: 'chunk',
+          data: {
+            messageId: 'm-agent',
+            role: 'assistant',
+            author: 'agent-1',
+            turn: 1,
+            seq: 2,
+            delta: ' Two files.',
+            done: true,
+            timestamp: t(6),
+          },
+        },
+        {
+          channel: 'agent-state',
+          data: {
+            agentId: 'agent-1',
+            status: 'idle',
+            model: 'echo',
+            currentStep: null,
+            tokensIn: 120,
+            tokensOut: 45,
+            costUsd: 0.0123,
+            turns: 1,
+          },
+        },
+      ],
+      worker,
+    )
     // 3: Bob leaves, Ann asks to cancel, Ann's presence updates
     await write(h, sid, { channel: 'presence', operation: 'delete', data: { userId: 'u-bob' } }, h.adminToken)
-    await write(h, sid, [
-      { channel: 'agent-state', data: { id: 'control:c1', kind: 'control', action: 'cancel', reason: 'user', requestedBy: 'u-ann' } },
-      { channel: 'presence', data: { userId: 'u-ann', displayName: 'Ann', color: '#ff0000', status: 'away', cursor: null, focusedPane: 'terminal' } },
-    ], user)
+    await write(
+      h,
+      sid,
+      [
+        { channel: 'agent-state', data: { id: 'control:c1', kind: 'control', action: 'cancel', reason: 'user', requestedBy: 'u-ann' } },
+        {
+          channel: 'presence',
+          data: { userId: 'u-ann', displayName: 'Ann', color: '#ff0000', status: 'away', cursor: null, focusedPane: 'terminal' },
+        },
+      ],
+      user,
+    )
 
     beforeFull = await viaStreamDB(h, sid)
     beforeMid = await viaMaterializedState(h, sid, midOffset)
@@ -119,7 +254,9 @@ describe.each(BACKENDS)('materialized session state across a restart (%s streams
       ['m-agent', 'assistant', 'Let me look. Two files.', true],
       ['m-user', 'user', 'list the files', true],
     ])
-    expect(beforeFull.toolCalls).toEqual([expect.objectContaining({ id: 'tc-1', status: 'succeeded', output: { files: ['a.txt', 'b.txt'] } })])
+    expect(beforeFull.toolCalls).toEqual([
+      expect.objectContaining({ id: 'tc-1', status: 'succeeded', output: { files: ['a.txt', 'b.txt'] } }),
+    ])
     expect(beforeFull.terminal.map((l) => [l.id, l.kind])).toEqual([
       ['line-exit', 'exit'],
       ['line-in', 'input'],

@@ -25,7 +25,10 @@ const agent = (data: Record<string, unknown>) => ({
   channel: 'agent-state',
   data: { agentId: 'agent-1', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0, ...data },
 })
-const userChunk = (messageId: string) => ({ channel: 'chunk', data: { messageId, role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'hi', done: true } })
+const userChunk = (messageId: string) => ({
+  channel: 'chunk',
+  data: { messageId, role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'hi', done: true },
+})
 const presence = { channel: 'presence', data: { userId: 'admin-user', displayName: 'A', color: '#000000', status: 'active' } }
 
 describe.each(BACKENDS)('session monitor and limits (%s streams)', (backend) => {
@@ -45,7 +48,10 @@ describe.each(BACKENDS)('session monitor and limits (%s streams)', (backend) => 
     expect(s).toMatchObject({ status: 'terminated', endReason: reason })
     const read = await readStream(h, id)
     expect(read.closed).toBe(true)
-    expect(read.events.at(-1)).toMatchObject({ type: 'agent-state', value: { kind: 'control', action: 'stop', reason, requestedBy: 'system' } })
+    expect(read.events.at(-1)).toMatchObject({
+      type: 'agent-state',
+      value: { kind: 'control', action: 'stop', reason, requestedBy: 'system' },
+    })
     expect(rec.calls).toContainEqual({ hook: 'ended', id, reason })
   }
 

@@ -20,7 +20,10 @@ describe('EventIdIndex', () => {
 })
 
 const chunkEvent = (messageId: string, seq: number): SessionEvent => {
-  const built = buildSessionEvent({ channel: 'chunk', data: { messageId, role: 'user', author: 'admin-user', turn: 0, seq, delta: `d${seq}` } }, { now: Date.now() })
+  const built = buildSessionEvent(
+    { channel: 'chunk', data: { messageId, role: 'user', author: 'admin-user', turn: 0, seq, delta: `d${seq}` } },
+    { now: Date.now() },
+  )
   if (!built.ok) throw new Error(built.message)
   return built.value
 }
@@ -55,13 +58,22 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
 
   it('folds its own appends and raw appends in between to the same usage as a fold from scratch', async () => {
     const sid = await createSession(h)
-    await write(h, sid, { channel: 'agent-state', data: { agentId: 'a1', status: 'thinking', tokensIn: 10, tokensOut: 1, costUsd: 0.25, turns: 1 } })
+    await write(h, sid, {
+      channel: 'agent-state',
+      data: { agentId: 'a1', status: 'thinking', tokensIn: 10, tokensOut: 1, costUsd: 0.25, turns: 1 },
+    })
     const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a2', 7)] })
     expect(raw.status).toBeLessThan(300)
-    await write(h, sid, { channel: 'agent-state', data: { agentId: 'a1', status: 'idle', tokensIn: 20, tokensOut: 2, costUsd: 0.5, turns: 2 } })
+    await write(h, sid, {
+      channel: 'agent-state',
+      data: { agentId: 'a1', status: 'idle', tokensIn: 20, tokensOut: 2, costUsd: 0.5, turns: 2 },
+    })
     const raw2 = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a2', 9, 'idle')] })
     expect(raw2.status).toBeLessThan(300)
-    const last = await write(h, sid, { channel: 'chunk', data: { messageId: 'm-u', role: 'user', author: 'admin-user', turn: 2, seq: 0, delta: 'hi' } })
+    const last = await write(h, sid, {
+      channel: 'chunk',
+      data: { messageId: 'm-u', role: 'user', author: 'admin-user', turn: 2, seq: 0, delta: 'hi' },
+    })
     const fresh = new SessionLogs(h.app.endpoint, () => h.clock.now())
     const fromScratch = usageOf(await fresh.catchUp(sid))
     expect(fromScratch).toMatchObject({ tokensIn: 29, tokensOut: 3, costUsd: 1, turns: 3 })
@@ -73,7 +85,10 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
 
   it('lets exactly one of many concurrent retries of the same batch append it', async () => {
     const sid = await createSession(h)
-    const batch = Array.from({ length: 10 }, (_, i) => ({ channel: 'chunk', data: { messageId: 'm-race', role: 'user', author: 'admin-user', turn: 0, seq: i, delta: 'x' } }))
+    const batch = Array.from({ length: 10 }, (_, i) => ({
+      channel: 'chunk',
+      data: { messageId: 'm-race', role: 'user', author: 'admin-user', turn: 0, seq: i, delta: 'x' },
+    }))
     const answers = await Promise.all(Array.from({ length: 8 }, () => write(h, sid, batch)))
     expect(answers.reduce((n, a) => n + a.duplicates, 0)).toBe(70)
     const all = await readStream(h, sid)
@@ -122,7 +137,10 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
 
   it('updates the session record from a raw append without a read (the gate hands the events to the manager)', async () => {
     const sid = await createSession(h)
-    await write(h, sid, { channel: 'chunk', data: { messageId: 'm-load', role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'load the fold' } })
+    await write(h, sid, {
+      channel: 'chunk',
+      data: { messageId: 'm-load', role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'load the fold' },
+    })
     const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a-rec', 123)] })
     expect(raw.status).toBeLessThan(300)
     const deadline = Date.now() + 5000
@@ -133,7 +151,10 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
   it('answers every write with the tail after it, writes interleaved with raw appends', async () => {
     const sid = await createSession(h)
     for (let i = 0; i < 5; i++) {
-      const w = await write(h, sid, { channel: 'chunk', data: { messageId: 'm-tail', role: 'user', author: 'admin-user', turn: 0, seq: i, delta: 'x' } })
+      const w = await write(h, sid, {
+        channel: 'chunk',
+        data: { messageId: 'm-tail', role: 'user', author: 'admin-user', turn: 0, seq: i, delta: 'x' },
+      })
       expect(w.offset).toBe((await readStream(h, sid)).next)
       const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a-tail', i)] })
       expect(raw.status).toBeLessThan(300)

@@ -168,7 +168,9 @@ describe.each(BACKENDS)('sessions API (%s streams)', (backend) => {
       await h.restart()
       const res = await api('?limit=100')
       expect(res.status).toBe(200)
-      const { sessions } = (await res.json()) as { sessions: Array<{ id: string; presence: Array<Record<string, unknown>>; agents: Array<Record<string, unknown>> }> }
+      const { sessions } = (await res.json()) as {
+        sessions: Array<{ id: string; presence: Array<Record<string, unknown>>; agents: Array<Record<string, unknown>> }>
+      }
       const item = sessions.find((s) => s.id === sid)!
       expect(item.presence).toEqual([
         { userId: 'u-amy', displayName: 'Amy', color: '#ff0000', status: 'active' },
@@ -238,7 +240,10 @@ describe.each(BACKENDS)('sessions API (%s streams)', (backend) => {
   describe('PATCH /api/sessions/:id', () => {
     it('updates title, agent, limits and metadata', async () => {
       const sid = await createSession(h)
-      const res = await api(`/${sid}`, { method: 'PATCH', json: { title: 'renamed', limits: { maxTurns: 3, maxIdleTimeMs: null }, metadata: { k: 'v' } } })
+      const res = await api(`/${sid}`, {
+        method: 'PATCH',
+        json: { title: 'renamed', limits: { maxTurns: 3, maxIdleTimeMs: null }, metadata: { k: 'v' } },
+      })
       expect(res.status).toBe(200)
       const { session } = (await res.json()) as { session: SessionJson }
       expect(session).toMatchObject({ title: 'renamed', limits: { maxTurns: 3, maxIdleTimeMs: null }, metadata: { k: 'v' } })
@@ -302,7 +307,10 @@ describe.each(BACKENDS)('sessions API (%s streams)', (backend) => {
       expect(session).toMatchObject({ status: 'terminated', endReason: 'done for today' })
       const read = await readStream(h, sid)
       expect(read.closed).toBe(true)
-      expect(read.events.at(-1)).toMatchObject({ type: 'agent-state', value: { kind: 'control', action: 'stop', reason: 'done for today', requestedBy: 'admin-user' } })
+      expect(read.events.at(-1)).toMatchObject({
+        type: 'agent-state',
+        value: { kind: 'control', action: 'stop', reason: 'done for today', requestedBy: 'admin-user' },
+      })
     })
 
     it('answers 404 for an unknown or already ended session, 400 for a bad body, 403 for a collaborator', async () => {
@@ -334,9 +342,17 @@ describe.each(BACKENDS)('sessions API (%s streams)', (backend) => {
 
   describe('GET /api/sessions/stats', () => {
     it('counts sessions by status and pattern and sums usage', async () => {
-      const before = (await (await api('/stats')).json()) as { total: number; byStatus: Record<string, number>; byPattern: Record<string, number>; usage: { costUsd: number; turns: number } }
+      const before = (await (await api('/stats')).json()) as {
+        total: number
+        byStatus: Record<string, number>
+        byPattern: Record<string, number>
+        usage: { costUsd: number; turns: number }
+      }
       const sid = await createSession(h, { pattern: 'hybrid' })
-      await write(h, sid, { channel: 'agent-state', data: { agentId: 'a1', status: 'idle', tokensIn: 7, tokensOut: 3, costUsd: 1.5, turns: 4 } })
+      await write(h, sid, {
+        channel: 'agent-state',
+        data: { agentId: 'a1', status: 'idle', tokensIn: 7, tokensOut: 3, costUsd: 1.5, turns: 4 },
+      })
       await api(`/${sid}/terminate`, { method: 'POST' })
       const res = await api('/stats')
       expect(res.status).toBe(200)

@@ -124,10 +124,16 @@ describe('scopes', () => {
 })
 
 describe('issuing tokens with names', () => {
-  it('refuses names and subjects with control characters (they end up in other people\'s terminals)', async () => {
-    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'Eve\u001b]0;pwned\u0007' })).rejects.toMatchObject({ status: 400, field: 'displayName' })
-    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1\u009b31m' })).rejects.toMatchObject({ status: 400 })
-    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'x'.repeat(101) })).rejects.toMatchObject({ status: 400 })
+  it("refuses names and subjects with control characters (they end up in other people's terminals)", async () => {
+    await expect(
+      issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'Eve\u001b]0;pwned\u0007' }),
+    ).rejects.toMatchObject({ status: 400, field: 'displayName' })
+    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1\u009b31m' })).rejects.toMatchObject({
+      status: 400,
+    })
+    await expect(issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'x'.repeat(101) })).rejects.toMatchObject(
+      { status: 400 },
+    )
     expect(await issueToken(secret, { role: 'collaborator', sessionId: 's1', subject: 'u1', name: 'Zoë Ångström 👋' })).toMatch(/^ey/)
   })
 })

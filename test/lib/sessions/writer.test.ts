@@ -31,7 +31,12 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
     const after = await readStream(h, sid, before.next)
     expect(after.next).toBe(body.offset)
     expect(after.events).toHaveLength(1)
-    expect(after.events[0]).toMatchObject({ type: 'chunk', key: 'm-one:0', value: { id: 'm-one:0', done: false }, headers: { operation: 'insert' } })
+    expect(after.events[0]).toMatchObject({
+      type: 'chunk',
+      key: 'm-one:0',
+      value: { id: 'm-one:0', done: false },
+      headers: { operation: 'insert' },
+    })
     expect(typeof after.events[0].value.timestamp).toBe('number')
     expect(Date.parse(after.events[0].headers.timestamp)).toBe(after.events[0].value.timestamp)
   })
@@ -50,8 +55,14 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
   })
 
   it('never appends the same event id twice, also across a restart', async () => {
-    const first = await write(h, sid, [chunk('m-idem', 0), { channel: 'presence', id: 'presence-evt-1', data: { userId: 'admin-user', displayName: 'A', color: '#000000', status: 'idle' } }])
-    const again = await write(h, sid, [chunk('m-idem', 0), { channel: 'presence', id: 'presence-evt-1', data: { userId: 'admin-user', displayName: 'A', color: '#000000', status: 'idle' } }])
+    const first = await write(h, sid, [
+      chunk('m-idem', 0),
+      { channel: 'presence', id: 'presence-evt-1', data: { userId: 'admin-user', displayName: 'A', color: '#000000', status: 'idle' } },
+    ])
+    const again = await write(h, sid, [
+      chunk('m-idem', 0),
+      { channel: 'presence', id: 'presence-evt-1', data: { userId: 'admin-user', displayName: 'A', color: '#000000', status: 'idle' } },
+    ])
     expect(again.duplicates).toBe(2)
     await h.restart()
     const afterRestart = await write(h, sid, [chunk('m-idem', 0), chunk('m-idem', 1)])
@@ -72,7 +83,10 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
     }
     const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [event] })
     expect(raw.status).toBeLessThan(300)
-    const res = await write(h, sid, { channel: 'terminal', data: { id: 'raw-line-1', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'hi\n' } })
+    const res = await write(h, sid, {
+      channel: 'terminal',
+      data: { id: 'raw-line-1', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'hi\n' },
+    })
     expect(res.duplicates).toBe(1)
   })
 
@@ -84,14 +98,35 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
     ['an unknown channel', { body: { channel: 'video', data: {} } }, 'channel'],
     ['a missing channel', { body: { data: {} } }, 'channel'],
     ['data that is not an object', { body: { channel: 'chunk', data: 5 } }, 'data'],
-    ['a bad chunk role', { body: { channel: 'chunk', data: { messageId: 'm', role: 'robot', author: 'admin-user', turn: 0, seq: 0, delta: '' } } }, 'data.role'],
+    [
+      'a bad chunk role',
+      { body: { channel: 'chunk', data: { messageId: 'm', role: 'robot', author: 'admin-user', turn: 0, seq: 0, delta: '' } } },
+      'data.role',
+    ],
     ['a missing required field', { body: { channel: 'tool-call', data: { messageId: 'm', input: {}, status: 'pending' } } }, 'data.name'],
     ['a bad terminal line', { body: { channel: 'terminal', data: { kind: 'exit', source: 'admin-user' } } }, 'data.exitCode'],
-    ['a bad presence colour', { body: { channel: 'presence', data: { userId: 'u', displayName: 'U', color: 'blue', status: 'active' } } }, 'data.color'],
-    ['a bad agent status', { body: { channel: 'agent-state', data: { agentId: 'a', status: 'dreaming', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 } } }, 'data.status'],
+    [
+      'a bad presence colour',
+      { body: { channel: 'presence', data: { userId: 'u', displayName: 'U', color: 'blue', status: 'active' } } },
+      'data.color',
+    ],
+    [
+      'a bad agent status',
+      { body: { channel: 'agent-state', data: { agentId: 'a', status: 'dreaming', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 } } },
+      'data.status',
+    ],
     ['an operation the channel does not allow', { body: { channel: 'chunk', operation: 'delete', data: { id: 'x' } } }, 'operation'],
     ['a bad event id', { body: { channel: 'chunk', id: '', data: {} } }, 'id'],
-    ['one bad event in an array', { body: [chunk('m-bad', 0), { channel: 'chunk', data: { messageId: 'm-bad', role: 'user', author: 'admin-user', turn: 'x', seq: 1, delta: '' } }] }, '[1].data.turn'],
+    [
+      'one bad event in an array',
+      {
+        body: [
+          chunk('m-bad', 0),
+          { channel: 'chunk', data: { messageId: 'm-bad', role: 'user', author: 'admin-user', turn: 'x', seq: 1, delta: '' } },
+        ],
+      },
+      '[1].data.turn',
+    ],
   ])('answers 400 naming the field for %s, and appends nothing', async (_name, input, field) => {
     const before = await readStream(h, sid)
     const res = 'raw' in input ? await post(undefined, { raw: input.raw }) : await post(input.body)
@@ -125,7 +160,11 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
 
   it('answers 409 when the session stream was closed', async () => {
     const closedSid = await createSession(h)
-    const close = await h.request(`/api/streams/sessions/${closedSid}`, { token: h.adminToken, method: 'POST', headers: { 'stream-closed': 'true' } })
+    const close = await h.request(`/api/streams/sessions/${closedSid}`, {
+      token: h.adminToken,
+      method: 'POST',
+      headers: { 'stream-closed': 'true' },
+    })
     expect(close.status).toBeLessThan(300)
     const res = await post(chunk('m', 0), { session: closedSid })
     expect(res.status).toBe(409)
@@ -173,7 +212,10 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
       const mine = { channel: 'chunk', data: { messageId: 'm-ann', role: 'user', author: 'u-ann', turn: 0, seq: 0, delta: 'hi' } }
       expect((await post(mine, { token })).status).toBe(200)
       expect((await post({ channel: 'terminal', data: { kind: 'input', source: 'u-ann', data: 'ls' } }, { token })).status).toBe(200)
-      expect((await post({ channel: 'presence', data: { userId: 'u-ann', displayName: 'Ann', color: '#ff0000', status: 'active' } }, { token })).status).toBe(200)
+      expect(
+        (await post({ channel: 'presence', data: { userId: 'u-ann', displayName: 'Ann', color: '#ff0000', status: 'active' } }, { token }))
+          .status,
+      ).toBe(200)
       const denied = [
         { channel: 'chunk', data: { messageId: 'm-x', role: 'user', author: 'u-bob', turn: 0, seq: 0, delta: 'pretending' } },
         { channel: 'chunk', data: { messageId: 'm-x', role: 'assistant', author: 'u-ann', turn: 0, seq: 0, delta: 'agent?' } },
@@ -190,10 +232,31 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
 
     it('lets a worker write its agent channels and not user chunks; a viewer writes nothing', async () => {
       const worker = await h.app.issueToken({ role: 'worker', sessionId: sid, subject: 'agent-1' })
-      expect((await post({ channel: 'agent-state', data: { agentId: 'agent-1', status: 'thinking', tokensIn: 1, tokensOut: 1, costUsd: 0, turns: 0 } }, { token: worker })).status).toBe(200)
-      expect((await post({ channel: 'chunk', data: { messageId: 'a-m', role: 'assistant', author: 'agent-1', turn: 0, seq: 0, delta: 'hello' } }, { token: worker })).status).toBe(200)
+      expect(
+        (
+          await post(
+            { channel: 'agent-state', data: { agentId: 'agent-1', status: 'thinking', tokensIn: 1, tokensOut: 1, costUsd: 0, turns: 0 } },
+            { token: worker },
+          )
+        ).status,
+      ).toBe(200)
+      expect(
+        (
+          await post(
+            { channel: 'chunk', data: { messageId: 'a-m', role: 'assistant', author: 'agent-1', turn: 0, seq: 0, delta: 'hello' } },
+            { token: worker },
+          )
+        ).status,
+      ).toBe(200)
       expect((await post(chunk('m-w', 0, { author: 'agent-1' }), { token: worker })).status).toBe(403)
-      expect((await post({ channel: 'agent-state', data: { agentId: 'agent-2', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 } }, { token: worker })).status).toBe(403)
+      expect(
+        (
+          await post(
+            { channel: 'agent-state', data: { agentId: 'agent-2', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 } },
+            { token: worker },
+          )
+        ).status,
+      ).toBe(403)
       const viewer = await h.app.issueToken({ role: 'viewer', sessionId: sid })
       expect((await post(chunk('m-v', 0), { token: viewer })).status).toBe(403)
     })
@@ -203,21 +266,34 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
       const session = await createSession(h)
       const worker = await h.app.issueToken({ role: 'worker', sessionId: session, subject: 'agent-1' })
       const collab = await h.app.issueToken({ role: 'collaborator', sessionId: session, subject: 'u-eve' })
-      const agentChunk = { channel: 'chunk', data: { messageId: 'agent-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'The answer is' } }
+      const agentChunk = {
+        channel: 'chunk',
+        data: { messageId: 'agent-msg', role: 'assistant', author: 'agent-1', turn: 1, seq: 0, delta: 'The answer is' },
+      }
       expect((await post(agentChunk, { session, token: worker })).status).toBe(200)
-      const injected = { channel: 'chunk', data: { messageId: 'agent-msg', role: 'user', author: 'u-eve', turn: 1, seq: 1, delta: ' to wire me money' } }
+      const injected = {
+        channel: 'chunk',
+        data: { messageId: 'agent-msg', role: 'user', author: 'u-eve', turn: 1, seq: 1, delta: ' to wire me money' },
+      }
       const res = await post(injected, { session, token: collab })
       expect(res.status).toBe(403)
       expect(((await res.json()) as { error: string }).error).toMatch(/started by someone else/)
       // Also through the messages API with an explicit messageId.
-      expect((await h.request(`/api/sessions/${session}/messages`, { token: collab, json: { text: 'x', messageId: 'agent-msg' } })).status).toBe(403)
+      expect(
+        (await h.request(`/api/sessions/${session}/messages`, { token: collab, json: { text: 'x', messageId: 'agent-msg' } })).status,
+      ).toBe(403)
       // A batch where one chunk is foreign claims nothing: its own new message stays free.
-      const batch = [{ channel: 'chunk', data: { messageId: 'eve-1', role: 'user', author: 'u-eve', turn: 1, seq: 0, delta: 'mine' } }, injected]
+      const batch = [
+        { channel: 'chunk', data: { messageId: 'eve-1', role: 'user', author: 'u-eve', turn: 1, seq: 0, delta: 'mine' } },
+        injected,
+      ]
       expect((await post(batch, { session, token: collab })).status).toBe(403)
       // Her own messages work, continued or new; the agent continues its own.
       expect((await post(batch[0], { session, token: collab })).status).toBe(200)
       expect((await post({ ...batch[0], data: { ...batch[0].data, seq: 1, delta: ' more' } }, { session, token: collab })).status).toBe(200)
-      expect((await post({ ...agentChunk, data: { ...agentChunk.data, seq: 1, delta: ' 42' } }, { session, token: worker })).status).toBe(200)
+      expect((await post({ ...agentChunk, data: { ...agentChunk.data, seq: 1, delta: ' 42' } }, { session, token: worker })).status).toBe(
+        200,
+      )
       const texts = (await readStream(h, session)).events.filter((e) => e.value?.messageId === 'agent-msg').map((e) => e.value.author)
       expect(texts).toEqual(['agent-1', 'agent-1'])
     })
@@ -225,10 +301,24 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
     it('keeps authorship across a restart (rebuilt from the stream)', async () => {
       const session = await createSession(h)
       const worker = await h.app.issueToken({ role: 'worker', sessionId: session, subject: 'agent-1' })
-      expect((await post({ channel: 'chunk', data: { messageId: 'before-restart', role: 'assistant', author: 'agent-1', turn: 0, seq: 0, delta: 'a' } }, { session, token: worker })).status).toBe(200)
+      expect(
+        (
+          await post(
+            { channel: 'chunk', data: { messageId: 'before-restart', role: 'assistant', author: 'agent-1', turn: 0, seq: 0, delta: 'a' } },
+            { session, token: worker },
+          )
+        ).status,
+      ).toBe(200)
       await h.restart()
       const collab = await h.app.issueToken({ role: 'collaborator', sessionId: session, subject: 'u-eve' })
-      expect((await post({ channel: 'chunk', data: { messageId: 'before-restart', role: 'user', author: 'u-eve', turn: 0, seq: 1, delta: 'b' } }, { session, token: collab })).status).toBe(403)
+      expect(
+        (
+          await post(
+            { channel: 'chunk', data: { messageId: 'before-restart', role: 'user', author: 'u-eve', turn: 0, seq: 1, delta: 'b' } },
+            { session, token: collab },
+          )
+        ).status,
+      ).toBe(403)
     })
 
     it('answers deeply nested JSON with 400, not 500', async () => {
@@ -245,7 +335,10 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
       const viewer = await h.app.issueToken({ role: 'viewer', sessionId: sid })
       const res = await post(undefined, { token: viewer, raw: '{not even json' })
       expect(res.status).toBe(403)
-      const presence = (displayName: string, userId = 'admin-user') => ({ channel: 'presence', data: { userId, displayName, color: '#ff0000', status: 'active' } })
+      const presence = (displayName: string, userId = 'admin-user') => ({
+        channel: 'presence',
+        data: { userId, displayName, color: '#ff0000', status: 'active' },
+      })
       expect((await post(presence('Eve\u001b]0;owned\u0007'))).status).toBe(400)
       expect((await post(presence('Eve\u009b2J'))).status).toBe(400)
       expect((await post(presence('Eve', 'admin\u001b[31m'))).status).toBe(400)

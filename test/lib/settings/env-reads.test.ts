@@ -13,7 +13,8 @@ function sources(dir: string): string[] {
 }
 
 /** The front door and the entry points that hand process.env to it. */
-const allowed = (file: string) => file.startsWith('src/lib/settings/') || /^src\/server\/[^/]+\.ts$/.test(file) || file === 'src/worker/main.ts'
+const allowed = (file: string) =>
+  file.startsWith('src/lib/settings/') || /^src\/server\/[^/]+\.ts$/.test(file) || file === 'src/worker/main.ts'
 
 describe('configuration has one front door', () => {
   it('no file in src/ reads process.env outside src/lib/settings and the entry points', () => {

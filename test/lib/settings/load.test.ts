@@ -14,7 +14,16 @@ describe('loadSettings', () => {
       defaultRetentionMs: 30 * 86_400_000,
       allowLoopbackWebhooks: false,
     })
-    expect(s.sessions).toMatchObject({ auth: true, secret: undefined, streamsUrl: undefined, retentionDays: 30, maxEventBodyBytes: 1024 * 1024, monitorIntervalMs: 5_000, ephemeralRemoveAfterMs: 60_000, defaultLimits: {} })
+    expect(s.sessions).toMatchObject({
+      auth: true,
+      secret: undefined,
+      streamsUrl: undefined,
+      retentionDays: 30,
+      maxEventBodyBytes: 1024 * 1024,
+      monitorIntervalMs: 5_000,
+      ephemeralRemoveAfterMs: 60_000,
+      defaultLimits: {},
+    })
     expect(s.workers).toEqual({ enabled: true, runtime: 'process', warmPool: {}, sandbox: 'bwrap' })
     expect(s.gateway.providerEnv).toEqual({})
     expect(s.logging.level).toBe('info')
@@ -28,7 +37,12 @@ describe('loadSettings', () => {
       TETHER_SESSION_MAX_BUDGET_USD: '2.5',
       TETHER_MONITOR_INTERVAL_MS: '1000',
     }).sessions
-    expect(c).toMatchObject({ auth: false, streamsUrl: 'http://127.0.0.1:4437/v1/stream', monitorIntervalMs: 1000, defaultLimits: { maxIdleTimeMs: null, maxBudgetUsd: 2.5 } })
+    expect(c).toMatchObject({
+      auth: false,
+      streamsUrl: 'http://127.0.0.1:4437/v1/stream',
+      monitorIntervalMs: 1000,
+      defaultLimits: { maxIdleTimeMs: null, maxBudgetUsd: 2.5 },
+    })
   })
 
   it('derives the public URL, retention and worker settings as the old per-area parsers did', () => {
@@ -47,7 +61,14 @@ describe('loadSettings', () => {
     })
     expect(s.server.publicUrl).toBe('http://0.0.0.0:4000')
     expect(s.streams.defaultRetentionMs).toBeNull()
-    expect(s.workers).toMatchObject({ runtime: 'docker', warmPool: { docker: 3, process: 1 }, memoryBytes: 256 * 1024 * 1024, nanoCpus: 500_000_000, network: 'egress', sandbox: 'off' })
+    expect(s.workers).toMatchObject({
+      runtime: 'docker',
+      warmPool: { docker: 3, process: 1 },
+      memoryBytes: 256 * 1024 * 1024,
+      nanoCpus: 500_000_000,
+      network: 'egress',
+      sandbox: 'off',
+    })
     expect(s.gateway.providerEnv).toEqual({ ANTHROPIC_API_KEY: 'k' })
     expect(loadSettings({ TETHER_PUBLIC_URL: 'https://tether.example/' }).server.publicUrl).toBe('https://tether.example')
   })
@@ -66,6 +87,8 @@ describe('loadSettings', () => {
   })
 
   it('never echoes a rejected value (it may be the secret)', () => {
-    expect(() => loadSettings({ TETHER_SECRET: 'hunter2-short' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }))
+    expect(() => loadSettings({ TETHER_SECRET: 'hunter2-short' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    )
   })
 })

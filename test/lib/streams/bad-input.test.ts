@@ -189,13 +189,22 @@ describe('bad input', () => {
     }
     ac.abort()
     expect(text).not.toContain('\r')
-    const events = text.split('\n\n').filter(Boolean).map((block) => {
-      const lines = block.split('\n')
-      return {
-        type: lines.find((l) => l.startsWith('event:'))!.slice(6).trim(),
-        data: lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n'),
-      }
-    })
+    const events = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((block) => {
+        const lines = block.split('\n')
+        return {
+          type: lines
+            .find((l) => l.startsWith('event:'))!
+            .slice(6)
+            .trim(),
+          data: lines
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5))
+            .join('\n'),
+        }
+      })
     expect(events.map((e) => e.type)).toEqual(['data', 'control'])
     // The payload survives as literal data (each line terminator became a line break).
     expect(events[0]!.data).toBe(evil.replace(/\r\n|\r/g, '\n'))

@@ -33,7 +33,11 @@ async function collectSse(res: Response, count: number): Promise<unknown[]> {
       const block = buffered.slice(0, boundary)
       buffered = buffered.slice(boundary + 2)
       if (!block.startsWith('event: data')) continue
-      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n')
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5))
+        .join('\n')
       messages.push(...(JSON.parse(data) as unknown[]))
     }
   }
@@ -51,7 +55,11 @@ describe('live reads', () => {
     for (let burst = 0; burst < 10; burst++) {
       await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          fetch(url(name), { method: 'POST', headers: { 'content-type': 'application/json', 'stream-seq': String(burst * 10 + i).padStart(4, '0') }, body: JSON.stringify({ n: burst * 10 + i }) }),
+          fetch(url(name), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'stream-seq': String(burst * 10 + i).padStart(4, '0') },
+            body: JSON.stringify({ n: burst * 10 + i }),
+          }),
         ),
       )
     }
@@ -65,7 +73,9 @@ describe('live reads', () => {
     ev.rows.push(Buffer.from('{"a":1}'))
     const first = ev.sharedFrame('json')
     expect(ev.sharedFrame('json')).toBe(first)
-    expect(first.toString()).toMatch(/^event: data\ndata:\[\{"a":1\}\]\n\nevent: control\ndata:\{"streamNextOffset":"0000000000000001_0000000000000007"/)
+    expect(first.toString()).toMatch(
+      /^event: data\ndata:\[\{"a":1\}\]\n\nevent: control\ndata:\{"streamNextOffset":"0000000000000001_0000000000000007"/,
+    )
   })
 
   it('a stalled reader neither blocks writers nor other readers, and catches up when it resumes', async () => {

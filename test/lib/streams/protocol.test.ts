@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { mediaTypeEssence, parseClosedHeader, parseProducerInt, parseRfc3339, parseStrictInt, trimOws } from '../../../src/lib/streams/protocol'
+import {
+  mediaTypeEssence,
+  parseClosedHeader,
+  parseProducerInt,
+  parseRfc3339,
+  parseStrictInt,
+  trimOws,
+} from '../../../src/lib/streams/protocol'
 import { judgeProducer } from '../../../src/lib/streams/producers'
 import { parseAppendHeaders, parseClosed, parseCreateHeaders, parseProducerHeaders } from '../../../src/lib/streams/request-headers'
 
@@ -34,7 +41,8 @@ describe('header parsing', () => {
     expect(parseClosedHeader(null)).toBe(false)
     expect(parseClosedHeader('false')).toBe(false)
     // U+00A0 (a 0xA0 byte on the wire), other Unicode spaces, and near misses are not "true" and not "false".
-    for (const v of ['true\u00a0', '\u00a0true', 'true\u2003', 'true\u200b', 'yes', '1', '', 'true, true', 'tru']) expect(parseClosedHeader(v)).toBeNull()
+    for (const v of ['true\u00a0', '\u00a0true', 'true\u2003', 'true\u200b', 'yes', '1', '', 'true, true', 'tru'])
+      expect(parseClosedHeader(v)).toBeNull()
   })
 
   it('trims only SP and HTAB around header values', () => {
@@ -74,7 +82,11 @@ describe('request header validation', () => {
   }
 
   it('parses a fork request relative to the mount prefix', () => {
-    const h = new Headers({ 'stream-forked-from': '/v1/stream/src', 'stream-fork-offset': '0000000000000002_0000000000000010', 'stream-ttl': '60' })
+    const h = new Headers({
+      'stream-forked-from': '/v1/stream/src',
+      'stream-fork-offset': '0000000000000002_0000000000000010',
+      'stream-ttl': '60',
+    })
     expect(parseCreateHeaders(h, ['/v1/stream'])).toEqual({
       ttlSeconds: 60,
       expiresAtMs: null,
@@ -83,9 +95,13 @@ describe('request header validation', () => {
   })
 
   it('refuses conflicting or malformed create headers', () => {
-    expect(code(() => parseCreateHeaders(new Headers({ 'stream-ttl': '1', 'stream-expires-at': '2030-01-01T00:00:00Z' }), []))).toBe('CONFLICTING_EXPIRY')
+    expect(code(() => parseCreateHeaders(new Headers({ 'stream-ttl': '1', 'stream-expires-at': '2030-01-01T00:00:00Z' }), []))).toBe(
+      'CONFLICTING_EXPIRY',
+    )
     expect(code(() => parseCreateHeaders(new Headers({ 'stream-fork-sub-offset': '0' }), []))).toBe('FORK_HEADER_WITHOUT_SOURCE')
-    expect(code(() => parseCreateHeaders(new Headers({ 'stream-forked-from': 'a', 'stream-fork-offset': '12' }), []))).toBe('INVALID_FORK_OFFSET')
+    expect(code(() => parseCreateHeaders(new Headers({ 'stream-forked-from': 'a', 'stream-fork-offset': '12' }), []))).toBe(
+      'INVALID_FORK_OFFSET',
+    )
   })
 
   it('answers an ambiguous Stream-Closed with 400 on append and create', () => {
@@ -103,9 +119,17 @@ describe('request header validation', () => {
 
   it('requires all three producer headers or none', () => {
     expect(parseProducerHeaders(new Headers())).toBeNull()
-    expect(parseProducerHeaders(new Headers({ 'producer-id': 'p', 'producer-epoch': '1', 'producer-seq': '2' }))).toEqual({ id: 'p', epoch: 1, seq: 2 })
+    expect(parseProducerHeaders(new Headers({ 'producer-id': 'p', 'producer-epoch': '1', 'producer-seq': '2' }))).toEqual({
+      id: 'p',
+      epoch: 1,
+      seq: 2,
+    })
     expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': 'p' })))).toBe('INCOMPLETE_PRODUCER')
-    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': ' ', 'producer-epoch': '1', 'producer-seq': '2' })))).toBe('INVALID_PRODUCER_ID')
-    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': 'p', 'producer-epoch': '-1', 'producer-seq': '2' })))).toBe('INVALID_PRODUCER_EPOCH')
+    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': ' ', 'producer-epoch': '1', 'producer-seq': '2' })))).toBe(
+      'INVALID_PRODUCER_ID',
+    )
+    expect(code(() => parseProducerHeaders(new Headers({ 'producer-id': 'p', 'producer-epoch': '-1', 'producer-seq': '2' })))).toBe(
+      'INVALID_PRODUCER_EPOCH',
+    )
   })
 })

@@ -39,7 +39,9 @@ async function containerOf(sessionId: string): Promise<Docker.ContainerInspectIn
 
 /** Runs `command` in a running container as `user` (docker exec), returns stdout + stderr. */
 async function execIn(containerId: string, command: string, user = '1000:1000'): Promise<string> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: ['bash', '-c', command], User: user, AttachStdout: true, AttachStderr: true })
+  const exec = await docker
+    .getContainer(containerId)
+    .exec({ Cmd: ['bash', '-c', command], User: user, AttachStdout: true, AttachStderr: true })
   const stream = await exec.start({ hijack: true, stdin: false })
   const chunks: Buffer[] = []
   await new Promise<void>((resolve, reject) => {
@@ -100,7 +102,9 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     expect(socket?.Source).toMatch(/tether-run-[^/]+\/server\.sock$/)
     // The worker got its identity and nothing else from the host.
     const env = c.Config.Env.map((e) => e.split('=')[0])
-    expect(env).toEqual(expect.arrayContaining(['TETHER_SESSION_ID', 'TETHER_SERVER_URL', 'TETHER_WORKER_TOKEN', 'TETHER_SERVER_SOCKET', 'TETHER_SANDBOX']))
+    expect(env).toEqual(
+      expect.arrayContaining(['TETHER_SESSION_ID', 'TETHER_SERVER_URL', 'TETHER_WORKER_TOKEN', 'TETHER_SERVER_SOCKET', 'TETHER_SANDBOX']),
+    )
     expect(c.Config.Env).toContain('TETHER_SANDBOX=setuid:1000:1000')
     expect(env).not.toContain('TETHER_SECRET')
     const runtime = await h.supervisor.runtime('docker')
@@ -110,7 +114,10 @@ describe('docker runtime', { timeout: 120_000 }, () => {
 
   it('keeps the host loopback out of reach of processes in the container, while the worker reaches the server', async () => {
     // A service on the host (all addresses), like another Tether with TETHER_AUTH=off.
-    const hostIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1'
+    const hostIp =
+      Object.values(networkInterfaces())
+        .flat()
+        .find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1'
     let reached = 0
     const listener: Server = createServer((s) => {
       reached++
@@ -142,7 +149,10 @@ describe('docker runtime', { timeout: 120_000 }, () => {
       expect(out).toContain('ok')
       expect(reached).toBe(0)
       // The server socket is root's: uid 1000 cannot open it either.
-      const socketOut = await execIn(c.Id, `ls -ln ${WORKER_SERVER_SOCKET}; test -w ${WORKER_SERVER_SOCKET} && echo writable || echo not-writable`)
+      const socketOut = await execIn(
+        c.Id,
+        `ls -ln ${WORKER_SERVER_SOCKET}; test -w ${WORKER_SERVER_SOCKET} && echo writable || echo not-writable`,
+      )
       expect(socketOut).toContain('not-writable')
     } finally {
       listener.close()
@@ -171,7 +181,15 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     const id = await h.createSession()
     await h.waitFor(id, latestAgentState, 'worker ready')
     const res = await h.request(`/api/streams?sessionId=${id}`, {
-      json: { channel: 'terminal', data: { id: 'cmd-docker', kind: 'input', source: 'admin-user', data: 'printf "\\033[32mgreen\\033[0m\\n"; echo uid=$(id -u) host=$(hostname)' } },
+      json: {
+        channel: 'terminal',
+        data: {
+          id: 'cmd-docker',
+          kind: 'input',
+          source: 'admin-user',
+          data: 'printf "\\033[32mgreen\\033[0m\\n"; echo uid=$(id -u) host=$(hostname)',
+        },
+      },
     })
     expect(res.status).toBe(200)
     const output = await h.waitFor(
@@ -191,7 +209,10 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     const resize = await h.request(`/api/streams?sessionId=${id}`, {
       json: [
         { channel: 'terminal', data: { id: 'resize-1', kind: 'resize', source: 'admin-user', cols: 100, rows: 30 } },
-        { channel: 'terminal', data: { id: 'cmd-tput', kind: 'input', source: 'admin-user', data: 'tput cup 2 3; echo; echo cols=$(tput cols)' } },
+        {
+          channel: 'terminal',
+          data: { id: 'cmd-tput', kind: 'input', source: 'admin-user', data: 'tput cup 2 3; echo; echo cols=$(tput cols)' },
+        },
       ],
     })
     expect(resize.status).toBe(200)
@@ -227,7 +248,11 @@ describe('docker runtime', { timeout: 120_000 }, () => {
     expect(after.State.Running).toBe(true)
     await h.postMessage(id, '/read keep.txt')
     events = await h.waitFor(id, (e) => turnEnded(e, 3) && e, 'read after restart')
-    expect(ofType(events, 'tool-call').at(-1)!.value).toMatchObject({ name: 'read_file', status: 'succeeded', output: 'survives the crash' })
+    expect(ofType(events, 'tool-call').at(-1)!.value).toMatchObject({
+      name: 'read_file',
+      status: 'succeeded',
+      output: 'survives the crash',
+    })
   })
 
   it('removes the container and its volume when the session is terminated', async () => {
@@ -297,7 +322,7 @@ describe('runtime per session', { timeout: 120_000 }, () => {
 })
 
 describe('docker reconcile on server start', { timeout: 120_000 }, () => {
-  it('restarts live sessions\' workers from an earlier run and removes orphaned containers', async () => {
+  it("restarts live sessions' workers from an earlier run and removes orphaned containers", async () => {
     const first = await startWorkerHarness({ runtime: 'docker', hooks: { stopWorkersOnClose: false } })
     const dataDir = first.dataDir
     const id = await first.createSession()
@@ -311,7 +336,12 @@ describe('docker reconcile on server start', { timeout: 120_000 }, () => {
       Image: image,
       Env: ['TETHER_WARM=1'],
       OpenStdin: true,
-      Labels: { [LABELS.managedBy]: 'tether', [LABELS.instance]: instanceIdFor(dataDir), [LABELS.session]: 'gone', [LABELS.run]: 'earlier' },
+      Labels: {
+        [LABELS.managedBy]: 'tether',
+        [LABELS.instance]: instanceIdFor(dataDir),
+        [LABELS.session]: 'gone',
+        [LABELS.run]: 'earlier',
+      },
       HostConfig: { NetworkMode: 'none' },
     })
     await orphan.start()

@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startReferenceServer } from '../sessions/harness'
-import { answerText, chunkGaps, duplicateImmutableEvents, latestAgentState, startWorkerHarness, turnEnded, type WorkerHarness } from './harness'
+import {
+  answerText,
+  chunkGaps,
+  duplicateImmutableEvents,
+  latestAgentState,
+  startWorkerHarness,
+  turnEnded,
+  type WorkerHarness,
+} from './harness'
 
 describe('worker on an external streams backend', { timeout: 120_000 }, () => {
   let reference: Awaited<ReturnType<typeof startReferenceServer>>

@@ -69,7 +69,12 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
     { dataDir, sessions, logger, longPollTimeoutMs: 5_000 },
     createWorkerCallbacks({
       dataDir,
-      config: { enabled: true, runtime: opts.runtime, warmPool: opts.warmPool ?? { process: 0, docker: 0 }, heartbeatMs: opts.heartbeatMs ?? 1_000 },
+      config: {
+        enabled: true,
+        runtime: opts.runtime,
+        warmPool: opts.warmPool ?? { process: 0, docker: 0 },
+        heartbeatMs: opts.heartbeatMs ?? 1_000,
+      },
       // The port is known only once listening; reconcile may ask before that.
       serverUrl: () => urlReady,
       logger,
@@ -137,7 +142,12 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
         if (value) return value as NonNullable<typeof value>
         await new Promise((r) => setTimeout(r, 50))
       }
-      throw new Error(`gave up waiting for ${what}; stream has ${last.length} events:\n${last.slice(-15).map((e) => JSON.stringify(e).slice(0, 300)).join('\n')}`)
+      throw new Error(
+        `gave up waiting for ${what}; stream has ${last.length} events:\n${last
+          .slice(-15)
+          .map((e) => JSON.stringify(e).slice(0, 300))
+          .join('\n')}`,
+      )
     },
     async close() {
       // The app first: stopping workers still reach the server to write their final state.
@@ -158,7 +168,12 @@ export function answerText(events: Event[], turn: number): string {
   for (const c of chunks) steps.set(c.value.messageId, [...(steps.get(c.value.messageId) ?? []), c])
   return [...steps.entries()]
     .sort((a, b) => stepIndex(a[0]) - stepIndex(b[0]))
-    .map(([, cs]) => cs.sort((a, b) => a.value.seq - b.value.seq).map((c) => c.value.delta).join(''))
+    .map(([, cs]) =>
+      cs
+        .sort((a, b) => a.value.seq - b.value.seq)
+        .map((c) => c.value.delta)
+        .join(''),
+    )
     .join('')
 }
 
@@ -231,12 +246,21 @@ export function ensureDockerEngine(): string {
 async function removeStaleContainers(): Promise<void> {
   const { dockerClient } = await import('../../../src/lib/workers/docker-engine')
   const docker = dockerClient()
-  const exited = await docker.listContainers({ all: true, filters: { label: ['tether.managed-by=tether'], status: ['exited', 'dead', 'created'] } })
+  const exited = await docker.listContainers({
+    all: true,
+    filters: { label: ['tether.managed-by=tether'], status: ['exited', 'dead', 'created'] },
+  })
   for (const c of exited) {
-    const info = await docker.getContainer(c.Id).inspect().catch(() => null)
+    const info = await docker
+      .getContainer(c.Id)
+      .inspect()
+      .catch(() => null)
     const finished = info ? Date.parse(info.State.FinishedAt) : Number.NaN
     if (info && (Number.isNaN(finished) || finished <= 0 ? Date.parse(info.Created) : finished) < Date.now() - 10 * 60_000) {
-      await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {})
     }
   }
 }

@@ -35,7 +35,8 @@ describe('worker token isolation', { timeout: 120_000 }, () => {
     value: { timestamp: now(), ...value },
     headers: { operation, timestamp: new Date().toISOString() },
   })
-  const assistantChunk = (id: string) => envelope('chunk', { id: `${id}:0`, messageId: id, role: 'assistant', author: 'agent', turn: 0, seq: 0, delta: 'x', done: true })
+  const assistantChunk = (id: string) =>
+    envelope('chunk', { id: `${id}:0`, messageId: id, role: 'assistant', author: 'agent', turn: 0, seq: 0, delta: 'x', done: true })
 
   async function rawAppend(sessionId: string, body: unknown): Promise<number> {
     const res = await h.request(`/api/streams/sessions/${sessionId}`, { token, json: body })
@@ -57,7 +58,11 @@ describe('worker token isolation', { timeout: 120_000 }, () => {
     })
     expect(writer.status).toBe(403)
     // Through an idempotent producer, as the worker itself publishes.
-    const handle = new DurableStream({ url: `${h.url}/api/streams/sessions/${other}`, headers: { authorization: `Bearer ${token}` }, contentType: 'application/json' })
+    const handle = new DurableStream({
+      url: `${h.url}/api/streams/sessions/${other}`,
+      headers: { authorization: `Bearer ${token}` },
+      contentType: 'application/json',
+    })
     const errors: Error[] = []
     const statuses: number[] = []
     const producer = new IdempotentProducer(handle, 'agent:agent', {
@@ -79,12 +84,48 @@ describe('worker token isolation', { timeout: 120_000 }, () => {
 
   it("cannot write a user's channels or speak for someone else in its own session", async () => {
     const forbidden = [
-      envelope('chunk', { id: 'u1:0', messageId: 'u1', role: 'user', author: 'admin-user', turn: 0, seq: 0, delta: 'fake user', done: true }),
-      envelope('chunk', { id: 'a2:0', messageId: 'a2', role: 'assistant', author: 'another-agent', turn: 0, seq: 0, delta: 'x', done: true }),
-      envelope('presence', { id: 'admin-user', userId: 'admin-user', displayName: 'A', color: '#112233', status: 'active', lastSeen: now() }, 'upsert'),
+      envelope('chunk', {
+        id: 'u1:0',
+        messageId: 'u1',
+        role: 'user',
+        author: 'admin-user',
+        turn: 0,
+        seq: 0,
+        delta: 'fake user',
+        done: true,
+      }),
+      envelope('chunk', {
+        id: 'a2:0',
+        messageId: 'a2',
+        role: 'assistant',
+        author: 'another-agent',
+        turn: 0,
+        seq: 0,
+        delta: 'x',
+        done: true,
+      }),
+      envelope(
+        'presence',
+        { id: 'admin-user', userId: 'admin-user', displayName: 'A', color: '#112233', status: 'active', lastSeen: now() },
+        'upsert',
+      ),
       envelope('terminal', { id: 'ti-1', kind: 'input', source: 'admin-user', data: 'rm -rf /' }),
       envelope('agent-state', { id: 'control:iso', kind: 'control', action: 'stop', reason: 'x', requestedBy: 'admin-user' }, 'upsert'),
-      envelope('agent-state', { id: 'other-agent', kind: 'state', agentId: 'other-agent', status: 'idle', tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0, lastHeartbeat: now() }, 'upsert'),
+      envelope(
+        'agent-state',
+        {
+          id: 'other-agent',
+          kind: 'state',
+          agentId: 'other-agent',
+          status: 'idle',
+          tokensIn: 0,
+          tokensOut: 0,
+          costUsd: 0,
+          turns: 0,
+          lastHeartbeat: now(),
+        },
+        'upsert',
+      ),
     ]
     for (const event of forbidden) expect(await rawAppend(own, [event]), JSON.stringify(event).slice(0, 80)).toBe(403)
     const events = await h.events(own)

@@ -107,7 +107,10 @@ describe('process runtime', { timeout: 120_000 }, () => {
     const id = await h.createSession()
     await h.waitFor(id, latestAgentState, 'worker ready')
     const res = await h.request(`/api/streams?sessionId=${id}`, {
-      json: { channel: 'terminal', data: { id: 'cmd-1', kind: 'input', source: 'admin-user', data: 'echo term-$((6*7)); tput cols; test -t 1 && echo is-a-tty' } },
+      json: {
+        channel: 'terminal',
+        data: { id: 'cmd-1', kind: 'input', source: 'admin-user', data: 'echo term-$((6*7)); tput cols; test -t 1 && echo is-a-tty' },
+      },
     })
     expect(res.status).toBe(200)
     const output = await h.waitFor(

@@ -87,7 +87,9 @@ describe('TETHER_WORKER_NETWORK', () => {
 
   it('refuses host at start-up, saying why', () => {
     expect(() => workerNetworkFrom('host')).toThrow(/127\.0\.0\.1/)
-    expect(() => workerCallbacksFromSettings('/tmp/unused', loadSettings({ TETHER_WORKER_NETWORK: 'host' }).workers)).toThrow(/TETHER_WORKER_NETWORK=host is refused/)
+    expect(() => workerCallbacksFromSettings('/tmp/unused', loadSettings({ TETHER_WORKER_NETWORK: 'host' }).workers)).toThrow(
+      /TETHER_WORKER_NETWORK=host is refused/,
+    )
     expect(() => workerNetworkFrom('bad name;rm')).toThrow(/not a Docker network name/)
   })
 })

@@ -101,8 +101,23 @@ export function createSessionActions(connection: SessionConnection, identity: Id
     failures,
     sendMessage(text, turn = 0) {
       const messageId = newId()
-      const chunk: Chunk = { id: `${messageId}:0`, messageId, role: 'user', author: identity.userId, turn, seq: 0, delta: text, done: true, timestamp: Date.now() }
-      const transaction = run({ label: 'send message', quiet: false, mutate: () => chunks.insert(chunk), events: [{ channel: 'chunk', data: { ...chunk } }] })
+      const chunk: Chunk = {
+        id: `${messageId}:0`,
+        messageId,
+        role: 'user',
+        author: identity.userId,
+        turn,
+        seq: 0,
+        delta: text,
+        done: true,
+        timestamp: Date.now(),
+      }
+      const transaction = run({
+        label: 'send message',
+        quiet: false,
+        mutate: () => chunks.insert(chunk),
+        events: [{ channel: 'chunk', data: { ...chunk } }],
+      })
       return { messageId, transaction }
     },
     runCommand(command) {
@@ -113,7 +128,11 @@ export function createSessionActions(connection: SessionConnection, identity: Id
       return terminalLine({ id: newId(), kind: 'input', source: identity.userId, data, timestamp: Date.now() }, 'send keys')
     },
     resizeTerminal(cols, rows) {
-      return terminalLine({ id: newId(), kind: 'resize', source: identity.userId, cols, rows, timestamp: Date.now() }, 'resize terminal', true)
+      return terminalLine(
+        { id: newId(), kind: 'resize', source: identity.userId, cols, rows, timestamp: Date.now() },
+        'resize terminal',
+        true,
+      )
     },
     updatePresence(patch) {
       const now = Date.now()
@@ -142,8 +161,20 @@ export function createSessionActions(connection: SessionConnection, identity: Id
       })
     },
     requestStop(reason = 'user') {
-      const control: AgentControl = { id: `control:${newId()}`, kind: 'control', action: 'stop', reason, requestedBy: identity.userId, timestamp: Date.now() }
-      return run({ label: 'stop the agent', quiet: false, mutate: () => agentState.insert(control), events: [{ channel: 'agent-state', data: { ...control } }] })
+      const control: AgentControl = {
+        id: `control:${newId()}`,
+        kind: 'control',
+        action: 'stop',
+        reason,
+        requestedBy: identity.userId,
+        timestamp: Date.now(),
+      }
+      return run({
+        label: 'stop the agent',
+        quiet: false,
+        mutate: () => agentState.insert(control),
+        events: [{ channel: 'agent-state', data: { ...control } }],
+      })
     },
   }
 }

@@ -21,7 +21,11 @@ async function call<T>(path: string, token: string | undefined, init: RequestIni
   try {
     response = await fetch(path, {
       ...init,
-      headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...authHeaders(token), ...(init.headers as Record<string, string> | undefined) },
+      headers: {
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+        ...authHeaders(token),
+        ...(init.headers as Record<string, string> | undefined),
+      },
     })
   } catch (err) {
     throw new ApiError(`could not reach the server (${err instanceof Error ? err.message : String(err)})`, 0)
@@ -34,7 +38,8 @@ async function call<T>(path: string, token: string | undefined, init: RequestIni
     body = undefined
   }
   if (!response.ok) {
-    const reason = body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : text.trim() || response.statusText
+    const reason =
+      body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : text.trim() || response.statusText
     throw new ApiError(reason || `request failed (${response.status})`, response.status)
   }
   return body as T
@@ -92,12 +97,21 @@ export async function createSession(token: string | undefined, input: CreateSess
 }
 
 export async function terminateSession(token: string | undefined, sessionId: string, reason?: string): Promise<SessionRecord> {
-  return unwrapRecord(await call<unknown>(sessionApiPath(sessionId, 'terminate'), token, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }))
+  return unwrapRecord(
+    await call<unknown>(sessionApiPath(sessionId, 'terminate'), token, { method: 'POST', body: JSON.stringify(reason ? { reason } : {}) }),
+  )
 }
 
 /** Exchanges a share-link token for a personal collaborator token with its own user id. */
-export async function joinSession(token: string | undefined, sessionId: string, displayName?: string): Promise<{ token: string; userId?: string }> {
-  const body = await call<Record<string, unknown>>(sessionApiPath(sessionId, 'join'), token, { method: 'POST', body: JSON.stringify(displayName ? { displayName } : {}) })
+export async function joinSession(
+  token: string | undefined,
+  sessionId: string,
+  displayName?: string,
+): Promise<{ token: string; userId?: string }> {
+  const body = await call<Record<string, unknown>>(sessionApiPath(sessionId, 'join'), token, {
+    method: 'POST',
+    body: JSON.stringify(displayName ? { displayName } : {}),
+  })
   const personal = pickString(body, ['token'])
   if (!personal) throw new ApiError('the server did not return a token', 500)
   return { token: personal, userId: pickString(body, ['userId', 'subject']) }

@@ -156,7 +156,14 @@ export function deriveCommandBlocks(lines: ReadonlyArray<TerminalLine & RowMeta>
     if (line.kind === 'input') {
       const command = commandText(line)
       if (command !== undefined) {
-        latest = { id: line.id, command, source: line.source, timestamp: line.timestamp, pending: line.$hasPendingWrites === true, output: '' }
+        latest = {
+          id: line.id,
+          command,
+          source: line.source,
+          timestamp: line.timestamp,
+          pending: line.$hasPendingWrites === true,
+          output: '',
+        }
         blocks.set(line.id, latest)
       }
       if (latest) blockOfInput.set(line.id, latest)
@@ -199,7 +206,9 @@ export function searchHistory(history: readonly string[], query: string): string
 // Presence
 // ------------------------------------------------------------------------------------------
 export function deriveWhoIsHere<T extends Presence>(presence: ReadonlyArray<T>, now: number): T[] {
-  return presence.filter((p) => !isPresenceGone(p, now)).sort((a, b) => a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId))
+  return presence
+    .filter((p) => !isPresenceGone(p, now))
+    .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId))
 }
 
 // ------------------------------------------------------------------------------------------

@@ -49,7 +49,11 @@ async function reasonOf(response: Response): Promise<string> {
 }
 
 /** Appends events; resolves with the stream offset the server acknowledged them at. */
-export async function writeEvents(target: WriteTarget, events: EventInput | EventInput[], fetchImpl: typeof fetch = (i, o) => fetch(i, o)): Promise<{ offset: string }> {
+export async function writeEvents(
+  target: WriteTarget,
+  events: EventInput | EventInput[],
+  fetchImpl: typeof fetch = (i, o) => fetch(i, o),
+): Promise<{ offset: string }> {
   const origin = target.origin ?? globalThis.location.origin
   const url = new URL(STREAMS_MOUNT, origin)
   url.searchParams.set('sessionId', target.sessionId)
@@ -88,5 +92,10 @@ export function leaveSession(target: WriteTarget, userId: string): void {
   url.searchParams.set('sessionId', target.sessionId)
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (target.token) headers.authorization = `Bearer ${target.token}`
-  void fetch(url, { method: 'POST', headers, keepalive: true, body: JSON.stringify({ channel: 'presence', operation: 'delete', data: { userId } }) }).catch(() => undefined)
+  void fetch(url, {
+    method: 'POST',
+    headers,
+    keepalive: true,
+    body: JSON.stringify({ channel: 'presence', operation: 'delete', data: { userId } }),
+  }).catch(() => undefined)
 }

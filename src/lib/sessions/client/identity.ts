@@ -44,7 +44,10 @@ export function saveDisplayName(displayName: string): void {
 
 function newStored(): StoredIdentity {
   const n = crypto.getRandomValues(new Uint32Array(2))
-  return { userId: `u-${crypto.randomUUID().slice(0, 8)}`, displayName: `${ADJECTIVES[n[0] % ADJECTIVES.length]} ${ANIMALS[n[1] % ANIMALS.length]}` }
+  return {
+    userId: `u-${crypto.randomUUID().slice(0, 8)}`,
+    displayName: `${ADJECTIVES[n[0] % ADJECTIVES.length]} ${ANIMALS[n[1] % ANIMALS.length]}`,
+  }
 }
 
 export function resolveIdentity(token: string | undefined): Identity {

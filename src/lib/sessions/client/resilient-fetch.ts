@@ -77,7 +77,10 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
           reason = `server answered ${response.status}`
           await response.body?.cancel().catch(() => undefined)
         } else {
-          const text = await response.clone().text().catch(() => '')
+          const text = await response
+            .clone()
+            .text()
+            .catch(() => '')
           status.markFatal(describeRefusal(response.status, text))
           return response
         }
@@ -95,7 +98,12 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
 }
 
 /** Makes a successful response safe to hand over: SSE is made batch-atomic, anything else is read whole. */
-async function settle(response: Response, signal: AbortSignal | null | undefined, status: ConnectionStatusStore, attemptAbort: AbortController): Promise<Response> {
+async function settle(
+  response: Response,
+  signal: AbortSignal | null | undefined,
+  status: ConnectionStatusStore,
+  attemptAbort: AbortController,
+): Promise<Response> {
   const contentType = response.headers.get('content-type') ?? ''
   if (contentType.includes('text/event-stream') && response.body) {
     const forget = status.addLiveConnection(() => attemptAbort.abort(new Error('network lost')))
@@ -128,7 +136,14 @@ function describeRefusal(statusCode: number, body: string): string {
   } catch {
     // plain-text reason
   }
-  const what = statusCode === 401 ? 'not signed in (token missing or expired)' : statusCode === 403 ? 'this link does not allow reading the session' : statusCode === 404 ? 'no such session' : `refused (${statusCode})`
+  const what =
+    statusCode === 401
+      ? 'not signed in (token missing or expired)'
+      : statusCode === 403
+        ? 'this link does not allow reading the session'
+        : statusCode === 404
+          ? 'no such session'
+          : `refused (${statusCode})`
   // A 404's detail ("Stream not found") adds nothing to "no such session".
   return detail && statusCode !== 404 ? `${what}: ${detail.slice(0, 200)}` : what
 }

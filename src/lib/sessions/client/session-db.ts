@@ -123,10 +123,14 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
       return new Promise((resolve, reject) => {
         const waiter = { target, resolve }
         waiters.add(waiter)
-        signal?.addEventListener('abort', () => {
-          waiters.delete(waiter)
-          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
-        }, { once: true })
+        signal?.addEventListener(
+          'abort',
+          () => {
+            waiters.delete(waiter)
+            reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+          },
+          { once: true },
+        )
       })
     },
     close() {

@@ -36,7 +36,13 @@ export class SessionStream extends DurableStream {
   private snapshot: StreamSnapshot | undefined
 
   constructor(options: SessionStreamOptions) {
-    super({ url: options.url, headers: authHeaders(options.token), fetch: options.fetch, contentType: 'application/json', warnOnHttp: false })
+    super({
+      url: options.url,
+      headers: authHeaders(options.token),
+      fetch: options.fetch,
+      contentType: 'application/json',
+      warnOnHttp: false,
+    })
     this.token = options.token
     this.snapshot = options.snapshot
     const network = options.fetch
@@ -73,7 +79,13 @@ export class SessionStream extends DurableStream {
       warnOnHttp: false,
       // Our server streams SSE unbuffered; a connection that ends early is a server restart, not
       // a buffering proxy, so allow many short connections before falling back to long-poll.
-      sseResilience: { minConnectionDuration: 1000, maxShortConnections: 20, backoffBaseDelay: 100, backoffMaxDelay: 2000, logWarnings: false },
+      sseResilience: {
+        minConnectionDuration: 1000,
+        maxShortConnections: 20,
+        backoffBaseDelay: 100,
+        backoffMaxDelay: 2000,
+        logWarnings: false,
+      },
     })
   }
 }

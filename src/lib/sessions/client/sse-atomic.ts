@@ -41,7 +41,11 @@ function sseEventData(event: string): string {
     .join('\n')
 }
 
-export function atomicSseBody(body: ReadableStream<Uint8Array>, signal: AbortSignal | undefined, hooks: AtomicSseHooks = {}): ReadableStream<Uint8Array> {
+export function atomicSseBody(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+  hooks: AtomicSseHooks = {},
+): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()

@@ -7,10 +7,13 @@ export class Deadlines {
   set(key: string, delayMs: number, fire: () => void): void {
     this.clear(key)
     if (this.closed) return
-    const timer = setTimeout(() => {
-      this.timers.delete(key)
-      fire()
-    }, Math.max(0, delayMs))
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key)
+        fire()
+      },
+      Math.max(0, delayMs),
+    )
     timer.unref()
     this.timers.set(key, timer)
   }

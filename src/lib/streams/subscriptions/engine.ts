@@ -12,7 +12,18 @@ import type { StreamAccess, StreamLifecycleListener } from '../seams'
 import type { WakeRequest } from './subscription-config'
 import type { WebhookPoster } from './deliver'
 import { Deadlines } from './deadlines'
-import { applyAcks, linkInitialStreams, linkNewStream, matchesPattern, newSubscription, pendingInfos, relinkCreatedStream, repairLinks, tailOf, unlinkDeletedStream } from './links'
+import {
+  applyAcks,
+  linkInitialStreams,
+  linkNewStream,
+  matchesPattern,
+  newSubscription,
+  pendingInfos,
+  relinkCreatedStream,
+  repairLinks,
+  tailOf,
+  unlinkDeletedStream,
+} from './links'
 import { BEFORE_FIRST, compareOffsets } from './paths'
 import type { SubscriptionRepo } from './repo'
 import type { WakeTokens, WebhookSigner } from './signing'
@@ -235,7 +246,9 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
       // Webhook lease starts when the wake is issued.
       sub.leaseExpiresAt = this.deps.now() + sub.config.leaseTtlMs
       this.save(sub)
-      void this.deliver(sub, wakeId, sub.generation, pending).catch((err) => this.deps.log.warn({ err }, `subscription ${sub.id}: webhook wake failed`))
+      void this.deliver(sub, wakeId, sub.generation, pending).catch((err) =>
+        this.deps.log.warn({ err }, `subscription ${sub.id}: webhook wake failed`),
+      )
     } else {
       // Pull-wake lease starts at claim.
       sub.leaseExpiresAt = null
@@ -349,10 +362,7 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
   }
 
   private issueToken(sub: Subscription, wakeId: string, generation: number): Promise<string> {
-    return this.deps.tokens.issue(
-      { subscriptionId: sub.id, incarnation: sub.incarnation, generation, wakeId },
-      this.deps.now(),
-    )
+    return this.deps.tokens.issue({ subscriptionId: sub.id, incarnation: sub.incarnation, generation, wakeId }, this.deps.now())
   }
 
   private save(sub: Subscription): void {

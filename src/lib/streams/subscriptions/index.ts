@@ -56,9 +56,7 @@ export function createSubscriptions(opts: SubscriptionsOptions): Subscriptions {
 
   const signer = new WebhookSigner(keys)
   const tokens = new WakeTokens(tokenSecret, opts.tokenTtlMs ?? 24 * 60 * 60 * 1000)
-  const post: WebhookPoster = opts.fetch
-    ? fetchWebhookPoster(opts.fetch)
-    : nodeWebhookPoster({ allowLoopback: allowLoopbackWebhooks })
+  const post: WebhookPoster = opts.fetch ? fetchWebhookPoster(opts.fetch) : nodeWebhookPoster({ allowLoopback: allowLoopbackWebhooks })
 
   const engine = new SubscriptionEngine({
     access: opts.access,

@@ -64,12 +64,7 @@ export function linkNewStream(sub: Subscription, path: string, ackedOffset: stri
  * (explicit, or stale) link afresh when its cursor cannot belong to this new stream.
  * Returns the changed link, or null if the subscription does not care.
  */
-export function relinkCreatedStream(
-  access: StreamAccess,
-  sub: Subscription,
-  path: string,
-  startOffset: string,
-): StreamLink | null {
+export function relinkCreatedStream(access: StreamAccess, sub: Subscription, path: string, startOffset: string): StreamLink | null {
   const matches = matchesPattern(sub, path)
   const link = sub.links.get(path)
   if (!link) return matches ? linkNewStream(sub, path, startOffset) : null
@@ -102,11 +97,7 @@ export function unlinkDeletedStream(sub: Subscription, path: string): boolean {
  * matching live streams without a link (created in the crash window between commit and
  * listener) are linked at `-1`, so nothing acknowledged to their writers is skipped.
  */
-export function repairLinks(
-  access: StreamAccess,
-  sub: Subscription,
-  livePaths: string[],
-): { removed: string[]; changed: StreamLink[] } {
+export function repairLinks(access: StreamAccess, sub: Subscription, livePaths: string[]): { removed: string[]; changed: StreamLink[] } {
   const removed: string[] = []
   const changed: StreamLink[] = []
   for (const link of [...sub.links.values()]) {

@@ -101,7 +101,9 @@ function fromRow(r: typeof dsSubscriptions.$inferSelect, links: StreamLink[]): S
  */
 export function sqliteRepo(sqlite: Database.Database): SubscriptionRepo {
   const present = sqlite
-    .prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('ds_subscriptions', 'ds_subscription_links', 'ds_signing_keys')`)
+    .prepare(
+      `SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('ds_subscriptions', 'ds_subscription_links', 'ds_signing_keys')`,
+    )
     .get() as { n: number }
   if (present.n !== 3) {
     throw new Error('subscription tables missing: apply the drizzle migrations (drizzle/) to this database first')

@@ -60,7 +60,9 @@ export async function appendWakeEvent(
   try {
     const target = access.describe(wakeStream)
     if (!target || target.closed) {
-      log.warn(`subscription ${event.subscription_id}: wake_stream ${wakeStream} is missing or closed; the wake is claimable but unannounced`)
+      log.warn(
+        `subscription ${event.subscription_id}: wake_stream ${wakeStream} is missing or closed; the wake is claimable but unannounced`,
+      )
       return
     }
     const bytes = new TextEncoder().encode(JSON.stringify({ type: 'wake', ...event }))

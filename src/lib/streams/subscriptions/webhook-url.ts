@@ -13,14 +13,35 @@ import { BlockList, isIP } from 'node:net'
 
 const alwaysBlocked = new BlockList()
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) alwaysBlocked.addSubnet(net, bits, 'ipv4')
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  alwaysBlocked.addSubnet(net, bits, 'ipv4')
 for (const [net, bits] of [
-  ['::', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23], ['2001:db8::', 32],
-  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) alwaysBlocked.addSubnet(net, bits, 'ipv6')
+  ['::', 128],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  alwaysBlocked.addSubnet(net, bits, 'ipv6')
 
 const loopback = new BlockList()
 loopback.addSubnet('127.0.0.0', 8, 'ipv4')
@@ -62,14 +83,15 @@ export function checkWebhookUrl(raw: string, opts: { allowLoopback: boolean }): 
   }
   if (url.username || url.password) return { ok: false, reason: 'webhook.url must not carry credentials' }
   // WHATWG URL already canonicalises odd IPv4 spellings (0x7f.1, 2130706433) to dotted quads.
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase()
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase()
   if (host.length === 0) return { ok: false, reason: 'webhook.url has no host' }
 
   const loopbackTarget = isLoopbackName(host) || isLoopbackAddress(host)
   if (loopbackTarget) {
-    return opts.allowLoopback
-      ? { ok: true, url }
-      : { ok: false, reason: 'loopback webhook targets are disabled on this server' }
+    return opts.allowLoopback ? { ok: true, url } : { ok: false, reason: 'loopback webhook targets are disabled on this server' }
   }
   if (url.protocol !== 'https:') {
     return { ok: false, reason: 'webhook.url must use https (http only for loopback in development)' }

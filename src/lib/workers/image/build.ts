@@ -103,7 +103,9 @@ export async function ensureWorkerImage(options: WorkerImageOptions = {}): Promi
     if (!options.force && (await imageExists(docker, ref))) return { ref, built: false }
     const root = mkdtempSync(join(tmpdir(), 'tether-worker-rootfs-'))
     try {
-      log(`assembling rootfs in ${root} (node ${plan.nodeVersion}, ${Object.keys(plan.tools).length} tools, ${plan.libraries.length} libraries)`)
+      log(
+        `assembling rootfs in ${root} (node ${plan.nodeVersion}, ${Object.keys(plan.tools).length} tools, ${plan.libraries.length} libraries)`,
+      )
       assembleRootfs(root, plan, bundlePath)
       const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], {
         stdio: ['ignore', 'pipe', 'inherit'],

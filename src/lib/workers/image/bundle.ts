@@ -22,7 +22,14 @@ function newestMtime(dir: string): number {
 /** Source trees the worker bundle is made from (its own code and the channel schemas). */
 function workerSourceDirs(): string[] {
   const root = projectRoot()
-  return [join(root, 'src/worker'), join(root, 'src/lib/sessions'), join(root, 'src/lib/common'), join(root, 'src/lib/gateway'), join(root, 'src/lib/settings'), join(root, 'src/lib/workers/protocol')].filter(existsSync)
+  return [
+    join(root, 'src/worker'),
+    join(root, 'src/lib/sessions'),
+    join(root, 'src/lib/common'),
+    join(root, 'src/lib/gateway'),
+    join(root, 'src/lib/settings'),
+    join(root, 'src/lib/workers/protocol'),
+  ].filter(existsSync)
 }
 
 export function bundleIsFresh(outfile = workerBundlePath()): boolean {

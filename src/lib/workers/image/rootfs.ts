@@ -6,22 +6,101 @@
  * /etc, and the bundled worker at /app/worker.cjs.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { projectRoot } from '../paths'
 
 /** Commands the image carries when the host has them (bash and node are required). */
 export const SHELL_TOOLS = [
-  'bash', 'sh', 'ls', 'cat', 'echo', 'printf', 'mkdir', 'rmdir', 'rm', 'cp', 'mv', 'ln', 'touch', 'chmod',
-  'head', 'tail', 'wc', 'grep', 'sed', 'awk', 'sort', 'uniq', 'cut', 'tr', 'tee', 'seq', 'xargs', 'find',
-  'env', 'pwd', 'date', 'sleep', 'uname', 'id', 'whoami', 'stty', 'tput', 'clear', 'reset', 'true', 'false',
-  'test', 'expr', 'readlink', 'basename', 'dirname', 'du', 'df', 'ps', 'kill', 'diff', 'tar', 'gzip', 'less',
-  'yes', 'md5sum', 'sha256sum', 'base64', 'od', 'stat', 'which', 'hostname',
+  'bash',
+  'sh',
+  'ls',
+  'cat',
+  'echo',
+  'printf',
+  'mkdir',
+  'rmdir',
+  'rm',
+  'cp',
+  'mv',
+  'ln',
+  'touch',
+  'chmod',
+  'head',
+  'tail',
+  'wc',
+  'grep',
+  'sed',
+  'awk',
+  'sort',
+  'uniq',
+  'cut',
+  'tr',
+  'tee',
+  'seq',
+  'xargs',
+  'find',
+  'env',
+  'pwd',
+  'date',
+  'sleep',
+  'uname',
+  'id',
+  'whoami',
+  'stty',
+  'tput',
+  'clear',
+  'reset',
+  'true',
+  'false',
+  'test',
+  'expr',
+  'readlink',
+  'basename',
+  'dirname',
+  'du',
+  'df',
+  'ps',
+  'kill',
+  'diff',
+  'tar',
+  'gzip',
+  'less',
+  'yes',
+  'md5sum',
+  'sha256sum',
+  'base64',
+  'od',
+  'stat',
+  'which',
+  'hostname',
 ] as const
 
 /** terminfo entries for TERM=xterm-256color and friends. */
-const TERMINFO = ['x/xterm', 'x/xterm-256color', 'x/xterm-color', 'd/dumb', 'v/vt100', 'v/vt220', 'l/linux', 's/screen', 's/screen-256color']
+const TERMINFO = [
+  'x/xterm',
+  'x/xterm-256color',
+  'x/xterm-color',
+  'd/dumb',
+  'v/vt100',
+  'v/vt220',
+  'l/linux',
+  's/screen',
+  's/screen-256color',
+]
 const TERMINFO_DIRS = ['/lib/terminfo', '/usr/share/terminfo', '/etc/terminfo']
 
 const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
@@ -153,7 +232,15 @@ export function rootfsFingerprintInputs(plan: RootfsPlan, bundlePath: string, la
   return [
     Buffer.from(layoutVersion),
     readFileSync(bundlePath),
-    Buffer.from(JSON.stringify({ node: plan.nodeVersion, nodeSize: statSync(plan.nodeBinary).size, tools: plan.tools, libraries: plan.libraries, terminfo: plan.terminfo })),
+    Buffer.from(
+      JSON.stringify({
+        node: plan.nodeVersion,
+        nodeSize: statSync(plan.nodeBinary).size,
+        tools: plan.tools,
+        libraries: plan.libraries,
+        terminfo: plan.terminfo,
+      }),
+    ),
     readFileSync(plan.ptyAddon),
   ]
 }

@@ -61,8 +61,8 @@ export function workerNetworkFrom(value: string | undefined): string {
   const network = value?.trim() || 'none'
   if (network === 'host') {
     throw new Error(
-      'TETHER_WORKER_NETWORK=host is refused: a worker container on the host network lets the agent\'s shell tool and ' +
-        'anyone with a share link (the terminal) reach every service on the host\'s 127.0.0.1. Use `none` (the default; ' +
+      "TETHER_WORKER_NETWORK=host is refused: a worker container on the host network lets the agent's shell tool and " +
+        "anyone with a share link (the terminal) reach every service on the host's 127.0.0.1. Use `none` (the default; " +
         'workers still reach Tether through its socket) or the name of a Docker network you made for egress.',
     )
   }

@@ -203,7 +203,9 @@ export class DockerRuntime implements WorkerRuntime {
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
     const container = this.docker.getContainer(id)
     const name = containerNameFor(claim.sessionId)
-    const stream = this.warmStdin.get(id) ?? ((await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex)
+    const stream =
+      this.warmStdin.get(id) ??
+      ((await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex)
     this.warmStdin.delete(id)
     stream.on('error', () => {})
     await new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(claim)}\n`, (err) => (err ? reject(err) : resolve())))
@@ -244,7 +246,11 @@ export class DockerRuntime implements WorkerRuntime {
     await container.remove({ force: true, v: true }).catch((err: unknown) => {
       if (!isNotFound(err)) throw err
     })
-    if (info.workDir) await this.docker.getVolume(info.workDir).remove().catch(() => {})
+    if (info.workDir)
+      await this.docker
+        .getVolume(info.workDir)
+        .remove()
+        .catch(() => {})
   }
 
   async inspect(id: string): Promise<WorkerInfo | null> {
@@ -274,7 +280,9 @@ export class DockerRuntime implements WorkerRuntime {
 
   /** Volumes of this instance that no container uses any more (left by a crash mid-stop). */
   async removeOrphanVolumes(): Promise<number> {
-    const { Volumes } = await this.docker.listVolumes({ filters: { label: [`${LABELS.instance}=${this.options.instanceId}`], dangling: ['true'] } })
+    const { Volumes } = await this.docker.listVolumes({
+      filters: { label: [`${LABELS.instance}=${this.options.instanceId}`], dangling: ['true'] },
+    })
     let removed = 0
     for (const v of Volumes ?? []) {
       // Volumes of this run may be between createVolume and createContainer.

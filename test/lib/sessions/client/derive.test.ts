@@ -25,7 +25,12 @@ const chunk = (messageId: string, s: number, delta: string, extra: Partial<Chunk
   _seq: seq++,
   ...extra,
 })
-const line = (id: string, kind: TerminalLine['kind'], data: string | undefined, extra: Partial<TerminalLine & RowMeta> = {}): TerminalLine & RowMeta => ({
+const line = (
+  id: string,
+  kind: TerminalLine['kind'],
+  data: string | undefined,
+  extra: Partial<TerminalLine & RowMeta> = {},
+): TerminalLine & RowMeta => ({
   id,
   kind,
   source: 'u1',
@@ -38,7 +43,12 @@ const line = (id: string, kind: TerminalLine['kind'], data: string | undefined, 
 
 describe('messages from chunks', () => {
   it('joins chunks by seq even when they arrive out of order, in stream order of messages', () => {
-    const rows = [chunk('b', 0, 'Hi', { role: 'user', author: 'u1', done: true }), chunk('a', 1, ' world'), chunk('a', 0, 'Hello'), chunk('a', 2, '!', { done: true })]
+    const rows = [
+      chunk('b', 0, 'Hi', { role: 'user', author: 'u1', done: true }),
+      chunk('a', 1, ' world'),
+      chunk('a', 0, 'Hello'),
+      chunk('a', 2, '!', { done: true }),
+    ]
     // 'a' first appeared after 'b' in the stream, so it comes second.
     const messages = deriveMessages(rows)
     expect(messages.map((m) => [m.id, m.text, m.done])).toEqual([
@@ -48,7 +58,11 @@ describe('messages from chunks', () => {
   })
 
   it('marks messages with a missing chunk, and optimistic ones as pending at the end', () => {
-    const rows = [chunk('a', 0, 'x'), chunk('a', 2, 'z'), chunk('me', 0, 'mine', { role: 'user', _seq: undefined, $hasPendingWrites: true })]
+    const rows = [
+      chunk('a', 0, 'x'),
+      chunk('a', 2, 'z'),
+      chunk('me', 0, 'mine', { role: 'user', _seq: undefined, $hasPendingWrites: true }),
+    ]
     const [a, mine] = deriveMessages(rows)
     expect(a.gap).toBe(true)
     expect(mine.pending).toBe(true)
@@ -67,7 +81,15 @@ describe('messages from chunks', () => {
   })
 
   it('attaches tool calls to their message and shows calls of a message without text', () => {
-    const call = (id: string, messageId: string): ToolCall & RowMeta => ({ id, messageId, name: 'shell', input: { command: 'ls' }, status: 'running', timestamp: 5, _seq: seq++ })
+    const call = (id: string, messageId: string): ToolCall & RowMeta => ({
+      id,
+      messageId,
+      name: 'shell',
+      input: { command: 'ls' },
+      status: 'running',
+      timestamp: 5,
+      _seq: seq++,
+    })
     const messages = deriveMessages([chunk('a', 0, 'Running')], [call('c1', 'a'), call('c2', 'lonely')])
     expect(messages.map((m) => [m.id, m.toolCalls.map((c) => c.id)])).toEqual([
       ['a', ['c1']],
@@ -102,7 +124,12 @@ describe('terminal', () => {
   })
 
   it('keeps everyone’s history in stream order without immediate repeats, and searches it newest first', () => {
-    const lines = [line('1', 'input', 'make'), line('2', 'input', 'make', { source: 'u2' }), line('3', 'input', 'git status'), line('4', 'input', 'make test')]
+    const lines = [
+      line('1', 'input', 'make'),
+      line('2', 'input', 'make', { source: 'u2' }),
+      line('3', 'input', 'git status'),
+      line('4', 'input', 'make test'),
+    ]
     const history = deriveCommandHistory(lines)
     expect(history).toEqual(['make', 'git status', 'make test'])
     expect(searchHistory(history, 'make')).toEqual(['make test', 'make'])
@@ -112,13 +139,32 @@ describe('terminal', () => {
 
 describe('presence and agent state', () => {
   it('lists people heard from in the last 30 s, by name', () => {
-    const p = (userId: string, displayName: string, lastSeen: number): Presence => ({ id: userId, userId, displayName, color: '#000000', status: 'active', lastSeen, timestamp: lastSeen })
+    const p = (userId: string, displayName: string, lastSeen: number): Presence => ({
+      id: userId,
+      userId,
+      displayName,
+      color: '#000000',
+      status: 'active',
+      lastSeen,
+      timestamp: lastSeen,
+    })
     const here = deriveWhoIsHere([p('u2', 'Zoe', 100_000), p('u1', 'Ann', 95_000), p('u3', 'Old', 60_000)], 100_000)
     expect(here.map((x) => x.displayName)).toEqual(['Ann', 'Zoe'])
   })
 
   it('sums agents’ usage and notices an unanswered stop request', () => {
-    const state = (agentId: string, status: 'thinking' | 'stopped', timestamp: number): AgentStateEntry => ({ id: agentId, kind: 'state', agentId, status, tokensIn: 10, tokensOut: 5, costUsd: 0.5, turns: 2, lastHeartbeat: timestamp, timestamp })
+    const state = (agentId: string, status: 'thinking' | 'stopped', timestamp: number): AgentStateEntry => ({
+      id: agentId,
+      kind: 'state',
+      agentId,
+      status,
+      tokensIn: 10,
+      tokensOut: 5,
+      costUsd: 0.5,
+      turns: 2,
+      lastHeartbeat: timestamp,
+      timestamp,
+    })
     const stop: AgentStateEntry = { id: 'control:1', kind: 'control', action: 'stop', reason: 'user', requestedBy: 'u1', timestamp: 50 }
     const busy = deriveAgentSummary([state('a', 'thinking', 10), state('b', 'thinking', 20), stop])
     expect([busy.tokensIn, busy.tokensOut, busy.costUsd, busy.turns]).toEqual([20, 10, 1, 4])

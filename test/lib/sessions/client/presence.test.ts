@@ -9,7 +9,11 @@ describe('presence controller', () => {
   beforeEach(() => {
     vi.useFakeTimers()
     sent = []
-    controller = new PresenceController((p) => sent.push(p), { heartbeatMs: 10_000, cursorThrottleMs: 50, idleAfterMs: 60_000 }, () => Date.now())
+    controller = new PresenceController(
+      (p) => sent.push(p),
+      { heartbeatMs: 10_000, cursorThrottleMs: 50, idleAfterMs: 60_000 },
+      () => Date.now(),
+    )
     controller.start({ focusedPane: 'session' })
   })
 

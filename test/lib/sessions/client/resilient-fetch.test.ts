@@ -32,7 +32,10 @@ describe('resilient fetch', () => {
   it('passes a refusal up at once and marks the connection offline for good', async () => {
     const status = new ConnectionStatusStore()
     let calls = 0
-    const f = createResilientFetch({ status, backoff: fast, baseFetch: async () => {
+    const f = createResilientFetch({
+      status,
+      backoff: fast,
+      baseFetch: async () => {
         calls++
         return new Response('{"error":"invalid token"}', { status: 401 })
       },
@@ -46,11 +49,19 @@ describe('resilient fetch', () => {
 
   it('words refusals from both error shapes the server uses', async () => {
     const status = new ConnectionStatusStore()
-    const f = createResilientFetch({ status, backoff: fast, baseFetch: async () => new Response('{"error":{"code":"FORBIDDEN","message":"token is for another session"}}', { status: 403 }) })
+    const f = createResilientFetch({
+      status,
+      backoff: fast,
+      baseFetch: async () => new Response('{"error":{"code":"FORBIDDEN","message":"token is for another session"}}', { status: 403 }),
+    })
     await f('http://x/s')
     expect(status.getSnapshot().reason).toBe('this link does not allow reading the session: token is for another session')
     const missing = new ConnectionStatusStore()
-    await createResilientFetch({ status: missing, backoff: fast, baseFetch: async () => new Response('{"error":{"code":"NOT_FOUND","message":"Stream not found"}}', { status: 404 }) })('http://x/s')
+    await createResilientFetch({
+      status: missing,
+      backoff: fast,
+      baseFetch: async () => new Response('{"error":{"code":"NOT_FOUND","message":"Stream not found"}}', { status: 404 }),
+    })('http://x/s')
     expect(missing.getSnapshot().reason).toBe('no such session')
   })
 
@@ -81,7 +92,11 @@ describe('resilient fetch', () => {
   it('stops retrying when the read is aborted', async () => {
     const status = new ConnectionStatusStore()
     const abort = new AbortController()
-    const f = createResilientFetch({ status, backoff: { initialMs: 50, maxMs: 50, multiplier: 1 }, baseFetch: async () => Promise.reject(new TypeError('down')) })
+    const f = createResilientFetch({
+      status,
+      backoff: { initialMs: 50, maxMs: 50, multiplier: 1 },
+      baseFetch: async () => Promise.reject(new TypeError('down')),
+    })
     const pending = f('http://x/s', { signal: abort.signal })
     setTimeout(() => abort.abort(), 20)
     await expect(pending).rejects.toThrow(/abort/i)

@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest'
 import { SnapshotBuilder } from '../../../../src/lib/sessions/client/snapshot'
 
-const change = (type: string, key: string, operation: string, value?: Record<string, unknown>) => ({ type, key, value, headers: { operation } })
+const change = (type: string, key: string, operation: string, value?: Record<string, unknown>) => ({
+  type,
+  key,
+  value,
+  headers: { operation },
+})
 
 describe('stream snapshot', () => {
   it('keeps the last event per (type, key) in first-seen order, drops deletes, follows resets', () => {
     const b = new SnapshotBuilder()
-    b.apply([change('chunk', 'm:0', 'insert', { t: 'a' }), change('presence', 'u1', 'upsert', { s: 'active' }), change('chunk', 'm:1', 'insert', { t: 'b' })], 'o1')
+    b.apply(
+      [
+        change('chunk', 'm:0', 'insert', { t: 'a' }),
+        change('presence', 'u1', 'upsert', { s: 'active' }),
+        change('chunk', 'm:1', 'insert', { t: 'b' }),
+      ],
+      'o1',
+    )
     b.apply([change('presence', 'u1', 'upsert', { s: 'idle' }), change('presence', 'u2', 'upsert', { s: 'active' })], 'o2')
     b.apply([change('presence', 'u2', 'delete')], 'o3')
     const snap = b.toSnapshot()

@@ -25,7 +25,8 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
 }
 
 const data = (json: string) => `event: data\ndata: ${json}\n\n`
-const control = (offset: string, upToDate = false) => `event: control\ndata: {"streamNextOffset":"${offset}"${upToDate ? ',"upToDate":true' : ''}}\n\n`
+const control = (offset: string, upToDate = false) =>
+  `event: control\ndata: {"streamNextOffset":"${offset}"${upToDate ? ',"upToDate":true' : ''}}\n\n`
 
 describe('splitting SSE text into events', () => {
   it('keeps an unfinished event for later and accepts CRLF', () => {
@@ -46,7 +47,11 @@ describe('batch-atomic SSE body', () => {
 
   it('drops a batch cut off before its control event and ends cleanly, reporting the drop', async () => {
     const drops: string[] = []
-    const out = await readAll(atomicSseBody(bodyFrom([data('[1]') + control('o1') + data('[2]') + 'event: con'], true), undefined, { onDrop: (r) => drops.push(r) }))
+    const out = await readAll(
+      atomicSseBody(bodyFrom([data('[1]') + control('o1') + data('[2]') + 'event: con'], true), undefined, {
+        onDrop: (r) => drops.push(r),
+      }),
+    )
     expect(out).toBe(data('[1]') + control('o1'))
     expect(drops).toEqual(['network error'])
   })

@@ -9,7 +9,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c()
 })
 
-const post = (url: string) => ({ url, body: '{"x":1}', headers: { 'content-type': 'application/json' }, signal: new AbortController().signal })
+const post = (url: string) => ({
+  url,
+  body: '{"x":1}',
+  headers: { 'content-type': 'application/json' },
+  signal: new AbortController().signal,
+})
 
 function resolve(host: string, allowLoopback: boolean): Promise<LookupAddress[]> {
   return new Promise((ok, fail) =>

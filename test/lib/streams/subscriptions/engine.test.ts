@@ -43,7 +43,11 @@ describe('webhook subscriptions', () => {
     expect(hooks.received).toHaveLength(0) // empty new stream: nothing pending
     access.write('events/new', '{"b":2}')
     const hook = await waitFor(() => hooks.received[0], 'webhook')
-    expect(hook.body).toMatchObject({ subscription_id: 's1', generation: 1, callback_url: 'http://streams.test/v1/stream/__ds/subscriptions/s1/callback' })
+    expect(hook.body).toMatchObject({
+      subscription_id: 's1',
+      generation: 1,
+      callback_url: 'http://streams.test/v1/stream/__ds/subscriptions/s1/callback',
+    })
     expect(hook.body.streams).toEqual([
       { path: 'events/new', link_type: 'glob', acked_offset: offsetAt(0), tail_offset: offsetAt(1), has_pending: true },
     ])
@@ -78,7 +82,10 @@ describe('webhook subscriptions', () => {
     expect(second.body.generation).toBe(2)
     expect(second.body.wake_id).not.toBe(env.hooks.received[0].body.wake_id)
     expect(second.body.streams[0]).toMatchObject({ acked_offset: offsetAt(1), tail_offset: offsetAt(2) })
-    await waitFor(async () => (await call(env.subs, 'GET', 'subscriptions/s1')).json.streams[0].acked_offset === offsetAt(2), 'ack of wake 2')
+    await waitFor(
+      async () => (await call(env.subs, 'GET', 'subscriptions/s1')).json.streams[0].acked_offset === offsetAt(2),
+      'ack of wake 2',
+    )
   })
 
   test('callbacks are fenced by token, generation and wake id, and validate offsets', async () => {
@@ -89,7 +96,8 @@ describe('webhook subscriptions', () => {
     access.write('events/a', '2')
     const { body } = await waitFor(() => hooks.received[0], 'webhook')
     const wake = { wake_id: body.wake_id, generation: body.generation }
-    const cb = (payload: unknown, token: string | null = body.callback_token) => call(subs, 'POST', 'subscriptions/s1/callback', payload, token ?? undefined)
+    const cb = (payload: unknown, token: string | null = body.callback_token) =>
+      call(subs, 'POST', 'subscriptions/s1/callback', payload, token ?? undefined)
 
     expect((await cb(wake, null)).status).toBe(401)
     expect((await cb(wake, 'not-a-token')).json.error.code).toBe('TOKEN_INVALID')
@@ -102,7 +110,10 @@ describe('webhook subscriptions', () => {
     expect((await cb({ ...wake, acks: [{ stream: 'events/a', offset: offsetAt(1) }] })).json).toEqual({ ok: true, next_wake: false })
     const regress = await cb({ ...wake, acks: [{ stream: 'events/a', offset: offsetAt(0) }] })
     expect(regress.json.error.code).toBe('INVALID_OFFSET')
-    expect((await cb({ ...wake, acks: [{ stream: 'events/a', offset: offsetAt(2) }], done: true })).json).toEqual({ ok: true, next_wake: false })
+    expect((await cb({ ...wake, acks: [{ stream: 'events/a', offset: offsetAt(2) }], done: true })).json).toEqual({
+      ok: true,
+      next_wake: false,
+    })
     expect((await cb({ ...wake, done: true })).json.error.code).toBe('FENCED')
     expect((await call(subs, 'GET', 'subscriptions/s1')).json.streams[0].acked_offset).toBe(offsetAt(2))
   })
@@ -114,13 +125,25 @@ describe('webhook subscriptions', () => {
     access.write('events/a', '1')
     const { body } = await waitFor(() => hooks.received[0], 'webhook')
     expect((await call(subs, 'DELETE', 'subscriptions/s1')).status).toBe(204)
-    const late = await call(subs, 'POST', 'subscriptions/s1/callback', { wake_id: body.wake_id, generation: 1, acks: [{ stream: 'events/a', offset: offsetAt(1) }], done: true }, body.callback_token)
+    const late = await call(
+      subs,
+      'POST',
+      'subscriptions/s1/callback',
+      { wake_id: body.wake_id, generation: 1, acks: [{ stream: 'events/a', offset: offsetAt(1) }], done: true },
+      body.callback_token,
+    )
     expect(late.status).toBe(404)
     // Same id re-created: the old token belongs to a previous incarnation.
     await call(subs, 'PUT', 'subscriptions/s1', webhook())
     access.write('events/a', '2')
     await waitFor(() => hooks.received[1], 'wake of the new incarnation')
-    const replay = await call(subs, 'POST', 'subscriptions/s1/callback', { wake_id: hooks.received[1].body.wake_id, generation: 1 }, body.callback_token)
+    const replay = await call(
+      subs,
+      'POST',
+      'subscriptions/s1/callback',
+      { wake_id: hooks.received[1].body.wake_id, generation: 1 },
+      body.callback_token,
+    )
     expect(replay.json.error.code).toBe('TOKEN_INVALID')
   })
 
@@ -197,7 +220,10 @@ describe('stream membership', () => {
     expect((await call(subs, 'DELETE', 'subscriptions/s1/streams/events%2Fboth')).status).toBe(204)
     expect((await call(subs, 'DELETE', 'subscriptions/s1/streams/never%2Flinked')).status).toBe(204)
     streams = (await call(subs, 'GET', 'subscriptions/s1')).json.streams
-    expect(streams.map((s: { path: string; link_type: string }) => `${s.path}:${s.link_type}`)).toEqual(['events/both:glob', 'manual/a:explicit'])
+    expect(streams.map((s: { path: string; link_type: string }) => `${s.path}:${s.link_type}`)).toEqual([
+      'events/both:glob',
+      'manual/a:explicit',
+    ])
   })
 
   test('deleting a stream drops glob links and restarts explicit ones from the beginning', async () => {
@@ -207,7 +233,9 @@ describe('stream membership', () => {
     await call(subs, 'PUT', 'subscriptions/s1', webhook({ streams: ['manual/x'] }))
     access.remove('events/g')
     access.remove('manual/x')
-    expect((await call(subs, 'GET', 'subscriptions/s1')).json.streams).toEqual([{ path: 'manual/x', link_type: 'explicit', acked_offset: '-1' }])
+    expect((await call(subs, 'GET', 'subscriptions/s1')).json.streams).toEqual([
+      { path: 'manual/x', link_type: 'explicit', acked_offset: '-1' },
+    ])
     access.create('manual/x', 'application/json', '{"again":1}')
     const hook = await waitFor(() => hooks.received[0], 'wake for the re-created stream')
     expect(hook.body.streams[0]).toMatchObject({ path: 'manual/x', acked_offset: offsetAt(0), tail_offset: offsetAt(1) })
@@ -215,7 +243,13 @@ describe('stream membership', () => {
 })
 
 describe('pull-wake subscriptions', () => {
-  const pull = (extra: Record<string, unknown> = {}) => ({ type: 'pull-wake', pattern: 'events/*', wake_stream: 'wake/pool', lease_ttl_ms: 60_000, ...extra })
+  const pull = (extra: Record<string, unknown> = {}) => ({
+    type: 'pull-wake',
+    pattern: 'events/*',
+    wake_stream: 'wake/pool',
+    lease_ttl_ms: 60_000,
+    ...extra,
+  })
 
   test('requires an existing JSON wake stream', async () => {
     const { access, subs } = setup()
@@ -238,7 +272,11 @@ describe('pull-wake subscriptions', () => {
 
     const claim = await call(subs, 'POST', 'subscriptions/p/claim', { worker: 'w1' })
     expect(claim.status).toBe(200)
-    expect(claim.json).toMatchObject({ generation: 1, lease_ttl_ms: 60_000, streams: [{ path: 'events/a', tail_offset: offsetAt(1), has_pending: true }] })
+    expect(claim.json).toMatchObject({
+      generation: 1,
+      lease_ttl_ms: 60_000,
+      streams: [{ path: 'events/a', tail_offset: offsetAt(1), has_pending: true }],
+    })
     const busy = await call(subs, 'POST', 'subscriptions/p/claim', { worker: 'w2' })
     expect(busy.json.error).toMatchObject({ code: 'ALREADY_CLAIMED', current_holder: 'w1', generation: 1 })
 
@@ -247,7 +285,13 @@ describe('pull-wake subscriptions', () => {
     expect((await call(subs, 'POST', 'subscriptions/p/ack', wake, claim.json.token)).json).toEqual({ ok: true, next_wake: false })
     access.write('events/a', '2') // arrives while claimed: no new wake event
     expect(wakeEvents()).toHaveLength(1)
-    const done = await call(subs, 'POST', 'subscriptions/p/ack', { ...wake, acks: [{ stream: 'events/a', offset: offsetAt(1) }], done: true }, claim.json.token)
+    const done = await call(
+      subs,
+      'POST',
+      'subscriptions/p/ack',
+      { ...wake, acks: [{ stream: 'events/a', offset: offsetAt(1) }], done: true },
+      claim.json.token,
+    )
     expect(done.json).toEqual({ ok: true, next_wake: true })
     await waitFor(() => wakeEvents().length === 2, 'second wake event')
     expect(wakeEvents()[1].generation).toBe(2)
@@ -269,7 +313,13 @@ describe('pull-wake subscriptions', () => {
     const claim = await call(subs, 'POST', 'subscriptions/p/claim', { worker: 'w1' })
     expect(claim.status).toBe(200)
     await waitFor(() => access.streams.get('wake/pool')!.messages.length === 2, 'wake after lease expiry')
-    const stale = await call(subs, 'POST', 'subscriptions/p/ack', { wake_id: claim.json.wake_id, generation: 1, done: true }, claim.json.token)
+    const stale = await call(
+      subs,
+      'POST',
+      'subscriptions/p/ack',
+      { wake_id: claim.json.wake_id, generation: 1, done: true },
+      claim.json.token,
+    )
     expect(stale.json.error.code).toBe('FENCED')
     const again = await call(subs, 'POST', 'subscriptions/p/claim', { worker: 'w2' })
     expect(again.json.generation).toBe(2)

@@ -57,7 +57,10 @@ describe('subscriptions on the SQLite-backed server', () => {
     cleanups.push(receiver.close)
 
     let server = await start(file)
-    const created = await server.api('__ds/subscriptions/s1', json('PUT', { type: 'webhook', pattern: 'events/*', webhook: { url: receiver.url }, lease_ttl_ms: 600_000 }))
+    const created = await server.api(
+      '__ds/subscriptions/s1',
+      json('PUT', { type: 'webhook', pattern: 'events/*', webhook: { url: receiver.url }, lease_ttl_ms: 600_000 }),
+    )
     expect(created.status).toBe(201)
     const kid = (await created.json()).webhook.signing.kid
     await server.api('events/a', json('PUT', { n: 1 }))
@@ -72,7 +75,11 @@ describe('subscriptions on the SQLite-backed server', () => {
     expect(jwksAfter.keys.map((k: { kid: string }) => k.kid)).toContain(kid)
     const cb = await server.api(
       '__ds/subscriptions/s1/callback',
-      json('POST', { wake_id: wake.body.wake_id, generation: wake.body.generation, acks: [{ stream: 'events/a', offset: tail }], done: true }, wake.body.callback_token),
+      json(
+        'POST',
+        { wake_id: wake.body.wake_id, generation: wake.body.generation, acks: [{ stream: 'events/a', offset: tail }], done: true },
+        wake.body.callback_token,
+      ),
     )
     expect(cb.status).toBe(200)
     expect(await cb.json()).toEqual({ ok: true, next_wake: false })
@@ -105,7 +112,10 @@ describe('subscriptions on the SQLite-backed server', () => {
     await server.close()
 
     const db = new Database(file, { readonly: true })
-    const row = db.prepare('SELECT status, next_attempt_at AS at FROM ds_subscriptions WHERE id = ?').get('r1') as { status: string; at: number }
+    const row = db.prepare('SELECT status, next_attempt_at AS at FROM ds_subscriptions WHERE id = ?').get('r1') as {
+      status: string
+      at: number
+    }
     db.close()
     expect(row).toEqual({ status: 'failed', at: Date.parse(failed.next_attempt_at) })
 

@@ -29,7 +29,12 @@ describe('webhook signatures', () => {
     const fresh = generateWebhookKey(2_000)
     const signer = new WebhookSigner([old, fresh])
     expect(signer.kid).toBe(fresh.kid)
-    expect(signer.jwks().keys.map((k) => k.kid).sort()).toEqual([old.kid, fresh.kid].sort())
+    expect(
+      signer
+        .jwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([old.kid, fresh.kid].sort())
     expect(JSON.stringify(signer.jwks())).not.toContain('"d"')
   })
 })

@@ -15,8 +15,15 @@ describe('checkWebhookUrl', () => {
   })
   test('rejects private, link-local, metadata, CGNAT and IPv6 local targets', () => {
     for (const url of [
-      'https://10.1.2.3/', 'https://172.20.0.1/', 'https://192.168.1.1/', 'https://169.254.169.254/latest',
-      'https://100.64.0.1/', 'https://0.0.0.0/', 'https://[fd00::1]/', 'https://[fe80::1]/', 'https://[::ffff:10.0.0.1]/',
+      'https://10.1.2.3/',
+      'https://172.20.0.1/',
+      'https://192.168.1.1/',
+      'https://169.254.169.254/latest',
+      'https://100.64.0.1/',
+      'https://0.0.0.0/',
+      'https://[fd00::1]/',
+      'https://[fe80::1]/',
+      'https://[::ffff:10.0.0.1]/',
     ]) {
       expect(checkWebhookUrl(url, dev), url).toMatchObject({ ok: false })
     }

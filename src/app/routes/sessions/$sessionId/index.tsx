@@ -22,7 +22,8 @@ interface SessionSearch {
 }
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
-  validateSearch: (search: Record<string, unknown>): SessionSearch => (typeof search.token === 'string' && search.token ? { token: search.token } : {}),
+  validateSearch: (search: Record<string, unknown>): SessionSearch =>
+    typeof search.token === 'string' && search.token ? { token: search.token } : {},
   head: () => ({ meta: [{ title: 'Session · Tether' }] }),
   component: SessionPage,
 })
@@ -135,7 +136,11 @@ function SessionPage() {
             scrollKey={sessionId}
             agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
           />
-          <Composer onSend={(text) => actions?.sendMessage(text, agent.turns)} disabled={!actions} disabledReason={ended ? 'The session has ended' : 'Read-only'} />
+          <Composer
+            onSend={(text) => actions?.sendMessage(text, agent.turns)}
+            disabled={!actions}
+            disabledReason={ended ? 'The session has ended' : 'Read-only'}
+          />
         </section>
         <aside className="session-side" aria-label="Agent, people and terminal">
           <AgentPanel summary={agent} session={session} />
@@ -148,11 +153,24 @@ function SessionPage() {
           <section className="side-section side-terminal" aria-labelledby="terminal-heading">
             <h2 id="terminal-heading">
               Terminal
-              <Link to="/sessions/$sessionId/terminal" params={{ sessionId }} search={urlToken ? { token: urlToken } : {}} className="btn btn-sm btn-ghost" style={{ textTransform: 'none', letterSpacing: 0 }}>
+              <Link
+                to="/sessions/$sessionId/terminal"
+                params={{ sessionId }}
+                search={urlToken ? { token: urlToken } : {}}
+                className="btn btn-sm btn-ghost"
+                style={{ textTransform: 'none', letterSpacing: 0 }}
+              >
                 Open full view ↗
               </Link>
             </h2>
-            <TerminalPane lines={terminal.lines} history={terminal.history} actions={actions} authorOf={authorOf} disabled={!actions} loading={!status.caughtUp} />
+            <TerminalPane
+              lines={terminal.lines}
+              history={terminal.history}
+              actions={actions}
+              authorOf={authorOf}
+              disabled={!actions}
+              loading={!status.caughtUp}
+            />
           </section>
         </aside>
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />

@@ -17,7 +17,8 @@ interface TerminalSearch {
 }
 
 export const Route = createFileRoute('/sessions/$sessionId/terminal')({
-  validateSearch: (search: Record<string, unknown>): TerminalSearch => (typeof search.token === 'string' && search.token ? { token: search.token } : {}),
+  validateSearch: (search: Record<string, unknown>): TerminalSearch =>
+    typeof search.token === 'string' && search.token ? { token: search.token } : {},
   head: () => ({ meta: [{ title: 'Terminal · Tether' }] }),
   component: TerminalPage,
 })
@@ -25,8 +26,13 @@ export const Route = createFileRoute('/sessions/$sessionId/terminal')({
 function CommandBadge({ block }: { block: CommandBlock }) {
   if (block.pending) return <span className="badge">sending</span>
   // The shell reports an exit code only when it exits itself; otherwise show when it ran.
-  if (block.exitCode !== undefined) return <span className={block.exitCode === 0 ? 'badge badge-ok' : 'badge badge-danger'}>exit {block.exitCode}</span>
-  return <time className="faint" style={{ fontSize: 11 }}>{new Date(block.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+  if (block.exitCode !== undefined)
+    return <span className={block.exitCode === 0 ? 'badge badge-ok' : 'badge badge-danger'}>exit {block.exitCode}</span>
+  return (
+    <time className="faint" style={{ fontSize: 11 }}>
+      {new Date(block.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+    </time>
+  )
 }
 
 function TerminalPage() {
@@ -44,7 +50,15 @@ function TerminalPage() {
       <div className="app">
         <AppHeader />
         <main className="page">
-          <ErrorState title="Can’t open this terminal" detail={status.reason} action={<Link to="/" className="btn">Back to sessions</Link>} />
+          <ErrorState
+            title="Can’t open this terminal"
+            detail={status.reason}
+            action={
+              <Link to="/" className="btn">
+                Back to sessions
+              </Link>
+            }
+          />
         </main>
       </div>
     )
@@ -70,7 +84,15 @@ function TerminalPage() {
       </AppHeader>
       <SessionBanner status={status} session={session} canWrite={page.auth.canWrite} onRetry={retry} />
       <div className="terminal-page" ref={areaRef} style={{ position: 'relative' }}>
-        <TerminalPane lines={terminal.lines} history={terminal.history} actions={actions} authorOf={authorOf} disabled={!actions} autoFocusPrompt loading={!status.caughtUp} />
+        <TerminalPane
+          lines={terminal.lines}
+          history={terminal.history}
+          actions={actions}
+          authorOf={authorOf}
+          disabled={!actions}
+          autoFocusPrompt
+          loading={!status.caughtUp}
+        />
         <aside className="terminal-side" aria-label="Commands">
           <div className="card">
             <h2>Commands ({terminal.blocks.length})</h2>
@@ -82,7 +104,16 @@ function TerminalPage() {
               <div data-testid="command-blocks">
                 {[...terminal.blocks].reverse().map((b) => (
                   <details key={b.id} className="command-block" data-testid="command-block">
-                    <summary style={{ display: 'flex', gap: 8, alignItems: 'center', cursor: 'pointer', fontFamily: 'var(--font-mono)', fontSize: 12 }}>
+                    <summary
+                      style={{
+                        display: 'flex',
+                        gap: 8,
+                        alignItems: 'center',
+                        cursor: 'pointer',
+                        fontFamily: 'var(--font-mono)',
+                        fontSize: 12,
+                      }}
+                    >
                       <span style={{ color: authorOf(b.source).color }} title={authorOf(b.source).name}>
                         ●
                       </span>
@@ -100,7 +131,8 @@ function TerminalPage() {
           <div className="card">
             <h2>Keys</h2>
             <p className="faint" style={{ margin: 0, fontSize: 13, lineHeight: 1.7 }}>
-              <kbd>↑</kbd> <kbd>↓</kbd> history (everyone’s) · <kbd>Ctrl</kbd>+<kbd>R</kbd> search · <kbd>Ctrl</kbd>+<kbd>C</kbd> clear / interrupt. Click into the terminal to type straight into the shell (for interactive programs).
+              <kbd>↑</kbd> <kbd>↓</kbd> history (everyone’s) · <kbd>Ctrl</kbd>+<kbd>R</kbd> search · <kbd>Ctrl</kbd>+<kbd>C</kbd> clear /
+              interrupt. Click into the terminal to type straight into the shell (for interactive programs).
             </p>
           </div>
         </aside>
