@@ -12,7 +12,7 @@
  * `limit:turns` through the manager, like the monitor does; 503 when the server has no key or
  * no price for the model.
  */
-import type { Logger } from 'pino'
+import type { Logger } from '../common/logger'
 import type { Authenticator } from '../sessions/auth'
 import { requireSession } from '../sessions/auth'
 import { HttpError, json, parseWith, readJsonBody } from '../sessions/http'

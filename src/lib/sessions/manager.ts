@@ -4,7 +4,7 @@
  * monitor call this; it calls the worker hooks.
  */
 import { randomBytes } from 'node:crypto'
-import type { Logger } from 'pino'
+import type { Logger } from '../common/logger'
 import { isPresenceGone } from './channel-schemas'
 import { buildSessionEvent, type SessionEvent } from './session-events'
 import { type SessionFold, usageOf } from './fold'

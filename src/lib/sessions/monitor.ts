@@ -5,7 +5,7 @@
  * hands the active sessions to the worker hooks' reconcile. `tick()` is public so tests drive
  * it with an injected clock instead of waiting.
  */
-import type { Logger } from 'pino'
+import type { Logger } from '../common/logger'
 import { agentsFinished, type SessionFold, usageOf } from './fold'
 import { passedLimit } from './limits'
 import type { SessionManager } from './manager'

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
-import type { Logger } from 'pino'
+import type { Logger } from '../common/logger'
 import type { WorkerCallbackContext } from '../sessions/worker-callbacks'
 import { hostEnv, loadSettings, type WorkersConfig } from '../settings'
 import { connectDocker, dockerEndpoint } from './docker-engine'
@@ -33,7 +33,7 @@ export interface WorkerCallbacksOptions {
   workerNetwork?: string
   backoff?: Partial<BackoffPolicy>
   needsWorker?(session: SessionRecord): boolean
-  logger?: Pick<Logger, 'info' | 'warn' | 'error'>
+  logger?: Logger
   /** Receives the supervisor once the app has built it (tests, the benchmark). */
   onSupervisor?(supervisor: WorkerSupervisor): void
 }

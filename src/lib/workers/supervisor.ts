@@ -10,7 +10,7 @@
  * Worker exit codes: 0 = stopped on request (or its session ended), 75 = fenced by a newer worker;
  * neither is restarted. Anything else is a crash.
  */
-import type { Logger } from 'pino'
+import { silentLogger, type Logger } from '../common/logger'
 import { EXIT_FENCED, EXIT_STOPPED } from '../common/session-contract'
 import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
@@ -49,7 +49,7 @@ export interface SupervisorOptions {
   /** Which sessions get a worker (default: those with an agent model or provider configured). */
   needsWorker?(session: SessionRecord): boolean
   backoff?: Partial<BackoffPolicy>
-  logger?: Pick<Logger, 'info' | 'warn' | 'error'>
+  logger?: Logger
   /** Stop every worker on close() (default true). */
   stopWorkersOnClose?: boolean
 }
@@ -95,8 +95,6 @@ export function runtimeFor(session: SessionRecord, fallback: RuntimeKind): Runti
   return chosen === 'process' || chosen === 'docker' ? chosen : fallback
 }
 
-const noopLogger = { info() {}, warn() {}, error() {} }
-
 export class WorkerSupervisor implements SessionWorkerCallbacks {
   private readonly tracked = new Map<string, Tracked>()
   private readonly runtimes = new Map<RuntimeKind, Promise<WorkerRuntime>>()
@@ -104,14 +102,14 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
   /** Per-session operation chain: start / stop / restart never interleave for one session. */
   private readonly chains = new Map<string, Promise<void>>()
   private readonly backoff: BackoffPolicy
-  private readonly log: Pick<Logger, 'info' | 'warn' | 'error'>
+  private readonly log: Logger
   private reconciledOnce = false
   private closed = false
   private readonly unsubscribers: Array<() => void> = []
 
   constructor(private readonly options: SupervisorOptions) {
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
-    this.log = options.logger ?? noopLogger
+    this.log = options.logger ?? silentLogger
   }
 
   get agentId(): string {
@@ -176,24 +174,30 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     }
   }
 
+  /** Begins tracking a session's worker (not started yet: phase `starting`, no crashes or restarts). */
+  private track(sessionId: string, runtime: RuntimeKind, workerId: string | null): Tracked {
+    const t: Tracked = {
+      sessionId,
+      runtime,
+      workerId,
+      nativeId: null,
+      phase: 'starting',
+      crashes: 0,
+      restarts: 0,
+      startedAt: Date.now(),
+      timer: null,
+    }
+    this.tracked.set(sessionId, t)
+    return t
+  }
+
   /** Starts a worker for the session unless one is tracked already. */
   ensure(session: SessionRecord): Promise<void> {
     if (this.closed) return Promise.resolve()
     return this.chain(session.id, async () => {
       if (this.tracked.has(session.id)) return
       const kind = runtimeFor(session, this.options.defaultRuntime)
-      const t: Tracked = {
-        sessionId: session.id,
-        runtime: kind,
-        workerId: null,
-        nativeId: null,
-        phase: 'starting',
-        crashes: 0,
-        restarts: 0,
-        startedAt: Date.now(),
-        timer: null,
-      }
-      this.tracked.set(session.id, t)
+      const t = this.track(session.id, kind, null)
       try {
         const runtime = await this.runtime(kind)
         const claim = await this.claimFor(session.id)
@@ -332,18 +336,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
         if (!leftover.leftover) continue
         const session = leftover.sessionId ? wanted.get(leftover.sessionId) : undefined
         if (session && !this.tracked.has(session.id) && runtimeFor(session, this.options.defaultRuntime) === kind) {
-          const t: Tracked = {
-            sessionId: session.id,
-            runtime: kind,
-            workerId: leftover.id,
-            nativeId: null,
-            phase: 'starting',
-            crashes: 0,
-            restarts: 0,
-            startedAt: Date.now(),
-            timer: null,
-          }
-          this.tracked.set(session.id, t)
+          const t = this.track(session.id, kind, leftover.id)
           await this.chain(session.id, async () => {
             const info = await runtime.restart(leftover.id, await this.claimFor(session.id))
             t.workerId = info.id
