@@ -188,12 +188,12 @@ export async function write(
 }
 
 /** Reads a session stream (catch-up) through the app's protocol path. */
-// biome-ignore lint/suspicious/noExplicitAny: test reads loose JSON
 export async function readStream(
   h: Harness,
   sessionId: string,
   offset = '-1',
   token = h.adminToken,
+  // biome-ignore lint/suspicious/noExplicitAny: test reads loose JSON
 ): Promise<{ events: Array<Record<string, any>>; next: string; closed: boolean }> {
   const res = await h.request(`/api/streams/sessions/${sessionId}?offset=${encodeURIComponent(offset)}`, { token })
   if (res.status !== 200) throw new Error(`read failed: ${res.status} ${await res.text()}`)
