@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
 
 function useNow(active: boolean, everyMs = 250): number {
@@ -11,70 +11,75 @@ function useNow(active: boolean, everyMs = 250): number {
   return now
 }
 
+/** The badge's frame: the state as a labelled dot (pulsing while live or trying), then any extras. */
+function ConnectionStateBadge({
+  status,
+  state,
+  badge,
+  pulse,
+  title,
+  children,
+}: {
+  status: ConnectionStatus
+  state: 'ended' | ConnectionStatus['state']
+  badge: string
+  pulse?: boolean
+  title?: string
+  children?: ReactNode
+}) {
+  return (
+    <span className="conn" data-testid="connection" data-offset={status.offset} data-state={state} title={title}>
+      <span className={badge}>
+        <span className={pulse ? 'dot dot-pulse' : 'dot'} />
+        {` ${state}`}
+      </span>
+      {children}
+    </span>
+  )
+}
+
+function RetryNow({ onRetry }: { onRetry: () => void }) {
+  return (
+    <button type="button" className="btn btn-sm btn-ghost" onClick={onRetry}>
+      Retry now
+    </button>
+  )
+}
+
 /** live / reconnecting (with a countdown to the next try) / offline, plus "retry now". */
 export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetry?: () => void }) {
   const now = useNow(status.state === 'reconnecting')
   if (status.ended) {
-    return (
-      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="ended">
-        <span className="badge">
-          <span className="dot" /> ended
-        </span>
-      </span>
-    )
+    return <ConnectionStateBadge status={status} state="ended" badge="badge" />
   }
   if (status.state === 'live') {
     return (
-      <span
-        className="conn"
-        data-testid="connection"
-        data-offset={status.offset}
-        data-state="live"
+      <ConnectionStateBadge
+        status={status}
+        state="live"
+        badge="badge badge-ok"
+        pulse
         title={status.offset ? `at offset ${status.offset}` : undefined}
-      >
-        <span className="badge badge-ok">
-          <span className="dot dot-pulse" /> live
-        </span>
-      </span>
+      />
     )
   }
   if (status.state === 'connecting') {
-    return (
-      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="connecting">
-        <span className="badge badge-info">
-          <span className="dot dot-pulse" /> connecting
-        </span>
-      </span>
-    )
+    return <ConnectionStateBadge status={status} state="connecting" badge="badge badge-info" pulse />
   }
   if (status.state === 'reconnecting') {
     const secs = status.nextRetryAt ? Math.max(0, Math.ceil((status.nextRetryAt - now) / 1000)) : 0
     return (
-      <span className="conn" data-testid="connection" data-offset={status.offset} data-state="reconnecting" title={status.reason}>
-        <span className="badge badge-warn">
-          <span className="dot dot-pulse" /> reconnecting
-        </span>
+      <ConnectionStateBadge status={status} state="reconnecting" badge="badge badge-warn" pulse title={status.reason}>
         <span className="faint hide-mobile" data-testid="next-retry">
           {secs > 0 ? `next try in ${secs}s` : 'trying…'}
         </span>
-        {onRetry ? (
-          <button type="button" className="btn btn-sm btn-ghost" onClick={onRetry}>
-            Retry now
-          </button>
-        ) : null}
-      </span>
+        {onRetry ? <RetryNow onRetry={onRetry} /> : null}
+      </ConnectionStateBadge>
     )
   }
   return (
-    <span className="conn" data-testid="connection" data-offset={status.offset} data-state="offline" title={status.reason}>
-      <span className="badge badge-danger">
-        <span className="dot" /> offline
-      </span>
-      {!status.fatal && onRetry ? (
-        <button type="button" className="btn btn-sm btn-ghost" onClick={onRetry}>
-          Retry now
-        </button>
-      ) : null}
-    </span>
+    <ConnectionStateBadge status={status} state="offline" badge="badge badge-danger" title={status.reason}>
+      {!status.fatal && onRetry ? <RetryNow onRetry={onRetry} /> : null}
+    </ConnectionStateBadge>
   )
 }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react'
+import { useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from 'react'
 import { SESSION_PATTERNS, type CreateSessionInput, type SessionPattern } from '../../lib/sessions/session-types'
 import { Dialog } from './Dialog'
 
@@ -18,6 +18,35 @@ const PROVIDERS = [
 function numberOrNull(value: string, scale = 1): number | null {
   const n = Number(value)
   return value.trim() && Number.isFinite(n) && n > 0 ? Math.round(n * scale * 100) / 100 : null
+}
+
+/** A form row: a label for the control `id` (the child), and a hint under it when there is one. */
+function Field({ id, label, hint, children }: { id: string; label: string; hint?: ReactNode; children: ReactNode }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint ? <span className="field-hint">{hint}</span> : null}
+    </div>
+  )
+}
+
+/** A form row with a text box bound to one piece of the form's state. */
+function TextField({
+  id,
+  label,
+  value,
+  onChange,
+  ...input
+}: { id: string; label: string; value: string; onChange: (value: string) => void } & Pick<
+  InputHTMLAttributes<HTMLInputElement>,
+  'placeholder' | 'maxLength' | 'inputMode'
+>) {
+  return (
+    <Field id={id} label={label}>
+      <input id={id} className="input" value={value} onChange={(e) => onChange(e.target.value)} {...input} />
+    </Field>
+  )
 }
 
 export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: CreateSessionInput) => Promise<void>; onClose: () => void }) {
@@ -58,19 +87,15 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
   return (
     <Dialog title="New session" onClose={onClose}>
       <form onSubmit={submit} style={{ display: 'contents' }} data-testid="new-session-form">
-        <div className="field">
-          <label htmlFor="ns-title">Title</label>
-          <input
-            id="ns-title"
-            className="input"
-            value={title}
-            onChange={(e) => setTitle(e.target.value)}
-            placeholder="e.g. Fix the flaky upload test"
-            maxLength={200}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ns-pattern">Pattern</label>
+        <TextField
+          id="ns-title"
+          label="Title"
+          value={title}
+          onChange={setTitle}
+          placeholder="e.g. Fix the flaky upload test"
+          maxLength={200}
+        />
+        <Field id="ns-pattern" label="Pattern" hint={PATTERN_HELP[pattern]}>
           <select id="ns-pattern" className="select" value={pattern} onChange={(e) => setPattern(e.target.value as SessionPattern)}>
             {SESSION_PATTERNS.map((p) => (
               <option key={p} value={p}>
@@ -78,11 +103,9 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
               </option>
             ))}
           </select>
-          <span className="field-hint">{PATTERN_HELP[pattern]}</span>
-        </div>
+        </Field>
         <div className="grid-2">
-          <div className="field">
-            <label htmlFor="ns-provider">Provider</label>
+          <Field id="ns-provider" label="Provider">
             <select
               id="ns-provider"
               className="select"
@@ -98,39 +121,18 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
                 </option>
               ))}
             </select>
-          </div>
-          <div className="field">
-            <label htmlFor="ns-model">Model</label>
-            <input id="ns-model" className="input" value={model} onChange={(e) => setModel(e.target.value)} />
-          </div>
+          </Field>
+          <TextField id="ns-model" label="Model" value={model} onChange={setModel} />
         </div>
         <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
           <legend className="field-label" style={{ marginBottom: 6 }}>
             Limits <span className="field-hint">(empty = none)</span>
           </legend>
           <div className="grid-2">
-            <div className="field">
-              <label htmlFor="ns-idle">Idle after (min)</label>
-              <input id="ns-idle" className="input" inputMode="decimal" value={idleMin} onChange={(e) => setIdleMin(e.target.value)} />
-            </div>
-            <div className="field">
-              <label htmlFor="ns-life">Lifetime (min)</label>
-              <input
-                id="ns-life"
-                className="input"
-                inputMode="decimal"
-                value={lifetimeMin}
-                onChange={(e) => setLifetimeMin(e.target.value)}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="ns-budget">Budget (USD)</label>
-              <input id="ns-budget" className="input" inputMode="decimal" value={budget} onChange={(e) => setBudget(e.target.value)} />
-            </div>
-            <div className="field">
-              <label htmlFor="ns-turns">Max turns</label>
-              <input id="ns-turns" className="input" inputMode="numeric" value={turns} onChange={(e) => setTurns(e.target.value)} />
-            </div>
+            <TextField id="ns-idle" label="Idle after (min)" inputMode="decimal" value={idleMin} onChange={setIdleMin} />
+            <TextField id="ns-life" label="Lifetime (min)" inputMode="decimal" value={lifetimeMin} onChange={setLifetimeMin} />
+            <TextField id="ns-budget" label="Budget (USD)" inputMode="decimal" value={budget} onChange={setBudget} />
+            <TextField id="ns-turns" label="Max turns" inputMode="numeric" value={turns} onChange={setTurns} />
           </div>
         </fieldset>
         {error ? (

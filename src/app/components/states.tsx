@@ -36,6 +36,28 @@ export function ErrorState({ title, detail, action }: { title: string; detail?: 
   )
 }
 
+/** A whole page that only says what went wrong (under an optional header). */
+export function ErrorPage({
+  header,
+  title,
+  detail,
+  action,
+}: {
+  header?: ReactNode
+  title: string
+  detail?: ReactNode
+  action?: ReactNode
+}) {
+  return (
+    <div className="app">
+      {header}
+      <main className="page">
+        <ErrorState title={title} detail={detail} action={action} />
+      </main>
+    </div>
+  )
+}
+
 export function Skeleton({ width = '100%', height = 14 }: { width?: string | number; height?: number }) {
   return <div className="skeleton" style={{ width, height }} aria-hidden="true" />
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 
 export type Theme = 'light' | 'dark'
 const KEY = 'tether.theme'
@@ -35,6 +35,24 @@ export function useTheme(): Theme {
   return theme
 }
 
+/** The toggle's 18 px line icon (sun or moon), drawn in the text colour. */
+function ToggleIcon({ children }: { children: ReactNode }) {
+  return (
+    <svg
+      width="18"
+      height="18"
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="2"
+      strokeLinecap="round"
+      aria-hidden="true"
+    >
+      {children}
+    </svg>
+  )
+}
+
 export function ThemeToggle() {
   const theme = useTheme()
   const next: Theme = theme === 'dark' ? 'light' : 'dark'
@@ -47,32 +65,14 @@ export function ThemeToggle() {
       title={`Switch to ${next} theme`}
     >
       {theme === 'dark' ? (
-        <svg
-          width="18"
-          height="18"
-          viewBox="0 0 24 24"
-          fill="none"
-          stroke="currentColor"
-          strokeWidth="2"
-          strokeLinecap="round"
-          aria-hidden="true"
-        >
+        <ToggleIcon>
           <circle cx="12" cy="12" r="4" />
           <path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4" />
-        </svg>
+        </ToggleIcon>
       ) : (
-        <svg
-          width="18"
-          height="18"
-          viewBox="0 0 24 24"
-          fill="none"
-          stroke="currentColor"
-          strokeWidth="2"
-          strokeLinecap="round"
-          aria-hidden="true"
-        >
+        <ToggleIcon>
           <path d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z" />
-        </svg>
+        </ToggleIcon>
       )}
     </button>
   )

@@ -3,8 +3,15 @@ import { HeadContent, Outlet, Scripts, createRootRoute, useRouter, useRouterStat
 import appCss from '../styles.css?url'
 import xtermCss from '@xterm/xterm/css/xterm.css?url'
 import { THEME_BOOT_SCRIPT } from '../components/theme'
-import { ErrorState } from '../components/states'
+import { ErrorPage } from '../components/states'
 import { exchangeLoginCode, rememberToken, scrubCredentialsFromAddressBar } from '../../lib/sessions/client/auth'
+
+/** A full page load of the home page (these error pages may stand outside the router's state). */
+const goToSessions = (
+  <a className="btn" href="/">
+    Go to sessions
+  </a>
+)
 
 export const Route = createRootRoute({
   head: () => ({
@@ -24,21 +31,7 @@ export const Route = createRootRoute({
     ],
   }),
   component: RootComponent,
-  notFoundComponent: () => (
-    <div className="app">
-      <main className="page">
-        <ErrorState
-          title="Page not found"
-          detail="There is nothing at this address."
-          action={
-            <a className="btn" href="/">
-              Go to sessions
-            </a>
-          }
-        />
-      </main>
-    </div>
-  ),
+  notFoundComponent: () => <ErrorPage title="Page not found" detail="There is nothing at this address." action={goToSessions} />,
 })
 
 function RootComponent() {
@@ -58,21 +51,7 @@ function RootComponent() {
   let content: ReactNode = <Outlet />
   if (code) content = <LoginCodeExchange code={code} onError={setLoginError} />
   else if (loginError) {
-    content = (
-      <div className="app">
-        <main className="page">
-          <ErrorState
-            title="This admin link did not work"
-            detail={loginError}
-            action={
-              <a className="btn" href="/">
-                Go to sessions
-              </a>
-            }
-          />
-        </main>
-      </div>
-    )
+    content = <ErrorPage title="This admin link did not work" detail={loginError} action={goToSessions} />
   }
   return <RootDocument>{content}</RootDocument>
 }

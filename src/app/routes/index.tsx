@@ -19,6 +19,7 @@ import {
 } from '../../lib/sessions/session-types'
 import type { AgentState } from '../../lib/sessions/channel-schemas'
 import { useSessionPeeks } from '../hooks/use-session-peeks'
+import { parseTokenSearch } from '../token-search'
 
 interface HomeSearch {
   token?: string
@@ -28,7 +29,7 @@ interface HomeSearch {
 
 export const Route = createFileRoute('/')({
   validateSearch: (s: Record<string, unknown>): HomeSearch => ({
-    ...(typeof s.token === 'string' && s.token ? { token: s.token } : {}),
+    ...parseTokenSearch(s),
     ...(typeof s.status === 'string' && (SESSION_STATUSES as readonly string[]).includes(s.status)
       ? { status: s.status as SessionStatus }
       : {}),
@@ -62,6 +63,47 @@ function AgentCell({ session, agent }: { session: SessionRecord; agent?: AgentSt
         {session.agent.model ?? session.agent.provider ?? 'agent'} · {session.usage.turns} turn{session.usage.turns === 1 ? '' : 's'}
       </span>
     </span>
+  )
+}
+
+/** One of the list's filters: a labelled select whose first, empty choice means "any". */
+function FilterSelect<T extends string>({
+  id,
+  label,
+  all,
+  options,
+  value,
+  onChange,
+  testId,
+}: {
+  id: string
+  label: string
+  all: string
+  options: readonly T[]
+  value: T | undefined
+  onChange: (value: T | undefined) => void
+  testId?: string
+}) {
+  return (
+    <>
+      <label className="sr-only" htmlFor={id}>
+        {label}
+      </label>
+      <select
+        id={id}
+        className="select"
+        value={value ?? ''}
+        onChange={(e) => onChange((e.target.value || undefined) as T | undefined)}
+        data-testid={testId}
+      >
+        <option value="">{all}</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </>
   )
 }
 
@@ -144,39 +186,23 @@ function Home() {
               value={query}
               onChange={(e) => setQuery(e.target.value)}
             />
-            <label className="sr-only" htmlFor="filter-status">
-              Status
-            </label>
-            <select
+            <FilterSelect
               id="filter-status"
-              className="select"
-              value={search.status ?? ''}
-              onChange={(e) => setFilter({ status: (e.target.value || undefined) as SessionStatus | undefined })}
-              data-testid="filter-status"
-            >
-              <option value="">All statuses</option>
-              {SESSION_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-            <label className="sr-only" htmlFor="filter-pattern">
-              Pattern
-            </label>
-            <select
+              label="Status"
+              all="All statuses"
+              options={SESSION_STATUSES}
+              value={search.status}
+              onChange={(status) => setFilter({ status })}
+              testId="filter-status"
+            />
+            <FilterSelect
               id="filter-pattern"
-              className="select"
-              value={search.pattern ?? ''}
-              onChange={(e) => setFilter({ pattern: (e.target.value || undefined) as SessionPattern | undefined })}
-            >
-              <option value="">All patterns</option>
-              {SESSION_PATTERNS.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
+              label="Pattern"
+              all="All patterns"
+              options={SESSION_PATTERNS}
+              value={search.pattern}
+              onChange={(pattern) => setFilter({ pattern })}
+            />
           </div>
           {error && !sessions ? (
             <ErrorState

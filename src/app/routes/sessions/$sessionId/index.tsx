@@ -2,14 +2,13 @@ import { useMemo, useRef, useState } from 'react'
 import { Link, createFileRoute } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
-import { ConnectionBadge } from '../../../components/ConnectionBadge'
 import { Composer, MessageList } from '../../../components/Conversation'
-import { AvatarStack, LiveCursors, PeopleList } from '../../../components/People'
+import { LiveCursors, PeopleList } from '../../../components/People'
 import { PatternBadge, SessionStatusBadge } from '../../../components/SessionBadges'
 import { SessionBanner } from '../../../components/SessionBanner'
 import { ShareDialog } from '../../../components/ShareDialog'
-import { TerminalPane } from '../../../components/TerminalPane'
-import { ErrorState } from '../../../components/states'
+import { SessionErrorPage, SessionPresenceStatus, SessionTerminalPane } from '../../../components/SessionChrome'
+import { parseTokenSearch, tokenSearch } from '../../../token-search'
 import { WriteFailures } from '../../../components/Toasts'
 import { usePresence } from '../../../hooks/use-presence'
 import { useAgentState, useSessionMessages, useTerminal } from '../../../hooks/use-session-collections'
@@ -17,13 +16,8 @@ import { useSessionPage } from '../../../hooks/use-session-page'
 import { useShareLink } from '../../../hooks/use-share-link'
 import { useShortcuts } from '../../../hooks/use-shortcuts'
 
-interface SessionSearch {
-  token?: string
-}
-
 export const Route = createFileRoute('/sessions/$sessionId/')({
-  validateSearch: (search: Record<string, unknown>): SessionSearch =>
-    typeof search.token === 'string' && search.token ? { token: search.token } : {},
+  validateSearch: parseTokenSearch,
   head: () => ({ meta: [{ title: 'Session · Tether' }] }),
   component: SessionPage,
 })
@@ -62,20 +56,10 @@ function SessionPage() {
 
   if (status.fatal && !status.caughtUp) {
     return (
-      <div className="app">
-        <AppHeader />
-        <main className="page">
-          <ErrorState
-            title={status.reason?.startsWith('no such session') ? 'Session not found' : 'Can’t open this session'}
-            detail={status.reason}
-            action={
-              <Link to="/" className="btn">
-                Back to sessions
-              </Link>
-            }
-          />
-        </main>
-      </div>
+      <SessionErrorPage
+        title={status.reason?.startsWith('no such session') ? 'Session not found' : 'Can’t open this session'}
+        detail={status.reason}
+      />
     )
   }
 
@@ -86,10 +70,7 @@ function SessionPage() {
       <AppHeader
         right={
           <>
-            <ConnectionBadge status={status} onRetry={retry} />
-            <span className="hide-mobile">
-              <AvatarStack people={here} small />
-            </span>
+            <SessionPresenceStatus status={status} onRetry={retry} here={here} />
             <button type="button" className="btn btn-sm hide-mobile" onClick={() => setSharing(true)} data-testid="share">
               Share
             </button>
@@ -156,21 +137,14 @@ function SessionPage() {
               <Link
                 to="/sessions/$sessionId/terminal"
                 params={{ sessionId }}
-                search={urlToken ? { token: urlToken } : {}}
+                search={tokenSearch(urlToken)}
                 className="btn btn-sm btn-ghost"
                 style={{ textTransform: 'none', letterSpacing: 0 }}
               >
                 Open full view ↗
               </Link>
             </h2>
-            <TerminalPane
-              lines={terminal.lines}
-              history={terminal.history}
-              actions={actions}
-              authorOf={authorOf}
-              disabled={!actions}
-              loading={!status.caughtUp}
-            />
+            <SessionTerminalPane page={page} terminal={terminal} />
           </section>
         </aside>
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />

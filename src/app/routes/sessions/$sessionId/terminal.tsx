@@ -1,24 +1,18 @@
 import { useRef } from 'react'
 import { Link, createFileRoute } from '@tanstack/react-router'
 import { AppHeader } from '../../../components/AppHeader'
-import { ConnectionBadge } from '../../../components/ConnectionBadge'
-import { AvatarStack, LiveCursors } from '../../../components/People'
+import { LiveCursors } from '../../../components/People'
 import { SessionBanner } from '../../../components/SessionBanner'
-import { TerminalPane } from '../../../components/TerminalPane'
-import { ErrorState } from '../../../components/states'
+import { SessionErrorPage, SessionPresenceStatus, SessionTerminalPane } from '../../../components/SessionChrome'
+import { parseTokenSearch, tokenSearch } from '../../../token-search'
 import { WriteFailures } from '../../../components/Toasts'
 import { usePresence } from '../../../hooks/use-presence'
 import { useTerminal } from '../../../hooks/use-session-collections'
 import { useSessionPage } from '../../../hooks/use-session-page'
 import type { CommandBlock } from '../../../../lib/sessions/client/derive'
 
-interface TerminalSearch {
-  token?: string
-}
-
 export const Route = createFileRoute('/sessions/$sessionId/terminal')({
-  validateSearch: (search: Record<string, unknown>): TerminalSearch =>
-    typeof search.token === 'string' && search.token ? { token: search.token } : {},
+  validateSearch: parseTokenSearch,
   head: () => ({ meta: [{ title: 'Terminal · Tether' }] }),
   component: TerminalPage,
 })
@@ -46,37 +40,13 @@ function TerminalPage() {
   const retry = () => connection?.status.retryNow()
 
   if (status.fatal && !status.caughtUp) {
-    return (
-      <div className="app">
-        <AppHeader />
-        <main className="page">
-          <ErrorState
-            title="Can’t open this terminal"
-            detail={status.reason}
-            action={
-              <Link to="/" className="btn">
-                Back to sessions
-              </Link>
-            }
-          />
-        </main>
-      </div>
-    )
+    return <SessionErrorPage title="Can’t open this terminal" detail={status.reason} />
   }
 
   return (
     <div className="app app-fixed">
-      <AppHeader
-        right={
-          <>
-            <ConnectionBadge status={status} onRetry={retry} />
-            <span className="hide-mobile">
-              <AvatarStack people={here} small />
-            </span>
-          </>
-        }
-      >
-        <Link to="/sessions/$sessionId" params={{ sessionId }} search={urlToken ? { token: urlToken } : {}} className="muted">
+      <AppHeader right={<SessionPresenceStatus status={status} onRetry={retry} here={here} />}>
+        <Link to="/sessions/$sessionId" params={{ sessionId }} search={tokenSearch(urlToken)} className="muted">
           ← {session?.title || 'Session'}
         </Link>
         <span className="crumb-sep">/</span>
@@ -84,15 +54,7 @@ function TerminalPage() {
       </AppHeader>
       <SessionBanner status={status} session={session} canWrite={page.auth.canWrite} onRetry={retry} />
       <div className="terminal-page" ref={areaRef} style={{ position: 'relative' }}>
-        <TerminalPane
-          lines={terminal.lines}
-          history={terminal.history}
-          actions={actions}
-          authorOf={authorOf}
-          disabled={!actions}
-          autoFocusPrompt
-          loading={!status.caughtUp}
-        />
+        <SessionTerminalPane page={page} terminal={terminal} autoFocusPrompt />
         <aside className="terminal-side" aria-label="Commands">
           <div className="card">
             <h2>Commands ({terminal.blocks.length})</h2>

@@ -1,0 +1,61 @@
+import { Link } from '@tanstack/react-router'
+import type { Presence } from '../../lib/sessions/channel-schemas'
+import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
+import { AppHeader } from './AppHeader'
+import { ConnectionBadge } from './ConnectionBadge'
+import { AvatarStack } from './People'
+import { ErrorPage } from './states'
+import { TerminalPane } from './TerminalPane'
+import type { useTerminal } from '../hooks/use-session-collections'
+import type { SessionPageState } from '../hooks/use-session-page'
+
+/** A session page that cannot open (no such session, refused): the reason and a way back. */
+export function SessionErrorPage({ title, detail }: { title: string; detail?: string }) {
+  return (
+    <ErrorPage
+      header={<AppHeader />}
+      title={title}
+      detail={detail}
+      action={
+        <Link to="/" className="btn">
+          Back to sessions
+        </Link>
+      }
+    />
+  )
+}
+
+/** Right of a session page's header: the connection badge and who is here (not on phones). */
+export function SessionPresenceStatus({ status, onRetry, here }: { status: ConnectionStatus; onRetry: () => void; here: Presence[] }) {
+  return (
+    <>
+      <ConnectionBadge status={status} onRetry={onRetry} />
+      <span className="hide-mobile">
+        <AvatarStack people={here} small />
+      </span>
+    </>
+  )
+}
+
+/** The session's shared terminal as a page shows it: typing needs write access, drawing waits for catch-up. */
+export function SessionTerminalPane({
+  page,
+  terminal,
+  autoFocusPrompt,
+}: {
+  page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status'>
+  terminal: Pick<ReturnType<typeof useTerminal>, 'lines' | 'history'>
+  autoFocusPrompt?: boolean
+}) {
+  return (
+    <TerminalPane
+      lines={terminal.lines}
+      history={terminal.history}
+      actions={page.actions}
+      authorOf={page.authorOf}
+      disabled={!page.actions}
+      autoFocusPrompt={autoFocusPrompt}
+      loading={!page.status.caughtUp}
+    />
+  )
+}
