@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { EchoProvider, echoPlan } from '../../../src/lib/gateway/echo'
 import type { ProviderEvent as StepEvent, StepRequest } from '../../../src/lib/gateway/types'
+import { collect } from './support'
 import { TOOL_SPECS } from '../../../src/worker/tools'
 
 const tools = Object.values(TOOL_SPECS)
@@ -13,12 +14,6 @@ const request = (text: string, extra: Partial<StepRequest> = {}): StepRequest =>
   signal: new AbortController().signal,
   ...extra,
 })
-
-async function collect(events: AsyncIterable<StepEvent>): Promise<StepEvent[]> {
-  const out: StepEvent[] = []
-  for await (const e of events) out.push(e)
-  return out
-}
 
 describe('echo provider', () => {
   it('streams the echoed message a word at a time and reports usage', async () => {

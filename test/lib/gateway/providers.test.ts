@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { AnthropicProvider } from '../../../src/lib/gateway/anthropic'
 import { selectProvider } from '../../../src/lib/gateway/providers'
 import { OpenAiCompatibleProvider } from '../../../src/lib/gateway/openai'
-import type { ProviderEvent as StepEvent, StepRequest } from '../../../src/lib/gateway/types'
+import type { StepRequest } from '../../../src/lib/gateway/types'
+import { collect } from './support'
 import { TOOL_SPECS } from '../../../src/worker/tools'
 
 interface Captured {
@@ -61,12 +62,6 @@ const request = (model: string, extra: Partial<StepRequest> = {}): StepRequest =
   signal: new AbortController().signal,
   ...extra,
 })
-
-async function collect(events: AsyncIterable<StepEvent>): Promise<StepEvent[]> {
-  const out: StepEvent[] = []
-  for await (const e of events) out.push(e)
-  return out
-}
 
 const sseRecord = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
