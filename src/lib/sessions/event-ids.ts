@@ -142,7 +142,7 @@ export class MessageAuthors {
 
   /** Records the author of a message's first chunk; later claims on a known message change nothing. */
   claim(messageId: string, author: string): void {
-    if (this.recent.has(messageId) || this.check(messageId, author) !== 'new') return
+    if (this.check(messageId, author) !== 'new') return
     this.recent.set(messageId, author)
     if (this.recent.size <= this.exactLimit) return
     const [oldest, oldestAuthor] = this.recent.entries().next().value as [string, string]

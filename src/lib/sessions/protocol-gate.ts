@@ -22,9 +22,9 @@ import { validateEnvelope, type SessionEvent } from './session-events'
 import type { MessageAuthors } from './event-ids'
 import { claimMessages } from './fold'
 import { HttpError, errorResponse, isAnswerable, parseJsonBytes, readBodyBytes } from './http'
-import { authorshipError } from './session-log'
+import { MessageAuthorshipError, SessionStreamGoneError } from './session-errors'
 import { StreamNotFoundError, type StreamsTransport } from './streams-client'
-import { canManageStream, canRead, canWrite, mayWriteSession, sessionIdFromPath, type TokenClaims } from './tokens'
+import { canManageStream, canRead, canWrite, coversSession, mayWriteSession, sessionIdFromPath, type TokenClaims } from './tokens'
 import { MAX_EVENTS_PER_REQUEST } from './event-writer'
 
 export interface ProtocolGateOptions {
@@ -151,7 +151,7 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
       }
       // Authorized for the session before a byte of the body is read.
       if (!mayWriteSession(claims, sessionId)) {
-        throw deny(claims, `append to ${path}${claims.sid === sessionId || claims.sid === '*' ? '' : ' (token is for another session)'}`)
+        throw deny(claims, `append to ${path}${coversSession(claims, sessionId) ? '' : ' (token is for another session)'}`)
       }
       if (claims.role !== 'admin' && !opts.isSessionLive(sessionId))
         throw new HttpError(404, `session ${sessionId} is unknown or has ended`, 'sessionId')
@@ -177,7 +177,7 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
       }
       if (events.some((e) => e.type === 'chunk')) {
         const conflict = claimMessages(await authorsOf(sessionId), events)
-        if (conflict) throw authorshipError(conflict.index, conflict.messageId)
+        if (conflict) throw new MessageAuthorshipError(conflict.index, conflict.messageId)
       }
       const res = await opts.inner(forward(req, url, bytes, headers))
       if (res.ok && events.length > 0) opts.onSessionAppend?.(sessionId, events, res.headers.get(H.nextOffset))
@@ -192,7 +192,7 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
     try {
       return await opts.messageAuthors(sessionId)
     } catch (err) {
-      if (err instanceof StreamNotFoundError) throw new HttpError(404, `session ${sessionId}: stream no longer exists`, 'sessionId')
+      if (err instanceof StreamNotFoundError) throw new SessionStreamGoneError(sessionId)
       throw err
     }
   }

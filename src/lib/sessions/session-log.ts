@@ -153,7 +153,7 @@ export class SessionLogs {
       const fold = await this.current(sessionId, e)
       if (fold.closed) throw new StreamClosedError(sessionStreamPath(sessionId), e.tail)
       const conflict = claimMessages(fold.authors, events)
-      if (conflict) throw authorshipError(conflict.index, conflict.messageId)
+      if (conflict) throw new MessageAuthorshipError(conflict.index, conflict.messageId)
       const maybe = new Set<string>()
       for (const ev of events) if (fold.eventIds.has(ev.headers.eventId) === 'maybe') maybe.add(ev.headers.eventId)
       // Ids only the Bloom filter may know (old, or a false positive): the stream decides.
@@ -227,9 +227,4 @@ export class SessionLogs {
   forget(sessionId: string): void {
     this.entries.delete(sessionId)
   }
-}
-
-/** A chunk into someone else's message (403 at the adapters); `index` is the event's place in its batch. */
-export function authorshipError(index: number, messageId: string): MessageAuthorshipError {
-  return new MessageAuthorshipError(index, messageId)
 }

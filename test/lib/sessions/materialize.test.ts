@@ -77,6 +77,11 @@ describe.each(BACKENDS)('materialized session state across a restart (%s streams
     const user = await h.app.issueToken({ role: 'collaborator', sessionId: sid, subject: 'u-ann' })
     const worker = await h.app.issueToken({ role: 'worker', sessionId: sid, subject: 'agent-1' })
     const t = (ms: number) => h.clock.t + ms
+    // The one tool call of the session, at its successive states.
+    const toolCall = (state: Record<string, unknown>) => ({
+      channel: 'tool-call',
+      data: { id: 'tc-1', messageId: 'm-agent', agentId: 'agent-1', name: 'bash', input: { cmd: 'ls' }, ...state },
+    })
 
     // 1: a person arrives and asks; the agent starts
     await write(
@@ -142,10 +147,7 @@ describe.each(BACKENDS)('materialized session state across a restart (%s streams
           channel: 'chunk',
           data: { messageId: 'm-agent', role: 'assistant', author: 'agent-1', turn: 1, seq: 1, delta: 'look.', timestamp: t(3) },
         },
-        {
-          channel: 'tool-call',
-          data: { id: 'tc-1', messageId: 'm-agent', agentId: 'agent-1', name: 'bash', input: { cmd: 'ls' }, status: 'pending' },
-        },
+        toolCall({ status: 'pending' }),
       ],
       worker,
     )
@@ -154,18 +156,7 @@ describe.each(BACKENDS)('materialized session state across a restart (%s streams
       h,
       sid,
       [
-        {
-          channel: 'tool-call',
-          data: {
-            id: 'tc-1',
-            messageId: 'm-agent',
-            agentId: 'agent-1',
-            name: 'bash',
-            input: { cmd: 'ls' },
-            status: 'running',
-            startedAt: t(4),
-          },
-        },
+        toolCall({ status: 'running', startedAt: t(4) }),
         { channel: 'terminal', data: { id: 'line-in', kind: 'input', source: 'u-ann', data: 'ls' } },
       ],
       h.adminToken,
@@ -179,20 +170,7 @@ describe.each(BACKENDS)('materialized session state across a restart (%s streams
           data: { id: 'line-out', kind: 'output', source: 'agent-1', stream: 'stdout', data: 'a.txt\nb.txt\n', commandId: 'line-in' },
         },
         { channel: 'terminal', data: { id: 'line-exit', kind: 'exit', source: 'agent-1', exitCode: 0, commandId: 'line-in' } },
-        {
-          channel: 'tool-call',
-          data: {
-            id: 'tc-1',
-            messageId: 'm-agent',
-            agentId: 'agent-1',
-            name: 'bash',
-            input: { cmd: 'ls' },
-            status: 'succeeded',
-            output: { files: ['a.txt', 'b.txt'] },
-            startedAt: t(4),
-            endedAt: t(5),
-          },
-        },
+        toolCall({ status: 'succeeded', output: { files: ['a.txt', 'b.txt'] }, startedAt: t(4), endedAt: t(5) }),
         {
           channel: 'chunk',
           data: {

@@ -301,24 +301,12 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
     it('keeps authorship across a restart (rebuilt from the stream)', async () => {
       const session = await createSession(h)
       const worker = await h.app.issueToken({ role: 'worker', sessionId: session, subject: 'agent-1' })
-      expect(
-        (
-          await post(
-            { channel: 'chunk', data: { messageId: 'before-restart', role: 'assistant', author: 'agent-1', turn: 0, seq: 0, delta: 'a' } },
-            { session, token: worker },
-          )
-        ).status,
-      ).toBe(200)
+      const chunkStatus = async (token: string, data: Record<string, unknown>) =>
+        (await post({ channel: 'chunk', data: { messageId: 'before-restart', turn: 0, ...data } }, { session, token })).status
+      expect(await chunkStatus(worker, { role: 'assistant', author: 'agent-1', seq: 0, delta: 'a' })).toBe(200)
       await h.restart()
       const collab = await h.app.issueToken({ role: 'collaborator', sessionId: session, subject: 'u-eve' })
-      expect(
-        (
-          await post(
-            { channel: 'chunk', data: { messageId: 'before-restart', role: 'user', author: 'u-eve', turn: 0, seq: 1, delta: 'b' } },
-            { session, token: collab },
-          )
-        ).status,
-      ).toBe(403)
+      expect(await chunkStatus(collab, { role: 'user', author: 'u-eve', seq: 1, delta: 'b' })).toBe(403)
     })
 
     it('answers deeply nested JSON with 400, not 500', async () => {
