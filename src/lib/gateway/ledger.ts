@@ -3,15 +3,14 @@
  * counted it. The budget check and the reservation are one synchronous SQLite transaction, so
  * two calls racing from the same session cannot both slip under the budget.
  */
-import { and, eq, sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { modelCalls, type ModelCallRow } from '../db/schema/model-calls'
 
 export interface LedgerTotals {
-  calls: number
   inputTokens: number
   outputTokens: number
-  /** Settled costs plus the worst case of calls still running. */
+  /** Settled costs plus the worst case of calls still running (refused calls cost nothing). */
   costUsd: number
 }
 
@@ -21,11 +20,23 @@ export type Reservation = { ok: true; callId: number; spentUsd: number } | { ok:
 
 const round = (usd: number) => Math.round(usd * 1e9) / 1e9
 
+/** A session's sums over the ledger (inside or outside a transaction: same connection). */
+function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string): LedgerTotals {
+  const row = db
+    .select({
+      inputTokens: sql<number>`coalesce(sum(${modelCalls.inputTokens}), 0)`,
+      outputTokens: sql<number>`coalesce(sum(${modelCalls.outputTokens}), 0)`,
+      costUsd: sql<number>`coalesce(sum(${modelCalls.costUsd}), 0)`,
+    })
+    .from(modelCalls)
+    .where(eq(modelCalls.sessionId, sessionId))
+    .get()
+  return { inputTokens: row?.inputTokens ?? 0, outputTokens: row?.outputTokens ?? 0, costUsd: round(row?.costUsd ?? 0) }
+}
+
 export class ModelLedger {
   /** Totals per session, dropped on every ledger write: usage is refreshed on every session append. */
   private readonly cache = new Map<string, LedgerTotals>()
-  /** Running calls' sessions, to drop the right cache entry on settle. */
-  private readonly running = new Map<number, string>()
 
   constructor(
     private readonly db: BetterSQLite3Database,
@@ -35,22 +46,7 @@ export class ModelLedger {
   totals(sessionId: string): LedgerTotals {
     const cached = this.cache.get(sessionId)
     if (cached) return cached
-    const row = this.db
-      .select({
-        calls: sql<number>`count(*)`,
-        inputTokens: sql<number>`coalesce(sum(${modelCalls.inputTokens}), 0)`,
-        outputTokens: sql<number>`coalesce(sum(${modelCalls.outputTokens}), 0)`,
-        costUsd: sql<number>`coalesce(sum(${modelCalls.costUsd}), 0)`,
-      })
-      .from(modelCalls)
-      .where(and(eq(modelCalls.sessionId, sessionId), sql`${modelCalls.status} != 'refused'`))
-      .get()
-    const totals = {
-      calls: row?.calls ?? 0,
-      inputTokens: row?.inputTokens ?? 0,
-      outputTokens: row?.outputTokens ?? 0,
-      costUsd: round(row?.costUsd ?? 0),
-    }
+    const totals = sums(this.db, sessionId)
     if (this.cache.size >= 10_000) this.cache.clear()
     this.cache.set(sessionId, totals)
     return totals
@@ -62,14 +58,8 @@ export class ModelLedger {
    */
   reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null): Reservation {
     this.cache.delete(sessionId)
-    const result = this.db.transaction((tx) => {
-      const spent = round(
-        tx
-          .select({ cost: sql<number>`coalesce(sum(${modelCalls.costUsd}), 0)` })
-          .from(modelCalls)
-          .where(eq(modelCalls.sessionId, sessionId))
-          .get()?.cost ?? 0,
-      )
+    return this.db.transaction((tx) => {
+      const spent = sums(tx, sessionId).costUsd
       if (budgetUsd !== null && spent + estimateUsd > budgetUsd) return { ok: false as const, spentUsd: spent }
       const row = tx
         .insert(modelCalls)
@@ -78,8 +68,6 @@ export class ModelLedger {
         .get()
       return { ok: true as const, callId: row.id, spentUsd: spent }
     })
-    if (result.ok) this.running.set(result.callId, sessionId)
-    return result
   }
 
   /** A call refused before any provider request (kept for the audit trail; costs nothing). */
@@ -92,11 +80,7 @@ export class ModelLedger {
   }
 
   settle(callId: number, s: Settlement): void {
-    const sessionId = this.running.get(callId)
-    this.running.delete(callId)
-    if (sessionId === undefined) this.cache.clear()
-    else this.cache.delete(sessionId)
-    this.db
+    const row = this.db
       .update(modelCalls)
       .set({
         status: s.status,
@@ -107,7 +91,9 @@ export class ModelLedger {
         endedAt: this.now(),
       })
       .where(eq(modelCalls.id, callId))
-      .run()
+      .returning({ sessionId: modelCalls.sessionId })
+      .get()
+    if (row) this.cache.delete(row.sessionId)
   }
 
   calls(sessionId: string): ModelCallRow[] {

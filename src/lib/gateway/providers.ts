@@ -18,7 +18,7 @@ export interface ProviderEnv {
 }
 
 /** The server's provider settings (read from its environment; never passed to workers). */
-export const PROVIDER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'TETHER_OPENAI_BASE_URL', 'TETHER_OPENAI_API_KEY'] as const
+const PROVIDER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'TETHER_OPENAI_BASE_URL', 'TETHER_OPENAI_API_KEY'] as const
 
 export function providerEnvFrom(env: NodeJS.ProcessEnv): ProviderEnv {
   const out: ProviderEnv = {}

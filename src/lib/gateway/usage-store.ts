@@ -10,7 +10,7 @@ import type { SessionUsage } from '../sessions/fold'
 import { SessionStore } from '../sessions/session-store'
 import type { ModelLedger } from './ledger'
 
-export function withLedger(usage: SessionUsage, ledger: { inputTokens: number; outputTokens: number; costUsd: number }): SessionUsage {
+function withLedger(usage: SessionUsage, ledger: { inputTokens: number; outputTokens: number; costUsd: number }): SessionUsage {
   return {
     ...usage,
     tokensIn: Math.max(usage.tokensIn, ledger.inputTokens),
