@@ -18,7 +18,7 @@ export function newCspNonce(): string {
  * injected <style> need it, and CSS cannot run script. No framing, no plugins, no <base>
  * rewriting, forms and fetches to this origin only (SSE, the dev server's websocket included).
  */
-export function contentSecurityPolicy(nonce: string): string {
+function contentSecurityPolicy(nonce: string): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}'`,
@@ -34,7 +34,7 @@ export function contentSecurityPolicy(nonce: string): string {
 }
 
 /** Headers for every response: no MIME sniffing, no Referer (links carry tokens). */
-export const COMMON_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+const COMMON_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 }
@@ -50,7 +50,7 @@ export function withSecurityHeaders(res: Response, nonce?: string): Response {
   const add: Record<string, string> = { ...COMMON_SECURITY_HEADERS }
   if (isHtml(res)) {
     // Without a nonce (an HTML answer we did not render) no inline script runs at all.
-    add['content-security-policy'] = nonce ? contentSecurityPolicy(nonce) : contentSecurityPolicy(newCspNonce())
+    add['content-security-policy'] = contentSecurityPolicy(nonce || newCspNonce())
   }
   const missing = Object.entries(add).filter(([name]) => !res.headers.has(name))
   if (missing.length === 0) return res

@@ -2,7 +2,6 @@
 export { VARIABLES, type Reader, type Variable, type VariableName } from './schema'
 export {
   loadSettings,
-  parseEnv,
   gatewaySettings,
   type Env,
   type Settings,

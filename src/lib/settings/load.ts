@@ -8,11 +8,11 @@ import { z } from 'zod'
 import type { SessionLimits } from '../sessions/session-types'
 import { parseModelPrices, type PriceTable } from '../gateway/pricing'
 import { providerEnvFrom, type ProviderEnv } from '../gateway/providers'
+import type { Durability } from '../db/connection'
+import type { RuntimeKind } from '../workers/runtime'
 import { VARIABLES, type ParsedEnv } from './schema'
 
 export type Env = Readonly<Record<string, string | undefined>>
-export type Durability = 'normal' | 'fsync'
-export type RuntimeKind = 'process' | 'docker'
 
 export interface ServerSettings {
   port: number
