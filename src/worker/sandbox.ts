@@ -140,6 +140,7 @@ function minimalEnv(options: SandboxOptions, workDir: string, tty?: { term: stri
 export class Sandbox {
   private probe: Promise<string | null> | null = null
   private etcDir: string | null = null
+  private fsArgs: string[] | null = null
   private readonly prepared = new Set<string>()
 
   constructor(readonly options: SandboxOptions) {}
@@ -257,7 +258,9 @@ export class Sandbox {
     ]
   }
 
+  /** Computed once per sandbox (lstat of the system dirs, a read of /etc), not per command. */
   private filesystemArgs(): string[] {
+    if (this.fsArgs) return this.fsArgs
     const args: string[] = []
     for (const dir of SYSTEM_DIRS) {
       let info: Stats
@@ -275,6 +278,7 @@ export class Sandbox {
     const etc = this.syntheticEtc()
     args.push('--ro-bind', join(etc, 'passwd'), '/etc/passwd', '--ro-bind', join(etc, 'group'), '/etc/group')
     args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/run', '--dir', '/var/tmp')
+    this.fsArgs = args
     return args
   }
 

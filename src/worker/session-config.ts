@@ -43,14 +43,12 @@ export interface SessionConfig {
 
 const DEFAULT_CONFIG: SessionConfig = { model: 'echo', tools: [...TOOL_NAMES] }
 
-/** `provider` + `model` from the session's agent config → the model name; the gateway serves only this one. */
-const modelName = sessionModelName
-
 export function sessionConfigFrom(body: unknown): SessionConfig {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
   const session = (typeof record.session === 'object' && record.session !== null ? record.session : record) as Record<string, unknown>
   const agent = (typeof session.agent === 'object' && session.agent !== null ? session.agent : {}) as Record<string, unknown>
-  const model = modelName(agent.provider ?? session.provider, agent.model ?? session.model)
+  // The gateway serves only this model name.
+  const model = sessionModelName(agent.provider ?? session.provider, agent.model ?? session.model)
   const toolsRaw = [agent.allowedTools, session.allowedTools, agent.tools, session.tools].find(Array.isArray) as unknown[] | undefined
   const tools = toolsRaw ? TOOL_NAMES.filter((t) => toolsRaw.includes(t)) : DEFAULT_CONFIG.tools
   const system = [agent.systemPrompt, session.systemPrompt].find((s): s is string => typeof s === 'string')

@@ -25,16 +25,14 @@ import {
   workerNetworkFrom,
 } from './docker-container-spec'
 
-// Callers (hooks.ts, tests) import the container facts from here, the runtime's one entry point.
+// Callers (index.ts, supervisor-wiring.ts, tests) import the container facts from here, the runtime's one entry point.
 export {
   CONTAINER_PREFIX,
   containerNameFor,
   DEFAULT_DOCKER_LIMITS,
   type DockerLimits,
   LABELS,
-  WARM_PREFIX,
   WORKER_CAPS,
-  WORKER_SANDBOX,
   WORKER_SERVER_SOCKET,
   workerNetworkFrom,
 } from './docker-container-spec'
