@@ -153,7 +153,7 @@ export function loadSettings(env: Env): Settings {
     },
     workers: workers(e),
     // Prices are checked here, at start-up, so a malformed table stops the server with the reason.
-    gateway: { providerEnv: providerEnvFrom(env), prices: parseModelPrices(e.TETHER_MODEL_PRICES) },
+    gateway: gatewaySettings(env),
     logging: { level: e.LOG_LEVEL },
   }
 }
