@@ -38,7 +38,7 @@ export function sessionPagePath(sessionId: string): string {
 }
 
 /** Sub-resources of a session in the sessions API. */
-export type SessionApiAction = 'messages' | 'model' | 'join' | 'terminate' | 'share'
+export type SessionApiAction = 'messages' | 'model' | 'join' | 'terminate' | 'share' | 'fork' | 'workspace-snapshots'
 
 /**
  * Path of a session's record (no action) or one of its actions in the sessions API; with
