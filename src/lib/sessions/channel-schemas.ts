@@ -69,6 +69,12 @@ export const chunkSchema = z.object({
   /** True on the last chunk of a message. */
   done: z.boolean(),
   timestamp: epochMs,
+  /**
+   * Set only by compaction (src/lib/sessions/compaction): this chunk (id `<messageId>:folded`)
+   * holds the whole text of that many folded chunks; readers show its delta and ignore the
+   * message's other chunks.
+   */
+  folded: count.optional(),
 })
 export type Chunk = z.infer<typeof chunkSchema>
 

@@ -78,16 +78,19 @@ export function deriveMessages(chunks: ReadonlyArray<Chunk & RowMeta>, toolCalls
     const ordered = [...list].sort((a, b) => a.seq - b.seq)
     const maxSeq = ordered[ordered.length - 1].seq
     const calls = callsByMessage.get(messageId) ?? []
+    // Compaction folded this message: its folded chunk has the whole text; the other chunks a
+    // reader may still hold (read before compaction) are parts of that text, not additions.
+    const folded = list.find((c) => c.folded !== undefined)
     messages.push({
       id: messageId,
       order: Math.min(firstOrder(list), firstOrder(calls)),
       role: first.role,
       author: first.author,
       turn: first.turn,
-      text: ordered.map((c) => c.delta).join(''),
-      done: ordered.some((c) => c.done),
+      text: folded ? folded.delta : ordered.map((c) => c.delta).join(''),
+      done: folded !== undefined || ordered.some((c) => c.done),
       pending: ordered.some((c) => c.$hasPendingWrites === true),
-      gap: new Set(ordered.map((c) => c.seq)).size !== maxSeq + 1,
+      gap: folded ? false : new Set(ordered.map((c) => c.seq)).size !== maxSeq + 1,
       startedAt: first.timestamp,
       toolCalls: calls,
     })
