@@ -61,6 +61,12 @@ export function joinParts(parts: Map<number, string>): string {
     .join('')
 }
 
+/** A folded chunk (stream compaction) holds the message's whole text: it replaces the parts before it. */
+function setPart(parts: Map<number, string>, chunk: Chunk): void {
+  if (chunk.folded !== undefined) parts.clear()
+  parts.set(chunk.seq, chunk.delta)
+}
+
 export function nextSeq(parts: Map<number, string>): number {
   let max = -1
   for (const seq of parts.keys()) max = Math.max(max, seq)
@@ -133,7 +139,7 @@ export class SessionView {
         this.userMessages.set(chunk.messageId, message)
       }
       if (message.done) return []
-      message.parts.set(chunk.seq, chunk.delta)
+      setPart(message.parts, chunk)
       if (!chunk.done) return []
       message.done = true
       this.completedUserMessages.push(chunk.messageId)
@@ -144,7 +150,7 @@ export class SessionView {
     if (!match || match[1] !== this.agentId) return []
     const step = this.step(Number(match[2]), Number(match[3]))
     if (!step) return []
-    step.parts.set(chunk.seq, chunk.delta)
+    setPart(step.parts, chunk)
     if (chunk.done) {
       step.done = true
       if (step.toolCallIds.length === 0) this.turns.get(Number(match[2]))!.ended = true
