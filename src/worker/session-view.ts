@@ -53,6 +53,8 @@ export type ViewNotice =
 export const stepMessageId = (agentId: string, turn: number, step: number): string => `${agentId}:t${turn}:s${step}`
 export const toolCallId = (messageId: string, index: number): string => `${messageId}:c${index}`
 const STEP_ID = /^(.*):t(\d+):s(\d+)$/
+/** Output line ids are `<commandId>:o<n>` (src/worker/terminal.ts). */
+const OUTPUT_INDEX = /:o(\d+)$/
 
 export function joinParts(parts: Map<number, string>): string {
   return [...parts.entries()]
@@ -196,7 +198,11 @@ export class SessionView {
       return [{ kind: 'terminal-resize', cols: line.cols, rows: line.rows }]
     }
     if ((line.kind === 'output' || line.kind === 'exit') && line.source === this.agentId && line.commandId) {
-      this.terminalOutputs.set(line.commandId, (this.terminalOutputs.get(line.commandId) ?? 0) + 1)
+      // Next output index = highest seen + 1, not a count: compaction drops old output lines
+      // (scroll-back budget), and a count would hand out the id of a line that is still kept.
+      const n = OUTPUT_INDEX.exec(line.id)
+      const next = n ? Number(n[1]) + 1 : (this.terminalOutputs.get(line.commandId) ?? 0) + 1
+      this.terminalOutputs.set(line.commandId, Math.max(next, this.terminalOutputs.get(line.commandId) ?? 0))
     }
     return []
   }

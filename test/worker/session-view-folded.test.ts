@@ -45,4 +45,15 @@ describe('SessionView over folded chunks', () => {
     expect(b.currentTurn()).toBe(a.currentTurn())
     expect(b.endedTurns()).toBe(1)
   })
+
+  it('numbers the next output line after the highest kept one when older output lines were dropped', () => {
+    const view = new SessionView('agent')
+    view.apply({ type: 'terminal', key: 'in1', value: { id: 'in1', kind: 'input', source: 'ann', data: 'yes', timestamp: 1 }, headers: { operation: 'insert' } })
+    for (const n of [7, 8, 9]) {
+      const id = `in1:o${n}`
+      view.apply({ type: 'terminal', key: id, value: { id, kind: 'output', source: 'agent', stream: 'stdout', data: 'y', commandId: 'in1', timestamp: 2 }, headers: { operation: 'insert' } })
+    }
+    expect(view.terminalOutputs.get('in1')).toBe(10)
+    expect(view.unansweredTerminalInputs()).toEqual([])
+  })
 })
