@@ -41,6 +41,8 @@ export interface TerminalInput {
   id: string
   data: string
   source: string
+  /** keys as typed (see Terminal.input) */
+  raw?: boolean
 }
 
 export type ViewNotice =
@@ -189,7 +191,7 @@ export class SessionView {
 
   private applyTerminal(line: TerminalLine): ViewNotice[] {
     if (line.kind === 'input' && line.source !== this.agentId) {
-      const input = { id: line.id, data: line.data ?? '', source: line.source }
+      const input = { id: line.id, data: line.data ?? '', source: line.source, raw: line.raw === true }
       this.terminalInputs.push(input)
       return [{ kind: 'terminal-input', line: input }]
     }

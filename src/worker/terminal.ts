@@ -1,10 +1,17 @@
 /**
  * The session's terminal: a real bash under a pseudo-terminal (node-pty), started on the first
- * input. Input lines from the stream are written to it; its output is published as terminal
- * `output` lines (batched every 30 ms), each tied to the input line that was typed last
- * (`commandId`); when the shell exits an `exit` line is written and the next input starts a new
- * shell. Colours and cursor movement pass through untouched (TERM=xterm-256color), so
- * interactive programs work in a terminal emulator reading the stream.
+ * input. Input from the stream is written to it: a `raw` input exactly as typed (keys for vim,
+ * less, top …), any other input as a line (Enter added when it has no control characters, the
+ * meaning input had before `raw` existed, so stored streams replay the same). Its output is
+ * published as terminal `output` lines (batched every 30 ms), each tied to the input line that
+ * was typed last (`commandId`); when the shell exits an `exit` line is written and the next input
+ * starts a new shell. Colours and cursor movement pass through untouched (TERM=xterm-256color),
+ * so interactive programs work in a terminal emulator reading the stream. The pty takes the size
+ * of the last `resize` on the stream (the page sends one before its input when its size differs).
+ *
+ * A new shell gets its first input only after it has printed its prompt: input written earlier
+ * sits in the tty, which echoes it before bash's line editor starts and then the editor echoes it
+ * again after the prompt (the first command showed twice).
  *
  * The shell runs inside the command sandbox (sandbox.ts) with a minimal environment: with bwrap,
  * node-pty starts `bwrap … -- bash -i` (without --new-session, so bash keeps the pty as its
@@ -20,6 +27,10 @@ import { log } from './log'
 import { SandboxUnavailableError, workerSandbox, type Sandbox } from './sandbox'
 
 const OUTPUT_BATCH_MS = 30
+/** The prompt is in once the new shell has been quiet this long after its first output. */
+const PROMPT_QUIET_MS = 40
+/** A shell that prints no prompt (PS1 empty, a slow rc file) still gets its input after this. */
+const PROMPT_WAIT_MAX_MS = 3_000
 const MAX_OUTPUT_EVENT = 64 * 1024
 /** Exit code of a shell that could not start (as a shell reports a command it cannot execute). */
 export const EXIT_CANNOT_RUN = 126
@@ -36,13 +47,34 @@ export interface TerminalOptions {
 }
 
 /**
- * A line typed by a person arrives as text without a line ending: add Enter. Raw keystrokes
- * (anything with control characters, or ending in CR/LF) are passed through as typed.
+ * What to write to the pty for one input event. `raw` input (keys typed into the terminal) goes
+ * as typed. Input without `raw` is a line typed at the prompt and arrives without a line ending:
+ * add Enter; unless it carries control characters, which before `raw` existed marked keys.
  */
-export function toPtyInput(data: string): string {
+export function toPtyInput(data: string, raw = false): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what we look for
-  if (/[\u0000-\u001f\u007f]/.test(data)) return data
+  if (raw || /[\u0000-\u001f\u007f]/.test(data)) return data
   return `${data}\r`
+}
+
+/** Resolves once a new shell's output has started and then paused (its prompt is drawn). */
+function promptSettled(pty: IPty): Promise<void> {
+  return new Promise((resolve) => {
+    let quiet: NodeJS.Timeout | undefined
+    const done = () => {
+      clearTimeout(quiet)
+      clearTimeout(cap)
+      data.dispose()
+      exit.dispose()
+      resolve()
+    }
+    const cap = setTimeout(done, PROMPT_WAIT_MAX_MS)
+    const data = pty.onData(() => {
+      clearTimeout(quiet)
+      quiet = setTimeout(done, PROMPT_QUIET_MS)
+    })
+    const exit = pty.onExit(done)
+  })
 }
 
 export class Terminal {
@@ -92,7 +124,8 @@ export class Terminal {
       if (this.pty === pty) this.pty = null
     })
     this.pty = pty
-    return pty
+    await promptSettled(pty)
+    return this.pty === pty ? pty : null
   }
 
   private nextOutputId(commandId: string): string {
@@ -127,7 +160,8 @@ export class Terminal {
     this.publish({ kind: 'output', data, commandId: this.commandId })
   }
 
-  input(commandId: string, data: string): Promise<void> {
+  /** `raw`: keys as typed (no Enter added); otherwise a prompt line (see toPtyInput). */
+  input(commandId: string, data: string, raw = false): Promise<void> {
     // In arrival order, one at a time: starting the shell awaits, and lines typed meanwhile must
     // neither start a second shell nor overtake the first line.
     const next = this.queue.then(async () => {
@@ -135,7 +169,7 @@ export class Terminal {
       this.flushOutput()
       this.commandId = commandId
       const pty = await this.ensureShell()
-      pty?.write(toPtyInput(data))
+      pty?.write(toPtyInput(data, raw))
     })
     this.queue = next.catch(() => {})
     return next

@@ -86,7 +86,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
         void shutdown(`stop requested (${notice.control.reason})`)
         break
       case 'terminal-input':
-        terminal?.input(notice.line.id, notice.line.data).catch((err: unknown) => {
+        terminal?.input(notice.line.id, notice.line.data, notice.line.raw).catch((err: unknown) => {
           log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
         })
         break
@@ -193,7 +193,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       live = true
       // Resume: unanswered terminal input, then every asked-for turn that has not ended.
       for (const line of view.unansweredTerminalInputs()) {
-        await terminal.input(line.id, line.data).catch((err: unknown) => {
+        await terminal.input(line.id, line.data, line.raw).catch((err: unknown) => {
           log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
         })
       }

@@ -112,6 +112,8 @@ export const terminalSchema = z
     source: id,
     stream: z.enum(['stdout', 'stderr']).optional(),
     data: z.string().max(TEXT_MAX).optional(),
+    /** input only: keys typed into the terminal, written to the pty as typed (no Enter added). */
+    raw: z.boolean().optional(),
     commandId: id.optional(),
     exitCode: z.number().int().optional(),
     cols: z.number().int().min(1).max(10_000).optional(),
