@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino'
 import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } from './db/connection'
 import { createStreamsServer, type StreamsServer } from './streams'
 import { createSubscriptions } from './streams/subscriptions'
+import { mountOf } from './streams/paths'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import {
   noopCallbacks,
@@ -47,6 +48,13 @@ export const STREAMS_BASE_PATH = STREAMS_MOUNT
  * (and the official conformance suite, whose subscription tests assume `/v1/stream/`) work as is.
  */
 export const PROTOCOL_ALIAS_PATH = '/v1/stream'
+/**
+ * And once more under the app's own mount: a client whose base URL is `/api/streams` and that
+ * follows the protocol's `/v1/stream/` layout (the conformance suite does) addresses the same
+ * streams, and the paths it puts in `Stream-Forked-From` (`/v1/stream/<name>`, relative to its
+ * base) and in subscription patterns name the same streams whichever way they are read.
+ */
+export const NESTED_PROTOCOL_PATH = `${STREAMS_MOUNT}${PROTOCOL_ALIAS_PATH}`
 export const SESSIONS_BASE_PATH = SESSIONS_MOUNT
 /** Liveness probe; the production entry calls it once at start so the app boots eagerly. */
 export const HEALTH_PATH = '/api/health'
@@ -123,7 +131,8 @@ function proxyTransport(externalBase: string): StreamsTransport {
   const upstream = fetchTransport()
   return (req) => {
     const url = new URL(req.url)
-    const mount = url.pathname.startsWith(`${PROTOCOL_ALIAS_PATH}/`) ? PROTOCOL_ALIAS_PATH : STREAMS_BASE_PATH
+    // The same longest-mount rule as the gate and the built-in handler, so all three see one path.
+    const mount = mountOf(url.pathname, [STREAMS_BASE_PATH, PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH]) ?? STREAMS_BASE_PATH
     const rest = url.pathname.slice(mount.length)
     const target = `${externalBase}${rest}${url.search}`
     const headers = new Headers(req.headers)
@@ -187,7 +196,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     const server = createStreamsServer({
       db,
       basePath: STREAMS_BASE_PATH,
-      aliasBasePaths: [PROTOCOL_ALIAS_PATH],
+      aliasBasePaths: [PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH],
       longPollTimeoutMs: config.longPollTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       defaultRetentionMs: config.defaultRetentionMs,
@@ -248,10 +257,11 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   })
 
   const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes })
-  const gateFor = (basePath: string) =>
+  const gateFor = (basePath: string, nestedBasePaths: string[] = []) =>
     createProtocolGate({
       auth,
       basePath,
+      nestedBasePaths,
       inner: protocolTransport,
       maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
       // Session appends: the writer's limits, and the writer's map of who started each message.
@@ -266,7 +276,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         manager.appended(id, events, offset).catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
       },
     })
-  const gate = gateFor(STREAMS_BASE_PATH)
+  const gate = gateFor(STREAMS_BASE_PATH, [NESTED_PROTOCOL_PATH])
   const aliasGate = gateFor(PROTOCOL_ALIAS_PATH)
   const sessionsApi = createSessionsApi({
     manager,

@@ -177,6 +177,26 @@ describe('issue #8: what a view or share link can send to the protocol gate (pro
     expect((await api(`/api/streams/sessions/${sid}?offset=-1`, { token: viewer })).status).toBe(200)
   })
 
+  it('7a2. the nested mount /api/streams/v1/stream/ names the same streams to the gate and the store', async () => {
+    const sid = await newSession()
+    const other = await newSession()
+    const viewer = await token({ role: 'viewer', sessionId: sid })
+    const collab = await token({ role: 'collaborator', sessionId: sid, subject: 'u-nest' })
+    const read = await api(`/api/streams/v1/stream/sessions/${sid}?offset=-1`, { token: viewer })
+    expect(read.status).toBe(200)
+    expect(await read.json()).toEqual(await events(sid))
+    const foreign = await api(`/api/streams/v1/stream/sessions/${other}?offset=-1`, { token: viewer })
+    expect(foreign.status).toBe(403)
+    expect(await foreign.text()).toMatch(new RegExp(`role viewer may not read sessions/${other}`))
+    const before = await events(sid)
+    const chunk = envelope('chunk', { messageId: 'nest-1', role: 'user', author: 'u-nest', turn: 0, seq: 0, delta: 'nested' })
+    expect((await api(`/api/streams/v1/stream/sessions/${sid}`, { token: viewer, json: [chunk] })).status).toBe(403)
+    expect((await api(`/api/streams/v1/stream/sessions/${sid}`, { token: collab, method: 'DELETE' })).status).toBe(403)
+    expect(await events(sid)).toEqual(before)
+    expect((await api(`/api/streams/v1/stream/sessions/${sid}`, { token: collab, json: [chunk] })).status).toBe(204)
+    expect((await events(sid)).length).toBe(before.length + 1)
+  })
+
   it('7b. `..` and `.` segments, encoded or not, are refused with 400 instead of resolved', async () => {
     const sid = await newSession()
     const other = await newSession()

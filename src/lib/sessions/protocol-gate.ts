@@ -14,7 +14,7 @@
  */
 import { ProtocolError } from '../streams/errors'
 import { nodeRequestOf } from '../streams/body'
-import { rawPathname, routeRequestPath } from '../streams/paths'
+import { mountOf, rawPathname, routeRequestPath } from '../streams/paths'
 import { H } from '../streams/protocol'
 import { parseAppendHeaders, type AppendHeaders } from '../streams/request-headers'
 import type { Authenticator } from './auth'
@@ -31,6 +31,11 @@ export interface ProtocolGateOptions {
   auth: Authenticator
   /** Where the protocol is mounted, e.g. '/api/streams'. */
   basePath: string
+  /**
+   * Mounts nested under basePath that serve the same streams (e.g. '/api/streams/v1/stream');
+   * a path is routed under the longest mount that prefixes it, as the streams handler does.
+   */
+  nestedBasePaths?: string[]
   /** The streams server, addressed with the original (basePath-prefixed) URLs. */
   inner: StreamsTransport
   /** Largest body for streams other than sessions (admin only); TETHER_MAX_BODY_BYTES. */
@@ -88,12 +93,12 @@ function forwardKeepingAuth(req: Request, url: URL): Request {
  * The stream path as the streams layer will route it: from the raw request target (the WHATWG
  * URL in req.url has already resolved `..`), decoded once. 400 for paths the store refuses.
  */
-function streamPathOf(req: Request, url: URL, basePath: string): string {
-  const base = basePath.replace(/\/+$/, '')
+function streamPathOf(req: Request, url: URL, basePaths: readonly string[]): string {
   const raw = nodeRequestOf(req)?.url
-  let target = routeRequestPath(raw !== undefined ? rawPathname(raw) : url.pathname, base)
+  const route = (pathname: string) => routeRequestPath(pathname, mountOf(pathname, basePaths) ?? basePaths[0])
+  let target = route(raw !== undefined ? rawPathname(raw) : url.pathname)
   // Behind a router that rewrote the target, fall back to the parsed URL (dot segments resolved).
-  if (target.kind === 'outside' && raw !== undefined) target = routeRequestPath(url.pathname, base)
+  if (target.kind === 'outside' && raw !== undefined) target = route(url.pathname)
   switch (target.kind) {
     case 'outside':
       throw new HttpError(404, 'no such stream path')
@@ -118,11 +123,12 @@ function parseHeaders(req: Request): AppendHeaders {
 export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) => Promise<Response> {
   const maxEvents = opts.maxEvents ?? MAX_EVENTS_PER_REQUEST
   const deny = (claims: TokenClaims, what: string) => new HttpError(403, `role ${claims.role} may not ${what}`, 'token')
+  const basePaths = [opts.basePath, ...(opts.nestedBasePaths ?? [])].map((bp) => bp.replace(/\/+$/, ''))
   return async (req) => {
     try {
       const url = new URL(req.url)
       if (req.method === 'OPTIONS') return await opts.inner(forward(req, url, undefined))
-      const path = streamPathOf(req, url, opts.basePath)
+      const path = streamPathOf(req, url, basePaths)
       if (path.startsWith('__ds/') && carriesOwnAuth(path, req.method)) {
         // Public key set, and subscription callbacks / acks authenticated by the subscription's own tokens.
         return await opts.inner(forwardKeepingAuth(req, url))

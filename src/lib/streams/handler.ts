@@ -3,7 +3,7 @@ import type { ReservedRouter } from './seams'
 import { ProtocolError, badRequest, gone, notFound } from './errors'
 import { BASE_HEADERS, H, PREFLIGHT_HEADERS, mediaTypeEssence } from './protocol'
 import { START_POSITION, encodeOffset, parseOffsetParam, type Position } from './offsets'
-import { rawPathname, routeRequestPath } from './paths'
+import { mountOf, rawPathname, routeRequestPath } from './paths'
 import { parseAppendHeaders, parseClosed, parseCreateHeaders } from './request-headers'
 import { nodeRequestOf, nodeResponseOf, readBody } from './body'
 import { buildBody } from './read-body'
@@ -94,7 +94,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const url = new URL(req.url)
     // Route on the path as sent: URL parsing would silently resolve `..` segments.
     const pathname = rawPathname(nodeRequestOf(req)?.url ?? req.url)
-    const mount = ctx.basePaths.find((bp) => pathname.startsWith(`${bp}/`)) ?? ctx.basePaths[0]
+    const mount = mountOf(pathname, ctx.basePaths) ?? ctx.basePaths[0]
     const target = routeRequestPath(pathname, mount)
     if (target.kind === 'outside') return errorReply(notFound('No stream route here'), method)
     if (method === 'OPTIONS') return reply(204, { ...PREFLIGHT_HEADERS })

@@ -66,6 +66,18 @@ export function rawPathname(url: string): string {
   return url.slice(pathStart, end)
 }
 
+/**
+ * The mount a path is under: the LONGEST of `basePaths` that prefixes it (mounts may nest, e.g.
+ * `/api/streams` and `/api/streams/v1/stream`), or undefined.
+ */
+export function mountOf(pathname: string, basePaths: readonly string[]): string | undefined {
+  let best: string | undefined
+  for (const bp of basePaths) {
+    if (pathname.startsWith(`${bp}/`) && (best === undefined || bp.length > best.length)) best = bp
+  }
+  return best
+}
+
 /** Classifies a request pathname against the mount prefix. */
 export function routeRequestPath(pathname: string, basePath: string): RouteTarget {
   const prefix = `${basePath}/`
@@ -87,7 +99,7 @@ export function resolveSourcePath(header: string, basePaths: string | string[]) 
   } catch {
     return { ok: false as const, reason: 'Stream-Forked-From is not a valid path' }
   }
-  const basePath = (typeof basePaths === 'string' ? [basePaths] : basePaths).find((bp) => bp && raw.startsWith(`${bp}/`))
+  const basePath = mountOf(raw, (typeof basePaths === 'string' ? [basePaths] : basePaths).filter((bp) => bp !== ''))
   if (basePath) raw = raw.slice(basePath.length + 1)
   else raw = raw.replace(/^\/+/, '')
   return decodeStreamPath(raw)

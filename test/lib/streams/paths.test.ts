@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normaliseBasePath, resolveSourcePath, routeRequestPath } from '../../../src/lib/streams/paths'
+import { mountOf, normaliseBasePath, resolveSourcePath, routeRequestPath } from '../../../src/lib/streams/paths'
 
 describe('stream paths', () => {
   it('maps request paths under the mount prefix to stream-relative paths', () => {
@@ -32,5 +32,15 @@ describe('stream paths', () => {
     expect(resolveSourcePath('http://h/api/streams/a/b', ['/api/streams', '/v1/stream'])).toEqual({ ok: true, path: 'a/b' })
     expect(resolveSourcePath('sessions/s1', '/v1/stream')).toEqual({ ok: true, path: 'sessions/s1' })
     expect(resolveSourcePath('/v1/stream/../x', '/v1/stream').ok).toBe(false)
+  })
+
+  it('routes nested mounts under the longest prefix, in any order', () => {
+    const mounts = ['/api/streams', '/v1/stream', '/api/streams/v1/stream']
+    expect(mountOf('/api/streams/v1/stream/a', mounts)).toBe('/api/streams/v1/stream')
+    expect(mountOf('/api/streams/v1/a', mounts)).toBe('/api/streams')
+    expect(mountOf('/api/streams', mounts)).toBeUndefined()
+    expect(mountOf('/v1/streams/a', mounts)).toBeUndefined()
+    expect(resolveSourcePath('/api/streams/v1/stream/a', mounts)).toEqual({ ok: true, path: 'a' })
+    expect(resolveSourcePath('/api/streams/v1/stream/a', [...mounts].reverse())).toEqual({ ok: true, path: 'a' })
   })
 })
