@@ -143,6 +143,7 @@ export type TerminalLine = z.infer<typeof terminalSchema>
 export const PRESENCE_STATUSES = ['active', 'idle', 'away'] as const
 export const PRESENCE_HEARTBEAT_MS = 10_000
 export const PRESENCE_GONE_AFTER_MS = 30_000
+export const PRESENCE_ROLES = ['viewer', 'collaborator', 'admin'] as const
 export const presenceSchema = z
   .object({
     id,
@@ -153,6 +154,12 @@ export const presenceSchema = z
     status: z.enum(PRESENCE_STATUSES),
     cursor: z.object({ x: z.number(), y: z.number() }).nullable().optional(),
     focusedPane: z.string().max(ID_MAX).nullable().optional(),
+    /**
+     * Who this person is in the session, as their token says: `viewer` (watching, may write only
+     * this entry) or `collaborator`/`admin`. Absent on entries written before the field existed.
+     * canWrite (tokens.ts) checks it against the writer's token, so nobody claims more than it has.
+     */
+    role: z.enum(PRESENCE_ROLES).optional(),
     lastSeen: epochMs,
     timestamp: epochMs,
   })
@@ -203,6 +210,9 @@ export const agentControlSchema = z.object({
   /** Agent addressed; absent = every agent in the session. */
   agentId: id.optional(),
   toolCallId: id.optional(),
+  /** cancel only: the turn to cancel (by number or by its user message); absent = the current turn. */
+  turn: count.optional(),
+  messageId: id.optional(),
   /** Why: 'user', 'terminated', 'limit:idle', 'limit:lifetime', 'limit:budget', 'limit:turns', … */
   reason: printable(200),
   /** User id, agent id, or 'system' for the server. */
@@ -211,8 +221,40 @@ export const agentControlSchema = z.object({
 })
 export type AgentControl = z.infer<typeof agentControlSchema>
 
-export const agentStateChannelSchema = z.union([agentStateSchema, agentControlSchema])
-export type AgentStateEntry = AgentState | AgentControl
+// ---------------------------------------------------------------------------------------------
+// Turn records (issue #10 "turns you can see"): one `kind: 'turn'` entity per user message, id
+// `turn:<messageId>`, upserted as the turn moves. `accepted` is written by the server right after
+// the message (before any worker runs); the worker that answers upserts the rest.
+// ---------------------------------------------------------------------------------------------
+export const TURN_STATUSES = ['accepted', 'streaming', 'tool', 'done', 'cancelled', 'failed', 'interrupted'] as const
+export type TurnStatus = (typeof TURN_STATUSES)[number]
+/** A turn in one of these has ended; `interrupted` has not (the restarted worker resumes it). */
+export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['done', 'cancelled', 'failed']
+export const turnIdOf = (messageId: string): string => `turn:${messageId}`
+export const agentTurnSchema = z
+  .object({
+    id: id.regex(/^turn:/, 'turn ids start with "turn:"'),
+    kind: z.literal('turn'),
+    /** The user message this turn answers. */
+    messageId: id,
+    turn: count,
+    /** Who answers; absent while only `accepted`. */
+    agentId: id.optional(),
+    status: z.enum(TURN_STATUSES),
+    /** Why it failed, was cancelled or interrupted. */
+    reason: z.string().max(2000).optional(),
+    /** The control (`control:<uuid>`) that cancelled it. */
+    stopRequest: id.optional(),
+    acceptedAt: epochMs,
+    updatedAt: epochMs,
+    endedAt: epochMs.optional(),
+    timestamp: epochMs,
+  })
+  .refine((t) => t.id === turnIdOf(t.messageId), { path: ['id'], message: 'turn id must be turn:<messageId>' })
+export type AgentTurn = z.infer<typeof agentTurnSchema>
+
+export const agentStateChannelSchema = z.union([agentStateSchema, agentControlSchema, agentTurnSchema])
+export type AgentStateEntry = AgentState | AgentControl | AgentTurn
 
 export interface ChannelValues {
   chunk: Chunk

@@ -41,7 +41,14 @@ export interface SessionFold {
   lastActivityAt: number | null
   /** Number of events folded. */
   events: number
+  /** Completed user messages (each one asks for a turn; the worker numbers turns the same way, from 1). */
+  userTurns: number
+  /** messageId → turn number of the newest RECENT_USER_TURNS completed user messages. */
+  turnOfMessage: Map<string, number>
 }
+
+/** Enough to number a retried or re-read recent message; older ones are never asked about. */
+const RECENT_USER_TURNS = 1_000
 
 export interface SessionUsage {
   tokensIn: number
@@ -62,6 +69,8 @@ export function emptyFold(exactEventIds?: number, exactMessageAuthors?: number):
     openToolCalls: new Set(),
     lastActivityAt: null,
     events: 0,
+    userTurns: 0,
+    turnOfMessage: new Map(),
   }
 }
 
@@ -97,6 +106,12 @@ export function foldMessages(fold: SessionFold, messages: unknown[], observedAt:
     if (event.type === 'chunk' && value && typeof value.messageId === 'string' && typeof value.author === 'string') {
       // First chunk wins: a later chunk by someone else (written before this rule) changes nothing.
       fold.authors.claim(value.messageId, value.author)
+      // Re-reading our own appends folds them again: a known message is not a new turn.
+      if (value.role === 'user' && value.done === true && !fold.turnOfMessage.has(value.messageId)) {
+        fold.userTurns += 1
+        fold.turnOfMessage.set(value.messageId, fold.userTurns)
+        if (fold.turnOfMessage.size > RECENT_USER_TURNS) fold.turnOfMessage.delete(fold.turnOfMessage.keys().next().value as string)
+      }
     }
     if (event.type === 'tool-call' && value) {
       if (value.status === 'pending' || value.status === 'running') fold.openToolCalls.add(event.key)
@@ -116,7 +131,8 @@ export function foldMessages(fold: SessionFold, messages: unknown[], observedAt:
         })
       }
     }
-    if (event.type === 'agent-state' && value && value.kind !== 'control' && typeof value.agentId === 'string') {
+    // Only `kind: 'state'` entries describe an agent (control and turn records carry other fields).
+    if (event.type === 'agent-state' && value && value.kind !== 'control' && value.kind !== 'turn' && typeof value.agentId === 'string') {
       fold.agents.set(value.agentId, {
         status: value.status as AgentStatus,
         tokensIn: num(value.tokensIn),

@@ -17,7 +17,8 @@ import {
   SessionStreamGoneError,
 } from './session-errors'
 import { resolveLimits } from './limits'
-import { SessionLogs, type AppendResult } from './session-log'
+import { SessionLogs, type AppendOptions, type AppendResult } from './session-log'
+import { acceptedTurnEvents, hasCompletedUserMessage } from './turn-accept'
 import {
   LIVE_STATUSES,
   type AgentStatus,
@@ -191,7 +192,7 @@ export class SessionManager {
   async append(id: string, events: SessionEvent[], live: LiveSession = this.requireLive(id)): Promise<AppendResult> {
     let result: AppendResult
     try {
-      result = await this.logs.append(id, events)
+      result = await this.logs.append(id, events, this.acceptTurns(id, events))
     } catch (err) {
       if (err instanceof StreamClosedError) throw new SessionStreamClosedError(id)
       if (err instanceof StreamNotFoundError) throw new SessionStreamGoneError(id)
@@ -211,10 +212,28 @@ export class SessionManager {
   async appended(id: string, events: SessionEvent[], offset: string | null): Promise<void> {
     const session = this.store.status(id)
     if (!session || !isLiveStatus(session.status)) return
+    // Before the resume (which may wait for a worker to start): accepted is due at once.
+    const accept = this.acceptTurns(id, events)
+    if (accept.follow) {
+      await this.logs.append(id, [], { follow: (_fresh, fold) => accept.follow!(events, fold) }).catch((err: unknown) => {
+        this.logger.warn({ err, sessionId: id }, 'could not write the accepted turn record')
+      })
+    }
     if (resumesSession(session.status, events)) await this.resume(id)
     const fold = offset ? await this.logs.foldAppended(id, events, offset) : null
     if (fold) this.store.updateUsage(id, usageOf(fold))
     else await this.refresh(id)
+  }
+
+  /**
+   * The `follow` that appends an `accepted` turn record after each completed user message, for
+   * sessions with an agent (nobody would answer the others). See turn-accept.ts.
+   */
+  private acceptTurns(id: string, events: readonly SessionEvent[]): AppendOptions {
+    if (!hasCompletedUserMessage(events)) return {}
+    const agent = this.store.get(id)?.agent
+    if (!agent?.model && !agent?.provider) return {}
+    return { follow: (fresh, fold) => acceptedTurnEvents(fresh, fold, this.now()) }
   }
 
   /** Appends a user message (one done chunk) and answers with its offset. */

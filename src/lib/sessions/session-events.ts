@@ -14,6 +14,8 @@ import {
   ID_MAX,
   agentControlSchema,
   agentStateSchema,
+  agentTurnSchema,
+  turnIdOf,
   channelSchemas,
   entityId as id,
   isChannel,
@@ -95,8 +97,9 @@ export interface FillOptions {
 /**
  * Fills the fields a writer may leave out, then validates against the channel's schema.
  * Filled: `timestamp` (now); `id` (chunk: `<messageId>:<seq>`, presence: userId, agent state:
- * agentId, control: `control:<uuid>`, others: a uuid); chunk `done` (false); agent-state
- * `kind` ('state'); presence `lastSeen` and agent `lastHeartbeat` (now).
+ * agentId, control: `control:<uuid>`, turn: `turn:<messageId>`, others: a uuid); chunk `done`
+ * (false); agent-state `kind` ('state'); presence `lastSeen`, agent `lastHeartbeat` and turn
+ * `updatedAt` (now).
  * The field in a failure is relative to `data` (e.g. `data.role`).
  */
 export function validateSessionEvent<C extends Channel>(
@@ -128,7 +131,10 @@ export function validateSessionEvent(channel: string, data: unknown, options: Fi
     case 'agent-state':
       filled.kind ??= 'state'
       if (filled.kind === 'control') filled.id ??= `control:${newId()}`
-      else {
+      else if (filled.kind === 'turn') {
+        if (typeof filled.messageId === 'string') filled.id ??= turnIdOf(filled.messageId)
+        filled.updatedAt ??= now
+      } else {
         filled.id ??= filled.agentId
         filled.lastHeartbeat ??= now
       }
@@ -137,11 +143,15 @@ export function validateSessionEvent(channel: string, data: unknown, options: Fi
       break
   }
   filled.id ??= newId()
-  const schema: z.ZodType<ChannelValue> =
-    channel === 'agent-state' ? (filled.kind === 'control' ? agentControlSchema : agentStateSchema) : channelSchemas[channel]
+  const schema: z.ZodType<ChannelValue> = channel === 'agent-state' ? agentStateEntrySchema(filled.kind) : channelSchemas[channel]
   const parsed = schema.safeParse(filled)
   if (!parsed.success) return { ok: false, ...firstIssue(parsed.error, 'data') }
   return { ok: true, value: parsed.data }
+}
+
+/** The agent-state schema for an entry's `kind` (one error about the right shape, not a union's). */
+function agentStateEntrySchema(kind: unknown): z.ZodType<ChannelValue> {
+  return kind === 'control' ? agentControlSchema : kind === 'turn' ? agentTurnSchema : agentStateSchema
 }
 
 export interface BuildOptions extends FillOptions {
@@ -229,7 +239,7 @@ export function validateEnvelope(event: unknown): ValidationResult<SessionEvent>
   }
   if (headers.operation === 'delete') return { ok: true, value: shape.data as SessionEvent }
   const schema: z.ZodType<ChannelValue> =
-    type === 'agent-state' ? (isRecord(value) && value.kind === 'control' ? agentControlSchema : agentStateSchema) : channelSchemas[type]
+    type === 'agent-state' ? agentStateEntrySchema(isRecord(value) ? value.kind : undefined) : channelSchemas[type]
   const parsed = schema.safeParse(value)
   if (!parsed.success) return { ok: false, ...firstIssue(parsed.error, 'event.value') }
   if (parsed.data.id !== key) return { ok: false, field: 'event.key', message: 'key must equal value.id' }

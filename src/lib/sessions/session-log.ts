@@ -49,6 +49,16 @@ interface Entry {
   queue: Promise<unknown>
 }
 
+export interface AppendOptions {
+  /** Close the stream in the same append. */
+  close?: boolean
+  /**
+   * Events to append right after the fresh ones, in the same append (e.g. the server's accepted
+   * turn records): computed from what is fresh and the fold before it; ones already in the stream are dropped.
+   */
+  follow?: (fresh: readonly SessionEvent[], fold: SessionFold) => SessionEvent[]
+}
+
 export class SessionLogs {
   private readonly entries = new Map<string, Entry>()
 
@@ -148,7 +158,7 @@ export class SessionLogs {
    * Appends the events whose event ids the stream does not hold yet, as ONE append (optionally
    * closing the stream in the same step). Throws StreamClosedError / StreamNotFoundError.
    */
-  append(sessionId: string, events: SessionEvent[], opts: { close?: boolean } = {}): Promise<AppendResult> {
+  append(sessionId: string, events: SessionEvent[], opts: AppendOptions = {}): Promise<AppendResult> {
     return this.serialize(sessionId, async (e) => {
       const fold = await this.current(sessionId, e)
       if (fold.closed) throw new StreamClosedError(sessionStreamPath(sessionId), e.tail)
@@ -166,15 +176,18 @@ export class SessionLogs {
         return true
       })
       const duplicates = events.length - fresh.length
-      if (fresh.length === 0 && !opts.close) return { offset: e.tail, appended: 0, duplicates }
+      // Records that follow what this write adds (accepted turns), in the same atomic append; not counted.
+      const follow = (opts.follow?.(fresh, fold) ?? []).filter((ev) => !seen.has(ev.headers.eventId) && fold.eventIds.has(ev.headers.eventId) !== 'yes')
+      const written = follow.length > 0 ? [...fresh, ...follow] : fresh
+      if (written.length === 0 && !opts.close) return { offset: e.tail, appended: 0, duplicates }
       const path = sessionStreamPath(sessionId)
       let offset: string
       try {
-        if (fresh.length === 0) {
+        if (written.length === 0) {
           await closeStream(this.endpoint, path)
           offset = e.tail
         } else {
-          offset = await appendJson(this.endpoint, path, fresh, { close: opts.close })
+          offset = await appendJson(this.endpoint, path, written, { close: opts.close })
         }
       } catch (err) {
         if (err instanceof StreamClosedError) fold.closed = true
@@ -188,8 +201,8 @@ export class SessionLogs {
         if (opts.close) fold.closed = true
         if (e.tail < offset) e.tail = offset
       } else {
-        foldMessages(fold, fresh, this.now())
-        e.unread += fresh.length
+        foldMessages(fold, written, this.now())
+        e.unread += written.length
         e.tail = offset
       }
       return { offset, appended: fresh.length, duplicates }
