@@ -11,6 +11,7 @@ import { serve } from 'srvx'
 import { staticMiddleware } from 'srvx/static'
 import { withSecurityHeaders } from '../lib/security-headers'
 import { loadSettings } from '../lib/settings'
+import { markClientDisconnects } from './client-disconnect'
 
 const root = resolve(import.meta.dirname, '../..')
 const serverEntry = resolve(root, 'dist/server/server.js')
@@ -29,7 +30,8 @@ const server = serve({
   port,
   hostname,
   silent: true,
-  fetch: (req) => app.fetch(req),
+  // A dropped connection is not an error: see client-disconnect.ts.
+  fetch: (req) => app.fetch(markClientDisconnects(req)),
   middleware: [
     async (_req, next) => withSecurityHeaders(await next()),
     staticMiddleware({ dir: resolve(root, 'dist/client'), maxAge: 3600 }),
