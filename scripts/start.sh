@@ -15,5 +15,16 @@ if ! command -v bwrap >/dev/null 2>&1 && [ "${TETHER_SANDBOX:-bwrap}" = bwrap ];
     echo "         install it (apt-get install bubblewrap) or set TETHER_SANDBOX=off to run them unsandboxed." >&2
   fi
 fi
-npx vite build --logLevel warn
-exec npx tsx src/server/main.ts
+# Build only when the sources changed since the last build (or TETHER_REBUILD=1), so a restart
+# after a crash serves again in a couple of seconds instead of rebuilding for 20-30 s.
+stamp=dist/.build-stamp
+if [ "${TETHER_REBUILD:-0}" = 1 ] || [ ! -f "$stamp" ] || [ ! -f dist/main/main.mjs ] ||
+  [ -n "$(find src vite.config.ts tsconfig.json package-lock.json -newer "$stamp" -print -quit)" ]; then
+  rm -f "$stamp"
+  npx vite build --logLevel warn
+  # The entry itself, bundled (npm packages stay external), so start-up runs plain node, not tsx.
+  npx esbuild src/server/main.ts --bundle --platform=node --format=esm --packages=external \
+    --outfile=dist/main/main.mjs --log-level=warning
+  touch "$stamp"
+fi
+exec node dist/main/main.mjs
