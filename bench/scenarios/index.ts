@@ -10,6 +10,7 @@ import { catchUp } from './catch-up'
 import { idempotentProducer } from './idempotent-producer'
 import { rss } from './rss'
 import { sequential } from './sequential'
+import { sessionPage } from './session-page'
 import { sessionWriter } from './session-writer'
 import { sse100, sse1000 } from './sse-fanout'
 import type { Scenario } from './types'
@@ -28,4 +29,5 @@ export const scenarios: Scenario[] = [
   writersManyStreams,
   workerStart,
   sessionWriter,
+  sessionPage,
 ]
