@@ -116,94 +116,9 @@ export function deriveMessages(chunks: ReadonlyArray<Chunk & RowMeta>, toolCalls
 }
 
 // ------------------------------------------------------------------------------------------
-// Terminal
+// Terminal: command blocks, history and the scroll-back window live in terminal-derive.ts
 // ------------------------------------------------------------------------------------------
-export interface CommandBlock {
-  /** the input line's id (output lines carry it as commandId) */
-  id: string
-  command: string
-  source: string
-  timestamp: number
-  pending: boolean
-  output: string
-  exitCode?: number
-}
-
-/**
- * The command an input line carries, if it is one: a line from the prompt, i.e. text without
- * control characters (the worker presses Enter for it). Keys typed straight into the terminal
- * always carry a control key (Enter, arrows, Ctrl-C …) and go to whatever program is running, so
- * they are input to that command, not commands of their own.
- */
-export function commandText(line: Pick<TerminalLine, 'kind' | 'data'>): string | undefined {
-  if (line.kind !== 'input' || line.data === undefined) return undefined
-  // eslint-disable-next-line no-control-regex -- control characters are what makes input raw
-  if (/[\u0000-\u001f\u007f]/.test(line.data)) return undefined
-  return line.data.trim().length > 0 ? line.data : undefined
-}
-
-export function sortTerminal<T extends TerminalLine & RowMeta>(lines: ReadonlyArray<T>): T[] {
-  return [...lines].sort(streamOrder)
-}
-
-/**
- * Each command with the output the shell produced for it. The worker ties output to the input
- * line typed last; output after raw keys (answering a program the command started) stays with
- * that command.
- */
-export function deriveCommandBlocks(lines: ReadonlyArray<TerminalLine & RowMeta>): CommandBlock[] {
-  const blocks = new Map<string, CommandBlock>()
-  const blockOfInput = new Map<string, CommandBlock>()
-  let latest: CommandBlock | undefined
-  for (const line of sortTerminal(lines)) {
-    if (line.kind === 'input') {
-      const command = commandText(line)
-      if (command !== undefined) {
-        latest = {
-          id: line.id,
-          command,
-          source: line.source,
-          timestamp: line.timestamp,
-          pending: line.$hasPendingWrites === true,
-          output: '',
-        }
-        blocks.set(line.id, latest)
-      }
-      if (latest) blockOfInput.set(line.id, latest)
-      continue
-    }
-    const block = line.commandId ? blockOfInput.get(line.commandId) : undefined
-    if (!block) continue
-    if (line.kind === 'output' && line.data) block.output += line.data
-    if (line.kind === 'exit') block.exitCode = line.exitCode
-  }
-  return [...blocks.values()]
-}
-
-/** Everyone's commands in stream order, oldest first, without immediate repeats. */
-export function deriveCommandHistory(lines: ReadonlyArray<TerminalLine & RowMeta>): string[] {
-  const history: string[] = []
-  for (const line of sortTerminal(lines)) {
-    const command = commandText(line)
-    if (command !== undefined && history[history.length - 1] !== command) history.push(command)
-  }
-  return history
-}
-
-/** Newest-first matches for Ctrl-R reverse search. */
-export function searchHistory(history: readonly string[], query: string): string[] {
-  if (!query) return []
-  const seen = new Set<string>()
-  const out: string[] = []
-  for (let i = history.length - 1; i >= 0; i--) {
-    const entry = history[i]
-    if (entry.includes(query) && !seen.has(entry)) {
-      seen.add(entry)
-      out.push(entry)
-    }
-  }
-  return out
-}
+export * from './terminal-derive'
 
 // ------------------------------------------------------------------------------------------
 // Presence
