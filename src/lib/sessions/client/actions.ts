@@ -56,7 +56,7 @@ export interface SessionActions {
   sendMessage(text: string, turn?: number): { messageId: string; transaction: Transaction }
   /** a command line typed at the prompt (sent without a line ending: the worker presses Enter) */
   runCommand(command: string): { lineId: string; transaction: Transaction }
-  /** raw keys for an interactive program (arrow keys, Ctrl-C, q …) */
+  /** keys typed into the terminal, written to the pty as typed (`raw`: no Enter added) */
   sendKeys(data: string): Transaction
   resizeTerminal(cols: number, rows: number): Transaction
   updatePresence(patch: PresencePatch): Transaction
@@ -125,7 +125,7 @@ export function createSessionActions(connection: SessionConnection, identity: Id
       return { lineId: line.id, transaction: terminalLine(line, 'run command') }
     },
     sendKeys(data) {
-      return terminalLine({ id: newId(), kind: 'input', source: identity.userId, data, timestamp: Date.now() }, 'send keys')
+      return terminalLine({ id: newId(), kind: 'input', source: identity.userId, data, raw: true, timestamp: Date.now() }, 'send keys')
     },
     resizeTerminal(cols, rows) {
       return terminalLine(
