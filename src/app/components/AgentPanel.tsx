@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react'
 import type { AgentSummary } from '../../lib/sessions/client/derive'
 import type { SessionRecord } from '../../lib/sessions/session-types'
 import { formatCount, formatDuration, formatUsd } from './format'
+import { timeLeftNote } from './limits-text'
 
 const STEP_HINT: Record<string, string> = {
   idle: 'Waiting for the next message.',
@@ -68,8 +69,6 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
   const budgetLeft = limits?.maxBudgetUsd ? limits.maxBudgetUsd - cost : undefined
   const turnsLeft = limits?.maxTurns ? limits.maxTurns - turns : undefined
   const lifetimeLeft = limits?.maxLifetimeMs && session ? session.createdAt + limits.maxLifetimeMs - now : undefined
-  const lastActivity = session?.usage.lastActivityAt ?? session?.createdAt
-  const idleLeft = limits?.maxIdleTimeMs && lastActivity ? lastActivity + limits.maxIdleTimeMs - now : undefined
 
   return (
     <section className="side-section" aria-labelledby="agent-heading" data-testid="agent-panel">
@@ -122,15 +121,7 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
         <Stat
           label="Time left"
           value={ended ? '—' : lifetimeLeft !== undefined ? formatDuration(lifetimeLeft) : '∞'}
-          left={
-            ended
-              ? (session?.endReason ?? 'ended')
-              : idleLeft !== undefined
-                ? `ends if idle for ${formatDuration(idleLeft)}`
-                : limits?.maxLifetimeMs
-                  ? `of ${formatDuration(limits.maxLifetimeMs)} lifetime`
-                  : 'no lifetime limit'
-          }
+          left={timeLeftNote(session, now, ended)}
           fraction={lifetimeLeft !== undefined && limits?.maxLifetimeMs && !ended ? lifetimeLeft / limits.maxLifetimeMs : undefined}
           testId="stat-time"
         />

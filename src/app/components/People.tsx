@@ -5,12 +5,18 @@ function initials(name: string): string {
   return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase()
 }
 
-export function Avatar({ person, small }: { person: Pick<Presence, 'displayName' | 'color' | 'status'>; small?: boolean }) {
+/** What a person is doing here: viewers watch (they cannot write); then active, idle or away. */
+export function presenceLabel(person: Pick<Presence, 'status' | 'role'>): string {
+  if (person.role !== 'viewer') return person.status
+  return person.status === 'active' ? 'watching' : `watching, ${person.status}`
+}
+
+export function Avatar({ person, small }: { person: Pick<Presence, 'displayName' | 'color' | 'status' | 'role'>; small?: boolean }) {
   return (
     <span
-      className={`avatar${small ? ' avatar-sm' : ''}`}
+      className={`avatar${small ? ' avatar-sm' : ''}${person.role === 'viewer' ? ' avatar-viewer' : ''}`}
       style={{ background: person.color }}
-      title={`${person.displayName} (${person.status})`}
+      title={`${person.displayName} (${presenceLabel(person)})`}
     >
       {initials(person.displayName)}
       <span className={`avatar-status ${person.status}`} aria-hidden="true" />
@@ -40,12 +46,12 @@ export function PeopleList({ people, selfId }: { people: ReadonlyArray<Presence>
   return (
     <ul className="people-list" data-testid="people">
       {people.map((p) => (
-        <li key={p.userId} data-user={p.userId} data-status={p.status}>
+        <li key={p.userId} data-user={p.userId} data-status={p.status} data-role={p.role ?? ''}>
           <Avatar person={p} small />
           <span>{p.displayName}</span>
           {p.userId === selfId ? <span className="you">(you)</span> : null}
-          <span className="faint" style={{ marginLeft: 'auto', fontSize: 12 }}>
-            {p.status}
+          <span className="faint" style={{ marginLeft: 'auto', fontSize: 12 }} data-testid="presence-label">
+            {presenceLabel(p)}
             {p.focusedPane ? ` · ${p.focusedPane}` : ''}
           </span>
         </li>
@@ -54,13 +60,17 @@ export function PeopleList({ people, selfId }: { people: ReadonlyArray<Presence>
   )
 }
 
-/** Other people's pointers on the same view, positioned as fractions of the layer (which covers the view). */
+/**
+ * Other people's pointers on the same view, positioned as fractions of the layer (which covers the
+ * view). A cursor shows only while its owner is active: null once their pointer left the area,
+ * and stale once they are idle (no input for a minute) or away (tab hidden).
+ */
 export function LiveCursors({ people, selfId, pane }: { people: ReadonlyArray<Presence>; selfId: string; pane: string }) {
   return (
     <div className="cursor-layer" aria-hidden="true">
       {people
         // A position only means something on the same view as ours.
-        .filter((p) => p.userId !== selfId && p.cursor && p.status !== 'away' && (p.focusedPane ?? pane) === pane)
+        .filter((p) => p.userId !== selfId && p.cursor && p.status === 'active' && (p.focusedPane ?? pane) === pane)
         .map((p) => (
           <div
             key={p.userId}

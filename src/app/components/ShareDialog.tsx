@@ -1,7 +1,7 @@
 import { useState } from 'react'
 import { Dialog } from './Dialog'
 
-export function ShareDialog({ url, note, onClose }: { url?: string; note?: string; onClose: () => void }) {
+export function ShareDialog({ url, note, loading, onClose }: { url?: string; note?: string; loading?: boolean; onClose: () => void }) {
   const [copied, setCopied] = useState(false)
   const copy = async () => {
     if (!url) return
@@ -18,7 +18,11 @@ export function ShareDialog({ url, note, onClose }: { url?: string; note?: strin
       <p className="muted" style={{ margin: 0 }}>
         Anyone with this link can join as a collaborator: read the conversation, send messages, run terminal commands and stop the agent.
       </p>
-      {url ? (
+      {loading ? (
+        <p className="muted" data-testid="share-loading">
+          Getting a share link…
+        </p>
+      ) : url ? (
         <div className="copy-row">
           <input
             className="input"
@@ -33,7 +37,9 @@ export function ShareDialog({ url, note, onClose }: { url?: string; note?: strin
           </button>
         </div>
       ) : (
-        <p className="form-error">{note ?? 'No share link is available for this session.'}</p>
+        <p className="form-error" data-testid="share-error">
+          {note ?? 'No share link is available for this session.'}
+        </p>
       )}
       {url && note ? <p className="field-hint">{note}</p> : null}
     </Dialog>

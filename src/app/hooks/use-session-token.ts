@@ -36,10 +36,30 @@ export function useSessionToken(sessionId: string, urlToken: string | undefined)
       })
     }
     const info = decodeToken(urlToken)
-    if (urlToken && info && (info.sub || info.role === 'admin' || info.role === 'viewer')) {
+    if (urlToken && info && (info.sub || info.role === 'admin')) {
       const kept = rememberToken(urlToken)
       done(urlToken)
       if (kept) scrubCredentialsFromAddressBar()
+    } else if (urlToken && info && info.role === 'viewer') {
+      // A view link is exchanged (join) for a personal viewer token, so this person can show up
+      // under "Here now" as watching; if that fails the link still reads.
+      const personal = storedToken(sessionId)
+      const personalInfo = decodeToken(personal)
+      if (personal && personalInfo?.role === 'viewer' && personalInfo.sub && personalInfo.sid === sessionId) {
+        done(personal)
+        scrubCredentialsFromAddressBar()
+      } else {
+        const keepLink = () => {
+          const kept = rememberToken(urlToken)
+          done(urlToken)
+          if (kept && !cancelled) scrubCredentialsFromAddressBar()
+        }
+        joinSession(urlToken, sessionId, resolveIdentity(undefined).displayName).then(({ token }) => {
+          const kept = rememberToken(token)
+          done(token)
+          if (kept && !cancelled) scrubCredentialsFromAddressBar()
+        }, keepLink)
+      }
     } else if (urlToken && info && info.role === 'collaborator' && !info.sub) {
       // Kept so the Share button can pass the link on once it has left the address bar.
       if (info.sid === sessionId) rememberShareToken(sessionId, urlToken)

@@ -1,20 +1,29 @@
 import { useEffect, useState } from 'react'
 import { sessionPagePath } from '../../lib/common/session-contract'
 import { decodeToken } from '../../lib/sessions/client/auth'
-import { rememberedShareToken } from '../../lib/sessions/client/share'
+import { fetchShareToken, rememberShareToken, rememberedShareToken, shareRefusal } from '../../lib/sessions/client/share'
+
+export interface ShareLinkState {
+  url?: string
+  note?: string
+  /** asking the server for a link */
+  loading?: boolean
+}
+
+/** A link with an expired token would only bring a 401 to whoever opens it: ask for a fresh one. */
+function expired(token: string): boolean {
+  const exp = decodeToken(token)?.exp
+  return exp !== undefined && exp * 1000 <= Date.now()
+}
 
 /**
- * The link to hand to a collaborator. The server gives a session's share token (a collaborator
- * token without a user) to whoever creates it; this browser keeps it. Someone who came in through
- * a share link can pass that on. Without auth on the server the plain page address works.
+ * The link to hand to a collaborator while the Share dialog is open: the share token this browser
+ * holds (it created the session, or came in through a share link), else a fresh one from
+ * `GET /api/sessions/:id/share` (admins and collaborators may; it is remembered). Without auth
+ * on the server the plain page address works.
  */
-export function useShareLink(
-  sessionId: string,
-  token: string | undefined,
-  urlToken: string | undefined,
-  open: boolean,
-): { url?: string; note?: string } {
-  const [state, setState] = useState<{ url?: string; note?: string }>({})
+export function useShareLink(sessionId: string, token: string | undefined, urlToken: string | undefined, open: boolean): ShareLinkState {
+  const [state, setState] = useState<ShareLinkState>({})
   useEffect(() => {
     if (!open) return
     const page = `${location.origin}${sessionPagePath(sessionId)}`
@@ -22,18 +31,35 @@ export function useShareLink(
       setState({ url: page, note: 'The server runs without authentication: anyone who can reach it can open this link.' })
       return
     }
+    const link = (share: string) => `${page}?token=${encodeURIComponent(share)}`
     const urlInfo = decodeToken(urlToken)
-    const share =
-      rememberedShareToken(sessionId) ??
-      (urlInfo?.role === 'collaborator' && !urlInfo.sub && urlInfo.sid === sessionId ? urlToken : undefined)
-    if (share) setState({ url: `${page}?token=${encodeURIComponent(share)}` })
-    else
-      setState({
-        note:
-          'This browser has no share link for the session: it is handed to whoever creates the session. An admin can print one with `npm run tether -- token --role collaborator --session ' +
-          sessionId +
-          '`.',
-      })
+    const held = [
+      rememberedShareToken(sessionId),
+      urlInfo?.role === 'collaborator' && !urlInfo.sub && urlInfo.sid === sessionId ? urlToken : undefined,
+    ].find((t) => t && !expired(t))
+    if (held) {
+      setState({ url: link(held) })
+      return
+    }
+    const refusal = shareRefusal(decodeToken(token), true)
+    if (refusal) {
+      setState({ note: refusal })
+      return
+    }
+    let cancelled = false
+    setState({ loading: true })
+    fetchShareToken(sessionId, token).then(
+      (share) => {
+        rememberShareToken(sessionId, share)
+        if (!cancelled) setState({ url: link(share) })
+      },
+      (err: unknown) => {
+        if (!cancelled) setState({ note: `Could not get a share link: ${err instanceof Error ? err.message : String(err)}` })
+      },
+    )
+    return () => {
+      cancelled = true
+    }
   }, [sessionId, token, urlToken, open])
   return state
 }

@@ -8,7 +8,7 @@
  *   DELETE /api/sessions/:id              end + delete record and stream (admin)
  *   POST   /api/sessions/:id/messages     append a user message → { ok, offset, messageId }
  *   POST   /api/sessions/:id/terminate    end now (admin)
- *   POST   /api/sessions/:id/join         exchange a share token for a personal collaborator token
+ *   POST   /api/sessions/:id/join         exchange a share (view) link's token for a personal collaborator (viewer) token
  *   GET    /api/sessions/:id/share        a fresh share link (admin, collaborators)
  *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
  */
@@ -166,13 +166,16 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       if (action === 'model' && opts.model) return await opts.model(req, claims, id)
       if (action === 'join') {
         if (method !== 'POST') throw notAllowed('POST')
-        requireSession(claims, id, ['collaborator', 'admin'])
+        requireSession(claims, id, ['viewer', 'collaborator', 'admin'])
         const input = parseWith(joinSchema, await body(req))
         manager.requireLive(id)
-        const userId = claims.role === 'collaborator' && claims.sub ? claims.sub : `u_${randomBytes(8).toString('base64url')}`
+        // Never more rights than the link had: a view link gets a personal viewer token (it may then
+        // show itself in presence, nothing else); a share link or an admin a collaborator one.
+        const role = claims.role === 'viewer' ? 'viewer' : 'collaborator'
+        const userId = claims.role !== 'admin' && claims.sub ? claims.sub : `u_${randomBytes(8).toString('base64url')}`
         const name = input.displayName ?? claims.name
-        const token = await auth.issue({ role: 'collaborator', sessionId: id, subject: userId, ...(name ? { name } : {}) })
-        return json({ token, userId, displayName: name ?? null, streamUrl: streamUrlOf(id) }, 201)
+        const token = await auth.issue({ role, sessionId: id, subject: userId, ...(name ? { name } : {}) })
+        return json({ token, userId, role, displayName: name ?? null, streamUrl: streamUrlOf(id) }, 201)
       }
     }
     throw new HttpError(404, 'no such sessions endpoint')

@@ -2,7 +2,9 @@
  * Signed, expiring access tokens (HS256 JWTs via jose), scoped to one session (or all, for admin).
  *
  * Roles:
- * - viewer: read its session.
+ * - viewer: read its session. A viewer token with a subject (from the join exchange) may also
+ *   write its own `presence` entry (userId = subject, `role: 'viewer'`, or delete it), so people
+ *   can see who is watching; nothing else.
  * - collaborator: read; write `chunk` as role 'user' with author = its subject, `terminal` input /
  *   resize lines with source = its subject, its own `presence` (userId = subject), and stop/cancel
  *   control requests (requestedBy = subject). A collaborator token without a subject (a share
@@ -174,11 +176,17 @@ export function canManageStream(claims: TokenClaims, path: string): boolean {
 export function mayWriteSession(claims: TokenClaims, sessionId: string): boolean {
   if (!coversSession(claims, sessionId)) return false
   if (claims.role === 'admin') return true
-  return (claims.role === 'collaborator' || claims.role === 'worker') && Boolean(claims.sub)
+  // A viewer with a user writes only its own presence (canWrite checks each event).
+  return (claims.role === 'collaborator' || claims.role === 'worker' || claims.role === 'viewer') && Boolean(claims.sub)
 }
 
 function field(data: unknown, name: string): unknown {
   return typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[name] : undefined
+}
+
+/** A presence delete's stand-in value (`{ id, userId }`: the key only, no entry to check). */
+function isKeyOnly(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && Object.keys(data).every((k) => k === 'id' || k === 'userId')
 }
 
 /**
@@ -190,7 +198,12 @@ export function canWrite(claims: TokenClaims, channel: Channel | string, data: u
   if (!isChannel(channel)) return false
   if (claims.role === 'admin') return true
   const sub = claims.sub
-  if (claims.role === 'viewer' || !sub) return false
+  if (!sub) return false
+  if (claims.role === 'viewer') {
+    // Its own entry, marked as a viewer's (a delete carries only the key: `{ id, userId }`).
+    if (channel !== 'presence' || (field(data, 'userId') ?? field(data, 'id')) !== sub) return false
+    return isKeyOnly(data) || field(data, 'role') === 'viewer'
+  }
   if (claims.role === 'collaborator') {
     switch (channel) {
       case 'chunk':
@@ -198,7 +211,8 @@ export function canWrite(claims: TokenClaims, channel: Channel | string, data: u
       case 'terminal':
         return (field(data, 'kind') === 'input' || field(data, 'kind') === 'resize') && field(data, 'source') === sub
       case 'presence':
-        return (field(data, 'userId') ?? field(data, 'id')) === sub
+        // Its own entry; it may say less than it is (viewer), never admin.
+        return (field(data, 'userId') ?? field(data, 'id')) === sub && field(data, 'role') !== 'admin'
       case 'agent-state':
         return field(data, 'kind') === 'control' && field(data, 'requestedBy') === sub
       default:

@@ -89,6 +89,24 @@ describe('scopes', () => {
     expect(canWrite(viewer, 'presence', { userId: 'u1' })).toBe(false)
   })
 
+  it('a viewer with a user writes only its own presence, marked as a viewer, or deletes it', () => {
+    const watcher = claims('viewer', 's1', 'v1')
+    expect(mayWriteSession(watcher, 's1')).toBe(true)
+    expect(mayWriteSession(watcher, 's2')).toBe(false)
+    expect(canWrite(watcher, 'presence', { id: 'v1', userId: 'v1', status: 'active', role: 'viewer' })).toBe(true)
+    expect(canWrite(watcher, 'presence', { id: 'v1', userId: 'v1' })).toBe(true) // the delete's key
+    expect(canWrite(watcher, 'presence', { id: 'v1', userId: 'v1', status: 'active' })).toBe(false)
+    expect(canWrite(watcher, 'presence', { id: 'v1', userId: 'v1', status: 'active', role: 'collaborator' })).toBe(false)
+    expect(canWrite(watcher, 'presence', { id: 'u1', userId: 'u1', status: 'active', role: 'viewer' })).toBe(false)
+    expect(canWrite(watcher, 'presence', { id: 'u1', userId: 'u1' })).toBe(false)
+    expect(canWrite(watcher, 'chunk', { role: 'user', author: 'v1' })).toBe(false)
+    expect(canWrite(watcher, 'terminal', { kind: 'input', source: 'v1' })).toBe(false)
+    expect(canWrite(watcher, 'agent-state', { kind: 'control', requestedBy: 'v1' })).toBe(false)
+    // A collaborator may call itself a viewer (less), never an admin.
+    expect(canWrite(collab, 'presence', { userId: 'u1', role: 'viewer' })).toBe(true)
+    expect(canWrite(collab, 'presence', { userId: 'u1', role: 'admin' })).toBe(false)
+  })
+
   it('workers write their agent channels only', () => {
     expect(canWrite(worker, 'chunk', { role: 'assistant', author: 'a1' })).toBe(true)
     expect(canWrite(worker, 'chunk', { role: 'user', author: 'a1' })).toBe(false)

@@ -48,7 +48,7 @@ function newId(): string {
   return crypto.randomUUID()
 }
 
-export type PresencePatch = Partial<Pick<Presence, 'status' | 'cursor' | 'focusedPane' | 'displayName' | 'color'>>
+export type PresencePatch = Partial<Pick<Presence, 'status' | 'cursor' | 'focusedPane' | 'displayName' | 'color' | 'role'>>
 
 export interface SessionActions {
   readonly identity: Identity

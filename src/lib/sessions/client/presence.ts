@@ -1,7 +1,10 @@
 /**
  * This person's presence in a session: a heartbeat every 10 s, cursor positions sent at most every
  * 50 ms (the latest one always goes out), "idle" after a minute without input, "away" while the
- * tab is hidden, and "active" again on the next input. Timer-driven and DOM-free so tests can
+ * tab is hidden, and "active" again on the next input. When the pointer leaves the shared area
+ * (or the window loses focus, or the tab is hidden) the cursor is sent as null, so it does not
+ * stay frozen on others' screens; that null goes through the same throttle as positions, so it
+ * can never overtake the last position on the way to the server. Timer-driven and DOM-free so tests can
  * drive it with fake timers; the browser wiring lives in usePresence.
  */
 import { PRESENCE_HEARTBEAT_MS, type Presence } from '../channel-schemas'
@@ -27,6 +30,8 @@ export class PresenceController {
   private lastInput: number
   private lastCursorSent = Number.NEGATIVE_INFINITY
   private pendingCursor: Presence['cursor'] | undefined
+  /** the cursor others see now (the last one sent): null when hidden */
+  private shownCursor: Presence['cursor'] = null
   private cursorTimer: ReturnType<typeof setTimeout> | undefined
   private heartbeat: ReturnType<typeof setInterval> | undefined
   private idleTimer: ReturnType<typeof setTimeout> | undefined
@@ -68,9 +73,20 @@ export class PresenceController {
   moveCursor(cursor: Presence['cursor']): void {
     this.input()
     this.pendingCursor = cursor
+    this.scheduleCursor()
+  }
+
+  private scheduleCursor(): void {
     const wait = this.lastCursorSent + this.timings.cursorThrottleMs - this.now()
     if (wait <= 0) this.flushCursor()
     else this.cursorTimer ??= setTimeout(() => this.flushCursor(), wait)
+  }
+
+  /** The pointer left the shared area (or the window): others stop seeing this cursor. */
+  clearCursor(): void {
+    if (this.pendingCursor === undefined && this.shownCursor === null) return
+    this.pendingCursor = null
+    this.scheduleCursor()
   }
 
   setFocusedPane(pane: string | null): void {
@@ -79,8 +95,10 @@ export class PresenceController {
 
   setHidden(hidden: boolean): void {
     this.hidden = hidden
-    if (hidden) this.setStatus('away')
-    else this.input()
+    if (hidden) {
+      this.setStatus('away')
+      this.clearCursor()
+    } else this.input()
   }
 
   private flushCursor(): void {
@@ -89,6 +107,8 @@ export class PresenceController {
     this.lastCursorSent = this.now()
     const cursor = this.pendingCursor
     this.pendingCursor = undefined
+    if (cursor === null && this.shownCursor === null) return
+    this.shownCursor = cursor ?? null
     this.send({ status: this.status, cursor })
   }
 

@@ -53,6 +53,31 @@ describe('presence controller', () => {
     expect(sent[sent.length - 1]).toEqual({ status: 'active' })
   })
 
+  it('sends a null cursor once when the pointer leaves, never ahead of the last position', () => {
+    sent = []
+    controller.clearCursor() // nothing shown yet: nothing to take back
+    expect(sent).toEqual([])
+    controller.moveCursor({ x: 0.1, y: 0.1 })
+    vi.advanceTimersByTime(20)
+    controller.moveCursor({ x: 0.2, y: 0.2 }) // within the throttle: held back, then replaced by the null
+    controller.clearCursor()
+    controller.clearCursor()
+    vi.advanceTimersByTime(100)
+    expect(sent.filter((p) => p.cursor !== undefined).map((p) => p.cursor)).toEqual([{ x: 0.1, y: 0.1 }, null])
+    // The next position shows the cursor again.
+    controller.moveCursor({ x: 0.3, y: 0.3 })
+    vi.advanceTimersByTime(100)
+    expect(sent[sent.length - 1].cursor).toEqual({ x: 0.3, y: 0.3 })
+  })
+
+  it('takes the cursor away when the tab is hidden', () => {
+    controller.moveCursor({ x: 0.5, y: 0.5 })
+    vi.advanceTimersByTime(100)
+    controller.setHidden(true)
+    vi.advanceTimersByTime(100)
+    expect(sent[sent.length - 1]).toEqual({ status: 'away', cursor: null })
+  })
+
   it('is away while the tab is hidden', () => {
     controller.setHidden(true)
     expect(sent[sent.length - 1]).toEqual({ status: 'away' })

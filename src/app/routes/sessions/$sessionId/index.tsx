@@ -14,6 +14,7 @@ import { usePresence } from '../../../hooks/use-presence'
 import { useAgentState, useSessionMessages, useTerminal } from '../../../hooks/use-session-collections'
 import { useSessionPage } from '../../../hooks/use-session-page'
 import { useShareLink } from '../../../hooks/use-share-link'
+import { shareRefusal } from '../../../../lib/sessions/client/share'
 import { useShortcuts } from '../../../hooks/use-shortcuts'
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
@@ -37,6 +38,7 @@ function SessionPage() {
   const [tab, setTab] = useState<Tab>('chat')
   const [sharing, setSharing] = useState(false)
   const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
+  const shareDenied = shareRefusal(page.auth.info, !!page.auth.token)
   // "/" jumps to the message box, "`" to the terminal prompt.
   useShortcuts(
     useMemo(
@@ -71,7 +73,14 @@ function SessionPage() {
         right={
           <>
             <SessionPresenceStatus status={status} onRetry={retry} here={here} />
-            <button type="button" className="btn btn-sm hide-mobile" onClick={() => setSharing(true)} data-testid="share">
+            <button
+              type="button"
+              className="btn btn-sm hide-mobile"
+              onClick={() => setSharing(true)}
+              disabled={!!shareDenied}
+              title={shareDenied ?? 'Get a link that lets someone join as a collaborator'}
+              data-testid="share"
+            >
               Share
             </button>
             <button
@@ -150,7 +159,7 @@ function SessionPage() {
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />
       </div>
       <WriteFailures store={actions?.failures} />
-      {sharing ? <ShareDialog url={share.url} note={share.note} onClose={() => setSharing(false)} /> : null}
+      {sharing ? <ShareDialog url={share.url} note={share.note} loading={share.loading} onClose={() => setSharing(false)} /> : null}
     </div>
   )
 }
