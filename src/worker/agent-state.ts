@@ -18,6 +18,8 @@ export interface AgentStateFields {
   /** How many times this session's worker was started again after it died. */
   restarts: number
   error?: string
+  /** The answer to the last stop / cancel control handled (see agentStateSchema). */
+  lastControl?: AgentState['lastControl']
 }
 
 export class AgentStateTracker {

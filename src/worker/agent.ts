@@ -11,12 +11,13 @@
  */
 import type { AgentStateTracker } from './agent-state'
 import { ChunkWriter } from './chunk-writer'
-import type { ToolCall } from './events'
+import type { AgentControl, ToolCall } from './events'
 import { log } from './log'
 import type { ContentBlock, ModelProvider, ProviderMessage, ToolSpec } from './providers/types'
 import type { Publisher } from './publisher'
 import { joinParts, nextSeq, stepMessageId, toolCallId, type SessionView } from './session-view'
 import { runTool } from './tools'
+import type { TurnRecorder } from './turn-records'
 
 const MAX_STEPS_PER_TURN = 25
 const FINAL_TOOL_STATUSES = new Set<ToolCall['status']>(['succeeded', 'failed', 'cancelled'])
@@ -39,12 +40,23 @@ export interface AgentLoopOptions {
   caughtUp: () => Promise<void>
   /** Called when the queue has run dry after a turn. */
   onIdle?: () => void
+  /** Keeps each turn's record (streaming, tool, done, …) current. */
+  turns: TurnRecorder
+  /** After a turn settled (done, cancelled, failed), before the next queued one starts. */
+  afterTurn?: (turn: number, messageId: string) => Promise<void>
 }
 
 class Cancelled extends Error {
-  constructor() {
+  constructor(readonly control?: AgentControl) {
     super('cancelled')
   }
+}
+
+/** What the final turn record says about who cancelled it. */
+function cancelledBy(control: AgentControl | undefined): { reason: string; stopRequest?: string } {
+  if (!control) return { reason: 'cancelled' }
+  const what = control.action === 'stop' ? 'stopped' : 'cancelled'
+  return { reason: `${what} by ${control.requestedBy} (${control.reason})`, stopRequest: control.id }
 }
 
 export class AgentLoop {
@@ -68,16 +80,21 @@ export class AgentLoop {
     })
   }
 
-  /** Aborts the running turn (if any). */
-  cancel(): void {
-    this.controller?.abort(new Cancelled())
+  /**
+   * Aborts the running turn (any, or only `turn`); answers whether one was running. A queued
+   * turn named by a cancel is skipped when it comes up (the view marked it).
+   */
+  cancel(control?: AgentControl, turn: number | null = null): boolean {
+    if (!this.controller || (turn !== null && turn !== this.runningTurn)) return false
+    this.controller.abort(new Cancelled(control))
+    return true
   }
 
   /** Cancels what runs, drops what is queued, and resolves when the loop is idle. */
-  async stop(): Promise<void> {
+  async stop(control?: AgentControl): Promise<void> {
     this.stopped = true
     this.queue.length = 0
-    this.cancel()
+    this.cancel(control)
     await this.draining
   }
 
@@ -90,7 +107,9 @@ export class AgentLoop {
       const turn = this.queue.shift()!
       this.runningTurn = turn
       try {
-        await this.runTurn(turn)
+        const settled = await this.runTurn(turn)
+        const messageId = this.o.view.completedUserMessages[turn - 1]
+        if (settled && messageId !== undefined) await this.o.afterTurn?.(turn, messageId)
       } catch (err) {
         // Only publishing can fail here, and a publisher failure already ends the worker.
         log.error({ turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
@@ -105,39 +124,47 @@ export class AgentLoop {
     }
   }
 
-  private async runTurn(turn: number): Promise<void> {
+  /** Runs (or resumes) a turn; answers whether it ran (false: it had ended before). */
+  private async runTurn(turn: number): Promise<boolean> {
     // Our own earlier writes must be in the view before we read history from it.
     await this.o.caughtUp()
-    const { view, state } = this.o
+    const { view, state, turns } = this.o
     const record = view.turnRecord(turn)
-    if (record.ended) return
+    if (record.ended) return false
     const controller = new AbortController()
     this.controller = controller
     const messages = buildHistory(view, turn)
     let step = 0
     try {
-      if (record.cancelRequested) throw new Cancelled()
+      turns.begin(turn)
+      if (record.cancelRequested) throw new Cancelled(record.cancelControl)
       state.update({ status: 'thinking', currentStep: `turn ${turn}: thinking`, error: undefined })
       for (; step < MAX_STEPS_PER_TURN; step++) {
         const more = await this.runStep(turn, step, messages, controller.signal)
         if (!more) break
       }
       if (step === MAX_STEPS_PER_TURN) this.closeTurn(turn, step, `Stopped after ${MAX_STEPS_PER_TURN} steps.`)
+      turns.update(turn, 'done')
       state.update({ status: 'idle', currentStep: null, turns: turn })
     } catch (err) {
       if (err instanceof Cancelled || controller.signal.aborted) {
+        const reason: unknown = controller.signal.reason
+        const control = err instanceof Cancelled && err.control ? err.control : reason instanceof Cancelled ? reason.control : undefined
         this.cancelTurn(turn)
+        turns.update(turn, 'cancelled', cancelledBy(control ?? record.cancelControl))
         state.update({ status: 'idle', currentStep: `turn ${turn}: cancelled`, turns: turn })
       } else {
         const message = err instanceof Error ? err.message : String(err)
         log.error({ turn, error: message }, 'turn failed')
         this.cancelTurn(turn, `Model error: ${message}`)
+        turns.update(turn, 'failed', { reason: message })
         state.update({ status: 'idle', currentStep: `turn ${turn}: failed`, error: message.slice(0, 2000), turns: turn })
       }
     } finally {
       this.controller = null
       await this.o.publisher.flush().catch(() => {})
     }
+    return true
   }
 
   /** Runs (or resumes) step `s` of a turn; returns whether another step follows. */
@@ -171,6 +198,7 @@ export class AgentLoop {
           if (signal.aborted) throw new Cancelled()
           if (event.type === 'text') {
             text += event.text
+            this.o.turns.update(turn, 'streaming')
             writer.write(event.text)
           } else if (event.type === 'tool_call') asked.push(event)
           else this.o.state.addUsage(event.usage.inputTokens, event.usage.outputTokens, event.usage.costUsd)
@@ -223,6 +251,7 @@ export class AgentLoop {
     const running: ToolCall = { ...call, status: 'running', startedAt, timestamp: startedAt }
     publisher.publish('tool-call', running)
     view.toolCalls.set(call.id, running)
+    this.o.turns.update(turn, 'tool')
     this.o.state.update({ status: 'running-tool', currentStep: `turn ${turn}: ${call.name}` })
     const result = await runTool(call.name, call.input, this.o.workDir, signal)
     if (signal.aborted) throw new Cancelled()

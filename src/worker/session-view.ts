@@ -10,6 +10,7 @@
  * tool-call records the model asked for in that step, followed by the step's `done` chunk. A turn
  * has ended when one of its steps is done and asked for no tool call.
  */
+import type { AgentTurn } from '../lib/sessions/channel-schemas'
 import type { AgentControl, AgentState, Chunk, StreamEvent, TerminalLine, ToolCall } from './events'
 
 export interface UserMessage {
@@ -35,6 +36,8 @@ export interface TurnRecord {
   steps: Map<number, StepRecord>
   ended: boolean
   cancelRequested: boolean
+  /** The cancel control that asked (its id goes into the turn record's `stopRequest`). */
+  cancelControl?: AgentControl
 }
 
 export interface TerminalInput {
@@ -47,7 +50,7 @@ export interface TerminalInput {
 
 export type ViewNotice =
   | { kind: 'user-message'; turn: number }
-  | { kind: 'cancel'; turn: number | null; toolCallId?: string }
+  | { kind: 'cancel'; turn: number | null; toolCallId?: string; control: AgentControl }
   | { kind: 'stop'; control: AgentControl }
   | { kind: 'terminal-input'; line: TerminalInput }
   | { kind: 'terminal-resize'; cols: number; rows: number }
@@ -90,6 +93,8 @@ export class SessionView {
   /** The last stop request this agent has not answered with a 'stopped' state (informational: a new run ignores stops from before it). */
   stopRequest: AgentControl | null = null
   readonly seenControls = new Set<string>()
+  /** The latest turn record per user message id (the server's `accepted`, then what workers wrote). */
+  readonly turnStates = new Map<string, AgentTurn>()
   /** This agent's last published state. */
   ownState: AgentState | null = null
   /** Largest timestamp on any event this agent wrote (producer epochs must exceed it). */
@@ -112,6 +117,11 @@ export class SessionView {
       case 'terminal':
         return this.applyTerminal(value as unknown as TerminalLine)
       case 'agent-state':
+        if (value.kind === 'turn') {
+          const record = value as unknown as AgentTurn
+          this.turnStates.set(record.messageId, record)
+          return []
+        }
         return value.kind === 'control'
           ? this.applyControl(value as unknown as AgentControl)
           : this.applyState(value as unknown as AgentState)
@@ -217,10 +227,27 @@ export class SessionView {
       this.stopRequest ??= control
       return [{ kind: 'stop', control }]
     }
-    // A cancel aborts the earliest turn that has been asked for and has not ended yet.
-    const turn = this.currentTurn()
-    if (turn !== null && !control.toolCallId) this.turnRecord(turn).cancelRequested = true
-    return [{ kind: 'cancel', turn, ...(control.toolCallId ? { toolCallId: control.toolCallId } : {}) }]
+    // A cancel aborts the turn it names (by number or user message), else the earliest turn that
+    // has been asked for and has not ended yet; null when that turn has ended (or never existed).
+    const turn = this.cancelTarget(control)
+    if (turn !== null && !control.toolCallId) {
+      const record = this.turnRecord(turn)
+      record.cancelRequested = true
+      record.cancelControl ??= control
+    }
+    return [{ kind: 'cancel', turn, control, ...(control.toolCallId ? { toolCallId: control.toolCallId } : {}) }]
+  }
+
+  private cancelTarget(control: AgentControl): number | null {
+    let turn: number | null = control.turn ?? null
+    if (turn === null && control.messageId !== undefined) {
+      const index = this.completedUserMessages.indexOf(control.messageId)
+      if (index < 0) return null
+      turn = index + 1
+    }
+    if (turn === null) return this.currentTurn()
+    if (turn < 1 || turn > this.completedUserMessages.length || this.turns.get(turn)?.ended) return null
+    return turn
   }
 
   private applyState(state: AgentState): ViewNotice[] {

@@ -14,7 +14,7 @@ import { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED } from '../lib/common/session-c
 import { AgentLoop } from './agent'
 import { AgentStateTracker } from './agent-state'
 import { fetchSessionConfig, streamUrl, tokenSubject, type WorkerIdentity, type WorkerSettings } from './session-config'
-import { isStreamEvent } from './events'
+import { isStreamEvent, type AgentControl } from './events'
 import { log, setLogContext } from './log'
 import { GatewayProvider } from './providers/gateway'
 import { Publisher } from './publisher'
@@ -22,6 +22,8 @@ import { SessionReader } from './reader'
 import { SessionView, type ViewNotice } from './session-view'
 import { Terminal } from './terminal'
 import { TOOL_SPECS } from './tools'
+import { TurnRecorder } from './turn-records'
+import { requestWorkspaceSnapshot } from './workspace-snapshot'
 
 // Exit codes are part of the session contract: the supervisor reads them (src/lib/workers/supervisor.ts).
 export { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED }
@@ -60,10 +62,11 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
     resolveDone(code)
   }
 
-  const shutdown = (reason: string): Promise<void> => {
+  const shutdown = (reason: string, control?: AgentControl): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping')
-      await loop?.stop()
+      if (control) state?.update({ lastControl: { id: control.id, outcome: 'stopping' } })
+      await loop?.stop(control)
       state?.stopHeartbeat()
       terminal?.close()
       state?.update({ status: 'stopped', currentStep: reason })
@@ -79,11 +82,16 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       case 'user-message':
         loop?.enqueue(notice.turn)
         break
-      case 'cancel':
-        loop?.cancel()
+      case 'cancel': {
+        // Stop is a logged command with its outcome: a cancelled turn's record names the
+        // control; a cancel that found no turn is answered in this agent's state.
+        const running = notice.toolCallId ? false : (loop?.cancel(notice.control, notice.turn) ?? false)
+        const outcome = running || notice.turn !== null ? 'cancelled-turn' : 'no-turn-running'
+        state?.update({ lastControl: { id: notice.control.id, outcome } })
         break
+      }
       case 'stop':
-        void shutdown(`stop requested (${notice.control.reason})`)
+        void shutdown(`stop requested (${notice.control.reason})`, notice.control)
         break
       case 'terminal-input':
         terminal?.input(notice.line.id, notice.line.data, notice.line.raw).catch((err: unknown) => {
@@ -170,7 +178,14 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
         initialSize: view.terminalSize,
       })
       const p = publisher
+      const snapshots = { serverUrl: identity.serverUrl, sessionId: identity.sessionId, token: identity.token }
       loop = new AgentLoop({
+        turns: new TurnRecorder(p, view, agentId),
+        // The fork feature's workspace snapshot, between turns (never fatal: see workspace-snapshot.ts).
+        afterTurn: async (turn, messageId) => {
+          await p.flush().catch(() => {})
+          await requestWorkspaceSnapshot(snapshots, turn, messageId)
+        },
         view,
         publisher: p,
         state,

@@ -193,6 +193,11 @@ export const agentStateSchema = z
     restarts: count.optional(),
     lastHeartbeat: epochMs,
     error: z.string().max(TEXT_MAX).optional(),
+    /**
+     * The answer to the last stop / cancel control this agent handled: `cancelled-turn` (the
+     * turn's record names the control in `stopRequest`), `no-turn-running`, or `stopping`.
+     */
+    lastControl: z.object({ id, outcome: z.enum(['cancelled-turn', 'no-turn-running', 'stopping']) }).optional(),
     timestamp: epochMs,
   })
   .refine((s) => s.id === s.agentId, { path: ['id'], message: 'agent-state id must equal agentId' })
@@ -245,6 +250,8 @@ export const agentTurnSchema = z
     reason: z.string().max(2000).optional(),
     /** The control (`control:<uuid>`) that cancelled it. */
     stopRequest: id.optional(),
+    /** Times the answering worker died during this turn and a new one resumed it. */
+    interruptions: count.optional(),
     acceptedAt: epochMs,
     updatedAt: epochMs,
     endedAt: epochMs.optional(),

@@ -1,0 +1,73 @@
+/**
+ * The worker's half of "turns you can see" (issue #10): keeps each turn's record on the
+ * agent-state channel (`kind: 'turn'`, id `turn:<messageId>`) current as the turn moves:
+ * streaming at the first token, tool while a tool runs, then done / cancelled / failed. The server
+ * wrote `accepted` already; a turn this worker resumes after a crash is first marked `interrupted`.
+ * Only changes are published (not one record per token).
+ */
+import { FINAL_TURN_STATUSES, type AgentTurn, type TurnStatus, turnIdOf } from '../lib/sessions/channel-schemas'
+import type { Publisher } from './publisher'
+import type { SessionView } from './session-view'
+
+export interface TurnUpdate {
+  reason?: string
+  stopRequest?: string
+}
+
+/** A previous run got this far, so a run that starts the turn again resumes an interrupted one. */
+const STARTED: readonly TurnStatus[] = ['streaming', 'tool', 'interrupted']
+
+export class TurnRecorder {
+  /** What this run published last per turn (the view may lag behind our own writes). */
+  private readonly mine = new Map<number, AgentTurn>()
+
+  constructor(
+    private readonly publisher: Pick<Publisher, 'publish' | 'now'>,
+    private readonly view: SessionView,
+    private readonly agentId: string,
+  ) {}
+
+  private current(turn: number): AgentTurn | undefined {
+    const messageId = this.view.completedUserMessages[turn - 1]
+    return this.mine.get(turn) ?? (messageId === undefined ? undefined : this.view.turnStates.get(messageId))
+  }
+
+  /** Upserts the record of `turn` with `status` (nothing when unchanged, or after it has ended). */
+  update(turn: number, status: TurnStatus, extra: TurnUpdate = {}): void {
+    const messageId = this.view.completedUserMessages[turn - 1]
+    if (messageId === undefined) return
+    const had = this.current(turn)
+    if (had && FINAL_TURN_STATUSES.includes(had.status)) return
+    if (had?.status === status && extra.reason === undefined) return
+    const now = this.publisher.now()
+    const final = FINAL_TURN_STATUSES.includes(status)
+    const record: AgentTurn = {
+      id: turnIdOf(messageId),
+      kind: 'turn',
+      messageId,
+      turn,
+      agentId: this.agentId,
+      status,
+      acceptedAt: had?.acceptedAt ?? now,
+      updatedAt: now,
+      timestamp: now,
+      ...(had?.interruptions ? { interruptions: had.interruptions } : {}),
+      ...(status === 'interrupted' ? { interruptions: (had?.interruptions ?? 0) + 1 } : {}),
+      ...(extra.reason !== undefined ? { reason: extra.reason.slice(0, 2000) } : {}),
+      ...(extra.stopRequest !== undefined ? { stopRequest: extra.stopRequest } : {}),
+      ...(final ? { endedAt: now } : {}),
+    }
+    this.mine.set(turn, record)
+    this.publisher.publish('agent-state', record)
+  }
+
+  /**
+   * Called when this run starts `turn`: a record a previous run left half-way (streaming, tool,
+   * interrupted) means that run died mid-turn; say so before going on.
+   */
+  begin(turn: number): void {
+    if (this.mine.has(turn)) return
+    const had = this.current(turn)
+    if (had && STARTED.includes(had.status)) this.update(turn, 'interrupted', { reason: 'worker restarted' })
+  }
+}
