@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type 
 import type { Message } from '../../lib/sessions/client/derive'
 import type { ToolCall } from '../../lib/sessions/channel-schemas'
 import { EmptyState, Skeleton } from './states'
+import { TurnStatus } from './TurnStatus'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {
   pending: 'badge',
@@ -120,6 +121,8 @@ function MessageView({
             {new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
           </time>
           {message.pending ? <span className="badge">sending…</span> : null}
+          {/* issue #10: the turn this user message asked for (TurnStatus.tsx) */}
+          {isUser ? <TurnStatus messageId={message.id} /> : null}
         </div>
         {message.text ? (
           <div className="msg-text" data-testid="message-text">

@@ -60,7 +60,11 @@ export interface SessionActions {
   sendKeys(data: string): Transaction
   resizeTerminal(cols: number, rows: number): Transaction
   updatePresence(patch: PresencePatch): Transaction
-  requestStop(reason?: string): Transaction
+  /**
+   * Stop: cancel a turn (the current one the page shows; absent = whatever the agent runs). A
+   * logged command: the turn's final record names it (`stopRequest`). The agent stays.
+   */
+  requestStop(target?: { messageId: string }, reason?: string): Transaction
 }
 
 interface Step {
@@ -160,17 +164,18 @@ export function createSessionActions(connection: SessionConnection, identity: Id
         events: [{ channel: 'presence', data: { ...value } }],
       })
     },
-    requestStop(reason = 'user') {
+    requestStop(target, reason = 'user') {
       const control: AgentControl = {
         id: `control:${newId()}`,
         kind: 'control',
-        action: 'stop',
+        action: 'cancel',
+        ...(target ? { messageId: target.messageId } : {}),
         reason,
         requestedBy: identity.userId,
         timestamp: Date.now(),
       }
       return run({
-        label: 'stop the agent',
+        label: 'stop the turn',
         quiet: false,
         mutate: () => agentState.insert(control),
         events: [{ channel: 'agent-state', data: { ...control } }],

@@ -16,6 +16,8 @@ import { useSessionPage } from '../../../hooks/use-session-page'
 import { useShareLink } from '../../../hooks/use-share-link'
 import { shareRefusal } from '../../../../lib/sessions/client/share'
 import { useShortcuts } from '../../../hooks/use-shortcuts'
+import { useTurns } from '../../../hooks/use-turns'
+import { TurnsContext } from '../../../components/TurnStatus'
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
   validateSearch: parseTokenSearch,
@@ -35,6 +37,7 @@ function SessionPage() {
   const { messages } = useSessionMessages(connection)
   const terminal = useTerminal(connection)
   const agent = useAgentState(connection)
+  const turns = useTurns(connection, authorOf)
   const [tab, setTab] = useState<Tab>('chat')
   const [sharing, setSharing] = useState(false)
   const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
@@ -86,9 +89,9 @@ function SessionPage() {
             <button
               type="button"
               className="btn btn-sm btn-danger"
-              onClick={() => actions?.requestStop()}
-              disabled={!actions || ended || agent.stopRequested || !agent.primary || ['stopped', 'failed'].includes(agent.primary.status)}
-              title="Ask the agent to stop"
+              onClick={() => turns.current && actions?.requestStop(turns.current)}
+              disabled={!actions || ended || !turns.current}
+              title="Stop the current turn"
               data-testid="stop"
             >
               ■ Stop
@@ -118,14 +121,16 @@ function SessionPage() {
           ))}
         </div>
         <section className="session-main" aria-label="Conversation">
-          <MessageList
-            messages={messages}
-            loading={!status.caughtUp}
-            authors={authorOf}
-            selfId={identity?.userId ?? ''}
-            scrollKey={sessionId}
-            agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
-          />
+          <TurnsContext.Provider value={turns}>
+            <MessageList
+              messages={messages}
+              loading={!status.caughtUp}
+              authors={authorOf}
+              selfId={identity?.userId ?? ''}
+              scrollKey={sessionId}
+              agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
+            />
+          </TurnsContext.Provider>
           <Composer
             onSend={(text) => actions?.sendMessage(text, agent.turns)}
             disabled={!actions}
