@@ -19,6 +19,7 @@ import {
 import { resolveLimits } from './limits'
 import { SessionLogs, type AppendOptions, type AppendResult } from './session-log'
 import { acceptedTurnEvents, hasCompletedUserMessage } from './turn-accept'
+import { forkJsonStream, type StreamForkSpec } from './fork-stream'
 import {
   LIVE_STATUSES,
   type AgentStatus,
@@ -56,6 +57,8 @@ export interface CreateSessionParams {
   limits?: SessionLimitsInput
   metadata?: Record<string, string>
   createdBy: string | null
+  /** Fork (sessions/fork.ts): the stream starts as a zero-copy fork of the source's at that position. */
+  fork?: StreamForkSpec & { sessionId: string; turn: number }
 }
 
 export interface SessionPresenceSummary {
@@ -114,7 +117,10 @@ export class SessionManager {
   async create(params: CreateSessionParams): Promise<SessionRecord> {
     const id = newSessionId()
     const path = sessionStreamPath(id)
-    await createJsonStream(this.endpoint, path, { ttlSeconds: this.opts.retentionSeconds })
+    const { fork } = params
+    const ttlSeconds = this.opts.retentionSeconds
+    const forkOffset = fork ? await forkJsonStream(this.endpoint, path, fork, ttlSeconds) : null
+    if (!fork) await createJsonStream(this.endpoint, path, { ttlSeconds })
     let session: SessionRecord
     try {
       session = this.store.insert({
@@ -126,6 +132,7 @@ export class SessionManager {
         metadata: params.metadata ?? {},
         createdBy: params.createdBy,
         now: this.now(),
+        forkedFrom: fork && forkOffset ? { sessionId: fork.sessionId, turn: fork.turn, offset: forkOffset } : null,
       })
     } catch (err) {
       await deleteStream(this.endpoint, path).catch(() => undefined)
@@ -138,6 +145,16 @@ export class SessionManager {
 
   get(id: string): SessionRecord | null {
     return this.store.get(id)
+  }
+
+  /** The worker callbacks (workspace snapshots for sessions/workspace-api.ts and fork.ts). */
+  get workerCallbacks(): SessionWorkerCallbacks {
+    return this.hooks
+  }
+
+  /** Where this manager's session streams live (fork.ts reads a source stream through it). */
+  get streams(): StreamsEndpoint {
+    return this.endpoint
   }
 
   /** The record with usage re-folded from the stream (live sessions only; ended ones are final). */
@@ -332,7 +349,9 @@ export class SessionManager {
     if (isLiveStatus(session.status)) await this.end(id, 'terminated', 'deleted')
     await deleteStream(this.endpoint, sessionStreamPath(id))
     this.logs.forget(id)
-    return this.store.remove(id)
+    const removed = this.store.remove(id)
+    await this.callWorkerCallback('onSessionRemoved', id)
+    return removed
   }
 
   activeSessions(): SessionRecord[] {

@@ -10,6 +10,7 @@ import {
   SESSION_STATUSES,
   sessionStreamPath,
   type AgentConfig,
+  type ForkLineage,
   type SessionLimits,
   type SessionPattern,
   type SessionRecord,
@@ -46,6 +47,10 @@ export function toRecord(row: SessionRow): SessionRecord {
     endedAt: row.endedAt,
     endReason: row.endReason,
     streamPath: sessionStreamPath(row.id),
+    forkedFrom:
+      row.forkedFromId !== null && row.forkedFromTurn !== null && row.forkedFromOffset !== null
+        ? { sessionId: row.forkedFromId, turn: row.forkedFromTurn, offset: row.forkedFromOffset }
+        : null,
   }
 }
 
@@ -58,6 +63,7 @@ export interface NewSession {
   metadata: Record<string, string>
   createdBy: string | null
   now: number
+  forkedFrom?: ForkLineage | null
 }
 
 export interface ListOptions {
@@ -135,6 +141,9 @@ export class SessionStore {
         createdAt: s.now,
         updatedAt: s.now,
         lastActivityAt: null,
+        forkedFromId: s.forkedFrom?.sessionId ?? null,
+        forkedFromTurn: s.forkedFrom?.turn ?? null,
+        forkedFromOffset: s.forkedFrom?.offset ?? null,
       })
       .returning()
       .get()
@@ -218,6 +227,18 @@ export class SessionStore {
       .returning()
       .get()
     return row ? toRecord(row) : null
+  }
+
+  /** Ids of the sessions forked from `id` (newest first, at most `limit`). */
+  forksOf(id: string, limit = 100): string[] {
+    return this.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(eq(sessions.forkedFromId, id))
+      .orderBy(desc(sessions.createdAt))
+      .limit(limit)
+      .all()
+      .map((r) => r.id)
   }
 
   remove(id: string): boolean {

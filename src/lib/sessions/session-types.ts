@@ -116,7 +116,36 @@ export interface SessionRecord {
   endReason: EndReason | null
   /** Stream path relative to the streams root: `sessions/<id>`. */
   streamPath: string
+  /** Set on a fork: the session, turn and stream offset it was forked at (sessions/fork.ts). */
+  forkedFrom: ForkLineage | null
 }
+
+export interface ForkLineage {
+  sessionId: string
+  /** The source's turn (1-based) whose end is the fork point. */
+  turn: number
+  /** The fork's first own offset: everything before it is the source's log up to the end of that turn. */
+  offset: string
+}
+
+export const forkSessionSchema = z
+  .object({
+    /** The turn (1-based, as the agent numbers them) whose end is the fork point. */
+    turn: z.number().int().positive().optional(),
+    /** Or the user message that opened that turn. */
+    messageId: z.string().min(1).max(200).optional(),
+    title: z.string().max(200).optional(),
+  })
+  .strict()
+  .refine((f) => f.turn !== undefined || f.messageId !== undefined, { message: 'give turn or messageId', path: ['turn'] })
+export type ForkSessionInput = z.infer<typeof forkSessionSchema>
+
+export const workspaceSnapshotSchema = z
+  .object({
+    turn: z.number().int().positive(),
+    messageId: z.string().min(1).max(200).optional(),
+  })
+  .strict()
 
 export interface SessionStats {
   total: number

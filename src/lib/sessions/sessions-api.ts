@@ -11,6 +11,8 @@
  *   POST   /api/sessions/:id/join         exchange a share (view) link's token for a personal collaborator (viewer) token
  *   GET    /api/sessions/:id/share        a fresh share link (admin, collaborators)
  *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
+ *   POST   /api/sessions/:id/fork         fork at the end of a turn, with its workspace (admin; workspace-api.ts)
+ *   POST   /api/sessions/:id/workspace-snapshots  snapshot the work dir at a turn's end (its worker, admin)
  */
 import { randomBytes } from 'node:crypto'
 import { SESSIONS_MOUNT, sessionPagePath, sessionStreamUrl } from '../common/session-contract'
@@ -29,6 +31,7 @@ import {
 } from './session-types'
 import { CursorError, type SessionStore } from './session-store'
 import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
+import { workspaceRoute } from './workspace-api'
 
 export interface SessionsApiOptions {
   manager: SessionManager
@@ -135,6 +138,14 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
 
     if (segments.length === 2) {
       const action = segments[1]
+      const forkOrSnapshot = await workspaceRoute(
+        { manager, body, shareLink, streamUrlOf, recordPath: (sid) => `${base}/${encodeURIComponent(sid)}` },
+        req,
+        claims,
+        id,
+        action,
+      )
+      if (forkOrSnapshot) return forkOrSnapshot
       if (action === 'messages') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['collaborator', 'admin'])

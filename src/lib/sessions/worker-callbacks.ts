@@ -26,6 +26,15 @@ export interface SessionWorkerCallbacks {
   reconcile?(activeSessions: SessionRecord[]): void | Promise<void>
   /** Called by app.close(). */
   close?(): void | Promise<void>
+  /** A session's record and stream were deleted: drop what is kept for it (workspace snapshots). */
+  onSessionRemoved?(sessionId: string): void | Promise<void>
+  /**
+   * Copies the session's work dir as its workspace snapshot of `turn` (workers/workspaces.ts).
+   * Throws WorkspaceUnavailableError (no running worker) or WorkspaceTooLargeError (over the limit).
+   */
+  snapshotWorkspace?(sessionId: string, turn: number): Promise<{ turn: number; bytes: number }>
+  /** Whether a snapshot of the session's `turn` is kept (a fork there starts with its files). */
+  hasWorkspaceSnapshot?(sessionId: string, turn: number): boolean
 }
 
 /** What a callbacks factory gets from the app, e.g. to mint worker tokens. */

@@ -188,6 +188,16 @@ export const VARIABLES = {
     doc: 'use this image (e.g. from src/worker/Dockerfile) instead of building one',
     readers: ['server'],
   }),
+  TETHER_WORKSPACE_SNAPSHOTS_KEEP: variable(intWithDefault(20), {
+    default: '`20`',
+    doc: "workspace snapshots (a copy of the work dir at each turn's end, for forks) kept per session, newest first; under `<data dir>/workspaces`, 0700",
+    readers: ['server'],
+  }),
+  TETHER_WORKSPACE_SNAPSHOT_MAX_BYTES: variable(intWithDefault(256 * 1024 * 1024), {
+    default: '`268435456`',
+    doc: 'largest work dir a snapshot copies (above: no snapshot of that turn, logged; a fork there starts empty)',
+    readers: ['server'],
+  }),
   DOCKER_HOST: variable(optionalText, {
     default: '`/var/run/docker.sock`, then `/run/tether-docker.sock`',
     doc: 'the Docker engine of the docker runtime',

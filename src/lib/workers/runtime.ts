@@ -47,10 +47,22 @@ export interface LogOptions {
   tail?: number
 }
 
+/** How a new worker starts. */
+export interface StartOptions {
+  /** A workspace snapshot dir (workspaces.ts) copied into the new work dir before the worker runs. */
+  seedFrom?: string
+}
+
 export interface WorkerRuntime {
   readonly kind: RuntimeKind
   /** Starts a new worker for `claim`, or an idle warm-pool worker when no claim is given. */
-  start(claim?: WorkerClaim): Promise<WorkerInfo>
+  start(claim?: WorkerClaim, options?: StartOptions): Promise<WorkerInfo>
+  /**
+   * Copies the worker's work dir into `dest` (an empty private dir on the host) for a workspace
+   * snapshot; answers the bytes read. Refuses (WorkspaceTooLargeError) a work dir over `maxBytes`.
+   * Optional: a runtime without it has no snapshots (forks then start empty).
+   */
+  snapshotWorkspace?(id: string, dest: string, maxBytes: number): Promise<number>
   /** Hands an idle warm worker its session; it starts serving at once. */
   claim(id: string, claim: WorkerClaim): Promise<WorkerInfo>
   /** Starts a worker that exited again, in the same work dir, with a (fresh) claim. */

@@ -5,7 +5,7 @@
  * runtime connects to the engine and builds the worker image on first use).
  */
 import { createHash } from 'node:crypto'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Logger } from '../common/logger'
 import type { WorkerCallbackContext } from '../sessions/worker-callbacks'
 import { hostEnv, loadSettings, type WorkersConfig } from '../settings'
@@ -17,6 +17,7 @@ import { openServerSocket } from './server-socket'
 import { ProcessRuntime, workRootFor } from './runtimes/process'
 import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
 import type { SessionRecord } from '../sessions/session-types'
+import { WorkspaceSnapshots } from './workspaces'
 
 export interface WorkerCallbacksOptions {
   dataDir: string
@@ -101,6 +102,8 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
       ...(options.needsWorker ? { needsWorker: options.needsWorker } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.stopWorkersOnClose !== undefined ? { stopWorkersOnClose: options.stopWorkersOnClose } : {}),
+      // In the data dir (never mounted into a sandbox or container), one dir per session.
+      workspaces: new WorkspaceSnapshots({ root: join(options.dataDir, 'workspaces'), ...config.snapshots }),
     })
     options.onSupervisor?.(supervisor)
     return supervisor

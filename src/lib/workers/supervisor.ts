@@ -16,6 +16,7 @@ import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
 import type { RuntimeKind, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from './runtime'
 import { WarmPool } from './warm-pool'
+import { WorkspaceUnavailableError, type WorkspaceSnapshots } from './workspaces'
 
 export { EXIT_FENCED, EXIT_STOPPED }
 
@@ -52,6 +53,8 @@ export interface SupervisorOptions {
   logger?: Logger
   /** Stop every worker on close() (default true). */
   stopWorkersOnClose?: boolean
+  /** Workspace snapshots (turn ends) and the seeding of new workers from them; none: no snapshots. */
+  workspaces?: WorkspaceSnapshots
 }
 
 type Phase = 'starting' | 'running' | 'backoff' | 'stopping'
@@ -201,7 +204,9 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       try {
         const runtime = await this.runtime(kind)
         const claim = await this.claimFor(session.id)
-        const warm = this.pools.get(kind)?.take()
+        const seedFrom = this.options.workspaces?.seedFor(session)
+        // A seeded worker needs its files before it starts: never a warm one, which already runs.
+        const warm = seedFrom ? undefined : this.pools.get(kind)?.take()
         let info: WorkerInfo
         if (warm) {
           try {
@@ -212,7 +217,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
             info = await runtime.start(claim)
           }
         } else {
-          info = await runtime.start(claim)
+          info = await runtime.start(claim, seedFrom ? { seedFrom } : {})
         }
         if (this.tracked.get(session.id) !== t) {
           await runtime.stop(info.id).catch(() => {})
@@ -248,6 +253,26 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       await runtime.stop(current.workerId)
       this.log.info({ sessionId, workerId: current.workerId }, 'worker stopped')
     })
+  }
+
+  /** Copies the session's work dir to its snapshot of `turn` (POST :id/workspace-snapshots). */
+  async snapshotWorkspace(sessionId: string, turn: number): Promise<{ turn: number; bytes: number }> {
+    const t = this.tracked.get(sessionId)
+    if (!this.options.workspaces) throw new WorkspaceUnavailableError('this server keeps no workspace snapshots')
+    if (!t?.workerId || t.phase !== 'running') throw new WorkspaceUnavailableError(`no running worker serves session ${sessionId}`)
+    const runtime = await this.runtime(t.runtime)
+    const { workerId } = t
+    const copy = runtime.snapshotWorkspace?.bind(runtime)
+    if (!copy) throw new WorkspaceUnavailableError(`the ${t.runtime} runtime cannot snapshot work dirs`)
+    return this.options.workspaces.take(sessionId, turn, (dest, max) => copy(workerId, dest, max))
+  }
+
+  hasWorkspaceSnapshot(sessionId: string, turn: number): boolean {
+    return this.options.workspaces?.has(sessionId, turn) ?? false
+  }
+
+  onSessionRemoved(sessionId: string): void {
+    this.options.workspaces?.remove(sessionId)
   }
 
   private onWorkerExit(kind: RuntimeKind, exit: WorkerExit): void {

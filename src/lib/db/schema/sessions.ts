@@ -30,11 +30,16 @@ export const sessions = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     endedAt: integer('ended_at'),
     endReason: text('end_reason'),
+    /** Lineage of a fork (sessions/fork.ts): the source session, the turn and the offset it was forked at. */
+    forkedFromId: text('forked_from_id'),
+    forkedFromTurn: integer('forked_from_turn'),
+    forkedFromOffset: text('forked_from_offset'),
   },
   (t) => [
     index('sessions_status_idx').on(t.status),
     index('sessions_pattern_idx').on(t.pattern),
     index('sessions_created_idx').on(t.createdAt, t.id),
+    index('sessions_forked_from_idx').on(t.forkedFromId),
   ],
 )
 

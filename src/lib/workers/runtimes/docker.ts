@@ -9,10 +9,11 @@
  * crash) and a fresh token; stop() removes the container and its volume.
  */
 import { randomBytes } from 'node:crypto'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 import type Docker from 'dockerode'
 import type { ServerSocket } from '../server-socket'
-import type { LogOptions, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from '../runtime'
+import type { LogOptions, StartOptions, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from '../runtime'
+import { tarOf, untarInto } from '../workspace-copy'
 import {
   containerNameFor,
   containerSpec,
@@ -171,10 +172,13 @@ export class DockerRuntime implements WorkerRuntime {
     }
   }
 
-  private async launch(name: string, claim: WorkerClaim | undefined, volume?: string): Promise<WorkerInfo> {
+  private async launch(name: string, claim: WorkerClaim | undefined, volume?: string, seedFrom?: string): Promise<WorkerInfo> {
     await this.watchEvents()
     const vol = volume ?? (await this.createVolume(name))
     const container = await this.createContainer(name, claim, vol)
+    // Into the new volume through the created (not yet started) container: the worker's first
+    // look at /work already finds the snapshot's files, owners and modes.
+    if (seedFrom) await container.putArchive(tarOf(seedFrom), { path: '/work' })
     if (!claim) {
       const stdin = (await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex
       stdin.on('error', () => {})
@@ -193,9 +197,18 @@ export class DockerRuntime implements WorkerRuntime {
     }
   }
 
-  async start(claim?: WorkerClaim): Promise<WorkerInfo> {
+  async start(claim?: WorkerClaim, options: StartOptions = {}): Promise<WorkerInfo> {
     const name = claim ? containerNameFor(claim.sessionId) : `${WARM_PREFIX}${randomBytes(6).toString('hex')}`
-    return this.launch(name, claim)
+    return this.launch(name, claim, undefined, options.seedFrom)
+  }
+
+  /**
+   * The container's /work as a tar archive from the engine (works while it runs), unpacked on the
+   * host. Stops reading once the archive passes what a `maxBytes` tree could take in tar form.
+   */
+  async snapshotWorkspace(id: string, dest: string, maxBytes: number): Promise<number> {
+    const archive = (await this.docker.getContainer(id).getArchive({ path: '/work' })) as unknown as Readable
+    return untarInto(archive, dest, 1, 2 * maxBytes + 64 * 1024 * 1024)
   }
 
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {

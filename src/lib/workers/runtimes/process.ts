@@ -15,7 +15,18 @@ import { join, resolve } from 'node:path'
 import { parseSandboxMode } from '../../../worker/sandbox'
 import { hostEnv } from '../../settings/host-env'
 import { bundleWorker } from '../image/bundle'
-import { claimEnv, forwardedEnv, type LogOptions, type WorkerClaim, type WorkerExit, type WorkerInfo, type WorkerRuntime } from '../runtime'
+import {
+  claimEnv,
+  forwardedEnv,
+  type LogOptions,
+  type StartOptions,
+  type WorkerClaim,
+  type WorkerExit,
+  type WorkerInfo,
+  type WorkerRuntime,
+} from '../runtime'
+import { copyTree, dirBytes } from '../workspace-copy'
+import { WorkspaceTooLargeError } from '../workspaces'
 import { LogBuffer } from './log-buffer'
 
 export interface ProcessRuntimeOptions {
@@ -86,10 +97,21 @@ export class ProcessRuntime implements WorkerRuntime {
     return this.entry
   }
 
-  private async spawnWorker(id: string, workDir: string, claim: WorkerClaim | undefined, logs: LogBuffer): Promise<ProcessWorker> {
+  private async spawnWorker(
+    id: string,
+    workDir: string,
+    claim: WorkerClaim | undefined,
+    logs: LogBuffer,
+    seedFrom?: string,
+  ): Promise<ProcessWorker> {
     const entry = await this.resolveEntry()
     privateDir(this.workRoot)
     privateDir(workDir)
+    if (seedFrom) {
+      // Before the worker runs: it finds the files as they were at the fork's turn.
+      await copyTree(seedFrom, workDir)
+      chmodSync(workDir, 0o700)
+    }
     const env: Record<string, string> = {
       PATH: hostEnv().PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: workDir,
@@ -151,11 +173,20 @@ export class ProcessRuntime implements WorkerRuntime {
     return worker
   }
 
-  async start(claim?: WorkerClaim): Promise<WorkerInfo> {
+  async start(claim?: WorkerClaim, options: StartOptions = {}): Promise<WorkerInfo> {
     const id = `w_${randomBytes(6).toString('hex')}`
-    const worker = await this.spawnWorker(id, join(this.workRoot, id), claim, new LogBuffer())
+    const worker = await this.spawnWorker(id, join(this.workRoot, id), claim, new LogBuffer(), options.seedFrom)
     this.workers.set(id, worker)
     return this.info(worker)
+  }
+
+  async snapshotWorkspace(id: string, dest: string, maxBytes: number): Promise<number> {
+    const { workDir } = this.get(id)
+    // Measured first, so an oversized work dir is refused without copying it.
+    const bytes = await dirBytes(workDir)
+    if (bytes > maxBytes) throw new WorkspaceTooLargeError(bytes, maxBytes)
+    await copyTree(workDir, dest)
+    return bytes
   }
 
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
