@@ -22,6 +22,7 @@ import {
 import { HttpError, errorResponse, json } from './sessions/http'
 import { SessionManager } from './sessions/manager'
 import { SessionMonitor } from './sessions/monitor'
+import { SessionCompaction } from './sessions/compaction/service'
 import { createProtocolGate } from './sessions/protocol-gate'
 import { loadOrCreateSecret } from './sessions/secret'
 import { gatewaySettings, hostEnv, loadSettings, type GatewayConfig, type SessionsConfig, type Settings } from './settings'
@@ -98,6 +99,8 @@ export interface TetherServer {
   /** What each session spent on models, as the gateway counted it (src/lib/gateway). */
   ledger: ModelLedger
   monitor: SessionMonitor
+  /** Session stream compaction (off with an external streams server). */
+  compaction: SessionCompaction
   auth: Authenticator
   /** How the session layer reaches streams (in-process handler or external fetch). */
   endpoint: StreamsEndpoint
@@ -247,11 +250,13 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     retentionSeconds: sc.retentionDays * 86_400,
     defaultLimits: sc.defaultLimits,
   })
+  const compaction = new SessionCompaction({ compactor: streams?.compactor ?? null, settings: sc.compaction, now, logger })
   const monitor = new SessionMonitor({
     manager,
     store,
     now,
     logger,
+    compaction,
     intervalMs: sc.monitorIntervalMs,
     ephemeralRemoveAfterMs: sc.ephemeralRemoveAfterMs,
   })
@@ -286,6 +291,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     streamsBasePath: STREAMS_BASE_PATH,
     publicUrl: sc.publicUrl,
     maxBodyBytes: sc.maxEventBodyBytes,
+    compaction,
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
     model: createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) }),
   })
@@ -302,6 +308,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     store,
     ledger,
     monitor,
+    compaction,
     auth,
     endpoint,
     streams,

@@ -11,6 +11,7 @@ import { passedLimit } from './limits'
 import type { SessionManager } from './manager'
 import type { SessionStore } from './session-store'
 import { StreamNotFoundError } from './streams-client'
+import type { SessionCompaction } from './compaction/service'
 
 export interface MonitorOptions {
   manager: SessionManager
@@ -21,6 +22,8 @@ export interface MonitorOptions {
   intervalMs: number
   /** Ended ephemeral sessions are removed this long after they ended. */
   ephemeralRemoveAfterMs: number
+  /** Stream compaction (compaction/service.ts): live sessions now and then, each ended one once. */
+  compaction?: SessionCompaction
 }
 
 export interface TickReport {
@@ -28,6 +31,8 @@ export interface TickReport {
   ended: { id: string; reason: string }[]
   suspended: string[]
   removed: string[]
+  /** Sessions whose stream was compacted in this pass. */
+  compacted: string[]
 }
 
 export class SessionMonitor {
@@ -59,7 +64,7 @@ export class SessionMonitor {
 
   private async pass(): Promise<TickReport> {
     const { manager, store, logger } = this.opts
-    const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [] }
+    const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [], compacted: [] }
     for (const session of store.live()) {
       report.checked += 1
       try {
@@ -79,6 +84,7 @@ export class SessionMonitor {
         if (fold.closed) {
           await manager.end(session.id, 'completed', 'stream-closed')
           report.ended.push({ id: session.id, reason: 'stream-closed' })
+          await this.compact(session.id, report, true)
           continue
         }
         const limit = passedLimit(session, fold, now)
@@ -88,12 +94,14 @@ export class SessionMonitor {
         } else if (limit) {
           await manager.end(session.id, 'terminated', `limit:${limit}`)
           report.ended.push({ id: session.id, reason: `limit:${limit}` })
-        } else if (session.pattern === 'ephemeral') {
-          const finished = agentsFinished(fold)
-          if (finished) {
-            await manager.end(session.id, finished, finished)
-            report.ended.push({ id: session.id, reason: finished })
-          }
+          await this.compact(session.id, report, true)
+        } else if (session.pattern === 'ephemeral' && agentsFinished(fold)) {
+          const finished = agentsFinished(fold)!
+          await manager.end(session.id, finished, finished)
+          report.ended.push({ id: session.id, reason: finished })
+          await this.compact(session.id, report, true)
+        } else {
+          await this.compact(session.id, report, false)
         }
       } catch (err) {
         logger.error({ err, sessionId: session.id }, 'session monitor could not check a session')
@@ -108,5 +116,18 @@ export class SessionMonitor {
     }
     await manager.reconcile()
     return report
+  }
+
+  /** Compaction never fails a pass: a session that could not be compacted is logged and tried later. */
+  private async compact(sessionId: string, report: TickReport, ended: boolean): Promise<void> {
+    const compaction = this.opts.compaction
+    if (!compaction?.available) return
+    try {
+      const done = ended ? await compaction.compact(sessionId) : await compaction.maybeCompact(sessionId)
+      if (done) report.compacted.push(sessionId)
+      if (ended) compaction.forget(sessionId)
+    } catch (err) {
+      this.opts.logger.warn({ err, sessionId }, 'could not compact a session stream')
+    }
   }
 }

@@ -13,6 +13,7 @@
  *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
  *   POST   /api/sessions/:id/fork         fork at the end of a turn, with its workspace (admin; workspace-api.ts)
  *   POST   /api/sessions/:id/workspace-snapshots  snapshot the work dir at a turn's end (its worker, admin)
+ *   POST   /api/sessions/:id/compact      compact the session's stream now (admin) → { before, after }
  */
 import { randomBytes } from 'node:crypto'
 import { SESSIONS_MOUNT, sessionPagePath, sessionStreamUrl } from '../common/session-contract'
@@ -31,6 +32,7 @@ import {
 } from './session-types'
 import { CursorError, type SessionStore } from './session-store'
 import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
+import type { SessionCompaction } from './compaction/service'
 import { workspaceRoute } from './workspace-api'
 
 export interface SessionsApiOptions {
@@ -47,6 +49,8 @@ export interface SessionsApiOptions {
   maxBodyBytes: number
   /** The model gateway (POST :id/model); it checks roles itself. */
   model?: (req: Request, claims: TokenClaims, sessionId: string) => Promise<Response>
+  /** Stream compaction (POST :id/compact, admin); absent = 501. */
+  compaction?: SessionCompaction
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -175,6 +179,13 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         return json({ session })
       }
       if (action === 'model' && opts.model) return await opts.model(req, claims, id)
+      if (action === 'compact') {
+        if (method !== 'POST') throw notAllowed('POST')
+        requireSession(claims, id, ['admin'])
+        getSession(id)
+        if (!opts.compaction) throw new HttpError(501, 'stream compaction is not configured on this server')
+        return json(await opts.compaction.compact(id))
+      }
       if (action === 'join') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['viewer', 'collaborator', 'admin'])

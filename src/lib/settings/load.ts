@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import type { SessionLimits } from '../sessions/session-types'
+import type { CompactionSettings } from '../sessions/compaction/service'
 import { parseModelPrices, type PriceTable } from '../gateway/pricing'
 import { providerEnvFrom, type ProviderEnv } from '../gateway/providers'
 import type { Durability } from '../db/connection'
@@ -44,6 +45,8 @@ export interface SessionsConfig {
   maxEventBodyBytes: number
   /** Overrides of the per-pattern default limits (null = no limit). */
   defaultLimits: Partial<SessionLimits>
+  /** Stream compaction policy (TETHER_COMPACT_*, TETHER_RETAIN_*, TETHER_TERMINAL_*); unset fields take the defaults. */
+  compaction?: Partial<CompactionSettings>
 }
 
 export interface WorkersConfig {
@@ -153,6 +156,16 @@ export function loadSettings(env: Env): Settings {
       retentionDays: e.TETHER_SESSION_RETENTION_DAYS,
       maxEventBodyBytes: e.TETHER_MAX_EVENT_BODY_BYTES,
       defaultLimits: sessionLimits(e),
+      compaction: {
+        chunks: e.TETHER_COMPACT_CHUNKS === 'on',
+        intervalMs: e.TETHER_COMPACT_INTERVAL_MS,
+        minNewBytes: e.TETHER_COMPACT_MIN_BYTES,
+        chunkGraceMs: e.TETHER_COMPACT_GRACE_MS,
+        presenceWindowMs: e.TETHER_RETAIN_PRESENCE_MS,
+        terminalOutputLines: e.TETHER_TERMINAL_SCROLLBACK_LINES,
+        terminalOutputBytes: e.TETHER_TERMINAL_SCROLLBACK_BYTES,
+        terminalInputLines: e.TETHER_TERMINAL_HISTORY_LINES,
+      },
     },
     workers: workers(e),
     // Prices are checked here, at start-up, so a malformed table stops the server with the reason.

@@ -74,6 +74,46 @@ export const VARIABLES = {
     doc: 'session streams expire this long after their last read or write (sliding Stream-TTL)',
     readers: ['server'],
   }),
+  TETHER_COMPACT_CHUNKS: variable(onOff, {
+    default: '`on`',
+    doc: "compaction folds a finished message's token chunks into one event (specs/sessions.md, Retention and compaction)",
+    readers: ['server'],
+  }),
+  TETHER_COMPACT_INTERVAL_MS: variable(intWithDefault(60_000), {
+    default: '`60000`',
+    doc: 'a live session stream is compacted at most this often, when TETHER_COMPACT_MIN_BYTES were appended since (0 = only when it ends or on request)',
+    readers: ['server'],
+  }),
+  TETHER_COMPACT_MIN_BYTES: variable(intWithDefault(256 * 1024), {
+    default: '`262144`',
+    doc: 'bytes appended to a live session since its last compaction before the monitor compacts it again',
+    readers: ['server'],
+  }),
+  TETHER_COMPACT_GRACE_MS: variable(intWithDefault(60_000), {
+    default: '`60000`',
+    doc: "a message's chunks are folded only this long after its last chunk (a retry of a folded chunk within it is still deduplicated)",
+    readers: ['server'],
+  }),
+  TETHER_RETAIN_PRESENCE_MS: variable(intWithDefault(300_000), {
+    default: '`300000`',
+    doc: 'presence and cursor events older than this are dropped by compaction (the newest per person within it is kept)',
+    readers: ['server'],
+  }),
+  TETHER_TERMINAL_SCROLLBACK_LINES: variable(intWithDefault(10_000), {
+    default: '`10000`',
+    doc: 'terminal output lines (output events) a session keeps; older ones are dropped by compaction',
+    readers: ['server'],
+  }),
+  TETHER_TERMINAL_SCROLLBACK_BYTES: variable(intWithDefault(8 * 1024 * 1024), {
+    default: '`8388608`',
+    doc: 'characters of terminal output a session keeps (whichever of this and the line budget is reached first)',
+    readers: ['server'],
+  }),
+  TETHER_TERMINAL_HISTORY_LINES: variable(intWithDefault(2_000), {
+    default: '`2000`',
+    doc: 'terminal input lines (commands and keys) a session keeps; an input dropped takes its output and exit lines along',
+    readers: ['server'],
+  }),
   TETHER_ALLOW_LOOPBACK_WEBHOOKS: variable(
     z
       .enum(['0', '1', 'true', 'false'])

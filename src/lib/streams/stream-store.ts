@@ -255,4 +255,17 @@ export class StreamStore {
     const row = this.readRows(meta, seq - 1, seq, 1)[0]
     return row ? row.endPos : null
   }
+
+  /**
+   * Whether `at` is an offset of this stream. The row of an offset may have been removed by
+   * compaction (src/lib/streams/compaction.ts), which keeps every other row's seq and end_pos:
+   * then `at` must fit between the neighbours (each append is at least one byte).
+   */
+  isPosition(meta: StreamMeta, at: Position): boolean {
+    const exact = this.positionOf(meta, at.seq)
+    if (exact !== null) return exact === at.pos
+    if (at.seq <= 0 || at.seq > meta.tailSeq || at.pos < at.seq) return false
+    const next = this.readRows(meta, at.seq, meta.tailSeq, 1)[0]
+    return next !== undefined && at.pos <= next.endPos - (next.seq - at.seq)
+  }
 }

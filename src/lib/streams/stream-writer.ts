@@ -164,7 +164,7 @@ export class StreamWriter {
     if (offset === null) return { seq: source.tailSeq, pos: source.tailPos }
     if (offset.seq > source.tailSeq || (offset.seq === source.tailSeq && offset.pos !== source.tailPos))
       throw badRequest('FORK_OFFSET_BEYOND_TAIL', 'Stream-Fork-Offset is beyond the source stream tail')
-    if (this.store.positionOf(source, offset.seq) !== offset.pos)
+    if (!this.store.isPosition(source, offset))
       throw badRequest('INVALID_FORK_OFFSET', 'Stream-Fork-Offset is not an offset of the source stream')
     return offset
   }
@@ -172,6 +172,9 @@ export class StreamWriter {
   private forkPrefix(source: StreamMeta, anchor: Position, sub: number): { data: Buffer; count: number } {
     const next = this.store.rowAfter(source, anchor)
     if (!next) throw badRequest('INVALID_FORK_SUB_OFFSET', 'Stream-Fork-Sub-Offset points past the source tail')
+    // Sub-offsets count the messages of the append right after the anchor; compaction removed it.
+    if (next.seq !== anchor.seq + 1)
+      throw badRequest('INVALID_FORK_SUB_OFFSET', 'The append after Stream-Fork-Offset was removed by compaction; fork at an offset instead')
     if (source.jsonMode) {
       if (sub > next.count)
         throw badRequest('INVALID_FORK_SUB_OFFSET', `Stream-Fork-Sub-Offset exceeds the ${next.count} messages of the next append`)

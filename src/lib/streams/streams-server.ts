@@ -11,6 +11,8 @@ import { isExpired } from './write-specs'
 import { createHandler } from './handler'
 import { normaliseBasePath } from './paths'
 import { encodeOffset } from './offsets'
+import { DEFAULT_SSE_LIMITS, SseStats, type SseLimits, type SseStatsSnapshot } from './sse-limits'
+import { StreamCompactor } from './compaction'
 
 export type { StreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
 
@@ -70,6 +72,10 @@ export interface StreamsServer {
   sqlite: Database.Database
   close(): void
 }
+  /** What open SSE responses hold now (bytes queued, stalled readers, cut-offs so far). */
+  sseStats(): SseStatsSnapshot
+  /** Rewrites a JSON stream's stored rows by a planner's verdict (session compaction). */
+  compactor: StreamCompactor
 
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000
 
@@ -169,6 +175,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
       return () => listeners.delete(listener)
     },
     setReserved(router) {
+    compactor: new StreamCompactor(sqlite, store, queue),
       ctx.reserved = router
     },
     sweepExpired: () => sweeper.sweep(),
