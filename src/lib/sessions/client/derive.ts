@@ -55,50 +55,34 @@ export interface Message {
   toolCalls: Array<ToolCall & RowMeta>
 }
 
-export function deriveMessages(chunks: ReadonlyArray<Chunk & RowMeta>, toolCalls: ReadonlyArray<ToolCall & RowMeta> = []): Message[] {
-  const byMessage = new Map<string, Array<Chunk & RowMeta>>()
-  for (const chunk of [...chunks].sort(streamOrder)) {
-    const list = byMessage.get(chunk.messageId)
-    if (list) list.push(chunk)
-    else byMessage.set(chunk.messageId, [chunk])
-  }
-  const callsByMessage = new Map<string, Array<ToolCall & RowMeta>>()
-  for (const call of [...toolCalls].sort(streamOrder)) {
-    const list = callsByMessage.get(call.messageId)
-    if (list) list.push(call)
-    else callsByMessage.set(call.messageId, [call])
-  }
-  const messages: Message[] = []
-  for (const [messageId, all] of byMessage) {
-    // A message belongs to whoever wrote its first chunk (in stream order); chunks under another
-    // name or role are not part of it. The server refuses them, but one that slipped in (a race,
-    // or an older stream) must never show as that author's words.
-    const first = all[0]
-    const list = all.filter((c) => c.author === first.author && c.role === first.role)
-    const ordered = [...list].sort((a, b) => a.seq - b.seq)
-    const maxSeq = ordered[ordered.length - 1].seq
-    const calls = callsByMessage.get(messageId) ?? []
-    // Compaction folded this message: its folded chunk has the whole text; the other chunks a
-    // reader may still hold (read before compaction) are parts of that text, not additions.
-    const folded = list.find((c) => c.folded !== undefined)
-    messages.push({
-      id: messageId,
-      order: Math.min(firstOrder(list), firstOrder(calls)),
-      role: first.role,
-      author: first.author,
-      turn: first.turn,
-      text: folded ? folded.delta : ordered.map((c) => c.delta).join(''),
-      done: folded !== undefined || ordered.some((c) => c.done),
-      pending: ordered.some((c) => c.$hasPendingWrites === true),
-      gap: folded ? false : new Set(ordered.map((c) => c.seq)).size !== maxSeq + 1,
-      startedAt: first.timestamp,
-      toolCalls: calls,
-    })
-    callsByMessage.delete(messageId)
-  }
-  // Tool calls whose message has no text (yet) still show, as an assistant message of their own.
-  for (const [messageId, calls] of callsByMessage) {
-    messages.push({
+/** Stream order, then id: a total order, so the same rows always give the same message. */
+function chunkOrder(a: RowMeta & { timestamp: number; id: string }, b: RowMeta & { timestamp: number; id: string }): number {
+  return streamOrder(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/** The order messages show in: where they start in the stream, then when, then id. */
+export function compareMessages(a: Message, b: Message): number {
+  if (a.order !== b.order) return a.order < b.order ? -1 : 1
+  if (a.startedAt !== b.startedAt) return a.startedAt - b.startedAt
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/**
+ * One message from all the chunk and tool-call rows that name it (any order); undefined when it
+ * has neither. deriveMessages and the incremental MessageIndex (message-index.ts) both build
+ * messages with this, so they agree by construction.
+ */
+export function deriveMessage(
+  messageId: string,
+  chunkRows: Iterable<Chunk & RowMeta>,
+  callRows: Iterable<ToolCall & RowMeta>,
+): Message | undefined {
+  const all = [...chunkRows].sort(chunkOrder)
+  const calls = [...callRows].sort(chunkOrder)
+  if (all.length === 0) {
+    // Tool calls whose message has no text (yet) still show, as an assistant message of their own.
+    if (calls.length === 0) return undefined
+    return {
       id: messageId,
       order: firstOrder(calls),
       role: 'assistant',
@@ -110,9 +94,53 @@ export function deriveMessages(chunks: ReadonlyArray<Chunk & RowMeta>, toolCalls
       gap: false,
       startedAt: calls[0].timestamp,
       toolCalls: calls,
-    })
+    }
   }
-  return messages.sort((a, b) => a.order - b.order || a.startedAt - b.startedAt)
+  // A message belongs to whoever wrote its first chunk (in stream order); chunks under another
+  // name or role are not part of it. The server refuses them, but one that slipped in (a race,
+  // or an older stream) must never show as that author's words.
+  const first = all[0]
+  const list = all.filter((c) => c.author === first.author && c.role === first.role)
+  const ordered = [...list].sort((a, b) => a.seq - b.seq)
+  const maxSeq = ordered[ordered.length - 1].seq
+  // Compaction folded this message: its folded chunk has the whole text; the other chunks a
+  // reader may still hold (read before compaction) are parts of that text, not additions.
+  const folded = list.find((c) => c.folded !== undefined)
+  return {
+    id: messageId,
+    order: Math.min(firstOrder(list), firstOrder(calls)),
+    role: first.role,
+    author: first.author,
+    turn: first.turn,
+    text: folded ? folded.delta : ordered.map((c) => c.delta).join(''),
+    done: folded !== undefined || ordered.some((c) => c.done),
+    pending: ordered.some((c) => c.$hasPendingWrites === true),
+    gap: folded ? false : new Set(ordered.map((c) => c.seq)).size !== maxSeq + 1,
+    startedAt: first.timestamp,
+    toolCalls: calls,
+  }
+}
+
+/** Every message, from scratch (the reference the incremental MessageIndex must equal). */
+export function deriveMessages(chunks: ReadonlyArray<Chunk & RowMeta>, toolCalls: ReadonlyArray<ToolCall & RowMeta> = []): Message[] {
+  const chunksOf = new Map<string, Array<Chunk & RowMeta>>()
+  for (const chunk of chunks) {
+    const list = chunksOf.get(chunk.messageId)
+    if (list) list.push(chunk)
+    else chunksOf.set(chunk.messageId, [chunk])
+  }
+  const callsOf = new Map<string, Array<ToolCall & RowMeta>>()
+  for (const call of toolCalls) {
+    const list = callsOf.get(call.messageId)
+    if (list) list.push(call)
+    else callsOf.set(call.messageId, [call])
+  }
+  const messages: Message[] = []
+  for (const id of new Set([...chunksOf.keys(), ...callsOf.keys()])) {
+    const message = deriveMessage(id, chunksOf.get(id) ?? [], callsOf.get(id) ?? [])
+    if (message) messages.push(message)
+  }
+  return messages.sort(compareMessages)
 }
 
 // ------------------------------------------------------------------------------------------
