@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Chunk, Presence, TerminalLine, ToolCall } from '../../../src/lib/sessions/channel-schemas'
 import { deriveMessages, deriveWhoIsHere, type RowMeta } from '../../../src/lib/sessions/client/derive'
-import { createSession, readStream, startHarness, write, type Harness } from './harness'
+import { BACKENDS, createSession, readStream, startHarness, write, type Harness } from './harness'
 
 const OUTPUT_BUDGET = 40
 const INPUT_BUDGET = 12
@@ -268,11 +268,39 @@ describe('session stream compaction (builtin streams)', () => {
     expect(events.map((e) => e.key)).toEqual(['late'])
   })
 
-  it('refuses compaction to viewers, collaborators and workers', async () => {
-    for (const role of ['viewer', 'collaborator', 'worker'] as const) {
-      const token = await h.app.issueToken({ role, sessionId: compacted, subject: `x-${role}` })
-      const res = await h.request(`/api/sessions/${compacted}/compact`, { method: 'POST', token })
-      expect(res.status, role).toBe(403)
+  it('refuses compaction to viewers, share links, collaborators, workers and other sessions\' admins', async () => {
+    const tokens = {
+      viewer: await h.app.issueToken({ role: 'viewer', sessionId: compacted, subject: 'x-viewer' }),
+      share: await h.app.issueToken({ role: 'collaborator', sessionId: compacted }),
+      collaborator: await h.app.issueToken({ role: 'collaborator', sessionId: compacted, subject: 'u-ann' }),
+      worker: await h.app.issueToken({ role: 'worker', sessionId: compacted, subject: 'agent-1' }),
+      otherAdmin: await h.app.issueToken({ role: 'admin', sessionId: reference, subject: 'admin-2' }),
     }
+    for (const [who, token] of Object.entries(tokens)) {
+      const res = await h.request(`/api/sessions/${compacted}/compact`, { method: 'POST', token })
+      expect(res.status, who).toBe(403)
+    }
+    expect((await h.request(`/api/sessions/${compacted}/compact`, { method: 'POST', token: null })).status).toBe(401)
+    expect((await h.request(`/api/sessions/${compacted}/compact`, { token: h.adminToken })).status).toBe(405)
+    expect((await h.request('/api/sessions/no-such-session/compact', { method: 'POST', token: h.adminToken })).status).toBe(404)
+  })
+})
+
+describe.skipIf(!BACKENDS.includes('external'))('session stream compaction (external streams)', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness('external')
+  }, 60_000)
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('answers 501 with the reason: only the built-in store can compact', async () => {
+    const sid = await createSession(h)
+    const res = await h.request(`/api/sessions/${sid}/compact`, { method: 'POST', token: h.adminToken })
+    expect(res.status).toBe(501)
+    expect(JSON.stringify(await res.json())).toMatch(/built-in streams store/)
+    expect(h.app.compaction.available).toBe(false)
+    expect(h.logs.some((l) => l.includes('compaction needs the built-in streams store'))).toBe(true)
   })
 })
