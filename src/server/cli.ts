@@ -6,19 +6,30 @@
  *       Prints a signed token. The secret is TETHER_SECRET or <TETHER_DATA_DIR>/secret (created
  *       on first use, the same file the server uses).
  *
+ *   backup <file>
+ *       Copies the install's database (TETHER_DATA_DIR/tether.db) to <file> while the server keeps
+ *       serving: a consistent copy as of one instant (src/lib/db/backup.ts), mode 0600.
+ *
+ *   restore <file>
+ *       Replaces TETHER_DATA_DIR/tether.db with the backup <file> after checking it; refused while
+ *       the server answers on HOST:PORT. The token secret (<dataDir>/secret) is not in the backup.
+ *
  *   link
  *       Prints a one-time admin login link (15 minutes, one use) for the install in
  *       TETHER_DATA_DIR: the code goes into <dataDir>/login-codes.json, which the running server
  *       reads on exchange, so no restart is needed and no token is printed.
  */
 import { parseArgs } from 'node:util'
+import { BackupError, backupDatabase, databaseFileOf, restoreDatabase } from '../lib/db/backup'
 import { loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS } from '../lib/sessions/login-links'
 import { loadOrCreateSecret } from '../lib/sessions/secret'
 import { ROLES, issueToken, type Role } from '../lib/sessions/tokens'
 import { loadSettings } from '../lib/settings'
 
 const USAGE = `usage: npm run tether -- token --role <${ROLES.join('|')}> [--session <id>] [--subject <id>] [--name <name>] [--ttl <seconds>]
-       npm run tether -- link`
+       npm run tether -- link
+       npm run tether -- backup <file>
+       npm run tether -- restore <file>`
 
 /** A one-time admin link for the running install (same data dir, same public URL as the server). */
 function printLoginLink(rest: string[]): number {
@@ -33,9 +44,44 @@ function printLoginLink(rest: string[]): number {
   return 0
 }
 
+/** Whether a Tether server answers on the configured address (restore must not run under one). */
+async function serverAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/api/health', url), { signal: AbortSignal.timeout(2_000) })
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
+async function backupOrRestore(command: 'backup' | 'restore', rest: string[]): Promise<number> {
+  if (rest.length !== 1 || rest[0].startsWith('-')) {
+    console.error(`${command} takes one file name\n${USAGE}`)
+    return 2
+  }
+  const settings = loadSettings(process.env)
+  const dataDir = settings.streams.dataDir
+  try {
+    if (command === 'backup') {
+      const r = await backupDatabase(databaseFileOf(dataDir), rest[0])
+      console.log(`backed up ${r.streams} streams (${r.bytes} bytes) to ${r.file} in ${r.ms} ms`)
+    } else {
+      const local = `http://${settings.server.host}:${settings.server.port}`
+      const r = await restoreDatabase(rest[0], dataDir, () => serverAnswers(local))
+      console.log(`restored ${r.streams} streams into ${r.file}; start the server to serve them`)
+    }
+    return 0
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err
+    console.error(`${command} failed: ${err.message}`)
+    return 1
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'link') return printLoginLink(rest)
+  if (command === 'backup' || command === 'restore') return backupOrRestore(command, rest)
   if (command !== 'token') {
     console.error(USAGE)
     return command === undefined || command === '--help' || command === 'help' ? 0 : 2
