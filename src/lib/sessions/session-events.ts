@@ -237,7 +237,12 @@ export function validateEnvelope(event: unknown): ValidationResult<SessionEvent>
       message: `operation must be one of ${ALLOWED_OPERATIONS[type].join(', ')} for ${type}`,
     }
   }
-  if (headers.operation === 'delete') return { ok: true, value: shape.data as SessionEvent }
+  if (headers.operation === 'delete') {
+    // A delete is judged by its key alone: a value riding along (`{ userId: <mine> }` with
+    // someone else's key) must not be what canWrite sees.
+    const { value: _ignored, ...keyOnly } = shape.data
+    return { ok: true, value: keyOnly as SessionEvent }
+  }
   const schema: z.ZodType<ChannelValue> =
     type === 'agent-state' ? agentStateEntrySchema(isRecord(value) ? value.kind : undefined) : channelSchemas[type]
   const parsed = schema.safeParse(value)
