@@ -7,6 +7,7 @@
  * `ctx.server`; the table prints "-" for the other columns.
  */
 import { catchUp } from './catch-up'
+import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
 import { rss } from './rss'
 import { sequential } from './sequential'
@@ -31,3 +32,5 @@ export const scenarios: Scenario[] = [
   sessionWriter,
   sessionPage,
 ]
+  compaction,
+  slowReaders,
