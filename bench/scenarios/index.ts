@@ -33,4 +33,4 @@ export const scenarios: Scenario[] = [
   sessionPage,
 ]
   compaction,
-  slowReaders,
+
