@@ -31,6 +31,5 @@ export const scenarios: Scenario[] = [
   workerStart,
   sessionWriter,
   sessionPage,
-]
   compaction,
-
+]
