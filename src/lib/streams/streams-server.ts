@@ -11,7 +11,6 @@ import { isExpired } from './write-specs'
 import { createHandler } from './handler'
 import { normaliseBasePath } from './paths'
 import { encodeOffset } from './offsets'
-import { DEFAULT_SSE_LIMITS, SseStats, type SseLimits, type SseStatsSnapshot } from './sse-limits'
 import { StreamCompactor } from './compaction'
 
 export type { StreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
@@ -70,12 +69,10 @@ export interface StreamsServer {
   sweepExpired(): Promise<{ expired: number; purgedRows: number }>
   /** The underlying SQLite handle (shared with modules that keep their own tables). */
   sqlite: Database.Database
-  close(): void
-}
-  /** What open SSE responses hold now (bytes queued, stalled readers, cut-offs so far). */
-  sseStats(): SseStatsSnapshot
   /** Rewrites a JSON stream's stored rows by a planner's verdict (session compaction). */
   compactor: StreamCompactor
+  close(): void
+}
 
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000
 
@@ -170,12 +167,12 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     handle,
     access,
     sqlite,
+    compactor: new StreamCompactor(sqlite, store, queue),
     addListener(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
     setReserved(router) {
-    compactor: new StreamCompactor(sqlite, store, queue),
       ctx.reserved = router
     },
     sweepExpired: () => sweeper.sweep(),
