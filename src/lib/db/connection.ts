@@ -27,6 +27,8 @@ export interface OpenedDatabase {
   db: BetterSQLite3Database
   file: string
   durability: Durability
+  /** Where the migrations came from (readiness compares the journal with what was applied). */
+  migrationsFolder: string
   close(): void
 }
 
@@ -81,13 +83,15 @@ export function openDatabase(opts: OpenDatabaseOptions): OpenedDatabase {
   // A bounded page cache (negative = KiB): enough for hot tails, small enough for the RSS budget.
   sqlite.pragma('cache_size = -8000')
   const db = drizzle(sqlite)
-  migrate(db, { migrationsFolder: opts.migrationsFolder ?? defaultMigrationsFolder() })
+  const migrationsFolder = opts.migrationsFolder ?? defaultMigrationsFolder()
+  migrate(db, { migrationsFolder })
   let closed = false
   return {
     sqlite,
     db,
     file: opts.file,
     durability,
+    migrationsFolder,
     close() {
       if (closed) return
       closed = true
