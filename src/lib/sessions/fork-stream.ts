@@ -25,9 +25,13 @@ export async function forkJsonStream(endpoint: StreamsEndpoint, path: string, sp
   const res = await endpoint.transport(new Request(streamUrl(endpoint, path), { method: 'PUT', headers }))
   const body = await res.text().catch(() => '')
   if (res.status !== 201) throw new StreamsProtocolError(path, res.status, body)
-  const tail = res.headers.get('stream-next-offset')
-  if (tail) return tail
+  return res.headers.get('stream-next-offset') ?? (await streamTail(endpoint, path))
+}
+
+/** A stream's tail offset now (HEAD). */
+export async function streamTail(endpoint: StreamsEndpoint, path: string): Promise<string> {
   const head = await endpoint.transport(new Request(streamUrl(endpoint, path), { method: 'HEAD' }))
+  await head.body?.cancel()
   const offset = head.headers.get('stream-next-offset')
   if (!offset) throw new StreamsProtocolError(path, head.status, 'HEAD answered without Stream-Next-Offset')
   return offset

@@ -12,7 +12,7 @@ import { SessionNotFoundError, SessionStreamGoneError } from './session-errors'
 import { forkPositionAfter, readWholeStream } from './fork-point'
 import { findTurnEnd, TurnNotFoundError } from './fork-turns'
 import { type ForkSessionInput, type SessionRecord, sessionStreamPath } from './session-types'
-import { StreamNotFoundError } from './streams-client'
+import { StreamNotFoundError, StreamsProtocolError } from './streams-client'
 
 export type ForkWorkspace = 'copied' | 'missing'
 
@@ -48,16 +48,29 @@ export async function forkSession(manager: SessionManager, sourceId: string, inp
     throw err
   }
   const position = await forkPositionAfter(manager.streams, path, snapshot, end.count)
-  const workspace: ForkWorkspace = manager.workerCallbacks.hasWorkspaceSnapshot?.(sourceId, end.turn) ? 'copied' : 'missing'
-  const session = await manager.create({
-    pattern: source.pattern,
-    title: input.title ?? `${source.title ?? source.id} (fork at turn ${end.turn})`,
-    agent: source.agent,
-    limits: source.limits,
-    metadata: source.metadata,
-    createdBy,
-    fork: { sourcePath: path, ...position, sessionId: sourceId, turn: end.turn },
-  })
+  const kept = manager.workerCallbacks.workspaceSnapshot?.(sourceId, end.turn) ?? null
+  const workspace: ForkWorkspace = kept ? 'copied' : 'missing'
+  const create = (at: { offset: string; subOffset: number }) =>
+    manager.create({
+      pattern: source.pattern,
+      title: input.title ?? `${source.title ?? source.id} (fork at turn ${end.turn})`,
+      agent: source.agent,
+      limits: source.limits,
+      metadata: source.metadata,
+      createdBy,
+      fork: { sourcePath: path, ...at, sessionId: sourceId, turn: end.turn },
+    })
+  let session: SessionRecord
+  try {
+    session = await create(position)
+  } catch (err) {
+    // Compaction rewrote rows after the fork point, so positions are no longer stored-byte sums
+    // and the server refused the computed offset. The offset recorded when the turn's workspace
+    // was snapshotted is one it handed out itself (valid for good): fork there.
+    if (!(err instanceof StreamsProtocolError && err.status === 400)) throw err
+    if (!kept?.offset) throw new HttpError(409, `the stream was compacted after turn ${end.turn} and no snapshot of it records where it ended`, 'turn')
+    session = await create({ offset: kept.offset, subOffset: 0 })
+  }
   // A system message, not a user one: it opens no turn, and every reader shows it in the conversation.
   const note = buildSessionEvent(
     {

@@ -3,6 +3,7 @@
  * is optional; errors are logged and never fail the API call that triggered them. Callbacks are
  * awaited, so keep them quick (signal a worker, don't wait for it to drain).
  */
+import type { ReadinessCheck } from '../ops/readiness'
 import type { Role } from './tokens'
 import type { EndReason, SessionRecord } from './session-types'
 
@@ -26,15 +27,17 @@ export interface SessionWorkerCallbacks {
   reconcile?(activeSessions: SessionRecord[]): void | Promise<void>
   /** Called by app.close(). */
   close?(): void | Promise<void>
+  /** Readiness of the workers' side (`GET /api/ready`): runtime reachable, pool state. */
+  readiness?(): Promise<ReadinessCheck[]>
   /** A session's record and stream were deleted: drop what is kept for it (workspace snapshots). */
   onSessionRemoved?(sessionId: string): void | Promise<void>
   /**
    * Copies the session's work dir as its workspace snapshot of `turn` (workers/workspaces.ts).
    * Throws WorkspaceUnavailableError (no running worker) or WorkspaceTooLargeError (over the limit).
    */
-  snapshotWorkspace?(sessionId: string, turn: number): Promise<{ turn: number; bytes: number }>
-  /** Whether a snapshot of the session's `turn` is kept (a fork there starts with its files). */
-  hasWorkspaceSnapshot?(sessionId: string, turn: number): boolean
+  snapshotWorkspace?(sessionId: string, turn: number, info?: { offset?: string }): Promise<{ turn: number; bytes: number }>
+  /** The kept snapshot of the session's `turn` (a fork there starts with its files), or null. */
+  workspaceSnapshot?(sessionId: string, turn: number): { offset?: string } | null
 }
 
 /** What a callbacks factory gets from the app, e.g. to mint worker tokens. */

@@ -7,13 +7,13 @@
  *        streamUrl, shareUrl, shareToken} (admin: a fork is a new session, like create)
  * Roles per route: specs/security.md.
  */
-import type { Logger } from '../common/logger'
 import { WorkspaceTooLargeError, WorkspaceUnavailableError } from '../workers/workspaces'
 import { requireAdmin, requireSession } from './auth'
 import { forkSession } from './fork'
 import { HttpError, json, parseWith } from './http'
 import type { SessionManager } from './manager'
-import { forkSessionSchema, type SessionRecord, workspaceSnapshotSchema } from './session-types'
+import { forkSessionSchema, type SessionRecord, sessionStreamPath, workspaceSnapshotSchema } from './session-types'
+import { streamTail } from './fork-stream'
 import type { TokenClaims } from './tokens'
 
 export interface WorkspaceRoutesContext {
@@ -24,7 +24,6 @@ export interface WorkspaceRoutesContext {
   streamUrlOf(id: string): string
   /** Where a session's record is (Location of a fork). */
   recordPath(id: string): string
-  logger?: Pick<Logger, 'warn'>
 }
 
 /** Answers `action` ('fork' or 'workspace-snapshots') for session `id`, or null when it is neither. */
@@ -53,14 +52,15 @@ export async function workspaceRoute(
   const input = parseWith(workspaceSnapshotSchema, await ctx.body(req))
   const snapshot = manager.workerCallbacks.snapshotWorkspace
   if (!snapshot) throw new HttpError(409, 'this server runs no workers: there is no workspace to snapshot', 'id')
+  // The stream's tail as the turn settled: offsets stay valid through compaction, so a fork of this
+  // turn can start here when its exact end can no longer be computed (fork.ts).
+  const offset = await streamTail(manager.streams, sessionStreamPath(id)).catch(() => undefined)
   try {
-    const result = await snapshot.call(manager.workerCallbacks, id, input.turn)
+    const result = await snapshot.call(manager.workerCallbacks, id, input.turn, offset ? { offset } : {})
     return json(result, 201)
   } catch (err) {
-    if (err instanceof WorkspaceTooLargeError) {
-      ctx.logger?.warn({ sessionId: id, turn: input.turn, bytes: err.bytes, maxBytes: err.maxBytes }, 'workspace snapshot refused: too large')
-      throw new HttpError(413, err.message, 'turn')
-    }
+    // Logged where it is refused (workers/workspaces.ts); a fork at that turn then starts empty.
+    if (err instanceof WorkspaceTooLargeError) throw new HttpError(413, err.message, 'turn')
     if (err instanceof WorkspaceUnavailableError) throw new HttpError(409, err.message, 'id')
     throw err
   }

@@ -103,7 +103,11 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.stopWorkersOnClose !== undefined ? { stopWorkersOnClose: options.stopWorkersOnClose } : {}),
       // In the data dir (never mounted into a sandbox or container), one dir per session.
-      workspaces: new WorkspaceSnapshots({ root: join(options.dataDir, 'workspaces'), ...config.snapshots }),
+      workspaces: new WorkspaceSnapshots({
+        root: join(options.dataDir, 'workspaces'),
+        ...config.snapshots,
+        ...(options.logger ? { logger: options.logger } : {}),
+      }),
     })
     options.onSupervisor?.(supervisor)
     return supervisor

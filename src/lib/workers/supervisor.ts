@@ -16,7 +16,7 @@ import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
 import type { RuntimeKind, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from './runtime'
 import { WarmPool } from './warm-pool'
-import { WorkspaceUnavailableError, type WorkspaceSnapshots } from './workspaces'
+import { type SnapshotInfo, WorkspaceUnavailableError, type WorkspaceSnapshots } from './workspaces'
 
 export { EXIT_FENCED, EXIT_STOPPED }
 
@@ -256,7 +256,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
   }
 
   /** Copies the session's work dir to its snapshot of `turn` (POST :id/workspace-snapshots). */
-  async snapshotWorkspace(sessionId: string, turn: number): Promise<{ turn: number; bytes: number }> {
+  async snapshotWorkspace(sessionId: string, turn: number, info?: SnapshotInfo): Promise<{ turn: number; bytes: number }> {
     const t = this.tracked.get(sessionId)
     if (!this.options.workspaces) throw new WorkspaceUnavailableError('this server keeps no workspace snapshots')
     if (!t?.workerId || t.phase !== 'running') throw new WorkspaceUnavailableError(`no running worker serves session ${sessionId}`)
@@ -264,11 +264,11 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     const { workerId } = t
     const copy = runtime.snapshotWorkspace?.bind(runtime)
     if (!copy) throw new WorkspaceUnavailableError(`the ${t.runtime} runtime cannot snapshot work dirs`)
-    return this.options.workspaces.take(sessionId, turn, (dest, max) => copy(workerId, dest, max))
+    return this.options.workspaces.take(sessionId, turn, (dest, max) => copy(workerId, dest, max), info)
   }
 
-  hasWorkspaceSnapshot(sessionId: string, turn: number): boolean {
-    return this.options.workspaces?.has(sessionId, turn) ?? false
+  workspaceSnapshot(sessionId: string, turn: number): SnapshotInfo | null {
+    return this.options.workspaces?.info(sessionId, turn) ?? null
   }
 
   onSessionRemoved(sessionId: string): void {

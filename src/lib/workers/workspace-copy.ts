@@ -41,6 +41,12 @@ export function tarOf(dir: string): Readable {
   return child.stdout
 }
 
+export class ArchiveTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`archive over ${bytes} bytes`)
+  }
+}
+
 /**
  * Extracts a tar stream into `dest`, dropping the first `strip` path components (a container
  * archive of /work holds `work/…`). Stops with an error once more than `limit` bytes arrived.
@@ -50,7 +56,7 @@ export async function untarInto(archive: Readable, dest: string, strip: number, 
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length
-      done(bytes > limit ? new Error(`archive over ${limit} bytes`) : null, chunk)
+      done(bytes > limit ? new ArchiveTooLargeError(bytes) : null, chunk)
     },
   })
   archive.on('error', (err) => counted.destroy(err))

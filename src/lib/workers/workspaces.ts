@@ -10,8 +10,9 @@
  * leaves no snapshot for that turn.
  */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Logger } from '../common/logger'
 import { dirBytes } from './workspace-copy'
 
 export const DEFAULT_SNAPSHOTS_KEEP = 20
@@ -24,6 +25,12 @@ export class WorkspaceTooLargeError extends Error {
   ) {
     super(`workspace is ${bytes} bytes, over the snapshot limit of ${maxBytes} bytes (TETHER_WORKSPACE_SNAPSHOT_MAX_BYTES)`)
   }
+}
+
+/** Recorded with a snapshot: the session stream's tail offset when it was asked for (sessions/fork.ts). */
+export interface SnapshotInfo {
+  offset?: string
+  bytes?: number
 }
 
 /** No worker with a work dir serves the session now (or its runtime cannot copy one). */
@@ -45,6 +52,7 @@ export interface WorkspaceSnapshotsOptions {
   root: string
   keep?: number
   maxBytes?: number
+  logger?: Logger
 }
 
 export class WorkspaceSnapshots {
@@ -58,7 +66,10 @@ export class WorkspaceSnapshots {
     this.root = options.root
     this.keep = Math.max(1, options.keep ?? DEFAULT_SNAPSHOTS_KEEP)
     this.maxBytes = options.maxBytes ?? DEFAULT_SNAPSHOT_MAX_BYTES
+    this.logger = options.logger
   }
+
+  private readonly logger: Logger | undefined
 
   private sessionDir(sessionId: string): string {
     if (!SAFE_ID.test(sessionId)) throw new Error(`not a session id: ${JSON.stringify(sessionId)}`)
@@ -72,6 +83,16 @@ export class WorkspaceSnapshots {
 
   has(sessionId: string, turn: number): boolean {
     return existsSync(this.dirOf(sessionId, turn))
+  }
+
+  /** What was recorded with a snapshot (beside its dir, never inside it), or null when there is none. */
+  info(sessionId: string, turn: number): SnapshotInfo | null {
+    if (!this.has(sessionId, turn)) return null
+    try {
+      return JSON.parse(readFileSync(`${this.dirOf(sessionId, turn)}.json`, 'utf8')) as SnapshotInfo
+    } catch {
+      return {}
+    }
   }
 
   /** Turns with a snapshot, oldest first. */
@@ -89,9 +110,9 @@ export class WorkspaceSnapshots {
   }
 
   /** Takes the snapshot of `turn` with `copyOut`; replaces an earlier snapshot of the same turn. */
-  take(sessionId: string, turn: number, copyOut: CopyOut): Promise<{ turn: number; bytes: number }> {
+  take(sessionId: string, turn: number, copyOut: CopyOut, info: SnapshotInfo = {}): Promise<{ turn: number; bytes: number }> {
     const prev = this.busy.get(sessionId) ?? Promise.resolve()
-    const run = prev.catch(() => undefined).then(() => this.takeNow(sessionId, turn, copyOut))
+    const run = prev.catch(() => undefined).then(() => this.takeNow(sessionId, turn, copyOut, info))
     this.busy.set(sessionId, run)
     void run
       .catch(() => undefined)
@@ -101,7 +122,7 @@ export class WorkspaceSnapshots {
     return run
   }
 
-  private async takeNow(sessionId: string, turn: number, copyOut: CopyOut): Promise<{ turn: number; bytes: number }> {
+  private async takeNow(sessionId: string, turn: number, copyOut: CopyOut, info: SnapshotInfo): Promise<{ turn: number; bytes: number }> {
     privateDir(this.root)
     const sessionDir = this.sessionDir(sessionId)
     privateDir(sessionDir)
@@ -115,11 +136,15 @@ export class WorkspaceSnapshots {
       chmodSync(tmp, 0o700)
       const dest = this.dirOf(sessionId, turn)
       rmSync(dest, { recursive: true, force: true })
+      writeFileSync(`${dest}.json`, JSON.stringify({ ...info, bytes }), { mode: 0o600 })
       renameSync(tmp, dest)
       this.prune(sessionId)
       return { turn, bytes }
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true })
+      if (err instanceof WorkspaceTooLargeError) {
+        this.logger?.warn({ sessionId, turn, bytes: err.bytes, maxBytes: err.maxBytes }, 'workspace snapshot refused: over the size limit')
+      }
       throw err
     }
   }
@@ -129,6 +154,7 @@ export class WorkspaceSnapshots {
     const turns = this.turns(sessionId)
     for (const turn of turns.slice(0, Math.max(0, turns.length - this.keep))) {
       rmSync(this.dirOf(sessionId, turn), { recursive: true, force: true })
+      rmSync(`${this.dirOf(sessionId, turn)}.json`, { force: true })
     }
   }
 

@@ -13,7 +13,8 @@ import type { Duplex, Readable } from 'node:stream'
 import type Docker from 'dockerode'
 import type { ServerSocket } from '../server-socket'
 import type { LogOptions, StartOptions, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from '../runtime'
-import { tarOf, untarInto } from '../workspace-copy'
+import { ArchiveTooLargeError, tarOf, untarInto } from '../workspace-copy'
+import { WorkspaceTooLargeError } from '../workspaces'
 import {
   containerNameFor,
   containerSpec,
@@ -208,7 +209,12 @@ export class DockerRuntime implements WorkerRuntime {
    */
   async snapshotWorkspace(id: string, dest: string, maxBytes: number): Promise<number> {
     const archive = (await this.docker.getContainer(id).getArchive({ path: '/work' })) as unknown as Readable
-    return untarInto(archive, dest, 1, 2 * maxBytes + 64 * 1024 * 1024)
+    try {
+      return await untarInto(archive, dest, 1, 2 * maxBytes + 64 * 1024 * 1024)
+    } catch (err) {
+      if (err instanceof ArchiveTooLargeError) throw new WorkspaceTooLargeError(err.bytes, maxBytes)
+      throw err
+    }
   }
 
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
