@@ -123,7 +123,7 @@ export class SessionMonitor {
     const compaction = this.opts.compaction
     if (!compaction?.available) return
     try {
-      const done = ended ? await compaction.compact(sessionId) : await compaction.maybeCompact(sessionId)
+      const done = ended ? await compaction.compact(sessionId, { ended: true }) : await compaction.maybeCompact(sessionId)
       if (done) report.compacted.push(sessionId)
       if (ended) compaction.forget(sessionId)
     } catch (err) {

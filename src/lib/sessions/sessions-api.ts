@@ -176,6 +176,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const input = parseWith(terminateSchema, await body(req))
         manager.requireLive(id)
         const session = await manager.end(id, 'terminated', input.reason ?? 'terminated', claims.sub ?? 'admin')
+        // The stream is closed now: compact it once (specs/sessions.md, Retention and compaction).
+        opts.compaction?.compactEnded(id)
         return json({ session })
       }
       if (action === 'model' && opts.model) return await opts.model(req, claims, id)

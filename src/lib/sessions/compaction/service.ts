@@ -59,14 +59,18 @@ export class SessionCompaction {
     return this.opts.compactor !== null
   }
 
-  /** Compacts now; 501 with the reason when the store cannot. */
-  async compact(sessionId: string): Promise<CompactionReport> {
+  /**
+   * Compacts now; 501 with the reason when the store cannot. `ended`: the session's stream is
+   * closed, so no retry can arrive any more and finished messages fold without the grace period.
+   */
+  async compact(sessionId: string, opts: { ended?: boolean } = {}): Promise<CompactionReport> {
     const compactor = this.opts.compactor
     if (!compactor) throw new HttpError(501, EXTERNAL_STORE_REASON)
     const now = this.opts.now()
+    const policy = opts.ended ? { ...this.settings, chunkGraceMs: 0 } : this.settings
     let result: CompactionResult
     try {
-      result = await compactor.compact(sessionStreamPath(sessionId), (events) => planCompaction(events, this.settings, now))
+      result = await compactor.compact(sessionStreamPath(sessionId), (events) => planCompaction(events, policy, now))
     } catch (err) {
       if (err instanceof ProtocolError) throw new HttpError(err.status === 404 ? 404 : 409, err.message)
       throw err
@@ -88,6 +92,14 @@ export class SessionCompaction {
     const size = compactor.size(sessionStreamPath(sessionId))
     if (size.bytes - (prev?.bytes ?? 0) < this.settings.minNewBytes) return null
     return this.compact(sessionId)
+  }
+
+  /** Compacts a session that just ended, in the background (failures are logged, not thrown). */
+  compactEnded(sessionId: string): void {
+    if (!this.available) return
+    this.compact(sessionId, { ended: true })
+      .catch((err: unknown) => this.opts.logger.warn({ err, sessionId }, 'could not compact an ended session stream'))
+      .finally(() => this.forget(sessionId))
   }
 
   /** Forget a removed session. */

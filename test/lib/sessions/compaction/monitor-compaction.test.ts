@@ -50,4 +50,18 @@ describe('monitor-driven compaction (builtin streams)', () => {
     expect(report.ended.map((e) => e.id)).toEqual([sid])
     expect(report.compacted).toEqual([sid])
   })
+
+  it('compacts a terminated session at once, without waiting for the grace period (its stream is closed)', async () => {
+    const other = await createSession(h)
+    const worker = await h.app.issueToken({ role: 'worker', sessionId: other, subject: 'agent-1' })
+    for (let seq = 0; seq < 4; seq++) {
+      await write(h, other, { channel: 'chunk', data: { messageId: 'm', role: 'assistant', author: 'agent-1', turn: 1, seq, delta: `${seq}`, done: seq === 3 } }, worker)
+    }
+    const res = await h.request(`/api/sessions/${other}/terminate`, { token: h.adminToken, json: {} })
+    expect(res.status).toBe(200)
+    // The compaction's read and plan ran before the answer; its rewrite is queued before any later request.
+    const chunks = (await readStream(h, other)).events.filter((e) => e.type === 'chunk')
+    expect(chunks.map((e) => e.key)).toEqual(['m:0', 'm:folded'])
+    expect(chunks[1]!.value).toMatchObject({ delta: '0123', folded: 4, done: true })
+  })
 })
