@@ -12,6 +12,7 @@ export function Prompt({
   onRun,
   onInterrupt,
   disabled,
+  disabledReason = 'You cannot type here',
   placeholder = 'Type a command…',
   autoFocus,
 }: {
@@ -19,6 +20,8 @@ export function Prompt({
   onRun: (command: string) => void
   onInterrupt?: () => void
   disabled?: boolean
+  /** the placeholder while disabled: why this person cannot type (read-only, ended …) */
+  disabledReason?: string
   placeholder?: string
   autoFocus?: boolean
 }) {
@@ -134,7 +137,7 @@ export function Prompt({
           }
         }}
         onKeyDown={onKeyDown}
-        placeholder={disabled ? 'The session has ended' : placeholder}
+        placeholder={disabled ? disabledReason : placeholder}
         disabled={disabled}
         spellCheck={false}
         autoComplete="off"

@@ -37,13 +37,16 @@ export function SessionPresenceStatus({ status, onRetry, here }: { status: Conne
   )
 }
 
-/** The session's shared terminal as a page shows it: typing needs write access, drawing waits for catch-up. */
+/**
+ * The session's shared terminal as a page shows it: typing needs write access, drawing waits for
+ * catch-up. A prompt that cannot type says why: ended only when the session has ended.
+ */
 export function SessionTerminalPane({
   page,
   terminal,
   autoFocusPrompt,
 }: {
-  page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status'>
+  page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status' | 'ended' | 'auth'>
   terminal: Pick<ReturnType<typeof useTerminal>, 'lines' | 'history'>
   autoFocusPrompt?: boolean
 }) {
@@ -54,6 +57,13 @@ export function SessionTerminalPane({
       actions={page.actions}
       authorOf={page.authorOf}
       disabled={!page.actions}
+      disabledReason={
+        page.ended
+          ? 'The session has ended'
+          : page.auth.resolving || page.auth.canWrite
+            ? 'Connecting…'
+            : 'You are viewing: only participants can type here'
+      }
       autoFocusPrompt={autoFocusPrompt}
       loading={!page.status.caughtUp}
     />

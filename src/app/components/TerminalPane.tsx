@@ -3,6 +3,9 @@ import type { Terminal } from '@xterm/xterm'
 import type { FitAddon } from '@xterm/addon-fit'
 import type { TerminalLine } from '../../lib/sessions/channel-schemas'
 import { commandText, type RowMeta } from '../../lib/sessions/client/derive'
+import { ptySize, type TerminalSize } from '../../lib/sessions/client/terminal-derive'
+import { useTerminalInput } from '../hooks/use-terminal-input'
+import { useTerminalWindow } from '../hooks/use-terminal-window'
 import type { SessionActions } from '../../lib/sessions/client/actions'
 import { Prompt } from './Prompt'
 import { useTheme } from './theme'
@@ -89,14 +92,26 @@ export function renderLine(line: TerminalLine, author: TerminalAuthor, cols: num
   }
 }
 
-// eslint-disable-next-line no-control-regex -- control characters mark keys the shell must get now
-const CONTROL = /[\u0000-\u001f\u007f]/
+/** This pane's own size: what fits its box (the pty gets it when this person types). */
+function fitSize(fit: FitAddon | null): TerminalSize | null {
+  const proposed = fit?.proposeDimensions()
+  return proposed && proposed.cols > 0 && proposed.rows > 0 ? { cols: proposed.cols, rows: proposed.rows } : null
+}
 
 /**
- * The session's terminal channel in xterm.js with full scroll-back, plus the shared prompt.
- * Lines are written once each, in stream order, as they are confirmed by the stream; a command
- * still on its way shows below the terminal as pending. Typing inside the terminal itself sends
- * raw keys to the shell, for interactive programs.
+ * What xterm sends on its own, not typed: replies to a program's queries (cursor position, device
+ * attributes, colours, DCS) and focus reports. Only the typist's own keys go to the shell; every
+ * focused viewer's xterm would answer too, and a late answer reads as typed garbage.
+ */
+// eslint-disable-next-line no-control-regex -- escape sequences are what this matches
+const XTERM_REPLY = /^(?:\x1b\[\d+;\d+R|\x1b\[[?>]?[\d;]*c|\x1b\][\d;]+[^\x07\x1b]*(?:\x07|\x1b\\)|\x1bP[^\x1b]*\x1b\\|\x1b\[[IO])+$/
+
+/**
+ * The session's terminal channel in xterm.js, plus the shared prompt. Lines are written once
+ * each, in stream order, as the stream confirms them, from the newest scroll-back window on
+ * (use-terminal-window); a command still on its way shows below the terminal as pending. Keys
+ * typed into the terminal itself go to the shell at once, raw (use-terminal-input), so vim, less
+ * and top work. xterm shows the pty's size: the size of whoever typed last.
  */
 export function TerminalPane({
   lines,
@@ -104,6 +119,7 @@ export function TerminalPane({
   actions,
   authorOf,
   disabled,
+  disabledReason,
   autoFocusPrompt,
   loading,
 }: {
@@ -112,6 +128,8 @@ export function TerminalPane({
   actions?: SessionActions
   authorOf: (id: string) => TerminalAuthor
   disabled?: boolean
+  /** what the prompt says while disabled (read-only, ended, connecting) */
+  disabledReason?: string
   autoFocusPrompt?: boolean
   /** still catching up: hold drawing until names (presence) are known */
   loading?: boolean
@@ -119,12 +137,18 @@ export function TerminalPane({
   const hostRef = useRef<HTMLElement>(null)
   const termRef = useRef<Terminal | null>(null)
   const fitRef = useRef<FitAddon | null>(null)
-  const written = useRef(new Set<string>())
   const [ready, setReady] = useState(false)
-  const [typed, setTyped] = useState('')
   const theme = useTheme()
-  const actionsRef = useRef(actions)
-  actionsRef.current = actions
+  const linesRef = useRef(lines)
+  linesRef.current = lines
+
+  const mySize = () => fitSize(fitRef.current)
+  const view = useTerminalWindow({ termRef, ready, lines, loading, authorOf, render: renderLine, mySize })
+  const input = useTerminalInput(actions, mySize, () => ptySize(linesRef.current))
+  const inputRef = useRef(input)
+  inputRef.current = input
+  const viewRef = useRef(view)
+  viewRef.current = view
 
   useEffect(() => {
     let disposed = false
@@ -151,34 +175,18 @@ export function TerminalPane({
       ;(host as HTMLDivElement & { xterm?: Terminal }).xterm = term
       termRef.current = term
       fitRef.current = fit
-      try {
-        fit.fit()
-      } catch {
-        // not laid out yet; the resize observer fits it later
-      }
-      // Keys typed into the terminal itself go to the shell. Printable keys wait for the next
-      // control key (Enter, Esc, arrows, Backspace, Ctrl-…): the worker treats input without
-      // control characters as a whole line and presses Enter for it.
-      let keys = ''
+      // Keys typed into the terminal go to the shell as typed (see use-terminal-input).
       const onData = term.onData((data) => {
-        // Only keys typed into this terminal (not xterm's automatic replies to queries).
-        if (!host.contains(document.activeElement)) return
-        keys += data
-        if (CONTROL.test(data)) {
-          const batch = keys
-          keys = ''
-          syncSizeRef.current()
-          actionsRef.current?.sendKeys(batch)
-        }
-        setTyped(keys)
+        if (!host.contains(document.activeElement) || XTERM_REPLY.test(data)) return
+        inputRef.current.keys(data)
       })
-      const observer = new ResizeObserver(() => {
-        try {
-          fit.fit()
-        } catch {
-          // hidden pane
-        }
-      })
+      // Until someone sizes the pty, xterm fits this pane; after that it keeps the pty's size.
+      const fitIfUnsized = () => {
+        const size = viewRef.current.shownSize() ? null : fitSize(fit)
+        if (size && (size.cols !== term.cols || size.rows !== term.rows)) term.resize(size.cols, size.rows)
+      }
+      fitIfUnsized()
+      const observer = new ResizeObserver(fitIfUnsized)
       observer.observe(host)
       setReady(true)
       cleanup = () => {
@@ -191,7 +199,6 @@ export function TerminalPane({
       disposed = true
       cleanup()
       termRef.current = null
-      written.current = new Set()
     }
   }, [])
 
@@ -201,58 +208,34 @@ export function TerminalPane({
     if (term) term.options.theme = xtermTheme()
   }, [theme, ready])
 
-  // Write every confirmed line not written yet, in stream order. A command header drawn before
-  // its author's name was known (presence arrives later in the stream) triggers one redraw.
-  const unnamed = useRef(new Set<string>())
-  // biome-ignore lint/correctness/useExhaustiveDependencies: ready is a trigger: lines that arrived before the terminal did are written when it appears
+  // biome-ignore lint/correctness/useExhaustiveDependencies: ready is a trigger: the terminal appearing takes the current setting
   useEffect(() => {
     const term = termRef.current
-    if (!term || loading) return
-    const resolvedLater = [...unnamed.current].some((id) => authorOf(id).name !== id)
-    if (resolvedLater) {
-      term.reset()
-      written.current = new Set()
-      unnamed.current = new Set()
-    }
-    let out = ''
-    for (const line of lines) {
-      if (line._seq === undefined || written.current.has(line.id)) continue
-      written.current.add(line.id)
-      const author = authorOf(line.source)
-      if (line.kind === 'input' && author.name === line.source) unnamed.current.add(line.source)
-      out += renderLine(line, author, term.cols)
-    }
-    if (out) term.write(out)
-  }, [lines, ready, authorOf, loading])
-
-  // The shell takes the size of whoever types: tell it ours before our input, when it changed.
-  const sentSize = useRef('')
-  const syncSize = () => {
-    const term = termRef.current
-    if (!term || !actionsRef.current) return
-    const size = `${term.cols}x${term.rows}`
-    if (size === sentSize.current) return
-    sentSize.current = size
-    actionsRef.current.resizeTerminal(term.cols, term.rows)
-  }
-  const syncSizeRef = useRef(syncSize)
-  syncSizeRef.current = syncSize
+    if (term) term.options.disableStdin = !actions
+  }, [actions, ready])
 
   const pending = lines.filter((l) => l._seq === undefined && commandText(l) !== undefined)
   const empty = ready && !loading && lines.length === 0
 
   return (
     <div className="terminal-shell" data-testid="terminal">
-      <section className="terminal-host" ref={hostRef} data-testid="terminal-host" aria-label="Session terminal output" />
+      {view.hasEarlier ? (
+        <button type="button" className="btn btn-sm terminal-earlier" data-testid="terminal-load-earlier" onClick={view.loadEarlier}>
+          Load earlier output
+        </button>
+      ) : null}
+      {/* A pty larger than this pane scrolls here instead of wrapping everyone's screen. */}
+      <section
+        className="terminal-host"
+        ref={hostRef}
+        data-testid="terminal-host"
+        aria-label="Session terminal output"
+        style={{ overflow: 'auto' }}
+      />
       {empty ? (
         <div className="terminal-empty" data-testid="terminal-empty">
           <span>No terminal activity yet.</span>
           <span>Run a command below: everyone here sees it and its output.</span>
-        </div>
-      ) : null}
-      {typed ? (
-        <div className="terminal-pending" data-testid="terminal-typed">
-          keys: {typed}▏ <span className="faint">(sent with Enter or any control key)</span>
         </div>
       ) : null}
       {pending.map((l) => (
@@ -262,15 +245,10 @@ export function TerminalPane({
       ))}
       <Prompt
         history={history}
-        onRun={(c) => {
-          syncSize()
-          actions?.runCommand(c)
-        }}
-        onInterrupt={() => {
-          syncSize()
-          actions?.sendKeys('\x03')
-        }}
+        onRun={(c) => input.line(c)}
+        onInterrupt={() => input.keys('\x03')}
         disabled={disabled || !actions}
+        disabledReason={disabledReason}
         autoFocus={autoFocusPrompt}
       />
     </div>

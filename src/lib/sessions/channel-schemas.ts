@@ -130,6 +130,9 @@ export const terminalSchema = z
     if (line.kind === 'exit' && line.exitCode === undefined) {
       ctx.addIssue({ code: 'custom', path: ['exitCode'], message: 'exitCode is required for exit lines' })
     }
+    if (line.raw !== undefined && line.kind !== 'input') {
+      ctx.addIssue({ code: 'custom', path: ['raw'], message: 'raw is only for input lines' })
+    }
     if (line.kind === 'resize' && (line.cols === undefined || line.rows === undefined)) {
       ctx.addIssue({ code: 'custom', path: [line.cols === undefined ? 'cols' : 'rows'], message: 'cols and rows are required for resize' })
     }

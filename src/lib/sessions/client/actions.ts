@@ -9,6 +9,7 @@
 import { createOptimisticAction, type Transaction } from '@tanstack/db'
 import type { AgentControl, Chunk, Presence, TerminalLine } from '../channel-schemas'
 import type { SessionConnection } from './session-db'
+import type { TerminalSize } from './terminal-derive'
 import { writeEvents, WriteError, type EventInput } from './event-writer-client'
 
 export interface Identity {
@@ -54,10 +55,13 @@ export interface SessionActions {
   readonly identity: Identity
   readonly failures: FailureStore
   sendMessage(text: string, turn?: number): { messageId: string; transaction: Transaction }
-  /** a command line typed at the prompt (sent without a line ending: the worker presses Enter) */
-  runCommand(command: string): { lineId: string; transaction: Transaction }
-  /** keys typed into the terminal, written to the pty as typed (`raw`: no Enter added) */
-  sendKeys(data: string): Transaction
+  /**
+   * A command line typed at the prompt (sent without a line ending: the worker presses Enter).
+   * With `size`, a resize to it goes first, in the same write (so nothing comes between them).
+   */
+  runCommand(command: string, size?: TerminalSize): { lineId: string; transaction: Transaction }
+  /** keys typed into the terminal, written to the pty as typed (`raw`: no Enter added); `size` as above */
+  sendKeys(data: string, size?: TerminalSize): Transaction
   resizeTerminal(cols: number, rows: number): Transaction
   updatePresence(patch: PresencePatch): Transaction
   /**
@@ -99,6 +103,20 @@ export function createSessionActions(connection: SessionConnection, identity: Id
 
   const terminalLine = (line: TerminalLine, label: string, quiet = false): Transaction =>
     run({ label, quiet, mutate: () => terminal.insert(line), events: [{ channel: 'terminal', data: { ...line } }] })
+  /** An input line, after a resize to `size` when given: one write, so they land in this order. */
+  const terminalInput = (line: TerminalLine, label: string, size?: TerminalSize): Transaction => {
+    const lines: TerminalLine[] = size
+      ? [{ id: newId(), kind: 'resize', source: identity.userId, cols: size.cols, rows: size.rows, timestamp: line.timestamp }, line]
+      : [line]
+    return run({
+      label,
+      quiet: false,
+      mutate: () => {
+        for (const l of lines) terminal.insert(l)
+      },
+      events: lines.map((l) => ({ channel: 'terminal', data: { ...l } })),
+    })
+  }
 
   return {
     identity,
