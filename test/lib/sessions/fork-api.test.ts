@@ -22,7 +22,7 @@ describe('fork and workspace-snapshot routes', { timeout: 180_000 }, () => {
     h.app.issueToken({ role, ...(sessionId ? { sessionId } : {}), ...(subject ? { subject } : {}) })
   const post = async (path: string, body: unknown, tok?: string) => {
     const res = await h.request(path, { json: body, ...(tok !== undefined ? { token: tok } : {}) })
-    return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> | null }
+    return { status: res.status, body: ((await res.json().catch(() => null)) ?? {}) as Record<string, unknown> }
   }
   async function turn(id: string, k: number, text: string) {
     await h.postMessage(id, text)
@@ -66,7 +66,7 @@ describe('fork and workspace-snapshot routes', { timeout: 180_000 }, () => {
   it('answers 413 with the reason when the work dir is over the limit', async () => {
     const res = await post(`/api/sessions/${source}/workspace-snapshots`, { turn: 4 })
     expect(res.status).toBe(413)
-    expect(String((res.body?.error as { message?: string })?.message ?? JSON.stringify(res.body))).toMatch(/over the snapshot limit/)
+    expect(String((res.body.error as { message?: string })?.message ?? JSON.stringify(res.body))).toMatch(/over the snapshot limit/)
   })
 
   it("lets the session's own worker and an admin snapshot; refuses viewers, collaborators and other sessions' workers", async () => {
@@ -76,7 +76,7 @@ describe('fork and workspace-snapshot routes', { timeout: 180_000 }, () => {
     const admin = await post(path, { turn: 1, messageId: 'm' })
     expect(admin.status).toBe(201)
     expect(admin.body).toMatchObject({ turn: 1 })
-    expect(admin.body?.bytes).toBeGreaterThan(0)
+    expect(admin.body.bytes).toBeGreaterThan(0)
     for (const tok of [
       await token('viewer', other),
       await token('collaborator', other, 'u1'),
@@ -123,9 +123,9 @@ describe('fork and workspace-snapshot routes', { timeout: 180_000 }, () => {
   it('forks at a turn without a snapshot with an empty workspace, and says so', async () => {
     const res = await post(`/api/sessions/${source}/fork`, { turn: 4, title: 'no files' })
     expect(res.status).toBe(201)
-    expect(res.body?.workspace).toBe('missing')
-    const fork = (res.body?.session as { id: string; title: string }).id
-    expect((res.body?.session as { title: string }).title).toBe('no files')
+    expect(res.body.workspace).toBe('missing')
+    const fork = (res.body.session as { id: string; title: string }).id
+    expect((res.body.session as { title: string }).title).toBe('no files')
     const events = await turn(fork, 5, '/ls')
     const note = events.find((e) => e.type === 'chunk' && e.value.role === 'system')
     expect(note?.value.delta).toContain('No workspace snapshot')
@@ -141,7 +141,7 @@ describe('fork and workspace-snapshot routes', { timeout: 180_000 }, () => {
     const res = await post(`/api/sessions/${ended}/fork`, { messageId })
     expect(res.status).toBe(201)
     expect(res.body).toMatchObject({ workspace: 'copied', session: { status: 'active', forkedFrom: { sessionId: ended, turn: 1 } } })
-    const fork = (res.body?.session as { id: string }).id
+    const fork = (res.body.session as { id: string }).id
     const events = await turn(fork, 2, '/ls')
     expect(answerText(events, 2)).toContain('kept.txt')
     // The source stays ended and closed.
