@@ -52,6 +52,8 @@ export interface CompactionPlan {
 
 /** Folded text above this would not pass the chunk schema's delta limit: such messages stay as they are. */
 export const FOLD_TEXT_MAX = 256 * 1024
+/** Likewise for the folded chunk's id (the schema's id limit). */
+const FOLD_ID_MAX = 200
 
 interface Ev {
   at: string
@@ -138,8 +140,8 @@ function planChunks(events: readonly Ev[], policy: CompactionPolicy, now: number
       }
       text += part
     }
-    if (!foldable || text.length > FOLD_TEXT_MAX) continue
     const id = `${messageId}:folded`
+    if (!foldable || text.length > FOLD_TEXT_MAX || id.length > FOLD_ID_MAX) continue
     plan.replace.set(last.at, {
       type: 'chunk',
       key: id,

@@ -59,6 +59,14 @@ describe('planCompaction: chunks', () => {
     }
   })
 
+  it('leaves a message alone whose folded chunk would break the schema limits (text or id too long)', () => {
+    const long = 'm'.repeat(195)
+    const tooLongId = planCompaction(rows(chunk(long, 0, 'a'), chunk(long, 1, 'b'), chunk(long, 2, 'c', true)), policy, NOW)
+    const big = 'x'.repeat(200 * 1024)
+    const tooMuchText = planCompaction(rows(chunk('m', 0, big), chunk('m', 1, big), chunk('m', 2, 'c', true)), policy, NOW)
+    expect(tooLongId.replace.size + tooMuchText.replace.size).toBe(0)
+  })
+
   it('does nothing to chunks when chunk folding is off', () => {
     const plan = planCompaction(rows(chunk('m', 0, 'a'), chunk('m', 1, 'b'), chunk('m', 2, 'c', true)), { ...policy, chunks: false }, NOW)
     expect(plan.replace.size).toBe(0)
