@@ -13,6 +13,7 @@ import { rss } from './rss'
 import { sequential } from './sequential'
 import { sessionPage } from './session-page'
 import { sessionWriter } from './session-writer'
+import { slowReaders } from './slow-readers'
 import { sse100, sse1000 } from './sse-fanout'
 import type { Scenario } from './types'
 import { workerStart } from './workers'
@@ -32,4 +33,5 @@ export const scenarios: Scenario[] = [
   sessionWriter,
   sessionPage,
   compaction,
+  slowReaders,
 ]

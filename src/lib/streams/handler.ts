@@ -8,7 +8,9 @@ import { parseAppendHeaders, parseClosed, parseCreateHeaders } from './request-h
 import { nodeRequestOf, nodeResponseOf, readBody } from './body'
 import { buildBody } from './read-body'
 import { responseCursor } from './cursor'
-import { SseSession, socketSink } from './sse-session'
+import { SseSession } from './sse-session'
+import { socketSink } from './sse-sink'
+import type { SseLimits, SseStats } from './sse-limits'
 import { EMPTY_JSON_ARRAY } from './json-framing'
 import { needsBase64 } from './sse'
 import { isExpired, type AppendSpec, type StreamWriter } from './stream-writer'
@@ -27,6 +29,9 @@ export interface HandlerContext {
   maxBodyBytes: number
   maxReadBytes: number
   sseMaxDurationMs: number
+  /** Per-reader buffer bound and slow-reader cut-off (sse-limits.ts). */
+  sseLimits: SseLimits
+  sseStats: SseStats
   reserved?: ReservedRouter
   liveReaders: Map<number, number>
   /** Response constructor: the global one, or a faster compatible one (srvx's FastResponse). */
@@ -258,6 +263,8 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       chunkBytes: Math.min(ctx.maxReadBytes, 256 * 1024),
       keepAliveMs: Math.min(ctx.longPollTimeoutMs, 15_000),
       maxDurationMs: ctx.sseMaxDurationMs,
+      limits: ctx.sseLimits,
+      stats: ctx.sseStats,
       onOpen: () => readerJoined(meta.id),
       onClose: () => readerLeft(meta.id),
       direct,

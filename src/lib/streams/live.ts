@@ -121,19 +121,40 @@ export class LiveHub {
     if (change.deleted) ev.deleted = true
   }
 
-  /** Delivers every staged event to its stream's subscribers. */
+  /** Committed batches waiting for delivery, oldest first. */
+  private ready: Array<Map<number, LiveEvent>> = []
+  private deliveryScheduled = false
+
+  /**
+   * Hands the staged events to their subscribers on the next turn of the event loop, not now:
+   * publish runs right after the commit, before the writers' promises continue, so delivering
+   * here would make every acknowledgement wait for the fan-out to every reader (one socket
+   * write each). Batches keep their commit order.
+   */
   publish(): void {
     if (this.staged.size === 0) return
-    const events = this.staged
+    this.ready.push(this.staged)
     this.staged = new Map()
-    for (const ev of events.values()) {
-      const set = this.subscribers.get(ev.streamId)
-      if (!set) continue
-      for (const fn of [...set]) {
-        try {
-          fn(ev)
-        } catch (err) {
-          this.log.error({ err }, 'live subscriber failed')
+    if (this.deliveryScheduled) return
+    this.deliveryScheduled = true
+    setImmediate(() => this.deliver())
+  }
+
+  /** Delivers every committed batch to its streams' subscribers, in commit order. */
+  deliver(): void {
+    this.deliveryScheduled = false
+    const batches = this.ready
+    this.ready = []
+    for (const events of batches) {
+      for (const ev of events.values()) {
+        const set = this.subscribers.get(ev.streamId)
+        if (!set) continue
+        for (const fn of [...set]) {
+          try {
+            fn(ev)
+          } catch (err) {
+            this.log.error({ err }, 'live subscriber failed')
+          }
         }
       }
     }
@@ -141,6 +162,7 @@ export class LiveHub {
 
   /** Wakes every subscriber of every stream with a synthetic deletion (server shutdown). */
   closeAll(): void {
+    this.ready = []
     for (const [id, set] of this.subscribers) {
       const ev = new LiveEvent(id, { seq: 0, pos: 0 }, { seq: 0, pos: 0 })
       ev.deleted = true

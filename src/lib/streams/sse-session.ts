@@ -1,20 +1,11 @@
-import type { Socket } from 'node:net'
 import { encodeOffset, type Position } from './offsets'
 import { currentInterval, responseCursor } from './cursor'
 import { sseControlEvent, sseDataEvent } from './sse'
 import { readPayload } from './read-body'
 import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
 import type { StreamStore } from './stream-store'
-
-/** The parts of Node's ServerResponse the direct-write fast path uses. */
-export interface DirectSink {
-  readonly headersSent: boolean
-  readonly writableLength: number
-  readonly writableEnded: boolean
-  readonly destroyed: boolean
-  write(chunk: Uint8Array): boolean
-  once(event: 'drain', listener: () => void): unknown
-}
+import type { SseLimits, SseReaderState, SseStats } from './sse-limits'
+import type { DirectSink } from './sse-sink'
 
 export interface SseOptions {
   store: StreamStore
@@ -29,6 +20,8 @@ export interface SseOptions {
   keepAliveMs: number
   /** Connection lifetime; the client resumes from its last offset (PROTOCOL §10.2). */
   maxDurationMs: number
+  limits: SseLimits
+  stats: SseStats
   onOpen(): void
   onClose(): void
   /**
@@ -40,54 +33,33 @@ export interface SseOptions {
 }
 
 /**
- * A sink that writes frames to the response's socket itself once the head is out. The SSE
- * response is delimited by closing the connection (no chunked encoding), so after the head the
- * socket carries the frames byte for byte; skipping ServerResponse.write drops its per-write
- * cork + nextTick uncork and bookkeeping, 1,000 times per commit with 1,000 readers.
- */
-export function socketSink(res: {
-  readonly headersSent: boolean
-  readonly writableEnded: boolean
-  readonly socket: Socket | null
-}): DirectSink | undefined {
-  const socket = res.socket
-  if (!socket) return undefined
-  return {
-    get headersSent() {
-      return res.headersSent
-    },
-    get writableLength() {
-      return socket.writableLength
-    },
-    get writableEnded() {
-      return res.writableEnded
-    },
-    get destroyed() {
-      return socket.destroyed
-    },
-    write: (chunk) => socket.write(chunk),
-    once: (event, listener) => socket.once(event, listener),
-  }
-}
-
-/** Per-reader buffer: past this the reader stops taking live frames and catches up from SQLite. */
-export const SSE_HIGH_WATER_BYTES = 512 * 1024
-
-/**
  * One SSE reader. Catches up from SQLite in bounded chunks (a data event plus a control event
- * each), then takes the shared, pre-encoded frame of every committed batch. A reader whose
- * buffer is full (slow network) is not written to; it falls back to catch-up when it drains,
- * so it never slows writers or other readers and its memory stays bounded.
+ * each), then takes the shared, pre-encoded frame of every committed batch. Backpressure: once
+ * `limits.maxBufferBytes` are queued for it (web stream queue, or the socket's buffer on the
+ * direct path) it takes nothing more and leaves the live fan-out (writers then do no work for
+ * it at all); when its buffer drains it catches up from SQLite. A reader that stays at the limit
+ * longer than `slowGraceMs`, or while writers append more than `maxLagBytes`, is cut off: the response
+ * ends after the last complete event (whose control event carries the offset to resume from).
  */
-export class SseSession {
+export class SseSession implements SseReaderState {
   private controller!: ReadableStreamDefaultController<Uint8Array>
   private position: Position
   private live = false
+  /** No more frames will be produced (ended, cut off or cancelled). */
   private done = false
+  /** Ended by us; waiting for the queue to drain before closing the web stream. */
+  private ending = false
+  private closed = false
   private sentControl = false
   private unsubscribe: (() => void) | undefined
   private keepAlive: NodeJS.Timeout | undefined
   private lifetime: NodeJS.Timeout | undefined
+  private slowCheck: NodeJS.Timeout | undefined
+  private endDeadline: NodeJS.Timeout | undefined
+  private stalledSince: number | null = null
+  /** The stream's tail when the reader reached its bound. */
+  private stalledAtTail = 0
+  private waitingForDrain = false
   private lastWrite = Date.now()
   /** A cursor past the current interval (client echoed a fresh one), or null for the shared one. */
   private ownCursor: number | null = null
@@ -99,58 +71,134 @@ export class SseSession {
     }
   }
 
+  get stalled(): boolean {
+    return this.stalledSince !== null
+  }
+
   stream(): ReadableStream<Uint8Array> {
+    const limit = this.o.limits.maxBufferBytes
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           this.controller = controller
           this.o.onOpen()
-          this.unsubscribe = this.o.hub.subscribe(this.o.streamId, (ev) => this.onEvent(ev))
+          this.o.stats.add(this)
           this.keepAlive = setInterval(() => this.onKeepAlive(), Math.max(250, Math.floor(this.o.keepAliveMs / 2)))
           this.lifetime = setTimeout(() => this.finish(), this.o.maxDurationMs)
           this.keepAlive.unref?.()
           this.lifetime.unref?.()
-          this.catchUp()
+          this.resume()
         },
         pull: () => {
-          if (!this.live && !this.done) this.catchUp()
+          if (this.ending) this.closeWhenDrained()
+          else if (!this.live && !this.done) this.resume()
         },
-        cancel: () => this.cleanup(),
+        cancel: () => {
+          this.cleanup()
+          this.closed = true
+          clearTimeout(this.endDeadline)
+        },
       },
-      { highWaterMark: SSE_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+      { highWaterMark: limit, size: (chunk) => chunk.byteLength },
     )
+  }
+
+  /** Bytes queued in the web stream (not yet taken by the HTTP layer). */
+  private queuedBytes(): number {
+    return this.o.limits.maxBufferBytes - (this.controller.desiredSize ?? this.o.limits.maxBufferBytes)
+  }
+
+  bufferedBytes(): number {
+    const d = this.o.direct
+    return this.queuedBytes() + (d?.headersSent === true && !d.destroyed ? d.writableLength : 0)
   }
 
   /** True when writes may bypass the web stream (everything queued there is already written). */
   private get directReady(): boolean {
     const d = this.o.direct
-    return d?.headersSent === true && !d.destroyed && this.controller.desiredSize === SSE_HIGH_WATER_BYTES
+    return d?.headersSent === true && !d.destroyed && this.queuedBytes() === 0
   }
 
   private hasRoom(): boolean {
-    if (this.directReady) {
-      if (this.o.direct!.writableLength < SSE_HIGH_WATER_BYTES) return true
-      this.resumeOnDrain()
-      return false
+    if (this.bufferedBytes() < this.o.limits.maxBufferBytes) {
+      if (this.stalledSince !== null) this.unstall()
+      return true
     }
-    return (this.controller.desiredSize ?? 0) > 0
+    this.stall()
+    return false
   }
 
-  private waitingForDrain = false
+  /** At the limit: out of the fan-out until the buffer drains; cut off if it stays there. */
+  private stall(): void {
+    if (this.directReady) this.resumeOnDrain()
+    if (this.stalledSince !== null) return
+    this.stalledSince = Date.now()
+    this.stalledAtTail = this.o.store.getById(this.o.streamId)?.tailPos ?? this.position.pos
+    this.leaveHub()
+    this.live = false
+    const every = Math.max(50, Math.min(1_000, Math.floor(this.o.limits.slowGraceMs / 4)))
+    this.slowCheck = setInterval(() => this.checkSlow(), every)
+    this.slowCheck.unref?.()
+  }
+
+  private unstall(): void {
+    this.stalledSince = null
+    clearInterval(this.slowCheck)
+  }
+
+  private checkSlow(): void {
+    if (this.done || this.stalledSince === null) return
+    if (this.bufferedBytes() < this.o.limits.maxBufferBytes) {
+      this.resume()
+      return
+    }
+    // Bytes appended while it took nothing: a reader catching up from far behind fills its
+    // buffer too, but drains it again, and each drain restarts both clocks.
+    const meta = this.safely(() => this.o.store.getById(this.o.streamId))
+    const lag = meta ? meta.tailPos - this.stalledAtTail : 0
+    if (Date.now() - this.stalledSince >= this.o.limits.slowGraceMs || lag > this.o.limits.maxLagBytes) {
+      this.o.stats.cutOffs++
+      this.finish()
+    }
+  }
 
   private resumeOnDrain(): void {
     if (this.waitingForDrain) return
     this.waitingForDrain = true
     this.o.direct!.once('drain', () => {
       this.waitingForDrain = false
-      if (!this.live && !this.done) this.catchUp()
+      if (!this.live && !this.done) this.resume()
     })
+  }
+
+  private joinHub(): void {
+    this.unsubscribe ??= this.o.hub.subscribe(this.o.streamId, (ev) => this.onEvent(ev))
+  }
+
+  private leaveHub(): void {
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
+  }
+
+  /** Runs a store read from a timer or socket event; a failure (store closed) ends the response. */
+  private safely<T>(fn: () => T): T | undefined {
+    try {
+      return fn()
+    } catch {
+      this.finish()
+      return undefined
+    }
+  }
+
+  private resume(): void {
+    this.safely(() => this.catchUp())
   }
 
   private write(chunk: Uint8Array): void {
     if (this.directReady) this.o.direct!.write(chunk)
     else this.controller.enqueue(chunk)
     this.lastWrite = Date.now()
+    this.o.stats.noteBuffered(this.bufferedBytes())
   }
 
   private control(at: Position, upToDate: boolean, closed: boolean): Buffer {
@@ -169,7 +217,11 @@ export class SseSession {
     return String(current)
   }
 
-  /** Sends stored data from `position` while the reader has room; goes live at the tail. */
+  /**
+   * Sends stored data from `position` while the reader has room; at the tail it joins the live
+   * fan-out. Joining happens in the same turn as the last read, so no commit falls in between
+   * (one delivered later that this read already covered is recognised by its `prev`).
+   */
   private catchUp(): void {
     this.live = false
     while (!this.done && this.hasRoom()) {
@@ -196,7 +248,7 @@ export class SseSession {
           return
         }
         if (upToDate) {
-          this.live = true
+          this.goLive()
           return
         }
         continue
@@ -210,9 +262,14 @@ export class SseSession {
           return
         }
       }
-      this.live = true
+      this.goLive()
       return
     }
+  }
+
+  private goLive(): void {
+    this.live = true
+    this.joinHub()
   }
 
   private onEvent(ev: LiveEvent): void {
@@ -222,9 +279,10 @@ export class SseSession {
       return
     }
     if (!this.live || ev.prev.seq !== this.position.seq || !this.hasRoom()) {
-      // Behind, or the buffer is full: resume from SQLite now if there is room, else on pull.
+      // Behind (or already past this batch): resume from SQLite if there is room; a full
+      // reader has left the hub in hasRoom() and resumes when it drains.
       this.live = false
-      if (this.hasRoom()) this.catchUp()
+      if (this.stalledSince === null) this.catchUp()
       return
     }
     if (this.ownCursor === null) {
@@ -244,22 +302,62 @@ export class SseSession {
     this.write(this.control(this.position, true, false))
   }
 
+  /**
+   * Ends the response after the last complete event (every write is whole events). The web
+   * stream closes once the HTTP layer has taken what is queued; a client that does not take it
+   * within `endDrainMs` is disconnected (it resumes from the last complete event it got).
+   */
   private finish(): void {
     if (this.done) return
     this.cleanup()
+    this.ending = true
+    this.closeWhenDrained()
+    this.endDeadline = setTimeout(() => this.abandon(), this.o.limits.endDrainMs)
+    this.endDeadline.unref?.()
+  }
+
+  private closeWhenDrained(): void {
+    if (this.closed || this.queuedBytes() > 0) return
+    this.closed = true
+    this.ending = false
     try {
       this.controller.close()
     } catch {
       // Already closed or errored by the consumer.
     }
+    // On the direct path the socket may still hold frames; the deadline below stays armed.
+    if (!this.o.direct) clearTimeout(this.endDeadline)
+  }
+
+  private abandon(): void {
+    const d = this.o.direct
+    if (d && !d.destroyed) {
+      d.destroy()
+      this.o.stats.dropped++
+    }
+    if (this.closed) return
+    this.closed = true
+    if (!d) this.o.stats.dropped++
+    try {
+      this.controller.error(new Error('SSE reader did not take the end of its response'))
+    } catch {
+      // Already closed by the consumer.
+    }
+  }
+
+  shutdown(): void {
+    this.finish()
+    this.abandon()
   }
 
   private cleanup(): void {
     if (this.done) return
     this.done = true
-    this.unsubscribe?.()
+    this.leaveHub()
+    this.unstall()
     clearInterval(this.keepAlive)
     clearTimeout(this.lifetime)
+    this.o.stats.remove(this)
     this.o.onClose()
   }
 }

@@ -11,6 +11,7 @@ import { isExpired } from './write-specs'
 import { createHandler } from './handler'
 import { normaliseBasePath } from './paths'
 import { encodeOffset } from './offsets'
+import { DEFAULT_SSE_LIMITS, SseStats, type SseLimits, type SseStatsSnapshot } from './sse-limits'
 import { StreamCompactor } from './compaction'
 
 export type { StreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
@@ -42,6 +43,8 @@ export interface StreamsServerOptions {
   defaultRetentionMs?: number | null
   /** SSE connections end after this long; clients resume from their offset. */
   sseMaxDurationMs?: number
+  /** SSE backpressure: per-reader buffer bound (1 MiB) and slow-reader cut-off (30 s at the bound, 64 MiB behind). */
+  sseLimits?: Partial<SseLimits>
   /** How often the expiry sweeper runs (0 disables the timer; `sweep()` still works). */
   sweepIntervalMs?: number
   reserved?: ReservedRouter
@@ -69,6 +72,8 @@ export interface StreamsServer {
   sweepExpired(): Promise<{ expired: number; purgedRows: number }>
   /** The underlying SQLite handle (shared with modules that keep their own tables). */
   sqlite: Database.Database
+  /** What open SSE responses hold now (bytes queued, stalled readers, cut-offs so far). */
+  sseStats(): SseStatsSnapshot
   /** Rewrites a JSON stream's stored rows by a planner's verdict (session compaction). */
   compactor: StreamCompactor
   close(): void
@@ -100,6 +105,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   )
   const listeners = new Set<StreamLifecycleListener>(opts.listeners ?? [])
   const liveReaders = new Map<number, number>()
+  const sseStats = new SseStats()
   const writer = new StreamWriter(sqlite, store, queue, hub, listeners, {
     defaultRetentionMs: opts.defaultRetentionMs === undefined ? DEFAULT_RETENTION_MS : opts.defaultRetentionMs,
     hasLiveReaders: (id) => (liveReaders.get(id) ?? 0) > 0,
@@ -115,6 +121,8 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
     maxReadBytes: opts.maxReadBytes ?? 32 * 1024 * 1024,
     sseMaxDurationMs: opts.sseMaxDurationMs ?? 60_000,
+    sseLimits: { ...DEFAULT_SSE_LIMITS, ...opts.sseLimits },
+    sseStats,
     reserved: opts.reserved,
     liveReaders,
     Response: opts.responseClass ?? globalThis.Response,
@@ -176,6 +184,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
       ctx.reserved = router
     },
     sweepExpired: () => sweeper.sweep(),
+    sseStats: () => sseStats.snapshot(),
     close() {
       if (closed) return
       closed = true
@@ -183,6 +192,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
       ctx.reserved?.close()
       queue.close()
       hub.closeAll()
+      sseStats.shutdownAll()
       owned?.close()
     },
   }
