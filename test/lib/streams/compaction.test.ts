@@ -76,6 +76,28 @@ describe('stream compaction executor', () => {
     }
   })
 
+  it('serves SSE from the offset of a removed row: the kept messages after it, then the live tail', async () => {
+    const s = open(tmpFile())
+    const offsets = await tenAppends(s)
+    await s.compactor.compact('log', planner)
+    const res = await s.handle(req(`log?offset=${encodeURIComponent(offsets[3]!)}&live=sse`))
+    const reader = res.body!.getReader()
+    let text = ''
+    const until = async (marker: RegExp) => {
+      while (!marker.test(text)) {
+        const { value, done } = await reader.read()
+        if (done) break
+        text += new TextDecoder().decode(value)
+      }
+    }
+    await until(/event: control/)
+    await s.handle(req('log', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ n: 11, i: 0 }) }))
+    await until(/"n":11/)
+    await reader.cancel()
+    const data = [...text.matchAll(/event: data\ndata:(.*)/g)].flatMap((m) => JSON.parse(m[1]!) as Array<{ n: number; i: number }>)
+    expect(data.map((m) => `${m.n}.${m.i}`)).toEqual(['6.1', '7.0', '7.1', '8.0', '8.1', '9.0', '9.1', '11.0'])
+  })
+
   it('keeps the tail when the last row is removed, across a restart, and appends continue after it', async () => {
     const file = tmpFile()
     const offsets = await tenAppends(open(file))
