@@ -58,6 +58,9 @@ describe('one session in several browsers', () => {
     const share = v.page.getByTestId('share')
     expect(await share.isDisabled()).toBe(true)
     expect(await share.getAttribute('title')).toMatch(/view link/)
+    // Nothing else on the viewer's page invites what it cannot do.
+    expect(await v.page.getByTestId('stop').getAttribute('title')).toMatch(/^Read-only/)
+    expect(await v.page.getByTestId('conversation').textContent()).not.toContain('Say what you want the agent to do')
     const watching = a.page.locator(`[data-testid="people"] li[data-user="${v.userId}"]`)
     await watching.waitFor()
     expect(await watching.getAttribute('data-role')).toBe('viewer')
@@ -85,4 +88,16 @@ describe('one session in several browsers', () => {
 
     for (const p of [a, b, c, v]) expect(p.errors).toEqual([])
   }, 180_000)
+
+  it('says a hybrid session past its idle limit is asleep, not ended', async () => {
+    const admin = await server.token('admin')
+    const session = await createSession(server, admin, 'Sleepy', { pattern: 'hybrid', limits: { maxIdleTimeMs: 1000 } })
+    const a = await open(`${server.url}/sessions/${session.id}?token=${encodeURIComponent(admin)}`, 'Ada')
+    // The monitor (every 5 s) suspends it; the page re-reads the record.
+    await until(a.page, 'the session to fall asleep', async () =>
+      ((await a.page.getByTestId('stat-time').textContent()) ?? '').includes('asleep: the next message wakes it'),
+    )
+    expect(await a.page.getByTestId('agent-step').textContent()).toBe('Asleep: the next message wakes the agent.')
+    expect(await a.page.getByTestId('banner-ended').count()).toBe(0)
+  }, 120_000)
 })

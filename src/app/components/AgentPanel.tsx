@@ -88,6 +88,9 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
       <p className="agent-step" data-testid="agent-step">
         {agent?.error ? (
           <span style={{ color: 'var(--danger)' }}>{agent.error}</span>
+        ) : session?.status === 'idle' ? (
+          // Suspended by its idle limit (hybrid): the agent was stopped, not the session.
+          'Asleep: the next message wakes the agent.'
         ) : (
           (agent?.currentStep ??
           (agent ? (STEP_HINT[agent.status] ?? '') : ended ? 'The session has ended.' : 'Waiting for a worker to pick up the session.'))

@@ -91,7 +91,7 @@ function SessionPage() {
               className="btn btn-sm btn-danger"
               onClick={() => turns.current && actions?.requestStop(turns.current)}
               disabled={!actions || ended || !turns.current}
-              title="Stop the current turn"
+              title={actions ? 'Stop the current turn' : ended ? 'The session has ended' : 'Read-only: only participants can stop the agent'}
               data-testid="stop"
             >
               ■ Stop
@@ -129,6 +129,7 @@ function SessionPage() {
               selfId={identity?.userId ?? ''}
               scrollKey={sessionId}
               agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
+              readOnly={!actions}
             />
           </TurnsContext.Provider>
           <Composer
