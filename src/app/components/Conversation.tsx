@@ -1,10 +1,8 @@
-import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
-import { useVirtualizer } from '@tanstack/react-virtual'
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
 import type { Message } from '../../lib/sessions/client/derive'
 import type { ToolCall } from '../../lib/sessions/channel-schemas'
 import { EmptyState, Skeleton } from './states'
 import { TurnStatus } from './TurnStatus'
-import { ForkAction } from './ForkAction'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {
   pending: 'badge',
@@ -82,12 +80,7 @@ export function ToolCallCard({ call }: { call: ToolCall }) {
   )
 }
 
-/**
- * One message. Memoised: the incremental store (use-session-messages.ts) hands the same object
- * for a message no change touched, so a streamed token re-renders only the message it extends.
- * Per-message insertions (TurnStatus, ForkAction) belong in here.
- */
-const MessageView = memo(function MessageView({
+function MessageView({
   message,
   authorName,
   authorColor,
@@ -130,8 +123,6 @@ const MessageView = memo(function MessageView({
           {message.pending ? <span className="badge">sending…</span> : null}
           {/* issue #10: the turn this user message asked for (TurnStatus.tsx) */}
           {isUser ? <TurnStatus messageId={message.id} /> : null}
-          {/* issue #10: fork a new session from the end of this message's turn (ForkAction.tsx) */}
-          {isUser ? <ForkAction messageId={message.id} /> : null}
         </div>
         {message.text ? (
           <div className="msg-text" data-testid="message-text">
@@ -145,19 +136,15 @@ const MessageView = memo(function MessageView({
       </div>
     </article>
   )
-})
+}
 
 export interface AuthorInfo {
   name: string
   color?: string
 }
 
-/**
- * Keeps the view pinned to the bottom while new text streams in, unless the reader scrolled up.
- * Runs after every render: the windowed list re-renders as rows are measured, and each
- * measurement can move the bottom.
- */
-function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: string) {
+/** Keeps the view pinned to the bottom while new text streams in, unless the reader scrolled up. */
+function useStickToBottom(ref: RefObject<HTMLDivElement | null>, contentKey: unknown, storageKey: string) {
   const pinned = useRef(true)
   const restored = useRef(false)
   useEffect(() => {
@@ -174,6 +161,7 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
     el.addEventListener('scroll', onScroll, { passive: true })
     return () => el.removeEventListener('scroll', onScroll)
   }, [ref, storageKey])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: contentKey is the trigger: new content re-pins the view
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
@@ -191,15 +179,9 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
         // nothing saved
       }
     }
-    if (pinned.current && el.scrollHeight - el.scrollTop - el.clientHeight > 1) el.scrollTop = el.scrollHeight
-  })
+    if (pinned.current) el.scrollTop = el.scrollHeight
+  }, [ref, contentKey, storageKey])
 }
-
-/**
- * Up to this many messages every one is in the DOM (find-in-page sees them all); above it only
- * the visible ones and a few either side are (windowing: a 10,000-message session opens at once).
- */
-const WINDOW_ABOVE = 150
 
 export function MessageList({
   messages,
@@ -220,15 +202,8 @@ export function MessageList({
   readOnly?: boolean
 }) {
   const ref = useRef<HTMLDivElement>(null)
-  const virtualizer = useVirtualizer({
-    count: messages.length,
-    getScrollElement: () => ref.current,
-    estimateSize: () => 90,
-    overscan: messages.length <= WINDOW_ABOVE ? WINDOW_ABOVE : 6,
-    getItemKey: (i) => messages[i].id,
-    useFlushSync: false,
-  })
-  useStickToBottom(ref, `tether.scroll.${scrollKey}`)
+  const last = messages[messages.length - 1]
+  useStickToBottom(ref, `${messages.length}:${last?.text.length ?? 0}:${last?.toolCalls.length ?? 0}`, `tether.scroll.${scrollKey}`)
   return (
     <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
       <div className="conversation-inner">
@@ -249,29 +224,19 @@ export function MessageList({
             }
           />
         ) : (
-          <div className="conversation-window" style={{ height: virtualizer.getTotalSize() }}>
-            {virtualizer.getVirtualItems().map((item) => {
-              const m = messages[item.index]
-              const author = authors(m.author)
-              return (
-                <div
-                  key={item.key}
-                  data-index={item.index}
-                  ref={virtualizer.measureElement}
-                  className="conversation-row"
-                  style={{ transform: `translateY(${item.start}px)` }}
-                >
-                  <MessageView
-                    message={m}
-                    authorName={author.name}
-                    authorColor={author.color}
-                    isSelf={m.author === selfId}
-                    agentBusy={agentBusy}
-                  />
-                </div>
-              )
-            })}
-          </div>
+          messages.map((m) => {
+            const author = authors(m.author)
+            return (
+              <MessageView
+                key={m.id}
+                message={m}
+                authorName={author.name}
+                authorColor={author.color}
+                isSelf={m.author === selfId}
+                agentBusy={agentBusy}
+              />
+            )
+          })
         )}
       </div>
     </div>
