@@ -10,6 +10,7 @@ import { SESSIONS_MOUNT, STREAMS_MOUNT, sessionStreamUrl } from './common/sessio
 import pino, { type Logger } from 'pino'
 import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } from './db/connection'
 import { createStreamsServer, type StreamsServer } from './streams'
+import type { SseLimits } from './streams/sse-limits'
 import { createSubscriptions } from './streams/subscriptions'
 import { mountOf } from './streams/paths'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
@@ -77,6 +78,8 @@ export interface TetherServerConfig {
   /** Mount Durable Streams subscriptions (`__ds/…`) on the built-in server (default true). */
   subscriptions?: boolean
   allowLoopbackWebhooks?: boolean
+  /** Built-in server's SSE backpressure (per-reader buffer bound, slow-reader cut-off). */
+  sseLimits?: Partial<SseLimits>
   /** Base URL workers use to reach this app (callback context), e.g. http://127.0.0.1:3000. */
   publicUrl?: string
   sessions: SessionsConfig
@@ -122,6 +125,7 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
     maxBodyBytes: streams.maxBodyBytes,
     defaultRetentionMs: streams.defaultRetentionMs,
     allowLoopbackWebhooks: streams.allowLoopbackWebhooks,
+    sseLimits: { maxBufferBytes: streams.sseMaxBufferBytes, slowGraceMs: streams.sseSlowGraceMs },
     publicUrl: settings.server.publicUrl,
     sessions: settings.sessions,
     gateway: settings.gateway,
@@ -204,6 +208,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
       maxBodyBytes: config.maxBodyBytes,
       defaultRetentionMs: config.defaultRetentionMs,
       sweepIntervalMs: config.sweepIntervalMs,
+      sseLimits: config.sseLimits,
       logger,
     })
     if (config.subscriptions !== false) {

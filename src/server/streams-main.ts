@@ -20,6 +20,7 @@ const server = await startStreamsHttpServer({
   longPollTimeoutMs: config.longPollTimeoutMs,
   maxBodyBytes: config.maxBodyBytes,
   defaultRetentionMs: config.defaultRetentionMs,
+  sseLimits: { maxBufferBytes: config.sseMaxBufferBytes, slowGraceMs: config.sseSlowGraceMs },
 })
 const subscriptions = createSubscriptions({
   access: server.streams.access,

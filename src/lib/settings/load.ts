@@ -31,6 +31,9 @@ export interface StreamsSettings {
   /** Retention of streams created without TTL, in ms (null = forever). */
   defaultRetentionMs: number | null
   allowLoopbackWebhooks: boolean
+  /** SSE backpressure: per-reader buffer bound and how long a reader may stay there. */
+  sseMaxBufferBytes: number
+  sseSlowGraceMs: number
 }
 
 export interface SessionsConfig {
@@ -145,6 +148,8 @@ export function loadSettings(env: Env): Settings {
       retentionDays: e.TETHER_RETENTION_DAYS,
       defaultRetentionMs: e.TETHER_RETENTION_DAYS === 0 ? null : e.TETHER_RETENTION_DAYS * 86_400_000,
       allowLoopbackWebhooks: e.TETHER_ALLOW_LOOPBACK_WEBHOOKS,
+      sseMaxBufferBytes: e.TETHER_SSE_MAX_BUFFER_BYTES,
+      sseSlowGraceMs: e.TETHER_SSE_SLOW_GRACE_MS,
     },
     sessions: {
       auth: e.TETHER_AUTH === 'on',

@@ -54,6 +54,16 @@ export const VARIABLES = {
     doc: 'how long a long-poll read waits before answering 204',
     readers: ['server', 'streams'],
   }),
+  TETHER_SSE_MAX_BUFFER_BYTES: variable(intWithDefault(1024 * 1024), {
+    default: '`1048576`',
+    doc: 'bytes queued on the server for one SSE reader before it takes no new frames (catches up later); a reader at this bound for `TETHER_SSE_SLOW_GRACE_MS`, or while 64 MiB is appended, is cut off with a resumable offset',
+    readers: ['server', 'streams'],
+  }),
+  TETHER_SSE_SLOW_GRACE_MS: variable(intWithDefault(30_000), {
+    default: '`30000`',
+    doc: 'how long an SSE reader may stay at its buffer bound before it is cut off (it resumes from its last offset)',
+    readers: ['server', 'streams'],
+  }),
   TETHER_MAX_BODY_BYTES: variable(intWithDefault(16 * 1024 * 1024), {
     default: '`16777216`',
     doc: 'largest protocol request body (413 above)',
