@@ -18,6 +18,7 @@ import { ProcessRuntime, workRootFor } from './runtimes/process'
 import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
 import type { SessionRecord } from '../sessions/session-types'
 import { WorkspaceSnapshots } from './workspaces'
+import { workerReadiness } from './readiness'
 
 export interface WorkerCallbacksOptions {
   dataDir: string
@@ -110,7 +111,8 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
       }),
     })
     options.onSupervisor?.(supervisor)
-    return supervisor
+    // Readiness sits beside the supervisor rather than in it: it only reads public state.
+    return Object.assign(supervisor, { readiness: () => workerReadiness(supervisor, config.runtime) })
   }
 }
 
