@@ -15,6 +15,7 @@ import { sessionPage } from './session-page'
 import { sessionWriter } from './session-writer'
 import { slowReaders } from './slow-readers'
 import { sse100, sse1000 } from './sse-fanout'
+import { terminalOpen } from './terminal-open'
 import type { Scenario } from './types'
 import { workerStart } from './workers'
 import { writersManyStreams } from './writers-many-streams'
@@ -32,6 +33,7 @@ export const scenarios: Scenario[] = [
   workerStart,
   sessionWriter,
   sessionPage,
+  terminalOpen,
   compaction,
   slowReaders,
 ]

@@ -80,7 +80,8 @@ export function renderLine(line: TerminalLine, author: TerminalAuthor, cols: num
     case 'input': {
       if (commandText(line) === undefined) return ''
       const label = `${terminalSafe(author.name)} ◂`
-      const column = Math.max(1, cols - label.length)
+      // Right-aligned: its last cell is the row's last column (1-based), so the command has the most room.
+      const column = Math.max(1, cols - label.length + 1)
       return `\x1b7\x1b[${column}G\x1b[2;38;2;${rgb(author.color)}m${label}\x1b[0m\x1b8`
     }
     case 'output':

@@ -1,0 +1,214 @@
+/**
+ * The terminal pane with a long terminal (issue 10, "scroll-back loads by offset"), through the
+ * whole production app (vite build, src/server/main.ts, workers off) and chromium. A session with
+ * 100,000 rows of terminal output, written two ways:
+ *   - batched: 1,000 commands with 100 rows each in one output event (as the worker batches);
+ *   - one row per event: 100,000 output events (the worst case for the page's collections).
+ * Measured: the terminal page opened cold until the newest row is in xterm (the pane writes the
+ * newest window, TERMINAL_WINDOW rows, not all of it), the longest main-thread block meanwhile,
+ * one "Load earlier output" (two windows rewritten), and "Load earlier" repeated to the start
+ * (the last click rewrites all 100,000 rows: what opening cost before the window).
+ * Needs a production build (`NODE_ENV=production npx vite build`) and /usr/bin/chromium.
+ *
+ *   tsx bench/scenarios/terminal-open.ts [--quick]      run alone
+ */
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
+import { startProductionServer } from '../../test/support/production-server'
+import { createBenchSession, postEvents } from '../session-fill'
+import type { Scenario } from './types'
+
+const END = 'END-OF-OUTPUT'
+// tsx (esbuild keepNames) wraps functions in __name(...), which the page does not have.
+const NAME_SHIM = { content: 'globalThis.__name = (f) => f' }
+
+interface Probe {
+  endAt?: number
+  longTasks: Array<{ start: number; duration: number }>
+}
+
+/** Runs in the page before its scripts: when the END row first shows in xterm, and long tasks. */
+function installTerminalProbe(end: string): void {
+  const probe: Probe = { longTasks: [] }
+  ;(window as unknown as { __terminalProbe: Probe }).__terminalProbe = probe
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) probe.longTasks.push({ start: e.startTime, duration: e.duration })
+    }).observe({ type: 'longtask', buffered: true })
+  } catch {
+    // no longtask support
+  }
+  type Buffer = { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined }
+  const frame = (t: number) => {
+    const host = document.querySelector('[data-testid="terminal-host"]') as (HTMLElement & { xterm?: { buffer: { active: Buffer } } }) | null
+    const buffer = host?.xterm?.buffer.active
+    if (buffer) {
+      for (let i = Math.max(0, buffer.length - 60); i < buffer.length; i++) {
+        if (buffer.getLine(i)?.translateToString(true).includes(end)) {
+          probe.endAt = t
+          return
+        }
+      }
+    }
+    requestAnimationFrame(frame)
+  }
+  requestAnimationFrame(frame)
+}
+
+type Event = { channel: string; data: Record<string, unknown> }
+
+/** 100,000 rows (or fewer when quick) of output under `commands` commands. */
+async function fill(origin: string, token: string, sessionId: string, rows: number, rowsPerEvent: number): Promise<number> {
+  const commands = Math.max(1, Math.round(rows / 100))
+  let batch: Event[] = []
+  let events = 0
+  const flush = async (force = false) => {
+    if (batch.length < 1000 && !force) return
+    if (batch.length) await postEvents(origin, token, sessionId, batch)
+    events += batch.length
+    batch = []
+  }
+  let row = 0
+  for (let c = 0; c < commands; c++) {
+    const id = `cmd${c}`
+    batch.push({ channel: 'terminal', data: { id, kind: 'input', source: 'bench-user', data: `ls -la dir${c}` } })
+    const perCommand = Math.round(rows / commands)
+    for (let r = 0; r < perCommand; ) {
+      let data = ''
+      for (let k = 0; k < rowsPerEvent && r < perCommand; k++, r++, row++) {
+        data += row === rows - 1 ? `${END}\r\n` : `-rw-r--r-- 1 user user ${String(row).padStart(7)} Nov 29 10:00 file-${row}.txt\r\n`
+      }
+      batch.push({ channel: 'terminal', data: { kind: 'output', source: 'agent-bench', stream: 'stdout', commandId: id, data } })
+      await flush()
+    }
+  }
+  await flush(true)
+  return events
+}
+
+/** Clicks "Load earlier output" and waits until xterm has parsed and painted what it rewrote. */
+async function loadEarlier(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const host = document.querySelector('[data-testid="terminal-host"]') as HTMLElement & {
+      xterm: { write(data: string, cb: () => void): void }
+    }
+    const button = document.querySelector('[data-testid="terminal-load-earlier"]') as HTMLButtonElement
+    const frame = () => new Promise((r) => requestAnimationFrame(r))
+    const t0 = performance.now()
+    button.click()
+    await frame()
+    await frame()
+    // Queued after what the pane wrote: its callback runs once all of that is parsed.
+    await new Promise<void>((r) => host.xterm.write('', r))
+    await frame()
+    return performance.now() - t0
+  })
+}
+
+export interface TerminalOpenResult {
+  batched: { open: number; longest: number; loadEarlier: number; allRows: number; clicks: number }
+  perRow: { open: number; longest: number }
+}
+
+async function openOnce(browser: Browser, url: string): Promise<{ page: Page; open: number; longest: number; close: () => Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+  await context.addInitScript(NAME_SHIM)
+  await context.addInitScript(installTerminalProbe, END)
+  const page = await context.newPage()
+  await page.goto(url)
+  await page.waitForFunction(() => (window as unknown as { __terminalProbe: Probe }).__terminalProbe.endAt !== undefined, undefined, {
+    timeout: 300_000,
+    polling: 100,
+  })
+  const probe = await page.evaluate(() => (window as unknown as { __terminalProbe: Probe }).__terminalProbe)
+  const open = probe.endAt ?? Number.NaN
+  const longest = probe.longTasks.filter((t) => t.start < open).reduce((m, t) => Math.max(m, t.duration), 0)
+  return { page, open, longest, close: () => context.close() }
+}
+
+export async function measureTerminalOpen(opts: { quick?: boolean; log?: (m: string) => void } = {}): Promise<TerminalOpenResult> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
+  const rows = opts.quick ? 20_000 : 100_000
+  const secret = randomBytes(24).toString('base64url')
+  const server = await startProductionServer({ TETHER_SECRET: secret, TETHER_WORKERS: 'off', TETHER_MONITOR_INTERVAL_MS: '0' })
+  const token = await issueToken(secretFromString(secret), { role: 'admin', subject: 'bench-user' })
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'],
+  })
+  try {
+    const batchedId = await createBenchSession(server.url, token, 'long terminal, batched')
+    log(`batched: ${await fill(server.url, token, batchedId, rows, 100)} events for ${rows} rows`)
+    const perRowId = await createBenchSession(server.url, token, 'long terminal, a row per event')
+    log(`one row per event: ${await fill(server.url, token, perRowId, rows, 1)} events for ${rows} rows`)
+
+    const b = await openOnce(browser, `${server.url}/sessions/${batchedId}/terminal?token=${token}`)
+    log(`batched: open ${b.open.toFixed(0)} ms, longest block ${b.longest.toFixed(0)} ms`)
+    const earlier = await loadEarlier(b.page)
+    log(`batched: one "Load earlier output" ${earlier.toFixed(0)} ms`)
+    let clicks = 1
+    let allRows = earlier
+    while (await b.page.$('[data-testid="terminal-load-earlier"]')) {
+      allRows = await loadEarlier(b.page)
+      clicks++
+    }
+    log(`batched: all ${rows} rows after ${clicks} clicks; the last rewrite took ${allRows.toFixed(0)} ms`)
+    await b.close()
+
+    const p = await openOnce(browser, `${server.url}/sessions/${perRowId}/terminal?token=${token}`)
+    log(`one row per event: open ${p.open.toFixed(0)} ms, longest block ${p.longest.toFixed(0)} ms`)
+    await p.close()
+    return { batched: { open: b.open, longest: b.longest, loadEarlier: earlier, allRows, clicks }, perRow: { open: p.open, longest: p.longest } }
+  } catch (err) {
+    log(`server output (tail):\n${server.output().slice(-3000)}`)
+    throw err
+  } finally {
+    await browser.close()
+    await server.dispose()
+  }
+}
+
+const ms = (key: string, label: string, target?: number) => ({
+  key,
+  label,
+  unit: 'ms',
+  better: 'lower' as const,
+  digits: 0,
+  ...(target === undefined ? {} : { target: { op: '<' as const, value: target } }),
+})
+
+export const terminalOpen: Scenario = {
+  id: 'terminal-open',
+  title: 'terminal page: open 100k rows of output (batched, and one row per event); load earlier (whole app, chromium)',
+  repeats: 1,
+  servers: ['ours-normal'],
+  metrics: [
+    ms('batchedOpen', 'batched: open until the newest row shows', 1000),
+    ms('batchedLongest', 'batched: longest main-thread block while opening'),
+    ms('loadEarlier', 'batched: one "Load earlier output"'),
+    ms('allRows', 'batched: rewrite of all rows (last "Load earlier")'),
+    ms('perRowOpen', 'a row per event: open until the newest row shows', 1000),
+    ms('perRowLongest', 'a row per event: longest block while opening'),
+  ],
+  async run({ quick, log }) {
+    const r = await measureTerminalOpen({ quick, log })
+    return {
+      batchedOpen: r.batched.open,
+      batchedLongest: r.batched.longest,
+      loadEarlier: r.batched.loadEarlier,
+      allRows: r.batched.allRows,
+      perRowOpen: r.perRow.open,
+      perRowLongest: r.perRow.longest,
+    }
+  },
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
+  const r = await measureTerminalOpen({ quick: values.quick })
+  console.log(JSON.stringify(r, null, 2))
+  process.exit(0)
+}
