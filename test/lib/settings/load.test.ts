@@ -13,6 +13,8 @@ describe('loadSettings', () => {
       retentionDays: 30,
       defaultRetentionMs: 30 * 86_400_000,
       allowLoopbackWebhooks: false,
+      sseMaxBufferBytes: 1024 * 1024,
+      sseSlowGraceMs: 30_000,
     })
     expect(s.sessions).toMatchObject({
       auth: true,
