@@ -286,6 +286,44 @@ describe('session stream compaction (builtin streams)', () => {
   })
 })
 
+describe('session fold over a compacted stream (builtin streams)', () => {
+  it('rebuilds the same usage and message authorship after a restart', async () => {
+    const h = await startHarness('builtin', { sessions: { compaction: { chunkGraceMs: 0 } } })
+    try {
+      const sids = [await createSession(h), await createSession(h)]
+      for (const sid of sids) {
+        const ann = await h.app.issueToken({ role: 'collaborator', sessionId: sid, subject: 'u-ann' })
+        const worker = await h.app.issueToken({ role: 'worker', sessionId: sid, subject: 'agent-1' })
+        for (let seq = 0; seq < 3; seq++) {
+          await write(h, sid, { channel: 'chunk', data: { messageId: 'q', role: 'user', author: 'u-ann', turn: 0, seq, delta: `q${seq}`, done: seq === 2 } }, ann)
+        }
+        for (let seq = 0; seq < 5; seq++) {
+          await write(h, sid, { channel: 'chunk', data: { messageId: 'a', role: 'assistant', author: 'agent-1', turn: 1, seq, delta: `a${seq}`, done: seq === 4 } }, worker)
+          const state = { agentId: 'agent-1', status: seq === 4 ? 'idle' : 'thinking', tokensIn: 10 * seq, tokensOut: seq, costUsd: seq / 100, turns: seq === 4 ? 1 : 0 }
+          await write(h, sid, { channel: 'agent-state', data: state }, worker)
+        }
+      }
+      h.clock.advance(1)
+      const res = await h.request(`/api/sessions/${sids[0]}/compact`, { method: 'POST', token: h.adminToken })
+      expect(((await res.json()) as { after: { events: number } }).after.events).toBeLessThan(18)
+      await h.restart()
+      const usage = async (sid: string) =>
+        ((await (await h.request(`/api/sessions/${sid}`, { token: h.adminToken })).json()) as { session: { usage: unknown } }).session.usage
+      expect(await usage(sids[0]!)).toMatchObject({ tokensIn: 40, tokensOut: 4, turns: 1 })
+      expect(await usage(sids[0]!)).toEqual(await usage(sids[1]!))
+      // The folded user message is still Ann's: Bob may not continue it.
+      const bob = await h.app.issueToken({ role: 'collaborator', sessionId: sids[0]!, subject: 'u-bob' })
+      const forged = await h.request(`/api/streams?sessionId=${sids[0]}`, {
+        token: bob,
+        json: { channel: 'chunk', data: { messageId: 'q', role: 'user', author: 'u-bob', turn: 0, seq: 3, delta: 'mine now', done: true } },
+      })
+      expect(forged.status).toBe(403)
+    } finally {
+      await h.close()
+    }
+  })
+})
+
 describe.skipIf(!BACKENDS.includes('external'))('session stream compaction (external streams)', () => {
   let h: Harness
   beforeAll(async () => {
