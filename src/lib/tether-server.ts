@@ -13,6 +13,7 @@ import { createStreamsServer, type StreamsServer } from './streams'
 import type { SseLimits } from './streams/sse-limits'
 import { createSubscriptions } from './streams/subscriptions'
 import { mountOf } from './streams/paths'
+import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import {
   noopCallbacks,
@@ -60,6 +61,8 @@ export const NESTED_PROTOCOL_PATH = `${STREAMS_MOUNT}${PROTOCOL_ALIAS_PATH}`
 export const SESSIONS_BASE_PATH = SESSIONS_MOUNT
 /** Liveness probe; the production entry calls it once at start so the app boots eagerly. */
 export const HEALTH_PATH = '/api/health'
+/** Readiness: database writable, migrations done, workers' runtime reachable (src/lib/ops/readiness.ts). */
+export const READY_PATH = '/api/ready'
 /** Origin of in-process protocol requests (never leaves the process). */
 const INTERNAL_ORIGIN = 'http://tether.internal'
 
@@ -325,6 +328,14 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
       const { pathname } = new URL(req.url)
       try {
         if (pathname === HEALTH_PATH) return json({ ok: true })
+        if (pathname === READY_PATH) {
+          const report = await readiness([
+            () => databaseWritable(db.sqlite),
+            () => migrationsApplied(db.sqlite, db.migrationsFolder),
+            async () => (hooks.readiness ? await hooks.readiness() : []),
+          ])
+          return json(report, report.ok ? 200 : 503)
+        }
         if (pathname === AUTH_EXCHANGE_PATH) return await loginExchange(req)
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
