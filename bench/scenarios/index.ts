@@ -18,6 +18,7 @@ import { sse100, sse1000 } from './sse-fanout'
 import { terminalOpen } from './terminal-open'
 import type { Scenario } from './types'
 import { workerStart } from './workers'
+import { workspaceSnapshot } from './workspace-snapshot'
 import { writersManyStreams } from './writers-many-streams'
 import { writers32 } from './writers32'
 
@@ -36,4 +37,5 @@ export const scenarios: Scenario[] = [
   terminalOpen,
   compaction,
   slowReaders,
+  workspaceSnapshot,
 ]

@@ -3,6 +3,7 @@ import type { Message } from '../../lib/sessions/client/derive'
 import type { ToolCall } from '../../lib/sessions/channel-schemas'
 import { EmptyState, Skeleton } from './states'
 import { TurnStatus } from './TurnStatus'
+import { ForkAction } from './ForkAction'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {
   pending: 'badge',
@@ -123,6 +124,8 @@ function MessageView({
           {message.pending ? <span className="badge">sending…</span> : null}
           {/* issue #10: the turn this user message asked for (TurnStatus.tsx) */}
           {isUser ? <TurnStatus messageId={message.id} /> : null}
+          {/* issue #10: fork a new session from the end of this message's turn (ForkAction.tsx) */}
+          {isUser ? <ForkAction messageId={message.id} /> : null}
         </div>
         {message.text ? (
           <div className="msg-text" data-testid="message-text">

@@ -1,8 +1,23 @@
 import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
 import type { SessionRecord } from '../../lib/sessions/session-types'
+import { ForkLineage } from './ForkAction'
 
-/** One line under the header when something needs saying: ended, offline, view-only. */
-export function SessionBanner({
+/** Under the header: a fork's lineage (ForkAction.tsx), then one line when something needs saying. */
+export function SessionBanner(props: Parameters<typeof StateBanner>[0]) {
+  const from = props.session?.forkedFrom
+  const banner = <StateBanner {...props} />
+  return from ? (
+    <>
+      <ForkLineage from={from} />
+      {banner}
+    </>
+  ) : (
+    banner
+  )
+}
+
+/** One line when something needs saying: ended, offline, view-only. */
+function StateBanner({
   status,
   session,
   canWrite,
