@@ -26,7 +26,13 @@ describe('loadSettings', () => {
       ephemeralRemoveAfterMs: 60_000,
       defaultLimits: {},
     })
-    expect(s.workers).toEqual({ enabled: true, runtime: 'process', warmPool: {}, sandbox: 'bwrap' })
+    expect(s.workers).toEqual({
+      enabled: true,
+      runtime: 'process',
+      warmPool: {},
+      sandbox: 'bwrap',
+      snapshots: { keep: 20, maxBytes: 256 * 1024 * 1024 },
+    })
     expect(s.gateway.providerEnv).toEqual({})
     expect(s.logging.level).toBe('info')
   })
