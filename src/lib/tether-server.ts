@@ -14,6 +14,7 @@ import type { SseLimits } from './streams/sse-limits'
 import { createSubscriptions } from './streams/subscriptions'
 import { mountOf } from './streams/paths'
 import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
+import { createStatsSummaryHandler } from './ops/stats-summary'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import {
   noopCallbacks,
@@ -300,6 +301,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     publicUrl: sc.publicUrl,
     maxBodyBytes: sc.maxEventBodyBytes,
     compaction,
+    statsSummary: createStatsSummaryHandler(db.sqlite, now),
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
     model: createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) }),
   })

@@ -3,6 +3,7 @@
  *   POST   /api/sessions                  create (admin)       → 201 { session, streamUrl, shareUrl, shareToken }
  *   GET    /api/sessions                  list (?status, ?pattern, ?limit, ?cursor), with presence + agents
  *   GET    /api/sessions/stats            counts by status and pattern, usage totals
+ *   GET    /api/sessions/stats/summary    the stats dashboard's figures over ?from&to&bucket (admin; ops/stats-summary.ts)
  *   GET    /api/sessions/:id              one session (usage re-folded from its stream)
  *   PATCH  /api/sessions/:id              title, agent, limits, metadata (admin)
  *   DELETE /api/sessions/:id              end + delete record and stream (admin)
@@ -51,6 +52,8 @@ export interface SessionsApiOptions {
   model?: (req: Request, claims: TokenClaims, sessionId: string) => Promise<Response>
   /** Stream compaction (POST :id/compact, admin); absent = 501. */
   compaction?: SessionCompaction
+  /** GET stats/summary (admin; src/lib/ops/stats-summary.ts); absent = 501. */
+  statsSummary?: (req: Request, claims: TokenClaims) => Response
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -115,6 +118,11 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
     if (segments.length === 1 && segments[0] === 'stats') {
       if (method !== 'GET') throw notAllowed('GET')
       return json(store.stats(claims.sid === ALL_SESSIONS ? undefined : claims.sid))
+    }
+    if (segments.length === 2 && segments[0] === 'stats' && segments[1] === 'summary') {
+      if (method !== 'GET') throw notAllowed('GET')
+      if (!opts.statsSummary) throw new HttpError(501, 'stats summary is not configured on this server')
+      return opts.statsSummary(req, claims)
     }
 
     const id = segments[0]
