@@ -6,7 +6,8 @@
  * `turn` = k), the tool calls of those steps, and its `kind:'turn'` agent-state record
  * (`turn:<messageId>`). The turn has ended when its record says done / cancelled / failed; on
  * streams without turn records, when the agent wrote a finished chunk for it and no tool call of
- * it is still pending or running.
+ * it is still pending or running. The agent's `kind:'state'` updates that follow at once (its
+ * usage and turn count after the turn) go with the turn.
  */
 const FINAL_TURN = new Set(['done', 'cancelled', 'failed'])
 const OPEN_TOOL = new Set(['pending', 'running'])
@@ -112,5 +113,15 @@ export function findTurnEnd(events: readonly unknown[], target: { turn?: number;
   const tools = [...(toolStatus.get(turn)?.values() ?? [])]
   const ended = status !== undefined ? FINAL_TURN.has(status) : agentDone.has(turn) && !tools.some((s) => OPEN_TOOL.has(s))
   if (!ended) throw new TurnNotFoundError(`turn ${turn} has not finished: fork at a finished turn`, 'turn')
-  return { turn, messageId: userMessages[turn - 1]!, count: last.get(turn)! + 1 }
+  // The agent's state updates right after the turn (idle, turns and tokens counted) belong with
+  // it: a fork's usage then starts from them. Stops at the first event of anything else.
+  let end = last.get(turn)!
+  while (end + 1 < events.length && isAgentState(events[end + 1])) end++
+  return { turn, messageId: userMessages[turn - 1]!, count: end + 1 }
+}
+
+function isAgentState(raw: unknown): boolean {
+  const e = rec(raw)
+  const v = rec(e?.value)
+  return e?.type === 'agent-state' && v?.kind === 'state'
 }

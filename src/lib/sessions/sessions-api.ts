@@ -131,7 +131,9 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         requireSession(claims, id, ANY_SESSION_ROLE)
         getSession(id)
         const session = await manager.refresh(id)
-        return json({ session, streamUrl: streamUrlOf(id) })
+        // A source's forks (ids of other sessions): only for an admin of all sessions.
+        const forks = claims.sid === ALL_SESSIONS && claims.role === 'admin' ? { forks: store.forksOf(id) } : {}
+        return json({ session, streamUrl: streamUrlOf(id), ...forks })
       }
       if (method === 'PATCH') {
         requireSession(claims, id, ['admin'])

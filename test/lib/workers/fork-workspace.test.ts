@@ -68,6 +68,13 @@ for (const runtime of ['process', 'docker'] as RuntimeKind[]) {
       expect(fork.session.forkedFrom).toMatchObject({ sessionId: source, turn: 3 })
       const got = (await (await h.request(`/api/sessions/${fork.session.id}`)).json()) as { session: typeof fork.session }
       expect(got.session.forkedFrom).toEqual(fork.session.forkedFrom)
+      // Usage starts from the inherited log: the source's three turns are counted.
+      expect((got.session as unknown as { usage: { turns: number } }).usage.turns).toBeGreaterThanOrEqual(3)
+      const src = (await (await h.request(`/api/sessions/${source}`)).json()) as { forks?: string[] }
+      expect(src.forks).toEqual([fork.session.id])
+      const scoped = await h.app.issueToken({ role: 'viewer', sessionId: source })
+      const asViewer = (await (await h.request(`/api/sessions/${source}`, { token: scoped })).json()) as { forks?: string[] }
+      expect(asViewer.forks).toBeUndefined()
       const list = (await (await h.request('/api/sessions?limit=100')).json()) as { sessions: Array<typeof fork.session & { id: string }> }
       expect(list.sessions.find((s) => s.id === fork.session.id)?.forkedFrom?.sessionId).toBe(source)
     })
@@ -81,8 +88,8 @@ for (const runtime of ['process', 'docker'] as RuntimeKind[]) {
       const inherited = forkEvents.slice(0, noteAt)
       expect(inherited).toEqual(sourceEvents.slice(0, noteAt))
       // It ends with turn 3's last event, and holds all of turn 3 and nothing of turns 4 and 5.
-      const last = inherited.at(-1)!
-      expect(last.value.turn === 3 || last.value.messageId?.includes(':t3:')).toBe(true)
+      const lastOfTurn = inherited.findLast((e) => !(e.type === 'agent-state' && e.value.kind === 'state'))!
+      expect(lastOfTurn.value.turn === 3 || lastOfTurn.value.messageId?.includes(':t3:')).toBe(true)
       expect(turnEnded(inherited, 3)).toBe(true)
       const agentTurns = new Set(inherited.filter((e) => e.type === 'chunk' && e.value.role === 'assistant').map((e) => e.value.turn))
       expect(agentTurns).toEqual(new Set([1, 2, 3]))
