@@ -38,6 +38,7 @@ import {
   type LoginCodeStore,
 } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
+import { createOperations } from './ops/operations'
 import { isLiveStatus } from './sessions/session-types'
 import type { SessionStore } from './sessions/session-store'
 import { createModelGateway, LedgerSessionStore, ModelLedger } from './gateway'
@@ -247,13 +248,15 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   }
   const hooks: SessionWorkerCallbacks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks)
 
+  // Lifecycle webhooks and the audit log (ops/operations.ts); the manager's callbacks record lifecycle events first.
+  const ops = createOperations({ db, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
   // Model spend as the gateway counted it (src/lib/gateway) is folded into every usage update.
   const ledger = new ModelLedger(db.db, now)
   const store: SessionStore = new LedgerSessionStore(db.db, ledger)
   const manager = new SessionManager({
     store,
     endpoint,
-    hooks,
+    hooks: ops.hooks(hooks),
     now,
     logger,
     retentionSeconds: sc.retentionDays * 86_400,
@@ -292,7 +295,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     })
   const gate = gateFor(STREAMS_BASE_PATH, [NESTED_PROTOCOL_PATH])
   const aliasGate = gateFor(PROTOCOL_ALIAS_PATH)
-  const sessionsApi = createSessionsApi({
+  const sessionsApi = ops.auditSessions(createSessionsApi({
     manager,
     store,
     auth,
@@ -303,11 +306,11 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     compaction,
     statsSummary: createStatsSummaryHandler(db.sqlite, now),
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
-    model: createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) }),
-  })
+    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) })),
+  }))
 
   const loginCodes = loginCodeStore(config.dataDir, now)
-  const loginExchange = createLoginExchange({ codes: loginCodes, auth })
+  const loginExchange = ops.auditSignIn(createLoginExchange({ codes: loginCodes, auth }))
 
   monitor.start()
   const ready = manager.reconcile()
@@ -339,6 +342,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
           return json(report, report.ok ? 200 : 503)
         }
         if (pathname === AUTH_EXCHANGE_PATH) return await loginExchange(req)
+        if (ops.owns(pathname)) return withCors(await ops.handle(req))
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
           return withCors(await writer(req))
@@ -360,6 +364,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     close() {
       closing ??= (async () => {
         monitor.stop()
+        ops.close()
         await manager.closeWorkerCallbacks()
         streams?.close()
         db.close()

@@ -45,6 +45,8 @@ export interface SessionsConfig {
   monitorIntervalMs: number
   ephemeralRemoveAfterMs: number
   retentionDays: number
+  /** Stream-TTL of the audit log `__tether/audit` in days (TETHER_AUDIT_RETENTION_DAYS; src/lib/ops/audit.ts). */
+  auditRetentionDays?: number
   maxEventBodyBytes: number
   /** Overrides of the per-pattern default limits (null = no limit). */
   defaultLimits: Partial<SessionLimits>
@@ -159,6 +161,7 @@ export function loadSettings(env: Env): Settings {
       monitorIntervalMs: e.TETHER_MONITOR_INTERVAL_MS,
       ephemeralRemoveAfterMs: e.TETHER_EPHEMERAL_REMOVE_AFTER_MS,
       retentionDays: e.TETHER_SESSION_RETENTION_DAYS,
+      auditRetentionDays: e.TETHER_AUDIT_RETENTION_DAYS,
       maxEventBodyBytes: e.TETHER_MAX_EVENT_BODY_BYTES,
       defaultLimits: sessionLimits(e),
       compaction: {

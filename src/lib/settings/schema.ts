@@ -84,6 +84,11 @@ export const VARIABLES = {
     doc: 'session streams expire this long after their last read or write (sliding Stream-TTL)',
     readers: ['server'],
   }),
+  TETHER_AUDIT_RETENTION_DAYS: variable(intWithDefault(365), {
+    default: '`365`',
+    doc: 'the audit log (`__tether/audit`, admin-only) expires this long after its last entry or read (its sliding Stream-TTL; `0`: `TETHER_RETENTION_DAYS`)',
+    readers: ['server'],
+  }),
   TETHER_COMPACT_CHUNKS: variable(onOff, {
     default: '`on`',
     doc: "compaction folds a finished message's token chunks into one event (specs/sessions.md, Retention and compaction)",
