@@ -36,7 +36,8 @@ export function countJsonArrayElements(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i]!
     if (inString) {
-      if (c === 0x5c) i++ // backslash: skip the escaped byte
+      if (c === 0x5c)
+        i++ // backslash: skip the escaped byte
       else if (c === 0x22) inString = false
       continue
     }
@@ -120,7 +121,12 @@ export interface ForkPosition {
  * The fork position just after the first `count` messages of the stream (0 < count ≤ all):
  * a binary search over append boundaries (at most log2(appends) reads of a suffix).
  */
-export async function forkPositionAfter(endpoint: StreamsEndpoint, path: string, snapshot: StreamSnapshot, count: number): Promise<ForkPosition> {
+export async function forkPositionAfter(
+  endpoint: StreamsEndpoint,
+  path: string,
+  snapshot: StreamSnapshot,
+  count: number,
+): Promise<ForkPosition> {
   const total = snapshot.events.length
   const { tail } = snapshot
   if (count >= total) return { offset: encodeStreamOffset(tail.seq, tail.pos), subOffset: 0 }

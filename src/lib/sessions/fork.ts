@@ -29,7 +29,12 @@ export function forkNote(source: SessionRecord, turn: number, workspace: ForkWor
     : `Forked from "${name}" at the end of turn ${turn}. No workspace snapshot of that turn was kept: the agent starts with an empty workspace.`
 }
 
-export async function forkSession(manager: SessionManager, sourceId: string, input: ForkSessionInput, createdBy: string | null): Promise<ForkResult> {
+export async function forkSession(
+  manager: SessionManager,
+  sourceId: string,
+  input: ForkSessionInput,
+  createdBy: string | null,
+): Promise<ForkResult> {
   const source = manager.get(sourceId)
   if (!source) throw new SessionNotFoundError(sourceId, 'id')
   const path = sessionStreamPath(sourceId)
@@ -68,7 +73,8 @@ export async function forkSession(manager: SessionManager, sourceId: string, inp
     // and the server refused the computed offset. The offset recorded when the turn's workspace
     // was snapshotted is one it handed out itself (valid for good): fork there.
     if (!(err instanceof StreamsProtocolError && err.status === 400)) throw err
-    if (!kept?.offset) throw new HttpError(409, `the stream was compacted after turn ${end.turn} and no snapshot of it records where it ended`, 'turn')
+    if (!kept?.offset)
+      throw new HttpError(409, `the stream was compacted after turn ${end.turn} and no snapshot of it records where it ended`, 'turn')
     session = await create({ offset: kept.offset, subOffset: 0 })
   }
   // A system message, not a user one: it opens no turn, and every reader shows it in the conversation.

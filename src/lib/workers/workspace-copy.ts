@@ -15,7 +15,9 @@ function run(cmd: string, args: string[], input?: Readable): Promise<string> {
     child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')))
     child.stderr?.on('data', (d: Buffer) => (err += d.toString('utf8')))
     child.once('error', reject)
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim()}`))))
+    child.once('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim()}`)),
+    )
     if (input && child.stdin) {
       child.stdin.on('error', () => {})
       input.on('error', (e) => child.kill('SIGKILL') && reject(e))

@@ -40,7 +40,11 @@ describe('forkPositionAfter', () => {
     expect(put.status).toBe(201)
     for (const batch of appends) {
       const res = await server.handle(
-        new Request('http://local/s/src', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `[${batch.join(',')}]` }),
+        new Request('http://local/s/src', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: `[${batch.join(',')}]`,
+        }),
       )
       expect(res.status).toBeLessThan(300)
     }
