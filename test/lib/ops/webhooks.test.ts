@@ -88,8 +88,8 @@ describe('lifecycle webhooks', () => {
 
   it('retries a receiver that answers 500, then 200, and logs both attempts', async () => {
     const { r, id: hook } = await receiver(['session.created'])
-    let first = true
-    r.answer = () => (first ? ((first = false), 500) : 200)
+    let answered = 0
+    r.answer = () => (answered++ === 0 ? 500 : 200)
     const sid = await createSession()
     await r.until(() => r.delivered().size === 1)
     const attempts = r.received.filter((x) => x.event.sessionId === sid)
