@@ -116,3 +116,25 @@ for (const runtime of ['process', 'docker'] as RuntimeKind[]) {
     })
   })
 }
+
+describe('a hybrid session that slept', { timeout: 120_000 }, () => {
+  let h: WorkerHarness
+  beforeAll(async () => {
+    h = await startWorkerHarness({ runtime: 'process', monitorIntervalMs: 200 })
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('wakes with its files: the new worker starts from its own newest snapshot', async () => {
+    const id = await h.createSession({ pattern: 'hybrid', limits: { maxIdleTimeMs: 3_000 } })
+    await h.postMessage(id, '/write kept.txt still here')
+    await h.waitFor(id, (e) => turnEnded(e, 1), 'turn 1')
+    await h.waitFor(id, () => existsSync(join(h.dataDir, 'workspaces', id, '1', 'kept.txt')), 'snapshot of turn 1')
+    // Suspended by its idle limit: the worker and its work dir are removed.
+    await expect.poll(() => h.supervisor.workerOf(id), { timeout: 60_000 }).toBeNull()
+    await h.postMessage(id, '/ls')
+    const events = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'turn 2 after waking')
+    expect(answerText(events, 2)).toContain('kept.txt')
+  })
+})
