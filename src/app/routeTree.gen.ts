@@ -10,7 +10,9 @@
 
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
+import { Route as AdminStatsRouteImport } from './routes/admin/stats'
 import { Route as ApiHealthRouteImport } from './routes/api/health'
+import { Route as ApiReadyRouteImport } from './routes/api/ready'
 import { Route as ApiAuthExchangeRouteImport } from './routes/api/auth/exchange'
 import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/index'
 import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
@@ -25,9 +27,19 @@ const IndexRoute = IndexRouteImport.update({
   path: '/',
   getParentRoute: () => rootRouteImport,
 } as any)
+const AdminStatsRoute = AdminStatsRouteImport.update({
+  id: '/admin/stats',
+  path: '/admin/stats',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const ApiHealthRoute = ApiHealthRouteImport.update({
   id: '/api/health',
   path: '/api/health',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiReadyRoute = ApiReadyRouteImport.update({
+  id: '/api/ready',
+  path: '/api/ready',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiAuthExchangeRoute = ApiAuthExchangeRouteImport.update({
@@ -74,7 +86,9 @@ const V1StreamSplatRoute = V1StreamSplatRouteImport.update({
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
+  '/admin/stats': typeof AdminStatsRoute
   '/api/health': typeof ApiHealthRoute
+  '/api/ready': typeof ApiReadyRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
@@ -86,7 +100,9 @@ export interface FileRoutesByFullPath {
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
+  '/admin/stats': typeof AdminStatsRoute
   '/api/health': typeof ApiHealthRoute
+  '/api/ready': typeof ApiReadyRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
@@ -99,7 +115,9 @@ export interface FileRoutesByTo {
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
+  '/admin/stats': typeof AdminStatsRoute
   '/api/health': typeof ApiHealthRoute
+  '/api/ready': typeof ApiReadyRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
@@ -113,7 +131,9 @@ export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
   fullPaths:
     | '/'
+    | '/admin/stats'
     | '/api/health'
+    | '/api/ready'
     | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
@@ -125,7 +145,9 @@ export interface FileRouteTypes {
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
+    | '/admin/stats'
     | '/api/health'
+    | '/api/ready'
     | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
@@ -137,7 +159,9 @@ export interface FileRouteTypes {
   id:
     | '__root__'
     | '/'
+    | '/admin/stats'
     | '/api/health'
+    | '/api/ready'
     | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
@@ -150,7 +174,9 @@ export interface FileRouteTypes {
 }
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
+  AdminStatsRoute: typeof AdminStatsRoute
   ApiHealthRoute: typeof ApiHealthRoute
+  ApiReadyRoute: typeof ApiReadyRoute
   ApiAuthExchangeRoute: typeof ApiAuthExchangeRoute
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
@@ -170,11 +196,25 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof IndexRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/admin/stats': {
+      id: '/admin/stats'
+      path: '/admin/stats'
+      fullPath: '/admin/stats'
+      preLoaderRoute: typeof AdminStatsRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/api/health': {
       id: '/api/health'
       path: '/api/health'
       fullPath: '/api/health'
       preLoaderRoute: typeof ApiHealthRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/ready': {
+      id: '/api/ready'
+      path: '/api/ready'
+      fullPath: '/api/ready'
+      preLoaderRoute: typeof ApiReadyRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/auth/exchange': {
@@ -238,7 +278,9 @@ declare module '@tanstack/react-router' {
 
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
+  AdminStatsRoute: AdminStatsRoute,
   ApiHealthRoute: ApiHealthRoute,
+  ApiReadyRoute: ApiReadyRoute,
   ApiAuthExchangeRoute: ApiAuthExchangeRoute,
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,

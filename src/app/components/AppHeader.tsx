@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react'
 import { Link } from '@tanstack/react-router'
 import { ThemeToggle } from './theme'
+import { StatsLink } from './stats/StatsLink'
 
 export function AppHeader({ children, right }: { children?: ReactNode; right?: ReactNode }) {
   return (
@@ -13,6 +14,7 @@ export function AppHeader({ children, right }: { children?: ReactNode; right?: R
       </Link>
       {children ? <div className="header-title">{children}</div> : null}
       <div className="header-spacer" />
+      <StatsLink />
       {right}
       <ThemeToggle />
     </header>
