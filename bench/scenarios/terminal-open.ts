@@ -10,7 +10,7 @@
  * (the last click rewrites all 100,000 rows: what opening cost before the window).
  * Needs a production build (`NODE_ENV=production npx vite build`) and /usr/bin/chromium.
  *
- *   tsx bench/scenarios/terminal-open.ts [--quick]      run alone
+ *   tsx bench/scenarios/terminal-open.ts [--quick] [--batched-only]      run alone
  */
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
@@ -26,6 +26,8 @@ const NAME_SHIM = { content: 'globalThis.__name = (f) => f' }
 
 interface Probe {
   endAt?: number
+  /** the connection badge said live (caught up with the stream) */
+  liveAt?: number
   longTasks: Array<{ start: number; duration: number }>
 }
 
@@ -42,6 +44,7 @@ function installTerminalProbe(end: string): void {
   }
   type Buffer = { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined }
   const frame = (t: number) => {
+    if (probe.liveAt === undefined && document.querySelector('[data-testid="connection"][data-state="live"]')) probe.liveAt = t
     const host = document.querySelector('[data-testid="terminal-host"]') as (HTMLElement & { xterm?: { buffer: { active: Buffer } } }) | null
     const buffer = host?.xterm?.buffer.active
     if (buffer) {
@@ -63,12 +66,15 @@ type Event = { channel: string; data: Record<string, unknown> }
 async function fill(origin: string, token: string, sessionId: string, rows: number, rowsPerEvent: number): Promise<number> {
   const commands = Math.max(1, Math.round(rows / 100))
   let batch: Event[] = []
+  let bytes = 0
   let events = 0
+  // The writer takes at most 1,000 events and 1 MiB a request.
   const flush = async (force = false) => {
-    if (batch.length < 1000 && !force) return
+    if (batch.length < 900 && bytes < 600_000 && !force) return
     if (batch.length) await postEvents(origin, token, sessionId, batch)
     events += batch.length
     batch = []
+    bytes = 0
   }
   let row = 0
   for (let c = 0; c < commands; c++) {
@@ -81,6 +87,7 @@ async function fill(origin: string, token: string, sessionId: string, rows: numb
         data += row === rows - 1 ? `${END}\r\n` : `-rw-r--r-- 1 user user ${String(row).padStart(7)} Nov 29 10:00 file-${row}.txt\r\n`
       }
       batch.push({ channel: 'terminal', data: { kind: 'output', source: 'agent-bench', stream: 'stdout', commandId: id, data } })
+      bytes += data.length + 120
       await flush()
     }
   }
@@ -108,11 +115,11 @@ async function loadEarlier(page: Page): Promise<number> {
 }
 
 export interface TerminalOpenResult {
-  batched: { open: number; longest: number; loadEarlier: number; allRows: number; clicks: number }
-  perRow: { open: number; longest: number }
+  batched: { live: number; open: number; longest: number; loadEarlier: number; allRows: number; clicks: number }
+  perRow: { live: number; open: number; longest: number }
 }
 
-async function openOnce(browser: Browser, url: string): Promise<{ page: Page; open: number; longest: number; close: () => Promise<void> }> {
+async function openOnce(browser: Browser, url: string): Promise<{ page: Page; live: number; open: number; longest: number; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 860 } })
   await context.addInitScript(NAME_SHIM)
   await context.addInitScript(installTerminalProbe, END)
@@ -125,10 +132,12 @@ async function openOnce(browser: Browser, url: string): Promise<{ page: Page; op
   const probe = await page.evaluate(() => (window as unknown as { __terminalProbe: Probe }).__terminalProbe)
   const open = probe.endAt ?? Number.NaN
   const longest = probe.longTasks.filter((t) => t.start < open).reduce((m, t) => Math.max(m, t.duration), 0)
-  return { page, open, longest, close: () => context.close() }
+  return { page, live: probe.liveAt ?? Number.NaN, open, longest, close: () => context.close() }
 }
 
-export async function measureTerminalOpen(opts: { quick?: boolean; log?: (m: string) => void } = {}): Promise<TerminalOpenResult> {
+export async function measureTerminalOpen(
+  opts: { quick?: boolean; batchedOnly?: boolean; log?: (m: string) => void } = {},
+): Promise<TerminalOpenResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const rows = opts.quick ? 20_000 : 100_000
   const secret = randomBytes(24).toString('base64url')
@@ -142,11 +151,9 @@ export async function measureTerminalOpen(opts: { quick?: boolean; log?: (m: str
   try {
     const batchedId = await createBenchSession(server.url, token, 'long terminal, batched')
     log(`batched: ${await fill(server.url, token, batchedId, rows, 100)} events for ${rows} rows`)
-    const perRowId = await createBenchSession(server.url, token, 'long terminal, a row per event')
-    log(`one row per event: ${await fill(server.url, token, perRowId, rows, 1)} events for ${rows} rows`)
 
     const b = await openOnce(browser, `${server.url}/sessions/${batchedId}/terminal?token=${token}`)
-    log(`batched: open ${b.open.toFixed(0)} ms, longest block ${b.longest.toFixed(0)} ms`)
+    log(`batched: live ${b.live.toFixed(0)} ms, open ${b.open.toFixed(0)} ms, longest block ${b.longest.toFixed(0)} ms`)
     const earlier = await loadEarlier(b.page)
     log(`batched: one "Load earlier output" ${earlier.toFixed(0)} ms`)
     let clicks = 1
@@ -158,10 +165,15 @@ export async function measureTerminalOpen(opts: { quick?: boolean; log?: (m: str
     log(`batched: all ${rows} rows after ${clicks} clicks; the last rewrite took ${allRows.toFixed(0)} ms`)
     await b.close()
 
+    const batched = { live: b.live, open: b.open, longest: b.longest, loadEarlier: earlier, allRows, clicks }
+    if (opts.batchedOnly) return { batched, perRow: { live: Number.NaN, open: Number.NaN, longest: Number.NaN } }
+
+    const perRowId = await createBenchSession(server.url, token, 'long terminal, a row per event')
+    log(`one row per event: ${await fill(server.url, token, perRowId, rows, 1)} events for ${rows} rows`)
     const p = await openOnce(browser, `${server.url}/sessions/${perRowId}/terminal?token=${token}`)
-    log(`one row per event: open ${p.open.toFixed(0)} ms, longest block ${p.longest.toFixed(0)} ms`)
+    log(`one row per event: live ${p.live.toFixed(0)} ms, open ${p.open.toFixed(0)} ms, longest block ${p.longest.toFixed(0)} ms`)
     await p.close()
-    return { batched: { open: b.open, longest: b.longest, loadEarlier: earlier, allRows, clicks }, perRow: { open: p.open, longest: p.longest } }
+    return { batched, perRow: { live: p.live, open: p.open, longest: p.longest } }
   } catch (err) {
     log(`server output (tail):\n${server.output().slice(-3000)}`)
     throw err
@@ -186,20 +198,24 @@ export const terminalOpen: Scenario = {
   repeats: 1,
   servers: ['ours-normal'],
   metrics: [
+    ms('batchedLive', 'batched: open until caught up with the stream'),
     ms('batchedOpen', 'batched: open until the newest row shows', 1000),
     ms('batchedLongest', 'batched: longest main-thread block while opening'),
     ms('loadEarlier', 'batched: one "Load earlier output"'),
     ms('allRows', 'batched: rewrite of all rows (last "Load earlier")'),
+    ms('perRowLive', 'a row per event: open until caught up'),
     ms('perRowOpen', 'a row per event: open until the newest row shows', 1000),
     ms('perRowLongest', 'a row per event: longest block while opening'),
   ],
   async run({ quick, log }) {
     const r = await measureTerminalOpen({ quick, log })
     return {
+      batchedLive: r.batched.live,
       batchedOpen: r.batched.open,
       batchedLongest: r.batched.longest,
       loadEarlier: r.batched.loadEarlier,
       allRows: r.batched.allRows,
+      perRowLive: r.perRow.live,
       perRowOpen: r.perRow.open,
       perRowLongest: r.perRow.longest,
     }
@@ -207,8 +223,8 @@ export const terminalOpen: Scenario = {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
-  const r = await measureTerminalOpen({ quick: values.quick })
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'batched-only': { type: 'boolean', default: false } } })
+  const r = await measureTerminalOpen({ quick: values.quick, batchedOnly: values['batched-only'] })
   console.log(JSON.stringify(r, null, 2))
   process.exit(0)
 }

@@ -11,7 +11,6 @@ import {
   type AgentStateEntry,
   type Chunk,
   type Presence,
-  type TerminalLine,
   type ToolCall,
 } from '../channel-schemas'
 

@@ -4,7 +4,12 @@
  * terminal pane writes to xterm (the newest part first, earlier windows on request).
  */
 import type { TerminalLine } from '../channel-schemas'
-import type { RowMeta } from './derive'
+
+/** What a collection row carries besides its value (derive.ts's RowMeta; not imported: derive.ts re-exports this file). */
+interface RowMeta {
+  _seq?: number
+  $hasPendingWrites?: boolean
+}
 
 /** Stream order: synced rows by `_seq`, optimistic rows (no `_seq` yet) after them. */
 function streamOrder(a: RowMeta & { timestamp: number }, b: RowMeta & { timestamp: number }): number {
@@ -21,7 +26,10 @@ export interface CommandBlock {
   source: string
   timestamp: number
   pending: boolean
-  output: string
+  /** the output events' data, in order (joined only when someone looks: see `output`) */
+  outputParts: string[]
+  /** all its output as one string (joined on each read: a long session has megabytes of it) */
+  readonly output: string
   exitCode?: number
 }
 
@@ -60,7 +68,10 @@ export function deriveCommandBlocks(lines: ReadonlyArray<TerminalLine & RowMeta>
           source: line.source,
           timestamp: line.timestamp,
           pending: line.$hasPendingWrites === true,
-          output: '',
+          outputParts: [],
+          get output() {
+            return this.outputParts.join('')
+          },
         }
         blocks.set(line.id, latest)
       }
@@ -69,7 +80,7 @@ export function deriveCommandBlocks(lines: ReadonlyArray<TerminalLine & RowMeta>
     }
     const block = line.commandId ? blockOfInput.get(line.commandId) : undefined
     if (!block) continue
-    if (line.kind === 'output' && line.data) block.output += line.data
+    if (line.kind === 'output' && line.data) block.outputParts.push(line.data)
     if (line.kind === 'exit') block.exitCode = line.exitCode
   }
   return [...blocks.values()]

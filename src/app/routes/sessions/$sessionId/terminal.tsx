@@ -1,4 +1,4 @@
-import { useRef } from 'react'
+import { useMemo, useRef, useState } from 'react'
 import { Link, createFileRoute } from '@tanstack/react-router'
 import { AppHeader } from '../../../components/AppHeader'
 import { LiveCursors } from '../../../components/People'
@@ -29,6 +29,37 @@ function CommandBadge({ block }: { block: CommandBlock }) {
   )
 }
 
+/** The newest commands listed before "Show all": a long session has thousands. */
+const SHOWN_BLOCKS = 200
+
+/** One command in the list; its output is joined and drawn only while it is open. */
+function CommandItem({ block, author }: { block: CommandBlock; author: { name: string; color?: string } }) {
+  const [open, setOpen] = useState(false)
+  return (
+    <details className="command-block" data-testid="command-block" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary
+        style={{
+          display: 'flex',
+          gap: 8,
+          alignItems: 'center',
+          cursor: 'pointer',
+          fontFamily: 'var(--font-mono)',
+          fontSize: 12,
+        }}
+      >
+        <span style={{ color: author.color }} title={author.name}>
+          ●
+        </span>
+        <span className="cmd" style={{ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
+          {block.command}
+        </span>
+        <CommandBadge block={block} />
+      </summary>
+      {open && block.outputParts.length ? <pre>{block.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')}</pre> : null}
+    </details>
+  )
+}
+
 function TerminalPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
@@ -37,6 +68,8 @@ function TerminalPage() {
   const areaRef = useRef<HTMLDivElement>(null)
   const { here } = usePresence(connection, actions, areaRef, 'terminal')
   const terminal = useTerminal(connection)
+  const newestFirst = useMemo(() => [...terminal.blocks].reverse(), [terminal.blocks])
+  const [showAll, setShowAll] = useState(false)
   const retry = () => connection?.status.retryNow()
 
   if (status.fatal && !status.caughtUp) {
@@ -64,29 +97,14 @@ function TerminalPage() {
               </p>
             ) : (
               <div data-testid="command-blocks">
-                {[...terminal.blocks].reverse().map((b) => (
-                  <details key={b.id} className="command-block" data-testid="command-block">
-                    <summary
-                      style={{
-                        display: 'flex',
-                        gap: 8,
-                        alignItems: 'center',
-                        cursor: 'pointer',
-                        fontFamily: 'var(--font-mono)',
-                        fontSize: 12,
-                      }}
-                    >
-                      <span style={{ color: authorOf(b.source).color }} title={authorOf(b.source).name}>
-                        ●
-                      </span>
-                      <span className="cmd" style={{ flex: 1, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
-                        {b.command}
-                      </span>
-                      <CommandBadge block={b} />
-                    </summary>
-                    {b.output ? <pre>{b.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')}</pre> : null}
-                  </details>
+                {newestFirst.slice(0, showAll ? undefined : SHOWN_BLOCKS).map((b) => (
+                  <CommandItem key={b.id} block={b} author={authorOf(b.source)} />
                 ))}
+                {!showAll && newestFirst.length > SHOWN_BLOCKS ? (
+                  <button type="button" className="btn btn-sm" onClick={() => setShowAll(true)} data-testid="command-blocks-all">
+                    Show all {newestFirst.length} commands
+                  </button>
+                ) : null}
               </div>
             )}
           </div>
