@@ -23,6 +23,8 @@ import { percentile } from '../stats'
 import type { Scenario } from './types'
 
 const QUIET_MS = 500
+// tsx (esbuild keepNames) wraps functions in __name(...), which the page does not have.
+const NAME_SHIM = { content: 'globalThis.__name = (f) => f' }
 
 async function launch(): Promise<Browser> {
   return chromium.launch({
@@ -41,10 +43,19 @@ interface OpenTimes {
 }
 
 /** Waits until the page is interactive (see the header) and reads the probe. */
-async function waitInteractive(page: Page, timeoutMs = 180_000): Promise<OpenTimes> {
+async function waitInteractive(page: Page, timeoutMs = 120_000): Promise<OpenTimes> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (Date.now() > deadline) throw new Error('page never became interactive')
+    if (Date.now() > deadline) {
+      const p: ProbeState = await probeOf(page)
+      const shown = await page.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-message-id')).slice(-3))
+      const recent = p.longTasks.slice(-5).map((t) => `${t.start.toFixed(0)}+${t.duration.toFixed(0)}`)
+      const last = p.frames.slice(-6).map((f) => f.toFixed(0))
+      throw new Error(
+        `page never became interactive: first message ${p.firstMessageAt}, target ${p.targetAt}, ready ${p.readyAt}; last shown ${shown.join(',')}; ` +
+          `${p.longTasks.length} long tasks, last ${recent.join(' ')}; last frames ${last.join(' ')}`,
+      )
+    }
     await page.waitForTimeout(100)
     const p: ProbeState = await probeOf(page)
     if (p.readyAt === undefined) continue
@@ -90,11 +101,13 @@ export async function measureSessionPage(opts: { quick?: boolean; log?: (m: stri
     log(`catch-up: first byte ${catchUp.firstByteMs.toFixed(0)} ms, full ${catchUp.fullMs.toFixed(0)} ms, ${(catchUp.bytes / 1e6).toFixed(1)} MB`)
 
     const context = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+    await context.addInitScript(NAME_SHIM)
     await context.addInitScript(installProbe)
     await context.addInitScript((target: string) => {
       window.__probe.target = target
     }, filled.lastMessageId)
     const page = await context.newPage()
+    page.on('pageerror', (e) => log(`page error: ${e.message}`))
     await page.goto(`${server.url}/sessions/${id}?token=${token}`)
     const cold = await waitInteractive(page)
     log(`cold open: first message ${cold.firstMessage.toFixed(0)} ms, interactive ${cold.interactive.toFixed(0)} ms, longest block ${cold.longest.toFixed(0)} ms`)
@@ -108,6 +121,7 @@ export async function measureSessionPage(opts: { quick?: boolean; log?: (m: stri
     const sid = await createBenchSession(server.url, token, 'streaming')
     await fillSession({ origin: server.url, token, sessionId: sid, messages: 1_000, terminalLines: 10_000, log })
     const ctx2 = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+    await ctx2.addInitScript(NAME_SHIM)
     await ctx2.addInitScript(installProbe)
     await ctx2.addInitScript(() => {
       window.__probe.target = 'm999'
@@ -156,6 +170,9 @@ export async function measureSessionPage(opts: { quick?: boolean; log?: (m: stri
     )
     await ctx2.close()
     return { catchupFirstByte: catchUp.firstByteMs, catchupFull: catchUp.fullMs, catchupMB: catchUp.bytes / 1e6, cold, warm, stream }
+  } catch (err) {
+    log(`server output (tail):\n${server.output().slice(-3000)}`)
+    throw err
   } finally {
     await browser.close()
     await server.dispose()

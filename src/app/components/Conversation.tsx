@@ -1,4 +1,5 @@
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
+import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
+import { useVirtualizer } from '@tanstack/react-virtual'
 import type { Message } from '../../lib/sessions/client/derive'
 import type { ToolCall } from '../../lib/sessions/channel-schemas'
 import { EmptyState, Skeleton } from './states'
@@ -81,7 +82,12 @@ export function ToolCallCard({ call }: { call: ToolCall }) {
   )
 }
 
-function MessageView({
+/**
+ * One message. Memoised: the incremental store (use-session-messages.ts) hands the same object
+ * for a message no change touched, so a streamed token re-renders only the message it extends.
+ * Per-message insertions (TurnStatus, ForkAction) belong in here.
+ */
+const MessageView = memo(function MessageView({
   message,
   authorName,
   authorColor,
@@ -139,15 +145,19 @@ function MessageView({
       </div>
     </article>
   )
-}
+})
 
 export interface AuthorInfo {
   name: string
   color?: string
 }
 
-/** Keeps the view pinned to the bottom while new text streams in, unless the reader scrolled up. */
-function useStickToBottom(ref: RefObject<HTMLDivElement | null>, contentKey: unknown, storageKey: string) {
+/**
+ * Keeps the view pinned to the bottom while new text streams in, unless the reader scrolled up.
+ * Runs after every render: the windowed list re-renders as rows are measured, and each
+ * measurement can move the bottom.
+ */
+function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: string) {
   const pinned = useRef(true)
   const restored = useRef(false)
   useEffect(() => {
@@ -164,7 +174,6 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, contentKey: unk
     el.addEventListener('scroll', onScroll, { passive: true })
     return () => el.removeEventListener('scroll', onScroll)
   }, [ref, storageKey])
-  // biome-ignore lint/correctness/useExhaustiveDependencies: contentKey is the trigger: new content re-pins the view
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
@@ -182,9 +191,15 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, contentKey: unk
         // nothing saved
       }
     }
-    if (pinned.current) el.scrollTop = el.scrollHeight
-  }, [ref, contentKey, storageKey])
+    if (pinned.current && el.scrollHeight - el.scrollTop - el.clientHeight > 1) el.scrollTop = el.scrollHeight
+  })
 }
+
+/**
+ * Up to this many messages every one is in the DOM (find-in-page sees them all); above it only
+ * the visible ones and a few either side are (windowing: a 10,000-message session opens at once).
+ */
+const WINDOW_ABOVE = 150
 
 export function MessageList({
   messages,
@@ -205,8 +220,15 @@ export function MessageList({
   readOnly?: boolean
 }) {
   const ref = useRef<HTMLDivElement>(null)
-  const last = messages[messages.length - 1]
-  useStickToBottom(ref, `${messages.length}:${last?.text.length ?? 0}:${last?.toolCalls.length ?? 0}`, `tether.scroll.${scrollKey}`)
+  const virtualizer = useVirtualizer({
+    count: messages.length,
+    getScrollElement: () => ref.current,
+    estimateSize: () => 90,
+    overscan: messages.length <= WINDOW_ABOVE ? WINDOW_ABOVE : 6,
+    getItemKey: (i) => messages[i].id,
+    useFlushSync: false,
+  })
+  useStickToBottom(ref, `tether.scroll.${scrollKey}`)
   return (
     <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
       <div className="conversation-inner">
@@ -227,19 +249,29 @@ export function MessageList({
             }
           />
         ) : (
-          messages.map((m) => {
-            const author = authors(m.author)
-            return (
-              <MessageView
-                key={m.id}
-                message={m}
-                authorName={author.name}
-                authorColor={author.color}
-                isSelf={m.author === selfId}
-                agentBusy={agentBusy}
-              />
-            )
-          })
+          <div className="conversation-window" style={{ height: virtualizer.getTotalSize() }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const m = messages[item.index]
+              const author = authors(m.author)
+              return (
+                <div
+                  key={item.key}
+                  data-index={item.index}
+                  ref={virtualizer.measureElement}
+                  className="conversation-row"
+                  style={{ transform: `translateY(${item.start}px)` }}
+                >
+                  <MessageView
+                    message={m}
+                    authorName={author.name}
+                    authorColor={author.color}
+                    isSelf={m.author === selfId}
+                    agentBusy={agentBusy}
+                  />
+                </div>
+              )
+            })}
+          </div>
         )}
       </div>
     </div>

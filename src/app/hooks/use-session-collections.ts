@@ -9,24 +9,15 @@ import {
   deriveAgentSummary,
   deriveCommandBlocks,
   deriveCommandHistory,
-  deriveMessages,
   sortTerminal,
   type AgentSummary,
   type CommandBlock,
-  type Message,
   type RowMeta,
 } from '../../lib/sessions/client/derive'
-import type { AgentStateEntry, Chunk, Presence, TerminalLine, ToolCall } from '../../lib/sessions/channel-schemas'
+import type { AgentStateEntry, Presence, TerminalLine } from '../../lib/sessions/channel-schemas'
 
-function useChunks(connection: SessionConnection | undefined): Array<Chunk & RowMeta> {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ chunk: connection.db.collections.chunks }) : null) })
-  return (data ?? []) as Array<Chunk & RowMeta>
-}
-
-function useToolCalls(connection: SessionConnection | undefined): Array<ToolCall & RowMeta> {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ call: connection.db.collections.toolCalls }) : null) })
-  return (data ?? []) as Array<ToolCall & RowMeta>
-}
+// The conversation is an incremental store of its own (not a live query over every chunk).
+export { useSessionMessages } from './use-session-messages'
 
 export function useTerminalLines(connection: SessionConnection | undefined): Array<TerminalLine & RowMeta> {
   const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ line: connection.db.collections.terminal }) : null) })
@@ -36,14 +27,6 @@ export function useTerminalLines(connection: SessionConnection | undefined): Arr
 export function usePresenceRows(connection: SessionConnection | undefined): Array<Presence & RowMeta> {
   const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ p: connection.db.collections.presence }) : null) })
   return (data ?? []) as Array<Presence & RowMeta>
-}
-
-/** The conversation: messages derived from chunks (token by token), tool calls attached. */
-export function useSessionMessages(connection: SessionConnection | undefined): { messages: Message[]; toolCallCount: number } {
-  const chunks = useChunks(connection)
-  const toolCalls = useToolCalls(connection)
-  const messages = useMemo(() => deriveMessages(chunks, toolCalls), [chunks, toolCalls])
-  return { messages, toolCallCount: toolCalls.length }
 }
 
 /** Terminal lines in stream order, command blocks with their output, everyone's command history. */

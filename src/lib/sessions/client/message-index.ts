@@ -102,7 +102,7 @@ export class MessageIndex {
     if (reorder) {
       this.list = [...this.built.values()].sort(compareMessages)
       this.position.clear()
-      this.list.forEach((m, i) => this.position.set(m.id, i))
+      for (const [i, m] of this.list.entries()) this.position.set(m.id, i)
       return this.list
     }
     const list = this.list.slice()

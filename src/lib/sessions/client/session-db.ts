@@ -49,7 +49,18 @@ export function sessionStreamUrl(sessionId: string, origin: string): string {
   return new URL(streamUrlUnder(STREAMS_MOUNT, sessionId), origin).toString()
 }
 
-const SAVE_EVERY_MS = 1000
+/**
+ * The snapshot is the whole session (every chunk), and IndexedDB copies it on the main thread:
+ * tens of milliseconds per thousand messages. Saving it once a second froze a long session's page
+ * during a token stream (the session-page bench), so it is saved at most every 10 s, when the
+ * page is idle, and always on pagehide and close (what a reload needs).
+ */
+const SAVE_EVERY_MS = 10_000
+
+function whenIdle(run: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 5000 })
+  else run()
+}
 
 export async function openSessionConnection(options: OpenSessionOptions): Promise<SessionConnection> {
   const origin = options.origin ?? globalThis.location.origin
@@ -85,7 +96,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
           waiter.resolve()
         }
       }
-      if (useCache && saveTimer === undefined) saveTimer = setTimeout(persist, SAVE_EVERY_MS)
+      if (useCache && saveTimer === undefined) saveTimer = setTimeout(() => whenIdle(persist), SAVE_EVERY_MS)
     },
   })
 

@@ -1,0 +1,79 @@
+/**
+ * A long session in the browser (issue 10, "long sessions stay fast"): the windowed message list
+ * still shows the newest message on open, the oldest after scrolling to the top, and a message
+ * streamed afterwards complete. Timing is measured by `npm run bench -- --only session-page`.
+ */
+import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { createSession, newPage, setupServerAndBrowser, until, writeEvents, type EventInput, type TestServer } from './support'
+
+let server: TestServer
+let browser: Browser
+setupServerAndBrowser(
+  (s, b) => {
+    server = s
+    browser = b
+  },
+  { TETHER_WORKERS: 'off' },
+)
+
+const MESSAGES = 10_000
+
+/** 10,000 messages: users' one-chunk questions, answers in three chunks; written 1,000 events a request. */
+async function fill(admin: string, sessionId: string): Promise<void> {
+  let batch: EventInput[] = []
+  for (let m = 0; m < MESSAGES; m++) {
+    const messageId = `m${m}`
+    if (m % 2 === 0) {
+      batch.push({ channel: 'chunk', data: { messageId, role: 'user', author: 'admin-user', turn: m / 2 + 1, seq: 0, delta: `question ${m}`, done: true } })
+    } else {
+      for (let seq = 0; seq < 3; seq++) {
+        const delta = seq === 0 ? `answer ${m}` : ` part${seq}`
+        batch.push({ channel: 'chunk', data: { messageId, role: 'assistant', author: 'agent-test', turn: (m + 1) / 2, seq, delta, done: seq === 2 } })
+      }
+    }
+    if (batch.length >= 997) {
+      await writeEvents(server, admin, sessionId, batch)
+      batch = []
+    }
+  }
+  if (batch.length) await writeEvents(server, admin, sessionId, batch)
+}
+
+const textOf = (page: import('playwright-core').Page, id: string) =>
+  page.locator(`[data-message-id="${id}"] [data-testid="message-text"]`).textContent({ timeout: 1000 })
+
+describe('a 10,000-message session', () => {
+  it('opens at the last message, shows the first after scrolling to the top, and shows a new streamed message whole', async () => {
+    const admin = await server.token('admin', undefined, 'admin-user')
+    const session = await createSession(server, admin, 'Long session')
+    await fill(admin, session.id)
+    const { context, page, errors } = await newPage(browser)
+    await page.goto(`${server.url}/sessions/${session.id}?token=${admin}`)
+    await until(page, 'the last message', async () => (await textOf(page, `m${MESSAGES - 1}`)) === `answer ${MESSAGES - 1} part1 part2`, 120_000)
+    // Windowed: far fewer message elements than messages.
+    expect(await page.locator('[data-testid="message"]').count()).toBeLessThan(200)
+
+    await until(page, 'the first message after scrolling to the top', async () => {
+      await page.evaluate(() => {
+        const el = document.querySelector('[data-testid="conversation"]')
+        if (el) el.scrollTop = 0
+      })
+      return (await textOf(page, 'm0')) === 'question 0'
+    })
+
+    // Back at the bottom, a message streamed in 40 chunks arrives whole.
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-testid="conversation"]')
+      if (el) el.scrollTop = el.scrollHeight
+    })
+    const words = Array.from({ length: 40 }, (_, i) => `w${i}`)
+    for (let i = 0; i < words.length; i++) {
+      const data = { messageId: 'live', role: 'assistant', author: 'agent-test', turn: 9999, seq: i, delta: (i ? ' ' : '') + words[i], done: i === words.length - 1 }
+      await writeEvents(server, admin, session.id, { channel: 'chunk', data })
+    }
+    await until(page, 'the streamed message complete', async () => (await textOf(page, 'live')) === words.join(' '))
+    expect(errors).toEqual([])
+    await context.close()
+  }, 300_000)
+})
