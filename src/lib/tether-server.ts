@@ -14,6 +14,7 @@ import type { SseLimits } from './streams/sse-limits'
 import { createSubscriptions } from './streams/subscriptions'
 import { mountOf } from './streams/paths'
 import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
+import { createAppMetrics, type MetricsOptions } from './ops/metrics'
 import { createStatsSummaryHandler } from './ops/stats-summary'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import {
@@ -95,6 +96,8 @@ export interface TetherServerConfig {
   logger?: Logger
   /** Level of the default logger (LOG_LEVEL; default info). */
   logLevel?: string
+  /** GET /metrics (src/lib/ops/metrics.ts): on unless `enabled: false`; an optional scraper token. */
+  metrics?: MetricsOptions
 }
 
 export interface TetherServer {
@@ -135,6 +138,7 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
     sessions: settings.sessions,
     gateway: settings.gateway,
     logLevel: settings.logging.level,
+    metrics: settings.metrics,
   }
 }
 
@@ -193,6 +197,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info' })
   const now = config.now ?? Date.now
   const sc = config.sessions
+  const metrics = createAppMetrics(config.metrics)
   // The data dir holds the database, the token secret and login codes: owner-only (issue #8).
   if (config.dbFile === undefined) ensurePrivateDir(config.dataDir)
   const db: OpenedDatabase = openDatabase({ file: config.dbFile ?? join(config.dataDir, 'tether.db'), durability: config.durability })
@@ -245,8 +250,9 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     issueToken: (opts) => auth.issue(opts),
     sessionStreamUrl: (id) => sessionStreamUrl(`${publicUrl}${STREAMS_BASE_PATH}`, id),
     writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
+    workerMetrics: metrics.workers,
   }
-  const hooks: SessionWorkerCallbacks = typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks)
+  const hooks = metrics.sessionCallbacks(typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks))
 
   // Lifecycle webhooks and the audit log (ops/operations.ts); the manager's callbacks record lifecycle events first.
   const ops = createOperations({ db, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
@@ -312,6 +318,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   const loginCodes = loginCodeStore(config.dataDir, now)
   const loginExchange = ops.auditSignIn(createLoginExchange({ codes: loginCodes, auth }))
 
+  metrics.attach({ auth, streams, db, store, callbacks: hooks })
   monitor.start()
   const ready = manager.reconcile()
 
@@ -329,7 +336,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     ready,
     issueToken: (opts) => auth.issue(opts),
     loginCodes,
-    async fetch(req) {
+    fetch: metrics.serve(async (req) => {
       const { pathname } = new URL(req.url)
       try {
         if (pathname === HEALTH_PATH) return json({ ok: true })
@@ -360,7 +367,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         logger.error({ err, method: req.method, pathname }, external ? 'streams backend unreachable' : 'request failed')
         return json({ ok: false, error: external ? 'streams backend unreachable' : 'internal error' }, external ? 502 : 500)
       }
-    },
+    }),
     close() {
       closing ??= (async () => {
         monitor.stop()

@@ -4,6 +4,7 @@
  * awaited, so keep them quick (signal a worker, don't wait for it to drain).
  */
 import type { ReadinessCheck } from '../ops/readiness'
+import type { WorkerMetrics } from '../ops/metrics-workers'
 import type { Role } from './tokens'
 import type { EndReason, SessionRecord } from './session-types'
 
@@ -48,6 +49,8 @@ export interface WorkerCallbackContext {
   sessionStreamUrl(sessionId: string): string
   /** Absolute URL of the event writer (`POST <url>?sessionId=…`). */
   writerUrl: string
+  /** Observes the worker runtimes the factory creates (GET /metrics); absent when metrics are off. */
+  workerMetrics?: WorkerMetrics
 }
 
 export type SessionWorkerCallbacksInput = SessionWorkerCallbacks | ((ctx: WorkerCallbackContext) => SessionWorkerCallbacks)

@@ -86,6 +86,8 @@ export interface Settings {
   sessions: SessionsConfig
   workers: WorkersConfig
   gateway: GatewayConfig
+  /** GET /metrics (TETHER_METRICS, TETHER_METRICS_TOKEN). */
+  metrics: { enabled: boolean; token?: string }
   logging: { level: ParsedEnv['LOG_LEVEL'] }
 }
 
@@ -178,6 +180,7 @@ export function loadSettings(env: Env): Settings {
     workers: workers(e),
     // Prices are checked here, at start-up, so a malformed table stops the server with the reason.
     gateway: gatewaySettings(env),
+    metrics: { enabled: e.TETHER_METRICS === 'on', ...(e.TETHER_METRICS_TOKEN ? { token: e.TETHER_METRICS_TOKEN } : {}) },
     logging: { level: e.LOG_LEVEL },
   }
 }

@@ -146,6 +146,16 @@ export const VARIABLES = {
     doc: '`off` disables tokens (loud warning; local experiments only)',
     readers: ['server'],
   }),
+  TETHER_METRICS: variable(onOff, {
+    default: '`on`',
+    doc: '`off` stops counting and turns `GET /metrics` (Prometheus format) into a 404',
+    readers: ['server'],
+  }),
+  TETHER_METRICS_TOKEN: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
+    default: 'unset (admin tokens only)',
+    doc: 'a bearer secret for Prometheus scrapers: `GET /metrics` with `Authorization: Bearer <it>` (admin tokens work too)',
+    readers: ['server'],
+  }),
   TETHER_SECRET: variable(z.string().min(16, 'must be at least 16 characters').optional(), {
     default: 'generated into the data dir',
     doc: 'token signing secret (at least 16 characters)',

@@ -28,9 +28,12 @@ export interface StreamLifecycleListener {
    * onAppended; listeners treat that as harmless.
    */
   onCreated?(path: string, startOffset?: string): void
-  onAppended?(path: string, tailOffset: string): void
+  /** `bytes`: what this append stored (the JSON text of a JSON append). */
+  onAppended?(path: string, tailOffset: string, bytes?: number): void
   onClosed?(path: string): void
   onDeleted?(path: string): void
+  /** After each group commit (write-queue.ts): how many write operations it held (metrics). */
+  onBatchCommitted?(ops: number): void
 }
 
 /**

@@ -292,7 +292,7 @@ export class StreamWriter {
       this.hub.stage(meta.id, prev, tail, { row: data, closed: closing })
       if (data) {
         const offset = encodeOffset(tail)
-        this.emit((l) => l.onAppended?.(path, offset))
+        this.emit((l) => l.onAppended?.(path, offset, data.length))
       }
       if (closing) this.emit((l) => l.onClosed?.(path))
     })

@@ -100,7 +100,10 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   const queue = new WriteQueue(
     sqlite,
     log,
-    () => hub.publish(),
+    (ops) => {
+      hub.publish()
+      for (const l of listeners) l.onBatchCommitted?.(ops)
+    },
     () => store.forgetAll(),
   )
   const listeners = new Set<StreamLifecycleListener>(opts.listeners ?? [])

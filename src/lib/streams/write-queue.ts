@@ -27,8 +27,8 @@ export class WriteQueue {
   constructor(
     sqlite: Database.Database,
     private readonly log: Logger,
-    /** Runs after every committed batch, after its hooks (publishes live events). */
-    private readonly onCommitted: () => void = () => {},
+    /** Runs after every committed batch, after its hooks (publishes live events); `ops` = the batch's operations. */
+    private readonly onCommitted: (ops: number) => void = () => {},
     /** Runs when work was rolled back for an unexpected reason (drop caches that may be ahead). */
     private readonly onRolledBack: (err: unknown) => void = () => {},
   ) {
@@ -87,7 +87,11 @@ export class WriteQueue {
       else op.resolve(op.value)
     }
     for (const h of hooks) runWorkerCallback(h, this.log)
-    runWorkerCallback(this.onCommitted, this.log)
+    try {
+      this.onCommitted(ops.length)
+    } catch (err) {
+      this.log.error({ err }, 'after-commit hook failed')
+    }
   }
 
   close(): void {

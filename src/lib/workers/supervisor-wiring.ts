@@ -19,6 +19,7 @@ import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supe
 import type { SessionRecord } from '../sessions/session-types'
 import { WorkspaceSnapshots } from './workspaces'
 import { workerReadiness } from './readiness'
+import { observeRuntimes } from '../ops/metrics-workers'
 
 export interface WorkerCallbacksOptions {
   dataDir: string
@@ -88,13 +89,15 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
     const config = options.config ?? loadSettings(hostEnv()).workers
     const serverUrl = options.serverUrl ?? ctx.writerUrl.replace(/\/api\/streams\/?$/, '')
     const supervisor = new WorkerSupervisor({
-      runtimes:
+      runtimes: observeRuntimes(
         options.runtimes ??
-        defaultRuntimes(options.dataDir, config, options.dockerLimits, {
-          serverUrl,
-          network: options.workerNetwork,
-          ...(options.logger ? { logger: options.logger } : {}),
-        }),
+          defaultRuntimes(options.dataDir, config, options.dockerLimits, {
+            serverUrl,
+            network: options.workerNetwork,
+            ...(options.logger ? { logger: options.logger } : {}),
+          }),
+        ctx.workerMetrics,
+      ),
       defaultRuntime: config.runtime,
       serverUrl,
       warmPool: config.warmPool,
