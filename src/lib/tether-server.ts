@@ -15,7 +15,6 @@ import { createSubscriptions } from './streams/subscriptions'
 import { mountOf } from './streams/paths'
 import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
 import { createAppMetrics, type MetricsOptions } from './ops/metrics'
-import { createStatsSummaryHandler } from './ops/stats-summary'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import {
   noopCallbacks,
@@ -40,6 +39,7 @@ import {
 } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { createOperations } from './ops/operations'
+import { createStatsSummaryHandler } from './ops/stats-summary'
 import { isLiveStatus } from './sessions/session-types'
 import type { SessionStore } from './sessions/session-store'
 import { createModelGateway, LedgerSessionStore, ModelLedger } from './gateway'
@@ -47,6 +47,11 @@ import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './s
 import type { IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/event-writer'
 import { workerCallbacksFromSettings } from './workers/supervisor-wiring'
+import { hasHeartbeat } from './workers/health'
+import { requestLogFields } from './ops/request-context'
+import { withRequestContext } from './ops/request-context-fetch'
+import { inSpan, startTracing } from './ops/tracing'
+import { turnEventsAppended } from './ops/tracing-turns'
 
 export const STREAMS_BASE_PATH = STREAMS_MOUNT
 /**
@@ -194,7 +199,8 @@ function withCors(res: Response): Response {
 }
 
 export function createTetherServer(config: TetherServerConfig, workers?: SessionWorkerCallbacksInput): TetherServer {
-  const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info' })
+  // The mixin puts the request id on every line logged while a request is handled (ops/request-context).
+  const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info', mixin: requestLogFields })
   const now = config.now ?? Date.now
   const sc = config.sessions
   const metrics = createAppMetrics(config.metrics)
@@ -296,6 +302,8 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
       },
       // Raw appends (workers): the session layer folds the validated events (usage, resume on activity).
       onSessionAppend: (id, events, offset) => {
+        turnEventsAppended(id, events)
+        if (hooks.onAgentHeartbeat && hasHeartbeat(events)) hooks.onAgentHeartbeat(id)
         manager.appended(id, events, offset).catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
       },
     })
@@ -336,7 +344,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     ready,
     issueToken: (opts) => auth.issue(opts),
     loginCodes,
-    fetch: metrics.serve(async (req) => {
+    fetch: metrics.serve(withRequestContext(async (req) => {
       const { pathname } = new URL(req.url)
       try {
         if (pathname === HEALTH_PATH) return json({ ok: true })
@@ -352,13 +360,13 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         if (ops.owns(pathname)) return withCors(await ops.handle(req))
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
-          return withCors(await writer(req))
+          return withCors(await inSpan('session.writer', {}, () => writer(req)))
         }
-        if (pathname.startsWith(`${STREAMS_BASE_PATH}/`)) return await gate(req)
-        if (pathname.startsWith(`${PROTOCOL_ALIAS_PATH}/`)) return await aliasGate(req)
+        if (pathname.startsWith(`${STREAMS_BASE_PATH}/`)) return await inSpan('streams.gate', {}, () => gate(req))
+        if (pathname.startsWith(`${PROTOCOL_ALIAS_PATH}/`)) return await inSpan('streams.gate', {}, () => aliasGate(req))
         if (pathname === SESSIONS_BASE_PATH || pathname.startsWith(`${SESSIONS_BASE_PATH}/`)) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })
-          return withCors(await sessionsApi(req))
+          return withCors(await inSpan('sessions.api', {}, () => sessionsApi(req)))
         }
         return errorResponse(new HttpError(404, `no route for ${pathname}`))
       } catch (err) {
@@ -367,7 +375,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         logger.error({ err, method: req.method, pathname }, external ? 'streams backend unreachable' : 'request failed')
         return json({ ok: false, error: external ? 'streams backend unreachable' : 'internal error' }, external ? 502 : 500)
       }
-    }),
+    })),
     close() {
       closing ??= (async () => {
         monitor.stop()
@@ -391,6 +399,8 @@ export function getTetherServer(): TetherServer {
     const config = tetherConfigFrom(settings)
     // Agent workers (src/lib/workers) unless TETHER_WORKERS=off.
     singleton = createTetherServer(config, workerCallbacksFromSettings(config.dataDir, settings.workers))
+    const { otlpEndpoint } = settings.logging
+    if (otlpEndpoint) startTracing({ endpoint: otlpEndpoint }).catch((err: unknown) => singleton?.logger.error({ err }, 'traces could not start'))
     announceAdminLink(singleton, config)
   }
   return singleton

@@ -17,6 +17,7 @@ import type { ContentBlock, ModelProvider, ProviderMessage, ToolSpec } from './p
 import type { Publisher } from './publisher'
 import { joinParts, nextSeq, stepMessageId, toolCallId, type SessionView } from './session-view'
 import { runTool } from './tools'
+import { setTurnRequestId } from './request-id'
 import type { TurnRecorder } from './turn-records'
 
 const MAX_STEPS_PER_TURN = 25
@@ -106,6 +107,7 @@ export class AgentLoop {
     while (this.queue.length > 0 && !this.stopped) {
       const turn = this.queue.shift()!
       this.runningTurn = turn
+      setTurnRequestId(this.o.view.completedUserMessages[turn - 1])
       try {
         const settled = await this.runTurn(turn)
         const messageId = this.o.view.completedUserMessages[turn - 1]
@@ -115,6 +117,7 @@ export class AgentLoop {
         log.error({ turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
       } finally {
         this.runningTurn = null
+        setTurnRequestId(undefined)
       }
     }
     if (!this.stopped) {

@@ -12,6 +12,7 @@ import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-str
 import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
 import type { Channel, Operation } from './events'
 import { log } from './log'
+import { withTurnRequestId } from './request-id'
 
 const RETRY_BASE_MS = 100
 const RETRY_MAX_MS = 5_000
@@ -58,7 +59,8 @@ export class Publisher {
   readonly producerId: string
 
   constructor(private readonly options: PublisherOptions) {
-    const fetchImpl = retryingFetch(options.fetch ?? fetch)
+    // The running turn's request id rides on every append (request-id.ts).
+    const fetchImpl = retryingFetch(withTurnRequestId(options.fetch ?? fetch))
     const handle = new DurableStream({
       url: options.streamUrl,
       headers: { authorization: `Bearer ${options.token}` },

@@ -19,6 +19,7 @@ import {
 import { resolveLimits } from './limits'
 import { SessionLogs, type AppendOptions, type AppendResult } from './session-log'
 import { acceptedTurnEvents, hasCompletedUserMessage } from './turn-accept'
+import { turnsAccepted } from '../ops/tracing-turns'
 import { forkJsonStream, type StreamForkSpec } from './fork-stream'
 import {
   LIVE_STATUSES,
@@ -250,7 +251,7 @@ export class SessionManager {
     if (!hasCompletedUserMessage(events)) return {}
     const agent = this.store.get(id)?.agent
     if (!agent?.model && !agent?.provider) return {}
-    return { follow: (fresh, fold) => acceptedTurnEvents(fresh, fold, this.now()) }
+    return { follow: (fresh, fold) => turnsAccepted(id, acceptedTurnEvents(fresh, fold, this.now()), this.logger) }
   }
 
   /** Appends a user message (one done chunk) and answers with its offset. */

@@ -26,6 +26,8 @@ export interface SessionWorkerCallbacks {
    * status is 'active'. Start missing workers, stop workers of sessions not in the list.
    */
   reconcile?(activeSessions: SessionRecord[]): void | Promise<void>
+  /** A worker's agent-state heartbeat reached the gate (workers/health.ts acts on silent workers). */
+  onAgentHeartbeat?(sessionId: string): void
   /** Called by app.close(). */
   close?(): void | Promise<void>
   /** Readiness of the workers' side (`GET /api/ready`): runtime reachable, pool state. */

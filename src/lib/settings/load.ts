@@ -59,6 +59,8 @@ export interface WorkersConfig {
   runtime: RuntimeKind
   warmPool: Partial<Record<RuntimeKind, number>>
   heartbeatMs?: number
+  /** Heartbeat intervals a running worker may miss before it is killed and restarted (workers/health.ts). */
+  heartbeatMisses?: number
   memoryBytes?: number
   nanoCpus?: number
   /** Use this image as is (e.g. built from src/worker/Dockerfile) instead of building one. */
@@ -88,7 +90,8 @@ export interface Settings {
   gateway: GatewayConfig
   /** GET /metrics (TETHER_METRICS, TETHER_METRICS_TOKEN). */
   metrics: { enabled: boolean; token?: string }
-  logging: { level: ParsedEnv['LOG_LEVEL'] }
+  /** `otlpEndpoint`: traces on when set (TETHER_OTEL_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT). */
+  logging: { level: ParsedEnv['LOG_LEVEL']; otlpEndpoint?: string }
 }
 
 const envSchema = z.object(Object.fromEntries(Object.entries(VARIABLES).map(([name, v]) => [name, v.type])))
@@ -128,6 +131,7 @@ function workers(e: ParsedEnv): WorkersConfig {
     runtime: e.TETHER_WORKER_RUNTIME,
     warmPool,
     ...(e.TETHER_WORKER_HEARTBEAT_MS ? { heartbeatMs: e.TETHER_WORKER_HEARTBEAT_MS } : {}),
+    ...(e.TETHER_WORKER_HEARTBEAT_MISSES !== undefined ? { heartbeatMisses: e.TETHER_WORKER_HEARTBEAT_MISSES } : {}),
     ...(e.TETHER_WORKER_MEMORY_MB ? { memoryBytes: e.TETHER_WORKER_MEMORY_MB * 1024 * 1024 } : {}),
     ...(e.TETHER_WORKER_CPUS ? { nanoCpus: Math.round(e.TETHER_WORKER_CPUS * 1e9) } : {}),
     ...(e.TETHER_WORKER_IMAGE ? { image: e.TETHER_WORKER_IMAGE } : {}),
@@ -181,9 +185,11 @@ export function loadSettings(env: Env): Settings {
     // Prices are checked here, at start-up, so a malformed table stops the server with the reason.
     gateway: gatewaySettings(env),
     metrics: { enabled: e.TETHER_METRICS === 'on', ...(e.TETHER_METRICS_TOKEN ? { token: e.TETHER_METRICS_TOKEN } : {}) },
-    logging: { level: e.LOG_LEVEL },
+    logging: { level: e.LOG_LEVEL, ...otlp(e.TETHER_OTEL_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT) },
   }
 }
+
+const otlp = (endpoint: string | undefined) => (endpoint ? { otlpEndpoint: endpoint } : {})
 
 /** The gateway's settings alone (tests, and apps built without a full environment). */
 export const gatewaySettings = (env: Env): GatewayConfig => ({

@@ -242,6 +242,11 @@ export const VARIABLES = {
     doc: 'agent-state heartbeat interval of workers',
     readers: ['server'],
   }),
+  TETHER_WORKER_HEARTBEAT_MISSES: variable(nonNegativeInt.optional(), {
+    default: '`5`',
+    doc: 'heartbeat intervals a running worker may stay silent (e.g. hung, SIGSTOPped) before the supervisor kills and restarts it as a crash; `0`: never',
+    readers: ['server'],
+  }),
   TETHER_WORKER_MEMORY_MB: variable(nonNegativeInt.optional(), {
     default: '`512`',
     doc: "docker workers' memory limit",
@@ -298,6 +303,16 @@ export const VARIABLES = {
   LOG_LEVEL: variable(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), {
     default: '`info`',
     doc: "the server log's level (pino)",
+    readers: ['server'],
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(z.url().optional(), {
+    default: '– (traces off)',
+    doc: 'OpenTelemetry: OTLP/HTTP base URL; set, the server sends traces (JSON, to `<url>/v1/traces`); unset, no tracing code is loaded',
+    readers: ['server'],
+  }),
+  TETHER_OTEL_ENDPOINT: variable(z.url().optional(), {
+    default: '–',
+    doc: 'the same for Tether alone (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`)',
     readers: ['server'],
   }),
 } satisfies Record<string, Variable>

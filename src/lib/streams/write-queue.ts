@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3'
+import type { Context } from '@opentelemetry/api'
 import type { Logger } from '../common/logger'
+import { captureParent, endCommitSpans, startCommitSpans } from '../ops/tracing-commit'
 
 interface PendingOp {
   run: () => unknown
@@ -8,6 +10,8 @@ interface PendingOp {
   value?: unknown
   error?: unknown
   failed: boolean
+  /** The trace context that queued it (null while traces are off). */
+  parent: Context | null
 }
 
 /**
@@ -53,7 +57,7 @@ export class WriteQueue {
   enqueue<T>(fn: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'))
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve: resolve as (v: unknown) => void, reject, failed: false })
+      this.pending.push({ run: fn, resolve: resolve as (v: unknown) => void, reject, failed: false, parent: captureParent() })
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => this.flush())
@@ -71,9 +75,12 @@ export class WriteQueue {
     const ops = this.pending
     if (ops.length === 0) return
     this.pending = []
+    const spans = ops[0]!.parent ? startCommitSpans(ops.map((op) => op.parent)) : null
     try {
       this.batch(ops)
+      endCommitSpans(spans)
     } catch (err) {
+      endCommitSpans(spans, err)
       // The commit itself failed (e.g. disk full): nothing in the batch is durable.
       this.hooks = []
       this.onRolledBack(err)

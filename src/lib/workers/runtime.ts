@@ -67,6 +67,8 @@ export interface WorkerRuntime {
   claim(id: string, claim: WorkerClaim): Promise<WorkerInfo>
   /** Starts a worker that exited again, in the same work dir, with a (fresh) claim. */
   restart(id: string, claim: WorkerClaim): Promise<WorkerInfo>
+  /** SIGKILLs a worker that is alive but silent (health.ts); its exit is then a crash like any other. */
+  kill?(id: string): Promise<void>
   /** Stops the worker (SIGTERM, then SIGKILL after the grace period) and removes it and its work dir. */
   stop(id: string, options?: { graceMs?: number }): Promise<void>
   inspect(id: string): Promise<WorkerInfo | null>

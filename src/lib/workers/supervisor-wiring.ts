@@ -20,6 +20,7 @@ import type { SessionRecord } from '../sessions/session-types'
 import { WorkspaceSnapshots } from './workspaces'
 import { workerReadiness } from './readiness'
 import { observeRuntimes } from '../ops/metrics-workers'
+import { watchHeartbeats } from './health-wiring'
 
 export interface WorkerCallbacksOptions {
   dataDir: string
@@ -114,8 +115,9 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
       }),
     })
     options.onSupervisor?.(supervisor)
+    const health = watchHeartbeats(supervisor, config, options.logger)
     // Readiness sits beside the supervisor rather than in it: it only reads public state.
-    return Object.assign(supervisor, { readiness: () => workerReadiness(supervisor, config.runtime) })
+    return Object.assign(supervisor, { readiness: () => workerReadiness(supervisor, config.runtime), ...health })
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { sessionApiPath } from '../../lib/common/session-contract'
 import type { ModelProvider, StepEvent, StepRequest } from './types'
+import { withTurnRequestId } from '../request-id'
 
 export interface GatewayProviderOptions {
   serverUrl: string
@@ -48,7 +49,7 @@ export class GatewayProvider implements ModelProvider {
 
   constructor(private readonly options: GatewayProviderOptions) {
     this.url = sessionApiPath(options.sessionId, 'model', options.serverUrl)
-    this.fetchImpl = options.fetch ?? fetch
+    this.fetchImpl = withTurnRequestId(options.fetch ?? fetch)
   }
 
   async *step(request: StepRequest): AsyncIterable<StepEvent> {

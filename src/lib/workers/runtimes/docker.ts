@@ -245,6 +245,13 @@ export class DockerRuntime implements WorkerRuntime {
     return this.launch(containerNameFor(claim.sessionId), claim, old.workDir || undefined)
   }
 
+  async kill(id: string): Promise<void> {
+    // The engine's die event then reports the exit as a crash (the container stays for restart()).
+    await this.docker.getContainer(id).kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
+      if (!isNotFound(err) && (err as { statusCode?: number })?.statusCode !== 409) throw err
+    })
+  }
+
   async stop(id: string, options: { graceMs?: number } = {}): Promise<void> {
     this.warmStdin.get(id)?.destroy()
     this.warmStdin.delete(id)

@@ -209,6 +209,12 @@ export class ProcessRuntime implements WorkerRuntime {
     return this.info(worker)
   }
 
+  async kill(id: string): Promise<void> {
+    const worker = this.workers.get(id)
+    // SIGKILL also ends a SIGSTOPped process; the exit listener reports it as a crash.
+    if (worker?.running) worker.child.kill('SIGKILL')
+  }
+
   async stop(id: string, options: { graceMs?: number } = {}): Promise<void> {
     const worker = this.workers.get(id)
     if (!worker) return
