@@ -13,6 +13,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   statSync,
@@ -79,6 +80,10 @@ export const SHELL_TOOLS = [
   'tar',
   'gzip',
   'less',
+  // Full-screen programs for the terminal (issue #10): vim edits, top watches.
+  'vim',
+  'vi',
+  'top',
   'yes',
   'md5sum',
   'sha256sum',
@@ -102,6 +107,27 @@ const TERMINFO = [
   's/screen-256color',
 ]
 const TERMINFO_DIRS = ['/lib/terminfo', '/usr/share/terminfo', '/etc/terminfo']
+
+/**
+ * The few vim runtime files its defaults load (defaults.vim turns on syntax and filetypes, and
+ * colour names come from colors/lists): without them vim stops at start on an error and "Press
+ * ENTER". Syntax files per language are left out (vim skips missing ones quietly).
+ */
+const VIM_RUNTIME = [
+  'defaults.vim',
+  'filetype.vim',
+  'ftoff.vim',
+  'ftplugin.vim',
+  'ftplugof.vim',
+  'indent.vim',
+  'indoff.vim',
+  'syntax/syntax.vim',
+  'syntax/synload.vim',
+  'syntax/syncolor.vim',
+  'syntax/nosyntax.vim',
+  'colors/lists/default.vim',
+]
+const VIM_SHARE = '/usr/share/vim'
 
 const HOST_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
 
@@ -159,6 +185,8 @@ export interface RootfsPlan {
   ptyPlatformDir: string
   ptyAddon: string
   terminfo: Record<string, string>
+  /** vim's runtime files (same path in the image as on the host), when the host has vim */
+  vimRuntime: string[]
 }
 
 function resolvePackageDir(name: string): string {
@@ -184,8 +212,26 @@ export function planRootfs(nodeBinary = process.execPath): RootfsPlan {
     const found = TERMINFO_DIRS.map((dir) => join(dir, entry)).find((path) => existsSync(path))
     if (found) terminfo[entry] = found
   }
+  const vimRuntime: string[] = []
+  if (tools.vim && existsSync(VIM_SHARE)) {
+    // The runtime dir the host's vim was built for: /usr/share/vim/vim90 and the like.
+    for (const dir of readdirSync(VIM_SHARE).filter((d) => /^vim\d+$/.test(d))) {
+      for (const file of VIM_RUNTIME) if (existsSync(join(VIM_SHARE, dir, file))) vimRuntime.push(join(VIM_SHARE, dir, file))
+    }
+  }
   const nodeVersion = execFileSync(nodeBinary, ['--version'], { encoding: 'utf8' }).trim()
-  return { nodeBinary, nodeVersion, tools, libraries: [...libraries].sort(), ptyDir, ptyPlatformName, ptyPlatformDir, ptyAddon, terminfo }
+  return {
+    nodeBinary,
+    nodeVersion,
+    tools,
+    libraries: [...libraries].sort(),
+    ptyDir,
+    ptyPlatformName,
+    ptyPlatformDir,
+    ptyAddon,
+    terminfo,
+    vimRuntime,
+  }
 }
 
 /** Fills `root` (an empty directory) with the worker image's files. */
@@ -199,6 +245,7 @@ export function assembleRootfs(root: string, plan: RootfsPlan, bundlePath: strin
   symlinkSync('usr/bin', join(root, 'bin'))
   for (const lib of plan.libraries) copyInto(root, lib)
   for (const [entry, hostPath] of Object.entries(plan.terminfo)) copyInto(root, hostPath, join('/usr/share/terminfo', entry), 0o644)
+  for (const file of plan.vimRuntime) copyInto(root, file, file, 0o644)
 
   // node-pty: the JS package and its platform addon, found by the bundle's require at run time.
   cpSync(plan.ptyDir, join(root, 'app/node_modules/@lydell/node-pty'), { recursive: true, dereference: true })
@@ -239,6 +286,7 @@ export function rootfsFingerprintInputs(plan: RootfsPlan, bundlePath: string, la
         tools: plan.tools,
         libraries: plan.libraries,
         terminfo: plan.terminfo,
+        vimRuntime: plan.vimRuntime,
       }),
     ),
     readFileSync(plan.ptyAddon),
