@@ -28,6 +28,11 @@ if ! command -v bwrap >/dev/null 2>&1; then
   apt_install bubblewrap
 fi
 
+if ! command -v vim >/dev/null 2>&1 || ! command -v less >/dev/null 2>&1 || ! command -v top >/dev/null 2>&1; then
+  log "installing vim, less and top (full-screen programs the terminal tests run in the sandbox)"
+  apt_install vim less procps
+fi
+
 if [ -f scripts/docker-engine.sh ]; then
   log "starting the Docker engine for the container tests"
   bash scripts/docker-engine.sh
