@@ -10,12 +10,13 @@ import { catchUp } from './catch-up'
 import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
 import { rss } from './rss'
-import { sequential } from './sequential'
+import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
 import { sessionWriter } from './session-writer'
 import { slowReaders } from './slow-readers'
 import { sse100, sse1000 } from './sse-fanout'
 import { terminalOpen } from './terminal-open'
+import { tracingCost } from './tracing'
 import type { Scenario } from './types'
 import { workerStart } from './workers'
 import { workspaceSnapshot } from './workspace-snapshot'
@@ -33,9 +34,11 @@ export const scenarios: Scenario[] = [
   writersManyStreams,
   workerStart,
   sessionWriter,
+  sequentialApp,
   sessionPage,
   terminalOpen,
   compaction,
   slowReaders,
   workspaceSnapshot,
+  tracingCost,
 ]

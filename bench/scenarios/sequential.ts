@@ -1,10 +1,35 @@
-/** Sequential single POSTs on one connection: throughput and latency of one append at a time. */
+/**
+ * Sequential single POSTs on one connection: throughput and latency of one append at a time.
+ * `sequential` runs against each streams server; `sequential-app` against the whole Tether app
+ * (in this process, auth on, raw appends through /api/streams/…), with metrics on or off by
+ * TETHER_METRICS, to measure what /metrics costs (issue #12 bar 5).
+ */
+import type { Pool } from 'undici'
 import { append, createStream, makePool } from '../http'
 import { makeMessage } from '../messages'
 import { now, percentile, Samples } from '../stats'
+import { metricsOn, startApp } from './session-writer'
 import type { Scenario } from './types'
 
 let run = 0
+
+async function measure(pool: Pool, path: string, quick: boolean, headers: Record<string, string> = {}) {
+  for (let i = 0; i < 200; i++) await append(pool, path, makeMessage(0, i), headers) // warm-up
+  const durationMs = quick ? 1_000 : 3_000
+  const latencies = new Samples()
+  let failed = 0
+  const start = now()
+  let s = 200
+  while (now() - start < durationMs) {
+    const t0 = now()
+    const reply = await append(pool, path, makeMessage(0, s++, t0), headers)
+    latencies.push(now() - t0)
+    if (reply.status >= 300) failed++
+  }
+  const elapsed = (now() - start) / 1000
+  if (failed > 0) throw new Error(`${failed} appends failed`)
+  return { ops: latencies.length / elapsed, p99: percentile(latencies.values(), 99) }
+}
 
 export const sequential: Scenario = {
   id: 'sequential',
@@ -18,21 +43,33 @@ export const sequential: Scenario = {
     const pool = makePool(server.origin, 1)
     const path = server.streamPath(`seq-${process.pid}-${run++}`)
     await createStream(pool, path)
-    for (let i = 0; i < 200; i++) await append(pool, path, makeMessage(0, i)) // warm-up
-    const durationMs = quick ? 1_000 : 3_000
-    const latencies = new Samples()
-    let failed = 0
-    const start = now()
-    let s = 200
-    while (now() - start < durationMs) {
-      const t0 = now()
-      const reply = await append(pool, path, makeMessage(0, s++, t0))
-      latencies.push(now() - t0)
-      if (reply.status >= 300) failed++
+    try {
+      return await measure(pool, path, quick)
+    } finally {
+      await pool.close()
     }
-    const elapsed = (now() - start) / 1000
-    await pool.close()
-    if (failed > 0) throw new Error(`${failed} appends failed`)
-    return { ops: latencies.length / elapsed, p99: percentile(latencies.values(), 99) }
+  },
+}
+
+export const sequentialApp: Scenario = {
+  id: 'sequential-app',
+  title: `sequential single POSTs through the whole app (/api/streams/…, auth on, metrics ${metricsOn() ? 'on' : 'off'}), 1 connection`,
+  repeats: 3,
+  servers: ['ours-normal'],
+  metrics: sequential.metrics.map((m) => ({ ...m, target: undefined })),
+  async run({ quick }) {
+    const app = await startApp(undefined)
+    const pool = makePool(app.origin, 1)
+    const auth = { authorization: `Bearer ${app.token}` }
+    try {
+      const path = `/api/streams/bench/seq-${process.pid}-${run++}`
+      const res = await pool.request({ path, method: 'PUT', headers: { 'content-type': 'application/json', ...auth } })
+      await res.body.dump()
+      if (res.statusCode !== 201) throw new Error(`PUT ${path}: HTTP ${res.statusCode}`)
+      return await measure(pool, path, quick, auth)
+    } finally {
+      await pool.close()
+      await app.close()
+    }
   },
 }

@@ -27,11 +27,15 @@ export interface SessionWriterResult {
   batchEvents: number
 }
 
-async function startApp(streamsUrl: string | undefined) {
+/** `TETHER_METRICS=off npm run bench …` measures the app without /metrics counting (issue #12 bar 5). */
+export const metricsOn = (): boolean => process.env.TETHER_METRICS !== 'off'
+
+export async function startApp(streamsUrl: string | undefined) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
   const app = createTetherServer({
     dataDir,
     logger: pino({ level: 'silent' }),
+    metrics: { enabled: metricsOn() },
     sessions: {
       auth: true,
       secret: 'bench-secret-for-session-writer-01',
@@ -136,7 +140,7 @@ export async function measureSessionWriter(opts: {
 
 export const sessionWriter: Scenario = {
   id: 'session-writer',
-  title: 'session writer POST /api/streams?sessionId= (whole app, auth on; ref = app on the reference server)',
+  title: `session writer POST /api/streams?sessionId= (whole app, auth on, metrics ${metricsOn() ? 'on' : 'off'}; ref = app on the reference server)`,
   repeats: 3,
   servers: ['ours-normal', 'ref-memory'],
   metrics: [

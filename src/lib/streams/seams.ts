@@ -32,7 +32,10 @@ export interface StreamLifecycleListener {
   onAppended?(path: string, tailOffset: string, bytes?: number): void
   onClosed?(path: string): void
   onDeleted?(path: string): void
-  /** After each group commit (write-queue.ts): how many write operations it held (metrics). */
+}
+
+/** A listener may also hear of each group commit (write-queue.ts): how many write operations it held (metrics). */
+export interface StreamCommitObserver {
   onBatchCommitted?(ops: number): void
 }
 

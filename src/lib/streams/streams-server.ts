@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import { openDatabase, type Durability, type OpenedDatabase } from '../db/connection'
 import { startExpirySweeper, type ExpirySweeper } from './expiry'
 import { createConsoleLogger, type Logger } from '../common/logger'
-import type { ReservedRouter, StreamAccess, StreamLifecycleListener } from './seams'
+import type { ReservedRouter, StreamAccess, StreamCommitObserver, StreamLifecycleListener } from './seams'
 import { StreamStore } from './stream-store'
 import { WriteQueue } from './write-queue'
 import { LiveHub } from './live'
@@ -65,7 +65,7 @@ export interface StreamsServerOptions {
 export interface StreamsServer {
   handle(req: Request): Promise<Response>
   access: StreamAccess
-  addListener(listener: StreamLifecycleListener): () => void
+  addListener(listener: StreamLifecycleListener & StreamCommitObserver): () => void
   /** Mounts (or replaces) the `__ds` control router after construction. */
   setReserved(router: ReservedRouter | undefined): void
   /** Runs one expiry pass now (tests, maintenance). */
@@ -106,7 +106,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     },
     () => store.forgetAll(),
   )
-  const listeners = new Set<StreamLifecycleListener>(opts.listeners ?? [])
+  const listeners = new Set<StreamLifecycleListener & StreamCommitObserver>(opts.listeners ?? [])
   const liveReaders = new Map<number, number>()
   const sseStats = new SseStats()
   const writer = new StreamWriter(sqlite, store, queue, hub, listeners, {
