@@ -1,0 +1,1 @@
+CREATE INDEX `model_calls_started_idx` ON `model_calls` (`started_at`);
