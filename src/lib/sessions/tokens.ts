@@ -161,9 +161,16 @@ export function canRead(claims: TokenClaims, path: string): boolean {
   return sid !== null && coversSession(claims, sid)
 }
 
-/** Creating, closing, deleting or forking a stream: admin only. */
+/**
+ * Streams the server writes for itself (`__tether/lifecycle`, `__tether/audit`): admins read them,
+ * nobody writes, closes or deletes them through the protocol, or an admin token could rewrite the
+ * audit trail of what it did. The server appends to them in process, past the gate.
+ */
+export const SERVER_STREAMS_PREFIX = '__tether/'
+
+/** Creating, closing, deleting or forking a stream: admin only; never the server's own streams. */
 export function canManageStream(claims: TokenClaims, path: string): boolean {
-  if (claims.role !== 'admin') return false
+  if (claims.role !== 'admin' || path.startsWith(SERVER_STREAMS_PREFIX)) return false
   if (claims.sid === ALL_SESSIONS) return true
   const sid = sessionIdFromPath(path)
   return sid !== null && sid === claims.sid

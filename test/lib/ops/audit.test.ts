@@ -106,4 +106,21 @@ describe('audit log', () => {
     const after = (await (await call(`/api/audit?after=${all.nextOffset}`)).json()) as { entries: AuditEntry[] }
     expect(after.entries).toEqual([])
   })
+
+  it('cannot be rewritten through the protocol, not even by an admin', async () => {
+    const before = await entries()
+    expect(before.length).toBeGreaterThan(0)
+    for (const path of ['/api/streams/__tether/audit', '/v1/stream/__tether/audit', '/api/streams/__tether/lifecycle']) {
+      const append = await call(path, { method: 'POST', body: JSON.stringify([{ action: 'forged' }]) })
+      expect(append.status, path).toBe(403)
+      expect(await append.text()).toMatch(/role admin may not append to __tether\//)
+      expect((await call(path, { method: 'DELETE' })).status, path).toBe(403)
+      expect((await call(path, { method: 'POST', headers: { 'stream-closed': 'true' } })).status, path).toBe(403)
+    }
+    expect((await call('/api/streams/__tether/other', { method: 'PUT', headers: { 'content-type': 'application/json' } })).status).toBe(403)
+    // Still readable by the admin, and unchanged (the refusals above are not in it either).
+    expect((await call('/api/streams/__tether/audit?offset=-1')).status).toBe(200)
+    expect((await entries()).slice(0, before.length)).toEqual(before)
+    expect((await entries()).some((e) => JSON.stringify(e).includes('forged'))).toBe(false)
+  })
 })
