@@ -16,6 +16,7 @@ import { sessionWriter } from './session-writer'
 import { slowReaders } from './slow-readers'
 import { sse100, sse1000 } from './sse-fanout'
 import { terminalOpen } from './terminal-open'
+import { tracingCost } from './tracing'
 import type { Scenario } from './types'
 import { workerStart } from './workers'
 import { workspaceSnapshot } from './workspace-snapshot'
@@ -39,4 +40,5 @@ export const scenarios: Scenario[] = [
   compaction,
   slowReaders,
   workspaceSnapshot,
+  tracingCost,
 ]

@@ -127,7 +127,7 @@ describe('request ids and traces', () => {
     expect(given.headers.get('x-request-id')).toBe('ops-check-1')
     const forged = await fetch(`${url}/api/health`, { headers: { 'x-request-id': 'a b"\\c' } })
     const fresh = forged.headers.get('x-request-id')
-    expect(fresh).toMatch(/^[A-Za-z0-9_-]{16}$/)
+    expect(fresh).toMatch(/^[A-Za-z0-9_-]{8}-[0-9a-z]+$/)
     const other = (await fetch(`${url}/api/health`)).headers.get('x-request-id')
     expect(other).not.toBe(fresh)
     // Errors carry it too (a 404 from the router).
