@@ -28,12 +28,14 @@ interface Probe {
   endAt?: number
   /** the connection badge said live (caught up with the stream) */
   liveAt?: number
+  /** xterm writes: when called, how many characters, when parsed */
+  writes: Array<{ at: number; chars: number; parsedAt?: number }>
   longTasks: Array<{ start: number; duration: number }>
 }
 
 /** Runs in the page before its scripts: when the END row first shows in xterm, and long tasks. */
 function installTerminalProbe(end: string): void {
-  const probe: Probe = { longTasks: [] }
+  const probe: Probe = { longTasks: [], writes: [] }
   ;(window as unknown as { __terminalProbe: Probe }).__terminalProbe = probe
   try {
     new PerformanceObserver((list) => {
@@ -47,6 +49,19 @@ function installTerminalProbe(end: string): void {
     if (probe.liveAt === undefined && document.querySelector('[data-testid="connection"][data-state="live"]')) probe.liveAt = t
     const host = document.querySelector('[data-testid="terminal-host"]') as (HTMLElement & { xterm?: { buffer: { active: Buffer } } }) | null
     const buffer = host?.xterm?.buffer.active
+    const term = host?.xterm as unknown as { write(d: string, cb?: () => void): void; __probed?: boolean } | undefined
+    if (term && !term.__probed) {
+      term.__probed = true
+      const write = term.write.bind(term)
+      term.write = (d: string, cb?: () => void) => {
+        const entry: { at: number; chars: number; parsedAt?: number } = { at: performance.now(), chars: d.length }
+        probe.writes.push(entry)
+        write(d, () => {
+          entry.parsedAt = performance.now()
+          cb?.()
+        })
+      }
+    }
     if (buffer) {
       for (let i = Math.max(0, buffer.length - 60); i < buffer.length; i++) {
         if (buffer.getLine(i)?.translateToString(true).includes(end)) {
@@ -132,6 +147,10 @@ async function openOnce(browser: Browser, url: string): Promise<{ page: Page; li
   const probe = await page.evaluate(() => (window as unknown as { __terminalProbe: Probe }).__terminalProbe)
   const open = probe.endAt ?? Number.NaN
   const longest = probe.longTasks.filter((t) => t.start < open).reduce((m, t) => Math.max(m, t.duration), 0)
+  const big = probe.writes.filter((w) => w.chars > 10_000)
+  if (process.env.TERMINAL_OPEN_DEBUG) {
+    console.error(JSON.stringify({ live: probe.liveAt, end: probe.endAt, big, tasks: probe.longTasks.map((t) => [Math.round(t.start), Math.round(t.duration)]) }))
+  }
   return { page, live: probe.liveAt ?? Number.NaN, open, longest, close: () => context.close() }
 }
 
