@@ -10,7 +10,7 @@
  *     frames dropped (gaps over 2 × 16.7 ms), lag from a chunk's POST to its text in the DOM.
  * Needs a production build (`NODE_ENV=production npx vite build`) and /usr/bin/chromium.
  *
- *   tsx bench/scenarios/session-page.ts [--quick]      run alone
+ *   tsx bench/scenarios/session-page.ts [--quick] [--compacted-only]      run alone
  */
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
@@ -30,13 +30,22 @@ async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-dev-shm-usage',
+    ],
   })
 }
 
 const probeOf = (page: Page) => page.evaluate(() => window.__probe)
 
 interface OpenTimes {
+  /** the page's timeline (navigation, session-db.ts marks), ms since navigation start */
+  marks: string
   firstMessage: number
   interactive: number
   longest: number
@@ -69,7 +78,15 @@ async function waitInteractive(page: Page, timeoutMs = 120_000): Promise<OpenTim
     await page.fill('[data-testid="composer"]', 'typing works')
     if ((await page.inputValue('[data-testid="composer"]')) !== 'typing works') throw new Error('composer does not take typing')
     await page.fill('[data-testid="composer"]', '')
+    const marks = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
+      const out = [`html ${nav?.responseEnd.toFixed(0)}`, `dom ${nav?.domContentLoadedEventEnd.toFixed(0)}`]
+      for (const m of performance.getEntriesByType('mark'))
+        if (m.name.startsWith('tether:')) out.push(`${m.name.slice(7)} ${m.startTime.toFixed(0)}`)
+      return out.join(', ')
+    })
     return {
+      marks,
       firstMessage: p.firstMessageAt ?? Number.NaN,
       interactive: Math.max(p.readyAt, busyUntil),
       longest: p.longTasks.reduce((m, t) => Math.max(m, t.duration), 0),
@@ -77,19 +94,73 @@ async function waitInteractive(page: Page, timeoutMs = 120_000): Promise<OpenTim
   }
 }
 
+/** Opens a session page cold (fresh browser context: empty IndexedDB), then reloads it (snapshot cache). */
+async function openTwice(
+  browser: Browser,
+  url: string,
+  target: string,
+  log: (m: string) => void,
+): Promise<{ cold: OpenTimes; warm: OpenTimes }> {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+  await context.addInitScript(NAME_SHIM)
+  await context.addInitScript(installProbe)
+  await context.addInitScript((t: string) => {
+    window.__probe.target = t
+  }, target)
+  const page = await context.newPage()
+  page.on('pageerror', (e) => log(`page error: ${e.message}`))
+  try {
+    await page.goto(url)
+    const cold = await waitInteractive(page)
+    log(
+      `cold open: first message ${cold.firstMessage.toFixed(0)} ms, interactive ${cold.interactive.toFixed(0)} ms, longest block ${cold.longest.toFixed(0)} ms (${cold.marks})`,
+    )
+    await page.reload() // pagehide saves the snapshot
+    const warm = await waitInteractive(page)
+    log(
+      `reopen: first message ${warm.firstMessage.toFixed(0)} ms, interactive ${warm.interactive.toFixed(0)} ms, longest block ${warm.longest.toFixed(0)} ms (${warm.marks})`,
+    )
+    return { cold, warm }
+  } finally {
+    await context.close()
+  }
+}
+
 export interface SessionPageResult {
   catchupFirstByte: number
   catchupFull: number
   catchupMB: number
-  cold: OpenTimes
-  warm: OpenTimes
+  full: { cold: OpenTimes; warm: OpenTimes }
+  /** the same session after POST /compact */
+  compacted: {
+    cold: OpenTimes
+    warm: OpenTimes
+    catchupFirstByte: number
+    catchupFull: number
+    catchupMB: number
+    eventsBefore: number
+    eventsAfter: number
+  }
   stream: { dropped: number; frames: number; longestGap: number; lagP50: number; lagP99: number }
 }
 
-export async function measureSessionPage(opts: { quick?: boolean; log?: (m: string) => void } = {}): Promise<SessionPageResult> {
+const NOT_RUN: OpenTimes = { marks: 'not run', firstMessage: Number.NaN, interactive: Number.NaN, longest: Number.NaN }
+
+export async function measureSessionPage(
+  opts: {
+    quick?: boolean
+    log?: (m: string) => void /** iterating on one part: skip the uncompacted opens and the stream */
+    compactedOnly?: boolean
+  } = {},
+): Promise<SessionPageResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const secret = randomBytes(24).toString('base64url')
-  const server = await startProductionServer({ TETHER_SECRET: secret, TETHER_WORKERS: 'off', TETHER_MONITOR_INTERVAL_MS: '0' })
+  const server = await startProductionServer({
+    TETHER_SECRET: secret,
+    TETHER_WORKERS: 'off',
+    TETHER_MONITOR_INTERVAL_MS: '0',
+    TETHER_COMPACT_GRACE_MS: '0',
+  })
   const token = await issueToken(secretFromString(secret), { role: 'admin', subject: 'bench-user' })
   const browser = await launch()
   try {
@@ -98,25 +169,34 @@ export async function measureSessionPage(opts: { quick?: boolean; log?: (m: stri
     const filled = await fillSession({ origin: server.url, token, sessionId: id, ...big, log })
     await measureCatchUp(server.url, token, id) // warm-up: page cache, JIT
     const catchUp = await measureCatchUp(server.url, token, id)
-    log(`catch-up: first byte ${catchUp.firstByteMs.toFixed(0)} ms, full ${catchUp.fullMs.toFixed(0)} ms, ${(catchUp.bytes / 1e6).toFixed(1)} MB`)
+    log(
+      `catch-up: first byte ${catchUp.firstByteMs.toFixed(0)} ms, full ${catchUp.fullMs.toFixed(0)} ms, ${(catchUp.bytes / 1e6).toFixed(1)} MB`,
+    )
 
-    const context = await browser.newContext({ viewport: { width: 1366, height: 860 } })
-    await context.addInitScript(NAME_SHIM)
-    await context.addInitScript(installProbe)
-    await context.addInitScript((target: string) => {
-      window.__probe.target = target
-    }, filled.lastMessageId)
-    const page = await context.newPage()
-    page.on('pageerror', (e) => log(`page error: ${e.message}`))
-    await page.goto(`${server.url}/sessions/${id}?token=${token}`)
-    const cold = await waitInteractive(page)
-    log(`cold open: first message ${cold.firstMessage.toFixed(0)} ms, interactive ${cold.interactive.toFixed(0)} ms, longest block ${cold.longest.toFixed(0)} ms`)
-    await page.waitForTimeout(1500) // the snapshot is saved at most once a second
-    await page.reload()
-    const warm = await waitInteractive(page)
-    log(`reopen: first message ${warm.firstMessage.toFixed(0)} ms, interactive ${warm.interactive.toFixed(0)} ms, longest block ${warm.longest.toFixed(0)} ms`)
-    await context.close()
+    const full = opts.compactedOnly
+      ? { cold: NOT_RUN, warm: NOT_RUN }
+      : await openTwice(browser, `${server.url}/sessions/${id}?token=${token}`, filled.lastMessageId, log)
 
+    // The realistic long session: the monitor compacts a session older than the grace period
+    // (folded messages, terminal scroll-back budget); the bench asks for it now.
+    const res = await fetch(`${server.url}/api/sessions/${id}/compact`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    const compactText = await res.text()
+    if (!res.ok) throw new Error(`compact: HTTP ${res.status} ${compactText.slice(0, 300)}`)
+    const sizes = JSON.parse(compactText) as { before: { bytes: number; events: number }; after: { bytes: number; events: number } }
+    log(
+      `compacted: ${sizes.before.events} → ${sizes.after.events} events, ${(sizes.before.bytes / 1e6).toFixed(1)} → ${(sizes.after.bytes / 1e6).toFixed(1)} MB`,
+    )
+    await measureCatchUp(server.url, token, id)
+    const catchUpCompacted = await measureCatchUp(server.url, token, id)
+    log(
+      `compacted catch-up: first byte ${catchUpCompacted.firstByteMs.toFixed(0)} ms, full ${catchUpCompacted.fullMs.toFixed(0)} ms, ${(catchUpCompacted.bytes / 1e6).toFixed(1)} MB`,
+    )
+    const compacted = await openTwice(browser, `${server.url}/sessions/${id}?token=${token}`, filled.lastMessageId, log)
+
+    if (opts.compactedOnly) {
+      const none = { dropped: Number.NaN, frames: Number.NaN, longestGap: Number.NaN, lagP50: Number.NaN, lagP99: Number.NaN }
+      return result(catchUp, full, compacted, catchUpCompacted, sizes, none)
+    }
     // Streaming into a 1,000-message session.
     const sid = await createBenchSession(server.url, token, 'streaming')
     await fillSession({ origin: server.url, token, sessionId: sid, messages: 1_000, terminalLines: 10_000, log })
@@ -169,13 +249,41 @@ export async function measureSessionPage(opts: { quick?: boolean; log?: (m: stri
       `stream: ${stream.frames} frames, ${stream.dropped} dropped, longest gap ${stream.longestGap.toFixed(0)} ms, lag p50 ${stream.lagP50.toFixed(0)} ms p99 ${stream.lagP99.toFixed(0)} ms`,
     )
     await ctx2.close()
-    return { catchupFirstByte: catchUp.firstByteMs, catchupFull: catchUp.fullMs, catchupMB: catchUp.bytes / 1e6, cold, warm, stream }
+    return result(catchUp, full, compacted, catchUpCompacted, sizes, stream)
   } catch (err) {
     log(`server output (tail):\n${server.output().slice(-3000)}`)
     throw err
   } finally {
     await browser.close()
     await server.dispose()
+  }
+}
+
+type CatchUp = Awaited<ReturnType<typeof measureCatchUp>>
+type Opened = { cold: OpenTimes; warm: OpenTimes }
+
+function result(
+  catchUp: CatchUp,
+  full: Opened,
+  compacted: Opened,
+  catchUpCompacted: CatchUp,
+  sizes: { before: { events: number }; after: { events: number } },
+  stream: SessionPageResult['stream'],
+): SessionPageResult {
+  return {
+    catchupFirstByte: catchUp.firstByteMs,
+    catchupFull: catchUp.fullMs,
+    catchupMB: catchUp.bytes / 1e6,
+    full,
+    compacted: {
+      ...compacted,
+      catchupFirstByte: catchUpCompacted.firstByteMs,
+      catchupFull: catchUpCompacted.fullMs,
+      catchupMB: catchUpCompacted.bytes / 1e6,
+      eventsBefore: sizes.before.events,
+      eventsAfter: sizes.after.events,
+    },
+    stream,
   }
 }
 
@@ -202,7 +310,20 @@ export const sessionPage: Scenario = {
     ms('warmFirstMessage', 'reopen (snapshot): first message painted'),
     ms('warmInteractive', 'reopen (snapshot): interactive', 1000),
     ms('warmLongest', 'reopen (snapshot): longest block'),
-    { key: 'dropped', label: 'stream 100/s: frames dropped (gap > 33 ms)', unit: 'frames', better: 'lower', digits: 0, target: { op: '<=', value: 0 } },
+    ms('cCatchupFull', 'compacted: catch-up read -1 whole body'),
+    ms('cColdFirstMessage', 'compacted: cold open first message'),
+    ms('cColdInteractive', 'compacted: cold open interactive', 1000),
+    ms('cColdLongest', 'compacted: cold open longest block'),
+    ms('cWarmInteractive', 'compacted: reopen interactive', 1000),
+    ms('cWarmLongest', 'compacted: reopen longest block'),
+    {
+      key: 'dropped',
+      label: 'stream 100/s: frames dropped (gap > 33 ms)',
+      unit: 'frames',
+      better: 'lower',
+      digits: 0,
+      target: { op: '<=', value: 0 },
+    },
     ms('longestGap', 'stream 100/s: longest frame gap'),
     ms('lagP50', 'stream 100/s: chunk → DOM p50'),
     ms('lagP99', 'stream 100/s: chunk → DOM p99'),
@@ -212,12 +333,18 @@ export const sessionPage: Scenario = {
     return {
       catchupFirstByte: r.catchupFirstByte,
       catchupFull: r.catchupFull,
-      coldFirstMessage: r.cold.firstMessage,
-      coldInteractive: r.cold.interactive,
-      coldLongest: r.cold.longest,
-      warmFirstMessage: r.warm.firstMessage,
-      warmInteractive: r.warm.interactive,
-      warmLongest: r.warm.longest,
+      coldFirstMessage: r.full.cold.firstMessage,
+      coldInteractive: r.full.cold.interactive,
+      coldLongest: r.full.cold.longest,
+      warmFirstMessage: r.full.warm.firstMessage,
+      warmInteractive: r.full.warm.interactive,
+      warmLongest: r.full.warm.longest,
+      cCatchupFull: r.compacted.catchupFull,
+      cColdFirstMessage: r.compacted.cold.firstMessage,
+      cColdInteractive: r.compacted.cold.interactive,
+      cColdLongest: r.compacted.cold.longest,
+      cWarmInteractive: r.compacted.warm.interactive,
+      cWarmLongest: r.compacted.warm.longest,
       dropped: r.stream.dropped,
       longestGap: r.stream.longestGap,
       lagP50: r.stream.lagP50,
@@ -227,8 +354,10 @@ export const sessionPage: Scenario = {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
-  const r = await measureSessionPage({ quick: values.quick })
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, 'compacted-only': { type: 'boolean', default: false } },
+  })
+  const r = await measureSessionPage({ quick: values.quick, compactedOnly: values['compacted-only'] })
   console.log(JSON.stringify(r, null, 2))
   process.exit(0)
 }

@@ -62,11 +62,18 @@ function whenIdle(run: () => void): void {
   else run()
 }
 
+/** Timeline marks for the session-page bench (performance.mark is cheap and a no-op without a reader). */
+function mark(name: string): void {
+  if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(`tether:${name}`)
+}
+
 export async function openSessionConnection(options: OpenSessionOptions): Promise<SessionConnection> {
+  mark('open')
   const origin = options.origin ?? globalThis.location.origin
   const streamUrl = sessionStreamUrl(options.sessionId, origin)
   const useCache = options.cache !== false
   const snapshot = useCache ? await loadSnapshot(streamUrl) : undefined
+  mark('snapshot-loaded')
   const status = new ConnectionStatusStore()
   const stream = new SessionStream({ url: streamUrl, token: options.token, fetch: createResilientFetch({ status }), snapshot })
   const resumedFrom = stream.resumedFrom
@@ -87,6 +94,8 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
     state: sessionStateSchema,
     live: 'sse',
     onBatch: (batch) => {
+      if (applied === '-1') mark('first-batch')
+      if (batch.upToDate && !status.getSnapshot().caughtUp) mark('up-to-date')
       applied = batch.offset
       builder.apply(batch.items, batch.offset)
       status.markApplied(batch.offset, batch.upToDate)
@@ -112,12 +121,15 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
     window.addEventListener('online', onOnline)
   }
 
-  const ready = db.preload().catch(async (err: unknown) => {
-    // A refused read after a cached start may mean the cache is from another server's data.
-    if (resumedFrom !== '-1') await deleteSnapshot(streamUrl)
-    if (status.getSnapshot().state !== 'offline') status.markFatal(err instanceof Error ? err.message : String(err))
-    throw err
-  })
+  const ready = db
+    .preload()
+    .then(() => mark('committed'))
+    .catch(async (err: unknown) => {
+      // A refused read after a cached start may mean the cache is from another server's data.
+      if (resumedFrom !== '-1') await deleteSnapshot(streamUrl)
+      if (status.getSnapshot().state !== 'offline') status.markFatal(err instanceof Error ? err.message : String(err))
+      throw err
+    })
   ready.catch(() => undefined)
 
   return {
