@@ -247,8 +247,14 @@ export class DockerRuntime implements WorkerRuntime {
 
   async kill(id: string): Promise<void> {
     // The engine's die event then reports the exit as a crash (the container stays for restart()).
-    await this.docker.getContainer(id).kill({ signal: 'SIGKILL' }).catch((err: unknown) => {
-      if (!isNotFound(err) && (err as { statusCode?: number })?.statusCode !== 409) throw err
+    const container = this.docker.getContainer(id)
+    const kill = () => container.kill({ signal: 'SIGKILL' })
+    await kill().catch(async (err: unknown) => {
+      if (isNotFound(err)) return
+      const e = err as { statusCode?: number; message?: string }
+      // 409: not running (nothing to do) or paused (the engine refuses to kill it: thaw first).
+      if (e?.statusCode !== 409) throw err
+      if (/paused/i.test(e.message ?? '')) await container.unpause().then(kill)
     })
   }
 
