@@ -1,6 +1,7 @@
 /**
- * Live views of one session, each a TanStack DB live query over the session's StreamDB
- * collections, shaped by the pure derivations in lib/sessions/client/derive.ts.
+ * Live views of one session over the session's StreamDB collections (TanStack DB live queries for
+ * the small ones, external stores for the conversation and the terminal), shaped by the pure
+ * derivations in lib/sessions/client/derive.ts.
  */
 import { useMemo } from 'react'
 import { useLiveQuery } from '@tanstack/react-db'
@@ -9,20 +10,18 @@ import {
   deriveAgentSummary,
   deriveCommandBlocks,
   deriveCommandHistory,
-  sortTerminal,
   type AgentSummary,
   type CommandBlock,
   type RowMeta,
 } from '../../lib/sessions/client/derive'
 import type { AgentStateEntry, Presence, TerminalLine } from '../../lib/sessions/channel-schemas'
+import { useTerminalLines } from './use-terminal-lines'
 
 // The conversation is an incremental store of its own (not a live query over every chunk).
 export { useSessionMessages } from './use-session-messages'
 
-export function useTerminalLines(connection: SessionConnection | undefined): Array<TerminalLine & RowMeta> {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ line: connection.db.collections.terminal }) : null) })
-  return useMemo(() => sortTerminal((data ?? []) as Array<TerminalLine & RowMeta>), [data])
-}
+// The terminal too: its rows are an append-mostly store (use-terminal-lines.ts), not a live query.
+export { useTerminalLines } from './use-terminal-lines'
 
 export function usePresenceRows(connection: SessionConnection | undefined): Array<Presence & RowMeta> {
   const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ p: connection.db.collections.presence }) : null) })
