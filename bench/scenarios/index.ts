@@ -9,6 +9,7 @@
 import { catchUp } from './catch-up'
 import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
+import { metricsCost } from './metrics-cost'
 import { rss } from './rss'
 import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
@@ -35,6 +36,7 @@ export const scenarios: Scenario[] = [
   workerStart,
   sessionWriter,
   sequentialApp,
+  metricsCost,
   sessionPage,
   terminalOpen,
   compaction,

@@ -30,12 +30,12 @@ export interface SessionWriterResult {
 /** `TETHER_METRICS=off npm run bench …` measures the app without /metrics counting (issue #12 bar 5). */
 export const metricsOn = (): boolean => process.env.TETHER_METRICS !== 'off'
 
-export async function startApp(streamsUrl: string | undefined) {
+export async function startApp(streamsUrl: string | undefined, metrics = metricsOn()) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
   const app = createTetherServer({
     dataDir,
     logger: pino({ level: 'silent' }),
-    metrics: { enabled: metricsOn() },
+    metrics: { enabled: metrics },
     sessions: {
       auth: true,
       secret: 'bench-secret-for-session-writer-01',
@@ -64,7 +64,7 @@ export async function startApp(streamsUrl: string | undefined) {
   }
 }
 
-async function post(pool: Pool, path: string, token: string, body: unknown): Promise<string> {
+export async function post(pool: Pool, path: string, token: string, body: unknown): Promise<string> {
   const res = await pool.request({
     path,
     method: 'POST',
@@ -76,12 +76,12 @@ async function post(pool: Pool, path: string, token: string, body: unknown): Pro
   return text
 }
 
-async function createSession(pool: Pool, token: string): Promise<string> {
+export async function createSession(pool: Pool, token: string): Promise<string> {
   const text = await post(pool, '/api/sessions', token, { pattern: 'long-running' })
   return (JSON.parse(text) as { session: { id: string } }).session.id
 }
 
-const chunk = (messageId: string, seq: number) => ({
+export const chunk = (messageId: string, seq: number) => ({
   channel: 'chunk',
   data: { messageId, role: 'user', author: 'bench-user', turn: 0, seq, delta: 'x'.repeat(100) },
 })
