@@ -194,17 +194,18 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     logger.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!')
   }
 
+  // Lifecycle webhooks and the audit log (ops/operations.ts); the manager's callbacks record lifecycle events first.
+  const ops = createOperations({ db, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
   const publicUrl = (config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
   const hookContext: WorkerCallbackContext = {
     issueToken: (opts) => auth.issue(opts),
     sessionStreamUrl: (id) => sessionStreamUrl(`${publicUrl}${STREAMS_BASE_PATH}`, id),
     writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
     workerMetrics: metrics.workers,
+    onWorkerCrashed: (crash) => void ops.lifecycle.record('worker.crashed', crash.sessionId, { ...crash }),
   }
   const hooks = metrics.sessionCallbacks(typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks))
 
-  // Lifecycle webhooks and the audit log (ops/operations.ts); the manager's callbacks record lifecycle events first.
-  const ops = createOperations({ db, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
   // Model spend as the gateway counted it (src/lib/gateway) is folded into every usage update.
   const ledger = new ModelLedger(db.db, now)
   const store: SessionStore = new LedgerSessionStore(db.db, ledger)

@@ -53,6 +53,17 @@ export interface WorkerCallbackContext {
   writerUrl: string
   /** Observes the worker runtimes the factory creates (GET /metrics); absent when metrics are off. */
   workerMetrics?: WorkerMetrics
+  /** A session's worker died unasked (the `worker.crashed` lifecycle event); it is being restarted. */
+  onWorkerCrashed?(crash: WorkerCrash): void
+}
+
+export interface WorkerCrash {
+  sessionId: string
+  runtime: string
+  exitCode: number | null
+  /** Crashes in a row (reset after a worker ran long enough), and the delay before its restart. */
+  crashes: number
+  restartInMs: number
 }
 
 export type SessionWorkerCallbacksInput = SessionWorkerCallbacks | ((ctx: WorkerCallbackContext) => SessionWorkerCallbacks)

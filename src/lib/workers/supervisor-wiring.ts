@@ -100,6 +100,7 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
         ctx.workerMetrics,
       ),
       defaultRuntime: config.runtime,
+      ...(ctx.onWorkerCrashed ? { onWorkerCrashed: ctx.onWorkerCrashed } : {}),
       serverUrl,
       warmPool: config.warmPool,
       issueToken: (sessionId, agentId) => ctx.issueToken({ role: 'worker', sessionId, subject: agentId }),

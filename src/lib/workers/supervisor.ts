@@ -12,13 +12,11 @@
  */
 import { silentLogger, type Logger } from '../common/logger'
 import { EXIT_FENCED, EXIT_STOPPED } from '../common/session-contract'
-import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
+import type { SessionWorkerCallbacks, WorkerCrash } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
 import type { RuntimeKind, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from './runtime'
 import { WarmPool } from './warm-pool'
 import { type SnapshotInfo, WorkspaceUnavailableError, type WorkspaceSnapshots } from './workspaces'
-
-export { EXIT_FENCED, EXIT_STOPPED }
 
 export interface BackoffPolicy {
   initialMs: number
@@ -39,6 +37,8 @@ export type RuntimeSource = WorkerRuntime | (() => Promise<WorkerRuntime>)
 
 export interface SupervisorOptions {
   runtimes: Partial<Record<RuntimeKind, RuntimeSource>>
+  /** Told of every crash (exit the worker did not ask for), before the restart is scheduled. */
+  onWorkerCrashed?(crash: WorkerCrash): void
   defaultRuntime: RuntimeKind
   /** Base URL workers use to reach the server (a function when it is known only once listening). */
   serverUrl: string | (() => string | Promise<string>)
@@ -290,6 +290,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     t.crashes = next.crashes
     t.phase = 'backoff'
     this.log.warn({ sessionId: t.sessionId, exitCode: exit.exitCode, delay, crashes: t.crashes }, 'worker crashed; restarting')
+    this.options.onWorkerCrashed?.({ sessionId: t.sessionId, runtime: kind, exitCode: exit.exitCode, crashes: t.crashes, restartInMs: delay })
     t.timer = setTimeout(() => {
       t.timer = null
       void this.chain(t.sessionId, async () => {
