@@ -10,7 +10,10 @@
 
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
+import { Route as MetricsRouteImport } from './routes/metrics'
 import { Route as AdminStatsRouteImport } from './routes/admin/stats'
+import { Route as AdminWebhooksRouteImport } from './routes/admin/webhooks'
+import { Route as ApiAuditRouteImport } from './routes/api/audit'
 import { Route as ApiHealthRouteImport } from './routes/api/health'
 import { Route as ApiReadyRouteImport } from './routes/api/ready'
 import { Route as ApiAuthExchangeRouteImport } from './routes/api/auth/exchange'
@@ -18,6 +21,8 @@ import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/inde
 import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
 import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
 import { Route as ApiStreamsSplatRouteImport } from './routes/api/streams/$'
+import { Route as ApiWebhooksIndexRouteImport } from './routes/api/webhooks/index'
+import { Route as ApiWebhooksSplatRouteImport } from './routes/api/webhooks/$'
 import { Route as SessionsSessionIdIndexRouteImport } from './routes/sessions/$sessionId/index'
 import { Route as SessionsSessionIdTerminalRouteImport } from './routes/sessions/$sessionId/terminal'
 import { Route as V1StreamSplatRouteImport } from './routes/v1/stream/$'
@@ -27,9 +32,24 @@ const IndexRoute = IndexRouteImport.update({
   path: '/',
   getParentRoute: () => rootRouteImport,
 } as any)
+const MetricsRoute = MetricsRouteImport.update({
+  id: '/metrics',
+  path: '/metrics',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const AdminStatsRoute = AdminStatsRouteImport.update({
   id: '/admin/stats',
   path: '/admin/stats',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const AdminWebhooksRoute = AdminWebhooksRouteImport.update({
+  id: '/admin/webhooks',
+  path: '/admin/webhooks',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAuditRoute = ApiAuditRouteImport.update({
+  id: '/api/audit',
+  path: '/api/audit',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiHealthRoute = ApiHealthRouteImport.update({
@@ -67,6 +87,16 @@ const ApiStreamsSplatRoute = ApiStreamsSplatRouteImport.update({
   path: '/api/streams/$',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ApiWebhooksIndexRoute = ApiWebhooksIndexRouteImport.update({
+  id: '/api/webhooks/',
+  path: '/api/webhooks/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiWebhooksSplatRoute = ApiWebhooksSplatRouteImport.update({
+  id: '/api/webhooks/$',
+  path: '/api/webhooks/$',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const SessionsSessionIdIndexRoute = SessionsSessionIdIndexRouteImport.update({
   id: '/sessions/$sessionId/',
   path: '/sessions/$sessionId/',
@@ -86,104 +116,139 @@ const V1StreamSplatRoute = V1StreamSplatRouteImport.update({
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
+  '/metrics': typeof MetricsRoute
   '/admin/stats': typeof AdminStatsRoute
+  '/admin/webhooks': typeof AdminWebhooksRoute
+  '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
+  '/api/webhooks/': typeof ApiWebhooksIndexRoute
   '/sessions/$sessionId/': typeof SessionsSessionIdIndexRoute
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
+  '/metrics': typeof MetricsRoute
   '/admin/stats': typeof AdminStatsRoute
+  '/admin/webhooks': typeof AdminWebhooksRoute
+  '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/sessions': typeof ApiSessionsIndexRoute
   '/api/streams': typeof ApiStreamsIndexRoute
+  '/api/webhooks': typeof ApiWebhooksIndexRoute
   '/sessions/$sessionId': typeof SessionsSessionIdIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
+  '/metrics': typeof MetricsRoute
   '/admin/stats': typeof AdminStatsRoute
+  '/admin/webhooks': typeof AdminWebhooksRoute
+  '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
+  '/api/webhooks/': typeof ApiWebhooksIndexRoute
   '/sessions/$sessionId/': typeof SessionsSessionIdIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
   fullPaths:
     | '/'
+    | '/metrics'
     | '/admin/stats'
+    | '/admin/webhooks'
+    | '/api/audit'
     | '/api/health'
     | '/api/ready'
     | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
+    | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
     | '/api/sessions/'
     | '/api/streams/'
+    | '/api/webhooks/'
     | '/sessions/$sessionId/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
+    | '/metrics'
     | '/admin/stats'
+    | '/admin/webhooks'
+    | '/api/audit'
     | '/api/health'
     | '/api/ready'
     | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
+    | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
     | '/api/sessions'
     | '/api/streams'
+    | '/api/webhooks'
     | '/sessions/$sessionId'
   id:
     | '__root__'
     | '/'
+    | '/metrics'
     | '/admin/stats'
+    | '/admin/webhooks'
+    | '/api/audit'
     | '/api/health'
     | '/api/ready'
     | '/api/auth/exchange'
     | '/api/sessions/$'
     | '/api/streams/$'
+    | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
     | '/api/sessions/'
     | '/api/streams/'
+    | '/api/webhooks/'
     | '/sessions/$sessionId/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
+  MetricsRoute: typeof MetricsRoute
   AdminStatsRoute: typeof AdminStatsRoute
+  AdminWebhooksRoute: typeof AdminWebhooksRoute
+  ApiAuditRoute: typeof ApiAuditRoute
   ApiHealthRoute: typeof ApiHealthRoute
   ApiReadyRoute: typeof ApiReadyRoute
   ApiAuthExchangeRoute: typeof ApiAuthExchangeRoute
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
+  ApiWebhooksSplatRoute: typeof ApiWebhooksSplatRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
   V1StreamSplatRoute: typeof V1StreamSplatRoute
   ApiSessionsIndexRoute: typeof ApiSessionsIndexRoute
   ApiStreamsIndexRoute: typeof ApiStreamsIndexRoute
+  ApiWebhooksIndexRoute: typeof ApiWebhooksIndexRoute
   SessionsSessionIdIndexRoute: typeof SessionsSessionIdIndexRoute
 }
 
@@ -196,11 +261,32 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof IndexRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/metrics': {
+      id: '/metrics'
+      path: '/metrics'
+      fullPath: '/metrics'
+      preLoaderRoute: typeof MetricsRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/admin/stats': {
       id: '/admin/stats'
       path: '/admin/stats'
       fullPath: '/admin/stats'
       preLoaderRoute: typeof AdminStatsRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/admin/webhooks': {
+      id: '/admin/webhooks'
+      path: '/admin/webhooks'
+      fullPath: '/admin/webhooks'
+      preLoaderRoute: typeof AdminWebhooksRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/audit': {
+      id: '/api/audit'
+      path: '/api/audit'
+      fullPath: '/api/audit'
+      preLoaderRoute: typeof ApiAuditRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/health': {
@@ -252,6 +338,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ApiStreamsSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/api/webhooks/': {
+      id: '/api/webhooks/'
+      path: '/api/webhooks'
+      fullPath: '/api/webhooks/'
+      preLoaderRoute: typeof ApiWebhooksIndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/webhooks/$': {
+      id: '/api/webhooks/$'
+      path: '/api/webhooks/$'
+      fullPath: '/api/webhooks/$'
+      preLoaderRoute: typeof ApiWebhooksSplatRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/sessions/$sessionId/': {
       id: '/sessions/$sessionId/'
       path: '/sessions/$sessionId'
@@ -278,16 +378,21 @@ declare module '@tanstack/react-router' {
 
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
+  MetricsRoute: MetricsRoute,
   AdminStatsRoute: AdminStatsRoute,
+  AdminWebhooksRoute: AdminWebhooksRoute,
+  ApiAuditRoute: ApiAuditRoute,
   ApiHealthRoute: ApiHealthRoute,
   ApiReadyRoute: ApiReadyRoute,
   ApiAuthExchangeRoute: ApiAuthExchangeRoute,
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
+  ApiWebhooksSplatRoute: ApiWebhooksSplatRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
   V1StreamSplatRoute: V1StreamSplatRoute,
   ApiSessionsIndexRoute: ApiSessionsIndexRoute,
   ApiStreamsIndexRoute: ApiStreamsIndexRoute,
+  ApiWebhooksIndexRoute: ApiWebhooksIndexRoute,
   SessionsSessionIdIndexRoute: SessionsSessionIdIndexRoute,
 }
 export const routeTree = rootRouteImport
