@@ -39,7 +39,9 @@ async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
   await page.addInitScript(() => {
     const seen: string[] = []
     ;(window as unknown as { __csp: string[] }).__csp = seen
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`))
+    document.addEventListener('securitypolicyviolation', (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    )
   })
   return async () => [...consoleViolations, ...(await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []))]
 }
@@ -104,7 +106,9 @@ describe('webhooks admin page', () => {
 
     // session.created: delivered, shown, and the receiver got that id, signed.
     const s = await createSession(server, admin, 'Watched by a webhook')
-    await until(page, 'the created event delivered', async () => (await rows(page)).some((r) => r.type === 'session.created' && r.outcome === 'delivered'))
+    await until(page, 'the created event delivered', async () =>
+      (await rows(page)).some((r) => r.type === 'session.created' && r.outcome === 'delivered'),
+    )
     const created = (await rows(page)).find((r) => r.type === 'session.created')
     const got = receiver.delivered().get(created?.eventId ?? '') ?? []
     expect(got).toHaveLength(1)
@@ -128,7 +132,9 @@ describe('webhooks admin page', () => {
     await row.getByTestId('delivery-replay').click()
     await row.locator('[data-testid="replay-result"][data-outcome="delivered"]').waitFor()
     expect(receiver.delivered().get(failed?.eventId ?? '')?.[0]?.event).toMatchObject({ type: 'session.ended', sessionId: s.id })
-    await until(page, 'the ended event delivered', async () => (await rows(page)).some((r) => r.eventId === failed?.eventId && r.outcome === 'delivered'))
+    await until(page, 'the ended event delivered', async () =>
+      (await rows(page)).some((r) => r.eventId === failed?.eventId && r.outcome === 'delivered'),
+    )
 
     await page.getByRole('button', { name: 'Switch to dark theme' }).click()
     await until(page, 'the dark theme', async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark')
@@ -144,7 +150,9 @@ describe('webhooks admin page', () => {
     expect(await page.getByTestId('webhook').count()).toBe(1)
     await page.getByTestId('webhook-delete-confirm').click()
     await page.getByTestId('webhooks-empty').waitFor()
-    const list = (await (await fetch(`${server.url}/api/webhooks`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { webhooks: unknown[] }
+    const list = (await (await fetch(`${server.url}/api/webhooks`, { headers: { authorization: `Bearer ${admin}` } })).json()) as {
+      webhooks: unknown[]
+    }
     expect(list.webhooks).toEqual([])
 
     expect(await violations()).toEqual([])

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react'
 import { Link } from '@tanstack/react-router'
 import { ThemeToggle } from './theme'
 import { StatsLink } from './stats/StatsLink'
+import { WebhooksLink } from './webhooks/WebhooksLink'
 
 export function AppHeader({ children, right }: { children?: ReactNode; right?: ReactNode }) {
   return (
@@ -15,6 +16,7 @@ export function AppHeader({ children, right }: { children?: ReactNode; right?: R
       {children ? <div className="header-title">{children}</div> : null}
       <div className="header-spacer" />
       <StatsLink />
+      <WebhooksLink />
       {right}
       <ThemeToggle />
     </header>

@@ -22,8 +22,9 @@ export function SigningNote({ signing }: { signing: SigningInfo }) {
         </dd>
       </dl>
       <p className="muted">
-        A receiver takes <code>t</code> and <code>kid</code> from the <code>Webhook-Signature</code> header, verifies its <code>ed25519</code> value over{' '}
-        <code>{'<t>.<raw body>'}</code> with that key from the JWKS, refuses old <code>t</code> values, and dedupes by <code>Webhook-Id</code>.
+        A receiver takes <code>t</code> and <code>kid</code> from the <code>Webhook-Signature</code> header, verifies its{' '}
+        <code>ed25519</code> value over <code>{'<t>.<raw body>'}</code> with that key from the JWKS, refuses old <code>t</code> values, and
+        dedupes by <code>Webhook-Id</code>.
       </p>
     </section>
   )

@@ -18,7 +18,17 @@ function Outcome({ d }: { d: Delivery }) {
 
 const when = (at: number) => new Date(at).toLocaleString()
 
-function DeliveryRow({ token, webhookId, d, onReplayed }: { token: string | undefined; webhookId: string; d: Delivery; onReplayed: () => void }) {
+function DeliveryRow({
+  token,
+  webhookId,
+  d,
+  onReplayed,
+}: {
+  token: string | undefined
+  webhookId: string
+  d: Delivery
+  onReplayed: () => void
+}) {
   const [replay, setReplay] = useState<{ busy: boolean; result?: Delivery; error?: string }>({ busy: false })
   async function run() {
     setReplay({ busy: true })
@@ -33,7 +43,9 @@ function DeliveryRow({ token, webhookId, d, onReplayed }: { token: string | unde
   return (
     <tr data-testid="delivery" data-event-id={d.eventId} data-outcome={d.outcome} data-status={d.status ?? ''} data-attempt={d.attempt}>
       <td>
-        <code className="webhooks-event-id">{d.eventId}</code>
+        <code className="webhooks-event-id" title={d.eventId}>
+          {d.eventId}
+        </code>
       </td>
       <td>
         <code>{d.eventType}</code>
@@ -50,7 +62,9 @@ function DeliveryRow({ token, webhookId, d, onReplayed }: { token: string | unde
         </button>
         {replay.result ? (
           <span className="webhooks-replay-result" role="status" data-testid="replay-result" data-outcome={replay.result.outcome}>
-            {replay.result.outcome === 'delivered' ? 'delivered' : `not delivered (${replay.result.status ?? replay.result.error ?? 'no answer'})`}
+            {replay.result.outcome === 'delivered'
+              ? 'delivered'
+              : `not delivered (${replay.result.status ?? replay.result.error ?? 'no answer'})`}
           </span>
         ) : replay.error ? (
           <span className="webhooks-replay-result webhooks-error" role="alert" data-testid="replay-result" data-outcome="error">

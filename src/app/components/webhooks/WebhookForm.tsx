@@ -26,7 +26,9 @@ export function WebhookForm({ token, onCreated }: { token: string | undefined; o
       setEvents([])
       onCreated()
     } catch (err) {
-      setError(err instanceof WebhooksApiError && err.field ? `${err.field}: ${err.message}` : err instanceof Error ? err.message : String(err))
+      setError(
+        err instanceof WebhooksApiError && err.field ? `${err.field}: ${err.message}` : err instanceof Error ? err.message : String(err),
+      )
     } finally {
       setBusy(false)
     }
@@ -53,7 +55,12 @@ export function WebhookForm({ token, onCreated }: { token: string | undefined; o
         <legend className="field-label">Events (none ticked: all)</legend>
         {EVENT_TYPES.map((type) => (
           <label key={type} className="webhooks-event">
-            <input type="checkbox" data-testid={`webhook-event-${type}`} checked={events.includes(type)} onChange={(e) => toggle(type, e.target.checked)} />
+            <input
+              type="checkbox"
+              data-testid={`webhook-event-${type}`}
+              checked={events.includes(type)}
+              onChange={(e) => toggle(type, e.target.checked)}
+            />
             <code>{type}</code>
           </label>
         ))}

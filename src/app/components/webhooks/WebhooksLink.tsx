@@ -14,7 +14,12 @@ export function WebhooksLink() {
   }, [])
   if (!admin) return null
   return (
-    <Link to="/admin/webhooks" className="btn btn-ghost btn-sm hide-mobile" data-testid="webhooks-link" aria-label="Lifecycle webhooks (admins)">
+    <Link
+      to="/admin/webhooks"
+      className="btn btn-ghost btn-sm hide-mobile"
+      data-testid="webhooks-link"
+      aria-label="Lifecycle webhooks (admins)"
+    >
       Webhooks
     </Link>
   )

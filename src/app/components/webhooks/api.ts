@@ -61,7 +61,8 @@ export const listDeliveries = (token: string | undefined, id: string, limit: num
 export const createWebhook = (token: string | undefined, input: { url: string; events: LifecycleEventType[]; description?: string }) =>
   call<{ webhook: WebhookView; signing: SigningInfo }>(token, '', { method: 'POST', body: JSON.stringify(input) })
 
-export const deleteWebhook = (token: string | undefined, id: string) => call<void>(token, `/${encodeURIComponent(id)}`, { method: 'DELETE' })
+export const deleteWebhook = (token: string | undefined, id: string) =>
+  call<void>(token, `/${encodeURIComponent(id)}`, { method: 'DELETE' })
 
 export const replayDelivery = (token: string | undefined, id: string, eventId: string) =>
   call<{ delivery: Delivery }>(token, `/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/replay`, { method: 'POST' })

@@ -16,7 +16,10 @@ export interface WebhooksState {
   error?: { status: number; message: string }
 }
 
-export function useWebhooks(token: string | undefined, opts: { enabled: boolean; refreshMs: number }): WebhooksState & { refresh: () => void } {
+export function useWebhooks(
+  token: string | undefined,
+  opts: { enabled: boolean; refreshMs: number },
+): WebhooksState & { refresh: () => void } {
   const [state, setState] = useState<WebhooksState>({ deliveries: {} })
   const [tick, setTick] = useState(0)
   // biome-ignore lint/correctness/useExhaustiveDependencies: tick asks for a fetch now
@@ -27,7 +30,9 @@ export function useWebhooks(token: string | undefined, opts: { enabled: boolean;
     const load = async () => {
       try {
         const { webhooks, signing } = await listWebhooks(token)
-        const lists = await Promise.all(webhooks.map((w) => listDeliveries(token, w.id, DELIVERIES_SHOWN).then((r) => [w.id, r.deliveries] as const)))
+        const lists = await Promise.all(
+          webhooks.map((w) => listDeliveries(token, w.id, DELIVERIES_SHOWN).then((r) => [w.id, r.deliveries] as const)),
+        )
         if (!cancelled) setState({ webhooks, signing, deliveries: Object.fromEntries(lists) })
       } catch (err) {
         const status = err instanceof WebhooksApiError ? err.status : 0

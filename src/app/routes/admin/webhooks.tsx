@@ -36,8 +36,8 @@ function WebhooksPage() {
           <div>
             <h1>Lifecycle webhooks</h1>
             <p>
-              Endpoints that receive session and worker lifecycle events, signed, retried with backoff, and logged (refreshed every {REFRESH_MS / 1000}{' '}
-              s).
+              Endpoints that receive session and worker lifecycle events, signed, retried with backoff, and logged (refreshed every{' '}
+              {REFRESH_MS / 1000} s).
             </p>
           </div>
         </div>
@@ -47,8 +47,8 @@ function WebhooksPage() {
               title="Admins only"
               detail={
                 <>
-                  Webhooks receive events about every session, so only an admin token for all sessions may see or change them. Open the admin link the
-                  server printed (or run <code>npm run tether -- link</code>).
+                  Webhooks receive events about every session, so only an admin token for all sessions may see or change them. Open the
+                  admin link the server printed (or run <code>npm run tether -- link</code>).
                 </>
               }
               action={
@@ -93,7 +93,9 @@ function WebhooksPage() {
                 webhooks.map((w) => <WebhookCard key={w.id} token={token} webhook={w} deliveries={deliveries[w.id]} onChanged={refresh} />)
               ) : (
                 <div className="card webhooks-none" data-testid="webhooks-empty">
-                  <p className="muted">No endpoints yet. Add one to receive session.created, session.ended and the other lifecycle events.</p>
+                  <p className="muted">
+                    No endpoints yet. Add one to receive session.created, session.ended and the other lifecycle events.
+                  </p>
                 </div>
               )}
             </section>
