@@ -138,6 +138,8 @@ describe('webhooks admin page', () => {
 
     await page.getByRole('button', { name: 'Switch to dark theme' }).click()
     await until(page, 'the dark theme', async () => (await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark')
+    // The theme's colour transitions finish before the picture is taken.
+    await until(page, 'transitions done', async () => (await page.evaluate(() => document.getAnimations().length)) === 0)
     expectImage(await screenshot(page, 'webhooks-dark'))
 
     await page.setViewportSize({ width: 390, height: 844 })
