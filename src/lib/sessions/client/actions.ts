@@ -142,12 +142,13 @@ export function createSessionActions(connection: SessionConnection, identity: Id
       })
       return { messageId, transaction }
     },
-    runCommand(command) {
+    runCommand(command, size) {
       const line: TerminalLine = { id: newId(), kind: 'input', source: identity.userId, data: command, timestamp: Date.now() }
-      return { lineId: line.id, transaction: terminalLine(line, 'run command') }
+      return { lineId: line.id, transaction: terminalInput(line, 'run command', size) }
     },
-    sendKeys(data) {
-      return terminalLine({ id: newId(), kind: 'input', source: identity.userId, data, raw: true, timestamp: Date.now() }, 'send keys')
+    sendKeys(data, size) {
+      const line: TerminalLine = { id: newId(), kind: 'input', source: identity.userId, data, raw: true, timestamp: Date.now() }
+      return terminalInput(line, 'send keys', size)
     },
     resizeTerminal(cols, rows) {
       return terminalLine(
