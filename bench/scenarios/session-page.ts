@@ -52,7 +52,7 @@ interface OpenTimes {
 }
 
 /** Waits until the page is interactive (see the header) and reads the probe. */
-async function waitInteractive(page: Page, timeoutMs = 120_000): Promise<OpenTimes> {
+async function waitInteractive(page: Page, timeoutMs = 300_000): Promise<OpenTimes> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (Date.now() > deadline) {
@@ -83,6 +83,11 @@ async function waitInteractive(page: Page, timeoutMs = 120_000): Promise<OpenTim
       const out = [`html ${nav?.responseEnd.toFixed(0)}`, `dom ${nav?.domContentLoadedEventEnd.toFixed(0)}`]
       for (const m of performance.getEntriesByType('mark'))
         if (m.name.startsWith('tether:')) out.push(`${m.name.slice(7)} ${m.startTime.toFixed(0)}`)
+      // The catch-up read (offset -1, or the snapshot's offset): sent / first byte / last byte.
+      const read = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) =>
+        /\/sessions\/[^/?]+\?offset=/.test(r.name),
+      )
+      if (read) out.push(`read ${read.requestStart.toFixed(0)}/${read.responseStart.toFixed(0)}/${read.responseEnd.toFixed(0)}`)
       return out.join(', ')
     })
     return {
