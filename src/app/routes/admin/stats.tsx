@@ -3,7 +3,7 @@
  * one call, `GET /api/sessions/stats/summary` for the chosen range ending now, repeated every
  * few seconds; anyone else gets a clear "admins only" page and no request for figures.
  */
-import { useEffect, useMemo, useState } from 'react'
+import { useMemo } from 'react'
 import { Link, createFileRoute, useNavigate } from '@tanstack/react-router'
 import uplotCss from 'uplot/dist/uPlot.min.css?url'
 import { AppHeader } from '../../components/AppHeader'
@@ -12,7 +12,7 @@ import { ErrorState, Skeleton } from '../../components/states'
 import { Breakdowns, HeadlineFigures, TopSessions, UsageTables } from '../../components/stats/StatsFigures'
 import { TimeChart, type ChartSeries } from '../../components/stats/TimeChart'
 import { useStatsSummary } from '../../hooks/use-stats-summary'
-import { decodeToken, rememberToken, storedToken } from '../../../lib/sessions/client/auth'
+import { useAdminToken } from '../../hooks/use-admin-token'
 import type { StatsBucket, StatsSummary } from '../../../lib/ops/stats-summary-types'
 import { parseTokenSearch } from '../../token-search'
 
@@ -40,17 +40,6 @@ export const Route = createFileRoute('/admin/stats')({
   head: () => ({ meta: [{ title: 'Stats · Tether' }], links: [{ rel: 'stylesheet', href: uplotCss }] }),
   component: StatsPage,
 })
-
-/** The admin token, known only in the browser (localStorage). */
-function useAdminToken(urlToken: string | undefined): { token?: string; ready: boolean; isAdmin: boolean } {
-  const [state, setState] = useState<{ token?: string; ready: boolean }>({ ready: false })
-  useEffect(() => {
-    if (urlToken) rememberToken(urlToken)
-    setState({ token: urlToken ?? storedToken(), ready: true })
-  }, [urlToken])
-  const info = decodeToken(state.token)
-  return { ...state, isAdmin: info?.role === 'admin' && info.sid === '*' }
-}
 
 function Charts({ s }: { s: StatsSummary }) {
   const times = useMemo(() => s.series.map((p) => p.t), [s])

@@ -10,7 +10,7 @@ import { ErrorState, Skeleton } from '../../components/states'
 import { SigningNote } from '../../components/webhooks/SigningNote'
 import { WebhookCard } from '../../components/webhooks/WebhookCard'
 import { WebhookForm } from '../../components/webhooks/WebhookForm'
-import { useAdminToken } from '../../components/webhooks/use-admin-token'
+import { useAdminToken } from '../../hooks/use-admin-token'
 import { useWebhooks } from '../../components/webhooks/use-webhooks'
 import { parseTokenSearch } from '../../token-search'
 

@@ -3,7 +3,7 @@
  * for nothing until it knows the token is an admin's for all sessions.
  */
 import { useEffect, useState } from 'react'
-import { decodeToken, rememberToken, storedToken } from '../../../lib/sessions/client/auth'
+import { decodeToken, rememberToken, storedToken } from '../../lib/sessions/client/auth'
 
 export function useAdminToken(urlToken: string | undefined): { token?: string; ready: boolean; isAdmin: boolean } {
   const [state, setState] = useState<{ token?: string; ready: boolean }>({ ready: false })
