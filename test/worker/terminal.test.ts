@@ -54,7 +54,8 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'tether-terminal-test-'))
 })
 afterEach(() => terminal?.close())
-afterAll(() => rmSync(work, { recursive: true, force: true }))
+// The last pty's shell may still be writing (vim swap files, history) as it exits: retry the removal.
+afterAll(() => rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }))
 
 describe('toPtyInput', () => {
   it('adds Enter to a prompt line, passes raw keys and old control-carrying input as typed', () => {
