@@ -9,6 +9,7 @@
  * Stop / cancel requests travel on the `agent-state` channel as `kind: 'control'` entries keyed
  * `control:<uuid>` (see `agentControlSchema`); the agent answers with its own `kind: 'state'` entry.
  */
+import { AGENT_ID_PATTERN, MAX_AGENTS_PER_SESSION, ROSTER_ENTRY_ID, turnIdFor } from '../common/agent-roster'
 import { createStateSchema } from '@durable-streams/state'
 import { z } from 'zod'
 
@@ -238,7 +239,8 @@ export const TURN_STATUSES = ['accepted', 'streaming', 'tool', 'done', 'cancelle
 export type TurnStatus = (typeof TURN_STATUSES)[number]
 /** A turn in one of these has ended; `interrupted` has not (the restarted worker resumes it). */
 export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['done', 'cancelled', 'failed']
-export const turnIdOf = (messageId: string): string => `turn:${messageId}`
+/** `turn:<messageId>` (the default agent), `turn:<messageId>@<agentId>` (others: issue #15). */
+export const turnIdOf = (messageId: string, agentId?: string): string => turnIdFor(messageId, agentId)
 export const agentTurnSchema = z
   .object({
     id: id.regex(/^turn:/, 'turn ids start with "turn:"'),
@@ -255,16 +257,45 @@ export const agentTurnSchema = z
     stopRequest: id.optional(),
     /** Times the answering worker died during this turn and a new one resumed it. */
     interruptions: count.optional(),
+    /**
+     * Several agents (issue #15): agent-to-agent turns in a row that led to this one (0: a
+     * person's message); `from` the agent whose reply mentioned this one (a hand-off).
+     */
+    depth: count.optional(),
+    from: id.optional(),
+    /** Written with the final record: the agents this turn's reply handed off to, or why not. */
+    handoffs: z.array(id).max(MAX_AGENTS_PER_SESSION).optional(),
+    handoffRefused: z.object({ to: z.array(id).max(MAX_AGENTS_PER_SESSION), reason: z.string().max(500) }).optional(),
     acceptedAt: epochMs,
     updatedAt: epochMs,
     endedAt: epochMs.optional(),
     timestamp: epochMs,
   })
-  .refine((t) => t.id === turnIdOf(t.messageId), { path: ['id'], message: 'turn id must be turn:<messageId>' })
+  .refine((t) => t.id === turnIdOf(t.messageId) || (t.agentId !== undefined && t.id === turnIdOf(t.messageId, t.agentId)), {
+    path: ['id'],
+    message: 'turn id must be turn:<messageId> or turn:<messageId>@<agentId>',
+  })
 export type AgentTurn = z.infer<typeof agentTurnSchema>
 
-export const agentStateChannelSchema = z.union([agentStateSchema, agentControlSchema, agentTurnSchema])
-export type AgentStateEntry = AgentState | AgentControl | AgentTurn
+// ---------------------------------------------------------------------------------------------
+// The roster (issue #15): one `kind: 'roster'` entity (id `roster`), written only by the server
+// (admin tokens), upserted on every change of the session's agents; see common/agent-roster.ts.
+// ---------------------------------------------------------------------------------------------
+export const agentRosterSchema = z.object({
+  id: z.literal(ROSTER_ENTRY_ID),
+  kind: z.literal('roster'),
+  agents: z.array(z.object({ id: z.string().regex(AGENT_ID_PATTERN), name: printable(100) })).max(MAX_AGENTS_PER_SESSION),
+  defaultAgent: z.string().regex(AGENT_ID_PATTERN),
+  unaddressed: z.enum(['default', 'all']),
+  maxAgentTurnsInARow: z.number().int().min(0).max(100),
+  /** What changed (absent on the first record): who added or removed which agent. */
+  change: z.object({ action: z.enum(['created', 'added', 'removed', 'updated']), agentId: id.optional(), by: id }).optional(),
+  timestamp: epochMs,
+})
+export type AgentRoster = z.infer<typeof agentRosterSchema>
+
+export const agentStateChannelSchema = z.union([agentStateSchema, agentControlSchema, agentTurnSchema, agentRosterSchema])
+export type AgentStateEntry = AgentState | AgentControl | AgentTurn | AgentRoster
 
 export interface ChannelValues {
   chunk: Chunk

@@ -132,8 +132,11 @@ export function validateSessionEvent(channel: string, data: unknown, options: Fi
       filled.kind ??= 'state'
       if (filled.kind === 'control') filled.id ??= `control:${newId()}`
       else if (filled.kind === 'turn') {
-        if (typeof filled.messageId === 'string') filled.id ??= turnIdOf(filled.messageId)
+        if (typeof filled.messageId === 'string')
+          filled.id ??= turnIdOf(filled.messageId, typeof filled.agentId === 'string' ? filled.agentId : undefined)
         filled.updatedAt ??= now
+      } else if (filled.kind === 'roster') {
+        filled.id ??= 'roster'
       } else {
         filled.id ??= filled.agentId
         filled.lastHeartbeat ??= now

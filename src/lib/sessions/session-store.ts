@@ -5,12 +5,16 @@ import { and, desc, eq, inArray, isNotNull, lt, or, sql, type SQL } from 'drizzl
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { sessions, type SessionRow } from '../db/schema/sessions'
 import type { SessionUsage } from './fold'
+import { agentsFromStored, agentsToStored } from './session-agents'
 import {
   SESSION_PATTERNS,
   SESSION_STATUSES,
   sessionStreamPath,
   type AgentConfig,
+  type AgentRoutingInput,
   type ForkLineage,
+  type SessionAgent,
+  type SessionAgentInput,
   type SessionLimits,
   type SessionPattern,
   type SessionRecord,
@@ -32,7 +36,11 @@ export function toRecord(row: SessionRow): SessionRecord {
     pattern: row.pattern,
     status: row.status,
     title: row.title,
-    agent: parseJson<AgentConfig>(row.agentConfig, {}),
+    ...agentsFromStored(
+      parseJson<AgentConfig>(row.agentConfig, {}),
+      parseJson<SessionAgent[]>(row.agents, []),
+      parseJson<AgentRoutingInput>(row.agentRouting, {}),
+    ),
     limits: {
       maxIdleTimeMs: row.maxIdleTimeMs,
       maxLifetimeMs: row.maxLifetimeMs,
@@ -54,11 +62,29 @@ export function toRecord(row: SessionRow): SessionRecord {
   }
 }
 
+/** The three agent columns for a single `agent` config (no list) or an agent list. */
+function storedColumns(
+  agent: AgentConfig,
+  agents: readonly SessionAgentInput[] | undefined,
+  routing: AgentRoutingInput | undefined,
+): Pick<SessionRow, 'agentConfig' | 'agents' | 'agentRouting'> {
+  if (!agents || agents.length === 0) return { agentConfig: JSON.stringify(agent), agents: '[]', agentRouting: '{}' }
+  const stored = agentsToStored(agents, routing)
+  return {
+    agentConfig: JSON.stringify(stored.agentConfig),
+    agents: JSON.stringify(stored.agents),
+    agentRouting: JSON.stringify(stored.routing),
+  }
+}
+
 export interface NewSession {
   id: string
   pattern: SessionPattern
   title: string | null
   agent: AgentConfig
+  /** Several agents (issue #15): stored as given; `agent` is then the default one's config. */
+  agents?: readonly SessionAgentInput[]
+  routing?: AgentRoutingInput
   limits: SessionLimits
   metadata: Record<string, string>
   createdBy: string | null
@@ -131,7 +157,7 @@ export class SessionStore {
         pattern: s.pattern,
         status: 'active',
         title: s.title,
-        agentConfig: JSON.stringify(s.agent),
+        ...storedColumns(s.agent, s.agents, s.routing),
         metadata: JSON.stringify(s.metadata),
         maxIdleTimeMs: s.limits.maxIdleTimeMs,
         maxLifetimeMs: s.limits.maxLifetimeMs,
@@ -191,12 +217,25 @@ export class SessionStore {
 
   update(
     id: string,
-    patch: { title?: string; agent?: AgentConfig; limits?: Partial<SessionLimits>; metadata?: Record<string, string> },
+    patch: {
+      title?: string
+      agent?: AgentConfig
+      agents?: readonly SessionAgentInput[]
+      routing?: AgentRoutingInput
+      limits?: Partial<SessionLimits>
+      metadata?: Record<string, string>
+    },
     now: number,
   ): SessionRecord | null {
     const set: Partial<SessionRow> = { updatedAt: now }
     if (patch.title !== undefined) set.title = patch.title
-    if (patch.agent !== undefined) set.agentConfig = JSON.stringify(patch.agent)
+    if (patch.agent !== undefined) Object.assign(set, storedColumns(patch.agent, undefined, undefined))
+    if (patch.agents !== undefined || patch.routing !== undefined) {
+      const current = this.get(id)
+      if (!current) return null
+      const agents = patch.agents ?? (current.agents.length > 0 ? current.agents : [])
+      Object.assign(set, storedColumns(current.agent, agents, { ...current.routing, ...patch.routing }))
+    }
     if (patch.metadata !== undefined) set.metadata = JSON.stringify(patch.metadata)
     if (patch.limits) {
       const l = patch.limits

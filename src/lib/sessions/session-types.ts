@@ -2,6 +2,7 @@
  * Session records as the API shows them, and the request bodies it accepts. Browser-safe.
  */
 import { z } from 'zod'
+import { AGENT_ID_PATTERN, MAX_AGENTS_PER_SESSION, type Roster } from '../common/agent-roster'
 import type { AGENT_STATUSES } from './channel-schemas'
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number]
@@ -51,6 +52,45 @@ export const agentConfigSchema = z
   .strict()
 export type AgentConfig = z.infer<typeof agentConfigSchema>
 
+/**
+ * One agent of a session (issue #15): an id (a slug: `@id` addresses it, its chunks are
+ * `<id>:t<k>:s<s>`), a name people see, its model, prompt, tools and its own limits.
+ */
+export const sessionAgentSchema = agentConfigSchema
+  .extend({
+    id: z.string().regex(AGENT_ID_PATTERN, 'agent ids are 1-32 of a-z, 0-9, _ and -, starting with a letter'),
+    name: z.string().min(1).max(100).optional(),
+    limits: z
+      .object({ maxBudgetUsd: z.number().positive().nullable(), maxTurns: z.number().int().positive().nullable() })
+      .partial()
+      .strict()
+      .optional(),
+  })
+  .strict()
+export type SessionAgentInput = z.input<typeof sessionAgentSchema>
+export interface SessionAgent extends AgentConfig {
+  id: string
+  name: string
+  limits: { maxBudgetUsd: number | null; maxTurns: number | null }
+}
+
+export const agentRoutingSchema = z
+  .object({
+    defaultAgent: z.string().regex(AGENT_ID_PATTERN).optional(),
+    /** Who answers a message that mentions no agent: the default agent, or all of them. */
+    unaddressed: z.enum(['default', 'all']).optional(),
+    maxAgentTurnsInARow: z.number().int().min(0).max(100).optional(),
+  })
+  .strict()
+export type AgentRoutingInput = z.infer<typeof agentRoutingSchema>
+export type AgentRouting = Omit<Roster, 'agents'>
+
+const agentListSchema = z
+  .array(sessionAgentSchema)
+  .min(1)
+  .max(MAX_AGENTS_PER_SESSION)
+  .refine((list) => new Set(list.map((a) => a.id)).size === list.length, 'agent ids must be unique')
+
 const metadataSchema = z
   .record(z.string().max(100), z.string().max(1000))
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys')
@@ -60,21 +100,29 @@ export const createSessionSchema = z
     pattern: z.enum(SESSION_PATTERNS).default('hybrid'),
     title: z.string().max(200).optional(),
     agent: agentConfigSchema.optional(),
+    /** Several agents (issue #15); instead of `agent`. */
+    agents: agentListSchema.optional(),
+    routing: agentRoutingSchema.optional(),
     limits: sessionLimitsSchema.optional(),
     metadata: metadataSchema.optional(),
   })
   .strict()
+  .refine((c) => !(c.agent && c.agents), { message: 'give agent or agents, not both', path: ['agents'] })
 export type CreateSessionInput = z.input<typeof createSessionSchema>
 
 export const updateSessionSchema = z
   .object({
     title: z.string().max(200).optional(),
     agent: agentConfigSchema.optional(),
+    /** Replaces the agent list (a live session: agents added start, removed ones stop). */
+    agents: agentListSchema.optional(),
+    routing: agentRoutingSchema.optional(),
     limits: sessionLimitsSchema.optional(),
     metadata: metadataSchema.optional(),
   })
   .strict()
   .refine((u) => Object.keys(u).length > 0, 'nothing to update')
+  .refine((u) => !(u.agent && u.agents), { message: 'give agent or agents, not both', path: ['agents'] })
 
 export const postMessageSchema = z
   .object({
@@ -104,7 +152,11 @@ export interface SessionRecord {
   pattern: SessionPattern
   status: SessionStatus
   title: string | null
+  /** The default agent's config (seed 001's single-agent view of `agents`). */
   agent: AgentConfig
+  /** Every agent of the session (issue #15); one `agent` entry for a single-agent session, none without a model. */
+  agents: SessionAgent[]
+  routing: AgentRouting
   limits: SessionLimits
   usage: { tokensIn: number; tokensOut: number; costUsd: number; turns: number; lastActivityAt: number | null }
   metadata: Record<string, string>

@@ -12,6 +12,8 @@ export const modelCalls = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     sessionId: text('session_id').notNull(),
+    /** The calling agent (the worker token's subject; issue #15 per-agent budgets); null before it was recorded. */
+    agentId: text('agent_id'),
     /** `<provider>:<model>` as priced, e.g. `anthropic:claude-haiku-4-5`. */
     model: text('model').notNull(),
     status: text('status', { enum: ['running', 'ok', 'error', 'aborted', 'refused'] }).notNull(),
@@ -28,7 +30,11 @@ export const modelCalls = sqliteTable(
   },
   // started_at: the stats summary and metrics select calls by time range (a 90-day summary
   // scanned the whole ledger without it: 10-15 s at 500k rows).
-  (t) => [index('model_calls_session_idx').on(t.sessionId), index('model_calls_started_idx').on(t.startedAt)],
+  (t) => [
+    index('model_calls_session_idx').on(t.sessionId),
+    index('model_calls_started_idx').on(t.startedAt),
+    index('model_calls_session_agent_idx').on(t.sessionId, t.agentId),
+  ],
 )
 
 export type ModelCallRow = typeof modelCalls.$inferSelect

@@ -14,6 +14,9 @@ export const sessions = sqliteTable(
     title: text('title'),
     /** JSON: model, provider, systemPrompt, allowedTools. */
     agentConfig: text('agent_config').notNull().default('{}'),
+    /** JSON: the agent list (issue #15; `[]` = the single agent of agent_config) and its routing. */
+    agents: text('agents').notNull().default('[]'),
+    agentRouting: text('agent_routing').notNull().default('{}'),
     /** JSON string map. */
     metadata: text('metadata').notNull().default('{}'),
     maxIdleTimeMs: integer('max_idle_time_ms'),
