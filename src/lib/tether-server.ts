@@ -45,6 +45,7 @@ import {
   type LoginCodeStore,
 } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
+import { SessionViews } from './sessions/session-view-api'
 import { createOperations } from './ops/operations'
 import { createStatsSummaryHandler } from './ops/stats-summary'
 import { isLiveStatus } from './sessions/session-types'
@@ -263,6 +264,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     maxBodyBytes: sc.maxEventBodyBytes,
     compaction,
     statsSummary: createStatsSummaryHandler(db.sqlite, now),
+    views: new SessionViews(endpoint),
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
     model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) })),
   }))

@@ -15,6 +15,7 @@
  *   POST   /api/sessions/:id/fork         fork at the end of a turn, with its workspace (admin; workspace-api.ts)
  *   POST   /api/sessions/:id/workspace-snapshots  snapshot the work dir at a turn's end (its worker, admin)
  *   POST   /api/sessions/:id/compact      compact the session's stream now (admin) → { before, after }
+ *   GET    /api/sessions/:id/view         the newest messages, turns, terminal window at an offset (session-view-api.ts)
  */
 import { randomBytes } from 'node:crypto'
 import { SESSIONS_MOUNT, sessionPagePath, sessionStreamUrl } from '../common/session-contract'
@@ -35,6 +36,7 @@ import { CursorError, type SessionStore } from './session-store'
 import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
 import type { SessionCompaction } from './compaction/service'
 import { workspaceRoute } from './workspace-api'
+import { sessionViewRoute, type SessionViews } from './session-view-api'
 
 export interface SessionsApiOptions {
   manager: SessionManager
@@ -54,6 +56,8 @@ export interface SessionsApiOptions {
   compaction?: SessionCompaction
   /** GET stats/summary (admin; src/lib/ops/stats-summary.ts); absent = 501. */
   statsSummary?: (req: Request, claims: TokenClaims) => Response
+  /** GET :id/view, the page's opening state (session-view-api.ts); absent = 404. */
+  views?: SessionViews
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -160,6 +164,10 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         action,
       )
       if (forkOrSnapshot) return forkOrSnapshot
+      if (action === 'view' && opts.views) {
+        getSession(id)
+        return (await sessionViewRoute(opts.views, req, claims, id, action)) as Response
+      }
       if (action === 'messages') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['collaborator', 'admin'])
