@@ -1,8 +1,10 @@
 /**
  * Turns you can see (issue #10), the UI's derivation: agent-state turn records (`kind: 'turn'`,
- * one per user message) → what each user message shows about its turn, and which turn is
- * current (what "Stop" cancels). Pure: rows in, views out.
+ * one per answering agent of a message: `turn:<messageId>` and, with several agents (issue #15),
+ * `turn:<messageId>@<agentId>`) → what each message shows about its turns, and which turn is
+ * current (what "Stop" cancels), overall and per agent. Pure: rows in, views out.
  */
+import { DEFAULT_AGENT_ID } from '../../common/agent-roster'
 import {
   FINAL_TURN_STATUSES,
   type AgentControl,
@@ -13,6 +15,11 @@ import {
 
 export interface TurnView {
   messageId: string
+  /** the agent answering (records without one are the default agent's: `agent`) */
+  agentId: string
+  /** agent-to-agent turns in a row that led here (0: a person's message); `from` handed off */
+  depth: number
+  from?: string
   turn: number
   status: TurnStatus
   /** What the message shows, e.g. "streaming…", "stopped by Ada", "failed: model error". */
@@ -26,9 +33,14 @@ export interface TurnView {
 }
 
 export interface TurnViews {
+  /** A message's first turn record (the default agent's when it answers): issue #10's one turn. */
   byMessage: Map<string, TurnView>
+  /** Every agent's turn answering a message, in the order their records arrived (issue #15). */
+  allByMessage: Map<string, TurnView[]>
   /** The newest turn that has not ended (accepted, streaming, tool or interrupted), if any. */
   current: TurnView | null
+  /** Per agent: its newest turn that has not ended (what "Stop <agent>" cancels). */
+  currentByAgent: Map<string, TurnView>
 }
 
 const LABELS: Record<TurnStatus, string> = {
@@ -57,11 +69,18 @@ export function deriveTurns(entries: readonly AgentStateEntry[], nameOf: (id: st
     else if (entry.kind === 'control') controls.set(entry.id, entry)
   }
   const byMessage = new Map<string, TurnView>()
+  const allByMessage = new Map<string, TurnView[]>()
+  const currentByAgent = new Map<string, TurnView>()
+  const acceptedAt = new Map<TurnView, number>()
   let current: TurnView | null = null
   for (const turn of turns) {
     const stoppedBy = turn.stopRequest ? controls.get(turn.stopRequest)?.requestedBy : undefined
+    const agentId = turn.agentId ?? DEFAULT_AGENT_ID
     const view: TurnView = {
       messageId: turn.messageId,
+      agentId,
+      depth: turn.depth ?? 0,
+      ...(turn.from ? { from: turn.from } : {}),
       turn: turn.turn,
       status: turn.status,
       label: label(turn, stoppedBy, nameOf),
@@ -70,8 +89,26 @@ export function deriveTurns(entries: readonly AgentStateEntry[], nameOf: (id: st
       interruptions: turn.interruptions ?? 0,
       ended: FINAL_TURN_STATUSES.includes(turn.status),
     }
-    byMessage.set(turn.messageId, view)
-    if (!view.ended && (!current || view.turn > current.turn)) current = view
+    // Records are upserted: a later one for the same turn id replaces the earlier in place.
+    const list = allByMessage.get(turn.messageId) ?? []
+    const at = list.findIndex((v) => v.agentId === agentId)
+    if (at >= 0) list[at] = view
+    else list.push(view)
+    allByMessage.set(turn.messageId, list)
+    const first = byMessage.get(turn.messageId)
+    if (!first || first.agentId === agentId || (agentId === DEFAULT_AGENT_ID && first.agentId !== DEFAULT_AGENT_ID))
+      byMessage.set(turn.messageId, view)
+    acceptedAt.set(view, turn.acceptedAt)
   }
-  return { byMessage, current }
+  // Current: the newest unfinished turn by when it was accepted (turn numbers count per agent).
+  const newer = (a: TurnView, b: TurnView | null | undefined) =>
+    !b || (acceptedAt.get(a) ?? 0) > (acceptedAt.get(b) ?? 0) || ((acceptedAt.get(a) ?? 0) === (acceptedAt.get(b) ?? 0) && a.turn > b.turn)
+  for (const list of allByMessage.values()) {
+    for (const view of list) {
+      if (view.ended) continue
+      if (newer(view, current)) current = view
+      if (newer(view, currentByAgent.get(view.agentId))) currentByAgent.set(view.agentId, view)
+    }
+  }
+  return { byMessage, allByMessage, current, currentByAgent }
 }
