@@ -17,7 +17,7 @@ import type { ContentBlock, ModelProvider, ProviderMessage, ToolSpec } from './p
 import type { Publisher } from './publisher'
 import { joinParts, nextSeq, stepMessageId, toolCallId, type SessionView } from './session-view'
 import { runTool } from './tools'
-import { setTurnRequestId } from './request-id'
+import { setTurnRequestId, type TurnRequestId } from './request-id'
 import type { TurnRecorder } from './turn-records'
 
 const MAX_STEPS_PER_TURN = 25
@@ -45,6 +45,8 @@ export interface AgentLoopOptions {
   turns: TurnRecorder
   /** After a turn settled (done, cancelled, failed), before the next queued one starts. */
   afterTurn?: (turn: number, messageId: string) => Promise<void>
+  /** This agent's request-id holder (its publisher's and provider's); the shared one when absent. */
+  requestId?: TurnRequestId
 }
 
 class Cancelled extends Error {
@@ -99,6 +101,11 @@ export class AgentLoop {
     await this.draining
   }
 
+  private setRequestId(messageId: string | undefined): void {
+    if (this.o.requestId) this.o.requestId.set(messageId, this.o.agentId)
+    else setTurnRequestId(messageId, this.o.agentId)
+  }
+
   get idle(): boolean {
     return this.draining === null
   }
@@ -107,17 +114,17 @@ export class AgentLoop {
     while (this.queue.length > 0 && !this.stopped) {
       const turn = this.queue.shift()!
       this.runningTurn = turn
-      setTurnRequestId(this.o.view.completedUserMessages[turn - 1])
+      this.setRequestId(this.o.view.messageIdOf(turn))
       try {
         const settled = await this.runTurn(turn)
-        const messageId = this.o.view.completedUserMessages[turn - 1]
+        const messageId = this.o.view.messageIdOf(turn)
         if (settled && messageId !== undefined) await this.o.afterTurn?.(turn, messageId)
       } catch (err) {
         // Only publishing can fail here, and a publisher failure already ends the worker.
         log.error({ turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
       } finally {
         this.runningTurn = null
-        setTurnRequestId(undefined)
+        this.setRequestId(undefined)
       }
     }
     if (!this.stopped) {
@@ -336,7 +343,11 @@ function toolResultBlock(call: ToolCall): ContentBlock {
 export function buildHistory(view: SessionView, turn: number): ProviderMessage[] {
   const messages: ProviderMessage[] = []
   for (let t = 1; t <= turn; t++) {
-    messages.push({ role: 'user', content: [{ type: 'text', text: view.userText(t) }] })
+    const from = view.trigger(t)?.from
+    // A hand-off answers another agent's reply: say who wrote it, in a block of its own (the
+    // reply stays the last block, which is what the echo double reads).
+    const said = from === undefined ? [] : [{ type: 'text' as const, text: `Agent @${from} wrote to you:\n` }]
+    messages.push({ role: 'user', content: [...said, { type: 'text', text: view.userText(t) }] })
     if (t === turn) break
     const record = view.turns.get(t)
     if (!record) continue

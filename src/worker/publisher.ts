@@ -12,7 +12,7 @@ import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-str
 import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
 import type { Channel, Operation } from './events'
 import { log } from './log'
-import { withTurnRequestId } from './request-id'
+import { withTurnRequestId, type TurnRequestId } from './request-id'
 
 const RETRY_BASE_MS = 100
 const RETRY_MAX_MS = 5_000
@@ -49,6 +49,8 @@ export interface PublisherOptions {
   /** Called once when publishing can no longer succeed (fenced, auth lost, stream gone). */
   onFatal: (error: Error) => void
   fetch?: typeof fetch
+  /** Whose turn rides on appends as the request id (one per hosted agent; request-id.ts). */
+  requestId?: TurnRequestId
 }
 
 export class Publisher {
@@ -60,7 +62,7 @@ export class Publisher {
 
   constructor(private readonly options: PublisherOptions) {
     // The running turn's request id rides on every append (request-id.ts).
-    const fetchImpl = retryingFetch(withTurnRequestId(options.fetch ?? fetch))
+    const fetchImpl = retryingFetch(withTurnRequestId(options.fetch ?? fetch, options.requestId))
     const handle = new DurableStream({
       url: options.streamUrl,
       headers: { authorization: `Bearer ${options.token}` },

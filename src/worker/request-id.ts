@@ -1,33 +1,56 @@
 /**
  * The worker's half of request ids (issue #12, specs/operations.md "Logs and traces"). While a
  * turn runs, every call the worker makes to the server (model gateway steps, stream appends)
- * carries `x-request-id: turn:<messageId>`, the turn record's own id. The server logs
+ * carries `x-request-id: turn:<messageId>` (`turn:<messageId>@<agentId>` for an agent other than
+ * the default: issue #15), the turn record's own id. The server logs
  * `turn accepted` with the request id of the request that posted the message and that turn id,
  * so one grep leads from the user's request to everything the worker did for it. Between turns
  * (heartbeats, terminal output) no id is sent and the server makes one per request.
+ *
+ * One holder per hosted agent: a worker hosting several agents runs their turns at once, and
+ * each agent's publisher and gateway calls carry that agent's turn, not whichever began last.
  */
+import { turnIdFor } from '../lib/common/agent-roster'
+
 const WELL_FORMED = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 
-let current: string | undefined
+export class TurnRequestId {
+  private current: string | undefined
 
-/** The turn being worked on (its user message id), or undefined between turns. */
-export function setTurnRequestId(messageId: string | undefined): void {
-  const id = messageId === undefined ? undefined : `turn:${messageId}`
-  // An id the server would refuse is not sent at all (it would make its own anyway).
-  current = id !== undefined && WELL_FORMED.test(id) ? id : undefined
+  /** The turn being worked on (its trigger message id and the agent), or undefined between turns. */
+  set(messageId: string | undefined, agentId?: string): void {
+    const id = messageId === undefined ? undefined : turnIdFor(messageId, agentId)
+    // An id the server would refuse is not sent at all (it would make its own anyway).
+    this.current = id !== undefined && WELL_FORMED.test(id) ? id : undefined
+  }
+
+  get(): string | undefined {
+    return this.current
+  }
+
+  /** `fetchImpl` that adds the current turn's x-request-id (unless the caller set one). */
+  wrap(fetchImpl: typeof fetch): typeof fetch {
+    return (input, init) => {
+      const id = this.current
+      if (id === undefined) return fetchImpl(input, init)
+      const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
+      if (!headers.has('x-request-id')) headers.set('x-request-id', id)
+      return fetchImpl(input, { ...init, headers })
+    }
+  }
+}
+
+/** The holder of callers that name none (a single-agent worker's one agent). */
+const shared = new TurnRequestId()
+
+export function setTurnRequestId(messageId: string | undefined, agentId?: string): void {
+  shared.set(messageId, agentId)
 }
 
 export function turnRequestId(): string | undefined {
-  return current
+  return shared.get()
 }
 
-/** `fetchImpl` that adds the current turn's x-request-id (unless the caller set one). */
-export function withTurnRequestId(fetchImpl: typeof fetch): typeof fetch {
-  return (input, init) => {
-    const id = current
-    if (id === undefined) return fetchImpl(input, init)
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
-    if (!headers.has('x-request-id')) headers.set('x-request-id', id)
-    return fetchImpl(input, { ...init, headers })
-  }
+export function withTurnRequestId(fetchImpl: typeof fetch, holder: TurnRequestId = shared): typeof fetch {
+  return holder.wrap(fetchImpl)
 }

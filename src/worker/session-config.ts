@@ -4,6 +4,7 @@
  * worker (TETHER_WARM=1), from one JSON line on stdin when it is claimed. Everything else (agent
  * id, model, allowed tools) is derived from the token and the session.
  */
+import { AGENT_ID_PATTERN, DEFAULT_AGENT_ID } from '../lib/common/agent-roster'
 import { sessionApiPath, sessionStreamUrl } from '../lib/common/session-contract'
 import { sessionModelName } from '../lib/gateway/model-name'
 import { TOOL_NAMES, type ToolName } from './events'
@@ -33,44 +34,109 @@ export function tokenSubject(token: string): string {
 export const streamUrl = (identity: WorkerIdentity, settings: WorkerSettings): string =>
   sessionStreamUrl(`${identity.serverUrl.replace(/\/+$/, '')}${settings.streamsPath}`, identity.sessionId)
 
-export interface SessionConfig {
+/** One agent's model, tools and prompt. */
+export interface AgentRunConfig {
   model: string
   tools: ToolName[]
   system?: string
+}
+
+export interface SessionConfig extends AgentRunConfig {
   /** The session's pattern; an `ephemeral` session's worker stops once its task is done. */
   pattern?: string
 }
 
+/**
+ * Each agent's config by id (issue #15: `session.agents[]`). A record without a list (seed
+ * 001's single `agent` config) has one entry, `agent`, the same as the session's config.
+ */
+export interface SessionAgents {
+  agents: Map<string, AgentRunConfig & { name: string }>
+  /** The agent that answers unaddressed messages and owns the terminal. */
+  defaultAgent: string
+}
+
 const DEFAULT_CONFIG: SessionConfig = { model: 'echo', tools: [...TOOL_NAMES] }
 
-export function sessionConfigFrom(body: unknown): SessionConfig {
-  const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
-  const session = (typeof record.session === 'object' && record.session !== null ? record.session : record) as Record<string, unknown>
-  const agent = (typeof session.agent === 'object' && session.agent !== null ? session.agent : {}) as Record<string, unknown>
+const asRecord = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>
+const sessionOf = (body: unknown): Record<string, unknown> => {
+  const record = asRecord(body)
+  return asRecord(typeof record.session === 'object' && record.session !== null ? record.session : record)
+}
+
+function runConfigOf(agent: Record<string, unknown>, session: Record<string, unknown>): AgentRunConfig {
   // The gateway serves only this model name.
   const model = sessionModelName(agent.provider ?? session.provider, agent.model ?? session.model)
   const toolsRaw = [agent.allowedTools, session.allowedTools, agent.tools, session.tools].find(Array.isArray) as unknown[] | undefined
   const tools = toolsRaw ? TOOL_NAMES.filter((t) => toolsRaw.includes(t)) : DEFAULT_CONFIG.tools
   const system = [agent.systemPrompt, session.systemPrompt].find((s): s is string => typeof s === 'string')
+  return { model, tools, ...(system ? { system } : {}) }
+}
+
+export function sessionConfigFrom(body: unknown): SessionConfig {
+  const session = sessionOf(body)
   const pattern = typeof session.pattern === 'string' ? session.pattern : undefined
-  return { model, tools, ...(system ? { system } : {}), ...(pattern ? { pattern } : {}) }
+  return { ...runConfigOf(asRecord(session.agent), session), ...(pattern ? { pattern } : {}) }
+}
+
+export function sessionAgentsFrom(body: unknown): SessionAgents {
+  const session = sessionOf(body)
+  const agents = new Map<string, AgentRunConfig & { name: string }>()
+  for (const raw of Array.isArray(session.agents) ? session.agents : []) {
+    const agent = asRecord(raw)
+    if (typeof agent.id !== 'string' || !AGENT_ID_PATTERN.test(agent.id)) continue
+    // Each agent's own fields only: a session-level model or prompt is the single-agent form's.
+    agents.set(agent.id, { ...runConfigOf(agent, {}), name: typeof agent.name === 'string' ? agent.name : agent.id })
+  }
+  if (agents.size === 0) agents.set(DEFAULT_AGENT_ID, { ...sessionConfigFrom(body), name: DEFAULT_AGENT_ID })
+  const routing = asRecord(session.routing)
+  const defaultAgent =
+    typeof routing.defaultAgent === 'string' && agents.has(routing.defaultAgent) ? routing.defaultAgent : [...agents.keys()][0]!
+  return { agents, defaultAgent }
+}
+
+/** The config of `agentId`: its own entry, else (a token naming an agent the record lacks) the session's. */
+export function agentRunConfig(config: SessionConfig, agents: SessionAgents, agentId: string): AgentRunConfig {
+  const own = agents.agents.get(agentId)
+  if (!own) return { model: config.model, tools: config.tools, ...(config.system ? { system: config.system } : {}) }
+  const { name: _name, ...run } = own
+  return run
 }
 
 /**
- * The session's model and allowed tools from `GET <server>/api/sessions/<id>` (worker token).
+ * The session's model and allowed tools from `GET <server>/api/sessions/<id>` (worker token),
+ * with each agent's own (issue #15).
  * A server without that endpoint (a bare streams server) gives the defaults: echo, all tools.
  */
-export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = fetch): Promise<SessionConfig> {
+export async function fetchSessionSetup(
+  identity: WorkerIdentity,
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ config: SessionConfig; agents: SessionAgents }> {
   const url = sessionApiPath(identity.sessionId, undefined, identity.serverUrl)
+  let body: unknown = {}
   try {
     const response = await fetchImpl(url, { headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' } })
-    if (!response.ok) {
-      log.warn({ status: response.status }, 'no session record; using defaults')
-      return DEFAULT_CONFIG
-    }
-    return sessionConfigFrom(await response.json())
+    if (response.ok) body = await response.json()
+    else log.warn({ status: response.status }, 'no session record; using defaults')
   } catch (err) {
     log.warn({ error: err instanceof Error ? err.message : String(err) }, 'session record unreadable; using defaults')
-    return DEFAULT_CONFIG
   }
+  return { config: sessionConfigFrom(body), agents: sessionAgentsFrom(body) }
+}
+
+export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = fetch): Promise<SessionConfig> {
+  return (await fetchSessionSetup(identity, fetchImpl)).config
+}
+
+/**
+ * A worker token for another agent of this single-container session (issue #15):
+ * `POST <server>/api/sessions/<id>/agents/<agentId>/token` with this worker's token → `{ token }`.
+ */
+export async function fetchAgentToken(identity: WorkerIdentity, agentId: string, fetchImpl: typeof fetch = fetch): Promise<string> {
+  const url = `${sessionApiPath(identity.sessionId, undefined, identity.serverUrl)}/agents/${encodeURIComponent(agentId)}/token`
+  const response = await fetchImpl(url, { method: 'POST', headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' } })
+  if (!response.ok) throw new Error(`agent token for ${agentId}: ${response.status} ${(await response.text().catch(() => '')).slice(0, 300)}`)
+  const body = (await response.json()) as { token?: unknown }
+  if (typeof body.token !== 'string') throw new Error(`agent token for ${agentId}: no token in the answer`)
+  return body.token
 }

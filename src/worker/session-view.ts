@@ -5,13 +5,20 @@
  * tool calls and their status), which terminal input lines it already answered, whether a stop or
  * cancel is pending, and the cumulative usage from its own last agent-state.
  *
- * Turn k (1-based) answers the k-th completed user message. A turn is made of steps; step s is
+ * Turn k (1-based) is the k-th turn addressed to this agent, in stream order (issue #15,
+ * specs/agents.md): a completed person's message addressed to it (by `addressees` with the roster
+ * as of that message; a session without a roster entry is this agent's alone, so every message
+ * is one of its turns, as before), or a hand-off: another agent's final `done` turn record whose
+ * `handoffs` name this agent, answering that agent's reply (its turn's last step message).
+ * A turn is made of steps; step s is
  * one assistant message `<agentId>:t<k>:s<s>` whose chunks stream the text, followed by the
  * tool-call records the model asked for in that step, followed by the step's `done` chunk. A turn
  * has ended when one of its steps is done and asked for no tool call.
  */
-import type { AgentTurn } from '../lib/sessions/channel-schemas'
+import { addressees, singleAgentRoster, turnIdFor, type Roster } from '../lib/common/agent-roster'
+import type { AgentRoster, AgentTurn } from '../lib/sessions/channel-schemas'
 import type { AgentControl, AgentState, Chunk, StreamEvent, TerminalLine, ToolCall } from './events'
+import { HandoffReplies } from './handoff-replies'
 
 export interface UserMessage {
   messageId: string
@@ -30,8 +37,18 @@ export interface StepRecord {
   toolCallIds: string[]
 }
 
+/** What a turn answers: a person's message (depth 0) or another agent's reply (a hand-off). */
+export interface TurnTrigger {
+  messageId: string
+  /** Agent-to-agent turns in a row that led here (0: a person's message). */
+  depth: number
+  /** A hand-off: the agent whose reply addressed this one. */
+  from?: string
+}
+
 export interface TurnRecord {
   turn: number
+  /** The trigger's message id (a person's message, or the handing agent's reply). */
   userMessageId: string
   steps: Map<number, StepRecord>
   ended: boolean
@@ -50,6 +67,8 @@ export interface TerminalInput {
 
 export type ViewNotice =
   | { kind: 'user-message'; turn: number }
+  | { kind: 'handoff'; turn: number; from: string }
+  | { kind: 'roster'; roster: Roster }
   | { kind: 'cancel'; turn: number | null; toolCallId?: string; control: AgentControl }
   | { kind: 'stop'; control: AgentControl }
   | { kind: 'terminal-input'; line: TerminalInput }
@@ -82,8 +101,15 @@ export function nextSeq(parts: Map<number, string>): number {
 
 export class SessionView {
   readonly userMessages = new Map<string, UserMessage>()
-  /** Completed user message ids in completion order; index + 1 is the turn number. */
+  /** Completed user message ids in completion order (all of them, whoever they address). */
   readonly completedUserMessages: string[] = []
+  /** This agent's turns: index + 1 is the turn number. */
+  readonly triggers: TurnTrigger[] = []
+  private readonly triggerIds = new Set<string>()
+  /** The latest roster entry (null: none yet, the session is this agent's alone). */
+  roster: Roster | null = null
+  /** Other agents' replies, for the hand-offs that answer them. */
+  readonly replies = new HandoffReplies()
   readonly turns = new Map<number, TurnRecord>()
   readonly toolCalls = new Map<string, ToolCall>()
   readonly terminalInputs: TerminalInput[] = []
@@ -93,7 +119,7 @@ export class SessionView {
   /** The last stop request this agent has not answered with a 'stopped' state (informational: a new run ignores stops from before it). */
   stopRequest: AgentControl | null = null
   readonly seenControls = new Set<string>()
-  /** The latest turn record per user message id (the server's `accepted`, then what workers wrote). */
+  /** The latest record of each of this agent's turns, by trigger message id (the server's `accepted`, then what workers wrote). */
   readonly turnStates = new Map<string, AgentTurn>()
   /** This agent's last published state. */
   ownState: AgentState | null = null
@@ -117,11 +143,8 @@ export class SessionView {
       case 'terminal':
         return this.applyTerminal(value as unknown as TerminalLine)
       case 'agent-state':
-        if (value.kind === 'turn') {
-          const record = value as unknown as AgentTurn
-          this.turnStates.set(record.messageId, record)
-          return []
-        }
+        if (value.kind === 'turn') return this.applyTurnRecord(value as unknown as AgentTurn)
+        if (value.kind === 'roster') return this.applyRoster(value as unknown as AgentRoster)
         return value.kind === 'control'
           ? this.applyControl(value as unknown as AgentControl)
           : this.applyState(value as unknown as AgentState)
@@ -157,9 +180,13 @@ export class SessionView {
       if (!chunk.done) return []
       message.done = true
       this.completedUserMessages.push(chunk.messageId)
-      return [{ kind: 'user-message', turn: this.completedUserMessages.length }]
+      if (!addressees(joinParts(message.parts), this.currentRoster()).includes(this.agentId)) return []
+      return [{ kind: 'user-message', turn: this.addTrigger({ messageId: chunk.messageId, depth: 0 }) }]
     }
-    if (chunk.author !== this.agentId) return []
+    if (chunk.author !== this.agentId) {
+      this.replies.apply(chunk)
+      return []
+    }
     const match = STEP_ID.exec(chunk.messageId)
     if (!match || match[1] !== this.agentId) return []
     const step = this.step(Number(match[2]), Number(match[3]))
@@ -172,9 +199,58 @@ export class SessionView {
     return []
   }
 
+  /** The roster routing uses now: the latest entry, else this agent alone (a single-agent session). */
+  currentRoster(): Roster {
+    return this.roster ?? singleAgentRoster(this.agentId)
+  }
+
+  private addTrigger(trigger: TurnTrigger): number {
+    this.triggers.push(trigger)
+    this.triggerIds.add(trigger.messageId)
+    return this.triggers.length
+  }
+
+  private applyRoster(entry: AgentRoster): ViewNotice[] {
+    const roster: Roster = {
+      agents: entry.agents.map((a) => ({ id: a.id, name: a.name })),
+      defaultAgent: entry.defaultAgent,
+      unaddressed: entry.unaddressed,
+      maxAgentTurnsInARow: entry.maxAgentTurnsInARow,
+    }
+    this.roster = roster
+    return [{ kind: 'roster', roster }]
+  }
+
+  /**
+   * Turn records: this agent's own (by id) are kept; another agent's final `done` record that
+   * hands off to this one starts a turn answering that agent's reply.
+   */
+  private applyTurnRecord(record: AgentTurn): ViewNotice[] {
+    if (record.id === turnIdFor(record.messageId, this.agentId)) {
+      this.turnStates.set(record.messageId, record)
+      return []
+    }
+    const from = record.agentId
+    if (!from || from === this.agentId || record.status !== 'done' || !record.handoffs?.includes(this.agentId)) return []
+    const messageId = this.replies.replyOf(from, record.turn)
+    if (this.triggerIds.has(messageId)) return []
+    const turn = this.addTrigger({ messageId, depth: (record.depth ?? 0) + 1, from })
+    return [{ kind: 'handoff', turn, from }]
+  }
+
+  /** The trigger of `turn` (undefined for a turn not asked for). */
+  trigger(turn: number): TurnTrigger | undefined {
+    return this.triggers[turn - 1]
+  }
+
+  /** The message `turn` answers. */
+  messageIdOf(turn: number): string | undefined {
+    return this.triggers[turn - 1]?.messageId
+  }
+
   /** The record of step `s` of turn `k`, created on first sight (null for an unknown turn). */
   step(turn: number, s: number): StepRecord | null {
-    const userMessageId = this.completedUserMessages[turn - 1]
+    const userMessageId = this.messageIdOf(turn)
     if (userMessageId === undefined) return null
     let record = this.turns.get(turn)
     if (!record) {
@@ -241,12 +317,12 @@ export class SessionView {
   private cancelTarget(control: AgentControl): number | null {
     let turn: number | null = control.turn ?? null
     if (turn === null && control.messageId !== undefined) {
-      const index = this.completedUserMessages.indexOf(control.messageId)
+      const index = this.triggers.findIndex((t) => t.messageId === control.messageId)
       if (index < 0) return null
       turn = index + 1
     }
     if (turn === null) return this.currentTurn()
-    if (turn < 1 || turn > this.completedUserMessages.length || this.turns.get(turn)?.ended) return null
+    if (turn < 1 || turn > this.triggers.length || this.turns.get(turn)?.ended) return null
     return turn
   }
 
@@ -262,7 +338,7 @@ export class SessionView {
   turnRecord(turn: number): TurnRecord {
     let record = this.turns.get(turn)
     if (!record) {
-      record = { turn, userMessageId: this.completedUserMessages[turn - 1]!, steps: new Map(), ended: false, cancelRequested: false }
+      record = { turn, userMessageId: this.messageIdOf(turn)!, steps: new Map(), ended: false, cancelRequested: false }
       this.turns.set(turn, record)
     }
     return record
@@ -270,16 +346,26 @@ export class SessionView {
 
   /** The earliest asked-for turn that has not ended, or null when all are answered. */
   currentTurn(): number | null {
-    for (let turn = 1; turn <= this.completedUserMessages.length; turn++) {
+    for (let turn = 1; turn <= this.triggers.length; turn++) {
       if (!this.turns.get(turn)?.ended) return turn
     }
     return null
   }
 
+  /** The text `turn` answers: the person's message, or (a hand-off) the other agent's reply. */
   userText(turn: number): string {
-    const id = this.completedUserMessages[turn - 1]
-    const message = id === undefined ? undefined : this.userMessages.get(id)
+    const trigger = this.triggers[turn - 1]
+    if (!trigger) return ''
+    if (trigger.from !== undefined) return this.replies.text(trigger.messageId)
+    const message = this.userMessages.get(trigger.messageId)
     return message ? joinParts(message.parts) : ''
+  }
+
+  /** This agent's reply in `turn`: its last step's text (what hand-offs are read from). */
+  replyText(turn: number): string {
+    const steps = [...(this.turns.get(turn)?.steps.values() ?? [])].sort((a, b) => a.step - b.step)
+    const last = steps.at(-1)
+    return last ? joinParts(last.parts) : ''
   }
 
   /** Completed turns (cumulative, for agent-state). */

@@ -1,10 +1,15 @@
 /**
  * The worker's half of "turns you can see" (issue #10): keeps each turn's record on the
- * agent-state channel (`kind: 'turn'`, id `turn:<messageId>`) current as the turn moves:
+ * agent-state channel (`kind: 'turn'`, id `turn:<messageId>`, or `turn:<messageId>@<agentId>` for
+ * an agent other than the default `agent`: issue #15) current as the turn moves:
  * streaming at the first token, tool while a tool runs, then done / cancelled / failed. The server
- * wrote `accepted` already; a turn this worker resumes after a crash is first marked `interrupted`.
- * Only changes are published (not one record per token).
+ * wrote `accepted` for a person's message already; a hand-off's `accepted` is written here
+ * (accept). A turn this worker resumes after a crash is first marked `interrupted`.
+ * Only changes are published (not one record per token). A `done` record names the agents the
+ * reply hands off to (`handoffs`), or why it may not (`handoffRefused`: the cap on agent turns in
+ * a row).
  */
+import { handoffsOf } from '../lib/common/agent-roster'
 import { FINAL_TURN_STATUSES, type AgentTurn, type TurnStatus, turnIdOf } from '../lib/sessions/channel-schemas'
 import type { Publisher } from './publisher'
 import type { SessionView } from './session-view'
@@ -28,26 +33,38 @@ export class TurnRecorder {
   ) {}
 
   private current(turn: number): AgentTurn | undefined {
-    const messageId = this.view.completedUserMessages[turn - 1]
+    const messageId = this.view.messageIdOf(turn)
     return this.mine.get(turn) ?? (messageId === undefined ? undefined : this.view.turnStates.get(messageId))
+  }
+
+  /** A hand-off's `accepted` record (the server writes it only for people's messages); once. */
+  accept(turn: number): void {
+    if (this.current(turn) === undefined) this.update(turn, 'accepted')
   }
 
   /** Upserts the record of `turn` with `status` (nothing when unchanged, or after it has ended). */
   update(turn: number, status: TurnStatus, extra: TurnUpdate = {}): void {
-    const messageId = this.view.completedUserMessages[turn - 1]
-    if (messageId === undefined) return
+    const trigger = this.view.trigger(turn)
+    if (trigger === undefined) return
+    const { messageId } = trigger
     const had = this.current(turn)
     if (had && FINAL_TURN_STATUSES.includes(had.status)) return
     if (had?.status === status && extra.reason === undefined) return
     const now = this.publisher.now()
     const final = FINAL_TURN_STATUSES.includes(status)
+    // Hand-offs are read from the reply with the roster as it is when the turn ends.
+    const handoff = status === 'done' ? handoffsOf(this.view.replyText(turn), this.agentId, trigger.depth, this.view.currentRoster()) : null
     const record: AgentTurn = {
-      id: turnIdOf(messageId),
+      id: turnIdOf(messageId, this.agentId),
       kind: 'turn',
       messageId,
       turn,
       agentId: this.agentId,
       status,
+      depth: trigger.depth,
+      ...(trigger.from !== undefined ? { from: trigger.from } : {}),
+      ...(handoff && handoff.to.length > 0 ? { handoffs: handoff.to } : {}),
+      ...(handoff?.refused ? { handoffRefused: handoff.refused } : {}),
       acceptedAt: had?.acceptedAt ?? now,
       updatedAt: now,
       timestamp: now,

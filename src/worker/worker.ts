@@ -1,62 +1,75 @@
 /**
- * One session's worker: replay the stream into a SessionView, claim a producer epoch above
- * everything this agent wrote before, announce itself in agent-state (with a restart count when
- * an earlier run did not stop cleanly), resume what the previous run left unfinished, then react
- * to the live stream: user messages run turns, cancel aborts the turn, stop ends the worker,
- * terminal input goes to the shell.
+ * One session's worker process: one reader replays the stream into a SessionView per agent, and
+ * the process hosts a set of agents (AgentHost: each its own publisher, agent-state, turn records
+ * and agent loop). In a `single-container` session that set is every agent of the roster,
+ * followed live: a roster entry that adds an agent starts its loop (with a worker token the
+ * server issues for it), one that removes an agent stops it. In the other patterns the process
+ * hosts the one agent its token names. Users' messages and hand-offs run turns, cancel aborts a
+ * turn, stop ends an agent (without `agentId`, all of them and the worker), terminal input goes
+ * to the shell of the worker that hosts the roster's default agent.
  *
- * Exit codes: 0 stopped (stop request, session gone or closed) — do not restart; 75 fenced by a
- * newer worker for the same session — do not restart; anything else is a crash.
+ * Exit codes: 0 stopped (stop request, session gone or closed, every agent stopped) — do not
+ * restart; 75 fenced by a newer worker for the same session — do not restart; anything else is a crash.
  */
-import { StaleEpochError } from '@durable-streams/client'
 import { mkdirSync } from 'node:fs'
 import { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED } from '../lib/common/session-contract'
-import { AgentLoop } from './agent'
-import { AgentStateTracker } from './agent-state'
-import { fetchSessionConfig, streamUrl, tokenSubject, type WorkerIdentity, type WorkerSettings } from './session-config'
+import type { Roster } from '../lib/common/agent-roster'
+import { AgentHost, type HostEnd } from './agent-host'
+import {
+  agentRunConfig,
+  fetchAgentToken,
+  fetchSessionSetup,
+  streamUrl,
+  tokenSubject,
+  type SessionAgents,
+  type SessionConfig,
+  type WorkerIdentity,
+  type WorkerSettings,
+} from './session-config'
 import { isStreamEvent, type AgentControl } from './events'
 import { log, setLogContext } from './log'
-import { GatewayProvider } from './providers/gateway'
-import { Publisher } from './publisher'
 import { SessionReader } from './reader'
 import { SessionView, type ViewNotice } from './session-view'
 import { Terminal } from './terminal'
-import { TOOL_SPECS } from './tools'
-import { TurnRecorder } from './turn-records'
-import { requestWorkspaceSnapshot } from './workspace-snapshot'
 
 // Exit codes are part of the session contract: the supervisor reads them (src/lib/workers/supervisor.ts).
 export { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED }
-const SHUTDOWN_FLUSH_MS = 3_000
+export const SINGLE_CONTAINER = 'single-container'
 
 export interface RunningWorker {
   /** Resolves with the exit code once the worker has finished. */
   done: Promise<number>
   /** Stops as if a stop request had arrived (used on SIGTERM). */
   shutdown(reason: string): Promise<void>
+  /** The agents this process hosts now (tests, diagnostics). */
+  hostedAgents(): string[]
 }
 
 export function startWorker(identity: WorkerIdentity, settings: WorkerSettings): RunningWorker {
   let resolveDone!: (code: number) => void
   const done = new Promise<number>((r) => (resolveDone = r))
   let finished = false
-  const agentId = tokenSubject(identity.token)
-  setLogContext({ sessionId: identity.sessionId, agentId })
+  const primary = tokenSubject(identity.token)
+  setLogContext({ sessionId: identity.sessionId, agentId: primary })
   mkdirSync(settings.workDir, { recursive: true })
 
-  const view = new SessionView(agentId)
   const url = streamUrl(identity, settings)
-  let live = false
-  let publisher: Publisher | null = null
-  let state: AgentStateTracker | null = null
-  let loop: AgentLoop | null = null
+  /** One view per agent that may be hosted: the token's agent, and (until the pattern is known, and in single-container) every roster agent. */
+  const views = new Map<string, SessionView>([[primary, new SessionView(primary)]])
+  const primaryView = views.get(primary)!
+  const hosts = new Map<string, AgentHost>()
+  /** Agents whose token is being fetched (their host starts when it arrives). */
+  const starting = new Set<string>()
+  let setup: { config: SessionConfig; agents: SessionAgents } | null = null
+  let multi = true
   let terminal: Terminal | null = null
+  let terminalOwner: string | null = null
   let stopping: Promise<void> | null = null
 
   const finish = (code: number) => {
     if (finished) return
     finished = true
-    state?.stopHeartbeat()
+    for (const host of hosts.values()) host.halt()
     terminal?.close()
     reader.stop()
     resolveDone(code)
@@ -65,43 +78,104 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
   const shutdown = (reason: string, control?: AgentControl): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping')
-      if (control) state?.update({ lastControl: { id: control.id, outcome: 'stopping' } })
-      await loop?.stop(control)
-      state?.stopHeartbeat()
       terminal?.close()
-      state?.update({ status: 'stopped', currentStep: reason })
-      // A server that is gone must not keep a stopping worker alive (appends retry for a minute).
-      await Promise.race([publisher?.detach().catch(() => {}), new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS).unref())])
+      await Promise.all([...hosts.values()].map((h) => h.stop(reason, control)))
       finish(EXIT_STOPPED)
     })()
     return stopping
   }
 
-  const onNotice = (notice: ViewNotice) => {
-    switch (notice.kind) {
-      case 'user-message':
-        loop?.enqueue(notice.turn)
-        break
-      case 'cancel': {
-        // Stop is a logged command with its outcome: a cancelled turn's record names the
-        // control; a cancel that found no turn is answered in this agent's state.
-        const running = notice.toolCallId ? false : (loop?.cancel(notice.control, notice.turn) ?? false)
-        const outcome = running || notice.turn !== null ? 'cancelled-turn' : 'no-turn-running'
-        state?.update({ lastControl: { id: notice.control.id, outcome } })
-        break
-      }
-      case 'stop':
-        void shutdown(`stop requested (${notice.control.reason})`, notice.control)
-        break
-      case 'terminal-input':
-        terminal?.input(notice.line.id, notice.line.data, notice.line.raw).catch((err: unknown) => {
-          log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
-        })
-        break
-      case 'terminal-resize':
-        terminal?.resize(notice.cols, notice.rows)
-        break
+  const onHostEnd = (agentId: string, end: HostEnd) => {
+    if (end === 'fenced') return finish(EXIT_FENCED)
+    if (end === 'crashed') return finish(EXIT_CRASHED)
+    hosts.delete(agentId)
+    if (agentId === terminalOwner) {
+      terminal?.close()
+      terminal = null
     }
+    // Every agent stopped one by one: nothing is left for this process to do.
+    if (!stopping && hosts.size === 0 && starting.size === 0) void shutdown('every agent stopped')
+  }
+
+  const onTerminalNotice = (notice: ViewNotice) => {
+    if (notice.kind === 'terminal-input') {
+      terminal?.input(notice.line.id, notice.line.data, notice.line.raw).catch((err: unknown) => {
+        log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
+      })
+    } else if (notice.kind === 'terminal-resize') terminal?.resize(notice.cols, notice.rows)
+  }
+
+  /** The agents this process should host under `roster` (null: no roster entry yet). */
+  const wanted = (roster: Roster | null): string[] => {
+    if (!multi || roster === null) return [primary]
+    return roster.agents.map((a) => a.id)
+  }
+
+  const startHost = async (agentId: string): Promise<void> => {
+    if (hosts.has(agentId) || starting.has(agentId) || stopping || finished || !setup) return
+    starting.add(agentId)
+    try {
+      const token = agentId === primary ? identity.token : await fetchAgentToken(identity, agentId)
+      // The roster may have changed while the token was fetched (removed again, worker stopping).
+      if (stopping || finished || !wanted(primaryView.roster).includes(agentId)) return
+      if (!setup.agents.agents.has(agentId) && agentId !== primary) setup = await fetchSessionSetup(identity)
+      const view = views.get(agentId)
+      if (!view) throw new Error(`no view for agent ${agentId}`)
+      const host = new AgentHost({
+        agentId,
+        view,
+        streamUrl: url,
+        serverUrl: identity.serverUrl,
+        sessionId: identity.sessionId,
+        token,
+        workDir: settings.workDir,
+        heartbeatMs: settings.heartbeatMs,
+        run: agentRunConfig(setup.config, setup.agents, agentId),
+        snapshots: agentId === (terminalOwner ?? primary),
+        waitFor: (offset) => reader.waitFor(offset),
+        onEnd: (end) => onHostEnd(agentId, end),
+        onIdle: () => {
+          // An ephemeral session's agent does one task and stops; the session then completes.
+          if (setup?.config.pattern === 'ephemeral' && view.endedTurns() > 0) void shutdown('task finished')
+        },
+      })
+      hosts.set(agentId, host)
+      host.resume()
+      if (agentId === terminalOwner) await startTerminal(host, view)
+      if (setup.config.pattern === 'ephemeral' && view.endedTurns() > 0 && view.currentTurn() === null) await shutdown('task finished')
+    } catch (err) {
+      // A worker that cannot host one of its agents is broken; the restart tries again.
+      log.error({ agentId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'agent could not start')
+      finish(EXIT_CRASHED)
+    } finally {
+      starting.delete(agentId)
+    }
+  }
+
+  const startTerminal = async (host: AgentHost, view: SessionView): Promise<void> => {
+    terminal = new Terminal({
+      publisher: host.publisher,
+      agentId: host.agentId,
+      workDir: settings.workDir,
+      outputCounts: view.terminalOutputs,
+      initialSize: view.terminalSize,
+    })
+    // Resume: terminal input the previous run did not answer.
+    for (const line of view.unansweredTerminalInputs()) {
+      await terminal.input(line.id, line.data, line.raw).catch((err: unknown) => {
+        log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
+      })
+    }
+  }
+
+  /** Follows the roster: starts agents added to it, stops those removed. */
+  const followRoster = (roster: Roster) => {
+    if (!setup || !multi) return
+    const ids = wanted(roster)
+    for (const [agentId, host] of hosts) {
+      if (!ids.includes(agentId)) void host.stop('removed from the session')
+    }
+    for (const agentId of ids) void startHost(agentId)
   }
 
   const reader = new SessionReader({
@@ -110,8 +184,27 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
     onBatch: (items) => {
       for (const item of items) {
         if (!isStreamEvent(item)) continue
-        const notices = view.apply(item)
-        if (live) for (const notice of notices) onNotice(notice)
+        for (const [agentId, view] of [...views]) {
+          for (const notice of view.apply(item)) {
+            if (notice.kind === 'roster' && view === primaryView) {
+              // Views for new agents start here: nothing of theirs can come before the entry that adds them.
+              if (multi) {
+                for (const a of notice.roster.agents) {
+                  if (views.has(a.id)) continue
+                  const fresh = new SessionView(a.id)
+                  fresh.apply(item)
+                  views.set(a.id, fresh)
+                }
+              }
+              followRoster(notice.roster)
+            } else if (notice.kind === 'terminal-input' || notice.kind === 'terminal-resize') {
+              if (agentId === terminalOwner && hosts.get(agentId)?.isLive) onTerminalNotice(notice)
+            } else if (notice.kind === 'stop' && notice.control.agentId === undefined) {
+              // A stop for every agent ends the worker (the terminal with it).
+              if (hosts.get(agentId)?.isLive) void shutdown(`stop requested (${notice.control.reason})`, notice.control)
+            } else hosts.get(agentId)?.notice(notice)
+          }
+        }
       }
     },
     onEnd: ({ status, message }) => {
@@ -125,101 +218,30 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
     try {
       const t0 = performance.now()
       reader.start()
-      const [config] = await Promise.all([
-        fetchSessionConfig(identity).finally(() => log.debug({ ms: performance.now() - t0 }, 'session config fetched')),
+      const [fetched] = await Promise.all([
+        fetchSessionSetup(identity).finally(() => log.debug({ ms: performance.now() - t0 }, 'session config fetched')),
         reader.caughtUp.finally(() => log.debug({ ms: performance.now() - t0 }, 'caught up')),
       ])
       if (finished) return
-      const epoch = Math.max(Date.now(), view.maxOwnTimestamp + 1)
-      publisher = new Publisher({
-        streamUrl: url,
-        token: identity.token,
-        agentId,
-        epoch,
-        onFatal: (error) => {
-          // Writing 'stopped' into a stream the server already closed is the normal end.
-          if (stopping) finish(EXIT_STOPPED)
-          // The client reports every 403 as a stale epoch; only a larger server epoch is a fence
-          // (an auth denial, e.g. an expired token, is a crash: the restart brings a fresh token).
-          else if (error instanceof StaleEpochError && error.currentEpoch > epoch) finish(EXIT_FENCED)
-          else finish(EXIT_CRASHED)
-        },
-      })
-      const previous = view.ownState as (typeof view.ownState & { restarts?: number }) | null
-      const restarted = previous !== null && previous.status !== 'stopped'
-      const restarts = (previous?.restarts ?? 0) + (restarted ? 1 : 0)
-      state = new AgentStateTracker(publisher, agentId, {
-        status: 'idle',
-        currentStep: restarted ? `restarted after a crash (restart ${restarts})` : null,
-        model: config.model,
-        tokensIn: previous?.tokensIn ?? 0,
-        tokensOut: previous?.tokensOut ?? 0,
-        costUsd: previous?.costUsd ?? 0,
-        turns: previous?.turns ?? 0,
-        restarts,
-      })
-      // A stop found while catching up was meant for an earlier run: the supervisor, which
-      // started this one, decides whether the session needs a worker (e.g. a hybrid session
-      // resumed after its idle stop). Only stops that arrive from now on are obeyed.
-      if (view.stopRequest) log.info({ control: view.stopRequest.id }, 'ignoring a stop request from before this run')
-      state.publish()
-      state.startHeartbeat(settings.heartbeatMs)
-      void publisher.flush().then(
-        () => log.debug({ ms: performance.now() - t0 }, 'first state published'),
-        () => {},
-      )
-      log.info({ epoch, model: config.model, restarts }, restarted ? 'worker restarted' : 'worker started')
-
-      terminal = new Terminal({
-        publisher,
-        agentId,
-        workDir: settings.workDir,
-        outputCounts: view.terminalOutputs,
-        initialSize: view.terminalSize,
-      })
-      const p = publisher
-      const snapshots = { serverUrl: identity.serverUrl, sessionId: identity.sessionId, token: identity.token }
-      loop = new AgentLoop({
-        turns: new TurnRecorder(p, view, agentId),
-        // The fork feature's workspace snapshot, between turns (never fatal: see workspace-snapshot.ts).
-        afterTurn: async (turn, messageId) => {
-          await p.flush().catch(() => {})
-          await requestWorkspaceSnapshot(snapshots, turn, messageId)
-        },
-        view,
-        publisher: p,
-        state,
-        agentId,
-        workDir: settings.workDir,
-        // Models are called through the server's gateway: the keys never reach this process.
-        provider: new GatewayProvider({ serverUrl: identity.serverUrl, sessionId: identity.sessionId, token: identity.token }),
-        model: config.model,
-        tools: config.tools.map((t) => TOOL_SPECS[t]),
-        ...(config.system ? { system: config.system } : {}),
-        caughtUp: async () => {
-          await p.flush()
-          await reader.waitFor(p.lastOffset)
-        },
-        onIdle: () => {
-          // An ephemeral session's agent does one task and stops; the session then completes.
-          if (config.pattern === 'ephemeral' && view.endedTurns() > 0) void shutdown('task finished')
-        },
-      })
-      live = true
-      // Resume: unanswered terminal input, then every asked-for turn that has not ended.
-      for (const line of view.unansweredTerminalInputs()) {
-        await terminal.input(line.id, line.data, line.raw).catch((err: unknown) => {
-          log.error({ error: err instanceof Error ? err.message : String(err) }, 'terminal input failed')
-        })
+      setup = fetched
+      multi = fetched.config.pattern === SINGLE_CONTAINER
+      // Only a single-container worker hosts other agents: drop the views it will not use.
+      if (!multi) for (const id of [...views.keys()]) if (id !== primary) views.delete(id)
+      const roster = primaryView.roster
+      // The terminal belongs to the roster's default agent (the token's agent without a roster).
+      terminalOwner = roster ? roster.defaultAgent : primary
+      if (!wanted(roster).includes(terminalOwner)) terminalOwner = null
+      log.info({ model: fetched.config.model, agents: wanted(roster), terminal: terminalOwner }, 'worker started')
+      await Promise.all(wanted(roster).map((id) => startHost(id)))
+      if (!finished && !stopping && hosts.size === 0 && starting.size === 0) {
+        log.warn({ agentId: primary }, 'no agent of this session to host')
+        await shutdown('no agent to host')
       }
-      const first = view.currentTurn()
-      if (first !== null) for (let t = first; t <= view.completedUserMessages.length; t++) loop.enqueue(t)
-      else if (config.pattern === 'ephemeral' && view.endedTurns() > 0) await shutdown('task finished')
     } catch (err) {
       log.error({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'worker failed')
       finish(EXIT_CRASHED)
     }
   })()
 
-  return { done, shutdown }
+  return { done, shutdown, hostedAgents: () => [...hosts.keys()] }
 }

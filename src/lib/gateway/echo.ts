@@ -4,7 +4,9 @@
  * at a time, can ask for a tool call, and reports made-up but consistent usage, so demos and
  * tests exercise the whole agent loop (chunks, tool calls, usage, cancel, crash resume).
  *
- * The last user message decides:
+ * The last user message decides (its last text block: a hand-off's "Agent @x wrote to you"
+ * block comes before the reply; leading `@mentions` are dropped first, so `@b /count 3` is
+ * `/count 3` for agent b):
  *   /run <command>     ask for the `shell` tool, then report its output
  *   tool: <command>    same as /run
  *   /read <path>       ask for `read_file`
@@ -12,7 +14,10 @@
  *   /ls [path]         ask for `list_files`
  *   /count <n>         answer "1 2 3 … n"
  *   /slow <rest>       as <rest>, streaming each word after 40 ms (for cancel and crash tests)
- *   anything else      answer "Echo: <message>"
+ *   /relay <agent> <text>   answer "@<agent> <text>" (a scripted hand-off to another agent)
+ *   /pingpong <x> <y>  answer "@<y> /pingpong <y> <x>" (two agents hand off to each other until
+ *                      the session's cap on agent turns in a row refuses it)
+ *   anything else      answer "Echo: <message>" (without its leading @mentions)
  * After a tool result it answers "<tool> succeeded:\n<output>" (or "failed").
  * Usage: 1 token per word in the last user message and per word streamed, at most maxTokens
  * words streamed (like a real model's max_tokens). The gateway prices echo at $1 per million
@@ -43,7 +48,13 @@ function lastUserText(request: StepRequest): {
       ?.content.find((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use' && b.id === result.toolUseId)
     return { text: '', toolResult: result, toolName: use?.name ?? 'tool' }
   }
-  return { text: last.content.map((b) => (b.type === 'text' ? b.text : '')).join('') }
+  const texts = last.content.filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
+  return { text: texts.at(-1)?.text ?? '' }
+}
+
+/** Drops the `@agent` addresses a message starts with (`@a, @b hi` → `hi`). */
+export function stripLeadingMentions(text: string): string {
+  return text.replace(/^(?:\s*@[A-Za-z][\w-]{0,31}[,:]?)+\s*/, '')
 }
 
 /** The deterministic answer for a step; exported for tests. */
@@ -53,7 +64,7 @@ export function echoPlan(request: StepRequest): Plan & { slow: boolean } {
     const verdict = toolResult.isError ? 'failed' : 'succeeded'
     return { text: `${toolName} ${verdict}:\n${toolResult.content}`, slow: false }
   }
-  let text = raw.trim()
+  let text = stripLeadingMentions(raw.trim()).trim()
   let slow = false
   if (text.startsWith('/slow ')) {
     slow = true
@@ -69,11 +80,15 @@ export function echoPlan(request: StepRequest): Plan & { slow: boolean } {
   const write = /^\/write\s+(\S+)\s([\s\S]*)$/.exec(text)
   const ls = /^\/ls(?:\s+(\S+))?$/.exec(text)
   const count = /^\/count\s+(\d+)$/.exec(text)
+  const relay = /^\/relay\s+@?([A-Za-z][\w-]*)\s+([\s\S]+)$/.exec(text)
+  const pingpong = /^\/pingpong\s+@?([A-Za-z][\w-]*)\s+@?([A-Za-z][\w-]*)\s*$/.exec(text)
   if (run) plan = wantsTool('shell', { command: run[1].trim() }, `Running \`${run[1].trim()}\`.`)
   else if (read) plan = wantsTool('read_file', { path: read[1] }, `Reading ${read[1]}.`)
   else if (write) plan = wantsTool('write_file', { path: write[1], content: write[2] }, `Writing ${write[1]}.`)
   else if (ls) plan = wantsTool('list_files', { path: ls[1] ?? '.' }, `Listing ${ls[1] ?? '.'}.`)
   else if (count) plan = { text: Array.from({ length: Math.min(Number(count[1]), 100_000) }, (_, i) => String(i + 1)).join(' ') }
+  else if (relay) plan = { text: `@${relay[1]} ${relay[2].trim()}` }
+  else if (pingpong) plan = { text: `@${pingpong[2]} /pingpong ${pingpong[2]} ${pingpong[1]}` }
   else plan = { text: `Echo: ${text}` }
   return { ...plan, slow }
 }

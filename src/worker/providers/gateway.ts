@@ -6,13 +6,15 @@
  */
 import { sessionApiPath } from '../../lib/common/session-contract'
 import type { ModelProvider, StepEvent, StepRequest } from './types'
-import { withTurnRequestId } from '../request-id'
+import { withTurnRequestId, type TurnRequestId } from '../request-id'
 
 export interface GatewayProviderOptions {
   serverUrl: string
   sessionId: string
   token: string
   fetch?: typeof fetch
+  /** Whose turn rides on model calls as the request id (one per hosted agent; request-id.ts). */
+  requestId?: TurnRequestId
 }
 
 /** The server refused or failed the call; `status` is the HTTP status (402: a session limit). */
@@ -49,7 +51,7 @@ export class GatewayProvider implements ModelProvider {
 
   constructor(private readonly options: GatewayProviderOptions) {
     this.url = sessionApiPath(options.sessionId, 'model', options.serverUrl)
-    this.fetchImpl = withTurnRequestId(options.fetch ?? fetch)
+    this.fetchImpl = withTurnRequestId(options.fetch ?? fetch, options.requestId)
   }
 
   async *step(request: StepRequest): AsyncIterable<StepEvent> {
