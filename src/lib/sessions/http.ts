@@ -4,7 +4,13 @@
  */
 import type { z } from 'zod'
 import { readBody } from '../streams/body'
-import { InvalidSessionEventError, MessageAuthorshipError, SessionError, SessionStreamClosedError } from './session-errors'
+import {
+  AgentListConflictError,
+  InvalidSessionEventError,
+  MessageAuthorshipError,
+  SessionError,
+  SessionStreamClosedError,
+} from './session-errors'
 
 /** An error that already knows its HTTP answer. Body: `{ ok: false, error, field? }`. */
 export class HttpError extends Error {
@@ -30,7 +36,8 @@ export function httpErrorOf(err: SessionError): HttpError {
   if (err instanceof SessionStreamClosedError) return new HttpError(409, err.message, err.field, { 'stream-closed': 'true' })
   if (err instanceof MessageAuthorshipError) return new HttpError(403, err.message, err.field)
   if (err instanceof InvalidSessionEventError) return new HttpError(400, err.message, err.field)
-  // Unknown, ended, stream gone: there is no such live session.
+  if (err instanceof AgentListConflictError) return new HttpError(409, err.message, err.field)
+  // Unknown (session or agent), ended, stream gone: there is no such live session.
   return new HttpError(404, err.message, err.field)
 }
 

@@ -21,13 +21,17 @@ import { SessionLogs, type AppendOptions, type AppendResult } from './session-lo
 import { acceptedTurnEvents, hasCompletedUserMessage } from './turn-accept'
 import { turnsAccepted } from '../ops/tracing-turns'
 import { forkJsonStream, type StreamForkSpec } from './fork-stream'
+import { AgentChanges, agentStopEvent, rosterEvent } from './agent-changes'
+import { rosterOf } from './session-agents'
 import {
   LIVE_STATUSES,
   type AgentStatus,
   isLiveStatus,
   sessionStreamPath,
   type AgentConfig,
+  type AgentRoutingInput,
   type EndReason,
+  type SessionAgentInput,
   type SessionLimits,
   type SessionLimitsInput,
   type SessionPattern,
@@ -55,6 +59,9 @@ export interface CreateSessionParams {
   pattern: SessionPattern
   title?: string
   agent?: AgentConfig
+  /** Several agents (issue #15), instead of `agent`; logged in the stream as the first roster entry. */
+  agents?: readonly SessionAgentInput[]
+  routing?: AgentRoutingInput
   limits?: SessionLimitsInput
   metadata?: Record<string, string>
   createdBy: string | null
@@ -87,6 +94,8 @@ export function newSessionId(): string {
 
 export class SessionManager {
   readonly logs: SessionLogs
+  /** Adding and removing agents of a live session (agent-changes.ts). */
+  readonly agents: AgentChanges
   private readonly store: SessionStore
   private readonly endpoint: StreamsEndpoint
   private readonly hooks: SessionWorkerCallbacks
@@ -100,6 +109,13 @@ export class SessionManager {
     this.now = opts.now
     this.logger = opts.logger
     this.logs = new SessionLogs(opts.endpoint, opts.now, opts.exactEventIds)
+    this.agents = new AgentChanges({
+      store: this.store,
+      logs: this.logs,
+      now: this.now,
+      requireLive: (id) => this.requireLive(id),
+      agentsChanged: (session) => this.callWorkerCallback('onSessionAgentsChanged', session),
+    })
   }
 
   private async callWorkerCallback<K extends keyof SessionWorkerCallbacks>(
@@ -129,6 +145,7 @@ export class SessionManager {
         pattern: params.pattern,
         title: params.title ?? null,
         agent: params.agent ?? {},
+        ...(params.agents ? { agents: params.agents, routing: params.routing } : {}),
         limits: resolveLimits(params.pattern, params.limits, this.opts.defaultLimits),
         metadata: params.metadata ?? {},
         createdBy: params.createdBy,
@@ -139,6 +156,9 @@ export class SessionManager {
       await deleteStream(this.endpoint, path).catch(() => undefined)
       throw err
     }
+    // The roster before any worker starts: workers and pages route with it from the first event.
+    if (params.agents)
+      await this.logs.append(id, [rosterEvent(session, { action: 'created', by: params.createdBy ?? 'system' }, this.now())])
     this.logger.info({ sessionId: id, pattern: session.pattern }, 'session created')
     await this.callWorkerCallback('onSessionCreated', session)
     return session
@@ -249,9 +269,10 @@ export class SessionManager {
    */
   private acceptTurns(id: string, events: readonly SessionEvent[]): AppendOptions {
     if (!hasCompletedUserMessage(events)) return {}
-    const agent = this.store.get(id)?.agent
-    if (!agent?.model && !agent?.provider) return {}
-    return { follow: (fresh, fold) => turnsAccepted(id, acceptedTurnEvents(fresh, fold, this.now()), this.logger) }
+    const session = this.store.get(id)
+    if (!session || session.agents.length === 0) return {}
+    const roster = rosterOf(session)
+    return { follow: (fresh, fold) => turnsAccepted(id, acceptedTurnEvents(fresh, fold, this.now(), roster), this.logger) }
   }
 
   /** Appends a user message (one done chunk) and answers with its offset. */
@@ -319,6 +340,12 @@ export class SessionManager {
     this.logger.info({ sessionId: id, status, reason }, 'session ended')
     await this.callWorkerCallback('onSessionEnded', final, reason)
     return final
+  }
+
+  /** Stops one agent of a live session (a `stop` control naming it), e.g. past its own limit. */
+  async stopAgent(id: string, agentId: string, reason: string, requestedBy = 'system'): Promise<void> {
+    this.requireLive(id)
+    await this.logs.append(id, [agentStopEvent(agentId, reason, requestedBy, this.now())])
   }
 
   /** Hybrid idle limit: stop the agent, keep the stream open; the next activity resumes it. */

@@ -61,3 +61,13 @@ export class MessageAuthorshipError extends SessionError {
     super(`message ${messageId} was started by someone else: append only to messages you started`, `[${index}].messageId`)
   }
 }
+
+/** A change to a session's agents that its current list does not allow (duplicate id, last agent, too many). */
+export class AgentListConflictError extends SessionError {}
+
+/** The session has no agent with this id. */
+export class UnknownAgentError extends SessionError {
+  constructor(readonly agentId: string) {
+    super(`the session has no agent ${agentId}`, 'agentId')
+  }
+}

@@ -13,6 +13,7 @@ import {
   CHANNELS,
   ID_MAX,
   agentControlSchema,
+  agentRosterSchema,
   agentStateSchema,
   agentTurnSchema,
   turnIdOf,
@@ -154,6 +155,7 @@ export function validateSessionEvent(channel: string, data: unknown, options: Fi
 
 /** The agent-state schema for an entry's `kind` (one error about the right shape, not a union's). */
 function agentStateEntrySchema(kind: unknown): z.ZodType<ChannelValue> {
+  if (kind === 'roster') return agentRosterSchema
   return kind === 'control' ? agentControlSchema : kind === 'turn' ? agentTurnSchema : agentStateSchema
 }
 

@@ -5,6 +5,7 @@ import { and, desc, eq, inArray, isNotNull, lt, or, sql, type SQL } from 'drizzl
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { sessions, type SessionRow } from '../db/schema/sessions'
 import type { SessionUsage } from './fold'
+import { DEFAULT_AGENT_ID } from '../common/agent-roster'
 import { agentsFromStored, agentsToStored } from './session-agents'
 import {
   SESSION_PATTERNS,
@@ -229,12 +230,18 @@ export class SessionStore {
   ): SessionRecord | null {
     const set: Partial<SessionRow> = { updatedAt: now }
     if (patch.title !== undefined) set.title = patch.title
-    if (patch.agent !== undefined) Object.assign(set, storedColumns(patch.agent, undefined, undefined))
-    if (patch.agents !== undefined || patch.routing !== undefined) {
-      const current = this.get(id)
+    const current = patch.agent !== undefined || patch.agents !== undefined || patch.routing !== undefined ? this.get(id) : null
+    const listed =
+      current !== null && current.agents.length > 0 && (current.agents.length > 1 || current.agents[0]!.id !== DEFAULT_AGENT_ID)
+    if (patch.agents !== undefined || patch.routing !== undefined || (patch.agent !== undefined && listed)) {
       if (!current) return null
-      const agents = patch.agents ?? (current.agents.length > 0 ? current.agents : [])
+      // `agent` on a session with an agent list: the default agent's config.
+      const withAgent = (list: readonly SessionAgentInput[]) =>
+        patch.agent === undefined ? list : list.map((a) => (a.id === current.routing.defaultAgent ? { ...a, ...patch.agent } : a))
+      const agents = patch.agents ?? withAgent(current.agents)
       Object.assign(set, storedColumns(current.agent, agents, { ...current.routing, ...patch.routing }))
+    } else if (patch.agent !== undefined) {
+      Object.assign(set, storedColumns(patch.agent, undefined, undefined))
     }
     if (patch.metadata !== undefined) set.metadata = JSON.stringify(patch.metadata)
     if (patch.limits) {

@@ -15,6 +15,7 @@
  *   POST   /api/sessions/:id/fork         fork at the end of a turn, with its workspace (admin; workspace-api.ts)
  *   POST   /api/sessions/:id/workspace-snapshots  snapshot the work dir at a turn's end (its worker, admin)
  *   POST   /api/sessions/:id/compact      compact the session's stream now (admin) → { before, after }
+ *   GET|POST /api/sessions/:id/agents, DELETE …/agents/:agentId, POST …/agents/:agentId/token  (agents-api.ts)
  *   GET    /api/sessions/:id/view         the newest messages, turns, terminal window at an offset (session-view-api.ts)
  */
 import { randomBytes } from 'node:crypto'
@@ -36,6 +37,7 @@ import { CursorError, type SessionStore } from './session-store'
 import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
 import type { SessionCompaction } from './compaction/service'
 import { workspaceRoute } from './workspace-api'
+import { agentsRoute } from './agents-api'
 import { sessionViewRoute, type SessionViews } from './session-view-api'
 
 export interface SessionsApiOptions {
@@ -143,6 +145,11 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         requireSession(claims, id, ['admin'])
         getSession(id)
         const patch = parseWith(updateSessionSchema, await body(req))
+        // A new agent list or routing is logged in the stream and reaches the workers (agent-changes.ts).
+        if (patch.agents || patch.routing) {
+          const by = claims.sub ?? 'admin'
+          return json({ session: await manager.agents.replace(id, patch, by, () => manager.update(id, patch)) })
+        }
         return json({ session: manager.update(id, patch) })
       }
       if (method === 'DELETE') {
@@ -153,6 +160,9 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       }
       throw notAllowed('GET, PATCH, DELETE')
     }
+
+    const agents = await agentsRoute({ manager, auth, body }, req, claims, id, segments)
+    if (agents) return agents
 
     if (segments.length === 2) {
       const action = segments[1]

@@ -17,6 +17,11 @@ export interface SessionWorkerCallbacks {
    * agent-state control event `{kind:'control', action:'stop', reason}`. Stop its worker(s).
    */
   onSessionEnded?(session: SessionRecord, reason: EndReason): void | Promise<void>
+  /**
+   * A live session's agent list or routing changed (issue #15; the new roster is in its stream,
+   * with a stop control for each removed agent): start or stop per-agent workers.
+   */
+  onSessionAgentsChanged?(session: SessionRecord): void | Promise<void>
   /** A hybrid session hit its idle limit: status 'idle', stream open, a stop control event written. */
   onSessionSuspended?(session: SessionRecord): void | Promise<void>
   /** A suspended (idle) hybrid session got new activity and is active again: restart its worker. */

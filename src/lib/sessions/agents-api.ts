@@ -1,0 +1,104 @@
+/**
+ * A session's agents in the sessions API (issue #15; specs/agents.md):
+ *   GET    /api/sessions/:id/agents                  the list, routing and per-agent usage (any session role)
+ *   POST   /api/sessions/:id/agents                  add one (admin, or the session's owner)
+ *   DELETE /api/sessions/:id/agents/:agentId         remove one (admin, or the session's owner)
+ *   POST   /api/sessions/:id/agents/:agentId/token   a worker token for another agent of a
+ *          single-container session (that session's worker only: its agents share one sandbox)
+ */
+import { requireSession } from './auth'
+import { HttpError, json, parseWith } from './http'
+import type { SessionManager } from './manager'
+import { rosterOf } from './session-agents'
+import { sessionAgentSchema, type SessionRecord } from './session-types'
+import { DEFAULT_TTL_SECONDS, type TokenClaims } from './tokens'
+import type { Authenticator } from './auth'
+
+export interface AgentsRouteDeps {
+  manager: SessionManager
+  auth: Authenticator
+  body(req: Request): Promise<unknown>
+}
+
+const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
+
+/** Admins of the session, or the person who created it (issue #15: "admin or the session's owner"). */
+export function requireOwnerOrAdmin(claims: TokenClaims, session: SessionRecord): void {
+  requireSession(claims, session.id, ['admin', 'collaborator'])
+  if (claims.role === 'admin') return
+  if (!claims.sub || claims.sub !== session.createdBy) {
+    throw new HttpError(403, "only an admin or the session's owner may change its agents", 'token')
+  }
+}
+
+function agentsView(
+  session: SessionRecord,
+  usage: Map<string, { status: string; tokensIn: number; tokensOut: number; costUsd: number; turns: number }>,
+) {
+  return {
+    agents: session.agents.map((a) => ({
+      ...a,
+      status: usage.get(a.id)?.status ?? null,
+      usage: {
+        tokensIn: usage.get(a.id)?.tokensIn ?? 0,
+        tokensOut: usage.get(a.id)?.tokensOut ?? 0,
+        costUsd: usage.get(a.id)?.costUsd ?? 0,
+        turns: usage.get(a.id)?.turns ?? 0,
+      },
+    })),
+    routing: session.routing,
+    roster: rosterOf(session),
+  }
+}
+
+/** Answers the `agents` sub-resource of session `id`; null when `segments` is not one. */
+export async function agentsRoute(
+  deps: AgentsRouteDeps,
+  req: Request,
+  claims: TokenClaims,
+  id: string,
+  segments: string[],
+): Promise<Response | null> {
+  if (segments[1] !== 'agents' || segments.length > 4) return null
+  const { manager } = deps
+  const session = manager.get(id)
+  if (!session) throw new HttpError(404, `unknown session ${id}`, 'id')
+  const by = claims.sub ?? claims.role
+  const notAllowed = (allow: string) => new HttpError(405, `method ${req.method} not allowed`, undefined, { allow })
+
+  if (segments.length === 2) {
+    if (req.method === 'GET') {
+      requireSession(claims, id, ANY_SESSION_ROLE)
+      const fold = await manager.logs.fold(id).catch(() => null)
+      return json(agentsView(session, fold?.agents ?? new Map()))
+    }
+    if (req.method === 'POST') {
+      requireOwnerOrAdmin(claims, session)
+      const input = parseWith(sessionAgentSchema, await deps.body(req))
+      const updated = await manager.agents.add(id, input, by)
+      return json({ session: updated }, 201)
+    }
+    throw notAllowed('GET, POST')
+  }
+
+  const agentId = segments[2]!
+  if (segments.length === 3) {
+    if (req.method !== 'DELETE') throw notAllowed('DELETE')
+    requireOwnerOrAdmin(claims, session)
+    return json({ session: await manager.agents.remove(id, agentId, by) })
+  }
+
+  if (segments[3] !== 'token') return null
+  if (req.method !== 'POST') throw notAllowed('POST')
+  requireSession(claims, id, ['worker', 'admin'])
+  manager.requireLive(id)
+  if (session.pattern !== 'single-container') {
+    throw new HttpError(403, 'only a single-container session runs several agents in one worker', 'pattern')
+  }
+  if (!session.agents.some((a) => a.id === agentId)) throw new HttpError(404, `the session has no agent ${agentId}`, 'agentId')
+  // Never outlives the caller's own token.
+  const remaining = claims.exp - Math.floor(Date.now() / 1000)
+  const ttlSeconds = Math.max(60, Math.min(remaining, DEFAULT_TTL_SECONDS.worker))
+  const token = await deps.auth.issue({ role: 'worker', sessionId: id, subject: agentId, ttlSeconds })
+  return json({ token, agentId, expiresInSeconds: ttlSeconds }, 201)
+}
