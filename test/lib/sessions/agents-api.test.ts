@@ -168,6 +168,26 @@ describe('several agents in one session: the API, the roster and who is asked', 
       expect(claims).toMatchObject({ role: 'worker', sid: id, sub: 'b' })
       expect((await api(`/${id}/agents/nobody/token`, { token: worker, method: 'POST' })).status).toBe(404)
 
+      // nobody but the server writes the roster: not a collaborator, not a worker (raw or writer)
+      const roster = {
+        kind: 'roster',
+        id: 'roster',
+        agents: [{ id: 'evil', name: 'Evil' }],
+        defaultAgent: 'evil',
+        unaddressed: 'default',
+        maxAgentTurnsInARow: 99,
+      }
+      for (const token of [collab, worker]) {
+        const viaWriter = await h.request(`/api/streams?sessionId=${id}`, { token, json: { channel: 'agent-state', data: roster } })
+        expect(viaWriter.status).toBe(403)
+        const raw = await h.request(`/api/streams/sessions/${id}`, {
+          token,
+          json: [{ type: 'agent-state', key: 'roster', value: { ...roster, timestamp: Date.now() }, headers: { operation: 'upsert' } }],
+        })
+        expect(raw.status).toBe(403)
+      }
+      expect((await rosters(id)).every((r) => r.value.defaultAgent !== 'evil')).toBe(true)
+
       // another session's worker gets nothing here
       const other = await createSession(h, { pattern: 'hybrid', agents: THREE })
       const otherWorker = await h.app.issueToken({ role: 'worker', sessionId: other, subject: 'a' })
