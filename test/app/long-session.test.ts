@@ -1,7 +1,9 @@
 /**
- * A long session in the browser (issue 10, "long sessions stay fast"): the windowed message list
- * still shows the newest message on open, the oldest after scrolling to the top, and a message
- * streamed afterwards complete. Timing is measured by `npm run bench -- --only session-page`.
+ * A long session in the browser (issue 10, "long sessions stay fast"): the page opens from the
+ * server's view (GET …/view: the newest messages; the stream is read from the view's offset, never
+ * from -1), the windowed message list shows the newest message on open, older pages load when
+ * scrolling to the top (back to the first message), and a message streamed afterwards is whole.
+ * Timing is measured by `npm run bench -- --only session-page`.
  */
 import type { Browser } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -53,6 +55,14 @@ describe('a 10,000-message session', () => {
     await until(page, 'the last message', async () => (await textOf(page, `m${MESSAGES - 1}`)) === `answer ${MESSAGES - 1} part1 part2`, 120_000)
     // Windowed: far fewer message elements than messages.
     expect(await page.locator('[data-testid="message"]').count()).toBeLessThan(200)
+    // Opened from the view: older messages are on the server, the stream was never read from the start.
+    const reads = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name))
+    expect(reads.some((u) => u.includes(`/api/sessions/${session.id}/view`))).toBe(true)
+    const streamReads = reads.filter((u) => u.includes(`/api/streams/sessions/${session.id}`))
+    expect(streamReads.length).toBeGreaterThan(0)
+    expect(streamReads.some((u) => new URL(u).searchParams.get('offset') === '-1')).toBe(false)
+    await page.locator('[data-testid="load-older"]').waitFor({ timeout: 5000 })
+    expect(await page.locator('[data-message-id="m0"]').count()).toBe(0)
 
     await until(page, 'the first message after scrolling to the top', async () => {
       await page.evaluate(() => {

@@ -47,13 +47,14 @@ export function SessionTerminalPane({
   autoFocusPrompt,
 }: {
   page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status' | 'ended' | 'auth'>
-  terminal: Pick<ReturnType<typeof useTerminal>, 'lines' | 'history'>
+  terminal: Pick<ReturnType<typeof useTerminal>, 'lines' | 'history' | 'earlier'>
   autoFocusPrompt?: boolean
 }) {
   return (
     <TerminalPane
       lines={terminal.lines}
       history={terminal.history}
+      earlier={terminal.earlier}
       actions={page.actions}
       authorOf={page.authorOf}
       disabled={!page.actions}

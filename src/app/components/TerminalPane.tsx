@@ -117,6 +117,7 @@ const XTERM_REPLY = /^(?:\x1b\[\d+;\d+R|\x1b\[[?>]?[\d;]*c|\x1b\][\d;]+[^\x07\x1
 export function TerminalPane({
   lines,
   history,
+  earlier,
   actions,
   authorOf,
   disabled,
@@ -126,6 +127,8 @@ export function TerminalPane({
 }: {
   lines: ReadonlyArray<TerminalLine & RowMeta>
   history: readonly string[]
+  /** output before the lines held, on the server (the page opened from the view) */
+  earlier?: { available: boolean; load(): Promise<void> }
   actions?: SessionActions
   authorOf: (id: string) => TerminalAuthor
   disabled?: boolean
@@ -144,7 +147,7 @@ export function TerminalPane({
   linesRef.current = lines
 
   const mySize = () => fitSize(fitRef.current)
-  const view = useTerminalWindow({ termRef, ready, lines, loading, authorOf, render: renderLine, mySize })
+  const view = useTerminalWindow({ termRef, ready, lines, loading, authorOf, render: renderLine, mySize, earlier })
   const input = useTerminalInput(actions, mySize, () => ptySize(linesRef.current))
   const inputRef = useRef(input)
   inputRef.current = input

@@ -3,7 +3,7 @@
  * the small ones, external stores for the conversation and the terminal), shaped by the pure
  * derivations in lib/sessions/client/derive.ts.
  */
-import { useMemo } from 'react'
+import { useMemo, useSyncExternalStore } from 'react'
 import { useLiveQuery } from '@tanstack/react-db'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import {
@@ -28,17 +28,43 @@ export function usePresenceRows(connection: SessionConnection | undefined): Arra
   return (data ?? []) as Array<Presence & RowMeta>
 }
 
-/** Terminal lines in stream order, command blocks with their output, everyone's command history. */
+const noSubscription = () => () => undefined
+const never = () => false
+
+/**
+ * Terminal lines in stream order, command blocks with their output, everyone's command history,
+ * and whether earlier output is on the server (a page opened from the view holds the newest window).
+ */
 export function useTerminal(connection: SessionConnection | undefined): {
   lines: Array<TerminalLine & RowMeta>
   blocks: CommandBlock[]
   history: string[]
+  earlier: { available: boolean; load(): Promise<void> }
 } {
   const lines = useTerminalLines(connection)
   const blocks = useMemo(() => deriveCommandBlocks(lines), [lines])
   const history = useMemo(() => deriveCommandHistory(lines), [lines])
-  return { lines, blocks, history }
+  const store = connection?.history
+  const available = useSyncExternalStore(
+    store?.subscribe ?? noSubscription,
+    store ? () => store.getSnapshot().hasEarlierTerminal : never,
+    never,
+  )
+  const earlier = useMemo(() => ({ available, load: () => store?.loadEarlierTerminal() ?? Promise.resolve() }), [available, store])
+  return { lines, blocks, history, earlier }
 }
+
+/** Older messages than the page opened with are on the server: load them (scrolling up). */
+export function useOlderMessages(connection: SessionConnection | undefined): { available: boolean; loading: boolean; load(): void } {
+  const store = connection?.history
+  const snapshot = useSyncExternalStore(store?.subscribe ?? noSubscription, store?.getSnapshot ?? noHistory, noHistory)
+  return useMemo(
+    () => ({ available: snapshot.hasOlderMessages, loading: snapshot.loading, load: () => void store?.loadOlderMessages().catch(() => undefined) }),
+    [snapshot, store],
+  )
+}
+const NO_HISTORY = { hasOlderMessages: false, loading: false }
+const noHistory = () => NO_HISTORY
 
 export function useAgentState(connection: SessionConnection | undefined): AgentSummary {
   const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ s: connection.db.collections.agentState }) : null) })

@@ -3,6 +3,7 @@
  * collection change events feed a MessageIndex (incremental: a streamed token re-derives one
  * message), and React reads it with useSyncExternalStore. Renders are coalesced to at most one
  * per animation frame, so a fast token stream cannot queue more work than the screen shows.
+ * Older messages fetched from the server's view (scrolling up: connection.history) come first.
  * One store per connection, shared by every component that shows the conversation.
  */
 import { useSyncExternalStore } from 'react'
@@ -19,6 +20,8 @@ class MessageStore {
   private unsubscribe: (() => void) | undefined
   private frame: number | undefined
   private snapshot: Message[] = NO_MESSAGES
+  /** the older page list the snapshot was built with */
+  private older: Message[] = NO_MESSAGES
 
   constructor(private readonly connection: SessionConnection) {}
 
@@ -50,11 +53,21 @@ class MessageStore {
       },
       { includeInitialState: true },
     )
+    const c = this.connection.history.subscribe(() => this.schedule())
     this.unsubscribe = () => {
       a.unsubscribe()
       b.unsubscribe()
+      c()
     }
-    this.snapshot = this.index.messages()
+    this.snapshot = this.build()
+  }
+
+  /** Older pages (without messages the collections hold) before the collections' messages. */
+  private build(): Message[] {
+    const live = this.index.messages()
+    this.older = this.connection.history.getSnapshot().messages
+    if (this.older.length === 0) return live
+    return [...this.older.filter((m) => !this.index.has(m.id)), ...live]
   }
 
   private stop(): void {
@@ -65,14 +78,15 @@ class MessageStore {
     // A later subscriber gets the whole state again as initial inserts.
     this.index = new MessageIndex()
     this.snapshot = NO_MESSAGES
+    this.older = NO_MESSAGES
   }
 
   private schedule(): void {
     if (this.frame !== undefined || this.listeners.size === 0) return
     this.frame = requestAnimationFrame(() => {
       this.frame = undefined
-      if (!this.index.changed) return
-      this.snapshot = this.index.messages()
+      if (!this.index.changed && this.older === this.connection.history.getSnapshot().messages) return
+      this.snapshot = this.build()
       for (const listener of [...this.listeners]) listener()
     })
   }

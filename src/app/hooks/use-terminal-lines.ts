@@ -6,6 +6,7 @@
  * Terminal lines are immutable and arrive in stream order, so a batch of confirmed lines after the
  * last one is appended; anything else (an optimistic line, its confirmation, a delete, a reset)
  * re-sorts. Renders are coalesced to at most one per animation frame. One store per connection.
+ * Earlier windows fetched from the server's view (connection.history) come before every row.
  */
 import { useSyncExternalStore } from 'react'
 import type { TerminalLine } from '../../lib/sessions/channel-schemas'
@@ -27,6 +28,8 @@ class TerminalLineStore {
   /** confirmed lines that follow every line in `lines` (in arrival order) */
   private appended: Line[] = []
   private resort = false
+  /** the earlier lines the current `lines` were sorted with */
+  private earlier: Line[] = NO_LINES
 
   constructor(private readonly connection: SessionConnection) {}
 
@@ -62,7 +65,11 @@ class TerminalLineStore {
   }
 
   private flush(): boolean {
-    if (this.resort) this.lines = sortTerminal([...this.rows.values()])
+    if (this.resort) {
+      this.earlier = this.connection.history.getSnapshot().terminal
+      const held = this.earlier.filter((l) => !this.rows.has(l.id))
+      this.lines = sortTerminal([...held, ...this.rows.values()])
+    }
     else if (this.appended.length > 0) this.lines = this.lines.concat(this.appended)
     else return false
     this.resort = false
@@ -79,7 +86,16 @@ class TerminalLineStore {
       },
       { includeInitialState: true },
     )
-    this.unsubscribe = () => subscription.unsubscribe()
+    const history = this.connection.history.subscribe(() => {
+      if (this.connection.history.getSnapshot().terminal === this.earlier) return
+      this.resort = true
+      this.schedule()
+    })
+    this.unsubscribe = () => {
+      subscription.unsubscribe()
+      history()
+    }
+    this.resort = this.resort || this.connection.history.getSnapshot().terminal.length > 0
     this.flush()
   }
 
@@ -93,6 +109,7 @@ class TerminalLineStore {
     this.lines = NO_LINES
     this.appended = []
     this.resort = false
+    this.earlier = NO_LINES
   }
 
   private schedule(): void {

@@ -2,7 +2,9 @@
  * Writes the terminal channel into xterm: confirmed lines once each, in stream order, from the
  * start of the scroll-back window on. The pane opens with the newest window only (terminal-derive
  * TERMINAL_WINDOW) so a session with 100,000 rows of output opens fast; `loadEarlier` rewrites
- * xterm from the window before (xterm cannot prepend), as far back as the stream keeps.
+ * xterm from the window before (xterm cannot prepend), as far back as the stream keeps. A page
+ * opened from the server's view holds only the newest window: the one before is fetched first
+ * (`earlier`), and drawn when its lines arrive.
  *
  * xterm shows the output at the pty's size: a `resize` line resizes xterm at its place in the
  * stream (after the output before it is parsed), so a full-screen program draws for everyone as
@@ -32,6 +34,17 @@ function confirmedEnd(lines: readonly Line[]): number {
   return end
 }
 
+/** Where the window before the one starting at `startSeq` starts, if this page holds output there. */
+function earlierFrom(lines: readonly Line[], startSeq: number): number | undefined {
+  const start = Math.max(
+    0,
+    lines.findIndex((l) => l._seq !== undefined && l._seq >= startSeq),
+  )
+  const from = windowStart(lines, start)
+  for (let i = from; i < start; i++) if (lines[i].kind === 'output') return from
+  return undefined
+}
+
 export function useTerminalWindow(options: {
   termRef: RefObject<Terminal | null>
   ready: boolean
@@ -41,8 +54,10 @@ export function useTerminalWindow(options: {
   render: (line: Line, author: Author, cols: number) => string
   /** this pane's own size, for before the pty has one */
   mySize: () => TerminalSize | null
+  /** output before every line held is on the server (connection.history) */
+  earlier?: { available: boolean; load(): Promise<void> }
 }): TerminalWindow {
-  const { termRef, ready, lines, loading, authorOf, render, mySize } = options
+  const { termRef, ready, lines, loading, authorOf, render, mySize, earlier } = options
   const state = useRef({
     drawn: false,
     /** `_seq` of the window's first line (-Infinity: the start of the stream) */
@@ -54,6 +69,8 @@ export function useTerminalWindow(options: {
     /** authors whose name was unknown when their command was drawn */
     unnamed: new Set<string>(),
     size: null as TerminalSize | null,
+    /** loadEarlier fetched the window before: redraw from it once its lines are here */
+    pendingEarlier: false,
   })
   const [hasEarlier, setHasEarlier] = useState(false)
   const [generation, setGeneration] = useState(0)
@@ -65,6 +82,13 @@ export function useTerminalWindow(options: {
     const term = termRef.current
     if (!term || loading) return
     const s = state.current
+    if (s.pendingEarlier) {
+      const from = earlierFrom(lines, s.startSeq)
+      if (from !== undefined) {
+        s.pendingEarlier = false
+        s.redrawFrom = from
+      }
+    }
     const end = confirmedEnd(lines)
     const resolvedLater = [...s.unnamed].some((id) => authorOf(id).name !== id)
     let from: number
@@ -107,15 +131,23 @@ export function useTerminalWindow(options: {
   }, [lines, ready, authorOf, loading, generation])
 
   return {
-    hasEarlier,
+    hasEarlier: hasEarlier || earlier?.available === true,
     loadEarlier() {
       const s = state.current
       const current = linesRef.current
+      const from = earlierFrom(current, s.startSeq)
+      if (from === undefined && earlier?.available) {
+        s.pendingEarlier = true
+        earlier.load().catch(() => {
+          s.pendingEarlier = false
+        })
+        return
+      }
       const start = Math.max(
         0,
         current.findIndex((l) => l._seq !== undefined && l._seq >= s.startSeq),
       )
-      s.redrawFrom = windowStart(current, start)
+      s.redrawFrom = from ?? windowStart(current, start)
       setGeneration((g) => g + 1)
     },
     shownSize() {

@@ -66,6 +66,11 @@ export class MessageIndex {
     this.calls.apply(changes, this.dirty)
   }
 
+  /** The collections hold rows of this message (the live copy wins over an older page's). */
+  has(messageId: string): boolean {
+    return this.chunks.byMessage.has(messageId) || this.calls.byMessage.has(messageId)
+  }
+
   /** True when messages() would return a new list. */
   get changed(): boolean {
     return this.dirty.size > 0

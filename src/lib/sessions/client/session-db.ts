@@ -17,6 +17,7 @@ import { createResilientFetch } from './resilient-fetch'
 import { SnapshotBuilder } from './snapshot'
 import { deleteSnapshot, loadSnapshot, saveSnapshot } from './snapshot-cache'
 import { SessionStream } from './session-stream'
+import { fetchSessionView, ViewHistory, type ViewAnswer } from './session-view'
 
 export type SessionDB = StreamDB<SessionStateSchema>
 
@@ -26,8 +27,10 @@ export interface SessionConnection {
   readonly streamUrl: string
   readonly db: SessionDB
   readonly status: ConnectionStatusStore
-  /** where the network read started: a cached snapshot's offset, or "-1" */
+  /** where the network read started: the view's or a cached snapshot's offset, or "-1" */
   readonly resumedFrom: string
+  /** older messages and earlier terminal output than the view the page opened from, on request */
+  readonly history: ViewHistory
   /** resolves once the stream has been read up to its tail (rejects if the read is refused) */
   readonly ready: Promise<void>
   appliedOffset(): string
@@ -43,6 +46,8 @@ export interface OpenSessionOptions {
   origin?: string
   /** keep and use the IndexedDB snapshot (default true) */
   cache?: boolean
+  /** open from the server's view of the newest part (GET …/view; default true) */
+  view?: boolean
 }
 
 export function sessionStreamUrl(sessionId: string, origin: string): string {
@@ -72,8 +77,19 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
   const origin = options.origin ?? globalThis.location.origin
   const streamUrl = sessionStreamUrl(options.sessionId, origin)
   const useCache = options.cache !== false
-  const snapshot = useCache ? await loadSnapshot(streamUrl) : undefined
+  // The view is the newest part, current to the moment it was asked for: the stream is then read
+  // from its offset. Without it (an older server, a failed request) the cached snapshot or the
+  // whole stream, as before.
+  const fetchView = (query: Record<string, string>) => fetchSessionView(options.sessionId, options.token, origin, query)
+  let head: ViewAnswer | undefined
+  if (options.view !== false) head = await fetchView({}).catch(() => undefined)
+  mark('view-loaded')
+  const snapshot = head ? { offset: head.offset, events: head.events } : useCache ? await loadSnapshot(streamUrl) : undefined
   mark('snapshot-loaded')
+  const history = new ViewHistory(fetchView, head ?? { olderBefore: null, terminalBefore: null })
+  // Opened from a view, the page holds only the newest part: a snapshot of that would open a
+  // later page (one whose view request failed) without its older history, so none is kept.
+  const keepSnapshot = useCache && !head
   const status = new ConnectionStatusStore()
   const stream = new SessionStream({ url: streamUrl, token: options.token, fetch: createResilientFetch({ status }), snapshot })
   const resumedFrom = stream.resumedFrom
@@ -86,7 +102,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
 
   const persist = () => {
     saveTimer = undefined
-    if (useCache && !closed && builder.offset !== '-1') void saveSnapshot(streamUrl, builder.toSnapshot())
+    if (keepSnapshot && !closed && builder.offset !== '-1') void saveSnapshot(streamUrl, builder.toSnapshot())
   }
 
   const db = createStreamDB({
@@ -97,7 +113,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
       if (applied === '-1') mark('first-batch')
       if (batch.upToDate && !status.getSnapshot().caughtUp) mark('up-to-date')
       applied = batch.offset
-      builder.apply(batch.items, batch.offset)
+      if (keepSnapshot) builder.apply(batch.items, batch.offset)
       status.markApplied(batch.offset, batch.upToDate)
       for (const waiter of [...waiters]) {
         if (isAtOrAfter(applied, waiter.target)) {
@@ -105,7 +121,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
           waiter.resolve()
         }
       }
-      if (useCache && saveTimer === undefined) saveTimer = setTimeout(() => whenIdle(persist), SAVE_EVERY_MS)
+      if (keepSnapshot && saveTimer === undefined) saveTimer = setTimeout(() => whenIdle(persist), SAVE_EVERY_MS)
     },
   })
 
@@ -139,6 +155,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
     db,
     status,
     resumedFrom,
+    history,
     ready,
     appliedOffset: () => applied,
     waitForOffset(target, signal) {
