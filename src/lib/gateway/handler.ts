@@ -7,20 +7,23 @@
  *
  * Refusals happen before any provider request: 403 for every caller but the session's own worker
  * (admin included: this is the worker's endpoint, an admin posts messages instead), 403 for a
- * model other than the session's, 402 when the worst case of the call would pass the session's
- * budget (or the turn limit is reached), which also ends the session with `limit:budget` /
- * `limit:turns` through the manager, like the monitor does; 503 when the server has no key or
- * no price for the model.
+ * worker whose subject is not one of the session's agents, 403 for a model other than the
+ * calling agent's, 402 when the worst case of the call would pass the session's budget (or the
+ * turn limit is reached), which also ends the session with `limit:budget` / `limit:turns`
+ * through the manager, like the monitor does; 402 when it would pass the calling agent's own
+ * budget or turn limit (issue #15), which stops only that agent (agent-limit-stops.ts); 503 when
+ * the server has no key or no price for the model.
  */
 import type { Logger } from '../common/logger'
 import type { Authenticator } from '../sessions/auth'
 import { requireSession } from '../sessions/auth'
 import { HttpError, json, parseWith, readJsonBody } from '../sessions/http'
+import { agentLimitStops } from '../sessions/agent-limit-stops'
 import type { SessionManager } from '../sessions/manager'
 import type { SessionRecord } from '../sessions/session-types'
 import type { TokenClaims } from '../sessions/tokens'
+import { callingAgent, type CallingAgent } from './calling-agent'
 import type { ModelLedger } from './ledger'
-import { sessionModelName } from './model-name'
 import { costUsd, estimateTokens, priceOf, type ModelPrice, type PriceTable } from './pricing'
 import { selectProvider, type ProviderEnv, type SelectedProvider } from './providers'
 import { DEFAULT_MAX_TOKENS, MAX_MODEL_BODY_BYTES, requestChars, stepRequestSchema, type StepRequestBody } from './request'
@@ -42,8 +45,12 @@ export type ModelGateway = (req: Request, claims: TokenClaims, sessionId: string
 
 const usd = (n: number) => `$${n.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')}`
 
-/** A refusal that ends the session (budget, turns). */
-function limitRefusal(reason: 'budget' | 'turns', error: string, extra: Record<string, unknown>): Response {
+/** A refusal past a limit: the session's (budget, turns: it ends) or the calling agent's (it stops). */
+function limitRefusal(
+  reason: 'budget' | 'turns' | 'agent-budget' | 'agent-turns',
+  error: string,
+  extra: Record<string, unknown>,
+): Response {
   return json({ ok: false, error, reason, ...extra }, 402)
 }
 
@@ -65,10 +72,22 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
       .catch((err: unknown) => logger.error({ err, sessionId: id }, 'could not end a session past its limit'))
   }
 
-  /** After a call: fold the ledger into the record, and end the session once its budget is used up. */
-  const afterCall = (session: SessionRecord) => {
+  const stops = agentLimitStops(manager, logger)
+  /** Stops one agent past its own limit (the session goes on). */
+  const stopAgent = (id: string, agent: CallingAgent, limit: 'budget' | 'turns') => {
+    const value = limit === 'budget' ? agent.limits.maxBudgetUsd : agent.limits.maxTurns
+    void stops.stop(id, agent.id, `limit:agent-${limit}`, value ?? 0, 'gateway')
+  }
+
+  /**
+   * After a call: fold the ledger into the record, end the session once its budget is used up,
+   * and stop the calling agent once its own is.
+   */
+  const afterCall = (session: SessionRecord, agent: CallingAgent) => {
     const budget = session.limits.maxBudgetUsd
     if (budget !== null && ledger.totals(session.id).costUsd >= budget) endFor(session.id, 'budget')
+    else if (agent.limits.maxBudgetUsd !== null && ledger.agentTotals(session.id, agent.id).costUsd >= agent.limits.maxBudgetUsd)
+      stopAgent(session.id, agent, 'budget')
     void manager
       .refresh(session.id)
       .catch((err: unknown) => logger.warn({ err, sessionId: session.id }, 'could not refresh usage after a model call'))
@@ -83,9 +102,12 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
     // Usage (turns) re-folded from the stream: the turn check below must see the latest.
     const session = await manager.refresh(id)
     if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
-    const expected = sessionModelName(session.agent.provider, session.agent.model)
-    if (body.model !== expected)
-      throw new HttpError(403, `a worker may only call its session's model (${expected}), not ${body.model}`, 'model')
+    const agent = callingAgent(session, claims.sub, body.model, auth.enabled)
+    const expected = agent.model
+    if (body.model !== expected) {
+      const whose = session.agents.length > 1 ? `agent ${agent.id}'s model` : "its session's model"
+      throw new HttpError(403, `a worker may only call ${whose} (${expected}), not ${body.model}`, 'model')
+    }
 
     let selected: SelectedProvider
     try {
@@ -98,7 +120,7 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
     const price = priceOf(prices, selected.provider.name, selected.model)
     if (!price) {
       const error = `no price for model ${priced}: the server refuses calls it cannot count; set TETHER_MODEL_PRICES (a free local model: {"${priced}": {"inputPerMTokUsd": 0, "outputPerMTokUsd": 0}})`
-      ledger.refuse(id, priced, 0, error)
+      ledger.refuse(id, priced, 0, error, agent.id)
       return json({ ok: false, error, reason: 'price' }, 503)
     }
 
@@ -111,16 +133,38 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
     const { maxTurns, maxBudgetUsd } = session.limits
     if (maxTurns !== null && session.usage.turns >= maxTurns) {
       const error = `turn limit reached (${session.usage.turns} of ${maxTurns}); the session is ending`
-      ledger.refuse(id, priced, estimateUsd, error)
+      ledger.refuse(id, priced, estimateUsd, error, agent.id)
       endFor(id, 'turns')
       return limitRefusal('turns', error, { turns: session.usage.turns, maxTurns })
     }
-    const reservation = ledger.reserve(id, priced, estimateUsd, maxBudgetUsd)
+    // The agent's own turns: its agent-state entry in the fold (refresh above read the stream).
+    const agentMaxTurns = agent.limits.maxTurns
+    const agentTurns = manager.logs.peek(id)?.agents.get(agent.id)?.turns ?? 0
+    if (agentMaxTurns !== null && agentTurns >= agentMaxTurns) {
+      const error = `agent ${agent.id}: turn limit reached (${agentTurns} of ${agentMaxTurns}); the agent is stopping, the session goes on`
+      ledger.refuse(id, priced, estimateUsd, error, agent.id)
+      stopAgent(id, agent, 'turns')
+      return limitRefusal('agent-turns', error, { agentId: agent.id, turns: agentTurns, maxTurns: agentMaxTurns })
+    }
+    const reservation = ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd })
+    if (!reservation.ok && reservation.over === 'agent') {
+      const agentBudget = agent.limits.maxBudgetUsd ?? 0
+      const error =
+        `agent ${agent.id}: budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
+        `${usd(reservation.agentSpentUsd)} of the agent's ${usd(agentBudget)} is spent; the agent is stopping, the session goes on`
+      ledger.refuse(id, priced, estimateUsd, error, agent.id)
+      stopAgent(id, agent, 'budget')
+      logger.info(
+        { sessionId: id, agentId: agent.id, model: priced, estimateUsd, spentUsd: reservation.agentSpentUsd, budgetUsd: agentBudget },
+        'model call refused: agent budget',
+      )
+      return limitRefusal('agent-budget', error, { agentId: agent.id, spentUsd: reservation.agentSpentUsd, estimateUsd, budgetUsd: agentBudget })
+    }
     if (!reservation.ok) {
       const error =
         `budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
         `${usd(reservation.spentUsd)} of the session's ${usd(maxBudgetUsd ?? 0)} is spent; the session is ending`
-      ledger.refuse(id, priced, estimateUsd, error)
+      ledger.refuse(id, priced, estimateUsd, error, agent.id)
       endFor(id, 'budget')
       logger.info(
         { sessionId: id, model: priced, estimateUsd, spentUsd: reservation.spentUsd, budgetUsd: maxBudgetUsd },
@@ -128,12 +172,13 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
       )
       return limitRefusal('budget', error, { spentUsd: reservation.spentUsd, estimateUsd, budgetUsd: maxBudgetUsd })
     }
-    return streamCall({ body, session, selected, price, maxTokens, inputTokens, callId: reservation.callId, req })
+    return streamCall({ body, session, agent, selected, price, maxTokens, inputTokens, callId: reservation.callId, req })
   }
 
   function streamCall(c: {
     body: StepRequestBody
     session: SessionRecord
+    agent: CallingAgent
     selected: SelectedProvider
     price: ModelPrice
     maxTokens: number
@@ -162,7 +207,7 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
       c.req.signal.removeEventListener('abort', onClientGone)
       const u = usage ?? fallbackUsage()
       ledger.settle(c.callId, { status, ...u, ...(error ? { error } : {}) })
-      afterCall(c.session)
+      afterCall(c.session, c.agent)
     }
 
     const iterator = c.selected.provider

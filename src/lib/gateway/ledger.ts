@@ -1,9 +1,10 @@
 /**
  * The model-call ledger (table model_calls): what each session spent on models, as the server
  * counted it. The budget check and the reservation are one synchronous SQLite transaction, so
- * two calls racing from the same session cannot both slip under the budget.
+ * two calls racing from the same session cannot both slip under the budget. Rows carry the
+ * calling agent (issue #15): the same transaction checks that agent's own budget too.
  */
-import { eq, sql } from 'drizzle-orm'
+import { and, eq, sql, type SQL } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { modelCalls, type ModelCallRow } from '../db/schema/model-calls'
 
@@ -16,12 +17,23 @@ export interface LedgerTotals {
 
 export type Settlement = { status: 'ok' | 'error' | 'aborted'; inputTokens: number; outputTokens: number; costUsd: number; error?: string }
 
-export type Reservation = { ok: true; callId: number; spentUsd: number } | { ok: false; spentUsd: number }
+/** `agentSpentUsd`: the calling agent's own spend (0 without an agent). `over`: which budget refused. */
+export type Reservation =
+  | { ok: true; callId: number; spentUsd: number; agentSpentUsd: number }
+  | { ok: false; over: 'session' | 'agent'; spentUsd: number; agentSpentUsd: number }
+
+/** The calling agent of a reservation and its own budget (null = none). */
+export interface AgentBudget {
+  agentId: string
+  budgetUsd: number | null
+}
 
 const round = (usd: number) => Math.round(usd * 1e9) / 1e9
 
-/** A session's sums over the ledger (inside or outside a transaction: same connection). */
-function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string): LedgerTotals {
+/** A session's (or one of its agents') sums over the ledger (inside or outside a transaction: same connection). */
+function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string, agentId?: string): LedgerTotals {
+  const where: SQL | undefined =
+    agentId === undefined ? eq(modelCalls.sessionId, sessionId) : and(eq(modelCalls.sessionId, sessionId), eq(modelCalls.agentId, agentId))
   const row = db
     .select({
       inputTokens: sql<number>`coalesce(sum(${modelCalls.inputTokens}), 0)`,
@@ -29,7 +41,7 @@ function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string): Led
       costUsd: sql<number>`coalesce(sum(${modelCalls.costUsd}), 0)`,
     })
     .from(modelCalls)
-    .where(eq(modelCalls.sessionId, sessionId))
+    .where(where)
     .get()
   return { inputTokens: row?.inputTokens ?? 0, outputTokens: row?.outputTokens ?? 0, costUsd: round(row?.costUsd ?? 0) }
 }
@@ -43,6 +55,31 @@ export class ModelLedger {
     private readonly now: () => number,
   ) {}
 
+  /** One agent's sums (rows written with its id; not cached: read once per model call). */
+  agentTotals(sessionId: string, agentId: string): LedgerTotals {
+    return sums(this.db, sessionId, agentId)
+  }
+
+  /** Sums per calling agent (rows from before agents were recorded, agent_id null, are left out). */
+  totalsByAgent(sessionId: string): Map<string, LedgerTotals> {
+    const rows = this.db
+      .select({
+        agentId: modelCalls.agentId,
+        inputTokens: sql<number>`coalesce(sum(${modelCalls.inputTokens}), 0)`,
+        outputTokens: sql<number>`coalesce(sum(${modelCalls.outputTokens}), 0)`,
+        costUsd: sql<number>`coalesce(sum(${modelCalls.costUsd}), 0)`,
+      })
+      .from(modelCalls)
+      .where(eq(modelCalls.sessionId, sessionId))
+      .groupBy(modelCalls.agentId)
+      .all()
+    const out = new Map<string, LedgerTotals>()
+    for (const r of rows) {
+      if (r.agentId !== null) out.set(r.agentId, { inputTokens: r.inputTokens, outputTokens: r.outputTokens, costUsd: round(r.costUsd) })
+    }
+    return out
+  }
+
   totals(sessionId: string): LedgerTotals {
     const cached = this.cache.get(sessionId)
     if (cached) return cached
@@ -54,28 +91,42 @@ export class ModelLedger {
 
   /**
    * Reserves `estimateUsd` for a call unless spent + estimate would pass `budgetUsd` (null = no
-   * budget). Check and insert in one transaction.
+   * budget), or the agent's own spend + estimate would pass its budget. Check and insert in one
+   * transaction. The session's budget is checked first: past it the session ends, whoever called.
    */
-  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null): Reservation {
+  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget): Reservation {
     this.cache.delete(sessionId)
     return this.db.transaction((tx) => {
       const spent = sums(tx, sessionId).costUsd
-      if (budgetUsd !== null && spent + estimateUsd > budgetUsd) return { ok: false as const, spentUsd: spent }
+      const agentSpent = agent ? sums(tx, sessionId, agent.agentId).costUsd : 0
+      if (budgetUsd !== null && spent + estimateUsd > budgetUsd)
+        return { ok: false as const, over: 'session' as const, spentUsd: spent, agentSpentUsd: agentSpent }
+      if (agent && agent.budgetUsd !== null && agentSpent + estimateUsd > agent.budgetUsd)
+        return { ok: false as const, over: 'agent' as const, spentUsd: spent, agentSpentUsd: agentSpent }
       const row = tx
         .insert(modelCalls)
-        .values({ sessionId, model, status: 'running', costUsd: estimateUsd, estimateUsd, startedAt: this.now() })
+        .values({ sessionId, agentId: agent?.agentId ?? null, model, status: 'running', costUsd: estimateUsd, estimateUsd, startedAt: this.now() })
         .returning({ id: modelCalls.id })
         .get()
-      return { ok: true as const, callId: row.id, spentUsd: spent }
+      return { ok: true as const, callId: row.id, spentUsd: spent, agentSpentUsd: agentSpent }
     })
   }
 
   /** A call refused before any provider request (kept for the audit trail; costs nothing). */
-  refuse(sessionId: string, model: string, estimateUsd: number, reason: string): void {
+  refuse(sessionId: string, model: string, estimateUsd: number, reason: string, agentId?: string): void {
     const now = this.now()
     this.db
       .insert(modelCalls)
-      .values({ sessionId, model, status: 'refused', estimateUsd, error: reason.slice(0, 1000), startedAt: now, endedAt: now })
+      .values({
+        sessionId,
+        agentId: agentId ?? null,
+        model,
+        status: 'refused',
+        estimateUsd,
+        error: reason.slice(0, 1000),
+        startedAt: now,
+        endedAt: now,
+      })
       .run()
   }
 

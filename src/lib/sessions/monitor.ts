@@ -1,14 +1,17 @@
 /**
  * The session monitor: on every tick it re-folds each live session from its stream, stores the
  * usage, ends (or, for hybrid idle, suspends) sessions past a limit, completes ephemeral sessions
- * whose agents have all stopped, removes ended ephemeral sessions after a grace period, and
- * hands the active sessions to the worker hooks' reconcile. `tick()` is public so tests drive
+ * whose agents have all stopped, stops single agents past their own turn limit (issue #15: a stop
+ * control for that agent, the session goes on), removes ended ephemeral sessions after a grace
+ * period, and hands the active sessions to the worker hooks' reconcile. `tick()` is public so tests drive
  * it with an injected clock instead of waiting.
  */
 import type { Logger } from '../common/logger'
+import { agentLimitStops, type AgentLimitStops } from './agent-limit-stops'
 import { agentsFinished, type SessionFold, usageOf } from './fold'
 import { passedLimit } from './limits'
 import type { SessionManager } from './manager'
+import type { SessionRecord } from './session-types'
 import type { SessionStore } from './session-store'
 import { StreamNotFoundError } from './streams-client'
 import type { SessionCompaction } from './compaction/service'
@@ -33,13 +36,30 @@ export interface TickReport {
   removed: string[]
   /** Sessions whose stream was compacted in this pass. */
   compacted: string[]
+  /** Agents stopped at their own limit (a stop control written in this pass). */
+  agentsStopped: { id: string; agentId: string; reason: string }[]
+}
+
+/** Agents of `session` whose own turn limit is reached and that have not stopped (pure). */
+export function agentsPastTurnLimit(session: Pick<SessionRecord, 'agents'>, fold: Pick<SessionFold, 'agents'>): { agentId: string; maxTurns: number }[] {
+  const out: { agentId: string; maxTurns: number }[] = []
+  for (const agent of session.agents) {
+    const maxTurns = agent.limits.maxTurns
+    const state = fold.agents.get(agent.id)
+    if (maxTurns === null || !state || state.status === 'stopped') continue
+    if (state.turns >= maxTurns) out.push({ agentId: agent.id, maxTurns })
+  }
+  return out
 }
 
 export class SessionMonitor {
   private timer: ReturnType<typeof setInterval> | null = null
   private running: Promise<TickReport> | null = null
+  private readonly stops: AgentLimitStops
 
-  constructor(private readonly opts: MonitorOptions) {}
+  constructor(private readonly opts: MonitorOptions) {
+    this.stops = agentLimitStops(opts.manager, opts.logger, opts.now)
+  }
 
   start(): void {
     if (this.opts.intervalMs <= 0 || this.timer) return
@@ -64,7 +84,7 @@ export class SessionMonitor {
 
   private async pass(): Promise<TickReport> {
     const { manager, store, logger } = this.opts
-    const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [], compacted: [] }
+    const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [], compacted: [], agentsStopped: [] }
     for (const session of store.live()) {
       report.checked += 1
       try {
@@ -101,6 +121,10 @@ export class SessionMonitor {
           report.ended.push({ id: session.id, reason: finished })
           await this.compact(session.id, report, true)
         } else {
+          for (const { agentId, maxTurns } of agentsPastTurnLimit(session, fold)) {
+            if (await this.stops.stop(session.id, agentId, 'limit:agent-turns', maxTurns, 'system'))
+              report.agentsStopped.push({ id: session.id, agentId, reason: 'limit:agent-turns' })
+          }
           await this.compact(session.id, report, false)
         }
       } catch (err) {
