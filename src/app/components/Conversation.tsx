@@ -5,6 +5,7 @@ import type { ToolCall } from '../../lib/sessions/channel-schemas'
 import { EmptyState, Skeleton } from './states'
 import { TurnStatus } from './TurnStatus'
 import { ForkAction } from './ForkAction'
+import { useLoadOlderAtTop, type OlderMessages } from '../hooks/use-session-older'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {
   pending: 'badge',
@@ -209,6 +210,7 @@ export function MessageList({
   scrollKey,
   agentBusy = false,
   readOnly = false,
+  older,
 }: {
   messages: Message[]
   loading: boolean
@@ -218,6 +220,8 @@ export function MessageList({
   agentBusy?: boolean
   /** this page cannot send (viewer, ended): the empty state must not ask it to */
   readOnly?: boolean
+  /** messages before the first one here, on the server (loaded when scrolling to the top) */
+  older?: OlderMessages
 }) {
   const ref = useRef<HTMLDivElement>(null)
   const virtualizer = useVirtualizer({
@@ -229,6 +233,7 @@ export function MessageList({
     useFlushSync: false,
   })
   useStickToBottom(ref, `tether.scroll.${scrollKey}`)
+  useLoadOlderAtTop(ref, older, messages[0]?.id)
   return (
     <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
       <div className="conversation-inner">
@@ -249,29 +254,42 @@ export function MessageList({
             }
           />
         ) : (
-          <div className="conversation-window" style={{ height: virtualizer.getTotalSize() }}>
-            {virtualizer.getVirtualItems().map((item) => {
-              const m = messages[item.index]
-              const author = authors(m.author)
-              return (
-                <div
-                  key={item.key}
-                  data-index={item.index}
-                  ref={virtualizer.measureElement}
-                  className="conversation-row"
-                  style={{ transform: `translateY(${item.start}px)` }}
-                >
-                  <MessageView
-                    message={m}
-                    authorName={author.name}
-                    authorColor={author.color}
-                    isSelf={m.author === selfId}
-                    agentBusy={agentBusy}
-                  />
-                </div>
-              )
-            })}
-          </div>
+          <>
+            {older?.available ? (
+              <button
+                type="button"
+                className="btn btn-sm btn-ghost conversation-older"
+                onClick={older.load}
+                disabled={older.loading}
+                data-testid="load-older"
+              >
+                {older.loading ? 'Loading earlier messages…' : 'Load earlier messages'}
+              </button>
+            ) : null}
+            <div className="conversation-window" style={{ height: virtualizer.getTotalSize() }}>
+              {virtualizer.getVirtualItems().map((item) => {
+                const m = messages[item.index]
+                const author = authors(m.author)
+                return (
+                  <div
+                    key={item.key}
+                    data-index={item.index}
+                    ref={virtualizer.measureElement}
+                    className="conversation-row"
+                    style={{ transform: `translateY(${item.start}px)` }}
+                  >
+                    <MessageView
+                      message={m}
+                      authorName={author.name}
+                      authorColor={author.color}
+                      isSelf={m.author === selfId}
+                      agentBusy={agentBusy}
+                    />
+                  </div>
+                )
+              })}
+            </div>
+          </>
         )}
       </div>
     </div>

@@ -11,7 +11,7 @@ import { SessionErrorPage, SessionPresenceStatus, SessionTerminalPane } from '..
 import { parseTokenSearch, tokenSearch } from '../../../token-search'
 import { WriteFailures } from '../../../components/Toasts'
 import { usePresence } from '../../../hooks/use-presence'
-import { useAgentState, useSessionMessages, useTerminal } from '../../../hooks/use-session-collections'
+import { useAgentState, useOlderMessages, useSessionMessages, useTerminal } from '../../../hooks/use-session-collections'
 import { useSessionPage } from '../../../hooks/use-session-page'
 import { useShareLink } from '../../../hooks/use-share-link'
 import { shareRefusal } from '../../../../lib/sessions/client/share'
@@ -35,6 +35,7 @@ function SessionPage() {
   const areaRef = useRef<HTMLDivElement>(null)
   const { here } = usePresence(connection, actions, areaRef, 'session')
   const { messages } = useSessionMessages(connection)
+  const older = useOlderMessages(connection)
   const terminal = useTerminal(connection)
   const agent = useAgentState(connection)
   const turns = useTurns(connection, authorOf)
@@ -130,6 +131,7 @@ function SessionPage() {
               scrollKey={sessionId}
               agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
               readOnly={!actions}
+              older={older}
             />
           </TurnsContext.Provider>
           <Composer
