@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react'
 import type { AgentSummary } from '../../lib/sessions/client/derive'
+import type { AgentsView } from '../../lib/sessions/client/agents'
+import { AgentCards, type AgentCardActions } from './AgentCards'
 import type { SessionRecord } from '../../lib/sessions/session-types'
 import { formatCount, formatDuration, formatUsd } from './format'
 import { timeLeftNote } from './limits-text'
@@ -53,7 +55,24 @@ function Stat({
   )
 }
 
-export function AgentPanel({ summary, session }: { summary: AgentSummary; session?: SessionRecord }) {
+/**
+ * The side panel's agent section: the status line of the agent that changed last, its step and
+ * the session's totals (the sum over every agent); with several agents (issue #15) one card per
+ * agent under them (AgentCards), and "Add agent" for admins and the session's owner.
+ */
+export function AgentPanel({
+  summary,
+  session,
+  agents,
+  cardActions,
+  onAddAgent,
+}: {
+  summary: AgentSummary
+  session?: SessionRecord
+  agents?: AgentsView
+  cardActions?: AgentCardActions
+  onAddAgent?: () => void
+}) {
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000)
@@ -65,6 +84,8 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
   const turns = Math.max(summary.turns, session?.usage.turns ?? 0)
   const tokens = summary.tokensIn + summary.tokensOut || (session ? session.usage.tokensIn + session.usage.tokensOut : 0)
   const ended = session ? !['active', 'idle'].includes(session.status) : false
+  // A single-agent session (no roster logged, one card) keeps seed 001's panel as it was.
+  const several = !!agents && (agents.logged || agents.cards.length > 1)
 
   const budgetLeft = limits?.maxBudgetUsd ? limits.maxBudgetUsd - cost : undefined
   const turnsLeft = limits?.maxTurns ? limits.maxTurns - turns : undefined
@@ -72,7 +93,7 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
 
   return (
     <section className="side-section" aria-labelledby="agent-heading" data-testid="agent-panel">
-      <h2 id="agent-heading">Agent</h2>
+      <h2 id="agent-heading">{several ? 'Agents' : 'Agent'}</h2>
       <div className="agent-status-line">
         <span className={STATUS_BADGE[agent?.status ?? 'idle'] ?? 'badge'} data-testid="agent-status">
           {agent && ['thinking', 'running-tool', 'starting'].includes(agent.status) ? <span className="dot dot-pulse" /> : null}
@@ -129,6 +150,16 @@ export function AgentPanel({ summary, session }: { summary: AgentSummary; sessio
           testId="stat-time"
         />
       </div>
+      {agents && several ? (
+        <AgentCards agents={agents} actions={cardActions ?? { running: new Set() }} onAdd={ended ? undefined : onAddAgent} />
+      ) : onAddAgent && !ended ? (
+        <div className="agent-cards-head">
+          <span />
+          <button type="button" className="btn btn-sm" onClick={onAddAgent} data-testid="add-agent">
+            + Add agent
+          </button>
+        </div>
+      ) : null}
     </section>
   )
 }

@@ -6,6 +6,9 @@ import { EmptyState, Skeleton } from './states'
 import { TurnStatus } from './TurnStatus'
 import { ForkAction } from './ForkAction'
 import { useLoadOlderAtTop, type OlderMessages } from '../hooks/use-session-older'
+import { AgentName, useAgentColourClass } from './AgentName'
+import { useMentionCompletion } from './MentionMenu'
+import type { RosterAgent } from '../../lib/common/agent-roster'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {
   pending: 'badge',
@@ -104,6 +107,8 @@ const MessageView = memo(function MessageView({
   const isUser = message.role === 'user'
   // A caret while the agent is still writing; an answer cut short by a stop just ends.
   const streaming = agentBusy && !isUser && !message.done && message.text.length > 0
+  // issue #15: an agent's message in its own colour (AgentName.tsx; none in a single-agent session)
+  const agentColour = useAgentColourClass(message.author)
   return (
     <article
       className={`msg msg-${message.role}${message.pending ? ' pending' : ''}`}
@@ -118,19 +123,23 @@ const MessageView = memo(function MessageView({
           {authorName.slice(0, 1).toUpperCase()}
         </span>
       ) : (
-        <span className="avatar avatar-sm agent-avatar" aria-hidden="true">
+        <span className={`avatar avatar-sm agent-avatar ${agentColour}`} aria-hidden="true">
           ✦
         </span>
       )}
       <div className="msg-body">
         <div className="msg-meta">
-          <span className="msg-author">{isSelf ? 'You' : authorName}</span>
+          {isUser ? (
+            <span className="msg-author">{isSelf ? 'You' : authorName}</span>
+          ) : (
+            <AgentName agentId={message.author} fallback={authorName} />
+          )}
           <time dateTime={new Date(message.startedAt).toISOString()}>
             {new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
           </time>
           {message.pending ? <span className="badge">sending…</span> : null}
-          {/* issue #10: the turn this user message asked for (TurnStatus.tsx) */}
-          {isUser ? <TurnStatus messageId={message.id} /> : null}
+          {/* issue #10: the turns this message asked for (TurnStatus.tsx; an agent's reply can hand off: #15) */}
+          <TurnStatus messageId={message.id} />
           {/* issue #10: fork a new session from the end of this message's turn (ForkAction.tsx) */}
           {isUser ? <ForkAction messageId={message.id} /> : null}
         </div>
@@ -300,13 +309,17 @@ export function Composer({
   onSend,
   disabled,
   disabledReason,
+  agents,
 }: {
   onSend: (text: string) => void
   disabled?: boolean
   disabledReason?: string
+  /** issue #15: the roster for `@` completion (MentionMenu.tsx) */
+  agents?: ReadonlyArray<RosterAgent & { colour: number }>
 }) {
   const [text, setText] = useState('')
   const ref = useRef<HTMLTextAreaElement>(null)
+  const mention = useMentionCompletion(ref, text, setText, agents)
   const send = () => {
     const value = text.trim()
     if (!value || disabled) return
@@ -314,6 +327,7 @@ export function Composer({
     setText('')
   }
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (mention.onKeyDown(e)) return
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault()
       send()
@@ -350,6 +364,7 @@ export function Composer({
           disabled={disabled}
           data-testid="composer"
         />
+        {mention.menu}
         <button type="submit" className="btn btn-primary" disabled={disabled || !text.trim()} data-testid="send">
           Send
         </button>

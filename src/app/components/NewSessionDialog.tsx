@@ -1,19 +1,24 @@
 import { useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from 'react'
 import { SESSION_PATTERNS, type CreateSessionInput, type SessionPattern } from '../../lib/sessions/session-types'
+import { AGENT_ID_PATTERN } from '../../lib/common/agent-roster'
+import { AgentFields, agentInput, newAgentDraft, PROVIDERS, type AgentDraft } from './AgentFields'
 import { Dialog } from './Dialog'
 
 const PATTERN_HELP: Record<SessionPattern, string> = {
   ephemeral: 'One task, then the agent and its container go away.',
   'long-running': 'Stays up until you end it.',
   hybrid: 'Sleeps when idle, wakes on the next message.',
-  'single-container': 'One container shared by every turn.',
+  'single-container': 'Every agent in one container: one sandbox, one work dir, until you end it.',
 }
 
-const PROVIDERS = [
-  { id: 'echo', label: 'Echo (offline demo)', model: 'echo' },
-  { id: 'anthropic', label: 'Anthropic', model: 'claude-sonnet-4-5' },
-  { id: 'openai', label: 'OpenAI-compatible', model: 'gpt-4o-mini' },
-]
+/** Why a list of agents would be refused, said before the round trip (the server checks too). */
+function agentListProblem(rows: readonly AgentDraft[]): string | undefined {
+  const ids = rows.map((r) => r.id.trim())
+  const bad = ids.find((id) => !AGENT_ID_PATTERN.test(id))
+  if (bad !== undefined) return `agent id "${bad}": 1-32 of a-z, 0-9, _ and -, starting with a letter`
+  if (new Set(ids).size !== ids.length) return 'agent ids must be unique'
+  return undefined
+}
 
 function numberOrNull(value: string, scale = 1): number | null {
   const n = Number(value)
@@ -58,11 +63,19 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
   const [lifetimeMin, setLifetimeMin] = useState('')
   const [budget, setBudget] = useState('5')
   const [turns, setTurns] = useState('')
+  /** several agents (issue #15): null = one agent from the provider/model fields above */
+  const [rows, setRows] = useState<AgentDraft[] | null>(null)
+  const [unaddressed, setUnaddressed] = useState<'default' | 'all'>('default')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string>()
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
+    const problem = rows ? agentListProblem(rows) : undefined
+    if (problem) {
+      setError(problem)
+      return
+    }
     setBusy(true)
     setError(undefined)
     const limits = {
@@ -75,7 +88,7 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
       await onCreate({
         title: title.trim() || undefined,
         pattern,
-        agent: { provider, model: model.trim() || undefined },
+        ...(rows ? { agents: rows.map(agentInput), routing: { unaddressed } } : { agent: { provider, model: model.trim() || undefined } }),
         limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== null)),
       })
     } catch (err) {
@@ -104,26 +117,44 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
             ))}
           </select>
         </Field>
-        <div className="grid-2">
-          <Field id="ns-provider" label="Provider">
-            <select
-              id="ns-provider"
-              className="select"
-              value={provider}
-              onChange={(e) => {
-                setProvider(e.target.value)
-                setModel(PROVIDERS.find((p) => p.id === e.target.value)?.model ?? '')
+        {rows ? (
+          <AgentRows rows={rows} setRows={setRows} unaddressed={unaddressed} setUnaddressed={setUnaddressed} />
+        ) : (
+          <>
+            <div className="grid-2">
+              <Field id="ns-provider" label="Provider">
+                <select
+                  id="ns-provider"
+                  className="select"
+                  value={provider}
+                  onChange={(e) => {
+                    setProvider(e.target.value)
+                    setModel(PROVIDERS.find((p) => p.id === e.target.value)?.model ?? '')
+                  }}
+                >
+                  {PROVIDERS.map((p) => (
+                    <option key={p.id} value={p.id}>
+                      {p.label}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+              <TextField id="ns-model" label="Model" value={model} onChange={setModel} />
+            </div>
+            <button
+              type="button"
+              className="btn btn-sm btn-ghost"
+              style={{ justifySelf: 'start' }}
+              onClick={() => {
+                setRows([{ ...newAgentDraft('a'), provider, model }, newAgentDraft('b')])
+                setPattern('single-container')
               }}
+              data-testid="ns-several-agents"
             >
-              {PROVIDERS.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.label}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <TextField id="ns-model" label="Model" value={model} onChange={setModel} />
-        </div>
+              + Several agents
+            </button>
+          </>
+        )}
         <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
           <legend className="field-label" style={{ marginBottom: 6 }}>
             Limits <span className="field-hint">(empty = none)</span>
@@ -150,5 +181,59 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
         </div>
       </form>
     </Dialog>
+  )
+}
+
+/** The agent list of a new session (issue #15): one row per agent, and who answers unaddressed messages. */
+function AgentRows({
+  rows,
+  setRows,
+  unaddressed,
+  setUnaddressed,
+}: {
+  rows: AgentDraft[]
+  setRows: (rows: AgentDraft[] | null) => void
+  unaddressed: 'default' | 'all'
+  setUnaddressed: (value: 'default' | 'all') => void
+}) {
+  return (
+    <div className="agent-rows" data-testid="ns-agent-rows">
+      {rows.map((row, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity but their place (ids are being typed)
+        <div className="agent-row" key={i}>
+          <div className="agent-row-head">
+            <span>
+              Agent {i + 1}
+              {i === 0 ? ' (default: answers messages that name no agent)' : ''}
+            </span>
+            <button
+              type="button"
+              className="btn btn-sm btn-ghost"
+              onClick={() => setRows(rows.length > 1 ? rows.filter((_, j) => j !== i) : null)}
+              aria-label={`Remove agent ${i + 1}`}
+            >
+              Remove
+            </button>
+          </div>
+          <AgentFields prefix={`ns-agent-${i}`} draft={row} onChange={(d) => setRows(rows.map((r, j) => (j === i ? d : r)))} />
+        </div>
+      ))}
+      <div className="grid-2">
+        <button type="button" className="btn btn-sm" onClick={() => setRows([...rows, newAgentDraft()])} disabled={rows.length >= 16}>
+          + Add agent
+        </button>
+        <Field id="ns-unaddressed" label="A message that names no agent goes to">
+          <select
+            id="ns-unaddressed"
+            className="select"
+            value={unaddressed}
+            onChange={(e) => setUnaddressed(e.target.value === 'all' ? 'all' : 'default')}
+          >
+            <option value="default">the default agent</option>
+            <option value="all">every agent</option>
+          </select>
+        </Field>
+      </div>
+    </div>
   )
 }

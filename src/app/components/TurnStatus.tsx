@@ -1,10 +1,13 @@
 /**
- * The state of a user message's turn (issue #10): accepted, streaming…, running tool, done,
- * stopped by <name>, failed: <reason>, interrupted and resumed. The session page provides the
- * derived turns (TurnsContext); a message without a turn record shows nothing.
+ * The state of a message's turns (issue #10): accepted, streaming…, running tool, done,
+ * stopped by <name>, failed: <reason>, interrupted and resumed. With several agents (issue #15)
+ * one chip per answering agent, named and coloured (a hand-off's turns show on the agent reply
+ * they answer). The session page provides the derived turns (TurnsContext) and agents
+ * (AgentsContext); a message without a turn record shows nothing.
  */
 import { createContext, useContext } from 'react'
-import type { TurnViews } from '../../lib/sessions/client/turns'
+import type { TurnView, TurnViews } from '../../lib/sessions/client/turns'
+import { AgentDot, AgentsContext } from './AgentName'
 
 export const TurnsContext = createContext<TurnViews | null>(null)
 
@@ -18,18 +21,33 @@ const TONE: Record<string, string> = {
   interrupted: 'badge badge-warn',
 }
 
-export function TurnStatus({ messageId }: { messageId: string }) {
-  const turn = useContext(TurnsContext)?.byMessage.get(messageId)
-  if (!turn) return null
+function Chip({ turn, agent }: { turn: TurnView; agent?: { name: string; colour: number } }) {
   return (
     <span
       className={TONE[turn.status] ?? 'badge'}
       data-testid="turn-status"
       data-turn-status={turn.status}
       data-turn-interruptions={turn.interruptions}
-      title={turn.reason ?? `turn ${turn.turn}`}
+      data-agent-id={turn.agentId}
+      title={turn.reason ?? `turn ${turn.turn}${turn.from ? ` · handed off by @${turn.from}` : ''}`}
     >
-      {turn.label}
+      {agent ? <AgentDot colour={agent.colour} /> : null}
+      {agent ? `${agent.name}: ${turn.label}` : turn.label}
     </span>
+  )
+}
+
+export function TurnStatus({ messageId }: { messageId: string }) {
+  const turns = useContext(TurnsContext)
+  const agents = useContext(AgentsContext)
+  const list = turns?.allByMessage?.get(messageId)
+  const single = turns?.byMessage.get(messageId)
+  if (!list || list.length === 0 || !agents?.logged) return single ? <Chip turn={single} /> : null
+  return (
+    <>
+      {list.map((turn) => (
+        <Chip key={turn.agentId} turn={turn} agent={{ name: agents.nameOf(turn.agentId), colour: agents.colourOf(turn.agentId) }} />
+      ))}
+    </>
   )
 }

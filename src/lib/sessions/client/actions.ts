@@ -66,9 +66,10 @@ export interface SessionActions {
   updatePresence(patch: PresencePatch): Transaction
   /**
    * Stop: cancel a turn (the current one the page shows; absent = whatever the agent runs). A
-   * logged command: the turn's final record names it (`stopRequest`). The agent stays.
+   * logged command: the turn's final record names it (`stopRequest`). The agent stays. With
+   * `agentId` (several agents, issue #15) only that agent's turn answering the message stops.
    */
-  requestStop(target?: { messageId: string }, reason?: string): Transaction
+  requestStop(target?: { messageId: string; agentId?: string }, reason?: string): Transaction
 }
 
 interface Step {
@@ -189,6 +190,7 @@ export function createSessionActions(connection: SessionConnection, identity: Id
         kind: 'control',
         action: 'cancel',
         ...(target ? { messageId: target.messageId } : {}),
+        ...(target?.agentId ? { agentId: target.agentId } : {}),
         reason,
         requestedBy: identity.userId,
         timestamp: Date.now(),

@@ -122,7 +122,7 @@ export function deriveAgents(entries: readonly AgentStateEntry[], sessionAgents:
 }
 
 /** `@` completion: the roster's agents whose id or name starts with what follows the `@`. */
-export function mentionCandidates(roster: Pick<Roster, 'agents'>, query: string): Roster['agents'] {
+export function mentionCandidates<A extends Roster['agents'][number]>(roster: { agents: readonly A[] }, query: string): A[] {
   const q = query.toLowerCase()
   return roster.agents.filter((a) => a.id.startsWith(q) || a.name.toLowerCase().startsWith(q))
 }

@@ -18,6 +18,9 @@ import { shareRefusal } from '../../../../lib/sessions/client/share'
 import { useShortcuts } from '../../../hooks/use-shortcuts'
 import { useTurns } from '../../../hooks/use-turns'
 import { TurnsContext } from '../../../components/TurnStatus'
+import { AgentsContext } from '../../../components/AgentName'
+import { AddAgentDialog } from '../../../components/AddAgentDialog'
+import { useSessionAgents } from '../../../hooks/use-session-agents'
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
   validateSearch: parseTokenSearch,
@@ -39,6 +42,8 @@ function SessionPage() {
   const terminal = useTerminal(connection)
   const agent = useAgentState(connection)
   const turns = useTurns(connection, authorOf)
+  // issue #15: several agents (cards, names, @ completion, add/remove, Stop per agent)
+  const several = useSessionAgents(sessionId, page, turns)
   const [tab, setTab] = useState<Tab>('chat')
   const [sharing, setSharing] = useState(false)
   const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
@@ -90,7 +95,7 @@ function SessionPage() {
             <button
               type="button"
               className="btn btn-sm btn-danger"
-              onClick={() => turns.current && actions?.requestStop(turns.current)}
+              onClick={() => turns.current && several.stop(turns.current)}
               disabled={!actions || ended || !turns.current}
               title={actions ? 'Stop the current turn' : ended ? 'The session has ended' : 'Read-only: only participants can stop the agent'}
               data-testid="stop"
@@ -122,26 +127,35 @@ function SessionPage() {
           ))}
         </div>
         <section className="session-main" aria-label="Conversation">
-          <TurnsContext.Provider value={turns}>
-            <MessageList
-              messages={messages}
-              loading={!status.caughtUp}
-              authors={authorOf}
-              selfId={identity?.userId ?? ''}
-              scrollKey={sessionId}
-              agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
-              readOnly={!actions}
-              older={older}
-            />
-          </TurnsContext.Provider>
+          <AgentsContext.Provider value={several.agents}>
+            <TurnsContext.Provider value={turns}>
+              <MessageList
+                messages={messages}
+                loading={!status.caughtUp}
+                authors={authorOf}
+                selfId={identity?.userId ?? ''}
+                scrollKey={sessionId}
+                agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
+                readOnly={!actions}
+                older={older}
+              />
+            </TurnsContext.Provider>
+          </AgentsContext.Provider>
           <Composer
             onSend={(text) => actions?.sendMessage(text, agent.turns)}
             disabled={!actions}
             disabledReason={ended ? 'The session has ended' : 'Read-only'}
+            agents={several.mentionable}
           />
         </section>
         <aside className="session-side" aria-label="Agent, people and terminal">
-          <AgentPanel summary={agent} session={session} />
+          <AgentPanel
+            summary={agent}
+            session={session}
+            agents={several.agents}
+            cardActions={several.cardActions}
+            onAddAgent={several.canManage ? () => several.setAdding(true) : undefined}
+          />
           <section className="side-section" aria-labelledby="people-heading">
             <h2 id="people-heading">
               Here now <span className="badge">{here.length}</span>
@@ -167,6 +181,14 @@ function SessionPage() {
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />
       </div>
       <WriteFailures store={actions?.failures} />
+      {several.adding ? (
+        <AddAgentDialog
+          sessionId={sessionId}
+          token={page.auth.token}
+          onAdded={page.refreshSession}
+          onClose={() => several.setAdding(false)}
+        />
+      ) : null}
       {sharing ? <ShareDialog url={share.url} note={share.note} loading={share.loading} onClose={() => setSharing(false)} /> : null}
     </div>
   )
