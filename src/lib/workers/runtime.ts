@@ -13,6 +13,13 @@ export interface WorkerClaim {
   serverUrl: string
   /** Worker-scoped token for this session (Bearer). */
   token: string
+  /**
+   * The one agent this worker serves when the session runs one worker per agent (issue #15) and
+   * it is not the default agent's: names and labels get it (`…--<agentId>`). Absent for the
+   * session's main worker. The worker itself reads its agent from the token's subject, and
+   * parseClaim ignores this field.
+   */
+  agentId?: string
 }
 
 export interface WorkerInfo {
@@ -21,6 +28,8 @@ export interface WorkerInfo {
   runtime: RuntimeKind
   /** The session it serves; null for an idle warm-pool worker. */
   sessionId: string | null
+  /** The claim's agentId (a per-agent worker that is not the session's main one); null otherwise. */
+  agentId?: string | null
   running: boolean
   exitCode: number | null
   /** Epoch ms of the last start. */

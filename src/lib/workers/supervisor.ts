@@ -1,11 +1,12 @@
 /**
- * Keeps workers matched to live sessions (it implements the session layer's SessionWorkerCallbacks):
- * starts a worker when a session that needs one is created or resumed (from the warm pool when
- * one is ready), restarts a crashed worker with exponential backoff (the worker records the
- * restart in its agent-state), stops and removes it when the session ends or is suspended, and
- * reconciles: at server start it removes containers left by an earlier run whose sessions are
- * not live (and idle warm ones) and restarts the workers of live sessions; on every later call it
- * starts missing workers and stops workers of sessions that are no longer active.
+ * Keeps workers matched to live sessions (it implements the session layer's SessionWorkerCallbacks).
+ * It tracks worker units (supervisor-units.ts): one per single-container session, one per agent
+ * otherwise. It starts a session's units when it is created or resumed (from the warm pool when
+ * one is ready), starts and stops units as its agent list changes, restarts a crashed worker with
+ * exponential backoff (the worker records the restart in its agent-state), stops and removes
+ * them when the session ends or is suspended, and reconciles: at server start it removes
+ * containers left by an earlier run whose units are not wanted (and idle warm ones) and restarts
+ * the workers of wanted units; on every later call it starts missing units and stops the rest.
  *
  * Worker exit codes: 0 = stopped on request (or its session ended), 75 = fenced by a newer worker;
  * neither is restarted. Anything else is a crash.
@@ -14,26 +15,30 @@ import { silentLogger, type Logger } from '../common/logger'
 import { EXIT_FENCED, EXIT_STOPPED } from '../common/session-contract'
 import type { SessionWorkerCallbacks, WorkerCrash } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
+import { DEFAULT_AGENT_ID } from '../common/agent-roster'
 import type { RuntimeKind, WorkerClaim, WorkerExit, WorkerInfo, WorkerRuntime } from './runtime'
-import { WarmPool } from './warm-pool'
+import {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  defaultNeedsWorker,
+  restartDelay,
+  runtimeFor,
+  type Tracked,
+  type Unit,
+  type UnitWorker,
+  unitKey,
+  unitStillServes,
+  unitsOf,
+  viewOf,
+} from './supervisor-units'
+import { type RuntimeSource, SupervisorRuntimes } from './supervisor-runtimes'
+import type { WarmPool } from './warm-pool'
 import { type SnapshotInfo, WorkspaceUnavailableError, type WorkspaceSnapshots } from './workspaces'
 
-export interface BackoffPolicy {
-  initialMs: number
-  maxMs: number
-  factor: number
-  /** A worker that ran this long before crashing restarts without delay (counter reset). */
-  stableAfterMs: number
-}
-
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 30_000, factor: 2, stableAfterMs: 60_000 }
-export const DEFAULT_WARM_POOL: Record<RuntimeKind, number> = { process: 0, docker: 2 }
-/** A claimed worker starts undisturbed before its replacement is created. */
-const REFILL_DELAY_MS: Record<RuntimeKind, number> = { process: 200, docker: 1_000 }
-/** One agent per session; its id is the worker token's subject and the author of its chunks. */
-export const DEFAULT_AGENT_ID = 'agent'
-
-export type RuntimeSource = WorkerRuntime | (() => Promise<WorkerRuntime>)
+export { DEFAULT_WARM_POOL, type RuntimeSource } from './supervisor-runtimes'
+/** The agent of a session created with one `agent` config; a per-agent worker's token names its own. */
+export { DEFAULT_AGENT_ID }
+export { DEFAULT_BACKOFF, defaultNeedsWorker, restartDelay, runtimeFor, type BackoffPolicy } from './supervisor-units'
 
 export interface SupervisorOptions {
   runtimes: Partial<Record<RuntimeKind, RuntimeSource>>
@@ -46,8 +51,9 @@ export interface SupervisorOptions {
   issueToken(sessionId: string, agentId: string): Promise<string>
   /** Warm pool size per runtime (default: process 0, docker 2). */
   warmPool?: Partial<Record<RuntimeKind, number>>
+  /** The agent of a session that needs a worker but lists none (default `agent`). */
   agentId?: string
-  /** Which sessions get a worker (default: those with an agent model or provider configured). */
+  /** Which sessions get workers (default: those with agents). */
   needsWorker?(session: SessionRecord): boolean
   backoff?: Partial<BackoffPolicy>
   logger?: Logger
@@ -57,156 +63,116 @@ export interface SupervisorOptions {
   workspaces?: WorkspaceSnapshots
 }
 
-type Phase = 'starting' | 'running' | 'backoff' | 'stopping'
-
-interface Tracked {
-  sessionId: string
-  runtime: RuntimeKind
-  workerId: string | null
-  /** Container id / pid of the current instance: exits of earlier instances are not crashes. */
-  nativeId: string | null
-  phase: Phase
-  crashes: number
-  /** Total restarts since the supervisor started tracking the session. */
-  restarts: number
-  startedAt: number
-  timer: NodeJS.Timeout | null
-}
-
-/**
- * Delay before restarting a worker that crashed for the `crashes`-th time in a row (1-based)
- * after running `ranForMs`: immediately the first time, then exponential up to `maxMs`. A worker
- * that had run `stableAfterMs` counts as healthy again (its crash is a first one).
- */
-export function restartDelay(
-  crashes: number,
-  ranForMs: number,
-  policy: BackoffPolicy = DEFAULT_BACKOFF,
-): { delayMs: number; crashes: number } {
-  const n = ranForMs >= policy.stableAfterMs ? 1 : crashes
-  const delayMs = n <= 1 ? 0 : Math.min(policy.maxMs, policy.initialMs * policy.factor ** (n - 2))
-  return { delayMs, crashes: n }
-}
-
-export function defaultNeedsWorker(session: SessionRecord): boolean {
-  return Boolean(session.agent?.model || session.agent?.provider)
-}
-
-/** Runtime for a session: `metadata.workerRuntime` when valid, else the server default. */
-export function runtimeFor(session: SessionRecord, fallback: RuntimeKind): RuntimeKind {
-  const chosen = session.metadata?.workerRuntime
-  return chosen === 'process' || chosen === 'docker' ? chosen : fallback
-}
-
 export class WorkerSupervisor implements SessionWorkerCallbacks {
+  /** By unit key: the session id for a session's main unit, `<sessionId>@<agentId>` for the others. */
   private readonly tracked = new Map<string, Tracked>()
-  private readonly runtimes = new Map<RuntimeKind, Promise<WorkerRuntime>>()
-  private readonly pools = new Map<RuntimeKind, WarmPool>()
-  /** Per-session operation chain: start / stop / restart never interleave for one session. */
-  private readonly chains = new Map<string, Promise<void>>()
+  private readonly runtimeSet: SupervisorRuntimes
+  /** Per-unit operation chain: start / stop / restart never interleave for one unit. */
+  private readonly chains = new Map<string, { sessionId: string; done: Promise<void> }>()
   private readonly backoff: BackoffPolicy
   private readonly log: Logger
   private reconciledOnce = false
   private closed = false
-  private readonly unsubscribers: Array<() => void> = []
 
   constructor(private readonly options: SupervisorOptions) {
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
     this.log = options.logger ?? silentLogger
+    const { runtimes: sources, warmPool } = options
+    const onExit = (kind: RuntimeKind, exit: WorkerExit) => this.onWorkerExit(kind, exit)
+    this.runtimeSet = new SupervisorRuntimes({ sources, ...(warmPool ? { warmPool } : {}), onExit, isClosed: () => this.closed, log: this.log })
   }
 
   get agentId(): string {
     return this.options.agentId ?? DEFAULT_AGENT_ID
   }
 
+  private needs(session: SessionRecord): boolean {
+    return (this.options.needsWorker ?? defaultNeedsWorker)(session)
+  }
+
+  private unitsOf(session: SessionRecord): Unit[] {
+    return unitsOf(session, this.agentId)
+  }
+
   /** The runtime of a kind, created and subscribed to on first use. */
   runtime(kind: RuntimeKind): Promise<WorkerRuntime> {
-    let ready = this.runtimes.get(kind)
-    if (!ready) {
-      const source = this.options.runtimes[kind]
-      if (!source) return Promise.reject(new Error(`worker runtime ${kind} is not configured on this server`))
-      ready = (typeof source === 'function' ? source() : Promise.resolve(source)).then((runtime) => {
-        this.unsubscribers.push(runtime.onExit((exit) => this.onWorkerExit(kind, exit)))
-        const size = this.options.warmPool?.[kind] ?? DEFAULT_WARM_POOL[kind]
-        if (size > 0 && !this.closed) {
-          const pool = new WarmPool({
-            runtime,
-            size,
-            refillDelayMs: REFILL_DELAY_MS[kind],
-            onError: (err) => this.log.warn({ err, runtime: kind }, 'warm worker failed to start'),
-          })
-          this.pools.set(kind, pool)
-          void pool.fill()
-        }
-        return runtime
-      })
-      ready.catch(() => this.runtimes.delete(kind))
-      this.runtimes.set(kind, ready)
-    }
-    return ready
+    return this.runtimeSet.get(kind)
   }
 
   /** The warm pool of a runtime (created with the runtime), for tests and the benchmark. */
   pool(kind: RuntimeKind): WarmPool | undefined {
-    return this.pools.get(kind)
+    return this.runtimeSet.pool(kind)
   }
 
-  /** The worker currently serving a session, if any. */
-  workerOf(sessionId: string): { runtime: RuntimeKind; workerId: string | null; phase: Phase; restarts: number } | null {
+  /** The worker of a session's main unit (the default agent's), if any. */
+  workerOf(sessionId: string): UnitWorker | null {
     const t = this.tracked.get(sessionId)
-    return t ? { runtime: t.runtime, workerId: t.workerId, phase: t.phase, restarts: t.restarts } : null
+    return t ? viewOf(t) : null
   }
 
-  private chain(sessionId: string, op: () => Promise<void>): Promise<void> {
-    const next = (this.chains.get(sessionId) ?? Promise.resolve()).then(op, op).catch((err: unknown) => {
-      this.log.error({ err, sessionId }, 'worker operation failed')
-    })
-    this.chains.set(sessionId, next)
-    void next.finally(() => {
-      if (this.chains.get(sessionId) === next) this.chains.delete(sessionId)
-    })
-    return next
+  /** Every unit's worker of a session, the main one first. */
+  workersOf(sessionId: string): UnitWorker[] {
+    return [...this.tracked.values()]
+      .filter((t) => t.unit.sessionId === sessionId)
+      .sort((a, b) => Number(b.unit.primary) - Number(a.unit.primary))
+      .map(viewOf)
   }
 
-  private async claimFor(sessionId: string): Promise<WorkerClaim> {
+  private chain(unit: Pick<Unit, 'key' | 'sessionId'>, op: () => Promise<void>): Promise<void> {
+    const previous = this.chains.get(unit.key)?.done ?? Promise.resolve()
+    const done = previous.then(op, op).catch((err: unknown) => {
+      this.log.error({ err, sessionId: unit.sessionId, unit: unit.key }, 'worker operation failed')
+    })
+    const entry = { sessionId: unit.sessionId, done }
+    this.chains.set(unit.key, entry)
+    void done.finally(() => {
+      if (this.chains.get(unit.key) === entry) this.chains.delete(unit.key)
+    })
+    return done
+  }
+
+  private async claimFor(unit: Unit): Promise<WorkerClaim> {
     const { serverUrl } = this.options
     return {
-      sessionId,
+      sessionId: unit.sessionId,
       serverUrl: typeof serverUrl === 'function' ? await serverUrl() : serverUrl,
-      token: await this.options.issueToken(sessionId, this.agentId),
+      token: await this.options.issueToken(unit.sessionId, unit.agentId),
+      // Only per-agent workers beside the main one carry it: the main one keeps today's names.
+      ...(unit.primary ? {} : { agentId: unit.agentId }),
     }
   }
 
-  /** Begins tracking a session's worker (not started yet: phase `starting`, no crashes or restarts). */
-  private track(sessionId: string, runtime: RuntimeKind, workerId: string | null): Tracked {
-    const t: Tracked = {
-      sessionId,
-      runtime,
-      workerId,
-      nativeId: null,
-      phase: 'starting',
-      crashes: 0,
-      restarts: 0,
-      startedAt: Date.now(),
-      timer: null,
-    }
-    this.tracked.set(sessionId, t)
+  /** Begins tracking a unit's worker (not started yet: phase `starting`, no crashes or restarts). */
+  private track(unit: Unit, runtime: RuntimeKind, workerId: string | null): Tracked {
+    const t: Tracked = { unit, runtime, workerId, nativeId: null, phase: 'starting', crashes: 0, restarts: 0, startedAt: Date.now(), timer: null }
+    this.tracked.set(unit.key, t)
     return t
   }
 
-  /** Starts a worker for the session unless one is tracked already. */
+  /** Starts the workers a session needs (one per unit) unless they are tracked already. */
   ensure(session: SessionRecord): Promise<void> {
     if (this.closed) return Promise.resolve()
-    return this.chain(session.id, async () => {
-      if (this.tracked.has(session.id)) return
+    return Promise.all(this.unitsOf(session).map((unit) => this.ensureUnit(session, unit))).then(() => {})
+  }
+
+  private ensureUnit(session: SessionRecord, unit: Unit): Promise<void> {
+    return this.chain(unit, async () => {
+      const existing = this.tracked.get(unit.key)
+      if (existing) {
+        if (unitStillServes(existing.unit.agentId, unit, session)) return
+        // The default agent changed: its unit needs a worker with the new agent's token.
+        await this.stopTracked(existing)
+      }
+      if (this.closed) return
       const kind = runtimeFor(session, this.options.defaultRuntime)
-      const t = this.track(session.id, kind, null)
+      const t = this.track(unit, kind, null)
       try {
         const runtime = await this.runtime(kind)
-        const claim = await this.claimFor(session.id)
-        const seedFrom = this.options.workspaces?.seedFor(session)
+        const claim = await this.claimFor(unit)
+        // The main unit's work dir is the session's (forks seed it; snapshots copy it).
+        const seedFrom = unit.primary ? this.options.workspaces?.seedFor(session) : undefined
         // A seeded worker needs its files before it starts: never a warm one, which already runs.
-        const warm = seedFrom ? undefined : this.pools.get(kind)?.take()
+        const warm = seedFrom ? undefined : this.pool(kind)?.take()
         let info: WorkerInfo
         if (warm) {
           try {
@@ -219,7 +185,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
         } else {
           info = await runtime.start(claim, seedFrom ? { seedFrom } : {})
         }
-        if (this.tracked.get(session.id) !== t) {
+        if (this.tracked.get(unit.key) !== t) {
           await runtime.stop(info.id).catch(() => {})
           return
         }
@@ -227,35 +193,48 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
         t.nativeId = info.nativeId
         t.phase = 'running'
         t.startedAt = Date.now()
-        this.log.info({ sessionId: session.id, runtime: kind, workerId: info.id, warm: Boolean(warm) }, 'worker started')
+        const { agentId } = unit
+        this.log.info({ sessionId: session.id, agentId, runtime: kind, workerId: info.id, warm: Boolean(warm) }, 'worker started')
       } catch (err) {
-        this.tracked.delete(session.id)
+        if (this.tracked.get(unit.key) === t) this.tracked.delete(unit.key)
         throw err
       }
     })
   }
 
-  /** Stops and removes a session's worker. */
-  stopSession(sessionId: string): Promise<void> {
-    const t = this.tracked.get(sessionId)
+  /** Stops a tracked unit's worker now (inside its chain). */
+  private async stopTracked(t: Tracked): Promise<void> {
+    t.phase = 'stopping'
+    if (t.timer) clearTimeout(t.timer)
+    if (this.tracked.get(t.unit.key) === t) this.tracked.delete(t.unit.key)
+    if (!t.workerId) return
+    const runtime = await this.runtime(t.runtime)
+    await runtime.stop(t.workerId)
+    this.log.info({ sessionId: t.unit.sessionId, agentId: t.unit.agentId, workerId: t.workerId }, 'worker stopped')
+  }
+
+  /** Stops and removes one unit's worker. */
+  private stopUnit(unit: Pick<Unit, 'key' | 'sessionId'>): Promise<void> {
+    const t = this.tracked.get(unit.key)
     if (t) {
       t.phase = 'stopping'
       if (t.timer) clearTimeout(t.timer)
     }
-    return this.chain(sessionId, async () => {
-      const current = this.tracked.get(sessionId)
-      if (!current) return
-      current.phase = 'stopping'
-      if (current.timer) clearTimeout(current.timer)
-      this.tracked.delete(sessionId)
-      if (!current.workerId) return
-      const runtime = await this.runtime(current.runtime)
-      await runtime.stop(current.workerId)
-      this.log.info({ sessionId, workerId: current.workerId }, 'worker stopped')
+    return this.chain(unit, async () => {
+      const current = this.tracked.get(unit.key)
+      if (current) await this.stopTracked(current)
     })
   }
 
-  /** Copies the session's work dir to its snapshot of `turn` (POST :id/workspace-snapshots). */
+  /** Stops and removes every worker of a session (including units still starting). */
+  stopSession(sessionId: string): Promise<void> {
+    const keys = new Set<string>()
+    for (const t of this.tracked.values()) if (t.unit.sessionId === sessionId) keys.add(t.unit.key)
+    for (const [key, c] of this.chains) if (c.sessionId === sessionId) keys.add(key)
+    return Promise.all([...keys].map((key) => this.stopUnit({ key, sessionId }))).then(() => {})
+  }
+
+  /** Copies the session's work dir (its main unit's) to its snapshot of `turn` (POST :id/workspace-snapshots). */
   async snapshotWorkspace(sessionId: string, turn: number, info?: SnapshotInfo): Promise<{ turn: number; bytes: number }> {
     const t = this.tracked.get(sessionId)
     if (!this.options.workspaces) throw new WorkspaceUnavailableError('this server keeps no workspace snapshots')
@@ -279,30 +258,32 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     const t = [...this.tracked.values()].find((x) => x.runtime === kind && x.workerId === exit.id)
     if (t?.phase !== 'running' || this.closed) return
     if (exit.nativeId && t.nativeId && exit.nativeId !== t.nativeId) return
+    const { unit } = t
     if (exit.exitCode === EXIT_STOPPED || exit.exitCode === EXIT_FENCED) {
-      // The worker ended itself (stop request, session ended): clean it up, do not restart.
-      this.log.info({ sessionId: t.sessionId, exitCode: exit.exitCode }, 'worker exited on its own')
-      void this.stopSession(t.sessionId)
+      // The worker ended itself (stop request, session ended, its agent removed): clean it up, do not restart.
+      this.log.info({ sessionId: unit.sessionId, agentId: unit.agentId, exitCode: exit.exitCode }, 'worker exited on its own')
+      void this.stopUnit(unit)
       return
     }
     const next = restartDelay(t.crashes + 1, Date.now() - t.startedAt, this.backoff)
     const delay = next.delayMs
     t.crashes = next.crashes
     t.phase = 'backoff'
-    this.log.warn({ sessionId: t.sessionId, exitCode: exit.exitCode, delay, crashes: t.crashes }, 'worker crashed; restarting')
-    this.options.onWorkerCrashed?.({ sessionId: t.sessionId, runtime: kind, exitCode: exit.exitCode, crashes: t.crashes, restartInMs: delay })
+    const { sessionId, agentId } = unit
+    this.log.warn({ sessionId, agentId, exitCode: exit.exitCode, delay, crashes: t.crashes }, 'worker crashed; restarting')
+    this.options.onWorkerCrashed?.({ sessionId: unit.sessionId, runtime: kind, exitCode: exit.exitCode, crashes: t.crashes, restartInMs: delay })
     t.timer = setTimeout(() => {
       t.timer = null
-      void this.chain(t.sessionId, async () => {
-        if (this.tracked.get(t.sessionId) !== t || t.phase !== 'backoff' || !t.workerId) return
+      void this.chain(unit, async () => {
+        if (this.tracked.get(unit.key) !== t || t.phase !== 'backoff' || !t.workerId) return
         const runtime = await this.runtime(t.runtime)
-        const info = await runtime.restart(t.workerId, await this.claimFor(t.sessionId))
+        const info = await runtime.restart(t.workerId, await this.claimFor(unit))
         t.workerId = info.id
         t.nativeId = info.nativeId
         t.phase = 'running'
         t.restarts++
         t.startedAt = Date.now()
-        this.log.info({ sessionId: t.sessionId, workerId: info.id, restarts: t.restarts }, 'worker restarted')
+        this.log.info({ sessionId: unit.sessionId, agentId: unit.agentId, workerId: info.id, restarts: t.restarts }, 'worker restarted')
       })
     }, delay)
   }
@@ -310,7 +291,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
   // --- SessionWorkerCallbacks -------------------------------------------------------------------
 
   onSessionCreated(session: SessionRecord): void {
-    if ((this.options.needsWorker ?? defaultNeedsWorker)(session)) void this.ensure(session)
+    if (this.needs(session)) void this.ensure(session)
   }
 
   // Not awaited: the API call that ended the session need not wait for a container to go.
@@ -323,33 +304,49 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
   }
 
   onSessionResumed(session: SessionRecord): void {
-    if ((this.options.needsWorker ?? defaultNeedsWorker)(session)) void this.ensure(session)
+    if (this.needs(session)) void this.ensure(session)
+  }
+
+  /**
+   * The session's agent list or routing changed: units of removed agents stop, added agents'
+   * start (an idle session's start when it resumes). A single-container session keeps its one
+   * worker, which follows the roster itself.
+   */
+  onSessionAgentsChanged(session: SessionRecord): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    const wanted = new Set(this.needs(session) ? this.unitsOf(session).map((u) => u.key) : [])
+    const stops = [...this.tracked.values()]
+      .filter((t) => t.unit.sessionId === session.id && !wanted.has(t.unit.key))
+      .map((t) => this.stopUnit(t.unit))
+    const starts = session.status === 'active' && wanted.size > 0 ? [this.ensure(session)] : []
+    return Promise.all([...stops, ...starts]).then(() => {})
   }
 
   async reconcile(activeSessions: SessionRecord[]): Promise<void> {
     if (this.closed) return
-    const needs = this.options.needsWorker ?? defaultNeedsWorker
-    const wanted = new Map(activeSessions.filter(needs).map((s) => [s.id, s]))
+    const sessions = activeSessions.filter((s) => this.needs(s))
+    const wanted = new Map(sessions.flatMap((s) => this.unitsOf(s).map((u) => [u.key, { unit: u, session: s }] as const)))
     if (!this.reconciledOnce) {
       this.reconciledOnce = true
       await this.adoptLeftovers(wanted)
     }
-    for (const sessionId of [...this.tracked.keys()]) {
-      if (!wanted.has(sessionId)) await this.stopSession(sessionId)
+    for (const t of [...this.tracked.values()]) {
+      if (!wanted.has(t.unit.key)) await this.stopUnit(t.unit)
     }
-    await Promise.all([...wanted.values()].map((s) => this.ensure(s)))
+    await Promise.all(sessions.map((s) => this.ensure(s)))
   }
 
   /**
    * Server start: workers left by an earlier run (containers survive a server crash). Those of
-   * live sessions are restarted on their work volume with a fresh token; the rest are removed.
+   * wanted units (session + agent label) are restarted on their work volume with a fresh token;
+   * the rest are removed.
    */
-  private async adoptLeftovers(wanted: Map<string, SessionRecord>): Promise<void> {
+  private async adoptLeftovers(wanted: Map<string, { unit: Unit; session: SessionRecord }>): Promise<void> {
+    const sessions = [...wanted.values()].map((w) => w.session)
     for (const kind of Object.keys(this.options.runtimes) as RuntimeKind[]) {
       // Only look at runtimes already in use or that would be used; creating docker just to
       // look would fail on machines without it.
-      const used =
-        kind === this.options.defaultRuntime || [...wanted.values()].some((s) => runtimeFor(s, this.options.defaultRuntime) === kind)
+      const used = kind === this.options.defaultRuntime || sessions.some((s) => runtimeFor(s, this.options.defaultRuntime) === kind)
       if (!used) continue
       let runtime: WorkerRuntime
       try {
@@ -360,18 +357,19 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       }
       for (const leftover of await runtime.list()) {
         if (!leftover.leftover) continue
-        const session = leftover.sessionId ? wanted.get(leftover.sessionId) : undefined
-        if (session && !this.tracked.has(session.id) && runtimeFor(session, this.options.defaultRuntime) === kind) {
-          const t = this.track(session.id, kind, leftover.id)
-          await this.chain(session.id, async () => {
-            const info = await runtime.restart(leftover.id, await this.claimFor(session.id))
+        const found = leftover.sessionId ? wanted.get(unitKey(leftover.sessionId, leftover.agentId)) : undefined
+        if (found && !this.tracked.has(found.unit.key) && runtimeFor(found.session, this.options.defaultRuntime) === kind) {
+          const { unit } = found
+          const t = this.track(unit, kind, leftover.id)
+          await this.chain(unit, async () => {
+            const info = await runtime.restart(leftover.id, await this.claimFor(unit))
             t.workerId = info.id
             t.nativeId = info.nativeId
             t.phase = 'running'
             t.restarts++
-            this.log.info({ sessionId: session.id, workerId: info.id }, 'worker from an earlier run restarted')
+            this.log.info({ sessionId: unit.sessionId, agentId: unit.agentId, workerId: info.id }, 'worker from an earlier run restarted')
           })
-          if (t.phase !== 'running') this.tracked.delete(session.id)
+          if (t.phase !== 'running' && this.tracked.get(unit.key) === t) this.tracked.delete(unit.key)
         } else {
           this.log.info({ workerId: leftover.id, sessionId: leftover.sessionId }, 'removing orphaned worker')
           await runtime
@@ -389,12 +387,11 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     if (this.closed) return
     this.closed = true
     for (const t of this.tracked.values()) if (t.timer) clearTimeout(t.timer)
-    await Promise.all([...this.pools.values()].map((p) => p.close()))
+    await this.runtimeSet.closePools()
     if (this.options.stopWorkersOnClose !== false) {
-      await Promise.all([...this.tracked.keys()].map((id) => this.stopSession(id)))
+      await Promise.all([...this.tracked.values()].map((t) => this.stopUnit(t.unit)))
     }
-    await Promise.all([...this.chains.values()])
-    for (const unsubscribe of this.unsubscribers) unsubscribe()
-    for (const ready of this.runtimes.values()) await ready.then((r) => r.close()).catch(() => {})
+    await Promise.all([...this.chains.values()].map((c) => c.done))
+    await this.runtimeSet.close()
   }
 }

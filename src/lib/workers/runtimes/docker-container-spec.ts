@@ -4,7 +4,8 @@
  * runs the lifecycle (create, claim, restart, stop, events) with what this module describes.
  *
  * A session's container is named `tether-agent-<sessionId>` and labelled with the session id and
- * this server's instance id. It runs the worker image (image/build.ts) with no-new-privileges, a
+ * this server's instance id. A session that runs one worker per agent (issue #15) names the
+ * other agents' containers `tether-agent-<sessionId>--<agentId>`, labelled with the agent too. It runs the worker image (image/build.ts) with no-new-privileges, a
  * read-only root filesystem, memory / CPU / pid limits, a tmpfs /tmp and a writable /work on its
  * own volume.
  *
@@ -28,6 +29,8 @@ export const LABELS = {
   managedBy: 'tether.managed-by',
   instance: 'tether.instance',
   session: 'tether.session',
+  /** The agent of a per-agent container that is not the session's main one; '' otherwise. */
+  agent: 'tether.agent',
   volume: 'tether.volume',
   run: 'tether.run',
 } as const
@@ -70,11 +73,32 @@ export function workerNetworkFrom(value: string | undefined): string {
   return network
 }
 
-export const containerNameFor = (sessionId: string): string => `${CONTAINER_PREFIX}${sessionId}`
+/** Separates the agent from the session in a per-agent container's name. */
+export const AGENT_SUFFIX = '--'
+
+export const containerNameFor = (sessionId: string, agentId?: string | null): string =>
+  `${CONTAINER_PREFIX}${sessionId}${agentId ? `${AGENT_SUFFIX}${agentId}` : ''}`
+
+/** Session ids as newSessionId makes them: fixed length, so a `--` inside one is not the agent's suffix. */
+const NAME_WITH_SESSION_ID = /^(s_[A-Za-z0-9_-]{14})(?:--([a-z][a-z0-9_-]{0,31}))?$/
+
+/**
+ * Session and agent of a container's name, for containers whose labels do not say (a claimed warm
+ * container keeps the empty labels it was created with). Base64url session ids may hold `--`, so
+ * the usual id shape is matched first; any other id splits at its first `--`.
+ */
+export function unitFromName(name: string): { sessionId: string; agentId: string | null } | null {
+  const clean = name.replace(/^\//, '')
+  if (!clean.startsWith(CONTAINER_PREFIX)) return null
+  const rest = clean.slice(CONTAINER_PREFIX.length)
+  const m = NAME_WITH_SESSION_ID.exec(rest)
+  if (m) return { sessionId: m[1], agentId: m[2] ?? null }
+  const cut = rest.indexOf(AGENT_SUFFIX)
+  return cut > 0 ? { sessionId: rest.slice(0, cut), agentId: rest.slice(cut + AGENT_SUFFIX.length) || null } : { sessionId: rest, agentId: null }
+}
 
 export function sessionFromName(name: string): string | null {
-  const clean = name.replace(/^\//, '')
-  return clean.startsWith(CONTAINER_PREFIX) ? clean.slice(CONTAINER_PREFIX.length) : null
+  return unitFromName(name)?.sessionId ?? null
 }
 
 /** Who the container belongs to: this server instance, and this run of it (leftovers are told apart). */
@@ -120,6 +144,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       [LABELS.managedBy]: 'tether',
       [LABELS.instance]: input.owner.instanceId,
       [LABELS.session]: claim?.sessionId ?? '',
+      [LABELS.agent]: claim?.agentId ?? '',
       [LABELS.volume]: volume,
       [LABELS.run]: input.owner.runId,
     },

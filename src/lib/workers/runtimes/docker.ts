@@ -4,7 +4,8 @@
  * is (name, labels, limits, network, environment, hardening) is docker-container-spec.ts.
  *
  * A warm-pool container (`tether-warm-<id>`) starts without a session and waits for a claim on
- * stdin; claim() renames it to `tether-agent-<sessionId>` and writes the claim. restart()
+ * stdin; claim() renames it to `tether-agent-<sessionId>` (`…--<agentId>` for a per-agent worker
+ * that is not the session's main one) and writes the claim. restart()
  * replaces an exited container with a new one on the same /work volume (so files survive a
  * crash) and a fresh token; stop() removes the container and its volume.
  */
@@ -22,6 +23,7 @@ import {
   type DockerLimits,
   LABELS,
   sessionFromName,
+  unitFromName,
   volumeSpec,
   WARM_PREFIX,
   workerNetworkFrom,
@@ -55,6 +57,11 @@ export interface DockerRuntimeOptions {
   serverSocket?: Pick<ServerSocket, 'path' | 'close'>
   env?: Record<string, string>
   heartbeatMs?: number
+}
+
+/** A per-agent container's agent: its label, else (a claimed warm container) its name. */
+function agentOfContainer(labels: Record<string, string> | undefined, name: string): string | null {
+  return labels?.[LABELS.agent] || (labels?.[LABELS.session] ? null : (unitFromName(name)?.agentId ?? null))
 }
 
 function isNotFound(err: unknown): boolean {
@@ -160,6 +167,7 @@ export class DockerRuntime implements WorkerRuntime {
         id: cleanName,
         runtime: 'docker',
         sessionId: c.Config.Labels?.[LABELS.session] || sessionFromName(cleanName),
+        agentId: agentOfContainer(c.Config.Labels, cleanName),
         running: c.State.Running,
         exitCode: c.State.Running ? null : c.State.ExitCode,
         startedAt: Date.parse(c.State.StartedAt) || Date.now(),
@@ -190,6 +198,7 @@ export class DockerRuntime implements WorkerRuntime {
       id: name,
       runtime: 'docker',
       sessionId: claim?.sessionId ?? null,
+      agentId: claim?.agentId ?? null,
       running: true,
       exitCode: null,
       startedAt: Date.now(),
@@ -199,7 +208,7 @@ export class DockerRuntime implements WorkerRuntime {
   }
 
   async start(claim?: WorkerClaim, options: StartOptions = {}): Promise<WorkerInfo> {
-    const name = claim ? containerNameFor(claim.sessionId) : `${WARM_PREFIX}${randomBytes(6).toString('hex')}`
+    const name = claim ? containerNameFor(claim.sessionId, claim.agentId) : `${WARM_PREFIX}${randomBytes(6).toString('hex')}`
     return this.launch(name, claim, undefined, options.seedFrom)
   }
 
@@ -219,7 +228,7 @@ export class DockerRuntime implements WorkerRuntime {
 
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
     const container = this.docker.getContainer(id)
-    const name = containerNameFor(claim.sessionId)
+    const name = containerNameFor(claim.sessionId, claim.agentId)
     const stream =
       this.warmStdin.get(id) ??
       ((await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex)
@@ -233,7 +242,7 @@ export class DockerRuntime implements WorkerRuntime {
     await container.rename({ name })
     const info = await this.infoOf(name)
     if (!info) throw new Error(`container ${name} vanished during its claim`)
-    return { ...info, sessionId: claim.sessionId }
+    return { ...info, sessionId: claim.sessionId, agentId: claim.agentId ?? null }
   }
 
   async restart(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
@@ -242,7 +251,7 @@ export class DockerRuntime implements WorkerRuntime {
     this.warmStdin.get(id)?.destroy()
     this.warmStdin.delete(id)
     await this.docker.getContainer(id).remove({ force: true, v: false })
-    return this.launch(containerNameFor(claim.sessionId), claim, old.workDir || undefined)
+    return this.launch(containerNameFor(claim.sessionId, claim.agentId), claim, old.workDir || undefined)
   }
 
   async kill(id: string): Promise<void> {
@@ -298,6 +307,7 @@ export class DockerRuntime implements WorkerRuntime {
         id: name,
         runtime: 'docker' as const,
         sessionId: c.Labels?.[LABELS.session] || sessionFromName(name),
+        agentId: agentOfContainer(c.Labels, name),
         running: c.State === 'running',
         exitCode: null,
         startedAt: c.Created * 1000,

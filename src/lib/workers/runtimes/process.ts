@@ -3,7 +3,8 @@
  * worker (dist/worker/worker.cjs, built on first use) with the same node binary as the server.
  * Its environment is only its identity, its work dir, the command sandbox mode (TETHER_SANDBOX,
  * default bwrap) and the model provider settings; its work dir is `<workRoot>/<worker id>` and
- * survives restarts until stop(). Work dirs live outside the data dir (workRootFor): with the
+ * survives restarts until stop(). Each worker has its own, so one worker per agent (issue #15)
+ * means one work dir per agent; its info carries the claim's agentId. Work dirs live outside the data dir (workRootFor): with the
  * sandbox off, or for a file tool, `../../secret` must lead nowhere. Workers exit when their stdin
  * closes, so they do not outlive a server that crashed.
  */
@@ -68,6 +69,7 @@ interface ProcessWorker {
   id: string
   child: ChildProcess
   sessionId: string | null
+  agentId: string | null
   startedAt: number
   exitCode: number | null
   running: boolean
@@ -132,6 +134,7 @@ export class ProcessRuntime implements WorkerRuntime {
       id,
       child,
       sessionId: claim?.sessionId ?? null,
+      agentId: claim?.agentId ?? null,
       startedAt: Date.now(),
       exitCode: null,
       running: true,
@@ -159,6 +162,7 @@ export class ProcessRuntime implements WorkerRuntime {
       id: worker.id,
       runtime: 'process',
       sessionId: worker.sessionId,
+      agentId: worker.agentId,
       running: worker.running,
       exitCode: worker.exitCode,
       startedAt: worker.startedAt,
@@ -194,6 +198,7 @@ export class ProcessRuntime implements WorkerRuntime {
     if (!worker.running) throw new Error(`worker ${id} has exited`)
     if (worker.sessionId !== null) throw new Error(`worker ${id} already serves session ${worker.sessionId}`)
     worker.sessionId = claim.sessionId
+    worker.agentId = claim.agentId ?? null
     worker.child.stdin?.write(`${JSON.stringify(claim)}\n`)
     return this.info(worker)
   }
