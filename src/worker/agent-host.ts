@@ -191,10 +191,7 @@ export class AgentHost {
       this.state.stopHeartbeat()
       this.state.update({ status: 'stopped', currentStep: reason })
       // A server that is gone must not keep a stopping worker alive (appends retry for a minute).
-      await Promise.race([
-        this.publisher.detach().catch(() => {}),
-        new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS).unref()),
-      ])
+      await Promise.race([this.publisher.detach().catch(() => {}), new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS).unref())])
       this.end('stopped')
     })()
     return this.stopping

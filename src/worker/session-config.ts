@@ -134,8 +134,12 @@ export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: ty
  */
 export async function fetchAgentToken(identity: WorkerIdentity, agentId: string, fetchImpl: typeof fetch = fetch): Promise<string> {
   const url = `${sessionApiPath(identity.sessionId, undefined, identity.serverUrl)}/agents/${encodeURIComponent(agentId)}/token`
-  const response = await fetchImpl(url, { method: 'POST', headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' } })
-  if (!response.ok) throw new Error(`agent token for ${agentId}: ${response.status} ${(await response.text().catch(() => '')).slice(0, 300)}`)
+  const response = await fetchImpl(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' },
+  })
+  if (!response.ok)
+    throw new Error(`agent token for ${agentId}: ${response.status} ${(await response.text().catch(() => '')).slice(0, 300)}`)
   const body = (await response.json()) as { token?: unknown }
   if (typeof body.token !== 'string') throw new Error(`agent token for ${agentId}: no token in the answer`)
   return body.token

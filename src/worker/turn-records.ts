@@ -11,6 +11,7 @@
  */
 import { handoffsOf } from '../lib/common/agent-roster'
 import { FINAL_TURN_STATUSES, type AgentTurn, type TurnStatus, turnIdOf } from '../lib/sessions/channel-schemas'
+import { log } from './log'
 import type { Publisher } from './publisher'
 import type { SessionView } from './session-view'
 
@@ -76,6 +77,8 @@ export class TurnRecorder {
     }
     this.mine.set(turn, record)
     this.publisher.publish('agent-state', record)
+    if (record.handoffs) log.info({ agentId: this.agentId, turn, depth: trigger.depth, to: record.handoffs }, 'handing off')
+    if (record.handoffRefused) log.info({ agentId: this.agentId, turn, depth: trigger.depth, ...record.handoffRefused }, 'hand-off refused')
   }
 
   /**

@@ -67,7 +67,13 @@ const triggersOf = (view: SessionView) => view.triggers.map((t) => t.messageId)
 
 describe('SessionView with several agents', () => {
   it('gives each agent the messages that mention it, the default agent the unaddressed ones', () => {
-    const events = [roster(['a', 'b', 'c']), user('m1', '@b hi'), user('m2', 'no one named'), user('m3', '@a and @Bob, both'), user('m4', '@c')]
+    const events = [
+      roster(['a', 'b', 'c']),
+      user('m1', '@b hi'),
+      user('m2', 'no one named'),
+      user('m3', '@a and @Bob, both'),
+      user('m4', '@c'),
+    ]
     expect(triggersOf(replay('a', events).view)).toEqual(['m2', 'm3'])
     expect(triggersOf(replay('b', events).view)).toEqual(['m1', 'm3'])
     expect(triggersOf(replay('c', events).view)).toEqual(['m4'])
@@ -132,7 +138,9 @@ describe('SessionView with several agents', () => {
         ],
       },
     ])
-    expect(echoPlan({ model: 'echo', system: '', messages: history, tools: [], signal: new AbortController().signal }).text).toBe('Echo: hello')
+    expect(echoPlan({ model: 'echo', system: '', messages: history, tools: [], signal: new AbortController().signal }).text).toBe(
+      'Echo: hello',
+    )
   })
 
   it('a cancelled or failed turn hands off nothing, and a record that names nobody else neither', () => {
@@ -170,7 +178,12 @@ describe('hand-off records a finished turn writes', () => {
   })
 
   it('writes accepted first for a hand-off, then the final record with from and depth', () => {
-    const events = [roster(['a', 'b']), user('m1', '@a go'), reply('a', 1, 0, '@b hello'), turnRecord('a', 'm1', 1, 'done', { depth: 0, handoffs: ['b'] })]
+    const events = [
+      roster(['a', 'b']),
+      user('m1', '@a go'),
+      reply('a', 1, 0, '@b hello'),
+      turnRecord('a', 'm1', 1, 'done', { depth: 0, handoffs: ['b'] }),
+    ]
     const view = new SessionView('b')
     for (const e of events) view.apply(e)
     const published: AgentTurn[] = []
@@ -217,7 +230,14 @@ describe('hand-off records a finished turn writes', () => {
 })
 
 describe('echo test commands for agents', () => {
-  const plan = (text: string) => echoPlan({ model: 'echo', system: '', messages: [{ role: 'user', content: [{ type: 'text', text }] }], tools: [], signal: new AbortController().signal })
+  const plan = (text: string) =>
+    echoPlan({
+      model: 'echo',
+      system: '',
+      messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+      tools: [],
+      signal: new AbortController().signal,
+    })
   it('drops leading mentions, relays and plays ping-pong', () => {
     expect(stripLeadingMentions('@a, @b: hi @c')).toBe('hi @c')
     expect(plan('@b /count 3').text).toBe('1 2 3')
