@@ -5,6 +5,7 @@
  * or empty when none was kept (said in the answer and on the fork's stream). Same pattern, agent,
  * limits and metadata as the source. The source is not touched: neither its record nor its stream.
  */
+import { DEFAULT_AGENT_ID } from '../common/agent-roster'
 import { buildSessionEvent } from './session-events'
 import { HttpError } from './http'
 import type { SessionManager } from './manager'
@@ -59,7 +60,9 @@ export async function forkSession(
     manager.create({
       pattern: source.pattern,
       title: input.title ?? `${source.title ?? source.id} (fork at turn ${end.turn})`,
-      agent: source.agent,
+      // Several agents (issue #15): the fork keeps the source's list and routing (a roster entry
+      // follows the fork point); a single-agent source stays a single-agent fork.
+      ...(isAgentList(source) ? { agents: source.agents, routing: source.routing } : { agent: source.agent }),
       limits: source.limits,
       metadata: source.metadata,
       createdBy,
@@ -96,3 +99,5 @@ export async function forkSession(
   if (note.ok) await manager.append(session.id, [note.value])
   return { session: manager.get(session.id) ?? session, workspace }
 }
+
+const isAgentList = (s: SessionRecord): boolean => s.agents.length > 1 || (s.agents.length === 1 && s.agents[0]!.id !== DEFAULT_AGENT_ID)
