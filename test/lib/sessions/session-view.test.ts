@@ -168,6 +168,25 @@ describe('GET /api/sessions/:id/view', () => {
     expect(shown(new Reader().apply(second.events)).at(-1)?.text).toBe('late one')
   })
 
+  it('answers every role that may read the stream (viewer, share link, collaborator, worker, admin); refuses other sessions and no token', async () => {
+    const other = await createSession(h)
+    const allowed = [
+      await h.app.issueToken({ role: 'viewer', sessionId: sid }),
+      await h.app.issueToken({ role: 'collaborator', sessionId: sid }),
+      await h.app.issueToken({ role: 'collaborator', sessionId: sid, subject: 'u-ann' }),
+      await h.app.issueToken({ role: 'worker', sessionId: sid, subject: 'agent-1' }),
+      await h.app.issueToken({ role: 'admin', sessionId: sid, subject: 'session-admin' }),
+      h.adminToken,
+    ]
+    for (const token of allowed) expect((await view('?limit=1', token)).events.length).toBeGreaterThan(0)
+    for (const role of ['viewer', 'collaborator', 'worker', 'admin'] as const) {
+      const token = await h.app.issueToken({ role, sessionId: other, subject: 'someone' })
+      const res = await h.request(`/api/sessions/${sid}/view`, { token })
+      expect(res.status, role).toBe(403)
+    }
+    expect((await h.request(`/api/sessions/${sid}/view`, { token: null })).status).toBe(401)
+  })
+
   it('refuses bad queries with the reason', async () => {
     for (const [query, status, reason] of [
       ['?limit=0', 400, /limit/],
