@@ -182,3 +182,46 @@ describe('several agents in one single-container session', { timeout: 180_000 },
     expect(await workerPids()).toEqual([pid])
   })
 })
+
+describe('several agents in a long-running session: one worker per agent', { timeout: 180_000 }, () => {
+  let h: WorkerHarness
+  let id: string
+
+  beforeAll(async () => {
+    h = await startWorkerHarness({ runtime: 'process' })
+    const res = await h.request('/api/sessions', {
+      json: {
+        pattern: 'long-running',
+        agents: [
+          { id: 'a', model: 'echo' },
+          { id: 'b', model: 'echo' },
+        ],
+      },
+    })
+    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
+    id = ((await res.json()) as { session: { id: string } }).session.id
+  })
+
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it('runs each agent in its own process; a hand-off crosses from one to the other', async () => {
+    await h.waitFor(id, (e) => ['a', 'b'].every((a) => stateOf(e, a)?.status === 'idle'), 'both agents idle')
+    const runtime = await h.supervisor.runtime('process')
+    const workers = (await runtime.list()).filter((w) => w.sessionId === id && w.running)
+    expect(workers).toHaveLength(2)
+    expect(new Set(workers.map((w) => w.nativeId)).size).toBe(2)
+
+    const m1 = await h.postMessage(id, '@b hi')
+    let events = await h.waitFor(id, (e) => turnRecord(e, `turn:${m1}@b`)?.status === 'done' && e, "b's answer")
+    expect(messageText(events, 'b:t1:s0')).toBe('Echo: hi')
+    expect([...authorsOf(events)]).toEqual(['b'])
+
+    const m2 = await h.postMessage(id, '/relay b over to you')
+    events = await h.waitFor(id, (e) => turnRecord(e, 'turn:a:t1:s0@b')?.status === 'done' && e, "b's hand-off turn")
+    expect(turnRecord(events, `turn:${m2}@a`)).toMatchObject({ status: 'done', handoffs: ['b'] })
+    expect(turnRecord(events, 'turn:a:t1:s0@b')).toMatchObject({ from: 'a', depth: 1 })
+    expect(messageText(events, 'b:t2:s0')).toBe('Echo: over to you')
+  })
+})
