@@ -9,7 +9,6 @@
  */
 import type { Logger } from '../common/logger'
 import type { SessionManager } from './manager'
-import { buildSessionEvent } from './session-events'
 
 export type AgentLimitReason = 'limit:agent-budget' | 'limit:agent-turns'
 
@@ -20,9 +19,8 @@ export class AgentLimitStops {
   private readonly done = new Set<string>()
 
   constructor(
-    private readonly manager: Pick<SessionManager, 'append'>,
+    private readonly manager: Pick<SessionManager, 'stopAgent'>,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -35,13 +33,8 @@ export class AgentLimitStops {
     if (this.done.has(key)) return false
     if (this.done.size >= MAX_REMEMBERED) this.done.clear()
     this.done.add(key)
-    const built = buildSessionEvent(
-      { channel: 'agent-state', data: { kind: 'control', action: 'stop', agentId, reason, requestedBy } },
-      { now: this.now() },
-    )
-    if (!built.ok) throw new Error(`internal: agent stop control invalid: ${built.message}`)
     try {
-      await this.manager.append(sessionId, [built.value])
+      await this.manager.stopAgent(sessionId, agentId, reason, requestedBy)
       this.logger.info({ sessionId, agentId, reason, limit }, 'agent stopped at its limit')
       return true
     } catch (err) {
@@ -55,10 +48,10 @@ export class AgentLimitStops {
 const perManager = new WeakMap<object, AgentLimitStops>()
 
 /** The one instance of `manager` (the gateway and the monitor are built apart, in tether-server.ts). */
-export function agentLimitStops(manager: Pick<SessionManager, 'append'>, logger: Logger, now?: () => number): AgentLimitStops {
+export function agentLimitStops(manager: Pick<SessionManager, 'stopAgent'>, logger: Logger): AgentLimitStops {
   let stops = perManager.get(manager)
   if (!stops) {
-    stops = new AgentLimitStops(manager, logger, now)
+    stops = new AgentLimitStops(manager, logger)
     perManager.set(manager, stops)
   }
   return stops

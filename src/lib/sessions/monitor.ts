@@ -58,7 +58,7 @@ export class SessionMonitor {
   private readonly stops: AgentLimitStops
 
   constructor(private readonly opts: MonitorOptions) {
-    this.stops = agentLimitStops(opts.manager, opts.logger, opts.now)
+    this.stops = agentLimitStops(opts.manager, opts.logger)
   }
 
   start(): void {
