@@ -18,6 +18,8 @@ type ExitReason = 'stop-requested' | 'stopped' | 'fenced' | 'crashed'
 /** What the metrics need of the supervisor (its public state), duck-typed so any callbacks object may be passed. */
 export interface SupervisorView {
   workerOf(sessionId: string): { runtime: RuntimeKind; phase: string } | null
+  /** Every worker unit of a session (one per agent outside single-container, issue #15). */
+  workersOf?(sessionId: string): { runtime: RuntimeKind; phase: string }[]
   pool(kind: RuntimeKind): { size: number; available: number } | undefined
 }
 
@@ -123,15 +125,17 @@ export class WorkerMetrics {
     scrapeMetric(
       registry,
       'tether_workers',
-      'Workers serving live sessions, by runtime and phase (starting, running, backoff, stopping)',
+      'Workers serving live sessions (one per agent outside single-container), by runtime and phase (starting, running, backoff, stopping)',
       'gauge',
       () => {
         const s = supervisor()
         if (!s) return []
         const counts = new Map<string, number>()
         for (const id of liveSessions()) {
-          const w = s.workerOf(id)
-          if (w) counts.set(key(w.runtime, w.phase), (counts.get(key(w.runtime, w.phase)) ?? 0) + 1)
+          const main = s.workerOf(id)
+          for (const w of s.workersOf?.(id) ?? (main ? [main] : [])) {
+            counts.set(key(w.runtime, w.phase), (counts.get(key(w.runtime, w.phase)) ?? 0) + 1)
+          }
         }
         return [...counts].map(([k, value]) => ({ labels: { runtime: split(k)[0], phase: split(k)[1] }, value }))
       },

@@ -1,0 +1,87 @@
+/**
+ * Several agents (issue #15) on the process runtime: the supervisor runs one worker per agent
+ * outside single-container, follows the agent list as agents are added and removed, and runs one
+ * worker for every agent of a single-container session.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ofType, startWorkerHarness, type Event, type WorkerHarness } from './harness'
+
+const echo = (id: string) => ({ id, model: 'echo' })
+
+describe('supervisor: one worker per agent, one per single-container session', { timeout: 180_000 }, () => {
+  let h: WorkerHarness
+  beforeAll(async () => {
+    h = await startWorkerHarness({ runtime: 'process' })
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  /** The session's workers as the runtime has them (not only as the supervisor believes). */
+  async function runtimeWorkers(sessionId: string) {
+    const runtime = await h.supervisor.runtime('process')
+    return (await runtime.list()).filter((w) => w.sessionId === sessionId && w.running)
+  }
+
+  const running = (sessionId: string) =>
+    h.supervisor
+      .workersOf(sessionId)
+      .filter((w) => w.phase === 'running')
+      .map((w) => w.agentId)
+      .sort()
+
+  /** Agents that have written a heartbeat of their own state (each from its own worker's token). */
+  const heartbeating = (events: Event[]) =>
+    new Set(
+      ofType(events, 'agent-state')
+        .filter((e) => e.value.kind === 'state' && typeof e.value.lastHeartbeat === 'number')
+        .map((e) => e.value.agentId as string),
+    )
+
+  it('a hybrid session with agents a and b gets two workers; adding c makes three, removing b two', async () => {
+    const id = await h.createSession({ pattern: 'hybrid', agent: undefined, agents: [echo('a'), echo('b')] })
+    await expect.poll(() => running(id), { timeout: 60_000 }).toEqual(['a', 'b'])
+    const units = h.supervisor.workersOf(id)
+    expect(units[0]).toMatchObject({ agentId: 'a', primary: true })
+    expect(h.supervisor.workerOf(id)).toMatchObject({ agentId: 'a', primary: true })
+    expect(new Set(units.map((u) => u.workerId)).size).toBe(2)
+    const workers = await runtimeWorkers(id)
+    expect(workers.map((w) => w.agentId ?? null).sort()).toEqual(['b', null])
+    // Each its own work dir.
+    expect(new Set(workers.map((w) => w.workDir)).size).toBe(2)
+    await h.waitFor(id, (e) => heartbeating(e).has('a') && heartbeating(e).has('b'), 'both agents to beat')
+
+    const added = await h.request(`/api/sessions/${id}/agents`, { json: echo('c') })
+    expect(added.status).toBe(201)
+    await expect.poll(() => running(id), { timeout: 60_000 }).toEqual(['a', 'b', 'c'])
+    await expect.poll(async () => (await runtimeWorkers(id)).length, { timeout: 30_000 }).toBe(3)
+    await h.waitFor(id, (e) => heartbeating(e).has('c'), 'the added agent to beat')
+
+    const bWorker = h.supervisor.workersOf(id).find((w) => w.agentId === 'b')?.workerId
+    const removed = await h.request(`/api/sessions/${id}/agents/b`, { method: 'DELETE' })
+    expect(removed.status).toBe(200)
+    await expect.poll(() => running(id), { timeout: 60_000 }).toEqual(['a', 'c'])
+    await expect.poll(async () => (await runtimeWorkers(id)).map((w) => w.id), { timeout: 30_000 }).not.toContain(bWorker)
+    expect((await runtimeWorkers(id)).length).toBe(2)
+
+    // Ending the session stops every unit.
+    const ended = await h.request(`/api/sessions/${id}`, { method: 'DELETE' })
+    expect(ended.status).toBeLessThan(300)
+    await expect.poll(() => h.supervisor.workersOf(id).length, { timeout: 30_000 }).toBe(0)
+    await expect.poll(async () => (await runtimeWorkers(id)).length, { timeout: 30_000 }).toBe(0)
+  })
+
+  it('a single-container session with three agents runs one worker', async () => {
+    const id = await h.createSession({ pattern: 'single-container', agent: undefined, agents: [echo('a'), echo('b'), echo('c')] })
+    await expect.poll(() => running(id), { timeout: 60_000 }).toEqual(['a'])
+    await h.waitFor(id, (e) => heartbeating(e).has('a'), 'the worker to beat')
+    expect(await runtimeWorkers(id)).toHaveLength(1)
+    // Adding an agent does not start another worker: the one worker follows the roster.
+    const added = await h.request(`/api/sessions/${id}/agents`, { json: echo('d') })
+    expect(added.status).toBe(201)
+    const before = h.supervisor.workerOf(id)?.workerId
+    await h.waitFor(id, (e) => ofType(e, 'agent-state').some((x) => x.value.kind === 'roster' && x.value.agents.length === 4), 'the roster')
+    expect(h.supervisor.workersOf(id).map((w) => w.workerId)).toEqual([before])
+    expect(await runtimeWorkers(id)).toHaveLength(1)
+  })
+})
