@@ -29,10 +29,10 @@ const step = (model: string, maxTokens?: number) => ({
 async function call(sessionId: string, agentId: string, body: unknown) {
   const res = await h.request(`/api/sessions/${sessionId}/model`, { token: await workerToken(sessionId, agentId), json: body })
   const text = await res.text()
-  const json = res.headers.get('content-type')?.includes('ndjson')
-    ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
-    : (JSON.parse(text) as Record<string, unknown>)
-  return { status: res.status, json }
+  const ndjson = res.headers.get('content-type')?.includes('ndjson') === true
+  const lines = ndjson ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []
+  const json = ndjson ? {} : (JSON.parse(text) as Record<string, unknown>)
+  return { status: res.status, json, lines }
 }
 
 const session = async (id: string) =>
@@ -56,7 +56,7 @@ describe('per-agent limits at the model gateway', () => {
     })
     const first = await call(id, 'a', step('echo', 10))
     expect(first.status).toBe(200)
-    expect(first.json).toContainEqual({ type: 'text', text: 'hello' })
+    expect(first.lines).toContainEqual({ type: 'text', text: 'hello' })
 
     const refused = await call(id, 'a', step('echo', 500))
     expect(refused.status).toBe(402)
