@@ -88,6 +88,12 @@ async function waitInteractive(page: Page, timeoutMs = 300_000): Promise<OpenTim
         /\/sessions\/[^/?]+\?offset=/.test(r.name),
       )
       if (read) out.push(`read ${read.requestStart.toFixed(0)}/${read.responseStart.toFixed(0)}/${read.responseEnd.toFixed(0)}`)
+      // The opening view (GET …/view), when the page used one: sent / first byte / last byte, size.
+      const view = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => /\/view(\?|$)/.test(r.name))
+      if (view)
+        out.push(
+          `view ${view.requestStart.toFixed(0)}/${view.responseStart.toFixed(0)}/${view.responseEnd.toFixed(0)} ${(view.encodedBodySize / 1024).toFixed(0)} KiB`,
+        )
       return out.join(', ')
     })
     return {

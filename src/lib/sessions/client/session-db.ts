@@ -86,10 +86,11 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
   mark('view-loaded')
   const snapshot = head ? { offset: head.offset, events: head.events } : useCache ? await loadSnapshot(streamUrl) : undefined
   mark('snapshot-loaded')
-  const history = new ViewHistory(fetchView, head ?? { olderBefore: null, terminalBefore: null })
-  // Opened from a view, the page holds only the newest part: a snapshot of that would open a
-  // later page (one whose view request failed) without its older history, so none is kept.
-  const keepSnapshot = useCache && !head
+  // A snapshot saved by a page that opened from a view holds that view's cursors: a page that
+  // opens from it (its own view request failed) can still fetch what is older.
+  const cursors = head ?? snapshot?.history ?? { olderBefore: null, terminalBefore: null }
+  const history = new ViewHistory(fetchView, cursors)
+
   const status = new ConnectionStatusStore()
   const stream = new SessionStream({ url: streamUrl, token: options.token, fetch: createResilientFetch({ status }), snapshot })
   const resumedFrom = stream.resumedFrom
@@ -102,7 +103,11 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
 
   const persist = () => {
     saveTimer = undefined
-    if (keepSnapshot && !closed && builder.offset !== '-1') void saveSnapshot(streamUrl, builder.toSnapshot())
+    if (useCache && !closed && builder.offset !== '-1')
+      void saveSnapshot(streamUrl, {
+        ...builder.toSnapshot(),
+        history: { olderBefore: cursors.olderBefore, terminalBefore: cursors.terminalBefore },
+      })
   }
 
   const db = createStreamDB({
@@ -113,7 +118,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
       if (applied === '-1') mark('first-batch')
       if (batch.upToDate && !status.getSnapshot().caughtUp) mark('up-to-date')
       applied = batch.offset
-      if (keepSnapshot) builder.apply(batch.items, batch.offset)
+      builder.apply(batch.items, batch.offset)
       status.markApplied(batch.offset, batch.upToDate)
       for (const waiter of [...waiters]) {
         if (isAtOrAfter(applied, waiter.target)) {
@@ -121,7 +126,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
           waiter.resolve()
         }
       }
-      if (keepSnapshot && saveTimer === undefined) saveTimer = setTimeout(() => whenIdle(persist), SAVE_EVERY_MS)
+      if (useCache && saveTimer === undefined) saveTimer = setTimeout(() => whenIdle(persist), SAVE_EVERY_MS)
     },
   })
 

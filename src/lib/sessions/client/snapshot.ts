@@ -7,6 +7,8 @@
 export interface StreamSnapshot {
   offset: string
   events: unknown[]
+  /** the opening view's cursors when the page opened from one (session-view.ts): older parts are on the server */
+  history?: { olderBefore: string | null; terminalBefore: string | null }
 }
 
 interface ChangeLike {
