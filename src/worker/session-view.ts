@@ -108,8 +108,10 @@ export class SessionView {
   private readonly triggerIds = new Set<string>()
   /** The latest roster entry (null: none yet, the session is this agent's alone). */
   roster: Roster | null = null
-  /** Other agents' replies, for the hand-offs that answer them. */
-  readonly replies = new HandoffReplies()
+  /** Other agents' replies, for the hand-offs that answer them (one store a worker's views can share). */
+  readonly replies: HandoffReplies
+  /** Whether this view feeds `replies` (false: a shared store its owner feeds once per event). */
+  private readonly feedsReplies: boolean
   readonly turns = new Map<number, TurnRecord>()
   readonly toolCalls = new Map<string, ToolCall>()
   readonly terminalInputs: TerminalInput[] = []
@@ -126,7 +128,13 @@ export class SessionView {
   /** Largest timestamp on any event this agent wrote (producer epochs must exceed it). */
   maxOwnTimestamp = 0
 
-  constructor(readonly agentId: string) {}
+  constructor(
+    readonly agentId: string,
+    shared?: { replies: HandoffReplies },
+  ) {
+    this.replies = shared?.replies ?? new HandoffReplies()
+    this.feedsReplies = shared === undefined
+  }
 
   /** Applies one event; returns what the live worker must react to. */
   apply(event: StreamEvent): ViewNotice[] {
@@ -184,7 +192,7 @@ export class SessionView {
       return [{ kind: 'user-message', turn: this.addTrigger({ messageId: chunk.messageId, depth: 0 }) }]
     }
     if (chunk.author !== this.agentId) {
-      this.replies.apply(chunk)
+      if (this.feedsReplies) this.replies.apply(chunk)
       return []
     }
     const match = STEP_ID.exec(chunk.messageId)

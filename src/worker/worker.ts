@@ -26,7 +26,8 @@ import {
   type WorkerIdentity,
   type WorkerSettings,
 } from './session-config'
-import { isStreamEvent, type AgentControl } from './events'
+import { isStreamEvent, type AgentControl, type Chunk } from './events'
+import { HandoffReplies } from './handoff-replies'
 import { log, setLogContext } from './log'
 import { SessionReader } from './reader'
 import { SessionView, type ViewNotice } from './session-view'
@@ -55,7 +56,10 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
 
   const url = streamUrl(identity, settings)
   /** One view per agent that may be hosted: the token's agent, and (until the pattern is known, and in single-container) every roster agent. */
-  const views = new Map<string, SessionView>([[primary, new SessionView(primary)]])
+  // One store of the agents' replies for all views (each event is taken once, not once per view).
+  const replies = new HandoffReplies()
+  const newView = (agentId: string) => new SessionView(agentId, { replies })
+  const views = new Map<string, SessionView>([[primary, newView(primary)]])
   const primaryView = views.get(primary)!
   const hosts = new Map<string, AgentHost>()
   /** Agents whose token is being fetched (their host starts when it arrives). */
@@ -184,6 +188,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
     onBatch: (items) => {
       for (const item of items) {
         if (!isStreamEvent(item)) continue
+        if (item.type === 'chunk' && item.headers.operation !== 'delete' && item.value) replies.apply(item.value as Chunk)
         for (const [agentId, view] of [...views]) {
           for (const notice of view.apply(item)) {
             if (notice.kind === 'roster' && view === primaryView) {
@@ -191,7 +196,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
               if (multi) {
                 for (const a of notice.roster.agents) {
                   if (views.has(a.id)) continue
-                  const fresh = new SessionView(a.id)
+                  const fresh = newView(a.id)
                   fresh.apply(item)
                   views.set(a.id, fresh)
                 }
