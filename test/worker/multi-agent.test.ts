@@ -127,8 +127,8 @@ describe('several agents in one single-container session', { timeout: 180_000 },
     const [pid] = await workerPids()
     const before = await h.events(id)
     const turnsBefore = { a: stateOf(before, 'a')!.turns as number, b: stateOf(before, 'b')!.turns as number }
-    const ma = await h.postMessage(id, '@a /slow /count 40')
-    const mb = await h.postMessage(id, '@b /slow /count 40')
+    const ma = await h.postMessage(id, '@a /slow /count 60')
+    const mb = await h.postMessage(id, '@b /slow /count 60')
     // Both agents are mid-answer (a few words of each streamed) when the worker dies.
     await h.waitFor(
       id,
@@ -146,7 +146,7 @@ describe('several agents in one single-container session', { timeout: 180_000 },
       (e) => turnRecord(e, `turn:${ma}@a`)?.status === 'done' && turnRecord(e, `turn:${mb}@b`)?.status === 'done' && e,
       'both turns to finish after the restart',
     )
-    const count = Array.from({ length: 40 }, (_, i) => String(i + 1)).join(' ')
+    const count = Array.from({ length: 60 }, (_, i) => String(i + 1)).join(' ')
     expect(messageText(events, `a:t${turnsBefore.a + 1}:s0`)).toBe(count)
     expect(messageText(events, `b:t${turnsBefore.b + 1}:s0`)).toBe(count)
     expect(duplicateImmutableEvents(events)).toEqual([])
@@ -158,6 +158,26 @@ describe('several agents in one single-container session', { timeout: 180_000 },
     const pids = await workerPids()
     expect(pids).toHaveLength(1)
     expect(pids[0]).not.toBe(pid)
+  })
+
+  it('cancels only the agent a cancel names; the other agent finishes its turn', async () => {
+    const ma = await h.postMessage(id, '@a /slow /count 30')
+    const mb = await h.postMessage(id, '@b /slow /count 400')
+    await h.waitFor(id, (e) => ['streaming'].includes(turnRecord(e, `turn:${mb}@b`)?.status), 'b streaming')
+    const res = await h.request(`/api/streams?sessionId=${id}`, {
+      json: {
+        channel: 'agent-state',
+        data: { kind: 'control', action: 'cancel', agentId: 'b', reason: 'user', requestedBy: 'admin-user' },
+      },
+    })
+    expect(res.status).toBe(200)
+    const events = await h.waitFor(
+      id,
+      (e) => turnRecord(e, `turn:${ma}@a`)?.status === 'done' && turnRecord(e, `turn:${mb}@b`)?.status === 'cancelled' && e,
+      'a done and b cancelled',
+    )
+    expect(turnRecord(events, `turn:${mb}@b`)!.reason).toMatch(/cancelled by admin-user/)
+    expect(stateOf(events, 'c')?.status).toBe('idle')
   })
 
   it('follows the roster live: an added agent starts in the same process, a removed one stops', async () => {
