@@ -3,7 +3,7 @@
  * by what follows it); ↑/↓ pick, Enter or Tab inserts `@<id> `, Escape closes. The hook watches
  * the textarea's caret itself, so the box only wires its keydown through and renders the menu.
  */
-import { useEffect, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react'
+import { useEffect, useLayoutEffect, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react'
 import type { RosterAgent } from '../../lib/common/agent-roster'
 import { insertMention, mentionAt, mentionCandidates } from '../../lib/sessions/client/agents'
 import { AgentDot } from './AgentName'
@@ -25,11 +25,19 @@ export function useMentionCompletion(
   /** the `@` position the reader closed the menu at (Escape), so it stays closed there */
   const [dismissed, setDismissed] = useState<number | null>(null)
 
+  // The caret after each change of the text…
+  // biome-ignore lint/correctness/useExhaustiveDependencies: text is the trigger: the caret moved with what was typed
+  useLayoutEffect(() => {
+    const el = ref.current
+    if (el) setCaret(el.selectionStart ?? el.value.length)
+  }, [text])
+  // …and when it moves without one. Not on 'input': a render between the native listener and
+  // React's onChange would put the controlled textarea back to the old text and drop the key.
   useEffect(() => {
     const el = ref.current
     if (!el) return
     const update = () => setCaret(el.selectionStart ?? el.value.length)
-    const events = ['input', 'keyup', 'click', 'select', 'focus'] as const
+    const events = ['keyup', 'click', 'focus'] as const
     for (const e of events) el.addEventListener(e, update)
     return () => {
       for (const e of events) el.removeEventListener(e, update)

@@ -40,7 +40,13 @@ const roster = (ids: string[], extra: Partial<AgentRoster> = {}): AgentRoster =>
   ...extra,
 })
 
-const sessionAgent = (id: string, limits: SessionAgent['limits']): SessionAgent => ({ id, name: id, model: 'echo', provider: 'echo', limits })
+const sessionAgent = (id: string, limits: SessionAgent['limits']): SessionAgent => ({
+  id,
+  name: id,
+  model: 'echo',
+  provider: 'echo',
+  limits,
+})
 
 describe('rosterFromEntries', () => {
   it('is the single agent `agent` without a roster entry, and the newest roster entry otherwise', () => {
@@ -96,7 +102,13 @@ describe('deriveAgents', () => {
 })
 
 describe('@ completion', () => {
-  const r = { agents: [{ id: 'a', name: 'Alice' }, { id: 'bob', name: 'Builder' }, { id: 'c', name: 'Carol' }] }
+  const r = {
+    agents: [
+      { id: 'a', name: 'Alice' },
+      { id: 'bob', name: 'Builder' },
+      { id: 'c', name: 'Carol' },
+    ],
+  }
   it('finds the mention being typed at the caret, not an e-mail address', () => {
     expect(mentionAt('hi @', 4)).toEqual({ start: 3, query: '' })
     expect(mentionAt('hi @bo', 6)).toEqual({ start: 3, query: 'bo' })
