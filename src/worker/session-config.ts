@@ -128,6 +128,16 @@ export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: ty
   return (await fetchSessionSetup(identity, fetchImpl)).config
 }
 
+/** The server would not issue an agent's token; `status` is its HTTP answer. */
+export class AgentTokenError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+  }
+}
+
 /**
  * A worker token for another agent of this single-container session (issue #15):
  * `POST <server>/api/sessions/<id>/agents/<agentId>/token` with this worker's token → `{ token }`.
@@ -138,8 +148,10 @@ export async function fetchAgentToken(identity: WorkerIdentity, agentId: string,
     method: 'POST',
     headers: { authorization: `Bearer ${identity.token}`, accept: 'application/json' },
   })
-  if (!response.ok)
-    throw new Error(`agent token for ${agentId}: ${response.status} ${(await response.text().catch(() => '')).slice(0, 300)}`)
+  if (!response.ok) {
+    const text = (await response.text().catch(() => '')).slice(0, 300)
+    throw new AgentTokenError(`agent token for ${agentId}: ${response.status} ${text}`, response.status)
+  }
   const body = (await response.json()) as { token?: unknown }
   if (typeof body.token !== 'string') throw new Error(`agent token for ${agentId}: no token in the answer`)
   return body.token

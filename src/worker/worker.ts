@@ -16,6 +16,7 @@ import { EXIT_CRASHED, EXIT_FENCED, EXIT_STOPPED } from '../lib/common/session-c
 import type { Roster } from '../lib/common/agent-roster'
 import { AgentHost, type HostEnd } from './agent-host'
 import {
+  AgentTokenError,
   agentRunConfig,
   fetchAgentToken,
   fetchSessionSetup,
@@ -148,9 +149,12 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       if (agentId === terminalOwner) await startTerminal(host, view)
       if (setup.config.pattern === 'ephemeral' && view.endedTurns() > 0 && view.currentTurn() === null) await shutdown('task finished')
     } catch (err) {
-      // A worker that cannot host one of its agents is broken; the restart tries again.
+      // Refused for this agent (404: removed meanwhile; 403: not a single-container session
+      // any more): the others go on. 401 (our own token) and anything else is a crash: the
+      // restart, with a fresh token, tries again.
+      const refused = err instanceof AgentTokenError && err.status >= 403 && err.status < 500
       log.error({ agentId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'agent could not start')
-      finish(EXIT_CRASHED)
+      if (!refused) finish(EXIT_CRASHED)
     } finally {
       starting.delete(agentId)
     }
