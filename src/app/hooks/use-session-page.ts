@@ -10,6 +10,8 @@ import { useSessionActions } from './use-session-actions'
 import { useSessionRecord } from './use-session-record'
 import { useSessionToken, type SessionAuth } from './use-session-token'
 import { usePresenceRows } from './use-session-collections'
+import { storedToken } from '../../lib/sessions/client/auth'
+import { prefetchSessionView } from '../../lib/sessions/client/session-view'
 
 export interface SessionPageState {
   auth: SessionAuth
@@ -28,6 +30,8 @@ export interface SessionPageState {
 
 /** Everything a session page needs: token, shared stream connection, status, identity, actions, record. */
 export function useSessionPage(sessionId: string, urlToken: string | undefined): SessionPageState {
+  // In render, not an effect: the view's request starts while the page hydrates (once per session).
+  if (typeof window !== 'undefined') prefetchSessionView(sessionId, urlToken ?? storedToken(sessionId), window.location.origin)
   const auth = useSessionToken(sessionId, urlToken)
   const ready = !auth.resolving
   const { connection: liveConnection, error: connectionError } = useSessionConnection(sessionId, auth.token, ready)

@@ -13,8 +13,9 @@
  *   chunk and one folded chunk with the whole text), which derives to the same message;
  * - turn records of the window's messages and every unfinished turn; the other agent-state entries,
  *   presence and unknown channels whole;
- * - the terminal's newest scroll-back window (the pane's rule: terminal-derive windowStart) plus
- *   the last resize before it; earlier windows by `terminalBefore`.
+ * - the terminal's newest 1,000 output rows / 256 KiB (HEAD_TERMINAL_WINDOW) plus the last resize
+ *   before them; earlier windows, at the pane's size (terminal-derive TERMINAL_WINDOW), by
+ *   `terminalBefore`.
  */
 import { windowStart, TERMINAL_WINDOW } from './client/terminal-derive'
 import { FINAL_TURN_STATUSES, type TurnStatus } from './channel-schemas'
@@ -47,6 +48,12 @@ export interface ViewPage {
 }
 
 export const DEFAULT_VIEW_MESSAGES = 200
+/**
+ * The head's terminal part: smaller than the pane's window (5,000 rows / 2 MiB), which was most of
+ * a long session's view (2.5 MB, 5,000 events in the session-page bench) and of the page's work to
+ * open it; the rest of that window is one "Load earlier output" away.
+ */
+export const HEAD_TERMINAL_WINDOW = { rows: 1_000, chars: 256 * 1024 }
 export const MAX_VIEW_MESSAGES = 1000
 
 function isChangeEvent(event: unknown): event is ChangeEvent {
@@ -161,7 +168,7 @@ export class SessionViewState {
       rows.push(row)
     }
     const terminal = this.terminalRows()
-    const start = this.terminalStart(terminal, terminal.length)
+    const start = this.terminalStart(terminal, terminal.length, HEAD_TERMINAL_WINDOW)
     rows.push(...this.withSize(terminal, start))
     return {
       events: rows.sort((a, b) => a.at - b.at).map((r) => r.event),
@@ -203,9 +210,9 @@ export class SessionViewState {
     }
   }
 
-  private terminalStart(terminal: Row[], end: number): number {
+  private terminalStart(terminal: Row[], end: number, limit = TERMINAL_WINDOW): number {
     const lines = terminal.map((r) => ({ kind: r.event.value?.kind, data: r.event.value?.data }) as { kind: 'output'; data?: string })
-    return windowStart(lines, end, TERMINAL_WINDOW)
+    return windowStart(lines, end, limit)
   }
 
   /** The window's rows, and the last resize before it (the pty's size where the window starts). */

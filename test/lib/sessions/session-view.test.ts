@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AgentStateEntry, Chunk, TerminalLine, ToolCall } from '../../../src/lib/sessions/channel-schemas'
 import { deriveMessages, windowStart, type RowMeta } from '../../../src/lib/sessions/client/derive'
 import { deriveTurns } from '../../../src/lib/sessions/client/turns'
+import { HEAD_TERMINAL_WINDOW } from '../../../src/lib/sessions/session-view'
 import { createSession, readStream, startHarness, write, type Harness } from './harness'
 
 // biome-ignore lint/suspicious/noExplicitAny: events are loose JSON read back from the stream
@@ -126,11 +127,11 @@ describe('GET /api/sessions/:id/view', () => {
     expect(got.values('chunk').every((c) => want.some((m) => m.id === (c as Chunk).messageId))).toBe(true)
   })
 
-  it('answers the newest terminal window (the pane rule) and the pty size before it, earlier windows on request', async () => {
+  it('answers the newest terminal rows and the pty size before them, earlier windows (the pane rule) on request', async () => {
     const lines = terminalOf(await replay())
     const answer = await view()
     const got = terminalOf(new Reader().apply(answer.events))
-    const start = windowStart(lines)
+    const start = windowStart(lines, lines.length, HEAD_TERMINAL_WINDOW)
     expect(start).toBeGreaterThan(0)
     expect(got).toEqual([lines.find((l) => l.kind === 'resize'), ...lines.slice(start)])
     expect(answer.terminalBefore).toBe(lines[start]!.id)

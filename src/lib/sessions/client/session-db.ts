@@ -17,7 +17,7 @@ import { createResilientFetch } from './resilient-fetch'
 import { SnapshotBuilder } from './snapshot'
 import { deleteSnapshot, loadSnapshot, saveSnapshot } from './snapshot-cache'
 import { SessionStream } from './session-stream'
-import { fetchSessionView, ViewHistory, type ViewAnswer } from './session-view'
+import { fetchSessionView, takePrefetchedView, ViewHistory, type ViewAnswer } from './session-view'
 
 export type SessionDB = StreamDB<SessionStateSchema>
 
@@ -82,7 +82,10 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
   // whole stream, as before.
   const fetchView = (query: Record<string, string>) => fetchSessionView(options.sessionId, options.token, origin, query)
   let head: ViewAnswer | undefined
-  if (options.view !== false) head = await fetchView({}).catch(() => undefined)
+  if (options.view !== false) {
+    head = await takePrefetchedView(options.sessionId)
+    head ??= await fetchView({}).catch(() => undefined)
+  }
   mark('view-loaded')
   const snapshot = head ? { offset: head.offset, events: head.events } : useCache ? await loadSnapshot(streamUrl) : undefined
   mark('snapshot-loaded')

@@ -57,6 +57,32 @@ export async function fetchSessionView(
   return body
 }
 
+/**
+ * The view asked for as soon as the page renders (useSessionPage), before hydration's effects open
+ * the connection: on a busy machine that is seconds earlier. Any token of the session reads the
+ * same view, so the link's or the remembered one will do; a refused prefetch is simply not used.
+ * A view is a consistent state at its offset however old, so using it is always correct; past a
+ * few seconds the catch-up from its offset grows, so an old one is asked again.
+ */
+const PREFETCH_FRESH_MS = 10_000
+const prefetched = new Map<string, { at: number; answer: Promise<ViewAnswer | undefined> }>()
+const asked = new Set<string>()
+
+export function prefetchSessionView(sessionId: string, token: string | undefined, origin: string): void {
+  if (asked.has(sessionId)) return
+  asked.add(sessionId)
+  const answer = fetchSessionView(sessionId, token, origin).catch(() => undefined)
+  prefetched.set(sessionId, { at: Date.now(), answer })
+}
+
+/** The prefetched view, once (undefined: none, or too old). */
+export function takePrefetchedView(sessionId: string): Promise<ViewAnswer | undefined> | undefined {
+  const entry = prefetched.get(sessionId)
+  prefetched.delete(sessionId)
+  if (!entry || Date.now() - entry.at > PREFETCH_FRESH_MS) return undefined
+  return entry.answer
+}
+
 type Row = Record<string, unknown> & RowMeta
 
 /** Rows as a reader of these events holds them (last write per key), `_seq` from `firstSeq` on. */
