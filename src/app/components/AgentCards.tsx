@@ -10,6 +10,16 @@ import type { AgentCard as Card, AgentsView } from '../../lib/sessions/client/ag
 import { AgentDot } from './AgentName'
 import { formatCount, formatUsd } from './format'
 
+/** What an agent's card (and the single agent's panel) says when the agent reports no step. */
+export const STEP_HINT: Record<string, string> = {
+  idle: 'Waiting for the next message.',
+  starting: 'Starting up…',
+  waiting: 'Waiting for input.',
+  stopped: 'Stopped.',
+  failed: 'Failed.',
+  'not started': 'Waiting for a worker to start it.',
+}
+
 const STATUS_BADGE: Record<string, string> = {
   starting: 'badge badge-info',
   thinking: 'badge badge-accent',
@@ -54,6 +64,7 @@ function AgentCardView({ card, actions, only }: { card: Card; actions: AgentCard
           {card.name}
         </span>
         <code className="faint">@{card.id}</code>
+        {card.model ? <span className="faint">{card.model}</span> : null}
         {card.isDefault && !only ? <span className="badge">default</span> : null}
         {!card.onRoster ? <span className="badge">removed</span> : null}
         <span className={STATUS_BADGE[card.status] ?? 'badge'} data-testid="agent-card-status">
@@ -65,7 +76,7 @@ function AgentCardView({ card, actions, only }: { card: Card; actions: AgentCard
         {card.state?.error ? (
           <span style={{ color: 'var(--danger)' }}>{card.state.error}</span>
         ) : (
-          (card.currentStep ?? (card.model ? card.model : ''))
+          (card.currentStep ?? STEP_HINT[card.status] ?? '')
         )}
       </p>
       <dl className="agent-card-usage">

@@ -1,18 +1,10 @@
 import { useEffect, useState } from 'react'
 import type { AgentSummary } from '../../lib/sessions/client/derive'
 import type { AgentsView } from '../../lib/sessions/client/agents'
-import { AgentCards, type AgentCardActions } from './AgentCards'
+import { AgentCards, STEP_HINT, type AgentCardActions } from './AgentCards'
 import type { SessionRecord } from '../../lib/sessions/session-types'
 import { formatCount, formatDuration, formatUsd } from './format'
 import { timeLeftNote } from './limits-text'
-
-const STEP_HINT: Record<string, string> = {
-  idle: 'Waiting for the next message.',
-  starting: 'Starting up…',
-  waiting: 'Waiting for input.',
-  stopped: 'Stopped.',
-  failed: 'Failed.',
-}
 
 const STATUS_BADGE: Record<string, string> = {
   starting: 'badge badge-info',
@@ -94,29 +86,41 @@ export function AgentPanel({
   return (
     <section className="side-section" aria-labelledby="agent-heading" data-testid="agent-panel">
       <h2 id="agent-heading">{several ? 'Agents' : 'Agent'}</h2>
-      <div className="agent-status-line">
-        <span className={STATUS_BADGE[agent?.status ?? 'idle'] ?? 'badge'} data-testid="agent-status">
-          {agent && ['thinking', 'running-tool', 'starting'].includes(agent.status) ? <span className="dot dot-pulse" /> : null}
-          {agent ? agent.status : ended ? 'ended' : 'no agent yet'}
-        </span>
-        {(agent?.model ?? session?.agent.model) ? (
-          <span className="faint" style={{ fontSize: 12 }}>
-            {agent?.model ?? session?.agent.model}
-          </span>
-        ) : null}
-        {summary.stopRequested ? <span className="badge badge-warn">stopping…</span> : null}
-      </div>
-      <p className="agent-step" data-testid="agent-step">
-        {agent?.error ? (
-          <span style={{ color: 'var(--danger)' }}>{agent.error}</span>
-        ) : session?.status === 'idle' ? (
-          // Suspended by its idle limit (hybrid): the agent was stopped, not the session.
-          'Asleep: the next message wakes the agent.'
-        ) : (
-          (agent?.currentStep ??
-          (agent ? (STEP_HINT[agent.status] ?? '') : ended ? 'The session has ended.' : 'Waiting for a worker to pick up the session.'))
-        )}
-      </p>
+      {several ? (
+        // Each agent's status and step are on its card; on top, what the session adds up to.
+        <p className="agent-step" data-testid="agents-summary">
+          {ended
+            ? 'The session has ended.'
+            : `${agents.cards.filter((c) => c.onRoster && ['thinking', 'running-tool', 'starting'].includes(c.status)).length} of ${agents.roster.agents.length} working · session totals`}
+          {summary.stopRequested ? <span className="badge badge-warn">stopping…</span> : null}
+        </p>
+      ) : (
+        <>
+          <div className="agent-status-line">
+            <span className={STATUS_BADGE[agent?.status ?? 'idle'] ?? 'badge'} data-testid="agent-status">
+              {agent && ['thinking', 'running-tool', 'starting'].includes(agent.status) ? <span className="dot dot-pulse" /> : null}
+              {agent ? agent.status : ended ? 'ended' : 'no agent yet'}
+            </span>
+            {(agent?.model ?? session?.agent.model) ? (
+              <span className="faint" style={{ fontSize: 12 }}>
+                {agent?.model ?? session?.agent.model}
+              </span>
+            ) : null}
+            {summary.stopRequested ? <span className="badge badge-warn">stopping…</span> : null}
+          </div>
+          <p className="agent-step" data-testid="agent-step">
+            {agent?.error ? (
+              <span style={{ color: 'var(--danger)' }}>{agent.error}</span>
+            ) : session?.status === 'idle' ? (
+              // Suspended by its idle limit (hybrid): the agent was stopped, not the session.
+              'Asleep: the next message wakes the agent.'
+            ) : (
+              (agent?.currentStep ??
+              (agent ? (STEP_HINT[agent.status] ?? '') : ended ? 'The session has ended.' : 'Waiting for a worker to pick up the session.'))
+            )}
+          </p>
+        </>
+      )}
       <div className="stats">
         <Stat
           label="Tokens"
