@@ -11,8 +11,9 @@
  *   outside the window can still change); older pages by `before`;
  * - a finished message whose chunks are complete is answered as compaction stores it (its first
  *   chunk and one folded chunk with the whole text), which derives to the same message;
- * - turn records of the window's messages and every unfinished turn; the other agent-state entries,
- *   presence and unknown channels whole;
+ * - turn records of the window's messages and each agent's newest unfinished turn (what "Stop"
+ *   acts on; an old turn a dead worker never finished stays with its message); the other
+ *   agent-state entries, presence and unknown channels whole;
  * - the terminal's newest 1,000 output rows / 256 KiB (HEAD_TERMINAL_WINDOW) plus the last resize
  *   before them; earlier windows, at the pane's size (terminal-derive TERMINAL_WINDOW), by
  *   `terminalBefore`.
@@ -159,12 +160,10 @@ export class SessionViewState {
     for (const id of messages.slice(0, from)) if (!this.isFinished(id)) chosen.add(id)
     const rows: Row[] = []
     for (const id of chosen) rows.push(...this.messageRows(id))
+    const current = this.currentTurns()
     for (const row of this.others.values()) {
       const value = row.event.value
-      if (row.event.type === 'agent-state' && value?.kind === 'turn') {
-        const finished = FINAL_TURN_STATUSES.includes(value.status as TurnStatus)
-        if (finished && !chosen.has(String(value.messageId))) continue
-      }
+      if (row.event.type === 'agent-state' && value?.kind === 'turn' && !chosen.has(String(value.messageId)) && !current.has(row)) continue
       rows.push(row)
     }
     const terminal = this.terminalRows()
@@ -225,6 +224,22 @@ export class SessionViewState {
       }
     }
     return rows
+  }
+
+  /** Per agent, its newest unfinished turn record (by acceptance, then turn number: client/turns.ts). */
+  private currentTurns(): Set<Row> {
+    const newest = new Map<string, Row>()
+    const rank = (v: Record<string, unknown> | undefined) => [Number(v?.acceptedAt ?? 0), Number(v?.turn ?? 0)]
+    for (const row of this.others.values()) {
+      const value = row.event.value
+      if (row.event.type !== 'agent-state' || value?.kind !== 'turn' || FINAL_TURN_STATUSES.includes(value.status as TurnStatus)) continue
+      const agent = String(value.agentId ?? '')
+      const held = newest.get(agent)
+      const [a, t] = rank(value)
+      const [ha, ht] = rank(held?.event.value)
+      if (!held || a > ha || (a === ha && t > ht)) newest.set(agent, row)
+    }
+    return new Set(newest.values())
   }
 
   private isFinished(messageId: string): boolean {

@@ -86,7 +86,8 @@ describe('GET /api/sessions/:id/view', () => {
         events.push({ channel: 'tool-call', data: { id: `${messageId}:c0`, messageId, agentId: 'agent-1', name: 'bash', input: { n: t }, status: 'running' } })
         events.push({ channel: 'tool-call', data: { id: `${messageId}:c0`, messageId, agentId: 'agent-1', name: 'bash', input: { n: t }, status: 'succeeded' } })
       }
-      if (finish) events.push({ channel: 'agent-state', data: { id: `turn:q${t}`, kind: 'turn', messageId: `q${t}`, turn: t, agentId: 'agent-1', status: 'done', acceptedAt: 1 } })
+      const status = finish ? 'done' : 'streaming'
+      events.push({ channel: 'agent-state', data: { id: `turn:q${t}`, kind: 'turn', messageId: `q${t}`, turn: t, agentId: 'agent-1', status, acceptedAt: t } })
       await write(h, sid, events, worker)
       // 60 output rows per turn: 100 turns hold more than the pane's 5,000-row window.
       const input = `in-${t}`
@@ -121,8 +122,14 @@ describe('GET /api/sessions/:id/view', () => {
     const want = all.filter((m) => newest.includes(m) || !m.done)
     expect(want.some((m) => m.id === 'a2')).toBe(true)
     expect(shown(got)).toEqual(want)
-    const wantTurns = new Map([...turnsOf(full)].filter(([id, t]) => want.some((m) => m.id === id) || !t.ended))
-    expect(turnsOf(got)).toEqual(wantTurns)
+    // Turns: those of the messages shown, and the current one (what Stop acts on) as a replay has it.
+    const fullTurns = deriveTurns(full.values<AgentStateEntry>('agent-state'))
+    const gotTurns = deriveTurns(got.values<AgentStateEntry>('agent-state'))
+    expect(fullTurns.current?.messageId).toBe('q100')
+    expect(gotTurns.current).toEqual(fullTurns.current)
+    const wantTurns = new Map([...fullTurns.byMessage].filter(([id, t]) => want.some((m) => m.id === id) || t === fullTurns.current))
+    expect(gotTurns.byMessage).toEqual(wantTurns)
+    expect(wantTurns.size).toBeGreaterThan(5)
     // Agent state other than turns is whole; nothing of older messages comes along.
     expect(got.values('chunk').every((c) => want.some((m) => m.id === (c as Chunk).messageId))).toBe(true)
   })
