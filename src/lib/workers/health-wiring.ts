@@ -24,7 +24,8 @@ export function watchHeartbeats(supervisor: WorkerSupervisor, config: Pick<Worke
   const close = supervisor.close.bind(supervisor)
   return {
     heartbeats: watch,
-    onAgentHeartbeat: (sessionId: string) => watch.beat(sessionId),
+    // agentIds: which agents beat, when the caller tells (each unit is then watched on its own).
+    onAgentHeartbeat: (sessionId: string, agentIds?: readonly string[]) => watch.beat(sessionId, agentIds),
     onSessionCreated(session: SessionRecord) {
       created(session)
       watch.watch(session.id)

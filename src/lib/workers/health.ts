@@ -20,17 +20,37 @@ const MIN_START_ALLOWANCE_MS = 30_000
 
 /** True when a raw append carries an agent's state heartbeat (`kind: 'state'` with lastHeartbeat). */
 export function hasHeartbeat(events: readonly SessionEvent[]): boolean {
+  return heartbeatAgents(events).length > 0
+}
+
+/** The agents whose state heartbeat a raw append carries (a worker per agent beats for its own). */
+export function heartbeatAgents(events: readonly SessionEvent[]): string[] {
+  const agents = new Set<string>()
   for (const e of events) {
     if (e.type !== 'agent-state') continue
-    const v = e.value as { kind?: unknown; lastHeartbeat?: unknown } | undefined
-    if (v && v.kind !== 'control' && v.kind !== 'turn' && typeof v.lastHeartbeat === 'number') return true
+    const v = e.value as { kind?: unknown; lastHeartbeat?: unknown; agentId?: unknown } | undefined
+    if (v && v.kind !== 'control' && v.kind !== 'turn' && v.kind !== 'roster' && typeof v.lastHeartbeat === 'number') {
+      agents.add(typeof v.agentId === 'string' ? v.agentId : '')
+    }
   }
-  return false
+  return [...agents]
+}
+
+interface WatchedWorker {
+  runtime: RuntimeKind
+  workerId: string | null
+  phase: string
+  restarts: number
+  /** The unit's agent and whether it is the session's main unit (issue #15; absent: the main one). */
+  agentId?: string
+  primary?: boolean
 }
 
 /** What the watch needs of the supervisor (public, read-only except the runtime's kill). */
 export interface WatchedSupervisor {
-  workerOf(sessionId: string): { runtime: RuntimeKind; workerId: string | null; phase: string; restarts: number } | null
+  workerOf(sessionId: string): WatchedWorker | null
+  /** Every worker unit of the session; without it, only the main one is watched. */
+  workersOf?(sessionId: string): WatchedWorker[]
   runtime(kind: RuntimeKind): Promise<WorkerRuntime>
 }
 
@@ -48,9 +68,18 @@ interface Seen {
   instance: string
   since: number
   lastBeat: number | null
+  /** Killed for silence: not again until a new instance runs. */
+  killed: boolean
 }
 
+/** A unit's key in the watch: the session id for its main unit (what check() answers for it). */
+const keyOf = (sessionId: string, w: WatchedWorker): string =>
+  w.primary === false && w.agentId ? `${sessionId}@${w.agentId}` : sessionId
+
 export class HeartbeatWatch {
+  /** Sessions whose workers are watched. */
+  private readonly sessions = new Set<string>()
+  /** By unit key. */
   private readonly seen = new Map<string, Seen>()
   private readonly now: () => number
   private timer: NodeJS.Timeout | null = null
@@ -82,60 +111,83 @@ export class HeartbeatWatch {
     this.timer = null
   }
 
-  /** A session whose worker should be watched (from reconcile, start, resume). */
+  private workersOf(sessionId: string): WatchedWorker[] {
+    const { supervisor } = this.o
+    if (supervisor.workersOf) return supervisor.workersOf(sessionId)
+    const main = supervisor.workerOf(sessionId)
+    return main ? [main] : []
+  }
+
+  /** A session whose workers should be watched (from reconcile, start, resume). */
   watch(sessionId: string): void {
-    // A placeholder until the worker runs: its first check starts the instance's clock.
-    if (!this.entry(sessionId)) this.seen.set(sessionId, { instance: '', since: this.now(), lastBeat: null })
+    this.sessions.add(sessionId)
+    for (const w of this.workersOf(sessionId)) this.entry(sessionId, w)
   }
 
-  beat(sessionId: string): void {
-    const e = this.entry(sessionId)
-    if (e) e.lastBeat = this.now()
+  /**
+   * Heartbeats of the session arrived: of `agentIds` (each beats the unit hosting it: its own,
+   * else the main one, which hosts every agent of a single-container session), or of unknown
+   * agents (every unit of the session).
+   */
+  beat(sessionId: string, agentIds?: readonly string[]): void {
+    const workers = this.workersOf(sessionId)
+    if (workers.length > 0) this.sessions.add(sessionId)
+    const beating =
+      agentIds && agentIds.length > 0
+        ? workers.filter((w) => agentIds.some((a) => a === w.agentId || (w.primary !== false && !workers.some((x) => x.agentId === a))))
+        : workers
+    for (const w of beating) {
+      const e = this.entry(sessionId, w)
+      if (e) e.lastBeat = this.now()
+    }
   }
 
-  private entry(sessionId: string): Seen | null {
-    const w = this.o.supervisor.workerOf(sessionId)
-    if (w?.phase !== 'running' || !w.workerId) return this.seen.get(sessionId) ?? null
+  private entry(sessionId: string, w: WatchedWorker): Seen | null {
+    const key = keyOf(sessionId, w)
+    if (w.phase !== 'running' || !w.workerId) return this.seen.get(key) ?? null
     const instance = `${w.workerId}#${w.restarts}`
-    let e = this.seen.get(sessionId)
+    let e = this.seen.get(key)
     if (!e || e.instance !== instance) {
-      e = { instance, since: this.now(), lastBeat: null }
-      this.seen.set(sessionId, e)
+      e = { instance, since: this.now(), lastBeat: null, killed: false }
+      this.seen.set(key, e)
     }
     return e
   }
 
-  /** Kills each running worker that has been silent too long; answers the sessions acted on. */
+  /** Kills each running worker that has been silent too long; answers the units acted on (a session id for its main one). */
   async check(): Promise<string[]> {
     const acted: string[] = []
     const now = this.now()
-    for (const sessionId of [...this.seen.keys()]) {
-      const w = this.o.supervisor.workerOf(sessionId)
-      if (!w) {
-        this.seen.delete(sessionId)
-        continue
-      }
-      const e = this.entry(sessionId)
-      if (!e || w.phase !== 'running' || !w.workerId) continue
-      const silentMs = e.lastBeat === null ? now - e.since : now - e.lastBeat
-      const allowed = e.lastBeat === null ? this.startAllowanceMs : this.staleAfterMs
-      if (silentMs <= allowed) continue
-      // Once per instance: the restart makes a new one (or the session is gone).
-      this.seen.delete(sessionId)
-      acted.push(sessionId)
-      this.kills++
-      this.o.logger.warn(
-        { sessionId, workerId: w.workerId, runtime: w.runtime, silentMs, staleAfterMs: allowed },
-        'worker heartbeat stale; killing it (restarted as a crash)',
-      )
-      try {
-        const runtime = await this.o.supervisor.runtime(w.runtime)
-        if (!runtime.kill) throw new Error(`the ${w.runtime} runtime cannot kill a worker`)
-        await runtime.kill(w.workerId)
-      } catch (err) {
-        this.o.logger.error({ err, sessionId, workerId: w.workerId }, 'could not kill a silent worker')
+    const live = new Set<string>()
+    for (const sessionId of [...this.sessions]) {
+      const workers = this.workersOf(sessionId)
+      if (workers.length === 0) this.sessions.delete(sessionId)
+      for (const w of workers) {
+        const key = keyOf(sessionId, w)
+        live.add(key)
+        const e = this.entry(sessionId, w)
+        if (!e || e.killed || w.phase !== 'running' || !w.workerId) continue
+        const silentMs = e.lastBeat === null ? now - e.since : now - e.lastBeat
+        const allowed = e.lastBeat === null ? this.startAllowanceMs : this.staleAfterMs
+        if (silentMs <= allowed) continue
+        // Once per instance: the restart makes a new one (or the unit is gone).
+        e.killed = true
+        acted.push(key)
+        this.kills++
+        this.o.logger.warn(
+          { sessionId, agentId: w.agentId, workerId: w.workerId, runtime: w.runtime, silentMs, staleAfterMs: allowed },
+          'worker heartbeat stale; killing it (restarted as a crash)',
+        )
+        try {
+          const runtime = await this.o.supervisor.runtime(w.runtime)
+          if (!runtime.kill) throw new Error(`the ${w.runtime} runtime cannot kill a worker`)
+          await runtime.kill(w.workerId)
+        } catch (err) {
+          this.o.logger.error({ err, sessionId, workerId: w.workerId }, 'could not kill a silent worker')
+        }
       }
     }
+    for (const key of [...this.seen.keys()]) if (!live.has(key)) this.seen.delete(key)
     return acted
   }
 }
