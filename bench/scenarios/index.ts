@@ -10,6 +10,7 @@ import { catchUp } from './catch-up'
 import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
 import { metricsCost } from './metrics-cost'
+import { multiAgentStart } from './multi-agent-start'
 import { rss } from './rss'
 import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
@@ -34,6 +35,7 @@ export const scenarios: Scenario[] = [
   rss,
   writersManyStreams,
   workerStart,
+  multiAgentStart,
   sessionWriter,
   sequentialApp,
   metricsCost,
