@@ -65,6 +65,10 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
   const hosts = new Map<string, AgentHost>()
   /** Agents whose token is being fetched (their host starts when it arrives). */
   const starting = new Set<string>()
+  /** Agents stopping because the roster dropped them. */
+  const removing = new Set<string>()
+  /** Agents a stop control ended: they stay stopped in this process (until removed and added again). */
+  const halted = new Set<string>()
   let setup: { config: SessionConfig; agents: SessionAgents } | null = null
   let multi = true
   let terminal: Terminal | null = null
@@ -98,6 +102,10 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
       terminal?.close()
       terminal = null
     }
+    // Removed, then added back while it was stopping: start it again (a stop control's agent stays stopped).
+    if (removing.delete(agentId)) {
+      if (!stopping && wanted(primaryView.roster).includes(agentId)) return void startHost(agentId)
+    } else if (!stopping) halted.add(agentId)
     // Every agent stopped one by one: nothing is left for this process to do.
     if (!stopping && hosts.size === 0 && starting.size === 0) void shutdown('every agent stopped')
   }
@@ -181,9 +189,12 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
     if (!setup || !multi) return
     const ids = wanted(roster)
     for (const [agentId, host] of hosts) {
-      if (!ids.includes(agentId)) void host.stop('removed from the session')
+      if (ids.includes(agentId)) continue
+      removing.add(agentId)
+      void host.stop('removed from the session')
     }
-    for (const agentId of ids) void startHost(agentId)
+    for (const agentId of halted) if (!ids.includes(agentId)) halted.delete(agentId)
+    for (const agentId of ids) if (!halted.has(agentId)) void startHost(agentId)
   }
 
   const reader = new SessionReader({

@@ -201,6 +201,21 @@ describe('several agents in one single-container session', { timeout: 180_000 },
     expect(turnRecord(events, `turn:${after}@d`)).toBeUndefined()
     expect(await workerPids()).toEqual([pid])
   })
+
+  it('stops only the agent a stop names; it stays stopped when the roster changes, the others go on', async () => {
+    const [pid] = await workerPids()
+    const res = await h.request(`/api/streams?sessionId=${id}`, {
+      json: { channel: 'agent-state', data: { kind: 'control', action: 'stop', agentId: 'c', reason: 'user', requestedBy: 'admin-user' } },
+    })
+    expect(res.status).toBe(200)
+    await h.waitFor(id, (e) => stateOf(e, 'c')?.status === 'stopped', 'c to stop')
+    expect((await h.request(`/api/sessions/${id}/agents`, { json: { id: 'e', model: 'echo' } })).status).toBe(201)
+    await h.waitFor(id, (e) => stateOf(e, 'e')?.status === 'idle', 'the added agent to start')
+    const m = await h.postMessage(id, '@a still here?')
+    const events = await h.waitFor(id, (e) => turnRecord(e, `turn:${m}@a`)?.status === 'done' && e, "a's answer")
+    expect(stateOf(events, 'c')?.status).toBe('stopped')
+    expect(await workerPids()).toEqual([pid])
+  })
 })
 
 describe('several agents in a long-running session: one worker per agent', { timeout: 180_000 }, () => {
