@@ -121,7 +121,7 @@ export class AgentLoop {
         if (settled && messageId !== undefined) await this.o.afterTurn?.(turn, messageId)
       } catch (err) {
         // Only publishing can fail here, and a publisher failure already ends the worker.
-        log.error({ turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
+        log.error({ agentId: this.o.agentId, turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
       } finally {
         this.runningTurn = null
         this.setRequestId(undefined)
@@ -165,7 +165,7 @@ export class AgentLoop {
         state.update({ status: 'idle', currentStep: `turn ${turn}: cancelled`, turns: turn })
       } else {
         const message = err instanceof Error ? err.message : String(err)
-        log.error({ turn, error: message }, 'turn failed')
+        log.error({ agentId: this.o.agentId, turn, error: message }, 'turn failed')
         this.cancelTurn(turn, `Model error: ${message}`)
         turns.update(turn, 'failed', { reason: message })
         state.update({ status: 'idle', currentStep: `turn ${turn}: failed`, error: message.slice(0, 2000), turns: turn })
