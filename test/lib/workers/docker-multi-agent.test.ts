@@ -7,7 +7,7 @@ import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dockerClient } from '../../../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
-import { LABELS } from '../../../src/lib/workers/runtimes/docker'
+import { containerNameFor, LABELS } from '../../../src/lib/workers/runtimes/docker'
 import { chunkGaps, duplicateImmutableEvents, ensureDockerEngine, ofType, startWorkerHarness, type Event, type WorkerHarness } from './harness'
 
 const AGENTS = ['a', 'b', 'c'] as const
@@ -36,6 +36,19 @@ function turnRecords(events: Event[]): Map<string, Event['value']> {
 }
 
 let docker: Docker
+
+async function inspectOrNull(name: string): Promise<Docker.ContainerInspectInfo | null> {
+  try {
+    return await docker.getContainer(name).inspect()
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null
+    throw err
+  }
+}
+
+/** Agents whose own state entry (with a heartbeat) is in the stream. */
+const heartbeating = (events: Event[]) =>
+  new Set(ofType(events, 'agent-state').filter((e) => e.value.kind === 'state' && typeof e.value.lastHeartbeat === 'number').map((e) => e.value.agentId))
 
 beforeAll(async () => {
   ensureDockerEngine()
@@ -114,3 +127,46 @@ describe('docker: several agents in one container', { timeout: 240_000 }, () => 
     expect(h.supervisor.workersOf(id)).toEqual([expect.objectContaining({ agentId: 'a', primary: true, phase: 'running', restarts: 1 })])
   })
 })
+
+describe('docker: one container per agent outside single-container', { timeout: 240_000 }, () => {
+  it('names and labels each agent its container, and a restarted server adopts each as its unit', async () => {
+    const first = await startWorkerHarness({ runtime: 'docker', hooks: { stopWorkersOnClose: false } })
+    let second: WorkerHarness | null = null
+    try {
+      const id = await first.createSession({ pattern: 'hybrid', agent: undefined, agents: [{ id: 'a', model: 'echo' }, { id: 'b', model: 'echo' }] })
+      await first.waitFor(id, (e) => heartbeating(e).has('a') && heartbeating(e).has('b'), 'both agents to beat', 120_000)
+      const main = (await inspectOrNull(containerNameFor(id)))!
+      const b = (await inspectOrNull(containerNameFor(id, 'b')))!
+      expect(b.Name).toBe(`/tether-agent-${id}--b`)
+      expect(b.Config.Labels[LABELS.session]).toBe(id)
+      expect(b.Config.Labels[LABELS.agent]).toBe('b')
+      expect(main.Config.Labels[LABELS.agent]).toBe('')
+      // Each its own /work volume.
+      const work = (c: Docker.ContainerInspectInfo) => c.Mounts.find((m) => m.Destination === '/work')?.Name
+      expect(work(b)).toBeTruthy()
+      expect(work(b)).not.toBe(work(main))
+      await first.close()
+
+      second = await startWorkerHarness({ runtime: 'docker', dataDir: first.dataDir })
+      const h2 = second
+      // Both leftovers restarted in place (new containers, same names and volumes), one unit each.
+      await expect.poll(async () => (await inspectOrNull(containerNameFor(id, 'b')))?.Id, { timeout: 60_000 }).not.toBe(b.Id)
+      await expect.poll(async () => (await inspectOrNull(containerNameFor(id)))?.Id, { timeout: 60_000 }).not.toBe(main.Id)
+      expect(work((await inspectOrNull(containerNameFor(id, 'b')))!)).toBe(work(b))
+      await expect
+        .poll(() => h2.supervisor.workersOf(id).map((w) => `${w.agentId}:${w.phase}:${w.restarts}`), { timeout: 60_000 })
+        .toEqual(['a:running:1', 'b:running:1'])
+      await h2.postMessage(id, '@b after the restart')
+      const events = await h2.waitFor(id, (e) => agentAnswer(e, 'b', 1) === 'Echo: after the restart' && e, "b's answer", 120_000)
+      expect(agentAnswer(events, 'a', 1)).toBe('')
+      expect(duplicateImmutableEvents(events)).toEqual([])
+      await h2.close()
+      second = null
+      expect(await inspectOrNull(containerNameFor(id, 'b'))).toBeNull()
+      expect(await inspectOrNull(containerNameFor(id))).toBeNull()
+    } finally {
+      await second?.close()
+    }
+  })
+})
+
