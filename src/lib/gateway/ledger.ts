@@ -46,6 +46,19 @@ function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string, agen
   return { inputTokens: row?.inputTokens ?? 0, outputTokens: row?.outputTokens ?? 0, costUsd: round(row?.costUsd ?? 0) }
 }
 
+/** What a session and one of its agents spent, in one scan of the session's rows (the reservation's check). */
+function spent(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string, agentId: string | null): { session: number; agent: number } {
+  const row = db
+    .select({
+      session: sql<number>`coalesce(sum(${modelCalls.costUsd}), 0)`,
+      agent: sql<number>`coalesce(sum(case when ${modelCalls.agentId} = ${agentId} then ${modelCalls.costUsd} else 0 end), 0)`,
+    })
+    .from(modelCalls)
+    .where(eq(modelCalls.sessionId, sessionId))
+    .get()
+  return { session: round(row?.session ?? 0), agent: round(row?.agent ?? 0) }
+}
+
 export class ModelLedger {
   /** Totals per session, dropped on every ledger write: usage is refreshed on every session append. */
   private readonly cache = new Map<string, LedgerTotals>()
@@ -97,18 +110,19 @@ export class ModelLedger {
   reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget): Reservation {
     this.cache.delete(sessionId)
     return this.db.transaction((tx) => {
-      const spent = sums(tx, sessionId).costUsd
-      const agentSpent = agent ? sums(tx, sessionId, agent.agentId).costUsd : 0
-      if (budgetUsd !== null && spent + estimateUsd > budgetUsd)
-        return { ok: false as const, over: 'session' as const, spentUsd: spent, agentSpentUsd: agentSpent }
+      const both = spent(tx, sessionId, agent?.agentId ?? null)
+      const spentUsd = both.session
+      const agentSpent = agent ? both.agent : 0
+      if (budgetUsd !== null && spentUsd + estimateUsd > budgetUsd)
+        return { ok: false as const, over: 'session' as const, spentUsd, agentSpentUsd: agentSpent }
       if (agent && agent.budgetUsd !== null && agentSpent + estimateUsd > agent.budgetUsd)
-        return { ok: false as const, over: 'agent' as const, spentUsd: spent, agentSpentUsd: agentSpent }
+        return { ok: false as const, over: 'agent' as const, spentUsd, agentSpentUsd: agentSpent }
       const row = tx
         .insert(modelCalls)
         .values({ sessionId, agentId: agent?.agentId ?? null, model, status: 'running', costUsd: estimateUsd, estimateUsd, startedAt: this.now() })
         .returning({ id: modelCalls.id })
         .get()
-      return { ok: true as const, callId: row.id, spentUsd: spent, agentSpentUsd: agentSpent }
+      return { ok: true as const, callId: row.id, spentUsd, agentSpentUsd: agentSpent }
     })
   }
 
