@@ -85,3 +85,38 @@ describe('supervisor: one worker per agent, one per single-container session', {
     expect(await runtimeWorkers(id)).toHaveLength(1)
   })
 })
+
+describe('supervisor: per-agent workers from the warm pool', { timeout: 120_000 }, () => {
+  let h: WorkerHarness
+  beforeAll(async () => {
+    h = await startWorkerHarness({ runtime: 'process', warmPool: { process: 2 } })
+    await h.supervisor.runtime('process')
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  it("claims a warm worker for each agent's unit, and each serves its own agent", async () => {
+    const pool = h.supervisor.pool('process')!
+    await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
+    const warmIds = (await (await h.supervisor.runtime('process')).list()).filter((w) => w.sessionId === null).map((w) => w.id)
+    const id = await h.createSession({ pattern: 'long-running', agent: undefined, agents: [echo('a'), echo('b')] })
+    await expect.poll(() => h.supervisor.workersOf(id).filter((w) => w.phase === 'running').length, { timeout: 60_000 }).toBe(2)
+    expect(
+      h.supervisor
+        .workersOf(id)
+        .map((w) => w.workerId)
+        .sort(),
+    ).toEqual([...warmIds].sort())
+    await h.postMessage(id, '@b from a warm worker')
+    const events = await h.waitFor(
+      id,
+      (e) => ofType(e, 'chunk').some((c) => c.value.author === 'b' && c.value.done) && e,
+      "b's answer",
+    )
+    const b = ofType(events, 'chunk').filter((c) => c.value.author === 'b' && c.value.role === 'assistant')
+    expect(b.map((c) => c.value.delta).join('')).toBe('Echo: from a warm worker')
+    expect(ofType(events, 'chunk').some((c) => c.value.author === 'a')).toBe(false)
+  })
+})
+
