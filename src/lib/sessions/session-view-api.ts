@@ -20,6 +20,11 @@ import type { TokenClaims } from './tokens'
 
 /** Views kept (least recently opened dropped first): each holds its session's current rows. */
 const KEPT_VIEWS = 16
+/**
+ * And at most this many rows in all (a compacted 10,000-message session is ~27,000; an uncompacted
+ * one ten times that): the one just read is always kept.
+ */
+const KEPT_ROWS = 1_000_000
 
 interface Entry {
   state: SessionViewState
@@ -48,10 +53,22 @@ export class SessionViews {
     const run = held.queue.then(async () => {
       const read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), held.state.offset)
       held.state.apply(read.messages, read.nextOffset)
+      this.trim(held)
       return held.state
     })
     held.queue = run.catch(() => undefined)
     return run
+  }
+
+  private trim(keep: Entry): void {
+    let rows = 0
+    for (const e of this.entries.values()) rows += e.state.size
+    for (const [id, e] of this.entries) {
+      if (rows <= KEPT_ROWS) break
+      if (e === keep) continue
+      rows -= e.state.size
+      this.entries.delete(id)
+    }
   }
 
   /** A deleted session's view goes with it. */

@@ -84,6 +84,11 @@ export class SessionViewState {
   private sorted: { messages: string[]; index: Map<string, number> } | undefined
   private terminalList: Row[] | undefined
 
+  /** Rows held (what the view costs in memory, roughly proportional). */
+  get size(): number {
+    return this.messageOf.size + this.others.size + this.terminal.size
+  }
+
   /** Folds one read of the stream in (events in stream order, ending at `offset`). */
   apply(events: readonly unknown[], offset: string): void {
     for (const event of events) {
