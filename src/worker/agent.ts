@@ -347,7 +347,10 @@ export function buildHistory(view: SessionView, turn: number): ProviderMessage[]
     // A hand-off answers another agent's reply: say who wrote it, in a block of its own (the
     // reply stays the last block, which is what the echo double reads).
     const said = from === undefined ? [] : [{ type: 'text' as const, text: `Agent @${from} wrote to you:\n` }]
-    messages.push({ role: 'user', content: [...said, { type: 'text', text: view.userText(t) }] })
+    // With several agents: what the others said since this agent's previous turn (session-context.ts).
+    const context = view.contextBefore(t)
+    const before = context ? [{ type: 'text' as const, text: context }] : []
+    messages.push({ role: 'user', content: [...before, ...said, { type: 'text', text: view.userText(t) }] })
     if (t === turn) break
     const record = view.turns.get(t)
     if (!record) continue

@@ -10,15 +10,15 @@
  * as of that message; a session without a roster entry is this agent's alone, so every message
  * is one of its turns, as before), or a hand-off: another agent's final `done` turn record whose
  * `handoffs` name this agent, answering that agent's reply (its turn's last step message).
- * A turn is made of steps; step s is
- * one assistant message `<agentId>:t<k>:s<s>` whose chunks stream the text, followed by the
- * tool-call records the model asked for in that step, followed by the step's `done` chunk. A turn
- * has ended when one of its steps is done and asked for no tool call.
+ * A turn is made of steps; step s is one assistant message `<agentId>:t<k>:s<s>` whose chunks
+ * stream the text, followed by the tool-call records the model asked for in that step, followed
+ * by the step's `done` chunk. A turn has ended when one of its steps is done and asked for no tool call.
  */
 import { addressees, singleAgentRoster, turnIdFor, type Roster } from '../lib/common/agent-roster'
 import type { AgentRoster, AgentTurn } from '../lib/sessions/channel-schemas'
 import type { AgentControl, AgentState, Chunk, StreamEvent, TerminalLine, ToolCall } from './events'
 import { HandoffReplies } from './handoff-replies'
+import { SessionContext } from './session-context'
 
 export interface UserMessage {
   messageId: string
@@ -106,6 +106,9 @@ export class SessionView {
   /** This agent's turns: index + 1 is the turn number. */
   readonly triggers: TurnTrigger[] = []
   private readonly triggerIds = new Set<string>()
+  /** What others said (session-context.ts), and how much of it there was at each trigger. */
+  readonly context = new SessionContext()
+  private readonly contextAt: number[] = []
   /** The latest roster entry (null: none yet, the session is this agent's alone). */
   roster: Roster | null = null
   /** Other agents' replies, for the hand-offs that answer them (one store a worker's views can share). */
@@ -188,8 +191,11 @@ export class SessionView {
       if (!chunk.done) return []
       message.done = true
       this.completedUserMessages.push(chunk.messageId)
-      if (!addressees(joinParts(message.parts), this.currentRoster()).includes(this.agentId)) return []
-      return [{ kind: 'user-message', turn: this.addTrigger({ messageId: chunk.messageId, depth: 0 }) }]
+      if (addressees(joinParts(message.parts), this.currentRoster()).includes(this.agentId)) {
+        return [{ kind: 'user-message', turn: this.addTrigger({ messageId: chunk.messageId, depth: 0 }) }]
+      }
+      this.context.add({ who: message.author, messageId: chunk.messageId, agent: false })
+      return []
     }
     if (chunk.author !== this.agentId) {
       if (this.feedsReplies) this.replies.apply(chunk)
@@ -215,23 +221,19 @@ export class SessionView {
   private addTrigger(trigger: TurnTrigger): number {
     this.triggers.push(trigger)
     this.triggerIds.add(trigger.messageId)
+    this.contextAt.push(this.context.size)
     return this.triggers.length
   }
 
-  private applyRoster(entry: AgentRoster): ViewNotice[] {
-    const roster: Roster = {
-      agents: entry.agents.map((a) => ({ id: a.id, name: a.name })),
-      defaultAgent: entry.defaultAgent,
-      unaddressed: entry.unaddressed,
-      maxAgentTurnsInARow: entry.maxAgentTurnsInARow,
-    }
+  private applyRoster({ agents, defaultAgent, unaddressed, maxAgentTurnsInARow }: AgentRoster): ViewNotice[] {
+    const roster: Roster = { agents: agents.map((a) => ({ id: a.id, name: a.name })), defaultAgent, unaddressed, maxAgentTurnsInARow }
     this.roster = roster
     return [{ kind: 'roster', roster }]
   }
 
   /**
    * Turn records: this agent's own (by id) are kept; another agent's final `done` record that
-   * hands off to this one starts a turn answering that agent's reply.
+   * hands off to this one starts a turn answering that agent's reply (any other is context).
    */
   private applyTurnRecord(record: AgentTurn): ViewNotice[] {
     if (record.id === turnIdFor(record.messageId, this.agentId)) {
@@ -239,22 +241,20 @@ export class SessionView {
       return []
     }
     const from = record.agentId
-    if (!from || from === this.agentId || record.status !== 'done' || !record.handoffs?.includes(this.agentId)) return []
+    if (!from || from === this.agentId || record.status !== 'done') return []
     const messageId = this.replies.replyOf(from, record.turn)
+    if (!record.handoffs?.includes(this.agentId)) {
+      this.context.add({ who: from, messageId, agent: true })
+      return []
+    }
     if (this.triggerIds.has(messageId)) return []
     const turn = this.addTrigger({ messageId, depth: (record.depth ?? 0) + 1, from })
     return [{ kind: 'handoff', turn, from }]
   }
 
-  /** The trigger of `turn` (undefined for a turn not asked for). */
-  trigger(turn: number): TurnTrigger | undefined {
-    return this.triggers[turn - 1]
-  }
-
-  /** The message `turn` answers. */
-  messageIdOf(turn: number): string | undefined {
-    return this.triggers[turn - 1]?.messageId
-  }
+  /** The trigger of `turn` (undefined for a turn not asked for), and the message it answers. */
+  trigger = (turn: number): TurnTrigger | undefined => this.triggers[turn - 1]
+  messageIdOf = (turn: number): string | undefined => this.triggers[turn - 1]?.messageId
 
   /** The record of step `s` of turn `k`, created on first sight (null for an unknown turn). */
   step(turn: number, s: number): StepRecord | null {
@@ -367,6 +367,15 @@ export class SessionView {
     if (trigger.from !== undefined) return this.replies.text(trigger.messageId)
     const message = this.userMessages.get(trigger.messageId)
     return message ? joinParts(message.parts) : ''
+  }
+
+  /** What others said between this agent's previous turn and `turn` ('' for none). */
+  contextBefore(turn: number): string {
+    const to = this.contextAt[turn - 1]
+    if (to === undefined) return ''
+    return this.context.text(this.contextAt[turn - 2] ?? 0, to, (e) =>
+      e.agent ? this.replies.text(e.messageId) : joinParts(this.userMessages.get(e.messageId)?.parts ?? new Map()),
+    )
   }
 
   /** This agent's reply in `turn`: its last step's text (what hand-offs are read from). */

@@ -127,12 +127,13 @@ describe('SessionView with several agents', () => {
     // c was not named; a does not hand off to itself.
     expect(replay('c', events).view.triggers).toEqual([])
     expect(triggersOf(replay('a', events).view)).toEqual(['m1'])
-    // The model is told who wrote it; the reply stays the last block (what echo reads).
+    // The model is told who wrote it (after what alice asked a); the reply stays the last block (what echo reads).
     const history = buildHistory(b.view, 1)
     expect(history).toEqual([
       {
         role: 'user',
         content: [
+          { type: 'text', text: 'Meanwhile in this session (not addressed to you):\nalice: @a /relay b hello\n' },
           { type: 'text', text: 'Agent @a wrote to you:\n' },
           { type: 'text', text: '@b hello' },
         ],
@@ -154,6 +155,43 @@ describe('SessionView with several agents', () => {
       turnRecord('a', 'm2', 2, 'done'),
     ]
     expect(replay('b', events).view.triggers).toEqual([])
+  })
+})
+
+describe("an agent's model sees what the others said since its previous turn", () => {
+  it('puts people’s messages to others and the others’ finished replies before its own input', () => {
+    const events = [
+      roster(['a', 'b']),
+      user('m1', '@b hi'),
+      reply('b', 1, 0, 'Echo: hi'),
+      turnRecord('b', 'm1', 1, 'done', { depth: 0 }),
+      // Replayed: still one entry.
+      turnRecord('b', 'm1', 1, 'done', { depth: 0 }),
+      user('m2', '@a what did b say?'),
+      reply('a', 1, 0, 'Echo: what did b say?'),
+      user('m3', '@a and now?'),
+    ]
+    const { view } = replay('a', events)
+    const context = 'Meanwhile in this session (not addressed to you):\nalice: @b hi\n@b: Echo: hi\n'
+    expect(view.contextBefore(1)).toBe(context)
+    // Nothing new between its first and second turn.
+    expect(view.contextBefore(2)).toBe('')
+    const history = buildHistory(view, 1)
+    expect(history[0]!.content).toEqual([
+      { type: 'text', text: context },
+      { type: 'text', text: '@a what did b say?' },
+    ])
+    // The echo double answers the turn's own input (the last block).
+    expect(echoPlan({ model: 'echo', system: '', messages: history, tools: [], signal: new AbortController().signal }).text).toBe(
+      'Echo: what did b say?',
+    )
+    // b sees alice's message to it as its input, not as context (and a's reply has no done record yet).
+    expect(replay('b', events).view.contextBefore(1)).toBe('')
+  })
+
+  it('a single-agent session has no context block: the model input is as before', () => {
+    const { view } = replay('agent', [user('m1', 'hello'), reply('agent', 1, 0, 'Echo: hello'), user('m2', 'again')])
+    expect(buildHistory(view, 2).map((m) => m.content.length)).toEqual([1, 1, 1])
   })
 })
 
