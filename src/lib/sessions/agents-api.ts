@@ -1,6 +1,6 @@
 /**
  * A session's agents in the sessions API (issue #15; specs/agents.md):
- *   GET    /api/sessions/:id/agents                  the list, routing and per-agent usage (any session role)
+ *   GET    /api/sessions/:id/agents                  the list, routing, roster and per-agent usage (any session role)
  *   POST   /api/sessions/:id/agents                  add one (admin, or the session's owner)
  *   DELETE /api/sessions/:id/agents/:agentId         remove one (admin, or the session's owner)
  *   POST   /api/sessions/:id/agents/:agentId/token   a worker token for another agent of a
@@ -9,6 +9,8 @@
 import { requireSession } from './auth'
 import { HttpError, json, parseWith } from './http'
 import type { SessionManager } from './manager'
+import { agentUsages } from './agent-usage'
+import type { SessionFold } from './fold'
 import { rosterOf } from './session-agents'
 import { sessionAgentSchema, type SessionRecord } from './session-types'
 import { DEFAULT_TTL_SECONDS, type TokenClaims } from './tokens'
@@ -31,24 +33,9 @@ export function requireOwnerOrAdmin(claims: TokenClaims, session: SessionRecord)
   }
 }
 
-function agentsView(
-  session: SessionRecord,
-  usage: Map<string, { status: string; tokensIn: number; tokensOut: number; costUsd: number; turns: number }>,
-) {
-  return {
-    agents: session.agents.map((a) => ({
-      ...a,
-      status: usage.get(a.id)?.status ?? null,
-      usage: {
-        tokensIn: usage.get(a.id)?.tokensIn ?? 0,
-        tokensOut: usage.get(a.id)?.tokensOut ?? 0,
-        costUsd: usage.get(a.id)?.costUsd ?? 0,
-        turns: usage.get(a.id)?.turns ?? 0,
-      },
-    })),
-    routing: session.routing,
-    roster: rosterOf(session),
-  }
+/** The list, its routing, the roster and each agent's usage (removed agents keep a row: the rows sum to the session's). */
+function agentsView(session: SessionRecord, fold: Pick<SessionFold, 'agents'> | null) {
+  return { agents: session.agents, routing: session.routing, roster: rosterOf(session), usage: agentUsages(fold, session) }
 }
 
 /** Answers the `agents` sub-resource of session `id`; null when `segments` is not one. */
@@ -70,7 +57,7 @@ export async function agentsRoute(
     if (req.method === 'GET') {
       requireSession(claims, id, ANY_SESSION_ROLE)
       const fold = await manager.logs.fold(id).catch(() => null)
-      return json(agentsView(session, fold?.agents ?? new Map()))
+      return json(agentsView(session, fold))
     }
     if (req.method === 'POST') {
       requireOwnerOrAdmin(claims, session)

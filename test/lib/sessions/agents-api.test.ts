@@ -107,7 +107,21 @@ describe('several agents in one session: the API, the roster and who is asked', 
     const list = (await (await api(`/${id}/agents`)).json()) as Json
     expect(list.agents.map((a: Json) => a.id)).toEqual(['b', 'd'])
     expect(list.roster.defaultAgent).toBe('b')
-    expect(list.agents[0].usage).toEqual({ tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0 })
+    // no agent has reported yet: zero rows for the listed ones, none for a removed agent that never ran
+    expect(list.usage.map((u: Json) => [u.agentId, u.status, u.tokensIn, u.costUsd, u.turns])).toEqual([
+      ['b', null, 0, 0, 0],
+      ['d', null, 0, 0, 0],
+    ])
+    // b reports (its worker writes its own agent-state): the list shows it, and the rows sum to the session's usage
+    const bToken = await h.app.issueToken({ role: 'worker', sessionId: id, subject: 'b' })
+    const state = { kind: 'state', agentId: 'b', status: 'idle', tokensIn: 7, tokensOut: 11, costUsd: 0.25, turns: 2 }
+    expect((await h.request(`/api/streams?sessionId=${id}`, { token: bToken, json: { channel: 'agent-state', data: state } })).status).toBe(
+      200,
+    )
+    const after = (await (await api(`/${id}/agents`)).json()) as Json
+    expect(after.usage[0]).toMatchObject({ agentId: 'b', status: 'idle', tokensIn: 7, tokensOut: 11, costUsd: 0.25, turns: 2 })
+    const { session: record } = (await (await api(`/${id}`)).json()) as Json
+    expect(record.usage).toMatchObject({ tokensIn: 7, tokensOut: 11, costUsd: 0.25, turns: 2 })
   })
 
   it('refuses bad changes with reasons: duplicate id, bad id, the last agent, unknown agent, both agent and agents', async () => {
