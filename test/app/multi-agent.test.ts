@@ -83,7 +83,14 @@ async function sendTo(page: Page, prefix: string, agentId: string, rest: string)
   // Arrow down to the agent (the first option is picked when the menu opens), Tab inserts it.
   for (let i = 0; i < options.indexOf(agentId); i++) await page.keyboard.press('ArrowDown')
   await page.keyboard.press('Tab')
-  await until(page, 'the mention inserted', async () => (await box.inputValue()) === `@${agentId} `)
+  // Inserted, with the caret after it (what is typed next follows the mention).
+  const inserted = `@${agentId} `
+  await until(
+    page,
+    'the mention inserted',
+    async () =>
+      (await box.evaluate((el: HTMLTextAreaElement) => [el.value, el.selectionStart])).join('|') === `${inserted}|${inserted.length}`,
+  )
   expect(await menu.count()).toBe(0)
   await page.keyboard.type(rest)
   await page.keyboard.press('Enter')
@@ -270,4 +277,88 @@ describe('several agents in one session, two people', () => {
       await opened.close()
     }
   }, 300_000)
+  it('"Stop <agent>" cancels only that agent\'s turn; the other agent answering the same message finishes', async () => {
+    const admin = await server.token('admin')
+    const session = await createSession(server, admin, 'Stop one agent', {
+      pattern: 'single-container',
+      agent: undefined,
+      agents: [
+        { id: 'a', name: 'Ada', provider: 'echo', model: 'echo' },
+        { id: 'b', name: 'Bo', provider: 'echo', model: 'echo' },
+      ],
+    })
+    const ada = await openAsAdmin(session.id, admin)
+    const { page } = ada
+    await page.locator('[data-testid="agent-card"][data-agent-id="b"]').waitFor()
+    // Both agents answer one message that names both, slowly.
+    const box = page.locator('#composer-input')
+    await until(page, 'the message box enabled', async () => !(await box.isDisabled()))
+    await box.fill('@a @b /slow /count 150')
+    await box.press('Enter')
+    const message = page.locator('[data-testid="message"][data-role="user"]', { hasText: '/count 150' }).last()
+    await message.waitFor()
+    const messageId = (await message.getAttribute('data-message-id')) ?? ''
+    const stopA = page.locator('[data-agent-id="a"] [data-testid="agent-card-stop"]')
+    await stopA.waitFor()
+    expect(await stopA.textContent()).toContain('Stop Ada')
+    await stopA.click()
+    const chip = (agentId: string) => message.locator(`[data-testid="turn-status"][data-agent-id="${agentId}"]`)
+    await until(page, "a's turn cancelled", async () => (await chip('a').getAttribute('data-turn-status')) === 'cancelled', 90_000)
+    await until(page, "b's turn done", async () => (await chip('b').getAttribute('data-turn-status')) === 'done', 90_000)
+    expect(await chip('a').textContent()).toContain('Ada: stopped by')
+    // The stream: one cancel control, naming agent a and the message.
+    const controls = (await readStream(server, admin, session.id))
+      .filter((e) => e.type === 'agent-state' && e.value?.kind === 'control' && e.value.action === 'cancel')
+      .map((e) => ({ agentId: e.value?.agentId, messageId: e.value?.messageId }))
+    expect(controls).toEqual([{ agentId: 'a', messageId }])
+    // b's answer is whole; a's stops short.
+    const fromB = await answer(page, '150')
+    expect(fromB.agentId).toBe('b')
+    expect(await ada.csp()).toEqual([])
+    await ada.close()
+  }, 300_000)
+
+  it('"New session" with several agents creates them, the roster in the panel and @ menu', async () => {
+    const admin = await server.token('admin')
+    const { context, page, errors } = await newPage(browser)
+    await context.addInitScript((token) => localStorage.setItem('tether.token.admin', token), admin)
+    await page.goto(server.url)
+    await page.getByTestId('new-session').click()
+    const dialog = page.locator('[data-testid="new-session-form"]')
+    await dialog.locator('#ns-title').fill('Made with agents')
+    await dialog.getByTestId('ns-several-agents').click()
+    expect(await dialog.locator('#ns-pattern').inputValue()).toBe('single-container')
+    await dialog.locator('#ns-agent-0-name').fill('Planner')
+    await dialog.locator('#ns-agent-1-id').fill('Bad Id')
+    await dialog.getByTestId('create-session').click()
+    expect(await dialog.locator('.form-error').textContent()).toContain('Bad Id')
+    await dialog.locator('#ns-agent-1-id').fill('coder')
+    await dialog.locator('#ns-agent-1-name').fill('Coder')
+    await dialog.getByTestId('create-session').click()
+    await page.waitForURL(/\/sessions\/s_/)
+    await page.locator('[data-testid="agent-card"][data-agent-id="coder"]').waitFor()
+    const cards = await page
+      .locator('[data-testid="agent-card"]')
+      .evaluateAll((els) =>
+        els.map((el) => [el.getAttribute('data-agent-id'), el.querySelector('[data-testid="agent-card-name"]')?.textContent]),
+      )
+    expect(cards).toEqual([
+      ['a', 'Planner'],
+      ['coder', 'Coder'],
+    ])
+    const box = page.locator('#composer-input')
+    await until(page, 'the message box enabled', async () => !(await box.isDisabled()))
+    await box.click()
+    await page.keyboard.type('@co')
+    const options = await page
+      .locator('[data-testid="mention-menu"] [role="option"]')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-agent-id')))
+    expect(options).toEqual(['coder'])
+    // Escape closes the menu and keeps the text.
+    await page.keyboard.press('Escape')
+    expect(await page.locator('[data-testid="mention-menu"]').count()).toBe(0)
+    expect(await box.inputValue()).toBe('@co')
+    expect(errors).toEqual([])
+    await context.close()
+  }, 120_000)
 })

@@ -3,7 +3,7 @@
  * by what follows it); ↑/↓ pick, Enter or Tab inserts `@<id> `, Escape closes. The hook watches
  * the textarea's caret itself, so the box only wires its keydown through and renders the menu.
  */
-import { useEffect, useLayoutEffect, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react'
+import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react'
 import type { RosterAgent } from '../../lib/common/agent-roster'
 import { insertMention, mentionAt, mentionCandidates } from '../../lib/sessions/client/agents'
 import { AgentDot } from './AgentName'
@@ -21,6 +21,7 @@ export function useMentionCompletion(
   agents: readonly (RosterAgent & { colour: number })[] | undefined,
 ): MentionCompletion {
   const [caret, setCaret] = useState(0)
+  const placeCaret = useRef<number | null>(null)
   const [pick, setPick] = useState(0)
   /** the `@` position the reader closed the menu at (Escape), so it stays closed there */
   const [dismissed, setDismissed] = useState<number | null>(null)
@@ -29,7 +30,14 @@ export function useMentionCompletion(
   // biome-ignore lint/correctness/useExhaustiveDependencies: text is the trigger: the caret moved with what was typed
   useLayoutEffect(() => {
     const el = ref.current
-    if (el) setCaret(el.selectionStart ?? el.value.length)
+    if (!el) return
+    // After an inserted mention, the caret goes after it in the same commit (not a frame later,
+    // when keys typed meanwhile would already have landed after the old caret).
+    if (placeCaret.current !== null) {
+      el.setSelectionRange(placeCaret.current, placeCaret.current)
+      placeCaret.current = null
+    }
+    setCaret(el.selectionStart ?? el.value.length)
   }, [text])
   // …and when it moves without one. Not on 'input': a render between the native listener and
   // React's onChange would put the controlled textarea back to the old text and drop the key.
@@ -55,14 +63,11 @@ export function useMentionCompletion(
   const choose = (agentId: string) => {
     if (!at) return
     const next = insertMention(text, at.start, Math.min(caret, text.length), agentId)
+    placeCaret.current = next.caret
     setText(next.text)
     setPick(0)
     setCaret(next.caret)
-    // After React writes the new value, put the caret after the inserted mention.
-    requestAnimationFrame(() => {
-      ref.current?.setSelectionRange(next.caret, next.caret)
-      ref.current?.focus()
-    })
+    ref.current?.focus()
   }
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>): boolean => {

@@ -15,6 +15,8 @@ export interface SessionAgentsState {
   stop(turn: TurnView): void
   /** the roster for `@` completion (undefined in a single-agent session: nothing to complete) */
   mentionable?: Array<{ id: string; name: string; colour: number }>
+  /** who the header's Stop stops: ` <agent name>` with several agents, else '' */
+  stopLabel: string
   adding: boolean
   setAdding(open: boolean): void
 }
@@ -65,5 +67,6 @@ export function useSessionAgents(
     () => (agents.logged ? agents.cards.filter((c) => c.onRoster).map((c) => ({ id: c.id, name: c.name, colour: c.colour })) : undefined),
     [agents],
   )
-  return { agents, canManage, cardActions, stop, mentionable, adding, setAdding }
+  const stopLabel = agents.logged && turns.current ? ` ${agents.nameOf(turns.current.agentId)}` : ''
+  return { agents, canManage, cardActions, stop, mentionable, stopLabel, adding, setAdding }
 }

@@ -100,7 +100,7 @@ function SessionPage() {
               title={actions ? 'Stop the current turn' : ended ? 'The session has ended' : 'Read-only: only participants can stop the agent'}
               data-testid="stop"
             >
-              ■ Stop
+              ■ Stop{several.stopLabel}
             </button>
           </>
         }
