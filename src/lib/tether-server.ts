@@ -24,6 +24,7 @@ import { createSubscriptions } from './streams/subscriptions'
 import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
 import { createAppMetrics, type MetricsOptions } from './ops/metrics'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
+import { createAccounts, DEFAULT_SIGN_IN_DAYS, type Accounts, type AccountsConfig } from './accounts'
 import {
   noopCallbacks,
   type SessionWorkerCallbacksInput,
@@ -98,6 +99,8 @@ export interface TetherServerConfig {
   logLevel?: string
   /** GET /metrics (src/lib/ops/metrics.ts): on unless `enabled: false`; an optional scraper token. */
   metrics?: MetricsOptions
+  /** Sign-in through identity providers (src/lib/accounts); absent or no provider: off. */
+  accounts?: AccountsConfig
 }
 
 export interface TetherServer {
@@ -120,6 +123,8 @@ export interface TetherServer {
   issueToken(opts: IssueTokenOptions): Promise<string>
   /** One-time admin login codes (`<dataDir>/login-codes.json`), exchanged at /api/auth/exchange. */
   loginCodes: LoginCodeStore
+  /** People, sign-in cookies, members and personal API keys (inert without a provider). */
+  accounts: Accounts
   logger: Logger
 }
 
@@ -139,6 +144,7 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
     gateway: settings.gateway,
     logLevel: settings.logging.level,
     metrics: settings.metrics,
+    accounts: settings.accounts,
   }
 }
 
@@ -187,7 +193,15 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   }
 
   const secret = loadOrCreateSecret(config.dataDir, sc.secret)
-  const auth = createAuthenticator({ secret, enabled: sc.auth, now })
+  // People who sign in (cookie, personal keys) only when a provider is configured: otherwise tokens alone, as before.
+  const accounts = createAccounts({
+    db: db.db,
+    config: config.accounts ?? { providers: {}, adminEmails: [], signInTtlMs: DEFAULT_SIGN_IN_DAYS * 86_400_000 },
+    publicUrl: config.publicUrl ?? 'http://127.0.0.1:3000',
+    maxBodyBytes: sc.maxEventBodyBytes,
+    now,
+  })
+  const auth = createAuthenticator({ secret, enabled: sc.auth, now, people: () => (accounts.enabled ? accounts.credentials : null) })
   if (!sc.auth) {
     logger.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!')
     logger.warn('TETHER_AUTH=off: NO AUTHENTICATION. Anyone who can reach this server can read, write,')
@@ -265,6 +279,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     compaction,
     statsSummary: createStatsSummaryHandler(db.sqlite, now),
     views: new SessionViews(endpoint),
+    ...(accounts.enabled ? { accounts } : {}),
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
     model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) })),
   }))
@@ -290,6 +305,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     ready,
     issueToken: (opts) => auth.issue(opts),
     loginCodes,
+    accounts,
     fetch: metrics.serve(withRequestContext(async (req) => {
       const { pathname } = new URL(req.url)
       try {
@@ -303,6 +319,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
           return json(report, report.ok ? 200 : 503)
         }
         if (pathname === AUTH_EXCHANGE_PATH) return await loginExchange(req)
+        if (accounts.owns(pathname)) return await accounts.handle(req)
         if (ops.owns(pathname)) return withCors(await ops.handle(req))
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })

@@ -15,6 +15,12 @@ import {
   type TokenSecret,
 } from './tokens'
 
+/** People's credentials (sign-in cookie, `tk_` personal keys): src/lib/accounts/credentials.ts. */
+export interface PersonCredentials {
+  /** Claims for the request's cookie or key (`bearer`: what Authorization or ?token= carries); null when it has neither. */
+  claimsFor(req: Request, bearer: string | null): TokenClaims | null
+}
+
 export interface Authenticator {
   readonly enabled: boolean
   /** Claims of the request's token; 401 when missing or invalid. */
@@ -25,7 +31,13 @@ export interface Authenticator {
 /** Verified tokens remembered (a writer sends the same token with every event). */
 const VERIFIED_CACHE_SIZE = 1024
 
-export function createAuthenticator(opts: { secret: TokenSecret; enabled: boolean; now: () => number }): Authenticator {
+export function createAuthenticator(opts: {
+  secret: TokenSecret
+  enabled: boolean
+  now: () => number
+  /** Set once accounts are wired (createTetherServer); absent: tokens only, as before. */
+  people?: () => PersonCredentials | null
+}): Authenticator {
   // A token's signature and claims never change, only whether it has expired: a token verified
   // once is re-checked against the clock alone (same rule as jose: expired when exp <= now).
   const verified = new Map<string, TokenClaims>()
@@ -34,6 +46,9 @@ export function createAuthenticator(opts: { secret: TokenSecret; enabled: boolea
     async authenticate(req) {
       if (!opts.enabled) return AUTH_OFF_CLAIMS
       const token = tokenFromRequest(req)
+      // A person's cookie or personal key (`tk_…`) first; a JWT is not theirs and goes on below.
+      const person = opts.people?.()?.claimsFor(req, token)
+      if (person) return person
       if (!token)
         throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', 'token', { 'www-authenticate': 'Bearer' })
       const now = opts.now()

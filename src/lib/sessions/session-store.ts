@@ -100,6 +100,8 @@ export interface ListOptions {
   cursor?: string
   /** Restrict to one session (tokens scoped to a session). */
   onlyId?: string
+  /** Restrict to these sessions (a signed-in person's own and invited ones: src/lib/accounts). */
+  onlyIds?: readonly string[]
 }
 
 export class CursorError extends Error {}
@@ -192,6 +194,7 @@ export class SessionStore {
     if (opts.status) where.push(eq(sessions.status, opts.status))
     if (opts.pattern) where.push(eq(sessions.pattern, opts.pattern))
     if (opts.onlyId !== undefined) where.push(eq(sessions.id, opts.onlyId))
+    if (opts.onlyIds !== undefined) where.push(inArray(sessions.id, [...opts.onlyIds]))
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor)
       where.push(or(lt(sessions.createdAt, c.createdAt), and(eq(sessions.createdAt, c.createdAt), lt(sessions.id, c.id))) as SQL)

@@ -17,6 +17,8 @@
  *   POST   /api/sessions/:id/compact      compact the session's stream now (admin) → { before, after }
  *   GET|POST /api/sessions/:id/agents, DELETE …/agents/:agentId, POST …/agents/:agentId/token  (agents-api.ts)
  *   GET    /api/sessions/:id/view         the newest messages, turns, terminal window at an offset (session-view-api.ts)
+ *   GET|POST /api/sessions/:id/members, DELETE …/members/:userId  people invited by account (src/lib/accounts/members-api.ts)
+ * A signed-in person (account claims: src/lib/accounts) may also create sessions (they own them) and lists theirs.
  */
 import { randomBytes } from 'node:crypto'
 import { SESSIONS_MOUNT, sessionPagePath, sessionStreamUrl } from '../common/session-contract'
@@ -60,6 +62,11 @@ export interface SessionsApiOptions {
   statsSummary?: (req: Request, claims: TokenClaims) => Response
   /** GET :id/view, the page's opening state (session-view-api.ts); absent = 404. */
   views?: SessionViews
+  /** Accounts (src/lib/accounts): the members sub-resource and the sessions a person may list; absent = 404 / none. */
+  accounts?: {
+    members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
+    visibleSessionIds(userId: string): string[]
+  }
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -97,7 +104,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
 
     if (segments.length === 0) {
       if (method === 'POST') {
-        requireAdmin(claims)
+        // A signed-in person creates sessions of their own (createdBy = their user id: the owner).
+        if (!(claims.account && claims.role !== 'admin')) requireAdmin(claims)
         const input = parseWith(createSessionSchema, await body(req))
         const session = await manager.create({ ...input, createdBy: claims.sub ?? null })
         const share = await shareLink(req, session)
@@ -107,9 +115,11 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const url = new URL(req.url)
         const q = parseWith(listQuerySchema, Object.fromEntries(url.searchParams), 'query')
         const onlyId = claims.sid === ALL_SESSIONS ? undefined : claims.sid
+        // A signed-in person (not an admin) sees the sessions they own or were invited to.
+        const mine = claims.account && claims.sid !== ALL_SESSIONS ? { onlyIds: opts.accounts?.visibleSessionIds(claims.account) ?? [] } : { onlyId }
         let page: ReturnType<SessionStore['list']>
         try {
-          page = store.list({ ...q, onlyId })
+          page = mine.onlyIds?.length === 0 ? { sessions: [], nextCursor: null } : store.list({ ...q, ...mine })
         } catch (err) {
           if (err instanceof CursorError) throw new HttpError(400, err.message, 'query.cursor')
           throw err
@@ -163,6 +173,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
 
     const agents = await agentsRoute({ manager, auth, body }, req, claims, id, segments)
     if (agents) return agents
+    const members = segments[1] === 'members' && opts.accounts ? await opts.accounts.members(req, claims, id, segments, body) : null
+    if (members) return members
 
     if (segments.length === 2) {
       const action = segments[1]

@@ -27,6 +27,8 @@ import { HttpError } from './http'
 export const ROLES = ['viewer', 'collaborator', 'worker', 'admin'] as const
 export type Role = (typeof ROLES)[number]
 export const ALL_SESSIONS = '*'
+/** The scope of account claims for a request that names no session the person may use: covers none. */
+export const NO_SESSION = ''
 
 export interface TokenClaims {
   role: Role
@@ -36,6 +38,12 @@ export interface TokenClaims {
   sub?: string
   /** Display name carried for convenience (presence). */
   name?: string
+  /**
+   * Set when the credential is a signed-in person's (sign-in cookie or unscoped personal API key;
+   * src/lib/accounts): the user id. Such claims are made per request for the session it names, and
+   * may also list and create the person's own sessions. Never in a JWT.
+   */
+  account?: string
   /** Expiry, epoch seconds. */
   exp: number
   iat: number

@@ -12,6 +12,8 @@ import { providerEnvFrom, type ProviderEnv } from '../gateway/providers'
 import type { Durability } from '../db/connection'
 import type { RuntimeKind } from '../workers/runtime'
 import { VARIABLES, type ParsedEnv } from './schema'
+import { accountsConfigFrom } from '../accounts/config'
+import type { AccountsConfig } from '../accounts'
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -88,6 +90,8 @@ export interface Settings {
   sessions: SessionsConfig
   workers: WorkersConfig
   gateway: GatewayConfig
+  /** Sign-in through identity providers (src/lib/accounts); no provider = off. */
+  accounts: AccountsConfig
   /** GET /metrics (TETHER_METRICS, TETHER_METRICS_TOKEN). */
   metrics: { enabled: boolean; token?: string }
   /** `otlpEndpoint`: traces on when set (TETHER_OTEL_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT). */
@@ -182,6 +186,7 @@ export function loadSettings(env: Env): Settings {
       },
     },
     workers: workers(e),
+    accounts: accountsConfigFrom(e),
     // Prices are checked here, at start-up, so a malformed table stops the server with the reason.
     gateway: gatewaySettings(env),
     metrics: { enabled: e.TETHER_METRICS === 'on', ...(e.TETHER_METRICS_TOKEN ? { token: e.TETHER_METRICS_TOKEN } : {}) },

@@ -161,6 +161,26 @@ export const VARIABLES = {
     doc: 'token signing secret (at least 16 characters)',
     readers: ['server', 'cli'],
   }),
+  // Sign-in (src/lib/accounts, specs/accounts.md): off unless a provider is set; secrets are never logged or returned.
+  TETHER_OIDC_ISSUER: variable(z.url().optional(), {
+    default: 'unset (no OpenID sign-in)',
+    doc: 'OpenID Connect issuer URL (discovery at `/.well-known/openid-configuration`); with `TETHER_OIDC_CLIENT_ID` and `_SECRET` people sign in with it (callback: `<TETHER_PUBLIC_URL>/api/auth/callback`)',
+    readers: ['server'],
+  }),
+  TETHER_OIDC_CLIENT_ID: variable(optionalText, { default: '–', doc: "the OpenID client's id at the issuer", readers: ['server'] }),
+  TETHER_OIDC_CLIENT_SECRET: variable(optionalText, { default: '–', doc: "the OpenID client's secret", readers: ['server'] }),
+  TETHER_GITHUB_CLIENT_ID: variable(optionalText, {
+    default: 'unset (no GitHub sign-in)',
+    doc: 'a GitHub OAuth app\'s client id: "Sign in with GitHub" (with `TETHER_GITHUB_CLIENT_SECRET`; callback `<TETHER_PUBLIC_URL>/api/auth/callback`)',
+    readers: ['server'],
+  }),
+  TETHER_GITHUB_CLIENT_SECRET: variable(optionalText, { default: '–', doc: "the GitHub OAuth app's client secret", readers: ['server'] }),
+  TETHER_ADMIN_EMAILS: variable(optionalText, {
+    default: '–',
+    doc: 'comma-separated emails whose owners are admins when they sign in (the provider must say the email is verified)',
+    readers: ['server'],
+  }),
+  TETHER_SIGNIN_DAYS: variable(intWithDefault(14), { default: '`14`', doc: 'how long a sign-in (the browser cookie) lasts', readers: ['server'] }),
   TETHER_STREAMS_URL: variable(z.url().optional(), {
     default: 'built-in',
     doc: 'use an external Durable Streams server (base URL; stream paths are appended) instead of the built-in SQLite one',

@@ -1,0 +1,80 @@
+/**
+ * Accounts (issue #11; specs/accounts.md): people sign in through an identity provider and get
+ * an http-only cookie; they own the sessions they create, are invited to others by account, and
+ * hold personal API keys. With no provider configured this is inert: no cookie is ever set, and
+ * the authenticator's `tk_`/cookie branch finds nothing (the admin link and tokens work as before).
+ */
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import type { UserRow } from '../db/schema/accounts'
+import type { TokenClaims } from '../sessions/tokens'
+import { AccountStore } from './account-store'
+import { cookiePolicy } from './cookies'
+import { createCredentials, type AccountCredentials } from './credentials'
+import { KEYS_PATH, createKeysApi } from './keys-api'
+import { membersRoute } from './members-api'
+import { createProviders, type ProvidersConfig } from './providers'
+import { AUTH_PATHS, createSignInApi } from './sign-in-api'
+
+export { API_KEY_PREFIX } from './credentials'
+export type { AccountCredentials } from './credentials'
+export type { ProvidersConfig } from './providers'
+
+export interface AccountsConfig {
+  providers: ProvidersConfig
+  /** Lower-case emails whose (provider-verified) owners are admins. */
+  adminEmails: readonly string[]
+  /** How long a sign-in lasts. */
+  signInTtlMs: number
+}
+
+export const DEFAULT_SIGN_IN_DAYS = 14
+
+export interface Accounts {
+  store: AccountStore
+  credentials: AccountCredentials
+  /** Sign-in configured (at least one provider). */
+  enabled: boolean
+  owns(pathname: string): boolean
+  handle(req: Request): Promise<Response>
+  /** The `members` sub-resource of the sessions API. */
+  members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
+  /** Sessions an account's list shows (owned and invited); admins' claims list everything instead. */
+  visibleSessionIds(userId: string): string[]
+}
+
+export function createAccounts(opts: {
+  db: BetterSQLite3Database
+  config: AccountsConfig
+  publicUrl: string
+  maxBodyBytes: number
+  now: () => number
+  onSignIn?: (userId: string, provider: string) => void
+}): Accounts {
+  const publicUrl = opts.publicUrl.replace(/\/+$/, '')
+  const origins = [new URL(publicUrl).origin]
+  const store = new AccountStore(opts.db, opts.now)
+  const cookie = cookiePolicy(publicUrl)
+  const providers = createProviders(opts.config.providers)
+  const credentials = createCredentials({ store, cookie, adminEmails: new Set(opts.config.adminEmails.map((e) => e.toLowerCase())), origins, now: opts.now })
+  const signIn = createSignInApi({ providers, store, credentials, cookie, publicUrl, signInTtlMs: opts.config.signInTtlMs, now: opts.now, onSignIn: opts.onSignIn })
+  const roleOn = (user: UserRow, sessionId: string): string | null => {
+    if (credentials.isAdmin(user)) return 'admin'
+    const owner = store.ownerOf(sessionId)
+    if (owner === undefined) return null
+    return owner === user.id ? 'collaborator' : store.memberRole(sessionId, user.id)
+  }
+  const keys = createKeysApi({ store, credentials, origins, maxBodyBytes: opts.maxBodyBytes, roleOn })
+  const authPaths = new Set<string>(Object.values(AUTH_PATHS))
+  return {
+    store,
+    credentials,
+    enabled: providers.size > 0,
+    owns: (p) => authPaths.has(p) || p === KEYS_PATH || p.startsWith(`${KEYS_PATH}/`),
+    handle: (req) => {
+      const p = new URL(req.url).pathname
+      return authPaths.has(p) ? signIn(req) : keys(req)
+    },
+    members: (req, claims, id, segments, body) => membersRoute({ store, body }, req, claims, id, segments),
+    visibleSessionIds: (userId) => store.visibleSessionIds(userId),
+  }
+}
