@@ -103,9 +103,12 @@ export function createSignInApi(opts: SignInApiOptions): (req: Request) => Promi
   }
 
   function logout(req: Request): Response {
-    requireSameOrigin(req, [opts.publicUrl, new URL(req.url).origin])
     const id = readCookie(req, opts.cookie.name)
-    if (id) opts.store.endSignIn(sha256(id))
+    // Another site must not sign people out either; without a cookie there is nothing to end.
+    if (id) {
+      requireSameOrigin(req, [opts.publicUrl, new URL(req.url).origin])
+      opts.store.endSignIn(sha256(id))
+    }
     return new Response(null, { status: 204, headers: { 'set-cookie': clearCookie(opts.cookie, opts.cookie.name) } })
   }
 
