@@ -26,11 +26,11 @@ import {
   type Tracked,
   type Unit,
   type UnitWorker,
-  unitKey,
   unitStillServes,
   unitsOf,
   viewOf,
 } from './supervisor-units'
+import { adoptLeftovers } from './supervisor-leftovers'
 import { type RuntimeSource, SupervisorRuntimes } from './supervisor-runtimes'
 import type { WarmPool } from './warm-pool'
 import { type SnapshotInfo, WorkspaceUnavailableError, type WorkspaceSnapshots } from './workspaces'
@@ -160,7 +160,9 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       const existing = this.tracked.get(unit.key)
       if (existing) {
         if (unitStillServes(existing.unit.agentId, unit, session)) return
-        // The default agent changed: its unit needs a worker with the new agent's token.
+        // The default agent changed (or was removed): the main unit's worker restarts as the new
+        // one in the same work dir, so the session's files stay where its terminal and snapshots are.
+        if (existing.phase === 'running' && existing.workerId) return this.restartAs(existing, existing.workerId, unit)
         await this.stopTracked(existing)
       }
       if (this.closed) return
@@ -200,6 +202,16 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
         throw err
       }
     })
+  }
+
+  /** Restarts a running unit's worker with another agent's claim (inside its chain). */
+  private async restartAs(t: Tracked, workerId: string, unit: Unit): Promise<void> {
+    // Not `running` meanwhile: the old instance's exit is not a crash.
+    t.phase = 'starting'
+    const runtime = await this.runtime(t.runtime)
+    const info = await runtime.restart(workerId, await this.claimFor(unit))
+    Object.assign(t, { unit, workerId: info.id, nativeId: info.nativeId, phase: 'running', crashes: 0, startedAt: Date.now() })
+    this.log.info({ sessionId: unit.sessionId, agentId: unit.agentId, workerId: info.id }, 'worker restarted for another agent')
   }
 
   /** Stops a tracked unit's worker now (inside its chain). */
@@ -328,7 +340,17 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     const wanted = new Map(sessions.flatMap((s) => this.unitsOf(s).map((u) => [u.key, { unit: u, session: s }] as const)))
     if (!this.reconciledOnce) {
       this.reconciledOnce = true
-      await this.adoptLeftovers(wanted)
+      await adoptLeftovers(
+        {
+          kinds: Object.keys(this.options.runtimes) as RuntimeKind[],
+          defaultRuntime: this.options.defaultRuntime,
+          runtime: (kind) => this.runtime(kind),
+          isTracked: (key) => this.tracked.has(key),
+          adopt: (unit, kind, runtime, id) => this.adopt(unit, kind, runtime, id),
+          log: this.log,
+        },
+        wanted,
+      )
     }
     for (const t of [...this.tracked.values()]) {
       if (!wanted.has(t.unit.key)) await this.stopUnit(t.unit)
@@ -336,51 +358,16 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     await Promise.all(sessions.map((s) => this.ensure(s)))
   }
 
-  /**
-   * Server start: workers left by an earlier run (containers survive a server crash). Those of
-   * wanted units (session + agent label) are restarted on their work volume with a fresh token;
-   * the rest are removed.
-   */
-  private async adoptLeftovers(wanted: Map<string, { unit: Unit; session: SessionRecord }>): Promise<void> {
-    const sessions = [...wanted.values()].map((w) => w.session)
-    for (const kind of Object.keys(this.options.runtimes) as RuntimeKind[]) {
-      // Only look at runtimes already in use or that would be used; creating docker just to
-      // look would fail on machines without it.
-      const used = kind === this.options.defaultRuntime || sessions.some((s) => runtimeFor(s, this.options.defaultRuntime) === kind)
-      if (!used) continue
-      let runtime: WorkerRuntime
-      try {
-        runtime = await this.runtime(kind)
-      } catch (err) {
-        this.log.error({ err, runtime: kind }, 'worker runtime unavailable')
-        continue
-      }
-      for (const leftover of await runtime.list()) {
-        if (!leftover.leftover) continue
-        const found = leftover.sessionId ? wanted.get(unitKey(leftover.sessionId, leftover.agentId)) : undefined
-        if (found && !this.tracked.has(found.unit.key) && runtimeFor(found.session, this.options.defaultRuntime) === kind) {
-          const { unit } = found
-          const t = this.track(unit, kind, leftover.id)
-          await this.chain(unit, async () => {
-            const info = await runtime.restart(leftover.id, await this.claimFor(unit))
-            t.workerId = info.id
-            t.nativeId = info.nativeId
-            t.phase = 'running'
-            t.restarts++
-            this.log.info({ sessionId: unit.sessionId, agentId: unit.agentId, workerId: info.id }, 'worker from an earlier run restarted')
-          })
-          if (t.phase !== 'running' && this.tracked.get(unit.key) === t) this.tracked.delete(unit.key)
-        } else {
-          this.log.info({ workerId: leftover.id, sessionId: leftover.sessionId }, 'removing orphaned worker')
-          await runtime
-            .stop(leftover.id, { graceMs: 1_000 })
-            .catch((err: unknown) => this.log.warn({ err }, 'could not remove an orphaned worker'))
-        }
-      }
-      if ('removeOrphanVolumes' in runtime && typeof runtime.removeOrphanVolumes === 'function') {
-        await (runtime.removeOrphanVolumes as () => Promise<number>)().catch(() => 0)
-      }
-    }
+  /** Server start: a worker left by an earlier run that serves a wanted unit is restarted as it (supervisor-leftovers.ts). */
+  private adopt(unit: Unit, kind: RuntimeKind, runtime: WorkerRuntime, leftoverId: string): Promise<void> {
+    const t = this.track(unit, kind, leftoverId)
+    return this.chain(unit, async () => {
+      const info = await runtime.restart(leftoverId, await this.claimFor(unit))
+      Object.assign(t, { workerId: info.id, nativeId: info.nativeId, phase: 'running', restarts: t.restarts + 1 })
+      this.log.info({ sessionId: unit.sessionId, agentId: unit.agentId, workerId: info.id }, 'worker from an earlier run restarted')
+    }).then(() => {
+      if (t.phase !== 'running' && this.tracked.get(unit.key) === t) this.tracked.delete(unit.key)
+    })
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,8 @@
  * outside single-container, follows the agent list as agents are added and removed, and runs one
  * worker for every agent of a single-container session.
  */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ofType, startWorkerHarness, type Event, type WorkerHarness } from './harness'
 
@@ -38,7 +40,7 @@ describe('supervisor: one worker per agent, one per single-container session', {
         .map((e) => e.value.agentId as string),
     )
 
-  it('a hybrid session with agents a and b gets two workers; adding c makes three, removing b two', async () => {
+  it('a hybrid session with agents a and b gets two workers; adding c makes three, removing b two, removing the default a one (same work dir)', async () => {
     const id = await h.createSession({ pattern: 'hybrid', agent: undefined, agents: [echo('a'), echo('b')] })
     await expect.poll(() => running(id), { timeout: 60_000 }).toEqual(['a', 'b'])
     const units = h.supervisor.workersOf(id)
@@ -63,6 +65,21 @@ describe('supervisor: one worker per agent, one per single-container session', {
     await expect.poll(() => running(id), { timeout: 60_000 }).toEqual(['a', 'c'])
     await expect.poll(async () => (await runtimeWorkers(id)).map((w) => w.id), { timeout: 30_000 }).not.toContain(bWorker)
     expect((await runtimeWorkers(id)).length).toBe(2)
+
+    // Removing the default agent a: c becomes the default, and the main unit's worker restarts as c
+    // in the same work dir (the session's files stay); c's own worker goes.
+    const main = h.supervisor.workerOf(id)!
+    const runtime = await h.supervisor.runtime('process')
+    const mainDir = (await runtime.inspect(main.workerId!))!.workDir
+    writeFileSync(join(mainDir, 'keep.txt'), 'the session files')
+    const removedA = await h.request(`/api/sessions/${id}/agents/a`, { method: 'DELETE' })
+    expect(removedA.status).toBe(200)
+    await expect.poll(() => h.supervisor.workersOf(id).map((w) => `${w.agentId}:${w.primary}:${w.phase}`), { timeout: 60_000 }).toEqual(['c:true:running'])
+    expect(h.supervisor.workerOf(id)?.workerId).toBe(main.workerId)
+    await expect.poll(async () => (await runtimeWorkers(id)).length, { timeout: 30_000 }).toBe(1)
+    expect(readFileSync(join(mainDir, 'keep.txt'), 'utf8')).toBe('the session files')
+    const since = (await h.events(id)).length
+    await h.waitFor(id, (e) => heartbeating(e.slice(since)).has('c'), 'c to beat from the main worker')
 
     // Ending the session stops every unit.
     const ended = await h.request(`/api/sessions/${id}`, { method: 'DELETE' })
