@@ -354,6 +354,7 @@ describe('several agents in one session, two people', () => {
       .locator('[data-testid="mention-menu"] [role="option"]')
       .evaluateAll((els) => els.map((el) => el.getAttribute('data-agent-id')))
     expect(options).toEqual(['coder'])
+    expect(await box.getAttribute('aria-activedescendant')).toBe('mention-option-coder')
     // Escape closes the menu and keeps the text.
     await page.keyboard.press('Escape')
     expect(await page.locator('[data-testid="mention-menu"]').count()).toBe(0)

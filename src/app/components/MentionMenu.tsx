@@ -60,6 +60,24 @@ export function useMentionCompletion(
   // Leaving the mention forgets the dismissal (a state update during render, the documented way).
   if (!at && dismissed !== null) setDismissed(null)
 
+  // Screen readers: the box controls the list and names the picked option (the box is the
+  // message composer's own textarea, so these are set on it here rather than in its JSX).
+  const activeId = open ? `mention-option-${options[chosen]?.id ?? ''}` : ''
+  const enabled = !!agents && agents.length > 0
+  useEffect(() => {
+    const el = ref.current
+    if (!el || !enabled) return
+    el.setAttribute('aria-autocomplete', 'list')
+    el.setAttribute('aria-expanded', activeId ? 'true' : 'false')
+    if (activeId) {
+      el.setAttribute('aria-controls', 'mention-menu')
+      el.setAttribute('aria-activedescendant', activeId)
+    } else {
+      el.removeAttribute('aria-controls')
+      el.removeAttribute('aria-activedescendant')
+    }
+  }, [ref, activeId, enabled])
+
   const choose = (agentId: string) => {
     if (!at) return
     const next = insertMention(text, at.start, Math.min(caret, text.length), agentId)
@@ -94,10 +112,11 @@ export function useMentionCompletion(
   }
 
   const menu = open ? (
-    <div className="mention-menu" role="listbox" aria-label="Agents" data-testid="mention-menu">
+    <div className="mention-menu" id="mention-menu" role="listbox" aria-label="Agents" data-testid="mention-menu">
       {options.map((a, i) => (
         <div
           key={a.id}
+          id={`mention-option-${a.id}`}
           role="option"
           tabIndex={-1}
           aria-selected={i === chosen}
