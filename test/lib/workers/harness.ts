@@ -168,12 +168,16 @@ export function answerText(events: Event[], turn: number): string {
   for (const c of chunks) steps.set(c.value.messageId, [...(steps.get(c.value.messageId) ?? []), c])
   return [...steps.entries()]
     .sort((a, b) => stepIndex(a[0]) - stepIndex(b[0]))
-    .map(([, cs]) =>
-      cs
+    .map(([, cs]) => {
+      // A compacted message (an ended session's stream is compacted once) keeps its first chunk
+      // and a folded one holding the whole text: the folded chunk alone is the text.
+      const folded = cs.find((c) => c.value.folded !== undefined)
+      if (folded) return folded.value.delta as string
+      return cs
         .sort((a, b) => a.value.seq - b.value.seq)
         .map((c) => c.value.delta)
-        .join(''),
-    )
+        .join('')
+    })
     .join('')
 }
 
