@@ -55,7 +55,15 @@ beforeAll(() => {
 })
 afterEach(() => terminal?.close())
 // The last pty's shell may still be writing (vim swap files, history) as it exits: retry the removal.
-afterAll(() => rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }))
+// A pty's shell may still be writing into the work dir as it exits (ENOTEMPTY seen under load
+// even with retries): a temp dir left behind is not a test failure.
+afterAll(() => {
+  try {
+    rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
+  } catch (err) {
+    console.warn(`could not remove ${work}: ${(err as Error).message}`)
+  }
+})
 
 describe('toPtyInput', () => {
   it('adds Enter to a prompt line, passes raw keys and old control-carrying input as typed', () => {
