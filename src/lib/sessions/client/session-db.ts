@@ -15,7 +15,7 @@ import { ConnectionStatusStore } from './connection-status'
 import { isAtOrAfter } from './offsets'
 import { createResilientFetch } from './resilient-fetch'
 import { SnapshotBuilder } from './snapshot'
-import { deleteSnapshot, loadSnapshot, saveSnapshot } from './snapshot-cache'
+import { deleteSnapshot, loadSnapshot, saveSnapshot, warmSnapshotCache } from './snapshot-cache'
 import { SessionStream } from './session-stream'
 import { fetchSessionView, takePrefetchedView, ViewHistory, type ViewAnswer } from './session-view'
 
@@ -87,6 +87,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
     head ??= await fetchView({}).catch(() => undefined)
   }
   mark('view-loaded')
+  if (head && useCache) warmSnapshotCache()
   const snapshot = head ? { offset: head.offset, events: head.events } : useCache ? await loadSnapshot(streamUrl) : undefined
   mark('snapshot-loaded')
   // A snapshot saved by a page that opened from a view holds that view's cursors: a page that

@@ -11,20 +11,40 @@ const STORE = 'snapshots'
 
 let dbPromise: Promise<IDBDatabase | undefined> | undefined
 
+/**
+ * Opens the cache, creating its store. A database of that name without the store (someone else
+ * opened the name first, e.g. a test reading the cache before the page wrote to it) is upgraded
+ * to a version that has it, instead of leaving every save failing.
+ */
+function openVersion(version: number | undefined, resolve: (db: IDBDatabase | undefined) => void): void {
+  try {
+    const request = version === undefined ? indexedDB.open(DB_NAME) : indexedDB.open(DB_NAME, version)
+    request.onupgradeneeded = () => {
+      if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE)
+    }
+    request.onsuccess = () => {
+      const db = request.result
+      if (db.objectStoreNames.contains(STORE)) return resolve(db)
+      const next = db.version + 1
+      db.close()
+      openVersion(next, resolve)
+    }
+    request.onerror = () => resolve(undefined)
+    request.onblocked = () => resolve(undefined)
+  } catch {
+    resolve(undefined)
+  }
+}
+
 function openDb(): Promise<IDBDatabase | undefined> {
   if (typeof indexedDB === 'undefined') return Promise.resolve(undefined)
-  dbPromise ??= new Promise((resolve) => {
-    try {
-      const request = indexedDB.open(DB_NAME, 1)
-      request.onupgradeneeded = () => request.result.createObjectStore(STORE)
-      request.onsuccess = () => resolve(request.result)
-      request.onerror = () => resolve(undefined)
-      request.onblocked = () => resolve(undefined)
-    } catch {
-      resolve(undefined)
-    }
-  })
+  dbPromise ??= new Promise((resolve) => openVersion(undefined, resolve))
   return dbPromise
+}
+
+/** Opens the cache ahead of the first save (a page that opened from the view reads nothing from it). */
+export function warmSnapshotCache(): void {
+  void openDb()
 }
 
 function run<T>(mode: IDBTransactionMode, op: (store: IDBObjectStore) => IDBRequest<T>): Promise<T | undefined> {
