@@ -56,7 +56,7 @@ import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './s
 import type { IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/event-writer'
 import { workerCallbacksFromSettings } from './workers/supervisor-wiring'
-import { hasHeartbeat } from './workers/health'
+import { hasHeartbeat, heartbeatAgents } from './workers/health'
 import { requestLogFields } from './ops/request-context'
 import { withRequestContext } from './ops/request-context-fetch'
 import { inSpan, startTracing } from './ops/tracing'
@@ -262,7 +262,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
       // Raw appends (workers): the session layer folds the validated events (usage, resume on activity).
       onSessionAppend: (id, events, offset) => {
         turnEventsAppended(id, events)
-        if (hooks.onAgentHeartbeat && hasHeartbeat(events)) hooks.onAgentHeartbeat(id)
+        if (hooks.onAgentHeartbeat && hasHeartbeat(events)) hooks.onAgentHeartbeat(id, heartbeatAgents(events))
         manager.appended(id, events, offset).catch((err: unknown) => logger.warn({ err, sessionId: id }, 'could not fold a raw append'))
       },
     })

@@ -15,8 +15,8 @@ import { json } from '../sessions/http'
 import type { TokenClaims } from '../sessions/tokens'
 
 const ENDED = `('completed', 'failed', 'terminated')`
-/** Sessions with an agent get a worker (workers/supervisor.ts defaultNeedsWorker: a model or a provider). */
-const HAS_AGENT = `(CASE WHEN json_valid(agent_config) THEN coalesce(json_extract(agent_config, '$.model'), '') != ''
+/** Sessions with an agent get a worker (workers/supervisor.ts defaultNeedsWorker: an agent list, or a model or a provider). */
+const HAS_AGENT = `(agents != '[]' OR CASE WHEN json_valid(agent_config) THEN coalesce(json_extract(agent_config, '$.model'), '') != ''
   OR coalesce(json_extract(agent_config, '$.provider'), '') != '' ELSE 0 END)`
 const USAGE_COLUMNS = `count(*) AS calls, coalesce(sum(m.input_tokens), 0) AS tokensIn,
   coalesce(sum(m.output_tokens), 0) AS tokensOut, coalesce(sum(m.cost_usd), 0) AS costUsd`

@@ -32,7 +32,8 @@ export interface SessionWorkerCallbacks {
    */
   reconcile?(activeSessions: SessionRecord[]): void | Promise<void>
   /** A worker's agent-state heartbeat reached the gate (workers/health.ts acts on silent workers). */
-  onAgentHeartbeat?(sessionId: string): void
+  /** `agentIds`: the agents whose heartbeats were in the append (per-agent workers, issue #15). */
+  onAgentHeartbeat?(sessionId: string, agentIds?: readonly string[]): void
   /** Called by app.close(). */
   close?(): void | Promise<void>
   /** Readiness of the workers' side (`GET /api/ready`): runtime reachable, pool state. */
