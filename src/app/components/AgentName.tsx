@@ -6,7 +6,12 @@
 import { createContext, useContext } from 'react'
 import { AGENT_PALETTE_SIZE, type AgentsView } from '../../lib/sessions/client/agents'
 
-export const AgentsContext = createContext<AgentsView | null>(null)
+/**
+ * Names and colours only (not usage): its value changes when the roster does, not on every
+ * heartbeat, so the memoised message views it reaches re-render only then.
+ */
+export type AgentNames = Pick<AgentsView, 'logged' | 'colourOf' | 'nameOf'>
+export const AgentsContext = createContext<AgentNames | null>(null)
 
 /** The class that sets `--agent-colour` to the agent's palette entry (styles.css). */
 export const agentColourClass = (index: number): string => `agent-c${index % AGENT_PALETTE_SIZE}`

@@ -3,11 +3,14 @@ import { removeAgent } from '../../lib/sessions/client/agent-api'
 import type { AgentsView } from '../../lib/sessions/client/agents'
 import type { TurnView, TurnViews } from '../../lib/sessions/client/turns'
 import type { AgentCardActions } from '../components/AgentCards'
+import type { AgentNames } from '../components/AgentName'
 import type { SessionPageState } from './use-session-page'
 import { useAgents } from './use-agents'
 
 export interface SessionAgentsState {
   agents: AgentsView
+  /** names and colours for messages and turn chips (AgentsContext), stable between roster changes */
+  names: AgentNames
   /** admin or the session's owner, on a live session: may add and remove agents */
   canManage: boolean
   cardActions: AgentCardActions
@@ -67,6 +70,9 @@ export function useSessionAgents(
     () => (agents.logged ? agents.cards.filter((c) => c.onRoster).map((c) => ({ id: c.id, name: c.name, colour: c.colour })) : undefined),
     [agents],
   )
+  const rosterKey = `${agents.logged}|${agents.cards.map((c) => `${c.id}:${c.name}:${c.colour}`).join(',')}`
+  // biome-ignore lint/correctness/useExhaustiveDependencies: rosterKey is the trigger: names and colours change only with it
+  const names = useMemo<AgentNames>(() => ({ logged: agents.logged, colourOf: agents.colourOf, nameOf: agents.nameOf }), [rosterKey])
   const stopLabel = agents.logged && turns.current ? ` ${agents.nameOf(turns.current.agentId)}` : ''
-  return { agents, canManage, cardActions, stop, mentionable, stopLabel, adding, setAdding }
+  return { agents, names, canManage, cardActions, stop, mentionable, stopLabel, adding, setAdding }
 }

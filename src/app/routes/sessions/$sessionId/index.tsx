@@ -127,7 +127,7 @@ function SessionPage() {
           ))}
         </div>
         <section className="session-main" aria-label="Conversation">
-          <AgentsContext.Provider value={several.agents}>
+          <AgentsContext.Provider value={several.names}>
             <TurnsContext.Provider value={turns}>
               <MessageList
                 messages={messages}
