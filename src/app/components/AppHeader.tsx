@@ -3,6 +3,7 @@ import { Link } from '@tanstack/react-router'
 import { ThemeToggle } from './theme'
 import { StatsLink } from './stats/StatsLink'
 import { WebhooksLink } from './webhooks/WebhooksLink'
+import { AccountMenu } from './AccountMenu'
 
 export function AppHeader({ children, right }: { children?: ReactNode; right?: ReactNode }) {
   return (
@@ -18,6 +19,7 @@ export function AppHeader({ children, right }: { children?: ReactNode; right?: R
       <StatsLink />
       <WebhooksLink />
       {right}
+      <AccountMenu />
       <ThemeToggle />
     </header>
   )
