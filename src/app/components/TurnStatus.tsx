@@ -6,7 +6,7 @@
  * (AgentsContext); a message without a turn record shows nothing.
  */
 import { createContext, useContext } from 'react'
-import type { TurnView, TurnViews } from '../../lib/sessions/client/turns'
+import { turnsOf, type TurnView, type TurnViews } from '../../lib/sessions/client/turns'
 import { AgentDot, AgentsContext } from './AgentName'
 
 export const TurnsContext = createContext<TurnViews | null>(null)
@@ -40,9 +40,10 @@ function Chip({ turn, agent }: { turn: TurnView; agent?: { name: string; colour:
 export function TurnStatus({ messageId }: { messageId: string }) {
   const turns = useContext(TurnsContext)
   const agents = useContext(AgentsContext)
-  const list = turns?.allByMessage?.get(messageId)
   const single = turns?.byMessage.get(messageId)
-  if (!list || list.length === 0 || !agents?.logged) return single ? <Chip turn={single} /> : null
+  if (!turns || !single) return null
+  if (!agents?.logged) return <Chip turn={single} />
+  const list = turnsOf(turns, messageId)
   return (
     <>
       {list.map((turn) => (

@@ -29,7 +29,10 @@ export interface TurnView {
 export interface TurnViews {
   /** A message's first turn record (the default agent's when it answers): issue #10's one turn. */
   byMessage: Map<string, TurnView>
-  /** Every agent's turn answering a message, in the order their records arrived (issue #15). */
+  /**
+   * Messages answered by more than one agent: each agent's turn, in the order their records
+   * arrived (issue #15). A message with one turn has only its byMessage entry (see turnsOf).
+   */
   allByMessage: Map<string, TurnView[]>
   /** The newest turn that has not ended (accepted, streaming, tool or interrupted), if any. */
   current: TurnView | null
@@ -64,9 +67,8 @@ export function deriveTurns(entries: readonly AgentStateEntry[], nameOf: (id: st
   }
   const byMessage = new Map<string, TurnView>()
   const allByMessage = new Map<string, TurnView[]>()
-  const currentByAgent = new Map<string, TurnView>()
-  const acceptedAt = new Map<TurnView, number>()
-  let current: TurnView | null = null
+  /** turns not ended when their record was read, with when they were accepted */
+  const open: Array<{ view: TurnView; acceptedAt: number }> = []
   for (const turn of turns) {
     const stoppedBy = turn.stopRequest ? controls.get(turn.stopRequest)?.requestedBy : undefined
     const agentId = turn.agentId ?? DEFAULT_AGENT_ID
@@ -84,25 +86,40 @@ export function deriveTurns(entries: readonly AgentStateEntry[], nameOf: (id: st
       ended: FINAL_TURN_STATUSES.includes(turn.status),
     }
     // Records are upserted: a later one for the same turn id replaces the earlier in place.
-    const list = allByMessage.get(turn.messageId) ?? []
-    const at = list.findIndex((v) => v.agentId === agentId)
-    if (at >= 0) list[at] = view
-    else list.push(view)
-    allByMessage.set(turn.messageId, list)
+    // A list only once a second agent answers the message: most messages have one turn.
     const first = byMessage.get(turn.messageId)
+    const list = allByMessage.get(turn.messageId)
+    if (list) {
+      const at = list.findIndex((v) => v.agentId === agentId)
+      if (at >= 0) list[at] = view
+      else list.push(view)
+    } else if (first && first.agentId !== agentId) allByMessage.set(turn.messageId, [first, view])
     if (!first || first.agentId === agentId || (agentId === DEFAULT_AGENT_ID && first.agentId !== DEFAULT_AGENT_ID))
       byMessage.set(turn.messageId, view)
-    acceptedAt.set(view, turn.acceptedAt)
+    if (!view.ended) open.push({ view, acceptedAt: turn.acceptedAt })
   }
   // Current: the newest unfinished turn by when it was accepted (turn numbers count per agent).
-  const newer = (a: TurnView, b: TurnView | null | undefined) =>
-    !b || (acceptedAt.get(a) ?? 0) > (acceptedAt.get(b) ?? 0) || ((acceptedAt.get(a) ?? 0) === (acceptedAt.get(b) ?? 0) && a.turn > b.turn)
-  for (const list of allByMessage.values()) {
-    for (const view of list) {
-      if (view.ended) continue
-      if (newer(view, current)) current = view
-      if (newer(view, currentByAgent.get(view.agentId))) currentByAgent.set(view.agentId, view)
-    }
+  type Open = (typeof open)[number]
+  const newer = (a: Open, b: Open | undefined) =>
+    !b || a.acceptedAt > b.acceptedAt || (a.acceptedAt === b.acceptedAt && a.view.turn > b.view.turn)
+  let newest: Open | undefined
+  const newestOf = new Map<string, Open>()
+  for (const o of open) {
+    // Skip a record a later one for the same turn replaced.
+    const list = allByMessage.get(o.view.messageId)
+    if (list ? !list.includes(o.view) : byMessage.get(o.view.messageId) !== o.view) continue
+    if (newer(o, newest)) newest = o
+    if (newer(o, newestOf.get(o.view.agentId))) newestOf.set(o.view.agentId, o)
   }
+  const current = newest?.view ?? null
+  const currentByAgent = new Map([...newestOf].map(([id, o]) => [id, o.view]))
   return { byMessage, allByMessage, current, currentByAgent }
+}
+
+/** Every turn answering `messageId` (one per answering agent), in the order their records arrived. */
+export function turnsOf(views: Pick<TurnViews, 'byMessage' | 'allByMessage'>, messageId: string): TurnView[] {
+  const list = views.allByMessage.get(messageId)
+  if (list) return list
+  const one = views.byMessage.get(messageId)
+  return one ? [one] : []
 }

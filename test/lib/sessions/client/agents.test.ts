@@ -12,7 +12,7 @@ import {
   mentionCandidates,
   rosterFromEntries,
 } from '../../../../src/lib/sessions/client/agents'
-import { deriveTurns } from '../../../../src/lib/sessions/client/turns'
+import { deriveTurns, turnsOf } from '../../../../src/lib/sessions/client/turns'
 import type { SessionAgent } from '../../../../src/lib/sessions/session-types'
 
 const state = (agentId: string, extra: Partial<AgentState> = {}): AgentState => ({
@@ -147,11 +147,12 @@ describe('turns per answering agent', () => {
       turn('m2', 'a', 2, 'accepted', 3),
       turn('m3', undefined, 1, 'done', 4),
     ])
-    expect(views.allByMessage.get('m1')?.map((t) => [t.agentId, t.status])).toEqual([
+    expect(turnsOf(views, 'm1').map((t) => [t.agentId, t.status])).toEqual([
       ['a', 'done'],
       ['b', 'streaming'],
     ])
-    expect(views.allByMessage.get('m3')?.map((t) => t.agentId)).toEqual(['agent'])
+    expect(turnsOf(views, 'm3').map((t) => t.agentId)).toEqual(['agent'])
+    expect(turnsOf(views, 'nope')).toEqual([])
     expect(views.currentByAgent.get('a')?.messageId).toBe('m2')
     expect(views.currentByAgent.get('b')?.messageId).toBe('m1')
     // Newest by acceptance, though b's turn number (1) is lower than a's (2).
