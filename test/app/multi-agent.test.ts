@@ -5,7 +5,9 @@
  * (the completion menu, by keyboard); each agent answers, under its own name; the per-agent
  * panel's values (tokens, cost, turns, status) equal the stream's latest agent-state entries
  * (read over HTTP); the admin adds a third agent from the page, it shows in the panel and answers
- * `@c`; the collaborator sees no add/remove controls. Screenshots in both themes; no CSP violation.
+ * `@c`, then removes it (asked first; its card stays, marked removed, and `@` no longer offers
+ * it); the collaborator sees no add/remove controls. Screenshots in both themes; no CSP violation.
+ * Also: "Stop <agent>" cancels only that agent's turn; "New session" with several agents.
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -270,6 +272,18 @@ describe('several agents in one session, two people', () => {
     // Let the theme's colour transitions finish before the picture.
     await dark.page.waitForTimeout(400)
     await screenshot(dark.page, 'multi-agent-dark')
+
+    // Remove asks first, then c leaves the roster: its card stays (its usage still counts) marked removed, and @ no longer offers it.
+    await ada.page.locator('[data-agent-id="c"] [data-testid="agent-card-remove"]').click()
+    await ada.page.locator('[data-agent-id="c"] [data-testid="agent-card-remove-confirm"]').click()
+    for (const { page } of [ada, cy]) await page.locator('[data-testid="agent-card"][data-agent-id="c"].agent-card-removed').waitFor()
+    await cy.page.locator('#composer-input').fill('')
+    await cy.page.locator('#composer-input').click()
+    await cy.page.keyboard.type('@')
+    const offered = await cy.page
+      .locator('[data-testid="mention-menu"] [role="option"]')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-agent-id')))
+    expect(offered).toEqual(['a', 'b'])
 
     for (const opened of [ada, cy, dark]) {
       expect(await opened.csp()).toEqual([])
