@@ -6,6 +6,7 @@
  * streams server sets `servers` to the kinds it applies to (e.g. ['ours-normal']) and may ignore
  * `ctx.server`; the table prints "-" for the other columns.
  */
+import { authCost } from './auth-cost'
 import { catchUp } from './catch-up'
 import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
@@ -45,4 +46,5 @@ export const scenarios: Scenario[] = [
   slowReaders,
   workspaceSnapshot,
   tracingCost,
+  authCost,
 ]

@@ -4,7 +4,7 @@
  * hashed: this module never sees one in the clear, so nothing here can log it.
  */
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, gt, lt } from 'drizzle-orm'
+import { and, desc, eq, gt, lt, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { accountSessions, apiKeys, sessionMembers, users, type ApiKeyRow, type MemberRow, type UserRow } from '../db/schema/accounts'
 import { sessions } from '../db/schema/sessions'
@@ -23,10 +23,31 @@ export interface Identity {
 export const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`
 
 export class AccountStore {
+  // The per-request lookups (every cookie or key request makes them), prepared once: building and
+  // preparing a drizzle query each time cost more than the lookup itself (bench: auth-cost).
+  private readonly q
+
   constructor(
     private readonly db: BetterSQLite3Database,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.q = {
+      signedIn: db
+        .select({ user: users })
+        .from(accountSessions)
+        .innerJoin(users, eq(users.id, accountSessions.userId))
+        .where(and(eq(accountSessions.idHash, sql.placeholder('hash')), gt(accountSessions.expiresAt, sql.placeholder('now'))))
+        .prepare(),
+      owner: db.select({ createdBy: sessions.createdBy }).from(sessions).where(eq(sessions.id, sql.placeholder('id'))).prepare(),
+      member: db
+        .select({ role: sessionMembers.role })
+        .from(sessionMembers)
+        .where(and(eq(sessionMembers.sessionId, sql.placeholder('sessionId')), eq(sessionMembers.userId, sql.placeholder('userId'))))
+        .prepare(),
+      keyByHash: db.select().from(apiKeys).where(eq(apiKeys.keyHash, sql.placeholder('hash'))).prepare(),
+      user: db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare(),
+    }
+  }
 
   /** The person behind (provider, subject), created on first sign-in; email and name follow the provider. */
   upsertUser(who: Identity): UserRow {
@@ -51,7 +72,7 @@ export class AccountStore {
   }
 
   user(id: string): UserRow | null {
-    return this.db.select().from(users).where(eq(users.id, id)).get() ?? null
+    return this.q.user.get({ id }) ?? null
   }
 
   /** Only a provider-verified email names a person (an unverified one could be anyone's). */
@@ -77,12 +98,7 @@ export class AccountStore {
 
   /** The user of a live sign-in, or null (unknown, expired). */
   signedIn(idHash: string): UserRow | null {
-    const row = this.db
-      .select({ userId: accountSessions.userId })
-      .from(accountSessions)
-      .where(and(eq(accountSessions.idHash, idHash), gt(accountSessions.expiresAt, this.now())))
-      .get()
-    return row ? this.user(row.userId) : null
+    return this.q.signedIn.get({ hash: idHash, now: this.now() })?.user ?? null
   }
 
   endSignIn(idHash: string): void {
@@ -93,17 +109,12 @@ export class AccountStore {
 
   /** The session's owner (who created it), or undefined when there is no such session. */
   ownerOf(sessionId: string): string | null | undefined {
-    const row = this.db.select({ createdBy: sessions.createdBy }).from(sessions).where(eq(sessions.id, sessionId)).get()
+    const row = this.q.owner.get({ id: sessionId })
     return row ? row.createdBy : undefined
   }
 
   memberRole(sessionId: string, userId: string): MemberRole | null {
-    const row = this.db
-      .select({ role: sessionMembers.role })
-      .from(sessionMembers)
-      .where(and(eq(sessionMembers.sessionId, sessionId), eq(sessionMembers.userId, userId)))
-      .get()
-    return row?.role ?? null
+    return this.q.member.get({ sessionId, userId })?.role ?? null
   }
 
   /** Ids of the sessions a person owns or is a member of. */
@@ -159,7 +170,7 @@ export class AccountStore {
   }
 
   keyByHash(keyHash: string): ApiKeyRow | null {
-    return this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).get() ?? null
+    return this.q.keyByHash.get({ hash: keyHash }) ?? null
   }
 
   /** Remembers when a key was last used, at most once a minute per key (no write per request). */
