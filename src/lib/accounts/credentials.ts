@@ -36,6 +36,8 @@ export interface AccountCredentials {
   /** Claims for the request's cookie or `tk_` key (bearer = what Authorization or ?token= carries); null when it has neither. */
   claimsFor(req: Request, bearer: string | null): TokenClaims | null
   isAdmin(user: UserRow): boolean
+  /** The person's role on a session now, or null. */
+  roleOn(user: UserRow, sessionId: string): Role | null
   /** The person a sign-in cookie names (for /api/auth/me), or null. */
   userOfCookie(req: Request): UserRow | null
 }
@@ -75,6 +77,7 @@ export function createCredentials(opts: CredentialsOptions): AccountCredentials 
 
   return {
     isAdmin,
+    roleOn,
     userOfCookie,
     claimsFor(req, bearer) {
       if (bearer !== null) {

@@ -5,7 +5,6 @@
  * the authenticator's `tk_`/cookie branch finds nothing (the admin link and tokens work as before).
  */
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import type { UserRow } from '../db/schema/accounts'
 import type { TokenClaims } from '../sessions/tokens'
 import { AccountStore } from './account-store'
 import { cookiePolicy } from './cookies'
@@ -57,13 +56,7 @@ export function createAccounts(opts: {
   const providers = createProviders(opts.config.providers)
   const credentials = createCredentials({ store, cookie, adminEmails: new Set(opts.config.adminEmails.map((e) => e.toLowerCase())), origins, now: opts.now })
   const signIn = createSignInApi({ providers, store, credentials, cookie, publicUrl, signInTtlMs: opts.config.signInTtlMs, now: opts.now, onSignIn: opts.onSignIn })
-  const roleOn = (user: UserRow, sessionId: string): string | null => {
-    if (credentials.isAdmin(user)) return 'admin'
-    const owner = store.ownerOf(sessionId)
-    if (owner === undefined) return null
-    return owner === user.id ? 'collaborator' : store.memberRole(sessionId, user.id)
-  }
-  const keys = createKeysApi({ store, credentials, origins, maxBodyBytes: opts.maxBodyBytes, roleOn })
+  const keys = createKeysApi({ store, credentials, origins, maxBodyBytes: opts.maxBodyBytes, roleOn: credentials.roleOn })
   const authPaths = new Set<string>(Object.values(AUTH_PATHS))
   return {
     store,
