@@ -16,7 +16,13 @@ import { Route as AdminWebhooksRouteImport } from './routes/admin/webhooks'
 import { Route as ApiAuditRouteImport } from './routes/api/audit'
 import { Route as ApiHealthRouteImport } from './routes/api/health'
 import { Route as ApiReadyRouteImport } from './routes/api/ready'
+import { Route as ApiAuthCallbackRouteImport } from './routes/api/auth/callback'
 import { Route as ApiAuthExchangeRouteImport } from './routes/api/auth/exchange'
+import { Route as ApiAuthLoginRouteImport } from './routes/api/auth/login'
+import { Route as ApiAuthLogoutRouteImport } from './routes/api/auth/logout'
+import { Route as ApiAuthMeRouteImport } from './routes/api/auth/me'
+import { Route as ApiKeysIndexRouteImport } from './routes/api/keys/index'
+import { Route as ApiKeysSplatRouteImport } from './routes/api/keys/$'
 import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/index'
 import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
 import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
@@ -62,9 +68,39 @@ const ApiReadyRoute = ApiReadyRouteImport.update({
   path: '/api/ready',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ApiAuthCallbackRoute = ApiAuthCallbackRouteImport.update({
+  id: '/api/auth/callback',
+  path: '/api/auth/callback',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const ApiAuthExchangeRoute = ApiAuthExchangeRouteImport.update({
   id: '/api/auth/exchange',
   path: '/api/auth/exchange',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAuthLoginRoute = ApiAuthLoginRouteImport.update({
+  id: '/api/auth/login',
+  path: '/api/auth/login',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAuthLogoutRoute = ApiAuthLogoutRouteImport.update({
+  id: '/api/auth/logout',
+  path: '/api/auth/logout',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAuthMeRoute = ApiAuthMeRouteImport.update({
+  id: '/api/auth/me',
+  path: '/api/auth/me',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiKeysIndexRoute = ApiKeysIndexRouteImport.update({
+  id: '/api/keys/',
+  path: '/api/keys/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiKeysSplatRoute = ApiKeysSplatRouteImport.update({
+  id: '/api/keys/$',
+  path: '/api/keys/$',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiSessionsIndexRoute = ApiSessionsIndexRouteImport.update({
@@ -122,12 +158,18 @@ export interface FileRoutesByFullPath {
   '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
+  '/api/auth/callback': typeof ApiAuthCallbackRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
+  '/api/auth/login': typeof ApiAuthLoginRoute
+  '/api/auth/logout': typeof ApiAuthLogoutRoute
+  '/api/auth/me': typeof ApiAuthMeRoute
+  '/api/keys/$': typeof ApiKeysSplatRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
+  '/api/keys/': typeof ApiKeysIndexRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
   '/api/webhooks/': typeof ApiWebhooksIndexRoute
@@ -141,12 +183,18 @@ export interface FileRoutesByTo {
   '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
+  '/api/auth/callback': typeof ApiAuthCallbackRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
+  '/api/auth/login': typeof ApiAuthLoginRoute
+  '/api/auth/logout': typeof ApiAuthLogoutRoute
+  '/api/auth/me': typeof ApiAuthMeRoute
+  '/api/keys/$': typeof ApiKeysSplatRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
+  '/api/keys': typeof ApiKeysIndexRoute
   '/api/sessions': typeof ApiSessionsIndexRoute
   '/api/streams': typeof ApiStreamsIndexRoute
   '/api/webhooks': typeof ApiWebhooksIndexRoute
@@ -161,12 +209,18 @@ export interface FileRoutesById {
   '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
+  '/api/auth/callback': typeof ApiAuthCallbackRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
+  '/api/auth/login': typeof ApiAuthLoginRoute
+  '/api/auth/logout': typeof ApiAuthLogoutRoute
+  '/api/auth/me': typeof ApiAuthMeRoute
+  '/api/keys/$': typeof ApiKeysSplatRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
+  '/api/keys/': typeof ApiKeysIndexRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
   '/api/webhooks/': typeof ApiWebhooksIndexRoute
@@ -182,12 +236,18 @@ export interface FileRouteTypes {
     | '/api/audit'
     | '/api/health'
     | '/api/ready'
+    | '/api/auth/callback'
     | '/api/auth/exchange'
+    | '/api/auth/login'
+    | '/api/auth/logout'
+    | '/api/auth/me'
+    | '/api/keys/$'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
+    | '/api/keys/'
     | '/api/sessions/'
     | '/api/streams/'
     | '/api/webhooks/'
@@ -201,12 +261,18 @@ export interface FileRouteTypes {
     | '/api/audit'
     | '/api/health'
     | '/api/ready'
+    | '/api/auth/callback'
     | '/api/auth/exchange'
+    | '/api/auth/login'
+    | '/api/auth/logout'
+    | '/api/auth/me'
+    | '/api/keys/$'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
+    | '/api/keys'
     | '/api/sessions'
     | '/api/streams'
     | '/api/webhooks'
@@ -220,12 +286,18 @@ export interface FileRouteTypes {
     | '/api/audit'
     | '/api/health'
     | '/api/ready'
+    | '/api/auth/callback'
     | '/api/auth/exchange'
+    | '/api/auth/login'
+    | '/api/auth/logout'
+    | '/api/auth/me'
+    | '/api/keys/$'
     | '/api/sessions/$'
     | '/api/streams/$'
     | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
+    | '/api/keys/'
     | '/api/sessions/'
     | '/api/streams/'
     | '/api/webhooks/'
@@ -240,12 +312,18 @@ export interface RootRouteChildren {
   ApiAuditRoute: typeof ApiAuditRoute
   ApiHealthRoute: typeof ApiHealthRoute
   ApiReadyRoute: typeof ApiReadyRoute
+  ApiAuthCallbackRoute: typeof ApiAuthCallbackRoute
   ApiAuthExchangeRoute: typeof ApiAuthExchangeRoute
+  ApiAuthLoginRoute: typeof ApiAuthLoginRoute
+  ApiAuthLogoutRoute: typeof ApiAuthLogoutRoute
+  ApiAuthMeRoute: typeof ApiAuthMeRoute
+  ApiKeysSplatRoute: typeof ApiKeysSplatRoute
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
   ApiWebhooksSplatRoute: typeof ApiWebhooksSplatRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
   V1StreamSplatRoute: typeof V1StreamSplatRoute
+  ApiKeysIndexRoute: typeof ApiKeysIndexRoute
   ApiSessionsIndexRoute: typeof ApiSessionsIndexRoute
   ApiStreamsIndexRoute: typeof ApiStreamsIndexRoute
   ApiWebhooksIndexRoute: typeof ApiWebhooksIndexRoute
@@ -303,11 +381,53 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ApiReadyRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/api/auth/callback': {
+      id: '/api/auth/callback'
+      path: '/api/auth/callback'
+      fullPath: '/api/auth/callback'
+      preLoaderRoute: typeof ApiAuthCallbackRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/api/auth/exchange': {
       id: '/api/auth/exchange'
       path: '/api/auth/exchange'
       fullPath: '/api/auth/exchange'
       preLoaderRoute: typeof ApiAuthExchangeRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/auth/login': {
+      id: '/api/auth/login'
+      path: '/api/auth/login'
+      fullPath: '/api/auth/login'
+      preLoaderRoute: typeof ApiAuthLoginRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/auth/logout': {
+      id: '/api/auth/logout'
+      path: '/api/auth/logout'
+      fullPath: '/api/auth/logout'
+      preLoaderRoute: typeof ApiAuthLogoutRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/auth/me': {
+      id: '/api/auth/me'
+      path: '/api/auth/me'
+      fullPath: '/api/auth/me'
+      preLoaderRoute: typeof ApiAuthMeRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/keys/': {
+      id: '/api/keys/'
+      path: '/api/keys'
+      fullPath: '/api/keys/'
+      preLoaderRoute: typeof ApiKeysIndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/keys/$': {
+      id: '/api/keys/$'
+      path: '/api/keys/$'
+      fullPath: '/api/keys/$'
+      preLoaderRoute: typeof ApiKeysSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/sessions/': {
@@ -384,12 +504,18 @@ const rootRouteChildren: RootRouteChildren = {
   ApiAuditRoute: ApiAuditRoute,
   ApiHealthRoute: ApiHealthRoute,
   ApiReadyRoute: ApiReadyRoute,
+  ApiAuthCallbackRoute: ApiAuthCallbackRoute,
   ApiAuthExchangeRoute: ApiAuthExchangeRoute,
+  ApiAuthLoginRoute: ApiAuthLoginRoute,
+  ApiAuthLogoutRoute: ApiAuthLogoutRoute,
+  ApiAuthMeRoute: ApiAuthMeRoute,
+  ApiKeysSplatRoute: ApiKeysSplatRoute,
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
   ApiWebhooksSplatRoute: ApiWebhooksSplatRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
   V1StreamSplatRoute: V1StreamSplatRoute,
+  ApiKeysIndexRoute: ApiKeysIndexRoute,
   ApiSessionsIndexRoute: ApiSessionsIndexRoute,
   ApiStreamsIndexRoute: ApiStreamsIndexRoute,
   ApiWebhooksIndexRoute: ApiWebhooksIndexRoute,
