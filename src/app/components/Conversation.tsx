@@ -164,12 +164,10 @@ export interface AuthorInfo {
 
 /**
  * Keeps the view pinned to the bottom while new text streams in, unless the reader scrolled up.
- * Runs when the content's height or length changes (`contentKey`: the windowed list's total size,
- * which moves as rows are measured), not after every render: reading the scroll height forces a
- * layout, and a token that does not start a new line changes nothing here (the session-page
- * profile: this effect was a third of the main thread while streaming 100 chunks/s).
+ * Runs after every render: the windowed list re-renders as rows are measured, and each
+ * measurement can move the bottom.
  */
-function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: string, contentKey: string) {
+function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: string) {
   const pinned = useRef(true)
   const restored = useRef(false)
   useEffect(() => {
@@ -186,7 +184,6 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
     el.addEventListener('scroll', onScroll, { passive: true })
     return () => el.removeEventListener('scroll', onScroll)
   }, [ref, storageKey])
-  // biome-ignore lint/correctness/useExhaustiveDependencies: contentKey is the trigger (the height moved); ref and storageKey are fixed for the list
   useLayoutEffect(() => {
     const el = ref.current
     if (!el) return
@@ -205,7 +202,7 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
       }
     }
     if (pinned.current && el.scrollHeight - el.scrollTop - el.clientHeight > 1) el.scrollTop = el.scrollHeight
-  }, [contentKey])
+  })
 }
 
 /**
@@ -244,7 +241,7 @@ export function MessageList({
     getItemKey: (i) => messages[i].id,
     useFlushSync: false,
   })
-  useStickToBottom(ref, `tether.scroll.${scrollKey}`, `${virtualizer.getTotalSize()}:${messages.length}:${older?.available === true}`)
+  useStickToBottom(ref, `tether.scroll.${scrollKey}`)
   useLoadOlderAtTop(ref, older, messages[0]?.id)
   return (
     <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
