@@ -5,6 +5,7 @@
  * the authenticator's `tk_`/cookie branch finds nothing (the admin link and tokens work as before).
  */
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { HttpError, errorResponse } from '../sessions/http'
 import type { TokenClaims } from '../sessions/tokens'
 import { AccountStore } from './account-store'
 import { cookiePolicy } from './cookies'
@@ -63,9 +64,12 @@ export function createAccounts(opts: {
     credentials,
     enabled: providers.size > 0,
     owns: (p) => authPaths.has(p) || p === KEYS_PATH || p.startsWith(`${KEYS_PATH}/`),
-    handle: (req) => {
+    handle: async (req) => {
       const p = new URL(req.url).pathname
-      return authPaths.has(p) ? signIn(req) : keys(req)
+      if (authPaths.has(p)) return signIn(req)
+      // Off means off: keys made under an earlier configuration neither work nor can be managed.
+      if (providers.size === 0) return errorResponse(new HttpError(404, 'sign-in is not configured on this server (no identity provider)'))
+      return keys(req)
     },
     members: (req, claims, id, segments, body) => membersRoute({ store, body }, req, claims, id, segments),
     visibleSessionIds: (userId) => store.visibleSessionIds(userId),

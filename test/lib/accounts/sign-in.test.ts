@@ -98,6 +98,8 @@ describe('with no identity provider configured', () => {
     const withCookie = await h.app.fetch(new Request(`${APP}/api/sessions`, { headers: { cookie: 'tether_signin=whatever' } }))
     expect(withCookie.status).toBe(401)
     expect(((await withCookie.json()) as { error: string }).error).toMatch(/^missing token/)
+    expect((await h.app.fetch(new Request(`${APP}/api/keys`, { headers: { cookie: 'tether_signin=whatever' } }))).status).toBe(404)
+    expect((await h.app.fetch(new Request(`${APP}/api/sessions/x/members`, { headers: { authorization: `Bearer ${h.adminToken}` } }))).status).toBe(404)
     const ok = await h.app.fetch(new Request(`${APP}/api/sessions`, { headers: { authorization: `Bearer ${h.adminToken}` } }))
     expect(ok.status).toBe(200)
   })
