@@ -16,7 +16,11 @@ let browser: Browser
 
 beforeAll(async () => {
   idp = await startIdentityProvider({ people: PEOPLE })
-  server = await startServer({ TETHER_OIDC_ISSUER: idp.issuer, TETHER_OIDC_CLIENT_ID: idp.clientId, TETHER_OIDC_CLIENT_SECRET: idp.clientSecret })
+  server = await startServer({
+    TETHER_OIDC_ISSUER: idp.issuer,
+    TETHER_OIDC_CLIENT_ID: idp.clientId,
+    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
+  })
   idp.setRedirectUris([`${server.url}/api/auth/callback`])
   browser = await launchBrowser()
 }, 300_000)
@@ -45,13 +49,19 @@ async function signInFromPage(who: string): Promise<Person> {
 }
 
 /** What the page's own fetch would send: the cookie and our Origin. */
-const post = (p: Person, path: string, data: unknown) => p.context.request.post(`${server.url}${path}`, { data, headers: { origin: server.url } })
+const post = (p: Person, path: string, data: unknown) =>
+  p.context.request.post(`${server.url}${path}`, { data, headers: { origin: server.url } })
 
 async function say(p: Person, text: string) {
-  await p.page.locator('[data-testid="session-page"]').waitFor()
-  await p.page.keyboard.press('/')
+  // Live and hydrated first: keys pressed before the page listens are lost (seen once under load).
+  await p.page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 60_000 })
+  const box = p.page.locator('#composer-input')
+  await until(p.page, 'the message box enabled', async () => !(await box.isDisabled()))
+  await box.click()
   await p.page.keyboard.type(text)
+  await until(p.page, 'the text typed', async () => (await box.inputValue()) === text)
   await p.page.keyboard.press('Enter')
+  await until(p.page, 'the message box emptied (sent)', async () => (await box.inputValue()) === '')
 }
 
 describe('people sign in and collaborate by account (issue #11)', () => {
@@ -65,7 +75,9 @@ describe('people sign in and collaborate by account (issue #11)', () => {
     const created = await post(alice, '/api/sessions', { title: 'Pairing', pattern: 'long-running' })
     expect(created.status()).toBe(201)
     const { session } = (await created.json()) as { session: { id: string } }
-    expect((await post(alice, `/api/sessions/${session.id}/members`, { email: 'bob@example.test', role: 'collaborator' })).status()).toBe(201)
+    expect((await post(alice, `/api/sessions/${session.id}/members`, { email: 'bob@example.test', role: 'collaborator' })).status()).toBe(
+      201,
+    )
     expect((await post(alice, `/api/sessions/${session.id}/members`, { email: 'carol@example.test', role: 'viewer' })).status()).toBe(201)
 
     // Bob finds it in his list (the home page lists his sessions by cookie).
@@ -95,7 +107,9 @@ describe('people sign in and collaborate by account (issue #11)', () => {
     expect(cookie?.sameSite).toBe('Lax')
     await bob.page.locator('[data-testid="sign-out"]').click()
     await bob.page.locator('[data-testid="sign-in-oidc"]').waitFor()
-    const replay = await fetch(`${server.url}/api/streams/sessions/${session.id}?offset=-1`, { headers: { cookie: `tether_signin=${cookie?.value}` } })
+    const replay = await fetch(`${server.url}/api/streams/sessions/${session.id}?offset=-1`, {
+      headers: { cookie: `tether_signin=${cookie?.value}` },
+    })
     expect(replay.status).toBe(401)
     expect((await bob.context.request.get(`${server.url}/api/streams/sessions/${session.id}?offset=-1`)).status()).toBe(401)
     for (const p of [alice, bob, carol]) expect(p.errors).toEqual([])
