@@ -69,3 +69,13 @@ export const EXIT_STOPPED = 0
 export const EXIT_CRASHED = 1
 /** Worker exit: fenced by a newer worker for its session (EX_TEMPFAIL). Not restarted. */
 export const EXIT_FENCED = 75
+
+/**
+ * The agent programs a worker can run for an agent (issue #11), behind one interface in the
+ * worker (src/worker/adapters/): `tether` is Tether's own agent loop, `opencode` drives
+ * `opencode serve`, `claude-agent-sdk` drives the Claude Agent SDK. All three publish the same
+ * channels and call models only through the server's gateway.
+ */
+export const AGENT_ADAPTERS = ['tether', 'opencode', 'claude-agent-sdk'] as const
+export type AgentAdapterName = (typeof AGENT_ADAPTERS)[number]
+export const DEFAULT_AGENT_ADAPTER: AgentAdapterName = 'tether'

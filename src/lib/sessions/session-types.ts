@@ -3,6 +3,7 @@
  */
 import { z } from 'zod'
 import { AGENT_ID_PATTERN, MAX_AGENTS_PER_SESSION, type Roster } from '../common/agent-roster'
+import { AGENT_ADAPTERS } from '../common/session-contract'
 import type { AGENT_STATUSES } from './channel-schemas'
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number]
@@ -48,6 +49,10 @@ export const agentConfigSchema = z
     provider: z.string().min(1).max(100).optional(),
     systemPrompt: z.string().max(100_000).optional(),
     allowedTools: z.array(z.string().min(1).max(200)).max(200).optional(),
+    /** Which agent program runs it (issue #11); `tether` when absent. */
+    adapter: z.enum(AGENT_ADAPTERS).optional(),
+    /** The personal agent profile it was made from (its owner's credential pays for its calls). */
+    profileId: z.string().min(1).max(100).optional(),
   })
   .strict()
 export type AgentConfig = z.infer<typeof agentConfigSchema>
