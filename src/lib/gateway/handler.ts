@@ -39,6 +39,10 @@ export interface ModelGatewayOptions {
   logger: Logger
   /** For tests: how providers reach their APIs. */
   fetch?: typeof fetch
+  /** Provider settings for one agent's calls, laid over the server's (a personal agent's own credential, issue #11). */
+  providerEnvFor?: (session: SessionRecord, agentId: string) => Promise<ProviderEnv | null>
+  /** A refusal before any provider call (a per-user quota such as monthly spend); null lets the call go on. */
+  refuseCall?: (session: SessionRecord, agentId: string) => Promise<{ status: number; error: string; reason: string } | null>
 }
 
 export type ModelGateway = (req: Request, claims: TokenClaims, sessionId: string) => Promise<Response>
@@ -61,9 +65,14 @@ function redact(message: string, secrets: string[]): string {
   return out
 }
 
+/** The credentials of a provider env (the server's, or an agent's own: issue #11). */
+function secretsOf(env: ProviderEnv): string[] {
+  return [env.ANTHROPIC_API_KEY, env.TETHER_OPENAI_API_KEY].filter((s): s is string => Boolean(s))
+}
+
 export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
   const { manager, auth, ledger, prices, providerEnv, logger } = opts
-  const secrets = [providerEnv.ANTHROPIC_API_KEY, providerEnv.TETHER_OPENAI_API_KEY].filter((s): s is string => Boolean(s))
+  const secrets = secretsOf(providerEnv)
 
   /** Ends the session with a limit reason (like the monitor). The record flips before end's first await. */
   const endFor = (id: string, limit: 'budget' | 'turns') => {
@@ -109,9 +118,14 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
       throw new HttpError(403, `a worker may only call ${whose} (${expected}), not ${body.model}`, 'model')
     }
 
+    // An agent's own provider settings (issue #11) are laid over the server's; its keys are
+    // redacted like the server's.
+    const own = (await opts.providerEnvFor?.(session, agent.id)) ?? null
+    const env: ProviderEnv = own ? { ...providerEnv, ...own } : providerEnv
+    const callSecrets = own ? [...secrets, ...secretsOf(own)] : secrets
     let selected: SelectedProvider
     try {
-      selected = selectProvider(expected, providerEnv, opts.fetch)
+      selected = selectProvider(expected, env, opts.fetch)
     } catch (err) {
       if (err instanceof ProviderError) return json({ ok: false, error: err.message, reason: 'provider' }, 503)
       throw err
@@ -146,6 +160,11 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
       stopAgent(id, agent, 'turns')
       return limitRefusal('agent-turns', error, { agentId: agent.id, turns: agentTurns, maxTurns: agentMaxTurns })
     }
+    const refusal = (await opts.refuseCall?.(session, agent.id)) ?? null
+    if (refusal) {
+      ledger.refuse(id, priced, estimateUsd, refusal.error, agent.id)
+      return json({ ok: false, error: refusal.error, reason: refusal.reason }, refusal.status)
+    }
     const reservation = ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd })
     if (!reservation.ok && reservation.over === 'agent') {
       const agentBudget = agent.limits.maxBudgetUsd ?? 0
@@ -172,7 +191,7 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
       )
       return limitRefusal('budget', error, { spentUsd: reservation.spentUsd, estimateUsd, budgetUsd: maxBudgetUsd })
     }
-    return streamCall({ body, session, agent, selected, price, maxTokens, inputTokens, callId: reservation.callId, req })
+    return streamCall({ body, session, agent, selected, price, maxTokens, inputTokens, callId: reservation.callId, req, secrets: callSecrets })
   }
 
   function streamCall(c: {
@@ -185,6 +204,7 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
     inputTokens: number
     callId: number
     req: Request
+    secrets: string[]
   }): Response {
     const controller = new AbortController()
     const onClientGone = () => controller.abort(new Error('the worker went away'))
@@ -246,7 +266,7 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
           }
         } catch (err) {
           const aborted = controller.signal.aborted
-          const message = redact(err instanceof Error ? err.message : String(err), secrets)
+          const message = redact(err instanceof Error ? err.message : String(err), c.secrets)
           settle(aborted ? 'aborted' : 'error', message)
           if (!aborted) logger.warn({ sessionId: c.session.id, error: message }, 'model call failed')
           try {
