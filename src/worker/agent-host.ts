@@ -11,6 +11,8 @@
  */
 import { StaleEpochError } from '@durable-streams/client'
 import { AgentLoop } from './agent'
+import { ExternalTurnLoop } from './adapters/external-loop'
+import { createExternalAdapter } from './adapters/start-adapter'
 import { AgentStateTracker } from './agent-state'
 import type { AgentControl } from './events'
 import { log } from './log'
@@ -52,7 +54,7 @@ export class AgentHost {
   readonly agentId: string
   readonly publisher: Publisher
   readonly state: AgentStateTracker
-  private readonly loop: AgentLoop
+  private readonly loop: AgentLoop | ExternalTurnLoop
   private readonly turns: TurnRecorder
   private live = false
   private stopping: Promise<void> | null = null
@@ -94,10 +96,10 @@ export class AgentHost {
     this.turns = new TurnRecorder(this.publisher, view, o.agentId)
     const p = this.publisher
     const snapshots = { serverUrl: o.serverUrl, sessionId: o.sessionId, token: o.token }
-    this.loop = new AgentLoop({
+    const shared = {
       turns: this.turns,
       // The fork feature's workspace snapshot, between turns (never fatal: see workspace-snapshot.ts).
-      afterTurn: async (turn, messageId) => {
+      afterTurn: async (turn: number, messageId: string) => {
         if (!o.snapshots) return
         await p.flush().catch(() => {})
         await requestWorkspaceSnapshot(snapshots, turn, messageId)
@@ -106,20 +108,31 @@ export class AgentHost {
       publisher: p,
       state: this.state,
       agentId: o.agentId,
-      workDir: o.workDir,
       requestId,
-      // Models are called through the server's gateway with this agent's token: the keys never
-      // reach this process, and the ledger counts the call against this agent.
-      provider: new GatewayProvider({ serverUrl: o.serverUrl, sessionId: o.sessionId, token: o.token, requestId }),
-      model: o.run.model,
-      tools: o.run.tools.map((t) => TOOL_SPECS[t]),
-      ...(o.run.system ? { system: o.run.system } : {}),
       caughtUp: async () => {
         await p.flush()
         await o.waitFor(p.lastOffset)
       },
       ...(o.onIdle ? { onIdle: o.onIdle } : {}),
-    })
+    }
+    const { adapter } = o.run
+    this.loop = adapter
+      ? // An external agent program (issue #11) runs whole turns itself; the loop writes what it reports.
+        new ExternalTurnLoop({
+          ...shared,
+          adapter: () =>
+            createExternalAdapter({ adapter, agentId: o.agentId, sessionId: o.sessionId, serverUrl: o.serverUrl, token: o.token, requestId, workDir: o.workDir, run: o.run }),
+        })
+      : new AgentLoop({
+          ...shared,
+          workDir: o.workDir,
+          // Models are called through the server's gateway with this agent's token: the keys never
+          // reach this process, and the ledger counts the call against this agent.
+          provider: new GatewayProvider({ serverUrl: o.serverUrl, sessionId: o.sessionId, token: o.token, requestId }),
+          model: o.run.model,
+          tools: o.run.tools.map((t) => TOOL_SPECS[t]),
+          ...(o.run.system ? { system: o.run.system } : {}),
+        })
     // A stop found while catching up was meant for an earlier run: the supervisor, which
     // started this one, decides whether the session needs a worker (e.g. a hybrid session
     // resumed after its idle stop). Only stops that arrive from now on are obeyed.

@@ -49,14 +49,15 @@ export interface AgentLoopOptions {
   requestId?: TurnRequestId
 }
 
-class Cancelled extends Error {
+/** Why a turn was aborted: a cancel or stop control (shared with the external loop). */
+export class Cancelled extends Error {
   constructor(readonly control?: AgentControl) {
     super('cancelled')
   }
 }
 
 /** What the final turn record says about who cancelled it. */
-function cancelledBy(control: AgentControl | undefined): { reason: string; stopRequest?: string } {
+export function cancelledBy(control: AgentControl | undefined): { reason: string; stopRequest?: string } {
   if (!control) return { reason: 'cancelled' }
   const what = control.action === 'stop' ? 'stopped' : 'cancelled'
   return { reason: `${what} by ${control.requestedBy} (${control.reason})`, stopRequest: control.id }

@@ -5,7 +5,7 @@
  * id, model, allowed tools) is derived from the token and the session.
  */
 import { AGENT_ID_PATTERN, DEFAULT_AGENT_ID } from '../lib/common/agent-roster'
-import { sessionApiPath, sessionStreamUrl } from '../lib/common/session-contract'
+import { AGENT_ADAPTERS, type AgentAdapterName, sessionApiPath, sessionStreamUrl } from '../lib/common/session-contract'
 import { sessionModelName } from '../lib/gateway/model-name'
 import { TOOL_NAMES, type ToolName } from './events'
 import { log } from './log'
@@ -39,6 +39,8 @@ export interface AgentRunConfig {
   model: string
   tools: ToolName[]
   system?: string
+  /** The agent program (issue #11); Tether's own loop when absent. */
+  adapter?: Exclude<AgentAdapterName, 'tether'>
 }
 
 export interface SessionConfig extends AgentRunConfig {
@@ -70,7 +72,8 @@ function runConfigOf(agent: Record<string, unknown>, session: Record<string, unk
   const toolsRaw = [agent.allowedTools, session.allowedTools, agent.tools, session.tools].find(Array.isArray) as unknown[] | undefined
   const tools = toolsRaw ? TOOL_NAMES.filter((t) => toolsRaw.includes(t)) : DEFAULT_CONFIG.tools
   const system = [agent.systemPrompt, session.systemPrompt].find((s): s is string => typeof s === 'string')
-  return { model, tools, ...(system ? { system } : {}) }
+  const adapter = AGENT_ADAPTERS.find((a) => a !== 'tether' && a === agent.adapter) as AgentRunConfig['adapter']
+  return { model, tools, ...(system ? { system } : {}), ...(adapter ? { adapter } : {}) }
 }
 
 export function sessionConfigFrom(body: unknown): SessionConfig {
@@ -98,7 +101,10 @@ export function sessionAgentsFrom(body: unknown): SessionAgents {
 /** The config of `agentId`: its own entry, else (a token naming an agent the record lacks) the session's. */
 export function agentRunConfig(config: SessionConfig, agents: SessionAgents, agentId: string): AgentRunConfig {
   const own = agents.agents.get(agentId)
-  if (!own) return { model: config.model, tools: config.tools, ...(config.system ? { system: config.system } : {}) }
+  if (!own) {
+    const { pattern: _pattern, ...run } = config
+    return run
+  }
   const { name: _name, ...run } = own
   return run
 }

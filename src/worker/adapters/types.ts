@@ -40,7 +40,10 @@ export interface AdapterTurn {
   turn: number
   /** The message as this agent reads it (who handed it over, what others said meanwhile). */
   prompt: string
-  /** This agent's conversation before this turn, for a program that lost its memory (resume). */
+  /**
+   * This agent's conversation up to and including this turn's message (the last entry), for a
+   * program that lost its memory (a resumed turn, or a program started fresh).
+   */
   history: ProviderMessage[]
   /** The turn was interrupted (worker crash) and runs again: its earlier steps stay as they were. */
   resumed: boolean

@@ -1,0 +1,174 @@
+/**
+ * The turn loop for an external agent program (issue #11): the same contract as Tether's own loop
+ * (agent.ts: turns run strictly in order, cancel aborts the running one, stop ends the loop), but
+ * each turn is handed whole to an adapter, which runs its program and reports what happens
+ * (external-steps.ts writes it). The program is started on the first turn and again after a
+ * failed start; stop closes it.
+ */
+import type { AgentStateTracker } from '../agent-state'
+import { buildHistory, Cancelled, cancelledBy } from '../agent'
+import type { AgentControl } from '../events'
+import { log } from '../log'
+import type { Publisher } from '../publisher'
+import { setTurnRequestId, type TurnRequestId } from '../request-id'
+import type { SessionView } from '../session-view'
+import type { TurnRecorder } from '../turn-records'
+import { ExternalSteps } from './external-steps'
+import type { AgentAdapter } from './types'
+
+export interface ExternalLoopOptions {
+  /** Makes the adapter (once; again after it failed to start). */
+  adapter: () => Promise<AgentAdapter>
+  view: SessionView
+  publisher: Publisher
+  state: AgentStateTracker
+  agentId: string
+  turns: TurnRecorder
+  caughtUp: () => Promise<void>
+  onIdle?: () => void
+  afterTurn?: (turn: number, messageId: string) => Promise<void>
+  requestId?: TurnRequestId
+}
+
+/** What the agent reads for `turn`: what others said meanwhile, who handed it over, the message. */
+export function promptOf(view: SessionView, turn: number): string {
+  const from = view.trigger(turn)?.from
+  return [view.contextBefore(turn), from === undefined ? '' : `Agent @${from} wrote to you:`, view.userText(turn)]
+    .filter((part) => part !== '')
+    .join('\n')
+}
+
+export class ExternalTurnLoop {
+  private readonly queue: number[] = []
+  private draining: Promise<void> | null = null
+  private controller: AbortController | null = null
+  private runningTurn: number | null = null
+  private stopped = false
+  private adapter: Promise<AgentAdapter> | null = null
+
+  constructor(private readonly o: ExternalLoopOptions) {}
+
+  enqueue(turn: number): void {
+    if (this.stopped || this.queue.includes(turn) || this.runningTurn === turn) return
+    this.queue.push(turn)
+    this.queue.sort((a, b) => a - b)
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null
+    })
+  }
+
+  cancel(control?: AgentControl, turn: number | null = null): boolean {
+    if (!this.controller || (turn !== null && turn !== this.runningTurn)) return false
+    this.controller.abort(new Cancelled(control))
+    return true
+  }
+
+  async stop(control?: AgentControl): Promise<void> {
+    this.stopped = true
+    this.queue.length = 0
+    this.cancel(control)
+    await this.draining
+    const adapter = await this.adapter?.catch(() => null)
+    await adapter?.close().catch((err: unknown) => log.warn({ agentId: this.o.agentId, error: String(err) }, 'adapter close failed'))
+  }
+
+  get idle(): boolean {
+    return this.draining === null
+  }
+
+  private setRequestId(messageId: string | undefined): void {
+    if (this.o.requestId) this.o.requestId.set(messageId, this.o.agentId)
+    else setTurnRequestId(messageId, this.o.agentId)
+  }
+
+  /** The started adapter; a failed start is forgotten so the next turn tries again. */
+  private started(): Promise<AgentAdapter> {
+    this.adapter ??= (async () => {
+      const adapter = await this.o.adapter()
+      await adapter.start()
+      return adapter
+    })().catch((err: unknown) => {
+      this.adapter = null
+      throw err
+    })
+    return this.adapter
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.stopped) {
+      const turn = this.queue.shift()!
+      this.runningTurn = turn
+      this.setRequestId(this.o.view.messageIdOf(turn))
+      try {
+        const settled = await this.runTurn(turn)
+        const messageId = this.o.view.messageIdOf(turn)
+        if (settled && messageId !== undefined) await this.o.afterTurn?.(turn, messageId)
+      } catch (err) {
+        log.error({ agentId: this.o.agentId, turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
+      } finally {
+        this.runningTurn = null
+        this.setRequestId(undefined)
+      }
+    }
+    if (!this.stopped) {
+      await this.o.caughtUp().catch(() => {})
+      if (this.queue.length === 0) this.o.onIdle?.()
+    }
+  }
+
+  private async runTurn(turn: number): Promise<boolean> {
+    await this.o.caughtUp()
+    const { view, state, turns, publisher } = this.o
+    const record = view.turnRecord(turn)
+    if (record.ended) return false
+    const controller = new AbortController()
+    this.controller = controller
+    const resumed = record.steps.size > 0
+    turns.begin(turn)
+    const steps = new ExternalSteps({
+      view,
+      publisher,
+      agentId: this.o.agentId,
+      turn,
+      onText: () => turns.update(turn, 'streaming'),
+      onTool: (name) => {
+        turns.update(turn, 'tool')
+        state.update({ status: 'running-tool', currentStep: `turn ${turn}: ${name}` })
+      },
+      onUsage: (inputTokens, outputTokens, costUsd) => state.addUsage(inputTokens, outputTokens, costUsd),
+      onStatus: (step) => state.update({ currentStep: `turn ${turn}: ${step}` }),
+    })
+    try {
+      if (record.cancelRequested) throw new Cancelled(record.cancelControl)
+      state.update({ status: 'thinking', currentStep: `turn ${turn}: thinking`, error: undefined })
+      const adapter = await this.started()
+      if (controller.signal.aborted) throw new Cancelled()
+      await adapter.runTurn(
+        { turn, prompt: promptOf(view, turn), history: buildHistory(view, turn), resumed, signal: controller.signal },
+        steps.sink,
+      )
+      if (controller.signal.aborted) throw new Cancelled()
+      steps.finish()
+      turns.update(turn, 'done')
+      state.update({ status: 'idle', currentStep: null, turns: turn })
+    } catch (err) {
+      if (err instanceof Cancelled || controller.signal.aborted) {
+        const reason: unknown = controller.signal.reason
+        const control = err instanceof Cancelled && err.control ? err.control : reason instanceof Cancelled ? reason.control : undefined
+        steps.finish()
+        turns.update(turn, 'cancelled', cancelledBy(control ?? record.cancelControl))
+        state.update({ status: 'idle', currentStep: `turn ${turn}: cancelled`, turns: turn })
+      } else {
+        const message = err instanceof Error ? err.message : String(err)
+        log.error({ agentId: this.o.agentId, turn, error: message }, 'turn failed')
+        steps.finish(`Agent error: ${message}`)
+        turns.update(turn, 'failed', { reason: message })
+        state.update({ status: 'idle', currentStep: `turn ${turn}: failed`, error: message.slice(0, 2000), turns: turn })
+      }
+    } finally {
+      this.controller = null
+      await publisher.flush().catch(() => {})
+    }
+    return true
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The agent programs this worker can run besides Tether's own loop (issue #11), by adapter name.
+ * An agent whose adapter is missing here fails its turns with a reason instead of falling back.
+ */
+import type { AgentAdapterName } from '../../lib/common/session-contract'
+import type { AdapterFactory } from './types'
+
+export const adapterFactories: Partial<Record<Exclude<AgentAdapterName, 'tether'>, AdapterFactory>> = {}
