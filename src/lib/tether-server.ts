@@ -25,6 +25,7 @@ import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
 import { createAppMetrics, type MetricsOptions } from './ops/metrics'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import { createAccounts, DEFAULT_SIGN_IN_DAYS, type Accounts, type AccountsConfig } from './accounts'
+import { createLimits, type LimitsConfig } from './accounts/quotas-wiring'
 import {
   noopCallbacks,
   type SessionWorkerCallbacksInput,
@@ -101,6 +102,8 @@ export interface TetherServerConfig {
   metrics?: MetricsOptions
   /** Sign-in through identity providers (src/lib/accounts); absent or no provider: off. */
   accounts?: AccountsConfig
+  /** Per-person quotas (with sign-in on) and request rate limits (default: no quotas, documented rates). */
+  limits?: LimitsConfig
 }
 
 export interface TetherServer {
@@ -145,6 +148,7 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
     logLevel: settings.logging.level,
     metrics: settings.metrics,
     accounts: settings.accounts,
+    limits: settings.limits,
   }
 }
 
@@ -244,7 +248,8 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     ephemeralRemoveAfterMs: sc.ephemeralRemoveAfterMs,
   })
 
-  const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes })
+  const limits = createLimits({ db, auth, accounts, ops, config: config.limits, now })
+  const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes, rateLimit: limits.rate })
   const gateFor = (basePath: string, nestedBasePaths: string[] = []) =>
     createProtocolGate({
       auth,
@@ -254,6 +259,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
       maxBodyBytes: config.maxBodyBytes ?? 16 * 1024 * 1024,
       // Session appends: the writer's limits, and the writer's map of who started each message.
       maxEventBodyBytes: sc.maxEventBodyBytes,
+      rateLimit: limits.rate,
       messageAuthors: (id) => manager.logs.messageAuthors(id),
       isSessionLive: (id) => {
         const s = store.get(id)
@@ -279,9 +285,10 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     compaction,
     statsSummary: createStatsSummaryHandler(db.sqlite, now),
     views: new SessionViews(endpoint),
-    ...(accounts.enabled ? { accounts } : {}),
+    ...(accounts.enabled ? { accounts, quotas: limits.quotas ?? undefined } : {}),
+    rateLimit: limits.rate,
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
-    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, ...(config.gateway ?? gatewaySettings({})) })),
+    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, refuseCall: limits.refuseCall, ...(config.gateway ?? gatewaySettings({})) })),
   }))
 
   const loginCodes = loginCodeStore(config.dataDir, now)
@@ -320,6 +327,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         }
         if (pathname === AUTH_EXCHANGE_PATH) return await loginExchange(req)
         if (accounts.owns(pathname)) return await accounts.handle(req)
+        if (limits.owns(pathname)) return withCors(await limits.handle(req))
         if (ops.owns(pathname)) return withCors(await ops.handle(req))
         if (pathname === STREAMS_BASE_PATH || pathname === `${STREAMS_BASE_PATH}/`) {
           if (req.method === 'OPTIONS') return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS })

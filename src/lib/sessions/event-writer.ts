@@ -12,6 +12,7 @@ import { buildSessionEvent, type SessionEvent } from './session-events'
 import { HttpError, errorResponse, isAnswerable, json, readJsonBody } from './http'
 import type { SessionManager } from './manager'
 import { canWrite, coversSession, mayWriteSession } from './tokens'
+import type { RateCheck } from '../ops/rate-limit'
 
 /** Most events in one request, here and on the raw protocol path (protocol-gate.ts). */
 export const MAX_EVENTS_PER_REQUEST = 1000
@@ -24,6 +25,8 @@ export interface WriterOptions {
   maxBodyBytes: number
   /** Most events in one request. */
   maxEvents?: number
+  /** Request rate limit (src/lib/ops/rate-limit.ts), checked before the body is read. */
+  rateLimit?: RateCheck
 }
 
 export function createWriter(opts: WriterOptions): (req: Request) => Promise<Response> {
@@ -38,6 +41,8 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
       // Before the body is read: a viewer's (or share link's) bytes are never buffered.
       if (!mayWriteSession(claims, sessionId))
         throw new HttpError(403, `role ${claims.role}${claims.sub ? '' : ' without a user'} may not write to session ${sessionId}`, 'token')
+      const limited = await opts.rateLimit?.(claims, 'writes')
+      if (limited) return limited
       const live = opts.manager.requireLive(sessionId)
       const body = await readJsonBody(req, opts.maxBodyBytes)
       if (body === undefined) throw new HttpError(400, 'body must be {channel, data} or an array of them', 'body')

@@ -26,6 +26,7 @@ import { MessageAuthorshipError, SessionStreamGoneError } from './session-errors
 import { StreamNotFoundError, type StreamsTransport } from './streams-client'
 import { canManageStream, canRead, canWrite, coversSession, mayWriteSession, sessionIdFromPath, type TokenClaims } from './tokens'
 import { MAX_EVENTS_PER_REQUEST } from './event-writer'
+import type { RateCheck } from '../ops/rate-limit'
 
 export interface ProtocolGateOptions {
   auth: Authenticator
@@ -53,6 +54,8 @@ export interface ProtocolGateOptions {
    * append's Stream-Next-Offset (null when the answer had none).
    */
   onSessionAppend?(sessionId: string, events: SessionEvent[], offset: string | null): void
+  /** Request rate limit on writes (POST, PUT, DELETE; src/lib/ops/rate-limit.ts); reads are not limited. */
+  rateLimit?: RateCheck
 }
 
 function forward(req: Request, url: URL, body: BodyInit | null | undefined, append?: AppendHeaders): Request {
@@ -135,6 +138,8 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
       }
       const claims = await opts.auth.authenticate(req)
       const sessionId = sessionIdFromPath(path)
+      const limited = req.method === 'GET' || req.method === 'HEAD' ? null : await opts.rateLimit?.(claims, 'writes')
+      if (limited) return limited
       switch (req.method) {
         case 'GET':
         case 'HEAD':

@@ -41,6 +41,8 @@ import type { SessionCompaction } from './compaction/service'
 import { workspaceRoute } from './workspace-api'
 import { agentsRoute } from './agents-api'
 import { sessionViewRoute, type SessionViews } from './session-view-api'
+import { startUnderQuota, type QuotaChecks } from '../accounts/quotas'
+import type { RateCheck } from '../ops/rate-limit'
 
 export interface SessionsApiOptions {
   manager: SessionManager
@@ -67,6 +69,10 @@ export interface SessionsApiOptions {
     members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
     visibleSessionIds(userId: string): string[]
   }
+  /** Per-person quotas on create and fork (src/lib/accounts/quotas.ts); absent = none. */
+  quotas?: QuotaChecks
+  /** Request rate limit (src/lib/ops/rate-limit.ts), checked after authentication; not on `:id/model`. */
+  rateLimit?: RateCheck
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -107,9 +113,11 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         // A signed-in person creates sessions of their own (createdBy = their user id: the owner).
         if (!(claims.account && claims.role !== 'admin')) requireAdmin(claims)
         const input = parseWith(createSessionSchema, await body(req))
-        const session = await manager.create({ ...input, createdBy: claims.sub ?? null })
-        const share = await shareLink(req, session)
-        return json({ session, streamUrl: streamUrlOf(session.id), ...share }, 201, { location: `${base}/${session.id}` })
+        return startUnderQuota(opts.quotas, claims, async () => {
+          const session = await manager.create({ ...input, createdBy: claims.sub ?? null })
+          const share = await shareLink(req, session)
+          return json({ session, streamUrl: streamUrlOf(session.id), ...share }, 201, { location: `${base}/${session.id}` })
+        })
       }
       if (method === 'GET') {
         const url = new URL(req.url)
@@ -178,13 +186,12 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
 
     if (segments.length === 2) {
       const action = segments[1]
-      const forkOrSnapshot = await workspaceRoute(
-        { manager, body, shareLink, streamUrlOf, recordPath: (sid) => `${base}/${encodeURIComponent(sid)}` },
-        req,
-        claims,
-        id,
-        action,
-      )
+      const workspace = () =>
+        workspaceRoute({ manager, body, shareLink, streamUrlOf, recordPath: (sid) => `${base}/${encodeURIComponent(sid)}` }, req, claims, id, action)
+      // A fork starts a session: under the person's quota (only an admin may fork; others get its 403).
+      if (action === 'fork' && method === 'POST' && claims.sid === ALL_SESSIONS)
+        return startUnderQuota(opts.quotas, claims, async () => (await workspace()) as Response)
+      const forkOrSnapshot = await workspace()
       if (forkOrSnapshot) return forkOrSnapshot
       if (action === 'view' && opts.views) {
         getSession(id)
@@ -264,6 +271,9 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       if (segments.length >= 1 && segments[0] !== 'stats' && !coversSession(claims, segments[0])) {
         throw new HttpError(403, `token is not valid for session ${segments[0]}`, 'token')
       }
+      // Model calls are bounded by budgets and quotas, not by the request rate.
+      const limited = segments[1] === 'model' ? null : await opts.rateLimit?.(claims, 'sessions')
+      if (limited) return limited
       return await route(req, claims, segments)
     } catch (err) {
       if (isAnswerable(err)) return errorResponse(err)

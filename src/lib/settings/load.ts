@@ -14,6 +14,7 @@ import type { RuntimeKind } from '../workers/runtime'
 import { VARIABLES, type ParsedEnv } from './schema'
 import { accountsConfigFrom } from '../accounts/config'
 import type { AccountsConfig } from '../accounts'
+import { limitsConfigFrom, type LimitsConfig } from '../accounts/quotas-config'
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -92,6 +93,8 @@ export interface Settings {
   gateway: GatewayConfig
   /** Sign-in through identity providers (src/lib/accounts); no provider = off. */
   accounts: AccountsConfig
+  /** Per-person quotas and request rate limits (TETHER_QUOTA_*, TETHER_RATE_LIMIT_*). */
+  limits: LimitsConfig
   /** GET /metrics (TETHER_METRICS, TETHER_METRICS_TOKEN). */
   metrics: { enabled: boolean; token?: string }
   /** `otlpEndpoint`: traces on when set (TETHER_OTEL_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT). */
@@ -187,6 +190,7 @@ export function loadSettings(env: Env): Settings {
     },
     workers: workers(e),
     accounts: accountsConfigFrom(e),
+    limits: limitsConfigFrom(e),
     // Prices are checked here, at start-up, so a malformed table stops the server with the reason.
     gateway: gatewaySettings(env),
     metrics: { enabled: e.TETHER_METRICS === 'on', ...(e.TETHER_METRICS_TOKEN ? { token: e.TETHER_METRICS_TOKEN } : {}) },

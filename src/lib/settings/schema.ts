@@ -181,6 +181,42 @@ export const VARIABLES = {
     readers: ['server'],
   }),
   TETHER_SIGNIN_DAYS: variable(intWithDefault(14), { default: '`14`', doc: 'how long a sign-in (the browser cookie) lasts', readers: ['server'] }),
+  // Quotas and rate limits (src/lib/accounts/quotas*.ts, src/lib/ops/rate-limit.ts; specs/accounts.md).
+  TETHER_QUOTA_CONCURRENT_SESSIONS: variable(nonNegativeInt.optional(), {
+    default: 'unlimited',
+    doc: "a signed-in person's default limit on sessions they own that have not ended (0 = no limit; an admin overrides it per person)",
+    readers: ['server'],
+  }),
+  TETHER_QUOTA_SESSIONS_PER_DAY: variable(nonNegativeInt.optional(), {
+    default: 'unlimited',
+    doc: "a signed-in person's default limit on sessions started (created or forked) per UTC day (0 = no limit)",
+    readers: ['server'],
+  }),
+  TETHER_QUOTA_MONTHLY_SPEND_USD: variable(nonNegativeNumber.optional(), {
+    default: 'unlimited',
+    doc: "a signed-in person's default model spend per UTC calendar month over all their sessions, USD; past it new sessions and model calls are refused (0 = no limit)",
+    readers: ['server'],
+  }),
+  TETHER_RATE_LIMIT_WINDOW_SECONDS: variable(intWithDefault(60), {
+    default: '`60`',
+    doc: 'the window of the request rate limits below (in memory, per server process)',
+    readers: ['server'],
+  }),
+  TETHER_RATE_LIMIT_SESSIONS: variable(intWithDefault(600), {
+    default: '`600`',
+    doc: 'sessions API requests per window per person or token; more get 429 with `Retry-After` (0 = no limit; admins are not limited)',
+    readers: ['server'],
+  }),
+  TETHER_RATE_LIMIT_WRITES: variable(intWithDefault(3000), {
+    default: '`3000`',
+    doc: 'writes (the session writer, raw protocol POST/PUT/DELETE) per window per person or token (0 = no limit)',
+    readers: ['server'],
+  }),
+  TETHER_RATE_LIMIT_WORKER: variable(intWithDefault(30000), {
+    default: '`30000`',
+    doc: "an agent worker's own budget per window, for writes and for sessions API requests each: workers stream every token and output line (0 = no limit)",
+    readers: ['server'],
+  }),
   TETHER_STREAMS_URL: variable(z.url().optional(), {
     default: 'built-in',
     doc: 'use an external Durable Streams server (base URL; stream paths are appended) instead of the built-in SQLite one',

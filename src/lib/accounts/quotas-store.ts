@@ -1,0 +1,106 @@
+/**
+ * Per-user quotas in SQLite (tables: src/lib/db/schema/quotas.ts, drizzle 0011): an admin's
+ * overrides over the server's defaults (TETHER_QUOTA_*), and the usage they are checked against:
+ * - concurrent sessions: sessions the person owns (sessions.created_by) that have not ended;
+ * - sessions per day: sessions the person started (create, fork) since 00:00 UTC today, from
+ *   user_session_starts, which outlives deleted sessions (so deleting cannot reset the count);
+ * - monthly spend: model_calls cost (running calls count at their reserved worst case) of the
+ *   person's sessions since the 1st of this month, 00:00 UTC.
+ * Plain prepared statements: these run on every session creation and every model call.
+ */
+import type Database from 'better-sqlite3'
+
+export const QUOTA_NAMES = ['concurrentSessions', 'sessionsPerDay', 'monthlySpendUsd'] as const
+export type QuotaName = (typeof QUOTA_NAMES)[number]
+/** A limit per quota; null = unlimited. */
+export type QuotaLimits = Record<QuotaName, number | null>
+/** An admin's overrides: a number or null (unlimited) per quota; a missing key = the default. */
+export type QuotaOverrides = Partial<QuotaLimits>
+
+export interface QuotaUsage {
+  concurrentSessions: number
+  sessionsPerDay: number
+  monthlySpendUsd: number
+}
+
+export const UNLIMITED: QuotaLimits = { concurrentSessions: null, sessionsPerDay: null, monthlySpendUsd: null }
+
+/** 00:00 UTC of the day of `at`. */
+export const dayStart = (at: number) => {
+  const d = new Date(at)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())
+}
+/** 00:00 UTC on the 1st of the month of `at`. */
+export const monthStart = (at: number) => {
+  const d = new Date(at)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+}
+
+export class QuotaStore {
+  private readonly q
+
+  constructor(
+    sqlite: Database.Database,
+    private readonly defaults: QuotaLimits,
+    private readonly now: () => number,
+  ) {
+    this.q = {
+      overrides: sqlite.prepare<[string], { limits: string }>('SELECT limits FROM user_quotas WHERE user_id = ?'),
+      setOverrides: sqlite.prepare(
+        `INSERT INTO user_quotas (user_id, limits, updated_at, updated_by) VALUES (?, ?, ?, ?)
+         ON CONFLICT(user_id) DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      ),
+      live: sqlite.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM sessions WHERE created_by = ? AND status IN ('active', 'idle')`),
+      startsSince: sqlite.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM user_session_starts WHERE user_id = ? AND created_at >= ?'),
+      // Sessions started before user_session_starts existed are found through sessions.created_by.
+      spendSince: sqlite.prepare<[string, string, number], { usd: number }>(
+        `SELECT coalesce(sum(cost_usd), 0) AS usd FROM model_calls
+         WHERE session_id IN (SELECT session_id FROM user_session_starts WHERE user_id = ? UNION SELECT id FROM sessions WHERE created_by = ?)
+           AND started_at >= ?`,
+      ),
+      addStart: sqlite.prepare('INSERT OR IGNORE INTO user_session_starts (session_id, user_id, created_at) VALUES (?, ?, ?)'),
+    }
+  }
+
+  overrides(userId: string): QuotaOverrides {
+    const row = this.q.overrides.get(userId)
+    if (!row) return {}
+    const parsed = JSON.parse(row.limits) as Record<string, unknown>
+    const out: QuotaOverrides = {}
+    for (const name of QUOTA_NAMES) {
+      const v = parsed[name]
+      if (v === null || typeof v === 'number') out[name] = v
+    }
+    return out
+  }
+
+  setOverrides(userId: string, overrides: QuotaOverrides, by: string): void {
+    this.q.setOverrides.run(userId, JSON.stringify(overrides), this.now(), by)
+  }
+
+  defaultLimits(): QuotaLimits {
+    return { ...this.defaults }
+  }
+
+  /** The limits in force for a person: their overrides over the defaults. */
+  limitsOf(userId: string): QuotaLimits {
+    return { ...this.defaults, ...this.overrides(userId) }
+  }
+
+  usageOf(userId: string, at = this.now()): QuotaUsage {
+    return {
+      concurrentSessions: this.q.live.get(userId)?.n ?? 0,
+      sessionsPerDay: this.q.startsSince.get(userId, dayStart(at))?.n ?? 0,
+      monthlySpendUsd: this.monthlySpend(userId, at),
+    }
+  }
+
+  monthlySpend(userId: string, at = this.now()): number {
+    return this.q.spendSince.get(userId, userId, monthStart(at))?.usd ?? 0
+  }
+
+  /** Remembers that `userId` started `sessionId` (counts toward the day, and its spend toward the month). */
+  recordStart(userId: string, sessionId: string): void {
+    this.q.addStart.run(sessionId, userId, this.now())
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Quotas and rate limits put together for the composition root (tether-server.ts), so it only
+ * hands the pieces to the handlers that check them: the rate check (sessions API, writer,
+ * protocol gate), the quota checks (sessions API create / fork, the gateway's `refuseCall`) and
+ * the /api/users/:id/quotas handler. Quotas exist only with sign-in on (they are about accounts);
+ * rate limits apply with or without it.
+ */
+import type { OpenedDatabase } from '../db/connection'
+import { createRateLimits, type RateCheck } from '../ops/rate-limit'
+import type { AuditLog } from '../ops/audit'
+import type { LifecycleLog } from '../ops/lifecycle'
+import type { Authenticator } from '../sessions/auth'
+import type { SessionRecord } from '../sessions/session-types'
+import type { Accounts } from './index'
+import { DEFAULT_LIMITS, type LimitsConfig } from './quotas-config'
+import { createQuotaChecks, type QuotaChecks, type QuotaRefusal } from './quotas'
+import { createQuotasApi, USERS_PATH } from './quotas-api'
+import { QuotaStore } from './quotas-store'
+
+export type { LimitsConfig } from './quotas-config'
+
+export interface Limits {
+  rate: RateCheck
+  /** Null with sign-in off: nobody is a person, nothing is limited by quota. */
+  quotas: QuotaChecks | null
+  /** The gateway hook (ModelGatewayOptions.refuseCall). */
+  refuseCall(session: SessionRecord, agentId: string): Promise<QuotaRefusal | null>
+  owns(pathname: string): boolean
+  handle(req: Request): Promise<Response>
+}
+
+export function createLimits(opts: {
+  db: OpenedDatabase
+  auth: Authenticator
+  accounts: Accounts
+  ops: { lifecycle: LifecycleLog; audit: AuditLog }
+  config?: LimitsConfig
+  now: () => number
+}): Limits {
+  const config = opts.config ?? DEFAULT_LIMITS
+  const store = new QuotaStore(opts.db.sqlite, config.quotas, opts.now)
+  const { accounts } = opts
+  const quotas = accounts.enabled
+    ? createQuotaChecks({
+        store,
+        now: opts.now,
+        isPerson: (id) => accounts.store.user(id) !== null,
+        onExceeded: (userId, data) => void opts.ops.lifecycle.record('quota.exceeded', null, { ...data, userId }),
+      })
+    : null
+  const api = createQuotasApi({
+    store,
+    auth: opts.auth,
+    enabled: () => accounts.enabled,
+    userExists: (id) => accounts.store.user(id) !== null,
+    now: opts.now,
+    onChange: (claims, userId, overrides) =>
+      opts.ops.audit.record({ actor: { sub: claims.sub ?? null, role: claims.role }, action: 'quota.change', target: userId, outcome: 'ok', status: 200, detail: { quotas: overrides } }),
+  })
+  return {
+    rate: createRateLimits(config.rateLimits),
+    quotas,
+    refuseCall: async (session, agentId) => (quotas ? quotas.refuseCall(session, agentId) : null),
+    owns: (p) => p.startsWith(`${USERS_PATH}/`),
+    handle: api,
+  }
+}
