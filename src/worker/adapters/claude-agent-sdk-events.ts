@@ -1,0 +1,203 @@
+/**
+ * The claude-agent-sdk adapter's pure half: which Claude Code tools a Tether agent gets, how the
+ * conversation is handed to a fresh Claude Code session, and how the SDK's message stream becomes
+ * TurnSink reports. No process, no I/O: unit-tested on recorded message shapes
+ * (test/worker/adapters/claude-agent-sdk-events.test.ts).
+ */
+import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk'
+import type { ToolName } from '../events'
+import type { ProviderMessage } from '../providers/types'
+import type { TurnSink } from './types'
+
+/** Tether's tool names → the Claude Code built-in tools that do that job. */
+export const CLAUDE_TOOLS: Record<ToolName, readonly string[]> = {
+  shell: ['Bash'],
+  read_file: ['Read'],
+  write_file: ['Write', 'Edit'],
+  // Claude Code 2.x has no LS tool: Glob lists.
+  list_files: ['Glob'],
+}
+
+/**
+ * Built-ins that reach past the work dir and the model proxy (the web, subagents, notebooks,
+ * background shells): disallowed whatever the agent's tools are, on top of the `tools` base set
+ * (which already leaves them out), so a Claude Code that adds them back to a preset still cannot.
+ */
+export const ALWAYS_DISALLOWED = [
+  'WebFetch',
+  'WebSearch',
+  'Task',
+  'Agent',
+  'NotebookEdit',
+  'KillShell',
+  'BashOutput',
+  'Skill',
+  'SlashCommand',
+] as const
+
+export interface ClaudeToolPolicy {
+  /** The base set Claude Code offers the model. */
+  tools: string[]
+  /** Allowed without asking (permissionMode dontAsk denies everything else). */
+  allowedTools: string[]
+  disallowedTools: string[]
+}
+
+export function claudeToolPolicy(tools: readonly ToolName[]): ClaudeToolPolicy {
+  const allowed = [...new Set(tools.flatMap((t) => CLAUDE_TOOLS[t] ?? []))]
+  const every = new Set(Object.values(CLAUDE_TOOLS).flat())
+  const disallowed = [...[...every].filter((t) => !allowed.includes(t)), ...ALWAYS_DISALLOWED]
+  return { tools: allowed, allowedTools: allowed, disallowedTools: disallowed }
+}
+
+const HISTORY_MESSAGES = 40
+const HISTORY_CHARS = 4_000
+
+/**
+ * The conversation so far as one text block, for a Claude Code session that starts without it
+ * (after a worker crash, or a new worker): the agent's own earlier turns and their tool calls.
+ * The prompt stays a separate, last block, so the model (and the echo test double, which reads
+ * the last text block) answers the message and not the transcript. Null when there is none.
+ */
+export function historyContext(history: readonly ProviderMessage[]): string | null {
+  const lines: string[] = []
+  for (const message of history.slice(-HISTORY_MESSAGES)) {
+    for (const block of message.content) {
+      const who = message.role === 'user' ? 'User' : 'You'
+      if (block.type === 'text' && block.text.trim() !== '') lines.push(`${who}: ${clip(block.text)}`)
+      else if (block.type === 'tool_use') lines.push(`You called ${block.name}: ${clip(JSON.stringify(block.input))}`)
+      else if (block.type === 'tool_result')
+        lines.push(`${block.isError ? 'The tool failed' : 'The tool returned'}: ${clip(block.content)}`)
+    }
+  }
+  if (lines.length === 0) return null
+  return `<conversation-so-far>\nThis conversation was resumed in a new process; what was said before:\n${lines.join('\n')}\n</conversation-so-far>`
+}
+
+function clip(text: string): string {
+  return text.length > HISTORY_CHARS ? `${text.slice(0, HISTORY_CHARS)}…` : text
+}
+
+/** A tool result's content as text (a string, or text blocks joined). */
+export function toolResultText(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content)
+  return content
+    .map((block: unknown) => {
+      const b = block as { type?: unknown; text?: unknown }
+      return b.type === 'text' && typeof b.text === 'string' ? b.text : `[${String(b.type)}]`
+    })
+    .join('\n')
+}
+
+/** How a query ended, as far as the stream told. */
+export type BridgeOutcome = { kind: 'running' } | { kind: 'done' } | { kind: 'failed'; reason: string }
+
+/**
+ * One query()'s messages → sink reports. Stateful per query: which tool calls were started (each
+ * reported once, however often Claude Code repeats the block), which assistant messages streamed
+ * their text as deltas (a message that did not is reported whole), and the SDK session's cost
+ * total before this query (results carry running totals; the sink wants this query's share).
+ */
+export class ClaudeEventBridge {
+  private readonly started = new Set<string>()
+  private readonly ended = new Set<string>()
+  private readonly streamedMessages = new Set<string>()
+  private currentStreamMessage: string | null = null
+  sessionId: string | null = null
+  /** The SDK session's cumulative cost estimate as of the last result. */
+  costTotal: number
+
+  constructor(
+    private readonly sink: TurnSink,
+    costBefore = 0,
+  ) {
+    this.costTotal = costBefore
+  }
+
+  handle(message: SDKMessage): BridgeOutcome {
+    if ('session_id' in message && typeof message.session_id === 'string') this.sessionId = message.session_id
+    // Subagents' frames (parent_tool_use_id set) are the parent's tool call's business.
+    if ('parent_tool_use_id' in message && message.parent_tool_use_id) return { kind: 'running' }
+    switch (message.type) {
+      case 'stream_event':
+        this.streamEvent(message.event)
+        return { kind: 'running' }
+      case 'assistant':
+        return this.assistant(message)
+      case 'user':
+        this.toolResults(message.message.content)
+        return { kind: 'running' }
+      case 'system':
+        this.system(message)
+        return { kind: 'running' }
+      case 'result':
+        return this.result(message)
+      default:
+        return { kind: 'running' }
+    }
+  }
+
+  private streamEvent(event: Extract<SDKMessage, { type: 'stream_event' }>['event']): void {
+    if (event.type === 'message_start') this.currentStreamMessage = event.message.id
+    else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta' && event.delta.text !== '') {
+      if (this.currentStreamMessage) this.streamedMessages.add(this.currentStreamMessage)
+      this.sink.text(event.delta.text)
+    }
+  }
+
+  private assistant(message: Extract<SDKMessage, { type: 'assistant' }>): BridgeOutcome {
+    const streamed = this.streamedMessages.has(message.message.id)
+    for (const block of message.message.content) {
+      if (block.type === 'text' && !streamed && block.text !== '') this.sink.text(block.text)
+      else if (block.type === 'tool_use' && !this.started.has(block.id)) {
+        this.started.add(block.id)
+        this.sink.toolStart({ key: block.id, name: block.name, input: block.input })
+      }
+    }
+    // A model call that failed for good arrives as a synthetic assistant message with `error`
+    // (its text is the API's message); the result that follows says the same, so only note it.
+    if (message.error) this.sink.status(`model error: ${message.error}`)
+    return { kind: 'running' }
+  }
+
+  private toolResults(content: unknown): void {
+    if (!Array.isArray(content)) return
+    for (const block of content as Array<Record<string, unknown>>) {
+      if (block.type !== 'tool_result' || typeof block.tool_use_id !== 'string') continue
+      const key = block.tool_use_id
+      if (!this.started.has(key) || this.ended.has(key)) continue
+      this.ended.add(key)
+      const text = toolResultText(block.content)
+      this.sink.toolEnd(key, block.is_error === true ? { ok: false, error: text } : { ok: true, output: text })
+    }
+  }
+
+  private system(message: Extract<SDKMessage, { type: 'system' }>): void {
+    if (message.subtype === 'api_retry') this.sink.status(`model call retry ${message.attempt}/${message.max_retries}`)
+    else if (message.subtype === 'permission_denied') this.sink.status(`${message.tool_name} denied (not allowed to this agent)`)
+  }
+
+  private result(message: Extract<SDKMessage, { type: 'result' }>): BridgeOutcome {
+    const total = Number.isFinite(message.total_cost_usd) ? message.total_cost_usd : this.costTotal
+    const costUsd = Math.max(0, total - this.costTotal)
+    this.costTotal = total
+    const u = message.usage
+    const inputTokens = (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0)
+    if (inputTokens > 0 || (u?.output_tokens ?? 0) > 0 || costUsd > 0)
+      this.sink.usage({ inputTokens, outputTokens: u?.output_tokens ?? 0, costUsd })
+    // Calls that never answered end the tool call, not leave it running.
+    for (const key of this.started) if (!this.ended.has(key)) this.toolEndUnanswered(key)
+    if (message.subtype === 'success') {
+      if (message.is_error) return { kind: 'failed', reason: `Claude Code: ${message.result || 'the run failed'}` }
+      return { kind: 'done' }
+    }
+    const errors = message.errors?.filter((e) => e.trim() !== '') ?? []
+    return { kind: 'failed', reason: `Claude Code ${message.subtype}${errors.length ? `: ${errors.join('; ')}` : ''}` }
+  }
+
+  private toolEndUnanswered(key: string): void {
+    this.ended.add(key)
+    this.sink.toolEnd(key, { ok: false, error: 'Claude Code ended the turn without a result for this call' })
+  }
+}
