@@ -3,6 +3,9 @@
  * An agent whose adapter is missing here fails its turns with a reason instead of falling back.
  */
 import type { AgentAdapterName } from '../../lib/common/session-contract'
+import { createClaudeAgentSdkAdapter } from './claude-agent-sdk'
 import type { AdapterFactory } from './types'
 
-export const adapterFactories: Partial<Record<Exclude<AgentAdapterName, 'tether'>, AdapterFactory>> = {}
+export const adapterFactories: Partial<Record<Exclude<AgentAdapterName, 'tether'>, AdapterFactory>> = {
+  'claude-agent-sdk': createClaudeAgentSdkAdapter,
+}
