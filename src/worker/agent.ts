@@ -11,14 +11,14 @@
  */
 import type { AgentStateTracker } from './agent-state'
 import { ChunkWriter } from './chunk-writer'
-import type { AgentControl, ToolCall } from './events'
+import type { ToolCall } from './events'
 import { log } from './log'
 import type { ContentBlock, ModelProvider, ProviderMessage, ToolSpec } from './providers/types'
 import type { Publisher } from './publisher'
 import { joinParts, nextSeq, stepMessageId, toolCallId, type SessionView } from './session-view'
 import { runTool } from './tools'
-import { setTurnRequestId, type TurnRequestId } from './request-id'
 import type { TurnRecorder } from './turn-records'
+import { Cancelled, cancelledBy, TurnQueue, type TurnQueueOptions } from './turn-queue'
 
 const MAX_STEPS_PER_TURN = 25
 const FINAL_TOOL_STATUSES = new Set<ToolCall['status']>(['succeeded', 'failed', 'cancelled'])
@@ -27,116 +27,27 @@ export const SYSTEM_PROMPT =
   'You are an agent working in a Tether session. You have a work directory and tools to run shell ' +
   'commands and read, write and list files in it. Be concise.'
 
-export interface AgentLoopOptions {
-  view: SessionView
+export interface AgentLoopOptions extends TurnQueueOptions {
   publisher: Publisher
   state: AgentStateTracker
-  agentId: string
   workDir: string
   provider: ModelProvider
   model: string
   tools: ToolSpec[]
   system?: string
-  /** Resolves when the reader has applied everything this worker has had acknowledged. */
-  caughtUp: () => Promise<void>
-  /** Called when the queue has run dry after a turn. */
-  onIdle?: () => void
   /** Keeps each turn's record (streaming, tool, done, …) current. */
   turns: TurnRecorder
-  /** After a turn settled (done, cancelled, failed), before the next queued one starts. */
-  afterTurn?: (turn: number, messageId: string) => Promise<void>
-  /** This agent's request-id holder (its publisher's and provider's); the shared one when absent. */
-  requestId?: TurnRequestId
 }
 
-/** Why a turn was aborted: a cancel or stop control (shared with the external loop). */
-export class Cancelled extends Error {
-  constructor(readonly control?: AgentControl) {
-    super('cancelled')
-  }
-}
-
-/** What the final turn record says about who cancelled it. */
-export function cancelledBy(control: AgentControl | undefined): { reason: string; stopRequest?: string } {
-  if (!control) return { reason: 'cancelled' }
-  const what = control.action === 'stop' ? 'stopped' : 'cancelled'
-  return { reason: `${what} by ${control.requestedBy} (${control.reason})`, stopRequest: control.id }
-}
-
-export class AgentLoop {
-  private readonly queue: number[] = []
-  private draining: Promise<void> | null = null
-  private controller: AbortController | null = null
-  private runningTurn: number | null = null
-  private stopped = false
+export class AgentLoop extends TurnQueue {
   /** The step whose message is still open (its done chunk not written yet). */
   private openStep: { turn: number; step: number; writer: ChunkWriter } | null = null
 
-  constructor(private readonly o: AgentLoopOptions) {}
-
-  /** Asks for turn `turn` (idempotent; turns run in order). */
-  enqueue(turn: number): void {
-    if (this.stopped || this.queue.includes(turn) || this.runningTurn === turn) return
-    this.queue.push(turn)
-    this.queue.sort((a, b) => a - b)
-    this.draining ??= this.drain().finally(() => {
-      this.draining = null
-    })
+  constructor(private readonly o: AgentLoopOptions) {
+    super(o)
   }
 
-  /**
-   * Aborts the running turn (any, or only `turn`); answers whether one was running. A queued
-   * turn named by a cancel is skipped when it comes up (the view marked it).
-   */
-  cancel(control?: AgentControl, turn: number | null = null): boolean {
-    if (!this.controller || (turn !== null && turn !== this.runningTurn)) return false
-    this.controller.abort(new Cancelled(control))
-    return true
-  }
-
-  /** Cancels what runs, drops what is queued, and resolves when the loop is idle. */
-  async stop(control?: AgentControl): Promise<void> {
-    this.stopped = true
-    this.queue.length = 0
-    this.cancel(control)
-    await this.draining
-  }
-
-  private setRequestId(messageId: string | undefined): void {
-    if (this.o.requestId) this.o.requestId.set(messageId, this.o.agentId)
-    else setTurnRequestId(messageId, this.o.agentId)
-  }
-
-  get idle(): boolean {
-    return this.draining === null
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) {
-      const turn = this.queue.shift()!
-      this.runningTurn = turn
-      this.setRequestId(this.o.view.messageIdOf(turn))
-      try {
-        const settled = await this.runTurn(turn)
-        const messageId = this.o.view.messageIdOf(turn)
-        if (settled && messageId !== undefined) await this.o.afterTurn?.(turn, messageId)
-      } catch (err) {
-        // Only publishing can fail here, and a publisher failure already ends the worker.
-        log.error({ agentId: this.o.agentId, turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
-      } finally {
-        this.runningTurn = null
-        this.setRequestId(undefined)
-      }
-    }
-    if (!this.stopped) {
-      // Let the echo of our last writes reach the view before deciding anything on it.
-      await this.o.caughtUp().catch(() => {})
-      if (this.queue.length === 0) this.o.onIdle?.()
-    }
-  }
-
-  /** Runs (or resumes) a turn; answers whether it ran (false: it had ended before). */
-  private async runTurn(turn: number): Promise<boolean> {
+  protected async runTurn(turn: number): Promise<boolean> {
     // Our own earlier writes must be in the view before we read history from it.
     await this.o.caughtUp()
     const { view, state, turns } = this.o

@@ -6,28 +6,22 @@
  * failed start; stop closes it.
  */
 import type { AgentStateTracker } from '../agent-state'
-import { buildHistory, Cancelled, cancelledBy } from '../agent'
+import { buildHistory } from '../agent'
 import type { AgentControl } from '../events'
 import { log } from '../log'
 import type { Publisher } from '../publisher'
-import { setTurnRequestId, type TurnRequestId } from '../request-id'
 import type { SessionView } from '../session-view'
 import type { TurnRecorder } from '../turn-records'
+import { Cancelled, cancelledBy, TurnQueue, type TurnQueueOptions } from '../turn-queue'
 import { ExternalSteps } from './external-steps'
 import type { AgentAdapter } from './types'
 
-export interface ExternalLoopOptions {
+export interface ExternalLoopOptions extends TurnQueueOptions {
   /** Makes the adapter (once; again after it failed to start). */
   adapter: () => Promise<AgentAdapter>
-  view: SessionView
   publisher: Publisher
   state: AgentStateTracker
-  agentId: string
   turns: TurnRecorder
-  caughtUp: () => Promise<void>
-  onIdle?: () => void
-  afterTurn?: (turn: number, messageId: string) => Promise<void>
-  requestId?: TurnRequestId
 }
 
 /** What the agent reads for `turn`: what others said meanwhile, who handed it over, the message. */
@@ -38,47 +32,18 @@ export function promptOf(view: SessionView, turn: number): string {
     .join('\n')
 }
 
-export class ExternalTurnLoop {
-  private readonly queue: number[] = []
-  private draining: Promise<void> | null = null
-  private controller: AbortController | null = null
-  private runningTurn: number | null = null
-  private stopped = false
+export class ExternalTurnLoop extends TurnQueue {
   private adapter: Promise<AgentAdapter> | null = null
 
-  constructor(private readonly o: ExternalLoopOptions) {}
-
-  enqueue(turn: number): void {
-    if (this.stopped || this.queue.includes(turn) || this.runningTurn === turn) return
-    this.queue.push(turn)
-    this.queue.sort((a, b) => a - b)
-    this.draining ??= this.drain().finally(() => {
-      this.draining = null
-    })
+  constructor(private readonly o: ExternalLoopOptions) {
+    super(o)
   }
 
-  cancel(control?: AgentControl, turn: number | null = null): boolean {
-    if (!this.controller || (turn !== null && turn !== this.runningTurn)) return false
-    this.controller.abort(new Cancelled(control))
-    return true
-  }
-
-  async stop(control?: AgentControl): Promise<void> {
-    this.stopped = true
-    this.queue.length = 0
-    this.cancel(control)
-    await this.draining
+  /** Stops the loop, then the program. */
+  override async stop(control?: AgentControl): Promise<void> {
+    await super.stop(control)
     const adapter = await this.adapter?.catch(() => null)
     await adapter?.close().catch((err: unknown) => log.warn({ agentId: this.o.agentId, error: String(err) }, 'adapter close failed'))
-  }
-
-  get idle(): boolean {
-    return this.draining === null
-  }
-
-  private setRequestId(messageId: string | undefined): void {
-    if (this.o.requestId) this.o.requestId.set(messageId, this.o.agentId)
-    else setTurnRequestId(messageId, this.o.agentId)
   }
 
   /** The started adapter; a failed start is forgotten so the next turn tries again. */
@@ -94,29 +59,7 @@ export class ExternalTurnLoop {
     return this.adapter
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) {
-      const turn = this.queue.shift()!
-      this.runningTurn = turn
-      this.setRequestId(this.o.view.messageIdOf(turn))
-      try {
-        const settled = await this.runTurn(turn)
-        const messageId = this.o.view.messageIdOf(turn)
-        if (settled && messageId !== undefined) await this.o.afterTurn?.(turn, messageId)
-      } catch (err) {
-        log.error({ agentId: this.o.agentId, turn, error: err instanceof Error ? err.message : String(err) }, 'turn aborted')
-      } finally {
-        this.runningTurn = null
-        this.setRequestId(undefined)
-      }
-    }
-    if (!this.stopped) {
-      await this.o.caughtUp().catch(() => {})
-      if (this.queue.length === 0) this.o.onIdle?.()
-    }
-  }
-
-  private async runTurn(turn: number): Promise<boolean> {
+  protected async runTurn(turn: number): Promise<boolean> {
     await this.o.caughtUp()
     const { view, state, turns, publisher } = this.o
     const record = view.turnRecord(turn)
