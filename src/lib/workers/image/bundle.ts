@@ -8,7 +8,13 @@ import { dirname, join } from 'node:path'
 import { projectRoot, workerBundlePath, workerEntrySource } from '../paths'
 
 /** Packages the bundle loads at run time from node_modules. */
-export const WORKER_EXTERNALS = ['@lydell/node-pty'] as const
+export const WORKER_EXTERNALS = [
+  '@lydell/node-pty',
+  // claude-agent-sdk adapter: the SDK is ESM that finds its Claude Code binary from its own
+  // import.meta.url (undefined once bundled into CJS); loaded lazily with require(esm) from
+  // node_modules, next to the binary's package (rootfs.ts copies both into the image).
+  '@anthropic-ai/claude-agent-sdk',
+] as const
 
 function newestMtime(dir: string): number {
   let newest = 0

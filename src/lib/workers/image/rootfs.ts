@@ -23,6 +23,7 @@ import {
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { projectRoot } from '../paths'
+import { assembleClaudeCode, type ClaudeCodePlan, claudeCodeFingerprint, planClaudeCode } from './rootfs-claude-code'
 
 /** Commands the image carries when the host has them (bash and node are required). */
 export const SHELL_TOOLS = [
@@ -187,6 +188,8 @@ export interface RootfsPlan {
   terminfo: Record<string, string>
   /** vim's runtime files (same path in the image as on the host), when the host has vim */
   vimRuntime: string[]
+  /** claude-agent-sdk adapter: the SDK and its Claude Code binary (rootfs-claude-code.ts) */
+  claudeCode: ClaudeCodePlan | null
 }
 
 function resolvePackageDir(name: string): string {
@@ -206,7 +209,9 @@ export function planRootfs(nodeBinary = process.execPath): RootfsPlan {
   const ptyPlatformDir = resolvePackageDir(ptyPlatformName)
   const ptyAddon = join(ptyPlatformDir, 'pty.node')
   const libraries = new Set<string>()
-  for (const binary of [nodeBinary, ...Object.values(tools), ptyAddon]) for (const lib of sharedLibraries(binary)) libraries.add(lib)
+  const claudeCode = planClaudeCode()
+  for (const binary of [nodeBinary, ...Object.values(tools), ptyAddon, ...(claudeCode ? [claudeCode.binary] : [])])
+    for (const lib of sharedLibraries(binary)) libraries.add(lib)
   const terminfo: Record<string, string> = {}
   for (const entry of TERMINFO) {
     const found = TERMINFO_DIRS.map((dir) => join(dir, entry)).find((path) => existsSync(path))
@@ -231,6 +236,7 @@ export function planRootfs(nodeBinary = process.execPath): RootfsPlan {
     ptyAddon,
     terminfo,
     vimRuntime,
+    claudeCode,
   }
 }
 
@@ -250,6 +256,7 @@ export function assembleRootfs(root: string, plan: RootfsPlan, bundlePath: strin
   // node-pty: the JS package and its platform addon, found by the bundle's require at run time.
   cpSync(plan.ptyDir, join(root, 'app/node_modules/@lydell/node-pty'), { recursive: true, dereference: true })
   cpSync(plan.ptyPlatformDir, join(root, 'app/node_modules', plan.ptyPlatformName), { recursive: true, dereference: true })
+  if (plan.claudeCode) assembleClaudeCode(root, plan.claudeCode)
   copyFileSync(bundlePath, join(root, 'app/worker.cjs'))
   writeFileSync(join(root, 'app/package.json'), JSON.stringify({ name: 'tether-worker', private: true, type: 'commonjs' }) + '\n')
 
@@ -287,6 +294,7 @@ export function rootfsFingerprintInputs(plan: RootfsPlan, bundlePath: string, la
         libraries: plan.libraries,
         terminfo: plan.terminfo,
         vimRuntime: plan.vimRuntime,
+        claudeCode: claudeCodeFingerprint(plan.claudeCode),
       }),
     ),
     readFileSync(plan.ptyAddon),
