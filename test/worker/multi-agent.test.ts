@@ -8,7 +8,16 @@
  * an event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chunkGaps, duplicateImmutableEvents, ofType, startWorkerHarness, type Event, type WorkerHarness } from '../lib/workers/harness'
+import {
+  agentStateOf as stateOf,
+  chunkGaps,
+  duplicateImmutableEvents,
+  ofType,
+  startWorkerHarness,
+  turnRecordOf as turnRecord,
+  type Event,
+  type WorkerHarness,
+} from '../lib/workers/harness'
 
 const CAP = 3
 
@@ -20,17 +29,6 @@ function messageText(events: Event[], messageId: string): string {
     .map((e) => e.value.delta)
     .join('')
 }
-
-/** The latest record of a turn by id. */
-const turnRecord = (events: Event[], id: string): Event['value'] | undefined =>
-  ofType(events, 'agent-state')
-    .filter((e) => e.value.kind === 'turn' && e.value.id === id)
-    .at(-1)?.value
-
-const stateOf = (events: Event[], agentId: string): Event['value'] | undefined =>
-  ofType(events, 'agent-state')
-    .filter((e) => e.value.kind === 'state' && e.value.agentId === agentId)
-    .at(-1)?.value
 
 const authorsOf = (events: Event[]): Set<string> =>
   new Set(
@@ -45,19 +43,15 @@ describe('several agents in one single-container session', { timeout: 180_000 },
 
   beforeAll(async () => {
     h = await startWorkerHarness({ runtime: 'process' })
-    const res = await h.request('/api/sessions', {
-      json: {
-        pattern: 'single-container',
-        agents: [
-          { id: 'a', name: 'Ada', model: 'echo' },
-          { id: 'b', name: 'Bob', model: 'echo' },
-          { id: 'c', name: 'Cy', model: 'echo' },
-        ],
-        routing: { defaultAgent: 'a', maxAgentTurnsInARow: CAP },
-      },
+    id = await h.createSession({
+      pattern: 'single-container',
+      agents: [
+        { id: 'a', name: 'Ada', model: 'echo' },
+        { id: 'b', name: 'Bob', model: 'echo' },
+        { id: 'c', name: 'Cy', model: 'echo' },
+      ],
+      routing: { defaultAgent: 'a', maxAgentTurnsInARow: CAP },
     })
-    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
-    id = ((await res.json()) as { session: { id: string } }).session.id
   })
 
   afterAll(async () => {
@@ -224,17 +218,13 @@ describe('several agents in a long-running session: one worker per agent', { tim
 
   beforeAll(async () => {
     h = await startWorkerHarness({ runtime: 'process' })
-    const res = await h.request('/api/sessions', {
-      json: {
-        pattern: 'long-running',
-        agents: [
-          { id: 'a', model: 'echo' },
-          { id: 'b', model: 'echo' },
-        ],
-      },
+    id = await h.createSession({
+      pattern: 'long-running',
+      agents: [
+        { id: 'a', model: 'echo' },
+        { id: 'b', model: 'echo' },
+      ],
     })
-    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
-    id = ((await res.json()) as { session: { id: string } }).session.id
   })
 
   afterAll(async () => {

@@ -6,16 +6,11 @@
  * agents keep answering; the session stays active.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ofType, startWorkerHarness, type Event, type WorkerHarness } from '../workers/harness'
+import { agentStateOf as stateOf, ofType, startWorkerHarness, type Event, type WorkerHarness } from '../workers/harness'
 
 const turnRecord = (events: Event[], id: string): Event['value'] | undefined =>
   ofType(events, 'agent-state')
     .filter((e) => e.value.kind === 'turn' && e.value.id === id)
-    .at(-1)?.value
-
-const stateOf = (events: Event[], agentId: string): Event['value'] | undefined =>
-  ofType(events, 'agent-state')
-    .filter((e) => e.value.kind === 'state' && e.value.agentId === agentId)
     .at(-1)?.value
 
 const stopsFor = (events: Event[], agentId: string) =>
@@ -30,18 +25,14 @@ describe('per-agent limits with a real worker', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     h = await startWorkerHarness({ runtime: 'process' })
     // a: $0.001, less than one call's worst case (4096 output tokens at $1/M); c: one turn.
-    const res = await h.request('/api/sessions', {
-      json: {
-        pattern: 'single-container',
-        agents: [
-          { id: 'a', model: 'echo', limits: { maxBudgetUsd: 0.001 } },
-          { id: 'b', model: 'echo' },
-          { id: 'c', model: 'echo', limits: { maxTurns: 1 } },
-        ],
-      },
+    id = await h.createSession({
+      pattern: 'single-container',
+      agents: [
+        { id: 'a', model: 'echo', limits: { maxBudgetUsd: 0.001 } },
+        { id: 'b', model: 'echo' },
+        { id: 'c', model: 'echo', limits: { maxTurns: 1 } },
+      ],
     })
-    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
-    id = ((await res.json()) as { session: { id: string } }).session.id
     await h.waitFor(id, (e) => ['a', 'b', 'c'].every((a) => stateOf(e, a)?.status === 'idle'), 'three agents idle')
   })
 

@@ -123,7 +123,9 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
     logs,
     request,
     async createSession(body = {}) {
-      const res = await request('/api/sessions', { json: { pattern: 'long-running', agent: { model: 'echo' }, ...body } })
+      // An agent list (several agents) replaces the single echo agent.
+      const agent = 'agents' in body ? {} : { agent: { model: 'echo' } }
+      const res = await request('/api/sessions', { json: { pattern: 'long-running', ...agent, ...body } })
       if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
       return ((await res.json()) as { session: { id: string } }).session.id
     },
@@ -195,6 +197,18 @@ export function latestAgentState(events: Event[]): Event | undefined {
     .filter((e) => e.value.kind === 'state')
     .at(-1)?.value
 }
+
+/** The latest agent-state of one agent (several agents in a session). */
+export const agentStateOf = (events: Event[], agentId: string): Event['value'] | undefined =>
+  ofType(events, 'agent-state')
+    .filter((e) => e.value.kind === 'state' && e.value.agentId === agentId)
+    .at(-1)?.value
+
+/** The latest record of a turn by id (`turn:<messageId>[@<agentId>]`). */
+export const turnRecordOf = (events: Event[], id: string): Event['value'] | undefined =>
+  ofType(events, 'agent-state')
+    .filter((e) => e.value.kind === 'turn' && e.value.id === id)
+    .at(-1)?.value
 
 /** (type, key) pairs of immutable events appear once; returns the duplicates. */
 export function duplicateImmutableEvents(events: Event[]): string[] {
