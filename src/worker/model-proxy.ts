@@ -116,7 +116,12 @@ export async function startModelProxy(opts: ModelProxyOptions): Promise<ModelPro
     } catch (err) {
       if (controller.signal.aborted) return
       res.writeHead(502, { 'content-type': 'application/json; charset=utf-8' })
-      res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: `the model proxy could not reach the server: ${(err as Error).message}` } }))
+      res.end(
+        JSON.stringify({
+          type: 'error',
+          error: { type: 'api_error', message: `the model proxy could not reach the server: ${(err as Error).message}` },
+        }),
+      )
       return
     }
 

@@ -11,6 +11,10 @@
  *   tool: <command>    same as /run
  *   /read <path>       ask for `read_file`
  *   /write <path> <text>  ask for `write_file`
+ * (External programs name their tools otherwise: /run asks for `shell`, else `bash` (OpenCode),
+ * else `Bash` (Claude Code), whichever the request offers, with that tool's input shape; /read
+ * `read_file` / `read` {filePath} / `Read` {file_path}; /write `write_file` / `write` / `Write`.
+ * Text blocks that are a program's own `<system-reminder>` are skipped: the person's text decides.)
  *   /ls [path]         ask for `list_files`
  *   /count <n>         answer "1 2 3 … n"
  *   /slow <rest>       as <rest>, streaming each word after 40 ms (for cancel and crash tests)
@@ -48,9 +52,40 @@ function lastUserText(request: StepRequest): {
       ?.content.find((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use' && b.id === result.toolUseId)
     return { text: '', toolResult: result, toolName: use?.name ?? 'tool' }
   }
-  const texts = last.content.filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
-  return { text: texts.at(-1)?.text ?? '' }
+  // The person's text decides, not the reminders programs add to it (Claude Code's `<system-reminder>` blocks).
+  const texts = last.content
+    .filter((b): b is Extract<ContentBlock, { type: 'text' }> => b.type === 'text')
+    .map((b) => withoutReminders(b.text))
+    .filter((t) => t.trim() !== '')
+  return { text: texts.at(-1) ?? '' }
 }
+
+/** Drops the `<system-reminder>…</system-reminder>` sections programs add to a user's text. */
+export function withoutReminders(text: string): string {
+  return text.replace(/<system-reminder>[\s\S]*?<\/system-reminder>/g, '')
+}
+
+/**
+ * The tools a command asks for, by the names programs give them: Tether's own, then OpenCode's,
+ * then Claude Code's; the first the request offers is asked for, with that program's input shape.
+ */
+const TOOL_FLAVOURS = {
+  run: [
+    ['shell', (c: string[]) => ({ command: c[0] })],
+    ['bash', (c: string[]) => ({ command: c[0], description: `Run ${c[0]}` })],
+    ['Bash', (c: string[]) => ({ command: c[0], description: `Run ${c[0]}` })],
+  ],
+  read: [
+    ['read_file', (c: string[]) => ({ path: c[0] })],
+    ['read', (c: string[]) => ({ filePath: c[0] })],
+    ['Read', (c: string[]) => ({ file_path: c[0] })],
+  ],
+  write: [
+    ['write_file', (c: string[]) => ({ path: c[0], content: c[1] })],
+    ['write', (c: string[]) => ({ filePath: c[0], content: c[1] })],
+    ['Write', (c: string[]) => ({ file_path: c[0], content: c[1] })],
+  ],
+} as const satisfies Record<string, ReadonlyArray<readonly [string, (c: string[]) => Record<string, unknown>]>>
 
 /** Drops the `@agent` addresses a message starts with (`@a, @b hi` → `hi`). */
 export function stripLeadingMentions(text: string): string {
@@ -73,6 +108,12 @@ export function echoPlan(request: StepRequest): Plan & { slow: boolean } {
   const allowed = new Set(request.tools.map((t) => t.name))
   const wantsTool = (name: string, input: Record<string, unknown>, say: string): Plan =>
     allowed.has(name) ? { text: say, toolCall: { name, input } } : { text: `The ${name} tool is not allowed in this session.` }
+  /** The first flavour of a tool the request offers (else Tether's name, refused as not allowed). */
+  const wantsOneOf = (kind: keyof typeof TOOL_FLAVOURS, args: string[], say: string): Plan => {
+    const flavours = TOOL_FLAVOURS[kind]
+    const [name, input] = flavours.find(([n]) => allowed.has(n)) ?? flavours[0]
+    return wantsTool(name, input(args), say)
+  }
 
   let plan: Plan
   const run = /^(?:\/run|tool:)\s*([\s\S]+)$/.exec(text)
@@ -82,9 +123,9 @@ export function echoPlan(request: StepRequest): Plan & { slow: boolean } {
   const count = /^\/count\s+(\d+)$/.exec(text)
   const relay = /^\/relay\s+@?([A-Za-z][\w-]*)\s+([\s\S]+)$/.exec(text)
   const pingpong = /^\/pingpong\s+@?([A-Za-z][\w-]*)\s+@?([A-Za-z][\w-]*)\s*$/.exec(text)
-  if (run) plan = wantsTool('shell', { command: run[1].trim() }, `Running \`${run[1].trim()}\`.`)
-  else if (read) plan = wantsTool('read_file', { path: read[1] }, `Reading ${read[1]}.`)
-  else if (write) plan = wantsTool('write_file', { path: write[1], content: write[2] }, `Writing ${write[1]}.`)
+  if (run) plan = wantsOneOf('run', [run[1].trim()], `Running \`${run[1].trim()}\`.`)
+  else if (read) plan = wantsOneOf('read', [read[1]], `Reading ${read[1]}.`)
+  else if (write) plan = wantsOneOf('write', [write[1], write[2]], `Writing ${write[1]}.`)
   else if (ls) plan = wantsTool('list_files', { path: ls[1] ?? '.' }, `Listing ${ls[1] ?? '.'}.`)
   else if (count) plan = { text: Array.from({ length: Math.min(Number(count[1]), 100_000) }, (_, i) => String(i + 1)).join(' ') }
   else if (relay) plan = { text: `@${relay[1]} ${relay[2].trim()}` }

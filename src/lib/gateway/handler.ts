@@ -3,284 +3,65 @@
  * worker sends the StepRequest it wants answered with its worker token, the server checks the
  * session's limits against its own ledger, adds the key, calls the provider and streams the
  * StepEvents back as NDJSON (one JSON object a line, flushed as they come; an `error` line last
- * when the provider fails mid-stream).
+ * when the provider fails mid-stream). `…/model/anthropic/…` and `…/model/openai/…` are the same
+ * gateway in those providers' own wire formats (native.ts), for external agent programs.
  *
- * Refusals happen before any provider request: 403 for every caller but the session's own worker
- * (admin included: this is the worker's endpoint, an admin posts messages instead), 403 for a
- * worker whose subject is not one of the session's agents, 403 for a model other than the
+ * Refusals happen before any provider request (core.ts): 403 for every caller but the session's
+ * own worker (admin included: this is the worker's endpoint, an admin posts messages instead), 403
+ * for a worker whose subject is not one of the session's agents, 403 for a model other than the
  * calling agent's, 402 when the worst case of the call would pass the session's budget (or the
  * turn limit is reached), which also ends the session with `limit:budget` / `limit:turns`
  * through the manager, like the monitor does; 402 when it would pass the calling agent's own
  * budget or turn limit (issue #15), which stops only that agent (agent-limit-stops.ts); 503 when
  * the server has no key or no price for the model.
  */
-import type { Logger } from '../common/logger'
-import type { Authenticator } from '../sessions/auth'
-import { requireSession } from '../sessions/auth'
 import { HttpError, json, parseWith, readJsonBody } from '../sessions/http'
-import { agentLimitStops } from '../sessions/agent-limit-stops'
-import type { SessionManager } from '../sessions/manager'
-import type { SessionRecord } from '../sessions/session-types'
 import type { TokenClaims } from '../sessions/tokens'
-import { callingAgent, type CallingAgent } from './calling-agent'
-import type { ModelLedger } from './ledger'
-import { costUsd, estimateTokens, priceOf, type ModelPrice, type PriceTable } from './pricing'
-import { selectProvider, type ProviderEnv, type SelectedProvider } from './providers'
-import { DEFAULT_MAX_TOKENS, MAX_MODEL_BODY_BYTES, requestChars, stepRequestSchema, type StepRequestBody } from './request'
-import { ProviderError, type StepEvent } from './types'
+import { createGatewayCore, type ModelGatewayOptions } from './core'
+import { createNativeGateway } from './native'
+import { MAX_MODEL_BODY_BYTES, stepRequestSchema } from './request'
 
-export interface ModelGatewayOptions {
-  manager: SessionManager
-  auth: Authenticator
-  ledger: ModelLedger
-  prices: PriceTable
-  /** The server's provider settings and keys. */
-  providerEnv: ProviderEnv
-  logger: Logger
-  /** For tests: how providers reach their APIs. */
-  fetch?: typeof fetch
-  /** Provider settings for one agent's calls, laid over the server's (a personal agent's own credential, issue #11). */
-  providerEnvFor?: (session: SessionRecord, agentId: string) => Promise<ProviderEnv | null>
-  /** A refusal before any provider call (a per-user quota such as monthly spend); null lets the call go on. */
-  refuseCall?: (session: SessionRecord, agentId: string) => Promise<{ status: number; error: string; reason: string } | null>
-}
+export type { ModelGatewayOptions } from './core'
 
 export type ModelGateway = (req: Request, claims: TokenClaims, sessionId: string) => Promise<Response>
 
-const usd = (n: number) => `$${n.toFixed(6).replace(/0+$/, '').replace(/\.$/, '')}`
-
-/** A refusal past a limit: the session's (budget, turns: it ends) or the calling agent's (it stops). */
-function limitRefusal(
-  reason: 'budget' | 'turns' | 'agent-budget' | 'agent-turns',
-  error: string,
-  extra: Record<string, unknown>,
-): Response {
-  return json({ ok: false, error, reason, ...extra }, 402)
-}
-
-/** Provider messages can quote the request back; never let one carry a key to a worker. */
-function redact(message: string, secrets: string[]): string {
-  let out = message
-  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]')
-  return out
-}
-
-/** The credentials of a provider env (the server's, or an agent's own: issue #11). */
-function secretsOf(env: ProviderEnv): string[] {
-  return [env.ANTHROPIC_API_KEY, env.TETHER_OPENAI_API_KEY].filter((s): s is string => Boolean(s))
+/** What follows `/<id>/model/` in the request's path (`anthropic/v1/messages`), or '' for the gateway itself. */
+function subPath(req: Request, sessionId: string): string {
+  const parts = new URL(req.url).pathname.split('/')
+  const at = parts.findIndex((p, i) => p === 'model' && i > 0 && decodeURIComponent(parts[i - 1] ?? '') === sessionId)
+  return at < 0 ? '' : parts.slice(at + 1).join('/')
 }
 
 export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
-  const { manager, auth, ledger, prices, providerEnv, logger } = opts
-  const secrets = secretsOf(providerEnv)
-
-  /** Ends the session with a limit reason (like the monitor). The record flips before end's first await. */
-  const endFor = (id: string, limit: 'budget' | 'turns') => {
-    void manager
-      .end(id, 'terminated', `limit:${limit}`, 'gateway')
-      .catch((err: unknown) => logger.error({ err, sessionId: id }, 'could not end a session past its limit'))
-  }
-
-  const stops = agentLimitStops(manager, logger)
-  /** Stops one agent past its own limit (the session goes on). */
-  const stopAgent = (id: string, agent: CallingAgent, limit: 'budget' | 'turns') => {
-    const value = limit === 'budget' ? agent.limits.maxBudgetUsd : agent.limits.maxTurns
-    void stops.stop(id, agent.id, `limit:agent-${limit}`, value ?? 0, 'gateway')
-  }
-
-  /**
-   * After a call: fold the ledger into the record, end the session once its budget is used up,
-   * and stop the calling agent once its own is.
-   */
-  const afterCall = (session: SessionRecord, agent: CallingAgent) => {
-    const budget = session.limits.maxBudgetUsd
-    if (budget !== null && ledger.totals(session.id).costUsd >= budget) endFor(session.id, 'budget')
-    else if (agent.limits.maxBudgetUsd !== null && ledger.agentTotals(session.id, agent.id).costUsd >= agent.limits.maxBudgetUsd)
-      stopAgent(session.id, agent, 'budget')
-    void manager
-      .refresh(session.id)
-      .catch((err: unknown) => logger.warn({ err, sessionId: session.id }, 'could not refresh usage after a model call'))
-  }
+  const core = createGatewayCore(opts)
+  const native = createNativeGateway(core)
 
   return async (req, claims, id) => {
+    const sub = subPath(req, id)
+    if (sub !== '') return native(req, claims, id, sub)
     if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} not allowed`, undefined, { allow: 'POST' })
-    // With auth off every caller is admin (and the server says so loudly): no roles to check.
-    if (auth.enabled) requireSession(claims, id, ['worker'])
-    manager.requireLive(id)
+    core.authorise(claims, id)
     const body = parseWith(stepRequestSchema, await readJsonBody(req, MAX_MODEL_BODY_BYTES))
-    // Usage (turns) re-folded from the stream: the turn check below must see the latest.
-    const session = await manager.refresh(id)
-    if (!session) throw new HttpError(404, `unknown session ${id}`, 'sessionId')
-    const agent = callingAgent(session, claims.sub, body.model, auth.enabled)
-    const expected = agent.model
-    if (body.model !== expected) {
-      const whose = session.agents.length > 1 ? `agent ${agent.id}'s model` : "its session's model"
-      throw new HttpError(403, `a worker may only call ${whose} (${expected}), not ${body.model}`, 'model')
+    const result = await core.call(req, claims, id, body, false)
+    if (!result.ok) {
+      const { status, error, reason, extra } = result.refusal
+      return json({ ok: false, error, reason, ...extra }, status)
     }
-
-    // An agent's own provider settings (issue #11) are laid over the server's; its keys are
-    // redacted like the server's.
-    const own = (await opts.providerEnvFor?.(session, agent.id)) ?? null
-    const env: ProviderEnv = own ? { ...providerEnv, ...own } : providerEnv
-    const callSecrets = own ? [...secrets, ...secretsOf(own)] : secrets
-    let selected: SelectedProvider
-    try {
-      selected = selectProvider(expected, env, opts.fetch)
-    } catch (err) {
-      if (err instanceof ProviderError) return json({ ok: false, error: err.message, reason: 'provider' }, 503)
-      throw err
-    }
-    const priced = `${selected.provider.name}:${selected.model}`
-    const price = priceOf(prices, selected.provider.name, selected.model)
-    if (!price) {
-      const error = `no price for model ${priced}: the server refuses calls it cannot count; set TETHER_MODEL_PRICES (a free local model: {"${priced}": {"inputPerMTokUsd": 0, "outputPerMTokUsd": 0}})`
-      ledger.refuse(id, priced, 0, error, agent.id)
-      return json({ ok: false, error, reason: 'price' }, 503)
-    }
-
-    const maxTokens = body.maxTokens ?? DEFAULT_MAX_TOKENS
-    const inputTokens = estimateTokens(requestChars(body))
-    const estimateUsd = costUsd(price, inputTokens, maxTokens)
-
-    // Turns are counted per user message (agent-state `turns`, the monitor's check), not per
-    // model call: a session at its limit gets no further call, nothing is counted twice.
-    const { maxTurns, maxBudgetUsd } = session.limits
-    if (maxTurns !== null && session.usage.turns >= maxTurns) {
-      const error = `turn limit reached (${session.usage.turns} of ${maxTurns}); the session is ending`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
-      endFor(id, 'turns')
-      return limitRefusal('turns', error, { turns: session.usage.turns, maxTurns })
-    }
-    // The agent's own turns: its agent-state entry in the fold (refresh above read the stream).
-    const agentMaxTurns = agent.limits.maxTurns
-    const agentTurns = manager.logs.peek(id)?.agents.get(agent.id)?.turns ?? 0
-    if (agentMaxTurns !== null && agentTurns >= agentMaxTurns) {
-      const error = `agent ${agent.id}: turn limit reached (${agentTurns} of ${agentMaxTurns}); the agent is stopping, the session goes on`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
-      stopAgent(id, agent, 'turns')
-      return limitRefusal('agent-turns', error, { agentId: agent.id, turns: agentTurns, maxTurns: agentMaxTurns })
-    }
-    const refusal = (await opts.refuseCall?.(session, agent.id)) ?? null
-    if (refusal) {
-      ledger.refuse(id, priced, estimateUsd, refusal.error, agent.id)
-      return json({ ok: false, error: refusal.error, reason: refusal.reason }, refusal.status)
-    }
-    const reservation = ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd })
-    if (!reservation.ok && reservation.over === 'agent') {
-      const agentBudget = agent.limits.maxBudgetUsd ?? 0
-      const error =
-        `agent ${agent.id}: budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
-        `${usd(reservation.agentSpentUsd)} of the agent's ${usd(agentBudget)} is spent; the agent is stopping, the session goes on`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
-      stopAgent(id, agent, 'budget')
-      logger.info(
-        { sessionId: id, agentId: agent.id, model: priced, estimateUsd, spentUsd: reservation.agentSpentUsd, budgetUsd: agentBudget },
-        'model call refused: agent budget',
-      )
-      return limitRefusal('agent-budget', error, { agentId: agent.id, spentUsd: reservation.agentSpentUsd, estimateUsd, budgetUsd: agentBudget })
-    }
-    if (!reservation.ok) {
-      const error =
-        `budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
-        `${usd(reservation.spentUsd)} of the session's ${usd(maxBudgetUsd ?? 0)} is spent; the session is ending`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
-      endFor(id, 'budget')
-      logger.info(
-        { sessionId: id, model: priced, estimateUsd, spentUsd: reservation.spentUsd, budgetUsd: maxBudgetUsd },
-        'model call refused: budget',
-      )
-      return limitRefusal('budget', error, { spentUsd: reservation.spentUsd, estimateUsd, budgetUsd: maxBudgetUsd })
-    }
-    return streamCall({ body, session, agent, selected, price, maxTokens, inputTokens, callId: reservation.callId, req, secrets: callSecrets })
-  }
-
-  function streamCall(c: {
-    body: StepRequestBody
-    session: SessionRecord
-    agent: CallingAgent
-    selected: SelectedProvider
-    price: ModelPrice
-    maxTokens: number
-    inputTokens: number
-    callId: number
-    req: Request
-    secrets: string[]
-  }): Response {
-    const controller = new AbortController()
-    const onClientGone = () => controller.abort(new Error('the worker went away'))
-    c.req.signal.addEventListener('abort', onClientGone, { once: true })
+    const { call } = result
     const encoder = new TextEncoder()
-    let settled = false
-    let events = 0
-    let streamedChars = 0
-    let usage: { inputTokens: number; outputTokens: number; costUsd: number } | null = null
-
-    /** What a call that ended without usage cost, at most: its input and what it streamed. */
-    const fallbackUsage = () => {
-      if (events === 0) return { inputTokens: 0, outputTokens: 0, costUsd: 0 }
-      const outputTokens = estimateTokens(streamedChars)
-      return { inputTokens: c.inputTokens, outputTokens, costUsd: costUsd(c.price, c.inputTokens, outputTokens) }
-    }
-    const settle = (status: 'ok' | 'error' | 'aborted', error?: string) => {
-      if (settled) return
-      settled = true
-      c.req.signal.removeEventListener('abort', onClientGone)
-      const u = usage ?? fallbackUsage()
-      ledger.settle(c.callId, { status, ...u, ...(error ? { error } : {}) })
-      afterCall(c.session, c.agent)
-    }
-
-    const iterator = c.selected.provider
-      .step({
-        model: c.selected.model,
-        system: c.body.system,
-        messages: c.body.messages,
-        tools: c.body.tools,
-        ...(c.body.prefill !== undefined ? { prefill: c.body.prefill } : {}),
-        maxTokens: c.maxTokens,
-        signal: controller.signal,
-      })
-      [Symbol.asyncIterator]()
-
-    const line = (event: StepEvent) => encoder.encode(`${JSON.stringify(event)}\n`)
     const stream = new ReadableStream<Uint8Array>({
       async pull(out) {
+        const event = await call.next()
+        if (event === null) return out.close()
         try {
-          const next = await iterator.next()
-          if (next.done) {
-            settle('ok')
-            out.close()
-            return
-          }
-          events++
-          const event = next.value
-          if (event.type === 'text') {
-            streamedChars += event.text.length
-            out.enqueue(line(event))
-          } else if (event.type === 'tool_call') {
-            out.enqueue(line(event))
-          } else {
-            const { inputTokens, outputTokens, reportedCostUsd } = event.usage
-            usage = { inputTokens, outputTokens, costUsd: reportedCostUsd ?? costUsd(c.price, inputTokens, outputTokens) }
-            out.enqueue(line({ type: 'usage', usage }))
-          }
-        } catch (err) {
-          const aborted = controller.signal.aborted
-          const message = redact(err instanceof Error ? err.message : String(err), c.secrets)
-          settle(aborted ? 'aborted' : 'error', message)
-          if (!aborted) logger.warn({ sessionId: c.session.id, error: message }, 'model call failed')
-          try {
-            out.enqueue(line({ type: 'error', error: message }))
-            out.close()
-          } catch {
-            // The worker is gone; nobody to tell.
-          }
+          out.enqueue(encoder.encode(`${JSON.stringify(event)}\n`))
+          if (event.type === 'error') out.close()
+        } catch {
+          // The worker is gone; nobody to tell.
         }
       },
       cancel() {
-        controller.abort(new Error('the worker went away'))
-        settle('aborted', 'the worker went away')
-        void iterator.return?.().catch(() => {})
+        call.cancel()
       },
     })
     return new Response(stream, {

@@ -12,6 +12,7 @@
  *   POST   /api/sessions/:id/join         exchange a share (view) link's token for a personal collaborator (viewer) token
  *   GET    /api/sessions/:id/share        a fresh share link (admin, collaborators)
  *   POST   /api/sessions/:id/model        the model gateway (that session's worker only; src/lib/gateway)
+ *   POST   /api/sessions/:id/model/{anthropic,openai}/…  the same in those APIs' own formats (gateway/native.ts)
  *   POST   /api/sessions/:id/fork         fork at the end of a turn, with its workspace (admin; workspace-api.ts)
  *   POST   /api/sessions/:id/workspace-snapshots  snapshot the work dir at a turn's end (its worker, admin)
  *   POST   /api/sessions/:id/compact      compact the session's stream now (admin) → { before, after }
@@ -40,6 +41,7 @@ import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
 import type { SessionCompaction } from './compaction/service'
 import { workspaceRoute } from './workspace-api'
 import { agentsRoute } from './agents-api'
+import { resolveProfiles, takeAgentProfileId, type ProfileLookup } from './agent-profiles-resolve'
 import { sessionViewRoute, type SessionViews } from './session-view-api'
 import { startUnderQuota, type QuotaChecks } from '../accounts/quotas'
 import type { RateCheck } from '../ops/rate-limit'
@@ -68,6 +70,8 @@ export interface SessionsApiOptions {
   accounts?: {
     members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
     visibleSessionIds(userId: string): string[]
+    /** Sessions and agents made from personal agent profiles (agent-profiles-resolve.ts). */
+    profileLookup?: ProfileLookup
   }
   /** Per-person quotas on create and fork (src/lib/accounts/quotas.ts); absent = none. */
   quotas?: QuotaChecks
@@ -112,7 +116,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       if (method === 'POST') {
         // A signed-in person creates sessions of their own (createdBy = their user id: the owner).
         if (!(claims.account && claims.role !== 'admin')) requireAdmin(claims)
-        const input = parseWith(createSessionSchema, await body(req))
+        const { rest, agentProfileId } = takeAgentProfileId(await body(req))
+        const input = resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(createSessionSchema, rest), agentProfileId)
         return startUnderQuota(opts.quotas, claims, async () => {
           const session = await manager.create({ ...input, createdBy: claims.sub ?? null })
           const share = await shareLink(req, session)
@@ -162,7 +167,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       if (method === 'PATCH') {
         requireSession(claims, id, ['admin'])
         getSession(id)
-        const patch = parseWith(updateSessionSchema, await body(req))
+        const patch = resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(updateSessionSchema, await body(req)))
         // A new agent list or routing is logged in the stream and reaches the workers (agent-changes.ts).
         if (patch.agents || patch.routing) {
           const by = claims.sub ?? 'admin'
@@ -179,10 +184,12 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       throw notAllowed('GET, PATCH, DELETE')
     }
 
-    const agents = await agentsRoute({ manager, auth, body }, req, claims, id, segments)
+    const agents = await agentsRoute({ manager, auth, body, profileLookup: opts.accounts?.profileLookup }, req, claims, id, segments)
     if (agents) return agents
     const members = segments[1] === 'members' && opts.accounts ? await opts.accounts.members(req, claims, id, segments, body) : null
     if (members) return members
+    // The gateway's native wire endpoints (…/model/anthropic/…, …/model/openai/…): it reads the rest of the path.
+    if (segments[1] === 'model' && segments.length > 2 && opts.model) return await opts.model(req, claims, id)
 
     if (segments.length === 2) {
       const action = segments[1]
