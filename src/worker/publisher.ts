@@ -4,11 +4,12 @@
  * every timestamp this agent ever wrote (found by replaying the stream), and every event's
  * timestamp is at least the epoch, so each restart claims a strictly larger epoch than the run
  * before: retries within a run are deduplicated by (epoch, seq), and a zombie from an earlier run
- * is fenced (403) and exits. Network errors and 5xx are retried with the same (epoch, seq), which
- * the server deduplicates; a fence or an unrecoverable error ends the worker, and the restarted
+ * is fenced (403) and exits. Network errors, 5xx and 429 are retried with the same (epoch, seq),
+ * which the server deduplicates (a 429 after the server's Retry-After: its rate limit refills then); a fence or an unrecoverable error ends the worker, and the restarted
  * worker regenerates whatever did not reach the stream.
  */
 import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-streams/client'
+import { retryAfterMs } from '../lib/sessions/client/backoff'
 import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
 import type { Channel, Operation } from './events'
 import { log } from './log'
@@ -18,23 +19,26 @@ const RETRY_BASE_MS = 100
 const RETRY_MAX_MS = 5_000
 const RETRY_BUDGET_MS = 60_000
 
-/** fetch that retries network failures, 5xx and 429 (same request, so the same producer seq). */
+/** fetch that retries network failures, 5xx and 429 (same request, so the same producer seq); a 429 waits its Retry-After. */
 export function retryingFetch(inner: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
     const started = Date.now()
     for (let attempt = 0; ; attempt++) {
       let retryable: string
+      let serverWait: number | null = null
       try {
         const response = await inner(input, init)
         if (response.status < 500 && response.status !== 429) return response
-        if (Date.now() - started > RETRY_BUDGET_MS) return response
+        // A rate limit (429) is waited out however long it lasts: the server is up and says when.
+        if (response.status !== 429 && Date.now() - started > RETRY_BUDGET_MS) return response
         retryable = `HTTP ${response.status}`
+        if (response.status === 429) serverWait = retryAfterMs(response)
         await response.body?.cancel()
       } catch (err) {
         if (init?.signal?.aborted || Date.now() - started > RETRY_BUDGET_MS) throw err
         retryable = err instanceof Error ? err.message : String(err)
       }
-      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt)
+      const delay = Math.max(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt), serverWait ?? 0)
       log.warn({ reason: retryable, attempt, delay }, 'append failed, retrying')
       await new Promise((r) => setTimeout(r, delay))
     }

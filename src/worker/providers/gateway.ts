@@ -7,6 +7,10 @@
 import { sessionApiPath } from '../../lib/common/session-contract'
 import type { ModelProvider, StepEvent, StepRequest } from './types'
 import { withTurnRequestId, type TurnRequestId } from '../request-id'
+import { retryAfterMs } from '../../lib/sessions/client/backoff'
+
+/** 429s (with Retry-After) one model call waits out before it fails. */
+const MAX_RATE_LIMIT_WAITS = 5
 
 export interface GatewayProviderOptions {
   serverUrl: string
@@ -56,12 +60,22 @@ export class GatewayProvider implements ModelProvider {
 
   async *step(request: StepRequest): AsyncIterable<StepEvent> {
     const { signal, ...body } = request
-    const response = await this.fetchImpl(this.url, {
-      method: 'POST',
-      signal,
-      headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
-      body: JSON.stringify(body),
-    })
+    const post = () =>
+      this.fetchImpl(this.url, {
+        method: 'POST',
+        signal,
+        headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify(body),
+      })
+    let response = await post()
+    // A 429 refused the call before any provider request: wait what the server asks, then ask again.
+    for (let waits = 0; response.status === 429 && waits < MAX_RATE_LIMIT_WAITS; waits++) {
+      const wait = retryAfterMs(response)
+      if (wait === null) break
+      await response.body?.cancel().catch(() => {})
+      await sleep(wait, signal)
+      response = await post()
+    }
     if (!response.ok || !response.body) throw await refusal(response)
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
     let buffer = ''
@@ -85,4 +99,16 @@ export class GatewayProvider implements ModelProvider {
     }
     if (buffer.trim()) throw new GatewayError('the model gateway ended mid-line')
   }
+}
+
+/** Resolves after `ms`; rejects when the call is aborted meanwhile (stop, cancel). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }, { once: true })
+  })
 }

@@ -20,3 +20,19 @@ export function retryDelayMs(attempt: number, policy: BackoffPolicy = DEFAULT_BA
   const ceiling = Math.min(policy.maxMs, policy.initialMs * policy.multiplier ** exponent)
   return Math.round(ceiling / 2 + random() * (ceiling / 2))
 }
+
+/** Longest Retry-After honoured: a longer wait is the server saying "not today" (a quota), not "slow down". */
+export const MAX_RETRY_AFTER_MS = 120_000
+
+/**
+ * The wait a 429 (or 503) asks for in `Retry-After`, ms: delta-seconds or an HTTP date; null when
+ * absent, unreadable or longer than MAX_RETRY_AFTER_MS. A rate limit's budget refills at the end
+ * of its window, so retrying sooner only spends another refusal.
+ */
+export function retryAfterMs(response: Response, now: number = Date.now()): number | null {
+  const value = response.headers.get('retry-after')?.trim()
+  if (!value) return null
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - now
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_RETRY_AFTER_MS) return null
+  return ms
+}

@@ -1,11 +1,13 @@
 /**
  * Writes events to a session through the event writer, `POST /api/streams?sessionId=<id>` with
  * `{channel, data}` (or an array), which answers `{ok, offset}`. Network failures and 5xx are
- * retried a few times (the event ids make retries idempotent); a refusal (4xx) is final and
- * raised as a WriteError carrying the server's reason.
+ * retried a few times (the event ids make retries idempotent); a 429 (rate limit) waits the
+ * server's Retry-After and tries again, up to MAX_RATE_LIMIT_WAITS times, without spending those
+ * attempts (nothing was written, so nothing can be written twice); any other refusal (4xx) is
+ * final and raised as a WriteError carrying the server's reason.
  */
 import { STREAMS_MOUNT } from '../../common/session-contract'
-import { retryDelayMs } from './backoff'
+import { retryAfterMs, retryDelayMs } from './backoff'
 
 export interface EventInput {
   channel: string
@@ -34,6 +36,8 @@ export interface WriteTarget {
 }
 
 const MAX_ATTEMPTS = 4
+/** Rate-limit waits (429 with Retry-After) one write sits through before giving up. */
+const MAX_RATE_LIMIT_WAITS = 20
 
 async function reasonOf(response: Response): Promise<string> {
   const text = await response.text().catch(() => '')
@@ -60,6 +64,7 @@ export async function writeEvents(
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (target.token) headers.authorization = `Bearer ${target.token}`
   let lastError: WriteError | undefined
+  let rateLimitWaits = 0
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     let response: Response
     try {
@@ -74,9 +79,17 @@ export async function writeEvents(
       if (typeof body.offset !== 'string') throw new WriteError('the server did not say where it stored the event', response.status)
       return { offset: body.offset }
     }
+    const wait = response.status === 429 ? retryAfterMs(response) : null
     const reason = await reasonOf(response)
     if (response.status < 500 && response.status !== 429) throw new WriteError(reason, response.status)
     lastError = new WriteError(reason, response.status)
+    if (wait !== null && rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
+      // Waiting out the server's window is the retry; it does not count as a failed attempt.
+      rateLimitWaits += 1
+      attempt -= 1
+      await new Promise((r) => setTimeout(r, wait + Math.round(Math.random() * 100)))
+      continue
+    }
     await new Promise((r) => setTimeout(r, retryDelayMs(attempt)))
   }
   throw lastError ?? new WriteError('write failed', 0)

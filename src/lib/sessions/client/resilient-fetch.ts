@@ -10,7 +10,7 @@
  *   batches (see sse-atomic.ts), so a drop mid-response becomes a retry from the last applied
  *   offset instead of a half-applied batch.
  */
-import { retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff'
+import { retryAfterMs, retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff'
 import type { ConnectionStatusStore } from './connection-status'
 import { atomicSseBody } from './sse-atomic'
 
@@ -61,6 +61,8 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
     for (;;) {
       if (signal?.aborted) throw abortError()
       let reason: string
+      // A 429's Retry-After: the next try waits at least that long (the budget refills then).
+      let serverWait: number | null = null
       // Our own abort per attempt, so a live connection can be cut without ending the read.
       const attemptAbort = new AbortController()
       const onOuterAbort = () => attemptAbort.abort(signal?.reason)
@@ -75,6 +77,7 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
         if (response.status >= 500 || RETRYABLE_STATUS.has(response.status)) {
           signal?.removeEventListener('abort', onOuterAbort)
           reason = `server answered ${response.status}`
+          serverWait = response.status === 429 || response.status === 503 ? retryAfterMs(response) : null
           await response.body?.cancel().catch(() => undefined)
         } else {
           const text = await response
@@ -90,7 +93,7 @@ export function createResilientFetch(options: ResilientFetchOptions): typeof fet
         reason = err instanceof Error ? err.message : String(err)
       }
       attempt += 1
-      const delay = retryDelayMs(attempt, backoff, random)
+      const delay = Math.max(retryDelayMs(attempt, backoff, random), serverWait ?? 0)
       status.markReconnecting(attempt, Date.now() + delay, reason)
       await sleep(delay, status, signal)
     }
