@@ -4,8 +4,10 @@
  */
 import type { AgentAdapterName } from '../../lib/common/session-contract'
 import { createClaudeAgentSdkAdapter } from './claude-agent-sdk'
+import { createOpencodeAdapter } from './opencode'
 import type { AdapterFactory } from './types'
 
 export const adapterFactories: Partial<Record<Exclude<AgentAdapterName, 'tether'>, AdapterFactory>> = {
   'claude-agent-sdk': createClaudeAgentSdkAdapter,
+  opencode: createOpencodeAdapter,
 }
