@@ -3,7 +3,13 @@
  * provider on loopback, a real SQLite file. People sign in and create sessions with their cookie;
  * the admin uses an admin token.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DEFAULT_LIMITS } from '../../../src/lib/accounts/quotas-config'
+import { createTetherServer } from '../../../src/lib/tether-server'
 import { LIFECYCLE_STREAM } from '../../../src/lib/ops/lifecycle'
 import { body, signIn } from './support'
 import { startWithLimits, userIdOf, withToken, type QuotaHarness } from './quotas-support'
@@ -127,5 +133,26 @@ describe('per-user quotas', () => {
     expect((await body<Refusal>(refusedSession)).reason).toBe('quota:monthly-spend')
     const events = await lifecycleQuotaEvents(h)
     expect(events.map((e) => e.reason)).toEqual(['quota:monthly-spend', 'quota:monthly-spend'])
+  })
+
+  it('with sign-in off there are no quotas: tokens are never limited and /api/users is 404', async () => {
+    const app = createTetherServer({
+      dataDir: mkdtempSync(join(tmpdir(), 'tether-quotas-off-')),
+      sessions: { auth: true, monitorIntervalMs: 0, ephemeralRemoveAfterMs: 60_000, retentionDays: 30, maxEventBodyBytes: 1 << 20, defaultLimits: {} },
+      logger: pino({ level: 'silent' }),
+      sweepIntervalMs: 0,
+      limits: { ...DEFAULT_LIMITS, quotas: { concurrentSessions: 1, sessionsPerDay: 1, monthlySpendUsd: 0.000001 } },
+    })
+    try {
+      const admin = await app.issueToken({ role: 'admin', subject: 'someone' })
+      const req = (path: string, method = 'GET') =>
+        app.fetch(new Request(`http://tether.test${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) }))
+      for (let i = 0; i < 3; i++) expect((await req('/api/sessions', 'POST')).status).toBe(201)
+      const off = await req('/api/users/me/quotas')
+      expect(off.status).toBe(404)
+      expect(((await off.json()) as { error: string }).error).toBe('sign-in is not configured on this server (no identity provider)')
+    } finally {
+      await app.close()
+    }
   })
 })
