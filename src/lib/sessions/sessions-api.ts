@@ -23,6 +23,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { SESSIONS_MOUNT, sessionPagePath, sessionStreamUrl } from '../common/session-contract'
+import { gatewayCredentialView } from '../gateway/credential'
 import type { Authenticator } from './auth'
 import { requireAdmin, requireSession } from './auth'
 import { HttpError, errorResponse, isAnswerable, json, parseWith, readJsonBody } from './http'
@@ -274,7 +275,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
             throw new HttpError(400, 'path is not valid percent-encoding', 'path')
           }
         })
-      const claims = await auth.authenticate(req)
+      // The model gateway also takes its worker token as `x-api-key` (what Anthropic clients send).
+      const claims = await auth.authenticate(segments[1] === 'model' ? gatewayCredentialView(req) : req)
       if (segments.length >= 1 && segments[0] !== 'stats' && !coversSession(claims, segments[0])) {
         throw new HttpError(403, `token is not valid for session ${segments[0]}`, 'token')
       }
