@@ -204,6 +204,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     publicUrl: config.publicUrl ?? 'http://127.0.0.1:3000',
     maxBodyBytes: sc.maxEventBodyBytes,
     now,
+    dataDir: config.dataDir, authenticate: (req) => auth.authenticate(req), audit: (e) => ops.audit.record(e), // agent profiles (/api/agents); auth and ops are made below, used per request
   })
   const auth = createAuthenticator({ secret, enabled: sc.auth, now, people: () => (accounts.enabled ? accounts.credentials : null) })
   if (!sc.auth) {
@@ -288,7 +289,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     ...(accounts.enabled ? { accounts, quotas: limits.quotas ?? undefined } : {}),
     rateLimit: limits.rate,
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
-    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, refuseCall: limits.refuseCall, ...(config.gateway ?? gatewaySettings({})) })),
+    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, refuseCall: limits.refuseCall, providerEnvFor: accounts.providerEnvFor, ...(config.gateway ?? gatewaySettings({})) })),
   }))
 
   const loginCodes = loginCodeStore(config.dataDir, now)

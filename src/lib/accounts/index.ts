@@ -14,6 +14,15 @@ import { KEYS_PATH, createKeysApi } from './keys-api'
 import { membersRoute } from './members-api'
 import { createProviders, type ProvidersConfig } from './providers'
 import { AUTH_PATHS, createSignInApi } from './sign-in-api'
+import type { AuditInput } from '../ops/audit'
+import type { ProviderEnv } from '../gateway/providers'
+import type { ProfileLookup } from '../sessions/agent-profiles-resolve'
+import type { SessionRecord } from '../sessions/session-types'
+import { AGENTS_PATH } from './agent-profile-types'
+import { credentialCipher } from './credential-cipher'
+import { ProfileStore } from './profile-store'
+import { createProfilesApi } from './profiles-api'
+import { profileLookup, providerEnvFor } from './profile-use'
 
 export { API_KEY_PREFIX } from './credentials'
 export type { AccountCredentials } from './credentials'
@@ -40,6 +49,12 @@ export interface Accounts {
   members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
   /** Sessions an account's list shows (owned and invited); admins' claims list everything instead. */
   visibleSessionIds(userId: string): string[]
+  /** Personal agent profiles (specs/accounts.md, Personal agents). */
+  profiles: ProfileStore
+  /** Sessions and agents made from a profile: its owner's or an admin's only. */
+  profileLookup: ProfileLookup
+  /** The model gateway's hook: the credential of the profile an agent was made from (null: the server's keys). */
+  providerEnvFor(session: SessionRecord, agentId: string): Promise<ProviderEnv | null>
 }
 
 export function createAccounts(opts: {
@@ -49,6 +64,11 @@ export function createAccounts(opts: {
   maxBodyBytes: number
   now: () => number
   onSignIn?: (userId: string, provider: string) => void
+  /** Where agent credentials' key file lives (credential-cipher.ts). */
+  dataDir: string
+  /** The request's claims (cookie, personal key or token), for /api/agents. */
+  authenticate(req: Request): Promise<TokenClaims>
+  audit?: (entry: AuditInput) => Promise<unknown> | unknown
 }): Accounts {
   const publicUrl = opts.publicUrl.replace(/\/+$/, '')
   const origins = [new URL(publicUrl).origin]
@@ -59,19 +79,26 @@ export function createAccounts(opts: {
   const signIn = createSignInApi({ providers, store, credentials, cookie, publicUrl, signInTtlMs: opts.config.signInTtlMs, now: opts.now, onSignIn: opts.onSignIn })
   const keys = createKeysApi({ store, credentials, origins, maxBodyBytes: opts.maxBodyBytes, roleOn: credentials.roleOn })
   const authPaths = new Set<string>(Object.values(AUTH_PATHS))
+  const enabled = () => providers.size > 0
+  const profiles = new ProfileStore(opts.db, credentialCipher(opts.dataDir), opts.now)
+  const profilesApi = createProfilesApi({ store: profiles, enabled, authenticate: opts.authenticate, maxBodyBytes: opts.maxBodyBytes, audit: opts.audit })
   return {
     store,
     credentials,
     enabled: providers.size > 0,
-    owns: (p) => authPaths.has(p) || p === KEYS_PATH || p.startsWith(`${KEYS_PATH}/`),
+    owns: (p) => authPaths.has(p) || p === KEYS_PATH || p.startsWith(`${KEYS_PATH}/`) || p === AGENTS_PATH || p.startsWith(`${AGENTS_PATH}/`),
     handle: async (req) => {
       const p = new URL(req.url).pathname
       if (authPaths.has(p)) return signIn(req)
+      if (p === AGENTS_PATH || p.startsWith(`${AGENTS_PATH}/`)) return profilesApi(req)
       // Off means off: keys made under an earlier configuration neither work nor can be managed.
       if (providers.size === 0) return errorResponse(new HttpError(404, 'sign-in is not configured on this server (no identity provider)'))
       return keys(req)
     },
     members: (req, claims, id, segments, body) => membersRoute({ store, body }, req, claims, id, segments),
     visibleSessionIds: (userId) => store.visibleSessionIds(userId),
+    profiles,
+    profileLookup: profileLookup(profiles),
+    providerEnvFor: providerEnvFor(profiles, enabled),
   }
 }

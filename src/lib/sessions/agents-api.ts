@@ -15,11 +15,14 @@ import { rosterOf } from './session-agents'
 import { sessionAgentSchema, type SessionRecord } from './session-types'
 import { DEFAULT_TTL_SECONDS, type TokenClaims } from './tokens'
 import type { Authenticator } from './auth'
+import { resolveAgentEntry, type ProfileLookup } from './agent-profiles-resolve'
 
 export interface AgentsRouteDeps {
   manager: SessionManager
   auth: Authenticator
   body(req: Request): Promise<unknown>
+  /** An entry with `profileId` is filled from that personal agent profile (its owner or an admin only). */
+  profileLookup?: ProfileLookup | undefined
 }
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
@@ -61,7 +64,7 @@ export async function agentsRoute(
     }
     if (req.method === 'POST') {
       requireOwnerOrAdmin(claims, session)
-      const input = parseWith(sessionAgentSchema, await deps.body(req))
+      const input = resolveAgentEntry(claims, deps.profileLookup, parseWith(sessionAgentSchema, await deps.body(req)))
       const updated = await manager.agents.add(id, input, by)
       return json({ session: updated }, 201)
     }

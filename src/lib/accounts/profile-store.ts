@@ -1,0 +1,124 @@
+/**
+ * Agent profiles in SQLite (schema: src/lib/db/schema/agent-profiles.ts). The credential goes in
+ * sealed (credential-cipher.ts) and comes out only through `credentialOf`, which the model
+ * gateway's providerEnvFor is the one caller of; `view` is the only shape that leaves this module
+ * for an API answer, and it has no credential field.
+ */
+import { and, asc, eq } from 'drizzle-orm'
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { agentProfiles, type AgentProfileRow } from '../db/schema/agent-profiles'
+import type { AgentAdapterName } from '../common/session-contract'
+import type { AgentProfileView, UpdateProfileInput } from './agent-profile-types'
+import type { CredentialCipher } from './credential-cipher'
+import { newId } from './account-store'
+
+/** Profiles one person may keep: enough for every use, few enough to review. */
+export const MAX_PROFILES_PER_USER = 100
+
+export interface NewProfile {
+  name: string
+  description?: string | undefined
+  adapter: AgentAdapterName
+  provider?: string | undefined
+  model?: string | undefined
+  systemPrompt?: string | undefined
+  allowedTools?: string[] | undefined
+  limits?: { maxBudgetUsd?: number | null | undefined; maxTurns?: number | null | undefined } | undefined
+  credential?: string | undefined
+}
+
+export function viewOf(r: AgentProfileRow): AgentProfileView {
+  return {
+    id: r.id,
+    userId: r.userId,
+    name: r.name,
+    description: r.description,
+    adapter: r.adapter as AgentAdapterName,
+    provider: r.provider,
+    model: r.model,
+    systemPrompt: r.systemPrompt,
+    allowedTools: r.allowedTools ?? null,
+    limits: { maxBudgetUsd: r.maxBudgetUsd, maxTurns: r.maxTurns },
+    credential: { set: r.credentialCiphertext !== null, updatedAt: r.credentialUpdatedAt },
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }
+}
+
+export class ProfileStore {
+  constructor(
+    private readonly db: BetterSQLite3Database,
+    private readonly cipher: CredentialCipher,
+    private readonly now: () => number,
+  ) {}
+
+  private sealed(id: string, credential: string | null, at: number) {
+    if (credential === null) return { credentialCiphertext: null, credentialIv: null, credentialTag: null, credentialUpdatedAt: at }
+    const s = this.cipher.seal(credential, id)
+    return { credentialCiphertext: s.ciphertext, credentialIv: s.iv, credentialTag: s.tag, credentialUpdatedAt: at }
+  }
+
+  /** One person's profiles, or everyone's (userId null: admins). */
+  list(userId: string | null): AgentProfileRow[] {
+    const q = this.db.select().from(agentProfiles)
+    return (userId === null ? q : q.where(eq(agentProfiles.userId, userId))).orderBy(asc(agentProfiles.createdAt)).all()
+  }
+
+  count(userId: string): number {
+    return this.list(userId).length
+  }
+
+  get(id: string): AgentProfileRow | null {
+    return this.db.select().from(agentProfiles).where(eq(agentProfiles.id, id)).get() ?? null
+  }
+
+  insert(userId: string, p: NewProfile): AgentProfileRow {
+    const at = this.now()
+    const id = newId('agp')
+    const row = {
+      id,
+      userId,
+      name: p.name,
+      description: p.description || null,
+      adapter: p.adapter,
+      provider: p.provider ?? null,
+      model: p.model ?? null,
+      systemPrompt: p.systemPrompt || null,
+      allowedTools: p.allowedTools ?? null,
+      maxBudgetUsd: p.limits?.maxBudgetUsd ?? null,
+      maxTurns: p.limits?.maxTurns ?? null,
+      ...(p.credential !== undefined ? this.sealed(id, p.credential, at) : {}),
+      createdAt: at,
+      updatedAt: at,
+    }
+    return this.db.insert(agentProfiles).values(row).returning().get()
+  }
+
+  update(id: string, u: UpdateProfileInput): AgentProfileRow | null {
+    const at = this.now()
+    const set: Partial<typeof agentProfiles.$inferInsert> = { updatedAt: at }
+    if (u.name !== undefined) set.name = u.name
+    if (u.description !== undefined) set.description = u.description || null
+    if (u.adapter !== undefined) set.adapter = u.adapter
+    if (u.provider !== undefined) set.provider = u.provider
+    if (u.model !== undefined) set.model = u.model
+    if (u.systemPrompt !== undefined) set.systemPrompt = u.systemPrompt || null
+    if (u.allowedTools !== undefined) set.allowedTools = u.allowedTools
+    if (u.limits?.maxBudgetUsd !== undefined) set.maxBudgetUsd = u.limits.maxBudgetUsd
+    if (u.limits?.maxTurns !== undefined) set.maxTurns = u.limits.maxTurns
+    if (u.credential !== undefined) Object.assign(set, this.sealed(id, u.credential, at))
+    return this.db.update(agentProfiles).set(set).where(eq(agentProfiles.id, id)).returning().get() ?? null
+  }
+
+  remove(id: string, userId: string | null): boolean {
+    const where = userId === null ? eq(agentProfiles.id, id) : and(eq(agentProfiles.id, id), eq(agentProfiles.userId, userId))
+    return this.db.delete(agentProfiles).where(where).run().changes > 0
+  }
+
+  /** The credential in the clear, for the model gateway only; null when none is set or the profile is gone. */
+  credentialOf(id: string): string | null {
+    const r = this.get(id)
+    if (!r || r.credentialCiphertext === null || r.credentialIv === null || r.credentialTag === null) return null
+    return this.cipher.open({ ciphertext: r.credentialCiphertext, iv: r.credentialIv, tag: r.credentialTag }, r.id)
+  }
+}
