@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CREDENTIALS_KEY_FILE } from '../../../src/lib/accounts/credential-cipher'
 import { APP, body, signIn, startAccounts, type AccountsHarness, type TestBrowser } from './support'
@@ -22,7 +22,7 @@ describe('personal agent profiles', () => {
     bob = await signIn(h, 'bob')
     root = await signIn(h, 'root')
     aliceId = (await body<{ user: { id: string } }>(await alice.request('/api/auth/me'))).user.id
-    dataDir = (h.app.streams?.sqlite.name as string).replace(/\/tether\.db$/, '')
+    dataDir = dirname(String(h.app.streams?.sqlite.name))
   })
   afterAll(() => h.close())
 
