@@ -147,6 +147,13 @@ export class ClaudeEventBridge {
   }
 
   private assistant(message: Extract<SDKMessage, { type: 'assistant' }>): BridgeOutcome {
+    // A model call that failed for good arrives as a synthetic assistant message with `error`
+    // whose text is the API's message: the result that follows fails the turn with it, so it is
+    // a status line, not the agent's words.
+    if (message.error) {
+      this.sink.status(`model error: ${message.error}`)
+      return { kind: 'running' }
+    }
     const streamed = this.streamedMessages.has(message.message.id)
     for (const block of message.message.content) {
       if (block.type === 'text' && !streamed && block.text !== '') this.sink.text(block.text)
@@ -155,9 +162,6 @@ export class ClaudeEventBridge {
         this.sink.toolStart({ key: block.id, name: block.name, input: block.input })
       }
     }
-    // A model call that failed for good arrives as a synthetic assistant message with `error`
-    // (its text is the API's message); the result that follows says the same, so only note it.
-    if (message.error) this.sink.status(`model error: ${message.error}`)
     return { kind: 'running' }
   }
 

@@ -120,6 +120,12 @@ describe('ClaudeEventBridge', () => {
     ])
   })
 
+  it('the synthetic assistant message of a failed model call is a status line, not text', () => {
+    const { sink, calls } = recorder()
+    new ClaudeEventBridge(sink).handle(assistant('m3', [{ type: 'text', text: 'API Error: 400 bad' }], { error: 'invalid_request' }))
+    expect(calls).toEqual([['status', 'model error: invalid_request']])
+  })
+
   it("ignores subagents' frames", () => {
     const { sink, calls } = recorder()
     new ClaudeEventBridge(sink).handle(

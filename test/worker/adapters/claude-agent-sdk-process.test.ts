@@ -1,0 +1,119 @@
+/**
+ * A session whose agent runs the claude-agent-sdk adapter, end to end on the process runtime with
+ * TETHER_SANDBOX=off (the cheaper twin of test/lib/workers/docker-claude-agent-sdk.test.ts): the
+ * real app over HTTP, a real bundled worker, the real Claude Code binary, its model calls through
+ * the worker's model proxy to the gateway's native Anthropic endpoint serving `echo` (the offline
+ * test double for paid APIs). Streamed text, a Bash call, Stop, a SIGKILLed worker.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  answerText,
+  chunkGaps,
+  duplicateImmutableEvents,
+  type Event,
+  latestAgentState,
+  ofType,
+  startWorkerHarness,
+  turnEnded,
+  type WorkerHarness,
+} from '../../lib/workers/harness'
+
+const AGENT = { model: 'echo', adapter: 'claude-agent-sdk' }
+
+/** Claude Code processes (the SDK's children) under a given parent pid. */
+function claudeChildrenOf(pid: number): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('claude')) out.push(Number(name))
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out
+}
+
+/** The turn's record (latest) for the person's turn `turn`. */
+function turnState(events: Event[]): string | undefined {
+  return ofType(events, 'agent-state')
+    .filter((e) => e.value.kind === 'turn')
+    .at(-1)?.value.status
+}
+
+describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)', { timeout: 180_000 }, () => {
+  let h: WorkerHarness
+
+  beforeAll(async () => {
+    h = await startWorkerHarness({
+      runtime: 'process',
+      hooks: { config: { enabled: true, runtime: 'process', warmPool: { process: 0, docker: 0 }, heartbeatMs: 1_000, sandbox: 'off' } },
+    })
+  })
+  afterAll(async () => {
+    await h?.close()
+  })
+
+  async function workerPid(sessionId: string): Promise<number> {
+    const w = h.supervisor.workerOf(sessionId)
+    if (!w?.workerId) throw new Error('no worker')
+    const info = await (await h.supervisor.runtime('process')).inspect(w.workerId)
+    return Number(info?.nativeId)
+  }
+
+  it('answers with streamed text, then runs a Bash call through Claude Code', async () => {
+    const id = await h.createSession({ agent: AGENT })
+    await h.postMessage(id, 'hello from a person')
+    let events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
+    expect(answerText(events, 1)).toBe('Echo: hello from a person')
+    expect(ofType(events, 'chunk').filter((c) => c.value.role === 'assistant' && c.value.turn === 1).length).toBeGreaterThan(1)
+
+    await h.postMessage(id, '/run echo hello-from-$((6*7)) && pwd')
+    events = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'turn 2')
+    const calls = ofType(events, 'tool-call').filter((e) => e.value.turn === 2 || e.value.messageId?.includes(':t2:'))
+    const final = calls.at(-1)!.value
+    expect(final.name).toBe('Bash')
+    expect(final.status).toBe('succeeded')
+    expect(JSON.stringify(final.input)).toContain('hello-from-$((6*7))')
+    expect(JSON.stringify(final.output)).toContain('hello-from-42')
+    expect(answerText(events, 2)).toContain('hello-from-42')
+    const state = latestAgentState(events)!
+    expect(state).toMatchObject({ status: 'idle', turns: 2 })
+    expect(state.tokensOut).toBeGreaterThan(0)
+    expect(duplicateImmutableEvents(events)).toEqual([])
+    expect(chunkGaps(events)).toEqual([])
+  })
+
+  it('Stop cancels the turn and Claude Code exits', async () => {
+    const id = await h.createSession({ agent: AGENT })
+    await h.postMessage(id, `/slow ${'word '.repeat(300)}`)
+    await h.waitFor(id, (e) => answerText(e, 1).length > 20, 'some streamed text')
+    const pid = await workerPid(id)
+    expect(claudeChildrenOf(pid).length).toBe(1)
+    await h.request(`/api/streams?sessionId=${id}`, {
+      json: { channel: 'agent-state', data: { kind: 'control', action: 'cancel', reason: 'user', requestedBy: 'admin-user' } },
+    })
+    const events = await h.waitFor(id, (e) => turnState(e) === 'cancelled' && e, 'the turn to be cancelled')
+    expect(answerText(events, 1).length).toBeLessThan('Echo: '.length + 'word '.length * 300)
+    await h.waitFor(id, () => claudeChildrenOf(pid).length === 0, 'claude code to exit')
+    // The session still answers.
+    await h.postMessage(id, 'still there?')
+    const after = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'turn 2')
+    expect(answerText(after, 2)).toBe('Echo: still there?')
+  })
+
+  it('a SIGKILLed worker comes back and the turn ends done, nothing lost or duplicated', async () => {
+    const id = await h.createSession({ agent: AGENT })
+    const words = Array.from({ length: 60 }, (_, i) => `w${i + 1}`).join(' ')
+    await h.postMessage(id, `/slow ${words}`)
+    await h.waitFor(id, (e) => answerText(e, 1).split(' ').length >= 8, 'the turn to be under way')
+    process.kill(await workerPid(id), 'SIGKILL')
+    const events = await h.waitFor(id, (e) => turnState(e) === 'done' && turnEnded(e, 1) && e, 'the resumed turn to end', 120_000)
+    // The interrupted step keeps what it streamed; the turn ran again and streamed the whole answer after it.
+    expect(answerText(events, 1)).toContain(`Echo: ${words}`)
+    expect(duplicateImmutableEvents(events)).toEqual([])
+    expect(chunkGaps(events)).toEqual([])
+  })
+})
