@@ -5,10 +5,18 @@
  */
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dockerClient } from '../../../src/lib/workers/docker-engine'
-import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
 import { containerNameFor, LABELS } from '../../../src/lib/workers/runtimes/docker'
-import { chunkGaps, duplicateImmutableEvents, ensureDockerEngine, ofType, startWorkerHarness, type Event, type WorkerHarness } from './harness'
+import {
+  chunkGaps,
+  duplicateImmutableEvents,
+  inspectContainer,
+  ofType,
+  prepareDocker,
+  startDockerHarness,
+  startWorkerHarness,
+  type Event,
+  type WorkerHarness,
+} from './harness'
 
 const AGENTS = ['a', 'b', 'c'] as const
 const WORDS = 90
@@ -37,30 +45,20 @@ function turnRecords(events: Event[]): Map<string, Event['value']> {
 
 let docker: Docker
 
-async function inspectOrNull(name: string): Promise<Docker.ContainerInspectInfo | null> {
-  try {
-    return await docker.getContainer(name).inspect()
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null
-    throw err
-  }
-}
+const inspectOrNull = (name: string) => inspectContainer(docker, name)
 
 /** Agents whose own state entry (with a heartbeat) is in the stream. */
 const heartbeating = (events: Event[]) =>
   new Set(ofType(events, 'agent-state').filter((e) => e.value.kind === 'state' && typeof e.value.lastHeartbeat === 'number').map((e) => e.value.agentId))
 
 beforeAll(async () => {
-  ensureDockerEngine()
-  docker = dockerClient()
-  await ensureWorkerImage({ docker })
+  docker = await prepareDocker()
 })
 
 describe('docker: several agents in one container', { timeout: 240_000 }, () => {
   let h: WorkerHarness
   beforeAll(async () => {
-    h = await startWorkerHarness({ runtime: 'docker' })
-    await h.supervisor.runtime('docker')
+    h = await startDockerHarness()
   })
   afterAll(async () => {
     await h?.close()

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dockerClient } from '../../../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
 import { LABELS, WORKER_CAPS, WORKER_SERVER_SOCKET, containerNameFor, demuxLogs } from '../../../src/lib/workers/runtimes/docker'
 import { instanceIdFor } from '../../../src/lib/workers/supervisor-wiring'
@@ -16,9 +15,11 @@ import {
   answerText,
   chunkGaps,
   duplicateImmutableEvents,
-  ensureDockerEngine,
+  inspectContainer,
   latestAgentState,
   ofType,
+  prepareDocker,
+  startDockerHarness,
   startWorkerHarness,
   turnEnded,
   type WorkerHarness,
@@ -28,14 +29,7 @@ const count = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1)).
 
 let docker: Docker
 
-async function containerOf(sessionId: string): Promise<Docker.ContainerInspectInfo | null> {
-  try {
-    return await docker.getContainer(containerNameFor(sessionId)).inspect()
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null
-    throw err
-  }
-}
+const containerOf = (sessionId: string) => inspectContainer(docker, containerNameFor(sessionId))
 
 /** Runs `command` in a running container as `user` (docker exec), returns stdout + stderr. */
 async function execIn(containerId: string, command: string, user = '1000:1000'): Promise<string> {
@@ -62,17 +56,14 @@ async function volumeExists(name: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  ensureDockerEngine()
-  docker = dockerClient()
-  await ensureWorkerImage({ docker })
+  docker = await prepareDocker()
 })
 
 describe('docker runtime', { timeout: 120_000 }, () => {
   let h: WorkerHarness
 
   beforeAll(async () => {
-    h = await startWorkerHarness({ runtime: 'docker' })
-    await h.supervisor.runtime('docker')
+    h = await startDockerHarness()
   })
   afterAll(async () => {
     await h?.close()

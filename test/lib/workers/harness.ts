@@ -257,6 +257,33 @@ export function ensureDockerEngine(): string {
   return dockerHost
 }
 
+/** A running engine, the worker image built, and a client: what every docker test starts with. */
+export async function prepareDocker(): Promise<import('dockerode')> {
+  ensureDockerEngine()
+  const { dockerClient } = await import('../../../src/lib/workers/docker-engine')
+  const { ensureWorkerImage } = await import('../../../src/lib/workers/image/build')
+  const docker = dockerClient()
+  await ensureWorkerImage({ docker })
+  return docker
+}
+
+/** The app with the docker runtime, its engine already answering. */
+export async function startDockerHarness(opts: Omit<WorkerHarnessOptions, 'runtime'> = {}): Promise<WorkerHarness> {
+  const h = await startWorkerHarness({ ...opts, runtime: 'docker' })
+  await h.supervisor.runtime('docker')
+  return h
+}
+
+/** A container's inspect info, or null when there is no such container. */
+export async function inspectContainer(docker: import('dockerode'), name: string): Promise<import('dockerode').ContainerInspectInfo | null> {
+  try {
+    return await docker.getContainer(name).inspect()
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null
+    throw err
+  }
+}
+
 /**
  * Test runs that were killed leave worker containers behind (each a full copy of the image on
  * the vfs driver). Those that exited more than ten minutes ago belong to no running test.
