@@ -8,6 +8,7 @@
  */
 import { authCost } from './auth-cost'
 import { catchUp } from './catch-up'
+import { claudeSdkStart } from './claude-sdk-start'
 import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
 import { metricsCost } from './metrics-cost'
@@ -47,4 +48,5 @@ export const scenarios: Scenario[] = [
   workspaceSnapshot,
   tracingCost,
   authCost,
+  claudeSdkStart,
 ]
