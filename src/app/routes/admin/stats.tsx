@@ -11,6 +11,7 @@ import { formatCount, formatUsd } from '../../components/format'
 import { ErrorState, Skeleton } from '../../components/states'
 import { Breakdowns, HeadlineFigures, TopSessions, UsageTables } from '../../components/stats/StatsFigures'
 import { TimeChart, type ChartSeries } from '../../components/stats/TimeChart'
+import { UserQuotas } from '../../components/stats/UserQuotas'
 import { useStatsSummary } from '../../hooks/use-stats-summary'
 import { useAdminToken } from '../../hooks/use-admin-token'
 import type { StatsBucket, StatsSummary } from '../../../lib/ops/stats-summary-types'
@@ -165,6 +166,7 @@ function StatsPage() {
             <Charts s={summary} />
             <Breakdowns s={summary} />
             <UsageTables s={summary} />
+            <UserQuotas token={token} />
           </div>
         )}
       </main>

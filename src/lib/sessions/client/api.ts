@@ -5,6 +5,7 @@
 import { SESSIONS_MOUNT, sessionApiPath } from '../../common/session-contract'
 import type { CreateSessionInput, SessionPattern, SessionRecord, SessionStats, SessionStatus } from '../session-types'
 import { authHeaders } from './auth'
+import { refusalText } from './refusal-text'
 
 export class ApiError extends Error {
   constructor(
@@ -16,7 +17,8 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(path: string, token: string | undefined, init: RequestInit = {}): Promise<T> {
+/** One API request: JSON in and out, the server's reason (`error`, else `message`) in an ApiError on failure. */
+export async function call<T>(path: string, token: string | undefined, init: RequestInit = {}): Promise<T> {
   let response: Response
   try {
     response = await fetch(path, {
@@ -38,9 +40,11 @@ async function call<T>(path: string, token: string | undefined, init: RequestIni
     body = undefined
   }
   if (!response.ok) {
-    const reason =
-      body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : text.trim() || response.statusText
-    throw new ApiError(reason || `request failed (${response.status})`, response.status)
+    const b = body && typeof body === 'object' ? (body as { error?: unknown; message?: unknown; reason?: unknown }) : undefined
+    const reason = b && (b.error ?? b.message) !== undefined ? String(b.error ?? b.message) : text.trim() || response.statusText
+    // A quota or rate limit (its `reason` code) reads as words, with how long to wait when waiting helps.
+    const wait = Number(response.headers.get('retry-after')) || null
+    throw new ApiError(refusalText(b?.reason, reason || `request failed (${response.status})`, wait), response.status)
   }
   return body as T
 }

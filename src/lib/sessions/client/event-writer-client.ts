@@ -8,6 +8,7 @@
  */
 import { STREAMS_MOUNT } from '../../common/session-contract'
 import { retryAfterMs, retryDelayMs } from './backoff'
+import { refusalText } from './refusal-text'
 
 export interface EventInput {
   channel: string
@@ -44,7 +45,8 @@ async function reasonOf(response: Response): Promise<string> {
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown; reason?: unknown }
     const reason = body.error ?? body.message ?? body.reason
-    if (typeof reason === 'string') return reason
+    // A rate limit still refusing after every wait reads as words (refusal-text.ts).
+    if (typeof reason === 'string') return refusalText(body.reason, reason, Number(response.headers.get('retry-after')) || null)
     if (reason && typeof reason === 'object' && 'message' in reason) return String((reason as { message: unknown }).message)
   } catch {
     // not JSON
