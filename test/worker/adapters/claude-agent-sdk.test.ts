@@ -212,6 +212,11 @@ describe('claude-agent-sdk adapter', () => {
     await adapter.close()
   })
 
+  it('Claude Code called nothing but the Messages API (no telemetry, no update check, no other host)', () => {
+    expect(api.paths.length).toBeGreaterThan(5)
+    for (const path of api.paths) expect(path).toMatch(/^POST \/v1\/messages(\?beta=true)?$/)
+  })
+
   it('refuses in bwrap mode (no network for the proxy) with the reason', async () => {
     const { adapter } = makeAdapter({ kind: 'bwrap' })
     await adapter.start()

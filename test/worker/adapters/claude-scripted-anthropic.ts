@@ -31,6 +31,8 @@ export interface RecordedRequest {
 export interface ScriptedAnthropic {
   url: string
   requests: RecordedRequest[]
+  /** `METHOD path` of every request, whatever it was (Claude Code must call nothing but messages). */
+  paths: string[]
   /** Requests whose client went away before the answer ended. */
   abandoned: number
   close(): Promise<void>
@@ -49,12 +51,13 @@ function words(text: string): string[] {
 }
 
 export async function startScriptedAnthropic(): Promise<ScriptedAnthropic> {
-  const state = { requests: [] as RecordedRequest[], abandoned: 0, calls: 0 }
+  const state = { requests: [] as RecordedRequest[], paths: [] as string[], abandoned: 0, calls: 0 }
   const server: Server = createServer((req, res) => void answer(req, res))
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body = ''
     for await (const chunk of req) body += chunk
+    state.paths.push(`${req.method} ${req.url}`)
     if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"type":"error","error":{"type":"not_found_error","message":"no"}}')
       return
@@ -130,6 +133,7 @@ export async function startScriptedAnthropic(): Promise<ScriptedAnthropic> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests: state.requests,
+    paths: state.paths,
     get abandoned() {
       return state.abandoned
     },
