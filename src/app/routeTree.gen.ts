@@ -16,6 +16,8 @@ import { Route as AdminWebhooksRouteImport } from './routes/admin/webhooks'
 import { Route as ApiAuditRouteImport } from './routes/api/audit'
 import { Route as ApiHealthRouteImport } from './routes/api/health'
 import { Route as ApiReadyRouteImport } from './routes/api/ready'
+import { Route as ApiAgentsIndexRouteImport } from './routes/api/agents/index'
+import { Route as ApiAgentsSplatRouteImport } from './routes/api/agents/$'
 import { Route as ApiAuthCallbackRouteImport } from './routes/api/auth/callback'
 import { Route as ApiAuthExchangeRouteImport } from './routes/api/auth/exchange'
 import { Route as ApiAuthLoginRouteImport } from './routes/api/auth/login'
@@ -27,6 +29,7 @@ import { Route as ApiSessionsIndexRouteImport } from './routes/api/sessions/inde
 import { Route as ApiSessionsSplatRouteImport } from './routes/api/sessions/$'
 import { Route as ApiStreamsIndexRouteImport } from './routes/api/streams/index'
 import { Route as ApiStreamsSplatRouteImport } from './routes/api/streams/$'
+import { Route as ApiUsersSplatRouteImport } from './routes/api/users/$'
 import { Route as ApiWebhooksIndexRouteImport } from './routes/api/webhooks/index'
 import { Route as ApiWebhooksSplatRouteImport } from './routes/api/webhooks/$'
 import { Route as SessionsSessionIdIndexRouteImport } from './routes/sessions/$sessionId/index'
@@ -66,6 +69,16 @@ const ApiHealthRoute = ApiHealthRouteImport.update({
 const ApiReadyRoute = ApiReadyRouteImport.update({
   id: '/api/ready',
   path: '/api/ready',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAgentsIndexRoute = ApiAgentsIndexRouteImport.update({
+  id: '/api/agents/',
+  path: '/api/agents/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ApiAgentsSplatRoute = ApiAgentsSplatRouteImport.update({
+  id: '/api/agents/$',
+  path: '/api/agents/$',
   getParentRoute: () => rootRouteImport,
 } as any)
 const ApiAuthCallbackRoute = ApiAuthCallbackRouteImport.update({
@@ -123,6 +136,11 @@ const ApiStreamsSplatRoute = ApiStreamsSplatRouteImport.update({
   path: '/api/streams/$',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ApiUsersSplatRoute = ApiUsersSplatRouteImport.update({
+  id: '/api/users/$',
+  path: '/api/users/$',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const ApiWebhooksIndexRoute = ApiWebhooksIndexRouteImport.update({
   id: '/api/webhooks/',
   path: '/api/webhooks/',
@@ -158,6 +176,7 @@ export interface FileRoutesByFullPath {
   '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
+  '/api/agents/$': typeof ApiAgentsSplatRoute
   '/api/auth/callback': typeof ApiAuthCallbackRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/auth/login': typeof ApiAuthLoginRoute
@@ -166,9 +185,11 @@ export interface FileRoutesByFullPath {
   '/api/keys/$': typeof ApiKeysSplatRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/api/users/$': typeof ApiUsersSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
+  '/api/agents/': typeof ApiAgentsIndexRoute
   '/api/keys/': typeof ApiKeysIndexRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
@@ -183,6 +204,7 @@ export interface FileRoutesByTo {
   '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
+  '/api/agents/$': typeof ApiAgentsSplatRoute
   '/api/auth/callback': typeof ApiAuthCallbackRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/auth/login': typeof ApiAuthLoginRoute
@@ -191,9 +213,11 @@ export interface FileRoutesByTo {
   '/api/keys/$': typeof ApiKeysSplatRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/api/users/$': typeof ApiUsersSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
+  '/api/agents': typeof ApiAgentsIndexRoute
   '/api/keys': typeof ApiKeysIndexRoute
   '/api/sessions': typeof ApiSessionsIndexRoute
   '/api/streams': typeof ApiStreamsIndexRoute
@@ -209,6 +233,7 @@ export interface FileRoutesById {
   '/api/audit': typeof ApiAuditRoute
   '/api/health': typeof ApiHealthRoute
   '/api/ready': typeof ApiReadyRoute
+  '/api/agents/$': typeof ApiAgentsSplatRoute
   '/api/auth/callback': typeof ApiAuthCallbackRoute
   '/api/auth/exchange': typeof ApiAuthExchangeRoute
   '/api/auth/login': typeof ApiAuthLoginRoute
@@ -217,9 +242,11 @@ export interface FileRoutesById {
   '/api/keys/$': typeof ApiKeysSplatRoute
   '/api/sessions/$': typeof ApiSessionsSplatRoute
   '/api/streams/$': typeof ApiStreamsSplatRoute
+  '/api/users/$': typeof ApiUsersSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
+  '/api/agents/': typeof ApiAgentsIndexRoute
   '/api/keys/': typeof ApiKeysIndexRoute
   '/api/sessions/': typeof ApiSessionsIndexRoute
   '/api/streams/': typeof ApiStreamsIndexRoute
@@ -236,6 +263,7 @@ export interface FileRouteTypes {
     | '/api/audit'
     | '/api/health'
     | '/api/ready'
+    | '/api/agents/$'
     | '/api/auth/callback'
     | '/api/auth/exchange'
     | '/api/auth/login'
@@ -244,9 +272,11 @@ export interface FileRouteTypes {
     | '/api/keys/$'
     | '/api/sessions/$'
     | '/api/streams/$'
+    | '/api/users/$'
     | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
+    | '/api/agents/'
     | '/api/keys/'
     | '/api/sessions/'
     | '/api/streams/'
@@ -261,6 +291,7 @@ export interface FileRouteTypes {
     | '/api/audit'
     | '/api/health'
     | '/api/ready'
+    | '/api/agents/$'
     | '/api/auth/callback'
     | '/api/auth/exchange'
     | '/api/auth/login'
@@ -269,9 +300,11 @@ export interface FileRouteTypes {
     | '/api/keys/$'
     | '/api/sessions/$'
     | '/api/streams/$'
+    | '/api/users/$'
     | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
+    | '/api/agents'
     | '/api/keys'
     | '/api/sessions'
     | '/api/streams'
@@ -286,6 +319,7 @@ export interface FileRouteTypes {
     | '/api/audit'
     | '/api/health'
     | '/api/ready'
+    | '/api/agents/$'
     | '/api/auth/callback'
     | '/api/auth/exchange'
     | '/api/auth/login'
@@ -294,9 +328,11 @@ export interface FileRouteTypes {
     | '/api/keys/$'
     | '/api/sessions/$'
     | '/api/streams/$'
+    | '/api/users/$'
     | '/api/webhooks/$'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
+    | '/api/agents/'
     | '/api/keys/'
     | '/api/sessions/'
     | '/api/streams/'
@@ -312,6 +348,7 @@ export interface RootRouteChildren {
   ApiAuditRoute: typeof ApiAuditRoute
   ApiHealthRoute: typeof ApiHealthRoute
   ApiReadyRoute: typeof ApiReadyRoute
+  ApiAgentsSplatRoute: typeof ApiAgentsSplatRoute
   ApiAuthCallbackRoute: typeof ApiAuthCallbackRoute
   ApiAuthExchangeRoute: typeof ApiAuthExchangeRoute
   ApiAuthLoginRoute: typeof ApiAuthLoginRoute
@@ -320,9 +357,11 @@ export interface RootRouteChildren {
   ApiKeysSplatRoute: typeof ApiKeysSplatRoute
   ApiSessionsSplatRoute: typeof ApiSessionsSplatRoute
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
+  ApiUsersSplatRoute: typeof ApiUsersSplatRoute
   ApiWebhooksSplatRoute: typeof ApiWebhooksSplatRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
   V1StreamSplatRoute: typeof V1StreamSplatRoute
+  ApiAgentsIndexRoute: typeof ApiAgentsIndexRoute
   ApiKeysIndexRoute: typeof ApiKeysIndexRoute
   ApiSessionsIndexRoute: typeof ApiSessionsIndexRoute
   ApiStreamsIndexRoute: typeof ApiStreamsIndexRoute
@@ -379,6 +418,20 @@ declare module '@tanstack/react-router' {
       path: '/api/ready'
       fullPath: '/api/ready'
       preLoaderRoute: typeof ApiReadyRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/agents/': {
+      id: '/api/agents/'
+      path: '/api/agents'
+      fullPath: '/api/agents/'
+      preLoaderRoute: typeof ApiAgentsIndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/api/agents/$': {
+      id: '/api/agents/$'
+      path: '/api/agents/$'
+      fullPath: '/api/agents/$'
+      preLoaderRoute: typeof ApiAgentsSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/api/auth/callback': {
@@ -458,6 +511,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof ApiStreamsSplatRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/api/users/$': {
+      id: '/api/users/$'
+      path: '/api/users/$'
+      fullPath: '/api/users/$'
+      preLoaderRoute: typeof ApiUsersSplatRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/api/webhooks/': {
       id: '/api/webhooks/'
       path: '/api/webhooks'
@@ -504,6 +564,7 @@ const rootRouteChildren: RootRouteChildren = {
   ApiAuditRoute: ApiAuditRoute,
   ApiHealthRoute: ApiHealthRoute,
   ApiReadyRoute: ApiReadyRoute,
+  ApiAgentsSplatRoute: ApiAgentsSplatRoute,
   ApiAuthCallbackRoute: ApiAuthCallbackRoute,
   ApiAuthExchangeRoute: ApiAuthExchangeRoute,
   ApiAuthLoginRoute: ApiAuthLoginRoute,
@@ -512,9 +573,11 @@ const rootRouteChildren: RootRouteChildren = {
   ApiKeysSplatRoute: ApiKeysSplatRoute,
   ApiSessionsSplatRoute: ApiSessionsSplatRoute,
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
+  ApiUsersSplatRoute: ApiUsersSplatRoute,
   ApiWebhooksSplatRoute: ApiWebhooksSplatRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
   V1StreamSplatRoute: V1StreamSplatRoute,
+  ApiAgentsIndexRoute: ApiAgentsIndexRoute,
   ApiKeysIndexRoute: ApiKeysIndexRoute,
   ApiSessionsIndexRoute: ApiSessionsIndexRoute,
   ApiStreamsIndexRoute: ApiStreamsIndexRoute,

@@ -1,0 +1,9 @@
+import { createFileRoute } from '@tanstack/react-router'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
+
+// Personal agent profiles: list and create (the signed-in person; src/lib/accounts/profiles-api.ts).
+const handler = ({ request }: { request: Request }) => handleTetherRequest(request)
+
+export const Route = createFileRoute('/api/agents/')({
+  server: { handlers: { GET: handler, POST: handler, PATCH: handler, DELETE: handler } },
+})

@@ -1,0 +1,167 @@
+/**
+ * Issue #11, bar 3: a canary credential set on a person's agent is used for that agent's model
+ * calls (a fake Anthropic API, the named test double for the paid one, receives it as x-api-key)
+ * and appears nowhere else: no API answer (agents, sessions, view, members, keys, me, audit), no
+ * page, no server log line, no stream (the session's and the server's __tether streams, read as
+ * admin), no process environment or argv on the machine (the worker's included), and the database
+ * file holds only its ciphertext.
+ */
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
+import { PEOPLE } from '../lib/accounts/support'
+import { launchBrowser, newPage, startServer, until, type TestServer } from '../app/support'
+
+const CANARY = `sk-ant-canary-${randomBytes(12).toString('hex')}`
+const REPLY = 'Hello from the fake Anthropic API'
+
+/** A fake Anthropic Messages API: records each request's x-api-key, answers one streamed text message. */
+async function startFakeAnthropic(): Promise<{ url: string; keys: string[]; close(): Promise<void> }> {
+  const keys: string[] = []
+  const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+  const server: Server = createServer(async (req, res) => {
+    for await (const _ of req) void _
+    keys.push(String(req.headers['x-api-key'] ?? ''))
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.end(
+      [
+        sse('message_start', { type: 'message_start', message: { usage: { input_tokens: 10, output_tokens: 1 } } }),
+        sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+        sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: REPLY } }),
+        sse('content_block_stop', { type: 'content_block_stop', index: 0 }),
+        sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 8 } }),
+        sse('message_stop', { type: 'message_stop' }),
+      ].join(''),
+    )
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, keys, close: () => new Promise((r) => server.close(() => r())) }
+}
+
+let idp: TestIdentityProvider
+let fake: Awaited<ReturnType<typeof startFakeAnthropic>>
+let server: TestServer
+let browser: Browser
+
+beforeAll(async () => {
+  idp = await startIdentityProvider({ people: PEOPLE })
+  fake = await startFakeAnthropic()
+  server = await startServer({
+    TETHER_OIDC_ISSUER: idp.issuer,
+    TETHER_OIDC_CLIENT_ID: idp.clientId,
+    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
+    TETHER_ADMIN_EMAILS: 'root@example.test',
+    // The server has no Anthropic key of its own: only the agent's credential can pay for the call.
+    ANTHROPIC_BASE_URL: fake.url,
+    TETHER_WORKER_RUNTIME: 'process',
+    TETHER_WARM_POOL_SIZE_PROCESS: '0',
+    LOG_LEVEL: 'debug',
+  })
+  idp.setRedirectUris([`${server.url}/api/auth/callback`])
+  browser = await launchBrowser()
+}, 300_000)
+afterAll(async () => {
+  await browser?.close()
+  await server?.dispose()
+  await fake?.close()
+  await idp?.close()
+})
+
+interface Person {
+  context: BrowserContext
+  page: Page
+}
+
+async function signInFromPage(who: string): Promise<Person> {
+  const { context, page } = await newPage(browser)
+  await page.goto(server.url)
+  idp.signInAs(who)
+  await page.locator('[data-testid="sign-in-oidc"]').click()
+  await page.locator('[data-testid="account-name"]').waitFor()
+  return { context, page }
+}
+
+/** Every process's environment and argv on this machine (we are root), for the canary. */
+function processesHolding(needle: string): string[] {
+  const hits: string[] = []
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    for (const file of ['environ', 'cmdline']) {
+      try {
+        if (readFileSync(join('/proc', pid, file)).includes(needle)) hits.push(`${pid}/${file}`)
+      } catch {
+        // gone, or a kernel thread
+      }
+    }
+  }
+  return hits
+}
+
+describe('a canary credential on a personal agent (issue #11, bar 3)', () => {
+  it('pays for its agent’s calls and appears in no answer, page, log, stream, process or plaintext column', async () => {
+    const alice = await signInFromPage('alice')
+    const root = await signInFromPage('root')
+    const post = (p: Person, path: string, data: unknown) => p.context.request.post(`${server.url}${path}`, { data, headers: { origin: server.url } })
+
+    const made = await post(alice, '/api/agents', { name: 'Canary agent', provider: 'anthropic', model: 'anthropic:claude-sonnet-4', credential: CANARY })
+    expect(made.status()).toBe(201)
+    const profile = ((await made.json()) as { agent: { id: string } }).agent
+    const created = await post(alice, '/api/sessions', { title: 'canary', pattern: 'long-running', agentProfileId: profile.id })
+    expect(created.status()).toBe(201)
+    const sid = ((await created.json()) as { session: { id: string } }).session.id
+    expect((await post(alice, `/api/sessions/${sid}/messages`, { text: 'hello' })).status()).toBe(201)
+
+    // The call really went out with the agent's credential, and its answer came back into the session.
+    await alice.page.goto(`${server.url}/sessions/${sid}`)
+    await until(alice.page, 'the fake provider called', () => fake.keys.length > 0, 120_000)
+    expect(fake.keys).toContain(CANARY)
+    await until(alice.page, 'the reply in the stream', async () => (await (await alice.context.request.get(`${server.url}/api/streams/sessions/${sid}?offset=-1`)).text()).includes(REPLY), 120_000)
+
+    const seen: Record<string, string> = {}
+    const adminToken = server.token('admin')
+    for (const path of ['/api/agents', `/api/agents/${profile.id}`, '/api/sessions', `/api/sessions/${sid}`, `/api/sessions/${sid}/view`, `/api/sessions/${sid}/agents`, `/api/sessions/${sid}/members`, '/api/keys', '/api/auth/me', `/api/streams/sessions/${sid}?offset=-1`]) {
+      const res = await alice.context.request.get(`${server.url}${path}`)
+      expect(res.status(), path).toBeLessThan(400)
+      seen[`alice ${path}`] = await res.text()
+    }
+    for (const path of ['/api/agents?all=1', `/api/agents/${profile.id}`, `/api/sessions/${sid}`]) seen[`root ${path}`] = await (await root.context.request.get(`${server.url}${path}`)).text()
+    for (const path of ['/api/audit', `/api/streams/sessions/${sid}?offset=-1`, '/api/streams/__tether/audit?offset=-1', '/api/streams/__tether/lifecycle?offset=-1', '/api/sessions/stats/summary']) {
+      const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${await adminToken}` } })
+      seen[`admin ${path}`] = await res.text()
+    }
+    expect(seen['admin /api/audit']).toContain('agent.create')
+    // Pages, as the browser rendered them.
+    for (const path of ['/', `/sessions/${sid}`, '/agents']) {
+      await alice.page.goto(`${server.url}${path}`)
+      await alice.page.waitForLoadState('networkidle').catch(() => undefined)
+      seen[`page ${path}`] = await alice.page.content()
+    }
+    for (const [where, text] of Object.entries(seen)) expect(text.includes(CANARY), where).toBe(false)
+    expect(seen[`alice /api/agents/${profile.id}`]).toContain('"set":true')
+
+    expect(server.output().includes(CANARY), 'server log').toBe(false)
+    expect(processesHolding(CANARY)).toEqual([])
+
+    const dbFile = join(server.dataDir, 'tether.db')
+    for (const f of [dbFile, `${dbFile}-wal`]) {
+      try {
+        expect(readFileSync(f).includes(CANARY), f).toBe(false)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      }
+    }
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true })
+    try {
+      const row = db.prepare('select credential_ciphertext, credential_iv, credential_tag from agent_profiles where id = ?').get(profile.id) as Record<string, string>
+      expect(row.credential_ciphertext.length).toBeGreaterThan(0)
+      expect(Buffer.from(row.credential_ciphertext, 'base64').includes(CANARY)).toBe(false)
+    } finally {
+      db.close()
+    }
+  }, 300_000)
+})
