@@ -11,6 +11,7 @@ import { catchUp } from './catch-up'
 import { claudeSdkStart } from './claude-sdk-start'
 import { compaction } from './compaction'
 import { idempotentProducer } from './idempotent-producer'
+import { limitsCost } from './limits-cost'
 import { metricsCost } from './metrics-cost'
 import { multiAgentStart } from './multi-agent-start'
 import { rss } from './rss'
@@ -48,5 +49,6 @@ export const scenarios: Scenario[] = [
   workspaceSnapshot,
   tracingCost,
   authCost,
+  limitsCost,
   claudeSdkStart,
 ]

@@ -52,11 +52,11 @@ export class QuotaStore {
       ),
       live: sqlite.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM sessions WHERE created_by = ? AND status IN ('active', 'idle')`),
       startsSince: sqlite.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM user_session_starts WHERE user_id = ? AND created_at >= ?'),
-      // Sessions started before user_session_starts existed are found through sessions.created_by.
-      spendSince: sqlite.prepare<[string, string, number], { usd: number }>(
-        `SELECT coalesce(sum(cost_usd), 0) AS usd FROM model_calls
-         WHERE session_id IN (SELECT session_id FROM user_session_starts WHERE user_id = ? UNION SELECT id FROM sessions WHERE created_by = ?)
-           AND started_at >= ?`,
+      // The person's starts (index) and each one's calls (index): no scan of either table. Sessions
+      // made before user_session_starts existed (drizzle 0011) are not counted.
+      spendSince: sqlite.prepare<[string, number], { usd: number }>(
+        `SELECT coalesce(sum(m.cost_usd), 0) AS usd FROM user_session_starts s JOIN model_calls m ON m.session_id = s.session_id
+         WHERE s.user_id = ? AND m.started_at >= ?`,
       ),
       addStart: sqlite.prepare('INSERT OR IGNORE INTO user_session_starts (session_id, user_id, created_at) VALUES (?, ?, ?)'),
     }
@@ -96,7 +96,7 @@ export class QuotaStore {
   }
 
   monthlySpend(userId: string, at = this.now()): number {
-    return this.q.spendSince.get(userId, userId, monthStart(at))?.usd ?? 0
+    return this.q.spendSince.get(userId, monthStart(at))?.usd ?? 0
   }
 
   /** Remembers that `userId` started `sessionId` (counts toward the day, and its spend toward the month). */

@@ -1,0 +1,80 @@
+/**
+ * Issue #11, quotas in the page (production build, real chromium, a real OpenID provider): a
+ * person at their running-sessions quota tries to create one more from the New session dialog and
+ * reads the reason in words; an admin looks the person up on /admin/stats, raises the quota, and
+ * the same dialog then creates the session.
+ */
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
+import { PEOPLE } from '../lib/accounts/support'
+import { launchBrowser, newPage, startServer, until, type TestServer } from './support'
+
+let idp: TestIdentityProvider
+let server: TestServer
+let browser: Browser
+
+beforeAll(async () => {
+  idp = await startIdentityProvider({ people: PEOPLE })
+  server = await startServer({
+    TETHER_OIDC_ISSUER: idp.issuer,
+    TETHER_OIDC_CLIENT_ID: idp.clientId,
+    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
+    TETHER_QUOTA_CONCURRENT_SESSIONS: '1',
+  })
+  idp.setRedirectUris([`${server.url}/api/auth/callback`])
+  browser = await launchBrowser()
+}, 300_000)
+afterAll(async () => {
+  await browser?.close()
+  await server?.dispose()
+  await idp?.close()
+})
+
+describe('quotas in the page', () => {
+  it('the New session dialog shows the quota reason in words; an admin raises the quota on /admin/stats and the dialog then creates it', async () => {
+    const { context, page, errors } = await newPage(browser)
+    await page.goto(server.url)
+    idp.signInAs('alice')
+    await page.locator('[data-testid="sign-in-oidc"]').click()
+    await page.locator('[data-testid="account-name"]').waitFor()
+    const me = (await (await context.request.get(`${server.url}/api/auth/me`)).json()) as { user: { id: string } }
+    const first = await context.request.post(`${server.url}/api/sessions`, { data: { title: 'the one allowed' }, headers: { origin: server.url } })
+    expect(first.status()).toBe(201)
+
+    const tryCreate = async (title: string) => {
+      await page.goto(server.url)
+      await page.getByTestId('new-session').click()
+      const dialog = page.getByRole('dialog', { name: 'New session' })
+      await dialog.getByLabel('Title').fill(title)
+      await dialog.getByTestId('create-session').click()
+      return dialog
+    }
+    const dialog = await tryCreate('one too many')
+    const alert = dialog.getByRole('alert')
+    await alert.waitFor()
+    expect(await alert.textContent()).toBe(
+      'You have reached your limit of running sessions (concurrent sessions quota reached: 1 of 1 running; end one of your sessions to start another).',
+    )
+
+    // The admin raises Alice's quota from the stats page.
+    const admin = await server.token('admin')
+    const adminPage = (await newPage(browser)).page
+    await adminPage.goto(`${server.url}/admin/stats?range=24h&token=${encodeURIComponent(admin)}`)
+    const section = adminPage.getByTestId('user-quotas')
+    await section.waitFor()
+    await section.getByLabel('User id').fill(me.user.id)
+    await section.getByRole('button', { name: 'Show' }).click()
+    const row = section.getByTestId('quota-concurrentSessions')
+    await row.waitFor()
+    expect((await row.locator('td').allTextContents()).slice(0, 4)).toEqual(['Running sessions', '1', '1', '1'])
+    await section.getByLabel('Running sessions override').fill('2')
+    await section.getByRole('button', { name: 'Save quotas' }).click()
+    await until(adminPage, 'the new limit shown', async () => (await row.locator('td').nth(2).textContent()) === '2')
+
+    await tryCreate('now allowed')
+    await page.waitForURL(/\/sessions\/s_/)
+    await until(page, 'the new session open', async () => (await page.getByTestId('session-title').textContent()) === 'now allowed')
+    expect(errors).toEqual([])
+  })
+})
