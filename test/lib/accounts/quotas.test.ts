@@ -135,6 +135,19 @@ describe('per-user quotas', () => {
     expect(events.map((e) => e.reason)).toEqual(['quota:monthly-spend', 'quota:monthly-spend'])
   })
 
+  it('a fork starts a session: an admin person over their quota is refused before the fork runs; an admin token is not a person', async () => {
+    h = await startWithLimits({ quotas: { concurrentSessions: 1 } })
+    const root = await signIn(h, 'root')
+    const id = (await body<Created>(await root.request('/api/sessions', { json: { title: 'source' } }))).session.id
+    const fork = await root.request(`/api/sessions/${id}/fork`, { json: { turn: 1 } })
+    expect(fork.status).toBe(403)
+    expect((await body<Refusal>(fork)).reason).toBe('quota:concurrent-sessions')
+    // The admin token reaches the fork itself (which refuses a turn that never happened, for its own reason).
+    const byToken = await withToken(h, h.adminToken, `/api/sessions/${id}/fork`, { json: { turn: 1 } })
+    expect(byToken.status).not.toBe(403)
+    expect((await body<{ reason?: string }>(byToken)).reason).toBeUndefined()
+  })
+
   it('with sign-in off there are no quotas: tokens are never limited and /api/users is 404', async () => {
     const app = createTetherServer({
       dataDir: mkdtempSync(join(tmpdir(), 'tether-quotas-off-')),
