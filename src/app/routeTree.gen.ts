@@ -10,6 +10,7 @@
 
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
+import { Route as AgentsRouteImport } from './routes/agents'
 import { Route as MetricsRouteImport } from './routes/metrics'
 import { Route as AdminStatsRouteImport } from './routes/admin/stats'
 import { Route as AdminWebhooksRouteImport } from './routes/admin/webhooks'
@@ -39,6 +40,11 @@ import { Route as V1StreamSplatRouteImport } from './routes/v1/stream/$'
 const IndexRoute = IndexRouteImport.update({
   id: '/',
   path: '/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const AgentsRoute = AgentsRouteImport.update({
+  id: '/agents',
+  path: '/agents',
   getParentRoute: () => rootRouteImport,
 } as any)
 const MetricsRoute = MetricsRouteImport.update({
@@ -170,6 +176,7 @@ const V1StreamSplatRoute = V1StreamSplatRouteImport.update({
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
+  '/agents': typeof AgentsRoute
   '/metrics': typeof MetricsRoute
   '/admin/stats': typeof AdminStatsRoute
   '/admin/webhooks': typeof AdminWebhooksRoute
@@ -198,6 +205,7 @@ export interface FileRoutesByFullPath {
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
+  '/agents': typeof AgentsRoute
   '/metrics': typeof MetricsRoute
   '/admin/stats': typeof AdminStatsRoute
   '/admin/webhooks': typeof AdminWebhooksRoute
@@ -227,6 +235,7 @@ export interface FileRoutesByTo {
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
+  '/agents': typeof AgentsRoute
   '/metrics': typeof MetricsRoute
   '/admin/stats': typeof AdminStatsRoute
   '/admin/webhooks': typeof AdminWebhooksRoute
@@ -257,6 +266,7 @@ export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
   fullPaths:
     | '/'
+    | '/agents'
     | '/metrics'
     | '/admin/stats'
     | '/admin/webhooks'
@@ -285,6 +295,7 @@ export interface FileRouteTypes {
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
+    | '/agents'
     | '/metrics'
     | '/admin/stats'
     | '/admin/webhooks'
@@ -313,6 +324,7 @@ export interface FileRouteTypes {
   id:
     | '__root__'
     | '/'
+    | '/agents'
     | '/metrics'
     | '/admin/stats'
     | '/admin/webhooks'
@@ -342,6 +354,7 @@ export interface FileRouteTypes {
 }
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
+  AgentsRoute: typeof AgentsRoute
   MetricsRoute: typeof MetricsRoute
   AdminStatsRoute: typeof AdminStatsRoute
   AdminWebhooksRoute: typeof AdminWebhooksRoute
@@ -376,6 +389,13 @@ declare module '@tanstack/react-router' {
       path: '/'
       fullPath: '/'
       preLoaderRoute: typeof IndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/agents': {
+      id: '/agents'
+      path: '/agents'
+      fullPath: '/agents'
+      preLoaderRoute: typeof AgentsRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/metrics': {
@@ -558,6 +578,7 @@ declare module '@tanstack/react-router' {
 
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
+  AgentsRoute: AgentsRoute,
   MetricsRoute: MetricsRoute,
   AdminStatsRoute: AdminStatsRoute,
   AdminWebhooksRoute: AdminWebhooksRoute,

@@ -13,6 +13,9 @@ export function AccountMenu() {
   if (user) {
     return (
       <span className="account-menu" data-testid="account-menu" style={{ display: 'inline-flex', gap: 8, alignItems: 'center' }}>
+        <a className="btn btn-ghost btn-sm" href="/agents" data-testid="my-agents">
+          My agents
+        </a>
         <span className="account-name hide-mobile" data-testid="account-name" title={user.email ?? undefined}>
           {user.name ?? user.email ?? 'Signed in'}
         </span>

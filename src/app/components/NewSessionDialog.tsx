@@ -3,6 +3,9 @@ import { SESSION_PATTERNS, type CreateSessionInput, type SessionPattern } from '
 import { AGENT_ID_PATTERN } from '../../lib/common/agent-roster'
 import { AgentFields, agentInput, newAgentDraft, PROVIDERS, type AgentDraft } from './AgentFields'
 import { Dialog } from './Dialog'
+import { ProfilePicker } from './agents/ProfilePicker'
+import { useAgentProfiles } from './agents/use-agent-profiles'
+import { useAccount } from '../hooks/use-account'
 
 const PATTERN_HELP: Record<SessionPattern, string> = {
   ephemeral: 'One task, then the agent and its container go away.',
@@ -54,7 +57,16 @@ function TextField({
   )
 }
 
-export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: CreateSessionInput) => Promise<void>; onClose: () => void }) {
+/** What the dialog sends: a session, from one of the person's agents when `agentProfileId` is set. */
+export type NewSessionInput = CreateSessionInput & { agentProfileId?: string }
+
+export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: NewSessionInput) => Promise<void>; onClose: () => void }) {
+  // A signed-in person's own agents (issue #11); nothing is asked without sign-in.
+  const account = useAccount()
+  const profiles = useAgentProfiles(!!account.user)
+  /** The chosen agent profile; '' = provider and model typed here; null = the first of theirs once loaded. */
+  const [profileChoice, setProfileChoice] = useState<string | null>(null)
+  const profileId = profileChoice ?? profiles.agents[0]?.id ?? ''
   const [title, setTitle] = useState('')
   const [pattern, setPattern] = useState<SessionPattern>('hybrid')
   const [provider, setProvider] = useState('echo')
@@ -88,7 +100,11 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
       await onCreate({
         title: title.trim() || undefined,
         pattern,
-        ...(rows ? { agents: rows.map(agentInput), routing: { unaddressed } } : { agent: { provider, model: model.trim() || undefined } }),
+        ...(rows
+          ? { agents: rows.map(agentInput), routing: { unaddressed } }
+          : profileId
+            ? { agentProfileId: profileId }
+            : { agent: { provider, model: model.trim() || undefined } }),
         limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== null)),
       })
     } catch (err) {
@@ -121,7 +137,8 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: Crea
           <AgentRows rows={rows} setRows={setRows} unaddressed={unaddressed} setUnaddressed={setUnaddressed} />
         ) : (
           <>
-            <div className="grid-2">
+            {account.user && profiles.loaded ? <ProfilePicker agents={profiles.agents} value={profileId} onChange={setProfileChoice} /> : null}
+            <div className="grid-2" hidden={!!profileId}>
               <Field id="ns-provider" label="Provider">
                 <select
                   id="ns-provider"
