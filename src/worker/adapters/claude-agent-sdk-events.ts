@@ -95,9 +95,13 @@ export type BridgeOutcome = { kind: 'running' } | { kind: 'done' } | { kind: 'fa
 
 /**
  * One query()'s messages → sink reports. Stateful per query: which tool calls were started (each
- * reported once, however often Claude Code repeats the block), which assistant messages streamed
- * their text as deltas (a message that did not is reported whole), and the SDK session's cost
- * total before this query (results carry running totals; the sink wants this query's share).
+ * reported once, however often Claude Code repeats the block) and which assistant messages
+ * streamed their text as deltas (a message that did not is reported whole).
+ *
+ * Usage is the turn's tokens without a cost: Claude Code's `total_cost_usd` is its own estimate
+ * at Anthropic list prices (for `echo` or a non-Anthropic model behind the gateway, a guess at its
+ * default model's rate), while the gateway prices every call it serves in its ledger, and the
+ * session's usage shows the larger of report and ledger: an estimate here could only inflate it.
  */
 export class ClaudeEventBridge {
   private readonly started = new Set<string>()
@@ -105,15 +109,8 @@ export class ClaudeEventBridge {
   private readonly streamedMessages = new Set<string>()
   private currentStreamMessage: string | null = null
   sessionId: string | null = null
-  /** The SDK session's cumulative cost estimate as of the last result. */
-  costTotal: number
 
-  constructor(
-    private readonly sink: TurnSink,
-    costBefore = 0,
-  ) {
-    this.costTotal = costBefore
-  }
+  constructor(private readonly sink: TurnSink) {}
 
   handle(message: SDKMessage): BridgeOutcome {
     if ('session_id' in message && typeof message.session_id === 'string') this.sessionId = message.session_id
@@ -183,13 +180,9 @@ export class ClaudeEventBridge {
   }
 
   private result(message: Extract<SDKMessage, { type: 'result' }>): BridgeOutcome {
-    const total = Number.isFinite(message.total_cost_usd) ? message.total_cost_usd : this.costTotal
-    const costUsd = Math.max(0, total - this.costTotal)
-    this.costTotal = total
     const u = message.usage
     const inputTokens = (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0)
-    if (inputTokens > 0 || (u?.output_tokens ?? 0) > 0 || costUsd > 0)
-      this.sink.usage({ inputTokens, outputTokens: u?.output_tokens ?? 0, costUsd })
+    if (inputTokens > 0 || (u?.output_tokens ?? 0) > 0) this.sink.usage({ inputTokens, outputTokens: u?.output_tokens ?? 0 })
     // Calls that never answered end the tool call, not leave it running.
     for (const key of this.started) if (!this.ended.has(key)) this.toolEndUnanswered(key)
     if (message.subtype === 'success') {

@@ -74,7 +74,6 @@ export class ClaudeAgentSdkAdapter implements AgentAdapter {
   private home: string | null = null
   /** Claude Code's session id after the last finished turn (resumed by the next one). */
   private sdkSession: string | null = null
-  private costTotal = 0
   private readonly children = new Set<ChildProcess>()
 
   constructor(private readonly context: AdapterContext) {}
@@ -96,7 +95,7 @@ export class ClaudeAgentSdkAdapter implements AgentAdapter {
     const onAbort = () => abortController.abort(turn.signal.reason)
     if (turn.signal.aborted) return
     turn.signal.addEventListener('abort', onAbort, { once: true })
-    const bridge = new ClaudeEventBridge(sink, resume ? this.costTotal : 0)
+    const bridge = new ClaudeEventBridge(sink)
     const { query } = await import('@anthropic-ai/claude-agent-sdk')
     const stderr: string[] = []
     // The sandbox's spec for this work dir (uid, gid, cwd, minimal env); the SDK picks the argv.
@@ -117,7 +116,6 @@ export class ClaudeAgentSdkAdapter implements AgentAdapter {
     }
     if (turn.signal.aborted) return
     if (bridge.sessionId) this.sdkSession = bridge.sessionId
-    this.costTotal = bridge.costTotal
     if (outcome.kind === 'failed') throw new Error(outcome.reason)
     if (outcome.kind === 'running') throw new Error(`Claude Code ended without a result${tail(stderr)}`)
   }
@@ -132,7 +130,6 @@ export class ClaudeAgentSdkAdapter implements AgentAdapter {
 
   private forgetSession(): void {
     this.sdkSession = null
-    this.costTotal = 0
   }
 
   private options(home: string, spec: SpawnSpec, resume: string | null, abortController: AbortController, stderr: string[]): Options {

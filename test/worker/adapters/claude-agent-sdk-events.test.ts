@@ -134,9 +134,9 @@ describe('ClaudeEventBridge', () => {
     expect(calls).toEqual([])
   })
 
-  it('a result reports usage and this query’s share of the running cost, and ends the turn', () => {
+  it('a result reports the turn’s tokens (not Claude Code’s own cost estimate) and ends the turn', () => {
     const { sink, calls } = recorder()
-    const bridge = new ClaudeEventBridge(sink, 0.5)
+    const bridge = new ClaudeEventBridge(sink)
     const outcome = bridge.handle(
       result({
         total_cost_usd: 0.75,
@@ -144,8 +144,7 @@ describe('ClaudeEventBridge', () => {
       }),
     )
     expect(outcome).toEqual({ kind: 'done' })
-    expect(calls).toEqual([['usage', { inputTokens: 16, outputTokens: 4, costUsd: 0.25 }]])
-    expect(bridge.costTotal).toBe(0.75)
+    expect(calls).toEqual([['usage', { inputTokens: 16, outputTokens: 4 }]])
   })
 
   it('error results fail the turn with the reason; open tool calls end as failed', () => {
