@@ -8,8 +8,6 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -17,41 +15,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
 import { PEOPLE } from '../lib/accounts/support'
 import { launchBrowser, newPage, startServer, until, type TestServer } from '../app/support'
+import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
 
 const CANARY = `sk-ant-canary-${randomBytes(12).toString('hex')}`
 const REPLY = 'Hello from the fake Anthropic API'
 
-/** A fake Anthropic Messages API: records each request's x-api-key, answers one streamed text message. */
-async function startFakeAnthropic(): Promise<{ url: string; keys: string[]; close(): Promise<void> }> {
-  const keys: string[] = []
-  const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-  const server: Server = createServer(async (req, res) => {
-    for await (const _ of req) void _
-    keys.push(String(req.headers['x-api-key'] ?? ''))
-    res.writeHead(200, { 'content-type': 'text/event-stream' })
-    res.end(
-      [
-        sse('message_start', { type: 'message_start', message: { usage: { input_tokens: 10, output_tokens: 1 } } }),
-        sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
-        sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: REPLY } }),
-        sse('content_block_stop', { type: 'content_block_stop', index: 0 }),
-        sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 8 } }),
-        sse('message_stop', { type: 'message_stop' }),
-      ].join(''),
-    )
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, keys, close: () => new Promise((r) => server.close(() => r())) }
-}
-
 let idp: TestIdentityProvider
-let fake: Awaited<ReturnType<typeof startFakeAnthropic>>
+let fake: FakeAnthropic
 let server: TestServer
 let browser: Browser
 
 beforeAll(async () => {
   idp = await startIdentityProvider({ people: PEOPLE })
-  fake = await startFakeAnthropic()
+  fake = await startFakeAnthropic(REPLY)
   server = await startServer({
     TETHER_OIDC_ISSUER: idp.issuer,
     TETHER_OIDC_CLIENT_ID: idp.clientId,

@@ -1,0 +1,154 @@
+/**
+ * Issue #11, bar 1 (the personal-agents part), in a real browser against the production build and
+ * a real OpenID provider: Alice signs in, the new-session dialog tells her "No agent configured"
+ * and takes her to My agents, where she makes an agent with her own API key (a password box; the
+ * page then says only "set"); she starts a session with it from the dialog and invites Bob by
+ * account; both write, and the agent answers through a fake Anthropic API that sees Alice's key.
+ * Bob's role is enforced (a collaborator may not change the agents or touch Alice's agent), and
+ * signing out ends his access. Light and dark, desktop and phone width: no page error, no CSP report.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
+import { PEOPLE } from '../lib/accounts/support'
+import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
+import { launchBrowser, messageTexts, newPage, startServer, until, type TestServer } from './support'
+
+const KEY = `sk-ant-bar1-${randomBytes(8).toString('hex')}`
+const REPLY = 'Answer paid by Alice'
+
+let idp: TestIdentityProvider
+let fake: FakeAnthropic
+let server: TestServer
+let browser: Browser
+
+beforeAll(async () => {
+  idp = await startIdentityProvider({ people: PEOPLE })
+  fake = await startFakeAnthropic(REPLY)
+  server = await startServer({
+    TETHER_OIDC_ISSUER: idp.issuer,
+    TETHER_OIDC_CLIENT_ID: idp.clientId,
+    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
+    ANTHROPIC_BASE_URL: fake.url,
+    TETHER_WORKER_RUNTIME: 'process',
+    TETHER_WARM_POOL_SIZE_PROCESS: '0',
+  })
+  idp.setRedirectUris([`${server.url}/api/auth/callback`])
+  browser = await launchBrowser()
+}, 300_000)
+afterAll(async () => {
+  await browser?.close()
+  await server?.dispose()
+  await fake?.close()
+  await idp?.close()
+})
+
+interface Person {
+  context: BrowserContext
+  page: Page
+  errors: string[]
+}
+
+async function signInFromPage(who: string, options: { width?: number; dark?: boolean } = {}): Promise<Person> {
+  const { context, page, errors } = await newPage(browser, options)
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) errors.push(m.text())
+  })
+  await page.goto(server.url)
+  idp.signInAs(who)
+  await page.locator('[data-testid="sign-in-oidc"]').click()
+  await page.locator('[data-testid="account-menu"]').waitFor()
+  return { context, page, errors }
+}
+
+const post = (p: Person, path: string, data: unknown) => p.context.request.post(`${server.url}${path}`, { data, headers: { origin: server.url } })
+
+async function say(p: Person, text: string) {
+  await p.page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 60_000 })
+  const box = p.page.locator('#composer-input')
+  await until(p.page, 'the message box enabled', async () => !(await box.isDisabled()))
+  await box.click()
+  await p.page.keyboard.type(text)
+  await until(p.page, 'the text typed', async () => (await box.inputValue()) === text)
+  await p.page.keyboard.press('Enter')
+  await until(p.page, 'the message box emptied (sent)', async () => (await box.inputValue()) === '')
+}
+
+describe('people run their own agents (issue #11, bar 1)', () => {
+  it('Alice makes an agent with her key, starts a session with it, invites Bob; both write; Bob’s role holds; sign-out ends access', async () => {
+    const alice = await signInFromPage('alice')
+    const bob = await signInFromPage('bob', { width: 390, dark: true })
+
+    // No agent yet: the dialog says so and leads to My agents.
+    await alice.page.locator('[data-testid="new-session"]').click()
+    await alice.page.locator('[data-testid="ns-no-agent"]').waitFor()
+    expect(await alice.page.locator('[data-testid="ns-no-agent"]').textContent()).toContain('No agent configured')
+    await alice.page.locator('[data-testid="ns-create-agent"]').click()
+    await alice.page.waitForURL(`${server.url}/agents`)
+    await alice.page.locator('[data-testid="agents-empty"]').waitFor()
+
+    const form = alice.page.locator('[data-testid="agent-form"]')
+    await form.locator('[data-testid="agent-name"]').fill('My Claude')
+    await form.locator('[data-testid="agent-provider"]').selectOption('anthropic')
+    await form.locator('[data-testid="agent-model"]').fill('anthropic:claude-sonnet-4')
+    const keyBox = form.locator('[data-testid="agent-credential"]')
+    expect(await keyBox.getAttribute('type')).toBe('password')
+    await keyBox.fill(KEY)
+    await form.locator('[data-testid="agent-save"]').click()
+    const card = alice.page.locator('[data-testid="agent-card"]')
+    await card.waitFor()
+    expect(await card.locator('[data-testid="agent-card-credential"]').textContent()).toBe('set')
+    expect(await keyBox.inputValue()).toBe('')
+    // Editing shows "set" with Replace and Clear, never the key.
+    await card.locator('[data-testid="agent-edit"]').click()
+    const edit = alice.page.locator('[data-testid="agent-edit-form"]')
+    expect(await edit.locator('[data-testid="agent-credential-state"]').textContent()).toBe('set')
+    await edit.locator('[data-testid="agent-credential-replace"]').waitFor()
+    expect(await alice.page.content()).not.toContain(KEY)
+    await edit.getByRole('button', { name: 'Cancel' }).click()
+
+    // The dialog now offers her agent; the session runs it.
+    await alice.page.goto(server.url)
+    await alice.page.locator('[data-testid="new-session"]').click()
+    const picker = alice.page.locator('[data-testid="ns-profile"]')
+    await picker.waitFor()
+    expect(await picker.locator('option:checked').textContent()).toContain('My Claude')
+    await alice.page.locator('#ns-title').fill('With my agent')
+    await alice.page.locator('[data-testid="create-session"]').click()
+    await alice.page.waitForURL(/\/sessions\/[^/?]+/)
+    const sid = new URL(alice.page.url()).pathname.split('/').at(-1) as string
+    const session = (await (await alice.context.request.get(`${server.url}/api/sessions/${sid}`)).json()) as { session: { agent: { profileId?: string; model?: string } } }
+    expect(session.session.agent).toMatchObject({ model: 'anthropic:claude-sonnet-4', profileId: expect.stringMatching(/^agp_/) })
+
+    expect((await post(alice, `/api/sessions/${sid}/members`, { email: 'bob@example.test', role: 'collaborator' })).status()).toBe(201)
+    await bob.page.goto(`${server.url}/sessions/${sid}`)
+    await say(alice, 'hello from alice')
+    await say(bob, 'hello from bob')
+    for (const p of [alice, bob]) {
+      await until(
+        p.page,
+        'both messages and the agent’s answer',
+        async () => {
+          const texts = (await messageTexts(p.page)).map((m) => m.text)
+          return texts.includes('hello from alice') && texts.includes('hello from bob') && texts.some((t) => t.includes(REPLY))
+        },
+        120_000,
+      )
+    }
+    expect(fake.keys.length).toBeGreaterThan(0)
+    expect(new Set(fake.keys)).toEqual(new Set([KEY]))
+
+    // Bob collaborates but may not change the agents, see Alice's agent, or run it elsewhere.
+    const profileId = session.session.agent.profileId as string
+    expect((await post(bob, `/api/sessions/${sid}/agents`, { id: 'mine', model: 'echo' })).status()).toBe(403)
+    expect((await bob.context.request.get(`${server.url}/api/agents/${profileId}`)).status()).toBe(404)
+    expect((await post(bob, '/api/sessions', { agentProfileId: profileId })).status()).toBe(403)
+
+    // Sign-out ends Bob's access.
+    await bob.page.locator('[data-testid="sign-out"]').click()
+    await bob.page.locator('[data-testid="sign-in-oidc"]').waitFor()
+    expect((await bob.context.request.get(`${server.url}/api/streams/sessions/${sid}?offset=-1`)).status()).toBe(401)
+    for (const p of [alice, bob]) expect(p.errors).toEqual([])
+  }, 300_000)
+})
