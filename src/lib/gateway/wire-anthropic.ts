@@ -22,7 +22,8 @@ export const anthropicRequestSchema = z
     model: z.string().max(300).optional(),
     max_tokens: z.number().int().positive(),
     system: z.union([z.string(), z.array(textBlock)]).optional(),
-    messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content }).passthrough()).min(1),
+    // Claude Code also sends `role: 'system'` entries among the messages: they join the system prompt.
+    messages: z.array(z.object({ role: z.enum(['user', 'assistant', 'system']), content }).passthrough()).min(1),
     tools: z.array(z.object({ name: z.string() }).passthrough()).optional(),
     stream: z.boolean().optional(),
   })
@@ -65,10 +66,14 @@ function blocksOf(value: z.infer<typeof content>, where: string): ContentBlock[]
 
 /** Request → StepRequest (the model is the caller's ask; the gateway serves the agent's anyway). */
 export function fromAnthropic(body: z.infer<typeof anthropicCountSchema> & { max_tokens?: number }): StepRequestBody {
-  const system = typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text).join('\n\n')
-  const messages: ProviderMessage[] = body.messages
-    .map((m, i) => ({ role: m.role, content: blocksOf(m.content, `messages.${i}`) }))
-    .filter((m) => m.content.length > 0)
+  const systems = typeof body.system === 'string' ? [body.system] : (body.system ?? []).map((b) => b.text)
+  const messages: ProviderMessage[] = []
+  body.messages.forEach((m, i) => {
+    const content = blocksOf(m.content, `messages.${i}`)
+    if (m.role === 'system') systems.push(...content.flatMap((b) => (b.type === 'text' ? [b.text] : [])))
+    else if (content.length > 0) messages.push({ role: m.role, content })
+  })
+  const system = systems.filter(Boolean).join('\n\n')
   if (messages.length === 0) throw new WireError('messages: no text, tool_use or tool_result content')
   // Server tools (web_search_…, code_execution_…) have no input_schema: the provider would run
   // them, not the program, and the gateway's providers offer none, so they are left out.

@@ -66,6 +66,20 @@ describe('fromAnthropic', () => {
     })
   })
 
+  it("folds Claude Code's role:system messages into the system prompt", () => {
+    const step = fromAnthropic({
+      max_tokens: 10,
+      system: 'base',
+      messages: [
+        { role: 'system', content: 'extra rule' },
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: [{ type: 'text', text: 'late rule' }] },
+      ],
+    })
+    expect(step.system).toBe('base\n\nextra rule\n\nlate rule')
+    expect(step.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }])
+  })
+
   it('refuses images and documents with the block named', () => {
     const image = () =>
       fromAnthropic({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image', source: {} }] }] })
