@@ -20,7 +20,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { chown, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Options, SDKUserMessage, SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk'
+import type { Options, Query, SDKUserMessage, SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk'
 import { log } from '../log'
 import { ClaudeEventBridge, claudeToolPolicy, historyContext } from './claude-agent-sdk-events'
 import type { SpawnSpec } from '../sandbox'
@@ -85,24 +85,62 @@ export class ClaudeAgentSdkAdapter implements AgentAdapter {
 
   async runTurn(turn: AdapterTurn, sink: TurnSink): Promise<void> {
     if (this.context.sandbox.mode.kind === 'bwrap') throw new Error(BWRAP_REFUSAL)
-    const home = (this.home ??= await this.privateHome())
     // A turn run again after a crash starts over in a fresh Claude Code session: the old one's
     // transcript (if it survived) ends mid-turn, and the history is what Tether's stream kept.
     if (turn.resumed) this.forgetSession()
     const resume = this.sdkSession
+    let reported = false
+    const said = () => {
+      reported = true
+    }
+    const watched: TurnSink = {
+      text: (d) => {
+        said()
+        sink.text(d)
+      },
+      toolStart: (c) => {
+        said()
+        sink.toolStart(c)
+      },
+      toolEnd: (k, r) => {
+        said()
+        sink.toolEnd(k, r)
+      },
+      usage: (u) => sink.usage(u),
+      status: (st) => sink.status(st),
+    }
+    try {
+      await this.runQuery(turn, watched, resume)
+    } catch (err) {
+      // A session Claude Code cannot resume (its transcript gone) fails before saying anything:
+      // then once more in a fresh session that gets the conversation as context.
+      if (!resume || reported || turn.signal.aborted) throw err
+      log.warn(
+        { agentId: this.context.agentId, error: err instanceof Error ? err.message : String(err) },
+        'claude code resume failed; starting fresh',
+      )
+      this.forgetSession()
+      await this.runQuery(turn, sink, null)
+    }
+  }
+
+  /** One query(): resolves when the turn ended (or was aborted), rejects with the reason otherwise. */
+  private async runQuery(turn: AdapterTurn, sink: TurnSink, resume: string | null): Promise<void> {
+    const home = (this.home ??= await this.privateHome())
     const context = resume ? null : historyContext(turn.history)
+    if (turn.signal.aborted) return
     const abortController = new AbortController()
     const onAbort = () => abortController.abort(turn.signal.reason)
-    if (turn.signal.aborted) return
     turn.signal.addEventListener('abort', onAbort, { once: true })
     const bridge = new ClaudeEventBridge(sink)
-    const { query } = await import('@anthropic-ai/claude-agent-sdk')
     const stderr: string[] = []
-    // The sandbox's spec for this work dir (uid, gid, cwd, minimal env); the SDK picks the argv.
-    const spec = await this.context.sandbox.command(['claude'], { workDir: this.context.workDir })
-    const run = query({ prompt: promptMessages(turn.prompt, context), options: this.options(home, spec, resume, abortController, stderr) })
     let outcome: ReturnType<ClaudeEventBridge['handle']> = { kind: 'running' }
+    let run: Query | null = null
     try {
+      const { query } = await import('@anthropic-ai/claude-agent-sdk')
+      // The sandbox's spec for this work dir (uid, gid, cwd, minimal env); the SDK picks the argv.
+      const spec = await this.context.sandbox.command(['claude'], { workDir: this.context.workDir })
+      run = query({ prompt: promptMessages(turn.prompt, context), options: this.options(home, spec, resume, abortController, stderr) })
       for await (const message of run) {
         outcome = bridge.handle(message)
         if (outcome.kind !== 'running') break
@@ -112,7 +150,7 @@ export class ClaudeAgentSdkAdapter implements AgentAdapter {
       throw new Error(`Claude Code stopped: ${err instanceof Error ? err.message : String(err)}${tail(stderr)}`)
     } finally {
       turn.signal.removeEventListener('abort', onAbort)
-      run.close()
+      run?.close()
     }
     if (turn.signal.aborted) return
     if (bridge.sessionId) this.sdkSession = bridge.sessionId

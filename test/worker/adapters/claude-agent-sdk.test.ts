@@ -177,6 +177,24 @@ describe('claude-agent-sdk adapter', () => {
     expect(sent).toContain('Echo: first message')
   })
 
+  it('a session Claude Code can no longer resume (its transcript gone) goes on in a fresh one with the history', async () => {
+    const { adapter } = makeAdapter()
+    await adapter.runTurn(turnOf(1, 'remember the word heron'), recordingSink().sink)
+    // The adapter's private HOME (a field: no other way in from outside) loses its transcripts.
+    const home = (adapter as unknown as { home: string }).home
+    rmSync(join(home, '.claude', 'projects'), { recursive: true, force: true })
+    const history: AdapterTurnHistory = [
+      { role: 'user', content: [{ type: 'text', text: 'remember the word heron' }] },
+      { role: 'assistant', content: [{ type: 'text', text: 'Echo: remember the word heron' }] },
+    ]
+    const before = api.requests.length
+    const { sink, reports } = recordingSink()
+    await adapter.runTurn(turnOf(2, 'and now?', { history }), sink)
+    await adapter.close()
+    expect(textOf(reports)).toBe('Echo: and now?')
+    expect(JSON.stringify(api.requests.slice(before).at(-1)?.messages)).toContain('<conversation-so-far>')
+  })
+
   it('a resumed turn starts a fresh session with the history as context and the prompt last', async () => {
     const { adapter } = makeAdapter()
     const history: AdapterTurnHistory = [
