@@ -49,7 +49,7 @@ export function providerEnvFor(store: ProfileStore, enabled: () => boolean) {
     const profile = store.get(profileId)
     const key = profile?.provider ? KEY_OF[profile.provider] : undefined
     if (!profile || !key) return null
-    const credential = store.credentialOf(profileId)
+    const credential = store.credentialOf(profile)
     return credential ? { [key]: credential } : null
   }
 }
