@@ -166,14 +166,14 @@ export class OpencodeEventBridge {
       case 'session.idle':
         return session === this.sessionId && this.busy ? this.end() : RUNNING
       case 'session.error':
-        if (session === this.sessionId) this.error ??= errorText(p.error)
+        if (session === this.sessionId) this.noteError(errorText(p.error))
         return RUNNING
       case 'message.updated': {
         const info = p.info as { id?: string; role?: string; sessionID?: string; error?: unknown } | undefined
         if (info?.sessionID !== this.sessionId || info.role !== 'assistant' || !info.id) return RUNNING
         this.busy = true
         this.assistantMessages.add(info.id)
-        if (info.error) this.error ??= errorText(info.error)
+        if (info.error) this.noteError(errorText(info.error))
         return RUNNING
       }
       case 'message.part.delta':
@@ -190,6 +190,14 @@ export class OpencodeEventBridge {
       default:
         return RUNNING
     }
+  }
+
+  /**
+   * An abort is only ever ours (cancel or stop: the adapter returns on its signal), and its report
+   * can arrive late, in the next turn: it never fails a turn.
+   */
+  private noteError(reason: string): void {
+    if (!isAbortError(reason)) this.error ??= reason
   }
 
   private part(part: Part | undefined): BridgeOutcome {
@@ -258,5 +266,5 @@ export function errorText(error: unknown): string {
 
 /** Whether an error is opencode's report of our own abort (cancel/stop), not a failure. */
 export function isAbortError(reason: string): boolean {
-  return /MessageAbortedError|aborted/i.test(reason)
+  return /MessageAbortedError/.test(reason)
 }

@@ -18,8 +18,9 @@
  *  - bwrap mode has no network, so it could not reach the proxy: turns fail with the reason.
  *
  * One opencode session serves the agent's turns while the process lives (opencode keeps its own
- * memory). A turn run again after a crash, or the first turn of a new worker, starts a fresh
- * opencode session whose first prompt carries the conversation so far (historyPreamble).
+ * memory). A turn run again after a crash, the first turn of a new worker, and the turn after a
+ * cancelled one start a fresh opencode session whose first prompt carries the conversation so far
+ * (historyPreamble): Tether's stream is the record, opencode's transcript only a cache of it.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -32,7 +33,6 @@ import { log } from '../log'
 import {
   type BridgeOutcome,
   historyPreamble,
-  isAbortError,
   OPENCODE_OFFLINE_ENV,
   OPENCODE_PROVIDER,
   OPENCODE_TOOLS,
@@ -45,8 +45,12 @@ import type { AdapterContext, AdapterFactory, AdapterTurn, AgentAdapter, TurnSin
 export const OPENCODE_BWRAP_REFUSAL =
   'opencode needs the docker runtime (or TETHER_SANDBOX=off for local development): the bwrap sandbox has no network, so opencode could not reach the model proxy'
 
-/** Seed 004's port; when taken (another agent of the session, or a host) opencode picks a free one. */
-export const OPENCODE_PORT = 4096
+/**
+ * `--port 0`: opencode takes seed 004's 4096 when it is free (the first agent in a session's
+ * container) and another free port otherwise (more agents, or many sessions on one host); an
+ * explicit 4096 would make the second one fail.
+ */
+const OPENCODE_PORT = 0
 const START_TIMEOUT_MS = 120_000
 const ABORT_WAIT_MS = 5_000
 const KILL_GRACE_MS = 3_000
@@ -172,13 +176,14 @@ export class OpencodeAdapter implements AgentAdapter {
       const exited = this.exited?.then((reason): BridgeOutcome => ({ kind: 'failed', reason })) ?? ended
       const outcome = await Promise.race([ended, exited])
       if (turn.signal.aborted) {
+        // The next turn starts a fresh opencode session with the history: the aborted run's
+        // transcript ends in a half-made step (an aborted tool call), and a run not seen idle
+        // again could still report into it.
         await this.abort(client, sessionId)
+        if (this.session === sessionId) this.session = null
         return
       }
-      if (outcome.kind === 'failed') {
-        if (isAbortError(outcome.reason)) this.session = null
-        throw new Error(outcome.reason)
-      }
+      if (outcome.kind === 'failed') throw new Error(outcome.reason)
     } finally {
       this.listeners.delete(listener)
       turn.signal.removeEventListener('abort', onAbort)
@@ -219,7 +224,7 @@ export class OpencodeAdapter implements AgentAdapter {
       }, ABORT_WAIT_MS).unref()
     })
     await client.session.abort({ sessionID: sessionId }).catch(() => {})
-    await idle
+    return idle
   }
 
   private async createSession(client: OpencodeClient, turn: number): Promise<string> {

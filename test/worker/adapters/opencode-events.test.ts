@@ -182,6 +182,15 @@ describe('event bridge', () => {
     expect(bridge.handle(status('idle'))).toEqual({ kind: 'failed', reason: 'opencode APIError: budget exceeded' })
   })
 
+  it("never fails a turn on an abort's report (ours, and it can arrive in the next turn)", () => {
+    const { sink } = recorder()
+    const bridge = new OpencodeEventBridge(sink, S, new Set())
+    bridge.handle(status('busy'))
+    bridge.handle(ev('session.error', { sessionID: S, error: { name: 'MessageAbortedError', data: { message: 'Aborted' } } }))
+    bridge.handle(assistant('msg_old', { error: { name: 'MessageAbortedError', data: { message: 'Aborted' } } }))
+    expect(bridge.handle(status('idle'))).toEqual({ kind: 'idle' })
+  })
+
   it('answers permission requests from the allowed tools and reports them as status', () => {
     const { sink, calls } = recorder()
     const bridge = new OpencodeEventBridge(sink, S, new Set(['bash']))
