@@ -24,6 +24,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { projectRoot } from '../paths'
 import { assembleClaudeCode, type ClaudeCodePlan, claudeCodeFingerprint, planClaudeCode } from './rootfs-claude-code'
+import { assembleOpencode, type OpencodePlan, opencodeFingerprint, planOpencode } from './rootfs-opencode'
 
 /** Commands the image carries when the host has them (bash and node are required). */
 export const SHELL_TOOLS = [
@@ -190,6 +191,8 @@ export interface RootfsPlan {
   vimRuntime: string[]
   /** claude-agent-sdk adapter: the SDK and its Claude Code binary (rootfs-claude-code.ts) */
   claudeCode: ClaudeCodePlan | null
+  /** opencode adapter: the opencode binary (rootfs-opencode.ts) */
+  opencode: OpencodePlan | null
 }
 
 function resolvePackageDir(name: string): string {
@@ -210,7 +213,9 @@ export function planRootfs(nodeBinary = process.execPath): RootfsPlan {
   const ptyAddon = join(ptyPlatformDir, 'pty.node')
   const libraries = new Set<string>()
   const claudeCode = planClaudeCode()
-  for (const binary of [nodeBinary, ...Object.values(tools), ptyAddon, ...(claudeCode ? [claudeCode.binary] : [])])
+  const opencode = planOpencode()
+  const adapterBinaries = [...(claudeCode ? [claudeCode.binary] : []), ...(opencode ? [opencode.binary] : [])]
+  for (const binary of [nodeBinary, ...Object.values(tools), ptyAddon, ...adapterBinaries])
     for (const lib of sharedLibraries(binary)) libraries.add(lib)
   const terminfo: Record<string, string> = {}
   for (const entry of TERMINFO) {
@@ -237,6 +242,7 @@ export function planRootfs(nodeBinary = process.execPath): RootfsPlan {
     terminfo,
     vimRuntime,
     claudeCode,
+    opencode,
   }
 }
 
@@ -257,6 +263,7 @@ export function assembleRootfs(root: string, plan: RootfsPlan, bundlePath: strin
   cpSync(plan.ptyDir, join(root, 'app/node_modules/@lydell/node-pty'), { recursive: true, dereference: true })
   cpSync(plan.ptyPlatformDir, join(root, 'app/node_modules', plan.ptyPlatformName), { recursive: true, dereference: true })
   if (plan.claudeCode) assembleClaudeCode(root, plan.claudeCode)
+  if (plan.opencode) assembleOpencode(root, plan.opencode)
   copyFileSync(bundlePath, join(root, 'app/worker.cjs'))
   writeFileSync(join(root, 'app/package.json'), JSON.stringify({ name: 'tether-worker', private: true, type: 'commonjs' }) + '\n')
 
@@ -295,6 +302,7 @@ export function rootfsFingerprintInputs(plan: RootfsPlan, bundlePath: string, la
         terminfo: plan.terminfo,
         vimRuntime: plan.vimRuntime,
         claudeCode: claudeCodeFingerprint(plan.claudeCode),
+        opencode: opencodeFingerprint(plan.opencode),
       }),
     ),
     readFileSync(plan.ptyAddon),
