@@ -10,6 +10,7 @@ import { authCost } from './auth-cost'
 import { catchUp } from './catch-up'
 import { claudeSdkStart } from './claude-sdk-start'
 import { compaction } from './compaction'
+import { gatewayNative } from './gateway-native'
 import { idempotentProducer } from './idempotent-producer'
 import { limitsCost } from './limits-cost'
 import { metricsCost } from './metrics-cost'
@@ -51,4 +52,5 @@ export const scenarios: Scenario[] = [
   authCost,
   limitsCost,
   claudeSdkStart,
+  gatewayNative,
 ]
