@@ -11,7 +11,7 @@ import { projectRoot, workerBundlePath, workerEntrySource } from '../paths'
 export const WORKER_EXTERNALS = [
   '@lydell/node-pty',
   // claude-agent-sdk adapter: the SDK is ESM that finds its Claude Code binary from its own
-  // import.meta.url (undefined once bundled into CJS); loaded lazily with require(esm) from
+  // import.meta.url (undefined once bundled into CJS); loaded lazily by a dynamic import() from
   // node_modules, next to the binary's package (rootfs.ts copies both into the image).
   '@anthropic-ai/claude-agent-sdk',
 ] as const
