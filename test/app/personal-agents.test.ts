@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
 import { PEOPLE } from '../lib/accounts/support'
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
-import { launchBrowser, messageTexts, newPage, startServer, until, type TestServer } from './support'
+import { launchBrowser, messageTexts, newPage, screenshot, startServer, until, type TestServer } from './support'
 
 const KEY = `sk-ant-bar1-${randomBytes(8).toString('hex')}`
 const REPLY = 'Answer paid by Alice'
@@ -106,6 +106,7 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     expect(await edit.locator('[data-testid="agent-credential-state"]').textContent()).toBe('set')
     await edit.locator('[data-testid="agent-credential-replace"]').waitFor()
     expect(await alice.page.content()).not.toContain(KEY)
+    await screenshot(alice.page, 'my-agents-edit')
     await edit.getByRole('button', { name: 'Cancel' }).click()
 
     // The dialog now offers her agent; the session runs it.
@@ -149,6 +150,13 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     await bob.page.locator('[data-testid="sign-out"]').click()
     await bob.page.locator('[data-testid="sign-in-oidc"]').waitFor()
     expect((await bob.context.request.get(`${server.url}/api/streams/sessions/${sid}?offset=-1`)).status()).toBe(401)
+    // My agents at phone width in the dark theme: the form and the card fit the width.
+    await alice.page.setViewportSize({ width: 390, height: 844 })
+    await alice.page.emulateMedia({ colorScheme: 'dark' })
+    await alice.page.goto(`${server.url}/agents`)
+    await alice.page.locator('[data-testid="agent-card"]').waitFor()
+    expect(await alice.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await screenshot(alice.page, 'my-agents-phone-dark')
     for (const p of [alice, bob]) expect(p.errors).toEqual([])
   }, 300_000)
 })

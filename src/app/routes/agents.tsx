@@ -49,7 +49,6 @@ function AgentsPage() {
           </div>
         ) : (
           <div style={{ display: 'grid', gap: 16, gridTemplateColumns: 'repeat(auto-fit, minmax(min(100%, 360px), 1fr))', alignItems: 'start' }}>
-            <AgentProfileForm onSaved={profiles.reload} />
             <section aria-label="Your agents" data-testid="agent-list" style={{ display: 'grid', gap: 12 }}>
               {profiles.error ? (
                 <p className="form-error" role="alert">
@@ -68,6 +67,7 @@ function AgentsPage() {
                 </div>
               )}
             </section>
+            <AgentProfileForm onSaved={profiles.reload} />
           </div>
         )}
       </main>
