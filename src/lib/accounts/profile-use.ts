@@ -13,6 +13,7 @@ import { agentOf } from '../sessions/session-agents'
 import type { SessionRecord } from '../sessions/session-types'
 import { ALL_SESSIONS } from '../sessions/tokens'
 import type { ProfileStore } from './profile-store'
+import { CREDENTIALS_KEY_FILE } from './credential-cipher'
 import type { AgentProfileRow } from '../db/schema/agent-profiles'
 
 export function defaultsOf(p: AgentProfileRow): ProfileDefaults {
@@ -49,7 +50,13 @@ export function providerEnvFor(store: ProfileStore, enabled: () => boolean) {
     const profile = store.get(profileId)
     const key = profile?.provider ? KEY_OF[profile.provider] : undefined
     if (!profile || !key) return null
-    const credential = store.credentialOf(profile)
+    let credential: string | null
+    try {
+      credential = store.credentialOf(profile)
+    } catch {
+      // Refused rather than paid with the server's keys: the agent's owner meant their own key to pay.
+      throw new HttpError(503, `the API key of agent profile ${profileId} cannot be decrypted (the data dir's ${CREDENTIALS_KEY_FILE} changed?): its owner must set it again`, 'credential')
+    }
     return credential ? { [key]: credential } : null
   }
 }
