@@ -150,6 +150,7 @@ export class AgentHost {
   resume(): void {
     const { view } = this.o
     this.live = true
+    if (this.loop instanceof ExternalTurnLoop) this.loop.prestart()
     const first = view.currentTurn()
     if (first === null) return
     for (let t = first; t <= view.triggers.length; t++) {

@@ -46,6 +46,14 @@ export class ExternalTurnLoop extends TurnQueue {
     await adapter?.close().catch((err: unknown) => log.warn({ agentId: this.o.agentId, error: String(err) }, 'adapter close failed'))
   }
 
+  /**
+   * Starts the program now, before any turn asks for it, so the first answer does not wait for its
+   * start (Claude Code's spawn, `opencode serve`'s boot). A failure here is retried by the first turn.
+   */
+  prestart(): void {
+    this.started().catch((err: unknown) => log.warn({ agentId: this.o.agentId, error: String(err) }, 'agent program did not start yet'))
+  }
+
   /** The started adapter; a failed start is forgotten so the next turn tries again. */
   private started(): Promise<AgentAdapter> {
     this.adapter ??= (async () => {
