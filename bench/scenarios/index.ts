@@ -6,6 +6,7 @@
  * streams server sets `servers` to the kinds it applies to (e.g. ['ours-normal']) and may ignore
  * `ctx.server`; the table prints "-" for the other columns.
  */
+import { agentCredentialCost } from './agent-credential-cost'
 import { authCost } from './auth-cost'
 import { catchUp } from './catch-up'
 import { claudeSdkStart } from './claude-sdk-start'
@@ -50,6 +51,7 @@ export const scenarios: Scenario[] = [
   workspaceSnapshot,
   tracingCost,
   authCost,
+  agentCredentialCost,
   limitsCost,
   claudeSdkStart,
   gatewayNative,
