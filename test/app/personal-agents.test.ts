@@ -115,6 +115,7 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     const picker = alice.page.locator('[data-testid="ns-profile"]')
     await picker.waitFor()
     expect(await picker.locator('option:checked').textContent()).toContain('My Claude')
+    expect(await alice.page.locator('#ns-provider').isVisible()).toBe(false)
     await alice.page.locator('#ns-title').fill('With my agent')
     await alice.page.locator('[data-testid="create-session"]').click()
     await alice.page.waitForURL(/\/sessions\/[^/?]+/)

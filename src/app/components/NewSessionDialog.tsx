@@ -138,7 +138,8 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: NewS
         ) : (
           <>
             {account.user && profiles.loaded ? <ProfilePicker agents={profiles.agents} value={profileId} onChange={setProfileChoice} /> : null}
-            <div className="grid-2" hidden={!!profileId}>
+            {/* A chosen agent brings its own provider and model (display, not `hidden`: .grid-2 sets display). */}
+            <div className="grid-2" style={profileId ? { display: 'none' } : undefined}>
               <Field id="ns-provider" label="Provider">
                 <select
                   id="ns-provider"
