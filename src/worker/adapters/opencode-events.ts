@@ -25,7 +25,9 @@ export const OPENCODE_DUMMY_KEY = 'sk-tether-dummy-key-not-a-credential'
  * skill, question… Everything not listed here is denied.
  */
 export const OPENCODE_TOOLS: Record<ToolName, string[]> = {
-  shell: ['bash'],
+  // opencode asks `external_directory` for a bash command naming a path outside the work dir
+  // (`cat /etc/hostname`); a shell reaches those paths anyway, so allowing it opens nothing new.
+  shell: ['bash', 'external_directory'],
   read_file: ['read', 'grep'],
   write_file: ['edit'],
   list_files: ['list', 'glob'],

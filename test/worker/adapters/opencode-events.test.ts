@@ -67,7 +67,7 @@ describe('opencode config', () => {
   })
 
   it('allows the opencode tools of the allowed Tether tools and denies everything else', () => {
-    expect(opencodePermissions(['shell', 'read_file'])).toEqual({ '*': 'deny', bash: 'allow', read: 'allow', grep: 'allow' })
+    expect(opencodePermissions(['shell', 'read_file'])).toEqual({ '*': 'deny', bash: 'allow', external_directory: 'allow', read: 'allow', grep: 'allow' })
     expect(opencodePermissions(['write_file', 'list_files'])).toEqual({ '*': 'deny', edit: 'allow', list: 'allow', glob: 'allow' })
     expect(opencodePermissions([])).toEqual({ '*': 'deny' })
   })
