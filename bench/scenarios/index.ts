@@ -16,6 +16,7 @@ import { idempotentProducer } from './idempotent-producer'
 import { limitsCost } from './limits-cost'
 import { metricsCost } from './metrics-cost'
 import { multiAgentStart } from './multi-agent-start'
+import { opencodeStart } from './opencode-start'
 import { rss } from './rss'
 import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
@@ -54,5 +55,6 @@ export const scenarios: Scenario[] = [
   agentCredentialCost,
   limitsCost,
   claudeSdkStart,
+  opencodeStart,
   gatewayNative,
 ]
