@@ -8,6 +8,8 @@ import { addAgent } from '../../lib/sessions/client/agent-api'
 import { AGENT_ID_PATTERN } from '../../lib/common/agent-roster'
 import { AgentFields, agentInput, newAgentDraft } from './AgentFields'
 import { Dialog } from './Dialog'
+import { useAgentProfiles } from './agents/use-agent-profiles'
+import { useAccount } from '../hooks/use-account'
 
 export function AddAgentDialog({
   sessionId,
@@ -21,6 +23,8 @@ export function AddAgentDialog({
   onClose: () => void
 }) {
   const [draft, setDraft] = useState(newAgentDraft)
+  // A signed-in owner may add one of their own agents (issue #11); nothing is asked without sign-in.
+  const profiles = useAgentProfiles(!!useAccount().user)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string>()
 
@@ -47,7 +51,7 @@ export function AddAgentDialog({
   return (
     <Dialog title="Add an agent" onClose={onClose} labelledBy="add-agent-title">
       <form onSubmit={submit} style={{ display: 'contents' }} data-testid="add-agent-form">
-        <AgentFields prefix="aa" draft={draft} onChange={setDraft} />
+        <AgentFields prefix="aa" draft={draft} onChange={setDraft} profiles={profiles.agents} />
         {error ? (
           <p className="form-error" role="alert" data-testid="add-agent-error">
             {error}

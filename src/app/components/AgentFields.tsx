@@ -16,12 +16,16 @@ export interface AgentDraft {
   provider: string
   model: string
   systemPrompt: string
+  /** One of the person's agent profiles (issue #11): it brings provider, model, prompt and the rest; '' = none. */
+  profileId: string
 }
 
-export const newAgentDraft = (id = ''): AgentDraft => ({ id, name: '', provider: 'echo', model: 'echo', systemPrompt: '' })
+export const newAgentDraft = (id = ''): AgentDraft => ({ id, name: '', provider: 'echo', model: 'echo', systemPrompt: '', profileId: '' })
 
 /** The API's agent input from a draft (empty fields left out, so the server's defaults apply). */
 export function agentInput(draft: AgentDraft): SessionAgentInput {
+  // The server fills the rest from the profile (src/lib/sessions/agent-profiles-resolve.ts).
+  if (draft.profileId) return { id: draft.id.trim(), ...(draft.name.trim() ? { name: draft.name.trim() } : {}), profileId: draft.profileId }
   return {
     id: draft.id.trim(),
     ...(draft.name.trim() ? { name: draft.name.trim() } : {}),
@@ -31,10 +35,36 @@ export function agentInput(draft: AgentDraft): SessionAgentInput {
   }
 }
 
-export function AgentFields({ prefix, draft, onChange }: { prefix: string; draft: AgentDraft; onChange: (draft: AgentDraft) => void }) {
+export function AgentFields({
+  prefix,
+  draft,
+  onChange,
+  profiles,
+}: {
+  prefix: string
+  draft: AgentDraft
+  onChange: (draft: AgentDraft) => void
+  /** A signed-in person's agents to pick from; absent or empty: no choice shown. */
+  profiles?: readonly { id: string; name: string }[]
+}) {
   const set = (patch: Partial<AgentDraft>) => onChange({ ...draft, ...patch })
+  // A chosen profile brings provider, model and prompt: those fields step aside.
+  const own = draft.profileId ? { display: 'none' } : undefined
   return (
     <div className="agent-fields">
+      {profiles?.length ? (
+        <div className="field">
+          <label htmlFor={`${prefix}-profile`}>From my agent</label>
+          <select id={`${prefix}-profile`} className="select" value={draft.profileId} onChange={(e) => set({ profileId: e.target.value })} data-testid="agent-field-profile">
+            <option value="">none: provider and model below</option>
+            {profiles.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
       <div className="grid-2">
         <div className="field">
           <label htmlFor={`${prefix}-id`}>Id</label>
@@ -65,7 +95,7 @@ export function AgentFields({ prefix, draft, onChange }: { prefix: string; draft
             data-testid="agent-field-name"
           />
         </div>
-        <div className="field">
+        <div className="field" style={own}>
           <label htmlFor={`${prefix}-provider`}>Provider</label>
           <select
             id={`${prefix}-provider`}
@@ -81,12 +111,12 @@ export function AgentFields({ prefix, draft, onChange }: { prefix: string; draft
             ))}
           </select>
         </div>
-        <div className="field">
+        <div className="field" style={own}>
           <label htmlFor={`${prefix}-model`}>Model</label>
           <input id={`${prefix}-model`} className="input" value={draft.model} onChange={(e) => set({ model: e.target.value })} />
         </div>
       </div>
-      <div className="field">
+      <div className="field" style={own}>
         <label htmlFor={`${prefix}-prompt`}>System prompt</label>
         <textarea
           id={`${prefix}-prompt`}

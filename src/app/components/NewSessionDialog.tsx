@@ -134,7 +134,7 @@ export function NewSessionDialog({ onCreate, onClose }: { onCreate: (input: NewS
           </select>
         </Field>
         {rows ? (
-          <AgentRows rows={rows} setRows={setRows} unaddressed={unaddressed} setUnaddressed={setUnaddressed} />
+          <AgentRows rows={rows} setRows={setRows} unaddressed={unaddressed} setUnaddressed={setUnaddressed} profiles={profiles.agents} />
         ) : (
           <>
             {account.user && profiles.loaded ? <ProfilePicker agents={profiles.agents} value={profileId} onChange={setProfileChoice} /> : null}
@@ -208,7 +208,9 @@ function AgentRows({
   setRows,
   unaddressed,
   setUnaddressed,
+  profiles,
 }: {
+  profiles: readonly { id: string; name: string }[]
   rows: AgentDraft[]
   setRows: (rows: AgentDraft[] | null) => void
   unaddressed: 'default' | 'all'
@@ -233,7 +235,7 @@ function AgentRows({
               Remove
             </button>
           </div>
-          <AgentFields prefix={`ns-agent-${i}`} draft={row} onChange={(d) => setRows(rows.map((r, j) => (j === i ? d : r)))} />
+          <AgentFields prefix={`ns-agent-${i}`} profiles={profiles} draft={row} onChange={(d) => setRows(rows.map((r, j) => (j === i ? d : r)))} />
         </div>
       ))}
       <div className="grid-2">

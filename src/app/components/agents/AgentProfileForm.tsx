@@ -130,7 +130,7 @@ export function AgentProfileForm({ agent, onSaved, onCancel }: { agent?: AgentPr
       </div>
       <div className="field">
         <label htmlFor={`${p}-prompt`}>System prompt</label>
-        <textarea id={`${p}-prompt`} className="input" rows={3} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />
+        <textarea id={`${p}-prompt`} className="textarea" rows={3} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />
       </div>
       <div className="field">
         <label htmlFor={`${p}-tools`}>Allowed tools</label>
