@@ -55,6 +55,7 @@ const START_TIMEOUT_MS = 120_000
 const ABORT_WAIT_MS = 5_000
 const KILL_GRACE_MS = 3_000
 const BINARY = join('node_modules', 'opencode-linux-x64', 'bin', 'opencode')
+const SETPRIV = '/usr/bin/setpriv'
 
 /** The opencode binary: next to the worker (the image's /app/node_modules) or up from it / the cwd. */
 export function opencodeBinary(): string {
@@ -95,10 +96,13 @@ export class OpencodeAdapter implements AgentAdapter {
     if (this.client) return
     const password = randomBytes(24).toString('base64url')
     const dataDir = (this.dataDir = await this.privateDir())
-    const spec = await this.context.sandbox.command(
-      [opencodeBinary(), 'serve', '--port', String(OPENCODE_PORT), '--hostname', '127.0.0.1'],
-      { workDir: this.context.workDir },
-    )
+    const argv = [opencodeBinary(), 'serve', '--port', String(OPENCODE_PORT), '--hostname', '127.0.0.1']
+    // Unsandboxed on a host, a SIGKILLed worker would leave opencode serving forever (in a
+    // container it dies with the container): setpriv has the kernel kill it with its parent.
+    const unsandboxed = this.context.sandbox.mode.kind === 'off' && existsSync(SETPRIV)
+    const spec = await this.context.sandbox.command(unsandboxed ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv] : argv, {
+      workDir: this.context.workDir,
+    })
     const env: Record<string, string> = {
       ...spec.env,
       ...OPENCODE_OFFLINE_ENV,
