@@ -149,6 +149,10 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     expect(fake.keys.length).toBeGreaterThan(0)
     expect(new Set(fake.keys)).toEqual(new Set([KEY]))
 
+    // The page offers "Add agent" to Alice, the owner by her account (no token on the page), not to Bob.
+    await alice.page.locator('[data-testid="add-agent"]').waitFor()
+    expect(await bob.page.locator('[data-testid="add-agent"]').count()).toBe(0)
+
     // Bob collaborates but may not change the agents, see Alice's agent, or run it elsewhere.
     const profileId = session.session.agent.profileId as string
     expect((await post(bob, `/api/sessions/${sid}/agents`, { id: 'mine', model: 'echo' })).status()).toBe(403)

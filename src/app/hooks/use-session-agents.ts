@@ -5,6 +5,7 @@ import type { TurnView, TurnViews } from '../../lib/sessions/client/turns'
 import type { AgentCardActions } from '../components/AgentCards'
 import type { AgentNames } from '../components/AgentName'
 import type { SessionPageState } from './use-session-page'
+import { useAccount } from './use-account'
 import { useAgents } from './use-agents'
 
 export interface SessionAgentsState {
@@ -37,7 +38,15 @@ export function useSessionAgents(
   const agents = useAgents(connection, session)
   const [adding, setAdding] = useState(false)
   // The server decides (agents-api.ts requireOwnerOrAdmin); this only hides what would be refused.
-  const canManage = !!actions && !!session && (auth.info?.role === 'admin' || (!!auth.info?.sub && auth.info.sub === session.createdBy))
+  // A signed-in person (cookie, no token on the page) is the owner or an admin by their account.
+  const account = useAccount()
+  const owner = session?.createdBy
+  const canManage =
+    !!actions &&
+    !!session &&
+    (auth.info?.role === 'admin' ||
+      account.user?.admin === true ||
+      (!!owner && (auth.info?.sub === owner || account.user?.id === owner)))
   const stop = useCallback(
     (turn: TurnView) =>
       actions?.requestStop(agents.logged ? { messageId: turn.messageId, agentId: turn.agentId } : { messageId: turn.messageId }),
