@@ -6,7 +6,7 @@
  * for paid APIs). Streamed text, a bash call, Stop (opencode's run aborted: its running command
  * is gone), a SIGKILLed worker.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   answerText,
@@ -131,8 +131,13 @@ describe('opencode adapter on the process runtime (TETHER_SANDBOX=off)', { timeo
     const words = Array.from({ length: 60 }, (_, i) => `w${i + 1}`).join(' ')
     await h.postMessage(id, `/slow ${words}`)
     await h.waitFor(id, (e) => answerText(e, 1).split(' ').length >= 8, 'the turn to be under way', 120_000)
-    process.kill(await workerPid(id), 'SIGKILL')
+    const killed = await workerPid(id)
+    const [oldOpencode] = descendants(killed, 'opencode serve')
+    expect(oldOpencode).toBeGreaterThan(0)
+    process.kill(killed, 'SIGKILL')
     const events = await h.waitFor(id, (e) => turnState(e) === 'done' && turnEnded(e, 1) && e, 'the resumed turn to end', 180_000)
+    // The dead worker's opencode died with it (setpriv --pdeathsig): none is left serving.
+    await h.waitFor(id, () => !existsSync(`/proc/${oldOpencode}`), 'the old opencode to be gone')
     // The interrupted step keeps what it streamed; the turn ran again and streamed the whole answer after it.
     expect(answerText(events, 1)).toContain(`Echo: ${words}`)
     expect(duplicateImmutableEvents(events)).toEqual([])
