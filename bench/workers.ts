@@ -13,20 +13,13 @@
  * needs no network. Docker figures are NaN when no engine can be started.
  */
 import { stream } from '@durable-streams/client'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import pino from 'pino'
-import { serve } from 'srvx/node'
-import { createTetherServer } from '../src/lib/tether-server'
-import { createWorkerCallbacks } from '../src/lib/workers/supervisor-wiring'
 import { connectDocker } from '../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../src/lib/workers/image/build'
 import type { RuntimeKind } from '../src/lib/workers/runtime'
-import type { WorkerSupervisor } from '../src/lib/workers/supervisor'
 import { median } from './stats'
+import { prepareDocker, startWorkerApp, waitForPool, type WorkerApp } from './worker-app'
 
 export interface WorkerStartTimes {
   /** ms, median: create a session → first heartbeat, cold docker container. */
@@ -39,62 +32,8 @@ export interface WorkerStartTimes {
   processWarm: number
 }
 
-interface Setup {
-  url: string
-  adminToken: string
-  supervisor: WorkerSupervisor
-  close(): Promise<void>
-}
-
-async function startApp(runtime: RuntimeKind, warm: number): Promise<Setup> {
-  const dataDir = mkdtempSync(join(tmpdir(), `tether-bench-workers-${runtime}-`))
-  let resolveUrl!: (u: string) => void
-  const url = new Promise<string>((r) => (resolveUrl = r))
-  let supervisor: WorkerSupervisor | null = null
-  const app = createTetherServer(
-    {
-      dataDir,
-      logger: pino({ level: 'silent' }),
-      sessions: {
-        auth: true,
-        secret: 'bench-secret-for-workers-0001',
-        monitorIntervalMs: 0,
-        ephemeralRemoveAfterMs: 60_000,
-        retentionDays: 1,
-        maxEventBodyBytes: 1 << 20,
-        defaultLimits: {},
-      },
-    },
-    createWorkerCallbacks({
-      dataDir,
-      config: { enabled: true, runtime, warmPool: { [runtime]: warm } },
-      serverUrl: () => url,
-      onSupervisor: (s) => (supervisor = s),
-    }),
-  )
-  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-  await server.ready()
-  const address = server.node?.server?.address()
-  if (!address || typeof address !== 'object') throw new Error('no address')
-  const origin = `http://127.0.0.1:${address.port}`
-  resolveUrl(origin)
-  await app.ready
-  const adminToken = await app.issueToken({ role: 'admin', subject: 'bench', ttlSeconds: 3600 })
-  await supervisor!.runtime(runtime)
-  return {
-    url: origin,
-    adminToken,
-    supervisor: supervisor!,
-    async close() {
-      await app.close()
-      await server.close(true)
-      rmSync(dataDir, { recursive: true, force: true })
-    },
-  }
-}
-
 /** Creates a session and resolves with ms until its first agent-state event arrives (SSE). */
-async function timeToFirstHeartbeat(s: Setup): Promise<number> {
+async function timeToFirstHeartbeat(s: WorkerApp): Promise<number> {
   const t0 = performance.now()
   const res = await fetch(`${s.url}/api/sessions`, {
     method: 'POST',
@@ -131,21 +70,13 @@ async function timeToFirstHeartbeat(s: Setup): Promise<number> {
   return elapsed
 }
 
-async function waitForPool(s: Setup, runtime: RuntimeKind, size: number): Promise<void> {
-  const deadline = Date.now() + 120_000
-  while ((s.supervisor.pool(runtime)?.available ?? 0) < size) {
-    if (Date.now() > deadline) throw new Error('warm pool did not fill')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
 async function sampleRuntime(
   runtime: RuntimeKind,
   samples: number,
   log: (m: string) => void,
 ): Promise<{ cold: number; warm: number; claimCall: number }> {
   const cold: number[] = []
-  const coldApp = await startApp(runtime, 0)
+  const coldApp = await startWorkerApp(runtime, 0, 'workers')
   try {
     await timeToFirstHeartbeat(coldApp) // warm-up: bundle / image caches, JIT
     for (let i = 0; i < samples; i++) {
@@ -157,7 +88,7 @@ async function sampleRuntime(
   }
   const warm: number[] = []
   const claimCalls: number[] = []
-  const warmApp = await startApp(runtime, 1)
+  const warmApp = await startWorkerApp(runtime, 1, 'workers')
   try {
     const rt = await warmApp.supervisor.runtime(runtime)
     const claim = rt.claim.bind(rt)
@@ -179,28 +110,12 @@ async function sampleRuntime(
   return { cold: median(cold), warm: median(warm), claimCall: median(claimCalls.slice(1)) }
 }
 
-/** Starts the Docker engine if needed (scripts/docker-engine.sh) and builds the image; false if impossible. */
-function prepareDocker(log: (m: string) => void): boolean {
-  try {
-    const out = execFileSync('bash', [resolve(import.meta.dirname, '../scripts/docker-engine.sh')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const host = /DOCKER_HOST=(\S+)/.exec(out)?.[1]
-    if (host) process.env.DOCKER_HOST = host
-    return true
-  } catch (err) {
-    log(`no Docker engine: ${(err as Error).message.split('\n')[0]}`)
-    return false
-  }
-}
-
 export async function measureWorkerStartTimes(options: { samples?: number; log?: (m: string) => void } = {}): Promise<WorkerStartTimes> {
   const samples = options.samples ?? 5
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const processTimes = await sampleRuntime('process', samples, log)
   let docker = { cold: Number.NaN, warm: Number.NaN, claimCall: Number.NaN }
-  if (prepareDocker(log)) {
+  if (await prepareDocker(log)) {
     try {
       await ensureWorkerImage({ docker: await connectDocker(), log })
       docker = await sampleRuntime('docker', samples, log)
