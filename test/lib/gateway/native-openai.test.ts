@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readSse } from '../../../src/lib/gateway/sse'
 import { createSession, startHarness, type Harness } from '../sessions/harness'
+import { refusedCallers } from './native-support'
 
 let h: Harness
 beforeAll(async () => {
@@ -140,14 +141,7 @@ describe('native OpenAI endpoint', () => {
   it('refuses every caller but the session’s own agents: viewer, collaborator, admin, another session’s worker, a non-agent worker, no token', async () => {
     const id = await twoAgents()
     const other = await twoAgents()
-    const callers: Array<[string, string | null, number]> = [
-      ['viewer', await h.app.issueToken({ role: 'viewer', sessionId: id, subject: 'u_viewer' }), 403],
-      ['collaborator', await h.app.issueToken({ role: 'collaborator', sessionId: id, subject: 'u_collab' }), 403],
-      ['admin', h.adminToken, 403],
-      ["another session's worker", await workerToken(other, 'a'), 403],
-      ['a worker that is not one of its agents', await workerToken(id, 'mallory'), 403],
-      ['no token', null, 401],
-    ]
+    const callers = await refusedCallers(h, id, other)
     for (const [who, token, status] of callers) {
       const post = await h.request(path(id, 'chat/completions'), { ...(token ? { token } : {}), json: { model: 'x', messages: [{ role: 'user', content: 'hi' }] } })
       const list = await h.request(path(id, 'models'), { ...(token ? { token } : {}) })
