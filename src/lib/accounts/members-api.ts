@@ -7,7 +7,7 @@
  * on their next request (claims are made per request: credentials.ts).
  */
 import { z } from 'zod'
-import { requireSession } from '../sessions/auth'
+import { isOwnerOrAdmin, requireSession } from '../sessions/auth'
 import { HttpError, json, parseWith } from '../sessions/http'
 import type { TokenClaims } from '../sessions/tokens'
 import type { AccountStore } from './account-store'
@@ -24,11 +24,6 @@ const inviteSchema = z
 export interface MembersDeps {
   store: AccountStore
   body(req: Request): Promise<unknown>
-}
-
-function isOwnerOrAdmin(claims: TokenClaims, sessionId: string, owner: string | null): boolean {
-  if (claims.role === 'admin') return true
-  return claims.role === 'collaborator' && claims.sid === sessionId && Boolean(claims.sub) && claims.sub === owner
 }
 
 /** Answers the `members` sub-resource of session `id`; null when `segments` is not one. */

@@ -6,7 +6,7 @@
  *   POST   /api/sessions/:id/agents/:agentId/token   a worker token for another agent of a
  *          single-container session (that session's worker only: its agents share one sandbox)
  */
-import { requireSession } from './auth'
+import { isOwnerOrAdmin, requireSession } from './auth'
 import { HttpError, json, parseWith } from './http'
 import type { SessionManager } from './manager'
 import { agentUsages } from './agent-usage'
@@ -30,8 +30,7 @@ const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
 /** Admins of the session, or the person who created it (issue #15: "admin or the session's owner"). */
 export function requireOwnerOrAdmin(claims: TokenClaims, session: SessionRecord): void {
   requireSession(claims, session.id, ['admin', 'collaborator'])
-  if (claims.role === 'admin') return
-  if (!claims.sub || claims.sub !== session.createdBy) {
+  if (!isOwnerOrAdmin(claims, session.id, session.createdBy)) {
     throw new HttpError(403, "only an admin or the session's owner may change its agents", 'token')
   }
 }

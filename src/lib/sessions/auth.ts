@@ -75,6 +75,17 @@ export function requireSession(claims: TokenClaims, sessionId: string, roles: re
   if (!roles.includes(claims.role)) throw new HttpError(403, `role ${claims.role} may not do this (needs ${roles.join(' or ')})`, 'token')
 }
 
+/**
+ * The one owner rule (a session's agents and members): an admin covering the session, or a
+ * collaborator of this session whose subject created it (`sessions.created_by`; a signed-in
+ * owner's account claims are collaborator claims with their user id as the subject).
+ */
+export function isOwnerOrAdmin(claims: TokenClaims, sessionId: string, owner: string | null | undefined): boolean {
+  if (!coversSession(claims, sessionId)) return false
+  if (claims.role === 'admin') return true
+  return claims.role === 'collaborator' && Boolean(claims.sub) && claims.sub === owner
+}
+
 export function requireAdmin(claims: TokenClaims): void {
   if (claims.role !== 'admin' || claims.sid !== '*') throw new HttpError(403, 'needs an admin token for all sessions', 'token')
 }
