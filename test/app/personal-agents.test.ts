@@ -8,77 +8,36 @@
  * signing out ends his access. Light and dark, desktop and phone width: no page error, no CSP report.
  */
 import { randomBytes } from 'node:crypto'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
-import { PEOPLE } from '../lib/accounts/support'
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
-import { launchBrowser, messageTexts, newPage, screenshot, startServer, until, type TestServer } from './support'
+import { say, startSignInApp, type SignInApp } from '../support/oidc-sign-in'
+import { messageTexts, screenshot, until, type TestServer } from './support'
 
 const KEY = `sk-ant-bar1-${randomBytes(8).toString('hex')}`
 const REPLY = 'Answer paid by Alice'
 
-let idp: TestIdentityProvider
 let fake: FakeAnthropic
+let app: SignInApp
 let server: TestServer
-let browser: Browser
 
 beforeAll(async () => {
-  idp = await startIdentityProvider({ people: PEOPLE })
   fake = await startFakeAnthropic(REPLY)
-  server = await startServer({
-    TETHER_OIDC_ISSUER: idp.issuer,
-    TETHER_OIDC_CLIENT_ID: idp.clientId,
-    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
+  app = await startSignInApp({
     ANTHROPIC_BASE_URL: fake.url,
     TETHER_WORKER_RUNTIME: 'process',
     TETHER_WARM_POOL_SIZE_PROCESS: '0',
   })
-  idp.setRedirectUris([`${server.url}/api/auth/callback`])
-  browser = await launchBrowser()
+  server = app.server
 }, 300_000)
 afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+  await app?.close()
   await fake?.close()
-  await idp?.close()
 })
-
-interface Person {
-  context: BrowserContext
-  page: Page
-  errors: string[]
-}
-
-async function signInFromPage(who: string, options: { width?: number; dark?: boolean } = {}): Promise<Person> {
-  const { context, page, errors } = await newPage(browser, options)
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) errors.push(m.text())
-  })
-  await page.goto(server.url)
-  idp.signInAs(who)
-  await page.locator('[data-testid="sign-in-oidc"]').click()
-  await page.locator('[data-testid="account-menu"]').waitFor()
-  return { context, page, errors }
-}
-
-const post = (p: Person, path: string, data: unknown) => p.context.request.post(`${server.url}${path}`, { data, headers: { origin: server.url } })
-
-async function say(p: Person, text: string) {
-  await p.page.waitForSelector('[data-testid="connection"][data-state="live"]', { timeout: 60_000 })
-  const box = p.page.locator('#composer-input')
-  await until(p.page, 'the message box enabled', async () => !(await box.isDisabled()))
-  await box.click()
-  await p.page.keyboard.type(text)
-  await until(p.page, 'the text typed', async () => (await box.inputValue()) === text)
-  await p.page.keyboard.press('Enter')
-  await until(p.page, 'the message box emptied (sent)', async () => (await box.inputValue()) === '')
-}
 
 describe('people run their own agents (issue #11, bar 1)', () => {
   it('Alice makes an agent with her key, starts a session with it, invites Bob; both write; Bob’s role holds; sign-out ends access', async () => {
-    const alice = await signInFromPage('alice')
-    const bob = await signInFromPage('bob', { width: 390, dark: true })
+    const alice = await app.signIn('alice')
+    const bob = await app.signIn('bob', { width: 390, dark: true })
 
     // No agent yet: the dialog says so and leads to My agents.
     await alice.page.locator('[data-testid="new-session"]').click()
@@ -128,10 +87,10 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     await alice.page.locator('[data-testid="create-session"]').click()
     await alice.page.waitForURL(/\/sessions\/[^/?]+/)
     const sid = new URL(alice.page.url()).pathname.split('/').at(-1) as string
-    const session = (await (await alice.context.request.get(`${server.url}/api/sessions/${sid}`)).json()) as { session: { agent: { profileId?: string; model?: string } } }
+    const session = (await (await alice.get(`/api/sessions/${sid}`)).json()) as { session: { agent: { profileId?: string; model?: string } } }
     expect(session.session.agent).toMatchObject({ model: 'anthropic:claude-sonnet-4', profileId: expect.stringMatching(/^agp_/) })
 
-    expect((await post(alice, `/api/sessions/${sid}/members`, { email: 'bob@example.test', role: 'collaborator' })).status()).toBe(201)
+    expect((await alice.post(`/api/sessions/${sid}/members`, { email: 'bob@example.test', role: 'collaborator' })).status()).toBe(201)
     await bob.page.goto(`${server.url}/sessions/${sid}`)
     await say(alice, 'hello from alice')
     await say(bob, 'hello from bob')
@@ -155,14 +114,14 @@ describe('people run their own agents (issue #11, bar 1)', () => {
 
     // Bob collaborates but may not change the agents, see Alice's agent, or run it elsewhere.
     const profileId = session.session.agent.profileId as string
-    expect((await post(bob, `/api/sessions/${sid}/agents`, { id: 'mine', model: 'echo' })).status()).toBe(403)
-    expect((await bob.context.request.get(`${server.url}/api/agents/${profileId}`)).status()).toBe(404)
-    expect((await post(bob, '/api/sessions', { agentProfileId: profileId })).status()).toBe(403)
+    expect((await bob.post(`/api/sessions/${sid}/agents`, { id: 'mine', model: 'echo' })).status()).toBe(403)
+    expect((await bob.get(`/api/agents/${profileId}`)).status()).toBe(404)
+    expect((await bob.post('/api/sessions', { agentProfileId: profileId })).status()).toBe(403)
 
     // Sign-out ends Bob's access.
     await bob.page.locator('[data-testid="sign-out"]').click()
     await bob.page.locator('[data-testid="sign-in-oidc"]').waitFor()
-    expect((await bob.context.request.get(`${server.url}/api/streams/sessions/${sid}?offset=-1`)).status()).toBe(401)
+    expect((await bob.get(`/api/streams/sessions/${sid}?offset=-1`)).status()).toBe(401)
     // My agents at phone width in the dark theme: the form and the card fit the width.
     await alice.page.setViewportSize({ width: 390, height: 844 })
     await alice.page.emulateMedia({ colorScheme: 'dark' })

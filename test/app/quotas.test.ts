@@ -4,42 +4,23 @@
  * reads the reason in words; an admin looks the person up on /admin/stats, raises the quota, and
  * the same dialog then creates the session.
  */
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
-import { PEOPLE } from '../lib/accounts/support'
-import { launchBrowser, newPage, startServer, until, type TestServer } from './support'
+import { accountId, startSignInApp, type SignInApp } from '../support/oidc-sign-in'
+import { newPage, until, type TestServer } from './support'
 
-let idp: TestIdentityProvider
+let app: SignInApp
 let server: TestServer
-let browser: Browser
-
 beforeAll(async () => {
-  idp = await startIdentityProvider({ people: PEOPLE })
-  server = await startServer({
-    TETHER_OIDC_ISSUER: idp.issuer,
-    TETHER_OIDC_CLIENT_ID: idp.clientId,
-    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
-    TETHER_QUOTA_CONCURRENT_SESSIONS: '1',
-  })
-  idp.setRedirectUris([`${server.url}/api/auth/callback`])
-  browser = await launchBrowser()
+  app = await startSignInApp({ TETHER_QUOTA_CONCURRENT_SESSIONS: '1' })
+  server = app.server
 }, 300_000)
-afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
-  await idp?.close()
-})
+afterAll(() => app?.close())
 
 describe('quotas in the page', () => {
   it('the New session dialog shows the quota reason in words; an admin raises the quota on /admin/stats and the dialog then creates it', async () => {
-    const { context, page, errors } = await newPage(browser)
-    await page.goto(server.url)
-    idp.signInAs('alice')
-    await page.locator('[data-testid="sign-in-oidc"]').click()
-    await page.locator('[data-testid="account-name"]').waitFor()
-    const me = (await (await context.request.get(`${server.url}/api/auth/me`)).json()) as { user: { id: string } }
-    const first = await context.request.post(`${server.url}/api/sessions`, { data: { title: 'the one allowed' }, headers: { origin: server.url } })
+    const alice = await app.signIn('alice')
+    const { page, errors } = alice
+    const first = await alice.post('/api/sessions', { title: 'the one allowed' })
     expect(first.status()).toBe(201)
 
     const tryCreate = async (title: string) => {
@@ -59,11 +40,11 @@ describe('quotas in the page', () => {
 
     // The admin raises Alice's quota from the stats page.
     const admin = await server.token('admin')
-    const adminPage = (await newPage(browser)).page
+    const adminPage = (await newPage(app.browser)).page
     await adminPage.goto(`${server.url}/admin/stats?range=24h&token=${encodeURIComponent(admin)}`)
     const section = adminPage.getByTestId('user-quotas')
     await section.waitFor()
-    await section.getByLabel('User id').fill(me.user.id)
+    await section.getByLabel('User id').fill(await accountId(alice))
     await section.getByRole('button', { name: 'Show' }).click()
     const row = section.getByTestId('quota-concurrentSessions')
     await row.waitFor()

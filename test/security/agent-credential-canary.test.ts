@@ -10,28 +10,21 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
-import { PEOPLE } from '../lib/accounts/support'
-import { launchBrowser, newPage, startServer, until, type TestServer } from '../app/support'
+import { until, type TestServer } from '../app/support'
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
+import { startSignInApp, type SignInApp } from '../support/oidc-sign-in'
 
 const CANARY = `sk-ant-canary-${randomBytes(12).toString('hex')}`
 const REPLY = 'Hello from the fake Anthropic API'
 
-let idp: TestIdentityProvider
 let fake: FakeAnthropic
+let app: SignInApp
 let server: TestServer
-let browser: Browser
 
 beforeAll(async () => {
-  idp = await startIdentityProvider({ people: PEOPLE })
   fake = await startFakeAnthropic(REPLY)
-  server = await startServer({
-    TETHER_OIDC_ISSUER: idp.issuer,
-    TETHER_OIDC_CLIENT_ID: idp.clientId,
-    TETHER_OIDC_CLIENT_SECRET: idp.clientSecret,
+  app = await startSignInApp({
     TETHER_ADMIN_EMAILS: 'root@example.test',
     // The server has no Anthropic key of its own: only the agent's credential can pay for the call.
     ANTHROPIC_BASE_URL: fake.url,
@@ -39,29 +32,12 @@ beforeAll(async () => {
     TETHER_WARM_POOL_SIZE_PROCESS: '0',
     LOG_LEVEL: 'debug',
   })
-  idp.setRedirectUris([`${server.url}/api/auth/callback`])
-  browser = await launchBrowser()
+  server = app.server
 }, 300_000)
 afterAll(async () => {
-  await browser?.close()
-  await server?.dispose()
+  await app?.close()
   await fake?.close()
-  await idp?.close()
 })
-
-interface Person {
-  context: BrowserContext
-  page: Page
-}
-
-async function signInFromPage(who: string): Promise<Person> {
-  const { context, page } = await newPage(browser)
-  await page.goto(server.url)
-  idp.signInAs(who)
-  await page.locator('[data-testid="sign-in-oidc"]').click()
-  await page.locator('[data-testid="account-name"]').waitFor()
-  return { context, page }
-}
 
 /** Every process's environment and argv on this machine (we are root), for the canary. */
 function processesHolding(needle: string): string[] {
@@ -80,32 +56,31 @@ function processesHolding(needle: string): string[] {
 
 describe('a canary credential on a personal agent (issue #11, bar 3)', () => {
   it('pays for its agent’s calls and appears in no answer, page, log, stream, process or plaintext column', async () => {
-    const alice = await signInFromPage('alice')
-    const root = await signInFromPage('root')
-    const post = (p: Person, path: string, data: unknown) => p.context.request.post(`${server.url}${path}`, { data, headers: { origin: server.url } })
+    const alice = await app.signIn('alice')
+    const root = await app.signIn('root')
 
-    const made = await post(alice, '/api/agents', { name: 'Canary agent', provider: 'anthropic', model: 'anthropic:claude-sonnet-4', credential: CANARY })
+    const made = await alice.post('/api/agents', { name: 'Canary agent', provider: 'anthropic', model: 'anthropic:claude-sonnet-4', credential: CANARY })
     expect(made.status()).toBe(201)
     const profile = ((await made.json()) as { agent: { id: string } }).agent
-    const created = await post(alice, '/api/sessions', { title: 'canary', pattern: 'long-running', agentProfileId: profile.id })
+    const created = await alice.post('/api/sessions', { title: 'canary', pattern: 'long-running', agentProfileId: profile.id })
     expect(created.status()).toBe(201)
     const sid = ((await created.json()) as { session: { id: string } }).session.id
-    expect((await post(alice, `/api/sessions/${sid}/messages`, { text: 'hello' })).status()).toBe(201)
+    expect((await alice.post(`/api/sessions/${sid}/messages`, { text: 'hello' })).status()).toBe(201)
 
     // The call really went out with the agent's credential, and its answer came back into the session.
     await alice.page.goto(`${server.url}/sessions/${sid}`)
     await until(alice.page, 'the fake provider called', () => fake.keys.length > 0, 120_000)
     expect(fake.keys).toContain(CANARY)
-    await until(alice.page, 'the reply in the stream', async () => (await (await alice.context.request.get(`${server.url}/api/streams/sessions/${sid}?offset=-1`)).text()).includes(REPLY), 120_000)
+    await until(alice.page, 'the reply in the stream', async () => (await (await alice.get(`/api/streams/sessions/${sid}?offset=-1`)).text()).includes(REPLY), 120_000)
 
     const seen: Record<string, string> = {}
     const adminToken = server.token('admin')
     for (const path of ['/api/agents', `/api/agents/${profile.id}`, '/api/sessions', `/api/sessions/${sid}`, `/api/sessions/${sid}/view`, `/api/sessions/${sid}/agents`, `/api/sessions/${sid}/members`, '/api/keys', '/api/auth/me', `/api/streams/sessions/${sid}?offset=-1`]) {
-      const res = await alice.context.request.get(`${server.url}${path}`)
+      const res = await alice.get(path)
       expect(res.status(), path).toBeLessThan(400)
       seen[`alice ${path}`] = await res.text()
     }
-    for (const path of ['/api/agents?all=1', `/api/agents/${profile.id}`, `/api/sessions/${sid}`]) seen[`root ${path}`] = await (await root.context.request.get(`${server.url}${path}`)).text()
+    for (const path of ['/api/agents?all=1', `/api/agents/${profile.id}`, `/api/sessions/${sid}`]) seen[`root ${path}`] = await (await root.get(path)).text()
     for (const path of ['/api/audit', `/api/streams/sessions/${sid}?offset=-1`, '/api/streams/__tether/audit?offset=-1', '/api/streams/__tether/lifecycle?offset=-1', '/api/sessions/stats/summary']) {
       const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${await adminToken}` } })
       seen[`admin ${path}`] = await res.text()
