@@ -5,30 +5,11 @@
  * another agent's model, a worker of another session with the same agent id, and the other roles.
  * The refusals are made before any provider call (no ledger cost: the session's usage stays 0).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { issueToken, secretFromString, type IssueTokenOptions } from '../../src/lib/sessions/tokens'
-import { startProductionServer, type ProductionServer } from '../support/production-server'
+import { describe, expect, it } from 'vitest'
+import { setupGatewayServer } from './gateway-support'
 
-const SECRET = 'gateway-agents-secret-0123456789abcdef'
-let server: ProductionServer
-let admin: string
-const token = (opts: IssueTokenOptions) => issueToken(secretFromString(SECRET), opts)
-
-beforeAll(async () => {
-  server = await startProductionServer({ TETHER_SECRET: SECRET, TETHER_WORKERS: 'off', TETHER_MONITOR_INTERVAL_MS: '0' })
-  admin = await token({ role: 'admin', subject: 'admin-user' })
-}, 180_000)
-afterAll(() => server?.dispose())
-
-async function newSession(agents: unknown[]): Promise<string> {
-  const res = await fetch(`${server.url}/api/sessions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ pattern: 'long-running', agents }),
-  })
-  expect(res.status).toBe(201)
-  return ((await res.json()) as { session: { id: string } }).session.id
-}
+const server = setupGatewayServer('gateway-agents-secret-0123456789abcdef')
+const { token, newSession } = server
 
 async function callModel(id: string, auth: string | undefined, model: string): Promise<{ status: number; error: string }> {
   const res = await fetch(`${server.url}/api/sessions/${id}/model`, {
@@ -60,7 +41,7 @@ describe('POST /api/sessions/:id/model with several agents: each agent its own m
       ['agent a of another session', `Bearer ${await token({ role: 'worker', sessionId: other, subject: 'a' })}`, 'echo', 403, /not valid for session/],
       ['collaborator named a', `Bearer ${await token({ role: 'collaborator', sessionId: id, subject: 'a' })}`, 'echo', 403, /worker/],
       ['viewer', `Bearer ${await token({ role: 'viewer', sessionId: id })}`, 'echo', 403, /worker/],
-      ['admin', `Bearer ${admin}`, 'echo', 403, /worker/],
+      ['admin', `Bearer ${server.admin}`, 'echo', 403, /worker/],
       ['no token', undefined, 'echo', 401, /missing token/],
     ]
     for (const [who, auth, model, status, reason] of refused) {

@@ -5,30 +5,12 @@
  * gateway's paths only: anywhere else it authenticates nothing. No refusal reaches a provider
  * (no ledger cost: the session's usage stays 0).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { issueToken, secretFromString, type IssueTokenOptions } from '../../src/lib/sessions/tokens'
-import { startProductionServer, type ProductionServer } from '../support/production-server'
+import { describe, expect, it } from 'vitest'
+import { setupGatewayServer } from './gateway-support'
 
-const SECRET = 'gateway-native-secret-0123456789abcdef'
-let server: ProductionServer
-let admin: string
-const token = (opts: IssueTokenOptions) => issueToken(secretFromString(SECRET), opts)
-
-beforeAll(async () => {
-  server = await startProductionServer({ TETHER_SECRET: SECRET, TETHER_WORKERS: 'off', TETHER_MONITOR_INTERVAL_MS: '0' })
-  admin = await token({ role: 'admin', subject: 'admin-user' })
-}, 180_000)
-afterAll(() => server?.dispose())
-
-async function newSession(): Promise<string> {
-  const res = await fetch(`${server.url}/api/sessions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ pattern: 'long-running', agents: [{ id: 'a', model: 'echo' }, { id: 'b', model: 'echo:b' }] }),
-  })
-  expect(res.status).toBe(201)
-  return ((await res.json()) as { session: { id: string } }).session.id
-}
+const server = setupGatewayServer('gateway-native-secret-0123456789abcdef')
+const { token } = server
+const newSession = () => server.newSession([{ id: 'a', model: 'echo' }, { id: 'b', model: 'echo:b' }])
 
 const anthropic = JSON.stringify({ model: 'claude-opus-4-1', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
 const openai = JSON.stringify({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] })
@@ -51,7 +33,7 @@ describe('native wire endpoints of the model gateway (production build)', () => 
     const refused: Array<[string, Record<string, string>, string, string, number]> = [
       ['viewer in x-api-key', { 'x-api-key': viewer }, 'anthropic/v1/messages', anthropic, 403],
       ['collaborator, lower-case bearer', { authorization: `bearer ${collaborator}` }, 'openai/v1/chat/completions', openai, 403],
-      ['admin', { authorization: `Bearer ${admin}` }, 'anthropic/v1/messages/count_tokens', anthropic, 403],
+      ['admin', { authorization: `Bearer ${server.admin}` }, 'anthropic/v1/messages/count_tokens', anthropic, 403],
       ['a worker of another session', { 'x-api-key': await token({ role: 'worker', sessionId: other, subject: 'a' }) }, 'anthropic/v1/messages', anthropic, 403],
       ['a worker subject that is no agent', { authorization: `Bearer ${await token({ role: 'worker', sessionId: id, subject: 'agent' })}` }, 'openai/v1/chat/completions', openai, 403],
       ['a bad x-api-key', { 'x-api-key': 'sk-ant-not-a-tether-token' }, 'anthropic/v1/messages', anthropic, 401],
@@ -62,7 +44,7 @@ describe('native wire endpoints of the model gateway (production build)', () => 
       const r = await post(`/api/sessions/${id}/model/${path}`, headers, body)
       expect([who, r.status]).toEqual([who, status])
     }
-    const session = await fetch(`${server.url}/api/sessions/${id}`, { headers: { authorization: `Bearer ${admin}` } })
+    const session = await fetch(`${server.url}/api/sessions/${id}`, { headers: { authorization: `Bearer ${server.admin}` } })
     const usage = ((await session.json()) as { session: { usage: { costUsd: number } } }).session.usage
     // Only the two served calls cost anything: $1 per million echo tokens, a few tokens each.
     expect(usage.costUsd).toBeLessThan(0.0001)
@@ -73,7 +55,7 @@ describe('native wire endpoints of the model gateway (production build)', () => 
     const collaborator = await token({ role: 'collaborator', sessionId: id, subject: 'u_collab' })
     const message = await post(`/api/sessions/${id}/messages`, { 'x-api-key': collaborator }, JSON.stringify({ text: 'hi' }))
     expect(message.status).toBe(401)
-    const read = await fetch(`${server.url}/api/sessions/${id}`, { headers: { 'x-api-key': admin } })
+    const read = await fetch(`${server.url}/api/sessions/${id}`, { headers: { 'x-api-key': server.admin } })
     expect(read.status).toBe(401)
   })
 })
