@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readSse } from '../../../src/lib/gateway/sse'
 import { createSession, startHarness, type Harness } from '../sessions/harness'
-import { refusedCallers } from './native-support'
+import { expectOnlyItsAgentsServed } from './native-support'
 
 let h: Harness
 beforeAll(async () => {
@@ -139,14 +139,10 @@ describe('native OpenAI endpoint', () => {
   })
 
   it('refuses every caller but the session’s own agents: viewer, collaborator, admin, another session’s worker, a non-agent worker, no token', async () => {
-    const id = await twoAgents()
-    const other = await twoAgents()
-    const callers = await refusedCallers(h, id, other)
-    for (const [who, token, status] of callers) {
+    await expectOnlyItsAgentsServed(h, twoAgents, async (id, token) => {
       const post = await h.request(path(id, 'chat/completions'), { ...(token ? { token } : {}), json: { model: 'x', messages: [{ role: 'user', content: 'hi' }] } })
       const list = await h.request(path(id, 'models'), { ...(token ? { token } : {}) })
-      expect([who, post.status, list.status]).toEqual([who, status, status])
-    }
-    expect(h.app.ledger.calls(id)).toEqual([])
+      return { 'chat/completions': post.status, models: list.status }
+    })
   })
 })
