@@ -8,31 +8,14 @@
  * signing out ends his access. Light and dark, desktop and phone width: no page error, no CSP report.
  */
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
-import { say, startSignInApp, type SignInApp } from '../support/oidc-sign-in'
-import { messageTexts, screenshot, until, type TestServer } from './support'
+import { describe, expect, it } from 'vitest'
+import { say, setupSignInApp } from '../support/oidc-sign-in'
+import { messageTexts, screenshot, until } from './support'
 
 const KEY = `sk-ant-bar1-${randomBytes(8).toString('hex')}`
 const REPLY = 'Answer paid by Alice'
 
-let fake: FakeAnthropic
-let app: SignInApp
-let server: TestServer
-
-beforeAll(async () => {
-  fake = await startFakeAnthropic(REPLY)
-  app = await startSignInApp({
-    ANTHROPIC_BASE_URL: fake.url,
-    TETHER_WORKER_RUNTIME: 'process',
-    TETHER_WARM_POOL_SIZE_PROCESS: '0',
-  })
-  server = app.server
-}, 300_000)
-afterAll(async () => {
-  await app?.close()
-  await fake?.close()
-})
+const app = setupSignInApp({ fakeAnthropic: REPLY })
 
 describe('people run their own agents (issue #11, bar 1)', () => {
   it('Alice makes an agent with her key, starts a session with it, invites Bob; both write; Bob’s role holds; sign-out ends access', async () => {
@@ -44,7 +27,7 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     await alice.page.locator('[data-testid="ns-no-agent"]').waitFor()
     expect(await alice.page.locator('[data-testid="ns-no-agent"]').textContent()).toContain('No agent configured')
     await alice.page.locator('[data-testid="ns-create-agent"]').click()
-    await alice.page.waitForURL(`${server.url}/agents`)
+    await alice.page.waitForURL(`${app.server.url}/agents`)
     await alice.page.locator('[data-testid="agents-empty"]').waitFor()
 
     const form = alice.page.locator('[data-testid="agent-form"]')
@@ -69,7 +52,7 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     await edit.getByRole('button', { name: 'Cancel' }).click()
 
     // The dialog now offers her agent; the session runs it.
-    await alice.page.goto(server.url)
+    await alice.page.goto(app.server.url)
     await alice.page.locator('[data-testid="new-session"]').click()
     const picker = alice.page.locator('[data-testid="ns-profile"]')
     await picker.waitFor()
@@ -91,7 +74,7 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     expect(session.session.agent).toMatchObject({ model: 'anthropic:claude-sonnet-4', profileId: expect.stringMatching(/^agp_/) })
 
     expect((await alice.post(`/api/sessions/${sid}/members`, { email: 'bob@example.test', role: 'collaborator' })).status()).toBe(201)
-    await bob.page.goto(`${server.url}/sessions/${sid}`)
+    await bob.page.goto(`${app.server.url}/sessions/${sid}`)
     await say(alice, 'hello from alice')
     await say(bob, 'hello from bob')
     for (const p of [alice, bob]) {
@@ -105,8 +88,8 @@ describe('people run their own agents (issue #11, bar 1)', () => {
         120_000,
       )
     }
-    expect(fake.keys.length).toBeGreaterThan(0)
-    expect(new Set(fake.keys)).toEqual(new Set([KEY]))
+    expect(app.fake.keys.length).toBeGreaterThan(0)
+    expect(new Set(app.fake.keys)).toEqual(new Set([KEY]))
 
     // The page offers "Add agent" to Alice, the owner by her account (no token on the page), not to Bob.
     await alice.page.locator('[data-testid="add-agent"]').waitFor()
@@ -125,7 +108,7 @@ describe('people run their own agents (issue #11, bar 1)', () => {
     // My agents at phone width in the dark theme: the form and the card fit the width.
     await alice.page.setViewportSize({ width: 390, height: 844 })
     await alice.page.emulateMedia({ colorScheme: 'dark' })
-    await alice.page.goto(`${server.url}/agents`)
+    await alice.page.goto(`${app.server.url}/agents`)
     await alice.page.locator('[data-testid="agent-card"]').waitFor()
     expect(await alice.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     await screenshot(alice.page, 'my-agents-phone-dark')

@@ -4,17 +4,11 @@
  * reads the reason in words; an admin looks the person up on /admin/stats, raises the quota, and
  * the same dialog then creates the session.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { accountId, startSignInApp, type SignInApp } from '../support/oidc-sign-in'
-import { newPage, until, type TestServer } from './support'
+import { describe, expect, it } from 'vitest'
+import { accountId, setupSignInApp } from '../support/oidc-sign-in'
+import { newPage, until } from './support'
 
-let app: SignInApp
-let server: TestServer
-beforeAll(async () => {
-  app = await startSignInApp({ TETHER_QUOTA_CONCURRENT_SESSIONS: '1' })
-  server = app.server
-}, 300_000)
-afterAll(() => app?.close())
+const app = setupSignInApp({ env: { TETHER_QUOTA_CONCURRENT_SESSIONS: '1' } })
 
 describe('quotas in the page', () => {
   it('the New session dialog shows the quota reason in words; an admin raises the quota on /admin/stats and the dialog then creates it', async () => {
@@ -24,7 +18,7 @@ describe('quotas in the page', () => {
     expect(first.status()).toBe(201)
 
     const tryCreate = async (title: string) => {
-      await page.goto(server.url)
+      await page.goto(app.server.url)
       await page.getByTestId('new-session').click()
       const dialog = page.getByRole('dialog', { name: 'New session' })
       await dialog.getByLabel('Title').fill(title)
@@ -39,9 +33,9 @@ describe('quotas in the page', () => {
     )
 
     // The admin raises Alice's quota from the stats page.
-    const admin = await server.token('admin')
+    const admin = await app.server.token('admin')
     const adminPage = (await newPage(app.browser)).page
-    await adminPage.goto(`${server.url}/admin/stats?range=24h&token=${encodeURIComponent(admin)}`)
+    await adminPage.goto(`${app.server.url}/admin/stats?range=24h&token=${encodeURIComponent(admin)}`)
     const section = adminPage.getByTestId('user-quotas')
     await section.waitFor()
     await section.getByLabel('User id').fill(await accountId(alice))

@@ -4,17 +4,11 @@
  * page, a viewer invite cannot write, and signing out ends access (the old cookie no longer reads
  * the stream). Personal agents are the next part of the issue (specs/accounts.md).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { say, startSignInApp, type SignInApp } from '../support/oidc-sign-in'
-import { messageTexts, until, type TestServer } from './support'
+import { describe, expect, it } from 'vitest'
+import { say, setupSignInApp } from '../support/oidc-sign-in'
+import { messageTexts, until } from './support'
 
-let app: SignInApp
-let server: TestServer
-beforeAll(async () => {
-  app = await startSignInApp()
-  server = app.server
-}, 300_000)
-afterAll(() => app?.close())
+const app = setupSignInApp()
 
 describe('people sign in and collaborate by account (issue #11)', () => {
   it('two people sign in, one invites the other, both write; a viewer cannot; sign-out ends access', async () => {
@@ -33,10 +27,10 @@ describe('people sign in and collaborate by account (issue #11)', () => {
     expect((await alice.post(`/api/sessions/${session.id}/members`, { email: 'carol@example.test', role: 'viewer' })).status()).toBe(201)
 
     // Bob finds it in his list (the home page lists his sessions by cookie).
-    await bob.page.goto(server.url)
+    await bob.page.goto(app.server.url)
     await bob.page.getByText('Pairing').first().waitFor()
 
-    for (const p of [alice, bob]) await p.page.goto(`${server.url}/sessions/${session.id}`)
+    for (const p of [alice, bob]) await p.page.goto(`${app.server.url}/sessions/${session.id}`)
     await say(alice, 'hello from alice')
     await say(bob, 'hello from bob')
     for (const p of [alice, bob]) {
@@ -54,12 +48,12 @@ describe('people sign in and collaborate by account (issue #11)', () => {
     expect(carolWrite.status()).toBe(403)
 
     // Bob signs out from the page: his old cookie no longer reads the stream.
-    const [cookie] = (await bob.context.cookies(server.url)).filter((c) => c.name === 'tether_signin')
+    const [cookie] = (await bob.context.cookies(app.server.url)).filter((c) => c.name === 'tether_signin')
     expect(cookie?.httpOnly).toBe(true)
     expect(cookie?.sameSite).toBe('Lax')
     await bob.page.locator('[data-testid="sign-out"]').click()
     await bob.page.locator('[data-testid="sign-in-oidc"]').waitFor()
-    const replay = await fetch(`${server.url}/api/streams/sessions/${session.id}?offset=-1`, {
+    const replay = await fetch(`${app.server.url}/api/streams/sessions/${session.id}?offset=-1`, {
       headers: { cookie: `tether_signin=${cookie?.value}` },
     })
     expect(replay.status).toBe(401)

@@ -10,33 +10,17 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { until, type TestServer } from '../app/support'
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic'
-import { startSignInApp, type SignInApp } from '../support/oidc-sign-in'
+import { describe, expect, it } from 'vitest'
+import { until } from '../app/support'
+import { setupSignInApp } from '../support/oidc-sign-in'
 
 const CANARY = `sk-ant-canary-${randomBytes(12).toString('hex')}`
 const REPLY = 'Hello from the fake Anthropic API'
 
-let fake: FakeAnthropic
-let app: SignInApp
-let server: TestServer
-
-beforeAll(async () => {
-  fake = await startFakeAnthropic(REPLY)
-  app = await startSignInApp({
-    TETHER_ADMIN_EMAILS: 'root@example.test',
-    // The server has no Anthropic key of its own: only the agent's credential can pay for the call.
-    ANTHROPIC_BASE_URL: fake.url,
-    TETHER_WORKER_RUNTIME: 'process',
-    TETHER_WARM_POOL_SIZE_PROCESS: '0',
-    LOG_LEVEL: 'debug',
-  })
-  server = app.server
-}, 300_000)
-afterAll(async () => {
-  await app?.close()
-  await fake?.close()
+const app = setupSignInApp({
+  fakeAnthropic: REPLY,
+  // The server has no Anthropic key of its own: only the agent's credential can pay for the call.
+  env: { TETHER_ADMIN_EMAILS: 'root@example.test', LOG_LEVEL: 'debug' },
 })
 
 /** Every process's environment and argv on this machine (we are root), for the canary. */
@@ -68,13 +52,13 @@ describe('a canary credential on a personal agent (issue #11, bar 3)', () => {
     expect((await alice.post(`/api/sessions/${sid}/messages`, { text: 'hello' })).status()).toBe(201)
 
     // The call really went out with the agent's credential, and its answer came back into the session.
-    await alice.page.goto(`${server.url}/sessions/${sid}`)
-    await until(alice.page, 'the fake provider called', () => fake.keys.length > 0, 120_000)
-    expect(fake.keys).toContain(CANARY)
+    await alice.page.goto(`${app.server.url}/sessions/${sid}`)
+    await until(alice.page, 'the fake provider called', () => app.fake.keys.length > 0, 120_000)
+    expect(app.fake.keys).toContain(CANARY)
     await until(alice.page, 'the reply in the stream', async () => (await (await alice.get(`/api/streams/sessions/${sid}?offset=-1`)).text()).includes(REPLY), 120_000)
 
     const seen: Record<string, string> = {}
-    const adminToken = server.token('admin')
+    const adminToken = app.server.token('admin')
     for (const path of ['/api/agents', `/api/agents/${profile.id}`, '/api/sessions', `/api/sessions/${sid}`, `/api/sessions/${sid}/view`, `/api/sessions/${sid}/agents`, `/api/sessions/${sid}/members`, '/api/keys', '/api/auth/me', `/api/streams/sessions/${sid}?offset=-1`]) {
       const res = await alice.get(path)
       expect(res.status(), path).toBeLessThan(400)
@@ -82,23 +66,23 @@ describe('a canary credential on a personal agent (issue #11, bar 3)', () => {
     }
     for (const path of ['/api/agents?all=1', `/api/agents/${profile.id}`, `/api/sessions/${sid}`]) seen[`root ${path}`] = await (await root.get(path)).text()
     for (const path of ['/api/audit', `/api/streams/sessions/${sid}?offset=-1`, '/api/streams/__tether/audit?offset=-1', '/api/streams/__tether/lifecycle?offset=-1', '/api/sessions/stats/summary']) {
-      const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${await adminToken}` } })
+      const res = await fetch(`${app.server.url}${path}`, { headers: { authorization: `Bearer ${await adminToken}` } })
       seen[`admin ${path}`] = await res.text()
     }
     expect(seen['admin /api/audit']).toContain('agent.create')
     // Pages, as the browser rendered them.
     for (const path of ['/', `/sessions/${sid}`, '/agents']) {
-      await alice.page.goto(`${server.url}${path}`)
+      await alice.page.goto(`${app.server.url}${path}`)
       await alice.page.waitForLoadState('networkidle').catch(() => undefined)
       seen[`page ${path}`] = await alice.page.content()
     }
     for (const [where, text] of Object.entries(seen)) expect(text.includes(CANARY), where).toBe(false)
     expect(seen[`alice /api/agents/${profile.id}`]).toContain('"set":true')
 
-    expect(server.output().includes(CANARY), 'server log').toBe(false)
+    expect(app.server.output().includes(CANARY), 'server log').toBe(false)
     expect(processesHolding(CANARY)).toEqual([])
 
-    const dbFile = join(server.dataDir, 'tether.db')
+    const dbFile = join(app.server.dataDir, 'tether.db')
     for (const f of [dbFile, `${dbFile}-wal`]) {
       try {
         expect(readFileSync(f).includes(CANARY), f).toBe(false)

@@ -5,10 +5,11 @@
  * pointing at it, chromium) and sign people in the same way, so both live here.
  */
 import type { APIResponse, Browser, BrowserContext, Page } from 'playwright-core'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { launchBrowser, newPage, startServer, until, type TestServer } from '../app/support'
 import { startIdentityProvider, type TestIdentityProvider } from '../lib/accounts/identity-provider'
 import { PEOPLE } from '../lib/accounts/support'
+import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic'
 
 /** A person signed in from the page: their own browser context (cookie jar) and page. */
 export interface SignedInPerson {
@@ -79,6 +80,55 @@ export async function startSignInApp(env: Record<string, string> = {}): Promise<
         get: (path) => context.request.get(`${app.url}${path}`),
       }
     },
+  }
+}
+
+export interface SignInSetup extends SignInApp {
+  /** The fake Anthropic API, when asked for (`fakeAnthropic`); its `keys` are what the calls carried. */
+  fake: FakeAnthropic
+}
+
+/**
+ * Starts the app before the file's tests and closes it after (registers vitest's beforeAll and
+ * afterAll); the returned object reads the started parts, so use it inside tests only. With
+ * `fakeAnthropic` (its reply), a fake Anthropic API (the named test double for the paid one) is
+ * started first and the app's agents call it from process workers, with no warm pool.
+ */
+export function setupSignInApp(options: { env?: Record<string, string>; fakeAnthropic?: string } = {}): SignInSetup {
+  let app: SignInApp | undefined
+  let fake: FakeAnthropic | undefined
+  beforeAll(async () => {
+    let env = options.env ?? {}
+    if (options.fakeAnthropic !== undefined) {
+      fake = await startFakeAnthropic(options.fakeAnthropic)
+      env = { ANTHROPIC_BASE_URL: fake.url, TETHER_WORKER_RUNTIME: 'process', TETHER_WARM_POOL_SIZE_PROCESS: '0', ...env }
+    }
+    app = await startSignInApp(env)
+  }, 300_000)
+  afterAll(async () => {
+    await app?.close()
+    await fake?.close()
+  })
+  const started = (): SignInApp => {
+    if (!app) throw new Error('the sign-in app is not started (use it inside a test)')
+    return app
+  }
+  return {
+    get idp() {
+      return started().idp
+    },
+    get server() {
+      return started().server
+    },
+    get browser() {
+      return started().browser
+    },
+    get fake() {
+      if (!fake) throw new Error('no fake Anthropic API: pass fakeAnthropic to setupSignInApp')
+      return fake
+    },
+    signIn: (who, signInOptions) => started().signIn(who, signInOptions),
+    close: () => started().close(),
   }
 }
 
