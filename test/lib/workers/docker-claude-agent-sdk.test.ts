@@ -9,17 +9,16 @@
  */
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dockerClient } from '../../../src/lib/workers/docker-engine'
-import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
 import { containerNameFor, LABELS } from '../../../src/lib/workers/runtimes/docker'
 import {
   answerText,
   chunkGaps,
   duplicateImmutableEvents,
-  type Event,
-  ensureDockerEngine,
+  containerProcesses,
+  lastTurnStatus,
   ofType,
-  startWorkerHarness,
+  prepareDocker,
+  startDockerHarness,
   turnEnded,
   type WorkerHarness,
 } from './harness'
@@ -28,28 +27,17 @@ const AGENT = { model: 'echo', adapter: 'claude-agent-sdk' }
 
 let docker: Docker
 
-/** The latest turn record's status (one person's turn at a time in these sessions). */
-const lastTurnStatus = (events: Event[]): string | undefined =>
-  ofType(events, 'agent-state')
-    .filter((e) => e.value.kind === 'turn')
-    .at(-1)?.value.status
-
-async function claudeProcesses(containerId: string): Promise<string[]> {
-  const top = (await docker.getContainer(containerId).top({ ps_args: '-eo pid,user,args' })) as { Processes?: string[][] }
-  return (top.Processes ?? []).map((p) => p.join(' ')).filter((line) => line.includes('claude-agent-sdk-linux'))
-}
+/** Claude Code processes in the container (`pid uid args`). */
+const claudeProcesses = (containerId: string) => containerProcesses(docker, containerId, 'claude-agent-sdk-linux')
 
 beforeAll(async () => {
-  ensureDockerEngine()
-  docker = dockerClient()
-  await ensureWorkerImage({ docker })
+  docker = await prepareDocker()
 })
 
 describe('docker: the claude-agent-sdk adapter', { timeout: 300_000 }, () => {
   let h: WorkerHarness
   beforeAll(async () => {
-    h = await startWorkerHarness({ runtime: 'docker' })
-    await h.supervisor.runtime('docker')
+    h = await startDockerHarness()
   })
   afterAll(async () => {
     await h?.close()

@@ -10,17 +10,16 @@
  */
 import type Docker from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dockerClient } from '../../../src/lib/workers/docker-engine'
-import { ensureWorkerImage } from '../../../src/lib/workers/image/build'
 import { containerNameFor, LABELS } from '../../../src/lib/workers/runtimes/docker'
 import {
   answerText,
   chunkGaps,
   duplicateImmutableEvents,
-  type Event,
-  ensureDockerEngine,
+  containerProcesses,
+  lastTurnStatus,
   ofType,
-  startWorkerHarness,
+  prepareDocker,
+  startDockerHarness,
   turnEnded,
   type WorkerHarness,
 } from './harness'
@@ -29,28 +28,16 @@ const AGENT = { model: 'echo', adapter: 'opencode' }
 
 let docker: Docker
 
-const lastTurnStatus = (events: Event[]): string | undefined =>
-  ofType(events, 'agent-state')
-    .filter((e) => e.value.kind === 'turn')
-    .at(-1)?.value.status
-
-/** `pid uid args` (ps runs on the host: uids, not the host's names for them) of the container's processes whose command line contains `needle`. */
-async function processes(containerId: string, needle: string): Promise<string[]> {
-  const top = (await docker.getContainer(containerId).top({ ps_args: '-eo pid,uid,args' })) as { Processes?: string[][] }
-  return (top.Processes ?? []).map((p) => p.join(' ')).filter((line) => line.includes(needle))
-}
+const processes = (containerId: string, needle: string) => containerProcesses(docker, containerId, needle)
 
 beforeAll(async () => {
-  ensureDockerEngine()
-  docker = dockerClient()
-  await ensureWorkerImage({ docker })
+  docker = await prepareDocker()
 })
 
 describe('docker: the opencode adapter', { timeout: 300_000 }, () => {
   let h: WorkerHarness
   beforeAll(async () => {
-    h = await startWorkerHarness({ runtime: 'docker' })
-    await h.supervisor.runtime('docker')
+    h = await startDockerHarness()
   })
   afterAll(async () => {
     await h?.close()

@@ -204,6 +204,12 @@ export const agentStateOf = (events: Event[], agentId: string): Event['value'] |
     .filter((e) => e.value.kind === 'state' && e.value.agentId === agentId)
     .at(-1)?.value
 
+/** The latest turn record's status (one turn at a time in the session). */
+export const lastTurnStatus = (events: Event[]): string | undefined =>
+  ofType(events, 'agent-state')
+    .filter((e) => e.value.kind === 'turn')
+    .at(-1)?.value.status
+
 /** The latest record of a turn by id (`turn:<messageId>[@<agentId>]`). */
 export const turnRecordOf = (events: Event[], id: string): Event['value'] | undefined =>
   ofType(events, 'agent-state')
@@ -272,6 +278,12 @@ export async function startDockerHarness(opts: Omit<WorkerHarnessOptions, 'runti
   const h = await startWorkerHarness({ ...opts, runtime: 'docker' })
   await h.supervisor.runtime('docker')
   return h
+}
+
+/** `pid uid args` of a container's processes whose command line contains `needle` (uids as the host sees them). */
+export async function containerProcesses(docker: import('dockerode'), containerId: string, needle: string): Promise<string[]> {
+  const top = (await docker.getContainer(containerId).top({ ps_args: '-eo pid,uid,args' })) as { Processes?: string[][] }
+  return (top.Processes ?? []).map((p) => p.join(' ')).filter((line) => line.includes(needle))
 }
 
 /** A container's inspect info, or null when there is no such container. */
