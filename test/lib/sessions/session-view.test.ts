@@ -52,7 +52,6 @@ const shown = (r: Reader) =>
     startedAt: m.startedAt,
     toolCalls: m.toolCalls.map((c) => `${c.id}:${c.status}`),
   }))
-const turnsOf = (r: Reader) => deriveTurns(r.values<AgentStateEntry>('agent-state')).byMessage
 const terminalOf = (r: Reader) =>
   r
     .values<TerminalLine>('terminal')
