@@ -4,7 +4,7 @@
  * supervisor wired in through createWorkerCallbacks, on the process or docker runtime.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
@@ -203,6 +203,47 @@ export const agentStateOf = (events: Event[], agentId: string): Event['value'] |
   ofType(events, 'agent-state')
     .filter((e) => e.value.kind === 'state' && e.value.agentId === agentId)
     .at(-1)?.value
+
+/** The app with process workers and no command sandbox (TETHER_SANDBOX=off): where external agent programs run outside docker. */
+export function startUnsandboxedProcessHarness(): Promise<WorkerHarness> {
+  return startWorkerHarness({
+    runtime: 'process',
+    hooks: { config: { enabled: true, runtime: 'process', warmPool: { process: 0, docker: 0 }, heartbeatMs: 1_000, sandbox: 'off' } },
+  })
+}
+
+/** The host pid of a session's process worker. */
+export async function workerPidOf(h: WorkerHarness, sessionId: string): Promise<number> {
+  const w = h.supervisor.workerOf(sessionId)
+  if (!w?.workerId) throw new Error('no worker')
+  const info = await (await h.supervisor.runtime('process')).inspect(w.workerId)
+  return Number(info?.nativeId)
+}
+
+/** Pids whose command line contains `needle`, among the descendants of `root` (read from /proc). */
+export function descendantProcesses(root: number, needle: string): number[] {
+  const parent = new Map<number, number>()
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true
+    return false
+  }
+  return [...parent.keys()].filter((pid) => {
+    if (!under(pid)) return false
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(needle)
+    } catch {
+      return false
+    }
+  })
+}
 
 /** The latest turn record's status (one turn at a time in the session). */
 export const lastTurnStatus = (events: Event[]): string | undefined =>

@@ -5,63 +5,37 @@
  * the worker's model proxy to the gateway's native Anthropic endpoint serving `echo` (the offline
  * test double for paid APIs). Streamed text, a Bash call, Stop, a SIGKILLed worker.
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   answerText,
   chunkGaps,
   duplicateImmutableEvents,
-  type Event,
   latestAgentState,
   ofType,
-  startWorkerHarness,
+  descendantProcesses,
+  lastTurnStatus,
+  startUnsandboxedProcessHarness,
+  workerPidOf,
   turnEnded,
   type WorkerHarness,
 } from '../../lib/workers/harness'
 
 const AGENT = { model: 'echo', adapter: 'claude-agent-sdk' }
 
-/** Claude Code processes (the SDK's children) under a given parent pid. */
-function claudeChildrenOf(pid: number): number[] {
-  const out: number[] = []
-  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('claude')) out.push(Number(name))
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return out
-}
-
-/** The turn's record (latest) for the person's turn `turn`. */
-function turnState(events: Event[]): string | undefined {
-  return ofType(events, 'agent-state')
-    .filter((e) => e.value.kind === 'turn')
-    .at(-1)?.value.status
-}
+/** Claude Code processes under the worker (`pid`). */
+const claudeChildrenOf = (pid: number): number[] => descendantProcesses(pid, 'claude-agent-sdk-linux')
 
 describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)', { timeout: 180_000 }, () => {
   let h: WorkerHarness
 
   beforeAll(async () => {
-    h = await startWorkerHarness({
-      runtime: 'process',
-      hooks: { config: { enabled: true, runtime: 'process', warmPool: { process: 0, docker: 0 }, heartbeatMs: 1_000, sandbox: 'off' } },
-    })
+    h = await startUnsandboxedProcessHarness()
   })
   afterAll(async () => {
     await h?.close()
   })
 
-  async function workerPid(sessionId: string): Promise<number> {
-    const w = h.supervisor.workerOf(sessionId)
-    if (!w?.workerId) throw new Error('no worker')
-    const info = await (await h.supervisor.runtime('process')).inspect(w.workerId)
-    return Number(info?.nativeId)
-  }
+  const workerPid = (sessionId: string) => workerPidOf(h, sessionId)
 
   it('answers with streamed text, then runs a Bash call through Claude Code', async () => {
     const id = await h.createSession({ agent: AGENT })
@@ -95,7 +69,7 @@ describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)',
     await h.request(`/api/streams?sessionId=${id}`, {
       json: { channel: 'agent-state', data: { kind: 'control', action: 'cancel', reason: 'user', requestedBy: 'admin-user' } },
     })
-    const events = await h.waitFor(id, (e) => turnState(e) === 'cancelled' && e, 'the turn to be cancelled')
+    const events = await h.waitFor(id, (e) => lastTurnStatus(e) === 'cancelled' && e, 'the turn to be cancelled')
     expect(answerText(events, 1).length).toBeLessThan('Echo: '.length + 'word '.length * 300)
     await h.waitFor(id, () => claudeChildrenOf(pid).length === 0, 'claude code to exit')
     // The session still answers.
@@ -110,7 +84,7 @@ describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)',
     await h.postMessage(id, `/slow ${words}`)
     await h.waitFor(id, (e) => answerText(e, 1).split(' ').length >= 8, 'the turn to be under way')
     process.kill(await workerPid(id), 'SIGKILL')
-    const events = await h.waitFor(id, (e) => turnState(e) === 'done' && turnEnded(e, 1) && e, 'the resumed turn to end', 120_000)
+    const events = await h.waitFor(id, (e) => lastTurnStatus(e) === 'done' && turnEnded(e, 1) && e, 'the resumed turn to end', 120_000)
     // The interrupted step keeps what it streamed; the turn ran again and streamed the whole answer after it.
     expect(answerText(events, 1)).toContain(`Echo: ${words}`)
     expect(duplicateImmutableEvents(events)).toEqual([])
