@@ -39,7 +39,8 @@ describe('opencode adapter on the process runtime (TETHER_SANDBOX=off)', { timeo
   it('answers with streamed text, then runs a bash call through opencode', async () => {
     const id = await h.createSession({ agent: AGENT })
     // /slow: a word every 40 ms, so the answer arrives as several chunks.
-    const words = 'hello from a person, one two three four five six seven eight nine ten'
+    // 60 words (about 2.4 s): long enough for several chunks even when opencode batches its deltas under load.
+    const words = `hello from a person, ${Array.from({ length: 56 }, (_, i) => `w${i + 1}`).join(' ')}`
     await h.postMessage(id, `/slow ${words}`)
     let events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1', 120_000)
     expect(answerText(events, 1)).toBe(`Echo: ${words}`)
