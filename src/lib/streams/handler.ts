@@ -3,7 +3,7 @@ import type { ReservedRouter } from './seams'
 import { ProtocolError, badRequest, gone, notFound } from './errors'
 import { BASE_HEADERS, H, PREFLIGHT_HEADERS, mediaTypeEssence } from './protocol'
 import { START_POSITION, encodeOffset, parseOffsetParam, type Position } from './offsets'
-import { mountOf, rawPathname, routeRequestPath } from './paths'
+import { mountOf, rawPathname, routeRequestPath, type RouteTarget } from './paths'
 import { parseAppendHeaders, parseClosed, parseCreateHeaders } from './request-headers'
 import { nodeRequestOf, nodeResponseOf, readBody } from './body'
 import { buildBody } from './read-body'
@@ -94,18 +94,36 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     void queue.enqueue(() => writer.touch(meta, now)).catch(() => {})
   }
 
+  // Decoded stream paths by raw request path: a hot stream's path is validated and
+  // percent-decoded once, not on every append (profiled: 5-20 µs per request). Only valid stream
+  // targets are kept; the map is dropped whole when full (no LRU bookkeeping on the hot path).
+  const routes = new Map<string, { mount: string; target: RouteTarget }>()
+  const ROUTE_CACHE_ENTRIES = 4096
+
+  function route(pathname: string): { mount: string; target: RouteTarget } {
+    const hit = routes.get(pathname)
+    if (hit) return hit
+    const mount = mountOf(pathname, ctx.basePaths) ?? ctx.basePaths[0]!
+    const found = { mount, target: routeRequestPath(pathname, mount) }
+    if (found.target.kind === 'stream') {
+      if (routes.size >= ROUTE_CACHE_ENTRIES) routes.clear()
+      routes.set(pathname, found)
+    }
+    return found
+  }
+
   async function handle(req: Request): Promise<Response> {
     const method = req.method.toUpperCase()
-    const url = new URL(req.url)
-    // Route on the path as sent: URL parsing would silently resolve `..` segments.
+    // Route on the path as sent: URL parsing would silently resolve `..` segments. The parsed
+    // URL is built only by the methods that need its query or origin (srvx builds `req.url`
+    // lazily, and appends never need it).
     const pathname = rawPathname(nodeRequestOf(req)?.url ?? req.url)
-    const mount = mountOf(pathname, ctx.basePaths) ?? ctx.basePaths[0]
-    const target = routeRequestPath(pathname, mount)
+    const { mount, target } = route(pathname)
     if (target.kind === 'outside') return errorReply(notFound('No stream route here'), method)
     if (method === 'OPTIONS') return reply(204, { ...PREFLIGHT_HEADERS })
     if (target.kind === 'reserved') {
       if (!ctx.reserved) return errorReply(new ProtocolError(404, 'NOT_FOUND', 'No control API is mounted under __ds'), method)
-      const origin = `${url.origin}${mount}/`
+      const origin = `${new URL(req.url).origin}${mount}/`
       return ctx.reserved.handle(req, target.subPath, (p) => origin + p.replace(/^\/+/, ''))
     }
     if (target.kind === 'invalid') return errorReply(badRequest('INVALID_PATH', target.reason), method)
@@ -113,11 +131,11 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     try {
       switch (method) {
         case 'GET':
-          return await handleGet(req, url, path)
+          return await handleGet(req, new URL(req.url), path)
         case 'HEAD':
           return handleHead(path)
         case 'PUT':
-          return await handlePut(req, url, path)
+          return await handlePut(req, new URL(req.url), path)
         case 'POST':
           return await handlePost(req, path)
         case 'DELETE':

@@ -38,6 +38,20 @@ export class WriteQueue {
   ) {
     this.savepoint = sqlite.transaction((op: PendingOp) => op.run())
     this.batch = sqlite.transaction((ops: PendingOp[]) => {
+      if (ops.length === 1) {
+        // Alone in its batch, the transaction is the operation's savepoint: a throw rolls the
+        // whole (one-operation) transaction back. Saves SAVEPOINT + RELEASE per lone write
+        // (sequential writers: every commit). flush() tells this apart from a failed COMMIT.
+        const op = ops[0]!
+        try {
+          op.value = op.run()
+        } catch (err) {
+          op.error = err
+          op.failed = true
+          throw err
+        }
+        return
+      }
       for (const op of ops) {
         const hooksBefore = this.hooks.length
         try {
@@ -80,12 +94,16 @@ export class WriteQueue {
       this.batch(ops)
       endCommitSpans(spans)
     } catch (err) {
-      endCommitSpans(spans, err)
-      // The commit itself failed (e.g. disk full): nothing in the batch is durable.
       this.hooks = []
-      this.onRolledBack(err)
-      for (const op of ops) op.reject(err)
-      return
+      if (ops.length === 1 && ops[0]!.failed) {
+        // The lone operation refused or failed and its rollback was the transaction's: settle
+        // it as a batch whose savepoint rolled back (same hooks, same commit observers).
+        endCommitSpans(spans)
+        if (!(err instanceof Error && err.name === 'ProtocolError')) this.onRolledBack(err)
+      } else {
+        this.failAll(ops, spans, err)
+        return
+      }
     }
     const hooks = this.hooks
     this.hooks = []
@@ -99,6 +117,13 @@ export class WriteQueue {
     } catch (err) {
       this.log.error({ err }, 'after-commit hook failed')
     }
+  }
+
+  /** The commit itself failed (e.g. disk full): nothing in the batch is durable. */
+  private failAll(ops: PendingOp[], spans: ReturnType<typeof startCommitSpans>, err: unknown): void {
+    endCommitSpans(spans, err)
+    this.onRolledBack(err)
+    for (const op of ops) op.reject(err)
   }
 
   close(): void {

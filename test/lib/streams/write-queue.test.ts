@@ -52,6 +52,32 @@ describe('group commit write queue', () => {
     expect(seen).toEqual(['hook sees 1'])
   })
 
+  it('rolls back a refused operation that is alone in its batch (no savepoint) and keeps serving', async () => {
+    const { queue, insert, values, commits, sqlite } = setup()
+    const seen: string[] = []
+    const refused = queue.enqueue(() => {
+      insert.run(7)
+      queue.afterCommit(() => seen.push('must not run'))
+      throw new ProtocolError(404, 'NOPE', 'refused alone')
+    })
+    await expect(refused).rejects.toThrow('refused alone')
+    expect(values()).toEqual([])
+    expect(sqlite.inTransaction).toBe(false)
+    // Settled like a batch whose savepoint rolled back: observers still see one operation.
+    expect(commits()).toBe(1)
+    const broken = queue.enqueue(() => {
+      insert.run(8)
+      sqlite.prepare('INSERT INTO missing_table VALUES (1)').run()
+    })
+    await expect(broken).rejects.toThrow(/no such table/)
+    await queue.enqueue(() => {
+      insert.run(9)
+      queue.afterCommit(() => seen.push(`hook sees ${values().join(',')}`))
+    })
+    expect(values()).toEqual([9])
+    expect(seen).toEqual(['hook sees 9'])
+  })
+
   it('starts a new batch for work queued after a flush', async () => {
     const { queue, insert, commits } = setup()
     await queue.enqueue(() => insert.run(1))
