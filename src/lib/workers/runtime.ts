@@ -20,6 +20,12 @@ export interface WorkerClaim {
    * parseClaim ignores this field.
    */
   agentId?: string
+  /**
+   * Memory the worker needs over the runtime's base limit for the agent programs it hosts
+   * (worker-memory.ts). The docker runtime raises the container's limit by it; the process
+   * runtime has no per-worker limit. Never sent to the worker.
+   */
+  extraMemoryBytes?: number
 }
 
 export interface WorkerInfo {
@@ -76,6 +82,11 @@ export interface WorkerRuntime {
   claim(id: string, claim: WorkerClaim): Promise<WorkerInfo>
   /** Starts a worker that exited again, in the same work dir, with a (fresh) claim. */
   restart(id: string, claim: WorkerClaim): Promise<WorkerInfo>
+  /**
+   * Sets a running worker's memory to the base limit plus `extraMemoryBytes` (its session's
+   * agents changed). Optional: a runtime without per-worker limits has nothing to resize.
+   */
+  resize?(id: string, extraMemoryBytes: number): Promise<void>
   /** SIGKILLs a worker that is alive but silent (health.ts); its exit is then a crash like any other. */
   kill?(id: string): Promise<void>
   /** Stops the worker (SIGTERM, then SIGKILL after the grace period) and removes it and its work dir. */

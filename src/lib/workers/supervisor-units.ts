@@ -13,6 +13,7 @@
 import { DEFAULT_AGENT_ID } from '../common/agent-roster'
 import type { SessionRecord } from '../sessions/session-types'
 import type { RuntimeKind } from './runtime'
+import { extraMemoryFor } from './worker-memory'
 
 export interface BackoffPolicy {
   initialMs: number
@@ -59,6 +60,8 @@ export interface Unit {
   agentId: string
   /** The session's main unit (default agent): today's names, the terminal, workspace snapshots. */
   primary: boolean
+  /** Memory over the runtime's base limit for the agent programs this unit's worker hosts. */
+  extraMemoryBytes: number
 }
 
 export const unitKey = (sessionId: string, agentId: string | null | undefined): string =>
@@ -70,13 +73,29 @@ export function unitsOf(session: SessionRecord, fallbackAgent: string = DEFAULT_
   const defaultAgent = session.routing?.defaultAgent && agents.some((a) => a.id === session.routing.defaultAgent)
     ? session.routing.defaultAgent
     : (agents[0]?.id ?? fallbackAgent)
-  const primary: Unit = { key: session.id, sessionId: session.id, agentId: defaultAgent, primary: true }
-  if (session.pattern === 'single-container' || agents.length <= 1) return [primary]
+  const hostsAll = session.pattern === 'single-container' || agents.length <= 1
+  const primaryAdapters = hostsAll ? agents.map((a) => a.adapter) : agents.filter((a) => a.id === defaultAgent).map((a) => a.adapter)
+  // Records without a list (built before issue #15) run their one `agent`.
+  if (agents.length === 0 && session.agent) primaryAdapters.push(session.agent.adapter)
+  const primary: Unit = {
+    key: session.id,
+    sessionId: session.id,
+    agentId: defaultAgent,
+    primary: true,
+    extraMemoryBytes: extraMemoryFor(primaryAdapters),
+  }
+  if (hostsAll) return [primary]
   return [
     primary,
     ...agents
       .filter((a) => a.id !== defaultAgent)
-      .map((a) => ({ key: unitKey(session.id, a.id), sessionId: session.id, agentId: a.id, primary: false })),
+      .map((a) => ({
+        key: unitKey(session.id, a.id),
+        sessionId: session.id,
+        agentId: a.id,
+        primary: false,
+        extraMemoryBytes: extraMemoryFor([a.adapter]),
+      })),
   ]
 }
 

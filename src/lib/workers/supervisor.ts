@@ -139,6 +139,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       token: await this.options.issueToken(unit.sessionId, unit.agentId),
       // Only per-agent workers beside the main one carry it: the main one keeps today's names.
       ...(unit.primary ? {} : { agentId: unit.agentId }),
+      ...(unit.extraMemoryBytes > 0 ? { extraMemoryBytes: unit.extraMemoryBytes } : {}),
     }
   }
 
@@ -159,7 +160,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     return this.chain(unit, async () => {
       const existing = this.tracked.get(unit.key)
       if (existing) {
-        if (unitStillServes(existing.unit.agentId, unit, session)) return
+        if (unitStillServes(existing.unit.agentId, unit, session)) return this.resizeIfNeeded(existing, unit)
         // The default agent changed (or was removed): the main unit's worker restarts as the new
         // one in the same work dir, so the session's files stay where its terminal and snapshots are.
         if (existing.phase === 'running' && existing.workerId) return this.restartAs(existing, existing.workerId, unit)
@@ -202,6 +203,15 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
         throw err
       }
     })
+  }
+
+  /** A running worker whose agents changed gets the memory its agent programs now need. */
+  private async resizeIfNeeded(t: Tracked, unit: Unit): Promise<void> {
+    if (t.unit.extraMemoryBytes === unit.extraMemoryBytes) return
+    t.unit = { ...t.unit, extraMemoryBytes: unit.extraMemoryBytes }
+    if (t.phase !== 'running' || !t.workerId) return // its next start claims with the new size
+    const runtime = await this.runtime(t.runtime)
+    await runtime.resize?.(t.workerId, unit.extraMemoryBytes)
   }
 
   /** Restarts a running unit's worker with another agent's claim (inside its chain). */

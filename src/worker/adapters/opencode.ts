@@ -40,6 +40,7 @@ import {
   type OpencodeEvent,
   opencodeConfig,
 } from './opencode-events'
+import { cgroupMemory, memoryKillNote } from './memory-kill'
 import type { AdapterContext, AdapterFactory, AdapterTurn, AgentAdapter, TurnSink } from './types'
 
 export const OPENCODE_BWRAP_REFUSAL =
@@ -120,9 +121,12 @@ export class OpencodeAdapter implements AgentAdapter {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.child = child
+    const oomKillsBefore = cgroupMemory()?.oomKills ?? 0
     this.exited = new Promise((resolve) => {
       child.once('error', (err) => resolve(`opencode could not start: ${err.message}`))
-      child.once('exit', (code, signal) => resolve(`opencode exited (${signal ?? `code ${code}`})${this.stderrTail()}`))
+      child.once('exit', (code, signal) =>
+        resolve(`opencode exited (${signal ?? `code ${code}`})${memoryKillNote(signal, oomKillsBefore)}${this.stderrTail()}`),
+      )
     })
     // A dead opencode is started again by the next turn (its sessions are gone with it).
     void this.exited.then(() => {

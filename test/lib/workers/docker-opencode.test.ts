@@ -56,6 +56,9 @@ describe('docker: the opencode adapter', { timeout: 300_000 }, () => {
     expect(ofType(events, 'chunk').filter((c) => c.value.role === 'assistant' && c.value.turn === 1).length).toBeGreaterThan(1)
     const container = await docker.getContainer(containerNameFor(id)).inspect()
     expect(container.Name).toBe(`/tether-agent-${id}`)
+    // Room for opencode beside the worker: 512 MiB base + its 1 GiB (under 512 MiB alone the OOM
+    // killer ended opencode mid-answer).
+    expect(container.HostConfig.Memory).toBe(1536 * 1024 * 1024)
     // opencode itself runs as the sandbox user, not as the worker's root.
     const serve = await processes(container.Id, 'opencode serve')
     expect(serve).toHaveLength(1)

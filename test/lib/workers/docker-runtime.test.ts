@@ -286,6 +286,27 @@ describe('docker warm pool', { timeout: 120_000 }, () => {
     await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
   })
 
+  it("raises a claimed container's memory for its agent programs, and again when an agent joins", async () => {
+    const MiB = 1024 * 1024
+    const pool = h.supervisor.pool('docker')!
+    await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
+    const id = await h.createSession({ pattern: 'single-container', agents: [{ id: 'a', model: 'echo', adapter: 'claude-agent-sdk' }] })
+    await h.waitFor(id, latestAgentState, 'the worker to announce itself')
+    let c = (await containerOf(id))!
+    // A warm container (no identity in its environment), claimed with room for Claude Code.
+    expect(c.Config.Env.some((e) => e.startsWith('TETHER_WORKER_TOKEN='))).toBe(false)
+    expect(c.HostConfig.Memory).toBe((512 + 512) * MiB)
+    expect(c.HostConfig.MemorySwap).toBe((512 + 512) * MiB)
+    // An OpenCode agent joins the same container: its limit grows without a restart.
+    const added = await h.request(`/api/sessions/${id}/agents`, { json: { id: 'b', model: 'echo', adapter: 'opencode' } })
+    expect(added.status).toBe(201)
+    await expect.poll(async () => (await containerOf(id))!.HostConfig.Memory, { timeout: 30_000 }).toBe((512 + 512 + 1024) * MiB)
+    c = (await containerOf(id))!
+    expect(c.HostConfig.MemorySwap).toBe((512 + 512 + 1024) * MiB)
+    expect(h.supervisor.workerOf(id)?.restarts).toBe(0)
+    await expect.poll(() => pool.available, { timeout: 60_000 }).toBe(2)
+  })
+
   it('removes idle warm containers when the server closes', async () => {
     const instance = instanceIdFor(h.dataDir)
     await h.close()

@@ -7,9 +7,10 @@ import { normaliseAgent, normaliseRouting } from '../../../src/lib/sessions/sess
 import type { SessionPattern, SessionRecord } from '../../../src/lib/sessions/session-types'
 import { containerNameFor, unitFromName, sessionFromName } from '../../../src/lib/workers/runtimes/docker-container-spec'
 import { defaultNeedsWorker, unitStillServes, unitsOf } from '../../../src/lib/workers/supervisor-units'
+import type { AgentAdapterName } from '../../../src/lib/common/session-contract'
 
-function session(pattern: SessionPattern, ids: string[], defaultAgent?: string): SessionRecord {
-  const agents = ids.map((id) => normaliseAgent({ id, model: 'echo' }))
+function session(pattern: SessionPattern, ids: string[], defaultAgent?: string, adapters: Record<string, AgentAdapterName> = {}): SessionRecord {
+  const agents = ids.map((id) => normaliseAgent({ id, model: 'echo', ...(adapters[id] ? { adapter: adapters[id] } : {}) }))
   return {
     id: 's_AAAAAAAAAAAAAA',
     pattern,
@@ -23,7 +24,7 @@ function session(pattern: SessionPattern, ids: string[], defaultAgent?: string):
 describe('worker units', () => {
   it('gives a single-container session one unit with the default agent, other patterns one per agent', () => {
     expect(unitsOf(session('single-container', ['a', 'b', 'c'], 'b'))).toEqual([
-      { key: 's_AAAAAAAAAAAAAA', sessionId: 's_AAAAAAAAAAAAAA', agentId: 'b', primary: true },
+      { key: 's_AAAAAAAAAAAAAA', sessionId: 's_AAAAAAAAAAAAAA', agentId: 'b', primary: true, extraMemoryBytes: 0 },
     ])
     expect(unitsOf(session('hybrid', ['a', 'b', 'c'], 'b')).map((u) => [u.key, u.agentId, u.primary])).toEqual([
       ['s_AAAAAAAAAAAAAA', 'b', true],
@@ -34,10 +35,22 @@ describe('worker units', () => {
 
   it("keeps a single-agent session's one unit as before (key = session id, agent `agent`)", () => {
     expect(unitsOf(session('long-running', ['agent']))).toEqual([
-      { key: 's_AAAAAAAAAAAAAA', sessionId: 's_AAAAAAAAAAAAAA', agentId: 'agent', primary: true },
+      { key: 's_AAAAAAAAAAAAAA', sessionId: 's_AAAAAAAAAAAAAA', agentId: 'agent', primary: true, extraMemoryBytes: 0 },
     ])
     expect(defaultNeedsWorker(session('long-running', ['agent']))).toBe(true)
     expect(defaultNeedsWorker(session('long-running', []))).toBe(false)
+  })
+
+  it('gives each worker memory for the agent programs it hosts: all of them in one container, its own per agent', () => {
+    const MiB = 1024 * 1024
+    const adapters = { a: 'opencode', b: 'claude-agent-sdk' } as const
+    expect(unitsOf(session('single-container', ['a', 'b', 'c'], 'c', adapters)).map((u) => u.extraMemoryBytes)).toEqual([1536 * MiB])
+    expect(unitsOf(session('hybrid', ['a', 'b', 'c'], 'c', adapters)).map((u) => [u.agentId, u.extraMemoryBytes])).toEqual([
+      ['c', 0],
+      ['a', 1024 * MiB],
+      ['b', 512 * MiB],
+    ])
+    expect(unitsOf(session('long-running', ['a'], undefined, adapters))[0]!.extraMemoryBytes).toBe(1024 * MiB)
   })
 
   it('restarts a unit whose agent changed, except a single-container worker whose agent is still listed', () => {

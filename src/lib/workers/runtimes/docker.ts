@@ -149,8 +149,20 @@ export class DockerRuntime implements WorkerRuntime {
 
   private async createContainer(name: string, claim: WorkerClaim | undefined, volume: string): Promise<Docker.Container> {
     const { image, env, heartbeatMs, serverSocket } = this.options
-    const spec = { name, image, owner: this.owner, network: this.network, limits: this.limits, claim, volume, env, heartbeatMs }
+    const limits = { ...this.limits, memoryBytes: this.memoryFor(claim?.extraMemoryBytes) }
+    const spec = { name, image, owner: this.owner, network: this.network, limits, claim, volume, env, heartbeatMs }
     return this.docker.createContainer(containerSpec({ ...spec, serverSocketPath: serverSocket?.path }))
+  }
+
+  /** The base limit plus what the worker's agent programs need (worker-memory.ts). */
+  private memoryFor(extraMemoryBytes = 0): number {
+    return this.limits.memoryBytes + extraMemoryBytes
+  }
+
+  async resize(id: string, extraMemoryBytes: number): Promise<void> {
+    // Swap stays equal to memory: the container never swaps, as at creation.
+    const bytes = this.memoryFor(extraMemoryBytes)
+    await this.docker.getContainer(id).update({ Memory: bytes, MemorySwap: bytes })
   }
 
   private async createVolume(name: string): Promise<string> {
@@ -229,12 +241,15 @@ export class DockerRuntime implements WorkerRuntime {
   async claim(id: string, claim: WorkerClaim): Promise<WorkerInfo> {
     const container = this.docker.getContainer(id)
     const name = containerNameFor(claim.sessionId, claim.agentId)
+    // A warm container started with the base limit: room for the claim's agent programs first.
+    const { extraMemoryBytes, ...toWorker } = claim
+    if (extraMemoryBytes) await this.resize(id, extraMemoryBytes)
     const stream =
       this.warmStdin.get(id) ??
       ((await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex)
     this.warmStdin.delete(id)
     stream.on('error', () => {})
-    await new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(claim)}\n`, (err) => (err ? reject(err) : resolve())))
+    await new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(toWorker)}\n`, (err) => (err ? reject(err) : resolve())))
     // Kept open until stop: the engine may close the container's stdin before it has copied what
     // was written when the attach ends right after a write.
     this.warmStdin.set(name, stream)
