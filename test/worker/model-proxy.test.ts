@@ -6,6 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MAX_MODEL_BODY_BYTES } from '../../src/lib/gateway/request'
 import { readSse } from '../../src/lib/gateway/sse'
 import { startModelProxy, upstreamPath, type ModelProxy } from '../../src/worker/model-proxy'
 import { TurnRequestId } from '../../src/worker/request-id'
@@ -95,6 +96,28 @@ describe('worker model proxy', () => {
     await records.return?.()
     await res.body?.cancel().catch(() => {})
     await expect.poll(() => h.app.ledger.calls(id).at(-1)?.status).toBe('aborted')
+  })
+
+  it('passes an over-size body on to the refusal (413 with a reason, nothing called) and keeps serving', async () => {
+    turn.set('m_proxy_big', 'a')
+    const before = h.app.ledger.calls(id).length
+    const text = 'x'.repeat(MAX_MODEL_BODY_BYTES + 1024)
+    const res = await fetch(`${proxy.anthropic}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'dummy' },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: text }] }),
+    })
+    expect(res.status).toBe(413)
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } }
+    expect(body).toMatchObject({ type: 'error', error: { type: 'request_too_large' } })
+    expect(body.error.message).toMatch(/\d/)
+    expect(h.app.ledger.calls(id)).toHaveLength(before)
+    // The proxy, the server and the session are all still there: the next call answers.
+    const sdk = new Anthropic({ baseURL: proxy.anthropic, apiKey: 'dummy', maxRetries: 0 })
+    const message = await sdk.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'after the big one' }] })
+    expect(message.content).toEqual([{ type: 'text', text: 'Echo: after the big one' }])
+    expect(h.app.manager.get(id)?.status).toBe('active')
+    turn.set(undefined)
   })
 
   it('refuses paths outside the model endpoints', async () => {
