@@ -31,7 +31,11 @@ export interface SessionConnection {
   readonly resumedFrom: string
   /** older messages and earlier terminal output than the view the page opened from, on request */
   readonly history: ViewHistory
-  /** resolves once the stream has been read up to its tail (rejects if the read is refused) */
+  /**
+   * resolves once the collections hold a consistent state: the view's (opened from a view), else
+   * the stream read up to its tail (rejects if the read is refused). `status.caughtUp` tells when
+   * the live read reached the tail.
+   */
   readonly ready: Promise<void>
   appliedOffset(): string
   /** resolves when this client has applied the stream up to `offset` */
@@ -96,7 +100,8 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
   const history = new ViewHistory(fetchView, cursors)
 
   const status = new ConnectionStatusStore()
-  const stream = new SessionStream({ url: streamUrl, token: options.token, fetch: createResilientFetch({ status }), snapshot })
+  // A view is current: its rows are committed (shown) at once, before the live read answers.
+  const stream = new SessionStream({ url: streamUrl, token: options.token, fetch: createResilientFetch({ status }), snapshot, snapshotIsCurrent: !!head })
   const resumedFrom = stream.resumedFrom
   const builder = new SnapshotBuilder()
 
@@ -119,11 +124,15 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
     state: sessionStateSchema,
     live: 'sse',
     onBatch: (batch) => {
+      // The first batch of a page opened from a view (or snapshot) is that local answer: even
+      // when answered as up to date it is not the server's word that the page reached the tail.
+      const local = applied === '-1' && snapshot !== undefined
       if (applied === '-1') mark('first-batch')
-      if (batch.upToDate && !status.getSnapshot().caughtUp) mark('up-to-date')
+      const reachedTail = batch.upToDate && !local
+      if (reachedTail && !status.getSnapshot().caughtUp) mark('up-to-date')
       applied = batch.offset
       builder.apply(batch.items, batch.offset)
-      status.markApplied(batch.offset, batch.upToDate)
+      status.markApplied(batch.offset, reachedTail)
       for (const waiter of [...waiters]) {
         if (isAtOrAfter(applied, waiter.target)) {
           waiters.delete(waiter)

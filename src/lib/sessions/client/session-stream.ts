@@ -4,7 +4,11 @@
  * - every request goes through the resilient fetch (reconnect with backoff, batch-atomic SSE);
  * - live mode is SSE, and the client's fall-back to long-poll is kept for proxies that buffer;
  * - with a cached snapshot, the first read (offset -1) is answered locally from it, so the
- *   network read starts at the snapshot's offset: a reload resumes where the page was.
+ *   network read starts at the snapshot's offset: a reload resumes where the page was;
+ * - a snapshot that is the server's view (current when it was asked) is answered as up to date:
+ *   StreamDB commits its rows at once, so the page shows them without waiting for the live read's
+ *   round trip, and the client then opens the live SSE read straight from the view's offset (the
+ *   catch-up from there arrives as ordinary live batches).
  */
 import { DurableStream, stream as readStream } from '@durable-streams/client'
 import type { StreamOptions, StreamResponse } from '@durable-streams/client'
@@ -16,18 +20,23 @@ export interface SessionStreamOptions {
   fetch: typeof fetch
   /** answered locally for the first read, if present */
   snapshot?: StreamSnapshot
+  /** the snapshot is current (the server's view just asked for): answer it as up to date */
+  snapshotIsCurrent?: boolean
 }
 
 function authHeaders(token: string | undefined): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {}
 }
 
-/** A JSON-mode catch-up answer built from a snapshot: its events, ending at its offset, not up to date. */
-export function snapshotResponse(snapshot: StreamSnapshot): Response {
-  return new Response(JSON.stringify(snapshot.events), {
-    status: 200,
-    headers: { 'content-type': 'application/json', 'Stream-Next-Offset': snapshot.offset },
-  })
+/**
+ * A JSON-mode catch-up answer built from a snapshot: its events, ending at its offset. Not up to
+ * date (the client then reads the rest as catch-up) unless `current`: then the client goes live
+ * (SSE) from the offset at once, and StreamDB commits the snapshot's rows without waiting for it.
+ */
+export function snapshotResponse(snapshot: StreamSnapshot, current = false): Response {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'Stream-Next-Offset': snapshot.offset }
+  if (current) headers['Stream-Up-To-Date'] = 'true'
+  return new Response(JSON.stringify(snapshot.events), { status: 200, headers })
 }
 
 export class SessionStream extends DurableStream {
@@ -45,6 +54,7 @@ export class SessionStream extends DurableStream {
     })
     this.token = options.token
     this.snapshot = options.snapshot
+    const current = options.snapshotIsCurrent === true
     const network = options.fetch
     this.readFetch = (input, init) => {
       const snapshot = this.snapshot
@@ -52,7 +62,7 @@ export class SessionStream extends DurableStream {
         const url = new URL(input instanceof Request ? input.url : String(input))
         if (url.searchParams.get('offset') === '-1') {
           this.snapshot = undefined // only the very first read is served locally
-          return Promise.resolve(snapshotResponse(snapshot))
+          return Promise.resolve(snapshotResponse(snapshot, current))
         }
       }
       return network(input, init)

@@ -3,7 +3,10 @@
  * events of a batch are held back until the `control` event carrying their offset arrives, then
  * passed on together. If the connection breaks mid-batch the partial batch is dropped and the
  * body ends cleanly, so the client reconnects from the last offset it fully applied: a batch is
- * applied exactly once, never half, never twice.
+ * applied exactly once, never half, never twice. A read the reader aborted itself errors instead:
+ * the Durable Streams client aborts its SSE request to pause a hidden tab and tells that pause
+ * from a dropped connection only by the error (a clean end made it treat the paused read as a
+ * closed connection, and its reconnect then failed: a tab switched away lost live updates).
  */
 export interface SseControl {
   streamNextOffset?: string
@@ -69,6 +72,12 @@ export function atomicSseBody(
         try {
           chunk = await reader.read()
         } catch (err) {
+          if (signal?.aborted) {
+            finished = true
+            held = []
+            controller.error(signal.reason ?? err)
+            return
+          }
           finish(controller, err instanceof Error ? err.message : 'connection lost')
           return
         }

@@ -64,6 +64,24 @@ describe('batch-atomic SSE body', () => {
     expect(drops).toEqual([])
   })
 
+  it('errors with the reason when the reader aborts it mid-read (a paused tab), instead of ending as a drop', async () => {
+    const abort = new AbortController()
+    // A body that never ends by itself and errors when the request is aborted, as fetch's does.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(data('[1]') + control('o1')))
+        abort.signal.addEventListener('abort', () => controller.error(new DOMException('aborted', 'AbortError')))
+      },
+    })
+    const drops: string[] = []
+    const reader = atomicSseBody(body, abort.signal, { onDrop: (r) => drops.push(r) }).getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe(data('[1]') + control('o1'))
+    const next = reader.read()
+    abort.abort('PAUSE_STREAM')
+    await expect(next).rejects.toBe('PAUSE_STREAM')
+    expect(drops).toEqual([])
+  })
+
   it('ignores keep-alive comments', async () => {
     const out = await readAll(atomicSseBody(bodyFrom([': ping\n\n' + data('[1]') + control('o1')]), undefined))
     expect(out).toBe(data('[1]') + control('o1'))
