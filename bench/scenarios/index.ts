@@ -21,6 +21,7 @@ import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
 import { sessionWriter } from './session-writer'
 import { slowReaders } from './slow-readers'
+import { storage } from './storage'
 import { sse100, sse1000 } from './sse-fanout'
 import { terminalOpen } from './terminal-open'
 import { tracingCost } from './tracing'
@@ -56,4 +57,5 @@ export const scenarios: Scenario[] = [
   claudeSdkStart,
   opencodeStart,
   gatewayNative,
+  storage,
 ]
