@@ -8,9 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   answerText,
-  chunkGaps,
-  duplicateImmutableEvents,
-  latestAgentState,
   ofType,
   descendantProcesses,
   lastTurnStatus,
@@ -19,6 +16,7 @@ import {
   turnEnded,
   type WorkerHarness,
 } from '../../lib/workers/harness'
+import { expectResumedTurn, expectShellTurn } from './process-turns'
 
 const AGENT = { model: 'echo', adapter: 'claude-agent-sdk' }
 
@@ -40,24 +38,11 @@ describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)',
   it('answers with streamed text, then runs a Bash call through Claude Code', async () => {
     const id = await h.createSession({ agent: AGENT })
     await h.postMessage(id, 'hello from a person')
-    let events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
+    const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
     expect(answerText(events, 1)).toBe('Echo: hello from a person')
     expect(ofType(events, 'chunk').filter((c) => c.value.role === 'assistant' && c.value.turn === 1).length).toBeGreaterThan(1)
 
-    await h.postMessage(id, '/run echo hello-from-$((6*7)) && pwd')
-    events = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'turn 2')
-    const calls = ofType(events, 'tool-call').filter((e) => e.value.turn === 2 || e.value.messageId?.includes(':t2:'))
-    const final = calls.at(-1)!.value
-    expect(final.name).toBe('Bash')
-    expect(final.status).toBe('succeeded')
-    expect(JSON.stringify(final.input)).toContain('hello-from-$((6*7))')
-    expect(JSON.stringify(final.output)).toContain('hello-from-42')
-    expect(answerText(events, 2)).toContain('hello-from-42')
-    const state = latestAgentState(events)!
-    expect(state).toMatchObject({ status: 'idle', turns: 2 })
-    expect(state.tokensOut).toBeGreaterThan(0)
-    expect(duplicateImmutableEvents(events)).toEqual([])
-    expect(chunkGaps(events)).toEqual([])
+    await expectShellTurn(h, id, 'Bash')
   })
 
   it('Stop cancels the turn and Claude Code exits', async () => {
@@ -84,10 +69,6 @@ describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)',
     await h.postMessage(id, `/slow ${words}`)
     await h.waitFor(id, (e) => answerText(e, 1).split(' ').length >= 8, 'the turn to be under way')
     process.kill(await workerPid(id), 'SIGKILL')
-    const events = await h.waitFor(id, (e) => lastTurnStatus(e) === 'done' && turnEnded(e, 1) && e, 'the resumed turn to end', 120_000)
-    // The interrupted step keeps what it streamed; the turn ran again and streamed the whole answer after it.
-    expect(answerText(events, 1)).toContain(`Echo: ${words}`)
-    expect(duplicateImmutableEvents(events)).toEqual([])
-    expect(chunkGaps(events)).toEqual([])
+    await expectResumedTurn(h, id, words, 120_000)
   })
 })

@@ -10,9 +10,6 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   answerText,
-  chunkGaps,
-  duplicateImmutableEvents,
-  latestAgentState,
   ofType,
   descendantProcesses,
   lastTurnStatus,
@@ -21,6 +18,7 @@ import {
   turnEnded,
   type WorkerHarness,
 } from '../../lib/workers/harness'
+import { expectResumedTurn, expectShellTurn } from './process-turns'
 
 const AGENT = { model: 'echo', adapter: 'opencode' }
 
@@ -42,26 +40,13 @@ describe('opencode adapter on the process runtime (TETHER_SANDBOX=off)', { timeo
     // 60 words (about 2.4 s): long enough for several chunks even when opencode batches its deltas under load.
     const words = `hello from a person, ${Array.from({ length: 56 }, (_, i) => `w${i + 1}`).join(' ')}`
     await h.postMessage(id, `/slow ${words}`)
-    let events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1', 120_000)
+    const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1', 120_000)
     expect(answerText(events, 1)).toBe(`Echo: ${words}`)
     expect(ofType(events, 'chunk').filter((c) => c.value.role === 'assistant' && c.value.turn === 1).length).toBeGreaterThan(1)
     const pid = await workerPid(id)
     expect(descendantProcesses(pid, 'opencode serve').length).toBe(1)
 
-    await h.postMessage(id, '/run echo hello-from-$((6*7)) && pwd')
-    events = await h.waitFor(id, (e) => turnEnded(e, 2) && e, 'turn 2')
-    const calls = ofType(events, 'tool-call').filter((e) => e.value.turn === 2 || e.value.messageId?.includes(':t2:'))
-    const final = calls.at(-1)!.value
-    expect(final.name).toBe('bash')
-    expect(final.status).toBe('succeeded')
-    expect(JSON.stringify(final.input)).toContain('hello-from-$((6*7))')
-    expect(JSON.stringify(final.output)).toContain('hello-from-42')
-    expect(answerText(events, 2)).toContain('hello-from-42')
-    const state = latestAgentState(events)!
-    expect(state).toMatchObject({ status: 'idle', turns: 2 })
-    expect(state.tokensOut).toBeGreaterThan(0)
-    expect(duplicateImmutableEvents(events)).toEqual([])
-    expect(chunkGaps(events)).toEqual([])
+    await expectShellTurn(h, id, 'bash')
   })
 
   it("Stop cancels the turn and aborts opencode's run (its running command is gone)", async () => {
@@ -99,12 +84,8 @@ describe('opencode adapter on the process runtime (TETHER_SANDBOX=off)', { timeo
     const [oldOpencode] = descendantProcesses(killed, 'opencode serve')
     expect(oldOpencode).toBeGreaterThan(0)
     process.kill(killed, 'SIGKILL')
-    const events = await h.waitFor(id, (e) => lastTurnStatus(e) === 'done' && turnEnded(e, 1) && e, 'the resumed turn to end', 180_000)
+    await expectResumedTurn(h, id, words, 180_000)
     // The dead worker's opencode died with it (setpriv --pdeathsig): none is left serving.
     await h.waitFor(id, () => !existsSync(`/proc/${oldOpencode}`), 'the old opencode to be gone')
-    // The interrupted step keeps what it streamed; the turn ran again and streamed the whole answer after it.
-    expect(answerText(events, 1)).toContain(`Echo: ${words}`)
-    expect(duplicateImmutableEvents(events)).toEqual([])
-    expect(chunkGaps(events)).toEqual([])
   })
 })
