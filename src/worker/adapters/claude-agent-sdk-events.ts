@@ -7,6 +7,7 @@
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk'
 import type { ToolName } from '../events'
 import type { ProviderMessage } from '../providers/types'
+import { resumedHistory } from './resumed-history'
 import type { TurnSink } from './types'
 
 /** Tether's tool names → the Claude Code built-in tools that do that job. */
@@ -50,33 +51,8 @@ export function claudeToolPolicy(tools: readonly ToolName[]): ClaudeToolPolicy {
   return { tools: allowed, allowedTools: allowed, disallowedTools: disallowed }
 }
 
-const HISTORY_MESSAGES = 40
-const HISTORY_CHARS = 4_000
-
-/**
- * The conversation so far as one text block, for a Claude Code session that starts without it
- * (after a worker crash, or a new worker): the agent's own earlier turns and their tool calls.
- * The prompt stays a separate, last block, so the model (and the echo test double, which reads
- * the last text block) answers the message and not the transcript. Null when there is none.
- */
-export function historyContext(history: readonly ProviderMessage[]): string | null {
-  const lines: string[] = []
-  for (const message of history.slice(-HISTORY_MESSAGES)) {
-    for (const block of message.content) {
-      const who = message.role === 'user' ? 'User' : 'You'
-      if (block.type === 'text' && block.text.trim() !== '') lines.push(`${who}: ${clip(block.text)}`)
-      else if (block.type === 'tool_use') lines.push(`You called ${block.name}: ${clip(JSON.stringify(block.input))}`)
-      else if (block.type === 'tool_result')
-        lines.push(`${block.isError ? 'The tool failed' : 'The tool returned'}: ${clip(block.content)}`)
-    }
-  }
-  if (lines.length === 0) return null
-  return `<conversation-so-far>\nThis conversation was resumed in a new process; what was said before:\n${lines.join('\n')}\n</conversation-so-far>`
-}
-
-function clip(text: string): string {
-  return text.length > HISTORY_CHARS ? `${text.slice(0, HISTORY_CHARS)}…` : text
-}
+/** What Claude Code is told of the conversation when it starts without it (resumed-history.ts). */
+export const historyContext = (history: readonly ProviderMessage[]): string | null => resumedHistory(history, 4_000)
 
 /** A tool result's content as text (a string, or text blocks joined). */
 export function toolResultText(content: unknown): string {

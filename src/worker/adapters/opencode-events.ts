@@ -11,6 +11,7 @@
  * Errors arrive as session.error (and on the assistant message's info.error) before the idle.
  */
 import type { ProviderMessage } from '../providers/types'
+import { resumedHistory } from './resumed-history'
 import type { ToolName } from '../events'
 import type { AdapterContext, TurnSink } from './types'
 
@@ -83,27 +84,8 @@ export const OPENCODE_OFFLINE_ENV: Record<string, string> = {
   OPENCODE_CLIENT: 'tether',
 }
 
-const HISTORY_MESSAGES = 40
-const HISTORY_CHARS = 2_000
-
-/** The conversation so far as one text block, for a fresh opencode session (resume, new worker). */
-export function historyPreamble(history: readonly ProviderMessage[]): string | null {
-  const lines: string[] = []
-  for (const message of history.slice(-HISTORY_MESSAGES)) {
-    const who = message.role === 'user' ? 'User' : 'You'
-    for (const block of message.content) {
-      if (block.type === 'text' && block.text.trim() !== '') lines.push(`${who}: ${clip(block.text)}`)
-      else if (block.type === 'tool_use') lines.push(`You called ${block.name}: ${clip(JSON.stringify(block.input))}`)
-      else if (block.type === 'tool_result') lines.push(`${block.isError ? 'The tool failed' : 'The tool returned'}: ${clip(block.content)}`)
-    }
-  }
-  if (lines.length === 0) return null
-  return `<conversation-so-far>\nThis conversation was resumed in a new process; what was said before:\n${lines.join('\n')}\n</conversation-so-far>`
-}
-
-function clip(text: string): string {
-  return text.length > HISTORY_CHARS ? `${text.slice(0, HISTORY_CHARS)}…` : text
-}
+/** What a fresh opencode session is told of the conversation (resumed-history.ts). */
+export const historyPreamble = (history: readonly ProviderMessage[]): string | null => resumedHistory(history, 2_000)
 
 /** An opencode bus event as it arrives (only the fields read here). */
 export interface OpencodeEvent {

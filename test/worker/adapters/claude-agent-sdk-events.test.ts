@@ -4,7 +4,7 @@
  */
 import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk'
 import { describe, expect, it } from 'vitest'
-import { ClaudeEventBridge, claudeToolPolicy, historyContext, toolResultText } from '../../../src/worker/adapters/claude-agent-sdk-events'
+import { ClaudeEventBridge, claudeToolPolicy, toolResultText } from '../../../src/worker/adapters/claude-agent-sdk-events'
 import type { TurnSink } from '../../../src/worker/adapters/types'
 
 function recorder(): { sink: TurnSink; calls: Array<[string, ...unknown[]]> } {
@@ -49,22 +49,6 @@ describe('claudeToolPolicy', () => {
 
   it('an agent with no tools gets none', () => {
     expect(claudeToolPolicy([]).tools).toEqual([])
-  })
-})
-
-describe('historyContext', () => {
-  it('is null without history and renders turns and tool calls otherwise', () => {
-    expect(historyContext([])).toBeNull()
-    const text = historyContext([
-      { role: 'user', content: [{ type: 'text', text: 'list files' }] },
-      { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'shell', input: { command: 'ls' } }] },
-      { role: 'user', content: [{ type: 'tool_result', toolUseId: 't1', content: 'a.txt', isError: false }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'there is a.txt' }] },
-    ])
-    expect(text).toContain('User: list files')
-    expect(text).toContain('You called shell: {"command":"ls"}')
-    expect(text).toContain('The tool returned: a.txt')
-    expect(text).toContain('You: there is a.txt')
   })
 })
 

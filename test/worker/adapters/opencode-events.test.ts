@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest'
 import {
   errorText,
-  historyPreamble,
   OPENCODE_DUMMY_KEY,
   OpencodeEventBridge,
   type OpencodeEvent,
@@ -74,22 +73,6 @@ describe('opencode config', () => {
 
   it('has no agent section without a system prompt (opencode keeps its own)', () => {
     expect(opencodeConfig({ ...context, system: undefined, tools: [] })).not.toHaveProperty('agent')
-  })
-})
-
-describe('history preamble', () => {
-  it('is null for a first turn and lists what was said, tool calls included', () => {
-    expect(historyPreamble([])).toBeNull()
-    const text = historyPreamble([
-      { role: 'user', content: [{ type: 'text', text: 'list files' }] },
-      { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'shell', input: { command: 'ls' } }] },
-      { role: 'user', content: [{ type: 'tool_result', toolUseId: 't1', content: 'a.txt', isError: false }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'There is a.txt' }] },
-    ])
-    expect(text).toContain('User: list files')
-    expect(text).toContain('You called shell: {"command":"ls"}')
-    expect(text).toContain('The tool returned: a.txt')
-    expect(text).toContain('You: There is a.txt')
   })
 })
 
