@@ -23,6 +23,7 @@ import { sessionWriter } from './session-writer'
 import { slowReaders } from './slow-readers'
 import { storage } from './storage'
 import { sse100, sse1000 } from './sse-fanout'
+import { sse10k } from './sse-10k'
 import { terminalOpen } from './terminal-open'
 import { tracingCost } from './tracing'
 import type { Scenario } from './types'
@@ -57,5 +58,6 @@ export const scenarios: Scenario[] = [
   claudeSdkStart,
   opencodeStart,
   gatewayNative,
+  sse10k,
   storage,
 ]
