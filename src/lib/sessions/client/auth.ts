@@ -15,7 +15,9 @@ export interface TokenInfo {
 }
 
 const ADMIN_KEY = 'tether.token.admin'
-const sessionKey = (sessionId: string) => `tether.token.session.${sessionId}`
+/** exported for the session page's boot script (session-view.ts), which reads them before any module loads */
+export const TOKEN_STORAGE_KEYS = { admin: ADMIN_KEY, sessionPrefix: 'tether.token.session.' } as const
+const sessionKey = (sessionId: string) => `${TOKEN_STORAGE_KEYS.sessionPrefix}${sessionId}`
 
 function base64UrlDecode(text: string): string {
   const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4)

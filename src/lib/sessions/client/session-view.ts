@@ -9,7 +9,7 @@
  */
 import type { AgentStateEntry, Chunk, TerminalLine, ToolCall } from '../channel-schemas'
 import { SESSIONS_MOUNT } from '../../common/session-contract'
-import { authHeaders } from './auth'
+import { authHeaders, TOKEN_STORAGE_KEYS } from './auth'
 import { deriveMessages, type Message, type RowMeta } from './derive'
 
 export interface ViewEvent {
@@ -68,7 +68,35 @@ const PREFETCH_FRESH_MS = 10_000
 const prefetched = new Map<string, { at: number; answer: Promise<ViewAnswer | undefined> }>()
 const asked = new Set<string>()
 
+/** What VIEW_BOOT_SCRIPT leaves on `window`. */
+interface BootView {
+  id: string
+  at: number
+  answer: Promise<unknown>
+}
+const BOOT_GLOBAL = '__tetherView'
+
+/**
+ * Run by the session page's HTML as it is parsed (an inline script under the page's CSP nonce), so
+ * the view is asked for before the page's JavaScript has loaded, let alone hydrated: on a loaded
+ * box that is a second or more earlier. The same request prefetchSessionView makes (the link's
+ * token, else the one remembered for the session, else the admin one; cookies go as usual); the
+ * page adopts its answer. A constant: the session id is read from the address, nothing is embedded.
+ */
+export const VIEW_BOOT_SCRIPT = `try{var p=location.pathname.split('/');if(p[1]==='sessions'&&p[2]&&!p[3]){var id=decodeURIComponent(p[2]),s=localStorage,t=new URLSearchParams(location.search).get('token')||s.getItem('${TOKEN_STORAGE_KEYS.sessionPrefix}'+id)||s.getItem('${TOKEN_STORAGE_KEYS.admin}');window.${BOOT_GLOBAL}={id:id,at:Date.now(),answer:fetch('${SESSIONS_MOUNT}/'+encodeURIComponent(id)+'/view',{headers:t?{authorization:'Bearer '+t}:{}}).then(function(r){return r.ok?r.json():undefined}).catch(function(){})}}}catch(e){}`
+
+/** Takes over the boot script's request for this session, if it made one. */
+function adoptBootView(sessionId: string): void {
+  const holder = globalThis as unknown as Record<string, BootView | undefined>
+  const boot = holder[BOOT_GLOBAL]
+  if (!boot || boot.id !== sessionId || asked.has(sessionId)) return
+  holder[BOOT_GLOBAL] = undefined
+  asked.add(sessionId)
+  prefetched.set(sessionId, { at: boot.at, answer: boot.answer.then((body) => (isViewAnswer(body) ? body : undefined)) })
+}
+
 export function prefetchSessionView(sessionId: string, token: string | undefined, origin: string): void {
+  adoptBootView(sessionId)
   if (asked.has(sessionId)) return
   asked.add(sessionId)
   const answer = fetchSessionView(sessionId, token, origin).catch(() => undefined)
@@ -77,6 +105,7 @@ export function prefetchSessionView(sessionId: string, token: string | undefined
 
 /** The prefetched view, once (undefined: none, or too old). */
 export function takePrefetchedView(sessionId: string): Promise<ViewAnswer | undefined> | undefined {
+  adoptBootView(sessionId)
   const entry = prefetched.get(sessionId)
   prefetched.delete(sessionId)
   if (!entry || Date.now() - entry.at > PREFETCH_FRESH_MS) return undefined
