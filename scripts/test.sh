@@ -38,6 +38,9 @@ if [ -f scripts/docker-engine.sh ]; then
   bash scripts/docker-engine.sh
 fi
 
+log "starting PostgreSQL for the PostgreSQL tests (Debian's postgresql, a cluster of our own on 127.0.0.1:55432)"
+bash scripts/postgres.sh
+
 log "building the production app (the conformance suite also runs through it)"
 npx vite build --logLevel warn
 
