@@ -18,6 +18,8 @@ export interface SseReaderOptions {
   onData(payload: string, receivedAt: number): void
   /** Called once the first response head arrives. */
   onConnected?(): void
+  /** Extra request headers, e.g. authorization for the app's session streams. */
+  headers?: Record<string, string>
 }
 
 export async function readSse(opts: SseReaderOptions): Promise<void> {
@@ -90,7 +92,11 @@ function readOnce(host: string, port: number, opts: SseReaderOptions, offset: st
     socket.on('connect', () => {
       socket.write(
         `GET ${opts.path}?offset=${encodeURIComponent(offset)}&live=sse HTTP/1.1\r\n` +
-          `Host: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+          `Host: ${host}:${port}\r\nAccept: text/event-stream\r\n` +
+          Object.entries(opts.headers ?? {})
+            .map(([k, v]) => `${k}: ${v}\r\n`)
+            .join('') +
+          '\r\n',
       )
     })
     socket.on('data', (buf: Buffer) => {

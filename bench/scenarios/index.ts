@@ -16,6 +16,7 @@ import { idempotentProducer } from './idempotent-producer'
 import { limitsCost } from './limits-cost'
 import { metricsCost } from './metrics-cost'
 import { multiAgentStart } from './multi-agent-start'
+import { nodeCapacity } from './node-capacity'
 import { rss } from './rss'
 import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
@@ -60,4 +61,5 @@ export const scenarios: Scenario[] = [
   gatewayNative,
   sse10k,
   storage,
+  nodeCapacity,
 ]

@@ -1,0 +1,67 @@
+/**
+ * The whole Tether app for the node-capacity benchmark (bench/scenarios/node-capacity.ts), in its
+ * own process so its CPU and RSS are its own: createTetherServer served by srvx, auth on, the
+ * built-in SQLite streams server with TETHER_DURABILITY=normal, workers off (the agents are
+ * simulated by the load generator with worker tokens), default rate limits, metrics on, as
+ * `npm start` runs it.
+ *
+ * Forked with IPC. Sends {type:'ready', origin, adminToken, pid}; answers {type:'tokens', ids}
+ * with {type:'tokens', tokens: [{worker, viewerA, viewerB}]}: tokens are issued in here because
+ * no endpoint hands out worker tokens for a session without a worker (the supervisor does it
+ * in-process, supervisor-wiring.ts). SIGTERM closes the app.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { serve } from 'srvx/node'
+import { createTetherServer } from '../src/lib/tether-server'
+import { AGENT_ID, type SessionTokens, VIEWERS } from './scenarios/node-capacity'
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-node-capacity-'))
+const app = createTetherServer({
+  dataDir,
+  durability: 'normal',
+  logger: pino({ level: 'silent' }),
+  sessions: {
+    auth: true,
+    secret: 'bench-secret-for-node-capacity-01',
+    monitorIntervalMs: 0,
+    ephemeralRemoveAfterMs: 60_000,
+    retentionDays: 1,
+    maxEventBodyBytes: 1 << 20,
+    defaultLimits: {},
+  },
+})
+await app.ready
+const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
+await server.ready()
+const address = server.node?.server?.address()
+if (!address || typeof address !== 'object') throw new Error('no address')
+const adminToken = await app.issueToken({ role: 'admin', subject: 'bench-admin', ttlSeconds: 7200 })
+process.send?.({ type: 'ready', origin: `http://127.0.0.1:${address.port}`, adminToken, pid: process.pid })
+
+process.on('message', async (msg: { type?: string; ids?: string[] }) => {
+  if (msg.type !== 'tokens' || !msg.ids) return
+  const issue = (role: 'worker' | 'viewer', sessionId: string, subject: string) =>
+    app.issueToken({ role, sessionId, subject, ttlSeconds: 7200 })
+  const tokens: SessionTokens[] = await Promise.all(
+    msg.ids.map(async (id) => ({
+      worker: await issue('worker', id, AGENT_ID),
+      viewerA: await issue('viewer', id, VIEWERS[0]),
+      viewerB: await issue('viewer', id, VIEWERS[1]),
+    })),
+  )
+  process.send?.({ type: 'tokens', tokens })
+})
+
+let stopping = false
+process.on('SIGTERM', () => {
+  if (stopping) return
+  stopping = true
+  void (async () => {
+    await server.close(true)
+    await app.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })().finally(() => process.exit(0))
+})
