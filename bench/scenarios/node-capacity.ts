@@ -198,8 +198,8 @@ export const nodeCapacity: Scenario = {
           fresh.push((JSON.parse(text) as { session: { id: string } }).session.id)
         })
         const tokens = await app.tokens(fresh)
-        fresh.forEach((id, i) => sessions.push({ id, tokens: tokens[i], chunks: 0 }))
         for (const [i, id] of fresh.entries()) {
+          sessions.push({ id, tokens: tokens[i], chunks: 0 })
           for (const token of [tokens[i].viewerA, tokens[i].viewerB]) {
             readers.push(
               readSse({
