@@ -10,7 +10,7 @@
  *     frames dropped (gaps over 2 × 16.7 ms), lag from a chunk's POST to its text in the DOM.
  * Needs a production build (`NODE_ENV=production npx vite build`) and /usr/bin/chromium.
  *
- *   tsx bench/scenarios/session-page.ts [--quick] [--compacted-only]      run alone
+ *   tsx bench/scenarios/session-page.ts [--quick] [--compacted-only | --stream-only]      run alone
  */
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
@@ -162,6 +162,8 @@ export async function measureSessionPage(
     quick?: boolean
     log?: (m: string) => void /** iterating on one part: skip the uncompacted opens and the stream */
     compactedOnly?: boolean
+    /** iterating on the stream: skip the long session and its opens */
+    streamOnly?: boolean
   } = {},
 ): Promise<SessionPageResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
@@ -175,6 +177,12 @@ export async function measureSessionPage(
   const token = await issueToken(secretFromString(secret), { role: 'admin', subject: 'bench-user' })
   const browser = await launch()
   try {
+    if (opts.streamOnly) {
+      const skipped = { cold: NOT_RUN, warm: NOT_RUN }
+      const none = { firstByteMs: Number.NaN, fullMs: Number.NaN, bytes: Number.NaN }
+      const sizes = { before: { events: Number.NaN }, after: { events: Number.NaN } }
+      return result(none, skipped, skipped, none, sizes, await measureStream(server.url, token, browser, opts.quick === true, log))
+    }
     const big = opts.quick ? { messages: 2_000, terminalLines: 20_000 } : { messages: 10_000, terminalLines: 100_000 }
     const id = await createBenchSession(server.url, token, 'long session')
     const filled = await fillSession({ origin: server.url, token, sessionId: id, ...big, log })
@@ -212,59 +220,14 @@ export async function measureSessionPage(
       const none = { dropped: Number.NaN, frames: Number.NaN, longestGap: Number.NaN, lagP50: Number.NaN, lagP99: Number.NaN }
       return result(catchUp, full, compacted, catchUpCompacted, sizes, none)
     }
-    // Streaming into a 1,000-message session.
-    const sid = await createBenchSession(server.url, token, 'streaming')
-    await fillSession({ origin: server.url, token, sessionId: sid, messages: 1_000, terminalLines: 10_000, log })
-    const ctx2 = await browser.newContext({ viewport: { width: 1366, height: 860 } })
-    await ctx2.addInitScript(NAME_SHIM)
-    await ctx2.addInitScript(installProbe)
-    await ctx2.addInitScript(() => {
-      window.__probe.target = 'm999'
-      window.__probe.watch = 'live'
-    })
-    const page2 = await ctx2.newPage()
-    await page2.goto(`${server.url}/sessions/${sid}?token=${token}`)
-    await waitInteractive(page2)
-    const chunks = opts.quick ? 300 : 1_000
-    const sent: number[] = []
-    const from = await page2.evaluate(() => performance.now())
-    const t0 = Date.now()
-    for (let i = 0; i < chunks; i++) {
-      const due = t0 + i * 10
-      const wait = due - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-      sent.push(Date.now())
-      await postEvents(server.url, token, sid, [
-        {
-          channel: 'chunk',
-          data: { messageId: 'live', role: 'assistant', author: 'agent-bench', turn: 600, seq: i, delta: ` w${i}`, done: i === chunks - 1 },
-        },
-      ])
-    }
-    const to = await page2.evaluate(() => performance.now())
-    const deadline = Date.now() + 30_000
-    let probe: ProbeState = await probeOf(page2)
-    while (probe.seen[chunks - 1] === undefined && Date.now() < deadline) {
-      await page2.waitForTimeout(100)
-      probe = await probeOf(page2)
-    }
-    const lags = sent.map((at, i) => (probe.seen[i] ?? Number.NaN) - at)
-    const missing = lags.filter((l) => Number.isNaN(l)).length
-    if (missing > 0) log(`stream: ${missing} of ${chunks} chunks never shown within 30 s after the stream ended`)
-    const frames = frameStats(probe.frames, from, to)
-    const shown = lags.filter((l) => !Number.isNaN(l))
-    const stream = {
-      dropped: frames.dropped,
-      frames: frames.count,
-      longestGap: frames.longestGap,
-      lagP50: missing ? Number.POSITIVE_INFINITY : percentile(shown, 50),
-      lagP99: missing ? Number.POSITIVE_INFINITY : percentile(shown, 99),
-    }
-    log(
-      `stream: ${stream.frames} frames, ${stream.dropped} dropped, longest gap ${stream.longestGap.toFixed(0)} ms, lag p50 ${stream.lagP50.toFixed(0)} ms p99 ${stream.lagP99.toFixed(0)} ms`,
+    return result(
+      catchUp,
+      full,
+      compacted,
+      catchUpCompacted,
+      sizes,
+      await measureStream(server.url, token, browser, opts.quick === true, log),
     )
-    await ctx2.close()
-    return result(catchUp, full, compacted, catchUpCompacted, sizes, stream)
   } catch (err) {
     log(`server output (tail):\n${server.output().slice(-3000)}`)
     throw err
@@ -272,6 +235,68 @@ export async function measureSessionPage(
     await browser.close()
     await server.dispose()
   }
+}
+
+/** Streaming into a 1,000-message session: frames dropped and chunk → DOM lag. */
+async function measureStream(
+  origin: string,
+  token: string,
+  browser: Browser,
+  quick: boolean,
+  log: (m: string) => void,
+): Promise<SessionPageResult['stream']> {
+  const sid = await createBenchSession(origin, token, 'streaming')
+  await fillSession({ origin: origin, token, sessionId: sid, messages: 1_000, terminalLines: 10_000, log })
+  const ctx2 = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+  await ctx2.addInitScript(NAME_SHIM)
+  await ctx2.addInitScript(installProbe)
+  await ctx2.addInitScript(() => {
+    window.__probe.target = 'm999'
+    window.__probe.watch = 'live'
+  })
+  const page2 = await ctx2.newPage()
+  await page2.goto(`${origin}/sessions/${sid}?token=${token}`)
+  await waitInteractive(page2)
+  const chunks = quick ? 300 : 1_000
+  const sent: number[] = []
+  const from = await page2.evaluate(() => performance.now())
+  const t0 = Date.now()
+  for (let i = 0; i < chunks; i++) {
+    const due = t0 + i * 10
+    const wait = due - Date.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    sent.push(Date.now())
+    await postEvents(origin, token, sid, [
+      {
+        channel: 'chunk',
+        data: { messageId: 'live', role: 'assistant', author: 'agent-bench', turn: 600, seq: i, delta: ` w${i}`, done: i === chunks - 1 },
+      },
+    ])
+  }
+  const to = await page2.evaluate(() => performance.now())
+  const deadline = Date.now() + 30_000
+  let probe: ProbeState = await probeOf(page2)
+  while (probe.seen[chunks - 1] === undefined && Date.now() < deadline) {
+    await page2.waitForTimeout(100)
+    probe = await probeOf(page2)
+  }
+  const lags = sent.map((at, i) => (probe.seen[i] ?? Number.NaN) - at)
+  const missing = lags.filter((l) => Number.isNaN(l)).length
+  if (missing > 0) log(`stream: ${missing} of ${chunks} chunks never shown within 30 s after the stream ended`)
+  const frames = frameStats(probe.frames, from, to)
+  const shown = lags.filter((l) => !Number.isNaN(l))
+  const stream = {
+    dropped: frames.dropped,
+    frames: frames.count,
+    longestGap: frames.longestGap,
+    lagP50: missing ? Number.POSITIVE_INFINITY : percentile(shown, 50),
+    lagP99: missing ? Number.POSITIVE_INFINITY : percentile(shown, 99),
+  }
+  log(
+    `stream: ${stream.frames} frames, ${stream.dropped} dropped, longest gap ${stream.longestGap.toFixed(0)} ms, lag p50 ${stream.lagP50.toFixed(0)} ms p99 ${stream.lagP99.toFixed(0)} ms`,
+  )
+  await ctx2.close()
+  return stream
 }
 
 type CatchUp = Awaited<ReturnType<typeof measureCatchUp>>
@@ -370,9 +395,13 @@ export const sessionPage: Scenario = {
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, 'compacted-only': { type: 'boolean', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      'compacted-only': { type: 'boolean', default: false },
+      'stream-only': { type: 'boolean', default: false },
+    },
   })
-  const r = await measureSessionPage({ quick: values.quick, compactedOnly: values['compacted-only'] })
+  const r = await measureSessionPage({ quick: values.quick, compactedOnly: values['compacted-only'], streamOnly: values['stream-only'] })
   console.log(JSON.stringify(r, null, 2))
   process.exit(0)
 }

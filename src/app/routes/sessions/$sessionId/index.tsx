@@ -1,5 +1,5 @@
-import { useMemo, useRef, useState } from 'react'
-import { Link, createFileRoute } from '@tanstack/react-router'
+import { useEffect, useMemo, useRef, useState } from 'react'
+import { Link, createFileRoute, useRouter } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
 import { Composer, MessageList } from '../../../components/Conversation'
@@ -21,6 +21,7 @@ import { TurnsContext } from '../../../components/TurnStatus'
 import { AgentsContext } from '../../../components/AgentName'
 import { AddAgentDialog } from '../../../components/AddAgentDialog'
 import { useSessionAgents } from '../../../hooks/use-session-agents'
+import { VIEW_BOOT_SCRIPT } from '../../../../lib/sessions/client/session-view'
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
   validateSearch: parseTokenSearch,
@@ -29,6 +30,36 @@ export const Route = createFileRoute('/sessions/$sessionId/')({
 })
 
 type Tab = 'chat' | 'agent' | 'terminal'
+
+/**
+ * Asks for the session's view while the HTML is parsed, before the page's modules load (see
+ * VIEW_BOOT_SCRIPT); the page adopts the answer. Under the response's CSP nonce, as the root's
+ * theme script is.
+ */
+function ViewBootScript() {
+  const nonce = useRouter().options.ssr?.nonce
+  // biome-ignore lint/security/noDangerouslySetInnerHtml: VIEW_BOOT_SCRIPT is our own constant (nothing from input), run under the page's nonce
+  return <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: VIEW_BOOT_SCRIPT }} />
+}
+
+/**
+ * True once the page has been idle after `ready`: the terminal pane (xterm, 330 KB of script to
+ * load and compile, then drawing its rows) mounts then, so it does not compete with the first
+ * paint of the conversation on a slow or busy machine.
+ */
+function useIdleAfter(ready: boolean): boolean {
+  const [idle, setIdle] = useState(false)
+  useEffect(() => {
+    if (idle || !ready) return
+    if (typeof requestIdleCallback !== 'function') {
+      const timer = setTimeout(() => setIdle(true), 0)
+      return () => clearTimeout(timer)
+    }
+    const handle = requestIdleCallback(() => setIdle(true), { timeout: 1500 })
+    return () => cancelIdleCallback(handle)
+  }, [idle, ready])
+  return idle
+}
 
 function SessionPage() {
   const { sessionId } = Route.useParams()
@@ -45,6 +76,7 @@ function SessionPage() {
   // issue #15: several agents (cards, names, @ completion, add/remove, Stop per agent)
   const several = useSessionAgents(sessionId, page, turns)
   const [tab, setTab] = useState<Tab>('chat')
+  const showTerminal = useIdleAfter(messages.length > 0 || status.caughtUp || !!status.fatal)
   const [sharing, setSharing] = useState(false)
   const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
   const shareDenied = shareRefusal(page.auth.info, !!page.auth.token)
@@ -78,6 +110,7 @@ function SessionPage() {
   const retry = () => connection?.status.retryNow()
   return (
     <div className="app app-fixed">
+      <ViewBootScript />
       <AppHeader
         right={
           <>
@@ -175,7 +208,7 @@ function SessionPage() {
                 Open full view ↗
               </Link>
             </h2>
-            <SessionTerminalPane page={page} terminal={terminal} />
+            {showTerminal ? <SessionTerminalPane page={page} terminal={terminal} /> : null}
           </section>
         </aside>
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />
