@@ -1,11 +1,13 @@
 /**
- * `tsx bench/profile-writes.ts <sequential|writers32|streams1000> [seconds] [--out dir]`
+ * `tsx bench/profile-writes.ts <sequential|writers32|streams1000> [seconds] [--out dir] [--top n]
+ *    [--server ours-normal|ref-memory|…] [--bundle other.mjs] [--no-prof]`
  *
  * CPU-profiles our bundled streams server (dist/streams, `npm run streams:build` first) under one
  * write pattern of the benchmark and prints the top functions by self time, so a change to the
  * write path can be judged by where the server's time goes rather than by noisy ops/s alone.
  * The server runs with the streams:prod node flags plus --cpu-prof; the profile is written when
- * it exits (SIGTERM → graceful close).
+ * it exits (SIGTERM → graceful close). Also printed: the server's CPU (user + sys from /proc) per
+ * append, the number to compare in A/B runs (`--no-prof` leaves the profiler's own cost out).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -14,8 +16,9 @@ import { append, createStream, createStreams, makePool } from './http'
 import { makeMessage } from './messages'
 import { now } from './stats'
 import { launches, makeDataDir, removeDataDir, startServer } from './servers'
+import { cpuSecondsOf } from './proc'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, top: { type: 'string' }, server: { type: 'string' } } })
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, top: { type: 'string' }, server: { type: 'string' }, bundle: { type: 'string' }, 'no-prof': { type: 'boolean' } } })
 const pattern = positionals[0] ?? 'sequential'
 const seconds = Number(positionals[1] ?? 5)
 const out = values.out ?? `/tmp/tether-prof-${pattern}-${Date.now()}`
@@ -23,9 +26,12 @@ mkdirSync(out, { recursive: true })
 
 const dataDir = makeDataDir()
 const kind = (values.server ?? 'ours-normal') as keyof typeof launches
-const launch = { ...launches[kind], nodeArgs: [...(launches[kind].nodeArgs ?? []), '--cpu-prof', `--cpu-prof-dir=${out}`] }
+const profFlags = values['no-prof'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`]
+// --bundle: another build of our server (e.g. the previous commit's) for back-to-back A/B runs.
+const launch = { ...launches[kind], bundle: values.bundle ?? launches[kind].bundle, nodeArgs: [...(launches[kind].nodeArgs ?? []), ...profFlags] }
 const server = await startServer(launch, { dataDir, runner: 'compiled' })
 let ops = 0
+let cpuUs = 0
 try {
   const writers = pattern === 'sequential' ? 1 : 32
   const pool = makePool(server.origin, writers)
@@ -34,6 +40,7 @@ try {
       ? await createStreams(pool, server.streamPath, 'p', 1000)
       : await createStreams(pool, server.streamPath, 'p', writers)
   const end = now() + seconds * 1000
+  const cpu0 = cpuSecondsOf(server.pid)
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
       for (let s = 0; now() < end; s++) {
@@ -44,13 +51,14 @@ try {
       }
     }),
   )
+  cpuUs = (cpuSecondsOf(server.pid) - cpu0) * 1e6
   await pool.close()
   void createStream
 } finally {
   await server.stop()
   removeDataDir(dataDir)
 }
-console.log(`${pattern}: ${ops} appends in ${seconds} s = ${Math.round(ops / seconds)} ops/s; profile in ${out}`)
+console.log(`${pattern}: ${ops} appends in ${seconds} s = ${Math.round(ops / seconds)} ops/s; profile in ${out}; server CPU (user+sys, /proc) ${(cpuUs / Math.max(ops, 1)).toFixed(1)} µs per append`)
 
 interface Node {
   id: number
@@ -58,6 +66,7 @@ interface Node {
   hitCount?: number
   children?: number[]
 }
+if (values['no-prof']) process.exit(0)
 const file = readdirSync(out).find((f) => f.endsWith('.cpuprofile'))
 if (!file) throw new Error('no profile written')
 const prof = JSON.parse(readFileSync(join(out, file), 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] }

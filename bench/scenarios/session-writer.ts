@@ -1,14 +1,18 @@
 /**
  * The session event writer (`POST /api/streams?sessionId=<id>`): validated, authorized,
  * idempotent State Protocol appends through the whole Tether app (createTetherServer served by
- * srvx in this process, auth on, real HTTP on loopback).
+ * srvx, auth on, real HTTP on loopback). The benchmark row runs the app in a child process
+ * (bench/session-writer-app.ts) like the bare server rows; `--in-process` (and the tracing
+ * scenario) run it in this process, sharing the load generator's event loop.
  *   - sequential single-event writes on one connection: ops/s and p99 latency;
  *   - 8 concurrent writers on one session, 10-event batches: events/s.
  * On `ours-normal` the app uses its built-in SQLite streams server; on `ref-memory` the
  * benchmark's reference server child process is the app's external backend (TETHER_STREAMS_URL).
  *
- *   tsx bench/scenarios/session-writer.ts [--external <streams base url>] [--quick]
+ *   tsx bench/scenarios/session-writer.ts [--external <streams base url>] [--quick] [--in-process]
+ *     [--cpu-prof <dir>]   (profile of the app process)
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +22,7 @@ import { serve } from 'srvx/node'
 import type { Pool } from 'undici'
 import { createTetherServer } from '../../src/lib/tether-server'
 import { makePool } from '../http'
+import { prodNodeArgs, repoRoot } from '../servers'
 import { now, percentile, Samples } from '../stats'
 import type { Scenario } from './types'
 
@@ -86,12 +91,52 @@ export const chunk = (messageId: string, seq: number) => ({
   data: { messageId, role: 'user', author: 'bench-user', turn: 0, seq, delta: 'x'.repeat(100) },
 })
 
+/**
+ * The app in a child process (bench/session-writer-app.ts, under tsx with the streams:prod node
+ * flags), like the bare server rows: its event loop is not shared with the load generator.
+ * `nodeArgs` adds flags (e.g. --cpu-prof).
+ */
+export async function startAppProcess(streamsUrl: string | undefined, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...prodNodeArgs(), ...nodeArgs, '--import', 'tsx', join(repoRoot, 'bench/session-writer-app.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, NODE_ENV: 'production', BENCH_STREAMS_URL: streamsUrl ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let err = ''
+  child.stderr!.on('data', (c: Buffer) => {
+    err = (err + c.toString('utf8')).slice(-4000)
+  })
+  const exited = new Promise<void>((res) => child.once('exit', () => res()))
+  const line = await new Promise<string>((res, rej) => {
+    let out = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString('utf8')
+      const nl = out.indexOf('\n')
+      if (nl >= 0) res(out.slice(0, nl))
+    })
+    void exited.then(() => rej(new Error(`session writer app exited before it was ready:\n${err}`)))
+  })
+  const ready = JSON.parse(line) as { origin: string; token: string; pid: number }
+  return {
+    ...ready,
+    async close() {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
 export async function measureSessionWriter(opts: {
   streamsUrl?: string
   quick?: boolean
   log?: (m: string) => void
+  /** Run the app in its own process (the benchmark row) instead of this one (tracing-cost needs it here). */
+  appProcess?: boolean
+  nodeArgs?: string[]
 }): Promise<SessionWriterResult> {
-  const app = await startApp(opts.streamsUrl)
+  const app = opts.appProcess ? await startAppProcess(opts.streamsUrl, opts.nodeArgs) : await startApp(opts.streamsUrl)
   const durationMs = opts.quick ? 1_000 : 3_000
   try {
     // Sequential single-event writes on one connection.
@@ -151,14 +196,26 @@ export const sessionWriter: Scenario = {
   async run({ server, kind, quick, log }) {
     // ours-normal: the app's built-in streams server; ref-memory: that server as external backend.
     const streamsUrl = kind === 'ours-normal' ? undefined : server.streamUrl('').replace(/\/$/, '')
-    const r = await measureSessionWriter({ streamsUrl, quick, log })
+    const r = await measureSessionWriter({ streamsUrl, quick, log, appProcess: true })
     return { seqOps: r.seqOps, seqP99: r.seqP99, batchEvents: r.batchEvents }
   },
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
-  const { values } = parseArgs({ options: { external: { type: 'string' }, quick: { type: 'boolean', default: false } } })
-  const r = await measureSessionWriter({ streamsUrl: values.external, quick: values.quick })
+  const { values } = parseArgs({
+    options: {
+      external: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'in-process': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+    },
+  })
+  const r = await measureSessionWriter({
+    streamsUrl: values.external,
+    quick: values.quick,
+    appProcess: !values['in-process'],
+    nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [],
+  })
   console.log(`seq ${r.seqOps.toFixed(0)} ops/s p99 ${r.seqP99.toFixed(2)} ms · 8x10 ${r.batchEvents.toFixed(0)} events/s`)
   process.exit(0)
 }

@@ -81,6 +81,9 @@ export interface StreamsServer {
 
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000
 
+/** WAL pages between automatic checkpoints on a connection that hosts streams. */
+export const WAL_AUTOCHECKPOINT_PAGES = 16_000
+
 function isOpened(db: OpenedDatabase | Database.Database): db is OpenedDatabase {
   return 'sqlite' in db && 'close' in db && 'db' in db
 }
@@ -94,6 +97,11 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     sqlite = owned.sqlite
   }
 
+  // Checkpoints run inside a commit, on this thread, and fsync: with appends spread over many
+  // streams (a page per append) they were about half of the SQLite time at the connection's
+  // 4,000-page default (specs/benchmarks.md, 2026-11-29 write path). Four times fewer of them; the
+  // WAL may reach ~64 MiB before it restarts.
+  sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
   const log = (opts.logger ?? createConsoleLogger()).child({ component: 'streams' })
   const store = new StreamStore(sqlite)
   const hub = new LiveHub(log)
