@@ -28,6 +28,7 @@ import { sse10k } from './sse-10k'
 import { terminalOpen } from './terminal-open'
 import { tracingCost } from './tracing'
 import type { Scenario } from './types'
+import { workerDensity } from './worker-density'
 import { workerStart } from './workers'
 import { workspaceSnapshot } from './workspace-snapshot'
 import { writersManyStreams } from './writers-many-streams'
@@ -62,4 +63,5 @@ export const scenarios: Scenario[] = [
   sse10k,
   storage,
   nodeCapacity,
+  workerDensity,
 ]
