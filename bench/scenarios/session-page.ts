@@ -96,8 +96,10 @@ async function waitInteractive(page: Page, timeoutMs = 300_000): Promise<OpenTim
         )
       return out.join(', ')
     })
+    // Where the main thread was blocked (start+duration, ms): what keeps "interactive" away.
+    const blocks = p.longTasks.map((t) => `${t.start.toFixed(0)}+${t.duration.toFixed(0)}`).join(' ')
     return {
-      marks,
+      marks: `${marks}; long tasks ${blocks || 'none'}`,
       firstMessage: p.firstMessageAt ?? Number.NaN,
       interactive: Math.max(p.readyAt, busyUntil),
       longest: p.longTasks.reduce((m, t) => Math.max(m, t.duration), 0),
