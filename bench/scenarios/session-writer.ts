@@ -22,6 +22,7 @@ import { serve } from 'srvx/node'
 import type { Pool } from 'undici'
 import { createTetherServer } from '../../src/lib/tether-server'
 import { makePool } from '../http'
+import { cpuSecondsOf } from '../proc'
 import { prodNodeArgs, repoRoot } from '../servers'
 import { now, percentile, Samples } from '../stats'
 import type { Scenario } from './types'
@@ -146,6 +147,9 @@ export async function measureSessionWriter(opts: {
     for (let i = 0; i < 200; i++) await post(one, writerPath, app.token, chunk('warm', i))
     const latencies = new Samples()
     let s = 0
+    // The app's own CPU per sequential write, when it runs in its own process.
+    const pid = 'pid' in app ? (app.pid as number) : undefined
+    const cpu0 = pid ? cpuSecondsOf(pid) : 0
     const start = now()
     while (now() - start < durationMs) {
       const t0 = now()
@@ -153,6 +157,7 @@ export async function measureSessionWriter(opts: {
       latencies.push(now() - t0)
     }
     const seqOps = latencies.length / ((now() - start) / 1000)
+    if (pid) opts.log?.(`app CPU per sequential write: ${(((cpuSecondsOf(pid) - cpu0) * 1e6) / latencies.length).toFixed(0)} µs`)
     const seqP99 = percentile(latencies.values(), 99)
     await one.close()
 
@@ -214,6 +219,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
     streamsUrl: values.external,
     quick: values.quick,
     appProcess: !values['in-process'],
+    log: (m) => console.error(m),
     nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [],
   })
   console.log(`seq ${r.seqOps.toFixed(0)} ops/s p99 ${r.seqP99.toFixed(2)} ms · 8x10 ${r.batchEvents.toFixed(0)} events/s`)
