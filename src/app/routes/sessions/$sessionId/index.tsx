@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { useMemo, useRef, useState } from 'react'
 import { Link, createFileRoute, useRouter } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
@@ -42,25 +42,6 @@ function ViewBootScript() {
   return <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: VIEW_BOOT_SCRIPT }} />
 }
 
-/**
- * True once the page has been idle after `ready`: the terminal pane (xterm, 330 KB of script to
- * load and compile, then drawing its rows) mounts then, so it does not compete with the first
- * paint of the conversation on a slow or busy machine.
- */
-function useIdleAfter(ready: boolean): boolean {
-  const [idle, setIdle] = useState(false)
-  useEffect(() => {
-    if (idle || !ready) return
-    if (typeof requestIdleCallback !== 'function') {
-      const timer = setTimeout(() => setIdle(true), 0)
-      return () => clearTimeout(timer)
-    }
-    const handle = requestIdleCallback(() => setIdle(true), { timeout: 1500 })
-    return () => cancelIdleCallback(handle)
-  }, [idle, ready])
-  return idle
-}
-
 function SessionPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
@@ -76,7 +57,6 @@ function SessionPage() {
   // issue #15: several agents (cards, names, @ completion, add/remove, Stop per agent)
   const several = useSessionAgents(sessionId, page, turns)
   const [tab, setTab] = useState<Tab>('chat')
-  const showTerminal = useIdleAfter(messages.length > 0 || status.caughtUp || !!status.fatal)
   const [sharing, setSharing] = useState(false)
   const share = useShareLink(sessionId, page.auth.token, urlToken, sharing)
   const shareDenied = shareRefusal(page.auth.info, !!page.auth.token)
@@ -208,7 +188,7 @@ function SessionPage() {
                 Open full view ↗
               </Link>
             </h2>
-            {showTerminal ? <SessionTerminalPane page={page} terminal={terminal} /> : null}
+            <SessionTerminalPane page={page} terminal={terminal} />
           </section>
         </aside>
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />
