@@ -70,6 +70,23 @@ async function timeToFirstHeartbeat(s: WorkerApp): Promise<number> {
   return elapsed
 }
 
+/**
+ * Waits until the pool's idle worker is warm: its process logs 'waiting for a claim' once it
+ * has started and warmed up (src/worker/main.ts). The pool counts a worker as soon as its
+ * container or process has started, so a claim right after a refill would time node's own
+ * start inside it (~300 ms under load), not the claim.
+ */
+async function waitForWarmWorker(app: WorkerApp, runtime: RuntimeKind): Promise<void> {
+  const rt = await app.supervisor.runtime(runtime)
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const idle = (await rt.list()).find((w) => w.running && w.sessionId === null)
+    if (idle && (await rt.logs(idle.id)).includes('waiting for a claim')) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`the ${runtime} warm worker never became ready for a claim`)
+}
+
 async function sampleRuntime(
   runtime: RuntimeKind,
   samples: number,
@@ -100,6 +117,7 @@ async function sampleRuntime(
     }
     for (let i = 0; i < samples + 1; i++) {
       await waitForPool(warmApp, runtime, 1)
+      await waitForWarmWorker(warmApp, runtime)
       const ms = await timeToFirstHeartbeat(warmApp)
       if (i > 0) warm.push(ms) // the first claim warms caches
       if (i > 0) log(`${runtime} warm #${i}: ${ms.toFixed(0)} ms`)

@@ -67,13 +67,15 @@ async function main(): Promise<void> {
   delete process.env.TETHER_WORKER_TOKEN
   if (!identity) {
     if (!warm) throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
-    log.info('warm: waiting for a claim on stdin')
     // Node loads its fetch implementation on first use (tens of ms): do it while idle, through
     // the server link when there is one (its first connection and the relays warm up too).
     // Bounded: a server not yet listening must not hold up reading the claim.
     await fetch(link ? `${link.origin}/api/health` : 'data:,warm', { signal: AbortSignal.timeout(2_000) })
       .then((r) => r.text())
       .catch(() => {})
+    // Logged once fully warm: from here a claim costs only its own work (bench/workers.ts waits
+    // for this line before timing a warm claim).
+    log.info('warm: waiting for a claim on stdin')
     identity = await readClaim()
     if (exitWithStdin) process.stdin.on('end', () => exit(0)).resume()
   }
