@@ -9,7 +9,7 @@
  * worker regenerates whatever did not reach the stream.
  */
 import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-streams/client'
-import { retryAfterMs } from '../lib/sessions/client/backoff'
+import { retryAfterMs } from '../lib/common/backoff'
 import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
 import type { Channel, Operation } from './events'
 import { log } from './log'

@@ -7,7 +7,7 @@
 import { sessionApiPath } from '../../lib/common/session-contract'
 import type { ModelProvider, StepEvent, StepRequest } from './types'
 import { withTurnRequestId, type TurnRequestId } from '../request-id'
-import { retryAfterMs } from '../../lib/sessions/client/backoff'
+import { retryAfterMs } from '../../lib/common/backoff'
 
 /** 429s (with Retry-After) one model call waits out before it fails. */
 const MAX_RATE_LIMIT_WAITS = 5

@@ -7,7 +7,7 @@
  * final and raised as a WriteError carrying the server's reason.
  */
 import { STREAMS_MOUNT } from '../../common/session-contract'
-import { retryAfterMs, retryDelayMs } from './backoff'
+import { retryAfterMs, retryDelayMs } from '../../common/backoff'
 import { refusalText } from './refusal-text'
 
 export interface EventInput {

@@ -10,7 +10,7 @@
  *   batches (see sse-atomic.ts), so a drop mid-response becomes a retry from the last applied
  *   offset instead of a half-applied batch.
  */
-import { retryAfterMs, retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff'
+import { retryAfterMs, retryDelayMs, type BackoffPolicy, DEFAULT_BACKOFF } from '../../common/backoff'
 import type { ConnectionStatusStore } from './connection-status'
 import { atomicSseBody } from './sse-atomic'
 
