@@ -1,6 +1,7 @@
 /**
  * `tsx bench/sqlite-commit-micro.ts [appends per commit=1] [streams=1000] [shared]`
- * `CKPT=<pages>` sets wal_autocheckpoint (0 = never).
+ * `CKPT=<pages>` sets wal_autocheckpoint (0 = never); `PAGE=<bytes>` creates the file with that
+ * page_size first (SQLite's default is 4096).
  *
  * What one group commit of appends costs in SQLite alone (no HTTP): the real schema and pragmas
  * (openDatabase, exclusive locking unless `shared`), 20,000 appends of 200 bytes to random streams
@@ -10,12 +11,19 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { openDatabase } from '../src/lib/db/connection'
 
 const k = Number(process.argv[2] ?? 1)
 const streams = Number(process.argv[3] ?? 1000)
 const exclusive = process.argv[4] !== 'shared'
 const dir = mkdtempSync(join(tmpdir(), 'tether-commit-micro-'))
+if (process.env.PAGE) {
+  const pre = new Database(join(dir, 's.db'))
+  pre.pragma(`page_size = ${Number(process.env.PAGE)}`)
+  pre.exec('CREATE TABLE page_size_probe (x); DROP TABLE page_size_probe')
+  pre.close()
+}
 const db = openDatabase({ file: join(dir, 's.db'), durability: 'normal', exclusive })
 const s = db.sqlite
 if (process.env.CKPT) s.pragma(`wal_autocheckpoint = ${process.env.CKPT}`)
@@ -49,7 +57,7 @@ for (const savepoints of [true, false]) {
   }
   const ms = performance.now() - t0
   console.log(
-    `k=${k} streams=${streams} ${exclusive ? 'exclusive' : 'shared'} ckpt=${process.env.CKPT ?? 'default'} savepoints=${savepoints}: ` +
+    `k=${k} streams=${streams} ${exclusive ? 'exclusive' : 'shared'} ckpt=${process.env.CKPT ?? 'default'} page=${s.pragma('page_size', { simple: true })} savepoints=${savepoints}: ` +
       `${((ms * 1000) / total).toFixed(1)} µs/append, ${((ms * 1000 * k) / total).toFixed(1)} µs/commit, worst commit ${worst.toFixed(1)} ms`,
   )
 }
