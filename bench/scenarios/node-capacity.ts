@@ -161,7 +161,13 @@ export const nodeCapacity: Scenario = {
     { key: 'p99', label: 'chunk delivery p99 at that N', unit: 'ms', better: 'lower', digits: 1 },
     { key: 'cpuPerSession', label: 'server CPU per session at that N', unit: '% of a core', better: 'lower', digits: 2 },
     { key: 'rssPerSession', label: 'server RSS per session (growth from idle) at that N', unit: 'KiB', better: 'lower', digits: 0 },
-    { key: 'firstMiss', label: 'first N that missed (p99 or failed writes)', unit: 'sessions', better: 'higher', digits: 0 },
+    {
+      key: 'firstMiss',
+      label: "first N that missed (p99 or failed writes; 'failed' = no step missed)",
+      unit: 'sessions',
+      better: 'higher',
+      digits: 0,
+    },
     {
       key: 'loopP99',
       label: 'load generator event-loop delay p99 at the deciding step ("no" = the load generator was a limit)',
