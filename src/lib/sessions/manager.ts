@@ -237,7 +237,7 @@ export class SessionManager {
       throw err
     }
     const fold = this.logs.peek(id)
-    if (fold) this.store.updateUsage(id, usageOf(fold))
+    if (fold) this.store.noteUsage(id, usageOf(fold))
     if (resumesSession(live.status, events)) await this.resume(id)
     return result
   }
@@ -259,7 +259,7 @@ export class SessionManager {
     }
     if (resumesSession(session.status, events)) await this.resume(id)
     const fold = offset ? await this.logs.foldAppended(id, events, offset) : null
-    if (fold) this.store.updateUsage(id, usageOf(fold))
+    if (fold) this.store.noteUsage(id, usageOf(fold))
     else await this.refresh(id)
   }
 

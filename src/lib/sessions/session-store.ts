@@ -120,6 +120,9 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   throw new CursorError('cursor is not one this server handed out')
 }
 
+/** How stale the stored activity time may get on the write path (noteUsage). */
+export const ACTIVITY_RESOLUTION_MS = 1_000
+
 export class SessionStore {
   // Prepared once: building a drizzle query costs more than running it, and these run per write.
   private readonly getById
@@ -127,6 +130,8 @@ export class SessionStore {
   private readonly setUsage
   /** Usage last written per session: an unchanged usage is not written again. */
   private readonly writtenUsage = new Map<string, string>()
+  /** What noteUsage last passed on per session: its counters and activity time. */
+  private readonly notedUsage = new Map<string, { counters: string; lastActivityAt: number | null }>()
 
   constructor(private readonly db: BetterSQLite3Database) {
     this.getById = db
@@ -266,6 +271,28 @@ export class SessionStore {
     else this.writtenUsage.delete(id)
   }
 
+  /**
+   * updateUsage for the write path, which calls it after every append: a change of only
+   * lastActivityAt by less than ACTIVITY_RESOLUTION_MS is not written. Every chunk moves the
+   * activity time, and writing it made each append two commits (the append's, then this row's).
+   * The monitor and refresh() still write exact values; idle limits are minutes, not a second.
+   */
+  noteUsage(id: string, usage: SessionUsage): void {
+    const counters = `${usage.tokensIn}|${usage.tokensOut}|${usage.costUsd}|${usage.turns}`
+    const noted = this.notedUsage.get(id)
+    if (
+      noted &&
+      noted.counters === counters &&
+      noted.lastActivityAt !== null &&
+      usage.lastActivityAt !== null &&
+      usage.lastActivityAt - noted.lastActivityAt < ACTIVITY_RESOLUTION_MS
+    ) {
+      return
+    }
+    this.notedUsage.set(id, { counters, lastActivityAt: usage.lastActivityAt })
+    this.updateUsage(id, usage)
+  }
+
   /** Moves a live session to `status`; false if it was not live (someone else ended it first). */
   transition(id: string, from: readonly SessionStatus[], status: SessionStatus, now: number, endReason?: string): SessionRecord | null {
     const ended = status === 'completed' || status === 'failed' || status === 'terminated'
@@ -292,6 +319,7 @@ export class SessionStore {
 
   remove(id: string): boolean {
     this.writtenUsage.delete(id)
+    this.notedUsage.delete(id)
     return this.db.delete(sessions).where(eq(sessions.id, id)).run().changes > 0
   }
 
