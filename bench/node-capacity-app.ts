@@ -5,7 +5,8 @@
  * simulated by the load generator with worker tokens), default rate limits, metrics on, as
  * `npm start` runs it.
  *
- * Forked with IPC. Sends {type:'ready', origin, adminToken, pid}; answers {type:'tokens', ids}
+ * Forked with IPC. Sends {type:'ready', origin, adminToken, pid}; answers {type:'loop'} with its event-loop delay
+ * since the last ask, and {type:'tokens', ids}
  * with {type:'tokens', tokens: [{worker, viewerA, viewerB}]}: tokens are issued in here because
  * no endpoint hands out worker tokens for a session without a worker (the supervisor does it
  * in-process, supervisor-wiring.ts). SIGTERM closes the app.
@@ -13,6 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import pino from 'pino'
 import { serve } from 'srvx/node'
 import { createTetherServer } from '../src/lib/tether-server'
@@ -41,7 +43,17 @@ if (!address || typeof address !== 'object') throw new Error('no address')
 const adminToken = await app.issueToken({ role: 'admin', subject: 'bench-admin', ttlSeconds: 7200 })
 process.send?.({ type: 'ready', origin: `http://127.0.0.1:${address.port}`, adminToken, pid: process.pid })
 
+// The app's own event-loop delay, read (and reset) by the scenario per step: a long stall (a WAL
+// checkpoint, a GC, a compaction pass) shows as a high max with a low p50 delivery latency.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+loopDelay.enable()
+
 process.on('message', async (msg: { type?: string; ids?: string[] }) => {
+  if (msg.type === 'loop') {
+    process.send?.({ type: 'loop', p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 })
+    loopDelay.reset()
+    return
+  }
   if (msg.type !== 'tokens' || !msg.ids) return
   const issue = (role: 'worker' | 'viewer', sessionId: string, subject: string) =>
     app.issueToken({ role, sessionId, subject, ttlSeconds: 7200 })

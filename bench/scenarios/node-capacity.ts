@@ -55,6 +55,8 @@ interface App {
   adminToken: string
   pid: number
   tokens(ids: string[]): Promise<SessionTokens[]>
+  /** The app's event-loop delay since the last call (ms). */
+  loopDelay(): Promise<{ p99: number; max: number }>
   close(): Promise<void>
 }
 
@@ -92,6 +94,11 @@ async function startApp(): Promise<App> {
       const answer = next<{ tokens: SessionTokens[] }>('tokens')
       child.send({ type: 'tokens', ids })
       return (await answer).tokens
+    },
+    async loopDelay() {
+      const answer = next<{ p99: number; max: number }>('loop')
+      child.send({ type: 'loop' })
+      return answer
     },
     async close() {
       child.kill('SIGTERM')
@@ -149,6 +156,9 @@ interface StepResult {
   rss: number
   loopP99: number
   selfCores: number
+  /** The app's own event-loop delay during the measured window (ms). */
+  appLoopP99: number
+  appLoopMax: number
 }
 
 export const nodeCapacity: Scenario = {
@@ -247,7 +257,7 @@ export const nodeCapacity: Scenario = {
         results.push(r)
         log(
           `N=${n}: chunk p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.delivered}/${r.expected} delivered, ${r.failed} writes failed${r.firstFailure ? ` (${r.firstFailure})` : ''}; ` +
-            `server ${(100 * r.serverCores).toFixed(0)}% of a core, RSS ${(r.rss / MiB).toFixed(0)} MiB; ` +
+            `server ${(100 * r.serverCores).toFixed(0)}% of a core, RSS ${(r.rss / MiB).toFixed(0)} MiB, its loop delay p99 ${r.appLoopP99.toFixed(1)} max ${r.appLoopMax.toFixed(0)} ms; ` +
             `load generator ${(100 * r.selfCores).toFixed(0)}% of a core, loop delay p99 ${r.loopP99.toFixed(1)} ms` +
             (r.loopP99 >= 20 ? ' (LOAD GENERATOR LAGGING: part of the latency is its own)' : ''),
         )
@@ -349,6 +359,7 @@ async function runStep(
       startMeasuring(t)
       loopDelay.enable()
       cpu0 = { server: cpuSecondsOf(app.pid), self: process.cpuUsage(), at: t }
+      void app.loopDelay() // resets the app's histogram: the window starts here
     }
     kinds.forEach((kind, k) => {
       while (start + counters[k] * kind.every <= t) {
@@ -366,6 +377,7 @@ async function runStep(
   const serverCores = (cpuSecondsOf(app.pid) - cpu0.server) / wall
   const self = process.cpuUsage(cpu0.self)
   loopDelay.disable()
+  const appLoop = await app.loopDelay()
   const rss = memoryOf(app.pid).rss
   const expected = 2 * chunksMeasured
   const drainEnd = now() + DRAIN_MS
@@ -390,5 +402,7 @@ async function runStep(
     rss,
     loopP99: loopDelay.percentile(99) / 1e6,
     selfCores: (self.user + self.system) / 1e6 / wall,
+    appLoopP99: appLoop.p99,
+    appLoopMax: appLoop.max,
   }
 }
