@@ -138,9 +138,6 @@ export class AgentHost {
     // resumed after its idle stop). Only stops that arrive from now on are obeyed.
     if (view.stopRequest) log.info({ agentId: o.agentId, control: view.stopRequest.id }, 'ignoring a stop request from before this run')
     this.state.publish()
-    // The first heartbeat is what the session waits for (a warm claim is "started" once it
-    // shows): send it now rather than after the producer's 10 ms linger.
-    void p.flush().catch(() => {})
     this.state.startHeartbeat(o.heartbeatMs)
     log.info({ agentId: o.agentId, epoch, model: o.run.model, restarts }, restarted ? 'agent restarted' : 'agent started')
   }
