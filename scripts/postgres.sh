@@ -73,7 +73,16 @@ if [ ! -f "$dir/PG_VERSION" ]; then
   say "creating a cluster in ${dir}"
   as_postgres "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 fi
-# A stale pid file from a killed server blocks a new one; pg_ctl checks the pid itself.
+# A server killed with its machine's session leaves postmaster.pid behind. PostgreSQL ignores one
+# whose pid is dead, but refuses to start when that pid now belongs to another process: drop it
+# unless a postgres process still owns it.
+pidfile="$dir/postmaster.pid"
+if [ -f "$pidfile" ]; then
+  oldpid="$(head -1 "$pidfile" 2>/dev/null || true)"
+  if [ -z "$oldpid" ] || [ "$(cat "/proc/${oldpid}/comm" 2>/dev/null || true)" != postgres ]; then
+    rm -f "$pidfile"
+  fi
+fi
 say "starting PostgreSQL on 127.0.0.1:${port} (data ${dir}, log ${logfile})"
 as_postgres "$bin/pg_ctl" -D "$dir" -l "$logfile" -w -t 60 \
   -o "-p ${port} -k ${sockdir} -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null \
