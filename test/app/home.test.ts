@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { createSession, newPage, terminateSession, until, setupServerAndBrowser, type TestServer } from './support'
+import { createSession, newPage, openNewSessionDialog, terminateSession, until, setupServerAndBrowser, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
@@ -28,7 +28,7 @@ describe('home page', () => {
     await page.goto(`${server.url}/?token=${encodeURIComponent(admin)}`)
     await page.getByRole('heading', { name: 'No sessions yet' }).waitFor()
 
-    await page.getByTestId('new-session').click()
+    await openNewSessionDialog(page)
     const dialog = page.getByRole('dialog', { name: 'New session' })
     await dialog.getByLabel('Title').fill('Write the release notes')
     await dialog.getByLabel('Pattern').selectOption('long-running')

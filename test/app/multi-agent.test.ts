@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { createSession, newPage, readStream, screenshot, setupServerAndBrowser, until, type TestServer } from './support'
+import { createSession, newPage, openNewSessionDialog, readStream, screenshot, setupServerAndBrowser, until, type TestServer } from './support'
 
 let server: TestServer
 let browser: Browser
@@ -337,8 +337,7 @@ describe('several agents in one session, two people', () => {
     const { context, page, errors } = await newPage(browser)
     await context.addInitScript((token) => localStorage.setItem('tether.token.admin', token), admin)
     await page.goto(server.url)
-    await page.getByTestId('new-session').click()
-    const dialog = page.locator('[data-testid="new-session-form"]')
+    const dialog = await openNewSessionDialog(page)
     await dialog.locator('#ns-title').fill('Made with agents')
     await dialog.getByTestId('ns-several-agents').click()
     expect(await dialog.locator('#ns-pattern').inputValue()).toBe('single-container')

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { accountId, setupSignInApp } from '../support/oidc-sign-in'
-import { newPage, until } from './support'
+import { newPage, openNewSessionDialog, until } from './support'
 
 const app = setupSignInApp({ env: { TETHER_QUOTA_CONCURRENT_SESSIONS: '1' } })
 
@@ -19,7 +19,7 @@ describe('quotas in the page', () => {
 
     const tryCreate = async (title: string) => {
       await page.goto(app.server.url)
-      await page.getByTestId('new-session').click()
+      await openNewSessionDialog(page)
       const dialog = page.getByRole('dialog', { name: 'New session' })
       await dialog.getByLabel('Title').fill(title)
       await dialog.getByTestId('create-session').click()

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
 import { startProductionServer, type ProductionServer } from '../support/production-server'
 import { issueToken, secretFromString, type Role } from '../../src/lib/sessions/tokens'
@@ -252,6 +252,21 @@ export async function until(page: Page, what: string, fn: () => Promise<boolean>
     await page.waitForTimeout(100)
   }
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
+}
+
+/**
+ * Opens the home page's "New session" dialog. A click that lands before the page has hydrated
+ * has no handler yet and is lost (a loaded machine hydrates late), so it clicks until it opens.
+ */
+export async function openNewSessionDialog(page: Page): Promise<Locator> {
+  const dialog = page.locator('[data-testid="new-session-form"]')
+  await until(page, 'the new-session dialog to open', async () => {
+    if (await dialog.isVisible()) return true
+    await page.getByTestId('new-session').click({ timeout: 2_000 })
+    await dialog.waitFor({ timeout: 1_000 })
+    return true
+  })
+  return dialog
 }
 
 /** The whole xterm buffer (scroll-back included), one string per row, trailing blanks trimmed. */
