@@ -11,37 +11,13 @@
  * no endpoint hands out worker tokens for a session without a worker (the supervisor does it
  * in-process, supervisor-wiring.ts). SIGTERM closes the app.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import pino from 'pino'
-import { serve } from 'srvx/node'
-import { createTetherServer } from '../src/lib/tether-server'
 import { AGENT_ID, type SessionTokens, VIEWERS } from './scenarios/node-capacity'
+import { startApp } from './scenarios/session-writer'
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-node-capacity-'))
-const app = createTetherServer({
-  dataDir,
-  durability: 'normal',
-  logger: pino({ level: 'silent' }),
-  sessions: {
-    auth: true,
-    secret: 'bench-secret-for-node-capacity-01',
-    monitorIntervalMs: 0,
-    ephemeralRemoveAfterMs: 60_000,
-    retentionDays: 1,
-    maxEventBodyBytes: 1 << 20,
-    defaultLimits: {},
-  },
-})
-await app.ready
-const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-await server.ready()
-const address = server.node?.server?.address()
-if (!address || typeof address !== 'object') throw new Error('no address')
-const adminToken = await app.issueToken({ role: 'admin', subject: 'bench-admin', ttlSeconds: 7200 })
-process.send?.({ type: 'ready', origin: `http://127.0.0.1:${address.port}`, adminToken, pid: process.pid })
+// The session-writer bench's app (built-in SQLite streams, normal durability, metrics on).
+const app = await startApp(undefined)
+process.send?.({ type: 'ready', origin: app.origin, adminToken: app.token, pid: process.pid })
 
 // The app's own event-loop delay, read (and reset) by the scenario per step: a long stall (a WAL
 // checkpoint, a GC, a compaction pass) shows as a high max with a low p50 delivery latency.
@@ -71,9 +47,5 @@ let stopping = false
 process.on('SIGTERM', () => {
   if (stopping) return
   stopping = true
-  void (async () => {
-    await server.close(true)
-    await app.close()
-    rmSync(dataDir, { recursive: true, force: true })
-  })().finally(() => process.exit(0))
+  void app.close().finally(() => process.exit(0))
 })

@@ -62,6 +62,8 @@ export async function startApp(streamsUrl: string | undefined, metrics = metrics
   return {
     origin: `http://127.0.0.1:${address.port}`,
     token,
+    /** More tokens (node-capacity's worker and viewer tokens: no endpoint hands those out). */
+    issueToken: app.issueToken,
     async close() {
       await server.close(true)
       await app.close()
