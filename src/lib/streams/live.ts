@@ -1,111 +1,60 @@
-import { encodeOffset, type Position } from './offsets'
-import { frameJsonRows } from './json-framing'
-import { sseControlEvent, sseDataEvent } from './sse'
-import { currentInterval } from './cursor'
+import type { Position } from './offsets'
+import { LiveEvent } from './live-event'
+import { StreamFanout, type LiveSubscriber } from './fanout'
 import type { Logger } from '../common/logger'
 
-export type SsePayloadKind = 'text' | 'json' | 'base64'
+export { LiveEvent, type SsePayloadKind } from './live-event'
+export type { LiveSubscriber } from './fanout'
 
-/**
- * What one committed batch did to one stream. Appends in the same group commit are merged, so
- * a reader gets one data frame per batch and `upToDate` in its control event is exact.
- */
-export class LiveEvent {
-  readonly rows: Buffer[] = []
-  closed = false
-  deleted = false
-  private frames = new Map<SsePayloadKind, Buffer>()
-  private control: Buffer | undefined
-  private controlInterval = -1
-  private full: Buffer | undefined
-  private fullInterval = -1
-  private fullKind: SsePayloadKind | undefined
-
-  constructor(
-    readonly streamId: number,
-    /** Tail before the batch. */
-    readonly prev: Position,
-    /** Tail after the batch. */
-    public tail: Position,
-  ) {}
-
-  get tailOffset(): string {
-    return encodeOffset(this.tail)
-  }
-
-  /** The SSE data frame for this batch, encoded once and shared by every reader. */
-  dataFrame(kind: SsePayloadKind): Buffer | null {
-    if (this.rows.length === 0) return null
-    let frame = this.frames.get(kind)
-    if (!frame) {
-      const payload =
-        kind === 'json'
-          ? frameJsonRows(this.rows)
-          : kind === 'base64'
-            ? Buffer.from(Buffer.concat(this.rows).toString('base64'))
-            : Buffer.concat(this.rows)
-      frame = sseDataEvent(payload)
-      this.frames.set(kind, frame)
-    }
-    return frame
-  }
-
-  /** Data frame followed by the shared control frame: one buffer, one write per reader. */
-  sharedFrame(kind: SsePayloadKind, nowMs: number = Date.now()): Buffer {
-    const control = this.sharedControl(nowMs)
-    if (this.fullInterval !== control.interval || this.fullKind !== kind || !this.full) {
-      const data = this.dataFrame(kind)
-      this.full = data ? Buffer.concat([data, control.frame]) : control.frame
-      this.fullInterval = control.interval
-      this.fullKind = kind
-    }
-    return this.full
-  }
-
-  /** The control frame with the current interval as cursor (shared by readers without a newer cursor). */
-  sharedControl(nowMs: number = Date.now()): { frame: Buffer; interval: number } {
-    const interval = currentInterval(nowMs)
-    if (!this.control || this.controlInterval !== interval) {
-      this.control = sseControlEvent(
-        this.closed
-          ? { streamNextOffset: this.tailOffset, streamClosed: true }
-          : { streamNextOffset: this.tailOffset, streamCursor: String(interval), upToDate: true },
-      )
-      this.controlInterval = interval
-    }
-    return { frame: this.control, interval }
-  }
+export interface LiveHubOptions {
+  /**
+   * Subscribers handed a batch per event-loop turn, over all streams. Each is about one socket
+   * write (5-10 µs on this box), so 256 keep a turn to a few ms: appends, acknowledgements and
+   * new readers get the loop between slices instead of waiting for 10,000 writes.
+   */
+  sliceSize?: number
 }
 
-export type LiveSubscriber = (event: LiveEvent) => void
+export const DEFAULT_FANOUT_SLICE = 256
 
 /**
- * In-process notifier: one subscriber set per stream id. Writers stage events while their
- * transaction runs; `publish` delivers them after the commit.
+ * In-process notifier: one fan-out per stream id (fanout.ts). Writers stage events while their
+ * transaction runs; `publish` queues them after the commit, and the fan-out hands them to the
+ * subscribers a slice per turn, merging the batches a subscriber fell behind on into one event.
  */
 export class LiveHub {
-  constructor(private readonly log: Logger) {}
+  private readonly sliceSize: number
+  constructor(
+    private readonly log: Logger,
+    opts: LiveHubOptions = {},
+  ) {
+    this.sliceSize = Math.max(1, opts.sliceSize ?? DEFAULT_FANOUT_SLICE)
+  }
 
-  private subscribers = new Map<number, Set<LiveSubscriber>>()
+  private fanouts = new Map<number, StreamFanout>()
   private staged = new Map<number, LiveEvent>()
+  /** Fan-outs with batches still to hand out, served round-robin. */
+  private active = new Set<StreamFanout>()
+  private deliveryScheduled = false
+  private readonly onError = (err: unknown) => this.log.error({ err }, 'live subscriber failed')
 
   subscribe(streamId: number, fn: LiveSubscriber): () => void {
-    let set = this.subscribers.get(streamId)
-    if (!set) {
-      set = new Set()
-      this.subscribers.set(streamId, set)
+    let fanout = this.fanouts.get(streamId)
+    if (!fanout) {
+      fanout = new StreamFanout(streamId, this.onError)
+      this.fanouts.set(streamId, fanout)
     }
-    set.add(fn)
+    const sub = fanout.add(fn)
+    const owner = fanout
     return () => {
-      const s = this.subscribers.get(streamId)
-      if (!s) return
-      s.delete(fn)
-      if (s.size === 0) this.subscribers.delete(streamId)
+      owner.subs.delete(sub)
+      // A fan-out mid-delivery is dropped when its sweep ends (deliver) instead.
+      if (owner.subs.size === 0 && !owner.busy && this.fanouts.get(streamId) === owner) this.fanouts.delete(streamId)
     }
   }
 
   hasSubscribers(streamId: number): boolean {
-    return this.subscribers.has(streamId)
+    return (this.fanouts.get(streamId)?.subs.size ?? 0) > 0
   }
 
   /** Records (part of) a committed change; call from an after-commit hook. */
@@ -121,53 +70,60 @@ export class LiveHub {
     if (change.deleted) ev.deleted = true
   }
 
-  /** Committed batches waiting for delivery, oldest first. */
-  private ready: Array<Map<number, LiveEvent>> = []
-  private deliveryScheduled = false
-
   /**
-   * Hands the staged events to their subscribers on the next turn of the event loop, not now:
+   * Queues the staged events for delivery from the next turn of the event loop, not now:
    * publish runs right after the commit, before the writers' promises continue, so delivering
    * here would make every acknowledgement wait for the fan-out to every reader (one socket
-   * write each). Batches keep their commit order.
+   * write each). Batches keep their commit order per stream.
    */
   publish(): void {
     if (this.staged.size === 0) return
-    this.ready.push(this.staged)
+    for (const ev of this.staged.values()) {
+      const fanout = this.fanouts.get(ev.streamId)
+      // No subscriber now: a reader joining later reads this batch from SQLite first.
+      if (!fanout || fanout.subs.size === 0) continue
+      fanout.push(ev)
+      this.active.add(fanout)
+    }
     this.staged = new Map()
-    if (this.deliveryScheduled) return
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.deliveryScheduled || this.active.size === 0) return
     this.deliveryScheduled = true
     setImmediate(() => this.deliver())
   }
 
-  /** Delivers every committed batch to its streams' subscribers, in commit order. */
+  /** Hands out one slice: up to sliceSize subscribers over the active streams, then yields the loop. */
   deliver(): void {
     this.deliveryScheduled = false
-    const batches = this.ready
-    this.ready = []
-    for (const events of batches) {
-      for (const ev of events.values()) {
-        const set = this.subscribers.get(ev.streamId)
-        if (!set) continue
-        for (const fn of [...set]) {
-          try {
-            fn(ev)
-          } catch (err) {
-            this.log.error({ err }, 'live subscriber failed')
-          }
-        }
+    let budget = this.sliceSize
+    for (const fanout of this.active) {
+      const { used, more } = fanout.step(budget)
+      budget -= used
+      if (!more) {
+        this.active.delete(fanout)
+        if (fanout.subs.size === 0 && this.fanouts.get(fanout.streamId) === fanout) this.fanouts.delete(fanout.streamId)
+      } else {
+        // Round-robin: a stream with 10,000 readers does not hold back the next stream's few.
+        this.active.delete(fanout)
+        this.active.add(fanout)
       }
+      if (budget <= 0) break
     }
+    this.schedule()
   }
 
   /** Wakes every subscriber of every stream with a synthetic deletion (server shutdown). */
   closeAll(): void {
-    this.ready = []
-    for (const [id, set] of this.subscribers) {
+    this.active.clear()
+    for (const [id, fanout] of this.fanouts) {
+      fanout.clear()
       const ev = new LiveEvent(id, { seq: 0, pos: 0 }, { seq: 0, pos: 0 })
       ev.deleted = true
-      for (const fn of [...set]) fn(ev)
+      for (const sub of [...fanout.subs]) sub.fn(ev)
     }
-    this.subscribers.clear()
+    this.fanouts.clear()
   }
 }
