@@ -13,15 +13,13 @@ import { socketSink } from './sse-sink'
 import type { SseLimits, SseStats } from './sse-limits'
 import { EMPTY_JSON_ARRAY } from './json-framing'
 import { needsBase64 } from './sse'
-import { isExpired, type AppendSpec, type StreamWriter } from './stream-writer'
-import type { StreamMeta, StreamStore } from './stream-store'
+import { isExpired, type AppendSpec } from './write-specs'
+import type { StreamMeta } from './stream-store'
+import type { StreamEngine } from './engine'
 import type { LiveHub } from './live'
-import type { WriteQueue } from './write-queue'
 
 export interface HandlerContext {
-  store: StreamStore
-  writer: StreamWriter
-  queue: WriteQueue
+  engine: StreamEngine
   hub: LiveHub
   /** Mount prefixes, first one canonical; a request is served under whichever it arrived on. */
   basePaths: string[]
@@ -49,7 +47,7 @@ const PRODUCER_REORDER_WINDOW = 64
 
 /** The framework-free protocol handler: web Request in, web Response out. */
 export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Response> {
-  const { store, writer, queue, hub } = ctx
+  const { engine, hub } = ctx
 
   function reply(status: number, headers: Headers = {}, body: BodyInit | null = null): Response {
     return new ctx.Response(status === 204 || status === 304 ? null : body, { status, headers: { ...BASE_HEADERS, ...headers } })
@@ -73,13 +71,15 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     }
     ctx.liveReaders.delete(id)
     // The TTL window restarts when the last live reader leaves (a read lasted until now).
-    const meta = store.getById(id)
-    if (meta && meta.ttlSeconds !== null) void queue.enqueue(() => writer.touch(meta, Date.now())).catch(() => {})
+    void (async () => {
+      const meta = await engine.getById(id)
+      if (meta && meta.ttlSeconds !== null) await engine.touch(meta, Date.now())
+    })().catch(() => {})
   }
 
   /** A live, readable stream or 404/410. */
-  function readable(path: string, now: number): StreamMeta {
-    const meta = store.get(path)
+  async function readable(path: string, now: number): Promise<StreamMeta> {
+    const meta = await engine.get(path)
     if (!meta) throw notFound()
     if (meta.softDeleted) throw gone()
     if (isExpired(meta, now) && readerCount(meta.id) === 0) throw meta.refCount > 0 ? gone() : notFound()
@@ -91,7 +91,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     if (meta.ttlSeconds === null) return
     const slack = Math.min(60_000, (meta.ttlSeconds * 1000) / 20)
     if (now - meta.lastAccessAt < slack) return
-    void queue.enqueue(() => writer.touch(meta, now)).catch(() => {})
+    void engine.touch(meta, now).catch(() => {})
   }
 
   // Decoded stream paths by raw request path: a hot stream's path is validated and
@@ -133,13 +133,13 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
         case 'GET':
           return await handleGet(req, new URL(req.url), path)
         case 'HEAD':
-          return handleHead(path)
+          return await handleHead(path)
         case 'PUT':
           return await handlePut(req, new URL(req.url), path)
         case 'POST':
           return await handlePost(req, path)
         case 'DELETE':
-          await queue.enqueue(() => writer.delete(path, Date.now()))
+          await engine.delete(path, Date.now())
           return reply(204)
         default:
           return errorReply(
@@ -154,8 +154,8 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     }
   }
 
-  function handleHead(path: string): Response {
-    const meta = readable(path, Date.now())
+  async function handleHead(path: string): Promise<Response> {
+    const meta = await readable(path, Date.now())
     const tail = encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos })
     const headers: Headers = {
       'content-type': meta.contentType,
@@ -182,7 +182,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const cursorParam = url.searchParams.get('cursor')
 
     const now = Date.now()
-    let meta = readable(path, now)
+    let meta = await readable(path, now)
     touchOnRead(meta, now)
     const tail: Position = { seq: meta.tailSeq, pos: meta.tailPos }
     const start: Position = offset.kind === 'start' ? START_POSITION : offset.kind === 'now' ? tail : offset.at
@@ -214,7 +214,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       }
       if (meta.closed) return reply(204, tailHeaders(meta))
       await waitForChange(meta.id, ctx.longPollTimeoutMs, req.signal)
-      const after = store.getById(meta.id)
+      const after = await engine.getById(meta.id)
       if (!after || after.softDeleted) throw notFound()
       if (after.tailSeq === start.seq) return reply(204, tailHeaders(after))
       meta = after
@@ -222,8 +222,8 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     return catchUp(req, meta, start, live === 'long-poll' ? responseCursor(cursorParam) : null)
   }
 
-  function catchUp(req: Request, meta: StreamMeta, start: Position, cursor: string | null): Response {
-    const end = store.readBoundary(meta, start, ctx.maxReadBytes)
+  async function catchUp(req: Request, meta: StreamMeta, start: Position, cursor: string | null): Promise<Response> {
+    const end = await engine.readBoundary(meta, start, ctx.maxReadBytes)
     const upToDate = end.seq === meta.tailSeq
     const closed = Boolean(meta.closed) && upToDate
     const endToken = encodeOffset(end)
@@ -239,7 +239,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     if (closed) headers[H.closed] = 'true'
     if (cursor !== null) headers[H.cursor] = cursor
     if (req.headers.get('if-none-match') === etag) return reply(304, headers)
-    return reply(200, headers, buildBody(store, meta, start, end) as BodyInit)
+    return reply(200, headers, (await buildBody(engine, meta, start, end)) as BodyInit)
   }
 
   function waitForChange(streamId: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
@@ -272,7 +272,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     }
     const direct = res ? socketSink(res) : undefined
     const session = new SseSession({
-      store,
+      store: engine,
       hub,
       streamId: meta.id,
       kind,
@@ -303,7 +303,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const contentType = mediaTypeEssence(rawType) ? rawType!.trim() : null
     const body = await readBody(req, ctx.maxBodyBytes)
     const closed = parseClosed(h)
-    const result = await queue.enqueue(() => writer.create({ path, contentType, ttlSeconds, expiresAtMs, closed, body, fork }, Date.now()))
+    const result = await engine.create({ path, contentType, ttlSeconds, expiresAtMs, closed, body, fork }, Date.now())
     const meta = result.meta
     const headers: Headers = {
       'content-type': meta.contentType,
@@ -324,7 +324,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       if (!mediaTypeEssence(rawType)) throw badRequest('INVALID_CONTENT_TYPE', 'Content-Type is not a media type')
     }
     const spec = { path, contentType: rawType, body, close, streamSeq, producer }
-    const result = producer ? await appendInProducerOrder(spec, producer) : await queue.enqueue(() => writer.append(spec, Date.now()))
+    const result = producer ? await appendInProducerOrder(spec, producer) : await engine.append(spec, Date.now())
     return reply(result.status, result.headers)
   }
 
@@ -338,7 +338,7 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const deadline = Date.now() + PRODUCER_REORDER_WAIT_MS
     for (;;) {
       try {
-        const result = await queue.enqueue(() => writer.append(spec, Date.now()))
+        const result = await engine.append(spec, Date.now())
         wakeProducerWaiters(key)
         return result
       } catch (err) {

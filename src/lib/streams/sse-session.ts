@@ -3,12 +3,12 @@ import { currentInterval, responseCursor } from './cursor'
 import { sseControlEvent, sseDataEvent } from './sse'
 import { readPayload } from './read-body'
 import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
-import type { StreamStore } from './stream-store'
+import type { MaybePromise, StreamReads } from './engine'
 import type { SseLimits, SseReaderState, SseStats } from './sse-limits'
 import type { DirectSink } from './sse-sink'
 
 export interface SseOptions {
-  store: StreamStore
+  store: StreamReads
   hub: LiveHub
   streamId: number
   kind: SsePayloadKind
@@ -63,6 +63,9 @@ export class SseSession implements SseReaderState {
   private lastWrite = Date.now()
   /** A cursor past the current interval (client echoed a fresh one), or null for the shared one. */
   private ownCursor: number | null = null
+  /** A catch-up is running (its reads may be asynchronous); `again`: a batch came meanwhile. */
+  private pumping = false
+  private again = false
 
   constructor(private readonly o: SseOptions) {
     this.position = o.start
@@ -133,7 +136,10 @@ export class SseSession implements SseReaderState {
     if (this.directReady) this.resumeOnDrain()
     if (this.stalledSince !== null) return
     this.stalledSince = Date.now()
-    this.stalledAtTail = this.o.store.getById(this.o.streamId)?.tailPos ?? this.position.pos
+    this.stalledAtTail = this.position.pos
+    this.whenRead(this.o.store.getById(this.o.streamId), (meta) => {
+      if (meta) this.stalledAtTail = Math.max(this.stalledAtTail, meta.tailPos)
+    })
     this.leaveHub()
     this.live = false
     const every = Math.max(50, Math.min(1_000, Math.floor(this.o.limits.slowGraceMs / 4)))
@@ -154,12 +160,15 @@ export class SseSession implements SseReaderState {
     }
     // Bytes appended while it took nothing: a reader catching up from far behind fills its
     // buffer too, but drains it again, and each drain restarts both clocks.
-    const meta = this.safely(() => this.o.store.getById(this.o.streamId))
-    const lag = meta ? meta.tailPos - this.stalledAtTail : 0
-    if (Date.now() - this.stalledSince >= this.o.limits.slowGraceMs || lag > this.o.limits.maxLagBytes) {
-      this.o.stats.cutOffs++
-      this.finish()
-    }
+    const stalledSince = this.stalledSince
+    this.whenRead(this.o.store.getById(this.o.streamId), (meta) => {
+      if (this.done || this.stalledSince !== stalledSince) return
+      const lag = meta ? meta.tailPos - this.stalledAtTail : 0
+      if (Date.now() - stalledSince >= this.o.limits.slowGraceMs || lag > this.o.limits.maxLagBytes) {
+        this.o.stats.cutOffs++
+        this.finish()
+      }
+    })
   }
 
   private resumeOnDrain(): void {
@@ -180,18 +189,23 @@ export class SseSession implements SseReaderState {
     this.unsubscribe = undefined
   }
 
-  /** Runs a store read from a timer or socket event; a failure (store closed) ends the response. */
-  private safely<T>(fn: () => T): T | undefined {
-    try {
-      return fn()
-    } catch {
-      this.finish()
-      return undefined
+  /**
+   * Runs `then` on a store read's value: at once for the SQLite engine (the value is already
+   * there), after the query for PostgreSQL. A failed read (store closed) ends the response.
+   */
+  private whenRead<T>(value: MaybePromise<T>, then: (v: T) => void): void {
+    if (!(value instanceof Promise)) {
+      then(value)
+      return
     }
+    value.then(then, () => {
+      this.finish()
+      this.pumping = false
+    })
   }
 
   private resume(): void {
-    this.safely(() => this.catchUp())
+    this.catchUp()
   }
 
   private write(chunk: Uint8Array): void {
@@ -218,53 +232,69 @@ export class SseSession implements SseReaderState {
   }
 
   /**
-   * Sends stored data from `position` while the reader has room; at the tail it joins the live
-   * fan-out. Joining happens in the same turn as the last read, so no commit falls in between
-   * (one delivered later that this read already covered is recognised by its `prev`).
+   * Sends stored data from `position` while the reader has room; at the tail it goes live.
+   * The reader joins the live fan-out before each read, so a batch committed while a read is
+   * in flight (PostgreSQL reads are asynchronous) is not missed: it marks `again` and the
+   * catch-up runs once more; one the read already covered is recognised by its `prev`. One
+   * catch-up runs at a time. With SQLite's synchronous reads the whole catch-up runs in this
+   * turn, as the frames must: the first one goes out through the web stream with the head.
    */
   private catchUp(): void {
     this.live = false
-    while (!this.done && this.hasRoom()) {
-      const meta = this.o.store.getById(this.o.streamId)
-      if (!meta || meta.softDeleted) {
-        this.finish()
-        return
-      }
-      if (this.position.seq < meta.tailSeq) {
-        const end = this.o.store.readBoundary(meta, this.position, this.o.chunkBytes)
-        const payload = readPayload(this.o.store, meta, this.position, end)
-        const upToDate = end.seq === meta.tailSeq
-        const closed = Boolean(meta.closed) && upToDate
-        this.write(
-          Buffer.concat([
-            sseDataEvent(this.o.kind === 'base64' ? Buffer.from(payload.toString('base64')) : payload),
-            this.control(end, upToDate, closed),
-          ]),
-        )
-        this.sentControl = true
-        this.position = end
-        if (closed) {
-          this.finish()
-          return
-        }
-        if (upToDate) {
-          this.goLive()
-          return
-        }
-        continue
-      }
-      const closed = Boolean(meta.closed)
-      if (!this.sentControl || closed) {
-        this.write(this.control(this.position, true, closed))
-        this.sentControl = true
-        if (closed) {
-          this.finish()
-          return
-        }
-      }
-      this.goLive()
+    if (this.pumping) {
+      this.again = true
       return
     }
+    this.pumping = true
+    this.again = false
+    this.catchUpStep()
+  }
+
+  /** The catch-up ended (live, finished or out of room); run it again if something came meanwhile. */
+  private pumped(): void {
+    this.pumping = false
+    if (this.again && !this.done && !this.live) this.catchUp()
+  }
+
+  private catchUpStep(): void {
+    if (this.done || !this.hasRoom()) return this.pumped()
+    this.joinHub()
+    this.whenRead(this.o.store.getById(this.o.streamId), (meta) => {
+      if (this.done) return this.pumped()
+      if (!meta || meta.softDeleted) {
+        this.finish()
+        return this.pumped()
+      }
+      if (this.position.seq >= meta.tailSeq) {
+        const closed = Boolean(meta.closed)
+        if (!this.sentControl || closed) {
+          this.write(this.control(this.position, true, closed))
+          this.sentControl = true
+        }
+        if (closed) this.finish()
+        else this.goLive()
+        return this.pumped()
+      }
+      this.whenRead(this.o.store.readBoundary(meta, this.position, this.o.chunkBytes), (end) => {
+        this.whenRead(readPayload(this.o.store, meta, this.position, end), (payload) => {
+          if (this.done) return this.pumped()
+          const upToDate = end.seq === meta.tailSeq
+          const closed = Boolean(meta.closed) && upToDate
+          this.write(
+            Buffer.concat([
+              sseDataEvent(this.o.kind === 'base64' ? Buffer.from(payload.toString('base64')) : payload),
+              this.control(end, upToDate, closed),
+            ]),
+          )
+          this.sentControl = true
+          this.position = end
+          if (closed) this.finish()
+          else if (upToDate) this.goLive()
+          else return this.catchUpStep()
+          this.pumped()
+        })
+      })
+    })
   }
 
   private goLive(): void {
@@ -279,9 +309,10 @@ export class SseSession implements SseReaderState {
       return
     }
     if (!this.live || ev.prev.seq !== this.position.seq || !this.hasRoom()) {
-      // Behind (or already past this batch): resume from SQLite if there is room; a full
-      // reader has left the hub in hasRoom() and resumes when it drains.
-      this.live = false
+      // Already past this batch: nothing to do. Behind, or a catch-up in flight: resume from
+      // the store if there is room; a full reader has left the hub in hasRoom() and resumes
+      // when it drains.
+      if (this.live && ev.tail.seq <= this.position.seq) return
       if (this.stalledSince === null) this.catchUp()
       return
     }

@@ -1,12 +1,9 @@
 import type Database from 'better-sqlite3'
 import { openDatabase, type Durability, type OpenedDatabase } from '../db/connection'
-import { startExpirySweeper, type ExpirySweeper } from './expiry'
 import { createConsoleLogger, type Logger } from '../common/logger'
 import type { ReservedRouter, StreamAccess, StreamCommitObserver, StreamLifecycleListener } from './seams'
-import { StreamStore } from './stream-store'
-import { WriteQueue } from './write-queue'
 import { LiveHub } from './live'
-import { StreamWriter } from './stream-writer'
+import { createSqliteEngine } from './sqlite-engine'
 import { isExpired } from './write-specs'
 import { createHandler } from './handler'
 import { normaliseBasePath } from './paths'
@@ -103,29 +100,22 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   // WAL may reach ~64 MiB before it restarts.
   sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
   const log = (opts.logger ?? createConsoleLogger()).child({ component: 'streams' })
-  const store = new StreamStore(sqlite)
   const hub = new LiveHub(log)
-  const queue = new WriteQueue(
-    sqlite,
-    log,
-    (ops) => {
-      hub.publish()
-      for (const l of listeners) l.onBatchCommitted?.(ops)
-    },
-    () => store.forgetAll(),
-  )
   const listeners = new Set<StreamLifecycleListener & StreamCommitObserver>(opts.listeners ?? [])
   const liveReaders = new Map<number, number>()
   const sseStats = new SseStats()
-  const writer = new StreamWriter(sqlite, store, queue, hub, listeners, {
+  const engine = createSqliteEngine({
+    sqlite,
+    hub,
+    listeners,
     defaultRetentionMs: opts.defaultRetentionMs === undefined ? DEFAULT_RETENTION_MS : opts.defaultRetentionMs,
     hasLiveReaders: (id) => (liveReaders.get(id) ?? 0) > 0,
+    sweepIntervalMs: opts.sweepIntervalMs ?? 30_000,
     log,
   })
+  const { store, queue } = engine
   const ctx = {
-    store,
-    writer,
-    queue,
+    engine,
     hub,
     basePaths: [opts.basePath, ...(opts.aliasBasePaths ?? [])].map(normaliseBasePath),
     longPollTimeoutMs: opts.longPollTimeoutMs ?? 30_000,
@@ -142,24 +132,6 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   }
   const handle = createHandler(ctx)
 
-  const sweeper: ExpirySweeper = startExpirySweeper({
-    sqlite,
-    intervalMs: opts.sweepIntervalMs === 0 ? 2 ** 31 - 1 : (opts.sweepIntervalMs ?? 30_000),
-    runWrite: (fn) => queue.enqueue(fn),
-    log,
-    expire: (ids, now) =>
-      queue.enqueue(() => {
-        let n = 0
-        for (const id of ids) {
-          const meta = store.getById(id)
-          if (!meta || meta.softDeleted || !isExpired(meta, now) || (liveReaders.get(id) ?? 0) > 0) continue
-          writer.expire(meta)
-          n++
-        }
-        return n
-      }),
-  })
-
   const access: StreamAccess = {
     describe(path) {
       const meta = store.get(path)
@@ -174,9 +146,7 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
       return store.listLivePaths(Date.now())
     },
     async append(path, body, contentType) {
-      const result = await queue.enqueue(() =>
-        writer.append({ path, contentType, body, close: false, streamSeq: null, producer: null }, Date.now()),
-      )
+      const result = await engine.append({ path, contentType, body, close: false, streamSeq: null, producer: null }, Date.now())
       return { tailOffset: encodeOffset({ seq: result.meta.tailSeq, pos: result.meta.tailPos }) }
     },
   }
@@ -194,14 +164,13 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
     setReserved(router) {
       ctx.reserved = router
     },
-    sweepExpired: () => sweeper.sweep(),
+    sweepExpired: () => engine.sweepExpired(),
     sseStats: () => sseStats.snapshot(),
     close() {
       if (closed) return
       closed = true
-      sweeper.stop()
       ctx.reserved?.close()
-      queue.close()
+      void engine.close()
       hub.closeAll()
       sseStats.shutdownAll()
       owned?.close()

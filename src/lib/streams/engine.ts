@@ -1,0 +1,38 @@
+/**
+ * The storage engine under the protocol handler: where stream metadata and messages live and
+ * how writes commit. Two engines implement it: SQLite (sqlite-engine.ts, the embedded default,
+ * whose reads answer synchronously) and PostgreSQL (pg/pg-engine.ts, for several nodes on one
+ * database). The handler, SSE sessions and body builders `await` every call, so the protocol
+ * logic is written once for both.
+ *
+ * Every write resolves only after its transaction committed (the durability promise), and
+ * stages its live event in the LiveHub before resolving.
+ */
+import type { Position } from './offsets'
+import type { StreamMeta } from './stream-store'
+import type { AppendSpec, CreateSpec, WriteResult } from './write-specs'
+
+/** A value now (SQLite) or later (PostgreSQL); callers always `await` it. */
+export type MaybePromise<T> = T | Promise<T>
+
+export interface StreamReads {
+  /** The stream's metadata (including soft-deleted and expired rows), or undefined. */
+  get(path: string): MaybePromise<StreamMeta | undefined>
+  getById(id: number): MaybePromise<StreamMeta | undefined>
+  /** End of a bounded read from `from`: the tail if within `maxBytes`, else the last append boundary in budget. */
+  readBoundary(meta: StreamMeta, from: Position, maxBytes: number): MaybePromise<Position>
+  /** Stored bytes of appends afterSeq < seq <= throughSeq, one buffer per fork segment (JSON rows comma-joined). */
+  readConcat(meta: StreamMeta, afterSeq: number, throughSeq: number): MaybePromise<Buffer[]>
+  listLivePaths(now: number): MaybePromise<string[]>
+}
+
+export interface StreamEngine extends StreamReads {
+  create(spec: CreateSpec, now: number): Promise<WriteResult>
+  append(spec: AppendSpec, now: number): Promise<WriteResult>
+  delete(path: string, now: number): Promise<void>
+  /** Sliding-TTL renewal (reads, the last live reader leaving). */
+  touch(meta: StreamMeta, now: number): Promise<void>
+  /** One expiry pass: expire due streams (unless a live reader holds them) and purge deleted rows. */
+  sweepExpired(now?: number): Promise<{ expired: number; purgedRows: number }>
+  close(): Promise<void>
+}

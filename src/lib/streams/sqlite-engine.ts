@@ -1,0 +1,84 @@
+/**
+ * The SQLite engine (the embedded default): reads come from StreamStore synchronously, writes
+ * run in the WriteQueue's group commit through StreamWriter, expiry in the background sweeper.
+ */
+import type Database from 'better-sqlite3'
+import type { Logger } from '../common/logger'
+import type { StreamEngine } from './engine'
+import { startExpirySweeper } from './expiry'
+import type { LiveHub } from './live'
+import type { StreamCommitObserver, StreamLifecycleListener } from './seams'
+import { StreamStore } from './stream-store'
+import { StreamWriter } from './stream-writer'
+import { WriteQueue } from './write-queue'
+import { isExpired } from './write-specs'
+
+export interface SqliteEngineOptions {
+  sqlite: Database.Database
+  hub: LiveHub
+  listeners: Set<StreamLifecycleListener & StreamCommitObserver>
+  defaultRetentionMs: number | null
+  hasLiveReaders: (id: number) => boolean
+  /** Expiry sweep timer (0: only on demand). */
+  sweepIntervalMs: number
+  log: Logger
+}
+
+export interface SqliteEngine extends StreamEngine {
+  readonly store: StreamStore
+  readonly queue: WriteQueue
+}
+
+export function createSqliteEngine(o: SqliteEngineOptions): SqliteEngine {
+  const store = new StreamStore(o.sqlite)
+  const queue = new WriteQueue(
+    o.sqlite,
+    o.log,
+    (ops) => {
+      o.hub.publish()
+      for (const l of o.listeners) l.onBatchCommitted?.(ops)
+    },
+    () => store.forgetAll(),
+  )
+  const writer = new StreamWriter(o.sqlite, store, queue, o.hub, o.listeners, {
+    defaultRetentionMs: o.defaultRetentionMs,
+    hasLiveReaders: o.hasLiveReaders,
+    log: o.log,
+  })
+  const sweeper = startExpirySweeper({
+    sqlite: o.sqlite,
+    intervalMs: o.sweepIntervalMs === 0 ? 2 ** 31 - 1 : o.sweepIntervalMs,
+    runWrite: (fn) => queue.enqueue(fn),
+    log: o.log,
+    expire: (ids, now) =>
+      queue.enqueue(() => {
+        let n = 0
+        for (const id of ids) {
+          const meta = store.getById(id)
+          if (!meta || meta.softDeleted || !isExpired(meta, now) || o.hasLiveReaders(id)) continue
+          writer.expire(meta)
+          n++
+        }
+        return n
+      }),
+  })
+
+  return {
+    store,
+    queue,
+    get: (path) => store.get(path),
+    getById: (id) => store.getById(id),
+    readBoundary: (meta, from, maxBytes) => store.readBoundary(meta, from, maxBytes),
+    readConcat: (meta, afterSeq, throughSeq) => store.readConcat(meta, afterSeq, throughSeq),
+    listLivePaths: (now) => store.listLivePaths(now),
+    create: (spec, now) => queue.enqueue(() => writer.create(spec, now)),
+    append: (spec, now) => queue.enqueue(() => writer.append(spec, now)),
+    delete: (path, now) => queue.enqueue(() => writer.delete(path, now)),
+    touch: (meta, now) => queue.enqueue(() => writer.touch(meta, now)),
+    sweepExpired: (now) => sweeper.sweep(now),
+    async close() {
+      sweeper.stop()
+      queue.close()
+    },
+  }
+}
