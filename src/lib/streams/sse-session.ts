@@ -257,13 +257,20 @@ export class SseSession implements SseReaderState {
   }
 
   private catchUpStep(): void {
-    if (this.done || !this.hasRoom()) return this.pumped()
+    if (this.done || !this.hasRoom()) {
+      this.pumped()
+      return
+    }
     this.joinHub()
     this.whenRead(this.o.store.getById(this.o.streamId), (meta) => {
-      if (this.done) return this.pumped()
+      if (this.done) {
+        this.pumped()
+        return
+      }
       if (!meta || meta.softDeleted) {
         this.finish()
-        return this.pumped()
+        this.pumped()
+        return
       }
       if (this.position.seq >= meta.tailSeq) {
         const closed = Boolean(meta.closed)
@@ -273,11 +280,15 @@ export class SseSession implements SseReaderState {
         }
         if (closed) this.finish()
         else this.goLive()
-        return this.pumped()
+        this.pumped()
+        return
       }
       this.whenRead(this.o.store.readBoundary(meta, this.position, this.o.chunkBytes), (end) => {
         this.whenRead(readPayload(this.o.store, meta, this.position, end), (payload) => {
-          if (this.done) return this.pumped()
+          if (this.done) {
+            this.pumped()
+            return
+          }
           const upToDate = end.seq === meta.tailSeq
           const closed = Boolean(meta.closed) && upToDate
           this.write(
@@ -290,7 +301,10 @@ export class SseSession implements SseReaderState {
           this.position = end
           if (closed) this.finish()
           else if (upToDate) this.goLive()
-          else return this.catchUpStep()
+          else {
+            this.catchUpStep()
+            return
+          }
           this.pumped()
         })
       })
