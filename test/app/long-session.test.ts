@@ -56,6 +56,9 @@ describe('a 10,000-message session', () => {
     page.on('request', (req) => requested.push(req.url()))
     await page.goto(`${server.url}/sessions/${session.id}?token=${admin}`)
     await until(page, 'the last message', async () => (await textOf(page, `m${MESSAGES - 1}`)) === `answer ${MESSAGES - 1} part1 part2`, 120_000)
+    // The HTML's preview (session-html.test.ts) shows the last message first; then the live list.
+    await until(page, 'the live list', async () => (await page.locator('[data-testid="conversation-preview"]').count()) === 0, 120_000)
+    expect(await textOf(page, `m${MESSAGES - 1}`)).toBe(`answer ${MESSAGES - 1} part1 part2`)
     // Windowed: far fewer message elements than messages.
     expect(await page.locator('[data-testid="message"]').count()).toBeLessThan(200)
     // Opened from the view: older messages are on the server, the stream was never read from the start.

@@ -9,6 +9,8 @@ import { useLoadOlderAtTop, type OlderMessages } from '../hooks/use-session-olde
 import { AgentName, useAgentColourClass } from './AgentName'
 import { useMentionCompletion } from './MentionMenu'
 import type { RosterAgent } from '../../lib/common/agent-roster'
+import type { PreviewMessage } from '../session-preview'
+import { MessagePreviewList } from './MessagePreview'
 
 const TOOL_BADGE: Record<ToolCall['status'], string> = {
   pending: 'badge',
@@ -232,6 +234,7 @@ export function MessageList({
   agentBusy = false,
   readOnly = false,
   older,
+  preview,
 }: {
   messages: Message[]
   loading: boolean
@@ -243,6 +246,8 @@ export function MessageList({
   readOnly?: boolean
   /** messages before the first one here, on the server (loaded when scrolling to the top) */
   older?: OlderMessages
+  /** the newest messages as the server rendered them (session-preview.ts), shown while loading */
+  preview?: readonly PreviewMessage[]
 }) {
   const ref = useRef<HTMLDivElement>(null)
   const virtualizer = useVirtualizer({
@@ -258,7 +263,9 @@ export function MessageList({
   return (
     <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
       <div className="conversation-inner">
-        {loading && messages.length === 0 ? (
+        {loading && messages.length === 0 && preview?.length ? (
+          <MessagePreviewList messages={preview} />
+        ) : loading && messages.length === 0 ? (
           <>
             <Skeleton width="55%" />
             <Skeleton width="80%" />

@@ -45,13 +45,17 @@ export function SessionTerminalPane({
   page,
   terminal,
   autoFocusPrompt,
+  preview,
 }: {
   page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status' | 'ended' | 'auth'>
   terminal: Pick<ReturnType<typeof useTerminal>, 'lines' | 'history' | 'earlier'>
   autoFocusPrompt?: boolean
+  /** the terminal's last screen from the page's HTML (session-preview.ts) */
+  preview?: string
 }) {
   return (
     <TerminalPane
+      preview={preview}
       lines={terminal.lines}
       history={terminal.history}
       earlier={terminal.earlier}

@@ -124,6 +124,7 @@ export function TerminalPane({
   disabledReason,
   autoFocusPrompt,
   loading,
+  preview,
 }: {
   lines: ReadonlyArray<TerminalLine & RowMeta>
   history: readonly string[]
@@ -137,6 +138,8 @@ export function TerminalPane({
   autoFocusPrompt?: boolean
   /** still catching up: hold drawing until names (presence) are known */
   loading?: boolean
+  /** the last screen as the server rendered it into the HTML (session-preview.ts), until xterm draws */
+  preview?: string
 }) {
   const hostRef = useRef<HTMLElement>(null)
   const termRef = useRef<Terminal | null>(null)
@@ -236,6 +239,11 @@ export function TerminalPane({
         aria-label="Session terminal output"
         style={{ overflow: 'auto' }}
       />
+      {preview && !ready ? (
+        <pre className="terminal-preview" data-testid="terminal-preview">
+          <span>{preview}</span>
+        </pre>
+      ) : null}
       {empty ? (
         <div className="terminal-empty" data-testid="terminal-empty">
           <span>No terminal activity yet.</span>

@@ -22,10 +22,13 @@ import { AgentsContext } from '../../../components/AgentName'
 import { AddAgentDialog } from '../../../components/AddAgentDialog'
 import { useSessionAgents } from '../../../hooks/use-session-agents'
 import { VIEW_BOOT_SCRIPT } from '../../../../lib/sessions/client/session-view'
+import { loadSessionPreview } from '../../../session-preview-load'
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
   validateSearch: parseTokenSearch,
   head: () => ({ meta: [{ title: 'Session · Tether' }] }),
+  // The newest messages and the terminal's last screen in the HTML (server only; null in the browser).
+  loader: ({ params }) => loadSessionPreview(params.sessionId),
   component: SessionPage,
 })
 
@@ -45,6 +48,7 @@ function ViewBootScript() {
 function SessionPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
+  const preview = Route.useLoaderData()
   const page = useSessionPage(sessionId, urlToken)
   const { connection, status, identity, actions, session, ended, authorOf } = page
   const areaRef = useRef<HTMLDivElement>(null)
@@ -151,6 +155,7 @@ function SessionPage() {
                 agentBusy={agent.agents.some((a) => ['thinking', 'running-tool', 'starting'].includes(a.status))}
                 readOnly={!actions}
                 older={older}
+                preview={preview?.messages}
               />
             </TurnsContext.Provider>
           </AgentsContext.Provider>
@@ -188,7 +193,7 @@ function SessionPage() {
                 Open full view ↗
               </Link>
             </h2>
-            <SessionTerminalPane page={page} terminal={terminal} />
+            <SessionTerminalPane page={page} terminal={terminal} preview={preview?.terminal} />
           </section>
         </aside>
         <LiveCursors people={here} selfId={identity?.userId ?? ''} pane="session" />

@@ -1,0 +1,111 @@
+/**
+ * The session page's HTML already holds the newest messages and the terminal's last screen
+ * (issue 10, "long sessions stay fast": the first message paints before any script runs), as the
+ * page's own token may read them (the view's role rules), with user content escaped.
+ */
+import type { Browser } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { createSession, newPage, setupServerAndBrowser, until, writeEvents, type TestServer } from './support'
+
+let server: TestServer
+let browser: Browser
+setupServerAndBrowser(
+  (s, b) => {
+    server = s
+    browser = b
+  },
+  { TETHER_WORKERS: 'off' },
+)
+
+const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
+const OTHER_SECRET = 'OTHER-SESSION-WORDS-7f3a'
+
+async function seeded(): Promise<{ admin: string; id: string; otherId: string }> {
+  const admin = await server.token('admin', undefined, 'admin-user')
+  const { id } = await createSession(server, admin, 'Preview session')
+  await writeEvents(server, admin, id, [
+    { channel: 'chunk', data: { messageId: 'm1', role: 'user', author: 'admin-user', turn: 1, seq: 0, delta: 'first question here', done: true } },
+    { channel: 'chunk', data: { messageId: 'm2', role: 'assistant', author: 'agent-test', turn: 1, seq: 0, delta: HOSTILE, done: true } },
+    { channel: 'terminal', data: { kind: 'output', source: 'agent-test', stream: 'stdout', data: 'PREVIEW-TERMINAL-LINE\r\n' } },
+  ])
+  const other = await createSession(server, admin, 'Other session')
+  await writeEvents(server, admin, other.id, [
+    { channel: 'chunk', data: { messageId: 'o1', role: 'user', author: 'admin-user', turn: 1, seq: 0, delta: OTHER_SECRET, done: true } },
+  ])
+  return { admin, id, otherId: other.id }
+}
+
+const html = async (path: string) => {
+  const res = await fetch(`${server.url}${path}`)
+  expect(res.status).toBe(200)
+  return res.text()
+}
+
+describe('the session page HTML', () => {
+  it('holds the newest messages and the terminal screen, escaped, and shows them with JavaScript off', async () => {
+    const { admin, id } = await seeded()
+    const body = await html(`/sessions/${id}?token=${admin}`)
+    expect(body).toContain('data-message-id="m1"')
+    expect(body).toContain('first question here')
+    expect(body).toContain('PREVIEW-TERMINAL-LINE')
+    // The hostile text is in the HTML only as text: never as a tag.
+    expect(body).not.toContain('<script>window.__pwned')
+    expect(body).not.toContain('<img src=x')
+    expect(body).toContain('&lt;script&gt;window.__pwned=1&lt;/script&gt;')
+
+    // With scripts off the page shows them as they came from the server.
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1366, height: 860 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${server.url}/sessions/${id}?token=${admin}`)
+      const shown = await page.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-message-id')))
+      expect(shown).toEqual(['m1', 'm2'])
+      expect(await page.locator('[data-message-id="m2"] [data-testid="message-text"]').textContent()).toBe(HOSTILE)
+      expect(await page.locator('[data-testid="terminal-preview"]').textContent()).toContain('PREVIEW-TERMINAL-LINE')
+      // The newest message is on screen (the preview opens at the bottom).
+      expect(await page.locator('[data-message-id="m2"]').isVisible()).toBe(true)
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('runs no user content when the page hydrates and goes live', async () => {
+    const { admin, id } = await seeded()
+    const { context, page, errors } = await newPage(browser)
+    // A hydration mismatch is only logged (production React: "Minified React error #418/#423/#425").
+    const logged: string[] = []
+    page.on('console', (m) => {
+      if (m.type() === 'error') logged.push(m.text())
+    })
+    try {
+      await page.goto(`${server.url}/sessions/${id}?token=${admin}`)
+      // Live: the composer takes typing, and the live list (not the preview) shows the message.
+      await until(page, 'the live list', async () => (await page.locator('[data-message-id="m2"]:not([data-preview])').count()) === 1)
+      expect(await page.locator('[data-message-id="m2"] [data-testid="message-text"]').textContent()).toBe(HOSTILE)
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+      expect(await page.locator('[data-testid="conversation-preview"]').count()).toBe(0)
+      expect([...errors, ...logged].filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  it("gives a viewer its session's messages and nothing else; no token or another session's token gets none", async () => {
+    const { admin, id, otherId } = await seeded()
+    const viewer = await server.token('viewer', id)
+    const viewerBody = await html(`/sessions/${id}?token=${viewer}`)
+    expect(viewerBody).toContain('first question here')
+    expect(viewerBody).not.toContain(OTHER_SECRET)
+    expect(viewerBody).not.toContain(admin)
+    expect(viewerBody).not.toContain(server.secret)
+
+    // The viewer's token on the other session's page: refused by the view, so no preview.
+    const crossBody = await html(`/sessions/${otherId}?token=${viewer}`)
+    expect(crossBody).not.toContain(OTHER_SECRET)
+    expect(crossBody).not.toContain('data-testid="message"')
+    // No token at all: no preview.
+    const bare = await html(`/sessions/${id}`)
+    expect(bare).not.toContain('first question here')
+    expect(bare).not.toContain('PREVIEW-TERMINAL-LINE')
+  })
+})
