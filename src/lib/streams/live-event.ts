@@ -51,13 +51,13 @@ export class LiveEvent {
 
   /** Data frame followed by the shared control frame: one buffer, one write per reader. */
   sharedFrame(kind: SsePayloadKind, nowMs: number = Date.now()): Buffer {
+    // Called once per reader per batch: the hit path allocates nothing.
+    if (this.full && this.fullKind === kind && this.fullInterval === currentInterval(nowMs)) return this.full
     const control = this.sharedControl(nowMs)
-    if (this.fullInterval !== control.interval || this.fullKind !== kind || !this.full) {
-      const data = this.dataFrame(kind)
-      this.full = data ? Buffer.concat([data, control.frame]) : control.frame
-      this.fullInterval = control.interval
-      this.fullKind = kind
-    }
+    const data = this.dataFrame(kind)
+    this.full = data ? Buffer.concat([data, control.frame]) : control.frame
+    this.fullInterval = control.interval
+    this.fullKind = kind
     return this.full
   }
 

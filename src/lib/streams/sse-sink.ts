@@ -25,9 +25,12 @@ export function socketSink(res: {
 }): DirectSink | undefined {
   const socket = res.socket
   if (!socket) return undefined
+  // Read on every frame (several times); once true it stays true.
+  let headersSent = false
   return {
     get headersSent() {
-      return res.headersSent
+      if (!headersSent) headersSent = res.headersSent
+      return headersSent
     },
     get writableLength() {
       return socket.writableLength
