@@ -1,16 +1,25 @@
 import type Database from 'better-sqlite3'
 import type { Logger } from '../common/logger'
 import type { StreamLifecycleListener } from './seams'
-import { START_POSITION, encodeOffset, type Position } from './offsets'
-import { flattenJsonBody, takeJsonMessages } from './json-framing'
+import { START_POSITION, type Position } from './offsets'
 import type { StreamMeta, StreamStore } from './stream-store'
 import type { LiveHub } from './live'
 import type { WriteQueue } from './write-queue'
-import { ProtocolError, badRequest, conflict, gone, notFound } from './errors'
-import { H } from './protocol'
-import { judgeProducer } from './producers'
+import { badRequest, conflict, gone, notFound } from './errors'
 import { prepareWriterStatements, type WriterStatements } from './writer-sql'
-import { essenceOf, isExpired, ttlSlackMs, type AppendSpec, type CreateSpec, type Expiry, type WriteResult } from './write-specs'
+import { essenceOf, isExpired, type AppendSpec, type CreateSpec, type Expiry, type WriteResult } from './write-specs'
+import { announceAppend, announceCreate, announceDelete } from './announce'
+import {
+  applyAppend,
+  checkForkOffsetBounds,
+  confirmExisting,
+  deadlineOf,
+  forkPrefix,
+  forkSettings,
+  initialRow,
+  planAppend,
+  type StoredRow,
+} from './write-plan'
 
 export { judgeProducer } from './producers'
 
@@ -65,36 +74,22 @@ export class StreamWriter {
     let expiry: Expiry = { ttlSeconds: spec.ttlSeconds, expiresAtMs: spec.expiresAtMs }
     let source: StreamMeta | undefined
     let anchor: Position = START_POSITION
-    let prefix: { data: Buffer; count: number } | null = null
+    let prefix: StoredRow | null = null
 
     if (spec.fork) {
       source = this.store.get(spec.fork.sourcePath)
       if (!source || (isExpired(source, now) && source.refCount === 0 && !this.opts.hasLiveReaders(source.id)))
         throw notFound('Source stream not found')
       if (source.softDeleted || isExpired(source, now)) throw conflict('SOURCE_DELETED', 'Source stream was deleted; it cannot be forked')
-      if (spec.contentType === null) contentType = source.contentType
-      else if (essenceOf(spec.contentType) !== essenceOf(source.contentType))
-        throw conflict('CONTENT_TYPE_MISMATCH', `Fork content type must match the source's (${source.contentType})`)
-      if (expiry.ttlSeconds === null && expiry.expiresAtMs === null) {
-        expiry = { ttlSeconds: source.ttlSeconds, expiresAtMs: source.expiresAt ? Date.parse(source.expiresAt) : null }
-      }
+      ;({ contentType, expiry } = forkSettings(source, spec))
       anchor = this.resolveForkAnchor(source, spec.fork.offset)
-      if (spec.fork.subOffset > 0) prefix = this.forkPrefix(source, anchor, spec.fork.subOffset)
+      if (spec.fork.subOffset > 0) prefix = forkPrefix(source, anchor, spec.fork.subOffset, this.store.rowAfter(source, anchor))
     }
 
     const jsonMode = essenceOf(contentType) === 'application/json'
-    let initial: { data: Buffer; count: number } | null = null
-    if (spec.body.length > 0) {
-      if (jsonMode) {
-        const flat = flattenJsonBody(spec.body)
-        if (!flat.ok) throw badRequest('INVALID_JSON', flat.reason)
-        if (flat.count > 0) initial = { data: flat.text, count: flat.count }
-      } else {
-        initial = { data: Buffer.from(spec.body), count: 1 }
-      }
-    }
+    const initial = initialRow(spec.body, jsonMode)
 
-    const deadline = this.deadline(expiry, now)
+    const deadline = deadlineOf(expiry, now, this.opts.defaultRetentionMs)
     const info = this.s.insertStream.run({
       path: spec.path,
       contentType,
@@ -126,133 +121,32 @@ export class StreamWriter {
       this.s.setTail.run({ id, tailSeq: tail.seq, tailPos: tail.pos, closed: spec.closed ? 1 : 0 })
     }
     const meta = this.store.getById(id)!
-    const startOffset = encodeOffset(anchor)
-    this.queue.afterCommit(() => this.emit((l) => l.onCreated?.(spec.path, startOffset)))
-    if (initial || prefix) {
-      const tailOffset = encodeOffset(tail)
-      this.queue.afterCommit(() => this.emit((l) => l.onAppended?.(spec.path, tailOffset)))
-    }
-    if (spec.closed) this.queue.afterCommit(() => this.emit((l) => l.onClosed?.(spec.path)))
+    this.queue.afterCommit(() => announceCreate(this.listeners, this.opts.log, spec.path, anchor, tail, spec.closed))
     return { status: 201, meta, headers: {} }
   }
 
   private confirmExisting(existing: StreamMeta, spec: CreateSpec): WriteResult {
-    const mismatch = (what: string) => conflict('STREAM_EXISTS', `Stream already exists with a different ${what}`)
-    if (spec.contentType !== null || !spec.fork) {
-      const wanted = spec.contentType ?? 'application/octet-stream'
-      if (essenceOf(wanted) !== essenceOf(existing.contentType)) throw mismatch('content type')
-    }
-    if (spec.fork) {
-      const source = this.store.get(spec.fork.sourcePath)
-      if (!source || existing.forkSourceId !== source.id) throw mismatch('fork source')
-      if ((existing.forkOffset ?? null) !== spec.fork.offsetToken) throw mismatch('fork offset')
-      if ((existing.forkSubOffset ?? 0) !== spec.fork.subOffset) throw mismatch('fork sub-offset')
-    } else if (existing.forkSourceId !== null) {
-      throw mismatch('configuration (it is a fork)')
-    }
-    const inheritsExpiry = spec.fork !== null && spec.ttlSeconds === null && spec.expiresAtMs === null
-    if (!inheritsExpiry) {
-      if ((existing.ttlSeconds ?? null) !== spec.ttlSeconds) throw mismatch('TTL')
-      const existingExpires = existing.expiresAt ? Date.parse(existing.expiresAt) : null
-      if (existingExpires !== spec.expiresAtMs) throw mismatch('expiry')
-    }
-    if (Boolean(existing.closed) !== spec.closed) throw mismatch('closure status')
+    confirmExisting(existing, spec, spec.fork ? this.store.get(spec.fork.sourcePath) : undefined)
     return { status: 200, meta: existing, headers: {} }
   }
 
   private resolveForkAnchor(source: StreamMeta, offset: Position | null): Position {
     if (offset === null) return { seq: source.tailSeq, pos: source.tailPos }
-    if (offset.seq > source.tailSeq || (offset.seq === source.tailSeq && offset.pos !== source.tailPos))
-      throw badRequest('FORK_OFFSET_BEYOND_TAIL', 'Stream-Fork-Offset is beyond the source stream tail')
+    checkForkOffsetBounds(source, offset)
     if (!this.store.isPosition(source, offset))
       throw badRequest('INVALID_FORK_OFFSET', 'Stream-Fork-Offset is not an offset of the source stream')
     return offset
   }
 
-  private forkPrefix(source: StreamMeta, anchor: Position, sub: number): { data: Buffer; count: number } {
-    const next = this.store.rowAfter(source, anchor)
-    if (!next) throw badRequest('INVALID_FORK_SUB_OFFSET', 'Stream-Fork-Sub-Offset points past the source tail')
-    // Sub-offsets count the messages of the append right after the anchor; compaction removed it.
-    if (next.seq !== anchor.seq + 1)
-      throw badRequest('INVALID_FORK_SUB_OFFSET', 'The append after Stream-Fork-Offset was removed by compaction; fork at an offset instead')
-    if (source.jsonMode) {
-      if (sub > next.count)
-        throw badRequest('INVALID_FORK_SUB_OFFSET', `Stream-Fork-Sub-Offset exceeds the ${next.count} messages of the next append`)
-      return { data: sub === next.count ? next.data : takeJsonMessages(next.data, sub), count: sub }
-    }
-    if (sub > next.data.length)
-      throw badRequest('INVALID_FORK_SUB_OFFSET', `Stream-Fork-Sub-Offset exceeds the ${next.data.length} bytes of the next append`)
-    return { data: next.data.subarray(0, sub), count: 1 }
-  }
-
-  private deadline(expiry: Expiry, now: number): number | null {
-    if (expiry.ttlSeconds !== null) return now + expiry.ttlSeconds * 1000
-    if (expiry.expiresAtMs !== null) return expiry.expiresAtMs
-    return this.opts.defaultRetentionMs === null ? null : now + this.opts.defaultRetentionMs
-  }
-
   append(spec: AppendSpec, now: number): WriteResult {
     const meta = this.requireLive(spec.path, now)
-    const headers: Record<string, string> = {}
     const p = spec.producer
-    const closedHeaders = () => ({ [H.closed]: 'true', [H.nextOffset]: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }) })
-
-    let producerState: { epoch: number; lastSeq: number } | undefined
-    if (p) {
-      producerState = this.s.getProducer.get(meta.id, p.id)
-      const verdict = judgeProducer(producerState, p.epoch, p.seq)
-      if (verdict.kind === 'stale') {
-        throw new ProtocolError(403, 'STALE_EPOCH', 'Producer epoch is stale (a newer epoch has been seen)', {
-          [H.producerEpoch]: String(verdict.currentEpoch),
-        })
-      }
-      if (verdict.kind === 'duplicate') {
-        const dup: Record<string, string> = { [H.producerEpoch]: String(p.epoch), [H.producerSeq]: String(verdict.lastSeq) }
-        if (meta.closed) Object.assign(dup, closedHeaders())
-        return { status: 204, meta, headers: dup }
-      }
-      if (meta.closed) throw conflict('STREAM_CLOSED', 'Stream is closed', closedHeaders())
-      if (verdict.kind === 'epoch_needs_seq0') throw badRequest('INVALID_EPOCH_SEQ', 'A new producer epoch must start at Producer-Seq 0')
-      if (verdict.kind === 'gap') {
-        throw conflict('SEQUENCE_GAP', `Producer sequence gap: expected ${verdict.expected}, got ${p.seq}`, {
-          [H.producerExpectedSeq]: String(verdict.expected),
-          [H.producerReceivedSeq]: String(p.seq),
-        })
-      }
-      headers[H.producerEpoch] = String(p.epoch)
-      headers[H.producerSeq] = String(p.seq)
-    }
-
-    const hasBody = spec.body.length > 0
-    if (meta.closed) {
-      if (!hasBody && spec.close) return { status: 204, meta, headers: { ...headers, ...closedHeaders() } }
-      throw conflict('STREAM_CLOSED', 'Stream is closed', closedHeaders())
-    }
-    if (hasBody && essenceOf(spec.contentType ?? '') !== essenceOf(meta.contentType))
-      throw conflict('CONTENT_TYPE_MISMATCH', `Content-Type does not match the stream's (${meta.contentType})`)
-    if (spec.streamSeq !== null) {
-      if (meta.lastStreamSeq !== null && !(spec.streamSeq > meta.lastStreamSeq))
-        throw conflict('SEQ_REGRESSION', `Stream-Seq must increase (last was ${meta.lastStreamSeq})`)
-    }
-
-    let row: { data: Buffer; count: number } | null = null
-    if (hasBody) {
-      if (meta.jsonMode) {
-        const flat = flattenJsonBody(spec.body)
-        if (!flat.ok) throw badRequest('INVALID_JSON', flat.reason)
-        if (flat.count === 0) throw badRequest('EMPTY_JSON_ARRAY', 'Empty JSON arrays cannot be appended')
-        row = { data: flat.text, count: flat.count }
-      } else {
-        row = { data: Buffer.from(spec.body.buffer, spec.body.byteOffset, spec.body.byteLength), count: 1 }
-      }
-    }
-
-    const prev: Position = { seq: meta.tailSeq, pos: meta.tailPos }
-    const tail: Position = row ? { seq: prev.seq + 1, pos: prev.pos + row.data.length } : prev
+    const plan = planAppend(meta, p ? this.s.getProducer.get(meta.id, p.id) : undefined, spec, now)
+    if (plan.kind === 'answer') return { status: plan.status, meta, headers: plan.headers }
+    const { row, tail, deadline } = plan
     if (row) this.s.insertRow.run(meta.id, tail.seq, tail.pos, row.count, row.data)
     // The streams row is rewritten only when something durable about it changes; the tail is
     // recovered from the messages themselves (see StreamStore), keeping commits to one page.
-    const deadline = meta.ttlSeconds !== null ? now + meta.ttlSeconds * 1000 : meta.deadlineAt
     if (spec.close) {
       this.s.closeStream.run({
         id: meta.id,
@@ -264,41 +158,14 @@ export class StreamWriter {
         closedByEpoch: p ? p.epoch : null,
         closedBySeq: p ? p.seq : null,
       })
-      meta.savedDeadlineAt = deadline
-    } else if (meta.ttlSeconds !== null && deadline !== null && deadline - (meta.savedDeadlineAt ?? 0) > ttlSlackMs(meta.ttlSeconds)) {
+    } else if (plan.writeDeadline) {
       this.s.touch.run(now, deadline, meta.id)
-      meta.savedDeadlineAt = deadline
     }
     if (spec.streamSeq !== null) this.s.setStreamSeq.run(spec.streamSeq, meta.id)
     if (p) this.s.upsertProducer.run(meta.id, p.id, p.epoch, p.seq, now)
-
-    meta.tailSeq = tail.seq
-    meta.tailPos = tail.pos
-    meta.lastAccessAt = now
-    meta.deadlineAt = deadline
-    if (spec.streamSeq !== null) meta.lastStreamSeq = spec.streamSeq
-    if (spec.close) {
-      meta.closed = 1
-      if (p) {
-        meta.closedByProducer = p.id
-        meta.closedByEpoch = p.epoch
-        meta.closedBySeq = p.seq
-      }
-    }
-    const path = spec.path
-    const data = row?.data
-    const closing = spec.close
-    this.queue.afterCommit(() => {
-      this.hub.stage(meta.id, prev, tail, { row: data, closed: closing })
-      if (data) {
-        const offset = encodeOffset(tail)
-        this.emit((l) => l.onAppended?.(path, offset, data.length))
-      }
-      if (closing) this.emit((l) => l.onClosed?.(path))
-    })
-    headers[H.nextOffset] = encodeOffset(tail)
-    if (spec.close) headers[H.closed] = 'true'
-    return { status: p ? (row ? 200 : 204) : 204, meta, headers }
+    applyAppend(meta, plan, spec, now)
+    this.queue.afterCommit(() => announceAppend(this.hub, this.listeners, this.opts.log, meta.id, spec, plan))
+    return { status: plan.status, meta, headers: plan.headers }
   }
 
   delete(path: string, now: number): void {
@@ -330,10 +197,7 @@ export class StreamWriter {
     }
     const path = meta.path
     const tail = { seq: meta.tailSeq, pos: meta.tailPos }
-    this.queue.afterCommit(() => {
-      this.hub.stage(meta.id, tail, tail, { deleted: true })
-      this.emit((l) => l.onDeleted?.(path))
-    })
+    this.queue.afterCommit(() => announceDelete(this.hub, this.listeners, this.opts.log, meta.id, path, tail))
   }
 
   /** Removes a stream row now; its messages go now (small) or via the purge queue (large). */
@@ -352,16 +216,6 @@ export class StreamWriter {
       this.store.forget(meta.forkSourceId)
       const source = this.store.getById(meta.forkSourceId)
       if (source?.softDeleted && source.refCount <= 0) this.hardDelete(source)
-    }
-  }
-
-  private emit(fn: (l: StreamLifecycleListener) => void): void {
-    for (const l of this.listeners) {
-      try {
-        fn(l)
-      } catch (err) {
-        this.opts.log.error({ err }, 'lifecycle listener failed')
-      }
     }
   }
 }
