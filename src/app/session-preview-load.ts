@@ -4,7 +4,8 @@
  * the app) nothing, because the page opens from the view itself there.
  *
  * Access: the preview is read through GET /api/sessions/:id/view with the page request's own
- * credentials (its `?token=`, sign-in cookie or Authorization header), so the view's role rules
+ * credentials (its `?token=`, sign-in cookie, Authorization header or the page's own token cookie,
+ * page-token-cookie.ts), so the view's role rules
  * decide (specs/security.md): a request the view refuses (no token, another session's, expired)
  * gets a page without a preview, exactly as before. Nothing else of the request is passed on.
  */
@@ -13,6 +14,7 @@ import { getRequest } from '@tanstack/react-start/server'
 import { getTetherServer } from '../lib/tether-server'
 import { SESSIONS_MOUNT } from '../lib/common/session-contract'
 import { PREVIEW_MESSAGES, previewOf, type SessionPreview } from './session-preview'
+import { pageTokenFromCookies } from './page-token-cookie'
 
 /**
  * A view not ready by then is left out of the HTML: the first open of a long uncompacted session
@@ -32,6 +34,9 @@ async function serverPreview(sessionId: string): Promise<SessionPreview | null> 
     const value = page.headers.get(name)
     if (value) headers.set(name, value)
   }
+  // After a reload the token is no longer in the address: the page's own cookie (page-token-cookie.ts).
+  const remembered = pageTokenFromCookies(page.headers.get('cookie'))
+  if (!token && !headers.has('authorization') && remembered) headers.set('authorization', `Bearer ${remembered}`)
   const controller = new AbortController()
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<null>((resolve) => {

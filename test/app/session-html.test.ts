@@ -90,6 +90,30 @@ describe('the session page HTML', () => {
     }
   })
 
+  it('keeps the preview after a reload (the token has left the address bar) through a cookie scoped to the session page', async () => {
+    const { admin, id } = await seeded()
+    const { context, page } = await newPage(browser)
+    try {
+      await page.goto(`${server.url}/sessions/${id}?token=${admin}`)
+      await until(page, 'the token to leave the address bar', () => !page.url().includes('token='))
+      await until(page, 'the live list', async () => (await page.locator('[data-testid="conversation-preview"]').count()) === 0)
+      const cookies = (await context.cookies()).filter((c) => c.name === 'tether_page_token')
+      expect(cookies.map((c) => ({ path: c.path, sameSite: c.sameSite, value: c.value }))).toEqual([
+        { path: `/sessions/${id}`, sameSite: 'Strict', value: admin },
+      ])
+      const reloaded = await page.reload()
+      expect(page.url()).not.toContain('token=')
+      const body = (await reloaded?.text()) ?? ''
+      expect(body).toContain('first question here')
+      expect(body).toContain('data-message-id="m2"')
+      // The cookie is the page's token for this session's pages only: another session's page, no preview.
+      const elsewhere = await context.request.get(`${server.url}/sessions/s_other`)
+      expect(await elsewhere.text()).not.toContain('first question here')
+    } finally {
+      await context.close()
+    }
+  })
+
   it("gives a viewer its session's messages and nothing else; no token or another session's token gets none", async () => {
     const { admin, id, otherId } = await seeded()
     const viewer = await server.token('viewer', id)

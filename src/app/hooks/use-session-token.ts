@@ -3,6 +3,7 @@ import { decodeToken, rememberToken, scrubCredentialsFromAddressBar, storedToken
 import { joinSession } from '../../lib/sessions/client/api'
 import { resolveIdentity } from '../../lib/sessions/client/identity'
 import { rememberShareToken } from '../../lib/sessions/client/share'
+import { rememberPageToken } from '../page-token-cookie'
 
 export interface SessionAuth {
   /** resolved (undefined while resolving, or when the server runs without auth) */
@@ -88,5 +89,9 @@ export function useSessionToken(sessionId: string, urlToken: string | undefined)
       cancelled = true
     }
   }, [sessionId, urlToken])
+  // The token the page settled on, for the next load's server-rendered preview (page-token-cookie.ts).
+  useEffect(() => {
+    if (!state.resolving) rememberPageToken(sessionId, state.token, state.info?.exp)
+  }, [sessionId, state.resolving, state.token, state.info?.exp])
   return state
 }
