@@ -70,6 +70,8 @@ export const sse10k: Scenario = {
     { key: 'deliveredPct', label: 'delivered', unit: '%', better: 'higher', target: { op: '>=', value: 100 }, digits: 2 },
     { key: 'p99', label: 'delivery p99', unit: 'ms', better: 'lower', target: { op: '<', value: 250 }, digits: 1 },
     { key: 'rss', label: 'server RSS with all readers', unit: 'MiB', better: 'lower', target: { op: '<', value: 400 } },
+    // CPU, unlike latency, hardly depends on what else the shared box runs: the fan-out's cost.
+    { key: 'cpuPerDelivery', label: 'server CPU per delivered message', unit: 'µs', better: 'lower', digits: 1 },
     { key: 'clientLoopP99', label: 'load generator (readers) event-loop delay p99, worst process', unit: 'ms', better: 'lower', digits: 1 },
   ],
   async run({ server, quick, log }) {
@@ -146,6 +148,7 @@ export const sse10k: Scenario = {
         deliveredPct: (100 * delivered) / expected,
         p99: percentile(all, 99),
         rss: peakRss / MiB,
+        cpuPerDelivery: (1e6 * serverCpu) / Math.max(1, delivered),
         clientLoopP99: Math.max(...results.map((r) => r.loopDelayP99)),
       }
     } finally {
