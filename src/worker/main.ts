@@ -10,20 +10,20 @@
  */
 import { createInterface } from 'node:readline'
 import { loadWorkerSettings } from '../lib/settings/worker-settings'
-import { parseClaim, type WorkerIdentity } from './session-config'
+import { parseClaimLine, type ClaimLine } from './session-config'
 import { log, setLogDebug } from './log'
 import { configureWorkerSandbox } from './sandbox'
 import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
 
-function readClaim(): Promise<WorkerIdentity> {
+function readClaim(): Promise<ClaimLine> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: process.stdin })
     let settled = false
     lines.once('line', (line) => {
       settled = true
       try {
-        resolve(parseClaim(line))
+        resolve(parseClaimLine(line))
       } catch (err) {
         reject(err)
       }
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   const link = serverSocket ? await startServerLink(serverSocket) : null
 
   let identity = fromEnv
+  let claimed: ClaimLine['session']
   // Only this process needs the token: anything it spawns gets an environment without it.
   delete process.env.TETHER_WORKER_TOKEN
   if (!identity) {
@@ -76,11 +77,11 @@ async function main(): Promise<void> {
     // Logged once fully warm: from here a claim costs only its own work (bench/workers.ts waits
     // for this line before timing a warm claim).
     log.info('warm: waiting for a claim on stdin')
-    identity = await readClaim()
+    ;({ identity, session: claimed } = await readClaim())
     if (exitWithStdin) process.stdin.on('end', () => exit(0)).resume()
   }
   if (link) identity = { ...identity, serverUrl: throughLink(identity.serverUrl, link) }
-  running = startWorker(identity, settings)
+  running = startWorker(identity, settings, claimed ? { session: claimed } : {})
   exit(await running.done)
 }
 

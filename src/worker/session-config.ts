@@ -15,11 +15,29 @@ import type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker-sett
 export type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker-settings'
 
 export function parseClaim(line: string): WorkerIdentity {
-  const claim = JSON.parse(line) as Partial<WorkerIdentity>
+  return parseClaimLine(line).identity
+}
+
+/** A claim line: the identity, and the session's setup when the server sent it (src/lib/workers/claim-session.ts). */
+export interface ClaimLine {
+  identity: WorkerIdentity
+  /** The session record's pattern, agents and routing; absent: fetch the record. */
+  session?: Record<string, unknown>
+}
+
+export function parseClaimLine(line: string): ClaimLine {
+  const claim = JSON.parse(line) as Partial<WorkerIdentity> & { session?: unknown }
   if (typeof claim.sessionId !== 'string' || typeof claim.serverUrl !== 'string' || typeof claim.token !== 'string') {
     throw new Error('a claim is {"sessionId","serverUrl","token"}')
   }
-  return { sessionId: claim.sessionId, serverUrl: claim.serverUrl, token: claim.token }
+  const identity = { sessionId: claim.sessionId, serverUrl: claim.serverUrl, token: claim.token }
+  const session = typeof claim.session === 'object' && claim.session !== null && !Array.isArray(claim.session) ? claim.session : undefined
+  return session ? { identity, session: session as Record<string, unknown> } : { identity }
+}
+
+/** The setup a claim carried, as fetchSessionSetup would give it from the record. */
+export function sessionSetupFrom(session: unknown): { config: SessionConfig; agents: SessionAgents } {
+  return { config: sessionConfigFrom(session), agents: sessionAgentsFrom(session) }
 }
 
 /** The token's subject (the agent id). The worker only reads its own token; the server verifies it. */
@@ -127,7 +145,7 @@ export async function fetchSessionSetup(
   } catch (err) {
     log.warn({ error: err instanceof Error ? err.message : String(err) }, 'session record unreadable; using defaults')
   }
-  return { config: sessionConfigFrom(body), agents: sessionAgentsFrom(body) }
+  return sessionSetupFrom(body)
 }
 
 export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = fetch): Promise<SessionConfig> {

@@ -9,8 +9,9 @@
  * reply hands off to (`handoffs`), or why it may not (`handoffRefused`: the cap on agent turns in
  * a row).
  */
-import { handoffsOf } from '../lib/common/agent-roster'
-import { FINAL_TURN_STATUSES, type AgentTurn, type TurnStatus, turnIdOf } from '../lib/sessions/channel-schemas'
+import { handoffsOf, turnIdFor } from '../lib/common/agent-roster'
+import type { AgentTurn, TurnStatus } from '../lib/sessions/channel-schemas'
+import { FINAL_TURN_STATUSES } from './events'
 import { log } from './log'
 import type { Publisher } from './publisher'
 import type { SessionView } from './session-view'
@@ -56,7 +57,7 @@ export class TurnRecorder {
     // Hand-offs are read from the reply with the roster as it is when the turn ends.
     const handoff = status === 'done' ? handoffsOf(this.view.replyText(turn), this.agentId, trigger.depth, this.view.currentRoster()) : null
     const record: AgentTurn = {
-      id: turnIdOf(messageId, this.agentId),
+      id: turnIdFor(messageId, this.agentId),
       kind: 'turn',
       messageId,
       turn,

@@ -20,6 +20,7 @@ import {
   agentRunConfig,
   fetchAgentToken,
   fetchSessionSetup,
+  sessionSetupFrom,
   streamUrl,
   tokenSubject,
   type SessionAgents,
@@ -47,7 +48,12 @@ export interface RunningWorker {
   hostedAgents(): string[]
 }
 
-export function startWorker(identity: WorkerIdentity, settings: WorkerSettings): RunningWorker {
+export interface StartWorkerOptions {
+  /** The session's setup sent with a warm claim: used instead of fetching the record. */
+  session?: Record<string, unknown>
+}
+
+export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, options: StartWorkerOptions = {}): RunningWorker {
   let resolveDone!: (code: number) => void
   const done = new Promise<number>((r) => (resolveDone = r))
   let finished = false
@@ -238,8 +244,12 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings):
     try {
       const t0 = performance.now()
       reader.start()
+      // A warm claim carries the setup (issue #13): then the first heartbeat waits only for the stream.
+      const setupReady = options.session
+        ? Promise.resolve(sessionSetupFrom(options.session))
+        : fetchSessionSetup(identity).finally(() => log.debug({ ms: performance.now() - t0 }, 'session config fetched'))
       const [fetched] = await Promise.all([
-        fetchSessionSetup(identity).finally(() => log.debug({ ms: performance.now() - t0 }, 'session config fetched')),
+        setupReady,
         reader.caughtUp.finally(() => log.debug({ ms: performance.now() - t0 }, 'caught up')),
       ])
       if (finished) return

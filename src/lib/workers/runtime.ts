@@ -3,6 +3,7 @@
  * agent workers, whatever they run in (a child process, a Docker container).
  */
 import { hostEnv } from '../settings/host-env'
+import type { ClaimSession } from './claim-session'
 export type RuntimeKind = 'process' | 'docker'
 export const RUNTIME_KINDS: readonly RuntimeKind[] = ['process', 'docker']
 
@@ -26,6 +27,13 @@ export interface WorkerClaim {
    * runtime has no per-worker limit. Never sent to the worker.
    */
   extraMemoryBytes?: number
+  /**
+   * The session's setup as the worker would fetch it (claim-session.ts), set when the claim is
+   * made from the session record: a claimed warm worker starts from it instead of asking the app
+   * (issue #13: the first heartbeat waits only for the stream). Only the claim line on stdin
+   * carries it; a worker started with env (claimEnv) fetches the record itself.
+   */
+  session?: ClaimSession
 }
 
 export interface WorkerInfo {
@@ -114,6 +122,19 @@ export function forwardedEnv(env: Readonly<Record<string, string | undefined>> =
   for (const key of FORWARDED_ENV_KEYS) if (env[key]) out[key] = env[key]
   return out
 }
+
+/**
+ * Node flags every worker runs with (process: spawn arguments; docker: the container's
+ * entrypoint), for density (issue #13, specs/benchmarks.md). Flags, not NODE_OPTIONS: programs
+ * the worker starts (Claude Code, OpenCode's tools, a user's `node` in the terminal) must not
+ * inherit them.
+ *   - `--max-semi-space-size=1`: the young generation grows to 2 × 16 MiB under allocation bursts
+ *     (a streamed answer) and V8 keeps it; 1 MiB semi-spaces cost a few more scavenges.
+ *   - `--max-old-space-size=192`: the old generation's limit, which also sizes V8's first GC
+ *     thresholds (a lower limit collects sooner instead of growing). A long session's
+ *     conversation lives here; 192 MiB is far above what the 512 MiB container's worker holds.
+ */
+export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=192']
 
 /** Claim → the worker's identity variables. */
 export function claimEnv(claim: WorkerClaim): Record<string, string> {

@@ -30,6 +30,7 @@ import {
   unitsOf,
   viewOf,
 } from './supervisor-units'
+import { claimSessionOf } from './claim-session'
 import { adoptLeftovers } from './supervisor-leftovers'
 import { type RuntimeSource, SupervisorRuntimes } from './supervisor-runtimes'
 import type { WarmPool } from './warm-pool'
@@ -131,7 +132,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
     return done
   }
 
-  private async claimFor(unit: Unit): Promise<WorkerClaim> {
+  private async claimFor(unit: Unit, session?: SessionRecord): Promise<WorkerClaim> {
     const { serverUrl } = this.options
     return {
       sessionId: unit.sessionId,
@@ -140,6 +141,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       // Only per-agent workers beside the main one carry it: the main one keeps today's names.
       ...(unit.primary ? {} : { agentId: unit.agentId }),
       ...(unit.extraMemoryBytes > 0 ? { extraMemoryBytes: unit.extraMemoryBytes } : {}),
+      ...(session ? { session: claimSessionOf(session) } : {}),
     }
   }
 
@@ -171,7 +173,7 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
       const t = this.track(unit, kind, null)
       try {
         const runtime = await this.runtime(kind)
-        const claim = await this.claimFor(unit)
+        const claim = await this.claimFor(unit, session)
         // The main unit's work dir is the session's (forks seed it; snapshots copy it).
         const seedFrom = unit.primary ? this.options.workspaces?.seedFor(session) : undefined
         // A seeded worker needs its files before it starts: never a warm one, which already runs.

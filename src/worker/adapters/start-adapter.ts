@@ -9,11 +9,9 @@
  * record carries. They run in the docker runtime, or unsandboxed (TETHER_SANDBOX=off) for local work.
  */
 import type { AgentAdapterName } from '../../lib/common/session-contract'
-import { startModelProxy } from '../model-proxy'
 import type { TurnRequestId } from '../request-id'
 import { workerSandbox } from '../sandbox'
 import type { AgentRunConfig } from '../session-config'
-import { adapterFactories } from './index'
 import type { AgentAdapter } from './types'
 
 export interface ExternalAdapterOptions {
@@ -29,6 +27,9 @@ export interface ExternalAdapterOptions {
 }
 
 export async function createExternalAdapter(o: ExternalAdapterOptions): Promise<AgentAdapter> {
+  // Loaded on first use: most workers run Tether's own loop, and the adapters (the OpenCode SDK
+  // client among them) and the proxy's node:http would be heap every idle worker carries.
+  const [{ adapterFactories }, { startModelProxy }] = await Promise.all([import('./index'), import('../model-proxy')])
   const factory = adapterFactories[o.adapter]
   if (!factory) throw new Error(`the ${o.adapter} adapter is not available in this worker`)
   const sandbox = workerSandbox()

@@ -37,6 +37,8 @@ export interface WorkerHarness {
   dataDir: string
   adminToken: string
   logs: string[]
+  /** Every request the app answered, `<METHOD> <path>` (e.g. who fetched a session record). */
+  requests: string[]
   request(path: string, init?: { method?: string; token?: string | null; json?: unknown }): Promise<Response>
   createSession(body?: Record<string, unknown>): Promise<string>
   postMessage(sessionId: string, text: string): Promise<string>
@@ -83,7 +85,17 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
       ...opts.hooks,
     }),
   )
-  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
+  const requests: string[] = []
+  const server = serve({
+    fetch: (req) => {
+      requests.push(`${req.method} ${new URL(req.url).pathname}`)
+      return app.fetch(req)
+    },
+    port: 0,
+    hostname: '127.0.0.1',
+    silent: true,
+    gracefulShutdown: false,
+  })
   await server.ready()
   const address = server.node?.server?.address()
   if (!address || typeof address !== 'object') throw new Error('no address')
@@ -121,6 +133,7 @@ export async function startWorkerHarness(opts: WorkerHarnessOptions): Promise<Wo
     dataDir,
     adminToken,
     logs,
+    requests,
     request,
     async createSession(body = {}) {
       // An agent list (several agents) replaces the single echo agent.

@@ -21,7 +21,7 @@
  * every command it runs.
  */
 import type Docker from 'dockerode'
-import { claimEnv, forwardedEnv, type WorkerClaim } from '../runtime'
+import { claimEnv, forwardedEnv, WORKER_NODE_FLAGS, type WorkerClaim } from '../runtime'
 
 export const CONTAINER_PREFIX = 'tether-agent-'
 export const WARM_PREFIX = 'tether-warm-'
@@ -48,6 +48,13 @@ export const DEFAULT_DOCKER_LIMITS: DockerLimits = { memoryBytes: 512 * 1024 * 1
 export const WORKER_SERVER_SOCKET = '/run/tether/server.sock'
 /** The uid:gid the worker runs the shell tool and the terminal as (the image's `tether` user). */
 export const WORKER_SANDBOX = 'setuid:1000:1000'
+
+/**
+ * The image's entrypoint (image/build.ts, src/worker/Dockerfile) with the workers' node flags
+ * (runtime.ts WORKER_NODE_FLAGS): set per container, so an image built before the flags, or
+ * one from the Dockerfile, runs with them too.
+ */
+export const WORKER_ENTRYPOINT: readonly string[] = ['/usr/local/bin/node', ...WORKER_NODE_FLAGS, '/app/worker.cjs']
 /**
  * What the root worker keeps: switching to uid 1000 (SETUID, SETGID), giving it /work (CHOWN,
  * FOWNER, DAC_OVERRIDE for files it left behind) and killing its process groups (KILL). No
@@ -148,6 +155,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       [LABELS.volume]: volume,
       [LABELS.run]: input.owner.runId,
     },
+    Entrypoint: [...WORKER_ENTRYPOINT],
     User: '0:0',
     WorkingDir: '/work',
     OpenStdin: !claim,

@@ -19,6 +19,7 @@ import { bundleWorker } from '../image/bundle'
 import {
   claimEnv,
   forwardedEnv,
+  WORKER_NODE_FLAGS,
   type LogOptions,
   type StartOptions,
   type WorkerClaim,
@@ -125,7 +126,8 @@ export class ProcessRuntime implements WorkerRuntime {
       ...(this.options.env ?? forwardedEnv()),
       ...(claim ? claimEnv(claim) : { TETHER_WARM: '1' }),
     }
-    const child = spawn(process.execPath, [entry], { cwd: workDir, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    // Node's memory flags first (runtime.ts WORKER_NODE_FLAGS: worker density, issue #13).
+    const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, entry], { cwd: workDir, env, stdio: ['pipe', 'pipe', 'pipe'] })
     child.stdout?.on('data', (d: Buffer) => logs.push(d))
     child.stderr?.on('data', (d: Buffer) => logs.push(d))
     // A worker that already exited must not crash the server through an EPIPE on its stdin.
