@@ -6,11 +6,14 @@
  * Three states per runtime: a warm-pool worker (started, unclaimed), an idle claimed one (echo
  * agent, 3 s after its session started, no turn running) and a busy one (peak while the echo
  * model streams a long answer, `/count 3000`, sampled every 100 ms). Target: idle process worker
- * under 50 MiB. Runs once, on ours; docker cells are NaN ("failed") without an engine.
+ * under 50 MiB. Runs once, on ours; docker cells are NaN ("failed") without an engine. Also the
+ * idle worker's private anonymous memory and, as the floor under any node worker, a bare node
+ * that loaded fetch (specs/benchmarks.md 2026-11-29 "worker density and warm claim").
  */
+import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { connectDocker } from '../../src/lib/workers/docker-engine'
-import type { RuntimeKind } from '../../src/lib/workers/runtime'
+import { type RuntimeKind, WORKER_NODE_FLAGS } from '../../src/lib/workers/runtime'
 import { memoryOf } from '../proc'
 import { sleep } from '../stats'
 import { prepareDocker, startWorkerApp, waitForPool, type WorkerApp } from '../worker-app'
@@ -50,6 +53,35 @@ function treeRss(root: number): number {
     }
   }
   return total
+}
+
+/** Sum of RssAnon (private anonymous memory: what the worker itself allocated) over the tree, bytes. */
+function treeAnon(root: number): number {
+  let total = 0
+  for (const pid of processTree(root)) {
+    try {
+      total += 1024 * Number(/^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN)
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total
+}
+
+/**
+ * The floor under any node worker: RSS of a bare node with the workers' flags that has loaded
+ * fetch (undici) and then idles, as the worker does, measured the same way.
+ */
+async function nodeFloor(): Promise<number> {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, '-e', "fetch('data:,x').then((r) => r.text()); setInterval(() => {}, 1000)"], {
+    stdio: 'ignore',
+  })
+  try {
+    await sleep(IDLE_SETTLE_MS)
+    return memoryOf(child.pid ?? 0).rss
+  } finally {
+    child.kill('SIGKILL')
+  }
 }
 
 /** Sum of PSS (shared pages divided among the processes mapping them) over the tree, bytes. */
@@ -111,6 +143,8 @@ interface Density {
   idle: number
   /** process runtime: PSS of the idle worker tree (its fair share of the node binary's pages). */
   idlePss: number
+  /** process runtime: private anonymous memory of the idle worker tree. */
+  idleAnon: number
   busy: number
 }
 
@@ -140,6 +174,7 @@ async function measure(runtime: RuntimeKind, log: (m: string) => void): Promise<
     const idle = await memoryOfWorker(workerId)
     const pid = Number((await rt.inspect(workerId))?.nativeId)
     const idlePss = runtime === 'process' ? treePss(pid) : Number.NaN
+    const idleAnon = runtime === 'process' ? treeAnon(pid) : Number.NaN
     if (runtime === 'process') log(`idle worker tree: ${treeBreakdown(pid)}`)
 
     // Busy: the peak while the echo model streams a long answer through the worker.
@@ -151,7 +186,7 @@ async function measure(runtime: RuntimeKind, log: (m: string) => void): Promise<
       await sleep(100)
     }
     log(`${runtime}: warm ${(warm / MiB).toFixed(1)} MiB, idle ${(idle / MiB).toFixed(1)} MiB, busy peak ${(busy / MiB).toFixed(1)} MiB`)
-    return { warm, idle, idlePss, busy }
+    return { warm, idle, idlePss, idleAnon, busy }
   } finally {
     await app.close()
   }
@@ -174,6 +209,8 @@ export const workerDensity: Scenario = {
     // RSS counts the node binary's ~42 MiB of file-backed pages, shared by every node process on
     // the host; PSS divides them among the processes that map them (the marginal cost per worker).
     { key: 'processIdlePss', label: 'process, idle, PSS', unit: 'MiB', better: 'lower', digits: 1 },
+    { key: 'processIdleAnon', label: 'process, idle, private anonymous (RssAnon)', unit: 'MiB', better: 'lower', digits: 1 },
+    { key: 'nodeFloor', label: 'bare node with fetch loaded, same flags (the floor)', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'processWarm', label: 'process, warm pool (unclaimed)', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'processBusy', label: 'process, busy (peak while streaming)', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'dockerIdle', label: 'docker, idle (claimed, no turn)', unit: 'MiB', better: 'lower', digits: 1 },
@@ -181,16 +218,19 @@ export const workerDensity: Scenario = {
     { key: 'dockerBusy', label: 'docker, busy (peak while streaming)', unit: 'MiB', better: 'lower', digits: 1 },
   ],
   async run({ log }) {
-    const none = { warm: Number.NaN, idle: Number.NaN, idlePss: Number.NaN, busy: Number.NaN }
+    const none = { warm: Number.NaN, idle: Number.NaN, idlePss: Number.NaN, idleAnon: Number.NaN, busy: Number.NaN }
     const failed = (runtime: string) => (e: Error) => {
       log(`${runtime} failed: ${e.message}`)
       return none
     }
+    const floor = await nodeFloor()
     const p = await measure('process', log).catch(failed('process'))
     const d = (await prepareDocker(log)) ? await measure('docker', log).catch(failed('docker')) : none
     return {
       processIdle: p.idle / MiB,
       processIdlePss: p.idlePss / MiB,
+      processIdleAnon: p.idleAnon / MiB,
+      nodeFloor: floor / MiB,
       processWarm: p.warm / MiB,
       processBusy: p.busy / MiB,
       dockerIdle: d.idle / MiB,
