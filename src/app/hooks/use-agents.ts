@@ -1,5 +1,5 @@
 import { useMemo } from 'react'
-import { useLiveQuery } from '@tanstack/react-db'
+import { useCollectionRows } from './use-collection-rows'
 import type { AgentStateEntry } from '../../lib/sessions/channel-schemas'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import { deriveAgents, type AgentsView } from '../../lib/sessions/client/agents'
@@ -10,7 +10,7 @@ import type { SessionRecord } from '../../lib/sessions/session-types'
  * agent's state entry (live), with limits from the session record.
  */
 export function useAgents(connection: SessionConnection | undefined, session: SessionRecord | undefined): AgentsView {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ s: connection.db.collections.agentState }) : null) })
+  const data = useCollectionRows<AgentStateEntry>(connection, 'agentState')
   const configs = session?.agents
-  return useMemo(() => deriveAgents((data ?? []) as AgentStateEntry[], configs ?? []), [data, configs])
+  return useMemo(() => deriveAgents(data as AgentStateEntry[], configs ?? []), [data, configs])
 }

@@ -1,10 +1,10 @@
 /**
- * Live views of one session over the session's StreamDB collections (TanStack DB live queries for
- * the small ones, external stores for the conversation and the terminal), shaped by the pure
+ * Live views of one session over the session's StreamDB collections (external stores over their
+ * change events: use-collection-rows.ts, use-session-messages.ts, use-terminal-lines.ts), shaped by the pure
  * derivations in lib/sessions/client/derive.ts.
  */
 import { useMemo, useSyncExternalStore } from 'react'
-import { useLiveQuery } from '@tanstack/react-db'
+import { useCollectionRows } from './use-collection-rows'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import {
   deriveAgentSummary,
@@ -24,8 +24,7 @@ export { useSessionMessages } from './use-session-messages'
 export { useTerminalLines } from './use-terminal-lines'
 
 export function usePresenceRows(connection: SessionConnection | undefined): Array<Presence & RowMeta> {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ p: connection.db.collections.presence }) : null) })
-  return (data ?? []) as Array<Presence & RowMeta>
+  return useCollectionRows<Presence & RowMeta>(connection, 'presence') as Array<Presence & RowMeta>
 }
 
 const noSubscription = () => () => undefined
@@ -67,6 +66,6 @@ const NO_HISTORY = { hasOlderMessages: false, loading: false }
 const noHistory = () => NO_HISTORY
 
 export function useAgentState(connection: SessionConnection | undefined): AgentSummary {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ s: connection.db.collections.agentState }) : null) })
-  return useMemo(() => deriveAgentSummary((data ?? []) as Array<AgentStateEntry & RowMeta>), [data])
+  const rows = useCollectionRows<AgentStateEntry & RowMeta>(connection, 'agentState')
+  return useMemo(() => deriveAgentSummary(rows as Array<AgentStateEntry & RowMeta>), [rows])
 }

@@ -1,5 +1,5 @@
 import { useMemo, useSyncExternalStore } from 'react'
-import { useLiveQuery } from '@tanstack/react-db'
+import { useCollectionRows } from './use-collection-rows'
 import type { AgentStateEntry } from '../../lib/sessions/channel-schemas'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import type { ViewHistorySnapshot } from '../../lib/sessions/client/session-view'
@@ -14,12 +14,12 @@ const noTurns = () => NO_TURNS
  * of older messages fetched from the view (connection.history) come first; the collection's win.
  */
 export function useTurns(connection: SessionConnection | undefined, authorOf: (id: string) => { name: string }): TurnViews {
-  const { data } = useLiveQuery({ query: (q) => (connection ? q.from({ s: connection.db.collections.agentState }) : null) })
+  const data = useCollectionRows<AgentStateEntry>(connection, 'agentState')
   const history = connection?.history
   const older = useSyncExternalStore(
     history?.subscribe ?? noSubscription,
     history ? () => (history.getSnapshot() as ViewHistorySnapshot).turns : noTurns,
     noTurns,
   )
-  return useMemo(() => deriveTurns([...older, ...((data ?? []) as AgentStateEntry[])], (id) => authorOf(id).name), [older, data, authorOf])
+  return useMemo(() => deriveTurns([...older, ...data], (id) => authorOf(id).name), [older, data, authorOf])
 }
