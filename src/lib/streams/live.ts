@@ -96,7 +96,7 @@ export class LiveHub {
   }
 
   /** Hands out one slice: up to sliceSize subscribers over the active streams, then yields the loop. */
-  deliver(): void {
+  private deliver(): void {
     this.deliveryScheduled = false
     let budget = this.sliceSize
     for (const fanout of this.active) {
