@@ -1,5 +1,6 @@
 import { FastResponse, serve } from 'srvx/node'
 import { createStreamsServer, type StreamsServer, type StreamsServerOptions } from './streams-server'
+import type { StreamsCore } from './streams-frontend'
 
 export interface StreamsHttpServerOptions extends Omit<StreamsServerOptions, 'basePath'> {
   port?: number
@@ -10,22 +11,22 @@ export interface StreamsHttpServerOptions extends Omit<StreamsServerOptions, 'ba
   streams?: StreamsServer
 }
 
-export interface StreamsHttpServer {
+export interface ServedStreams {
   /** Origin, e.g. http://127.0.0.1:43121 (streams live under `${url}${basePath}/`). */
   url: string
-  streams: StreamsServer
   close(): Promise<void>
+}
+
+export interface StreamsHttpServer extends ServedStreams {
+  streams: StreamsServer
 }
 
 // Why the cast: FastResponse implements the Response surface the handler uses (constructor,
 // status, headers, body) but not the static error()/redirect() helpers.
-const FastResponseClass = FastResponse as unknown as typeof Response
+export const FastResponseClass = FastResponse as unknown as typeof Response
 
-/** Serves the protocol handler over HTTP with srvx (tests, `npm run streams`, benchmarks). */
-export async function startStreamsHttpServer(opts: StreamsHttpServerOptions = {}): Promise<StreamsHttpServer> {
-  const streams =
-    opts.streams ??
-    createStreamsServer({ responseClass: FastResponseClass, nodeFastPath: true, ...opts, basePath: opts.basePath ?? '/v1/stream' })
+/** Serves any streams server (SQLite or PostgreSQL) over HTTP with srvx; close() closes it too. */
+export async function serveStreams(streams: StreamsCore, opts: { port?: number; host?: string } = {}): Promise<ServedStreams> {
   const host = opts.host ?? '127.0.0.1'
   const server = serve({
     fetch: (req) => streams.handle(req),
@@ -40,10 +41,18 @@ export async function startStreamsHttpServer(opts: StreamsHttpServerOptions = {}
   const port = typeof address === 'object' && address ? address.port : opts.port
   return {
     url: `http://${host}:${port}`,
-    streams,
     async close() {
-      streams.close()
+      await streams.close()
       await server.close(true)
     },
   }
+}
+
+/** Serves the protocol handler over HTTP with srvx (tests, `npm run streams`, benchmarks). */
+export async function startStreamsHttpServer(opts: StreamsHttpServerOptions = {}): Promise<StreamsHttpServer> {
+  const streams =
+    opts.streams ??
+    createStreamsServer({ responseClass: FastResponseClass, nodeFastPath: true, ...opts, basePath: opts.basePath ?? '/v1/stream' })
+  const served = await serveStreams(streams, opts)
+  return { ...served, streams }
 }

@@ -1,0 +1,142 @@
+/**
+ * The PostgreSQL engine (issue 14, specs/scale-out.md): streams live in PostgreSQL, so several
+ * Tether nodes serve the same streams. Writes commit through PgWriteQueue (group commit,
+ * acknowledged after COMMIT); live readers on this node are woken by this node's commits
+ * directly, and by other nodes' commits through LISTEN/NOTIFY: each write sends
+ * `NOTIFY tether_streams` inside its transaction (delivered only if it commits), and every
+ * node re-reads the stream from the database when it hears one. Nothing is delivered from the
+ * notification itself, so a duplicate or a reordered one cannot duplicate or reorder data;
+ * when the LISTEN connection comes back after a drop, every live reader re-checks.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Sql, TransactionSql } from 'postgres'
+import type { Logger } from '../../common/logger'
+import type { StreamEngine } from '../engine'
+import type { LiveHub } from '../live'
+import type { StreamCommitObserver, StreamLifecycleListener } from '../seams'
+import { PgReads } from './pg-reads'
+import { PgWriteQueue } from './pg-queue'
+import { PgStreamWriter } from './pg-writer'
+
+export const STREAMS_CHANNEL = 'tether_streams'
+/** Streams expired per transaction. */
+const EXPIRY_BATCH = 200
+
+export interface PgEngineOptions {
+  sql: Sql
+  hub: LiveHub
+  listeners: Set<StreamLifecycleListener & StreamCommitObserver>
+  defaultRetentionMs: number | null
+  hasLiveReaders: (id: number) => boolean
+  sweepIntervalMs: number
+  log: Logger
+}
+
+export interface PgEngine extends StreamEngine {
+  /** Resolves once this node is listening for other nodes' commits. */
+  readonly listening: Promise<void>
+}
+
+export function createPgEngine(o: PgEngineOptions): PgEngine {
+  const nodeTag = randomUUID().slice(0, 8)
+  const reads = new PgReads(o.sql)
+  const writer = new PgStreamWriter(o)
+  const queue = new PgWriteQueue(o.sql, o.log, (ops) => {
+    o.hub.publish()
+    for (const l of o.listeners) l.onBatchCommitted?.(ops)
+  })
+
+  /** Tells the other nodes, on commit, that this stream changed (`d`: it was deleted). */
+  const notify = (tx: TransactionSql, id: number, tailSeq: number, tailPos: number, deleted = false) =>
+    tx.unsafe(`SELECT pg_notify($1, $2)`, [STREAMS_CHANNEL, `${nodeTag} ${id} ${tailSeq} ${tailPos}${deleted ? ' d' : ''}`], { prepare: true })
+
+  function onRemoteChange(payload: string): void {
+    const [tag, idText, seqText, posText, flag] = payload.split(' ')
+    if (tag === nodeTag) return
+    const id = Number(idText)
+    if (!o.hub.hasSubscribers(id)) return
+    const tail = { seq: Number(seqText), pos: Number(posText) }
+    // prev -1: no reader's position matches, so every live reader re-reads from the database.
+    o.hub.stage(id, { seq: -1, pos: -1 }, tail, { deleted: flag === 'd' })
+    o.hub.publish()
+  }
+
+  // postgres.js re-LISTENs by itself after a dropped connection.
+  const subscription = o.sql.listen(STREAMS_CHANNEL, onRemoteChange)
+  const listening = subscription.then(() => undefined)
+
+  async function sweepExpired(now = Date.now()): Promise<{ expired: number; purgedRows: number }> {
+    let expired = 0
+    for (;;) {
+      const due = await o.sql.unsafe(
+        `SELECT id FROM streams WHERE deadline_at IS NOT NULL AND deadline_at <= $1 AND soft_deleted = 0 ORDER BY deadline_at LIMIT $2`,
+        [now, EXPIRY_BATCH],
+        { prepare: true },
+      )
+      if (due.length === 0) break
+      const n = await queue.enqueue(async (tx, after) => {
+        let count = 0
+        for (const { id } of due as unknown as Array<{ id: number }>) {
+          const meta = await new PgReads(tx).getById(id)
+          if (await writer.expireIfDue(tx, id, now, after)) {
+            count++
+            if (meta) await notify(tx, id, meta.tailSeq, meta.tailPos, true)
+          }
+        }
+        return count
+      })
+      expired += n
+      if (n === 0 || due.length < EXPIRY_BATCH) break
+    }
+    return { expired, purgedRows: 0 }
+  }
+
+  let sweeping: Promise<unknown> | null = null
+  const timer =
+    o.sweepIntervalMs > 0
+      ? setInterval(() => {
+          sweeping ??= sweepExpired()
+            .catch((err) => o.log.error({ err }, 'expiry sweep failed'))
+            .finally(() => {
+              sweeping = null
+            })
+        }, o.sweepIntervalMs)
+      : null
+  timer?.unref?.()
+
+  return {
+    listening,
+    get: (path) => reads.get(path),
+    getById: (id) => reads.getById(id),
+    readBoundary: (meta, from, maxBytes) => reads.readBoundary(meta, from, maxBytes),
+    readConcat: (meta, afterSeq, throughSeq) => reads.readConcat(meta, afterSeq, throughSeq),
+    listLivePaths: (now) => reads.listLivePaths(now),
+    create: (spec, now) =>
+      queue.enqueue(async (tx, after) => {
+        const result = await writer.create(tx, spec, now, after)
+        if (result.status === 201) await notify(tx, result.meta.id, result.meta.tailSeq, result.meta.tailPos)
+        return result
+      }),
+    append: (spec, now) =>
+      queue.enqueue(async (tx, after) => {
+        const result = await writer.append(tx, spec, now, after)
+        // Also for a duplicate (nothing changed): a spurious wake costs a reader one read.
+        await notify(tx, result.meta.id, result.meta.tailSeq, result.meta.tailPos)
+        return result
+      }),
+    delete: (path, now) =>
+      queue.enqueue(async (tx, after) => {
+        const meta = await new PgReads(tx).get(path)
+        await writer.delete(tx, path, now, after)
+        if (meta) await notify(tx, meta.id, meta.tailSeq, meta.tailPos, true)
+      }),
+    touch: (meta, now) => queue.enqueue((tx) => writer.touch(tx, meta, now)),
+    sweepExpired,
+    async close() {
+      if (timer) clearInterval(timer)
+      await sweeping
+      await queue.close()
+      await subscription.then((s) => s.unlisten()).catch(() => {})
+    },
+  }
+}
