@@ -3,7 +3,8 @@
  * production app (vite build served by src/server/main.ts, auth on, workers off) and chromium:
  *   - open: a session of 10,000 messages (assistant answers 20-60 chunks) and 100,000 terminal
  *     lines; the server's catch-up read from -1 (first byte, whole body), then the page opened
- *     cold (empty IndexedDB) and again (reload: the snapshot cache): first message painted,
+ *     cold (empty IndexedDB) and again (reload: the snapshot cache): first message painted (the
+ *     server-rendered preview in the HTML counts: it is what a person sees first),
  *     interactive (last message shown, message box enabled, then 500 ms without long tasks or
  *     frame gaps over 50 ms), the longest main-thread block;
  *   - stream: a 1,000-message session receiving an assistant message at 100 chunks/s for 10 s:

@@ -3,6 +3,7 @@ import { Link, createFileRoute, useRouter } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
 import { Composer, MessageList } from '../../../components/Conversation'
+import type { SessionConnection } from '../../../../lib/sessions/client/session-db'
 import { LiveCursors, PeopleList } from '../../../components/People'
 import { PatternBadge, SessionStatusBadge } from '../../../components/SessionBadges'
 import { SessionBanner } from '../../../components/SessionBanner'
@@ -45,6 +46,15 @@ function ViewBootScript() {
   return <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: VIEW_BOOT_SCRIPT }} />
 }
 
+/**
+ * The conversation reads the messages store itself, so a streamed token (at most one render per
+ * frame) re-renders the list, not the whole page (agent panel, people, terminal, composer).
+ */
+function LiveMessageList({ connection, ...props }: { connection: SessionConnection | undefined } & Omit<Parameters<typeof MessageList>[0], 'messages'>) {
+  const { messages } = useSessionMessages(connection)
+  return <MessageList messages={messages} {...props} />
+}
+
 function SessionPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
@@ -53,7 +63,6 @@ function SessionPage() {
   const { connection, status, identity, actions, session, ended, authorOf } = page
   const areaRef = useRef<HTMLDivElement>(null)
   const { here } = usePresence(connection, actions, areaRef, 'session')
-  const { messages } = useSessionMessages(connection)
   const older = useOlderMessages(connection)
   const terminal = useTerminal(connection)
   const agent = useAgentState(connection)
@@ -146,8 +155,8 @@ function SessionPage() {
         <section className="session-main" aria-label="Conversation">
           <AgentsContext.Provider value={several.names}>
             <TurnsContext.Provider value={turns}>
-              <MessageList
-                messages={messages}
+              <LiveMessageList
+                connection={connection}
                 loading={!status.caughtUp}
                 authors={authorOf}
                 selfId={identity?.userId ?? ''}
