@@ -130,11 +130,13 @@ export function forwardedEnv(env: Readonly<Record<string, string | undefined>> =
  * inherit them.
  *   - `--max-semi-space-size=1`: the young generation grows to 2 × 16 MiB under allocation bursts
  *     (a streamed answer) and V8 keeps it; 1 MiB semi-spaces cost a few more scavenges.
- *   - `--max-old-space-size=192`: the old generation's limit, which also sizes V8's first GC
- *     thresholds (a lower limit collects sooner instead of growing). A long session's
- *     conversation lives here; 192 MiB is far above what the 512 MiB container's worker holds.
+ *   - `--max-old-space-size=256`: a cap, not a saving (an idle worker's heap is ~10 MiB, far under
+ *     any limit's first GC threshold): a process worker has no other per-worker memory limit, so
+ *     a runaway one ends (and restarts) instead of taking the host's memory. The conversation the
+ *     worker replays lives here; tool results are capped at 64 KiB each, so a session needs
+ *     thousands of large ones to come near it.
  */
-export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=192']
+export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=256']
 
 /** Claim → the worker's identity variables. */
 export function claimEnv(claim: WorkerClaim): Record<string, string> {
