@@ -10,6 +10,7 @@
  * server sees the same load generator under the same machine conditions. Prints one markdown
  * table at the end (and progress on stderr).
  */
+import { dropPostgresDatabaseFor } from './postgres'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -17,6 +18,7 @@ import { scenarios } from './scenarios/index'
 import type { MetricValues, Scenario } from './scenarios/types'
 import {
   allServerKinds,
+  knownServerKinds,
   buildBundles,
   isAvailable,
   launches,
@@ -52,7 +54,7 @@ function pick<T extends { id: string }>(all: T[], csv: string | undefined, what:
 const selected: Scenario[] = pick(scenarios, args.only, 'scenario')
 let kinds: ServerKind[] = args.servers
   ? pick(
-      allServerKinds.map((id) => ({ id })),
+      knownServerKinds.map((id) => ({ id })),
       args.servers,
       'server',
     ).map((x) => x.id)
@@ -97,6 +99,7 @@ async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<strin
   } finally {
     await server.stop()
     removeDataDir(dataDir)
+    if (kind === 'ours-postgres') await dropPostgresDatabaseFor(dataDir)
   }
   return Object.fromEntries(scenario.metrics.map((m) => [m.key, median(runs.map((r) => r[m.key]))]))
 }

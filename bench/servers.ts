@@ -11,6 +11,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { request } from 'undici'
+import { postgresDatabaseFor } from './postgres'
 
 export const repoRoot = resolve(import.meta.dirname, '..')
 export const oursEntry = join(repoRoot, 'src/server/streams-main.ts')
@@ -44,12 +45,16 @@ export function buildBundles(): void {
   )
 }
 
-export type ServerKind = 'ours-normal' | 'ours-fsync' | 'ref-file' | 'ref-memory'
+export type ServerKind = 'ours-normal' | 'ours-fsync' | 'ours-postgres' | 'ref-file' | 'ref-memory'
+/** What `npm run bench` runs by default. */
 export const allServerKinds: ServerKind[] = ['ours-normal', 'ours-fsync', 'ref-file', 'ref-memory']
+/** What `--servers` may name: also our server on PostgreSQL (issue 14; needs the test cluster). */
+export const knownServerKinds: ServerKind[] = [...allServerKinds, 'ours-postgres']
 
 export const serverLabels: Record<ServerKind, string> = {
   'ours-normal': 'ours normal',
   'ours-fsync': 'ours fsync',
+  'ours-postgres': 'ours postgres',
   'ref-file': 'ref file',
   'ref-memory': 'ref memory',
 }
@@ -61,6 +66,8 @@ export interface ServerLaunch {
   nodeArgs?: string[]
   /** Environment for the child; `dataDir` is a fresh temp dir owned by the caller. */
   env(dataDir: string): Record<string, string>
+  /** More environment that needs work first (a database); the same for the same data dir. */
+  prepare?(dataDir: string): Promise<Record<string, string>>
 }
 
 /**
@@ -87,6 +94,13 @@ export const launches: Record<ServerKind, ServerLaunch> = {
     bundle: oursBundle,
     nodeArgs: oursNodeArgs,
     env: (d) => ({ TETHER_DATA_DIR: d, TETHER_DURABILITY: 'fsync' }),
+  },
+  'ours-postgres': {
+    entry: oursEntry,
+    bundle: oursBundle,
+    nodeArgs: oursNodeArgs,
+    env: (d) => ({ TETHER_DATA_DIR: d }),
+    prepare: async (d) => ({ TETHER_DATABASE_URL: await postgresDatabaseFor(d) }),
   },
   'ref-file': { entry: referenceEntry, bundle: referenceBundle, env: (d) => ({ REFERENCE_DATA_DIR: d }) },
   'ref-memory': { entry: referenceEntry, bundle: referenceBundle, env: () => ({}) },
@@ -152,6 +166,7 @@ export interface StartOptions {
 export async function startServer(launch: ServerLaunch, opts: StartOptions): Promise<RunningServer> {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
+  const prepared = (await launch.prepare?.(opts.dataDir)) ?? {}
   const args = opts.runner === 'compiled' ? [...(launch.nodeArgs ?? []), launch.bundle] : ['--import', 'tsx', launch.entry]
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -161,6 +176,7 @@ export async function startServer(launch: ServerLaunch, opts: StartOptions): Pro
       PORT: String(port),
       HOST: '127.0.0.1',
       ...launch.env(opts.dataDir),
+      ...prepared,
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

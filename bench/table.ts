@@ -34,6 +34,8 @@ function meets(v: number | undefined, t: Target | undefined): string {
 }
 
 export function renderTable(scenarios: Scenario[], results: Results): string {
+  // Columns for our PostgreSQL engine only when a run included it (--servers ours-postgres,…).
+  const pg = Object.values(results).some((r) => r['ours-postgres'] !== undefined)
   const head = [
     'scenario',
     'metric',
@@ -46,6 +48,7 @@ export function renderTable(scenarios: Scenario[], results: Results): string {
     'fsync ÷ ref file',
     'target (ours)',
     'met normal / fsync',
+    ...(pg ? [serverLabels['ours-postgres'], 'postgres ÷ normal', 'postgres ÷ ref mem'] : []),
   ]
   const rows: string[][] = []
   for (const s of scenarios) {
@@ -65,6 +68,7 @@ export function renderTable(scenarios: Scenario[], results: Results): string {
         ratio(v('ours-fsync'), v('ref-file')),
         targetText(m.target, m.unit),
         m.target ? `${meets(v('ours-normal'), m.target) || '-'} / ${meets(v('ours-fsync'), m.target) || '-'}` : '',
+        ...(pg ? [fmt(v('ours-postgres'), m), ratio(v('ours-postgres'), v('ours-normal')), ratio(v('ours-postgres'), v('ref-memory'))] : []),
       ])
     }
   }

@@ -28,6 +28,8 @@ export interface ServerSettings {
 export interface StreamsSettings {
   dataDir: string
   durability: Durability
+  /** PostgreSQL instead of SQLite (`npm run streams` only, so far). */
+  databaseUrl: string | null
   longPollTimeoutMs: number
   maxBodyBytes: number
   retentionDays: number
@@ -158,6 +160,7 @@ export function loadSettings(env: Env): Settings {
     streams: {
       dataDir: e.TETHER_DATA_DIR,
       durability: e.TETHER_DURABILITY,
+      databaseUrl: e.TETHER_DATABASE_URL ?? null,
       longPollTimeoutMs: e.TETHER_LONG_POLL_TIMEOUT_MS,
       maxBodyBytes: e.TETHER_MAX_BODY_BYTES,
       retentionDays: e.TETHER_RETENTION_DAYS,

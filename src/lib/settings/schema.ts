@@ -49,6 +49,17 @@ export const VARIABLES = {
     doc: '`normal`: WAL + synchronous=NORMAL, an acknowledged append survives a process crash (`kill -9`); `fsync`: synchronous=FULL, survives power loss too',
     readers: ['server', 'streams'],
   }),
+  TETHER_DATABASE_URL: variable(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    {
+      default: 'unset (SQLite)',
+      doc: '`postgres://…`: `npm run streams` keeps its streams in this PostgreSQL database instead of SQLite (migrated at start), so several streams nodes can serve the same streams (issue 14, specs/scale-out.md; subscriptions and the app do not run on PostgreSQL yet)',
+      readers: ['streams'],
+    },
+  ),
   TETHER_LONG_POLL_TIMEOUT_MS: variable(intWithDefault(30_000), {
     default: '`30000`',
     doc: 'how long a long-poll read waits before answering 204',

@@ -15,6 +15,15 @@ import type { AppendSpec, CreateSpec, WriteResult } from './write-specs'
 /** A value now (SQLite) or later (PostgreSQL); callers always `await` it. */
 export type MaybePromise<T> = T | Promise<T>
 
+/**
+ * Runs `then` on a value: at once when it is already there (SQLite reads, so a caller's work
+ * stays in this turn), after it resolves otherwise (PostgreSQL); `failed` if it rejects.
+ */
+export function whenReady<T>(value: MaybePromise<T>, then: (v: T) => void, failed: (err: unknown) => void): void {
+  if (value instanceof Promise) value.then(then, failed)
+  else then(value)
+}
+
 export interface StreamReads {
   /** The stream's metadata (including soft-deleted and expired rows), or undefined. */
   get(path: string): MaybePromise<StreamMeta | undefined>

@@ -3,7 +3,7 @@ import { currentInterval, responseCursor } from './cursor'
 import { sseControlEvent, sseDataEvent } from './sse'
 import { readPayload } from './read-body'
 import type { LiveEvent, LiveHub, SsePayloadKind } from './live'
-import type { MaybePromise, StreamReads } from './engine'
+import { whenReady, type MaybePromise, type StreamReads } from './engine'
 import type { SseLimits, SseReaderState, SseStats } from './sse-limits'
 import type { DirectSink } from './sse-sink'
 
@@ -90,11 +90,11 @@ export class SseSession implements SseReaderState {
           this.lifetime = setTimeout(() => this.finish(), this.o.maxDurationMs)
           this.keepAlive.unref?.()
           this.lifetime.unref?.()
-          this.resume()
+          this.catchUp()
         },
         pull: () => {
           if (this.ending) this.closeWhenDrained()
-          else if (!this.live && !this.done) this.resume()
+          else if (!this.live && !this.done) this.catchUp()
         },
         cancel: () => {
           this.cleanup()
@@ -155,7 +155,7 @@ export class SseSession implements SseReaderState {
   private checkSlow(): void {
     if (this.done || this.stalledSince === null) return
     if (this.bufferedBytes() < this.o.limits.maxBufferBytes) {
-      this.resume()
+      this.catchUp()
       return
     }
     // Bytes appended while it took nothing: a reader catching up from far behind fills its
@@ -176,7 +176,7 @@ export class SseSession implements SseReaderState {
     this.waitingForDrain = true
     this.o.direct!.once('drain', () => {
       this.waitingForDrain = false
-      if (!this.live && !this.done) this.resume()
+      if (!this.live && !this.done) this.catchUp()
     })
   }
 
@@ -189,23 +189,12 @@ export class SseSession implements SseReaderState {
     this.unsubscribe = undefined
   }
 
-  /**
-   * Runs `then` on a store read's value: at once for the SQLite engine (the value is already
-   * there), after the query for PostgreSQL. A failed read (store closed) ends the response.
-   */
+  /** Runs `then` on a store read's value (see whenReady); a failed read (store closed) ends the response. */
   private whenRead<T>(value: MaybePromise<T>, then: (v: T) => void): void {
-    if (!(value instanceof Promise)) {
-      then(value)
-      return
-    }
-    value.then(then, () => {
+    whenReady(value, then, () => {
       this.finish()
       this.pumping = false
     })
-  }
-
-  private resume(): void {
-    this.catchUp()
   }
 
   private write(chunk: Uint8Array): void {
