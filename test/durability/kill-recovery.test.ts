@@ -14,7 +14,7 @@ import { launches, makeDataDir, removeDataDir, startServer, type RunningServer, 
 import { checkStream, readAll } from './verify'
 import { JSON_TYPE, producerHeaders, Workload, type Source } from './workload'
 
-const kinds: ServerKind[] = process.env.DURABILITY_SERVER === 'reference' ? ['ref-file'] : ['ours-normal', 'ours-fsync']
+const kinds: ServerKind[] = process.env.DURABILITY_SERVER === 'reference' ? ['ref-file'] : ['ours-normal', 'ours-fsync', 'ours-postgres']
 const ACKS_BEFORE_KILL = 3000
 
 const shape = {

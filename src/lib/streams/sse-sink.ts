@@ -46,3 +46,32 @@ export function socketSink(res: {
     destroy: () => socket.destroy(),
   }
 }
+
+/**
+ * The direct sink may write to the socket only once the response head is on it. Node's
+ * `headersSent` turns true at writeHead, but the head itself goes out with the first body
+ * write; a reader whose first frame comes after an asynchronous read (PostgreSQL) would
+ * otherwise put that frame on the socket before the head. `_headerSent` is Node's own flag for
+ * "the head was written" (OutgoingMessage, stable since Node 0.x).
+ */
+export function headOnWire(res: object, sink: DirectSink | undefined): DirectSink | undefined {
+  if (!sink) return undefined
+  const out = res as { _headerSent?: boolean }
+  return {
+    get headersSent() {
+      return out._headerSent === true
+    },
+    get writableLength() {
+      return sink.writableLength
+    },
+    get writableEnded() {
+      return sink.writableEnded
+    },
+    get destroyed() {
+      return sink.destroyed
+    },
+    write: (chunk) => sink.write(chunk),
+    once: (event, listener) => sink.once(event, listener),
+    destroy: () => sink.destroy(),
+  }
+}
