@@ -1,0 +1,132 @@
+/**
+ * Issue 14, bar 2 (streams part): three streams nodes on one PostgreSQL database. A writer
+ * appends on node 1 while SSE readers on nodes 2 and 3 and a long-poll reader on node 3 follow
+ * the stream live; every reader sees every message exactly once and in order, woken across
+ * nodes by LISTEN/NOTIFY (no polling: the long-poll timeout is longer than the test).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
+import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
+import { freshDatabase, type TestDatabase } from '../../../support/postgres'
+
+const MESSAGES = 200
+let db: TestDatabase
+const nodes: ServedStreams[] = []
+
+beforeAll(async () => {
+  db = await freshDatabase()
+  for (let i = 0; i < 3; i++) {
+    const streams = await createPgStreamsServer({
+      url: db.url,
+      basePath: '/v1/stream',
+      longPollTimeoutMs: 60_000,
+      responseClass: FastResponseClass,
+      nodeFastPath: true,
+    })
+    nodes.push(await serveStreams(streams))
+  }
+}, 120_000)
+
+afterAll(async () => {
+  for (const n of nodes) await n.close()
+  await db?.drop()
+})
+
+const url = (node: number, path: string) => `${nodes[node]!.url}/v1/stream/${path}`
+
+/** Follows a JSON stream over SSE from the start until `count` messages have arrived. */
+async function followSse(node: number, path: string, count: number): Promise<number[]> {
+  const got: number[] = []
+  let offset = '-1'
+  while (got.length < count) {
+    const res = await fetch(`${url(node, path)}?offset=${offset}&live=sse`)
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let pending = ''
+    let data: number[] = []
+    while (got.length < count) {
+      const { value, done } = await reader.read()
+      if (done) break
+      pending += decoder.decode(value, { stream: true })
+      let cut = pending.indexOf('\n\n')
+      while (cut !== -1) {
+        const event = pending.slice(0, cut)
+        pending = pending.slice(cut + 2)
+        const kind = /^event: (\w+)/m.exec(event)?.[1]
+        const payload = event
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5))
+          .join('\n')
+        if (kind === 'data') data = (JSON.parse(payload) as Array<{ n: number }>).map((m) => m.n)
+        if (kind === 'control') {
+          // Data counts once its control event (with the offset to resume from) has arrived.
+          got.push(...data)
+          data = []
+          offset = (JSON.parse(payload) as { streamNextOffset: string }).streamNextOffset
+        }
+        cut = pending.indexOf('\n\n')
+      }
+    }
+    await reader.cancel().catch(() => {})
+  }
+  return got
+}
+
+/** Follows a JSON stream with long-polls from the start until `count` messages have arrived. */
+async function followLongPoll(node: number, path: string, count: number): Promise<number[]> {
+  const got: number[] = []
+  let offset = '-1'
+  while (got.length < count) {
+    const res = await fetch(`${url(node, path)}?offset=${offset}&live=long-poll`)
+    if (res.status === 200) got.push(...((await res.json()) as Array<{ n: number }>).map((m) => m.n))
+    else expect(res.status).toBe(204)
+    offset = res.headers.get('stream-next-offset')!
+  }
+  return got
+}
+
+describe('three streams nodes on one PostgreSQL', () => {
+  it('readers on nodes 2 and 3 see every message appended on node 1 exactly once and in order', async () => {
+    const create = await fetch(url(0, 'shared'), { method: 'PUT', headers: { 'content-type': 'application/json' } })
+    expect(create.status).toBe(201)
+    const readers = [followSse(1, 'shared', MESSAGES), followSse(2, 'shared', MESSAGES), followLongPoll(2, 'shared', MESSAGES)]
+    // Let the readers reach the (empty) tail first, so what follows arrives live.
+    await new Promise((r) => setTimeout(r, 300))
+    for (let n = 0; n < MESSAGES; n++) {
+      const res = await fetch(url(0, 'shared'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ n }),
+      })
+      expect(res.status).toBe(204)
+    }
+    const expected = Array.from({ length: MESSAGES }, (_, n) => n)
+    for (const got of await Promise.all(readers)) expect(got).toEqual(expected)
+  }, 120_000)
+
+  it('an append on one node and a close on another are both seen by a reader on the third', async () => {
+    await fetch(url(0, 'closing'), { method: 'PUT', headers: { 'content-type': 'application/json' } })
+    const reader = followSse(2, 'closing', 2)
+    await new Promise((r) => setTimeout(r, 200))
+    await fetch(url(0, 'closing'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":0}' })
+    const closed = await fetch(url(1, 'closing'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stream-closed': 'true' },
+      body: '{"n":1}',
+    })
+    expect(closed.status).toBe(204)
+    expect(await reader).toEqual([0, 1])
+    const head = await fetch(url(2, 'closing'), { method: 'HEAD' })
+    expect(head.headers.get('stream-closed')).toBe('true')
+  }, 60_000)
+
+  it('a stream deleted on one node is gone on the others at once', async () => {
+    await fetch(url(0, 'gone'), { method: 'PUT', headers: { 'content-type': 'text/plain' } })
+    expect((await fetch(url(1, 'gone'), { method: 'HEAD' })).status).toBe(200)
+    expect((await fetch(url(2, 'gone'), { method: 'DELETE' })).status).toBe(204)
+    expect((await fetch(url(0, 'gone'), { method: 'HEAD' })).status).toBe(404)
+    expect((await fetch(url(1, 'gone'), { method: 'HEAD' })).status).toBe(404)
+  })
+})
