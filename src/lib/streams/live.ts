@@ -53,6 +53,11 @@ export class LiveHub {
     }
   }
 
+  /** Streams with live readers on this node now. */
+  subscribedStreams(): number[] {
+    return [...this.fanouts].filter(([, f]) => f.subs.size > 0).map(([id]) => id)
+  }
+
   hasSubscribers(streamId: number): boolean {
     return (this.fanouts.get(streamId)?.subs.size ?? 0) > 0
   }

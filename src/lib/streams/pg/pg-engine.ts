@@ -61,8 +61,21 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
     o.hub.publish()
   }
 
-  // postgres.js re-LISTENs by itself after a dropped connection.
-  const subscription = o.sql.listen(STREAMS_CHANNEL, onRemoteChange)
+  /**
+   * postgres.js re-LISTENs by itself after a dropped connection, but notifications sent while
+   * it was down are lost: every live reader on this node re-checks its stream then (a reader
+   * with nothing new goes back to waiting; a long-poll answers 204 early).
+   */
+  function wakeAllReaders(): void {
+    const everything = { seq: Number.MAX_SAFE_INTEGER, pos: Number.MAX_SAFE_INTEGER }
+    for (const id of o.hub.subscribedStreams()) o.hub.stage(id, { seq: -1, pos: -1 }, everything, {})
+    o.hub.publish()
+  }
+  let listenedBefore = false
+  const subscription = o.sql.listen(STREAMS_CHANNEL, onRemoteChange, () => {
+    if (listenedBefore) wakeAllReaders()
+    listenedBefore = true
+  })
   const listening = subscription.then(() => undefined)
 
   async function sweepExpired(now = Date.now()): Promise<{ expired: number; purgedRows: number }> {

@@ -4,6 +4,7 @@
  * the stream live; every reader sees every message exactly once and in order, woken across
  * nodes by LISTEN/NOTIFY (no polling: the long-poll timeout is longer than the test).
  */
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
 import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
@@ -120,6 +121,26 @@ describe('three streams nodes on one PostgreSQL', () => {
     expect(await reader).toEqual([0, 1])
     const head = await fetch(url(2, 'closing'), { method: 'HEAD' })
     expect(head.headers.get('stream-closed')).toBe('true')
+  }, 60_000)
+
+  it('a reader keeps up when its node loses the LISTEN connection (the node listens again)', async () => {
+    await fetch(url(0, 'outage'), { method: 'PUT', headers: { 'content-type': 'application/json' } })
+    const reader = followSse(1, 'outage', 3)
+    await new Promise((r) => setTimeout(r, 200))
+    await fetch(url(0, 'outage'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":0}' })
+    // Cut every LISTEN connection on the server (nodes 1-3), then append at once: node 2 may
+    // miss this notification (it re-checks its readers when it listens again; this test does
+    // not force that window), and must hear the next one.
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+    try {
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen%' AND pid <> pg_backend_pid()`
+    } finally {
+      await admin.end({ timeout: 5 })
+    }
+    await fetch(url(0, 'outage'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' })
+    await new Promise((r) => setTimeout(r, 1_000))
+    await fetch(url(0, 'outage'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":2}' })
+    expect(await reader).toEqual([0, 1, 2])
   }, 60_000)
 
   it('a stream deleted on one node is gone on the others at once', async () => {
