@@ -239,10 +239,10 @@ export class SseSession implements SseReaderState {
     this.catchUpStep()
   }
 
-  /** The catch-up ended (live, finished or out of room); run it again if something came meanwhile. */
+  /** The catch-up ended; a batch that came while it read (taken as `again`) may be past it: read again. */
   private pumped(): void {
     this.pumping = false
-    if (this.again && !this.done && !this.live) this.catchUp()
+    if (this.again && !this.done) this.catchUp()
   }
 
   private catchUpStep(): void {

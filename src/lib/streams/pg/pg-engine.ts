@@ -9,14 +9,14 @@
  * when the LISTEN connection comes back after a drop, every live reader re-checks.
  */
 import { randomUUID } from 'node:crypto'
-import type { Sql, TransactionSql } from 'postgres'
+import type { Sql } from 'postgres'
 import type { Logger } from '../../common/logger'
 import type { StreamEngine } from '../engine'
 import type { LiveHub } from '../live'
 import type { StreamCommitObserver, StreamLifecycleListener } from '../seams'
 import { PgReads } from './pg-reads'
 import { PgWriteQueue } from './pg-queue'
-import { PgStreamWriter } from './pg-writer'
+import { PgStreamWriter, type AnnounceChange } from './pg-writer'
 
 export const STREAMS_CHANNEL = 'tether_streams'
 /** Streams expired per transaction. */
@@ -40,15 +40,14 @@ export interface PgEngine extends StreamEngine {
 export function createPgEngine(o: PgEngineOptions): PgEngine {
   const nodeTag = randomUUID().slice(0, 8)
   const reads = new PgReads(o.sql)
-  const writer = new PgStreamWriter(o)
+  /** Tells the other nodes, on commit, that this stream changed (`d`: it was deleted). */
+  const announceChange: AnnounceChange = (q, id, tail, deleted) =>
+    q.unsafe(`SELECT pg_notify($1, $2)`, [STREAMS_CHANNEL, `${nodeTag} ${id} ${tail.seq} ${tail.pos}${deleted ? ' d' : ''}`], { prepare: true })
+  const writer = new PgStreamWriter({ ...o, announceChange })
   const queue = new PgWriteQueue(o.sql, o.log, (ops) => {
     o.hub.publish()
     for (const l of o.listeners) l.onBatchCommitted?.(ops)
   })
-
-  /** Tells the other nodes, on commit, that this stream changed (`d`: it was deleted). */
-  const notify = (tx: TransactionSql, id: number, tailSeq: number, tailPos: number, deleted = false) =>
-    tx.unsafe(`SELECT pg_notify($1, $2)`, [STREAMS_CHANNEL, `${nodeTag} ${id} ${tailSeq} ${tailPos}${deleted ? ' d' : ''}`], { prepare: true })
 
   function onRemoteChange(payload: string): void {
     const [tag, idText, seqText, posText, flag] = payload.split(' ')
@@ -90,11 +89,7 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
       const n = await queue.enqueue(async (tx, after) => {
         let count = 0
         for (const { id } of due as unknown as Array<{ id: number }>) {
-          const meta = await new PgReads(tx).getById(id)
-          if (await writer.expireIfDue(tx, id, now, after)) {
-            count++
-            if (meta) await notify(tx, id, meta.tailSeq, meta.tailPos, true)
-          }
+          if (await writer.expireIfDue(tx, id, now, after)) count++
         }
         return count
       })
@@ -124,25 +119,9 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
     readBoundary: (meta, from, maxBytes) => reads.readBoundary(meta, from, maxBytes),
     readConcat: (meta, afterSeq, throughSeq) => reads.readConcat(meta, afterSeq, throughSeq),
     listLivePaths: (now) => reads.listLivePaths(now),
-    create: (spec, now) =>
-      queue.enqueue(async (tx, after) => {
-        const result = await writer.create(tx, spec, now, after)
-        if (result.status === 201) await notify(tx, result.meta.id, result.meta.tailSeq, result.meta.tailPos)
-        return result
-      }),
-    append: (spec, now) =>
-      queue.enqueue(async (tx, after) => {
-        const result = await writer.append(tx, spec, now, after)
-        // Also for a duplicate (nothing changed): a spurious wake costs a reader one read.
-        await notify(tx, result.meta.id, result.meta.tailSeq, result.meta.tailPos)
-        return result
-      }),
-    delete: (path, now) =>
-      queue.enqueue(async (tx, after) => {
-        const meta = await new PgReads(tx).get(path)
-        await writer.delete(tx, path, now, after)
-        if (meta) await notify(tx, meta.id, meta.tailSeq, meta.tailPos, true)
-      }),
+    create: (spec, now) => queue.enqueue((tx, after) => writer.create(tx, spec, now, after)),
+    append: (spec, now) => queue.enqueue((tx, after) => writer.append(tx, spec, now, after)),
+    delete: (path, now) => queue.enqueue((tx, after) => writer.delete(tx, path, now, after)),
     touch: (meta, now) => queue.enqueue((tx) => writer.touch(tx, meta, now)),
     sweepExpired,
     async close() {

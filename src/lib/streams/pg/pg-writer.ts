@@ -29,7 +29,11 @@ import { PgReads, type Queryable } from './pg-reads'
 /** Registers work to run once the operation's transaction has committed. */
 export type AfterCommit = (hook: () => void) => void
 
+/** Queues, inside the transaction, the news that a stream changed (NOTIFY, pg-engine.ts). */
+export type AnnounceChange = (q: Queryable, id: number, tail: Position, deleted: boolean) => Promise<unknown>
+
 export interface PgWriterOptions {
+  announceChange: AnnounceChange
   hub: LiveHub
   listeners: Set<StreamLifecycleListener>
   defaultRetentionMs: number | null
@@ -125,6 +129,7 @@ export class PgStreamWriter {
     const writes: Promise<unknown>[] = []
     if (source) writes.push(run(q, `UPDATE streams SET ref_count = ref_count + 1 WHERE id = $1`, [source.id]))
     for (const r of rows) writes.push(this.insertRow(q, id, r.seq, r.pos, r.row))
+    writes.push(this.o.announceChange(q, id, tail, false))
     await Promise.all(writes)
     const meta = (await reads.getById(id))!
     after(() => announceCreate(this.o.listeners, this.o.log, spec.path, anchor, tail, spec.closed))
@@ -170,6 +175,7 @@ export class PgStreamWriter {
         [meta.id, tail.seq, tail.pos, now, deadline, spec.streamSeq, spec.close, p?.id ?? null, p?.epoch ?? null, p?.seq ?? null],
       ),
     )
+    writes.push(this.o.announceChange(q, meta.id, tail, false))
     if (p) {
       writes.push(
         run(
@@ -209,9 +215,11 @@ export class PgStreamWriter {
 
   /** Soft-delete while forks still read it, otherwise remove it (and a soft-deleted source it was the last fork of). */
   private async remove(q: Queryable, meta: StreamMeta, after: AfterCommit): Promise<void> {
+    const tail = { seq: meta.tailSeq, pos: meta.tailPos }
+    const announced = this.o.announceChange(q, meta.id, tail, true)
     if (meta.refCount > 0) await run(q, `UPDATE streams SET soft_deleted = 1, deadline_at = NULL WHERE id = $1`, [meta.id])
     else await this.hardDelete(q, meta)
-    const tail = { seq: meta.tailSeq, pos: meta.tailPos }
+    await announced
     after(() => announceDelete(this.o.hub, this.o.listeners, this.o.log, meta.id, meta.path, tail))
   }
 
