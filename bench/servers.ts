@@ -112,6 +112,8 @@ export function isAvailable(kind: ServerKind): boolean {
 
 export interface RunningServer {
   origin: string
+  /** How it was started (a second node of the same kind starts the same way). */
+  runner: Runner
   pid: number
   dataDir: string
   child: ChildProcess
@@ -222,6 +224,7 @@ export async function startServer(launch: ServerLaunch, opts: StartOptions): Pro
 
   return {
     origin,
+    runner: opts.runner ?? 'tsx',
     pid: child.pid!,
     dataDir: opts.dataDir,
     child,

@@ -23,7 +23,7 @@ import { sessionPage } from './session-page'
 import { sessionWriter } from './session-writer'
 import { slowReaders } from './slow-readers'
 import { storage } from './storage'
-import { sse100, sse1000 } from './sse-fanout'
+import { sse100, sse1000, sseCrossNode } from './sse-fanout'
 import { sse10k } from './sse-10k'
 import { terminalOpen } from './terminal-open'
 import { tracingCost } from './tracing'
@@ -41,6 +41,7 @@ export const scenarios: Scenario[] = [
   catchUp,
   sse100,
   sse1000,
+  sseCrossNode,
   rss,
   writersManyStreams,
   workerStart,
