@@ -18,8 +18,11 @@ export function emitTo(listeners: Iterable<StreamLifecycleListener>, log: Logger
   }
 }
 
+/** What a writer needs of the live hub: staging a committed change. */
+export type LiveStaging = Pick<LiveHub, 'stage'>
+
 export function announceAppend(
-  hub: LiveHub,
+  hub: LiveStaging,
   listeners: Iterable<StreamLifecycleListener>,
   log: Logger,
   streamId: number,
@@ -52,7 +55,7 @@ export function announceCreate(
   if (closed) emitTo(listeners, log, (l) => l.onClosed?.(path))
 }
 
-export function announceDelete(hub: LiveHub, listeners: Iterable<StreamLifecycleListener>, log: Logger, streamId: number, path: string, tail: Position): void {
+export function announceDelete(hub: LiveStaging, listeners: Iterable<StreamLifecycleListener>, log: Logger, streamId: number, path: string, tail: Position): void {
   hub.stage(streamId, tail, tail, { deleted: true })
   emitTo(listeners, log, (l) => l.onDeleted?.(path))
 }

@@ -113,11 +113,19 @@ export class StreamFanout {
       const first = this.queue[start - this.base]!
       const last = this.queue[end - 1 - this.base]!
       ev = new LiveEvent(this.streamId, first.prev, last.tail)
+      let contiguous = true
       for (let i = start - this.base; i < end - this.base; i++) {
         const part = this.queue[i]!
+        if (i > start - this.base && part.prev.seq !== this.queue[i - 1]!.tail.seq) contiguous = false
         for (const row of part.rows) ev.rows.push(row)
         if (part.closed) ev.closed = true
         if (part.deleted) ev.deleted = true
+      }
+      // A wake from another node (pg-engine.ts) carries no rows and no real `prev`: a merge
+      // across it would skip data, so the merged event only tells readers to re-read.
+      if (!contiguous) {
+        ev = new LiveEvent(this.streamId, { seq: -1, pos: -1 }, last.tail)
+        ev.deleted = this.queue.slice(start - this.base, end - this.base).some((part) => part.deleted)
       }
       this.merged.set(start, ev)
     }

@@ -13,6 +13,8 @@ import type { Sql } from 'postgres'
 import type { Logger } from '../../common/logger'
 import type { StreamEngine } from '../engine'
 import type { LiveHub } from '../live'
+import type { LiveStaging } from '../announce'
+import type { Position } from '../offsets'
 import type { StreamCommitObserver, StreamLifecycleListener } from '../seams'
 import { PgReads } from './pg-reads'
 import { PgWriteQueue } from './pg-queue'
@@ -43,21 +45,89 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
   /** Tells the other nodes, on commit, that this stream changed (`d`: it was deleted). */
   const announceChange: AnnounceChange = (q, id, tail, deleted) =>
     q.unsafe(`SELECT pg_notify($1, $2)`, [STREAMS_CHANNEL, `${nodeTag} ${id} ${tail.seq} ${tail.pos}${deleted ? ' d' : ''}`], { prepare: true })
-  const writer = new PgStreamWriter({ ...o, announceChange })
+  /**
+   * Per stream with live readers here: the tail this node last handed them (its own commits and
+   * the other nodes' it forwarded). Another node's append is read once, from there, and handed
+   * to every reader as one shared batch, instead of every reader re-reading the stream.
+   */
+  const handedOut = new Map<number, Position>()
+  const noteHandedOut = (id: number, tail: Position) => {
+    if (!o.hub.hasSubscribers(id)) return
+    const known = handedOut.get(id)
+    if (!known || known.seq < tail.seq) handedOut.set(id, tail)
+  }
+  const staging: LiveStaging = {
+    stage(id, prev, tail, change) {
+      noteHandedOut(id, tail)
+      o.hub.stage(id, prev, tail, change)
+    },
+  }
+  const writer = new PgStreamWriter({ ...o, hub: staging, announceChange })
   const queue = new PgWriteQueue(o.sql, o.log, (ops) => {
     o.hub.publish()
     for (const l of o.listeners) l.onBatchCommitted?.(ops)
   })
 
+  /** Every live reader of the stream re-reads it from the database (no reader's position is -1). */
+  function wakeReaders(id: number, tail: Position, deleted = false): void {
+    o.hub.stage(id, { seq: -1, pos: -1 }, tail, { deleted })
+    o.hub.publish()
+  }
+
+  /** Reads what another node appended after what this node handed out, and hands it out as one batch. */
+  async function forward(id: number, announced: Position): Promise<void> {
+    const prev = handedOut.get(id)
+    if (prev && prev.seq > announced.seq) return
+    const meta = await reads.getById(id)
+    if (!meta || meta.softDeleted) return wakeReaders(id, announced)
+    const tail = { seq: meta.tailSeq, pos: meta.tailPos }
+    if (!prev) {
+      // First news of this stream since its readers came: they re-read once, then batches flow.
+      noteHandedOut(id, tail)
+      return wakeReaders(id, tail)
+    }
+    if (tail.seq <= prev.seq) {
+      // A close without data moves no tail: its readers still need the closing control event.
+      if (meta.closed && tail.seq === prev.seq) {
+        o.hub.stage(id, prev, prev, { closed: true })
+        o.hub.publish()
+      }
+      return
+    }
+    const parts = await reads.readConcat(meta, prev.seq, tail.seq)
+    // A commit of this node's own may have been handed out meanwhile: then the readers re-read.
+    if (handedOut.get(id)?.seq !== prev.seq) return wakeReaders(id, tail)
+    noteHandedOut(id, tail)
+    if (parts.length === 0) o.hub.stage(id, prev, tail, { closed: Boolean(meta.closed) })
+    for (const row of parts) o.hub.stage(id, prev, tail, { row, closed: Boolean(meta.closed) })
+    o.hub.publish()
+  }
+
+  const forwarding = new Map<number, Promise<void>>()
   function onRemoteChange(payload: string): void {
     const [tag, idText, seqText, posText, flag] = payload.split(' ')
     if (tag === nodeTag) return
     const id = Number(idText)
-    if (!o.hub.hasSubscribers(id)) return
-    const tail = { seq: Number(seqText), pos: Number(posText) }
-    // prev -1: no reader's position matches, so every live reader re-reads from the database.
-    o.hub.stage(id, { seq: -1, pos: -1 }, tail, { deleted: flag === 'd' })
-    o.hub.publish()
+    if (!o.hub.hasSubscribers(id)) {
+      handedOut.delete(id)
+      return
+    }
+    const announced = { seq: Number(seqText), pos: Number(posText) }
+    if (flag === 'd') {
+      wakeReaders(id, announced, true)
+      return
+    }
+    // One read at a time per stream, in notification order.
+    const next = (forwarding.get(id) ?? Promise.resolve())
+      .then(() => forward(id, announced))
+      .catch((err) => {
+        o.log.error({ err }, 'forwarding another node\'s append failed')
+        wakeReaders(id, announced)
+      })
+    forwarding.set(id, next)
+    void next.finally(() => {
+      if (forwarding.get(id) === next) forwarding.delete(id)
+    })
   }
 
   /**
@@ -67,8 +137,8 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
    */
   function wakeAllReaders(): void {
     const everything = { seq: Number.MAX_SAFE_INTEGER, pos: Number.MAX_SAFE_INTEGER }
-    for (const id of o.hub.subscribedStreams()) o.hub.stage(id, { seq: -1, pos: -1 }, everything, {})
-    o.hub.publish()
+    handedOut.clear()
+    for (const id of o.hub.subscribedStreams()) wakeReaders(id, everything)
   }
   let listenedBefore = false
   const subscription = o.sql.listen(STREAMS_CHANNEL, onRemoteChange, () => {

@@ -6,9 +6,8 @@
  * written to it on every append (a node cannot trust a cached tail another node may have moved).
  */
 import type { Logger } from '../../common/logger'
-import { announceAppend, announceCreate, announceDelete } from '../announce'
+import { announceAppend, announceCreate, announceDelete, type LiveStaging } from '../announce'
 import { badRequest, conflict, gone, notFound } from '../errors'
-import type { LiveHub } from '../live'
 import { START_POSITION, type Position } from '../offsets'
 import type { StreamLifecycleListener } from '../seams'
 import type { StreamMeta } from '../stream-store'
@@ -34,7 +33,7 @@ export type AnnounceChange = (q: Queryable, id: number, tail: Position, deleted:
 
 export interface PgWriterOptions {
   announceChange: AnnounceChange
-  hub: LiveHub
+  hub: LiveStaging
   listeners: Set<StreamLifecycleListener>
   defaultRetentionMs: number | null
   hasLiveReaders: (id: number) => boolean

@@ -123,6 +123,23 @@ describe('three streams nodes on one PostgreSQL', () => {
     expect(head.headers.get('stream-closed')).toBe('true')
   }, 60_000)
 
+  it('a close without data on one node ends an SSE reader on another', async () => {
+    await fetch(url(0, 'close-only'), { method: 'PUT', headers: { 'content-type': 'text/plain' } })
+    const first = await fetch(url(0, 'close-only'), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a' })
+    const offset = first.headers.get('stream-next-offset')!
+    const res = await fetch(`${url(2, 'close-only')}?offset=${offset}&live=sse`)
+    const body = res.text()
+    await new Promise((r) => setTimeout(r, 300))
+    // Another append first (so node 3 has handed out a batch of its own), then the close.
+    await fetch(url(0, 'close-only'), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'b' })
+    await new Promise((r) => setTimeout(r, 300))
+    const closed = await fetch(url(1, 'close-only'), { method: 'POST', headers: { 'stream-closed': 'true' } })
+    expect(closed.status).toBe(204)
+    const text = await body
+    expect(text).toContain('data:b')
+    expect(text).toMatch(/"streamClosed":true/)
+  }, 60_000)
+
   it('a reader keeps up when its node loses the LISTEN connection (the node listens again)', async () => {
     await fetch(url(0, 'outage'), { method: 'PUT', headers: { 'content-type': 'application/json' } })
     const reader = followSse(1, 'outage', 3)
