@@ -3,25 +3,16 @@
  * run in the WriteQueue's group commit through StreamWriter, expiry in the background sweeper.
  */
 import type Database from 'better-sqlite3'
-import type { Logger } from '../common/logger'
 import type { StreamEngine } from './engine'
+import type { EngineParts } from './streams-frontend'
 import { startExpirySweeper } from './expiry'
-import type { LiveHub } from './live'
-import type { StreamCommitObserver, StreamLifecycleListener } from './seams'
 import { StreamStore } from './stream-store'
 import { StreamWriter } from './stream-writer'
 import { WriteQueue } from './write-queue'
 import { isExpired } from './write-specs'
 
-export interface SqliteEngineOptions {
+export interface SqliteEngineOptions extends EngineParts {
   sqlite: Database.Database
-  hub: LiveHub
-  listeners: Set<StreamLifecycleListener & StreamCommitObserver>
-  defaultRetentionMs: number | null
-  hasLiveReaders: (id: number) => boolean
-  /** Expiry sweep timer (0: only on demand). */
-  sweepIntervalMs: number
-  log: Logger
 }
 
 export interface SqliteEngine extends StreamEngine {

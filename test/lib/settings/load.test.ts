@@ -8,6 +8,7 @@ describe('loadSettings', () => {
     expect(s.streams).toEqual({
       dataDir: './data',
       durability: 'normal',
+      databaseUrl: null,
       longPollTimeoutMs: 30_000,
       maxBodyBytes: 16 * 1024 * 1024,
       retentionDays: 30,
@@ -35,6 +36,14 @@ describe('loadSettings', () => {
     })
     expect(s.gateway.providerEnv).toEqual({})
     expect(s.logging.level).toBe('info')
+  })
+
+  it('takes a postgres:// TETHER_DATABASE_URL for the streams server and refuses any other URL with a reason', () => {
+    expect(loadSettings({ TETHER_DATABASE_URL: 'postgres://tether@db:5432/tether' }).streams.databaseUrl).toBe(
+      'postgres://tether@db:5432/tether',
+    )
+    expect(loadSettings({ TETHER_DATABASE_URL: 'postgresql://db/tether' }).streams.databaseUrl).toBe('postgresql://db/tether')
+    expect(() => loadSettings({ TETHER_DATABASE_URL: 'mysql://db/tether' })).toThrow(/TETHER_DATABASE_URL.*postgres:\/\/ URL/s)
   })
 
   it('reads auth, external URL and limit overrides (0 = no limit)', () => {

@@ -10,12 +10,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Sql } from 'postgres'
-import type { Logger } from '../../common/logger'
 import type { StreamEngine } from '../engine'
-import type { LiveHub } from '../live'
 import type { LiveStaging } from '../announce'
 import type { Position } from '../offsets'
-import type { StreamCommitObserver, StreamLifecycleListener } from '../seams'
+import type { EngineParts } from '../streams-frontend'
 import { PgReads } from './pg-reads'
 import { PgWriteQueue } from './pg-queue'
 import { PgStreamWriter, type AnnounceChange } from './pg-writer'
@@ -24,14 +22,8 @@ export const STREAMS_CHANNEL = 'tether_streams'
 /** Streams expired per transaction. */
 const EXPIRY_BATCH = 200
 
-export interface PgEngineOptions {
+export interface PgEngineOptions extends EngineParts {
   sql: Sql
-  hub: LiveHub
-  listeners: Set<StreamLifecycleListener & StreamCommitObserver>
-  defaultRetentionMs: number | null
-  hasLiveReaders: (id: number) => boolean
-  sweepIntervalMs: number
-  log: Logger
 }
 
 export interface PgEngine extends StreamEngine {
