@@ -55,6 +55,8 @@ describe('warm claim carries the session setup', { timeout: 120_000 }, () => {
 
   it('the process worker is spawned with the memory flags', async () => {
     const id = await h.createSession()
+    // The session's worker is assigned asynchronously after the create answers: wait for it.
+    await h.waitFor(id, (e) => agentStateOf(e, 'agent'), 'the first heartbeat')
     const pid = await workerPidOf(h, id)
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
     expect(argv[0]).toBe(process.execPath)
