@@ -58,19 +58,42 @@ export class PgStreamWriter {
 
   async create(q: Queryable, spec: CreateSpec, now: number, after: AfterCommit): Promise<WriteResult> {
     const reads = new PgReads(q)
-    const existing = await reads.get(spec.path, true)
-    if (existing) {
-      if (!existing.softDeleted && isExpired(existing, now) && !this.o.hasLiveReaders(existing.id)) {
-        await this.remove(q, existing, after)
-        if (await reads.get(spec.path)) throw conflict('PATH_IN_USE', 'An expired stream at this path still has forks')
-      } else {
-        if (existing.softDeleted)
-          throw conflict('PATH_IN_USE', 'A deleted stream at this path still has forks; the path cannot be reused yet')
-        confirmExisting(existing, spec, spec.fork ? await reads.get(spec.fork.sourcePath) : undefined)
-        return { status: 200, meta: existing, headers: {} }
+    // `FOR UPDATE` locks nothing while the path has no row, so another node may insert it
+    // between this read and our INSERT: then the INSERT inserts nothing (ON CONFLICT waits for
+    // that node's commit) and the create is judged again against the row it committed.
+    for (let attempt = 0; ; attempt++) {
+      const existing = await reads.get(spec.path, true)
+      if (existing) {
+        const answer = await this.createOver(reads, q, existing, spec, now, after)
+        if (answer) return answer
       }
+      const created = await this.insertNew(reads, q, spec, now, after)
+      if (created) return created
+      if (attempt >= 2) throw conflict('PATH_IN_USE', 'The stream at this path is being created and deleted concurrently; retry')
     }
+  }
 
+  /** A create where a row holds the path: 200 or 409 for a live stream; undefined once an expired one is removed. */
+  private async createOver(
+    reads: PgReads,
+    q: Queryable,
+    existing: StreamMeta,
+    spec: CreateSpec,
+    now: number,
+    after: AfterCommit,
+  ): Promise<WriteResult | undefined> {
+    if (!existing.softDeleted && isExpired(existing, now) && !this.o.hasLiveReaders(existing.id)) {
+      await this.remove(q, existing, after)
+      if (await reads.get(spec.path)) throw conflict('PATH_IN_USE', 'An expired stream at this path still has forks')
+      return undefined
+    }
+    if (existing.softDeleted) throw conflict('PATH_IN_USE', 'A deleted stream at this path still has forks; the path cannot be reused yet')
+    confirmExisting(existing, spec, spec.fork ? await reads.get(spec.fork.sourcePath) : undefined)
+    return { status: 200, meta: existing, headers: {} }
+  }
+
+  /** Inserts the new stream; undefined when another transaction committed a row at the path first. */
+  private async insertNew(reads: PgReads, q: Queryable, spec: CreateSpec, now: number, after: AfterCommit): Promise<WriteResult | undefined> {
     let contentType = spec.contentType ?? 'application/octet-stream'
     let expiry: Expiry = { ttlSeconds: spec.ttlSeconds, expiresAtMs: spec.expiresAtMs }
     let source: StreamMeta | undefined
@@ -104,7 +127,8 @@ export class PgStreamWriter {
     const inserted = await q.unsafe(
       `INSERT INTO streams (path, content_type, json_mode, created_at, ttl_seconds, expires_at, last_access_at,
          deadline_at, tail_seq, tail_pos, closed, fork_source_id, fork_seq, fork_pos, fork_offset, fork_sub_offset)
-       VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+       VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (path) DO NOTHING RETURNING id`,
       [
         spec.path,
         contentType,
@@ -124,6 +148,7 @@ export class PgStreamWriter {
       ] as never[],
       { prepare: true },
     )
+    if (inserted.length === 0) return undefined
     const id = Number((inserted[0] as unknown as { id: number }).id)
     const writes: Promise<unknown>[] = []
     if (source) writes.push(run(q, `UPDATE streams SET ref_count = ref_count + 1 WHERE id = $1`, [source.id]))
