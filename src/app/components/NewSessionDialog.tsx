@@ -1,5 +1,6 @@
 import { useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from 'react'
-import { SESSION_PATTERNS, type CreateSessionInput, type SessionPattern } from '../../lib/sessions/session-types'
+import { SESSION_PATTERNS, type SessionPattern } from '../../lib/sessions/session-states'
+import type { CreateSessionInput } from '../../lib/sessions/session-types'
 import { AGENT_ID_PATTERN } from '../../lib/common/agent-roster'
 import { AgentFields, agentInput, newAgentDraft, PROVIDERS, type AgentDraft } from './AgentFields'
 import { Dialog } from './Dialog'

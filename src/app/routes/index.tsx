@@ -10,13 +10,8 @@ import { useSessionList } from '../hooks/use-session-list'
 import { createSession } from '../../lib/sessions/client/api'
 import { rememberToken, storedToken } from '../../lib/sessions/client/auth'
 import { rememberShareToken } from '../../lib/sessions/client/share'
-import {
-  SESSION_PATTERNS,
-  SESSION_STATUSES,
-  type SessionPattern,
-  type SessionRecord,
-  type SessionStatus,
-} from '../../lib/sessions/session-types'
+import { SESSION_PATTERNS, SESSION_STATUSES, type SessionPattern, type SessionStatus } from '../../lib/sessions/session-states'
+import type { SessionRecord } from '../../lib/sessions/session-types'
 import type { AgentState } from '../../lib/sessions/channel-schemas'
 import { useSessionPeeks } from '../hooks/use-session-peeks'
 import { parseTokenSearch } from '../token-search'

@@ -8,18 +8,10 @@ import type { AGENT_STATUSES } from './channel-schemas'
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number]
 
-export const SESSION_PATTERNS = ['ephemeral', 'long-running', 'hybrid', 'single-container'] as const
-export type SessionPattern = (typeof SESSION_PATTERNS)[number]
+import { SESSION_PATTERNS, SESSION_STATUSES, type SessionPattern, type SessionStatus } from './session-states'
 
-/**
- * active: running. idle: a hybrid session suspended by its idle limit (the agent is stopped,
- * the stream stays open; the next write resumes it). completed / failed / terminated: ended,
- * stream closed.
- */
-export const SESSION_STATUSES = ['active', 'idle', 'completed', 'failed', 'terminated'] as const
-export type SessionStatus = (typeof SESSION_STATUSES)[number]
-export const LIVE_STATUSES: readonly SessionStatus[] = ['active', 'idle']
-export const isLiveStatus = (s: SessionStatus): boolean => LIVE_STATUSES.includes(s)
+// The constants live in session-states.ts (no zod, so the browser's entry chunk stays small).
+export { SESSION_PATTERNS, SESSION_STATUSES, LIVE_STATUSES, isLiveStatus, type SessionPattern, type SessionStatus } from './session-states'
 
 /** 'terminated' (API), 'completed' / 'failed' (ephemeral agents finished), 'limit:<name>', 'stream-closed', 'deleted'. */
 export type EndReason = string
