@@ -7,15 +7,35 @@
  * mount prefix such as `/v1/stream/` or `/api/streams/`).
  */
 
-/** What a subscription engine (or any other observer) may ask of the stream store. */
-export interface StreamAccess {
+/** A live stream as a subscription sees it: where its tail is, whether it is closed, its type. */
+export interface StreamDescription {
+  tailOffset: string
+  closed: boolean
+  contentType: string
+}
+
+/**
+ * A synchronous view of the streams: SQLite's store itself, or on PostgreSQL the rows a
+ * subscription operation read inside its transaction (subscriptions/host.ts).
+ */
+export interface StreamSnapshot {
   /** Current tail offset and state of a live (not expired, not deleted) stream, or null. */
-  describe(path: string): { tailOffset: string; closed: boolean; contentType: string } | null
+  describe(path: string): StreamDescription | null
   /** Paths of all live streams (for glob matching). */
   listPaths(): string[]
+}
+
+/** What a subscription engine (or any other observer) may ask of the stream store. */
+export interface StreamAccess {
+  /** As StreamSnapshot.describe; asynchronous on PostgreSQL. */
+  describe(path: string): StreamDescription | null | Promise<StreamDescription | null>
+  listPaths(): string[] | Promise<string[]>
   /** Append bytes to an existing stream as a plain (non-producer) append; resolves after commit. */
   append(path: string, body: Uint8Array, contentType: string): Promise<{ tailOffset: string }>
 }
+
+/** SQLite's access: every read answers at once, so it is its own snapshot. */
+export type SyncStreamAccess = StreamSnapshot & StreamAccess
 
 /** Events the store emits after each commit. Listeners must not throw and must not block. */
 export interface StreamLifecycleListener {

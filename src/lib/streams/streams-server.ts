@@ -1,13 +1,12 @@
 import type Database from 'better-sqlite3'
 import { openDatabase, type Durability, type OpenedDatabase } from '../db/connection'
-import type { StreamAccess } from './seams'
+import type { SyncStreamAccess } from './seams'
 import { createSqliteEngine } from './sqlite-engine'
-import { isExpired } from './write-specs'
-import { encodeOffset } from './offsets'
+import { appendPlain, describeStream } from './stream-access'
 import { StreamCompactor } from './compaction'
 import { buildStreamsFrontend, type StreamsCore, type StreamsFrontendOptions } from './streams-frontend'
 
-export type { StreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
+export type { StreamAccess, SyncStreamAccess, StreamLifecycleListener, ReservedRouter } from './seams'
 
 export interface StreamsServerOptions extends StreamsFrontendOptions {
   /** An opened database (shared with other modules), or a file to open (WAL, migrations applied). */
@@ -19,7 +18,7 @@ export interface StreamsServerOptions extends StreamsFrontendOptions {
 }
 
 export interface StreamsServer extends StreamsCore {
-  access: StreamAccess
+  access: SyncStreamAccess
   /** The underlying SQLite handle (shared with modules that keep their own tables). */
   sqlite: Database.Database
   /** Rewrites a JSON stream's stored rows by a planner's verdict (session compaction). */
@@ -53,23 +52,10 @@ export function createStreamsServer(opts: StreamsServerOptions): StreamsServer {
   const { core, engine, closeFrontend } = buildStreamsFrontend(opts, (parts) => createSqliteEngine({ sqlite, ...parts }))
   const { store, queue } = engine
 
-  const access: StreamAccess = {
-    describe(path) {
-      const meta = store.get(path)
-      if (!meta || meta.softDeleted || isExpired(meta, Date.now())) return null
-      return {
-        tailOffset: encodeOffset({ seq: meta.tailSeq, pos: meta.tailPos }),
-        closed: Boolean(meta.closed),
-        contentType: meta.contentType,
-      }
-    },
-    listPaths() {
-      return store.listLivePaths(Date.now())
-    },
-    async append(path, body, contentType) {
-      const result = await engine.append({ path, contentType, body, close: false, streamSeq: null, producer: null }, Date.now())
-      return { tailOffset: encodeOffset({ seq: result.meta.tailSeq, pos: result.meta.tailPos }) }
-    },
+  const access: SyncStreamAccess = {
+    describe: (path) => describeStream(store.get(path), Date.now()),
+    listPaths: () => store.listLivePaths(Date.now()),
+    append: (path, body, contentType) => appendPlain(engine, path, body, contentType),
   }
 
   let closed = false

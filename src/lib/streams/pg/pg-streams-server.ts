@@ -4,17 +4,24 @@
  * same streams; a reader on one is woken by an append on another (pg-engine.ts).
  */
 import { openPostgres, type OpenedPostgres } from '../../db/postgres'
+import type { StreamAccess } from '../seams'
+import { appendPlain, describeStream } from '../stream-access'
 import { buildStreamsFrontend, type StreamsCore, type StreamsFrontendOptions } from '../streams-frontend'
+import type { SubscriptionsSettings } from '../subscriptions'
 import { createPgEngine } from './pg-engine'
+import { createPgSubscriptions } from './pg-subscriptions'
 
 export interface PgStreamsServerOptions extends StreamsFrontendOptions {
   /** `postgres://…`; the schema is migrated on open. Or an opened database to share. */
   url?: string
   pg?: OpenedPostgres
+  /** Durable Streams subscriptions (`__ds/…`), shared by every node of the database (default on); false leaves them out. */
+  subscriptions?: SubscriptionsSettings | false
 }
 
 export interface PgStreamsServer extends StreamsCore {
   pg: OpenedPostgres
+  access: StreamAccess
   close(): Promise<void>
 }
 
@@ -23,10 +30,21 @@ export async function createPgStreamsServer(opts: PgStreamsServerOptions): Promi
   const pg = opts.pg ?? (await openPostgres(opts.url!))
   const { core, engine, closeFrontend } = buildStreamsFrontend(opts, (parts) => createPgEngine({ sql: pg.sql, ...parts }))
   await engine.listening
+  const access: StreamAccess = {
+    describe: async (path) => describeStream(await engine.get(path), Date.now()),
+    listPaths: () => engine.listLivePaths(Date.now()),
+    append: (path, body, contentType) => appendPlain(engine, path, body, contentType),
+  }
+  if (opts.subscriptions !== false) {
+    const subscriptions = await createPgSubscriptions({ ...opts.subscriptions, pg, access, log: opts.subscriptions?.log ?? opts.logger })
+    core.setReserved(subscriptions)
+    core.addListener(subscriptions)
+  }
   let closing: Promise<void> | null = null
   return {
     ...core,
     pg,
+    access,
     close() {
       closing ??= (async () => {
         closeFrontend()

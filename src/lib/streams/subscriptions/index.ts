@@ -1,29 +1,24 @@
 /**
  * Durable Streams subscriptions (webhook and pull-wake) for our streams server.
  *
- *   const subs = createSubscriptions({ access, db })
- *   createStreamsServer({ reserved: subs, listeners: [subs], ... })  // wiring per H1's API
+ *   const subs = createSubscriptions({ access: server.access, db: server.sqlite })
+ *   server.setReserved(subs); server.addListener(subs)
  *
+ * On PostgreSQL, streams/pg/pg-subscriptions.ts builds the same object over a shared host.
  * The returned object is both the `__ds/...` router and the store's lifecycle listener.
  */
 import type Database from 'better-sqlite3'
-import type { ReservedRouter, StreamAccess, StreamLifecycleListener } from '../seams'
+import type { ReservedRouter, StreamAccess, StreamLifecycleListener, SyncStreamAccess } from '../seams'
 import { fetchWebhookPoster, nodeWebhookPoster, type WebhookPoster } from './deliver'
 import { SubscriptionEngine } from './engine'
+import { localHost, type SubscriptionHost } from './host'
 import { silentLogger, type Logger } from '../../common/logger'
 import { memoryRepo, sqliteRepo, type SubscriptionRepo } from './repo'
 import { subscriptionRoutes } from './routes'
-import { generateTokenSecret, generateWebhookKey, WakeTokens, WebhookSigner } from './signing'
+import { generateTokenSecret, generateWebhookKey, WakeTokens, WebhookSigner, type StoredKey } from './signing'
 
-export interface SubscriptionsOptions {
-  /** The stream store, as seen through the seam. */
-  access: StreamAccess
-  /**
-   * SQLite database holding the `ds_subscriptions`, `ds_subscription_links` and
-   * `ds_signing_keys` tables (drizzle migrations applied). Without it, subscriptions and
-   * signing keys last only as long as the process.
-   */
-  db?: Database.Database
+/** What every subscriptions module is configured with, whatever keeps its state. */
+export interface SubscriptionsSettings {
   /** Send webhooks with this fetch instead of the built-in SSRF-guarded node:http client. */
   fetch?: typeof fetch
   clock?: { now(): number }
@@ -41,26 +36,58 @@ export interface SubscriptionsOptions {
   random?: () => number
 }
 
-export type Subscriptions = ReservedRouter & Required<StreamLifecycleListener>
+export interface SubscriptionsOptions extends SubscriptionsSettings {
+  /** The SQLite stream store, as seen through the seam (its reads answer at once). */
+  access: SyncStreamAccess
+  /**
+   * SQLite database holding the `ds_subscriptions`, `ds_subscription_links` and
+   * `ds_signing_keys` tables (drizzle migrations applied). Without it, subscriptions and
+   * signing keys last only as long as the process.
+   */
+  db?: Database.Database
+}
 
+export type Subscriptions = ReservedRouter & Required<StreamLifecycleListener> & {
+  /** Resolves once persisted subscriptions are restored (links repaired, timers armed). */
+  ready: Promise<void>
+}
+
+/** The signing keys every wake needs, with the missing kinds made (and saved by `save`). */
+export function completeKeys(now: number, have: StoredKey[], save: (key: StoredKey) => void): StoredKey[] {
+  const made: StoredKey[] = []
+  if (!have.some((k) => k.kind === 'webhook-ed25519')) made.push(generateWebhookKey(now))
+  if (!have.some((k) => k.kind === 'token-hs256')) made.push(generateTokenSecret(now))
+  for (const key of made) save(key)
+  return [...have, ...made]
+}
+
+/** Subscriptions on one node: state in memory, written through to SQLite when `db` is given. */
 export function createSubscriptions(opts: SubscriptionsOptions): Subscriptions {
   const now = opts.clock ? () => opts.clock!.now() : Date.now
-  const allowLoopbackWebhooks = opts.allowLoopbackWebhooks ?? false
   const repo: SubscriptionRepo = opts.db ? sqliteRepo(opts.db) : memoryRepo()
+  const keys = completeKeys(now(), repo.loadKeys(), (k) => repo.saveKey(k))
+  return buildSubscriptions(opts, { host: localHost(repo, opts.access), access: opts.access, keys })
+}
 
-  let keys = repo.loadKeys()
-  if (!keys.some((k) => k.kind === 'webhook-ed25519')) repo.saveKey(generateWebhookKey(now()))
-  if (!keys.some((k) => k.kind === 'token-hs256')) repo.saveKey(generateTokenSecret(now()))
-  keys = repo.loadKeys()
-  const tokenSecret = keys.filter((k) => k.kind === 'token-hs256').sort((a, b) => b.createdAt - a.createdAt)[0]
+/** The engine and its routes over any host; `keys` holds at least one key of each kind. */
+export function buildSubscriptions(
+  opts: SubscriptionsSettings,
+  parts: { host: SubscriptionHost; access: StreamAccess; keys: StoredKey[] },
+): Subscriptions {
+  const now = opts.clock ? () => opts.clock!.now() : Date.now
+  const allowLoopbackWebhooks = opts.allowLoopbackWebhooks ?? false
+  // The newest secret signs; ties (two made in one millisecond) go to the smaller kid, so every node picks the same.
+  const tokenSecret = parts.keys
+    .filter((k) => k.kind === 'token-hs256')
+    .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1))[0]
 
-  const signer = new WebhookSigner(keys)
+  const signer = new WebhookSigner(parts.keys)
   const tokens = new WakeTokens(tokenSecret, opts.tokenTtlMs ?? 24 * 60 * 60 * 1000)
   const post: WebhookPoster = opts.fetch ? fetchWebhookPoster(opts.fetch) : nodeWebhookPoster({ allowLoopback: allowLoopbackWebhooks })
 
   const engine = new SubscriptionEngine({
-    access: opts.access,
-    repo,
+    host: parts.host,
+    access: parts.access,
     signer,
     tokens,
     post,
@@ -69,12 +96,16 @@ export function createSubscriptions(opts: SubscriptionsOptions): Subscriptions {
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 10_000,
     log: opts.log ?? silentLogger,
   })
-  engine.restore()
-  const handle = subscriptionRoutes({ engine, signer, access: opts.access, allowLoopbackWebhooks })
+  const ready = engine.refresh(true)
+  const handle = subscriptionRoutes({ engine, signer, access: parts.access, allowLoopbackWebhooks })
 
   return {
     handle,
-    close: () => engine.close(),
+    ready,
+    close: () => {
+      engine.close()
+      void parts.host.close()
+    },
     onCreated: (path, startOffset) => engine.onCreated(path, startOffset),
     onAppended: (path, tail) => engine.onAppended(path, tail),
     onClosed: (path) => engine.onClosed(path),

@@ -1,5 +1,5 @@
 /** Cursor bookkeeping on one subscription's stream links (PROTOCOL.md 6.1, 6.4, 7). */
-import type { StreamAccess } from '../seams'
+import type { StreamSnapshot } from '../seams'
 import { BEFORE_FIRST, checkStreamPath, compareOffsets, globMatch } from './paths'
 import { fail, linkType, type Outcome, type StreamInfo, type StreamLink, type Subscription, type SubscriptionConfig } from './types'
 
@@ -32,7 +32,7 @@ export function newSubscription(
 }
 
 /** At creation, explicit and matching existing streams join at their tail: no history replay. */
-export function linkInitialStreams(access: StreamAccess, sub: Subscription): void {
+export function linkInitialStreams(access: StreamSnapshot, sub: Subscription): void {
   for (const path of sub.config.streams) {
     sub.links.set(path, { path, explicit: true, glob: matchesPattern(sub, path), ackedOffset: tailOf(access, path) })
   }
@@ -43,7 +43,7 @@ export function linkInitialStreams(access: StreamAccess, sub: Subscription): voi
 }
 
 /** Tail of a live stream, or `-1` when it does not exist (nothing to read yet). */
-export function tailOf(access: StreamAccess, path: string): string {
+export function tailOf(access: StreamSnapshot, path: string): string {
   return access.describe(path)?.tailOffset ?? BEFORE_FIRST
 }
 
@@ -64,7 +64,7 @@ export function linkNewStream(sub: Subscription, path: string, ackedOffset: stri
  * (explicit, or stale) link afresh when its cursor cannot belong to this new stream.
  * Returns the changed link, or null if the subscription does not care.
  */
-export function relinkCreatedStream(access: StreamAccess, sub: Subscription, path: string, startOffset: string): StreamLink | null {
+export function relinkCreatedStream(access: StreamSnapshot, sub: Subscription, path: string, startOffset: string): StreamLink | null {
   const matches = matchesPattern(sub, path)
   const link = sub.links.get(path)
   if (!link) return matches ? linkNewStream(sub, path, startOffset) : null
@@ -97,7 +97,7 @@ export function unlinkDeletedStream(sub: Subscription, path: string): boolean {
  * matching live streams without a link (created in the crash window between commit and
  * listener) are linked at `-1`, so nothing acknowledged to their writers is skipped.
  */
-export function repairLinks(access: StreamAccess, sub: Subscription, livePaths: string[]): { removed: string[]; changed: StreamLink[] } {
+export function repairLinks(access: StreamSnapshot, sub: Subscription, livePaths: string[]): { removed: string[]; changed: StreamLink[] } {
   const removed: string[] = []
   const changed: StreamLink[] = []
   for (const link of [...sub.links.values()]) {
@@ -111,7 +111,7 @@ export function repairLinks(access: StreamAccess, sub: Subscription, livePaths: 
   return { removed, changed }
 }
 
-export function streamInfos(access: StreamAccess, sub: Subscription): StreamInfo[] {
+export function streamInfos(access: StreamSnapshot, sub: Subscription): StreamInfo[] {
   return [...sub.links.values()]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((link) => {
@@ -127,7 +127,7 @@ export function streamInfos(access: StreamAccess, sub: Subscription): StreamInfo
 }
 
 /** Streams with data past their cursor: what a wake offers (and `done` acks). */
-export function pendingInfos(access: StreamAccess, sub: Subscription): StreamInfo[] {
+export function pendingInfos(access: StreamSnapshot, sub: Subscription): StreamInfo[] {
   return streamInfos(access, sub).filter((s) => s.has_pending)
 }
 
@@ -137,7 +137,7 @@ export function pendingInfos(access: StreamAccess, sub: Subscription): StreamInf
  * been deleted is ignored rather than failing the whole request.
  */
 export function applyAcks(
-  access: StreamAccess,
+  access: StreamSnapshot,
   sub: Subscription,
   acks: { stream: string; offset: string }[],
   persist: (links: StreamLink[]) => void,

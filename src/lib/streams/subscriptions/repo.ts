@@ -40,7 +40,7 @@ export function memoryRepo(): SubscriptionRepo {
 
 type Row = typeof dsSubscriptions.$inferInsert
 
-function toRow(s: Subscription): Row {
+export function toRow(s: Subscription): Row {
   return {
     id: s.id,
     incarnation: s.incarnation,
@@ -66,7 +66,7 @@ function toRow(s: Subscription): Row {
   }
 }
 
-function fromRow(r: typeof dsSubscriptions.$inferSelect, links: StreamLink[]): Subscription {
+export function fromRow(r: typeof dsSubscriptions.$inferSelect, links: StreamLink[]): Subscription {
   return {
     id: r.id,
     incarnation: r.incarnation,

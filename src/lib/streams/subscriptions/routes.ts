@@ -74,22 +74,22 @@ async function dispatch(deps: RouteDeps, route: Route, req: Request, streamUrl: 
     case 'subscription': {
       const view = (sub: Subscription) => subscriptionView(sub, signer.kid, streamUrl('__ds/jwks.json'))
       if (method === 'GET') {
-        const sub = engine.get(route.id)
+        const sub = await engine.get(route.id)
         return sub ? { status: 200, body: view(sub) } : fail(404, 'SUBSCRIPTION_NOT_FOUND', 'subscription not found')
       }
       if (method === 'DELETE') {
-        engine.remove(route.id)
+        await engine.remove(route.id)
         return { status: 204 }
       }
       if (method !== 'PUT') return notAllowed('GET, PUT, DELETE')
       const parsed = parseCreate(await readJson(req))
       if (!parsed.ok) return fail(400, 'INVALID_REQUEST', parsed.reason)
       const config = parsed.value
-      if (!engine.get(route.id)) {
-        const rejected = checkDelivery(deps, config.webhookUrl, config.wakeStream)
+      if (!(await engine.get(route.id))) {
+        const rejected = await checkDelivery(deps, config.webhookUrl, config.wakeStream)
         if (rejected) return rejected
       }
-      const result = engine.put(route.id, config, configHash(config), {
+      const result = await engine.put(route.id, config, configHash(config), {
         callbackUrl: streamUrl(`__ds/subscriptions/${route.id}/callback`),
         jwksUrl: streamUrl('__ds/jwks.json'),
       })
@@ -124,13 +124,13 @@ async function dispatch(deps: RouteDeps, route: Route, req: Request, streamUrl: 
   }
 }
 
-function checkDelivery(deps: RouteDeps, webhookUrl: string | null, wakeStream: string | null): Outcome | null {
+async function checkDelivery(deps: RouteDeps, webhookUrl: string | null, wakeStream: string | null): Promise<Outcome | null> {
   if (webhookUrl !== null) {
     const checked = checkWebhookUrl(webhookUrl, { allowLoopback: deps.allowLoopbackWebhooks })
     if (!checked.ok) return fail(400, 'WEBHOOK_URL_REJECTED', checked.reason)
   }
   if (wakeStream !== null) {
-    const target = deps.access.describe(wakeStream)
+    const target = await deps.access.describe(wakeStream)
     if (!target) return fail(400, 'INVALID_REQUEST', `wake_stream ${wakeStream} does not exist; create it first`)
     if (!/^application\/json\s*(;|$)/i.test(target.contentType)) {
       return fail(400, 'INVALID_REQUEST', `wake_stream ${wakeStream} must be an application/json stream`)

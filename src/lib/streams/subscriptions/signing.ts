@@ -63,7 +63,7 @@ export class WebhookSigner {
   private readonly published: PublicJwk[]
 
   constructor(keys: StoredKey[]) {
-    const webhookKeys = keys.filter((k) => k.kind === 'webhook-ed25519').sort((a, b) => b.createdAt - a.createdAt)
+    const webhookKeys = keys.filter((k) => k.kind === 'webhook-ed25519').sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1))
     const newest = webhookKeys[0]
     if (!newest) throw new Error('no webhook signing key')
     this.active = { kid: newest.kid, key: createPrivateKey(newest.material) }

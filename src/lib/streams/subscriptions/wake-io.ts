@@ -58,7 +58,7 @@ export async function appendWakeEvent(
   wakeStream: string,
 ): Promise<void> {
   try {
-    const target = access.describe(wakeStream)
+    const target = await access.describe(wakeStream)
     if (!target || target.closed) {
       log.warn(
         `subscription ${event.subscription_id}: wake_stream ${wakeStream} is missing or closed; the wake is claimable but unannounced`,

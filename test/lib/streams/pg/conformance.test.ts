@@ -5,11 +5,10 @@ import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams
 import { freshDatabase, type TestDatabase } from '../../../support/postgres'
 
 // The official conformance suite against a streams server on PostgreSQL (issue 14): real HTTP
-// on loopback, a real PostgreSQL database of its own. Subscriptions (the __ds control API)
-// still keep their state in SQLite only, so that part of the suite runs against the SQLite
-// server (../conformance.test.ts) and not here yet.
+// on loopback, a real PostgreSQL database of its own, subscriptions (the __ds control API)
+// included. Loopback webhooks: the suite's receiver is local.
 const LONG_POLL_TIMEOUT_MS = 2_000
-const config = { baseUrl: '', longPollTimeoutMs: LONG_POLL_TIMEOUT_MS, subscriptions: false }
+const config = { baseUrl: '', longPollTimeoutMs: LONG_POLL_TIMEOUT_MS, subscriptions: true }
 
 let db: TestDatabase
 let served: ServedStreams
@@ -23,6 +22,7 @@ beforeAll(async () => {
     sweepIntervalMs: 500,
     responseClass: FastResponseClass,
     nodeFastPath: true,
+    subscriptions: { allowLoopbackWebhooks: true },
   })
   served = await serveStreams(streams)
   config.baseUrl = served.url
