@@ -42,7 +42,13 @@ async function startOnSqlite(): Promise<ServedStreams> {
 }
 
 async function startOnPostgres(url: string): Promise<ServedStreams> {
-  const streams = await createPgStreamsServer({ ...common, url, responseClass: FastResponseClass, nodeFastPath: true })
+  const streams = await createPgStreamsServer({
+    ...common,
+    url,
+    responseClass: FastResponseClass,
+    nodeFastPath: true,
+    subscriptions: { allowLoopbackWebhooks: config.allowLoopbackWebhooks },
+  })
   const server = await serveStreams(streams, { port: settings.server.port, host: settings.server.host })
   console.log(`tether streams: ${server.url}/v1/stream/ (PostgreSQL ${new URL(url).host}${new URL(url).pathname})`)
   return server
