@@ -262,8 +262,8 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
       maxEventBodyBytes: sc.maxEventBodyBytes,
       rateLimit: limits.rate,
       messageAuthors: (id) => manager.logs.messageAuthors(id),
-      isSessionLive: (id) => {
-        const s = store.get(id)
+      isSessionLive: async (id) => {
+        const s = await store.status(id)
         return s !== null && isLiveStatus(s.status)
       },
       // Raw appends (workers): the session layer folds the validated events (usage, resume on activity).

@@ -116,7 +116,7 @@ describe('worker model proxy', () => {
     const sdk = new Anthropic({ baseURL: proxy.anthropic, apiKey: 'dummy', maxRetries: 0 })
     const message = await sdk.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'after the big one' }] })
     expect(message.content).toEqual([{ type: 'text', text: 'Echo: after the big one' }])
-    expect(h.app.manager.get(id)?.status).toBe('active')
+    expect((await h.app.manager.get(id))?.status).toBe('active')
     turn.set(undefined)
   })
 
@@ -134,6 +134,6 @@ describe('worker model proxy', () => {
     expect(await status('/anthropic/../../terminate')).toBe(400)
     expect(await status('/anthropic/%2e%2e/%2e%2e/terminate')).toBe(400)
     expect(await status('/elsewhere')).toBe(404)
-    expect(h.app.manager.get(id)?.status).toBe('active')
+    expect((await h.app.manager.get(id))?.status).toBe('active')
   })
 })

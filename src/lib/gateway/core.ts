@@ -55,7 +55,7 @@ export type CallResult = { ok: true; call: CallStream; model: string; maxTokens:
 
 export interface GatewayCore {
   /** The worker of session `id` only (every caller with auth off), on a live session. */
-  authorise(claims: TokenClaims, id: string): void
+  authorise(claims: TokenClaims, id: string): Promise<void>
   /** The session (usage re-folded) and its calling agent. */
   resolve(claims: TokenClaims, id: string, requestedModel: string): Promise<{ session: SessionRecord; agent: CallingAgent }>
   /**
@@ -116,10 +116,10 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
       .catch((err: unknown) => logger.warn({ err, sessionId: session.id }, 'could not refresh usage after a model call'))
   }
 
-  const authorise = (claims: TokenClaims, id: string) => {
+  const authorise = async (claims: TokenClaims, id: string) => {
     // With auth off every caller is admin (and the server says so loudly): no roles to check.
     if (auth.enabled) requireSession(claims, id, ['worker'])
-    manager.requireLive(id)
+    await manager.requireLive(id)
   }
 
   const resolve = async (claims: TokenClaims, id: string, requestedModel: string) => {

@@ -40,7 +40,7 @@ export function createModelGateway(opts: ModelGatewayOptions): ModelGateway {
     const sub = subPath(req, id)
     if (sub !== '') return native(req, claims, id, sub)
     if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} not allowed`, undefined, { allow: 'POST' })
-    core.authorise(claims, id)
+    await core.authorise(claims, id)
     const body = parseWith(stepRequestSchema, await readJsonBody(req, MAX_MODEL_BODY_BYTES))
     const result = await core.call(req, claims, id, body, false)
     if (!result.ok) {

@@ -163,7 +163,7 @@ export function createNativeGateway(core: GatewayCore): NativeGateway {
           `no model endpoint ${sub} (anthropic/v1/messages, anthropic/v1/messages/count_tokens, openai/v1/chat/completions, openai/v1/models)`,
         )
       if (req.method !== route.method) return wireError(wire, 405, `method ${req.method} not allowed (${route.method})`)
-      core.authorise(claims, id)
+      await core.authorise(claims, id)
       return await route.run(req, claims, id)
     } catch (err) {
       if (err instanceof WireError) return wireError(wire, 400, err.message)

@@ -7,7 +7,7 @@
  */
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import type { SessionUsage } from '../sessions/fold'
-import { SessionStore } from '../sessions/session-store'
+import { SqliteSessionStore } from '../sessions/session-store'
 import type { ModelLedger } from './ledger'
 
 function withLedger(usage: SessionUsage, ledger: { inputTokens: number; outputTokens: number; costUsd: number }): SessionUsage {
@@ -19,7 +19,7 @@ function withLedger(usage: SessionUsage, ledger: { inputTokens: number; outputTo
   }
 }
 
-export class LedgerSessionStore extends SessionStore {
+export class LedgerSessionStore extends SqliteSessionStore {
   constructor(
     db: BetterSQLite3Database,
     private readonly ledger: ModelLedger,

@@ -88,7 +88,7 @@ export class WorkerMetrics {
     return runtime
   }
 
-  register(registry: Registry, supervisor: () => SupervisorView | null, liveSessions: () => string[]): void {
+  register(registry: Registry, supervisor: () => SupervisorView | null, liveSessions: () => string[] | Promise<string[]>): void {
     const split = (k: string) => k.split('\u0000')
     const fromMap = (map: Map<string, number>, names: string[]) => () =>
       [...map].map(([k, value]) => ({ labels: Object.fromEntries(split(k).map((v, i) => [names[i], v])), value }))
@@ -127,11 +127,11 @@ export class WorkerMetrics {
       'tether_workers',
       'Workers serving live sessions (one per agent outside single-container), by runtime and phase (starting, running, backoff, stopping)',
       'gauge',
-      () => {
+      async () => {
         const s = supervisor()
         if (!s) return []
         const counts = new Map<string, number>()
-        for (const id of liveSessions()) {
+        for (const id of await liveSessions()) {
           const main = s.workerOf(id)
           for (const w of s.workersOf?.(id) ?? (main ? [main] : [])) {
             counts.set(key(w.runtime, w.phase), (counts.get(key(w.runtime, w.phase)) ?? 0) + 1)

@@ -38,7 +38,7 @@ export interface MetricsParts {
   streams: StreamsServer | null
   db: { sqlite: Database.Database; file: string }
   /** Live sessions (workers by phase). */
-  store: { live(): Array<{ id: string }> }
+  store: { live(): Array<{ id: string }> | Promise<Array<{ id: string }>> }
   /** The worker callbacks (the supervisor, when workers are on). */
   callbacks: SessionWorkerCallbacks
 }
@@ -125,7 +125,7 @@ export function createAppMetrics(options: MetricsOptions = {}): AppMetrics {
       workers.register(
         registry,
         () => supervisor,
-        () => store.live().map((s) => s.id),
+        async () => (await store.live()).map((s) => s.id),
       )
       if (parts.streams) {
         parts.streams.addListener(streams)

@@ -10,8 +10,8 @@ import { buildSessionEvent, type SessionEvent } from './session-events'
 import { AgentListConflictError, SessionNotFoundError, UnknownAgentError } from './session-errors'
 import { rosterEntry } from './session-agents'
 import type { SessionLogs } from './session-log'
-import type { SessionStore } from './session-store'
-import type { AgentRoutingInput, SessionAgentInput, SessionRecord } from './session-types'
+import type { SessionPatch, SessionStore } from './session-store'
+import type { SessionAgentInput, SessionRecord } from './session-types'
 
 export type RosterChange = 'created' | 'added' | 'removed' | 'updated'
 
@@ -20,7 +20,7 @@ export interface AgentChangesDeps {
   logs: SessionLogs
   now: () => number
   /** The session must be live (throws the manager's domain errors otherwise). */
-  requireLive(id: string): unknown
+  requireLive(id: string): Promise<unknown>
   agentsChanged(session: SessionRecord): Promise<void>
 }
 
@@ -52,49 +52,55 @@ export class AgentChanges {
     await this.deps.agentsChanged(session)
   }
 
-  private current(id: string): SessionRecord {
-    this.deps.requireLive(id)
-    const session = this.deps.store.get(id)
-    if (!session) throw new SessionNotFoundError(id, 'id')
-    return session
+  /**
+   * A live session's record changed by `decide`, which sees the current record in the same atomic
+   * store step as the write (two concurrent adds cannot both start from one list).
+   */
+  private async change(id: string, decide: (current: SessionRecord) => SessionPatch): Promise<{ before: SessionRecord; updated: SessionRecord }> {
+    await this.deps.requireLive(id)
+    let before: SessionRecord | undefined
+    const updated = await this.deps.store.updateWith(
+      id,
+      (current) => {
+        before = current
+        return decide(current)
+      },
+      this.deps.now(),
+    )
+    if (!updated || !before) throw new SessionNotFoundError(id, 'id')
+    return { before, updated }
   }
 
   async add(id: string, input: SessionAgentInput, by: string): Promise<SessionRecord> {
-    const session = this.current(id)
-    if (session.agents.some((a) => a.id === input.id))
-      throw new AgentListConflictError(`the session already has an agent ${input.id}`, 'id')
-    if (session.agents.length >= MAX_AGENTS_PER_SESSION) {
-      throw new AgentListConflictError(`a session has at most ${MAX_AGENTS_PER_SESSION} agents`, 'id')
-    }
-    const updated = this.deps.store.update(id, { agents: [...session.agents, input] }, this.deps.now())
-    if (!updated) throw new SessionNotFoundError(id, 'id')
+    const { updated } = await this.change(id, (session) => {
+      if (session.agents.some((a) => a.id === input.id))
+        throw new AgentListConflictError(`the session already has an agent ${input.id}`, 'id')
+      if (session.agents.length >= MAX_AGENTS_PER_SESSION) {
+        throw new AgentListConflictError(`a session has at most ${MAX_AGENTS_PER_SESSION} agents`, 'id')
+      }
+      return { agents: [...session.agents, input] }
+    })
     await this.log(updated, [rosterEvent(updated, { action: 'added', agentId: input.id, by }, this.deps.now())])
     return updated
   }
 
   async remove(id: string, agentId: string, by: string): Promise<SessionRecord> {
-    const session = this.current(id)
-    if (!session.agents.some((a) => a.id === agentId)) throw new UnknownAgentError(agentId)
-    if (session.agents.length === 1)
-      throw new AgentListConflictError('a session keeps at least one agent: terminate the session instead', 'agentId')
-    const rest = session.agents.filter((a) => a.id !== agentId)
-    const routing = session.routing.defaultAgent === agentId ? { ...session.routing, defaultAgent: rest[0]!.id } : session.routing
-    const updated = this.deps.store.update(id, { agents: rest, routing }, this.deps.now())
-    if (!updated) throw new SessionNotFoundError(id, 'id')
+    const { updated } = await this.change(id, (session) => {
+      if (!session.agents.some((a) => a.id === agentId)) throw new UnknownAgentError(agentId)
+      if (session.agents.length === 1)
+        throw new AgentListConflictError('a session keeps at least one agent: terminate the session instead', 'agentId')
+      const rest = session.agents.filter((a) => a.id !== agentId)
+      const routing = session.routing.defaultAgent === agentId ? { ...session.routing, defaultAgent: rest[0]!.id } : session.routing
+      return { agents: rest, routing }
+    })
     const now = this.deps.now()
     await this.log(updated, [agentStopEvent(agentId, 'removed', by, now), rosterEvent(updated, { action: 'removed', agentId, by }, now)])
     return updated
   }
 
   /** PATCH with `agents` and/or `routing`: replaces them; agents no longer listed are stopped. */
-  async replace(
-    id: string,
-    patch: { agents?: readonly SessionAgentInput[]; routing?: AgentRoutingInput },
-    by: string,
-    apply: () => SessionRecord,
-  ): Promise<SessionRecord> {
-    const before = this.current(id)
-    const updated = apply()
+  async replace(id: string, patch: SessionPatch, by: string): Promise<SessionRecord> {
+    const { before, updated } = await this.change(id, () => patch)
     const kept = new Set(updated.agents.map((a) => a.id))
     const now = this.deps.now()
     const stops = patch.agents ? before.agents.filter((a) => !kept.has(a.id)).map((a) => agentStopEvent(a.id, 'removed', by, now)) : []

@@ -50,7 +50,7 @@ export async function agentsRoute(
 ): Promise<Response | null> {
   if (segments[1] !== 'agents' || segments.length > 4) return null
   const { manager } = deps
-  const session = manager.get(id)
+  const session = await manager.get(id)
   if (!session) throw new HttpError(404, `unknown session ${id}`, 'id')
   const by = claims.sub ?? claims.role
   const notAllowed = (allow: string) => new HttpError(405, `method ${req.method} not allowed`, undefined, { allow })
@@ -80,7 +80,7 @@ export async function agentsRoute(
   if (segments[3] !== 'token') return null
   if (req.method !== 'POST') throw notAllowed('POST')
   requireSession(claims, id, ['worker', 'admin'])
-  manager.requireLive(id)
+  await manager.requireLive(id)
   if (session.pattern !== 'single-container') {
     throw new HttpError(403, 'only a single-container session runs several agents in one worker', 'pattern')
   }

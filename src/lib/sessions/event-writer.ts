@@ -43,7 +43,7 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
         throw new HttpError(403, `role ${claims.role}${claims.sub ? '' : ' without a user'} may not write to session ${sessionId}`, 'token')
       const limited = await opts.rateLimit?.(claims, 'writes')
       if (limited) return limited
-      const live = opts.manager.requireLive(sessionId)
+      const live = await opts.manager.requireLive(sessionId)
       const body = await readJsonBody(req, opts.maxBodyBytes)
       if (body === undefined) throw new HttpError(400, 'body must be {channel, data} or an array of them', 'body')
       const batch = Array.isArray(body)

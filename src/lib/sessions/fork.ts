@@ -36,7 +36,7 @@ export async function forkSession(
   input: ForkSessionInput,
   createdBy: string | null,
 ): Promise<ForkResult> {
-  const source = manager.get(sourceId)
+  const source = await manager.get(sourceId)
   if (!source) throw new SessionNotFoundError(sourceId, 'id')
   const path = sessionStreamPath(sourceId)
   let snapshot: Awaited<ReturnType<typeof readWholeStream>>
@@ -97,7 +97,7 @@ export async function forkSession(
     { now: Date.now() },
   )
   if (note.ok) await manager.append(session.id, [note.value])
-  return { session: manager.get(session.id) ?? session, workspace }
+  return { session: (await manager.get(session.id)) ?? session, workspace }
 }
 
 const isAgentList = (s: SessionRecord): boolean => s.agents.length > 1 || (s.agents.length === 1 && s.agents[0]!.id !== DEFAULT_AGENT_ID)

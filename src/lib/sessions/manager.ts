@@ -140,7 +140,7 @@ export class SessionManager {
     if (!fork) await createJsonStream(this.endpoint, path, { ttlSeconds })
     let session: SessionRecord
     try {
-      session = this.store.insert({
+      session = await this.store.insert({
         id,
         pattern: params.pattern,
         title: params.title ?? null,
@@ -164,8 +164,8 @@ export class SessionManager {
     return session
   }
 
-  get(id: string): SessionRecord | null {
-    return this.store.get(id)
+  async get(id: string): Promise<SessionRecord | null> {
+    return await this.store.get(id)
   }
 
   /** The worker callbacks (workspace snapshots for sessions/workspace-api.ts and fork.ts). */
@@ -180,15 +180,15 @@ export class SessionManager {
 
   /** The record with usage re-folded from the stream (live sessions only; ended ones are final). */
   async refresh(id: string): Promise<SessionRecord | null> {
-    const session = this.store.get(id)
+    const session = await this.store.get(id)
     if (!session || !isLiveStatus(session.status)) return session
     try {
       const fold = await this.logs.catchUp(id)
-      this.store.updateUsage(id, usageOf(fold))
+      await this.store.updateUsage(id, usageOf(fold))
     } catch (err) {
       if (!(err instanceof StreamNotFoundError)) throw err
     }
-    return this.store.get(id)
+    return await this.store.get(id)
   }
 
   /**
@@ -196,7 +196,7 @@ export class SessionManager {
    * fold (no read once the session's fold is loaded). Ended sessions: empty (their fold is dropped).
    */
   async presenceAndAgents(id: string): Promise<SessionPresenceSummary> {
-    const session = this.store.status(id)
+    const session = await this.store.status(id)
     if (!session || !isLiveStatus(session.status)) return { presence: [], agents: [] }
     let fold: SessionFold
     try {
@@ -216,8 +216,8 @@ export class SessionManager {
   }
 
   /** A live session, or the domain error that explains why not (SessionNotFoundError, SessionEndedError). */
-  requireLive(id: string): LiveSession {
-    const session = this.store.status(id)
+  async requireLive(id: string): Promise<LiveSession> {
+    const session = await this.store.status(id)
     if (!session) throw new SessionNotFoundError(id)
     if (!isLiveStatus(session.status)) throw new SessionEndedError(id, session.endReason ?? session.status)
     return session
@@ -227,18 +227,19 @@ export class SessionManager {
    * Appends already validated and authorized events to a live session, in one atomic append.
    * `live`: the caller's own requireLive answer (the writer checks before reading the body).
    */
-  async append(id: string, events: SessionEvent[], live: LiveSession = this.requireLive(id)): Promise<AppendResult> {
+  async append(id: string, events: SessionEvent[], live?: LiveSession): Promise<AppendResult> {
+    const status = (live ?? (await this.requireLive(id))).status
     let result: AppendResult
     try {
-      result = await this.logs.append(id, events, this.acceptTurns(id, events))
+      result = await this.logs.append(id, events, await this.acceptTurns(id, events))
     } catch (err) {
       if (err instanceof StreamClosedError) throw new SessionStreamClosedError(id)
       if (err instanceof StreamNotFoundError) throw new SessionStreamGoneError(id)
       throw err
     }
     const fold = this.logs.peek(id)
-    if (fold) this.store.noteUsage(id, usageOf(fold))
-    if (resumesSession(live.status, events)) await this.resume(id)
+    if (fold) await this.store.noteUsage(id, usageOf(fold))
+    if (resumesSession(status, events)) await this.resume(id)
     return result
   }
 
@@ -248,10 +249,10 @@ export class SessionManager {
    * refresh usage. `offset`: the append's Stream-Next-Offset (without one: read, as before).
    */
   async appended(id: string, events: SessionEvent[], offset: string | null): Promise<void> {
-    const session = this.store.status(id)
+    const session = await this.store.status(id)
     if (!session || !isLiveStatus(session.status)) return
     // Before the resume (which may wait for a worker to start): accepted is due at once.
-    const accept = this.acceptTurns(id, events)
+    const accept = await this.acceptTurns(id, events)
     if (accept.follow) {
       await this.logs.append(id, [], { follow: (_fresh, fold) => accept.follow!(events, fold) }).catch((err: unknown) => {
         this.logger.warn({ err, sessionId: id }, 'could not write the accepted turn record')
@@ -259,7 +260,7 @@ export class SessionManager {
     }
     if (resumesSession(session.status, events)) await this.resume(id)
     const fold = offset ? await this.logs.foldAppended(id, events, offset) : null
-    if (fold) this.store.noteUsage(id, usageOf(fold))
+    if (fold) await this.store.noteUsage(id, usageOf(fold))
     else await this.refresh(id)
   }
 
@@ -267,9 +268,9 @@ export class SessionManager {
    * The `follow` that appends an `accepted` turn record after each completed user message, for
    * sessions with an agent (nobody would answer the others). See turn-accept.ts.
    */
-  private acceptTurns(id: string, events: readonly SessionEvent[]): AppendOptions {
+  private async acceptTurns(id: string, events: readonly SessionEvent[]): Promise<AppendOptions> {
     if (!hasCompletedUserMessage(events)) return {}
-    const session = this.store.get(id)
+    const session = await this.store.get(id)
     if (!session || session.agents.length === 0) return {}
     const roster = rosterOf(session)
     return { follow: (fresh, fold) => turnsAccepted(id, acceptedTurnEvents(fresh, fold, this.now(), roster), this.logger) }
@@ -280,7 +281,7 @@ export class SessionManager {
     id: string,
     msg: { text: string; author: string; messageId?: string; turn?: number },
   ): Promise<AppendResult & { messageId: string }> {
-    const live = this.requireLive(id)
+    const live = await this.requireLive(id)
     const messageId = msg.messageId ?? `msg_${randomBytes(9).toString('base64url')}`
     let turn = msg.turn
     if (turn === undefined) {
@@ -296,11 +297,11 @@ export class SessionManager {
     return { ...result, messageId }
   }
 
-  update(
+  async update(
     id: string,
     patch: { title?: string; agent?: AgentConfig; limits?: SessionLimitsInput; metadata?: Record<string, string> },
-  ): SessionRecord {
-    const updated = this.store.update(id, patch, this.now())
+  ): Promise<SessionRecord> {
+    const updated = await this.store.update(id, patch, this.now())
     if (!updated) throw new SessionNotFoundError(id, 'id')
     return updated
   }
@@ -324,19 +325,19 @@ export class SessionManager {
     reason: EndReason,
     requestedBy = 'system',
   ): Promise<SessionRecord | null> {
-    const ended = this.store.transition(id, LIVE_STATUSES, status, this.now(), reason)
-    if (!ended) return this.store.get(id)
+    const ended = await this.store.transition(id, LIVE_STATUSES, status, this.now(), reason)
+    if (!ended) return await this.store.get(id)
     try {
       await this.logs.append(id, [this.controlEvent(reason, requestedBy)], { close: true })
       const fold = this.logs.peek(id)
-      if (fold) this.store.updateUsage(id, usageOf(fold))
+      if (fold) await this.store.updateUsage(id, usageOf(fold))
     } catch (err) {
       if (!(err instanceof StreamClosedError || err instanceof StreamNotFoundError)) {
         this.logger.error({ err, sessionId: id }, 'could not write the end of the session to its stream')
       }
     }
     this.logs.forget(id)
-    const final = this.store.get(id) ?? ended
+    const final = (await this.store.get(id)) ?? ended
     this.logger.info({ sessionId: id, status, reason }, 'session ended')
     await this.callWorkerCallback('onSessionEnded', final, reason)
     return final
@@ -344,13 +345,13 @@ export class SessionManager {
 
   /** Stops one agent of a live session (a `stop` control naming it), e.g. past its own limit. */
   async stopAgent(id: string, agentId: string, reason: string, requestedBy = 'system'): Promise<void> {
-    this.requireLive(id)
+    await this.requireLive(id)
     await this.logs.append(id, [agentStopEvent(agentId, reason, requestedBy, this.now())])
   }
 
   /** Hybrid idle limit: stop the agent, keep the stream open; the next activity resumes it. */
   async suspend(id: string, reason: EndReason): Promise<void> {
-    const suspended = this.store.transition(id, ['active'], 'idle', this.now())
+    const suspended = await this.store.transition(id, ['active'], 'idle', this.now())
     if (!suspended) return
     try {
       await this.logs.append(id, [this.controlEvent(reason, 'system')])
@@ -364,7 +365,7 @@ export class SessionManager {
   async resume(id: string): Promise<void> {
     // A raw append by a worker resumes before tether-server.ts refreshes the fold: make the next write read first.
     this.logs.noteForeignAppend(id)
-    const resumed = this.store.transition(id, ['idle'], 'active', this.now())
+    const resumed = await this.store.transition(id, ['idle'], 'active', this.now())
     if (!resumed) return
     this.logger.info({ sessionId: id }, 'session resumed')
     await this.callWorkerCallback('onSessionResumed', resumed)
@@ -372,22 +373,22 @@ export class SessionManager {
 
   /** Deletes record and stream (ending a live session first). */
   async remove(id: string): Promise<boolean> {
-    const session = this.store.get(id)
+    const session = await this.store.get(id)
     if (!session) return false
     if (isLiveStatus(session.status)) await this.end(id, 'terminated', 'deleted')
     await deleteStream(this.endpoint, sessionStreamPath(id))
     this.logs.forget(id)
-    const removed = this.store.remove(id)
+    const removed = await this.store.remove(id)
     await this.callWorkerCallback('onSessionRemoved', id)
     return removed
   }
 
-  activeSessions(): SessionRecord[] {
-    return this.store.live().filter((s) => s.status === 'active')
+  async activeSessions(): Promise<SessionRecord[]> {
+    return (await this.store.live()).filter((s) => s.status === 'active')
   }
 
   async reconcile(): Promise<void> {
-    await this.callWorkerCallback('reconcile', this.activeSessions())
+    await this.callWorkerCallback('reconcile', await this.activeSessions())
   }
 
   async closeWorkerCallbacks(): Promise<void> {

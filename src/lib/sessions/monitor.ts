@@ -85,7 +85,7 @@ export class SessionMonitor {
   private async pass(): Promise<TickReport> {
     const { manager, store, logger } = this.opts
     const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [], compacted: [], agentsStopped: [] }
-    for (const session of store.live()) {
+    for (const session of await store.live()) {
       report.checked += 1
       try {
         let fold: SessionFold
@@ -99,7 +99,7 @@ export class SessionMonitor {
           }
           throw err
         }
-        store.updateUsage(session.id, usageOf(fold))
+        await store.updateUsage(session.id, usageOf(fold))
         const now = this.opts.now()
         if (fold.closed) {
           await manager.end(session.id, 'completed', 'stream-closed')
@@ -131,7 +131,7 @@ export class SessionMonitor {
         logger.error({ err, sessionId: session.id }, 'session monitor could not check a session')
       }
     }
-    for (const id of store.endedEphemeralBefore(this.opts.now() - this.opts.ephemeralRemoveAfterMs)) {
+    for (const id of await store.endedEphemeralBefore(this.opts.now() - this.opts.ephemeralRemoveAfterMs)) {
       try {
         if (await manager.remove(id)) report.removed.push(id)
       } catch (err) {

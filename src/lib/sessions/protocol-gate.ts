@@ -46,7 +46,7 @@ export interface ProtocolGateOptions {
   /** Most events in one session append (default: the writer's). */
   maxEvents?: number
   /** 404 unless a non-admin's session is live (checked before an append). */
-  isSessionLive(sessionId: string): boolean
+  isSessionLive(sessionId: string): boolean | Promise<boolean>
   /** Who started each message of a session (the map the writer checks too: session-log.ts). */
   messageAuthors(sessionId: string): Promise<MessageAuthors>
   /**
@@ -164,7 +164,7 @@ export function createProtocolGate(opts: ProtocolGateOptions): (req: Request) =>
       if (!mayWriteSession(claims, sessionId)) {
         throw deny(claims, `append to ${path}${coversSession(claims, sessionId) ? '' : ' (token is for another session)'}`)
       }
-      if (claims.role !== 'admin' && !opts.isSessionLive(sessionId))
+      if (claims.role !== 'admin' && !(await opts.isSessionLive(sessionId)))
         throw new HttpError(404, `session ${sessionId} is unknown or has ended`, 'sessionId')
       const bytes = await readBodyBytes(req, opts.maxEventBodyBytes)
       if (bytes.byteLength === 0) {

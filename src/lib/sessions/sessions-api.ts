@@ -37,7 +37,7 @@ import {
   updateSessionSchema,
   type SessionRecord,
 } from './session-types'
-import { CursorError, type SessionStore } from './session-store'
+import { CursorError, type SessionPage, type SessionStore } from './session-store'
 import { ALL_SESSIONS, coversSession, type TokenClaims } from './tokens'
 import type { SessionCompaction } from './compaction/service'
 import { workspaceRoute } from './workspace-api'
@@ -103,8 +103,8 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
     return { shareToken, shareUrl: `${page}?token=${encodeURIComponent(shareToken)}` }
   }
 
-  const getSession = (id: string): SessionRecord => {
-    const s = store.get(id)
+  const getSession = async (id: string): Promise<SessionRecord> => {
+    const s = await store.get(id)
     if (!s) throw new HttpError(404, `unknown session ${id}`, 'id')
     return s
   }
@@ -131,9 +131,9 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const onlyId = claims.sid === ALL_SESSIONS ? undefined : claims.sid
         // A signed-in person (not an admin) sees the sessions they own or were invited to.
         const mine = claims.account && claims.sid !== ALL_SESSIONS ? { onlyIds: opts.accounts?.visibleSessionIds(claims.account) ?? [] } : { onlyId }
-        let page: ReturnType<SessionStore['list']>
+        let page: SessionPage
         try {
-          page = mine.onlyIds?.length === 0 ? { sessions: [], nextCursor: null } : store.list({ ...q, ...mine })
+          page = mine.onlyIds?.length === 0 ? { sessions: [], nextCursor: null } : await store.list({ ...q, ...mine })
         } catch (err) {
           if (err instanceof CursorError) throw new HttpError(400, err.message, 'query.cursor')
           throw err
@@ -147,7 +147,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
 
     if (segments.length === 1 && segments[0] === 'stats') {
       if (method !== 'GET') throw notAllowed('GET')
-      return json(store.stats(claims.sid === ALL_SESSIONS ? undefined : claims.sid))
+      return json(await store.stats(claims.sid === ALL_SESSIONS ? undefined : claims.sid))
     }
     if (segments.length === 2 && segments[0] === 'stats' && segments[1] === 'summary') {
       if (method !== 'GET') throw notAllowed('GET')
@@ -159,26 +159,26 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
     if (segments.length === 1) {
       if (method === 'GET') {
         requireSession(claims, id, ANY_SESSION_ROLE)
-        getSession(id)
+        await getSession(id)
         const session = await manager.refresh(id)
         // A source's forks (ids of other sessions): only for an admin of all sessions.
-        const forks = claims.sid === ALL_SESSIONS && claims.role === 'admin' ? { forks: store.forksOf(id) } : {}
+        const forks = claims.sid === ALL_SESSIONS && claims.role === 'admin' ? { forks: await store.forksOf(id) } : {}
         return json({ session, streamUrl: streamUrlOf(id), ...forks })
       }
       if (method === 'PATCH') {
         requireSession(claims, id, ['admin'])
-        getSession(id)
+        await getSession(id)
         const patch = resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(updateSessionSchema, await body(req)))
         // A new agent list or routing is logged in the stream and reaches the workers (agent-changes.ts).
         if (patch.agents || patch.routing) {
           const by = claims.sub ?? 'admin'
-          return json({ session: await manager.agents.replace(id, patch, by, () => manager.update(id, patch)) })
+          return json({ session: await manager.agents.replace(id, patch, by) })
         }
-        return json({ session: manager.update(id, patch) })
+        return json({ session: await manager.update(id, patch) })
       }
       if (method === 'DELETE') {
         requireSession(claims, id, ['admin'])
-        getSession(id)
+        await getSession(id)
         await manager.remove(id)
         return new Response(null, { status: 204 })
       }
@@ -202,13 +202,13 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       const forkOrSnapshot = await workspace()
       if (forkOrSnapshot) return forkOrSnapshot
       if (action === 'view' && opts.views) {
-        getSession(id)
+        await getSession(id)
         return (await sessionViewRoute(opts.views, req, claims, id, action)) as Response
       }
       if (action === 'messages') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['collaborator', 'admin'])
-        getSession(id)
+        await getSession(id)
         const msg = parseWith(postMessageSchema, await body(req))
         if (msg.author !== undefined && claims.role !== 'admin' && msg.author !== claims.sub) {
           throw new HttpError(403, 'only admin may post as another author', 'author')
@@ -222,14 +222,14 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         if (method !== 'GET') throw notAllowed('GET')
         // Whoever may share: admins and the session's collaborators (the creator is an admin).
         requireSession(claims, id, ['collaborator', 'admin'])
-        const session = getSession(id)
+        const session = await getSession(id)
         return json({ ...(await shareLink(req, session)), streamUrl: streamUrlOf(id) })
       }
       if (action === 'terminate') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['admin'])
         const input = parseWith(terminateSchema, await body(req))
-        manager.requireLive(id)
+        await manager.requireLive(id)
         const session = await manager.end(id, 'terminated', input.reason ?? 'terminated', claims.sub ?? 'admin')
         // The stream is closed now: compact it once (specs/sessions.md, Retention and compaction).
         opts.compaction?.compactEnded(id)
@@ -239,7 +239,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       if (action === 'compact') {
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['admin'])
-        getSession(id)
+        await getSession(id)
         if (!opts.compaction) throw new HttpError(501, 'stream compaction is not configured on this server')
         return json(await opts.compaction.compact(id))
       }
@@ -247,7 +247,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         if (method !== 'POST') throw notAllowed('POST')
         requireSession(claims, id, ['viewer', 'collaborator', 'admin'])
         const input = parseWith(joinSchema, await body(req))
-        manager.requireLive(id)
+        await manager.requireLive(id)
         // Never more rights than the link had: a view link gets a personal viewer token (it may then
         // show itself in presence, nothing else); a share link or an admin a collaborator one.
         const role = claims.role === 'viewer' ? 'viewer' : 'collaborator'

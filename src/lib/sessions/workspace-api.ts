@@ -48,7 +48,7 @@ export async function workspaceRoute(
   }
 
   requireSession(claims, id, ['worker', 'admin'])
-  if (!manager.get(id)) throw new HttpError(404, `unknown session ${id}`, 'id')
+  if (!(await manager.get(id))) throw new HttpError(404, `unknown session ${id}`, 'id')
   const input = parseWith(workspaceSnapshotSchema, await ctx.body(req))
   const snapshot = manager.workerCallbacks.snapshotWorkspace
   if (!snapshot) throw new HttpError(409, 'this server runs no workers: there is no workspace to snapshot', 'id')

@@ -144,8 +144,8 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
     const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a-rec', 123)] })
     expect(raw.status).toBeLessThan(300)
     const deadline = Date.now() + 5000
-    while (h.app.store.get(sid)?.usage.tokensIn !== 123 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-    expect(h.app.store.get(sid)?.usage.tokensIn).toBe(123)
+    while ((await h.app.store.get(sid))?.usage.tokensIn !== 123 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect((await h.app.store.get(sid))?.usage.tokensIn).toBe(123)
   })
 
   it('answers every write with the tail after it, writes interleaved with raw appends', async () => {
