@@ -13,6 +13,7 @@ import { loadWorkerSettings } from '../lib/settings/worker-settings'
 import { parseClaimLine, type ClaimLine } from './session-config'
 import { log, setLogDebug } from './log'
 import { configureWorkerSandbox } from './sandbox'
+import { httpFetch, routeOriginToSocket } from './http-fetch'
 import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
 
@@ -61,6 +62,9 @@ async function main(): Promise<void> {
 
   // Up before a warm worker waits, so a claim does not wait for it.
   const link = serverSocket ? await startServerLink(serverSocket) : null
+  // The worker's own requests go straight into the socket; the loopback relay stays for the
+  // programs it runs (the model proxy's upstream, agent programs).
+  if (link && serverSocket) routeOriginToSocket(link.origin, serverSocket)
 
   let identity = fromEnv
   let claimed: ClaimLine['session']
@@ -68,12 +72,14 @@ async function main(): Promise<void> {
   delete process.env.TETHER_WORKER_TOKEN
   if (!identity) {
     if (!warm) throw new Error('TETHER_SESSION_ID, TETHER_SERVER_URL and TETHER_WORKER_TOKEN are required')
-    // Node loads its fetch implementation on first use (tens of ms): do it while idle, through
-    // the server link when there is one (its first connection and the relays warm up too).
-    // Bounded: a server not yet listening must not hold up reading the claim.
-    await fetch(link ? `${link.origin}/api/health` : 'data:,warm', { signal: AbortSignal.timeout(2_000) })
-      .then((r) => r.text())
-      .catch(() => {})
+    // The first request through the server link warms its pooled connection and the code on the
+    // claim's path while idle (node:http: http-fetch.ts; never undici, which would cost every
+    // worker ~12 MiB). Bounded: a server not yet listening must not hold up reading the claim.
+    if (link) {
+      await httpFetch(`${link.origin}/api/health`, { signal: AbortSignal.timeout(2_000) })
+        .then((r) => r.text())
+        .catch(() => {})
+    }
     // Logged once fully warm: from here a claim costs only its own work (bench/workers.ts waits
     // for this line before timing a warm claim).
     log.info('warm: waiting for a claim on stdin')

@@ -12,6 +12,7 @@ import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-str
 import { retryAfterMs } from '../lib/common/backoff'
 import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
 import type { Channel, Operation } from './events'
+import { httpFetch } from './http-fetch'
 import { log } from './log'
 import { withTurnRequestId, type TurnRequestId } from './request-id'
 
@@ -20,7 +21,7 @@ const RETRY_MAX_MS = 5_000
 const RETRY_BUDGET_MS = 60_000
 
 /** fetch that retries network failures, 5xx and 429 (same request, so the same producer seq); a 429 waits its Retry-After. */
-export function retryingFetch(inner: typeof fetch = fetch): typeof fetch {
+export function retryingFetch(inner: typeof fetch = httpFetch): typeof fetch {
   return async (input, init) => {
     const started = Date.now()
     for (let attempt = 0; ; attempt++) {
@@ -66,7 +67,7 @@ export class Publisher {
 
   constructor(private readonly options: PublisherOptions) {
     // The running turn's request id rides on every append (request-id.ts).
-    const fetchImpl = retryingFetch(withTurnRequestId(options.fetch ?? fetch, options.requestId))
+    const fetchImpl = retryingFetch(withTurnRequestId(options.fetch ?? httpFetch, options.requestId))
     const handle = new DurableStream({
       url: options.streamUrl,
       headers: { authorization: `Bearer ${options.token}` },

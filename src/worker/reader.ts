@@ -5,6 +5,7 @@
  * handled; 401/403/404/410 end the reader (token revoked, session deleted).
  */
 import { stream, type JsonBatch } from '@durable-streams/client'
+import { httpFetch } from './http-fetch'
 import { log } from './log'
 
 export interface ReaderOptions {
@@ -64,7 +65,8 @@ export class SessionReader {
           json: true,
           headers: { authorization: `Bearer ${this.options.token}` },
           signal: this.controller.signal,
-          ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+          // node:http, not undici (http-fetch.ts: worker density).
+          fetch: this.options.fetch ?? httpFetch,
           warnOnHttp: false,
         })
         const unsubscribe = response.subscribeJson((batch: JsonBatch<unknown>) => {

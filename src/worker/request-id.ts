@@ -11,6 +11,7 @@
  * each agent's publisher and gateway calls carry that agent's turn, not whichever began last.
  */
 import { turnIdFor } from '../lib/common/agent-roster'
+import { headerRecord } from './http-fetch'
 
 const WELL_FORMED = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 
@@ -33,8 +34,10 @@ export class TurnRequestId {
     return (input, init) => {
       const id = this.current
       if (id === undefined) return fetchImpl(input, init)
-      const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
-      if (!headers.has('x-request-id')) headers.set('x-request-id', id)
+      // A plain record, not `new Headers()`: the web Headers class is undici's, and loading it
+      // costs every worker ~12 MiB (http-fetch.ts). The worker's callers pass string URLs.
+      const headers = headerRecord(init?.headers)
+      headers['x-request-id'] ??= id
       return fetchImpl(input, { ...init, headers })
     }
   }

@@ -8,6 +8,7 @@ import { AGENT_ID_PATTERN, DEFAULT_AGENT_ID } from '../lib/common/agent-roster'
 import { AGENT_ADAPTERS, type AgentAdapterName, sessionApiPath, sessionStreamUrl } from '../lib/common/session-contract'
 import { sessionModelName } from '../lib/gateway/model-name'
 import { TOOL_NAMES, type ToolName } from './events'
+import { httpFetch } from './http-fetch'
 import { log } from './log'
 
 // Parsed from the environment by the settings front door (loadWorkerSettings, called by main.ts).
@@ -134,7 +135,7 @@ export function agentRunConfig(config: SessionConfig, agents: SessionAgents, age
  */
 export async function fetchSessionSetup(
   identity: WorkerIdentity,
-  fetchImpl: typeof fetch = fetch,
+  fetchImpl: typeof fetch = httpFetch,
 ): Promise<{ config: SessionConfig; agents: SessionAgents }> {
   const url = sessionApiPath(identity.sessionId, undefined, identity.serverUrl)
   let body: unknown = {}
@@ -148,7 +149,7 @@ export async function fetchSessionSetup(
   return sessionSetupFrom(body)
 }
 
-export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = fetch): Promise<SessionConfig> {
+export async function fetchSessionConfig(identity: WorkerIdentity, fetchImpl: typeof fetch = httpFetch): Promise<SessionConfig> {
   return (await fetchSessionSetup(identity, fetchImpl)).config
 }
 
@@ -166,7 +167,7 @@ export class AgentTokenError extends Error {
  * A worker token for another agent of this single-container session (issue #15):
  * `POST <server>/api/sessions/<id>/agents/<agentId>/token` with this worker's token → `{ token }`.
  */
-export async function fetchAgentToken(identity: WorkerIdentity, agentId: string, fetchImpl: typeof fetch = fetch): Promise<string> {
+export async function fetchAgentToken(identity: WorkerIdentity, agentId: string, fetchImpl: typeof fetch = httpFetch): Promise<string> {
   const url = `${sessionApiPath(identity.sessionId, undefined, identity.serverUrl)}/agents/${encodeURIComponent(agentId)}/token`
   const response = await fetchImpl(url, {
     method: 'POST',

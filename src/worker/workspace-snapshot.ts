@@ -9,6 +9,7 @@
  * the agent goes on with the next turn.
  */
 import { sessionApiPath } from '../lib/common/session-contract'
+import { httpFetch } from './http-fetch'
 import { log } from './log'
 
 export const SNAPSHOT_TIMEOUT_MS = 30_000
@@ -25,7 +26,7 @@ export interface SnapshotTarget {
 export async function requestWorkspaceSnapshot(target: SnapshotTarget, turn: number, messageId: string): Promise<boolean> {
   const url = sessionApiPath(target.sessionId, 'workspace-snapshots', target.serverUrl)
   try {
-    const response = await (target.fetch ?? fetch)(url, {
+    const response = await (target.fetch ?? httpFetch)(url, {
       method: 'POST',
       signal: AbortSignal.timeout(target.timeoutMs ?? SNAPSHOT_TIMEOUT_MS),
       headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },

@@ -8,6 +8,7 @@ import { sessionApiPath } from '../../lib/common/session-contract'
 import type { ModelProvider, StepEvent, StepRequest } from './types'
 import { withTurnRequestId, type TurnRequestId } from '../request-id'
 import { retryAfterMs } from '../../lib/common/backoff'
+import { httpFetch } from '../http-fetch'
 
 /** 429s (with Retry-After) one model call waits out before it fails. */
 const MAX_RATE_LIMIT_WAITS = 5
@@ -55,7 +56,7 @@ export class GatewayProvider implements ModelProvider {
 
   constructor(private readonly options: GatewayProviderOptions) {
     this.url = sessionApiPath(options.sessionId, 'model', options.serverUrl)
-    this.fetchImpl = withTurnRequestId(options.fetch ?? fetch, options.requestId)
+    this.fetchImpl = withTurnRequestId(options.fetch ?? httpFetch, options.requestId)
   }
 
   async *step(request: StepRequest): AsyncIterable<StepEvent> {
