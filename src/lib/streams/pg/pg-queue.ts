@@ -5,12 +5,20 @@
  * (live events, listeners) run only once the transaction has committed, so nothing is
  * acknowledged or shown to readers before it is durable. One transaction is in flight at a
  * time per node; other nodes commit their own batches concurrently, ordered by row locks.
+ *
+ * Round trips are what an append costs here, so the batch is pipelined on one reserved
+ * connection: BEGIN goes out with the first statement, and an operation that sends its last
+ * statement with `final` (a one-statement append, pg-fast-append.ts) is not waited for: the
+ * next operation's statements, and COMMIT, follow it on the wire. A batch of such appends is
+ * one round trip; a lone one runs as its own statement, without BEGIN and COMMIT.
  */
-import type { Sql, TransactionSql } from 'postgres'
+import type { Sql } from 'postgres'
 import type { Logger } from '../../common/logger'
+import { StaleGuess, type FinalQueryable } from './pg-fast-append'
+import type { Queryable } from './pg-reads'
 import type { AfterCommit } from './pg-writer'
 
-type Operation<T> = (tx: TransactionSql, after: AfterCommit) => Promise<T>
+type Operation<T> = (tx: Queryable, after: AfterCommit) => Promise<T>
 
 interface PendingOp {
   run: Operation<unknown>
@@ -20,6 +28,9 @@ interface PendingOp {
   value?: unknown
   error?: unknown
   failed: boolean
+  /** Its guess was stale, or its batch was rolled back: run it without `final`. */
+  slowOnly: boolean
+  stale: boolean
 }
 
 /** Deadlock and serialization failures: PostgreSQL aborted the batch; its operations are retried one by one. */
@@ -40,7 +51,7 @@ export class PgWriteQueue {
   enqueue<T>(run: Operation<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'))
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: run as Operation<unknown>, resolve: resolve as (v: unknown) => void, reject, hooks: [], failed: false })
+      this.pending.push({ run: run as Operation<unknown>, resolve: resolve as (v: unknown) => void, reject, hooks: [], failed: false, slowOnly: false, stale: false })
       this.running ??= this.drain()
     })
   }
@@ -61,8 +72,9 @@ export class PgWriteQueue {
       await this.transaction(ops)
     } catch (err) {
       const code = (err as { code?: string }).code
-      if (ops.length > 1 && code !== undefined && RETRYABLE.has(code)) {
-        for (const op of ops) await this.commit([reset(op)])
+      if (err instanceof BatchRolledBack || (ops.length > 1 && code !== undefined && RETRYABLE.has(code))) {
+        // Nothing of the batch was written: each operation runs again alone, the long way.
+        for (const op of ops) await this.commit([reset(op, true)])
         return
       }
       if (!(ops.length === 1 && ops[0]!.failed)) {
@@ -72,11 +84,13 @@ export class PgWriteQueue {
         return
       }
     }
-    for (const op of ops) {
+    const stale = ops.filter((op) => op.stale)
+    const done = ops.filter((op) => !op.stale)
+    for (const op of done) {
       if (op.failed) op.reject(op.error)
       else op.resolve(op.value)
     }
-    for (const op of ops) {
+    for (const op of done) {
       if (op.failed) continue
       for (const hook of op.hooks) {
         try {
@@ -87,29 +101,68 @@ export class PgWriteQueue {
       }
     }
     try {
-      this.onCommitted(ops.length)
+      if (done.length > 0) this.onCommitted(done.length)
     } catch (err) {
       this.log.error({ err }, 'after-commit hook failed')
     }
+    // Stale guesses wrote nothing: they run next, before anything queued after them.
+    if (stale.length > 0) this.pending.unshift(...stale.map((op) => reset(op, true)))
   }
 
-  private transaction(ops: PendingOp[]): Promise<unknown> {
-    return this.sql.begin(async (tx) => {
-      if (ops.length === 1) {
-        // Alone in its batch, the transaction is the operation's savepoint.
-        const op = ops[0]!
-        try {
-          op.value = await op.run(tx, (h) => op.hooks.push(h))
-        } catch (err) {
-          op.error = err
-          op.failed = true
-          throw err
+  /** Runs the batch in one transaction on a reserved connection, pipelined (see the top of the file). */
+  private async transaction(ops: PendingOp[]): Promise<void> {
+    const conn = await this.sql.reserve()
+    const single = ops.length === 1
+    let begun = false
+    let finished = false
+    /** Operations whose last statement is on the wire; they settle with COMMIT's answer. */
+    const inFlight: Array<{ op: PendingOp; running: Promise<unknown> }> = []
+    const send = (text: string): Promise<unknown> => {
+      const q = conn.unsafe(text)
+      q.catch(() => {}) // Its failure shows as the batch's ROLLBACK; no unhandled rejection.
+      return q
+    }
+    const begin = () => {
+      if (begun) return
+      begun = true
+      void send('BEGIN')
+    }
+    try {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!
+        let savepoint = false
+        let declareFinal!: () => void
+        const declared = new Promise<'final'>((r) => {
+          declareFinal = () => r('final')
+        })
+        const query = (text: string, args?: unknown[], opts?: { prepare?: boolean }) => {
+          begin()
+          if (!single && !savepoint) {
+            savepoint = true
+            void send(`SAVEPOINT s${i}`)
+          }
+          // Why the cast: postgres.js types parameters as its own union; ours are numbers, strings, Buffers and nulls.
+          return conn.unsafe(text, (args ?? []) as never[], opts)
         }
-        return
-      }
-      for (const op of ops) {
+        const final: FinalQueryable['final'] = (text, args) => {
+          declareFinal()
+          if (single) {
+            // Alone: the statement is its own transaction.
+            if (!begun) finished = true
+          } else begin()
+          return conn.unsafe(text, args as never[], { prepare: true }) as unknown as ReturnType<FinalQueryable['final']>
+        }
+        const tx = op.slowOnly ? { unsafe: query } : { unsafe: query, final }
+        const running = op.run(tx as unknown as Queryable, (h) => op.hooks.push(h))
+        running.catch(() => {}) // Examined below, once settled.
+        const first = await Promise.race([running.then(() => 'done' as const, () => 'done' as const), declared])
+        if (first === 'final') {
+          inFlight.push({ op, running })
+          continue
+        }
         try {
-          op.value = await tx.savepoint((sp) => op.run(sp as unknown as TransactionSql, (h) => op.hooks.push(h)))
+          op.value = await running
+          if (savepoint) void send(`RELEASE SAVEPOINT s${i}`)
         } catch (err) {
           const code = (err as { code?: string }).code
           // A deadlock aborts the whole transaction, not just the savepoint: let the batch retry.
@@ -117,9 +170,37 @@ export class PgWriteQueue {
           op.hooks = []
           op.error = err
           op.failed = true
+          // Alone in its batch, the transaction is the operation's savepoint.
+          if (single) throw err
+          if (savepoint) void send(`ROLLBACK TO SAVEPOINT s${i}`)
         }
       }
-    })
+      const commit = begun && !finished ? conn.unsafe('COMMIT') : null
+      finished = true
+      const outcomes = await Promise.allSettled(inFlight.map((f) => f.running))
+      const committed = commit ? await commit : null
+      let rolledBack: unknown = committed !== null && committed.command !== 'COMMIT' ? new Error(`COMMIT answered ${committed.command}`) : null
+      for (let i = 0; i < inFlight.length; i++) {
+        const { op } = inFlight[i]!
+        const outcome = outcomes[i]!
+        if (outcome.status === 'fulfilled') op.value = outcome.value
+        else if (outcome.reason instanceof StaleGuess) op.stale = true
+        else if (isServerError(outcome.reason)) rolledBack ??= outcome.reason
+        else {
+          op.hooks = []
+          op.error = outcome.reason
+          op.failed = true
+        }
+      }
+      // A statement PostgreSQL refused aborts the transaction (or was its own): nothing was written.
+      if (rolledBack !== null) throw new BatchRolledBack(rolledBack)
+    } catch (err) {
+      if (begun && !finished) await conn.unsafe('ROLLBACK').catch(() => {})
+      await Promise.allSettled(inFlight.map((f) => f.running))
+      throw err
+    } finally {
+      conn.release()
+    }
   }
 
   /** Waits for queued writes to commit, then refuses new ones. */
@@ -129,7 +210,21 @@ export class PgWriteQueue {
   }
 }
 
-function reset(op: PendingOp): PendingOp {
+/** An error PostgreSQL answered (the statement ran and was refused), as opposed to a lost connection. */
+function isServerError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'PostgresError'
+}
+
+/** The batch's transaction rolled back (a statement in it was refused): nothing of it was written. */
+class BatchRolledBack extends Error {
+  constructor(readonly reason: unknown) {
+    super('write batch rolled back')
+  }
+}
+
+function reset(op: PendingOp, slowOnly: boolean): PendingOp {
+  op.slowOnly = slowOnly
+  op.stale = false
   op.hooks = []
   op.failed = false
   op.error = undefined

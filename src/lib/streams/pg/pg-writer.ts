@@ -23,6 +23,7 @@ import {
   type StoredRow,
 } from '../write-plan'
 import { essenceOf, isExpired, type AppendSpec, type CreateSpec, type Expiry, type WriteResult } from '../write-specs'
+import { APPEND_SQL, AppendGuesses, StaleGuess, type FinalQueryable } from './pg-fast-append'
 import { PgReads, type Queryable } from './pg-reads'
 
 /** Registers work to run once the operation's transaction has committed. */
@@ -46,7 +47,26 @@ function run(q: Queryable, text: string, args: unknown[]): Promise<unknown> {
 }
 
 export class PgStreamWriter {
+  /** What this node last committed to each stream it writes: appends are planned on it (pg-fast-append.ts). */
+  private readonly guesses = new AppendGuesses()
+
   constructor(private readonly o: PgWriterOptions) {}
+
+  /**
+   * The channel and payload announceChange would send, captured instead of sent, so that
+   * tether_append sends them inside its one statement.
+   */
+  private notifyArgs(id: number, tail: Position): [string, string] | null {
+    let sent: unknown[] | undefined
+    const probe = {
+      unsafe(text: string, args: unknown[]) {
+        if (/^SELECT pg_notify\(\$1, \$2\)$/.test(text.trim())) sent = args
+        return Promise.resolve([])
+      },
+    }
+    void this.o.announceChange(probe as unknown as Queryable, id, tail, false)
+    return sent && typeof sent[0] === 'string' && typeof sent[1] === 'string' ? [sent[0], sent[1]] : null
+  }
 
   private async requireLive(reads: PgReads, path: string, now: number): Promise<StreamMeta> {
     const meta = await reads.get(path, true)
@@ -156,6 +176,8 @@ export class PgStreamWriter {
     writes.push(this.o.announceChange(q, id, tail, false))
     await Promise.all(writes)
     const meta = (await reads.getById(id))!
+    this.guesses.forget(spec.path)
+    after(() => this.guesses.remember(meta))
     after(() => announceCreate(this.o.listeners, this.o.log, spec.path, anchor, tail, spec.closed))
     return { status: 201, meta, headers: {} }
   }
@@ -165,6 +187,17 @@ export class PgStreamWriter {
   }
 
   async append(q: Queryable, spec: AppendSpec, now: number, after: AfterCommit): Promise<WriteResult> {
+    const final = (q as Partial<FinalQueryable>).final
+    const fast = final ? this.guesses.prepare(spec, now, (id, tail) => this.notifyArgs(id, tail)) : null
+    if (final && fast) {
+      const rows = await final(APPEND_SQL, fast.args)
+      if (rows[0]?.ok !== true) {
+        this.guesses.forget(spec.path)
+        throw new StaleGuess()
+      }
+      after(() => announceAppend(this.o.hub, this.o.listeners, this.o.log, fast.result.meta.id, spec, fast.plan))
+      return fast.result
+    }
     const reads = new PgReads(q)
     const p = spec.producer
     // Both reads go out together (postgres.js pipelines them on the transaction's connection);
@@ -181,8 +214,17 @@ export class PgStreamWriter {
         : null,
     ])
     const producerState = producerRows?.[0] as { epoch: number; lastSeq: number } | undefined
-    const plan = planAppend(meta, producerState, spec, now)
-    if (plan.kind === 'answer') return { status: plan.status, meta, headers: plan.headers }
+    let plan: ReturnType<typeof planAppend>
+    try {
+      plan = planAppend(meta, producerState, spec, now)
+    } catch (err) {
+      this.guesses.forget(spec.path)
+      throw err
+    }
+    if (plan.kind === 'answer') {
+      this.guesses.forget(spec.path)
+      return { status: plan.status, meta, headers: plan.headers }
+    }
     const { row, tail, deadline } = plan
     const writes: Promise<unknown>[] = []
     if (row) writes.push(this.insertRow(q, meta.id, tail.seq, tail.pos, row))
@@ -213,7 +255,10 @@ export class PgStreamWriter {
     }
     await Promise.all(writes)
     applyAppend(meta, plan, spec, now)
-    after(() => announceAppend(this.o.hub, this.o.listeners, this.o.log, meta.id, spec, plan))
+    after(() => {
+      this.guesses.remember(meta, p ? { id: p.id, epoch: p.epoch, lastSeq: p.seq } : undefined)
+      announceAppend(this.o.hub, this.o.listeners, this.o.log, meta.id, spec, plan)
+    })
     return { status: plan.status, meta, headers: plan.headers }
   }
 
@@ -239,6 +284,7 @@ export class PgStreamWriter {
 
   /** Soft-delete while forks still read it, otherwise remove it (and a soft-deleted source it was the last fork of). */
   private async remove(q: Queryable, meta: StreamMeta, after: AfterCommit): Promise<void> {
+    this.guesses.forget(meta.path)
     const tail = { seq: meta.tailSeq, pos: meta.tailPos }
     const announced = this.o.announceChange(q, meta.id, tail, true)
     if (meta.refCount > 0) await run(q, `UPDATE streams SET soft_deleted = 1, deadline_at = NULL WHERE id = $1`, [meta.id])
