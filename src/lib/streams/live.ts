@@ -37,6 +37,18 @@ export class LiveHub {
   private active = new Set<StreamFanout>()
   private deliveryScheduled = false
   private readonly onError = (err: unknown) => this.log.error({ err }, 'live subscriber failed')
+  private readonly idleListeners = new Set<(streamId: number) => void>()
+
+  /** `fn` hears of each stream whose last live reader on this node left (per-stream state can go). */
+  onStreamIdle(fn: (streamId: number) => void): void {
+    this.idleListeners.add(fn)
+  }
+
+  private drop(fanout: StreamFanout): void {
+    if (this.fanouts.get(fanout.streamId) !== fanout) return
+    this.fanouts.delete(fanout.streamId)
+    for (const fn of this.idleListeners) fn(fanout.streamId)
+  }
 
   subscribe(streamId: number, fn: LiveSubscriber): () => void {
     let fanout = this.fanouts.get(streamId)
@@ -49,7 +61,7 @@ export class LiveHub {
     return () => {
       owner.subs.delete(sub)
       // A fan-out mid-delivery is dropped when its sweep ends (deliver) instead.
-      if (owner.subs.size === 0 && !owner.busy && this.fanouts.get(streamId) === owner) this.fanouts.delete(streamId)
+      if (owner.subs.size === 0 && !owner.busy) this.drop(owner)
     }
   }
 
@@ -109,7 +121,7 @@ export class LiveHub {
       budget -= used
       if (!more) {
         this.active.delete(fanout)
-        if (fanout.subs.size === 0 && this.fanouts.get(fanout.streamId) === fanout) this.fanouts.delete(fanout.streamId)
+        if (fanout.subs.size === 0) this.drop(fanout)
       } else {
         // Round-robin: a stream with 10,000 readers does not hold back the next stream's few.
         this.active.delete(fanout)

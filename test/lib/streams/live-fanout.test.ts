@@ -79,6 +79,24 @@ describe('sliced live fan-out (LiveHub)', () => {
     expect(late).toEqual([{ prevSeq: 0, rows: ['a', 'b'] }])
     expect(hub.hasSubscribers(1)).toBe(true)
   })
+
+  it('tells once of each stream whose last reader left, also with a batch still queued for it', async () => {
+    const hub = new LiveHub(silent, { sliceSize: 1 })
+    const idle: number[] = []
+    hub.onStreamIdle((id) => idle.push(id))
+    const leaveA = hub.subscribe(1, () => {})
+    const leaveB = hub.subscribe(1, () => {})
+    const leaveOther = hub.subscribe(2, () => {})
+    leaveA()
+    expect(idle).toEqual([]) // one reader is still there
+    commit(hub, 0, 'a')
+    leaveB() // 'a' may still be queued for it: the fan-out goes now or when its sweep ends
+    for (let i = 0; i < 5; i++) await turn()
+    expect(idle).toEqual([1])
+    expect(hub.hasSubscribers(1)).toBe(false)
+    leaveOther()
+    expect(idle).toEqual([1, 2])
+  })
 })
 
 let server: StreamsHttpServer

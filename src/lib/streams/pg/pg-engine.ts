@@ -43,6 +43,8 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
    * to every reader as one shared batch, instead of every reader re-reading the stream.
    */
   const handedOut = new Map<number, Position>()
+  // Kept only while the stream has readers here; the next reader starts with a re-read.
+  o.hub.onStreamIdle((id) => handedOut.delete(id))
   const noteHandedOut = (id: number, tail: Position) => {
     if (!o.hub.hasSubscribers(id)) return
     const known = handedOut.get(id)
