@@ -194,9 +194,8 @@ function requestBody(body: FetchInit['body']): Buffer | null | undefined {
   return undefined
 }
 
-async function agentFor(url: URL): Promise<{ request: typeof httpRequest; agent: Agent }> {
-  if (url.protocol === 'http:') return { request: httpRequest, agent }
-  // TLS only for a server reached over https: loaded on first use (it is not small either).
+/** TLS only for a server reached over https: loaded on first use (it is not small either). */
+async function httpsFor(): Promise<{ request: typeof httpRequest; agent: Agent }> {
   const https = await import('node:https')
   httpsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 16 })
   return { request: https.request as typeof httpRequest, agent: httpsAgent }
@@ -213,7 +212,9 @@ export const httpFetch: typeof fetch = (input: FetchInput, init?: FetchInit) => 
 async function send(url: URL, init: FetchInit, body: Buffer | null): Promise<LiteResponse> {
   const signal = init.signal ?? undefined
   signal?.throwIfAborted()
-  const { request, agent: pool } = await agentFor(url)
+  const { request, agent: pool } = url.protocol === 'http:' ? { request: httpRequest, agent } : await httpsFor()
+  // Again: an abort while https was loading found no request to end.
+  signal?.throwIfAborted()
   const method = (init.method ?? 'GET').toUpperCase()
   const headers = headerRecord(init.headers)
   if (body) headers['content-length'] = String(body.length)
