@@ -1,7 +1,8 @@
 /**
  * Metrics read from the database when Prometheus scrapes, so they survive restarts: sessions by
  * status and pattern, model tokens and cost by provider and model (the gateway's ledger,
- * `model_calls`), and the SQLite file and WAL sizes. Plus the session lifecycle counters (created,
+ * `model_calls`), and the SQLite file and WAL sizes (SQLite only). The reads go through a
+ * MetricsDbReader so PostgreSQL (metrics-db-pg.ts) serves the same metrics. Plus the session lifecycle counters (created,
  * ended by reason), which count from zero at every start: they are the manager's callbacks, seen
  * through a proxy around the worker callbacks.
  */
@@ -10,6 +11,7 @@ import type Database from 'better-sqlite3'
 import type { Registry } from 'prom-client'
 import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
 import type { SessionRecord } from '../sessions/session-types'
+import type { MaybePromise } from '../streams/engine'
 import { scrapeMetric, type Sample } from './metrics-registry'
 
 /** End reasons as labels: a terminate request's free-text reason must not become a label value. */
@@ -27,6 +29,39 @@ const KNOWN_REASONS: Record<string, string> = {
 
 export function endReasonLabel(session: SessionRecord, reason: string): string {
   return KNOWN_REASONS[reason] ?? (session.status === 'terminated' ? 'terminated' : session.status === 'failed' ? 'failed' : 'other')
+}
+
+export interface SessionCountRow {
+  status: string
+  pattern: string
+  n: number
+}
+
+/** One model's settled usage; rows come most expensive first, ties by model name (bytewise). */
+export interface ModelUsageRow {
+  model: string
+  tin: number
+  tout: number
+  cost: number
+}
+
+/**
+ * What the scrape reads from the database. SQLite answers synchronously; PostgreSQL
+ * (metrics-db-pg.ts) with a promise, which prom-client's async collect awaits.
+ */
+export interface MetricsDbReader {
+  sessionsByStatus(): MaybePromise<SessionCountRow[]>
+  modelUsage(): MaybePromise<ModelUsageRow[]>
+}
+
+export function sqliteMetricsReader(sqlite: Database.Database): MetricsDbReader {
+  const byStatus = sqlite.prepare<[], SessionCountRow>('SELECT status, pattern, count(*) AS n FROM sessions GROUP BY status, pattern')
+  // Settled calls only: a running call's cost is its reservation, not money spent yet.
+  const usage = sqlite.prepare<[], ModelUsageRow>(
+    `SELECT model, sum(input_tokens) AS tin, sum(output_tokens) AS tout, sum(cost_usd) AS cost
+     FROM model_calls WHERE status != 'running' GROUP BY model ORDER BY sum(cost_usd) DESC, model`,
+  )
+  return { sessionsByStatus: () => byStatus.all(), modelUsage: () => usage.all() }
 }
 
 /** At most this many model labels; the rest are summed as `other` (model names come from session configs). */
@@ -57,27 +92,27 @@ export class SessionMetrics {
     })
   }
 
+  /** The SQLite app's metrics: the reader is the two statements above, and the file's sizes. */
   register(registry: Registry, sqlite: Database.Database, file: string | null): void {
+    this.registerFrom(registry, sqliteMetricsReader(sqlite), file)
+  }
+
+  /** Registers with any engine's reader; `file` (SQLite only) adds the file and WAL sizes. */
+  registerFrom(registry: Registry, reader: MetricsDbReader, file: string | null): void {
     scrapeMetric(registry, 'tether_sessions_created_total', 'Sessions created since this server started', 'counter', () => [
       { value: this.created },
     ])
     scrapeMetric(registry, 'tether_sessions_ended_total', 'Sessions ended since this server started, by reason', 'counter', () =>
       [...this.ended].map(([reason, value]) => ({ labels: { reason }, value })),
     )
-    const byStatus = sqlite.prepare('SELECT status, pattern, count(*) AS n FROM sessions GROUP BY status, pattern')
-    scrapeMetric(registry, 'tether_sessions', 'Sessions in the database by status and pattern', 'gauge', () =>
-      (byStatus.all() as { status: string; pattern: string; n: number }[]).map((r) => ({
+    scrapeMetric(registry, 'tether_sessions', 'Sessions in the database by status and pattern', 'gauge', async () =>
+      (await reader.sessionsByStatus()).map((r) => ({
         labels: { status: r.status, pattern: r.pattern },
         value: r.n,
       })),
     )
-    // Settled calls only: a running call's cost is its reservation, not money spent yet.
-    const usage = sqlite.prepare(
-      `SELECT model, sum(input_tokens) AS tin, sum(output_tokens) AS tout, sum(cost_usd) AS cost
-       FROM model_calls WHERE status != 'running' GROUP BY model ORDER BY sum(cost_usd) DESC, model`,
-    )
-    const usageRows = () => {
-      const rows = usage.all() as { model: string; tin: number; tout: number; cost: number }[]
+    const usageRows = async () => {
+      const rows = await reader.modelUsage()
       const kept = rows.slice(0, MAX_MODELS)
       const rest = rows.slice(MAX_MODELS)
       if (rest.length > 0) {
@@ -100,8 +135,8 @@ export class SessionMetrics {
       'tether_model_tokens_total',
       'Model tokens through the gateway, by provider, model and direction (from the ledger: survives restarts)',
       'counter',
-      () =>
-        usageRows().flatMap((r): Sample[] => [
+      async () =>
+        (await usageRows()).flatMap((r): Sample[] => [
           { labels: { ...r.labels, direction: 'in' }, value: r.tin },
           { labels: { ...r.labels, direction: 'out' }, value: r.tout },
         ]),
@@ -111,7 +146,7 @@ export class SessionMetrics {
       'tether_model_cost_usd_total',
       'Model spend in US dollars, by provider and model (from the ledger: survives restarts)',
       'counter',
-      () => usageRows().map((r) => ({ labels: r.labels, value: r.cost })),
+      async () => (await usageRows()).map((r) => ({ labels: r.labels, value: r.cost })),
     )
     if (file === null) return
     const size = (path: string) => {
