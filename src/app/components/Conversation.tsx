@@ -1,4 +1,5 @@
 import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
+import { clockTime } from './format'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import type { Message } from '../../lib/sessions/client/derive'
 import type { ToolCall } from '../../lib/sessions/channel-schemas'
@@ -137,7 +138,7 @@ const MessageView = memo(function MessageView({
             <AgentName agentId={message.author} fallback={authorName} />
           )}
           <time dateTime={new Date(message.startedAt).toISOString()}>
-            {new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+            {clockTime(message.startedAt)}
           </time>
           {message.pending ? <span className="badge">sending…</span> : null}
           {/* issue #10: the turns this message asked for (TurnStatus.tsx; an agent's reply can hand off: #15) */}

@@ -1,4 +1,5 @@
 import type { PreviewMessage } from '../session-preview'
+import { clockTime } from './format'
 
 /**
  * The newest messages as the server rendered them into the page's HTML (session-preview.ts), shown
@@ -46,7 +47,7 @@ function PreviewMessageView({ message }: { message: PreviewMessage }) {
           <span className="msg-author">{message.authorName}</span>
           {/* The server's clock format and zone may differ from the browser's: the text is kept as rendered. */}
           <time dateTime={new Date(message.startedAt).toISOString()} suppressHydrationWarning>
-            {new Date(message.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+            {clockTime(message.startedAt)}
           </time>
         </div>
         {message.text ? (

@@ -19,6 +19,16 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
 }
 
+/** Runs `run` when the browser is idle (within 1.5 s at the latest); returns a cancel. */
+function whenIdle(run: () => void): () => void {
+  if (typeof requestIdleCallback !== 'function') {
+    const timer = setTimeout(run, 0)
+    return () => clearTimeout(timer)
+  }
+  const handle = requestIdleCallback(run, { timeout: 1500 })
+  return () => cancelIdleCallback(handle)
+}
+
 function xtermTheme() {
   const dark = document.documentElement.dataset.theme === 'dark'
   return {
@@ -157,7 +167,17 @@ export function TerminalPane({
   const viewRef = useRef(view)
   viewRef.current = view
 
+  // xterm (330 KB of script, then its first draw) starts only once the session has caught up and
+  // the browser is idle: the conversation becomes usable first; the server's last screen (preview)
+  // stands in until then.
+  const [start, setStart] = useState(false)
   useEffect(() => {
+    if (start || loading) return
+    return whenIdle(() => setStart(true))
+  }, [start, loading])
+
+  useEffect(() => {
+    if (!start) return
     let disposed = false
     let cleanup = () => {}
     void (async () => {
@@ -207,7 +227,7 @@ export function TerminalPane({
       cleanup()
       termRef.current = null
     }
-  }, [])
+  }, [start])
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: theme and ready are triggers: a theme change, or the terminal appearing, re-reads the colours
   useEffect(() => {

@@ -29,3 +29,15 @@ export function timeAgo(at: number, now = Date.now()): string {
   if (d < 86_400_000) return `${Math.round(d / 3_600_000)}h ago`
   return `${Math.round(d / 86_400_000)}d ago`
 }
+
+let clockFormat: Intl.DateTimeFormat | undefined
+
+/**
+ * Hours and minutes in the reader's locale, as `toLocaleTimeString([], {hour, minute})` gives them,
+ * from one shared formatter: toLocaleTimeString builds a new formatter per call, which made the
+ * conversation's timestamps the costliest part of rendering a message (session-page profile).
+ */
+export function clockTime(at: number): string {
+  clockFormat ??= new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' })
+  return clockFormat.format(at)
+}

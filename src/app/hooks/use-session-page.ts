@@ -8,10 +8,11 @@ import type { ApiError } from '../../lib/sessions/client/api'
 import { useConnectionStatus, useSessionConnection } from './use-session-connection'
 import { useSessionActions } from './use-session-actions'
 import { useSessionRecord } from './use-session-record'
-import { useSessionToken, type SessionAuth } from './use-session-token'
+import { tokenKnownNow, useSessionToken, type SessionAuth } from './use-session-token'
 import { usePresenceRows } from './use-session-collections'
 import { storedToken } from '../../lib/sessions/client/auth'
 import { prefetchSessionView } from '../../lib/sessions/client/session-view'
+import { preopenSessionConnection } from '../../lib/sessions/client/session-db'
 
 export interface SessionPageState {
   auth: SessionAuth
@@ -29,6 +30,7 @@ export interface SessionPageState {
 }
 
 let pageRendered = false
+const preopened = new Set<string>()
 
 /** Everything a session page needs: token, shared stream connection, status, identity, actions, record. */
 export function useSessionPage(sessionId: string, urlToken: string | undefined): SessionPageState {
@@ -41,6 +43,13 @@ export function useSessionPage(sessionId: string, urlToken: string | undefined):
       performance.mark('tether:page-render')
     }
     prefetchSessionView(sessionId, urlToken ?? storedToken(sessionId), window.location.origin)
+    // The connection too (once per session and token; useSessionConnection's acquire adopts it):
+    // its view is applied while the page hydrates, not after the effects that resolve the token.
+    const known = tokenKnownNow(sessionId, urlToken)
+    if (known && !preopened.has(`${sessionId} ${known.token ?? ''}`)) {
+      preopened.add(`${sessionId} ${known.token ?? ''}`)
+      preopenSessionConnection({ sessionId, token: known.token })
+    }
   }
   const auth = useSessionToken(sessionId, urlToken)
   const ready = !auth.resolving

@@ -15,6 +15,19 @@ export interface SessionAuth {
 }
 
 /**
+ * The token useSessionToken settles on without asking the server (a readable personal or admin
+ * link, an unreadable link passed on, or none and the remembered one), so the page can start
+ * opening its connection while it hydrates; undefined when it depends on a join.
+ */
+export function tokenKnownNow(sessionId: string, urlToken: string | undefined): { token: string | undefined } | undefined {
+  if (!urlToken) return { token: storedToken(sessionId) }
+  const info = decodeToken(urlToken)
+  if (!info) return { token: urlToken }
+  if (info.sub || info.role === 'admin') return { token: urlToken }
+  return undefined
+}
+
+/**
  * The token this page uses for a session: a personal token from the link, else one remembered
  * for the session or the admin token. A share link's token (a collaborator token without a user)
  * is exchanged once for a personal one (POST /api/sessions/<id>/join), which is remembered, so a

@@ -12,6 +12,17 @@
 import { AGENT_ID_PATTERN, MAX_AGENTS_PER_SESSION, ROSTER_ENTRY_ID, turnIdFor } from '../common/agent-roster'
 import { createStateSchema } from '@durable-streams/state'
 import { z } from 'zod'
+import { TURN_STATUSES } from './channel-constants'
+
+// What the browser needs without zod lives in channel-constants.ts; re-exported for everyone else.
+export {
+  FINAL_TURN_STATUSES,
+  PRESENCE_GONE_AFTER_MS,
+  PRESENCE_HEARTBEAT_MS,
+  TURN_STATUSES,
+  isPresenceGone,
+  type TurnStatus,
+} from './channel-constants'
 
 export const CHANNELS = ['chunk', 'tool-call', 'terminal', 'presence', 'agent-state'] as const
 export type Channel = (typeof CHANNELS)[number]
@@ -145,8 +156,6 @@ export type TerminalLine = z.infer<typeof terminalSchema>
 // is older than PRESENCE_GONE_AFTER_MS is shown as gone (see isPresenceGone); leaving is a delete.
 // ---------------------------------------------------------------------------------------------
 export const PRESENCE_STATUSES = ['active', 'idle', 'away'] as const
-export const PRESENCE_HEARTBEAT_MS = 10_000
-export const PRESENCE_GONE_AFTER_MS = 30_000
 export const PRESENCE_ROLES = ['viewer', 'collaborator', 'admin'] as const
 export const presenceSchema = z
   .object({
@@ -170,9 +179,7 @@ export const presenceSchema = z
   .refine((p) => p.id === p.userId, { path: ['id'], message: 'presence id must equal userId' })
 export type Presence = z.infer<typeof presenceSchema>
 
-export function isPresenceGone(p: Pick<Presence, 'lastSeen'>, now: number, goneAfterMs = PRESENCE_GONE_AFTER_MS): boolean {
-  return now - p.lastSeen > goneAfterMs
-}
+// PRESENCE_HEARTBEAT_MS, PRESENCE_GONE_AFTER_MS and isPresenceGone: channel-constants.ts (re-exported above).
 
 // ---------------------------------------------------------------------------------------------
 // agent-state: one `kind: 'state'` entity per agent (id = agentId), upserted; plus `kind: 'control'`
@@ -235,10 +242,7 @@ export type AgentControl = z.infer<typeof agentControlSchema>
 // `turn:<messageId>`, upserted as the turn moves. `accepted` is written by the server right after
 // the message (before any worker runs); the worker that answers upserts the rest.
 // ---------------------------------------------------------------------------------------------
-export const TURN_STATUSES = ['accepted', 'streaming', 'tool', 'done', 'cancelled', 'failed', 'interrupted'] as const
-export type TurnStatus = (typeof TURN_STATUSES)[number]
-/** A turn in one of these has ended; `interrupted` has not (the restarted worker resumes it). */
-export const FINAL_TURN_STATUSES: readonly TurnStatus[] = ['done', 'cancelled', 'failed']
+// TURN_STATUSES, TurnStatus and FINAL_TURN_STATUSES: channel-constants.ts (re-exported above).
 /** `turn:<messageId>` (the default agent), `turn:<messageId>@<agentId>` (others: issue #15). */
 export const turnIdOf = (messageId: string, agentId?: string): string => turnIdFor(messageId, agentId)
 export const agentTurnSchema = z

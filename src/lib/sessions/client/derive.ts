@@ -4,15 +4,8 @@
  * Rows come from StreamDB collections: `_seq` is the stream order StreamDB stamps on synced rows;
  * optimistic rows (not yet on the stream) have none and sort after everything synced.
  */
-import {
-  isPresenceGone,
-  type AgentControl,
-  type AgentState,
-  type AgentStateEntry,
-  type Chunk,
-  type Presence,
-  type ToolCall,
-} from '../channel-schemas'
+import { isPresenceGone } from '../channel-constants'
+import type { AgentControl, AgentState, AgentStateEntry, Chunk, Presence, ToolCall } from '../channel-schemas'
 
 /** What a collection row carries besides its value. */
 export interface RowMeta {

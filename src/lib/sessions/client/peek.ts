@@ -5,7 +5,8 @@
  * from this browser's snapshot of the session when it has one, and the snapshot is kept up to
  * date, so opening the session afterwards starts from there too.
  */
-import { isPresenceGone, type AgentState, type Presence } from '../channel-schemas'
+import { isPresenceGone } from '../channel-constants'
+import type { AgentState, Presence } from '../channel-schemas'
 import { authHeaders } from './auth'
 import { sessionStreamUrl } from './session-db'
 import { SnapshotBuilder } from './snapshot'

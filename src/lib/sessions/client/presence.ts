@@ -7,7 +7,8 @@
  * can never overtake the last position on the way to the server. Timer-driven and DOM-free so tests can
  * drive it with fake timers; the browser wiring lives in usePresence.
  */
-import { PRESENCE_HEARTBEAT_MS, type Presence } from '../channel-schemas'
+import { PRESENCE_HEARTBEAT_MS } from '../channel-constants'
+import type { Presence } from '../channel-schemas'
 import type { PresencePatch } from './actions'
 
 export const CURSOR_THROTTLE_MS = 50

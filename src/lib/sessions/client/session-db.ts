@@ -10,7 +10,7 @@
  */
 import { createStreamDB, type StreamDB } from '@durable-streams/state/db'
 import { STREAMS_MOUNT, sessionStreamUrl as streamUrlUnder } from '../../common/session-contract'
-import { sessionStateSchema, type SessionStateSchema } from '../channel-schemas'
+import { clientStateSchema, type ClientStateSchema } from './state-schema'
 import { ConnectionStatusStore } from './connection-status'
 import { isAtOrAfter } from './offsets'
 import { createResilientFetch } from './resilient-fetch'
@@ -19,7 +19,7 @@ import { deleteSnapshot, loadSnapshot, saveSnapshot, warmSnapshotCache } from '.
 import { SessionStream } from './session-stream'
 import { fetchSessionView, takePrefetchedView, ViewHistory, type ViewAnswer } from './session-view'
 
-export type SessionDB = StreamDB<SessionStateSchema>
+export type SessionDB = StreamDB<ClientStateSchema>
 
 export interface SessionConnection {
   readonly sessionId: string
@@ -121,7 +121,7 @@ export async function openSessionConnection(options: OpenSessionOptions): Promis
 
   const db = createStreamDB({
     stream,
-    state: sessionStateSchema,
+    state: clientStateSchema,
     live: 'sse',
     onBatch: (batch) => {
       // The first batch of a page opened from a view (or snapshot) is that local answer: even
@@ -216,8 +216,23 @@ interface Entry {
 }
 const open = new Map<string, Entry>()
 
+/**
+ * Starts opening a connection the page is about to acquire (the session page calls it while it
+ * hydrates, when its token is already known), so the view is applied while React hydrates instead
+ * of after the page's effects have run. Kept `graceMs` for the page's own acquire to pick up;
+ * closed if nobody does.
+ */
+export function preopenSessionConnection(options: OpenSessionOptions, graceMs = 15_000): Promise<SessionConnection> {
+  const { connection, release } = acquireSessionConnection(options)
+  release(graceMs)
+  return connection
+}
+
 /** Gets (or opens) the page's connection to a session. Call the returned release when done. */
-export function acquireSessionConnection(options: OpenSessionOptions): { connection: Promise<SessionConnection>; release: () => void } {
+export function acquireSessionConnection(options: OpenSessionOptions): {
+  connection: Promise<SessionConnection>
+  release: (graceMs?: number) => void
+} {
   const id = `${options.sessionId}\u0000${options.token ?? ''}`
   let entry = open.get(id)
   if (!entry) {
@@ -233,7 +248,7 @@ export function acquireSessionConnection(options: OpenSessionOptions): { connect
   let released = false
   return {
     connection: held.promise,
-    release() {
+    release(graceMs = 2000) {
       if (released) return
       released = true
       held.refs -= 1
@@ -243,7 +258,7 @@ export function acquireSessionConnection(options: OpenSessionOptions): { connect
         if (held.refs > 0) return
         open.delete(id)
         void held.promise.then((c) => c.close()).catch(() => undefined)
-      }, 2000)
+      }, graceMs)
     },
   }
 }

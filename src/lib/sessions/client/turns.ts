@@ -5,7 +5,8 @@
  * current (what "Stop" cancels), overall and per agent. Pure: rows in, views out.
  */
 import { DEFAULT_AGENT_ID } from '../../common/agent-roster'
-import { FINAL_TURN_STATUSES, type AgentControl, type AgentStateEntry, type AgentTurn, type TurnStatus } from '../channel-schemas'
+import { FINAL_TURN_STATUSES, type TurnStatus } from '../channel-constants'
+import type { AgentControl, AgentStateEntry, AgentTurn } from '../channel-schemas'
 
 export interface TurnView {
   messageId: string

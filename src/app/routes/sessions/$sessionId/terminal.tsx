@@ -1,4 +1,5 @@
 import { useMemo, useRef, useState } from 'react'
+import { clockTime } from '../../../components/format'
 import { Link, createFileRoute } from '@tanstack/react-router'
 import { AppHeader } from '../../../components/AppHeader'
 import { LiveCursors } from '../../../components/People'
@@ -24,7 +25,7 @@ function CommandBadge({ block }: { block: CommandBlock }) {
     return <span className={block.exitCode === 0 ? 'badge badge-ok' : 'badge badge-danger'}>exit {block.exitCode}</span>
   return (
     <time className="faint" style={{ fontSize: 11 }}>
-      {new Date(block.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+      {clockTime(block.timestamp)}
     </time>
   )
 }
