@@ -4,8 +4,8 @@
  * a worker that starts and finds its previous state not `stopped` writes `restarts` + 1
  * (src/worker/worker.ts), and every later state (heartbeats included) carries the count. So a
  * session's crash count is the `restarts` of its newest agent-state, read from the tail of its
- * stream in SQLite (table messages, JSON rows). With an external streams server
- * (TETHER_STREAMS_URL) the rows are not here and the count is 0.
+ * stream in SQLite (table messages, JSON rows; PostgreSQL: worker-restarts-pg.ts). With an
+ * external streams server (TETHER_STREAMS_URL) the rows are not here and the count is 0.
  *
  * Bounded: only the newest TAIL_ROWS rows of each stream are looked at (heartbeats every few
  * seconds put the newest state there unless a flood of output followed it), and an ended
@@ -14,15 +14,18 @@
 import type Database from 'better-sqlite3'
 import { sessionStreamPath } from '../common/session-contract'
 
-const TAIL_ROWS = 256
+export const TAIL_ROWS = 256
 const CACHE_MAX = 20_000
 
-interface Row {
+export interface Row {
   data: Buffer | string
 }
 
+/** What a row must hold to be an agent-state with a restart count (cheap filters before parsing). */
+export const STATE_MARKERS = ['"restarts":', '"agent-state"'] as const
+
 /** The newest `restarts` per agent in one stored row (comma-joined JSON messages). */
-function restartsIn(row: Row): number {
+export function restartsIn(row: Row): number {
   const text = typeof row.data === 'string' ? row.data : row.data.toString('utf8')
   let messages: unknown
   try {
@@ -42,9 +45,27 @@ function restartsIn(row: Row): number {
   return total
 }
 
+/** Counts of ended sessions (they never change), bounded: cleared whole when full. */
+export class EndedRestarts {
+  private readonly ended = new Map<string, number>()
+
+  get(sessionId: string): number | undefined {
+    return this.ended.get(sessionId)
+  }
+
+  /** Keeps `n` when the session has ended; returns it. */
+  keep(sessionId: string, live: boolean, n: number): number {
+    if (!live) {
+      if (this.ended.size >= CACHE_MAX) this.ended.clear()
+      this.ended.set(sessionId, n)
+    }
+    return n
+  }
+}
+
 export class WorkerRestarts {
   private readonly newestStateRow: Database.Statement<[string, string], Row>
-  private readonly ended = new Map<string, number>()
+  private readonly ended = new EndedRestarts()
 
   constructor(sqlite: Database.Database) {
     // Newest first, among the stream's last TAIL_ROWS rows: the (stream_id, seq) key bounds the scan.
@@ -60,13 +81,8 @@ export class WorkerRestarts {
   of(sessionId: string, live: boolean): number {
     const cached = this.ended.get(sessionId)
     if (cached !== undefined) return cached
-    const row = this.newestStateRow.get(sessionStreamPath(sessionId), '"agent-state"')
-    const n = row ? restartsIn(row) : 0
-    if (!live) {
-      if (this.ended.size >= CACHE_MAX) this.ended.clear()
-      this.ended.set(sessionId, n)
-    }
-    return n
+    const row = this.newestStateRow.get(sessionStreamPath(sessionId), STATE_MARKERS[1])
+    return this.ended.keep(sessionId, live, row ? restartsIn(row) : 0)
   }
 
   total(sessions: Array<{ id: string; live: boolean }>): number {
