@@ -56,7 +56,7 @@ export const VARIABLES = {
       .optional(),
     {
       default: 'unset (SQLite)',
-      doc: '`postgres://…`: `npm run streams` keeps its streams in this PostgreSQL database instead of SQLite (migrated at start), so several streams nodes can serve the same streams (issue 14, specs/scale-out.md; subscriptions and the app do not run on PostgreSQL yet)',
+      doc: '`postgres://…`: `npm run streams` keeps its streams and subscriptions in this PostgreSQL database instead of SQLite (migrated at start), so several streams nodes serve the same streams (issue 14, specs/scale-out.md; the app does not run on PostgreSQL yet)',
       readers: ['streams'],
     },
   ),
