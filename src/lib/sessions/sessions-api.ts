@@ -64,13 +64,13 @@ export interface SessionsApiOptions {
   /** Stream compaction (POST :id/compact, admin); absent = 501. */
   compaction?: SessionCompaction
   /** GET stats/summary (admin; src/lib/ops/stats-summary.ts); absent = 501. */
-  statsSummary?: (req: Request, claims: TokenClaims) => Response
+  statsSummary?: (req: Request, claims: TokenClaims) => Response | Promise<Response>
   /** GET :id/view, the page's opening state (session-view-api.ts); absent = 404. */
   views?: SessionViews
   /** Accounts (src/lib/accounts): the members sub-resource and the sessions a person may list; absent = 404 / none. */
   accounts?: {
     members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
-    visibleSessionIds(userId: string): string[]
+    visibleSessionIds(userId: string): string[] | Promise<string[]>
     /** Sessions and agents made from personal agent profiles (agent-profiles-resolve.ts). */
     profileLookup?: ProfileLookup
   }
@@ -130,7 +130,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         const q = parseWith(listQuerySchema, Object.fromEntries(url.searchParams), 'query')
         const onlyId = claims.sid === ALL_SESSIONS ? undefined : claims.sid
         // A signed-in person (not an admin) sees the sessions they own or were invited to.
-        const mine = claims.account && claims.sid !== ALL_SESSIONS ? { onlyIds: opts.accounts?.visibleSessionIds(claims.account) ?? [] } : { onlyId }
+        const mine = claims.account && claims.sid !== ALL_SESSIONS ? { onlyIds: (await opts.accounts?.visibleSessionIds(claims.account)) ?? [] } : { onlyId }
         let page: SessionPage
         try {
           page = mine.onlyIds?.length === 0 ? { sessions: [], nextCursor: null } : await store.list({ ...q, ...mine })
