@@ -138,6 +138,9 @@ export class AgentHost {
     // resumed after its idle stop). Only stops that arrive from now on are obeyed.
     if (view.stopRequest) log.info({ agentId: o.agentId, control: view.stopRequest.id }, 'ignoring a stop request from before this run')
     this.state.publish()
+    // The first heartbeat is what a starting session waits for (a warm claim is timed by it):
+    // sent now, not after the producer's 10 ms linger. Order is kept (one batch in flight).
+    void p.flush().catch(() => {})
     this.state.startHeartbeat(o.heartbeatMs)
     log.info({ agentId: o.agentId, epoch, model: o.run.model, restarts }, restarted ? 'agent restarted' : 'agent started')
   }

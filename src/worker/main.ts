@@ -9,6 +9,7 @@
  * that unix socket (server-link.ts).
  */
 import { createInterface } from 'node:readline'
+import { stream } from '@durable-streams/client'
 import { loadWorkerSettings } from '../lib/settings/worker-settings'
 import { parseClaimLine, type ClaimLine } from './session-config'
 import { log, setLogDebug } from './log'
@@ -75,8 +76,10 @@ async function main(): Promise<void> {
     // The first request through the server link warms its pooled connection and the code on the
     // claim's path while idle (node:http: http-fetch.ts; never undici, which would cost every
     // worker ~12 MiB). Bounded: a server not yet listening must not hold up reading the claim.
+    // The health check is read through the streams client, as the claim's first stream read will
+    // be: that read's code (and the web streams it loads) runs compiled, not for the first time.
     if (link) {
-      await httpFetch(`${link.origin}/api/health`, { signal: AbortSignal.timeout(2_000) })
+      await stream({ url: `${link.origin}/api/health`, live: false, fetch: httpFetch, signal: AbortSignal.timeout(2_000), warnOnHttp: false })
         .then((r) => r.text())
         .catch(() => {})
     }
@@ -84,6 +87,7 @@ async function main(): Promise<void> {
     // for this line before timing a warm claim).
     log.info('warm: waiting for a claim on stdin')
     ;({ identity, session: claimed } = await readClaim())
+    log.debug({}, 'claim read')
     if (exitWithStdin) process.stdin.on('end', () => exit(0)).resume()
   }
   if (link) identity = { ...identity, serverUrl: throughLink(identity.serverUrl, link) }
