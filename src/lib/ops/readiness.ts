@@ -36,16 +36,27 @@ export function databaseWritable(sqlite: Database.Database): ReadinessCheck {
   }
 }
 
+/** How many migrations the drizzle journal of `migrationsFolder` lists, or a failed check saying why not. */
+export function journalLength(migrationsFolder: string, shown: string): number | ReadinessCheck {
+  const journal = join(migrationsFolder, 'meta', '_journal.json')
+  if (!existsSync(journal)) return { name: 'migrations', ok: false, detail: `the migration journal (${shown}) is missing` }
+  return (JSON.parse(readFileSync(journal, 'utf8')) as { entries: unknown[] }).entries.length
+}
+
+/** The check from the counts: every journal entry applied (more is a newer node's, still fine). */
+export function compareMigrations(applied: number, expected: number): ReadinessCheck {
+  return applied >= expected
+    ? { name: 'migrations', ok: true, detail: `${applied} applied`, info: { applied, expected } }
+    : { name: 'migrations', ok: false, detail: `${applied} of ${expected} applied: restart to migrate`, info: { applied, expected } }
+}
+
 /** Every migration in the drizzle journal has been applied to this database. */
 export function migrationsApplied(sqlite: Database.Database, migrationsFolder: string): ReadinessCheck {
-  const journal = join(migrationsFolder, 'meta', '_journal.json')
-  if (!existsSync(journal)) return { name: 'migrations', ok: false, detail: 'the migration journal (drizzle/meta/_journal.json) is missing' }
   try {
-    const expected = (JSON.parse(readFileSync(journal, 'utf8')) as { entries: unknown[] }).entries.length
+    const expected = journalLength(migrationsFolder, 'drizzle/meta/_journal.json')
+    if (typeof expected !== 'number') return expected
     const applied = (sqlite.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n
-    return applied >= expected
-      ? { name: 'migrations', ok: true, detail: `${applied} applied`, info: { applied, expected } }
-      : { name: 'migrations', ok: false, detail: `${applied} of ${expected} applied: restart to migrate`, info: { applied, expected } }
+    return compareMigrations(applied, expected)
   } catch (err) {
     return { name: 'migrations', ok: false, detail: `cannot read migration state: ${(err as Error).message}` }
   }
