@@ -35,15 +35,15 @@ export const authCost: Scenario = {
     })
     try {
       const { store } = app.accounts
-      const user = store.upsertUser({ provider: 'oidc', subject: 'bench', email: 'b@bench.test', emailVerified: true, name: 'Bench' })
-      store.addSignIn(sha256('cookie-value-for-the-bench'), user.id, 86_400_000)
+      const user = await store.upsertUser({ provider: 'oidc', subject: 'bench', email: 'b@bench.test', emailVerified: true, name: 'Bench' })
+      await store.addSignIn(sha256('cookie-value-for-the-bench'), user.id, 86_400_000)
       const admin = await app.issueToken({ role: 'admin' })
       const created = await app.fetch(
         new Request('http://bench.test/api/sessions', { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: '{}' }),
       )
       const sid = ((await created.json()) as { session: { id: string } }).session.id
-      store.setMember(sid, user.id, 'collaborator', 'bench')
-      store.addKey({ id: 'key_bench', userId: user.id, name: 'bench', keyHash: sha256('tk_bench-key'), prefix: 'tk_bench', sessionId: null, role: null })
+      await store.setMember(sid, user.id, 'collaborator', 'bench')
+      await store.addKey({ id: 'key_bench', userId: user.id, name: 'bench', keyHash: sha256('tk_bench-key'), prefix: 'tk_bench', sessionId: null, role: null }, 1)
       const token = await app.issueToken({ role: 'collaborator', sessionId: sid, subject: user.id })
       const url = `http://bench.test/api/streams?sessionId=${sid}`
       const requests = {

@@ -1,13 +1,16 @@
 /**
  * Accounts in SQLite (drizzle; schema in src/lib/db/schema/accounts.ts): people, signed-in
  * browsers, session members and personal API keys. Secrets (cookie ids, keys) arrive here already
- * hashed: this module never sees one in the clear, so nothing here can log it.
+ * hashed: this module never sees one in the clear, so nothing here can log it. The `AccountStore`
+ * interface is what callers use; this SQLite one answers values (synchronous, as better-sqlite3),
+ * the PostgreSQL one (account-store-pg.ts) promises, and callers await both.
  */
 import { randomBytes } from 'node:crypto'
 import { and, desc, eq, gt, lt, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { accountSessions, apiKeys, sessionMembers, users, type ApiKeyRow, type MemberRow, type UserRow } from '../db/schema/accounts'
 import { sessions } from '../db/schema/sessions'
+import type { MaybePromise } from '../streams/engine'
 
 export type MemberRole = 'viewer' | 'collaborator'
 
@@ -22,7 +25,42 @@ export interface Identity {
 
 export const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`
 
-export class AccountStore {
+export type MemberView = MemberRow & { name: string | null; email: string | null }
+
+export interface AccountStore {
+  /** The person behind (provider, subject), created on first sign-in; email and name follow the provider. */
+  upsertUser(who: Identity): MaybePromise<UserRow>
+  user(id: string): MaybePromise<UserRow | null>
+  /** Only a provider-verified email names a person (an unverified one could be anyone's). */
+  userByVerifiedEmail(email: string): MaybePromise<UserRow | null>
+  addSignIn(idHash: string, userId: string, ttlMs: number): MaybePromise<void>
+  /** The user of a live sign-in, or null (unknown, expired). */
+  signedIn(idHash: string): MaybePromise<UserRow | null>
+  endSignIn(idHash: string): MaybePromise<void>
+  /** The session's owner (who created it), or undefined when there is no such session. */
+  ownerOf(sessionId: string): MaybePromise<string | null | undefined>
+  memberRole(sessionId: string, userId: string): MaybePromise<MemberRole | null>
+  /** Ids of the sessions a person owns or is a member of. */
+  visibleSessionIds(userId: string): MaybePromise<string[]>
+  setMember(sessionId: string, userId: string, role: MemberRole, addedBy: string): MaybePromise<MemberRow>
+  members(sessionId: string): MaybePromise<MemberView[]>
+  /** True when there was such a member. */
+  removeMember(sessionId: string, userId: string): MaybePromise<boolean>
+  /** The new key, or null when the person already has `maxPerUser` (the count and the insert are one step). */
+  addKey(row: Omit<ApiKeyRow, 'createdAt' | 'lastUsedAt'>, maxPerUser: number): MaybePromise<ApiKeyRow | null>
+  keyByHash(keyHash: string): MaybePromise<ApiKeyRow | null>
+  /** Remembers when a key was last used, at most once a minute per key (no write per request). */
+  touchKey(key: ApiKeyRow): MaybePromise<void>
+  /** Newest first. */
+  keysOf(userId: string): MaybePromise<ApiKeyRow[]>
+  /** True when the user had such a key. */
+  removeKey(userId: string, id: string): MaybePromise<boolean>
+}
+
+/** touchKey writes at most this often per key. */
+export const KEY_TOUCH_MS = 60_000
+
+export class SqliteAccountStore implements AccountStore {
   // The per-request lookups (every cookie or key request makes them), prepared once: building and
   // preparing a drizzle query each time cost more than the lookup itself (bench: auth-cost).
   private readonly q
@@ -134,7 +172,7 @@ export class AccountStore {
     return row
   }
 
-  members(sessionId: string): (MemberRow & { name: string | null; email: string | null })[] {
+  members(sessionId: string): MemberView[] {
     return this.db
       .select({
         sessionId: sessionMembers.sessionId,
@@ -163,7 +201,10 @@ export class AccountStore {
 
   // API keys ----------------------------------------------------------------------------------
 
-  addKey(row: Omit<ApiKeyRow, 'createdAt' | 'lastUsedAt'>): ApiKeyRow {
+  addKey(row: Omit<ApiKeyRow, 'createdAt' | 'lastUsedAt'>, maxPerUser: number): ApiKeyRow | null {
+    // Count and insert run in one synchronous step: no other request runs between them.
+    const [{ n }] = this.db.select({ n: sql<number>`count(*)` }).from(apiKeys).where(eq(apiKeys.userId, row.userId)).all() as [{ n: number }]
+    if (n >= maxPerUser) return null
     const full: ApiKeyRow = { ...row, createdAt: this.now(), lastUsedAt: null }
     this.db.insert(apiKeys).values(full).run()
     return full
@@ -176,7 +217,7 @@ export class AccountStore {
   /** Remembers when a key was last used, at most once a minute per key (no write per request). */
   touchKey(key: ApiKeyRow): void {
     const at = this.now()
-    if (key.lastUsedAt !== null && at - key.lastUsedAt < 60_000) return
+    if (key.lastUsedAt !== null && at - key.lastUsedAt < KEY_TOUCH_MS) return
     this.db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, key.id)).run()
   }
 

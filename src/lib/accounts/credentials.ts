@@ -34,12 +34,12 @@ export interface CredentialsOptions {
 
 export interface AccountCredentials {
   /** Claims for the request's cookie or `tk_` key (bearer = what Authorization or ?token= carries); null when it has neither. */
-  claimsFor(req: Request, bearer: string | null): TokenClaims | null
+  claimsFor(req: Request, bearer: string | null): Promise<TokenClaims | null>
   isAdmin(user: UserRow): boolean
   /** The person's role on a session now, or null. */
-  roleOn(user: UserRow, sessionId: string): Role | null
+  roleOn(user: UserRow, sessionId: string): Promise<Role | null>
   /** The person a sign-in cookie names (for /api/auth/me), or null. */
-  userOfCookie(req: Request): UserRow | null
+  userOfCookie(req: Request): Promise<UserRow | null>
 }
 
 export function createCredentials(opts: CredentialsOptions): AccountCredentials {
@@ -47,51 +47,51 @@ export function createCredentials(opts: CredentialsOptions): AccountCredentials 
   const isAdmin = (user: UserRow) => user.emailVerified && user.email !== null && opts.adminEmails.has(user.email)
 
   /** The person's role on a session, or null. */
-  const roleOn = (user: UserRow, sessionId: string): Role | null => {
+  const roleOn = async (user: UserRow, sessionId: string): Promise<Role | null> => {
     if (isAdmin(user)) return 'admin'
-    const owner = store.ownerOf(sessionId)
+    const owner = await store.ownerOf(sessionId)
     if (owner === undefined) return null
     if (owner === user.id) return 'collaborator'
-    return store.memberRole(sessionId, user.id)
+    return await store.memberRole(sessionId, user.id)
   }
 
-  const claimsOf = (user: UserRow, req: Request, expSeconds: number, scope: { sessionId: string; role: MemberRole } | null): TokenClaims => {
+  const claimsOf = async (user: UserRow, req: Request, expSeconds: number, scope: { sessionId: string; role: MemberRole } | null): Promise<TokenClaims> => {
     const nowSec = Math.floor(opts.now() / 1000)
     const base = { sub: user.id, ...(user.name ? { name: user.name.slice(0, 100) } : {}), exp: expSeconds, iat: nowSec }
     if (scope) {
-      const role = roleOn(user, scope.sessionId)
+      const role = await roleOn(user, scope.sessionId)
       return role ? { ...base, role: lower(role, scope.role), sid: scope.sessionId } : { ...base, role: 'viewer', sid: NO_SESSION }
     }
     if (isAdmin(user)) return { ...base, role: 'admin', sid: '*', account: user.id }
     const target = targetSessionOf(new URL(req.url))
-    const role = target === null ? null : roleOn(user, target)
+    const role = target === null ? null : await roleOn(user, target)
     if (target !== null && role) return { ...base, role, sid: target, account: user.id }
     // No session named (list, create) or not theirs: the account itself, covering no session.
     return { ...base, role: 'collaborator', sid: NO_SESSION, account: user.id }
   }
 
-  const userOfCookie = (req: Request) => {
+  const userOfCookie = async (req: Request) => {
     const id = readCookie(req, opts.cookie.name)
-    return id ? store.signedIn(sha256(id)) : null
+    return id ? await store.signedIn(sha256(id)) : null
   }
 
   return {
     isAdmin,
     roleOn,
     userOfCookie,
-    claimsFor(req, bearer) {
+    async claimsFor(req, bearer) {
       if (bearer !== null) {
         if (!bearer.startsWith(API_KEY_PREFIX)) return null
-        const key = store.keyByHash(sha256(bearer))
-        const user = key ? store.user(key.userId) : null
+        const key = await store.keyByHash(sha256(bearer))
+        const user = key ? await store.user(key.userId) : null
         if (!key || !user) throw new HttpError(401, 'unknown or revoked API key', 'token', { 'www-authenticate': 'Bearer error="invalid_token"' })
-        store.touchKey(key)
+        await store.touchKey(key)
         const scope = key.sessionId && key.role ? { sessionId: key.sessionId, role: key.role } : null
         return claimsOf(user, req, Math.floor(opts.now() / 1000) + 86_400, scope)
       }
       const id = readCookie(req, opts.cookie.name)
       if (!id) return null
-      const user = store.signedIn(sha256(id))
+      const user = await store.signedIn(sha256(id))
       if (!user) throw new HttpError(401, 'signed out or sign-in expired: sign in again', 'cookie')
       requireSameOrigin(req, [...opts.origins, new URL(req.url).origin])
       return claimsOf(user, req, Math.floor(opts.now() / 1000) + 3600, null)

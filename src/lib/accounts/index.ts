@@ -7,7 +7,7 @@
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { HttpError, errorResponse } from '../sessions/http'
 import type { TokenClaims } from '../sessions/tokens'
-import { AccountStore } from './account-store'
+import { SqliteAccountStore, type AccountStore } from './account-store'
 import { cookiePolicy } from './cookies'
 import { createCredentials, type AccountCredentials } from './credentials'
 import { KEYS_PATH, createKeysApi } from './keys-api'
@@ -48,7 +48,7 @@ export interface Accounts {
   /** The `members` sub-resource of the sessions API. */
   members(req: Request, claims: TokenClaims, id: string, segments: string[], body: (req: Request) => Promise<unknown>): Promise<Response | null>
   /** Sessions an account's list shows (owned and invited); admins' claims list everything instead. */
-  visibleSessionIds(userId: string): string[]
+  visibleSessionIds(userId: string): string[] | Promise<string[]>
   /** Personal agent profiles (specs/accounts.md, Personal agents). */
   profiles: ProfileStore
   /** Sessions and agents made from a profile: its owner's or an admin's only. */
@@ -72,7 +72,7 @@ export function createAccounts(opts: {
 }): Accounts {
   const publicUrl = opts.publicUrl.replace(/\/+$/, '')
   const origins = [new URL(publicUrl).origin]
-  const store = new AccountStore(opts.db, opts.now)
+  const store: AccountStore = new SqliteAccountStore(opts.db, opts.now)
   const cookie = cookiePolicy(publicUrl)
   const providers = createProviders(opts.config.providers)
   const credentials = createCredentials({ store, cookie, adminEmails: new Set(opts.config.adminEmails.map((e) => e.toLowerCase())), origins, now: opts.now })

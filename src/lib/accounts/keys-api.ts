@@ -42,10 +42,10 @@ export function createKeysApi(opts: {
   origins: readonly string[]
   maxBodyBytes: number
   /** The person's role on a session (for a scoped key: no higher than theirs). */
-  roleOn(user: UserRow, sessionId: string): string | null
+  roleOn(user: UserRow, sessionId: string): Promise<string | null>
 }): (req: Request) => Promise<Response> {
-  const signedIn = (req: Request): UserRow => {
-    const user = opts.credentials.userOfCookie(req)
+  const signedIn = async (req: Request): Promise<UserRow> => {
+    const user = await opts.credentials.userOfCookie(req)
     if (!user) throw new HttpError(401, 'API keys are managed by a signed-in person (sign-in cookie); a key or token cannot', 'cookie')
     requireSameOrigin(req, [...opts.origins, new URL(req.url).origin])
     return user
@@ -55,18 +55,17 @@ export function createKeysApi(opts: {
       const url = new URL(req.url)
       const rest = url.pathname.slice(KEYS_PATH.length).split('/').filter(Boolean)
       if (rest.length === 0) {
-        if (req.method === 'GET') return json({ keys: opts.store.keysOf(signedIn(req).id).map(view) })
+        if (req.method === 'GET') return json({ keys: (await opts.store.keysOf((await signedIn(req)).id)).map(view) })
         if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} not allowed`, undefined, { allow: 'GET, POST' })
-        const user = signedIn(req)
+        const user = await signedIn(req)
         const input = parseWith(createKeySchema, (await readJsonBody(req, opts.maxBodyBytes)) ?? {})
-        if (opts.store.keysOf(user.id).length >= MAX_KEYS_PER_USER) throw new HttpError(409, `at most ${MAX_KEYS_PER_USER} keys per person: revoke one first`)
         if (input.sessionId !== undefined) {
-          const role = opts.roleOn(user, input.sessionId)
+          const role = await opts.roleOn(user, input.sessionId)
           if (!role) throw new HttpError(403, `you have no role on session ${input.sessionId}`, 'sessionId')
           if (role === 'viewer' && input.role === 'collaborator') throw new HttpError(403, 'a key cannot have more rights than you: you are a viewer there', 'role')
         }
         const key = `${API_KEY_PREFIX}${randomSecret()}`
-        const row = opts.store.addKey({
+        const row = await opts.store.addKey({
           id: newId('key'),
           userId: user.id,
           name: input.name,
@@ -74,13 +73,15 @@ export function createKeysApi(opts: {
           prefix: key.slice(0, 8),
           sessionId: input.sessionId ?? null,
           role: input.role ?? null,
-        })
+        }, MAX_KEYS_PER_USER)
+        // The cap is checked in the store, in one step with the insert (two requests cannot both pass it).
+        if (!row) throw new HttpError(409, `at most ${MAX_KEYS_PER_USER} keys per person: revoke one first`)
         return json({ key, ...view(row) }, 201)
       }
       if (rest.length === 1) {
         if (req.method !== 'DELETE') throw new HttpError(405, `method ${req.method} not allowed`, undefined, { allow: 'DELETE' })
-        const user = signedIn(req)
-        if (!opts.store.removeKey(user.id, decodeURIComponent(rest[0]!))) throw new HttpError(404, 'you have no key with that id', 'id')
+        const user = await signedIn(req)
+        if (!(await opts.store.removeKey(user.id, decodeURIComponent(rest[0]!)))) throw new HttpError(404, 'you have no key with that id', 'id')
         return new Response(null, { status: 204 })
       }
       throw new HttpError(404, 'no such keys endpoint')

@@ -31,7 +31,7 @@ export async function membersRoute(deps: MembersDeps, req: Request, claims: Toke
   if (segments[1] !== 'members' || segments.length > 3) return null
   const { store } = deps
   requireSession(claims, id, ['viewer', 'collaborator', 'admin'])
-  const owner = store.ownerOf(id)
+  const owner = await store.ownerOf(id)
   if (owner === undefined) throw new HttpError(404, `unknown session ${id}`, 'id')
   const manage = isOwnerOrAdmin(claims, id, owner)
   const notAllowed = (allow: string) => new HttpError(405, `method ${req.method} not allowed`, undefined, { allow })
@@ -42,21 +42,21 @@ export async function membersRoute(deps: MembersDeps, req: Request, claims: Toke
   if (segments.length === 2) {
     if (req.method === 'GET') {
       requireSession(claims, id, ['collaborator', 'admin'])
-      const ownerUser = owner ? store.user(owner) : null
+      const ownerUser = owner ? await store.user(owner) : null
       return json({
         owner: ownerUser ? { userId: ownerUser.id, name: ownerUser.name } : owner ? { userId: owner, name: null } : null,
-        members: store.members(id).map((m) => ({ userId: m.userId, name: m.name, role: m.role, addedBy: m.addedBy, createdAt: m.createdAt, ...(manage ? { email: m.email } : {}) })),
+        members: (await store.members(id)).map((m) => ({ userId: m.userId, name: m.name, role: m.role, addedBy: m.addedBy, createdAt: m.createdAt, ...(manage ? { email: m.email } : {}) })),
       })
     }
     if (req.method === 'POST') {
       mustManage()
       const input = parseWith(inviteSchema, await deps.body(req))
-      const user = input.email !== undefined ? store.userByVerifiedEmail(input.email) : store.user(input.userId as string)
+      const user = await (input.email !== undefined ? store.userByVerifiedEmail(input.email) : store.user(input.userId as string))
       if (!user) {
         throw new HttpError(404, 'no one with that account has signed in here (a verified email, or a user id): they sign in once first', input.email !== undefined ? 'email' : 'userId')
       }
       if (user.id === owner) throw new HttpError(400, 'the owner already has the session', 'userId')
-      const row = store.setMember(id, user.id, input.role, claims.sub ?? claims.role)
+      const row = await store.setMember(id, user.id, input.role, claims.sub ?? claims.role)
       return json({ member: { userId: user.id, name: user.name, role: row.role, addedBy: row.addedBy, createdAt: row.createdAt } }, 201)
     }
     throw notAllowed('GET, POST')
@@ -66,6 +66,6 @@ export async function membersRoute(deps: MembersDeps, req: Request, claims: Toke
   if (req.method !== 'DELETE') throw notAllowed('DELETE')
   // Leaving is always allowed: a member can end their own access.
   if (!(manage || (claims.sub === userId && claims.account === userId))) mustManage()
-  if (!store.removeMember(id, userId)) throw new HttpError(404, `${userId} is not a member of session ${id}`, 'userId')
+  if (!(await store.removeMember(id, userId))) throw new HttpError(404, `${userId} is not a member of session ${id}`, 'userId')
   return new Response(null, { status: 204 })
 }

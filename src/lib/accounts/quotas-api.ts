@@ -26,7 +26,7 @@ export function createQuotasApi(opts: {
   store: QuotaStore
   auth: Authenticator
   enabled: () => boolean
-  userExists(id: string): boolean
+  userExists(id: string): boolean | Promise<boolean>
   now: () => number
   /** An admin changed someone's quotas (audit `quota.change`); never throws. */
   onChange?(claims: TokenClaims, userId: string, overrides: QuotaOverrides): Promise<void>
@@ -65,12 +65,12 @@ export function createQuotasApi(opts: {
       }
       if (req.method === 'GET') {
         if (!isAdmin(claims) && claims.account !== id) throw new HttpError(403, "only an admin or the person themself may read a person's quotas", 'token')
-        if (!opts.userExists(id)) throw new HttpError(404, `unknown user ${id}`, 'id')
+        if (!(await opts.userExists(id))) throw new HttpError(404, `unknown user ${id}`, 'id')
         return json(view(id))
       }
       if (req.method === 'PUT') {
         if (!isAdmin(claims)) throw new HttpError(403, 'only an admin may set quotas', 'token')
-        if (!opts.userExists(id)) throw new HttpError(404, `unknown user ${id}`, 'id')
+        if (!(await opts.userExists(id))) throw new HttpError(404, `unknown user ${id}`, 'id')
         const input = parseWith(overridesSchema, (await readJsonBody(req, MAX_BODY_BYTES)) ?? {})
         const overrides: QuotaOverrides = {}
         for (const name of QUOTA_NAMES) if (input[name] !== undefined) overrides[name] = input[name]

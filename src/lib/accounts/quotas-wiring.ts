@@ -44,7 +44,7 @@ export function createLimits(opts: {
     ? createQuotaChecks({
         store,
         now: opts.now,
-        isPerson: (id) => accounts.store.user(id) !== null,
+        isPerson: async (id) => (await accounts.store.user(id)) !== null,
         onExceeded: (userId, data) => void opts.ops.lifecycle.record('quota.exceeded', null, { ...data, userId }),
       })
     : null
@@ -52,7 +52,7 @@ export function createLimits(opts: {
     store,
     auth: opts.auth,
     enabled: () => accounts.enabled,
-    userExists: (id) => accounts.store.user(id) !== null,
+    userExists: async (id) => (await accounts.store.user(id)) !== null,
     now: opts.now,
     onChange: (claims, userId, overrides) =>
       opts.ops.audit.record({ actor: { sub: claims.sub ?? null, role: claims.role }, action: 'quota.change', target: userId, outcome: 'ok', status: 200, detail: { quotas: overrides } }),

@@ -47,7 +47,7 @@ export function createQuotaChecks(opts: {
   store: QuotaStore
   now: () => number
   /** Whether a session's created_by names a person (a token's subject is not one, and is never limited). */
-  isPerson(userId: string): boolean
+  isPerson(userId: string): boolean | Promise<boolean>
   /** Records a refusal (lifecycle `quota.exceeded`); never throws. */
   onExceeded(userId: string, data: Record<string, unknown>): void
 }): QuotaChecks {
@@ -122,7 +122,7 @@ export function createQuotaChecks(opts: {
     },
     async refuseCall(session) {
       const owner = session.createdBy
-      if (!owner || !opts.isPerson(owner)) return null
+      if (!owner || !(await opts.isPerson(owner))) return null
       const limits = store.limitsOf(owner)
       if (limits.monthlySpendUsd === null) return null
       return spendRefusal(limits, store.monthlySpend(owner), 402)

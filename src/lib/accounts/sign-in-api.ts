@@ -92,9 +92,9 @@ export function createSignInApi(opts: SignInApiOptions): (req: Request) => Promi
     } catch (err) {
       throw new HttpError(400, `sign-in failed: ${(err as Error).message}`)
     }
-    const user = opts.store.upsertUser(who)
+    const user = await opts.store.upsertUser(who)
     const secret = randomSecret()
-    opts.store.addSignIn(sha256(secret), user.id, opts.signInTtlMs)
+    await opts.store.addSignIn(sha256(secret), user.id, opts.signInTtlMs)
     opts.onSignIn?.(user.id, who.provider)
     const headers = new Headers({ location: p.returnTo, 'cache-control': 'no-store' })
     headers.append('set-cookie', setCookie(opts.cookie, opts.cookie.name, secret, Math.floor(opts.signInTtlMs / 1000)))
@@ -102,18 +102,18 @@ export function createSignInApi(opts: SignInApiOptions): (req: Request) => Promi
     return new Response(null, { status: 303, headers })
   }
 
-  function logout(req: Request): Response {
+  async function logout(req: Request): Promise<Response> {
     const id = readCookie(req, opts.cookie.name)
     // Another site must not sign people out either; without a cookie there is nothing to end.
     if (id) {
       requireSameOrigin(req, [opts.publicUrl, new URL(req.url).origin])
-      opts.store.endSignIn(sha256(id))
+      await opts.store.endSignIn(sha256(id))
     }
     return new Response(null, { status: 204, headers: { 'set-cookie': clearCookie(opts.cookie, opts.cookie.name) } })
   }
 
-  function me(req: Request): Response {
-    const user = opts.credentials.userOfCookie(req)
+  async function me(req: Request): Promise<Response> {
+    const user = await opts.credentials.userOfCookie(req)
     const providers = [...opts.providers.keys()]
     if (!user) return json({ user: null, providers })
     return json({
@@ -137,10 +137,10 @@ export function createSignInApi(opts: SignInApiOptions): (req: Request) => Promi
           return await callback(req, url)
         case AUTH_PATHS.logout:
           allow('POST')
-          return logout(req)
+          return await logout(req)
         case AUTH_PATHS.me:
           allow('GET')
-          return me(req)
+          return await me(req)
       }
       throw new HttpError(404, 'no such sign-in endpoint')
     } catch (err) {

@@ -18,7 +18,7 @@ import {
 /** People's credentials (sign-in cookie, `tk_` personal keys): src/lib/accounts/credentials.ts. */
 export interface PersonCredentials {
   /** Claims for the request's cookie or key (`bearer`: what Authorization or ?token= carries); null when it has neither. */
-  claimsFor(req: Request, bearer: string | null): TokenClaims | null
+  claimsFor(req: Request, bearer: string | null): TokenClaims | null | Promise<TokenClaims | null>
 }
 
 export interface Authenticator {
@@ -47,7 +47,7 @@ export function createAuthenticator(opts: {
       if (!opts.enabled) return AUTH_OFF_CLAIMS
       const token = tokenFromRequest(req)
       // A person's cookie or personal key (`tk_…`) first; a JWT is not theirs and goes on below.
-      const person = opts.people?.()?.claimsFor(req, token)
+      const person = await opts.people?.()?.claimsFor(req, token)
       if (person) return person
       if (!token)
         throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=', 'token', { 'www-authenticate': 'Bearer' })
