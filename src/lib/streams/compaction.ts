@@ -6,12 +6,14 @@
  *   with some kept gets its `data` and `count` rewritten; `seq` and `end_pos` never change, so
  *   every offset ever handed out stays valid and a read from any offset (also one of a deleted
  *   row) returns exactly the kept messages after it;
- * - one SQLite transaction through the write queue, so it never interleaves with an append and
+ * - one transaction through the write queue, so it never interleaves with an append and
  *   readers see the stream either before or after it;
  * - rows a fork inherits are never touched (rows up to the highest fork_seq of the stream's
  *   forks), nor rows a fork stream inherited from its source (those are the source's);
  * - the stream's last-access time and expiry are not changed (compaction is not activity); the
  *   tail is written to the streams row so it survives a deleted last row.
+ * `StreamCompactor` is the SQLite executor; pg/pg-compaction.ts the PostgreSQL one, with the same
+ * plan (`planRowChanges`).
  */
 import type Database from 'better-sqlite3'
 import { badRequest, conflict, notFound } from './errors'
@@ -45,13 +47,60 @@ export interface CompactionResult {
   rowsRewritten: number
 }
 
-interface Row {
+/** What both engines' executors do: report a stream's stored size, and compact it by a plan. */
+export interface StreamCompaction {
+  size(path: string): StoredSize | Promise<StoredSize>
+  compact(path: string, planner: CompactionPlanner): Promise<CompactionResult>
+}
+
+export interface StoredRow {
   seq: number
   count: number
   data: Buffer
 }
 
-export class StreamCompactor {
+/** A row to delete (`data` null) or rewrite; `count` is what it held when read (a changed row is left alone). */
+export interface RowChange {
+  seq: number
+  count: number
+  data: Buffer | null
+  newCount: number
+}
+
+/** The planner's verdict on the rows, as row deletes and rewrites (rows it leaves whole are not listed). */
+export function planRowChanges(rows: readonly StoredRow[], planner: CompactionPlanner): RowChange[] {
+  const parsed = new Map<number, unknown[]>()
+  const events: StoredEvent[] = []
+  for (const row of rows) {
+    const messages = JSON.parse(`[${row.data.toString('utf8')}]`) as unknown[]
+    parsed.set(row.seq, messages)
+    messages.forEach((event, index) => {
+      events.push({ seq: row.seq, index, event })
+    })
+  }
+  const plan = planner(events)
+  const changes: RowChange[] = []
+  for (const row of rows) {
+    const messages = parsed.get(row.seq)!
+    let changed = false
+    const kept: string[] = []
+    messages.forEach((message, index) => {
+      const at = `${row.seq}:${index}`
+      if (plan.drop.has(at)) changed = true
+      else if (plan.replace.has(at)) {
+        changed = true
+        kept.push(JSON.stringify(plan.replace.get(at)))
+      } else kept.push(JSON.stringify(message))
+    })
+    if (!changed) continue
+    changes.push({ seq: row.seq, count: row.count, data: kept.length ? Buffer.from(kept.join(','), 'utf8') : null, newCount: kept.length })
+  }
+  return changes
+}
+
+type Row = StoredRow
+
+export class StreamCompactor implements StreamCompaction {
   private readonly rowsStmt: Database.Statement<[number, number], Row>
   private readonly sizeStmt: Database.Statement<[number, number], { bytes: number | null; events: number | null }>
   private readonly forkFloorStmt: Database.Statement<[number], number | null>
@@ -94,33 +143,7 @@ export class StreamCompactor {
       const own = meta.forkSourceId === null ? 0 : (meta.forkSeq ?? 0)
       const floor = Math.max(own, this.forkFloorStmt.get(meta.id) ?? 0)
       const before = this.size(path)
-      const rows = this.rowsStmt.all(meta.id, floor)
-      const parsed = new Map<number, unknown[]>()
-      const events: StoredEvent[] = []
-      for (const row of rows) {
-        const messages = JSON.parse(`[${row.data.toString('utf8')}]`) as unknown[]
-        parsed.set(row.seq, messages)
-        messages.forEach((event, index) => {
-          events.push({ seq: row.seq, index, event })
-        })
-      }
-      const plan = planner(events)
-      const changes: Array<{ seq: number; count: number; data: Buffer | null; newCount: number }> = []
-      for (const row of rows) {
-        const messages = parsed.get(row.seq)!
-        let changed = false
-        const kept: string[] = []
-        messages.forEach((message, index) => {
-          const at = `${row.seq}:${index}`
-          if (plan.drop.has(at)) changed = true
-          else if (plan.replace.has(at)) {
-            changed = true
-            kept.push(JSON.stringify(plan.replace.get(at)))
-          } else kept.push(JSON.stringify(message))
-        })
-        if (!changed) continue
-        changes.push({ seq: row.seq, count: row.count, data: kept.length ? Buffer.from(kept.join(','), 'utf8') : null, newCount: kept.length })
-      }
+      const changes = planRowChanges(this.rowsStmt.all(meta.id, floor), planner)
       let rowsDeleted = 0
       let rowsRewritten = 0
       await this.queue.enqueue(() => {

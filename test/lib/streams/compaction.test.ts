@@ -1,30 +1,75 @@
 /**
  * The streams layer's compaction executor: delete-only plus in-place rewrites, every kept
  * message at its offset, reads from any offset (also of a removed row), the tail across a
- * restart, forks. Real SQLite file, through the protocol handler.
+ * restart, forks. On both engines: a real SQLite file, and a fresh PostgreSQL database (where
+ * "a restart" is another node opening the same database). Through the protocol handler.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { createStreamsServer, type StreamsServer } from '../../../src/lib/streams'
-import type { StoredEvent } from '../../../src/lib/streams/compaction'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { createStreamsServer } from '../../../src/lib/streams'
+import type { StoredEvent, StreamCompaction } from '../../../src/lib/streams/compaction'
+import { createPgStreamsServer } from '../../../src/lib/streams/pg/pg-streams-server'
+import { freshDatabase, type TestDatabase } from '../../support/postgres'
 
-let servers: StreamsServer[] = []
-afterEach(() => {
-  for (const s of servers) s.close()
-  servers = []
-})
-const open = (file: string) => {
-  const s = createStreamsServer({ basePath: '/s', sweepIntervalMs: 0, file })
-  servers.push(s)
-  return s
+/** A streams server of either engine, as these tests use it. */
+interface Node {
+  handle(req: Request): Promise<Response>
+  compactor: StreamCompaction
+  /** The stream's last-access time and deadline, as stored. */
+  expiry(path: string): Promise<unknown>
+  close(): void | Promise<void>
 }
+interface Engine {
+  /** A new, empty store: a SQLite file or a PostgreSQL database. */
+  fresh(): Promise<string>
+  open(where: string): Promise<Node>
+}
+
+const databases: TestDatabase[] = []
+afterAll(async () => {
+  for (const d of databases) await d.drop()
+})
+
+const engines: [string, Engine][] = [
+  [
+    'sqlite',
+    {
+      fresh: async () => join(mkdtempSync(join(tmpdir(), 'tether-compaction-')), 'streams.db'),
+      open: async (file) => {
+        const s = createStreamsServer({ basePath: '/s', sweepIntervalMs: 0, file })
+        const expiry = s.sqlite.prepare(`SELECT last_access_at AS at, deadline_at AS deadline FROM streams WHERE path = ?`)
+        return { handle: s.handle, compactor: s.compactor, expiry: async (path) => expiry.get(path), close: () => s.close() }
+      },
+    },
+  ],
+  [
+    'postgres',
+    {
+      fresh: async () => {
+        const db = await freshDatabase()
+        databases.push(db)
+        return db.url
+      },
+      open: async (url) => {
+        const s = await createPgStreamsServer({ url, basePath: '/s', sweepIntervalMs: 0, subscriptions: false })
+        return {
+          handle: s.handle,
+          compactor: s.compactor,
+          expiry: async (path) => (await s.pg.sql`SELECT last_access_at AS at, deadline_at AS deadline FROM streams WHERE path = ${path}`)[0],
+          close: () => s.close(),
+        }
+      },
+    },
+  ],
+]
+
 const req = (path: string, init?: RequestInit) => new Request(`http://local/s/${path}`, init)
 const JSON_TYPE = { 'content-type': 'application/json' }
 
 /** A JSON stream of ten appends; append n holds {n, i} for i < 2 (two messages each). */
-async function tenAppends(s: StreamsServer, path = 'log'): Promise<string[]> {
+async function tenAppends(s: Node, path = 'log'): Promise<string[]> {
   await s.handle(req(path, { method: 'PUT', headers: JSON_TYPE }))
   const offsets: string[] = []
   for (let n = 1; n <= 10; n++) {
@@ -33,7 +78,7 @@ async function tenAppends(s: StreamsServer, path = 'log'): Promise<string[]> {
   }
   return offsets
 }
-const read = async (s: StreamsServer, path: string, offset = '-1') => {
+const read = async (s: Node, path: string, offset = '-1') => {
   const res = await s.handle(req(`${path}?offset=${encodeURIComponent(offset)}`))
   return { status: res.status, body: (await res.json()) as Array<{ n: number; i: number; folded?: boolean }>, next: res.headers.get('stream-next-offset') }
 }
@@ -49,17 +94,26 @@ const planner = (events: StoredEvent[]) => {
   }
   return { drop, replace }
 }
-const tmpFile = () => join(mkdtempSync(join(tmpdir(), 'tether-compaction-')), 'streams.db')
 
-describe('stream compaction executor', () => {
+describe.each(engines)('stream compaction executor on %s', (_name, engine) => {
+  let servers: Node[] = []
+  afterEach(async () => {
+    for (const s of servers) await s.close()
+    servers = []
+  })
+  const open = async (where?: string) => {
+    const s = await engine.open(where ?? (await engine.fresh()))
+    servers.push(s)
+    return s
+  }
+
   it('removes and rewrites rows in place: a read from every offset gets exactly the kept messages after it', async () => {
-    const s = open(tmpFile())
+    const s = await open()
     const offsets = await tenAppends(s)
-    const expiry = s.sqlite.prepare(`SELECT last_access_at AS at, deadline_at AS deadline FROM streams WHERE path = 'log'`)
-    const was = expiry.get()
+    const was = await s.expiry('log')
     const result = await s.compactor.compact('log', planner)
     // Compaction is not activity: the expiry clock neither moves nor is cut.
-    expect(expiry.get()).toEqual(was)
+    expect(await s.expiry('log')).toEqual(was)
     expect(result.before.events).toBe(20)
     expect(result.after.events).toBe(11)
     expect(result.after.bytes).toBeLessThan(result.before.bytes)
@@ -77,7 +131,7 @@ describe('stream compaction executor', () => {
   })
 
   it('serves SSE from the offset of a removed row: the kept messages after it, then the live tail', async () => {
-    const s = open(tmpFile())
+    const s = await open()
     const offsets = await tenAppends(s)
     await s.compactor.compact('log', planner)
     const res = await s.handle(req(`log?offset=${encodeURIComponent(offsets[3]!)}&live=sse`))
@@ -99,12 +153,13 @@ describe('stream compaction executor', () => {
   })
 
   it('keeps the tail when the last row is removed, across a restart, and appends continue after it', async () => {
-    const file = tmpFile()
-    const offsets = await tenAppends(open(file))
-    await servers[0]!.compactor.compact('log', planner)
-    servers[0]!.close()
+    const where = await engine.fresh()
+    const first = await open(where)
+    const offsets = await tenAppends(first)
+    await first.compactor.compact('log', planner)
+    await first.close()
     servers = []
-    const s = open(file)
+    const s = await open(where)
     const head = await s.handle(req('log', { method: 'HEAD' }))
     expect(head.headers.get('stream-next-offset')).toBe(offsets[9])
     const res = await s.handle(req('log', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ n: 11, i: 0 }) }))
@@ -113,7 +168,7 @@ describe('stream compaction executor', () => {
   })
 
   it('never touches rows a fork inherits, and forks at the offset of a removed row', async () => {
-    const s = open(tmpFile())
+    const s = await open()
     const offsets = await tenAppends(s)
     const early = await s.handle(req('early', { method: 'PUT', headers: { 'stream-forked-from': '/s/log', 'stream-fork-offset': offsets[4]! } }))
     expect(early.status).toBe(201)
@@ -122,7 +177,7 @@ describe('stream compaction executor', () => {
     expect(result.rowsDeleted + result.rowsRewritten).toBe(2)
     expect((await read(s, 'early')).body.map((m) => m.n)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
 
-    const t = open(tmpFile())
+    const t = await open()
     const o = await tenAppends(t)
     await t.compactor.compact('log', planner)
     const late = await t.handle(req('late', { method: 'PUT', headers: { 'stream-forked-from': '/s/log', 'stream-fork-offset': o[3]! } }))
@@ -136,7 +191,7 @@ describe('stream compaction executor', () => {
   })
 
   it('refuses byte streams and reports a missing stream', async () => {
-    const s = open(tmpFile())
+    const s = await open()
     await s.handle(req('bytes', { method: 'PUT', headers: { 'content-type': 'text/plain' } }))
     await expect(s.compactor.compact('bytes', planner)).rejects.toMatchObject({ status: 400, code: 'NOT_JSON_STREAM' })
     await expect(s.compactor.compact('nope', planner)).rejects.toMatchObject({ status: 404 })

@@ -7,7 +7,7 @@
  */
 import { sessionStreamPath } from '../../common/session-contract'
 import type { Logger } from '../../common/logger'
-import type { CompactionResult, StreamCompactor } from '../../streams/compaction'
+import type { CompactionResult, StreamCompaction } from '../../streams/compaction'
 import { ProtocolError } from '../../streams/errors'
 import { HttpError } from '../http'
 import { type CompactionPolicy, planCompaction } from './plan'
@@ -34,7 +34,7 @@ export const EXTERNAL_STORE_REASON = 'compaction needs the built-in streams stor
 
 export interface SessionCompactionOptions {
   /** The built-in store's executor; null with an external streams server. */
-  compactor: StreamCompactor | null
+  compactor: StreamCompaction | null
   settings?: Partial<CompactionSettings>
   now: () => number
   logger: Logger
@@ -89,7 +89,7 @@ export class SessionCompaction {
     if (!compactor || this.settings.intervalMs <= 0) return null
     const prev = this.last.get(sessionId)
     if (prev && this.opts.now() - prev.at < this.settings.intervalMs) return null
-    const size = compactor.size(sessionStreamPath(sessionId))
+    const size = await compactor.size(sessionStreamPath(sessionId))
     if (size.bytes - (prev?.bytes ?? 0) < this.settings.minNewBytes) return null
     return this.compact(sessionId)
   }

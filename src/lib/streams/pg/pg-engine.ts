@@ -14,6 +14,7 @@ import type { StreamEngine } from '../engine'
 import type { LiveStaging } from '../announce'
 import type { Position } from '../offsets'
 import type { EngineParts } from '../streams-frontend'
+import { PgStreamCompactor } from './pg-compaction'
 import { PgReads } from './pg-reads'
 import { PgWriteQueue } from './pg-queue'
 import { PgStreamWriter, type AnnounceChange } from './pg-writer'
@@ -29,6 +30,8 @@ export interface PgEngineOptions extends EngineParts {
 export interface PgEngine extends StreamEngine {
   /** Resolves once this node is listening for other nodes' commits. */
   readonly listening: Promise<void>
+  /** Session compaction's row rewrites, through this node's write queue. */
+  readonly compactor: PgStreamCompactor
 }
 
 export function createPgEngine(o: PgEngineOptions): PgEngine {
@@ -178,6 +181,7 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
 
   return {
     listening,
+    compactor: new PgStreamCompactor(o.sql, (run) => queue.enqueue((tx) => run(tx))),
     get: (path) => reads.get(path),
     getById: (id) => reads.getById(id),
     readBoundary: (meta, from, maxBytes) => reads.readBoundary(meta, from, maxBytes),

@@ -4,6 +4,7 @@
  * same streams; a reader on one is woken by an append on another (pg-engine.ts).
  */
 import { openPostgres, type OpenedPostgres } from '../../db/postgres'
+import type { StreamCompaction } from '../compaction'
 import type { StreamAccess } from '../seams'
 import { appendPlain, describeStream } from '../stream-access'
 import { buildStreamsFrontend, type StreamsCore, type StreamsFrontendOptions } from '../streams-frontend'
@@ -22,6 +23,8 @@ export interface PgStreamsServerOptions extends StreamsFrontendOptions {
 export interface PgStreamsServer extends StreamsCore {
   pg: OpenedPostgres
   access: StreamAccess
+  /** Rewrites a JSON stream's stored rows by a planner's verdict (session compaction). */
+  compactor: StreamCompaction
   close(): Promise<void>
 }
 
@@ -45,6 +48,7 @@ export async function createPgStreamsServer(opts: PgStreamsServerOptions): Promi
     ...core,
     pg,
     access,
+    compactor: engine.compactor,
     close() {
       closing ??= (async () => {
         closeFrontend()
