@@ -107,6 +107,11 @@ export class PgReads {
       const lo = Math.max(afterSeq, seg.afterSeq)
       const hi = Math.min(throughSeq, seg.throughSeq)
       if (hi <= lo) continue
+      const data = meta.jsonMode ? await this.jsonText(seg.streamId, lo, hi) : undefined
+      if (data !== undefined) {
+        if (data.length > 0) out.push(data)
+        continue
+      }
       const row = await one<{ data: Buffer | null }>(
         this.q,
         `SELECT string_agg(data, $4::bytea ORDER BY seq) AS data FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3`,
@@ -115,6 +120,30 @@ export class PgReads {
       if (row?.data && row.data.length > 0) out.push(row.data)
     }
     return out
+  }
+
+  /**
+   * A JSON stream's rows comma-joined, fetched as text: bytea leaves the server hex-encoded
+   * (twice the bytes, and the encoding was most of a catch-up read's cost), while JSON rows are
+   * valid UTF-8 (json-framing.ts refuses anything else) and can travel as they are. `raw()`
+   * hands over the wire bytes, so nothing is decoded or re-encoded here either. Undefined when
+   * PostgreSQL refuses the conversion (a row that is not UTF-8): then the bytea path reads it.
+   */
+  private async jsonText(streamId: number, lo: number, hi: number): Promise<Buffer | undefined> {
+    try {
+      const rows = await this.q
+        .unsafe(
+          `SELECT convert_from(string_agg(data, ','::bytea ORDER BY seq), 'UTF8') FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3`,
+          [streamId, lo, hi],
+          { prepare: true },
+        )
+        .raw()
+      const data = rows[0]?.[0]
+      return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : NOTHING
+    } catch (err) {
+      if (err instanceof Error && err.name === 'PostgresError') return undefined
+      throw err
+    }
   }
 
   /** End of a bounded read from `from` (see StreamStore.readBoundary). */
