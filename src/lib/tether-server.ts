@@ -44,7 +44,7 @@ import {
   loginCodeStore,
   loginLinkUrl,
   LOGIN_CODE_TTL_MS,
-  type LoginCodeStore,
+  type FileLoginCodeStore,
 } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { SessionViews } from './sessions/session-view-api'
@@ -125,7 +125,7 @@ export interface TetherServer {
   streams: StreamsServer | null
   issueToken(opts: IssueTokenOptions): Promise<string>
   /** One-time admin login codes (`<dataDir>/login-codes.json`), exchanged at /api/auth/exchange. */
-  loginCodes: LoginCodeStore
+  loginCodes: FileLoginCodeStore
   /** People, sign-in cookies, members and personal API keys (inert without a provider). */
   accounts: Accounts
   logger: Logger

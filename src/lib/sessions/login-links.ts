@@ -11,6 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../db/connection'
+import type { MaybePromise } from '../streams/engine'
 import type { Authenticator } from './auth'
 import { HttpError, errorResponse, json, parseWith, readJsonBody } from './http'
 import { z } from 'zod'
@@ -24,7 +25,7 @@ export const USED_REASON = 'this link was already used; run `npm run tether -- l
 export const EXPIRED_REASON = 'this link has expired; run `npm run tether -- link` for a new one'
 export const UNKNOWN_REASON = 'this link is not valid here; run `npm run tether -- link` for a new one'
 /** Entries stay this long past expiry, so a late second use still gets "used" or "expired". */
-const KEEP_AFTER_EXPIRY_MS = 24 * 3_600_000
+export const KEEP_AFTER_EXPIRY_MS = 24 * 3_600_000
 const LOCK_STALE_MS = 10_000
 
 interface StoredCode {
@@ -34,7 +35,7 @@ interface StoredCode {
   used: boolean
 }
 
-const hashCode = (code: string) => createHash('sha256').update(code).digest('hex')
+export const hashCode = (code: string) => createHash('sha256').update(code).digest('hex')
 
 function readCodes(file: string): StoredCode[] {
   if (!existsSync(file)) return []
@@ -91,14 +92,27 @@ function withLock<T>(file: string, fn: () => T): T {
   }
 }
 
+export type MintedCode = { code: string; expiresAt: number }
+export type Redeemed = { ok: true } | { ok: false; reason: string }
+
+/**
+ * Where codes live: the file below (synchronous; SQLite installs and the CLI) or, for nodes
+ * sharing PostgreSQL, the `login_codes` table (login-codes-pg.ts, asynchronous).
+ */
 export interface LoginCodeStore {
   /** A new code, stored hashed; returns the code itself (to print once). */
-  mint(ttlMs?: number): { code: string; expiresAt: number }
+  mint(ttlMs?: number): MaybePromise<MintedCode>
   /** Marks the code used; `ok: false` with the reason when it is unknown, used or expired. */
-  redeem(code: string): { ok: true } | { ok: false; reason: string }
+  redeem(code: string): MaybePromise<Redeemed>
 }
 
-export function loginCodeStore(dataDir: string, now: () => number = Date.now): LoginCodeStore {
+/** The file store answers at once. */
+export interface FileLoginCodeStore extends LoginCodeStore {
+  mint(ttlMs?: number): MintedCode
+  redeem(code: string): Redeemed
+}
+
+export function loginCodeStore(dataDir: string, now: () => number = Date.now): FileLoginCodeStore {
   const file = join(dataDir, LOGIN_CODES_FILE)
   const live = (codes: StoredCode[], t: number) => codes.filter((c) => c.expiresAt + KEEP_AFTER_EXPIRY_MS > t)
   return {
@@ -143,7 +157,7 @@ export function createLoginExchange(opts: { codes: LoginCodeStore; auth: Authent
     try {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST with {"code": "…"}', undefined, { allow: 'POST' })
       const { code } = parseWith(ExchangeBody, await readJsonBody(req, 4096))
-      const result = opts.codes.redeem(code)
+      const result = await opts.codes.redeem(code)
       if (!result.ok) throw new HttpError(401, result.reason, 'code')
       const token = await opts.auth.issue({ role: 'admin', subject: 'local-admin', ttlSeconds: EXCHANGED_ADMIN_TTL_SECONDS })
       return json({ ok: true, token })
