@@ -19,13 +19,17 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
 }
 
-/** Runs `run` when the browser is idle (within 1.5 s at the latest); returns a cancel. */
+/**
+ * Runs `run` when the page's main thread is idle, returns a cancel. No short deadline: a deadline
+ * fires while the conversation is still rendering, and xterm's start (module, first draw) is a
+ * block of hundreds of ms on a busy machine, just when a person starts typing. 10 s is a backstop.
+ */
 function whenIdle(run: () => void): () => void {
   if (typeof requestIdleCallback !== 'function') {
     const timer = setTimeout(run, 0)
     return () => clearTimeout(timer)
   }
-  const handle = requestIdleCallback(run, { timeout: 1500 })
+  const handle = requestIdleCallback(run, { timeout: 10_000 })
   return () => cancelIdleCallback(handle)
 }
 
