@@ -8,7 +8,8 @@
  * model streams a long answer, `/count 3000`, sampled every 100 ms). Target: idle process worker
  * under 50 MiB. Runs once, on ours; docker cells are NaN ("failed") without an engine. Also the
  * idle worker's private anonymous memory and, as the floor under any node worker, a bare node
- * that loaded fetch (specs/benchmarks.md 2026-11-29 "worker density and warm claim").
+ * after one node:http request (and one that loaded fetch, which the worker no longer does:
+ * specs/benchmarks.md "worker density and warm claim").
  */
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -69,11 +70,15 @@ function treeAnon(root: number): number {
 }
 
 /**
- * The floor under any node worker: RSS of a bare node with the workers' flags that has loaded
- * fetch (undici) and then idles, as the worker does, measured the same way.
+ * The floor under any node worker: RSS of a bare node with the workers' flags that has made one
+ * request the worker's way (node:http) and then idles, measured the same way; `viaFetch`: the
+ * same with Node's fetch (undici), which the worker no longer loads (src/worker/http-fetch.ts).
  */
-async function nodeFloor(): Promise<number> {
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, '-e', "fetch('data:,x').then((r) => r.text()); setInterval(() => {}, 1000)"], {
+async function nodeFloor(viaFetch: boolean): Promise<number> {
+  const script = viaFetch
+    ? "fetch('data:,x').then((r) => r.text()); setInterval(() => {}, 1000)"
+    : "require('node:http').get('http://127.0.0.1:9', () => {}).on('error', () => {}); setInterval(() => {}, 1000)"
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, '-e', script], {
     stdio: 'ignore',
   })
   try {
@@ -210,7 +215,8 @@ export const workerDensity: Scenario = {
     // the host; PSS divides them among the processes that map them (the marginal cost per worker).
     { key: 'processIdlePss', label: 'process, idle, PSS', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'processIdleAnon', label: 'process, idle, private anonymous (RssAnon)', unit: 'MiB', better: 'lower', digits: 1 },
-    { key: 'nodeFloor', label: 'bare node with fetch loaded, same flags (the floor)', unit: 'MiB', better: 'lower', digits: 1 },
+    { key: 'nodeFloor', label: 'bare node after one node:http request, same flags (the floor)', unit: 'MiB', better: 'lower', digits: 1 },
+    { key: 'nodeFloorFetch', label: 'bare node with fetch (undici) loaded, same flags', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'processWarm', label: 'process, warm pool (unclaimed)', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'processBusy', label: 'process, busy (peak while streaming)', unit: 'MiB', better: 'lower', digits: 1 },
     { key: 'dockerIdle', label: 'docker, idle (claimed, no turn)', unit: 'MiB', better: 'lower', digits: 1 },
@@ -223,7 +229,8 @@ export const workerDensity: Scenario = {
       log(`${runtime} failed: ${e.message}`)
       return none
     }
-    const floor = await nodeFloor()
+    const floor = await nodeFloor(false)
+    const floorFetch = await nodeFloor(true)
     const p = await measure('process', log).catch(failed('process'))
     const d = (await prepareDocker(log)) ? await measure('docker', log).catch(failed('docker')) : none
     return {
@@ -231,6 +238,7 @@ export const workerDensity: Scenario = {
       processIdlePss: p.idlePss / MiB,
       processIdleAnon: p.idleAnon / MiB,
       nodeFloor: floor / MiB,
+      nodeFloorFetch: floorFetch / MiB,
       processWarm: p.warm / MiB,
       processBusy: p.busy / MiB,
       dockerIdle: d.idle / MiB,

@@ -13,7 +13,7 @@ import { stream } from '@durable-streams/client'
 import { loadWorkerSettings } from '../lib/settings/worker-settings'
 import { parseClaimLine, type ClaimLine } from './session-config'
 import { log, setLogDebug } from './log'
-import { configureWorkerSandbox } from './sandbox'
+import { configureWorkerSandbox, workerSandbox } from './sandbox'
 import { httpFetch, routeOriginToSocket } from './http-fetch'
 import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
@@ -83,6 +83,9 @@ async function main(): Promise<void> {
         .then((r) => r.text())
         .catch(() => {})
     }
+    // The command sandbox's probe (a whole bwrap run on the process runtime) while idle, not
+    // beside the claimed session's first heartbeat, where it used to compete for the CPU.
+    await workerSandbox().check()
     // Logged once fully warm: from here a claim costs only its own work (bench/workers.ts waits
     // for this line before timing a warm claim).
     log.info('warm: waiting for a claim on stdin')
