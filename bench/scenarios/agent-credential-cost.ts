@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
+import { MAX_PROFILES_PER_USER } from '../../src/lib/accounts/profile-store'
 import type { SessionRecord } from '../../src/lib/sessions/session-types'
 import { createTetherServer } from '../../src/lib/tether-server'
 import { now } from '../stats'
@@ -33,8 +34,9 @@ export const agentCredentialCost: Scenario = {
     })
     try {
       const { profiles } = app.accounts
-      for (let i = 0; i < 200; i++) profiles.insert(`user_${i % 20}`, { name: `p${i}`, adapter: 'tether', provider: 'anthropic', credential: `sk-ant-bench-${i}-${'x'.repeat(90)}` })
-      const p = profiles.insert('user_0', { name: 'bench', adapter: 'tether', provider: 'anthropic', credential: `sk-ant-bench-${'y'.repeat(100)}` })
+      for (let i = 0; i < 200; i++) await profiles.insert(`user_${i % 20}`, { name: `p${i}`, adapter: 'tether', provider: 'anthropic', credential: `sk-ant-bench-${i}-${'x'.repeat(90)}` }, MAX_PROFILES_PER_USER)
+      const p = await profiles.insert('user_0', { name: 'bench', adapter: 'tether', provider: 'anthropic', credential: `sk-ant-bench-${'y'.repeat(100)}` }, MAX_PROFILES_PER_USER)
+      if (!p) throw new Error('the bench profile was refused')
       const session = { agents: [{ id: 'agent', name: 'a', profileId: p.id, limits: { maxBudgetUsd: null, maxTurns: null } }] } as unknown as SessionRecord
       const env = await app.accounts.providerEnvFor(session, 'agent')
       if (!env?.ANTHROPIC_API_KEY) throw new Error('providerEnvFor gave no key')
@@ -46,7 +48,7 @@ export const agentCredentialCost: Scenario = {
         for (let i = 0; i < n; i++) await app.accounts.providerEnvFor(session, 'agent')
         best.call = Math.min(best.call, ((now() - t0) * 1000) / n)
         t0 = now()
-        for (let i = 0; i < sets; i++) profiles.update(p.id, { credential: `sk-ant-bench-${round}-${i}-${'z'.repeat(80)}` })
+        for (let i = 0; i < sets; i++) await profiles.update(p.id, { credential: `sk-ant-bench-${round}-${i}-${'z'.repeat(80)}` })
         best.set = Math.min(best.set, ((now() - t0) * 1000) / sets)
       }
       log(`agent-credential-cost: providerEnvFor ${best.call.toFixed(1)} µs a call, set ${best.set.toFixed(1)} µs`)

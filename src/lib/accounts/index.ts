@@ -20,7 +20,7 @@ import type { ProfileLookup } from '../sessions/agent-profiles-resolve'
 import type { SessionRecord } from '../sessions/session-types'
 import { AGENTS_PATH } from './agent-profile-types'
 import { credentialCipher } from './credential-cipher'
-import { ProfileStore } from './profile-store'
+import { SqliteProfileStore, type ProfileStore } from './profile-store'
 import { createProfilesApi } from './profiles-api'
 import { profileLookup, providerEnvFor } from './profile-use'
 
@@ -80,7 +80,7 @@ export function createAccounts(opts: {
   const keys = createKeysApi({ store, credentials, origins, maxBodyBytes: opts.maxBodyBytes, roleOn: credentials.roleOn })
   const authPaths = new Set<string>(Object.values(AUTH_PATHS))
   const enabled = () => providers.size > 0
-  const profiles = new ProfileStore(opts.db, credentialCipher(opts.dataDir), opts.now)
+  const profiles: ProfileStore = new SqliteProfileStore(opts.db, credentialCipher(opts.dataDir), opts.now)
   const profilesApi = createProfilesApi({ store: profiles, enabled, authenticate: opts.authenticate, maxBodyBytes: opts.maxBodyBytes, audit: opts.audit })
   return {
     store,

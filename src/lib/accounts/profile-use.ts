@@ -28,8 +28,8 @@ export function defaultsOf(p: AgentProfileRow): ProfileDefaults {
 }
 
 export function profileLookup(store: ProfileStore): ProfileLookup {
-  return (claims, profileId) => {
-    const p = store.get(profileId)
+  return async (claims, profileId) => {
+    const p = await store.get(profileId)
     if (!p) throw new HttpError(404, `unknown agent profile ${profileId}`, 'profileId')
     const admin = claims.role === 'admin' && claims.sid === ALL_SESSIONS
     if (!admin && (claims.account === undefined || claims.account !== p.userId)) {
@@ -47,7 +47,7 @@ export function providerEnvFor(store: ProfileStore, enabled: () => boolean) {
     if (!enabled()) return null
     const profileId = agentOf(session, agentId)?.profileId
     if (!profileId) return null
-    const profile = store.get(profileId)
+    const profile = await store.get(profileId)
     const key = profile?.provider ? KEY_OF[profile.provider] : undefined
     if (!profile || !key) return null
     let credential: string | null

@@ -38,8 +38,8 @@ export function createProfilesApi(opts: ProfilesApiOptions): (req: Request) => P
     return person
   }
   /** Owner, or (read, delete) an admin; anyone else learns nothing about the id. */
-  const profileFor = (claims: TokenClaims, id: string, adminMay: boolean): AgentProfileRow => {
-    const row = store.get(id)
+  const profileFor = async (claims: TokenClaims, id: string, adminMay: boolean): Promise<AgentProfileRow> => {
+    const row = await store.get(id)
     const person = personOf(claims)
     if (row && (row.userId === person || (adminMay && isAdmin(claims)))) return row
     if (!person && !isAdmin(claims)) requirePerson(claims)
@@ -54,33 +54,34 @@ export function createProfilesApi(opts: ProfilesApiOptions): (req: Request) => P
     if (rest.length === 0) {
       if (req.method === 'GET') {
         const all = isAdmin(claims) && (!personOf(claims) || new URL(req.url).searchParams.get('all') === '1')
-        const rows = all ? store.list(null) : store.list(requirePerson(claims))
+        const rows = await (all ? store.list(null) : store.list(requirePerson(claims)))
         return json({ agents: rows.map(viewOf) })
       }
       if (req.method !== 'POST') throw notAllowed('GET, POST')
       const person = requirePerson(claims)
       const input = parseWith(createProfileSchema, (await readJsonBody(req, opts.maxBodyBytes)) ?? {})
-      if (store.count(person) >= MAX_PROFILES_PER_USER) throw new HttpError(409, `at most ${MAX_PROFILES_PER_USER} agent profiles per person: delete one first`)
-      const row = store.insert(person, input)
+      // The cap is checked in the store, in one step with the insert (two requests cannot both pass it).
+      const row = await store.insert(person, input, MAX_PROFILES_PER_USER)
+      if (!row) throw new HttpError(409, `at most ${MAX_PROFILES_PER_USER} agent profiles per person: delete one first`)
       await audit(claims, 'agent.create', row.id, 201, { name: row.name, adapter: row.adapter, provider: row.provider, model: row.model, credentialSet: input.credential !== undefined })
       return json({ agent: viewOf(row) }, 201, { location: `${AGENTS_PATH}/${row.id}` })
     }
     if (rest.length !== 1) throw new HttpError(404, 'no such agents endpoint')
     const id = rest[0]!
-    if (req.method === 'GET') return json({ agent: viewOf(profileFor(claims, id, true)) })
+    if (req.method === 'GET') return json({ agent: viewOf(await profileFor(claims, id, true)) })
     if (req.method === 'PATCH') {
       requirePerson(claims)
-      profileFor(claims, id, false)
+      await profileFor(claims, id, false)
       const input = parseWith(updateProfileSchema, (await readJsonBody(req, opts.maxBodyBytes)) ?? {})
-      const row = store.update(id, input)
+      const row = await store.update(id, input)
       if (!row) throw new HttpError(404, `you have no agent profile ${id}`, 'id')
       const credentialChange = input.credential === undefined ? 'unchanged' : input.credential === null ? 'cleared' : 'set'
       await audit(claims, 'agent.update', id, 200, { fields: Object.keys(input).filter((k) => k !== 'credential'), credentialChange })
       return json({ agent: viewOf(row) })
     }
     if (req.method === 'DELETE') {
-      const row = profileFor(claims, id, true)
-      store.remove(row.id, null)
+      const row = await profileFor(claims, id, true)
+      await store.remove(row.id, null)
       await audit(claims, 'agent.delete', id, 204, { owner: row.userId })
       return new Response(null, { status: 204 })
     }

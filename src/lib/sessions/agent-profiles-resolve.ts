@@ -18,7 +18,7 @@ export interface ProfileDefaults {
   limits: { maxBudgetUsd: number | null; maxTurns: number | null }
 }
 
-export type ProfileLookup = (claims: TokenClaims, profileId: string) => ProfileDefaults
+export type ProfileLookup = (claims: TokenClaims, profileId: string) => ProfileDefaults | Promise<ProfileDefaults>
 
 const noProfiles = (): never => {
   throw new HttpError(404, 'agent profiles need sign-in, which is not configured on this server', 'profileId')
@@ -41,39 +41,39 @@ function fill(config: AgentConfig, profileId: string, d: ProfileDefaults): Agent
 }
 
 /** A session's single agent (`agent`, or `agentProfileId` for it): its config and the session limits the profile fills. */
-export function resolveSingleAgent(
+export async function resolveSingleAgent(
   claims: TokenClaims,
   lookup: ProfileLookup | undefined,
   agent: AgentConfig | undefined,
   agentProfileId: string | undefined,
   limits: SessionLimitsInput | undefined,
-): { agent: AgentConfig | undefined; limits: SessionLimitsInput | undefined } {
+): Promise<{ agent: AgentConfig | undefined; limits: SessionLimitsInput | undefined }> {
   if (agentProfileId !== undefined && agent?.profileId !== undefined && agent.profileId !== agentProfileId) {
     throw new HttpError(400, 'agentProfileId and agent.profileId name different profiles', 'agentProfileId')
   }
   const profileId = agentProfileId ?? agent?.profileId
   if (profileId === undefined) return { agent, limits }
-  const d = (lookup ?? noProfiles)(claims, profileId)
+  const d = await (lookup ?? noProfiles)(claims, profileId)
   return { agent: fill(agent ?? {}, profileId, d), limits: { ...defined(d.limits), ...limits } }
 }
 
 /** One agent-list entry (create, PATCH agents, POST …/agents). */
-export function resolveAgentEntry<T extends SessionAgentInput>(claims: TokenClaims, lookup: ProfileLookup | undefined, entry: T): T {
+export async function resolveAgentEntry<T extends SessionAgentInput>(claims: TokenClaims, lookup: ProfileLookup | undefined, entry: T): Promise<T> {
   if (entry.profileId === undefined) return entry
-  const d = (lookup ?? noProfiles)(claims, entry.profileId)
+  const d = await (lookup ?? noProfiles)(claims, entry.profileId)
   const { id, name, limits, ...config } = entry
   return { ...fill(config, entry.profileId, d), id, name: name ?? d.name, limits: { ...defined(d.limits), ...limits } } as T
 }
 
 /** A create or PATCH body: its single agent (and `agentProfileId`) and every agent-list entry. */
-export function resolveProfiles<
+export async function resolveProfiles<
   T extends { agent?: AgentConfig | undefined; agents?: SessionAgentInput[] | undefined; limits?: SessionLimitsInput | undefined },
->(claims: TokenClaims, lookup: ProfileLookup | undefined, input: T, agentProfileId?: string): T {
+>(claims: TokenClaims, lookup: ProfileLookup | undefined, input: T, agentProfileId?: string): Promise<T> {
   if (agentProfileId !== undefined && input.agents) throw new HttpError(400, 'agentProfileId is for a single agent: give profileId on each agent instead', 'agentProfileId')
-  const single = resolveSingleAgent(claims, lookup, input.agent, agentProfileId, input.limits)
+  const single = await resolveSingleAgent(claims, lookup, input.agent, agentProfileId, input.limits)
   const out = { ...input }
   if (single.agent !== undefined) out.agent = single.agent
   if (single.limits !== undefined) out.limits = single.limits
-  if (input.agents) out.agents = input.agents.map((a) => resolveAgentEntry(claims, lookup, a))
+  if (input.agents) out.agents = await Promise.all(input.agents.map((a) => resolveAgentEntry(claims, lookup, a)))
   return out
 }

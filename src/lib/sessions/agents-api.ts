@@ -63,7 +63,7 @@ export async function agentsRoute(
     }
     if (req.method === 'POST') {
       requireOwnerOrAdmin(claims, session)
-      const input = resolveAgentEntry(claims, deps.profileLookup, parseWith(sessionAgentSchema, await deps.body(req)))
+      const input = await resolveAgentEntry(claims, deps.profileLookup, parseWith(sessionAgentSchema, await deps.body(req)))
       const updated = await manager.agents.add(id, input, by)
       return json({ session: updated }, 201)
     }

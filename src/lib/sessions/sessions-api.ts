@@ -118,7 +118,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
         // A signed-in person creates sessions of their own (createdBy = their user id: the owner).
         if (!(claims.account && claims.role !== 'admin')) requireAdmin(claims)
         const { rest, agentProfileId } = takeAgentProfileId(await body(req))
-        const input = resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(createSessionSchema, rest), agentProfileId)
+        const input = await resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(createSessionSchema, rest), agentProfileId)
         return startUnderQuota(opts.quotas, claims, async () => {
           const session = await manager.create({ ...input, createdBy: claims.sub ?? null })
           const share = await shareLink(req, session)
@@ -168,7 +168,7 @@ export function createSessionsApi(opts: SessionsApiOptions): (req: Request) => P
       if (method === 'PATCH') {
         requireSession(claims, id, ['admin'])
         await getSession(id)
-        const patch = resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(updateSessionSchema, await body(req)))
+        const patch = await resolveProfiles(claims, opts.accounts?.profileLookup, parseWith(updateSessionSchema, await body(req)))
         // A new agent list or routing is logged in the stream and reaches the workers (agent-changes.ts).
         if (patch.agents || patch.routing) {
           const by = claims.sub ?? 'admin'

@@ -60,11 +60,12 @@ describe('personal agent profiles', () => {
     expect(statSync(join(dataDir, CREDENTIALS_KEY_FILE)).mode & 0o777).toBe(0o600)
     const other = await create(alice, { name: 'victim', provider: 'anthropic', model: 'claude-x' })
     db?.prepare('update agent_profiles set credential_ciphertext = ?, credential_iv = ?, credential_tag = ? where id = ?').run(row.credential_ciphertext, row.credential_iv, row.credential_tag, other.id)
-    expect(() => h.app.accounts.profiles.credentialOf(other.id)).toThrow()
+    const otherRow = (await h.app.accounts.profiles.get(other.id))!
+    expect(() => h.app.accounts.profiles.credentialOf(otherRow)).toThrow()
     // The gateway then refuses the call (503) instead of paying it with the server's keys.
     const agentOf = (profileId: string) => ({ agents: [{ id: 'agent', name: 'a', profileId, limits: { maxBudgetUsd: null, maxTurns: null } }] }) as never
     await expect(h.app.accounts.providerEnvFor(agentOf(other.id), 'agent')).rejects.toMatchObject({ status: 503, field: 'credential' })
-    expect(h.app.accounts.profiles.credentialOf(p.id)).toBe(CANARY)
+    expect(h.app.accounts.profiles.credentialOf((await h.app.accounts.profiles.get(p.id))!)).toBe(CANARY)
   })
 
   it('bad input gets 400 with a reason; a stranger cannot see, change or delete a profile (404)', async () => {
