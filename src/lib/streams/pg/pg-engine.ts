@@ -144,6 +144,18 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
   })
   const listening = subscription.then(() => undefined)
 
+  /**
+   * Live readers hold a stream past its deadline (as on SQLite), but they are per node: each
+   * node marks the streams it holds live readers on at every sweep, and a sweeping node leaves
+   * a stream marked within the last three sweeps alone.
+   */
+  const liveHoldMs = 3 * Math.max(o.sweepIntervalMs, 1_000)
+  async function markLiveStreams(now: number): Promise<void> {
+    const ids = o.hub.subscribedStreams()
+    if (ids.length === 0) return
+    await o.sql.unsafe(`UPDATE streams SET last_access_at = GREATEST(last_access_at, $1) WHERE id = ANY($2::bigint[])`, [now, ids] as never[])
+  }
+
   async function sweepExpired(now = Date.now()): Promise<{ expired: number; purgedRows: number }> {
     let expired = 0
     for (;;) {
@@ -156,6 +168,10 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
       const n = await queue.enqueue(async (tx, after) => {
         let count = 0
         for (const { id } of due as unknown as Array<{ id: number }>) {
+          const [held] = await tx.unsafe(`SELECT 1 FROM streams WHERE id = $1 AND last_access_at > $2 FOR UPDATE`, [id, now - liveHoldMs], {
+            prepare: true,
+          })
+          if (held) continue // another node's live readers hold it
           if (await writer.expireIfDue(tx, id, now, after)) count++
         }
         return count
@@ -170,7 +186,8 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
   const timer =
     o.sweepIntervalMs > 0
       ? setInterval(() => {
-          sweeping ??= sweepExpired()
+          sweeping ??= markLiveStreams(Date.now())
+            .then(() => sweepExpired())
             .catch((err) => o.log.error({ err }, 'expiry sweep failed'))
             .finally(() => {
               sweeping = null
