@@ -26,6 +26,8 @@ import { percentile } from '../stats'
 import type { Scenario } from './types'
 
 const QUIET_MS = 500
+/** how long after interactive the bench waits for QUIET_MS of quiet */
+const SETTLE_MAX_MS = 30_000
 // tsx (esbuild keepNames) wraps functions in __name(...), which the page does not have.
 const NAME_SHIM = { content: 'globalThis.__name = (f) => f' }
 
@@ -105,55 +107,51 @@ async function interact(page: Page, timeoutMs: number): Promise<number> {
 
 /** Waits until the page is interactive and settled (see the header) and reads the probe. */
 async function waitInteractive(page: Page, timeoutMs = 300_000): Promise<OpenTimes> {
-  const deadline = Date.now() + timeoutMs
   const interactive = await interact(page, timeoutMs)
-  for (;;) {
-    if (Date.now() > deadline) {
-      const p: ProbeState = await probeOf(page)
-      const shown = await page.$$eval('[data-testid="message"]', (els) => els.map((e) => e.getAttribute('data-message-id')).slice(-3))
-      const recent = p.longTasks.slice(-5).map((t) => `${t.start.toFixed(0)}+${t.duration.toFixed(0)}`)
-      const last = p.frames.slice(-6).map((f) => f.toFixed(0))
-      throw new Error(
-        `page never became interactive: first message ${p.firstMessageAt}, target ${p.targetAt}, ready ${p.readyAt}; last shown ${shown.join(',')}; ` +
-          `${p.longTasks.length} long tasks, last ${recent.join(' ')}; last frames ${last.join(' ')}`,
-      )
-    }
+  // Settling may never come on a box that others keep busy (frame gaps over 50 ms from the
+  // machine alone): after SETTLE_MAX_MS it is reported as not reached (NaN), and the run goes on.
+  const deadline = Date.now() + SETTLE_MAX_MS
+  let p: ProbeState = await probeOf(page)
+  let busyUntil = 0
+  let settled = Number.NaN
+  while (Date.now() < deadline) {
     await page.waitForTimeout(100)
-    const p: ProbeState = await probeOf(page)
-    if (p.readyAt === undefined) continue
+    p = await probeOf(page)
     const now = p.frames[p.frames.length - 1] ?? 0
     const lastLong = p.longTasks.reduce((end, t) => Math.max(end, t.start + t.duration), 0)
     let lastGap = 0
     for (let i = 1; i < p.frames.length; i++) if (p.frames[i] - p.frames[i - 1] > 50) lastGap = p.frames[i]
-    const busyUntil = Math.max(lastLong, lastGap)
+    busyUntil = Math.max(lastLong, lastGap)
     if (now - Math.max(busyUntil, interactive) < QUIET_MS) continue
-    const marks = await page.evaluate(() => {
-      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
-      const out = [`html ${nav?.responseEnd.toFixed(0)}`, `dom ${nav?.domContentLoadedEventEnd.toFixed(0)}`]
-      for (const m of performance.getEntriesByType('mark'))
-        if (m.name.startsWith('tether:')) out.push(`${m.name.slice(7)} ${m.startTime.toFixed(0)}`)
-      // The catch-up read (offset -1, or the snapshot's offset): sent / first byte / last byte.
-      const read = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) =>
-        /\/sessions\/[^/?]+\?offset=/.test(r.name),
+    settled = Math.max(interactive, busyUntil)
+    break
+  }
+  const marks = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
+    const out = [`html ${nav?.responseEnd.toFixed(0)}`, `dom ${nav?.domContentLoadedEventEnd.toFixed(0)}`]
+    for (const m of performance.getEntriesByType('mark'))
+      if (m.name.startsWith('tether:')) out.push(`${m.name.slice(7)} ${m.startTime.toFixed(0)}`)
+    // The catch-up read (offset -1, or the snapshot's offset): sent / first byte / last byte.
+    const read = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) =>
+      /\/sessions\/[^/?]+\?offset=/.test(r.name),
+    )
+    if (read) out.push(`read ${read.requestStart.toFixed(0)}/${read.responseStart.toFixed(0)}/${read.responseEnd.toFixed(0)}`)
+    // The opening view (GET …/view), when the page used one: sent / first byte / last byte, size.
+    const view = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => /\/view(\?|$)/.test(r.name))
+    if (view)
+      out.push(
+        `view ${view.requestStart.toFixed(0)}/${view.responseStart.toFixed(0)}/${view.responseEnd.toFixed(0)} ${(view.encodedBodySize / 1024).toFixed(0)} KiB`,
       )
-      if (read) out.push(`read ${read.requestStart.toFixed(0)}/${read.responseStart.toFixed(0)}/${read.responseEnd.toFixed(0)}`)
-      // The opening view (GET …/view), when the page used one: sent / first byte / last byte, size.
-      const view = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => /\/view(\?|$)/.test(r.name))
-      if (view)
-        out.push(
-          `view ${view.requestStart.toFixed(0)}/${view.responseStart.toFixed(0)}/${view.responseEnd.toFixed(0)} ${(view.encodedBodySize / 1024).toFixed(0)} KiB`,
-        )
-      return out.join(', ')
-    })
-    // Where the main thread was blocked (start+duration, ms): what keeps "interactive" away.
-    const blocks = p.longTasks.map((t) => `${t.start.toFixed(0)}+${t.duration.toFixed(0)}`).join(' ')
-    return {
-      marks: `${marks}; long tasks ${blocks || 'none'}`,
-      firstMessage: p.firstMessageAt ?? Number.NaN,
-      interactive,
-      settled: Math.max(interactive, busyUntil),
-      longest: p.longTasks.reduce((m, t) => Math.max(m, t.duration), 0),
-    }
+    return out.join(', ')
+  })
+  // Where the main thread was blocked (start+duration, ms): what keeps "interactive" away.
+  const blocks = p.longTasks.map((t) => `${t.start.toFixed(0)}+${t.duration.toFixed(0)}`).join(' ')
+  return {
+    marks: `${marks}; long tasks ${blocks || 'none'}`,
+    firstMessage: p.firstMessageAt ?? Number.NaN,
+    interactive,
+    settled,
+    longest: p.longTasks.reduce((m, t) => Math.max(m, t.duration), 0),
   }
 }
 
