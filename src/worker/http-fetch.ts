@@ -23,7 +23,9 @@ type FetchInput = Parameters<typeof fetch>[0]
 type FetchInit = NonNullable<Parameters<typeof fetch>[1]>
 
 // One keep-alive pool per worker: the stream's long-polls and appends reuse their connections.
-const agent = new Agent({ keepAlive: true, maxSockets: 16 })
+// No cap on sockets (fetch has none either): a single-container worker holds a long-poll, and per
+// agent an append and a streamed model step at once; a cap would queue appends behind streams.
+const agent = new Agent({ keepAlive: true })
 let httpsAgent: Agent | null = null
 
 /** Origins answered through a unix socket instead of TCP (the docker runtime's server link). */
@@ -197,7 +199,7 @@ function requestBody(body: FetchInit['body']): Buffer | null | undefined {
 /** TLS only for a server reached over https: loaded on first use (it is not small either). */
 async function httpsFor(): Promise<{ request: typeof httpRequest; agent: Agent }> {
   const https = await import('node:https')
-  httpsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 16 })
+  httpsAgent ??= new https.Agent({ keepAlive: true })
   return { request: https.request as typeof httpRequest, agent: httpsAgent }
 }
 
