@@ -149,6 +149,7 @@ export class PgReads {
   /** End of a bounded read from `from` (see StreamStore.readBoundary). */
   async readBoundary(meta: StreamMeta, from: Position, maxBytes: number): Promise<Position> {
     if (meta.tailPos - from.pos <= maxBytes || meta.tailSeq - from.seq <= 1) return { seq: meta.tailSeq, pos: meta.tailPos }
+    if (meta.forkSourceId === null) return this.boundaryOfOne(meta, from, maxBytes)
     const segs = await this.segments(meta)
     let over: { seq: number; endPos: number } | undefined
     for (const seg of segs) {
@@ -179,6 +180,26 @@ export class PgReads {
       if (prev) return { seq: prev.seq, pos: prev.endPos }
     }
     return { seq: over.seq, pos: over.endPos }
+  }
+
+  /**
+   * readBoundary for a stream that is not a fork, in one round trip: the first append ending
+   * past the budget and the append before it, found together (a catch-up read asks this once
+   * per chunk, so each round trip saved is one per chunk).
+   */
+  private async boundaryOfOne(meta: StreamMeta, from: Position, maxBytes: number): Promise<Position> {
+    const row = await one<{ seq: number | null; endPos: number | null; prevSeq: number | null; prevPos: number | null }>(
+      this.q,
+      `SELECT o.seq, o.end_pos AS "endPos", p.seq AS "prevSeq", p.end_pos AS "prevPos"
+       FROM (SELECT seq, end_pos FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3 AND end_pos > $4
+             ORDER BY seq LIMIT 1) o
+       LEFT JOIN LATERAL (SELECT seq, end_pos FROM messages WHERE stream_id = $1 AND seq > $2 AND seq < o.seq
+             ORDER BY seq DESC LIMIT 1) p ON true`,
+      [meta.id, from.seq, meta.tailSeq, from.pos + maxBytes],
+    )
+    if (!row || row.seq === null || row.endPos === null) return { seq: meta.tailSeq, pos: meta.tailPos }
+    if (row.seq <= from.seq + 1 || row.prevSeq === null || row.prevPos === null) return { seq: row.seq, pos: row.endPos }
+    return { seq: row.prevSeq, pos: row.prevPos }
   }
 
   /** The append right after `after` in the stream's logical view (for sub-offset forks). */
