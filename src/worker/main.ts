@@ -15,6 +15,7 @@ import { parseClaimLine, type ClaimLine } from './session-config'
 import { log, setLogDebug } from './log'
 import { configureWorkerSandbox, workerSandbox } from './sandbox'
 import { httpFetch, routeOriginToSocket } from './http-fetch'
+import { rehearseClaimPath } from './rehearsal'
 import { startServerLink, throughLink } from './server-link'
 import { EXIT_CRASHED, startWorker, type RunningWorker } from './worker'
 
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
     // The command sandbox's probe (a whole bwrap run on the process runtime) while idle, not
     // beside the claimed session's first heartbeat, where it used to compete for the CPU.
     await workerSandbox().check()
+    // The claim's first read and append rehearsed against a loopback stand-in (rehearsal.ts).
+    await rehearseClaimPath()
     // Logged once fully warm: from here a claim costs only its own work (bench/workers.ts waits
     // for this line before timing a warm claim).
     log.info('warm: waiting for a claim on stdin')
