@@ -1,5 +1,19 @@
-import { useEffect, useState, type ReactNode } from 'react'
-import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react'
+import type { ConnectionStatus, ConnectionStatusStore } from '../../lib/sessions/client/connection-status'
+
+const noop = () => () => undefined
+
+/**
+ * The applied offset read from the store itself: the page's status does not follow it (see
+ * usePageConnectionStatus), so only this badge re-renders per applied batch.
+ */
+function useLiveOffset(store: ConnectionStatusStore | undefined, fallback: string | undefined): string | undefined {
+  return useSyncExternalStore(
+    store?.subscribe ?? noop,
+    () => (store ? store.getSnapshot().offset : fallback),
+    () => fallback,
+  )
+}
 
 function useNow(active: boolean, everyMs = 250): number {
   const [now, setNow] = useState(() => Date.now())
@@ -47,7 +61,18 @@ function RetryNow({ onRetry }: { onRetry: () => void }) {
 }
 
 /** live / reconnecting (with a countdown to the next try) / offline, plus "retry now". */
-export function ConnectionBadge({ status, onRetry }: { status: ConnectionStatus; onRetry?: () => void }) {
+export function ConnectionBadge({
+  status: pageStatus,
+  onRetry,
+  store,
+}: {
+  status: ConnectionStatus
+  onRetry?: () => void
+  /** the connection's status store: the offset is read from it live */
+  store?: ConnectionStatusStore
+}) {
+  const offset = useLiveOffset(store, pageStatus.offset)
+  const status = offset === pageStatus.offset ? pageStatus : { ...pageStatus, offset }
   const now = useNow(status.state === 'reconnecting')
   if (status.ended) {
     return <ConnectionStateBadge status={status} state="ended" badge="badge" />

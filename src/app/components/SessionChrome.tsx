@@ -1,6 +1,6 @@
 import { Link } from '@tanstack/react-router'
 import type { Presence } from '../../lib/sessions/channel-schemas'
-import type { ConnectionStatus } from '../../lib/sessions/client/connection-status'
+import type { ConnectionStatus, ConnectionStatusStore } from '../../lib/sessions/client/connection-status'
 import { AppHeader } from './AppHeader'
 import { ConnectionBadge } from './ConnectionBadge'
 import { AvatarStack } from './People'
@@ -26,10 +26,20 @@ export function SessionErrorPage({ title, detail }: { title: string; detail?: st
 }
 
 /** Right of a session page's header: the connection badge and who is here (not on phones). */
-export function SessionPresenceStatus({ status, onRetry, here }: { status: ConnectionStatus; onRetry: () => void; here: Presence[] }) {
+export function SessionPresenceStatus({
+  status,
+  onRetry,
+  here,
+  store,
+}: {
+  status: ConnectionStatus
+  onRetry: () => void
+  here: Presence[]
+  store?: ConnectionStatusStore
+}) {
   return (
     <>
-      <ConnectionBadge status={status} onRetry={onRetry} />
+      <ConnectionBadge status={status} onRetry={onRetry} store={store} />
       <span className="hide-mobile">
         <AvatarStack people={here} small />
       </span>

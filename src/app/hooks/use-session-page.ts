@@ -5,7 +5,7 @@ import { resolveIdentity } from '../../lib/sessions/client/identity'
 import type { SessionConnection } from '../../lib/sessions/client/session-db'
 import type { SessionRecord } from '../../lib/sessions/session-types'
 import type { ApiError } from '../../lib/sessions/client/api'
-import { useConnectionStatus, useSessionConnection } from './use-session-connection'
+import { usePageConnectionStatus, useSessionConnection } from './use-session-connection'
 import { useSessionActions } from './use-session-actions'
 import { useSessionRecord } from './use-session-record'
 import { tokenKnownNow, useSessionToken, type SessionAuth } from './use-session-token'
@@ -54,7 +54,8 @@ export function useSessionPage(sessionId: string, urlToken: string | undefined):
   const auth = useSessionToken(sessionId, urlToken)
   const ready = !auth.resolving
   const { connection: liveConnection, error: connectionError } = useSessionConnection(sessionId, auth.token, ready)
-  const status = useConnectionStatus(liveConnection)
+  // Not re-rendered by each applied batch (usePageConnectionStatus): streaming renders the list only.
+  const status = usePageConnectionStatus(liveConnection)
   const identity = useMemo(() => (ready && typeof window !== 'undefined' ? resolveIdentity(auth.token) : undefined), [ready, auth.token])
   const { session, error: sessionError, refresh } = useSessionRecord(sessionId, auth.token, ready)
   const ended = status.ended === true || (session ? !['active', 'idle'].includes(session.status) : false)

@@ -107,7 +107,7 @@ function SessionPage() {
       <AppHeader
         right={
           <>
-            <SessionPresenceStatus status={status} onRetry={retry} here={here} />
+            <SessionPresenceStatus status={status} onRetry={retry} here={here} store={connection?.status} />
             <button
               type="button"
               className="btn btn-sm hide-mobile"

@@ -79,7 +79,7 @@ function TerminalPage() {
 
   return (
     <div className="app app-fixed">
-      <AppHeader right={<SessionPresenceStatus status={status} onRetry={retry} here={here} />}>
+      <AppHeader right={<SessionPresenceStatus status={status} onRetry={retry} here={here} store={connection?.status} />}>
         <Link to="/sessions/$sessionId" params={{ sessionId }} search={tokenSearch(urlToken)} className="muted">
           ← {session?.title || 'Session'}
         </Link>
