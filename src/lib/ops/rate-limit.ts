@@ -1,8 +1,10 @@
 /**
  * Request rate limits (issue #11; specs/accounts.md, "Quotas and rate limits"): points per window
- * per authenticated identity, in memory (rate-limiter-flexible's RateLimiterMemory), so per node:
- * several nodes behind a balancer each allow the budget (a shared PostgreSQL-backed limiter is a
- * later issue). Checked after authentication, before any body is read, on:
+ * per authenticated identity. On one node they are kept in memory (rate-limiter-flexible's
+ * RateLimiterMemory). Nodes sharing a PostgreSQL database share the budgets in its `rate_limits`
+ * table (the library's drizzle limiter: one upsert per check), with a per-node memory limiter
+ * as insurance while the database cannot be reached. Checked after authentication, before any
+ * body is read, on:
  * - `sessions`: every request to the sessions API except the model gateway (`:id/model`, which
  *   spends money and is bounded by budgets and quotas instead);
  * - `writes`: the session writer (`POST /api/streams?sessionId=`) and raw protocol writes
@@ -18,7 +20,9 @@
  * operators' scripts and benchmarks use admin tokens. Requests without valid credentials are
  * refused (401) before they are counted.
  */
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import { RateLimiterDrizzle, RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
+import { rateLimits } from '../db/schema-pg/rate-limits'
 import { json } from '../sessions/http'
 import { ALL_SESSIONS, type TokenClaims } from '../sessions/tokens'
 
@@ -44,12 +48,25 @@ export function rateKeyOf(claims: TokenClaims): string | null {
   return `t:${claims.role}:${claims.sid}:${claims.sub ?? '-'}`
 }
 
-export function createRateLimits(config: RateLimitConfig): RateCheck {
-  const limiter = (points: number) => (points > 0 ? new RateLimiterMemory({ points, duration: config.windowSeconds }) : null)
-  const limiters: Record<RateClass | 'workers', RateLimiterMemory | null> = {
-    sessions: limiter(config.sessions),
-    writes: limiter(config.writes),
-    workers: limiter(config.workers),
+/** `shared`: nodes on one PostgreSQL database count every request against one budget there. */
+export function createRateLimits(config: RateLimitConfig, shared?: { db: PostgresJsDatabase }): RateCheck {
+  const limiter = (points: number, name: string): RateLimiterAbstract | null => {
+    if (points <= 0) return null
+    const memory = new RateLimiterMemory({ points, duration: config.windowSeconds, keyPrefix: name })
+    if (!shared) return memory
+    return new RateLimiterDrizzle({
+      storeClient: shared.db,
+      schema: rateLimits,
+      points,
+      duration: config.windowSeconds,
+      keyPrefix: name,
+      insuranceLimiter: memory,
+    })
+  }
+  const limiters: Record<RateClass | 'workers', RateLimiterAbstract | null> = {
+    sessions: limiter(config.sessions, 'sessions'),
+    writes: limiter(config.writes, 'writes'),
+    workers: limiter(config.workers, 'workers'),
   }
   return async (claims, cls) => {
     const key = rateKeyOf(claims)

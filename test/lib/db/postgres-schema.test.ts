@@ -22,7 +22,8 @@ interface Column {
 
 /** SQLite's declared type → the PostgreSQL types that may stand for it. */
 const TWIN_TYPES: Record<string, string[]> = {
-  integer: ['bigint', 'boolean'],
+  // A ms timestamp on SQLite; rate_limits.expire is a timestamp there (its library writes Dates).
+  integer: ['bigint', 'boolean', 'timestamp without time zone'],
   real: ['double precision'],
   blob: ['bytea'],
   text: ['text', 'jsonb'],
