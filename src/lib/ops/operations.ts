@@ -18,7 +18,7 @@ import { auditSessions, auditSignIn } from './audit-observe'
 import { LifecycleLog, lifecycleHooks } from './lifecycle'
 import { createWebhooksApi, WEBHOOKS_PATH } from './webhooks-api'
 import { WebhookDispatcher, type DispatcherOptions } from './webhooks-delivery'
-import { WebhookStore } from './webhooks-store'
+import { SqliteWebhookStore } from './webhooks-store'
 
 export interface OperationsOptions {
   db: OpenedDatabase
@@ -62,7 +62,7 @@ export function createOperations(opts: OperationsOptions): Operations {
   const log = opts.logger.child({ component: 'operations' })
   const lifecycle = new LifecycleLog(opts.streams, opts.now, log)
   const audit = new AuditLog(opts.streams, opts.auditRetentionDays ?? 365, opts.now, log)
-  const store = new WebhookStore(opts.db.db, opts.now)
+  const store = new SqliteWebhookStore(opts.db.db, opts.now)
   const signer = signerFrom(opts.db, opts.now)
   const allowLoopback = opts.allowLoopbackWebhooks ?? false
   const { post, ...delivery } = opts.delivery ?? {}

@@ -19,7 +19,7 @@ import type { WebhookSigner } from '../streams/subscriptions/signing'
 import type { AuditLog } from './audit'
 import { LIFECYCLE_EVENT_TYPES, LIFECYCLE_STREAM, type LifecycleLog } from './lifecycle'
 import type { WebhookDispatcher } from './webhooks-delivery'
-import type { WebhookStore } from './webhooks-store'
+import type { WebhookEndpoint, WebhookStore } from './webhooks-store'
 
 export const WEBHOOKS_PATH = '/api/webhooks'
 export const WEBHOOKS_JWKS_PATH = `${WEBHOOKS_PATH}/jwks.json`
@@ -63,12 +63,12 @@ export function createWebhooksApi(opts: WebhooksApiOptions): (req: Request) => P
     const claims = await opts.auth.authenticate(req)
     requireAdmin(claims)
     if (segments.length === 0) {
-      if (method === 'GET') return json({ webhooks: store.list().map(view), signing: signing() })
+      if (method === 'GET') return json({ webhooks: (await store.list()).map(view), signing: signing() })
       if (method !== 'POST') throw notAllowed('GET, POST')
       const input = parseWith(createSchema, (await readJsonBody(req, 16 * 1024)) ?? {})
       const checked = checkWebhookUrl(input.url, { allowLoopback: opts.allowLoopback })
       if (!checked.ok) throw new HttpError(400, checked.reason, 'url')
-      const webhook = store.insert({
+      const webhook = await store.insert({
         url: checked.url.toString(),
         events: [...new Set(input.events ?? [])],
         description: input.description ?? null,
@@ -80,13 +80,13 @@ export function createWebhooksApi(opts: WebhooksApiOptions): (req: Request) => P
       return json({ webhook: view(webhook), signing: signing() }, 201, { location: `${WEBHOOKS_PATH}/${webhook.id}` })
     }
     const id = segments[0]
-    const webhook = store.get(id)
+    const webhook = await store.get(id)
     if (!webhook) throw new HttpError(404, `unknown webhook ${id}`, 'id')
     if (segments.length === 1) {
       if (method === 'GET') return json({ webhook: view(webhook) })
       if (method !== 'DELETE') throw notAllowed('GET, DELETE')
       opts.dispatcher.removed(id)
-      store.remove(id)
+      await store.remove(id)
       await audit.record({ actor: actor(claims), action: 'webhook.delete', target: id, outcome: 'ok', status: 204, detail: { url: webhook.url } })
       return new Response(null, { status: 204 })
     }
@@ -96,7 +96,7 @@ export function createWebhooksApi(opts: WebhooksApiOptions): (req: Request) => P
       const raw = new URL(req.url).searchParams.get('limit') ?? '100'
       const limit = Number(raw)
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, 'limit must be an integer from 1 to 500', 'query.limit')
-      return json({ deliveries: store.deliveries(id, limit) })
+      return json({ deliveries: await store.deliveries(id, limit) })
     }
     if (segments.length === 4 && segments[3] === 'replay') {
       if (method !== 'POST') throw notAllowed('POST')
@@ -134,6 +134,6 @@ export function createWebhooksApi(opts: WebhooksApiOptions): (req: Request) => P
   }
 }
 
-function view(w: ReturnType<WebhookStore['list']>[number]) {
+function view(w: WebhookEndpoint) {
   return { id: w.id, url: w.url, events: w.events, description: w.description, createdAt: w.createdAt, createdBy: w.createdBy }
 }

@@ -13,6 +13,7 @@ import { readJsonToTail, type StreamsEndpoint } from '../sessions/streams-client
 import type { WebhookPoster } from '../streams/subscriptions/deliver'
 import { retryDelayMs } from '../streams/subscriptions/retry'
 import type { WebhookSigner } from '../streams/subscriptions/signing'
+import { whenReady } from '../streams/engine'
 import { LIFECYCLE_STREAM, type LifecycleEvent, type LifecycleLog } from './lifecycle'
 import type { Delivery, WebhookEndpoint, WebhookStore } from './webhooks-store'
 
@@ -82,21 +83,21 @@ class EndpointLoop {
   }
 
   private async drain(): Promise<void> {
-    const ep = this.opts.store.get(this.id)
+    const ep = await this.opts.store.get(this.id)
     if (!ep) return this.close()
     const read = await readJsonToTail(this.opts.streams, LIFECYCLE_STREAM, ep.cursorOffset)
     for (let i = ep.cursorSkip; i < read.messages.length; i++) {
       const event = read.messages[i] as LifecycleEvent
       if (matches(ep, event) && !(await this.deliver(ep, event))) return
-      this.opts.store.setCursor(ep.id, ep.cursorOffset, i + 1)
+      await this.opts.store.setCursor(ep.id, ep.cursorOffset, i + 1)
     }
-    if (read.nextOffset !== ep.cursorOffset) this.opts.store.setCursor(ep.id, read.nextOffset, 0)
+    if (read.nextOffset !== ep.cursorOffset) await this.opts.store.setCursor(ep.id, read.nextOffset, 0)
   }
 
   /** True once the event is settled (delivered or given up); false when stopped meanwhile. */
   private async deliver(ep: WebhookEndpoint, event: LifecycleEvent): Promise<boolean> {
     const max = this.opts.maxAttempts ?? 10
-    const first = (this.opts.store.lastAttempt(ep.id, event.id)?.attempt ?? 0) + 1
+    const first = ((await this.opts.store.lastAttempt(ep.id, event.id))?.attempt ?? 0) + 1
     for (let n = 1; ; n++) {
       if (this.stopped) return false
       const last = n >= max
@@ -142,15 +143,23 @@ async function attempt(
   }
   const outcome = error === null ? 'delivered' : onFailure
   if (error !== null) opts.logger.warn({ endpoint: ep.id, eventId: event.id, attempt: n, error }, 'webhook delivery failed')
-  return opts.store.logAttempt({ endpointId: ep.id, eventId: event.id, eventType: event.type, attempt: n, status, outcome, error })
+  return await opts.store.logAttempt({ endpointId: ep.id, eventId: event.id, eventType: event.type, attempt: n, status, outcome, error })
 }
 
 export class WebhookDispatcher {
   private readonly loops = new Map<string, EndpointLoop>()
   private readonly unsubscribe: () => void
+  private closed = false
 
   constructor(private readonly opts: DispatcherOptions) {
-    for (const ep of opts.store.list()) this.added(ep.id)
+    // SQLite answers at once (loops start in this turn, as before); PostgreSQL a moment later.
+    whenReady(
+      opts.store.list(),
+      (eps) => {
+        for (const ep of eps) if (!this.closed) this.added(ep.id)
+      },
+      (err) => opts.logger.error({ err }, 'could not list webhook endpoints; none are delivering'),
+    )
     this.unsubscribe = opts.lifecycle.onAppend(() => {
       for (const loop of this.loops.values()) loop.wake()
     })
@@ -167,16 +176,17 @@ export class WebhookDispatcher {
 
   /** Sends one event again now (one attempt, logged); null when the endpoint or event is unknown. */
   async replay(endpointId: string, eventId: string): Promise<Delivery | null> {
-    const ep = this.opts.store.get(endpointId)
+    const ep = await this.opts.store.get(endpointId)
     if (!ep) return null
     const { messages } = await readJsonToTail(this.opts.streams, LIFECYCLE_STREAM, '-1')
     const event = (messages as LifecycleEvent[]).find((e) => e.id === eventId)
     if (!event) return null
-    const n = (this.opts.store.lastAttempt(ep.id, event.id)?.attempt ?? 0) + 1
+    const n = ((await this.opts.store.lastAttempt(ep.id, event.id))?.attempt ?? 0) + 1
     return attempt(this.opts, ep, event, n, 'failed')
   }
 
   close(): void {
+    this.closed = true
     this.unsubscribe()
     for (const loop of this.loops.values()) loop.close()
     this.loops.clear()

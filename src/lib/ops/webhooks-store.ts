@@ -1,8 +1,13 @@
-/** Webhook endpoints, their cursors into `__tether/lifecycle`, and the delivery log, in SQLite. */
+/**
+ * Webhook endpoints, their cursors into `__tether/lifecycle`, and the delivery log. The
+ * `WebhookStore` interface is what callers use; this SQLite one answers values (synchronous, as
+ * better-sqlite3), the PostgreSQL one (webhooks-store-pg.ts) promises, and callers await both.
+ */
 import { randomBytes } from 'node:crypto'
 import { and, desc, eq, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { webhookDeliveries, webhookEndpoints, type WebhookDeliveryRow } from '../db/schema/webhooks'
+import type { MaybePromise } from '../streams/engine'
 import type { LifecycleEventType } from './lifecycle'
 
 export interface WebhookEndpoint {
@@ -21,9 +26,35 @@ export type DeliveryOutcome = WebhookDeliveryRow['outcome']
 export type Delivery = Omit<WebhookDeliveryRow, 'endpointId'>
 
 /** Most delivery-log rows kept per endpoint (older ones are dropped as new ones come). */
-const KEEP_DELIVERIES = 1000
+export const KEEP_DELIVERIES = 1000
 
-export class WebhookStore {
+export type NewEndpoint = { url: string; events: LifecycleEventType[]; description: string | null; createdBy: string | null; cursorOffset: string }
+export type NewAttempt = Omit<WebhookDeliveryRow, 'id' | 'at'>
+
+export interface WebhookStore {
+  /** Oldest first. */
+  list(): MaybePromise<WebhookEndpoint[]>
+  get(id: string): MaybePromise<WebhookEndpoint | null>
+  insert(input: NewEndpoint): MaybePromise<WebhookEndpoint>
+  /** True when there was such an endpoint; its delivery log goes with it. */
+  remove(id: string): MaybePromise<boolean>
+  /** Durable before the next event is sent: a crash resumes after the last settled event. */
+  setCursor(id: string, offset: string, skip: number): MaybePromise<void>
+  /** Logs an attempt and drops the endpoint's rows older than the newest KEEP_DELIVERIES. */
+  logAttempt(row: NewAttempt): MaybePromise<Delivery>
+  /** Newest first. */
+  deliveries(endpointId: string, limit?: number): MaybePromise<Delivery[]>
+  /** The highest attempt number logged for an event, or null when none. */
+  lastAttempt(endpointId: string, eventId: string): MaybePromise<{ attempt: number; eventType: string } | null>
+}
+
+export const newWebhookId = () => `wh_${randomBytes(9).toString('base64url')}`
+
+export function toEndpoint(row: { events: string } & Omit<WebhookEndpoint, 'events'>): WebhookEndpoint {
+  return { ...row, events: JSON.parse(row.events) as LifecycleEventType[] }
+}
+
+export class SqliteWebhookStore implements WebhookStore {
   constructor(
     private readonly db: BetterSQLite3Database,
     private readonly now: () => number,
@@ -38,9 +69,9 @@ export class WebhookStore {
     return row ? toEndpoint(row) : null
   }
 
-  insert(input: { url: string; events: LifecycleEventType[]; description: string | null; createdBy: string | null; cursorOffset: string }): WebhookEndpoint {
+  insert(input: NewEndpoint): WebhookEndpoint {
     const row = {
-      id: `wh_${randomBytes(9).toString('base64url')}`,
+      id: newWebhookId(),
       url: input.url,
       events: JSON.stringify(input.events),
       description: input.description,
@@ -64,7 +95,7 @@ export class WebhookStore {
     this.db.update(webhookEndpoints).set({ cursorOffset: offset, cursorSkip: skip }).where(eq(webhookEndpoints.id, id)).run()
   }
 
-  logAttempt(row: Omit<WebhookDeliveryRow, 'id' | 'at'>): Delivery {
+  logAttempt(row: NewAttempt): Delivery {
     const at = this.now()
     const inserted = this.db
       .insert(webhookDeliveries)
@@ -107,8 +138,4 @@ export class WebhookStore {
       .get()
     return row ?? null
   }
-}
-
-function toEndpoint(row: typeof webhookEndpoints.$inferSelect): WebhookEndpoint {
-  return { ...row, events: JSON.parse(row.events) as LifecycleEventType[] }
 }
