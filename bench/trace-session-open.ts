@@ -54,7 +54,8 @@ const lines = Number(process.argv[3] ?? 20000)
 
 async function traced(page: Page, cdp: CDPSession, open: () => Promise<unknown>, target: string): Promise<void> {
   const events: TraceEvent[] = []
-  cdp.on('Tracing.dataCollected', (e: { value: TraceEvent[] }) => events.push(...e.value))
+  // The protocol types trace events as string maps; these carry the fields TraceEvent names.
+  cdp.on('Tracing.dataCollected', (e) => void events.push(...(e.value as unknown as TraceEvent[])))
   const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()))
   await cdp.send('Tracing.start', {
     categories: 'devtools.timeline,v8,v8.execute,disabled-by-default-devtools.timeline,blink.user_timing,loading',
