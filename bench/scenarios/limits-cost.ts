@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../../src/lib/db/connection'
 import { createQuotaChecks } from '../../src/lib/accounts/quotas'
-import { QuotaStore } from '../../src/lib/accounts/quotas-store'
+import { SqliteQuotaStore } from '../../src/lib/accounts/quotas-store'
 import { createRateLimits } from '../../src/lib/ops/rate-limit'
 import type { SessionRecord } from '../../src/lib/sessions/session-types'
 import { now } from '../stats'
@@ -35,7 +35,7 @@ export const limitsCost: Scenario = {
         `INSERT INTO sessions (id, pattern, status, created_at, updated_at, created_by) VALUES (?, 'long-running', ?, ?, ?, ?)`,
       )
       const insertCall = db.sqlite.prepare(`INSERT INTO model_calls (session_id, model, status, cost_usd, started_at) VALUES (?, 'echo:echo', 'ok', 0.001, ?)`)
-      const store = new QuotaStore(db.sqlite, { concurrentSessions: 1_000, sessionsPerDay: 10_000, monthlySpendUsd: 1_000 }, () => at)
+      const store = new SqliteQuotaStore(db.sqlite, { concurrentSessions: 1_000, sessionsPerDay: 10_000, monthlySpendUsd: 1_000 }, () => at)
       for (let i = 0; i < 200; i++) {
         insertSession.run(`s_${i}`, i % 4 === 0 ? 'active' : 'completed', at - i * 60_000, at, user)
         store.recordStart(user, `s_${i}`)

@@ -33,16 +33,16 @@ export function createQuotasApi(opts: {
 }): (req: Request) => Promise<Response> {
   const isAdmin = (c: TokenClaims) => c.role === 'admin' && c.sid === ALL_SESSIONS
 
-  const view = (userId: string) => {
+  const view = async (userId: string) => {
     const at = opts.now()
     const next = new Date(monthStart(at))
     next.setUTCMonth(next.getUTCMonth() + 1)
     return {
       userId,
-      limits: opts.store.limitsOf(userId),
+      limits: await opts.store.limitsOf(userId),
       defaults: opts.store.defaultLimits(),
-      overrides: opts.store.overrides(userId),
-      usage: opts.store.usageOf(userId, at),
+      overrides: await opts.store.overrides(userId),
+      usage: await opts.store.usageOf(userId, at),
       resets: { sessionsPerDay: new Date(dayStart(at) + 86_400_000).toISOString(), monthlySpendUsd: next.toISOString() },
     }
   }
@@ -66,7 +66,7 @@ export function createQuotasApi(opts: {
       if (req.method === 'GET') {
         if (!isAdmin(claims) && claims.account !== id) throw new HttpError(403, "only an admin or the person themself may read a person's quotas", 'token')
         if (!(await opts.userExists(id))) throw new HttpError(404, `unknown user ${id}`, 'id')
-        return json(view(id))
+        return json(await view(id))
       }
       if (req.method === 'PUT') {
         if (!isAdmin(claims)) throw new HttpError(403, 'only an admin may set quotas', 'token')
@@ -74,9 +74,9 @@ export function createQuotasApi(opts: {
         const input = parseWith(overridesSchema, (await readJsonBody(req, MAX_BODY_BYTES)) ?? {})
         const overrides: QuotaOverrides = {}
         for (const name of QUOTA_NAMES) if (input[name] !== undefined) overrides[name] = input[name]
-        opts.store.setOverrides(id, overrides, claims.sub ?? 'admin')
+        await opts.store.setOverrides(id, overrides, claims.sub ?? 'admin')
         await opts.onChange?.(claims, id, overrides)
-        return json(view(id))
+        return json(await view(id))
       }
       throw new HttpError(405, `method ${req.method} not allowed`, undefined, { allow: 'GET, PUT' })
     } catch (err) {

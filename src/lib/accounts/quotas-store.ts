@@ -7,8 +7,11 @@
  * - monthly spend: model_calls cost (running calls count at their reserved worst case) of the
  *   person's sessions since the 1st of this month, 00:00 UTC.
  * Plain prepared statements: these run on every session creation and every model call.
+ * The `QuotaStore` interface is what callers use; this SQLite one answers values (synchronous),
+ * the PostgreSQL one (quotas-store-pg.ts) promises, and callers await both.
  */
 import type Database from 'better-sqlite3'
+import type { MaybePromise } from '../streams/engine'
 
 export const QUOTA_NAMES = ['concurrentSessions', 'sessionsPerDay', 'monthlySpendUsd'] as const
 export type QuotaName = (typeof QUOTA_NAMES)[number]
@@ -36,7 +39,30 @@ export const monthStart = (at: number) => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
 }
 
-export class QuotaStore {
+export interface QuotaStore {
+  overrides(userId: string): MaybePromise<QuotaOverrides>
+  setOverrides(userId: string, overrides: QuotaOverrides, by: string): MaybePromise<void>
+  defaultLimits(): QuotaLimits
+  /** The limits in force for a person: their overrides over the defaults. */
+  limitsOf(userId: string): MaybePromise<QuotaLimits>
+  usageOf(userId: string, at?: number): MaybePromise<QuotaUsage>
+  monthlySpend(userId: string, at?: number): MaybePromise<number>
+  /** Remembers that `userId` started `sessionId` (counts toward the day, and its spend toward the month); a repeat is a no-op. */
+  recordStart(userId: string, sessionId: string): MaybePromise<void>
+}
+
+/** The stored `limits` JSON as overrides: only numbers and nulls under known names count. */
+export function parseOverrides(limits: string): QuotaOverrides {
+  const parsed = JSON.parse(limits) as Record<string, unknown>
+  const out: QuotaOverrides = {}
+  for (const name of QUOTA_NAMES) {
+    const v = parsed[name]
+    if (v === null || typeof v === 'number') out[name] = v
+  }
+  return out
+}
+
+export class SqliteQuotaStore implements QuotaStore {
   private readonly q
 
   constructor(
@@ -64,14 +90,7 @@ export class QuotaStore {
 
   overrides(userId: string): QuotaOverrides {
     const row = this.q.overrides.get(userId)
-    if (!row) return {}
-    const parsed = JSON.parse(row.limits) as Record<string, unknown>
-    const out: QuotaOverrides = {}
-    for (const name of QUOTA_NAMES) {
-      const v = parsed[name]
-      if (v === null || typeof v === 'number') out[name] = v
-    }
-    return out
+    return row ? parseOverrides(row.limits) : {}
   }
 
   setOverrides(userId: string, overrides: QuotaOverrides, by: string): void {

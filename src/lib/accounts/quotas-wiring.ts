@@ -15,7 +15,7 @@ import type { Accounts } from './index'
 import { DEFAULT_LIMITS, type LimitsConfig } from './quotas-config'
 import { createQuotaChecks, type QuotaChecks, type QuotaRefusal } from './quotas'
 import { createQuotasApi, USERS_PATH } from './quotas-api'
-import { QuotaStore } from './quotas-store'
+import { SqliteQuotaStore } from './quotas-store'
 
 export type { LimitsConfig } from './quotas-config'
 
@@ -38,7 +38,7 @@ export function createLimits(opts: {
   now: () => number
 }): Limits {
   const config = opts.config ?? DEFAULT_LIMITS
-  const store = new QuotaStore(opts.db.sqlite, config.quotas, opts.now)
+  const store = new SqliteQuotaStore(opts.db.sqlite, config.quotas, opts.now)
   const { accounts } = opts
   const quotas = accounts.enabled
     ? createQuotaChecks({

@@ -28,11 +28,20 @@ export interface QuotaRefusal {
 
 /** A session start let through: commit it with the new session's id, or release it if creation failed. */
 export interface QuotaTicket {
-  commit(sessionId: string): void
+  commit(sessionId: string): Promise<void>
   release(): void
 }
 
-const NO_TICKET: QuotaTicket = { commit: () => undefined, release: () => undefined }
+const NO_TICKET: QuotaTicket = { commit: async () => undefined, release: () => undefined }
+
+/** A person's session starts let through and not yet committed or released. */
+interface Flight {
+  open: number
+  /** Starts ever let through while this entry lived: a check compares it before and after its read. */
+  opened: number
+  /** Checks reading the store now: the entry stays while any does. */
+  readers: number
+}
 
 export interface QuotaChecks {
   /** Before creating (or forking) a session: a ticket, or the refusal to answer. */
@@ -53,8 +62,18 @@ export function createQuotaChecks(opts: {
 }): QuotaChecks {
   const { store, now } = opts
   // Creations in flight per person: counted with the finished ones, so two concurrent requests
-  // cannot both take the last slot (the check and the count are one synchronous step).
-  const pending = new Map<string, number>()
+  // cannot both take the last slot. The store's read may be asynchronous (PostgreSQL), so a check
+  // counts every start that was in flight at any moment of its read: one that committed meanwhile
+  // may be missing from the read's snapshot. (Within this process; across nodes see specs/scale-out.md.)
+  const flights = new Map<string, Flight>()
+  const flightOf = (userId: string): Flight => {
+    let f = flights.get(userId)
+    if (!f) flights.set(userId, (f = { open: 0, opened: 0, readers: 0 }))
+    return f
+  }
+  const tidy = (userId: string, f: Flight) => {
+    if (f.open === 0 && f.readers === 0 && flights.get(userId) === f) flights.delete(userId)
+  }
 
   const refusal = (userId: string, quota: QuotaName, limit: number, used: number, r: QuotaRefusal, headers: Record<string, string> = {}) => {
     opts.onExceeded(userId, { reason: r.reason, userId, quota, limit, used })
@@ -76,13 +95,26 @@ export function createQuotaChecks(opts: {
       const userId = claims.account
       if (!userId) return NO_TICKET
       const at = now()
-      const limits = store.limitsOf(userId)
-      const usage = store.usageOf(userId, at)
-      const inFlight = pending.get(userId) ?? 0
+      const f = flightOf(userId)
+      const openAtStart = f.open
+      const openedAtStart = f.opened
+      f.readers++
+      let limits: QuotaLimits
+      let usage: Awaited<ReturnType<QuotaStore['usageOf']>>
+      try {
+        ;[limits, usage] = await Promise.all([store.limitsOf(userId), store.usageOf(userId, at)])
+      } finally {
+        f.readers--
+      }
+      const inFlight = openAtStart + (f.opened - openedAtStart)
+      const refuse = (...args: Parameters<typeof refusal>) => {
+        tidy(userId, f)
+        return refusal(...args)
+      }
       const live = usage.concurrentSessions + inFlight
       if (limits.concurrentSessions !== null && live >= limits.concurrentSessions) {
         const n = limits.concurrentSessions
-        return refusal(userId, 'concurrentSessions', n, live, {
+        return refuse(userId, 'concurrentSessions', n, live, {
           status: 403,
           reason: 'quota:concurrent-sessions',
           error: `concurrent sessions quota reached: ${live} of ${n} running; end one of your sessions to start another`,
@@ -92,7 +124,7 @@ export function createQuotaChecks(opts: {
       if (limits.sessionsPerDay !== null && today >= limits.sessionsPerDay) {
         const n = limits.sessionsPerDay
         const retryAfter = Math.max(1, Math.ceil((dayStart(at) + 86_400_000 - at) / 1000))
-        return refusal(
+        return refuse(
           userId,
           'sessionsPerDay',
           n,
@@ -102,20 +134,24 @@ export function createQuotaChecks(opts: {
         )
       }
       const spend = spendRefusal(limits, usage.monthlySpendUsd, 403)
-      if (spend) return refusal(userId, 'monthlySpendUsd', limits.monthlySpendUsd ?? 0, usage.monthlySpendUsd, spend)
-      pending.set(userId, inFlight + 1)
+      if (spend) return refuse(userId, 'monthlySpendUsd', limits.monthlySpendUsd ?? 0, usage.monthlySpendUsd, spend)
+      f.open++
+      f.opened++
       let open = true
       const done = () => {
         if (!open) return
         open = false
-        const left = (pending.get(userId) ?? 1) - 1
-        if (left > 0) pending.set(userId, left)
-        else pending.delete(userId)
+        f.open--
+        tidy(userId, f)
       }
       return {
-        commit(sessionId) {
-          if (open) store.recordStart(userId, sessionId)
-          done()
+        // In flight until the start is recorded: a check meanwhile still counts it.
+        async commit(sessionId) {
+          try {
+            if (open) await store.recordStart(userId, sessionId)
+          } finally {
+            done()
+          }
         },
         release: done,
       }
@@ -123,9 +159,9 @@ export function createQuotaChecks(opts: {
     async refuseCall(session) {
       const owner = session.createdBy
       if (!owner || !(await opts.isPerson(owner))) return null
-      const limits = store.limitsOf(owner)
+      const limits = await store.limitsOf(owner)
       if (limits.monthlySpendUsd === null) return null
-      return spendRefusal(limits, store.monthlySpend(owner), 402)
+      return spendRefusal(limits, await store.monthlySpend(owner), 402)
     },
   }
 }
@@ -145,7 +181,7 @@ export async function startUnderQuota(checks: QuotaChecks | undefined, claims: T
     throw err
   }
   const id = res.status === 201 ? res.headers.get('location')?.split('/').pop() : undefined
-  if (id) ticket.commit(decodeURIComponent(id))
+  if (id) await ticket.commit(decodeURIComponent(id))
   else ticket.release()
   return res
 }
