@@ -8,27 +8,23 @@ import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgres } from '../../../../src/lib/db/postgres'
-import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
 import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
-import { freshDatabase, type TestDatabase } from '../../../support/postgres'
+import type { TestDatabase } from '../../../support/postgres'
+import { startPgNodes, type PgNodes } from './nodes'
 
+let cluster: PgNodes
 let db: TestDatabase
-const nodes: ServedStreams[] = []
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  for (let i = 0; i < 2; i++) {
-    const streams = await createPgStreamsServer({ url: db.url, basePath: '/v1/stream', responseClass: FastResponseClass, nodeFastPath: true })
-    nodes.push(await serveStreams(streams))
-  }
+  cluster = await startPgNodes(2)
+  db = cluster.db
 }, 60_000)
 
 afterAll(async () => {
-  for (const n of nodes) await n.close()
-  await db?.drop()
+  await cluster?.close()
 })
 
-const url = (node: number, path: string) => `${nodes[node]!.url}/v1/stream/${path}`
+const url = (node: number, path: string) => cluster.url(node, path)
 const JSON_TYPE = { 'content-type': 'application/json' }
 
 function post(node: number, path: string, body: unknown, headers: Record<string, string> = {}) {

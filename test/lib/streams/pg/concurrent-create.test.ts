@@ -5,30 +5,25 @@
  * never 500 for the unique path it ran into.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
-import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
-import { freshDatabase, type TestDatabase } from '../../../support/postgres'
+import type { ServedStreams } from '../../../../src/lib/streams/http-server'
+import { startPgNodes, type PgNodes } from './nodes'
 
 /** PUTs per path on each node, all sent at once. */
 const PER_NODE = 6
 const PATHS = 8
-let db: TestDatabase
-const nodes: ServedStreams[] = []
+let cluster: PgNodes
+let nodes: ServedStreams[] = []
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  for (let i = 0; i < 2; i++) {
-    const streams = await createPgStreamsServer({ url: db.url, basePath: '/v1/stream', responseClass: FastResponseClass, nodeFastPath: true })
-    nodes.push(await serveStreams(streams))
-  }
+  cluster = await startPgNodes(2)
+  nodes = cluster.served
 }, 60_000)
 
 afterAll(async () => {
-  for (const n of nodes) await n.close()
-  await db?.drop()
+  await cluster?.close()
 })
 
-const url = (node: number, path: string) => `${nodes[node]!.url}/v1/stream/${path}`
+const url = (node: number, path: string) => cluster.url(node, path)
 
 /** Every node PUTs `path` PER_NODE times at once; `contentType(i)` picks each PUT's configuration. */
 async function racePuts(path: string, contentType: (i: number) => string): Promise<Array<{ status: number; contentType: string; body: string }>> {

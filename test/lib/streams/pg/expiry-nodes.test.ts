@@ -4,37 +4,23 @@
  * another; once they leave, the sliding TTL is renewed. Real HTTP, a fresh database.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
-import { createPgStreamsServer, type PgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
-import { freshDatabase, type TestDatabase } from '../../../support/postgres'
+import type { PgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
+import { startPgNodes, type PgNodes } from './nodes'
 
 const SWEEP_MS = 200
-let db: TestDatabase
-const servers: PgStreamsServer[] = []
-const nodes: ServedStreams[] = []
+let cluster: PgNodes
+let servers: PgStreamsServer[] = []
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  for (let i = 0; i < 2; i++) {
-    const streams = await createPgStreamsServer({
-      url: db.url,
-      basePath: '/v1/stream',
-      sweepIntervalMs: SWEEP_MS,
-      responseClass: FastResponseClass,
-      nodeFastPath: true,
-      subscriptions: false,
-    })
-    servers.push(streams)
-    nodes.push(await serveStreams(streams))
-  }
+  cluster = await startPgNodes(2, { sweepIntervalMs: SWEEP_MS, subscriptions: false })
+  servers = cluster.servers
 }, 120_000)
 
 afterAll(async () => {
-  for (const n of nodes) await n.close()
-  await db?.drop()
+  await cluster?.close()
 })
 
-const url = (node: number, path: string) => `${nodes[node]!.url}/v1/stream/${path}`
+const url = (node: number, path: string) => cluster.url(node, path)
 const stored = async (path: string) => (await servers[0]!.pg.sql`SELECT id FROM streams WHERE path = ${path}`).length
 
 it("a stream followed live on node 1 outlives its deadline although node 2's sweep sees no readers, and lives on after they leave", async () => {

@@ -5,38 +5,24 @@
  * nodes append. Real HTTP on loopback, a real webhook receiver, a fresh database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
-import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
-import { freshDatabase, type TestDatabase } from '../../../support/postgres'
+import { startPgNodes, type PgNodes } from './nodes'
 import { startReceiver, verifySignature, type Received } from '../subscriptions/receiver'
 
-let db: TestDatabase
-const nodes: ServedStreams[] = []
+let cluster: PgNodes
 let answer: (r: Received) => { status: number; body?: unknown } = () => ({ status: 200, body: {} })
 let receiver: Awaited<ReturnType<typeof startReceiver>>
 
 beforeAll(async () => {
-  db = await freshDatabase()
   receiver = await startReceiver((r) => answer(r))
-  for (let i = 0; i < 2; i++) {
-    const streams = await createPgStreamsServer({
-      url: db.url,
-      basePath: '/v1/stream',
-      responseClass: FastResponseClass,
-      nodeFastPath: true,
-      subscriptions: { allowLoopbackWebhooks: true },
-    })
-    nodes.push(await serveStreams(streams))
-  }
+  cluster = await startPgNodes(2, { subscriptions: { allowLoopbackWebhooks: true } })
 }, 120_000)
 
 afterAll(async () => {
-  for (const n of nodes) await n.close()
+  await cluster?.close()
   await receiver?.close()
-  await db?.drop()
 })
 
-const url = (node: number, path: string) => `${nodes[node]!.url}/v1/stream/${path}`
+const url = (node: number, path: string) => cluster.url(node, path)
 
 async function call(node: number, method: string, path: string, body?: unknown, token?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json' }

@@ -6,34 +6,20 @@
  */
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FastResponseClass, serveStreams, type ServedStreams } from '../../../../src/lib/streams/http-server'
-import { createPgStreamsServer } from '../../../../src/lib/streams/pg/pg-streams-server'
-import { freshDatabase, type TestDatabase } from '../../../support/postgres'
+import { startPgNodes, type PgNodes } from './nodes'
 
 const MESSAGES = 200
-let db: TestDatabase
-const nodes: ServedStreams[] = []
+let cluster: PgNodes
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  for (let i = 0; i < 3; i++) {
-    const streams = await createPgStreamsServer({
-      url: db.url,
-      basePath: '/v1/stream',
-      longPollTimeoutMs: 60_000,
-      responseClass: FastResponseClass,
-      nodeFastPath: true,
-    })
-    nodes.push(await serveStreams(streams))
-  }
+  cluster = await startPgNodes(3, { longPollTimeoutMs: 60_000 })
 }, 120_000)
 
 afterAll(async () => {
-  for (const n of nodes) await n.close()
-  await db?.drop()
+  await cluster?.close()
 })
 
-const url = (node: number, path: string) => `${nodes[node]!.url}/v1/stream/${path}`
+const url = (node: number, path: string) => cluster.url(node, path)
 
 /** Follows a JSON stream over SSE from the start until `count` messages have arrived. */
 async function followSse(node: number, path: string, count: number): Promise<number[]> {
@@ -148,7 +134,7 @@ describe('three streams nodes on one PostgreSQL', () => {
     // Cut every LISTEN connection on the server (nodes 1-3), then append at once: node 2 may
     // miss this notification (it re-checks its readers when it listens again; this test does
     // not force that window), and must hear the next one.
-    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+    const admin = postgres(cluster.db.url, { max: 1, onnotice: () => {} })
     try {
       await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen%' AND pid <> pg_backend_pid()`
     } finally {
