@@ -3,18 +3,13 @@
  * account-store.ts) and PostgreSQL (a fresh database on the test cluster, account-store-pg.ts).
  * People, sign-ins, members and owners, API keys (with the per-person cap decided in the store).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteAccountStore, type AccountStore } from '../../../src/lib/accounts/account-store'
 import { PgAccountStore } from '../../../src/lib/accounts/account-store-pg'
-import { openDatabase } from '../../../src/lib/db/connection'
-import { openPostgres } from '../../../src/lib/db/postgres'
 import { SqliteSessionStore } from '../../../src/lib/sessions/session-store'
 import { PgSessionStore } from '../../../src/lib/sessions/session-store-pg'
 import type { SessionStore } from '../../../src/lib/sessions/session-store'
-import { freshDatabase } from '../../support/postgres'
+import { bothEngines } from '../../support/engines'
 
 interface Opened {
   store: AccountStore
@@ -25,32 +20,10 @@ interface Opened {
 let clock = Date.UTC(2026, 10, 29, 12)
 const now = () => clock
 
-const ENGINES: Record<string, () => Promise<Opened>> = {
-  sqlite: async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tether-account-store-'))
-    const db = openDatabase({ file: join(dir, 'tether.db') })
-    return {
-      store: new SqliteAccountStore(db.db, now),
-      sessions: new SqliteSessionStore(db.db),
-      close: async () => {
-        db.close()
-        rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
-  postgres: async () => {
-    const fresh = await freshDatabase()
-    const pg = await openPostgres(fresh.url)
-    return {
-      store: new PgAccountStore(pg.db, now),
-      sessions: new PgSessionStore(pg.db),
-      close: async () => {
-        await pg.close()
-        await fresh.drop()
-      },
-    }
-  },
-}
+const ENGINES = bothEngines<Omit<Opened, 'close'>>({
+  sqlite: (db) => ({ store: new SqliteAccountStore(db.db, now), sessions: new SqliteSessionStore(db.db) }),
+  postgres: (pg) => ({ store: new PgAccountStore(pg.db, now), sessions: new PgSessionStore(pg.db) }),
+})
 
 const who = (subject: string, email: string | null, emailVerified = true) => ({ provider: 'oidc', subject, email, emailVerified, name: `N ${subject}` })
 const key = (id: string, userId: string) => ({ id, userId, name: id, keyHash: `hash-${id}`, prefix: 'tk_abcde', sessionId: null, role: null })

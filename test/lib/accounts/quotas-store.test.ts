@@ -4,17 +4,12 @@
  * Overrides over the defaults, and the usage counted from sessions, starts and model calls, plus
  * the quota check on top (quotas.ts) letting only one of two concurrent starts take a last slot.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createQuotaChecks } from '../../../src/lib/accounts/quotas'
 import { SqliteQuotaStore, type QuotaLimits, type QuotaStore } from '../../../src/lib/accounts/quotas-store'
 import { PgQuotaStore } from '../../../src/lib/accounts/quotas-store-pg'
-import { openDatabase } from '../../../src/lib/db/connection'
-import { openPostgres } from '../../../src/lib/db/postgres'
 import type { TokenClaims } from '../../../src/lib/sessions/tokens'
-import { freshDatabase } from '../../support/postgres'
+import { bothEngines } from '../../support/engines'
 
 interface Opened {
   store: QuotaStore
@@ -27,10 +22,8 @@ const at = Date.UTC(2026, 10, 29, 12)
 const now = () => at
 const DEFAULTS: QuotaLimits = { concurrentSessions: 3, sessionsPerDay: 10, monthlySpendUsd: 5 }
 
-const ENGINES: Record<string, () => Promise<Opened>> = {
-  sqlite: async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tether-quota-store-'))
-    const db = openDatabase({ file: join(dir, 'tether.db') })
+const ENGINES = bothEngines<Omit<Opened, 'close'>>({
+  sqlite: (db) => {
     const session = db.sqlite.prepare(`INSERT INTO sessions (id, pattern, status, created_at, updated_at, created_by) VALUES (?, 'long-running', ?, ?, ?, ?)`)
     const call = db.sqlite.prepare(`INSERT INTO model_calls (session_id, model, status, cost_usd, started_at) VALUES (?, 'echo:echo', 'ok', ?, ?)`)
     return {
@@ -39,28 +32,16 @@ const ENGINES: Record<string, () => Promise<Opened>> = {
         session.run(id, status, at, at, createdBy)
         for (const usd of callsUsd) call.run(id, usd, callsAt)
       },
-      close: async () => {
-        db.close()
-        rmSync(dir, { recursive: true, force: true })
-      },
     }
   },
-  postgres: async () => {
-    const fresh = await freshDatabase()
-    const pg = await openPostgres(fresh.url)
-    return {
-      store: new PgQuotaStore(pg.db, DEFAULTS, now),
-      seed: async (id, createdBy, status, callsUsd, callsAt) => {
-        await pg.sql`INSERT INTO sessions (id, pattern, status, created_at, updated_at, created_by) VALUES (${id}, 'long-running', ${status}, ${at}, ${at}, ${createdBy})`
-        for (const usd of callsUsd) await pg.sql`INSERT INTO model_calls (session_id, model, status, cost_usd, started_at) VALUES (${id}, 'echo:echo', 'ok', ${usd}, ${callsAt})`
-      },
-      close: async () => {
-        await pg.close()
-        await fresh.drop()
-      },
-    }
-  },
-}
+  postgres: (pg) => ({
+    store: new PgQuotaStore(pg.db, DEFAULTS, now),
+    seed: async (id, createdBy, status, callsUsd, callsAt) => {
+      await pg.sql`INSERT INTO sessions (id, pattern, status, created_at, updated_at, created_by) VALUES (${id}, 'long-running', ${status}, ${at}, ${at}, ${createdBy})`
+      for (const usd of callsUsd) await pg.sql`INSERT INTO model_calls (session_id, model, status, cost_usd, started_at) VALUES (${id}, 'echo:echo', 'ok', ${usd}, ${callsAt})`
+    },
+  }),
+})
 
 const DAY = 86_400_000
 

@@ -3,15 +3,10 @@
  * webhooks-store.ts) and PostgreSQL (a fresh database on the test cluster, webhooks-store-pg.ts).
  * Endpoints, cursors, and the delivery log with its per-endpoint trim.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDatabase } from '../../../src/lib/db/connection'
-import { openPostgres } from '../../../src/lib/db/postgres'
 import { KEEP_DELIVERIES, SqliteWebhookStore, type WebhookStore } from '../../../src/lib/ops/webhooks-store'
 import { PgWebhookStore } from '../../../src/lib/ops/webhooks-store-pg'
-import { freshDatabase } from '../../support/postgres'
+import { bothEngines } from '../../support/engines'
 
 interface Opened {
   store: WebhookStore
@@ -21,30 +16,10 @@ interface Opened {
 let clock = Date.UTC(2026, 10, 29, 12)
 const now = () => clock
 
-const ENGINES: Record<string, () => Promise<Opened>> = {
-  sqlite: async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tether-webhook-store-'))
-    const db = openDatabase({ file: join(dir, 'tether.db') })
-    return {
-      store: new SqliteWebhookStore(db.db, now),
-      close: async () => {
-        db.close()
-        rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
-  postgres: async () => {
-    const fresh = await freshDatabase()
-    const pg = await openPostgres(fresh.url)
-    return {
-      store: new PgWebhookStore(pg.db, now),
-      close: async () => {
-        await pg.close()
-        await fresh.drop()
-      },
-    }
-  },
-}
+const ENGINES = bothEngines<Omit<Opened, 'close'>>({
+  sqlite: (db) => ({ store: new SqliteWebhookStore(db.db, now) }),
+  postgres: (pg) => ({ store: new PgWebhookStore(pg.db, now) }),
+})
 
 const endpoint = (url: string) => ({ url, events: ['session.created' as const], description: 'd', createdBy: 'u_admin', cursorOffset: '0_0' })
 const attempt = (endpointId: string, eventId: string, n: number) => ({

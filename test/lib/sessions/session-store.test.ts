@@ -4,12 +4,7 @@
  * Every method, list paging with its cursors, stats, and the usage rules of the write path
  * (counters at once, the activity time only when it moved ACTIVITY_RESOLUTION_MS or more).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDatabase } from '../../../src/lib/db/connection'
-import { openPostgres } from '../../../src/lib/db/postgres'
 import { PgSessionStore } from '../../../src/lib/sessions/session-store-pg'
 import {
   ACTIVITY_RESOLUTION_MS,
@@ -19,37 +14,17 @@ import {
   type SessionStore,
 } from '../../../src/lib/sessions/session-store'
 import type { SessionRecord } from '../../../src/lib/sessions/session-types'
-import { freshDatabase } from '../../support/postgres'
+import { bothEngines } from '../../support/engines'
 
 interface Opened {
   store: SessionStore
   close(): Promise<void>
 }
 
-const ENGINES: Record<string, () => Promise<Opened>> = {
-  sqlite: async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tether-session-store-'))
-    const db = openDatabase({ file: join(dir, 'tether.db') })
-    return {
-      store: new SqliteSessionStore(db.db),
-      close: async () => {
-        db.close()
-        rmSync(dir, { recursive: true, force: true })
-      },
-    }
-  },
-  postgres: async () => {
-    const fresh = await freshDatabase()
-    const pg = await openPostgres(fresh.url)
-    return {
-      store: new PgSessionStore(pg.db),
-      close: async () => {
-        await pg.close()
-        await fresh.drop()
-      },
-    }
-  },
-}
+const ENGINES = bothEngines<Omit<Opened, 'close'>>({
+  sqlite: (db) => ({ store: new SqliteSessionStore(db.db) }),
+  postgres: (pg) => ({ store: new PgSessionStore(pg.db) }),
+})
 
 const T0 = Date.UTC(2026, 10, 29, 12)
 const NO_LIMITS = { maxIdleTimeMs: null, maxLifetimeMs: null, maxBudgetUsd: null, maxTurns: null }
