@@ -19,20 +19,6 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim()
 }
 
-/**
- * Runs `run` when the page's main thread is idle, returns a cancel. No short deadline: a deadline
- * fires while the conversation is still rendering, and xterm's start (module, first draw) is a
- * block of hundreds of ms on a busy machine, just when a person starts typing. 10 s is a backstop.
- */
-function whenIdle(run: () => void): () => void {
-  if (typeof requestIdleCallback !== 'function') {
-    const timer = setTimeout(run, 0)
-    return () => clearTimeout(timer)
-  }
-  const handle = requestIdleCallback(run, { timeout: 10_000 })
-  return () => cancelIdleCallback(handle)
-}
-
 function xtermTheme() {
   const dark = document.documentElement.dataset.theme === 'dark'
   return {
@@ -171,17 +157,7 @@ export function TerminalPane({
   const viewRef = useRef(view)
   viewRef.current = view
 
-  // xterm (330 KB of script, then its first draw) starts only once the session has caught up and
-  // the browser is idle: the conversation becomes usable first; the server's last screen (preview)
-  // stands in until then.
-  const [start, setStart] = useState(false)
   useEffect(() => {
-    if (start || loading) return
-    return whenIdle(() => setStart(true))
-  }, [start, loading])
-
-  useEffect(() => {
-    if (!start) return
     let disposed = false
     let cleanup = () => {}
     void (async () => {
@@ -231,7 +207,7 @@ export function TerminalPane({
       cleanup()
       termRef.current = null
     }
-  }, [start])
+  }, [])
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: theme and ready are triggers: a theme change, or the terminal appearing, re-reads the colours
   useEffect(() => {
