@@ -14,7 +14,7 @@ import type { SessionManager } from '../sessions/manager'
 import type { SessionRecord } from '../sessions/session-types'
 import type { TokenClaims } from '../sessions/tokens'
 import { callingAgent, type CallingAgent } from './calling-agent'
-import type { ModelLedger } from './ledger'
+import type { Ledger } from './ledger'
 import { costUsd, estimateTokens, priceOf, type ModelPrice, type PriceTable } from './pricing'
 import { selectProvider, type ProviderEnv, type SelectedProvider } from './providers'
 import { DEFAULT_MAX_TOKENS, requestChars, type StepRequestBody } from './request'
@@ -23,7 +23,8 @@ import { ProviderError, type StepEvent } from './types'
 export interface ModelGatewayOptions {
   manager: SessionManager
   auth: Authenticator
-  ledger: ModelLedger
+  /** SQLite's ModelLedger or PostgreSQL's PgModelLedger: every answer is awaited. */
+  ledger: Ledger
   prices: PriceTable
   /** The server's provider settings and keys. */
   providerEnv: ProviderEnv
@@ -106,10 +107,10 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
    * After a call: fold the ledger into the record, end the session once its budget is used up,
    * and stop the calling agent once its own is.
    */
-  const afterCall = (session: SessionRecord, agent: CallingAgent) => {
+  const afterCall = async (session: SessionRecord, agent: CallingAgent) => {
     const budget = session.limits.maxBudgetUsd
-    if (budget !== null && ledger.totals(session.id).costUsd >= budget) endFor(session.id, 'budget')
-    else if (agent.limits.maxBudgetUsd !== null && ledger.agentTotals(session.id, agent.id).costUsd >= agent.limits.maxBudgetUsd)
+    if (budget !== null && (await ledger.totals(session.id)).costUsd >= budget) endFor(session.id, 'budget')
+    else if (agent.limits.maxBudgetUsd !== null && (await ledger.agentTotals(session.id, agent.id)).costUsd >= agent.limits.maxBudgetUsd)
       stopAgent(session.id, agent, 'budget')
     void manager
       .refresh(session.id)
@@ -160,7 +161,7 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
     const price = priceOf(prices, selected.provider.name, selected.model)
     if (!price) {
       const error = `no price for model ${priced}: the server refuses calls it cannot count; set TETHER_MODEL_PRICES (a free local model: {"${priced}": {"inputPerMTokUsd": 0, "outputPerMTokUsd": 0}})`
-      ledger.refuse(id, priced, 0, error, agent.id)
+      await ledger.refuse(id, priced, 0, error, agent.id)
       return refusal(503, 'price', error)
     }
 
@@ -173,7 +174,7 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
     const { maxTurns, maxBudgetUsd } = session.limits
     if (maxTurns !== null && session.usage.turns >= maxTurns) {
       const error = `turn limit reached (${session.usage.turns} of ${maxTurns}); the session is ending`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
+      await ledger.refuse(id, priced, estimateUsd, error, agent.id)
       endFor(id, 'turns')
       return refusal(402, 'turns', error, { turns: session.usage.turns, maxTurns })
     }
@@ -182,22 +183,22 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
     const agentTurns = manager.logs.peek(id)?.agents.get(agent.id)?.turns ?? 0
     if (agentMaxTurns !== null && agentTurns >= agentMaxTurns) {
       const error = `agent ${agent.id}: turn limit reached (${agentTurns} of ${agentMaxTurns}); the agent is stopping, the session goes on`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
+      await ledger.refuse(id, priced, estimateUsd, error, agent.id)
       stopAgent(id, agent, 'turns')
       return refusal(402, 'agent-turns', error, { agentId: agent.id, turns: agentTurns, maxTurns: agentMaxTurns })
     }
     const refused = (await opts.refuseCall?.(session, agent.id)) ?? null
     if (refused) {
-      ledger.refuse(id, priced, estimateUsd, refused.error, agent.id)
+      await ledger.refuse(id, priced, estimateUsd, refused.error, agent.id)
       return refusal(refused.status, refused.reason, refused.error)
     }
-    const reservation = ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd })
+    const reservation = await ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd })
     if (!reservation.ok && reservation.over === 'agent') {
       const agentBudget = agent.limits.maxBudgetUsd ?? 0
       const error =
         `agent ${agent.id}: budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
         `${usd(reservation.agentSpentUsd)} of the agent's ${usd(agentBudget)} is spent; the agent is stopping, the session goes on`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
+      await ledger.refuse(id, priced, estimateUsd, error, agent.id)
       stopAgent(id, agent, 'budget')
       logger.info(
         { sessionId: id, agentId: agent.id, model: priced, estimateUsd, spentUsd: reservation.agentSpentUsd, budgetUsd: agentBudget },
@@ -214,7 +215,7 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
       const error =
         `budget: this call may cost up to ${usd(estimateUsd)} (${inputTokens} input tokens estimated, ${maxTokens} output tokens at most, ${priced}); ` +
         `${usd(reservation.spentUsd)} of the session's ${usd(maxBudgetUsd ?? 0)} is spent; the session is ending`
-      ledger.refuse(id, priced, estimateUsd, error, agent.id)
+      await ledger.refuse(id, priced, estimateUsd, error, agent.id)
       endFor(id, 'budget')
       logger.info(
         { sessionId: id, model: priced, estimateUsd, spentUsd: reservation.spentUsd, budgetUsd: maxBudgetUsd },
@@ -264,13 +265,18 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
       const outputTokens = estimateTokens(streamedChars)
       return { inputTokens: c.inputTokens, outputTokens, costUsd: costUsd(c.price, c.inputTokens, outputTokens) }
     }
-    const settle = (status: 'ok' | 'error' | 'aborted', error?: string) => {
+    /** Settles once; never rejects (a failed ledger write is logged: the caller's answer stands). */
+    const settle = async (status: 'ok' | 'error' | 'aborted', error?: string): Promise<void> => {
       if (settled) return
       settled = true
       c.req.signal.removeEventListener('abort', onClientGone)
       const u = usage ?? fallbackUsage()
-      ledger.settle(c.callId, { status, ...u, ...(error ? { error } : {}) })
-      afterCall(c.session, c.agent)
+      try {
+        await ledger.settle(c.callId, { status, ...u, ...(error ? { error } : {}) })
+        await afterCall(c.session, c.agent)
+      } catch (err) {
+        logger.error({ err, sessionId: c.session.id, callId: c.callId }, 'could not settle a model call in the ledger')
+      }
     }
 
     const iterator = c.selected.provider
@@ -292,7 +298,7 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
           const next = await iterator.next()
           if (next.done) {
             done = true
-            settle('ok')
+            await settle('ok')
             return null
           }
           events++
@@ -306,7 +312,7 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
           done = true
           const aborted = controller.signal.aborted
           const message = redact(err instanceof Error ? err.message : String(err), c.secrets)
-          settle(aborted ? 'aborted' : 'error', message)
+          await settle(aborted ? 'aborted' : 'error', message)
           if (!aborted) logger.warn({ sessionId: c.session.id, error: message }, 'model call failed')
           return { type: 'error', error: message }
         }
@@ -314,7 +320,7 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
       cancel() {
         done = true
         controller.abort(new Error('the worker went away'))
-        settle('aborted', 'the worker went away')
+        void settle('aborted', 'the worker went away')
         void iterator.return?.().catch(() => {})
       },
     }

@@ -1,12 +1,15 @@
 /**
  * The model-call ledger (table model_calls): what each session spent on models, as the server
- * counted it. The budget check and the reservation are one synchronous SQLite transaction, so
- * two calls racing from the same session cannot both slip under the budget. Rows carry the
- * calling agent (issue #15): the same transaction checks that agent's own budget too.
+ * counted it. `Ledger` is what callers use; `ModelLedger` here is SQLite's (values, synchronous),
+ * `PgModelLedger` (ledger-pg.ts) PostgreSQL's (promises), and callers await both. In SQLite the
+ * budget check and the reservation are one synchronous transaction, so two calls racing from the
+ * same session cannot both slip under the budget. Rows carry the calling agent (issue #15): the
+ * same transaction checks that agent's own budget too.
  */
 import { and, eq, sql, type SQL } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { modelCalls, type ModelCallRow } from '../db/schema/model-calls'
+import type { MaybePromise } from '../streams/engine'
 
 export interface LedgerTotals {
   inputTokens: number
@@ -28,7 +31,29 @@ export interface AgentBudget {
   budgetUsd: number | null
 }
 
-const round = (usd: number) => Math.round(usd * 1e9) / 1e9
+/**
+ * The ledger on either engine. `reserve` is the budget promise: check and insert are one atomic
+ * step per session, across every node sharing the database.
+ */
+export interface Ledger {
+  /** A session's sums: settled costs plus the worst case of calls still running. */
+  totals(sessionId: string): MaybePromise<LedgerTotals>
+  /** One agent's sums within a session. */
+  agentTotals(sessionId: string, agentId: string): MaybePromise<LedgerTotals>
+  /** Sums per calling agent (rows without an agent are left out). */
+  totalsByAgent(sessionId: string): MaybePromise<Map<string, LedgerTotals>>
+  /** Reserves `estimateUsd` unless it would pass the session's budget or the agent's (null = none). */
+  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget): MaybePromise<Reservation>
+  /** A call refused before any provider request (kept for the audit trail; costs nothing). */
+  refuse(sessionId: string, model: string, estimateUsd: number, reason: string, agentId?: string): MaybePromise<void>
+  /** A reserved call's outcome: its real usage replaces the worst case. */
+  settle(callId: number, s: Settlement): MaybePromise<void>
+  /** A session's rows, oldest first. */
+  calls(sessionId: string): MaybePromise<ModelCallRow[]>
+}
+
+/** Costs rounded to a nano-dollar (sums of float costs drift otherwise); both engines round alike. */
+export const round = (usd: number) => Math.round(usd * 1e9) / 1e9
 
 /** A session's (or one of its agents') sums over the ledger (inside or outside a transaction: same connection). */
 function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string, agentId?: string): LedgerTotals {
@@ -59,7 +84,7 @@ function spent(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string, age
   return { session: round(row?.session ?? 0), agent: round(row?.agent ?? 0) }
 }
 
-export class ModelLedger {
+export class ModelLedger implements Ledger {
   /** Totals per session, dropped on every ledger write: usage is refreshed on every session append. */
   private readonly cache = new Map<string, LedgerTotals>()
 
