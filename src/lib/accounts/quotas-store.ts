@@ -7,9 +7,18 @@
  * - monthly spend: model_calls cost (running calls count at their reserved worst case) of the
  *   person's sessions since the 1st of this month, 00:00 UTC.
  * Plain prepared statements: these run on every session creation and every model call.
+ *
+ * A start is claimed before the session is created (claimStart): a `pending:<uuid>` row in
+ * user_session_starts, counted toward both the concurrent and the daily quota, written in the same
+ * atomic step as the check (SQLite: one synchronous transaction; PostgreSQL: one transaction under a
+ * per-person advisory lock), so two starts, on one node or two, cannot both take the last slot.
+ * confirmStart swaps the claim for the session's own row in one step; dropStart removes it. A claim
+ * left by a node that died mid-creation stops counting after CLAIM_TTL_MS and is deleted by the
+ * next claim. usageOf (what GET …/quotas shows) counts recorded starts only.
  * The `QuotaStore` interface is what callers use; this SQLite one answers values (synchronous),
  * the PostgreSQL one (quotas-store-pg.ts) promises, and callers await both.
  */
+import { randomUUID } from 'node:crypto'
 import type Database from 'better-sqlite3'
 import type { MaybePromise } from '../streams/engine'
 
@@ -25,6 +34,26 @@ export interface QuotaUsage {
   sessionsPerDay: number
   monthlySpendUsd: number
 }
+
+/** The outcome of a claim: the usage the check saw (claims in flight included), and the claim's id unless refused. */
+export interface StartClaim {
+  usage: QuotaUsage
+  claimId: string | null
+}
+
+/** Claimed starts are rows whose session id has this prefix (session ids are `s_…`). */
+export const CLAIM_PREFIX = 'pending:'
+/** How long a claim counts without being confirmed or dropped (a node that died mid-creation). */
+export const CLAIM_TTL_MS = 10 * 60_000
+
+export const newClaimId = () => `${CLAIM_PREFIX}${randomUUID()}`
+
+/** Usage plus `pending` claims, which are both live sessions and today's starts. */
+export const withClaims = (usage: QuotaUsage, pending: number): QuotaUsage => ({
+  ...usage,
+  concurrentSessions: usage.concurrentSessions + pending,
+  sessionsPerDay: usage.sessionsPerDay + pending,
+})
 
 export const UNLIMITED: QuotaLimits = { concurrentSessions: null, sessionsPerDay: null, monthlySpendUsd: null }
 
@@ -49,6 +78,15 @@ export interface QuotaStore {
   monthlySpend(userId: string, at?: number): MaybePromise<number>
   /** Remembers that `userId` started `sessionId` (counts toward the day, and its spend toward the month); a repeat is a no-op. */
   recordStart(userId: string, sessionId: string): MaybePromise<void>
+  /**
+   * In one atomic step per person (across nodes): drops expired claims, reads the usage with the
+   * live claims counted, and claims a start if `admit(usage)` says so. `admit` must be synchronous.
+   */
+  claimStart(userId: string, at: number, admit: (usage: QuotaUsage) => boolean): MaybePromise<StartClaim>
+  /** The claimed start became `sessionId`: the claim is replaced by its recorded start (a repeat is a no-op). */
+  confirmStart(claimId: string, userId: string, sessionId: string): MaybePromise<void>
+  /** The claimed start did not happen. */
+  dropStart(claimId: string): MaybePromise<void>
 }
 
 /** The stored `limits` JSON as overrides: only numbers and nulls under known names count. */
@@ -64,6 +102,8 @@ export function parseOverrides(limits: string): QuotaOverrides {
 
 export class SqliteQuotaStore implements QuotaStore {
   private readonly q
+  private readonly claim: (userId: string, at: number, admit: (usage: QuotaUsage) => boolean) => StartClaim
+  private readonly confirm: (claimId: string, userId: string, sessionId: string) => void
 
   constructor(
     sqlite: Database.Database,
@@ -77,7 +117,12 @@ export class SqliteQuotaStore implements QuotaStore {
          ON CONFLICT(user_id) DO UPDATE SET limits = excluded.limits, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
       ),
       live: sqlite.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM sessions WHERE created_by = ? AND status IN ('active', 'idle')`),
-      startsSince: sqlite.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM user_session_starts WHERE user_id = ? AND created_at >= ?'),
+      startsSince: sqlite.prepare<[string, number], { n: number }>(
+        `SELECT count(*) AS n FROM user_session_starts WHERE user_id = ? AND created_at >= ? AND session_id NOT LIKE '${CLAIM_PREFIX}%'`,
+      ),
+      pending: sqlite.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM user_session_starts WHERE user_id = ? AND session_id LIKE '${CLAIM_PREFIX}%'`),
+      dropExpired: sqlite.prepare(`DELETE FROM user_session_starts WHERE user_id = ? AND session_id LIKE '${CLAIM_PREFIX}%' AND created_at < ?`),
+      drop: sqlite.prepare('DELETE FROM user_session_starts WHERE session_id = ?'),
       // The person's starts (index) and each one's calls (index): no scan of either table. Sessions
       // made before user_session_starts existed (drizzle 0011) are not counted.
       spendSince: sqlite.prepare<[string, number], { usd: number }>(
@@ -86,6 +131,19 @@ export class SqliteQuotaStore implements QuotaStore {
       ),
       addStart: sqlite.prepare('INSERT OR IGNORE INTO user_session_starts (session_id, user_id, created_at) VALUES (?, ?, ?)'),
     }
+    const q = this.q
+    this.claim = sqlite.transaction((userId: string, at: number, admit: (usage: QuotaUsage) => boolean): StartClaim => {
+      q.dropExpired.run(userId, at - CLAIM_TTL_MS)
+      const usage = withClaims(this.usageOf(userId, at), q.pending.get(userId)?.n ?? 0)
+      if (!admit(usage)) return { usage, claimId: null }
+      const claimId = newClaimId()
+      q.addStart.run(claimId, userId, at)
+      return { usage, claimId }
+    })
+    this.confirm = sqlite.transaction((claimId: string, userId: string, sessionId: string) => {
+      q.drop.run(claimId)
+      q.addStart.run(sessionId, userId, this.now())
+    })
   }
 
   overrides(userId: string): QuotaOverrides {
@@ -121,5 +179,17 @@ export class SqliteQuotaStore implements QuotaStore {
   /** Remembers that `userId` started `sessionId` (counts toward the day, and its spend toward the month). */
   recordStart(userId: string, sessionId: string): void {
     this.q.addStart.run(sessionId, userId, this.now())
+  }
+
+  claimStart(userId: string, at: number, admit: (usage: QuotaUsage) => boolean): StartClaim {
+    return this.claim(userId, at, admit)
+  }
+
+  confirmStart(claimId: string, userId: string, sessionId: string): void {
+    this.confirm(claimId, userId, sessionId)
+  }
+
+  dropStart(claimId: string): void {
+    this.q.drop.run(claimId)
   }
 }

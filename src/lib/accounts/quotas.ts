@@ -16,7 +16,7 @@
 import { json } from '../sessions/http'
 import type { SessionRecord } from '../sessions/session-types'
 import type { TokenClaims } from '../sessions/tokens'
-import { dayStart, type QuotaLimits, type QuotaName, type QuotaStore } from './quotas-store'
+import { dayStart, type QuotaLimits, type QuotaName, type QuotaStore, type QuotaUsage } from './quotas-store'
 
 export type QuotaReason = 'quota:concurrent-sessions' | 'quota:sessions-per-day' | 'quota:monthly-spend'
 
@@ -29,19 +29,10 @@ export interface QuotaRefusal {
 /** A session start let through: commit it with the new session's id, or release it if creation failed. */
 export interface QuotaTicket {
   commit(sessionId: string): Promise<void>
-  release(): void
+  release(): Promise<void>
 }
 
-const NO_TICKET: QuotaTicket = { commit: async () => undefined, release: () => undefined }
-
-/** A person's session starts let through and not yet committed or released. */
-interface Flight {
-  open: number
-  /** Starts ever let through while this entry lived: a check compares it before and after its read. */
-  opened: number
-  /** Checks reading the store now: the entry stays while any does. */
-  readers: number
-}
+const NO_TICKET: QuotaTicket = { commit: async () => undefined, release: async () => undefined }
 
 export interface QuotaChecks {
   /** Before creating (or forking) a session: a ticket, or the refusal to answer. */
@@ -52,6 +43,61 @@ export interface QuotaChecks {
 
 const usd = (n: number) => `$${Number(n.toFixed(6))}`
 
+function spendRefusal(limits: QuotaLimits, spent: number, status: number): QuotaRefusal | null {
+  const limit = limits.monthlySpendUsd
+  if (limit === null || spent < limit) return null
+  return {
+    status,
+    reason: 'quota:monthly-spend',
+    error: `monthly spend quota reached: ${usd(spent)} of ${usd(limit)} this month (UTC); it resets on the 1st, or an admin can raise it`,
+  }
+}
+
+/** The quota a session start would pass, with the numbers the refusal says. */
+interface OverQuota {
+  quota: QuotaName
+  limit: number
+  used: number
+  refusal: QuotaRefusal
+  headers?: Record<string, string>
+}
+
+/** Pure: the first quota a start at `usage` would pass (concurrent, then daily, then spend), or null. */
+function overQuota(limits: QuotaLimits, usage: QuotaUsage, at: number): OverQuota | null {
+  const live = usage.concurrentSessions
+  if (limits.concurrentSessions !== null && live >= limits.concurrentSessions) {
+    const n = limits.concurrentSessions
+    return {
+      quota: 'concurrentSessions',
+      limit: n,
+      used: live,
+      refusal: {
+        status: 403,
+        reason: 'quota:concurrent-sessions',
+        error: `concurrent sessions quota reached: ${live} of ${n} running; end one of your sessions to start another`,
+      },
+    }
+  }
+  const today = usage.sessionsPerDay
+  if (limits.sessionsPerDay !== null && today >= limits.sessionsPerDay) {
+    const n = limits.sessionsPerDay
+    const retryAfter = Math.max(1, Math.ceil((dayStart(at) + 86_400_000 - at) / 1000))
+    return {
+      quota: 'sessionsPerDay',
+      limit: n,
+      used: today,
+      refusal: {
+        status: 429,
+        reason: 'quota:sessions-per-day',
+        error: `daily sessions quota reached: ${today} of ${n} started today (UTC); try again after 00:00 UTC`,
+      },
+      headers: { 'retry-after': String(retryAfter) },
+    }
+  }
+  const spend = spendRefusal(limits, usage.monthlySpendUsd, 403)
+  return spend ? { quota: 'monthlySpendUsd', limit: limits.monthlySpendUsd ?? 0, used: usage.monthlySpendUsd, refusal: spend } : null
+}
+
 export function createQuotaChecks(opts: {
   store: QuotaStore
   now: () => number
@@ -61,99 +107,41 @@ export function createQuotaChecks(opts: {
   onExceeded(userId: string, data: Record<string, unknown>): void
 }): QuotaChecks {
   const { store, now } = opts
-  // Creations in flight per person: counted with the finished ones, so two concurrent requests
-  // cannot both take the last slot. The store's read may be asynchronous (PostgreSQL), so a check
-  // counts every start that was in flight at any moment of its read: one that committed meanwhile
-  // may be missing from the read's snapshot. (Within this process; across nodes see specs/scale-out.md.)
-  const flights = new Map<string, Flight>()
-  const flightOf = (userId: string): Flight => {
-    let f = flights.get(userId)
-    if (!f) flights.set(userId, (f = { open: 0, opened: 0, readers: 0 }))
-    return f
-  }
-  const tidy = (userId: string, f: Flight) => {
-    if (f.open === 0 && f.readers === 0 && flights.get(userId) === f) flights.delete(userId)
-  }
 
   const refusal = (userId: string, quota: QuotaName, limit: number, used: number, r: QuotaRefusal, headers: Record<string, string> = {}) => {
     opts.onExceeded(userId, { reason: r.reason, userId, quota, limit, used })
     return json({ ok: false, error: r.error, reason: r.reason, quota: { name: quota, limit, used } }, r.status, headers)
   }
 
-  const spendRefusal = (limits: QuotaLimits, spent: number, status: number): QuotaRefusal | null => {
-    const limit = limits.monthlySpendUsd
-    if (limit === null || spent < limit) return null
-    return {
-      status,
-      reason: 'quota:monthly-spend',
-      error: `monthly spend quota reached: ${usd(spent)} of ${usd(limit)} this month (UTC); it resets on the 1st, or an admin can raise it`,
-    }
-  }
-
   return {
+    // Check and claim are one atomic step in the store (claimStart), across nodes too: a start in
+    // flight is a claim row counted by every later check until it is confirmed or dropped, so
+    // two concurrent requests cannot both take the last slot.
     async beginSession(claims) {
       const userId = claims.account
       if (!userId) return NO_TICKET
       const at = now()
-      const f = flightOf(userId)
-      const openAtStart = f.open
-      const openedAtStart = f.opened
-      f.readers++
-      let limits: QuotaLimits
-      let usage: Awaited<ReturnType<QuotaStore['usageOf']>>
-      try {
-        ;[limits, usage] = await Promise.all([store.limitsOf(userId), store.usageOf(userId, at)])
-      } finally {
-        f.readers--
+      const limits = await store.limitsOf(userId)
+      const claim = await store.claimStart(userId, at, (usage) => overQuota(limits, usage, at) === null)
+      const claimId = claim.claimId
+      if (claimId === null) {
+        // The usage the store's check saw: the same (pure) decision, now said and recorded.
+        const over = overQuota(limits, claim.usage, at)
+        if (!over) throw new Error('the quota store refused a start that no quota refuses')
+        return refusal(userId, over.quota, over.limit, over.used, over.refusal, over.headers)
       }
-      const inFlight = openAtStart + (f.opened - openedAtStart)
-      const refuse = (...args: Parameters<typeof refusal>) => {
-        tidy(userId, f)
-        return refusal(...args)
-      }
-      const live = usage.concurrentSessions + inFlight
-      if (limits.concurrentSessions !== null && live >= limits.concurrentSessions) {
-        const n = limits.concurrentSessions
-        return refuse(userId, 'concurrentSessions', n, live, {
-          status: 403,
-          reason: 'quota:concurrent-sessions',
-          error: `concurrent sessions quota reached: ${live} of ${n} running; end one of your sessions to start another`,
-        })
-      }
-      const today = usage.sessionsPerDay + inFlight
-      if (limits.sessionsPerDay !== null && today >= limits.sessionsPerDay) {
-        const n = limits.sessionsPerDay
-        const retryAfter = Math.max(1, Math.ceil((dayStart(at) + 86_400_000 - at) / 1000))
-        return refuse(
-          userId,
-          'sessionsPerDay',
-          n,
-          today,
-          { status: 429, reason: 'quota:sessions-per-day', error: `daily sessions quota reached: ${today} of ${n} started today (UTC); try again after 00:00 UTC` },
-          { 'retry-after': String(retryAfter) },
-        )
-      }
-      const spend = spendRefusal(limits, usage.monthlySpendUsd, 403)
-      if (spend) return refuse(userId, 'monthlySpendUsd', limits.monthlySpendUsd ?? 0, usage.monthlySpendUsd, spend)
-      f.open++
-      f.opened++
       let open = true
-      const done = () => {
-        if (!open) return
-        open = false
-        f.open--
-        tidy(userId, f)
-      }
       return {
-        // In flight until the start is recorded: a check meanwhile still counts it.
         async commit(sessionId) {
-          try {
-            if (open) await store.recordStart(userId, sessionId)
-          } finally {
-            done()
-          }
+          if (!open) return
+          open = false
+          await store.confirmStart(claimId, userId, sessionId)
         },
-        release: done,
+        async release() {
+          if (!open) return
+          open = false
+          await store.dropStart(claimId)
+        },
       }
     },
     async refuseCall(session) {
@@ -177,11 +165,11 @@ export async function startUnderQuota(checks: QuotaChecks | undefined, claims: T
   try {
     res = await start()
   } catch (err) {
-    ticket.release()
+    await ticket.release()
     throw err
   }
   const id = res.status === 201 ? res.headers.get('location')?.split('/').pop() : undefined
   if (id) await ticket.commit(decodeURIComponent(id))
-  else ticket.release()
+  else await ticket.release()
   return res
 }

@@ -5,11 +5,13 @@
  * the quota check on top (quotas.ts) letting only one of two concurrent starts take a last slot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createQuotaChecks } from '../../../src/lib/accounts/quotas'
-import { SqliteQuotaStore, type QuotaLimits, type QuotaStore } from '../../../src/lib/accounts/quotas-store'
+import { createQuotaChecks, type QuotaChecks, type QuotaTicket } from '../../../src/lib/accounts/quotas'
+import { CLAIM_TTL_MS, SqliteQuotaStore, type QuotaLimits, type QuotaStore } from '../../../src/lib/accounts/quotas-store'
 import { PgQuotaStore } from '../../../src/lib/accounts/quotas-store-pg'
 import type { TokenClaims } from '../../../src/lib/sessions/tokens'
+import { openPostgres, type OpenedPostgres } from '../../../src/lib/db/postgres'
 import { bothEngines } from '../../support/engines'
+import { freshDatabase, type TestDatabase } from '../../support/postgres'
 
 interface Opened {
   store: QuotaStore
@@ -97,5 +99,67 @@ describe.each(Object.keys(ENGINES))('QuotaStore on %s', (engine) => {
     await ticket.commit('s_d')
     expect(await store.usageOf('u_d', at)).toMatchObject({ concurrentSessions: 1, sessionsPerDay: 1 })
     expect(await checks.beginSession(claims)).toBeInstanceOf(Response)
+  })
+
+  it('counts a claimed start toward both quotas until it is confirmed (then once) or dropped; an expired claim stops counting', async () => {
+    const none = { concurrentSessions: 0, sessionsPerDay: 0, monthlySpendUsd: 0 }
+    const admitted = await store.claimStart('u_e', at, (usage) => {
+      expect(usage).toEqual(none)
+      return true
+    })
+    expect(admitted.claimId).toMatch(/^pending:/)
+    const seen = await store.claimStart('u_e', at, () => false)
+    expect(seen).toEqual({ usage: { ...none, concurrentSessions: 1, sessionsPerDay: 1 }, claimId: null })
+    // What the quotas API shows counts recorded starts only.
+    expect(await store.usageOf('u_e', at)).toEqual(none)
+    await opened.seed('s_e', 'u_e', 'active', [], at)
+    await store.confirmStart(admitted.claimId!, 'u_e', 's_e')
+    await store.confirmStart(admitted.claimId!, 'u_e', 's_e')
+    expect(await store.usageOf('u_e', at)).toEqual({ ...none, concurrentSessions: 1, sessionsPerDay: 1 })
+    expect((await store.claimStart('u_e', at, () => false)).usage).toEqual({ ...none, concurrentSessions: 1, sessionsPerDay: 1 })
+    const dropped = await store.claimStart('u_e', at, () => true)
+    await store.dropStart(dropped.claimId!)
+    expect((await store.claimStart('u_e', at, () => false)).usage.sessionsPerDay).toBe(1)
+    // A node that died mid-creation leaves its claim: it counts for CLAIM_TTL_MS, then not.
+    await store.claimStart('u_e', at, () => true)
+    expect((await store.claimStart('u_e', at + CLAIM_TTL_MS - 1, () => false)).usage.concurrentSessions).toBe(2)
+    expect((await store.claimStart('u_e', at + CLAIM_TTL_MS + 1, () => false)).usage.concurrentSessions).toBe(1)
+  })
+})
+
+describe('quota checks on two PostgreSQL nodes at once', () => {
+  let fresh: TestDatabase
+  let nodes: OpenedPostgres[] = []
+  let stores: PgQuotaStore[] = []
+  let checks: QuotaChecks[] = []
+  beforeAll(async () => {
+    fresh = await freshDatabase()
+    nodes = [await openPostgres(fresh.url, { max: 8 }), await openPostgres(fresh.url, { max: 8 })]
+    stores = nodes.map((n) => new PgQuotaStore(n.db, DEFAULTS, now))
+    checks = stores.map((store) => createQuotaChecks({ store, now, isPerson: () => true, onExceeded: () => undefined }))
+  })
+  afterAll(async () => {
+    for (const n of nodes) await n.close()
+    await fresh?.drop()
+  })
+
+  const claims = (account: string) => ({ role: 'collaborator', sid: '', sub: account, account, exp: 0, iat: 0 }) as TokenClaims
+  /** 24 starts of one person, alternating between the two nodes, all begun before any is answered. */
+  const race = (account: string) => Promise.all(Array.from({ length: 24 }, (_, i) => checks[i % 2]!.beginSession(claims(account))))
+
+  it('lets exactly as many starts through as the concurrent-sessions quota allows', async () => {
+    const answers = await race('u_race')
+    expect(answers.filter((a) => !(a instanceof Response))).toHaveLength(DEFAULTS.concurrentSessions!)
+    expect(answers.filter((a) => a instanceof Response).every((a) => (a as Response).status === 403)).toBe(true)
+  })
+
+  it('lets exactly as many starts through as the daily quota allows, once the tickets are committed', async () => {
+    await stores[0]!.setOverrides('u_day', { concurrentSessions: null, sessionsPerDay: 4 }, 'u_admin')
+    const answers = await race('u_day')
+    const tickets = answers.filter((a): a is QuotaTicket => !(a instanceof Response))
+    expect(tickets).toHaveLength(4)
+    await Promise.all(tickets.map((t, i) => t.commit(`s_day_${i}`)))
+    expect((await stores[0]!.usageOf('u_day', at)).sessionsPerDay).toBe(4)
+    expect(((await race('u_day')).filter((a) => a instanceof Response) as Response[]).map((r) => r.status)).toEqual(Array(24).fill(429))
   })
 })

@@ -119,7 +119,7 @@ describe('per-user quotas', () => {
     const first = await withToken(h, worker, `/api/sessions/${id}/model`, { json: step })
     expect(first.status).toBe(200)
     await first.text()
-    expect(h.app.ledger.totals(id).costUsd).toBeGreaterThan(0.000004)
+    expect((await h.app.ledger.totals(id)).costUsd).toBeGreaterThan(0.000004)
     const second = await withToken(h, worker, `/api/sessions/${id}/model`, { json: step })
     expect(second.status).toBe(402)
     const r = await body<Refusal>(second)
