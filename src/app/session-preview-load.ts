@@ -11,7 +11,7 @@
  */
 import { createIsomorphicFn } from '@tanstack/react-start'
 import { getRequest } from '@tanstack/react-start/server'
-import { getTetherServer } from '../lib/tether-server'
+import { handleTetherRequest } from '../lib/tether-server-entry'
 import { SESSIONS_MOUNT } from '../lib/common/session-contract'
 import { PREVIEW_MESSAGES, previewOf, type SessionPreview } from './session-preview'
 import { pageTokenFromCookies } from './page-token-cookie'
@@ -46,7 +46,7 @@ async function serverPreview(sessionId: string): Promise<SessionPreview | null> 
     }, PREVIEW_WAIT_MS)
   })
   const read = (async () => {
-    const res = await getTetherServer().fetch(new Request(url, { headers, signal: controller.signal }))
+    const res = await handleTetherRequest(new Request(url, { headers, signal: controller.signal }))
     if (!res.ok) return null
     const body = (await res.json()) as { events?: unknown }
     return Array.isArray(body.events) ? previewOf(body.events) : null

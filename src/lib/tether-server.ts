@@ -2,10 +2,10 @@
  * The Tether server's composition root, one fetch handler: the Durable Streams protocol at /api/streams/* (built-in
  * SQLite server, or an external server when TETHER_STREAMS_URL is set) behind token auth, the
  * session event writer at POST /api/streams?sessionId=…, the sessions API at /api/sessions/**,
- * and the session monitor. Route files call `getTetherServer().fetch(request)`; module state lives
+ * and the session monitor, over a backend (tether-backend.ts: one SQLite file, or PostgreSQL shared by
+ * several nodes). Route files call `handleTetherRequest` (tether-server-entry.ts); module state lives
  * here because Start's code splitting would duplicate it in route files.
  */
-import { join } from 'node:path'
 import {
   NESTED_PROTOCOL_PATH,
   PREFLIGHT_HEADERS,
@@ -17,11 +17,13 @@ import {
 } from './protocol-mounts'
 import { sessionStreamUrl } from './common/session-contract'
 import pino, { type Logger } from 'pino'
-import { ensurePrivateDir, openDatabase, type Durability, type OpenedDatabase } from './db/connection'
-import { createStreamsServer, type StreamsServer } from './streams'
+import type { Durability } from './db/connection'
+import type { StreamsServer } from './streams'
 import type { SseLimits } from './streams/sse-limits'
-import { createSubscriptions } from './streams/subscriptions'
-import { databaseWritable, migrationsApplied, readiness } from './ops/readiness'
+import { readiness } from './ops/readiness'
+import { openSqliteBackend, type BackendConfig, type TetherBackend } from './tether-backend'
+import { openPgBackend } from './tether-backend-pg'
+import { DEFAULT_LIMITS } from './accounts/quotas-config'
 import { createAppMetrics, type MetricsOptions } from './ops/metrics'
 import { createAuthenticator, type Authenticator } from './sessions/auth'
 import { createAccounts, DEFAULT_SIGN_IN_DAYS, type Accounts, type AccountsConfig } from './accounts'
@@ -36,31 +38,25 @@ import { SessionManager } from './sessions/manager'
 import { SessionMonitor } from './sessions/monitor'
 import { SessionCompaction } from './sessions/compaction/service'
 import { createProtocolGate } from './sessions/protocol-gate'
-import { loadOrCreateSecret } from './sessions/secret'
-import { gatewaySettings, hostEnv, loadSettings, type GatewayConfig, type SessionsConfig, type Settings } from './settings'
+import { gatewaySettings, type GatewayConfig, type SessionsConfig, type Settings } from './settings'
 import {
   AUTH_EXCHANGE_PATH,
   createLoginExchange,
-  loginCodeStore,
-  loginLinkUrl,
-  LOGIN_CODE_TTL_MS,
-  type FileLoginCodeStore,
+  type LoginCodeStore,
 } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
 import { SessionViews } from './sessions/session-view-api'
 import { createOperations } from './ops/operations'
-import { createStatsSummaryHandler } from './ops/stats-summary'
 import { isLiveStatus } from './sessions/session-types'
 import type { SessionStore } from './sessions/session-store'
-import { createModelGateway, LedgerSessionStore, ModelLedger } from './gateway'
+import { createModelGateway, type Ledger, type ModelLedger } from './gateway'
 import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './sessions/streams-client'
 import type { IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/event-writer'
-import { workerCallbacksFromSettings } from './workers/supervisor-wiring'
 import { hasHeartbeat, heartbeatAgents } from './workers/health'
 import { requestLogFields } from './ops/request-context'
 import { withRequestContext } from './ops/request-context-fetch'
-import { inSpan, startTracing } from './ops/tracing'
+import { inSpan } from './ops/tracing'
 import { turnEventsAppended } from './ops/tracing-turns'
 
 export { NESTED_PROTOCOL_PATH, PROTOCOL_ALIAS_PATH, SESSIONS_BASE_PATH, STREAMS_BASE_PATH } from './protocol-mounts'
@@ -75,6 +71,8 @@ export interface TetherServerConfig {
   dataDir: string
   /** SQLite file (default <dataDir>/tether.db); ':memory:' for throwaway apps. */
   dbFile?: string
+  /** `postgres://…` (TETHER_DATABASE_URL): every store and the streams in PostgreSQL (openTetherServer only). */
+  databaseUrl?: string
   durability?: Durability
   longPollTimeoutMs?: number
   /** Largest protocol request body (413 above). */
@@ -106,7 +104,8 @@ export interface TetherServerConfig {
   limits?: LimitsConfig
 }
 
-export interface TetherServer {
+/** `L`: the ledger's type (SQLite's, from createTetherServer, answers synchronously). */
+export interface TetherServer<L extends Ledger = Ledger> {
   fetch(req: Request): Promise<Response>
   close(): Promise<void>
   /** Resolves after start-up work (the first worker reconcile). */
@@ -114,18 +113,20 @@ export interface TetherServer {
   manager: SessionManager
   store: SessionStore
   /** What each session spent on models, as the gateway counted it (src/lib/gateway). */
-  ledger: ModelLedger
+  ledger: L
   monitor: SessionMonitor
   /** Session stream compaction (off with an external streams server). */
   compaction: SessionCompaction
   auth: Authenticator
   /** How the session layer reaches streams (in-process handler or external fetch). */
   endpoint: StreamsEndpoint
-  /** The built-in streams server (null with an external backend). */
+  /** The built-in SQLite streams server (null with an external backend or on PostgreSQL). */
   streams: StreamsServer | null
+  /** Where the app keeps its data. */
+  engine: TetherBackend['engine']
   issueToken(opts: IssueTokenOptions): Promise<string>
-  /** One-time admin login codes (`<dataDir>/login-codes.json`), exchanged at /api/auth/exchange. */
-  loginCodes: FileLoginCodeStore
+  /** One-time admin login codes (`<dataDir>/login-codes.json`, or a table on PostgreSQL), exchanged at /api/auth/exchange. */
+  loginCodes: LoginCodeStore
   /** People, sign-in cookies, members and personal API keys (inert without a provider). */
   accounts: Accounts
   logger: Logger
@@ -136,6 +137,7 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
   const { streams } = settings
   return {
     dataDir: streams.dataDir,
+    ...(streams.databaseUrl ? { databaseUrl: streams.databaseUrl } : {}),
     durability: streams.durability,
     longPollTimeoutMs: streams.longPollTimeoutMs,
     maxBodyBytes: streams.maxBodyBytes,
@@ -152,61 +154,72 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
   }
 }
 
-export function createTetherServer(config: TetherServerConfig, workers?: SessionWorkerCallbacksInput): TetherServer {
+/** The backend's part of the configuration (tether-backend.ts). */
+function backendConfig(config: TetherServerConfig, now: () => number, logger: Logger): BackendConfig {
+  const sc = config.sessions
+  return {
+    ...config,
+    streamsUrl: sc.streamsUrl,
+    secret: sc.secret,
+    credentialsKey: sc.credentialsKey,
+    quotaDefaults: (config.limits ?? DEFAULT_LIMITS).quotas,
+    now,
+    logger,
+  }
+}
+
+/** Either engine: PostgreSQL when `databaseUrl` is set (several nodes on one database), else the SQLite file. */
+export async function openTetherServer(config: TetherServerConfig, workers?: SessionWorkerCallbacksInput): Promise<TetherServer> {
+  if (!config.databaseUrl) return createTetherServer(config, workers)
+  const { logger, now } = parts(config)
+  const backend = await openPgBackend({ ...backendConfig(config, now, logger), databaseUrl: config.databaseUrl })
+  return composeTetherServer(backend, config, workers, { logger, now })
+}
+
+/** The embedded default, opened synchronously: one SQLite file. */
+export function createTetherServer(config: TetherServerConfig, workers?: SessionWorkerCallbacksInput): TetherServer<ModelLedger> {
+  if (config.databaseUrl) throw new Error('createTetherServer opens SQLite only; use openTetherServer for TETHER_DATABASE_URL')
+  const { logger, now } = parts(config)
+  return composeTetherServer(openSqliteBackend(backendConfig(config, now, logger)), config, workers, { logger, now })
+}
+
+function parts(config: TetherServerConfig): { logger: Logger; now: () => number } {
   // The mixin puts the request id on every line logged while a request is handled (ops/request-context).
   const logger = config.logger ?? pino({ name: 'tether', level: config.logLevel ?? 'info', mixin: requestLogFields })
-  const now = config.now ?? Date.now
+  return { logger, now: config.now ?? Date.now }
+}
+
+function composeTetherServer<L extends Ledger>(
+  backend: TetherBackend<L>,
+  config: TetherServerConfig,
+  workers: SessionWorkerCallbacksInput | undefined,
+  { logger, now }: { logger: Logger; now: () => number },
+): TetherServer<L> {
   const sc = config.sessions
   const metrics = createAppMetrics(config.metrics)
-  // The data dir holds the database, the token secret and login codes: owner-only (issue #8).
-  if (config.dbFile === undefined) ensurePrivateDir(config.dataDir)
-  const db: OpenedDatabase = openDatabase({ file: config.dbFile ?? join(config.dataDir, 'tether.db'), durability: config.durability })
-
-  let streams: StreamsServer | null = null
+  const streams = backend.streams
   let endpoint: StreamsEndpoint
   let protocolTransport: StreamsTransport
-  if (sc.streamsUrl) {
+  if (streams) {
+    endpoint = { transport: (req) => streams.handle(req), baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}` }
+    protocolTransport = (req) => streams.handle(req)
+  } else if (sc.streamsUrl) {
     endpoint = { transport: fetchTransport(), baseUrl: sc.streamsUrl }
     protocolTransport = proxyTransport(sc.streamsUrl)
     logger.info({ streamsUrl: sc.streamsUrl }, 'using an external Durable Streams server')
-  } else {
-    const server = createStreamsServer({
-      db,
-      basePath: STREAMS_BASE_PATH,
-      aliasBasePaths: [PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH],
-      longPollTimeoutMs: config.longPollTimeoutMs,
-      maxBodyBytes: config.maxBodyBytes,
-      defaultRetentionMs: config.defaultRetentionMs,
-      sweepIntervalMs: config.sweepIntervalMs,
-      sseLimits: config.sseLimits,
-      logger,
-    })
-    if (config.subscriptions !== false) {
-      const subs = createSubscriptions({
-        access: server.access,
-        db: server.sqlite,
-        allowLoopbackWebhooks: config.allowLoopbackWebhooks,
-        log: logger.child({ component: 'subscriptions' }),
-      })
-      server.setReserved(subs)
-      server.addListener(subs)
-    }
-    streams = server
-    endpoint = { transport: (req) => server.handle(req), baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}` }
-    protocolTransport = (req) => server.handle(req)
-  }
+  } else throw new Error('no streams server: the backend made none and TETHER_STREAMS_URL is unset')
 
-  const secret = loadOrCreateSecret(config.dataDir, sc.secret)
   // People who sign in (cookie, personal keys) only when a provider is configured: otherwise tokens alone, as before.
   const accounts = createAccounts({
-    db: db.db,
+    store: backend.accounts,
+    profiles: backend.profiles,
     config: config.accounts ?? { providers: {}, adminEmails: [], signInTtlMs: DEFAULT_SIGN_IN_DAYS * 86_400_000 },
     publicUrl: config.publicUrl ?? 'http://127.0.0.1:3000',
     maxBodyBytes: sc.maxEventBodyBytes,
     now,
-    dataDir: config.dataDir, authenticate: (req) => auth.authenticate(req), audit: (e) => ops.audit.record(e), // agent profiles (/api/agents); auth and ops are made below, used per request
+    authenticate: (req) => auth.authenticate(req), audit: (e) => ops.audit.record(e), // agent profiles (/api/agents); auth and ops are made below, used per request
   })
-  const auth = createAuthenticator({ secret, enabled: sc.auth, now, people: () => (accounts.enabled ? accounts.credentials : null) })
+  const auth = createAuthenticator({ secret: backend.secret, enabled: sc.auth, now, people: () => (accounts.enabled ? accounts.credentials : null) })
   if (!sc.auth) {
     logger.warn('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!')
     logger.warn('TETHER_AUTH=off: NO AUTHENTICATION. Anyone who can reach this server can read, write,')
@@ -215,7 +228,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   }
 
   // Lifecycle webhooks and the audit log (ops/operations.ts); the manager's callbacks record lifecycle events first.
-  const ops = createOperations({ db, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
+  const ops = createOperations({ webhooks: backend.webhooks, signer: backend.webhookSigner, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
   const publicUrl = (config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
   const hookContext: WorkerCallbackContext = {
     issueToken: (opts) => auth.issue(opts),
@@ -227,8 +240,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
   const hooks = metrics.sessionCallbacks(typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks))
 
   // Model spend as the gateway counted it (src/lib/gateway) is folded into every usage update.
-  const ledger = new ModelLedger(db.db, now)
-  const store: SessionStore = new LedgerSessionStore(db.db, ledger)
+  const { ledger, sessions: store } = backend
   const manager = new SessionManager({
     store,
     endpoint,
@@ -249,7 +261,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     ephemeralRemoveAfterMs: sc.ephemeralRemoveAfterMs,
   })
 
-  const limits = createLimits({ db, auth, accounts, ops, config: config.limits, now })
+  const limits = createLimits({ store: backend.quotas, rateLimitDb: backend.rateLimitDb, auth, accounts, ops, config: config.limits, now })
   const writer = createWriter({ manager, auth, now, maxBodyBytes: sc.maxEventBodyBytes, rateLimit: limits.rate })
   const gateFor = (basePath: string, nestedBasePaths: string[] = []) =>
     createProtocolGate({
@@ -284,7 +296,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     publicUrl: sc.publicUrl,
     maxBodyBytes: sc.maxEventBodyBytes,
     compaction,
-    statsSummary: createStatsSummaryHandler(db.sqlite, now),
+    statsSummary: backend.statsSummary,
     views: new SessionViews(endpoint),
     ...(accounts.enabled ? { accounts, quotas: limits.quotas ?? undefined } : {}),
     rateLimit: limits.rate,
@@ -292,10 +304,10 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, refuseCall: limits.refuseCall, providerEnvFor: accounts.providerEnvFor, ...(config.gateway ?? gatewaySettings({})) })),
   }))
 
-  const loginCodes = loginCodeStore(config.dataDir, now)
+  const loginCodes = backend.loginCodes
   const loginExchange = ops.auditSignIn(createLoginExchange({ codes: loginCodes, auth }))
 
-  metrics.attach({ auth, streams, db, store, callbacks: hooks })
+  metrics.attach({ auth, streams, db: backend.metrics, store, callbacks: hooks })
   monitor.start()
   const ready = manager.reconcile()
 
@@ -308,7 +320,8 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
     compaction,
     auth,
     endpoint,
-    streams,
+    streams: backend.sqliteStreams,
+    engine: backend.engine,
     logger,
     ready,
     issueToken: (opts) => auth.issue(opts),
@@ -320,8 +333,7 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         if (pathname === HEALTH_PATH) return json({ ok: true })
         if (pathname === READY_PATH) {
           const report = await readiness([
-            () => databaseWritable(db.sqlite),
-            () => migrationsApplied(db.sqlite, db.migrationsFolder),
+            () => backend.readiness(),
             async () => (hooks.readiness ? await hooks.readiness() : []),
           ])
           return json(report, report.ok ? 200 : 503)
@@ -353,46 +365,9 @@ export function createTetherServer(config: TetherServerConfig, workers?: Session
         monitor.stop()
         ops.close()
         await manager.closeWorkerCallbacks()
-        streams?.close()
-        db.close()
+        await backend.close()
       })()
       return closing
     },
-  }
-}
-
-let singleton: TetherServer | undefined
-
-/** The process-wide app, built from the environment on first use. */
-export function getTetherServer(): TetherServer {
-  if (!singleton) {
-    // The bundled app has no entry file of its own: the process environment enters here, once.
-    const settings = loadSettings(hostEnv())
-    const config = tetherConfigFrom(settings)
-    // Agent workers (src/lib/workers) unless TETHER_WORKERS=off.
-    singleton = createTetherServer(config, workerCallbacksFromSettings(config.dataDir, settings.workers))
-    const { otlpEndpoint } = settings.logging
-    if (otlpEndpoint) startTracing({ endpoint: otlpEndpoint }).catch((err: unknown) => singleton?.logger.error({ err }, 'traces could not start'))
-    announceAdminLink(singleton, config)
-  }
-  return singleton
-}
-
-/**
- * Local quick start: when auth is on and the app is only reachable on loopback, print a link
- * that signs this browser in as admin. The link carries a one-time code (15 minutes, one use),
- * never a token: logs get copied around, and a long-lived admin token in one would outlive it
- * (`npm run tether -- link` prints another).
- */
-function announceAdminLink(app: TetherServer, config: TetherServerConfig): void {
-  if (!config.sessions.auth || !config.publicUrl) return
-  const host = new URL(config.publicUrl).hostname
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') return
-  try {
-    const { code } = app.loginCodes.mint()
-    const minutes = Math.round(LOGIN_CODE_TTL_MS / 60_000)
-    app.logger.info(`Tether admin link (loopback only, single use, expires in ${minutes} minutes): ${loginLinkUrl(config.publicUrl, code)}`)
-  } catch (err) {
-    app.logger.warn({ err }, 'could not mint an admin link; run `npm run tether -- link`')
   }
 }

@@ -48,8 +48,20 @@ if (!health.ok) {
 }
 console.log(`Tether listening on ${url}`)
 
+// The app's close (tether-server-entry.ts APP_CLOSE_HOOK): workers stop, session leases are handed
+// over at once (nodes sharing PostgreSQL take them without waiting for them to lapse), appends in
+// flight finish, the database closes. New requests are refused first.
+const APP_CLOSE_HOOK = Symbol.for('tether.app.close')
+let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    void server.close(true).finally(() => process.exit(0))
+    if (stopping) return
+    stopping = true
+    const closeApp = (globalThis as Record<symbol, (() => Promise<void>) | undefined>)[APP_CLOSE_HOOK]
+    void server
+      .close(true)
+      .then(() => closeApp?.())
+      .catch((err: unknown) => console.error('Tether: error while shutting down', err))
+      .finally(() => process.exit(0))
   })
 }

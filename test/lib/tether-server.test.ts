@@ -6,7 +6,8 @@ import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import pino from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTetherServer, getTetherServer, tetherConfigFrom, type TetherServer } from '../../src/lib/tether-server'
+import { createTetherServer, tetherConfigFrom, type TetherServer } from '../../src/lib/tether-server'
+import { getTetherServer } from '../../src/lib/tether-server-entry'
 import { loadSettings, type SessionsConfig } from '../../src/lib/settings'
 
 const run = promisify(execFile)
@@ -93,8 +94,9 @@ describe('getTetherServer', () => {
     process.env.TETHER_MONITOR_INTERVAL_MS = '0'
     process.env.LOG_LEVEL = 'silent'
     expect(tetherConfigFrom(loadSettings(process.env)).dataDir).toBe(dataDir)
-    const app = getTetherServer()
-    expect(getTetherServer()).toBe(app)
+    const opening = getTetherServer()
+    expect(getTetherServer()).toBe(opening)
+    const app = await opening
     const token = await app.issueToken({ role: 'admin' })
     const res = await app.fetch(new Request('http://app/api/sessions/stats', { headers: { authorization: `Bearer ${token}` } }))
     expect(res.status).toBe(200)

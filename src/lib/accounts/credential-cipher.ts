@@ -40,9 +40,20 @@ function loadOrCreateKey(dataDir: string): Buffer {
   return key
 }
 
-/** The cipher for a data dir; the key file is read (or made) on first use, so installs without agents never make one. */
-export function credentialCipher(dataDir: string): CredentialCipher {
-  let key: Buffer | null = null
+/** A key given as text (TETHER_CREDENTIALS_KEY): 32 bytes in base64 (`openssl rand -base64 32`). */
+export function parseCredentialsKey(text: string): Buffer {
+  const key = Buffer.from(text.trim(), 'base64')
+  if (key.length !== 32) throw new Error(`TETHER_CREDENTIALS_KEY must be 32 bytes in base64 (openssl rand -base64 32); it decodes to ${key.length}`)
+  return key
+}
+
+/**
+ * The cipher for a data dir; the key file is read (or made) on first use, so installs without
+ * agents never make one. `keyText` (TETHER_CREDENTIALS_KEY) replaces the file: nodes sharing one
+ * PostgreSQL database must all open the same ciphertext, and their data dirs are their own.
+ */
+export function credentialCipher(dataDir: string, keyText?: string): CredentialCipher {
+  let key: Buffer | null = keyText ? parseCredentialsKey(keyText) : null
   const k = () => {
     key ??= loadOrCreateKey(dataDir)
     return key

@@ -4,10 +4,9 @@
  * hold personal API keys. With no provider configured this is inert: no cookie is ever set, and
  * the authenticator's `tk_`/cookie branch finds nothing (the admin link and tokens work as before).
  */
-import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { HttpError, errorResponse } from '../sessions/http'
 import type { TokenClaims } from '../sessions/tokens'
-import { SqliteAccountStore, type AccountStore } from './account-store'
+import type { AccountStore } from './account-store'
 import { cookiePolicy } from './cookies'
 import { createCredentials, type AccountCredentials } from './credentials'
 import { KEYS_PATH, createKeysApi } from './keys-api'
@@ -19,8 +18,7 @@ import type { ProviderEnv } from '../gateway/providers'
 import type { ProfileLookup } from '../sessions/agent-profiles-resolve'
 import type { SessionRecord } from '../sessions/session-types'
 import { AGENTS_PATH } from './agent-profile-types'
-import { credentialCipher } from './credential-cipher'
-import { SqliteProfileStore, type ProfileStore } from './profile-store'
+import type { ProfileStore } from './profile-store'
 import { createProfilesApi } from './profiles-api'
 import { profileLookup, providerEnvFor } from './profile-use'
 
@@ -58,21 +56,21 @@ export interface Accounts {
 }
 
 export function createAccounts(opts: {
-  db: BetterSQLite3Database
+  /** People, keys and members; and personal agent profiles (their credentials sealed): either engine's stores. */
+  store: AccountStore
+  profiles: ProfileStore
   config: AccountsConfig
   publicUrl: string
   maxBodyBytes: number
   now: () => number
   onSignIn?: (userId: string, provider: string) => void
-  /** Where agent credentials' key file lives (credential-cipher.ts). */
-  dataDir: string
   /** The request's claims (cookie, personal key or token), for /api/agents. */
   authenticate(req: Request): Promise<TokenClaims>
   audit?: (entry: AuditInput) => Promise<unknown> | unknown
 }): Accounts {
   const publicUrl = opts.publicUrl.replace(/\/+$/, '')
   const origins = [new URL(publicUrl).origin]
-  const store: AccountStore = new SqliteAccountStore(opts.db, opts.now)
+  const { store, profiles } = opts
   const cookie = cookiePolicy(publicUrl)
   const providers = createProviders(opts.config.providers)
   const credentials = createCredentials({ store, cookie, adminEmails: new Set(opts.config.adminEmails.map((e) => e.toLowerCase())), origins, now: opts.now })
@@ -80,7 +78,6 @@ export function createAccounts(opts: {
   const keys = createKeysApi({ store, credentials, origins, maxBodyBytes: opts.maxBodyBytes, roleOn: credentials.roleOn })
   const authPaths = new Set<string>(Object.values(AUTH_PATHS))
   const enabled = () => providers.size > 0
-  const profiles: ProfileStore = new SqliteProfileStore(opts.db, credentialCipher(opts.dataDir), opts.now)
   const profilesApi = createProfilesApi({ store: profiles, enabled, authenticate: opts.authenticate, maxBodyBytes: opts.maxBodyBytes, audit: opts.audit })
   return {
     store,

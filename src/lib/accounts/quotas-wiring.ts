@@ -5,7 +5,7 @@
  * the /api/users/:id/quotas handler. Quotas exist only with sign-in on (they are about accounts);
  * rate limits apply with or without it.
  */
-import type { OpenedDatabase } from '../db/connection'
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { createRateLimits, type RateCheck } from '../ops/rate-limit'
 import type { AuditLog } from '../ops/audit'
 import type { LifecycleLog } from '../ops/lifecycle'
@@ -15,7 +15,7 @@ import type { Accounts } from './index'
 import { DEFAULT_LIMITS, type LimitsConfig } from './quotas-config'
 import { createQuotaChecks, type QuotaChecks, type QuotaRefusal } from './quotas'
 import { createQuotasApi, USERS_PATH } from './quotas-api'
-import { SqliteQuotaStore } from './quotas-store'
+import type { QuotaStore } from './quotas-store'
 
 export type { LimitsConfig } from './quotas-config'
 
@@ -30,7 +30,10 @@ export interface Limits {
 }
 
 export function createLimits(opts: {
-  db: OpenedDatabase
+  /** Quota overrides and usage (either engine). */
+  store: QuotaStore
+  /** Rate-limit counters shared by every node (PostgreSQL); absent: counted in this process. */
+  rateLimitDb?: PostgresJsDatabase
   auth: Authenticator
   accounts: Accounts
   ops: { lifecycle: LifecycleLog; audit: AuditLog }
@@ -38,7 +41,7 @@ export function createLimits(opts: {
   now: () => number
 }): Limits {
   const config = opts.config ?? DEFAULT_LIMITS
-  const store = new SqliteQuotaStore(opts.db.sqlite, config.quotas, opts.now)
+  const { store } = opts
   const { accounts } = opts
   const quotas = accounts.enabled
     ? createQuotaChecks({
@@ -58,7 +61,7 @@ export function createLimits(opts: {
       opts.ops.audit.record({ actor: { sub: claims.sub ?? null, role: claims.role }, action: 'quota.change', target: userId, outcome: 'ok', status: 200, detail: { quotas: overrides } }),
   })
   return {
-    rate: createRateLimits(config.rateLimits),
+    rate: createRateLimits(config.rateLimits, opts.rateLimitDb ? { db: opts.rateLimitDb } : undefined),
     quotas,
     refuseCall: async (session, agentId) => (quotas ? quotas.refuseCall(session, agentId) : null),
     owns: (p) => p.startsWith(`${USERS_PATH}/`),

@@ -92,11 +92,6 @@ export class SessionMetrics {
     })
   }
 
-  /** The SQLite app's metrics: the reader is the two statements above, and the file's sizes. */
-  register(registry: Registry, sqlite: Database.Database, file: string | null): void {
-    this.registerFrom(registry, sqliteMetricsReader(sqlite), file)
-  }
-
   /** Registers with any engine's reader; `file` (SQLite only) adds the file and WAL sizes. */
   registerFrom(registry: Registry, reader: MetricsDbReader, file: string | null): void {
     scrapeMetric(registry, 'tether_sessions_created_total', 'Sessions created since this server started', 'counter', () => [

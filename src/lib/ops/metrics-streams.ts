@@ -4,7 +4,8 @@
  * server's hottest path. All of it counts from zero at every server start.
  */
 import type { Registry } from 'prom-client'
-import type { StreamLifecycleListener, StreamsServer } from '../streams'
+import type { StreamLifecycleListener } from '../streams'
+import type { StreamsCore } from '../streams/streams-frontend'
 import { BATCH_BUCKETS, FastHistogram, scrapeMetric } from './metrics-registry'
 
 export class StreamMetrics implements StreamLifecycleListener {
@@ -21,7 +22,7 @@ export class StreamMetrics implements StreamLifecycleListener {
     this.batches.observe(ops)
   }
 
-  register(registry: Registry, streams: StreamsServer, longPollWaiting: () => number): void {
+  register(registry: Registry, streams: Pick<StreamsCore, 'sseStats'>, longPollWaiting: () => number): void {
     scrapeMetric(registry, 'tether_stream_appends_total', 'Appends committed to any stream (session streams and others)', 'counter', () => [
       { value: this.appends },
     ])

@@ -12,15 +12,14 @@
  * /metrics answers 404.
  */
 import { timingSafeEqual } from 'node:crypto'
-import type Database from 'better-sqlite3'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Authenticator } from '../sessions/auth'
 import { requireAdmin } from '../sessions/auth'
 import { errorResponse, HttpError } from '../sessions/http'
 import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
-import type { StreamsServer } from '../streams'
+import type { StreamsCore } from '../streams/streams-frontend'
 import { HttpMetrics, routeClassOf } from './metrics-http'
-import { SessionMetrics } from './metrics-db'
+import { SessionMetrics, type MetricsDbReader } from './metrics-db'
 import { StreamMetrics } from './metrics-streams'
 import { isSupervisorView, WorkerMetrics } from './metrics-workers'
 
@@ -35,8 +34,9 @@ export interface MetricsOptions {
 
 export interface MetricsParts {
   auth: Authenticator
-  streams: StreamsServer | null
-  db: { sqlite: Database.Database; file: string }
+  streams: StreamsCore | null
+  /** The database's reads (either engine) and the SQLite file (null: nothing on disk to measure). */
+  db: { reader: MetricsDbReader; file: string | null }
   /** Live sessions (workers by phase). */
   store: { live(): Array<{ id: string }> | Promise<Array<{ id: string }>> }
   /** The worker callbacks (the supervisor, when workers are on). */
@@ -120,7 +120,7 @@ export function createAppMetrics(options: MetricsOptions = {}): AppMetrics {
     attach(parts) {
       auth = parts.auth
       const { db, store } = parts
-      sessions.register(registry, db.sqlite, db.file === ':memory:' ? null : db.file)
+      sessions.registerFrom(registry, db.reader, db.file)
       const supervisor = isSupervisorView(parts.callbacks) ? parts.callbacks : null
       workers.register(
         registry,

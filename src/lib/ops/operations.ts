@@ -5,23 +5,23 @@
  * routes /api/webhooks/** and /api/audit here.
  */
 import type { Logger } from '../common/logger'
-import type { OpenedDatabase } from '../db/connection'
 import type { ModelGateway } from '../gateway'
 import type { Authenticator } from '../sessions/auth'
 import type { StreamsEndpoint } from '../sessions/streams-client'
 import type { SessionWorkerCallbacks } from '../sessions/worker-callbacks'
 import { nodeWebhookPoster, type WebhookPoster } from '../streams/subscriptions/deliver'
-import { sqliteRepo } from '../streams/subscriptions/repo'
-import { generateWebhookKey, WebhookSigner } from '../streams/subscriptions/signing'
+import type { WebhookSigner } from '../streams/subscriptions/signing'
 import { AUDIT_PATH, AuditLog } from './audit'
 import { auditSessions, auditSignIn } from './audit-observe'
 import { LifecycleLog, lifecycleHooks } from './lifecycle'
 import { createWebhooksApi, WEBHOOKS_PATH } from './webhooks-api'
 import { WebhookDispatcher, type DispatcherOptions } from './webhooks-delivery'
-import { SqliteWebhookStore } from './webhooks-store'
+import type { WebhookStore } from './webhooks-store'
 
 export interface OperationsOptions {
-  db: OpenedDatabase
+  /** Webhook endpoints (either engine), and the key that signs their deliveries (the subscriptions' Ed25519 key). */
+  webhooks: WebhookStore
+  signer: WebhookSigner
   streams: StreamsEndpoint
   auth: Authenticator
   now: () => number
@@ -51,19 +51,11 @@ export interface Operations {
   close(): void
 }
 
-/** The subscriptions' Ed25519 key (the same table, the same JWKS), made here if none exists yet. */
-function signerFrom(db: OpenedDatabase, now: () => number): WebhookSigner {
-  const repo = sqliteRepo(db.sqlite)
-  if (!repo.loadKeys().some((k) => k.kind === 'webhook-ed25519')) repo.saveKey(generateWebhookKey(now()))
-  return new WebhookSigner(repo.loadKeys())
-}
-
 export function createOperations(opts: OperationsOptions): Operations {
   const log = opts.logger.child({ component: 'operations' })
   const lifecycle = new LifecycleLog(opts.streams, opts.now, log)
   const audit = new AuditLog(opts.streams, opts.auditRetentionDays ?? 365, opts.now, log)
-  const store = new SqliteWebhookStore(opts.db.db, opts.now)
-  const signer = signerFrom(opts.db, opts.now)
+  const { webhooks: store, signer } = opts
   const allowLoopback = opts.allowLoopbackWebhooks ?? false
   const { post, ...delivery } = opts.delivery ?? {}
   const dispatcher = new WebhookDispatcher({

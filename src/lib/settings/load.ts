@@ -28,7 +28,7 @@ export interface ServerSettings {
 export interface StreamsSettings {
   dataDir: string
   durability: Durability
-  /** PostgreSQL instead of SQLite (`npm run streams` only, so far). */
+  /** PostgreSQL instead of SQLite: the app's and the bare streams server's database (specs/scale-out.md). */
   databaseUrl: string | null
   longPollTimeoutMs: number
   maxBodyBytes: number
@@ -45,6 +45,8 @@ export interface SessionsConfig {
   auth: boolean
   /** TETHER_SECRET; unset: generated into <data dir>/secret (sessions/secret.ts). */
   secret?: string
+  /** TETHER_CREDENTIALS_KEY; unset: generated into <data dir>/credentials.key (accounts/credential-cipher.ts). */
+  credentialsKey?: string
   streamsUrl?: string
   publicUrl?: string
   monitorIntervalMs: number
@@ -172,6 +174,7 @@ export function loadSettings(env: Env): Settings {
     sessions: {
       auth: e.TETHER_AUTH === 'on',
       secret: e.TETHER_SECRET,
+      ...(e.TETHER_CREDENTIALS_KEY ? { credentialsKey: e.TETHER_CREDENTIALS_KEY } : {}),
       streamsUrl: noSlash(e.TETHER_STREAMS_URL),
       publicUrl,
       monitorIntervalMs: e.TETHER_MONITOR_INTERVAL_MS,

@@ -56,8 +56,8 @@ export const VARIABLES = {
       .optional(),
     {
       default: 'unset (SQLite)',
-      doc: '`postgres://…`: `npm run streams` keeps its streams and subscriptions in this PostgreSQL database instead of SQLite (migrated at start), so several streams nodes serve the same streams (issue 14, specs/scale-out.md; the app does not run on PostgreSQL yet)',
-      readers: ['streams'],
+      doc: '`postgres://…`: the app (and `npm run streams`) keeps everything the SQLite file held in this PostgreSQL database instead (migrated at start), so several nodes behind a load balancer serve the same sessions (specs/scale-out.md); needs `TETHER_SECRET` and, for agent credentials, `TETHER_CREDENTIALS_KEY`, the same on every node',
+      readers: ['server', 'streams', 'cli'],
     },
   ),
   TETHER_LONG_POLL_TIMEOUT_MS: variable(intWithDefault(30_000), {
@@ -171,6 +171,11 @@ export const VARIABLES = {
     default: 'generated into the data dir',
     doc: 'token signing secret (at least 16 characters)',
     readers: ['server', 'cli'],
+  }),
+  TETHER_CREDENTIALS_KEY: variable(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64 (openssl rand -base64 32)').optional(), {
+    default: 'generated into the data dir',
+    doc: 'the AES-256 key of agent credentials at rest (32 bytes, base64); required with `TETHER_DATABASE_URL` so every node opens the same credentials',
+    readers: ['server'],
   }),
   // Sign-in (src/lib/accounts, specs/accounts.md): off unless a provider is set; secrets are never logged or returned.
   TETHER_OIDC_ISSUER: variable(z.url().optional(), {
@@ -333,6 +338,16 @@ export const VARIABLES = {
   TETHER_WORKSPACE_SNAPSHOT_MAX_BYTES: variable(intWithDefault(256 * 1024 * 1024), {
     default: '`268435456`',
     doc: 'largest work dir a snapshot copies (above: no snapshot of that turn, logged; a fork there starts empty)',
+    readers: ['server'],
+  }),
+  TETHER_NODE_ID: variable(z.string().regex(/^[\w.:@-]{1,128}$/, 'must be 1-128 letters, digits or . : @ _ -').optional(), {
+    default: '`<hostname>:<port>:<random>`',
+    doc: "this node's id in the session lease table when several nodes share `TETHER_DATABASE_URL` (issue 14, specs/workers.md); a fixed id (e.g. the pod name) makes a restarted node release its earlier leases at start",
+    readers: ['server'],
+  }),
+  TETHER_NODE_CAPACITY: variable(nonNegativeInt.optional(), {
+    default: 'memory / `TETHER_WORKER_MEMORY_MB`',
+    doc: 'sessions whose workers this node runs at once (placement sends new sessions to the node with the most free capacity); default: as many worker memory limits (512 MiB) as the machine has memory',
     readers: ['server'],
   }),
   DOCKER_HOST: variable(optionalText, {

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { serve } from 'srvx/node'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTetherServer, type TetherServer } from '../../../src/lib/tether-server'
+import type { ModelLedger } from '../../../src/lib/gateway'
 import { parseModelPrices } from '../../../src/lib/gateway/pricing'
 import { gatewaySettings as loadGatewayConfig, type SessionsConfig } from '../../../src/lib/settings'
 import { GatewayError, GatewayProvider } from '../../../src/worker/providers/gateway'
@@ -32,7 +33,7 @@ let stubAnswer: (res: ServerResponse) => void | Promise<void> = () => {}
 const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`
 
 // ---- the app ----------------------------------------------------------------------------------
-let app: TetherServer
+let app: TetherServer<ModelLedger>
 let url = ''
 let close: () => Promise<void>
 let admin = ''

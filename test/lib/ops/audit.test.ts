@@ -43,7 +43,7 @@ async function entries(): Promise<AuditEntry[]> {
 
 describe('audit log', () => {
   it('records each admin and security-relevant action once, with its actor, and no secret', async () => {
-    const { code } = app.loginCodes.mint()
+    const { code } = await app.loginCodes.mint()
     secrets.push(code)
     const signIn = await call('/api/auth/exchange', { token: null, method: 'POST', body: JSON.stringify({ code }) })
     expect(signIn.status).toBe(200)

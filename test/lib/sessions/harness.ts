@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { serve } from 'srvx/node'
 import { createTetherServer, type TetherServer } from '../../../src/lib/tether-server'
+import type { ModelLedger } from '../../../src/lib/gateway'
 import type { SessionsConfig } from '../../../src/lib/settings'
 import type { SessionWorkerCallbacksInput } from '../../../src/lib/sessions/worker-callbacks'
 import { captureLogger } from '../../support/capture-logger'
@@ -86,7 +87,7 @@ export interface Harness {
   backend: Backend
   /** Origin of the app, e.g. http://127.0.0.1:41234 (changes on restart). */
   url: string
-  app: TetherServer
+  app: TetherServer<ModelLedger>
   clock: FakeClock
   dataDir: string
   adminToken: string

@@ -177,7 +177,7 @@ export function pgSubscriptionHost(pg: { sql: Sql; db: PostgresJsDatabase }, now
 }
 
 /** Signing keys shared by every node: the first node to start makes the missing ones. */
-async function sharedKeys(db: PostgresJsDatabase, nowMs: number): Promise<StoredKey[]> {
+export async function sharedSigningKeys(db: PostgresJsDatabase, nowMs: number): Promise<StoredKey[]> {
   return db.transaction(async (tx) => {
     await lock(tx)
     const have = (await tx.select().from(dsSigningKeys)).map((k) => ({ ...k }))
@@ -193,7 +193,7 @@ export async function createPgSubscriptions(
   opts: SubscriptionsSettings & { pg: { sql: Sql; db: PostgresJsDatabase }; access: StreamAccess },
 ): Promise<Subscriptions> {
   const now = opts.clock ? () => opts.clock!.now() : Date.now
-  const keys = await sharedKeys(opts.pg.db, now())
+  const keys = await sharedSigningKeys(opts.pg.db, now())
   const host = pgSubscriptionHost(opts.pg, now)
   await host.listening
   const subs = buildSubscriptions(opts, { host, access: opts.access, keys })

@@ -1,8 +1,8 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { getTetherServer } from '../../../../lib/tether-server'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
 
 // Everything below /api/sessions/ (:id, :id/messages, :id/terminate, :id/join, stats).
-const handler = ({ request }: { request: Request }) => getTetherServer().fetch(request)
+const handler = ({ request }: { request: Request }) => handleTetherRequest(request)
 
 export const Route = createFileRoute('/api/sessions/$')({
   server: {

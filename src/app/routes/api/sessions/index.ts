@@ -1,8 +1,8 @@
 import { createFileRoute } from '@tanstack/react-router'
-import { getTetherServer } from '../../../../lib/tether-server'
+import { handleTetherRequest } from '../../../../lib/tether-server-entry'
 
 // `/api/sessions`: list (GET) and create (POST); the app does the rest.
-const handler = ({ request }: { request: Request }) => getTetherServer().fetch(request)
+const handler = ({ request }: { request: Request }) => handleTetherRequest(request)
 
 export const Route = createFileRoute('/api/sessions/')({
   server: { handlers: { GET: handler, POST: handler, OPTIONS: handler } },

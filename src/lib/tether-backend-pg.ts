@@ -1,0 +1,96 @@
+/**
+ * The app's backend on PostgreSQL (issue 14, specs/scale-out.md): the streams server of
+ * streams/pg and each store's PostgreSQL twin, on one connection pool. Any number of nodes may
+ * open the same database; what must agree between them and cannot live in it (the token secret,
+ * the credentials key) comes from the environment, the same on every node.
+ */
+import { credentialCipher, parseCredentialsKey } from './accounts/credential-cipher'
+import { PgAccountStore } from './accounts/account-store-pg'
+import { PgProfileStore } from './accounts/profile-store-pg'
+import { PgQuotaStore } from './accounts/quotas-store-pg'
+import { openPostgres } from './db/postgres'
+import { PgModelLedger, withLedgerUsage } from './gateway'
+import { pgMetricsReader } from './ops/metrics-db-pg'
+import { pgDatabaseWritable, pgMigrationsApplied } from './ops/readiness-pg'
+import { createPgStatsSummaryHandler } from './ops/stats-summary-pg'
+import { PgWebhookStore } from './ops/webhooks-store-pg'
+import { NESTED_PROTOCOL_PATH, PROTOCOL_ALIAS_PATH, STREAMS_BASE_PATH } from './protocol-mounts'
+import { pgLoginCodeStore } from './sessions/login-codes-pg'
+import { PgSessionStore } from './sessions/session-store-pg'
+import { secretFromString } from './sessions/tokens'
+import { createPgStreamsServer, type PgStreamsServer } from './streams/pg/pg-streams-server'
+import { sharedSigningKeys } from './streams/pg/pg-subscriptions'
+import { WebhookSigner } from './streams/subscriptions/signing'
+import type { BackendConfig, TetherBackend } from './tether-backend'
+import { pgLeaseStore } from './workers/session-leases-sql'
+
+/** Settings every node must share, checked before anything opens: a node that disagrees would refuse the others' tokens. */
+function sharedSecrets(config: BackendConfig): { secret: string; credentialsKey: string } {
+  const missing = [!config.secret && 'TETHER_SECRET', !config.credentialsKey && 'TETHER_CREDENTIALS_KEY'].filter(Boolean)
+  if (missing.length > 0) {
+    throw new Error(
+      `with TETHER_DATABASE_URL every node must share ${missing.join(' and ')} (set the same value on each node; ` +
+        'a data-dir file would give each node its own, and tokens or agent credentials made on one would fail on the others)',
+    )
+  }
+  if (config.secret!.length < 16) throw new Error('TETHER_SECRET must be at least 16 characters')
+  parseCredentialsKey(config.credentialsKey!)
+  return { secret: config.secret!, credentialsKey: config.credentialsKey! }
+}
+
+export async function openPgBackend(config: BackendConfig & { databaseUrl: string }): Promise<TetherBackend> {
+  const { now, logger } = config
+  const { secret, credentialsKey } = sharedSecrets(config)
+  const pg = await openPostgres(config.databaseUrl)
+  let streams: PgStreamsServer | null = null
+  try {
+    if (!config.streamsUrl) {
+      streams = await createPgStreamsServer({
+        pg,
+        basePath: STREAMS_BASE_PATH,
+        aliasBasePaths: [PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH],
+        longPollTimeoutMs: config.longPollTimeoutMs,
+        maxBodyBytes: config.maxBodyBytes,
+        defaultRetentionMs: config.defaultRetentionMs,
+        sweepIntervalMs: config.sweepIntervalMs,
+        sseLimits: config.sseLimits,
+        logger,
+        subscriptions:
+          config.subscriptions === false
+            ? false
+            : { allowLoopbackWebhooks: config.allowLoopbackWebhooks, log: logger.child({ component: 'subscriptions' }) },
+      })
+    }
+    const cipher = credentialCipher(config.dataDir, credentialsKey)
+    const ledger = new PgModelLedger(pg.db, now)
+    const keys = await sharedSigningKeys(pg.db, now())
+    return {
+      engine: 'postgres',
+      streams,
+      sqliteStreams: null,
+      secret: secretFromString(secret),
+      cipher,
+      sessions: withLedgerUsage(new PgSessionStore(pg.db), ledger),
+      ledger,
+      accounts: new PgAccountStore(pg.db, now),
+      profiles: new PgProfileStore(pg.db, cipher, now),
+      quotas: new PgQuotaStore(pg.db, config.quotaDefaults, now),
+      webhooks: new PgWebhookStore(pg.db, now),
+      webhookSigner: new WebhookSigner(keys),
+      loginCodes: pgLoginCodeStore(pg.sql, now),
+      leases: pgLeaseStore(pg.sql),
+      rateLimitDb: pg.db,
+      statsSummary: createPgStatsSummaryHandler(pg.sql, now),
+      metrics: { reader: pgMetricsReader(pg.sql), file: null },
+      readiness: async () => [await pgDatabaseWritable(config.databaseUrl), await pgMigrationsApplied(pg.sql, pg.migrationsFolder)],
+      async close() {
+        await streams?.close()
+        await pg.close()
+      },
+    }
+  } catch (err) {
+    await streams?.close()
+    await pg.close()
+    throw err
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The whole app on PostgreSQL (issue 14): two app nodes opened by openTetherServer on one fresh
+ * database behave as one Tether. What one node writes (sessions, messages, tokens' secret, login
+ * codes, webhooks, rate-limit counts) the other serves; a long-poll on one node wakes for a
+ * message posted on the other. Nodes that do not share the secrets refuse to start.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SessionsConfig } from '../../src/lib/settings'
+import { openTetherServer, type TetherServer, type TetherServerConfig } from '../../src/lib/tether-server'
+import { freshDatabase, type TestDatabase } from '../support/postgres'
+
+const quiet = pino({ level: 'silent' })
+const SECRET = 'shared-secret-of-every-node-0123456789'
+const CREDENTIALS_KEY = Buffer.alloc(32, 7).toString('base64')
+const sessions = (over: Partial<SessionsConfig> = {}): SessionsConfig => ({
+  auth: true,
+  secret: SECRET,
+  credentialsKey: CREDENTIALS_KEY,
+  monitorIntervalMs: 0,
+  ephemeralRemoveAfterMs: 60_000,
+  retentionDays: 30,
+  maxEventBodyBytes: 1 << 20,
+  defaultLimits: {},
+  ...over,
+})
+
+let db: TestDatabase
+const dirs: string[] = []
+const apps: TetherServer[] = []
+
+function configFor(over: Partial<TetherServerConfig> = {}): TetherServerConfig {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tether-pg-app-'))
+  dirs.push(dataDir)
+  return { dataDir, databaseUrl: db.url, sessions: sessions(), logger: quiet, sweepIntervalMs: 0, longPollTimeoutMs: 5_000, allowLoopbackWebhooks: true, ...over }
+}
+
+async function node(over: Partial<TetherServerConfig> = {}): Promise<TetherServer> {
+  const app = await openTetherServer(configFor(over))
+  apps.push(app)
+  await app.ready
+  return app
+}
+
+function call(app: TetherServer, path: string, token: string | null, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers)
+  if (token) headers.set('authorization', `Bearer ${token}`)
+  if (init.json !== undefined) headers.set('content-type', 'application/json')
+  const body = init.json !== undefined ? JSON.stringify(init.json) : init.body
+  return app.fetch(new Request(`http://app${path}`, { ...init, headers, body }))
+}
+
+beforeAll(async () => {
+  db = await freshDatabase()
+})
+
+afterAll(async () => {
+  for (const app of apps) await app.close()
+  await db.drop()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+describe('the app on PostgreSQL', () => {
+  it('refuses to start without the secrets every node must share, and says which', async () => {
+    await expect(openTetherServer(configFor({ sessions: sessions({ secret: undefined }) }))).rejects.toThrow(/TETHER_SECRET/)
+    await expect(openTetherServer(configFor({ sessions: sessions({ credentialsKey: undefined }) }))).rejects.toThrow(/TETHER_CREDENTIALS_KEY/)
+  })
+
+  it('keeps nothing in the data dir: two nodes serve one set of sessions, each seeing what the other wrote', async () => {
+    const a = await node()
+    const b = await node()
+    expect(a.engine).toBe('postgres')
+    expect(a.streams).toBeNull()
+
+    // A token minted by one node is good on the other (one shared secret).
+    const admin = await a.issueToken({ role: 'admin' })
+    const created = await call(b, '/api/sessions', admin, { method: 'POST', json: {} })
+    expect(created.status).toBe(201)
+    const { session } = (await created.json()) as { session: { id: string } }
+    const got = await call(a, `/api/sessions/${session.id}`, await b.issueToken({ role: 'admin' }))
+    expect(got.status).toBe(200)
+
+    // A long-poll on node b wakes for a message posted on node a.
+    const streamPath = `/api/streams/sessions/${session.id}`
+    const head = await call(b, `${streamPath}?offset=-1`, admin)
+    expect(head.status).toBe(200)
+    await head.arrayBuffer()
+    const tail = head.headers.get('stream-next-offset')!
+    const waiting = call(b, `${streamPath}?offset=${tail}&live=long-poll`, admin)
+    const posted = await call(a, `/api/sessions/${session.id}/messages`, admin, { method: 'POST', json: { text: 'hello from node a' } })
+    expect(posted.status).toBeLessThan(300)
+    const woke = await waiting
+    expect(woke.status).toBe(200)
+    expect(await woke.text()).toContain('hello from node a')
+
+    // Both list it; the stats summary and the metrics read the same tables.
+    for (const app of [a, b]) {
+      const list = (await (await call(app, '/api/sessions', admin)).json()) as { sessions: Array<{ id: string }> }
+      expect(list.sessions.map((s) => s.id)).toContain(session.id)
+    }
+    const summary = await call(b, '/api/sessions/stats/summary', admin)
+    expect(summary.status).toBe(200)
+    const metrics = await (await call(a, '/metrics', admin)).text()
+    expect(metrics).toMatch(/tether_sessions\{status="active",pattern="[a-z-]+"\} 1/)
+    expect(metrics).not.toContain('tether_sqlite_file_bytes')
+    // No database, secret or key file in any node's data dir: a node's disk holds nothing the others need.
+    for (const d of dirs) expect(readdirSync(d).filter((f) => /\.db|secret|\.key/.test(f))).toEqual([])
+    expect(existsSync(join(dirs[0]!, 'tether.db'))).toBe(false)
+  })
+
+  it('redeems a login code minted on one node once, on any node', async () => {
+    const a = await node()
+    const b = await node()
+    const { code } = await a.loginCodes.mint()
+    const first = await call(b, '/api/auth/exchange', null, { method: 'POST', json: { code } })
+    expect(first.status).toBe(200)
+    const again = await call(a, '/api/auth/exchange', null, { method: 'POST', json: { code } })
+    expect(again.status).toBe(401)
+  })
+
+  it('shares webhook endpoints and their signing key between nodes', async () => {
+    const a = await node()
+    const b = await node()
+    const admin = await a.issueToken({ role: 'admin' })
+    const made = await call(a, '/api/webhooks', admin, { method: 'POST', json: { url: 'http://127.0.0.1:9/hook' } })
+    expect(made.status).toBe(201)
+    const { webhook } = (await made.json()) as { webhook: { id: string } }
+    const listed = (await (await call(b, '/api/webhooks', admin)).json()) as { webhooks: Array<{ id: string }> }
+    expect(listed.webhooks.map((e) => e.id)).toEqual([webhook.id])
+    const jwks = async (app: TetherServer) => (await call(app, '/api/webhooks/jwks.json', null)).text()
+    expect(await jwks(a)).toBe(await jwks(b))
+  })
+
+  it('is ready when the database is writable and migrated', async () => {
+    const a = await node()
+    const res = await call(a, '/api/ready', null)
+    const report = (await res.json()) as { ok: boolean; checks: Array<{ name: string; ok: boolean }> }
+    expect(res.status).toBe(200)
+    expect(report.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(expect.arrayContaining(['database', 'migrations']))
+  })
+})
