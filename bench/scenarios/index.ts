@@ -13,6 +13,7 @@ import { claudeSdkStart, opencodeStart } from './adapter-start'
 import { compaction } from './compaction'
 import { gatewayNative } from './gateway-native'
 import { idempotentProducer } from './idempotent-producer'
+import { ledgerCost } from './ledger-cost'
 import { limitsCost } from './limits-cost'
 import { metricsCost } from './metrics-cost'
 import { multiAgentStart } from './multi-agent-start'
@@ -58,6 +59,7 @@ export const scenarios: Scenario[] = [
   authCost,
   agentCredentialCost,
   limitsCost,
+  ledgerCost,
   claudeSdkStart,
   opencodeStart,
   gatewayNative,
