@@ -236,6 +236,7 @@ function composeTetherServer<L extends Ledger>(
     writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
     workerMetrics: metrics.workers,
     onWorkerCrashed: (crash) => void ops.lifecycle.record('worker.crashed', crash.sessionId, { ...crash }),
+    ...(backend.engine === 'postgres' ? { leaseStore: backend.leases } : {}),
   }
   const hooks = metrics.sessionCallbacks(typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks))
 

@@ -77,7 +77,8 @@ export interface TestServer extends ProductionServer {
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   await ensureFreshBuild()
-  const secret = randomBytes(24).toString('base64url')
+  // Nodes of one cluster share their secret (TETHER_SECRET in env); otherwise each server has its own.
+  const secret = env.TETHER_SECRET ?? randomBytes(24).toString('base64url')
   const server = await startProductionServer({ TETHER_SECRET: secret, ...env })
   const sign = (role: Role, sessionId?: string, subject?: string, name?: string) =>
     issueToken(secretFromString(secret), { role, sessionId, subject, name })

@@ -3,6 +3,7 @@
  * is optional; errors are logged and never fail the API call that triggered them. Callbacks are
  * awaited, so keep them quick (signal a worker, don't wait for it to drain).
  */
+import type { LeaseStore } from '../workers/session-leases'
 import type { ReadinessCheck } from '../ops/readiness'
 import type { WorkerMetrics } from '../ops/metrics-workers'
 import type { Role } from './tokens'
@@ -61,6 +62,11 @@ export interface WorkerCallbackContext {
   workerMetrics?: WorkerMetrics
   /** A session's worker died unasked (the `worker.crashed` lifecycle event); it is being restarted. */
   onWorkerCrashed?(crash: WorkerCrash): void
+  /**
+   * Set when several nodes share the database (PostgreSQL): the session leases that decide which
+   * node runs each session's worker (src/lib/workers/session-leases.ts). Absent: this node runs all.
+   */
+  leaseStore?: LeaseStore
 }
 
 export interface WorkerCrash {

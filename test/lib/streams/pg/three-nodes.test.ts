@@ -6,6 +6,7 @@
  */
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { followLongPoll as followStreamLongPoll, followSse as followStreamSse } from '../../../support/follow-stream'
 import { startPgNodes, type PgNodes } from './nodes'
 
 const MESSAGES = 200
@@ -21,58 +22,9 @@ afterAll(async () => {
 
 const url = (node: number, path: string) => cluster.url(node, path)
 
-/** Follows a JSON stream over SSE from the start until `count` messages have arrived. */
-async function followSse(node: number, path: string, count: number): Promise<number[]> {
-  const got: number[] = []
-  let offset = '-1'
-  while (got.length < count) {
-    const res = await fetch(`${url(node, path)}?offset=${offset}&live=sse`)
-    expect(res.status).toBe(200)
-    const reader = res.body!.getReader()
-    const decoder = new TextDecoder()
-    let pending = ''
-    let data: number[] = []
-    while (got.length < count) {
-      const { value, done } = await reader.read()
-      if (done) break
-      pending += decoder.decode(value, { stream: true })
-      let cut = pending.indexOf('\n\n')
-      while (cut !== -1) {
-        const event = pending.slice(0, cut)
-        pending = pending.slice(cut + 2)
-        const kind = /^event: (\w+)/m.exec(event)?.[1]
-        const payload = event
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5))
-          .join('\n')
-        if (kind === 'data') data = (JSON.parse(payload) as Array<{ n: number }>).map((m) => m.n)
-        if (kind === 'control') {
-          // Data counts once its control event (with the offset to resume from) has arrived.
-          got.push(...data)
-          data = []
-          offset = (JSON.parse(payload) as { streamNextOffset: string }).streamNextOffset
-        }
-        cut = pending.indexOf('\n\n')
-      }
-    }
-    await reader.cancel().catch(() => {})
-  }
-  return got
-}
-
-/** Follows a JSON stream with long-polls from the start until `count` messages have arrived. */
-async function followLongPoll(node: number, path: string, count: number): Promise<number[]> {
-  const got: number[] = []
-  let offset = '-1'
-  while (got.length < count) {
-    const res = await fetch(`${url(node, path)}?offset=${offset}&live=long-poll`)
-    if (res.status === 200) got.push(...((await res.json()) as Array<{ n: number }>).map((m) => m.n))
-    else expect(res.status).toBe(204)
-    offset = res.headers.get('stream-next-offset')!
-  }
-  return got
-}
+const byN = { pick: (m: unknown) => (m as { n: number }).n }
+const followSse = (node: number, path: string, count: number) => followStreamSse(url(node, path), { ...byN, count })
+const followLongPoll = (node: number, path: string, count: number) => followStreamLongPoll(url(node, path), { ...byN, count })
 
 describe('three streams nodes on one PostgreSQL', () => {
   it('readers on nodes 2 and 3 see every message appended on node 1 exactly once and in order', async () => {
