@@ -37,6 +37,10 @@ export interface AgentHostOptions {
   sessionId: string
   /** This agent's worker token (its subject is `agentId`). */
   token: string
+  /** The producers' epoch from the supervisor (a session lease, issue 14); unset: derived from the stream. */
+  epoch?: number
+  /** Without one: the largest epoch of this agent's earlier runs from their event ids (own-epochs.ts). */
+  ownEpoch?: number
   workDir: string
   heartbeatMs: number
   run: AgentRunConfig
@@ -63,7 +67,9 @@ export class AgentHost {
   constructor(private readonly o: AgentHostOptions) {
     this.agentId = o.agentId
     const { view } = o
-    const epoch = Math.max(Date.now(), view.maxOwnTimestamp + 1)
+    // Under a session lease the supervisor's epoch (its fence) orders runs across nodes;
+    // otherwise each run takes one above everything this agent wrote (publisher.ts).
+    const epoch = o.epoch ?? Math.max(Date.now(), view.maxOwnTimestamp + 1, (o.ownEpoch ?? 0) + 1)
     const requestId = new TurnRequestId()
     this.publisher = new Publisher({
       streamUrl: o.streamUrl,

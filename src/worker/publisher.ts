@@ -11,6 +11,7 @@
 import { DurableStream, IdempotentProducer, StaleEpochError } from '@durable-streams/client'
 import { retryAfterMs } from '../lib/common/backoff'
 import { immutableEventId, isImmutableChannel } from '../lib/common/session-contract'
+import { LEASE_EPOCH_BASE } from '../lib/workers/session-leases'
 import type { Channel, Operation } from './events'
 import { httpFetch } from './http-fetch'
 import { log } from './log'
@@ -107,9 +108,13 @@ export class Publisher {
     this.options.onFatal(error)
   }
 
-  /** A timestamp for an event: never below the epoch (see the class comment). */
+  /**
+   * A timestamp for an event: never below the epoch (see the class comment). A lease's epoch
+   * (from 2^44, session-leases.ts) is no time: such runs stamp the clock, and the next run finds
+   * their epoch in the event ids (SessionView.maxOwnEpoch).
+   */
   now(): number {
-    return Math.max(Date.now(), this.options.epoch)
+    return this.options.epoch >= LEASE_EPOCH_BASE ? Date.now() : Math.max(Date.now(), this.options.epoch)
   }
 
   /**

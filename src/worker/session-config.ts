@@ -12,7 +12,7 @@ import { httpFetch } from './http-fetch'
 import { log } from './log'
 
 // Parsed from the environment by the settings front door (loadWorkerSettings, called by main.ts).
-import type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker-settings'
+import { parseEpoch, type WorkerIdentity, type WorkerSettings } from '../lib/settings/worker-settings'
 export type { WorkerIdentity, WorkerSettings } from '../lib/settings/worker-settings'
 
 export function parseClaim(line: string): WorkerIdentity {
@@ -31,7 +31,8 @@ export function parseClaimLine(line: string): ClaimLine {
   if (typeof claim.sessionId !== 'string' || typeof claim.serverUrl !== 'string' || typeof claim.token !== 'string') {
     throw new Error('a claim is {"sessionId","serverUrl","token"}')
   }
-  const identity = { sessionId: claim.sessionId, serverUrl: claim.serverUrl, token: claim.token }
+  const epoch = parseEpoch(claim.epoch)
+  const identity: WorkerIdentity = { sessionId: claim.sessionId, serverUrl: claim.serverUrl, token: claim.token, ...(epoch ? { epoch } : {}) }
   const session = typeof claim.session === 'object' && claim.session !== null && !Array.isArray(claim.session) ? claim.session : undefined
   return session ? { identity, session: session as Record<string, unknown> } : { identity }
 }

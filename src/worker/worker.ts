@@ -28,6 +28,7 @@ import {
   type WorkerIdentity,
   type WorkerSettings,
 } from './session-config'
+import { OwnEpochs } from './own-epochs'
 import { isStreamEvent, type AgentControl, type Chunk } from './events'
 import { HandoffReplies } from './handoff-replies'
 import { log, setLogContext } from './log'
@@ -62,6 +63,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
   mkdirSync(settings.workDir, { recursive: true })
 
   const url = streamUrl(identity, settings)
+  const ownEpochs = new OwnEpochs()
   /** One view per agent that may be hosted: the token's agent, and (until the pattern is known, and in single-container) every roster agent. */
   // One store of the agents' replies for all views (each event is taken once, not once per view).
   const replies = new HandoffReplies()
@@ -147,6 +149,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
         serverUrl: identity.serverUrl,
         sessionId: identity.sessionId,
         token,
+        ...(identity.epoch ? { epoch: identity.epoch } : { ownEpoch: ownEpochs.of(agentId) }),
         workDir: settings.workDir,
         heartbeatMs: settings.heartbeatMs,
         run: agentRunConfig(setup.config, setup.agents, agentId),
@@ -209,6 +212,7 @@ export function startWorker(identity: WorkerIdentity, settings: WorkerSettings, 
     onBatch: (items) => {
       for (const item of items) {
         if (!isStreamEvent(item)) continue
+        ownEpochs.note(item.headers.eventId)
         if (item.type === 'chunk' && item.headers.operation !== 'delete' && item.value) replies.apply(item.value as Chunk)
         for (const [agentId, view] of [...views]) {
           for (const notice of view.apply(item)) {

@@ -21,6 +21,8 @@ export interface SupervisorView {
   /** Every worker unit of a session (one per agent outside single-container, issue #15). */
   workersOf?(sessionId: string): { runtime: RuntimeKind; phase: string }[]
   pool(kind: RuntimeKind): { size: number; available: number } | undefined
+  /** Session leases this node holds and may hold (issue 14, workers/supervisor-leases.ts); null on one node. */
+  leaseState?(): { nodeId: string; capacity: number; held: number; draining: boolean } | null
 }
 
 export function isSupervisorView(x: unknown): x is SupervisorView {
@@ -151,6 +153,21 @@ export class WorkerMetrics {
       }
       return out
     })
+    scrapeMetric(
+      registry,
+      'tether_node_sessions',
+      'Sessions whose lease this node holds (held) and may hold (capacity), with several nodes on one database',
+      'gauge',
+      () => {
+        const state = supervisor()?.leaseState?.()
+        if (!state) return []
+        const node = state.nodeId
+        return [
+          { labels: { node, kind: 'held' }, value: state.held },
+          { labels: { node, kind: 'capacity' }, value: state.draining ? 0 : state.capacity },
+        ]
+      },
+    )
   }
 }
 

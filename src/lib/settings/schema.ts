@@ -10,6 +10,7 @@
  * are in worker.ts (no zod there: it is bundled into the worker).
  */
 import { z } from 'zod'
+import { NODE_VARIABLES } from './schema-nodes'
 
 /** Which program reads a variable. */
 export type Reader = 'server' | 'streams' | 'cli' | 'tests'
@@ -340,16 +341,7 @@ export const VARIABLES = {
     doc: 'largest work dir a snapshot copies (above: no snapshot of that turn, logged; a fork there starts empty)',
     readers: ['server'],
   }),
-  TETHER_NODE_ID: variable(z.string().regex(/^[\w.:@-]{1,128}$/, 'must be 1-128 letters, digits or . : @ _ -').optional(), {
-    default: '`<hostname>:<port>:<random>`',
-    doc: "this node's id in the session lease table when several nodes share `TETHER_DATABASE_URL` (issue 14, specs/workers.md); a fixed id (e.g. the pod name) makes a restarted node release its earlier leases at start",
-    readers: ['server'],
-  }),
-  TETHER_NODE_CAPACITY: variable(nonNegativeInt.optional(), {
-    default: 'memory / `TETHER_WORKER_MEMORY_MB`',
-    doc: 'sessions whose workers this node runs at once (placement sends new sessions to the node with the most free capacity); default: as many worker memory limits (512 MiB) as the machine has memory',
-    readers: ['server'],
-  }),
+  ...NODE_VARIABLES,
   DOCKER_HOST: variable(optionalText, {
     default: '`/var/run/docker.sock`, then `/run/tether-docker.sock`',
     doc: 'the Docker engine of the docker runtime',

@@ -10,6 +10,7 @@ export const WORKER_VARIABLES = {
   TETHER_SESSION_ID: 'the session this worker serves (unset with TETHER_WARM=1: from the claim line)',
   TETHER_SERVER_URL: 'base URL of the Tether server',
   TETHER_WORKER_TOKEN: "the worker's token; removed from the process environment once read",
+  TETHER_PRODUCER_EPOCH: "the producers' epoch under a session lease (issue 14; unset: derived from the stream)",
   TETHER_WARM: '1: a warm-pool worker, waiting for one JSON claim line on stdin',
   TETHER_EXIT_WITH_STDIN: '1 (process runtime): exit when stdin closes, i.e. when the server is gone',
   TETHER_SERVER_SOCKET: "docker runtime: the unix socket to the server (the container's only way out)",
@@ -24,6 +25,14 @@ export interface WorkerIdentity {
   sessionId: string
   serverUrl: string
   token: string
+  /** The producers' epoch the supervisor gave (a session lease's fence, src/lib/workers/session-leases.ts); unset: from the stream. */
+  epoch?: number
+}
+
+/** A producer epoch as sent by the supervisor: a positive safe integer, else none. */
+export function parseEpoch(raw: unknown): number | undefined {
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined
 }
 
 export interface WorkerSettings {
@@ -50,13 +59,14 @@ export function loadWorkerSettings(env: Env, cwd: string = process.cwd()): Worke
   const sessionId = env.TETHER_SESSION_ID
   const serverUrl = env.TETHER_SERVER_URL
   const token = env.TETHER_WORKER_TOKEN
+  const epoch = parseEpoch(env.TETHER_PRODUCER_EPOCH)
   return {
     settings: {
       workDir: env.TETHER_WORK_DIR || cwd,
       streamsPath: env.TETHER_STREAMS_PATH || '/api/streams',
       heartbeatMs: heartbeat > 0 ? heartbeat : 3_000,
     },
-    identity: sessionId && serverUrl && token ? { sessionId, serverUrl, token } : null,
+    identity: sessionId && serverUrl && token ? { sessionId, serverUrl, token, ...(epoch ? { epoch } : {}) } : null,
     warm: env.TETHER_WARM === '1',
     exitWithStdin: env.TETHER_EXIT_WITH_STDIN === '1',
     ...(env.TETHER_SERVER_SOCKET ? { serverSocket: env.TETHER_SERVER_SOCKET } : {}),

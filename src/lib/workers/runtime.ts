@@ -28,6 +28,12 @@ export interface WorkerClaim {
    */
   extraMemoryBytes?: number
   /**
+   * The producer epoch of the worker's producers when its session runs under a lease (issue 14,
+   * session-leases.ts leaseEpoch): sent to the worker (env, or the claim line), which then uses it
+   * instead of deriving one from the stream.
+   */
+  epoch?: number
+  /**
    * The session's setup as the worker would fetch it (claim-session.ts), set when the claim is
    * made from the session record: a claimed warm worker starts from it instead of asking the app
    * (issue #13: the first heartbeat waits only for the stream). Only the claim line on stdin
@@ -140,5 +146,7 @@ export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
 
 /** Claim → the worker's identity variables. */
 export function claimEnv(claim: WorkerClaim): Record<string, string> {
-  return { TETHER_SESSION_ID: claim.sessionId, TETHER_SERVER_URL: claim.serverUrl, TETHER_WORKER_TOKEN: claim.token }
+  const env: Record<string, string> = { TETHER_SESSION_ID: claim.sessionId, TETHER_SERVER_URL: claim.serverUrl, TETHER_WORKER_TOKEN: claim.token }
+  if (claim.epoch !== undefined) env.TETHER_PRODUCER_EPOCH = String(claim.epoch)
+  return env
 }

@@ -58,3 +58,23 @@ export function placeSession(nodes: readonly NodeInfo[]): NodeInfo | null {
   const best = nodes.find((n) => !n.draining && n.capacity > n.running)
   return best ?? null
 }
+
+/**
+ * Producer epochs under a lease. The fence orders nodes, the start count orders the restarts of one
+ * lease: epoch = 2^44 + fence * 2^20 + start, so any worker of a newer lease claims a larger epoch
+ * than every worker of an older one, whatever the nodes' clocks say, and the stream fences the
+ * older one (403) at the newer one's first append. 2^44 ms is the year 2527: above every
+ * time-based epoch a worker without a lease ever took (max(now, own timestamps + 1)), and the
+ * worker stamps events with its own clock when its epoch is this large (publisher.ts). Fits in
+ * 2^53 (Producer-Epoch's range) for fences below 2^33 - 2^24.
+ */
+export const LEASE_EPOCH_BASE = 2 ** 44
+const STARTS_PER_FENCE = 2 ** 20
+
+export function leaseEpoch(fence: number, start: number): number {
+  if (!Number.isSafeInteger(fence) || fence < 1) throw new RangeError(`lease fence ${fence} is not a positive integer`)
+  // A lease restarting its worker a million times is stuck anyway; capping keeps the order between fences.
+  const epoch = LEASE_EPOCH_BASE + fence * STARTS_PER_FENCE + Math.min(Math.max(0, start), STARTS_PER_FENCE - 1)
+  if (!Number.isSafeInteger(epoch)) throw new RangeError(`lease fence ${fence} is too large for a producer epoch`)
+  return epoch
+}

@@ -15,7 +15,9 @@ import type { RuntimeKind, WorkerRuntime } from './runtime'
 import { DockerRuntime, workerNetworkFrom, type DockerLimits } from './runtimes/docker'
 import { openServerSocket } from './server-socket'
 import { ProcessRuntime, workRootFor } from './runtimes/process'
-import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource } from './supervisor'
+import { WorkerSupervisor, type BackoffPolicy, type RuntimeSource, type SupervisorOptions } from './supervisor'
+import { type LeaseState, LeasedWorkerSupervisor, type SessionLeaseOptions } from './supervisor-leases'
+import type { ReadinessCheck } from '../ops/readiness'
 import type { SessionRecord } from '../sessions/session-types'
 import { WorkspaceSnapshots } from './workspaces'
 import { workerReadiness } from './readiness'
@@ -40,6 +42,11 @@ export interface WorkerCallbacksOptions {
   logger?: Logger
   /** Receives the supervisor once the app has built it (tests, the benchmark). */
   onSupervisor?(supervisor: WorkerSupervisor): void
+  /**
+   * Several nodes on one database (issue 14): run a session's workers only while this node holds
+   * its lease (supervisor-leases.ts). Unset: one node runs every session (SQLite, today).
+   */
+  leases?: SessionLeaseOptions
 }
 
 /** A server's instance id: its data dir, hashed (so two servers never reap each other's containers). */
@@ -85,11 +92,14 @@ export function defaultRuntimes(
   }
 }
 
-export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: WorkerCallbackContext) => WorkerSupervisor {
+/** What the wiring gives the app: the supervisor plus `drain` for SIGTERM and the lease state (null on one node). */
+export type WiredSupervisor = WorkerSupervisor & { drain(): Promise<void>; leaseState(): LeaseState | null }
+
+export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: WorkerCallbackContext) => WiredSupervisor {
   return (ctx) => {
     const config = options.config ?? loadSettings(hostEnv()).workers
     const serverUrl = options.serverUrl ?? ctx.writerUrl.replace(/\/api\/streams\/?$/, '')
-    const supervisor = new WorkerSupervisor({
+    const supervisorOptions: SupervisorOptions = {
       runtimes: observeRuntimes(
         options.runtimes ??
           defaultRuntimes(options.dataDir, config, options.dockerLimits, {
@@ -114,18 +124,44 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
         ...config.snapshots,
         ...(options.logger ? { logger: options.logger } : {}),
       }),
-    })
+    }
+    const leased = options.leases ? new LeasedWorkerSupervisor(supervisorOptions, options.leases) : null
+    const supervisor = leased ?? new WorkerSupervisor(supervisorOptions)
     options.onSupervisor?.(supervisor)
     const health = watchHeartbeats(supervisor, config, options.logger)
     // Readiness sits beside the supervisor rather than in it: it only reads public state.
-    return Object.assign(supervisor, { readiness: () => workerReadiness(supervisor, config.runtime), ...health })
+    const readiness = async () => [
+      ...(await workerReadiness(supervisor, config.runtime)),
+      ...(leased ? [leaseReadiness(leased.leaseState())] : []),
+    ]
+    // Bound before the assignment below puts same-named own properties over them.
+    const drain = leased ? leased.drain.bind(leased) : () => Promise.resolve()
+    const leaseState = leased ? leased.leaseState.bind(leased) : () => null
+    return Object.assign(supervisor, {
+      readiness,
+      ...health,
+      /** SIGTERM (src/server/main.ts): hand this node's sessions over; nothing to hand over on one node. */
+      drain,
+      leaseState,
+    })
   }
 }
 
+/** The leases' part of `GET /api/ready`: always ok (a full or draining node still serves requests). */
+function leaseReadiness(state: LeaseState): ReadinessCheck {
+  const { nodeId, capacity, held, draining } = state
+  return { name: 'workers:leases', ok: true, detail: `node ${nodeId}: ${held} of ${capacity} sessions${draining ? ', draining' : ''}`, info: { ...state } }
+}
+
 /** Callbacks for a server's worker settings (src/lib/settings), or undefined when TETHER_WORKERS=off. */
-export function workerCallbacksFromSettings(dataDir: string, config: WorkersConfig, logger?: WorkerCallbacksOptions['logger']) {
+export function workerCallbacksFromSettings(
+  dataDir: string,
+  config: WorkersConfig,
+  logger?: WorkerCallbacksOptions['logger'],
+  leases?: SessionLeaseOptions,
+) {
   if (!config.enabled) return undefined
   // Checked here, at start-up, not when the first container starts.
   const workerNetwork = workerNetworkFrom(config.network)
-  return createWorkerCallbacks({ dataDir, config, workerNetwork, ...(logger ? { logger } : {}) })
+  return createWorkerCallbacks({ dataDir, config, workerNetwork, ...(logger ? { logger } : {}), ...(leases ? { leases } : {}) })
 }

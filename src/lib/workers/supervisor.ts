@@ -62,6 +62,8 @@ export interface SupervisorOptions {
   stopWorkersOnClose?: boolean
   /** Workspace snapshots (turn ends) and the seeding of new workers from them; none: no snapshots. */
   workspaces?: WorkspaceSnapshots
+  /** The producer epoch of a session's next worker start (its lease, supervisor-leases.ts); throws when it may not start. */
+  epochFor?(sessionId: string): number | undefined
 }
 
 export class WorkerSupervisor implements SessionWorkerCallbacks {
@@ -134,7 +136,9 @@ export class WorkerSupervisor implements SessionWorkerCallbacks {
 
   private async claimFor(unit: Unit, session?: SessionRecord): Promise<WorkerClaim> {
     const { serverUrl } = this.options
+    const epoch = this.options.epochFor?.(unit.sessionId)
     return {
+      ...(epoch !== undefined ? { epoch } : {}),
       sessionId: unit.sessionId,
       serverUrl: typeof serverUrl === 'function' ? await serverUrl() : serverUrl,
       token: await this.options.issueToken(unit.sessionId, unit.agentId),
