@@ -17,11 +17,17 @@
  *   link
  *       Prints a one-time admin login link (15 minutes, one use) for the install in
  *       TETHER_DATA_DIR: the code goes into <dataDir>/login-codes.json, which the running server
- *       reads on exchange, so no restart is needed and no token is printed.
+ *       reads on exchange, so no restart is needed and no token is printed. With
+ *       TETHER_DATABASE_URL the code goes into the database, and any node redeems it.
+ *
+ * With TETHER_DATABASE_URL (several nodes): `token` needs TETHER_SECRET (the nodes' shared one),
+ * and backup/restore are the database's own tools' job (pg_dump, pg_restore): they refuse.
  */
 import { parseArgs } from 'node:util'
 import { BackupError, backupDatabase, databaseFileOf, restoreDatabase } from '../lib/db/backup'
-import { loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS } from '../lib/sessions/login-links'
+import { openPostgres } from '../lib/db/postgres'
+import { pgLoginCodeStore } from '../lib/sessions/login-codes-pg'
+import { loginCodeStore, loginLinkUrl, LOGIN_CODE_TTL_MS, type MintedCode } from '../lib/sessions/login-links'
 import { loadOrCreateSecret } from '../lib/sessions/secret'
 import { ROLES, issueToken, type Role } from '../lib/sessions/tokens'
 import { loadSettings } from '../lib/settings'
@@ -32,16 +38,26 @@ const USAGE = `usage: npm run tether -- token --role <${ROLES.join('|')}> [--ses
        npm run tether -- restore <file>`
 
 /** A one-time admin link for the running install (same data dir, same public URL as the server). */
-function printLoginLink(rest: string[]): number {
+async function printLoginLink(rest: string[]): Promise<number> {
   if (rest.length > 0) {
     console.error(`link takes no arguments\n${USAGE}`)
     return 2
   }
   const settings = loadSettings(process.env)
-  const { code } = loginCodeStore(settings.streams.dataDir).mint()
+  const { code } = await mintLoginCode(settings.streams.dataDir, settings.streams.databaseUrl)
   console.log(loginLinkUrl(settings.server.publicUrl, code))
   console.error(`single use, expires in ${Math.round(LOGIN_CODE_TTL_MS / 60_000)} minutes`)
   return 0
+}
+
+async function mintLoginCode(dataDir: string, databaseUrl: string | null): Promise<MintedCode> {
+  if (!databaseUrl) return loginCodeStore(dataDir).mint()
+  const pg = await openPostgres(databaseUrl, { max: 1 })
+  try {
+    return await pgLoginCodeStore(pg.sql).mint()
+  } finally {
+    await pg.close()
+  }
 }
 
 /** Whether a Tether server answers on the configured address (restore must not run under one). */
@@ -61,6 +77,10 @@ async function backupOrRestore(command: 'backup' | 'restore', rest: string[]): P
   }
   const settings = loadSettings(process.env)
   const dataDir = settings.streams.dataDir
+  if (settings.streams.databaseUrl) {
+    console.error(`${command} copies the SQLite file; with TETHER_DATABASE_URL use PostgreSQL's own tools (pg_dump / pg_restore, or your provider's snapshots)`)
+    return 2
+  }
   try {
     if (command === 'backup') {
       const r = await backupDatabase(databaseFileOf(dataDir), rest[0])
@@ -108,6 +128,10 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   const settings = loadSettings(process.env)
+  if (settings.streams.databaseUrl && !settings.sessions.secret) {
+    console.error('with TETHER_DATABASE_URL, set TETHER_SECRET (the secret every node shares) to sign a token')
+    return 2
+  }
   const secret = loadOrCreateSecret(settings.streams.dataDir, settings.sessions.secret)
   const subject = values.subject ?? (role === 'collaborator' ? `u_cli_${Date.now().toString(36)}` : undefined)
   try {
