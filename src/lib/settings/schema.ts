@@ -57,7 +57,7 @@ export const VARIABLES = {
       .optional(),
     {
       default: 'unset (SQLite)',
-      doc: '`postgres://…`: the app (and `npm run streams`) keeps everything the SQLite file held in this PostgreSQL database instead (migrated at start), so several nodes behind a load balancer serve the same sessions (specs/scale-out.md); needs `TETHER_SECRET` and, for agent credentials, `TETHER_CREDENTIALS_KEY`, the same on every node',
+      doc: '`postgres://…`: the app (and `npm run streams`) keeps everything the SQLite file held in this PostgreSQL database instead (migrated at start), so several nodes behind a load balancer serve the same sessions (specs/scale-out.md); needs `TETHER_SECRET` and `TETHER_CREDENTIALS_KEY`, the same on every node (it refuses to start without them)',
       readers: ['server', 'streams', 'cli'],
     },
   ),
