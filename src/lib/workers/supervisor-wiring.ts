@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path'
 import type { Logger } from '../common/logger'
 import type { WorkerCallbackContext } from '../sessions/worker-callbacks'
 import { hostEnv, loadSettings, type WorkersConfig } from '../settings'
+import { parseEnv } from '../settings/load'
+import { nodeIdentity } from './node-identity'
 import { connectDocker, dockerEndpoint } from './docker-engine'
 import { ensureWorkerImage } from './image/build'
 import type { RuntimeKind, WorkerRuntime } from './runtime'
@@ -125,7 +127,9 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
         ...(options.logger ? { logger: options.logger } : {}),
       }),
     }
-    const leased = options.leases ? new LeasedWorkerSupervisor(supervisorOptions, options.leases) : null
+    // The app passes its lease store when nodes share a database; this node's id and capacity come from its settings.
+    const leaseOptions = options.leases ?? (ctx.leaseStore ? { store: ctx.leaseStore, ...nodeIdentity(parseEnv(hostEnv())) } : undefined)
+    const leased = leaseOptions ? new LeasedWorkerSupervisor(supervisorOptions, leaseOptions) : null
     const supervisor = leased ?? new WorkerSupervisor(supervisorOptions)
     options.onSupervisor?.(supervisor)
     const health = watchHeartbeats(supervisor, config, options.logger)
