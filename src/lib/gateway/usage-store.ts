@@ -25,9 +25,13 @@ function withLedger(usage: SessionUsage, ledger: LedgerTotals): SessionUsage {
   }
 }
 
-/** `then` on a value or a promise: a value stays synchronous (SQLite keeps one synchronous step). */
+/**
+ * `then` on a value or a promise: a value stays synchronous (SQLite keeps one synchronous step).
+ * Any thenable counts as a promise (drizzle's query builders are thenables, not Promises).
+ */
 function chain<T, U>(value: MaybePromise<T>, then: (v: T) => MaybePromise<U>): MaybePromise<U> {
-  return value instanceof Promise ? value.then(then) : then(value)
+  const thenable = typeof value === 'object' && value !== null && typeof (value as PromiseLike<T>).then === 'function'
+  return thenable ? Promise.resolve(value).then(then) : then(value as T)
 }
 
 /**
