@@ -250,6 +250,7 @@ function composeTetherServer<L extends Ledger>(
     logger,
     retentionSeconds: sc.retentionDays * 86_400,
     defaultLimits: sc.defaultLimits,
+    sharedStreams: backend.engine === 'postgres',
   })
   const compaction = new SessionCompaction({ compactor: streams?.compactor ?? null, settings: sc.compaction, now, logger })
   const monitor = new SessionMonitor({

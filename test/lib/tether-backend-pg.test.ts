@@ -111,6 +111,32 @@ describe('the app on PostgreSQL', () => {
     expect(existsSync(join(dirs[0]!, 'tether.db'))).toBe(false)
   })
 
+  it('decides each write on what every node wrote: a retried event id is stored once, another agent cannot write into a message', async () => {
+    const a = await node()
+    const b = await node()
+    const admin = await a.issueToken({ role: 'admin' })
+    const { session } = (await (await call(a, '/api/sessions', admin, { method: 'POST', json: {} })).json()) as { session: { id: string } }
+    const writer = `/api/streams?sessionId=${session.id}`
+    const agentA = await a.issueToken({ role: 'worker', sessionId: session.id, subject: 'agent-a' })
+    const agentB = await b.issueToken({ role: 'worker', sessionId: session.id, subject: 'agent-b' })
+    const chunk = (author: string, messageId: string, delta: string, id?: string) => ({
+      channel: 'chunk',
+      ...(id ? { id } : {}),
+      data: { messageId, role: 'assistant', author, turn: 1, seq: 0, delta, done: true },
+    })
+    // Node b has the session's fold loaded before node a writes.
+    expect((await call(b, writer, agentB, { method: 'POST', json: chunk('agent-b', 'mb', 'from b') })).status).toBe(200)
+    expect((await call(a, writer, agentA, { method: 'POST', json: chunk('agent-a', 'ma', 'first', 'evt-retried') })).status).toBe(200)
+    // The same event retried through the other node is a duplicate, not a second copy.
+    const retry = await call(b, writer, agentA, { method: 'POST', json: chunk('agent-a', 'ma', 'first', 'evt-retried') })
+    expect(retry.status).toBe(200)
+    expect(await retry.json()).toMatchObject({ duplicates: 1 })
+    // Agent b cannot write into the message agent a started on the other node.
+    expect((await call(b, writer, agentB, { method: 'POST', json: chunk('agent-b', 'ma', 'hijack') })).status).toBe(403)
+    const events = (await (await call(a, `/api/streams/sessions/${session.id}?offset=-1`, admin)).json()) as Array<{ headers: { eventId: string } }>
+    expect(events.filter((e) => e.headers.eventId === 'evt-retried')).toHaveLength(1)
+  })
+
   it('redeems a login code minted on one node once, on any node', async () => {
     const a = await node()
     const b = await node()

@@ -53,6 +53,8 @@ export interface SessionManagerOptions {
   defaultLimits?: Partial<SessionLimits>
   /** Event ids kept exactly per session for deduplication (default DEFAULT_EXACT_EVENT_IDS). */
   exactEventIds?: number
+  /** Other nodes append to the same streams (PostgreSQL): decisions read the stream first (SessionLogs). */
+  sharedStreams?: boolean
 }
 
 export interface CreateSessionParams {
@@ -108,7 +110,7 @@ export class SessionManager {
     this.hooks = opts.hooks
     this.now = opts.now
     this.logger = opts.logger
-    this.logs = new SessionLogs(opts.endpoint, opts.now, opts.exactEventIds)
+    this.logs = new SessionLogs(opts.endpoint, opts.now, opts.exactEventIds, opts.sharedStreams)
     this.agents = new AgentChanges({
       store: this.store,
       logs: this.logs,

@@ -67,6 +67,13 @@ export class SessionLogs {
     private readonly now: () => number,
     /** Event ids kept exactly per session (older ones: Bloom filter + stream scan). */
     private readonly exactEventIds?: number,
+    /**
+     * Other processes append to these streams too (nodes sharing PostgreSQL): their appends never
+     * pass through this process, so every decision (ids, authorship, closure) first reads what
+     * landed since the last read. A read from the last offset is small; without it a node would
+     * decide on a fold missing the other nodes' writes.
+     */
+    private readonly shared = false,
   ) {}
 
   private entry(sessionId: string): Entry {
@@ -112,7 +119,7 @@ export class SessionLogs {
 
   /** The fold, current enough for decisions: loaded, and caught up if something else appended. */
   private async current(sessionId: string, e: Entry): Promise<SessionFold> {
-    if (!e.loaded || e.stale) return this.read(sessionId, e)
+    if (!e.loaded || e.stale || this.shared) return this.read(sessionId, e)
     return e.fold
   }
 
@@ -227,7 +234,7 @@ export class SessionLogs {
    */
   async messageAuthors(sessionId: string): Promise<MessageAuthors> {
     const e = this.entries.get(sessionId)
-    if (e?.loaded) return e.fold.authors
+    if (e?.loaded && !this.shared) return e.fold.authors
     return (await this.fold(sessionId)).authors
   }
 
