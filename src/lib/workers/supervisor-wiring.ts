@@ -95,7 +95,11 @@ export function defaultRuntimes(
 }
 
 /** What the wiring gives the app: the supervisor plus `drain` for SIGTERM and the lease state (null on one node). */
-export type WiredSupervisor = WorkerSupervisor & { drain(): Promise<void>; leaseState(): LeaseState | null }
+export type WiredSupervisor = WorkerSupervisor & {
+  drain(): Promise<void>
+  leaseState(): LeaseState | null
+  readiness(): Promise<ReadinessCheck[]>
+}
 
 export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: WorkerCallbackContext) => WiredSupervisor {
   return (ctx) => {

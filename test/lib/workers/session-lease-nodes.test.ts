@@ -186,6 +186,8 @@ describe('leased supervisors of two nodes sharing one lease store', { timeout: 1
     await a.sup.drain()
     expect(a.sup.workerOf(id)).toBeNull()
     expect(a.sup.leaseState()).toMatchObject({ nodeId: 'drain-a', held: 0, draining: true })
+    const ready = (await a.sup.readiness()).find((c) => c.name === 'workers:leases')
+    expect(ready).toMatchObject({ ok: true, info: { nodeId: 'drain-a', capacity: 3, held: 0, draining: true } })
     await until(() => running(b, id), 'node B to take the released session')
     expect(await store.holder(id)).toMatchObject({ nodeId: 'drain-b', fence: 2 })
     await h.postMessage(id, 'after the drain')
