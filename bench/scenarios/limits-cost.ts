@@ -55,7 +55,7 @@ export const limitsCost: Scenario = {
         for (let i = 0; i < n / 10; i++) {
           const ticket = await checks.beginSession(claims)
           if (ticket instanceof Response) throw new Error(`refused: ${await ticket.text()}`)
-          ticket.release()
+          await ticket.release()
         }
         best.session = Math.min(best.session, ((now() - t0) * 1000) / (n / 10))
         t0 = now()
