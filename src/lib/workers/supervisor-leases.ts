@@ -11,7 +11,8 @@
  * - Every worker start under a lease gets the producer epoch `leaseEpoch(fence, n)`, n counting
  *   this lease's starts on this node, so a newer lease's worker fences an older one's at its
  *   first append (IdempotentProducer epochs, specs/streams.md).
- * - `drain()` (SIGTERM): no new leases, each worker stopped, its lease released for another node.
+ * - `drain()` (SIGTERM; `close()` does it too unless workers outlive the app): no new leases, each
+ *   worker stopped, its lease released for another node.
  * - A session that ended or went idle gives its lease up (`forget`), wherever the call came in.
  *
  * Which node runs a session is decided by the lease alone; the session callbacks only say what
@@ -84,6 +85,8 @@ export class LeasedWorkerSupervisor extends WorkerSupervisor {
   private readonly missing = new Map<string, number>()
   private readonly ready: Promise<void>
   private draining = false
+  private drained: Promise<void> | null = null
+  private readonly stopsWorkersOnClose: boolean
   private readonly logger: Logger
 
   constructor(
@@ -94,6 +97,7 @@ export class LeasedWorkerSupervisor extends WorkerSupervisor {
     super({ ...options, epochFor: (sessionId) => fences.epochFor(sessionId) })
     this.fences = fences
     this.needsWorker = options.needsWorker ?? defaultNeedsWorker
+    this.stopsWorkersOnClose = options.stopWorkersOnClose !== false
     this.logger = options.logger ?? silentLogger
     this.keeper = new LeaseKeeper({
       store: leases.store,
@@ -210,16 +214,21 @@ export class LeasedWorkerSupervisor extends WorkerSupervisor {
     await super.reconcile(wanted.filter((s) => this.fences.has(s.id)))
   }
 
-  /** SIGTERM: take nothing new, stop each worker, release its lease so another node takes it at once. */
-  async drain(): Promise<void> {
-    this.draining = true
-    await this.ready
-    await this.keeper.drain()
+  /** SIGTERM: take nothing new, stop each worker, release its lease so another node takes it at once. Once. */
+  drain(): Promise<void> {
+    this.drained ??= (async () => {
+      this.draining = true
+      await this.ready
+      await this.keeper.drain()
+    })()
+    return this.drained
   }
 
   override async close(): Promise<void> {
-    // Without drain the leases simply lapse (as after a crash); the workers stop with the supervisor.
-    this.keeper.stop()
+    // Workers that stop with the app should not leave their sessions dead until the leases lapse:
+    // close drains. Workers left running (stopWorkersOnClose: false) keep their leases until they lapse.
+    if (this.stopsWorkersOnClose) await this.drain().catch((err: unknown) => this.logger.warn({ err }, 'session leases: drain failed'))
+    else this.keeper.stop()
     await super.close()
   }
 }

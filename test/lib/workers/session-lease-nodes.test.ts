@@ -76,6 +76,7 @@ function startNode(store: LeaseStore, nodeId: string, capacity: number, ttlMs: n
   }) as WiredSupervisor & LeasedWorkerSupervisor
   // Like a node's session monitor: the live sessions, level-triggered.
   let reconciling = true
+  let closed = false
   const loop = setInterval(async () => {
     if (reconciling) await sup.reconcile(await h.app.manager.activeSessions()).catch(() => {})
   }, 250)
@@ -88,6 +89,8 @@ function startNode(store: LeaseStore, nodeId: string, capacity: number, ttlMs: n
       sup.keeper.stop()
     },
     async close() {
+      if (closed) return
+      closed = true
       node.cutOff()
       await sup.close()
       rmSync(dataDir, { recursive: true, force: true })
@@ -196,6 +199,19 @@ describe('leased supervisors of two nodes sharing one lease store', { timeout: 1
     expect(epochsOf(events)).toContain(leaseEpoch(2, 0))
     // A drained node has left the table: placement offers it nothing.
     expect((await store.liveNodes(ttl)).map((n) => n.nodeId)).toEqual(['drain-b'])
+  })
+
+  it("closing a node (the app's close on SIGTERM) hands its sessions over like a drain", async () => {
+    const store = leaseStore()
+    const ttl = 120_000
+    const a = startNode(store, 'close-a', 3, ttl)
+    const b = startNode(store, 'close-b', 1, ttl)
+    await until(async () => (await store.liveNodes(ttl)).length === 2, 'both nodes to heartbeat')
+    const id = await createThrough(a)
+    await h.waitFor(id, (e) => epochsOf(e).includes(leaseEpoch(1, 0)), "node A's worker")
+    await a.close()
+    await until(() => running(b, id), 'node B to take the session of the closed node')
+    expect(await store.holder(id)).toMatchObject({ nodeId: 'close-b', fence: 2 })
   })
 
   it('an ended session gives its lease up, and its worker stops on the node that ran it', async () => {
