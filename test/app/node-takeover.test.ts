@@ -1,0 +1,144 @@
+/**
+ * Issue 14, bar 3: two production nodes on one PostgreSQL, process workers. The node holding a
+ * busy session's lease is killed with SIGKILL mid-turn. The other node takes the session over
+ * (its lease, then a worker of its own) within the lease's bound (TTL 6 s + a renewal round), the
+ * turn shows interrupted, resumes and ends done; no chunk is lost or written twice, and every
+ * append a client had acknowledged, on either node, is in the stream exactly once.
+ */
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import postgres from 'postgres'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freshDatabase, type TestDatabase } from '../support/postgres'
+import { createSession, readStream, startServer, type TestServer } from './support'
+
+let db: TestDatabase
+let sql: postgres.Sql
+const nodes: TestServer[] = []
+
+beforeAll(async () => {
+  db = await freshDatabase()
+  sql = postgres(db.url, { max: 1, onnotice: () => {} })
+  const shared = {
+    TETHER_DATABASE_URL: db.url,
+    TETHER_SECRET: randomBytes(24).toString('base64url'),
+    TETHER_CREDENTIALS_KEY: randomBytes(32).toString('base64'),
+    TETHER_WORKER_RUNTIME: 'process',
+    TETHER_WARM_POOL_SIZE_PROCESS: '0',
+  }
+  for (let i = 0; i < 2; i++) nodes.push(await startServer({ ...shared, TETHER_NODE_ID: `node-${i}` }))
+}, 180_000)
+
+afterAll(async () => {
+  for (const n of nodes) await n.dispose()
+  await sql?.end({ timeout: 5 })
+  await db?.drop()
+})
+
+/** Pids of the worker processes serving `sessionId` (the process runtime puts it in their env). */
+function workerPids(sessionId: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(`TETHER_SESSION_ID=${sessionId}`)) pids.push(Number(entry))
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids
+}
+
+async function holder(sessionId: string): Promise<{ nodeId: string; fence: number } | null> {
+  const [row] = await sql<Array<{ node_id: string; fence: number }>>`SELECT node_id, fence FROM session_leases WHERE session_id = ${sessionId}`
+  return row ? { nodeId: row.node_id, fence: Number(row.fence) } : null
+}
+
+type Event = { type: string; key: string; value?: Record<string, unknown>; headers?: { eventId?: string } }
+
+describe('a node dies mid-turn', () => {
+  it('another node takes the session over, its worker resumes the turn, and nothing acknowledged is lost or doubled', async () => {
+    const admin = await nodes[0]!.token('admin')
+    const session = await createSession(nodes[0]!, admin, 'Busy when its node dies')
+    await expect.poll(() => holder(session.id), { timeout: 30_000 }).not.toBeNull()
+    const first = (await holder(session.id))!
+    const dying = nodes.findIndex((_, i) => `node-${i}` === first.nodeId)
+    expect(dying).toBeGreaterThanOrEqual(0)
+    const survivor = nodes[1 - dying]!
+
+    // A slow turn, asked through the node that will survive.
+    const messageId = `ask-${randomBytes(4).toString('hex')}`
+    const asked = await fetch(`${survivor.url}/api/sessions/${session.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ text: '/slow /count 150', messageId }),
+    })
+    expect(asked.status).toBeLessThan(300)
+    const turnStates = async () =>
+      (await readStream(survivor, admin, session.id)).filter((e) => e.type === 'agent-state' && e.key === `turn:${messageId}`).map((e) => String(e.value?.status))
+    await expect.poll(async () => (await turnStates()).includes('streaming'), { timeout: 60_000 }).toBe(true)
+
+    // Clients keep appending through both nodes; only answered (2xx) appends are counted.
+    const acknowledged: string[] = []
+    const client = await nodes[0]!.token('worker', session.id, 'client-agent')
+    let appending = true
+    const appendLoop = async (node: TestServer) => {
+      for (let n = 0; appending; n++) {
+        const id = `c-${node.port}-${n}`
+        const res = await fetch(`${node.url}/api/streams?sessionId=${session.id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${client}` },
+          body: JSON.stringify({ channel: 'chunk', id, data: { messageId: id, role: 'assistant', author: 'client-agent', turn: 1, seq: 0, delta: id, done: true } }),
+        }).catch(() => null)
+        if (res?.ok) acknowledged.push(id)
+        await res?.arrayBuffer().catch(() => undefined)
+        if (!res) await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    const loops = [appendLoop(nodes[dying]!), appendLoop(survivor)]
+    await new Promise((r) => setTimeout(r, 500))
+
+    const oldWorkers = workerPids(session.id)
+    await nodes[dying]!.stop('SIGKILL')
+    const killedAt = Date.now()
+    // The lease moves to the survivor with a higher fence: the bound is the lease TTL plus a round.
+    await expect.poll(async () => (await holder(session.id))?.nodeId, { timeout: 10_000, interval: 200 }).toBe(`node-${1 - dying}`)
+    const takeoverMs = Date.now() - killedAt
+    expect((await holder(session.id))!.fence).toBeGreaterThan(first.fence)
+    console.log(`lease taken over ${takeoverMs} ms after SIGKILL`)
+
+    await expect.poll(async () => (await turnStates()).at(-1), { timeout: 120_000, interval: 500 }).toBe('done')
+    appending = false
+    await Promise.all(loops)
+    // The killed node's worker may outlive it; it must not have written after its lease moved.
+    for (const pid of oldWorkers) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+
+    const states = await turnStates()
+    expect(states).toContain('interrupted')
+    expect(states.slice(states.indexOf('interrupted'))).toEqual(['interrupted', 'streaming', 'done'])
+
+    const events = (await readStream(survivor, admin, session.id)) as Event[]
+    // No chunk twice: every (message, seq) once.
+    const chunkKeys = events.filter((e) => e.type === 'chunk').map((e) => `${String(e.value?.messageId)}#${String(e.value?.seq)}`)
+    expect(new Set(chunkKeys).size).toBe(chunkKeys.length)
+    // The agent's answer: seqs 0..n without a hole, counting to 150 once.
+    const answer = events.filter((e) => e.type === 'chunk' && e.value?.role === 'assistant' && e.value?.author !== 'client-agent')
+    const seqs = answer.map((e) => Number(e.value?.seq)).sort((a, b) => a - b)
+    expect(seqs).toEqual(seqs.map((_, i) => i))
+    const text = answer
+      .sort((a, b) => Number(a.value?.seq) - Number(b.value?.seq))
+      .map((e) => String(e.value?.delta ?? ''))
+      .join('')
+    expect(text.trim().split(/\s+/)).toEqual(Array.from({ length: 150 }, (_, i) => String(i + 1)))
+    // Every acknowledged client append, on either node, exactly once.
+    const ids = events.map((e) => e.headers?.eventId)
+    expect(acknowledged.length).toBeGreaterThan(0)
+    for (const id of acknowledged) expect(ids.filter((x) => x === id)).toHaveLength(1)
+  }, 300_000)
+})
