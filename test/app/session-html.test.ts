@@ -132,4 +132,32 @@ describe('the session page HTML', () => {
     expect(bare).not.toContain('first question here')
     expect(bare).not.toContain('PREVIEW-TERMINAL-LINE')
   })
+
+  it('takes the page token only from its exact cookie name; odd spellings, forged values and an oversized cookie get no preview and break nothing', async () => {
+    const { admin, id, otherId } = await seeded()
+    const page = (cookie: string, path = `/sessions/${id}`) => fetch(`${server.url}${path}`, { headers: { cookie } })
+    const previewOf = async (cookie: string, path?: string) => {
+      const res = await page(cookie, path)
+      return { status: res.status, shows: (await res.text()).includes('first question here') }
+    }
+    expect(await previewOf(`tether_page_token=${admin}`)).toEqual({ status: 200, shows: true })
+    // Names that only look like it.
+    for (const cookie of [`Tether_Page_Token=${admin}`, `tether_page_token_old=${admin}`, `xtether_page_token=${admin}`, `tether_page_token =${admin}`]) {
+      expect(await previewOf(cookie), cookie).toEqual({ status: 200, shows: false })
+    }
+    // A forged or empty value, and another session's page with this token, get no preview.
+    expect(await previewOf(`tether_page_token=${admin.slice(0, -4)}AAAA`)).toEqual({ status: 200, shows: false })
+    expect(await previewOf('tether_page_token=')).toEqual({ status: 200, shows: false })
+    expect((await previewOf(`tether_page_token=${admin}`, `/sessions/${otherId}`)).shows).toBe(false)
+    // Odd spellings of the session path: never another session's preview, never a server error.
+    for (const path of [`/sessions/${id}/`, `/sessions/${id.toUpperCase()}`, `/sessions/..%2F${id}`, `/sessions/%2e%2e/${id}`]) {
+      const res = await page(`tether_page_token=${admin}`, path)
+      expect(res.status, path).toBeLessThan(500)
+      expect(await res.text(), path).not.toContain(OTHER_SECRET)
+    }
+    // A cookie header over Node's header limit: refused before the app, and the server serves on.
+    const huge = await page(`tether_page_token=${'a'.repeat(40_000)}`)
+    expect(huge.status).toBe(431)
+    expect(await previewOf(`tether_page_token=${admin}`)).toEqual({ status: 200, shows: true })
+  })
 })
