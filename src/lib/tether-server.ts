@@ -88,6 +88,12 @@ export interface TetherServerConfig {
   sseLimits?: Partial<SseLimits>
   /** Base URL workers use to reach this app (callback context), e.g. http://127.0.0.1:3000. */
   publicUrl?: string
+  /**
+   * This node's own address, for its workers when several nodes share the database: their
+   * heartbeats and workspace copies must reach the node that runs them, not whichever node a
+   * load balancer at `publicUrl` picks. Unset: `publicUrl`.
+   */
+  nodeUrl?: string
   sessions: SessionsConfig
   /** Model gateway: provider keys and prices (default: echo only, no keys). */
   gateway?: GatewayConfig
@@ -132,6 +138,12 @@ export interface TetherServer<L extends Ledger = Ledger> {
   logger: Logger
 }
 
+/** Where this process listens, as a URL its own workers can use (a wildcard host means loopback). */
+export function ownAddress(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host
+  return `http://${reachable}:${port}`
+}
+
 /** The app's configuration from the settings front door (src/lib/settings). */
 export function tetherConfigFrom(settings: Settings): TetherServerConfig {
   const { streams } = settings
@@ -145,6 +157,7 @@ export function tetherConfigFrom(settings: Settings): TetherServerConfig {
     allowLoopbackWebhooks: streams.allowLoopbackWebhooks,
     sseLimits: { maxBufferBytes: streams.sseMaxBufferBytes, slowGraceMs: streams.sseSlowGraceMs },
     publicUrl: settings.server.publicUrl,
+    ...(streams.databaseUrl ? { nodeUrl: ownAddress(settings.server.host, settings.server.port) } : {}),
     sessions: settings.sessions,
     gateway: settings.gateway,
     logLevel: settings.logging.level,
@@ -229,14 +242,14 @@ function composeTetherServer<L extends Ledger>(
 
   // Lifecycle webhooks and the audit log (ops/operations.ts); the manager's callbacks record lifecycle events first.
   const ops = createOperations({ webhooks: backend.webhooks, signer: backend.webhookSigner, streams: endpoint, auth, now, logger, allowLoopbackWebhooks: config.allowLoopbackWebhooks, auditRetentionDays: sc.auditRetentionDays })
-  const publicUrl = (config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
+  const workerUrl = (config.nodeUrl ?? config.publicUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '')
   const hookContext: WorkerCallbackContext = {
     issueToken: (opts) => auth.issue(opts),
-    sessionStreamUrl: (id) => sessionStreamUrl(`${publicUrl}${STREAMS_BASE_PATH}`, id),
-    writerUrl: `${publicUrl}${STREAMS_BASE_PATH}`,
+    sessionStreamUrl: (id) => sessionStreamUrl(`${workerUrl}${STREAMS_BASE_PATH}`, id),
+    writerUrl: `${workerUrl}${STREAMS_BASE_PATH}`,
     workerMetrics: metrics.workers,
     onWorkerCrashed: (crash) => void ops.lifecycle.record('worker.crashed', crash.sessionId, { ...crash }),
-    ...(backend.engine === 'postgres' ? { leaseStore: backend.leases } : {}),
+    ...(backend.engine === 'postgres' ? { leaseStore: backend.leases, sessionOf: async (id: string) => backend.sessions.get(id) } : {}),
   }
   const hooks = metrics.sessionCallbacks(typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks))
 

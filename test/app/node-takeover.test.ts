@@ -3,7 +3,8 @@
  * busy session's lease is killed with SIGKILL mid-turn. The other node takes the session over
  * (its lease, then a worker of its own) within the lease's bound (TTL 6 s + a renewal round), the
  * turn shows interrupted, resumes and ends done; no chunk is lost or written twice, and every
- * append a client had acknowledged, on either node, is in the stream exactly once.
+ * append a client had acknowledged, on either node, is in the stream exactly once. The nodes'
+ * public URL is a load balancer's: workers reach the node that runs them, not it.
  */
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -25,6 +26,8 @@ beforeAll(async () => {
     TETHER_CREDENTIALS_KEY: randomBytes(32).toString('base64'),
     TETHER_WORKER_RUNTIME: 'process',
     TETHER_WARM_POOL_SIZE_PROCESS: '0',
+    // The public URL of a load balancer (here: nothing listens): workers must use their own node's address.
+    TETHER_PUBLIC_URL: 'http://127.0.0.1:9',
   }
   for (let i = 0; i < 2; i++) nodes.push(await startServer({ ...shared, TETHER_NODE_ID: `node-${i}` }))
 }, 180_000)

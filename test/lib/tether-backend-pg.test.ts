@@ -10,7 +10,9 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SessionsConfig } from '../../src/lib/settings'
-import { openTetherServer, type TetherServer, type TetherServerConfig } from '../../src/lib/tether-server'
+import { loadSettings } from '../../src/lib/settings'
+import type { WorkerCallbackContext } from '../../src/lib/sessions/worker-callbacks'
+import { openTetherServer, ownAddress, tetherConfigFrom, type TetherServer, type TetherServerConfig } from '../../src/lib/tether-server'
 import { freshDatabase, type TestDatabase } from '../support/postgres'
 
 const quiet = pino({ level: 'silent' })
@@ -135,6 +137,26 @@ describe('the app on PostgreSQL', () => {
     expect((await call(b, writer, agentB, { method: 'POST', json: chunk('agent-b', 'ma', 'hijack') })).status).toBe(403)
     const events = (await (await call(a, `/api/streams/sessions/${session.id}?offset=-1`, admin)).json()) as Array<{ headers: { eventId: string } }>
     expect(events.filter((e) => e.headers.eventId === 'evt-retried')).toHaveLength(1)
+  })
+
+  it("gives its workers the node's own address, the lease store and session records, not the load balancer's URL", async () => {
+    const settings = loadSettings({ TETHER_DATABASE_URL: db.url, TETHER_PUBLIC_URL: 'https://tether.example.com', HOST: '0.0.0.0', PORT: '4123' })
+    const config = tetherConfigFrom(settings)
+    expect(config.nodeUrl).toBe('http://127.0.0.1:4123')
+    expect(ownAddress('10.1.2.3', 80)).toBe('http://10.1.2.3:80')
+    expect(ownAddress('::', 3000)).toBe('http://[::1]:3000')
+    let seen: WorkerCallbackContext | undefined
+    const app = await openTetherServer({ ...configFor(), publicUrl: 'https://tether.example.com', nodeUrl: config.nodeUrl }, (ctx) => {
+      seen = ctx
+      return {}
+    })
+    apps.push(app)
+    expect(seen?.writerUrl).toBe('http://127.0.0.1:4123/api/streams')
+    expect(seen?.sessionStreamUrl('s_1')).toMatch(/^http:\/\/127\.0\.0\.1:4123\/api\/streams\//)
+    expect(seen?.leaseStore).toBeDefined()
+    const admin = await app.issueToken({ role: 'admin' })
+    const { session } = (await (await call(app, '/api/sessions', admin, { method: 'POST', json: {} })).json()) as { session: { id: string } }
+    expect((await seen?.sessionOf?.(session.id))?.id).toBe(session.id)
   })
 
   it('redeems a login code minted on one node once, on any node', async () => {

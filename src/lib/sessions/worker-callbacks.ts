@@ -67,6 +67,8 @@ export interface WorkerCallbackContext {
    * node runs each session's worker (src/lib/workers/session-leases.ts). Absent: this node runs all.
    */
   leaseStore?: LeaseStore
+  /** A session's record by id (a node offered a session it never saw starts its worker at once). */
+  sessionOf?(sessionId: string): Promise<SessionRecord | null>
 }
 
 export interface WorkerCrash {

@@ -132,7 +132,11 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
       }),
     }
     // The app passes its lease store when nodes share a database; this node's id and capacity come from its settings.
-    const leaseOptions = options.leases ?? (ctx.leaseStore ? { store: ctx.leaseStore, ...nodeIdentity(parseEnv(hostEnv())) } : undefined)
+    const leaseOptions =
+      options.leases ??
+      (ctx.leaseStore
+        ? { store: ctx.leaseStore, ...nodeIdentity(parseEnv(hostEnv())), ...(ctx.sessionOf ? { sessionOf: ctx.sessionOf } : {}) }
+        : undefined)
     const leased = leaseOptions ? new LeasedWorkerSupervisor(supervisorOptions, leaseOptions) : null
     const supervisor = leased ?? new WorkerSupervisor(supervisorOptions)
     options.onSupervisor?.(supervisor)
