@@ -100,7 +100,26 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
     o.hub.publish()
   }
 
-  const forwarding = new Map<number, Promise<void>>()
+  /**
+   * One forward at a time per stream. Notifications that arrive while one runs are folded into
+   * a single follow-up read up to the latest of them: each forward reads up to the stream's
+   * current tail anyway, and queueing one read per notification let a burst of appends build a
+   * backlog that grew faster than the reads drained it (issue 14's cross-node row).
+   */
+  const forwarding = new Map<number, { again: Position | null }>()
+  function startForward(id: number, announced: Position): void {
+    const state: { again: Position | null } = { again: null }
+    forwarding.set(id, state)
+    void forward(id, announced)
+      .catch((err) => {
+        o.log.error({ err }, 'forwarding another node\'s append failed')
+        wakeReaders(id, announced)
+      })
+      .finally(() => {
+        if (state.again && o.hub.hasSubscribers(id)) startForward(id, state.again)
+        else forwarding.delete(id)
+      })
+  }
   function onRemoteChange(payload: string): void {
     const [tag, idText, seqText, posText, flag] = payload.split(' ')
     if (tag === nodeTag) return
@@ -114,17 +133,9 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
       wakeReaders(id, announced, true)
       return
     }
-    // One read at a time per stream, in notification order.
-    const next = (forwarding.get(id) ?? Promise.resolve())
-      .then(() => forward(id, announced))
-      .catch((err) => {
-        o.log.error({ err }, 'forwarding another node\'s append failed')
-        wakeReaders(id, announced)
-      })
-    forwarding.set(id, next)
-    void next.finally(() => {
-      if (forwarding.get(id) === next) forwarding.delete(id)
-    })
+    const running = forwarding.get(id)
+    if (!running) startForward(id, announced)
+    else if (!running.again || running.again.seq <= announced.seq) running.again = announced
   }
 
   /**

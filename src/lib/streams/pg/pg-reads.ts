@@ -7,6 +7,7 @@
 import type { Sql, TransactionSql } from 'postgres'
 import type { Position } from '../offsets'
 import type { MessageRow, StreamMeta } from '../stream-store'
+import { PgReadAhead } from './pg-read-ahead'
 
 export type Queryable = Sql | TransactionSql
 
@@ -46,6 +47,8 @@ function withSaved(meta: StreamMeta | undefined): StreamMeta | undefined {
 }
 
 export class PgReads {
+  private pieces: PgReadAhead | undefined
+
   constructor(private readonly q: Queryable) {}
 
   async get(path: string, forUpdate = false): Promise<StreamMeta | undefined> {
@@ -101,6 +104,8 @@ export class PgReads {
 
   /** Stored bytes of appends afterSeq < seq <= throughSeq, one buffer per segment (JSON rows comma-joined). */
   async readConcat(meta: StreamMeta, afterSeq: number, throughSeq: number): Promise<Buffer[]> {
+    const found = this.pieces?.take(meta, afterSeq, throughSeq)
+    if (found) return found
     const sep = meta.jsonMode ? COMMA : NOTHING
     const out: Buffer[] = []
     for (const seg of await this.segments(meta)) {
@@ -149,6 +154,12 @@ export class PgReads {
   /** End of a bounded read from `from` (see StreamStore.readBoundary). */
   async readBoundary(meta: StreamMeta, from: Position, maxBytes: number): Promise<Position> {
     if (meta.tailPos - from.pos <= maxBytes || meta.tailSeq - from.seq <= 1) return { seq: meta.tailSeq, pos: meta.tailPos }
+    if (PgReadAhead.applies(meta, maxBytes)) {
+      // A piece of a long read: its end and its bytes in one query, the next piece read ahead.
+      this.pieces ??= new PgReadAhead(this.q)
+      const end = await this.pieces.boundary(meta, from, maxBytes)
+      if (end) return end
+    }
     if (meta.forkSourceId === null) return this.boundaryOfOne(meta, from, maxBytes)
     const segs = await this.segments(meta)
     let over: { seq: number; endPos: number } | undefined

@@ -66,3 +66,33 @@ describe('bounded catch-up reads on PostgreSQL', () => {
     expect(bodies.map((b) => b.length)).toEqual([180, 500, 120])
   })
 })
+
+describe('long catch-up reads on PostgreSQL, streamed in pieces read ahead (pg-read-ahead.ts)', () => {
+  let big: PgStreamsServer
+  beforeAll(async () => {
+    big = await createPgStreamsServer({ url: db.url, basePath: '/v2/stream' })
+  }, 60_000)
+  afterAll(async () => {
+    await big?.close()
+  })
+  const on = (path: string, init: RequestInit = {}) => big.handle(new Request(`http://node/v2/stream/${path}`, init))
+
+  it('a read of several MB in one response returns every append once, in order, and the same again', async () => {
+    await on('long', { method: 'PUT', headers: { 'content-type': 'application/json' } })
+    const text = 'x'.repeat(20_000)
+    const batch = (from: number) => JSON.stringify(Array.from({ length: 10 }, (_, i) => ({ n: from + i, text })))
+    // 200 appends of ~20 kB: 4 MB, so the body streams out in 1 MB pieces.
+    for (let n = 0; n < 200; n += 10) {
+      const res = await on('long', { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch(n) })
+      expect(res.status).toBe(204)
+    }
+    for (let round = 0; round < 2; round++) {
+      const res = await on('long?offset=-1')
+      expect(res.status).toBe(200)
+      expect(res.headers.get('stream-up-to-date')).toBe('true')
+      const got = JSON.parse(Buffer.from(await res.arrayBuffer()).toString('utf8')) as Array<{ n: number; text: string }>
+      expect(got.map((m) => m.n)).toEqual(Array.from({ length: 200 }, (_, n) => n))
+      expect(got.every((m) => m.text === text)).toBe(true)
+    }
+  })
+})
