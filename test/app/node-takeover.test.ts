@@ -4,10 +4,14 @@
  * (its lease, then a worker of its own) within the lease's bound (TTL 6 s + a renewal round), the
  * turn shows interrupted, resumes and ends done; no chunk is lost or written twice, and every
  * append a client had acknowledged, on either node, is in the stream exactly once. The nodes'
- * public URL is a load balancer's: workers reach the node that runs them, not it.
+ * public URL is a load balancer's: workers reach the node that runs them, not it. Workspace
+ * snapshots are on a volume both nodes mount, so the new worker has the files of the last
+ * finished turn.
  */
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freshDatabase, type TestDatabase } from '../support/postgres'
@@ -15,6 +19,8 @@ import { createSession, readStream, startServer, type TestServer } from './suppo
 
 let db: TestDatabase
 let sql: postgres.Sql
+// Workspace snapshots on a volume both nodes mount (here: one directory).
+const workspaces = mkdtempSync(join(tmpdir(), 'tether-shared-workspaces-'))
 const nodes: TestServer[] = []
 
 beforeAll(async () => {
@@ -28,6 +34,9 @@ beforeAll(async () => {
     TETHER_WARM_POOL_SIZE_PROCESS: '0',
     // The public URL of a load balancer (here: nothing listens): workers must use their own node's address.
     TETHER_PUBLIC_URL: 'http://127.0.0.1:9',
+    TETHER_WORKSPACES_DIR: workspaces,
+    // The chunks are checked one by one below: no folding of finished messages meanwhile.
+    TETHER_COMPACT_CHUNKS: 'off',
   }
   for (let i = 0; i < 2; i++) nodes.push(await startServer({ ...shared, TETHER_NODE_ID: `node-${i}` }))
 }, 180_000)
@@ -36,6 +45,7 @@ afterAll(async () => {
   for (const n of nodes) await n.dispose()
   await sql?.end({ timeout: 5 })
   await db?.drop()
+  rmSync(workspaces, { recursive: true, force: true })
 })
 
 /** Pids of the worker processes serving `sessionId` (the process runtime puts it in their env). */
@@ -69,16 +79,26 @@ describe('a node dies mid-turn', () => {
     expect(dying).toBeGreaterThanOrEqual(0)
     const survivor = nodes[1 - dying]!
 
+    const ask = async (text: string, id: string) => {
+      const res = await fetch(`${survivor.url}/api/sessions/${session.id}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+        body: JSON.stringify({ text, messageId: id }),
+      })
+      expect(res.status).toBeLessThan(300)
+    }
+    const statesOf = async (id: string) =>
+      (await readStream(survivor, admin, session.id)).filter((e) => e.type === 'agent-state' && e.key === `turn:${id}`).map((e) => String(e.value?.status))
+
+    // A finished turn leaves a file, snapshotted at the turn's end on the shared volume.
+    await ask('/write kept.txt across-nodes', 'm-write')
+    await expect.poll(async () => (await statesOf('m-write')).at(-1), { timeout: 60_000 }).toBe('done')
+    await expect.poll(() => existsSync(join(workspaces, session.id)) && readdirSync(join(workspaces, session.id)).length > 0, { timeout: 30_000 }).toBe(true)
+
     // A slow turn, asked through the node that will survive.
     const messageId = `ask-${randomBytes(4).toString('hex')}`
-    const asked = await fetch(`${survivor.url}/api/sessions/${session.id}/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
-      body: JSON.stringify({ text: '/slow /count 150', messageId }),
-    })
-    expect(asked.status).toBeLessThan(300)
-    const turnStates = async () =>
-      (await readStream(survivor, admin, session.id)).filter((e) => e.type === 'agent-state' && e.key === `turn:${messageId}`).map((e) => String(e.value?.status))
+    await ask('/slow /count 150', messageId)
+    const turnStates = () => statesOf(messageId)
     await expect.poll(async () => (await turnStates()).includes('streaming'), { timeout: 60_000 }).toBe(true)
 
     // Clients keep appending through both nodes; only answered (2xx) appends are counted.
@@ -126,19 +146,34 @@ describe('a node dies mid-turn', () => {
     expect(states).toContain('interrupted')
     expect(states.slice(states.indexOf('interrupted'))).toEqual(['interrupted', 'streaming', 'done'])
 
+    // The new node's worker started from the shared snapshot: the file of the first turn is there.
+    await ask('/run cat kept.txt', 'm-cat')
+    await expect.poll(async () => (await statesOf('m-cat')).at(-1), { timeout: 60_000 }).toBe('done')
+    const shellCalls = (await readStream(survivor, admin, session.id)).filter((e) => e.type === 'tool-call' && JSON.stringify(e.value).includes('cat kept.txt'))
+    expect(shellCalls.some((e) => JSON.stringify(e.value).includes('across-nodes'))).toBe(true)
+
     const events = (await readStream(survivor, admin, session.id)) as Event[]
     // No chunk twice: every (message, seq) once.
     const chunkKeys = events.filter((e) => e.type === 'chunk').map((e) => `${String(e.value?.messageId)}#${String(e.value?.seq)}`)
     expect(new Set(chunkKeys).size).toBe(chunkKeys.length)
-    // The agent's answer: seqs 0..n without a hole, counting to 150 once.
-    const answer = events.filter((e) => e.type === 'chunk' && e.value?.role === 'assistant' && e.value?.author !== 'client-agent')
-    const seqs = answer.map((e) => Number(e.value?.seq)).sort((a, b) => a - b)
-    expect(seqs).toEqual(seqs.map((_, i) => i))
-    const text = answer
-      .sort((a, b) => Number(a.value?.seq) - Number(b.value?.seq))
-      .map((e) => String(e.value?.delta ?? ''))
-      .join('')
-    expect(text.trim().split(/\s+/)).toEqual(Array.from({ length: 150 }, (_, i) => String(i + 1)))
+    // The agent's messages: each one's seqs 0..n without a hole; the slow turn's answer counts to 150 once.
+    const byMessage = new Map<string, Event[]>()
+    for (const e of events) {
+      if (e.type !== 'chunk' || e.value?.role !== 'assistant' || e.value?.author === 'client-agent') continue
+      const id = String(e.value?.messageId)
+      byMessage.set(id, [...(byMessage.get(id) ?? []), e])
+    }
+    const texts = [...byMessage.values()].map((chunks) => {
+      const seqs = chunks.map((e) => Number(e.value?.seq)).sort((x, y) => x - y)
+      expect(seqs).toEqual(seqs.map((_, i) => i))
+      return chunks
+        .sort((x, y) => Number(x.value?.seq) - Number(y.value?.seq))
+        .map((e) => String(e.value?.delta ?? ''))
+        .join('')
+    })
+    const counted = texts.filter((t) => /^\s*1 2 3/.test(t))
+    expect(counted).toHaveLength(1)
+    expect(counted[0]!.trim().split(/\s+/)).toEqual(Array.from({ length: 150 }, (_, i) => String(i + 1)))
     // Every acknowledged client append, on either node, exactly once.
     const ids = events.map((e) => e.headers?.eventId)
     expect(acknowledged.length).toBeGreaterThan(0)

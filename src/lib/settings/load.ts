@@ -81,7 +81,7 @@ export interface WorkersConfig {
   /** DOCKER_HOST (unset: the default sockets). */
   dockerHost?: string
   /** TETHER_WORKSPACE_SNAPSHOTS_KEEP and TETHER_WORKSPACE_SNAPSHOT_MAX_BYTES (workers/workspaces.ts). */
-  snapshots?: { keep: number; maxBytes: number }
+  snapshots?: { keep: number; maxBytes: number; dir?: string }
 }
 
 export interface GatewayConfig {
@@ -150,7 +150,11 @@ function workers(e: ParsedEnv): WorkersConfig {
     ...(e.TETHER_WORK_ROOT ? { workRoot: e.TETHER_WORK_ROOT } : {}),
     ...(e.TETHER_WORKER_NETWORK !== undefined ? { network: e.TETHER_WORKER_NETWORK } : {}),
     ...(e.DOCKER_HOST ? { dockerHost: e.DOCKER_HOST } : {}),
-    snapshots: { keep: e.TETHER_WORKSPACE_SNAPSHOTS_KEEP, maxBytes: e.TETHER_WORKSPACE_SNAPSHOT_MAX_BYTES },
+    snapshots: {
+      keep: e.TETHER_WORKSPACE_SNAPSHOTS_KEEP,
+      maxBytes: e.TETHER_WORKSPACE_SNAPSHOT_MAX_BYTES,
+      ...(e.TETHER_WORKSPACES_DIR ? { dir: e.TETHER_WORKSPACES_DIR } : {}),
+    },
   }
 }
 

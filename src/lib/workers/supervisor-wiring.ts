@@ -51,6 +51,19 @@ export interface WorkerCallbacksOptions {
   leases?: SessionLeaseOptions
 }
 
+/**
+ * Where workspace snapshots live: TETHER_WORKSPACES_DIR (a volume the nodes share) or the data
+ * dir. Never inside the process workers' work root, where an agent's `..` could reach them.
+ */
+export function snapshotsRoot(dataDir: string, config: WorkersConfig): string {
+  const root = resolve(config.snapshots?.dir ?? join(dataDir, 'workspaces'))
+  const work = resolve(workRootFor(dataDir, config.workRoot))
+  if (root === work || root.startsWith(`${work}/`) || work.startsWith(`${root}/`)) {
+    throw new Error(`TETHER_WORKSPACES_DIR (${root}) must not be inside the workers' work root (${work}), nor hold it`)
+  }
+  return root
+}
+
 /** A server's instance id: its data dir, hashed (so two servers never reap each other's containers). */
 export function instanceIdFor(dataDir: string): string {
   return createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16)
@@ -124,10 +137,10 @@ export function createWorkerCallbacks(options: WorkerCallbacksOptions): (ctx: Wo
       ...(options.needsWorker ? { needsWorker: options.needsWorker } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.stopWorkersOnClose !== undefined ? { stopWorkersOnClose: options.stopWorkersOnClose } : {}),
-      // In the data dir (never mounted into a sandbox or container), one dir per session.
+      // In the data dir or TETHER_WORKSPACES_DIR (never mounted into a sandbox or container), one dir per session.
       workspaces: new WorkspaceSnapshots({
-        root: join(options.dataDir, 'workspaces'),
         ...config.snapshots,
+        root: snapshotsRoot(options.dataDir, config),
         ...(options.logger ? { logger: options.logger } : {}),
       }),
     }
