@@ -22,6 +22,8 @@ let sql: postgres.Sql
 // Workspace snapshots on a volume both nodes mount (here: one directory).
 const workspaces = mkdtempSync(join(tmpdir(), 'tether-shared-workspaces-'))
 const nodes: TestServer[] = []
+/** The node the first test killed (the second brings it back). */
+let killed = -1
 
 beforeAll(async () => {
   db = await freshDatabase()
@@ -123,6 +125,7 @@ describe('a node dies mid-turn', () => {
 
     const oldWorkers = workerPids(session.id)
     await nodes[dying]!.stop('SIGKILL')
+    killed = dying
     const killedAt = Date.now()
     // The lease moves to the survivor with a higher fence: the bound is the lease TTL plus a round.
     await expect.poll(async () => (await holder(session.id))?.nodeId, { timeout: 10_000, interval: 200 }).toBe(`node-${1 - dying}`)
@@ -179,4 +182,34 @@ describe('a node dies mid-turn', () => {
     expect(acknowledged.length).toBeGreaterThan(0)
     for (const id of acknowledged) expect(ids.filter((x) => x === id)).toHaveLength(1)
   }, 300_000)
+
+  it('a node stopped with SIGTERM (a rolling upgrade) has handed its sessions over by the time it exits', async () => {
+    // Both nodes up again: the killed one restarts on its data dir.
+    if (killed >= 0) await nodes[killed]!.restart()
+    const admin = await nodes[0]!.token('admin')
+    const session = await createSession(nodes[0]!, admin, 'Busy during an upgrade')
+    await expect.poll(() => holder(session.id), { timeout: 30_000 }).not.toBeNull()
+    const before = (await holder(session.id))!
+    const leaving = nodes.findIndex((_, i) => `node-${i}` === before.nodeId)
+    const staying = nodes[1 - leaving]!
+    const messageId = `up-${randomBytes(4).toString('hex')}`
+    const res = await fetch(`${staying.url}/api/sessions/${session.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ text: '/slow /count 80', messageId }),
+    })
+    expect(res.status).toBeLessThan(300)
+    const states = async () =>
+      (await readStream(staying, admin, session.id)).filter((e) => e.type === 'agent-state' && e.key === `turn:${messageId}`).map((e) => String(e.value?.status))
+    await expect.poll(async () => (await states()).includes('streaming'), { timeout: 60_000 }).toBe(true)
+
+    await nodes[leaving]!.stop('SIGTERM')
+    // Exited: its lease is already released (expiry 0) or taken, not left to lapse.
+    const [row] = await sql<Array<{ node_id: string; expires_at: number }>>`SELECT node_id, expires_at FROM session_leases WHERE session_id = ${session.id}`
+    expect(row!.node_id !== before.nodeId || Number(row!.expires_at) === 0).toBe(true)
+    expect(nodes[leaving]!.output()).not.toMatch(/drain failed/)
+    await expect.poll(async () => (await holder(session.id))?.nodeId, { timeout: 10_000, interval: 200 }).toBe(`node-${1 - leaving}`)
+    await expect.poll(async () => (await states()).at(-1), { timeout: 120_000, interval: 500 }).toBe('done')
+    expect(await states()).toContain('interrupted')
+  }, 240_000)
 })
