@@ -124,6 +124,13 @@ describe('a node dies mid-turn', () => {
     await new Promise((r) => setTimeout(r, 500))
 
     const oldWorkers = workerPids(session.id)
+    // The nodes' shared secrets and the database URL (with its password) are never in a worker's environment.
+    expect(oldWorkers.length).toBeGreaterThan(0)
+    for (const pid of oldWorkers) {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1')
+      for (const name of ['TETHER_DATABASE_URL', 'TETHER_SECRET', 'TETHER_CREDENTIALS_KEY']) expect(env).not.toContain(`${name}=`)
+      expect(env).not.toContain(db.url)
+    }
     await nodes[dying]!.stop('SIGKILL')
     killed = dying
     const killedAt = Date.now()
