@@ -29,16 +29,20 @@ interface Piece {
 /**
  * The piece's end: the last append ending within the budget, or the first append alone when
  * it does not fit (as PgReads.boundaryOfOne), and the bytes of the appends up to it, joined
- * with $5 (',' for JSON, nothing otherwise). $3 is the stream's tail seq.
+ * with $5 (',' for JSON, nothing otherwise). $3 is the stream's tail seq. The rows come from
+ * an ordered subquery (the primary key's order, no sort) rather than `string_agg(… ORDER BY
+ * seq)`, which on PostgreSQL 15 sorts its input again: a third of the query's time. PostgreSQL
+ * aggregates a sorted subquery's rows in that order (its documentation's way to order xmlagg).
  */
 const PIECE_SQL = (asText: boolean) => `
   SELECT max(m.seq) AS seq, max(m.end_pos) AS "endPos",
-    ${asText ? `convert_from(string_agg(m.data, $5::bytea ORDER BY m.seq), 'UTF8')` : `string_agg(m.data, $5::bytea ORDER BY m.seq)`} AS data
-  FROM messages m
-  WHERE m.stream_id = $1 AND m.seq > $2 AND m.seq <= (
-    SELECT CASE WHEN o.seq IS NULL THEN $3 WHEN o.seq <= f.seq THEN o.seq ELSE o.seq - 1 END
-    FROM (SELECT seq FROM messages WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT 1) f
-    LEFT JOIN (SELECT seq FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3 AND end_pos > $4 ORDER BY seq LIMIT 1) o ON true)`
+    ${asText ? `convert_from(string_agg(m.data, $5::bytea), 'UTF8')` : `string_agg(m.data, $5::bytea)`} AS data
+  FROM (SELECT seq, end_pos, data FROM messages
+    WHERE stream_id = $1 AND seq > $2 AND seq <= (
+      SELECT CASE WHEN o.seq IS NULL THEN $3 WHEN o.seq <= f.seq THEN o.seq ELSE o.seq - 1 END
+      FROM (SELECT seq FROM messages WHERE stream_id = $1 AND seq > $2 ORDER BY seq LIMIT 1) f
+      LEFT JOIN (SELECT seq FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3 AND end_pos > $4 ORDER BY seq LIMIT 1) o ON true)
+    ORDER BY seq) m`
 
 const COMMA = Buffer.from(',')
 const NOTHING = Buffer.alloc(0)

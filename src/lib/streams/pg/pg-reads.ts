@@ -102,7 +102,11 @@ export class PgReads {
     return out
   }
 
-  /** Stored bytes of appends afterSeq < seq <= throughSeq, one buffer per segment (JSON rows comma-joined). */
+  /**
+   * Stored bytes of appends afterSeq < seq <= throughSeq, one buffer per segment (JSON rows
+   * comma-joined). The rows are aggregated from an ordered subquery, not `string_agg(… ORDER BY
+   * seq)`, which sorts again on PostgreSQL 15 (pg-read-ahead.ts).
+   */
   async readConcat(meta: StreamMeta, afterSeq: number, throughSeq: number): Promise<Buffer[]> {
     const found = this.pieces?.take(meta, afterSeq, throughSeq)
     if (found) return found
@@ -119,7 +123,7 @@ export class PgReads {
       }
       const row = await one<{ data: Buffer | null }>(
         this.q,
-        `SELECT string_agg(data, $4::bytea ORDER BY seq) AS data FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3`,
+        `SELECT string_agg(data, $4::bytea) AS data FROM (SELECT data FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq) m`,
         [seg.streamId, lo, hi, sep],
       )
       if (row?.data && row.data.length > 0) out.push(row.data)
@@ -138,7 +142,7 @@ export class PgReads {
     try {
       const rows = await this.q
         .unsafe(
-          `SELECT convert_from(string_agg(data, ','::bytea ORDER BY seq), 'UTF8') FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3`,
+          `SELECT convert_from(string_agg(data, ','::bytea), 'UTF8') FROM (SELECT data FROM messages WHERE stream_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq) m`,
           [streamId, lo, hi],
           { prepare: true },
         )
