@@ -14,14 +14,13 @@ import { pgMetricsReader } from './ops/metrics-db-pg'
 import { pgDatabaseWritable, pgMigrationsApplied } from './ops/readiness-pg'
 import { createPgStatsSummaryHandler } from './ops/stats-summary-pg'
 import { PgWebhookStore } from './ops/webhooks-store-pg'
-import { NESTED_PROTOCOL_PATH, PROTOCOL_ALIAS_PATH, STREAMS_BASE_PATH } from './protocol-mounts'
 import { pgLoginCodeStore } from './sessions/login-codes-pg'
 import { PgSessionStore } from './sessions/session-store-pg'
 import { secretFromString } from './sessions/tokens'
 import { createPgStreamsServer, type PgStreamsServer } from './streams/pg/pg-streams-server'
 import { sharedSigningKeys } from './streams/pg/pg-subscriptions'
 import { WebhookSigner } from './streams/subscriptions/signing'
-import type { BackendConfig, TetherBackend } from './tether-backend'
+import { builtInStreamsOptions, type BackendConfig, type TetherBackend } from './tether-backend'
 import { pgLeaseStore } from './workers/session-leases-sql'
 
 /** Settings every node must share, checked before anything opens: a node that disagrees would refuse the others' tokens. */
@@ -47,14 +46,7 @@ export async function openPgBackend(config: BackendConfig & { databaseUrl: strin
     if (!config.streamsUrl) {
       streams = await createPgStreamsServer({
         pg,
-        basePath: STREAMS_BASE_PATH,
-        aliasBasePaths: [PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH],
-        longPollTimeoutMs: config.longPollTimeoutMs,
-        maxBodyBytes: config.maxBodyBytes,
-        defaultRetentionMs: config.defaultRetentionMs,
-        sweepIntervalMs: config.sweepIntervalMs,
-        sseLimits: config.sseLimits,
-        logger,
+        ...builtInStreamsOptions(config),
         subscriptions:
           config.subscriptions === false
             ? false

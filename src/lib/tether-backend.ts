@@ -35,23 +35,32 @@ import { generateWebhookKey, WebhookSigner } from './streams/subscriptions/signi
 import type { LeaseStore } from './workers/session-leases'
 import { sqliteLeaseStore } from './workers/session-leases-sql'
 
-/** What the backend needs from the app's configuration (a subset of TetherServerConfig). */
-export interface BackendConfig {
+/** Where the app keeps its data and how its built-in streams server behaves (part of TetherServerConfig). */
+export interface StorageSettings {
   dataDir: string
   /** SQLite file (default <dataDir>/tether.db); ':memory:' for throwaway apps. */
   dbFile?: string
-  durability?: Durability
-  /** `postgres://…`: the PostgreSQL backend (tether-backend-pg.ts). */
+  /** `postgres://…` (TETHER_DATABASE_URL): every store and the streams in PostgreSQL (tether-backend-pg.ts). */
   databaseUrl?: string
-  /** An external Durable Streams server: no built-in one is made. */
-  streamsUrl?: string
+  durability?: Durability
   longPollTimeoutMs?: number
+  /** Largest protocol request body (413 above). */
   maxBodyBytes?: number
+  /** Built-in server's retention for streams created without TTL (null = forever). */
   defaultRetentionMs?: number | null
+  /** Built-in server's expiry sweep interval (0 = no timer). */
   sweepIntervalMs?: number
+  /** Mount Durable Streams subscriptions (`__ds/…`) on the built-in server (default true). */
   subscriptions?: boolean
   allowLoopbackWebhooks?: boolean
+  /** Built-in server's SSE backpressure (per-reader buffer bound, slow-reader cut-off). */
   sseLimits?: Partial<SseLimits>
+}
+
+/** What the backend needs: the storage settings and a few of the app's. */
+export interface BackendConfig extends StorageSettings {
+  /** An external Durable Streams server: no built-in one is made. */
+  streamsUrl?: string
   /** TETHER_SECRET (else `<dataDir>/secret`, SQLite only). */
   secret?: string
   /** TETHER_CREDENTIALS_KEY (else `<dataDir>/credentials.key`, SQLite only). */
@@ -63,6 +72,20 @@ export interface BackendConfig {
 
 /** The built-in streams server as the app uses it, on either engine. */
 export type BuiltInStreams = StreamsCore & { compactor: StreamCompaction }
+
+/** The built-in streams server's options, the same on either engine: the app's mounts and limits. */
+export function builtInStreamsOptions(config: BackendConfig) {
+  return {
+    basePath: STREAMS_BASE_PATH,
+    aliasBasePaths: [PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH],
+    longPollTimeoutMs: config.longPollTimeoutMs,
+    maxBodyBytes: config.maxBodyBytes,
+    defaultRetentionMs: config.defaultRetentionMs,
+    sweepIntervalMs: config.sweepIntervalMs,
+    sseLimits: config.sseLimits,
+    logger: config.logger,
+  }
+}
 
 /** `L`: the ledger's type (SQLite's answers synchronously, which tests rely on). */
 export interface TetherBackend<L extends Ledger = Ledger> {
@@ -106,17 +129,7 @@ export function openSqliteBackend(config: BackendConfig): TetherBackend<ModelLed
   const db = openDatabase({ file, durability: config.durability })
   let streams: StreamsServer | null = null
   if (!config.streamsUrl) {
-    streams = createStreamsServer({
-      db,
-      basePath: STREAMS_BASE_PATH,
-      aliasBasePaths: [PROTOCOL_ALIAS_PATH, NESTED_PROTOCOL_PATH],
-      longPollTimeoutMs: config.longPollTimeoutMs,
-      maxBodyBytes: config.maxBodyBytes,
-      defaultRetentionMs: config.defaultRetentionMs,
-      sweepIntervalMs: config.sweepIntervalMs,
-      sseLimits: config.sseLimits,
-      logger,
-    })
+    streams = createStreamsServer({ db, ...builtInStreamsOptions(config) })
     if (config.subscriptions !== false) {
       const subs = createSubscriptions({
         access: streams.access,

@@ -17,11 +17,9 @@ import {
 } from './protocol-mounts'
 import { sessionStreamUrl } from './common/session-contract'
 import pino, { type Logger } from 'pino'
-import type { Durability } from './db/connection'
 import type { StreamsServer } from './streams'
-import type { SseLimits } from './streams/sse-limits'
 import { readiness } from './ops/readiness'
-import { openSqliteBackend, type BackendConfig, type TetherBackend } from './tether-backend'
+import { openSqliteBackend, type BackendConfig, type StorageSettings, type TetherBackend } from './tether-backend'
 import { openPgBackend } from './tether-backend-pg'
 import { DEFAULT_LIMITS } from './accounts/quotas-config'
 import { createAppMetrics, type MetricsOptions } from './ops/metrics'
@@ -67,25 +65,7 @@ export const READY_PATH = '/api/ready'
 /** Origin of in-process protocol requests (never leaves the process). */
 const INTERNAL_ORIGIN = 'http://tether.internal'
 
-export interface TetherServerConfig {
-  dataDir: string
-  /** SQLite file (default <dataDir>/tether.db); ':memory:' for throwaway apps. */
-  dbFile?: string
-  /** `postgres://…` (TETHER_DATABASE_URL): every store and the streams in PostgreSQL (openTetherServer only). */
-  databaseUrl?: string
-  durability?: Durability
-  longPollTimeoutMs?: number
-  /** Largest protocol request body (413 above). */
-  maxBodyBytes?: number
-  /** Built-in server's retention for streams created without TTL (null = forever). */
-  defaultRetentionMs?: number | null
-  /** Built-in server's expiry sweep interval (0 = no timer). */
-  sweepIntervalMs?: number
-  /** Mount Durable Streams subscriptions (`__ds/…`) on the built-in server (default true). */
-  subscriptions?: boolean
-  allowLoopbackWebhooks?: boolean
-  /** Built-in server's SSE backpressure (per-reader buffer bound, slow-reader cut-off). */
-  sseLimits?: Partial<SseLimits>
+export interface TetherServerConfig extends StorageSettings {
   /** Base URL workers use to reach this app (callback context), e.g. http://127.0.0.1:3000. */
   publicUrl?: string
   /**

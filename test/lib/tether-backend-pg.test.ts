@@ -9,26 +9,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SessionsConfig } from '../../src/lib/settings'
 import { loadSettings } from '../../src/lib/settings'
 import type { WorkerCallbackContext } from '../../src/lib/sessions/worker-callbacks'
 import { openTetherServer, ownAddress, tetherConfigFrom, type TetherServer, type TetherServerConfig } from '../../src/lib/tether-server'
+import { pgNodeSessions } from '../support/app-config'
 import { freshDatabase, type TestDatabase } from '../support/postgres'
 
 const quiet = pino({ level: 'silent' })
-const SECRET = 'shared-secret-of-every-node-0123456789'
-const CREDENTIALS_KEY = Buffer.alloc(32, 7).toString('base64')
-const sessions = (over: Partial<SessionsConfig> = {}): SessionsConfig => ({
-  auth: true,
-  secret: SECRET,
-  credentialsKey: CREDENTIALS_KEY,
-  monitorIntervalMs: 0,
-  ephemeralRemoveAfterMs: 60_000,
-  retentionDays: 30,
-  maxEventBodyBytes: 1 << 20,
-  defaultLimits: {},
-  ...over,
-})
+const sessions = pgNodeSessions
 
 let db: TestDatabase
 const dirs: string[] = []

@@ -8,20 +8,13 @@ import pino from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTetherServer, tetherConfigFrom, type TetherServer } from '../../src/lib/tether-server'
 import { getTetherServer } from '../../src/lib/tether-server-entry'
-import { loadSettings, type SessionsConfig } from '../../src/lib/settings'
+import { loadSettings } from '../../src/lib/settings'
+import { testSessionsConfig } from '../support/app-config'
 
 const run = promisify(execFile)
 const quiet = pino({ level: 'silent' })
 const tempDir = () => mkdtempSync(join(tmpdir(), 'tether-app-'))
-const sessionsConfig = (over: Partial<SessionsConfig> = {}): SessionsConfig => ({
-  auth: true,
-  monitorIntervalMs: 0,
-  ephemeralRemoveAfterMs: 60_000,
-  retentionDays: 30,
-  maxEventBodyBytes: 1 << 20,
-  defaultLimits: {},
-  ...over,
-})
+const sessionsConfig = testSessionsConfig
 
 describe('createTetherServer', () => {
   const apps: TetherServer[] = []

@@ -11,10 +11,11 @@ import { join, resolve } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openTetherServer, type TetherServer } from '../../src/lib/tether-server'
+import { pgNodeSessions, SHARED_NODE_SECRETS } from '../support/app-config'
 import { freshDatabase, type TestDatabase } from '../support/postgres'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const SECRET = 'cli-shared-secret-0123456789abcdef'
+const SECRET = SHARED_NODE_SECRETS.secret
 let db: TestDatabase
 let dataDir: string
 let app: TetherServer
@@ -35,16 +36,7 @@ beforeAll(async () => {
     databaseUrl: db.url,
     logger: pino({ level: 'silent' }),
     sweepIntervalMs: 0,
-    sessions: {
-      auth: true,
-      secret: SECRET,
-      credentialsKey: Buffer.alloc(32, 1).toString('base64'),
-      monitorIntervalMs: 0,
-      ephemeralRemoveAfterMs: 60_000,
-      retentionDays: 30,
-      maxEventBodyBytes: 1 << 20,
-      defaultLimits: {},
-    },
+    sessions: pgNodeSessions(),
   })
 }, 60_000)
 

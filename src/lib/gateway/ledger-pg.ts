@@ -19,7 +19,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { modelCalls, type ModelCallRow } from '../db/schema-pg/model-calls'
-import { round, type AgentBudget, type Ledger, type LedgerTotals, type Reservation, type Settlement } from './ledger'
+import { round, settledColumns, type AgentBudget, type Ledger, type LedgerTotals, type Reservation, type Settlement } from './ledger'
 
 type Db = Pick<PostgresJsDatabase, 'select'>
 
@@ -107,14 +107,7 @@ export class PgModelLedger implements Ledger {
   async settle(callId: number, s: Settlement): Promise<void> {
     await this.db
       .update(modelCalls)
-      .set({
-        status: s.status,
-        inputTokens: s.inputTokens,
-        outputTokens: s.outputTokens,
-        costUsd: round(s.costUsd),
-        error: s.error?.slice(0, 1000) ?? null,
-        endedAt: this.now(),
-      })
+      .set(settledColumns(s, this.now()))
       .where(eq(modelCalls.id, callId))
   }
 

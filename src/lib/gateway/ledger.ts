@@ -55,6 +55,18 @@ export interface Ledger {
 /** Costs rounded to a nano-dollar (sums of float costs drift otherwise); both engines round alike. */
 export const round = (usd: number) => Math.round(usd * 1e9) / 1e9
 
+/** A settled call's row update, the same on both engines. */
+export function settledColumns(s: Settlement, at: number) {
+  return {
+    status: s.status,
+    inputTokens: s.inputTokens,
+    outputTokens: s.outputTokens,
+    costUsd: round(s.costUsd),
+    error: s.error?.slice(0, 1000) ?? null,
+    endedAt: at,
+  }
+}
+
 /** A session's (or one of its agents') sums over the ledger (inside or outside a transaction: same connection). */
 function sums(db: Pick<BetterSQLite3Database, 'select'>, sessionId: string, agentId?: string): LedgerTotals {
   const where: SQL | undefined =
@@ -172,14 +184,7 @@ export class ModelLedger implements Ledger {
   settle(callId: number, s: Settlement): void {
     const row = this.db
       .update(modelCalls)
-      .set({
-        status: s.status,
-        inputTokens: s.inputTokens,
-        outputTokens: s.outputTokens,
-        costUsd: round(s.costUsd),
-        error: s.error?.slice(0, 1000) ?? null,
-        endedAt: this.now(),
-      })
+      .set(settledColumns(s, this.now()))
       .where(eq(modelCalls.id, callId))
       .returning({ sessionId: modelCalls.sessionId })
       .get()

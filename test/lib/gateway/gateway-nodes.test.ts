@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openTetherServer, type TetherServer } from '../../../src/lib/tether-server'
+import { pgNodeSessions } from '../../support/app-config'
 import { freshDatabase, type TestDatabase } from '../../support/postgres'
 
 let db: TestDatabase
@@ -27,16 +28,7 @@ beforeAll(async () => {
       databaseUrl: db.url,
       logger: pino({ level: 'silent' }),
       sweepIntervalMs: 0,
-      sessions: {
-        auth: true,
-        secret: 'shared-secret-of-every-node-0123456789',
-        credentialsKey: Buffer.alloc(32, 7).toString('base64'),
-        monitorIntervalMs: 0,
-        ephemeralRemoveAfterMs: 60_000,
-        retentionDays: 30,
-        maxEventBodyBytes: 1 << 20,
-        defaultLimits: {},
-      },
+      sessions: pgNodeSessions(),
     })
     nodes.push(app)
     await app.ready
