@@ -52,6 +52,7 @@ import { fetchTransport, type StreamsEndpoint, type StreamsTransport } from './s
 import type { IssueTokenOptions } from './sessions/tokens'
 import { createWriter } from './sessions/event-writer'
 import { hasHeartbeat, heartbeatAgents } from './workers/health'
+import { monitorOwnership } from './workers/monitor-ownership'
 import { requestLogFields } from './ops/request-context'
 import { withRequestContext } from './ops/request-context-fetch'
 import { inSpan } from './ops/tracing'
@@ -252,6 +253,8 @@ function composeTetherServer<L extends Ledger>(
     now,
     logger,
     compaction,
+    // Several nodes: each session is looked after by its lease holder's monitor only.
+    ...(backend.engine === 'postgres' ? { ownership: monitorOwnership(backend.leases, () => hooks.leaseState?.()?.nodeId ?? null) } : {}),
     intervalMs: sc.monitorIntervalMs,
     ephemeralRemoveAfterMs: sc.ephemeralRemoveAfterMs,
   })

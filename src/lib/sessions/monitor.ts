@@ -27,6 +27,11 @@ export interface MonitorOptions {
   ephemeralRemoveAfterMs: number
   /** Stream compaction (compaction/service.ts): live sessions now and then, each ended one once. */
   compaction?: SessionCompaction
+  /**
+   * Several nodes on one database: which sessions this node's monitor looks after (the lease
+   * holder's, src/lib/workers/monitor-ownership.ts). Absent: every session (one node).
+   */
+  ownership?: { refresh(): Promise<void>; owns(sessionId: string): boolean }
 }
 
 export interface TickReport {
@@ -85,7 +90,15 @@ export class SessionMonitor {
   private async pass(): Promise<TickReport> {
     const { manager, store, logger } = this.opts
     const report: TickReport = { checked: 0, ended: [], suspended: [], removed: [], compacted: [], agentsStopped: [] }
+    const ownership = this.opts.ownership
+    // Without a fresh view of the leases, look after every session: a double look does no harm.
+    const viewed = await (ownership?.refresh().then(() => true) ?? Promise.resolve(false)).catch((err: unknown) => {
+      logger.warn({ err }, 'session monitor could not read the leases; looking after every session this pass')
+      return false
+    })
+    const mine = (id: string) => !viewed || (ownership?.owns(id) ?? true)
     for (const session of await store.live()) {
+      if (!mine(session.id)) continue
       report.checked += 1
       try {
         let fold: SessionFold
@@ -132,6 +145,7 @@ export class SessionMonitor {
       }
     }
     for (const id of await store.endedEphemeralBefore(this.opts.now() - this.opts.ephemeralRemoveAfterMs)) {
+      if (!mine(id)) continue
       try {
         if (await manager.remove(id)) report.removed.push(id)
       } catch (err) {

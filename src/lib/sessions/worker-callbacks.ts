@@ -39,6 +39,8 @@ export interface SessionWorkerCallbacks {
   close?(): void | Promise<void>
   /** Readiness of the workers' side (`GET /api/ready`): runtime reachable, pool state. */
   readiness?(): Promise<ReadinessCheck[]>
+  /** Several nodes on one database: this node's id in the lease table once its keeper runs (null on one node). */
+  leaseState?(): { nodeId: string } | null
   /** A session's record and stream were deleted: drop what is kept for it (workspace snapshots). */
   onSessionRemoved?(sessionId: string): void | Promise<void>
   /**

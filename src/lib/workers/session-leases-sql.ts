@@ -54,6 +54,7 @@ const RELEASE = `UPDATE session_leases SET expires_at = 0 WHERE session_id = :si
 const FORGET = 'DELETE FROM session_leases WHERE session_id = :sid'
 const LAPSED = `SELECT ${LEASE_COLUMNS} FROM session_leases WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit`
 const HOLDER = `SELECT ${LEASE_COLUMNS} FROM session_leases WHERE session_id = :sid`
+const HELD = `SELECT ${LEASE_COLUMNS} FROM session_leases WHERE expires_at > :now`
 const HEARTBEAT = `INSERT INTO tether_nodes (node_id, capacity, running, heartbeat_at, draining) VALUES (:node, :capacity, :running, :now, :draining)
   ON CONFLICT (node_id) DO UPDATE SET capacity = excluded.capacity, running = excluded.running, heartbeat_at = excluded.heartbeat_at, draining = excluded.draining`
 const LIVE_NODES = `SELECT node_id, capacity, running, heartbeat_at, draining FROM tether_nodes
@@ -89,6 +90,7 @@ export function sqliteLeaseStore(sqlite: Database.Database, now: () => number = 
     forget: (sid) => void stmt(FORGET).run(bind(FORGET, { sid })),
     lapsed: (limit) => rows(LAPSED, { limit }),
     holder: (sid) => one(HOLDER, { sid }),
+    held: () => rows(HELD, {}),
     heartbeat: (n) =>
       void stmt(HEARTBEAT).run(bind(HEARTBEAT, { node: n.nodeId, capacity: n.capacity, running: n.running, draining: n.draining })),
     liveNodes: (ttl) => (stmt(LIVE_NODES).all(bind(LIVE_NODES, { ttl })) as NodeRow[]).map(toNode),
@@ -129,6 +131,7 @@ export function pgLeaseStore(sql: Sql): LeaseStore {
     forget: async (sid) => void (await run(FORGET, { sid })),
     lapsed: (limit) => rows(LAPSED, { limit }),
     holder: (sid) => one(HOLDER, { sid }),
+    held: () => rows(HELD, {}),
     heartbeat: async (n) =>
       void (await run(HEARTBEAT, { node: n.nodeId, capacity: n.capacity, running: n.running, draining: n.draining })),
     liveNodes: async (ttl) => (await run<NodeRow>(LIVE_NODES, { ttl })).map(toNode),

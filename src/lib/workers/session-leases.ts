@@ -46,6 +46,8 @@ export interface LeaseStore {
   /** Leases whose holder stopped renewing, oldest first. */
   lapsed(limit: number): MaybePromise<Lease[]>
   holder(sessionId: string): MaybePromise<Lease | null>
+  /** Every lease not lapsed, whoever holds it. */
+  held(): MaybePromise<Lease[]>
   /** Writes the node's capacity and load; `draining` nodes get no new sessions. */
   heartbeat(node: Omit<NodeInfo, 'heartbeatAt'>): MaybePromise<void>
   /** Nodes heard from within `ttlMs` and not draining, most free capacity first. */
