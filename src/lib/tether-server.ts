@@ -19,6 +19,7 @@ import { sessionStreamUrl } from './common/session-contract'
 import pino, { type Logger } from 'pino'
 import type { StreamsServer } from './streams'
 import { readiness } from './ops/readiness'
+import { DATABASE_RETRY_AFTER_S, databaseUnavailable } from './db/unavailable'
 import { openSqliteBackend, type BackendConfig, type StorageSettings, type TetherBackend } from './tether-backend'
 import { openPgBackend } from './tether-backend-pg'
 import { DEFAULT_LIMITS } from './accounts/quotas-config'
@@ -353,6 +354,10 @@ function composeTetherServer<L extends Ledger>(
         return errorResponse(new HttpError(404, `no route for ${pathname}`))
       } catch (err) {
         if (req.signal.aborted) return new Response(null, { status: 499 })
+        if (databaseUnavailable(err)) {
+          logger.warn({ err, method: req.method, pathname }, 'database unavailable')
+          return json({ ok: false, error: 'the database is unavailable; retry' }, 503, { 'retry-after': String(DATABASE_RETRY_AFTER_S) })
+        }
         const external = Boolean(sc.streamsUrl) && err instanceof TypeError
         logger.error({ err, method: req.method, pathname }, external ? 'streams backend unreachable' : 'request failed')
         return json({ ok: false, error: external ? 'streams backend unreachable' : 'internal error' }, external ? 502 : 500)

@@ -8,12 +8,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadSettings } from '../../src/lib/settings'
 import type { WorkerCallbackContext } from '../../src/lib/sessions/worker-callbacks'
 import { openTetherServer, ownAddress, tetherConfigFrom, type TetherServer, type TetherServerConfig } from '../../src/lib/tether-server'
 import { pgNodeSessions } from '../support/app-config'
-import { freshDatabase, type TestDatabase } from '../support/postgres'
+import { freshDatabase, preparePostgres, type TestDatabase } from '../support/postgres'
 
 const quiet = pino({ level: 'silent' })
 const sessions = pgNodeSessions
@@ -176,5 +177,35 @@ describe('the app on PostgreSQL', () => {
     const report = (await res.json()) as { ok: boolean; checks: Array<{ name: string; ok: boolean }> }
     expect(res.status).toBe(200)
     expect(report.checks.filter((c) => c.ok).map((c) => c.name)).toEqual(expect.arrayContaining(['database', 'migrations']))
+  })
+
+  it('answers 503 with Retry-After while the database refuses connections, and serves again once it is back', async () => {
+    const own = await freshDatabase()
+    const name = new URL(own.url).pathname.slice(1)
+    const root = postgres(preparePostgres(), { max: 1, onnotice: () => {} })
+    const app = await openTetherServer(configFor({ databaseUrl: own.url }))
+    try {
+      const admin = await app.issueToken({ role: 'admin' })
+      const { session } = (await (await call(app, '/api/sessions', admin, { method: 'POST', json: {} })).json()) as { session: { id: string } }
+      await root.unsafe(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`)
+      await root.unsafe(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`)
+      const during = [
+        await call(app, '/api/sessions', admin),
+        await call(app, `/api/sessions/${session.id}/messages`, admin, { method: 'POST', json: { text: 'while down' } }),
+        await call(app, `/api/streams/sessions/${session.id}?offset=-1`, admin),
+      ]
+      expect(during.map((r) => r.status)).toEqual([503, 503, 503])
+      for (const r of during) expect(r.headers.get('retry-after')).toBe('1')
+      expect((await call(app, '/api/ready', null)).status).toBe(503)
+      await root.unsafe(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`)
+      await expect.poll(async () => (await call(app, '/api/sessions', admin)).status, { timeout: 15_000 }).toBe(200)
+      expect((await call(app, `/api/sessions/${session.id}/messages`, admin, { method: 'POST', json: { text: 'back' } })).status).toBe(201)
+      expect(await (await call(app, `/api/streams/sessions/${session.id}?offset=-1`, admin)).text()).toContain('back')
+    } finally {
+      await root.unsafe(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`)
+      await root.end({ timeout: 5 })
+      await app.close()
+      await own.drop()
+    }
   })
 })

@@ -1,3 +1,4 @@
+import { DATABASE_RETRY_AFTER_S, databaseUnavailable } from '../db/unavailable'
 import type { Logger } from '../common/logger'
 import type { ReservedRouter } from './seams'
 import { ProtocolError, badRequest, gone, notFound } from './errors'
@@ -149,6 +150,13 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
       }
     } catch (err) {
       if (err instanceof ProtocolError) return errorReply(err, method)
+      if (databaseUnavailable(err)) {
+        ctx.log.warn({ err }, 'database unavailable')
+        return errorReply(
+          new ProtocolError(503, 'UNAVAILABLE', 'the database is unavailable; retry', { 'retry-after': String(DATABASE_RETRY_AFTER_S) }),
+          method,
+        )
+      }
       ctx.log.error({ err }, 'request failed')
       return errorReply(new ProtocolError(500, 'INTERNAL', 'Internal server error'), method)
     }
