@@ -1,6 +1,6 @@
 /** What the worker derives from its token and its session record; how terminal input is typed. */
 import { describe, expect, it } from 'vitest'
-import { parseClaim, sessionConfigFrom, tokenSubject } from '../../src/worker/session-config'
+import { parseClaim, parseClaimLine, sessionConfigFrom, tokenSubject } from '../../src/worker/session-config'
 import { toPtyInput } from '../../src/worker/terminal'
 
 const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`
@@ -38,6 +38,18 @@ describe('worker config', () => {
       token: 't',
     })
     expect(() => parseClaim('{"sessionId":"s"}')).toThrow()
+  })
+
+  it('refuses malformed claim lines with a reason, and keeps only an object as the session setup', () => {
+    for (const line of ['', 'not json', '[]', 'null', '42', '{"sessionId":1,"serverUrl":"http://x","token":"t"}', '{"sessionId":"s","serverUrl":"http://x","token":null}']) {
+      expect(() => parseClaimLine(line), line).toThrow()
+    }
+    expect(() => parseClaimLine('{"sessionId":"s","serverUrl":"http://x"}')).toThrow(/a claim is/)
+    const base = { sessionId: 's', serverUrl: 'http://x', token: 't' }
+    for (const session of [[1, 2], 'text', null, 7]) expect(parseClaimLine(JSON.stringify({ ...base, session })).session).toBeUndefined()
+    expect(parseClaimLine(JSON.stringify({ ...base, session: { title: 'x' } })).session).toEqual({ title: 'x' })
+    // Fields a claim does not define are not carried into the identity.
+    expect(parseClaimLine(JSON.stringify({ ...base, env: { TETHER_SECRET: 'x' } })).identity).toEqual(base)
   })
 })
 
