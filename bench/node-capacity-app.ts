@@ -1,7 +1,8 @@
 /**
  * The whole Tether app for the node-capacity benchmark (bench/scenarios/node-capacity.ts), in its
  * own process so its CPU and RSS are its own: createTetherServer served by srvx, auth on, the
- * built-in SQLite streams server with TETHER_DURABILITY=normal, workers off (the agents are
+ * built-in SQLite streams server with TETHER_DURABILITY=normal (or PostgreSQL with
+ * BENCH_DATABASE_URL set), workers off (the agents are
  * simulated by the load generator with worker tokens), default rate limits, metrics on, as
  * `npm start` runs it.
  *
@@ -13,10 +14,11 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { AGENT_ID, type SessionTokens, VIEWERS } from './scenarios/node-capacity'
-import { startApp } from './scenarios/session-writer'
+import { metricsOn, startApp } from './scenarios/session-writer'
 
-// The session-writer bench's app (built-in SQLite streams, normal durability, metrics on).
-const app = await startApp(undefined)
+// The session-writer bench's app (built-in SQLite streams, normal durability, metrics on), or on
+// PostgreSQL when the scenario hands a database URL (node-capacity-pg: one or two such nodes).
+const app = await startApp(undefined, metricsOn(), process.env.BENCH_DATABASE_URL || undefined)
 process.send?.({ type: 'ready', origin: app.origin, adminToken: app.token, pid: process.pid })
 
 // The app's own event-loop delay, read (and reset) by the scenario per step: a long stall (a WAL

@@ -18,6 +18,7 @@ import { limitsCost } from './limits-cost'
 import { metricsCost } from './metrics-cost'
 import { multiAgentStart } from './multi-agent-start'
 import { nodeCapacity } from './node-capacity'
+import { nodeCapacityPg } from './node-capacity-pg'
 import { rss } from './rss'
 import { sequential, sequentialApp } from './sequential'
 import { sessionPage } from './session-page'
@@ -66,5 +67,6 @@ export const scenarios: Scenario[] = [
   sse10k,
   storage,
   nodeCapacity,
+  nodeCapacityPg,
   workerDensity,
 ]

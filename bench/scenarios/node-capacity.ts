@@ -14,6 +14,11 @@
  * process. Its own event-loop delay at the deciding step is a row with a target: when it is
  * "no", the load generator (on this shared 2-core box) and not the app was the limit.
  * Sends are open-loop: each kind of event is one evenly spaced schedule over all sessions.
+ *
+ * measureNodeCapacity also runs the app on PostgreSQL, as one node or two nodes on one database
+ * (node-capacity-pg.ts): with two, the agent writes to node 1 and both viewers read (and send
+ * their presence) on node 2, so every chunk is delivered across nodes, as a load balancer
+ * spreading people over nodes would have it. CPU and RSS are then per node.
  */
 import { fork } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
@@ -60,7 +65,7 @@ interface App {
   close(): Promise<void>
 }
 
-async function startApp(): Promise<App> {
+async function startApp(databaseUrl: string | undefined): Promise<App> {
   const child = fork(join(repoRoot, 'bench/node-capacity-app.ts'), [], {
     // BENCH_CPU_PROF_DIR=<dir>: a V8 CPU profile of the app, written when it exits.
     execArgv: [
@@ -69,7 +74,7 @@ async function startApp(): Promise<App> {
       '--import',
       'tsx',
     ],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, NODE_ENV: 'production', BENCH_DATABASE_URL: databaseUrl ?? '' },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   })
   let err = ''
@@ -113,6 +118,10 @@ interface LiveSession {
   id: string
   tokens: SessionTokens
   chunks: number
+  /** Where its agent writes, and where its viewers read and send presence (node-capacity-pg's split). */
+  agentPool: Pool
+  viewerPool: Pool
+  viewerOrigin: string
 }
 
 async function postJson(pool: Pool, path: string, token: string, body: unknown): Promise<number> {
@@ -152,13 +161,57 @@ interface StepResult {
   expected: number
   failed: number
   firstFailure: string
-  serverCores: number
-  rss: number
+  /** Per node (node 1 first). */
+  serverCores: number[]
+  rss: number[]
+  /** The database's processes (PostgreSQL only; NaN otherwise), in cores. */
+  dbCores: number
+  /** Cluster-wide WAL flushes per second in the window (PostgreSQL only). */
+  walSyncs: number
+  walBytes: number
   loopP99: number
   selfCores: number
-  /** The app's own event-loop delay during the measured window (ms). */
+  /** The agent's chunk POSTs in the window: answer time p50/p99 (ms). */
+  writeP50: number
+  writeP99: number
+  /** The app's own event-loop delay during the measured window (ms), the worst node's. */
   appLoopP99: number
   appLoopMax: number
+}
+
+/** What the PostgreSQL runs measure of the database (node-capacity-pg.ts). */
+export interface DatabaseProbe {
+  /** Pids of the server processes working for this database (its backends, the WAL writer). */
+  pids(): Promise<number[]>
+  /** Cluster-wide pg_stat_wal counters. */
+  wal(): Promise<{ syncs: number; bytes: number }>
+}
+
+export interface CapacityOptions {
+  quick: boolean
+  log(message: string): void
+  /** Unset: the app on SQLite (one node only). */
+  databaseUrl?: string
+  nodes?: 1 | 2
+  /**
+   * With 2 nodes: 'cross' = every session's agent on node 1 and its viewers on node 2;
+   * 'affinity' = each session wholly on one node, alternately (a load balancer pinning by session).
+   */
+  split?: 'cross' | 'affinity'
+  database?: DatabaseProbe
+}
+
+export interface CapacityResult {
+  maxSessions: number
+  p99: number
+  /** Per node, % of a core per session at the largest passing N. */
+  cpuPerSession: number[]
+  /** Per node, KiB per session (growth from idle). */
+  rssPerSession: number[]
+  dbCpuPerSession: number
+  walSyncs: number
+  firstMiss: number
+  loopP99: number
 }
 
 export const nodeCapacity: Scenario = {
@@ -188,106 +241,135 @@ export const nodeCapacity: Scenario = {
     },
   ],
   async run({ quick, log }) {
-    const steps = quick ? QUICK_STEPS : STEPS
-    const stepMs = quick ? 3_000 : 8_000
-    const app = await startApp()
-    const pool = makePool(app.origin, 64)
-    const abort = new AbortController()
-    setMaxListeners(0, abort.signal)
-    const sessions: LiveSession[] = []
-    let latencies = new Samples()
-    let measureFrom = Number.POSITIVE_INFINITY
-    let connected = 0
-    const readers: Promise<unknown>[] = []
-    const idleRss = memoryOf(app.pid).rss
-    const results: StepResult[] = []
-    try {
-      for (const n of steps) {
-        // Add sessions up to n: create (admin), issue tokens (in the app), attach 2 viewers.
-        const fresh: string[] = []
-        await forEachLimited(n - sessions.length, 8, async () => {
-          const res = await pool.request({
-            path: '/api/sessions',
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminToken}` },
-            body: JSON.stringify({ pattern: 'long-running' }),
-          })
-          const text = await res.body.text()
-          if (res.statusCode !== 201) throw new Error(`create session: HTTP ${res.statusCode} ${text.slice(0, 200)}`)
-          fresh.push((JSON.parse(text) as { session: { id: string } }).session.id)
-        })
-        const tokens = await app.tokens(fresh)
-        for (const [i, id] of fresh.entries()) {
-          sessions.push({ id, tokens: tokens[i], chunks: 0 })
-          for (const token of [tokens[i].viewerA, tokens[i].viewerB]) {
-            readers.push(
-              readSse({
-                origin: app.origin,
-                path: `/api/streams/sessions/${id}`,
-                offset: '-1',
-                headers: { authorization: `Bearer ${token}` },
-                signal: abort.signal,
-                onConnected: () => connected++,
-                onData: (payload, at) => {
-                  SEND_TIME.lastIndex = 0
-                  for (let m = SEND_TIME.exec(payload); m; m = SEND_TIME.exec(payload)) {
-                    const t = Number(m[1])
-                    if (t >= measureFrom) latencies.push(at - t)
-                  }
-                },
-              }).catch((e: Error) => log(`viewer of ${id}: ${e.message}`)),
-            )
-          }
-        }
-        const deadline = now() + 60_000
-        while (connected < 2 * n && now() < deadline) await sleep(20)
-        if (connected < 2 * n) throw new Error(`only ${connected}/${2 * n} viewers connected`)
-
-        const r = await runStep(
-          app,
-          pool,
-          sessions,
-          stepMs,
-          (from) => {
-            latencies = new Samples()
-            measureFrom = from
-          },
-          () => latencies,
-        )
-        results.push(r)
-        log(
-          `N=${n}: chunk p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.delivered}/${r.expected} delivered, ${r.failed} writes failed${r.firstFailure ? ` (${r.firstFailure})` : ''}; ` +
-            `server ${(100 * r.serverCores).toFixed(0)}% of a core, RSS ${(r.rss / MiB).toFixed(0)} MiB, its loop delay p99 ${r.appLoopP99.toFixed(1)} max ${r.appLoopMax.toFixed(0)} ms; ` +
-            `load generator ${(100 * r.selfCores).toFixed(0)}% of a core, loop delay p99 ${r.loopP99.toFixed(1)} ms` +
-            (r.loopP99 >= 20 ? ' (LOAD GENERATOR LAGGING: part of the latency is its own)' : ''),
-        )
-        if (!(r.p99 < P99_LIMIT_MS) || r.failed > 0) break
-      }
-    } finally {
-      abort.abort()
-      await pool.destroy()
-      await Promise.allSettled(readers)
-      await app.close()
-    }
-    const passed = results.filter((r) => r.p99 < P99_LIMIT_MS && r.failed === 0)
-    const best = passed.at(-1)
-    const miss = results.find((r) => !(r.p99 < P99_LIMIT_MS) || r.failed > 0)
-    const deciding = miss ?? best
+    const r = await measureNodeCapacity({ quick, log })
     return {
-      maxSessions: best?.n ?? 0,
-      p99: best?.p99 ?? Number.NaN,
-      cpuPerSession: best ? (100 * best.serverCores) / best.n : Number.NaN,
-      rssPerSession: best ? (best.rss - idleRss) / 1024 / best.n : Number.NaN,
-      firstMiss: miss?.n ?? Number.NaN,
-      loopP99: deciding?.loopP99 ?? Number.NaN,
+      maxSessions: r.maxSessions,
+      p99: r.p99,
+      cpuPerSession: r.cpuPerSession[0],
+      rssPerSession: r.rssPerSession[0],
+      firstMiss: r.firstMiss,
+      loopP99: r.loopP99,
     }
   },
 }
 
+export async function measureNodeCapacity(opts: CapacityOptions): Promise<CapacityResult> {
+  const { quick, log } = opts
+  const steps = quick ? QUICK_STEPS : STEPS
+  const stepMs = quick ? 3_000 : 8_000
+  // Started one after the other: the first runs the database migrations.
+  const apps: App[] = []
+  const abort = new AbortController()
+  setMaxListeners(0, abort.signal)
+  const readers: Promise<unknown>[] = []
+  const pools: Pool[] = []
+  const results: StepResult[] = []
+  let idleRss: number[] = []
+  try {
+    for (let i = 0; i < (opts.nodes ?? 1); i++) apps.push(await startApp(opts.databaseUrl))
+    const writeApp = apps[0]
+    pools.push(...apps.map((a) => makePool(a.origin, 64)))
+    const writePool = pools[0]
+    // Session k's agent node and viewer node.
+    const nodesOf = (k: number): [number, number] => (apps.length === 1 ? [0, 0] : opts.split === 'affinity' ? [k % 2, k % 2] : [0, 1])
+    const sessions: LiveSession[] = []
+    let latencies = new Samples()
+    let measureFrom = Number.POSITIVE_INFINITY
+    let connected = 0
+    idleRss = apps.map((a) => memoryOf(a.pid).rss)
+    for (const n of steps) {
+      // Add sessions up to n: create (admin), issue tokens (in the app), attach 2 viewers.
+      const fresh: string[] = []
+      await forEachLimited(n - sessions.length, 8, async () => {
+        const res = await writePool.request({
+          path: '/api/sessions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${writeApp.adminToken}` },
+          body: JSON.stringify({ pattern: 'long-running' }),
+        })
+        const text = await res.body.text()
+        if (res.statusCode !== 201) throw new Error(`create session: HTTP ${res.statusCode} ${text.slice(0, 200)}`)
+        fresh.push((JSON.parse(text) as { session: { id: string } }).session.id)
+      })
+      const tokens = await writeApp.tokens(fresh)
+      for (const [i, id] of fresh.entries()) {
+        const [agentNode, viewerNode] = nodesOf(sessions.length)
+        const viewerOrigin = apps[viewerNode].origin
+        sessions.push({ id, tokens: tokens[i], chunks: 0, agentPool: pools[agentNode], viewerPool: pools[viewerNode], viewerOrigin })
+        for (const token of [tokens[i].viewerA, tokens[i].viewerB]) {
+          readers.push(
+            readSse({
+              origin: viewerOrigin,
+              path: `/api/streams/sessions/${id}`,
+              offset: '-1',
+              headers: { authorization: `Bearer ${token}` },
+              signal: abort.signal,
+              onConnected: () => connected++,
+              onData: (payload, at) => {
+                SEND_TIME.lastIndex = 0
+                for (let m = SEND_TIME.exec(payload); m; m = SEND_TIME.exec(payload)) {
+                  const t = Number(m[1])
+                  if (t >= measureFrom) latencies.push(at - t)
+                }
+              },
+            }).catch((e: Error) => log(`viewer of ${id}: ${e.message}`)),
+          )
+        }
+      }
+      const deadline = now() + 60_000
+      while (connected < 2 * n && now() < deadline) await sleep(20)
+      if (connected < 2 * n) throw new Error(`only ${connected}/${2 * n} viewers connected`)
+
+      const r = await runStep(
+        apps,
+        opts.database,
+        sessions,
+        stepMs,
+        (from) => {
+          latencies = new Samples()
+          measureFrom = from
+        },
+        () => latencies,
+      )
+      results.push(r)
+      log(
+        `N=${n}: chunk p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${r.delivered}/${r.expected} delivered, ${r.failed} writes failed${r.firstFailure ? ` (${r.firstFailure})` : ''}, chunk POST p50 ${r.writeP50.toFixed(1)} p99 ${r.writeP99.toFixed(1)} ms; ` +
+          `server ${r.serverCores.map((c) => `${(100 * c).toFixed(0)}%`).join(' + ')} of a core, RSS ${r.rss.map((m) => (m / MiB).toFixed(0)).join(' + ')} MiB, ` +
+          (Number.isNaN(r.dbCores)
+            ? ''
+            : `database ${(100 * r.dbCores).toFixed(0)}% of a core, WAL ${r.walSyncs.toFixed(0)} flushes/s ${(r.walBytes / 1024).toFixed(0)} KiB/s, `) +
+          `its loop delay p99 ${r.appLoopP99.toFixed(1)} max ${r.appLoopMax.toFixed(0)} ms; ` +
+          `load generator ${(100 * r.selfCores).toFixed(0)}% of a core, loop delay p99 ${r.loopP99.toFixed(1)} ms` +
+          (r.loopP99 >= 20 ? ' (LOAD GENERATOR LAGGING: part of the latency is its own)' : ''),
+      )
+      if (!(r.p99 < P99_LIMIT_MS) || r.failed > 0) break
+    }
+  } finally {
+    abort.abort()
+    await Promise.all(pools.map((p) => p.destroy()))
+    await Promise.allSettled(readers)
+    for (const app of apps) await app.close()
+  }
+  const passed = results.filter((r) => r.p99 < P99_LIMIT_MS && r.failed === 0)
+  const best = passed.at(-1)
+  const miss = results.find((r) => !(r.p99 < P99_LIMIT_MS) || r.failed > 0)
+  const deciding = miss ?? best
+  return {
+    maxSessions: best?.n ?? 0,
+    p99: best?.p99 ?? Number.NaN,
+    cpuPerSession: best ? best.serverCores.map((c) => (100 * c) / best.n) : [Number.NaN],
+    rssPerSession: best ? best.rss.map((m, i) => (m - idleRss[i]) / 1024 / best.n) : [Number.NaN],
+    dbCpuPerSession: best ? (100 * best.dbCores) / best.n : Number.NaN,
+    walSyncs: best?.walSyncs ?? Number.NaN,
+    firstMiss: miss?.n ?? Number.NaN,
+    loopP99: deciding?.loopP99 ?? Number.NaN,
+  }
+}
+
 /** One load step over every session: WARMUP_MS unmeasured, `stepMs` measured, then a drain. */
 async function runStep(
-  app: App,
-  pool: Pool,
+  apps: App[],
+  database: DatabaseProbe | undefined,
   sessions: LiveSession[],
   stepMs: number,
   startMeasuring: (from: number) => void,
@@ -299,11 +381,15 @@ async function runStep(
   let firstFailure = ''
   let chunksMeasured = 0
   let measureStart = Number.POSITIVE_INFINITY
-  const send = (token: string, sessionId: string, body: unknown) => {
+  // How long the agent's chunk POSTs take (answered), to tell slow writes from slow delivery.
+  const chunkWrites = new Samples()
+  const send = (pool: Pool, token: string, sessionId: string, body: unknown, chunk = false) => {
     inFlight++
+    const t0 = now()
     postJson(pool, `/api/streams?sessionId=${sessionId}`, token, body)
       .then(
         (status) => {
+          if (chunk && t0 >= measureStart) chunkWrites.push(now() - t0)
           if (status >= 300) {
             failed++
             firstFailure ||= `HTTP ${status}`
@@ -324,42 +410,56 @@ async function runStep(
         const k = s.chunks++
         const t = now()
         if (t >= measureStart) chunksMeasured++
-        send(s.tokens.worker, s.id, {
-          channel: 'chunk',
-          data: {
-            messageId: `m${Math.floor(k / 50)}`,
-            role: 'assistant',
-            author: AGENT_ID,
-            turn: 0,
-            seq: k % 50,
-            delta: `t=${t.toFixed(3)};${'x'.repeat(80)}`,
+        send(
+          s.agentPool,
+          s.tokens.worker,
+          s.id,
+          {
+            channel: 'chunk',
+            data: {
+              messageId: `m${Math.floor(k / 50)}`,
+              role: 'assistant',
+              author: AGENT_ID,
+              turn: 0,
+              seq: k % 50,
+              delta: `t=${t.toFixed(3)};${'x'.repeat(80)}`,
+            },
           },
-        })
+          true,
+        )
       },
     },
     {
       every: CURSOR_INTERVAL_MS / n,
-      fire: (s: LiveSession) => send(s.tokens.viewerA, s.id, presence(VIEWERS[0], { x: Math.random(), y: Math.random() })),
+      fire: (s: LiveSession) => send(s.viewerPool, s.tokens.viewerA, s.id, presence(VIEWERS[0], { x: Math.random(), y: Math.random() })),
     },
     {
       every: HEARTBEAT_INTERVAL_MS / (2 * n),
       fire: (s: LiveSession, j: number) =>
-        send(j % (2 * n) < n ? s.tokens.viewerA : s.tokens.viewerB, s.id, presence(VIEWERS[j % (2 * n) < n ? 0 : 1], null)),
+        send(s.viewerPool, j % (2 * n) < n ? s.tokens.viewerA : s.tokens.viewerB, s.id, presence(VIEWERS[j % (2 * n) < n ? 0 : 1], null)),
     },
   ]
+  // The database's processes, known before the window (their CPU is read at its start).
+  const dbPids = database ? await database.pids() : []
+  let wal0 = { syncs: 0, bytes: 0 }
   const loopDelay = monitorEventLoopDelay({ resolution: 5 })
   const start = now()
   const end = start + WARMUP_MS + stepMs
   const counters = kinds.map(() => 0)
-  let cpu0 = { server: 0, self: process.cpuUsage(), at: 0 }
+  let db0 = new Map<number, number>()
+  let cpu0 = { server: [0], self: process.cpuUsage(), at: 0 }
   while (now() < end && inFlight < MAX_IN_FLIGHT) {
     const t = now()
     if (measureStart === Number.POSITIVE_INFINITY && t >= start + WARMUP_MS) {
       measureStart = t
       startMeasuring(t)
       loopDelay.enable()
-      cpu0 = { server: cpuSecondsOf(app.pid), self: process.cpuUsage(), at: t }
-      void app.loopDelay() // resets the app's histogram: the window starts here
+      cpu0 = { server: apps.map((a) => cpuSecondsOf(a.pid)), self: process.cpuUsage(), at: t }
+      db0 = new Map(dbPids.map((pid) => [pid, cpuOrNaN(pid)]))
+      void database?.wal().then((w) => {
+        wal0 = w
+      })
+      for (const app of apps) void app.loopDelay() // resets the app's histogram: the window starts here
     }
     kinds.forEach((kind, k) => {
       while (start + counters[k] * kind.every <= t) {
@@ -374,11 +474,18 @@ async function runStep(
     firstFailure ||= `${inFlight} writes in flight: the app fell behind`
   }
   const wall = (now() - cpu0.at) / 1000
-  const serverCores = (cpuSecondsOf(app.pid) - cpu0.server) / wall
+  const serverCores = apps.map((a, i) => (cpuSecondsOf(a.pid) - cpu0.server[i]) / wall)
+  // Backends that connected during the window count whole (they started in it).
+  let dbSeconds = 0
+  for (const pid of database ? [...new Set([...dbPids, ...(await database.pids())])] : []) {
+    const d = cpuOrNaN(pid) - (db0.get(pid) ?? 0)
+    if (Number.isFinite(d)) dbSeconds += d
+  }
+  const wal1 = database ? await database.wal() : wal0
   const self = process.cpuUsage(cpu0.self)
   loopDelay.disable()
-  const appLoop = await app.loopDelay()
-  const rss = memoryOf(app.pid).rss
+  const appLoops = await Promise.all(apps.map((a) => a.loopDelay()))
+  const rss = apps.map((a) => memoryOf(a.pid).rss)
   const expected = 2 * chunksMeasured
   const drainEnd = now() + DRAIN_MS
   while ((measured().length < expected || inFlight > 0) && now() < drainEnd) await sleep(20)
@@ -400,9 +507,23 @@ async function runStep(
     firstFailure,
     serverCores,
     rss,
+    dbCores: database ? dbSeconds / wall : Number.NaN,
+    walSyncs: database ? (wal1.syncs - wal0.syncs) / wall : Number.NaN,
+    walBytes: database ? (wal1.bytes - wal0.bytes) / wall : Number.NaN,
     loopP99: loopDelay.percentile(99) / 1e6,
     selfCores: (self.user + self.system) / 1e6 / wall,
-    appLoopP99: appLoop.p99,
-    appLoopMax: appLoop.max,
+    writeP50: percentile(chunkWrites.values(), 50),
+    writeP99: percentile(chunkWrites.values(), 99),
+    appLoopP99: Math.max(...appLoops.map((l) => l.p99)),
+    appLoopMax: Math.max(...appLoops.map((l) => l.max)),
+  }
+}
+
+/** A process's CPU seconds, NaN once it has exited. */
+function cpuOrNaN(pid: number): number {
+  try {
+    return cpuSecondsOf(pid)
+  } catch {
+    return Number.NaN
   }
 }

@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { serve } from 'srvx/node'
 import type { Pool } from 'undici'
-import { createTetherServer } from '../../src/lib/tether-server'
+import { openTetherServer } from '../../src/lib/tether-server'
+import { SHARED_NODE_SECRETS } from '../../test/support/app-config'
 import { makePool } from '../http'
 import { cpuSecondsOf } from '../proc'
 import { prodNodeArgs, repoRoot } from '../servers'
@@ -36,15 +37,20 @@ export interface SessionWriterResult {
 /** `TETHER_METRICS=off npm run bench …` measures the app without /metrics counting (issue #12 bar 5). */
 export const metricsOn = (): boolean => process.env.TETHER_METRICS !== 'off'
 
-export async function startApp(streamsUrl: string | undefined, metrics = metricsOn()) {
+/**
+ * `databaseUrl`: the app on PostgreSQL (openTetherServer), with the secrets every node on that
+ * database shares, so tokens issued by one node are accepted by the others (node-capacity-pg).
+ */
+export async function startApp(streamsUrl: string | undefined, metrics = metricsOn(), databaseUrl?: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
-  const app = createTetherServer({
+  const app = await openTetherServer({
     dataDir,
+    databaseUrl,
     logger: pino({ level: 'silent' }),
     metrics: { enabled: metrics },
     sessions: {
       auth: true,
-      secret: 'bench-secret-for-session-writer-01',
+      ...(databaseUrl ? SHARED_NODE_SECRETS : { secret: 'bench-secret-for-session-writer-01' }),
       streamsUrl,
       monitorIntervalMs: 0,
       ephemeralRemoveAfterMs: 60_000,
