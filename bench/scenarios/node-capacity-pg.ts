@@ -24,6 +24,10 @@ import { freshDatabase } from '../../test/support/postgres'
 import { type CapacityResult, type DatabaseProbe, measureNodeCapacity } from './node-capacity'
 import type { Metric, MetricValues, Scenario } from './types'
 
+// Lower than node-capacity's: on the shared 2-core box PostgreSQL rows miss from N = 5.
+const STEPS = [1, 2, 5, 10, 25, 50, 100, 200, 400, 1000]
+const QUICK_STEPS = [1, 5]
+
 const ROWS = [
   { key: 's1', label: 'sqlite, 1 node', pg: false, nodes: 1 },
   { key: 'p1', label: 'pg, 1 node', pg: true, nodes: 1 },
@@ -49,6 +53,7 @@ function metricsOf(row: (typeof ROWS)[number]): Metric[] {
       ? [
           m('dbCpu', 'database CPU per session (its backends + WAL writer)', '% of a core', 'lower', 2),
           m('wal', 'WAL flushes/s at that N (cluster-wide)', '/s', 'lower', 0),
+          m('deadlocks', 'deadlocks in the deciding step', 'deadlocks', 'lower', 0),
         ]
       : []),
     m('firstMiss', "first N that missed ('failed' = none missed)", 'sessions', 'higher', 0),
@@ -67,9 +72,11 @@ function probe(url: string): DatabaseProbe & { end(): Promise<void> } {
         WHERE (datname = ${name} AND pid <> pg_backend_pid()) OR backend_type = 'walwriter'`
       return rows.map((r) => r.pid)
     },
-    async wal() {
-      const [r] = await sql<{ syncs: string; bytes: string }[]>`SELECT wal_sync::text AS syncs, wal_bytes::text AS bytes FROM pg_stat_wal`
-      return { syncs: Number(r.syncs), bytes: Number(r.bytes) }
+    async counters() {
+      const [r] = await sql<{ syncs: string; bytes: string; deadlocks: string }[]>`
+        SELECT w.wal_sync::text AS syncs, w.wal_bytes::text AS bytes, d.deadlocks::text AS deadlocks
+        FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = ${name}`
+      return { syncs: Number(r.syncs), bytes: Number(r.bytes), deadlocks: Number(r.deadlocks) }
     },
     end: () => sql.end({ timeout: 5 }),
   }
@@ -89,6 +96,7 @@ function valuesOf(row: (typeof ROWS)[number], r: CapacityResult): MetricValues {
   if (row.pg) {
     v[`${row.key}.dbCpu`] = r.dbCpuPerSession
     v[`${row.key}.wal`] = r.walSyncs
+    v[`${row.key}.deadlocks`] = r.deadlocks
   }
   return v
 }
@@ -105,13 +113,22 @@ export const nodeCapacityPg: Scenario = {
     for (const row of ROWS) {
       const rowLog = (m: string) => log(`${row.label}: ${m}`)
       if (!row.pg) {
-        Object.assign(values, valuesOf(row, await measureNodeCapacity({ quick, log: rowLog })))
+        Object.assign(values, valuesOf(row, await measureNodeCapacity({ quick, log: rowLog, steps: STEPS, quickSteps: QUICK_STEPS })))
         continue
       }
       const db = await freshDatabase()
       const database = probe(db.url)
       try {
-        const r = await measureNodeCapacity({ quick, log: rowLog, databaseUrl: db.url, nodes: row.nodes, split: 'split' in row ? row.split : undefined, database })
+        const r = await measureNodeCapacity({
+          quick,
+          log: rowLog,
+          databaseUrl: db.url,
+          steps: STEPS,
+          quickSteps: QUICK_STEPS,
+          nodes: row.nodes,
+          split: 'split' in row ? row.split : undefined,
+          database,
+        })
         Object.assign(values, valuesOf(row, r))
       } finally {
         await database.end()

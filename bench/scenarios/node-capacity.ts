@@ -169,6 +169,8 @@ interface StepResult {
   /** Cluster-wide WAL flushes per second in the window (PostgreSQL only). */
   walSyncs: number
   walBytes: number
+  /** Deadlocks PostgreSQL broke in this database during the window (each cost deadlock_timeout). */
+  deadlocks: number
   loopP99: number
   selfCores: number
   /** The agent's chunk POSTs in the window: answer time p50/p99 (ms). */
@@ -179,12 +181,18 @@ interface StepResult {
   appLoopMax: number
 }
 
+export interface DbCounters {
+  syncs: number
+  bytes: number
+  deadlocks: number
+}
+
 /** What the PostgreSQL runs measure of the database (node-capacity-pg.ts). */
 export interface DatabaseProbe {
   /** Pids of the server processes working for this database (its backends, the WAL writer). */
   pids(): Promise<number[]>
-  /** Cluster-wide pg_stat_wal counters. */
-  wal(): Promise<{ syncs: number; bytes: number }>
+  /** Cluster-wide pg_stat_wal counters, and this database's deadlocks (pg_stat_database). */
+  counters(): Promise<DbCounters>
 }
 
 export interface CapacityOptions {
@@ -198,6 +206,9 @@ export interface CapacityOptions {
    * 'affinity' = each session wholly on one node, alternately (a load balancer pinning by session).
    */
   split?: 'cross' | 'affinity'
+  /** The N to try, in order (default STEPS; QUICK_STEPS with quick). */
+  steps?: number[]
+  quickSteps?: number[]
   database?: DatabaseProbe
 }
 
@@ -210,6 +221,8 @@ export interface CapacityResult {
   rssPerSession: number[]
   dbCpuPerSession: number
   walSyncs: number
+  /** Deadlocks in the database during the deciding step (the first miss, else the last pass). */
+  deadlocks: number
   firstMiss: number
   loopP99: number
 }
@@ -255,7 +268,7 @@ export const nodeCapacity: Scenario = {
 
 export async function measureNodeCapacity(opts: CapacityOptions): Promise<CapacityResult> {
   const { quick, log } = opts
-  const steps = quick ? QUICK_STEPS : STEPS
+  const steps = quick ? (opts.quickSteps ?? QUICK_STEPS) : (opts.steps ?? STEPS)
   const stepMs = quick ? 3_000 : 8_000
   // Started one after the other: the first runs the database migrations.
   const apps: App[] = []
@@ -337,7 +350,7 @@ export async function measureNodeCapacity(opts: CapacityOptions): Promise<Capaci
           `server ${r.serverCores.map((c) => `${(100 * c).toFixed(0)}%`).join(' + ')} of a core, RSS ${r.rss.map((m) => (m / MiB).toFixed(0)).join(' + ')} MiB, ` +
           (Number.isNaN(r.dbCores)
             ? ''
-            : `database ${(100 * r.dbCores).toFixed(0)}% of a core, WAL ${r.walSyncs.toFixed(0)} flushes/s ${(r.walBytes / 1024).toFixed(0)} KiB/s, `) +
+            : `database ${(100 * r.dbCores).toFixed(0)}% of a core, WAL ${r.walSyncs.toFixed(0)} flushes/s ${(r.walBytes / 1024).toFixed(0)} KiB/s, ${r.deadlocks} deadlocks, `) +
           `its loop delay p99 ${r.appLoopP99.toFixed(1)} max ${r.appLoopMax.toFixed(0)} ms; ` +
           `load generator ${(100 * r.selfCores).toFixed(0)}% of a core, loop delay p99 ${r.loopP99.toFixed(1)} ms` +
           (r.loopP99 >= 20 ? ' (LOAD GENERATOR LAGGING: part of the latency is its own)' : ''),
@@ -361,6 +374,7 @@ export async function measureNodeCapacity(opts: CapacityOptions): Promise<Capaci
     rssPerSession: best ? best.rss.map((m, i) => (m - idleRss[i]) / 1024 / best.n) : [Number.NaN],
     dbCpuPerSession: best ? (100 * best.dbCores) / best.n : Number.NaN,
     walSyncs: best?.walSyncs ?? Number.NaN,
+    deadlocks: deciding?.deadlocks ?? Number.NaN,
     firstMiss: miss?.n ?? Number.NaN,
     loopP99: deciding?.loopP99 ?? Number.NaN,
   }
@@ -441,7 +455,7 @@ async function runStep(
   ]
   // The database's processes, known before the window (their CPU is read at its start).
   const dbPids = database ? await database.pids() : []
-  let wal0 = { syncs: 0, bytes: 0 }
+  let wal0: DbCounters = { syncs: 0, bytes: 0, deadlocks: 0 }
   const loopDelay = monitorEventLoopDelay({ resolution: 5 })
   const start = now()
   const end = start + WARMUP_MS + stepMs
@@ -456,7 +470,7 @@ async function runStep(
       loopDelay.enable()
       cpu0 = { server: apps.map((a) => cpuSecondsOf(a.pid)), self: process.cpuUsage(), at: t }
       db0 = new Map(dbPids.map((pid) => [pid, cpuOrNaN(pid)]))
-      void database?.wal().then((w) => {
+      void database?.counters().then((w) => {
         wal0 = w
       })
       for (const app of apps) void app.loopDelay() // resets the app's histogram: the window starts here
@@ -481,7 +495,7 @@ async function runStep(
     const d = cpuOrNaN(pid) - (db0.get(pid) ?? 0)
     if (Number.isFinite(d)) dbSeconds += d
   }
-  const wal1 = database ? await database.wal() : wal0
+  const wal1 = database ? await database.counters() : wal0
   const self = process.cpuUsage(cpu0.self)
   loopDelay.disable()
   const appLoops = await Promise.all(apps.map((a) => a.loopDelay()))
@@ -510,6 +524,7 @@ async function runStep(
     dbCores: database ? dbSeconds / wall : Number.NaN,
     walSyncs: database ? (wal1.syncs - wal0.syncs) / wall : Number.NaN,
     walBytes: database ? (wal1.bytes - wal0.bytes) / wall : Number.NaN,
+    deadlocks: database ? wal1.deadlocks - wal0.deadlocks : Number.NaN,
     loopP99: loopDelay.percentile(99) / 1e6,
     selfCores: (self.user + self.system) / 1e6 / wall,
     writeP50: percentile(chunkWrites.values(), 50),
