@@ -50,6 +50,8 @@ const HEARTBEAT_INTERVAL_MS = 10_000
 const DRAIN_MS = 2_000
 /** Unmeasured load before each step's window (the first step also warms the app's JIT). */
 const WARMUP_MS = 2_000
+/** The first step's: the app's first seconds under load (JIT, pools filling) stalled it for up to ~0.4 s. */
+const FIRST_WARMUP_MS = 5_000
 /** More writes than this in flight: the app has fallen behind the open-loop schedule. */
 const MAX_IN_FLIGHT = 20_000
 const SEND_TIME = /"delta":"t=([0-9.]+);/g
@@ -338,6 +340,7 @@ export async function measureNodeCapacity(opts: CapacityOptions): Promise<Capaci
         opts.database,
         sessions,
         stepMs,
+        results.length === 0 ? FIRST_WARMUP_MS : WARMUP_MS,
         (from) => {
           latencies = new Samples()
           measureFrom = from
@@ -380,12 +383,13 @@ export async function measureNodeCapacity(opts: CapacityOptions): Promise<Capaci
   }
 }
 
-/** One load step over every session: WARMUP_MS unmeasured, `stepMs` measured, then a drain. */
+/** One load step over every session: `warmupMs` unmeasured, `stepMs` measured, then a drain. */
 async function runStep(
   apps: App[],
   database: DatabaseProbe | undefined,
   sessions: LiveSession[],
   stepMs: number,
+  warmupMs: number,
   startMeasuring: (from: number) => void,
   measured: () => Samples,
 ): Promise<StepResult> {
@@ -458,13 +462,13 @@ async function runStep(
   let wal0: DbCounters = { syncs: 0, bytes: 0, deadlocks: 0 }
   const loopDelay = monitorEventLoopDelay({ resolution: 5 })
   const start = now()
-  const end = start + WARMUP_MS + stepMs
+  const end = start + warmupMs + stepMs
   const counters = kinds.map(() => 0)
   let db0 = new Map<number, number>()
   let cpu0 = { server: [0], self: process.cpuUsage(), at: 0 }
   while (now() < end && inFlight < MAX_IN_FLIGHT) {
     const t = now()
-    if (measureStart === Number.POSITIVE_INFINITY && t >= start + WARMUP_MS) {
+    if (measureStart === Number.POSITIVE_INFINITY && t >= start + warmupMs) {
       measureStart = t
       startMeasuring(t)
       loopDelay.enable()
