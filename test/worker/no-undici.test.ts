@@ -25,7 +25,8 @@ describe('the worker without undici', { timeout: 120_000 }, () => {
     // so far to `<pid>.loaded`, then the worker goes on as usual.
     writeFileSync(
       probe,
-      `process.on('SIGUSR2', () => require('node:fs').writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.loaded', JSON.stringify(process.moduleLoadList)))
+      // Written then renamed, so the test never reads a half-written list.
+      `process.on('SIGUSR2', () => { const fs = require('node:fs'); const f = ${JSON.stringify(dir)} + '/' + process.pid + '.loaded'; fs.writeFileSync(f + '.tmp', JSON.stringify(process.moduleLoadList)); fs.renameSync(f + '.tmp', f) })
 require(${JSON.stringify(bundle)})
 `,
     )

@@ -23,4 +23,10 @@ export const NODE_VARIABLES = {
     doc: 'sessions whose workers this node runs at once (placement sends new sessions to the node with the most free capacity); default: as many worker memory limits (512 MiB) as the machine has memory',
     readers: ['server'] as const,
   },
+  TETHER_WORKSPACES_DIR: {
+    type: z.string().startsWith('/', 'must be an absolute path').optional(),
+    default: '`<data dir>/workspaces`',
+    doc: "where workspace snapshots live; with several nodes (`TETHER_DATABASE_URL`) a volume every node mounts, so the node that takes a session over seeds its worker with the files of the last finished turn and a fork on any node finds its snapshot. Never inside the workers' work root",
+    readers: ['server'] as const,
+  },
 }

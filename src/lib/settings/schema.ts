@@ -331,11 +331,6 @@ export const VARIABLES = {
     doc: 'use this image (e.g. from src/worker/Dockerfile) instead of building one',
     readers: ['server'],
   }),
-  TETHER_WORKSPACES_DIR: variable(z.string().startsWith('/', 'must be an absolute path').optional(), {
-    default: '`<data dir>/workspaces`',
-    doc: "where workspace snapshots live; with several nodes (`TETHER_DATABASE_URL`) a volume every node mounts, so the node that takes a session over seeds its worker with the files of the last finished turn and a fork on any node finds its snapshot. Never inside the workers' work root",
-    readers: ['server'],
-  }),
   TETHER_WORKSPACE_SNAPSHOTS_KEEP: variable(intWithDefault(20), {
     default: '`20`',
     doc: "workspace snapshots (a copy of the work dir at each turn's end, for forks) kept per session, newest first; under `<data dir>/workspaces`, 0700",
