@@ -70,10 +70,16 @@ describe('a canary credential on a personal agent (issue #11, bar 3)', () => {
       seen[`admin ${path}`] = await res.text()
     }
     expect(seen['admin /api/audit']).toContain('agent.create')
-    // Pages, as the browser rendered them.
-    for (const path of ['/', `/sessions/${sid}`, '/agents']) {
+    // Pages, as the browser rendered them with their data (a live page never goes network-idle:
+    // its stream stays open, so each waits for what it shows instead).
+    const rendered: Array<[string, () => Promise<unknown>]> = [
+      ['/', () => alice.page.locator('[data-testid="session-list"]').waitFor()],
+      [`/sessions/${sid}`, () => alice.page.locator('[data-testid="connection"][data-state="live"]').waitFor().then(() => alice.page.getByText(REPLY).first().waitFor())],
+      ['/agents', () => alice.page.getByText('Canary agent').first().waitFor()],
+    ]
+    for (const [path, shown] of rendered) {
       await alice.page.goto(`${app.server.url}${path}`)
-      await alice.page.waitForLoadState('networkidle').catch(() => undefined)
+      await shown()
       seen[`page ${path}`] = await alice.page.content()
     }
     for (const [where, text] of Object.entries(seen)) expect(text.includes(CANARY), where).toBe(false)
