@@ -215,10 +215,11 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
     readBoundary: (meta, from, maxBytes) => reads.readBoundary(meta, from, maxBytes),
     readConcat: (meta, afterSeq, throughSeq) => reads.readConcat(meta, afterSeq, throughSeq),
     listLivePaths: (now) => reads.listLivePaths(now),
-    create: (spec, now) => queue.enqueue((tx, after) => writer.create(tx, spec, now, after)),
-    append: (spec, now) => queue.enqueue((tx, after) => writer.append(tx, spec, now, after)),
-    delete: (path, now) => queue.enqueue((tx, after) => writer.delete(tx, path, now, after)),
-    touch: (meta, now) => queue.enqueue((tx) => writer.touch(tx, meta, now)),
+    // Each write names the stream it locks: batches take row locks in path order on every node.
+    create: (spec, now) => queue.enqueue((tx, after) => writer.create(tx, spec, now, after), spec.path),
+    append: (spec, now) => queue.enqueue((tx, after) => writer.append(tx, spec, now, after), spec.path),
+    delete: (path, now) => queue.enqueue((tx, after) => writer.delete(tx, path, now, after), path),
+    touch: (meta, now) => queue.enqueue((tx) => writer.touch(tx, meta, now), meta.path),
     sweepExpired,
     async close() {
       if (timer) clearInterval(timer)

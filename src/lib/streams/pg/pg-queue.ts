@@ -11,6 +11,11 @@
  * statement with `final` (a one-statement append, pg-fast-append.ts) is not waited for: the
  * next operation's statements, and COMMIT, follow it on the wire. A batch of such appends is
  * one round trip; a lone one runs as its own statement, without BEGIN and COMMIT.
+ *
+ * A batch runs its operations in the order of their lock keys (the stream's path), stably, so
+ * operations on one stream keep their order. Every node then takes stream row locks in one global
+ * order: two nodes whose batches touch the same streams wait for each other instead of
+ * deadlocking (each deadlock cost deadlock_timeout, 1 s, and a retry one by one).
  */
 import type { Sql } from 'postgres'
 import type { Logger } from '../../common/logger'
@@ -22,6 +27,8 @@ type Operation<T> = (tx: Queryable, after: AfterCommit) => Promise<T>
 
 interface PendingOp {
   run: Operation<unknown>
+  /** The row this operation locks first (a stream path); none: after every keyed one, in queue order. */
+  lockKey?: string
   resolve: (v: unknown) => void
   reject: (e: unknown) => void
   hooks: Array<() => void>
@@ -31,6 +38,21 @@ interface PendingOp {
   /** Its guess was stale, or its batch was rolled back: run it without `final`. */
   slowOnly: boolean
   stale: boolean
+}
+
+/** The batch in lock-key order (code units, the same on every node), stable; keyless operations last. */
+export function inLockOrder<T extends { lockKey?: string }>(ops: readonly T[]): T[] {
+  return ops
+    .map((op, i) => ({ op, i }))
+    .sort((a, b) => {
+      const x = a.op.lockKey
+      const y = b.op.lockKey
+      if (x === y) return a.i - b.i
+      if (x === undefined) return 1
+      if (y === undefined) return -1
+      return x < y ? -1 : 1
+    })
+    .map((e) => e.op)
 }
 
 /** Deadlock and serialization failures: PostgreSQL aborted the batch; its operations are retried one by one. */
@@ -48,10 +70,19 @@ export class PgWriteQueue {
     private readonly onCommitted: (ops: number) => void,
   ) {}
 
-  enqueue<T>(run: Operation<T>): Promise<T> {
+  enqueue<T>(run: Operation<T>, lockKey?: string): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'))
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: run as Operation<unknown>, resolve: resolve as (v: unknown) => void, reject, hooks: [], failed: false, slowOnly: false, stale: false })
+      this.pending.push({
+        run: run as Operation<unknown>,
+        ...(lockKey !== undefined ? { lockKey } : {}),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        hooks: [],
+        failed: false,
+        slowOnly: false,
+        stale: false,
+      })
       this.running ??= this.drain()
     })
   }
@@ -60,7 +91,7 @@ export class PgWriteQueue {
     // Let the rest of this turn queue its writes too: they share the transaction.
     await new Promise<void>((r) => setImmediate(r))
     while (this.pending.length > 0) {
-      const ops = this.pending
+      const ops = inLockOrder(this.pending)
       this.pending = []
       await this.commit(ops)
     }
