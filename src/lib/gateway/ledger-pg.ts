@@ -19,7 +19,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { modelCalls, type ModelCallRow } from '../db/schema-pg/model-calls'
-import { round, settledColumns, type AgentBudget, type Ledger, type LedgerTotals, type Reservation, type Settlement } from './ledger'
+import { refusedRow, round, settledColumns, type AgentBudget, type Ledger, type LedgerTotals, type Reservation, type Settlement } from './ledger'
 
 type Db = Pick<PostgresJsDatabase, 'select'>
 
@@ -91,17 +91,7 @@ export class PgModelLedger implements Ledger {
   }
 
   async refuse(sessionId: string, model: string, estimateUsd: number, reason: string, agentId?: string): Promise<void> {
-    const now = this.now()
-    await this.db.insert(modelCalls).values({
-      sessionId,
-      agentId: agentId ?? null,
-      model,
-      status: 'refused',
-      estimateUsd,
-      error: reason.slice(0, 1000),
-      startedAt: now,
-      endedAt: now,
-    })
+    await this.db.insert(modelCalls).values(refusedRow(sessionId, model, estimateUsd, reason, agentId, this.now()))
   }
 
   async settle(callId: number, s: Settlement): Promise<void> {

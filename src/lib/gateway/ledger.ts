@@ -55,6 +55,11 @@ export interface Ledger {
 /** Costs rounded to a nano-dollar (sums of float costs drift otherwise); both engines round alike. */
 export const round = (usd: number) => Math.round(usd * 1e9) / 1e9
 
+/** A refused call's row (kept for the audit trail; costs nothing), the same on both engines. */
+export function refusedRow(sessionId: string, model: string, estimateUsd: number, reason: string, agentId: string | undefined, at: number) {
+  return { sessionId, agentId: agentId ?? null, model, status: 'refused' as const, estimateUsd, error: reason.slice(0, 1000), startedAt: at, endedAt: at }
+}
+
 /** A settled call's row update, the same on both engines. */
 export function settledColumns(s: Settlement, at: number) {
   return {
@@ -165,20 +170,7 @@ export class ModelLedger implements Ledger {
 
   /** A call refused before any provider request (kept for the audit trail; costs nothing). */
   refuse(sessionId: string, model: string, estimateUsd: number, reason: string, agentId?: string): void {
-    const now = this.now()
-    this.db
-      .insert(modelCalls)
-      .values({
-        sessionId,
-        agentId: agentId ?? null,
-        model,
-        status: 'refused',
-        estimateUsd,
-        error: reason.slice(0, 1000),
-        startedAt: now,
-        endedAt: now,
-      })
-      .run()
+    this.db.insert(modelCalls).values(refusedRow(sessionId, model, estimateUsd, reason, agentId, this.now())).run()
   }
 
   settle(callId: number, s: Settlement): void {

@@ -3,6 +3,7 @@
  * on loopback, and a small browser: a cookie jar per origin and redirects followed by hand, so a
  * test sees every hop (the app's answers go through app.fetch, the provider's over HTTP).
  */
+import { testSessionsConfig } from '../../support/app-config'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,15 +24,7 @@ export const PEOPLE: Record<string, TestPerson> = {
   unverified: { name: 'Not Root', email: 'root2@example.test', emailVerified: false },
 }
 
-const sessionsConfig: SessionsConfig = {
-  auth: true,
-  monitorIntervalMs: 0,
-  ephemeralRemoveAfterMs: 60_000,
-  retentionDays: 30,
-  maxEventBodyBytes: 1 << 20,
-  defaultLimits: {},
-  publicUrl: APP,
-}
+const sessionsConfig: SessionsConfig = testSessionsConfig({ publicUrl: APP })
 
 export interface AccountsHarness {
   app: TetherServer

@@ -6,6 +6,7 @@
  * app without workers checks the streams counters against appends of known sizes, who may scrape,
  * and TETHER_METRICS=off.
  */
+import { testSessionsConfig } from '../../support/app-config'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -162,14 +163,7 @@ describe('GET /metrics on an app without workers', () => {
       logger: pino({ level: 'silent' }),
       sweepIntervalMs: 0,
       metrics,
-      sessions: {
-        auth: true,
-        monitorIntervalMs: 0,
-        ephemeralRemoveAfterMs: 60_000,
-        retentionDays: 30,
-        maxEventBodyBytes: 1 << 20,
-        defaultLimits: {},
-      },
+      sessions: testSessionsConfig(),
     })
     apps.push(app)
     const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
