@@ -4,7 +4,7 @@
  * open the same database; what must agree between them and cannot live in it (the token secret,
  * the credentials key) comes from the environment, the same on every node.
  */
-import { credentialCipher, parseCredentialsKey } from './accounts/credential-cipher'
+import { credentialCipher, type CredentialCipher } from './accounts/credential-cipher'
 import { PgAccountStore } from './accounts/account-store-pg'
 import { PgProfileStore } from './accounts/profile-store-pg'
 import { PgQuotaStore } from './accounts/quotas-store-pg'
@@ -16,15 +16,20 @@ import { createPgStatsSummaryHandler } from './ops/stats-summary-pg'
 import { PgWebhookStore } from './ops/webhooks-store-pg'
 import { pgLoginCodeStore } from './sessions/login-codes-pg'
 import { PgSessionStore } from './sessions/session-store-pg'
-import { secretFromString } from './sessions/tokens'
+import { loadOrCreateSecret } from './sessions/secret'
+import type { TokenSecret } from './sessions/tokens'
 import { createPgStreamsServer, type PgStreamsServer } from './streams/pg/pg-streams-server'
 import { sharedSigningKeys } from './streams/pg/pg-subscriptions'
 import { WebhookSigner } from './streams/subscriptions/signing'
 import { builtInStreamsOptions, type BackendConfig, type TetherBackend } from './tether-backend'
 import { pgLeaseStore } from './workers/session-leases-sql'
 
-/** Settings every node must share, checked before anything opens: a node that disagrees would refuse the others' tokens. */
-function sharedSecrets(config: BackendConfig): { secret: string; credentialsKey: string } {
+/**
+ * Settings every node must share, checked before anything opens: a node that disagrees would
+ * refuse the others' tokens. The secret's and the key's own checks are those of one node
+ * (loadOrCreateSecret, credentialCipher); only the file fallback is refused.
+ */
+function sharedSecrets(config: BackendConfig): { secret: TokenSecret; cipher: CredentialCipher } {
   const missing = [!config.secret && 'TETHER_SECRET', !config.credentialsKey && 'TETHER_CREDENTIALS_KEY'].filter(Boolean)
   if (missing.length > 0) {
     throw new Error(
@@ -32,14 +37,12 @@ function sharedSecrets(config: BackendConfig): { secret: string; credentialsKey:
         'a data-dir file would give each node its own, and tokens or agent credentials made on one would fail on the others)',
     )
   }
-  if (config.secret!.length < 16) throw new Error('TETHER_SECRET must be at least 16 characters')
-  parseCredentialsKey(config.credentialsKey!)
-  return { secret: config.secret!, credentialsKey: config.credentialsKey! }
+  return { secret: loadOrCreateSecret(config.dataDir, config.secret), cipher: credentialCipher(config.dataDir, config.credentialsKey) }
 }
 
 export async function openPgBackend(config: BackendConfig & { databaseUrl: string }): Promise<TetherBackend> {
   const { now, logger } = config
-  const { secret, credentialsKey } = sharedSecrets(config)
+  const { secret, cipher } = sharedSecrets(config)
   const pg = await openPostgres(config.databaseUrl)
   let streams: PgStreamsServer | null = null
   try {
@@ -53,14 +56,13 @@ export async function openPgBackend(config: BackendConfig & { databaseUrl: strin
             : { allowLoopbackWebhooks: config.allowLoopbackWebhooks, log: logger.child({ component: 'subscriptions' }) },
       })
     }
-    const cipher = credentialCipher(config.dataDir, credentialsKey)
     const ledger = new PgModelLedger(pg.db, now)
     const keys = await sharedSigningKeys(pg.db, now())
     return {
       engine: 'postgres',
       streams,
       sqliteStreams: null,
-      secret: secretFromString(secret),
+      secret,
       cipher,
       sessions: withLedgerUsage(new PgSessionStore(pg.db), ledger),
       ledger,
