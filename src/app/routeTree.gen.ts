@@ -34,6 +34,7 @@ import { Route as ApiUsersSplatRouteImport } from './routes/api/users/$'
 import { Route as ApiWebhooksIndexRouteImport } from './routes/api/webhooks/index'
 import { Route as ApiWebhooksSplatRouteImport } from './routes/api/webhooks/$'
 import { Route as SessionsSessionIdIndexRouteImport } from './routes/sessions/$sessionId/index'
+import { Route as SessionsSessionIdMessagesRouteImport } from './routes/sessions/$sessionId/messages'
 import { Route as SessionsSessionIdTerminalRouteImport } from './routes/sessions/$sessionId/terminal'
 import { Route as V1StreamSplatRouteImport } from './routes/v1/stream/$'
 
@@ -162,6 +163,12 @@ const SessionsSessionIdIndexRoute = SessionsSessionIdIndexRouteImport.update({
   path: '/sessions/$sessionId/',
   getParentRoute: () => rootRouteImport,
 } as any)
+const SessionsSessionIdMessagesRoute =
+  SessionsSessionIdMessagesRouteImport.update({
+    id: '/sessions/$sessionId/messages',
+    path: '/sessions/$sessionId/messages',
+    getParentRoute: () => rootRouteImport,
+  } as any)
 const SessionsSessionIdTerminalRoute =
   SessionsSessionIdTerminalRouteImport.update({
     id: '/sessions/$sessionId/terminal',
@@ -194,6 +201,7 @@ export interface FileRoutesByFullPath {
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/api/users/$': typeof ApiUsersSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
+  '/sessions/$sessionId/messages': typeof SessionsSessionIdMessagesRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/agents/': typeof ApiAgentsIndexRoute
@@ -223,6 +231,7 @@ export interface FileRoutesByTo {
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/api/users/$': typeof ApiUsersSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
+  '/sessions/$sessionId/messages': typeof SessionsSessionIdMessagesRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/agents': typeof ApiAgentsIndexRoute
@@ -253,6 +262,7 @@ export interface FileRoutesById {
   '/api/streams/$': typeof ApiStreamsSplatRoute
   '/api/users/$': typeof ApiUsersSplatRoute
   '/api/webhooks/$': typeof ApiWebhooksSplatRoute
+  '/sessions/$sessionId/messages': typeof SessionsSessionIdMessagesRoute
   '/sessions/$sessionId/terminal': typeof SessionsSessionIdTerminalRoute
   '/v1/stream/$': typeof V1StreamSplatRoute
   '/api/agents/': typeof ApiAgentsIndexRoute
@@ -284,6 +294,7 @@ export interface FileRouteTypes {
     | '/api/streams/$'
     | '/api/users/$'
     | '/api/webhooks/$'
+    | '/sessions/$sessionId/messages'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
     | '/api/agents/'
@@ -313,6 +324,7 @@ export interface FileRouteTypes {
     | '/api/streams/$'
     | '/api/users/$'
     | '/api/webhooks/$'
+    | '/sessions/$sessionId/messages'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
     | '/api/agents'
@@ -342,6 +354,7 @@ export interface FileRouteTypes {
     | '/api/streams/$'
     | '/api/users/$'
     | '/api/webhooks/$'
+    | '/sessions/$sessionId/messages'
     | '/sessions/$sessionId/terminal'
     | '/v1/stream/$'
     | '/api/agents/'
@@ -372,6 +385,7 @@ export interface RootRouteChildren {
   ApiStreamsSplatRoute: typeof ApiStreamsSplatRoute
   ApiUsersSplatRoute: typeof ApiUsersSplatRoute
   ApiWebhooksSplatRoute: typeof ApiWebhooksSplatRoute
+  SessionsSessionIdMessagesRoute: typeof SessionsSessionIdMessagesRoute
   SessionsSessionIdTerminalRoute: typeof SessionsSessionIdTerminalRoute
   V1StreamSplatRoute: typeof V1StreamSplatRoute
   ApiAgentsIndexRoute: typeof ApiAgentsIndexRoute
@@ -559,6 +573,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof SessionsSessionIdIndexRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/sessions/$sessionId/messages': {
+      id: '/sessions/$sessionId/messages'
+      path: '/sessions/$sessionId/messages'
+      fullPath: '/sessions/$sessionId/messages'
+      preLoaderRoute: typeof SessionsSessionIdMessagesRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/sessions/$sessionId/terminal': {
       id: '/sessions/$sessionId/terminal'
       path: '/sessions/$sessionId/terminal'
@@ -596,6 +617,7 @@ const rootRouteChildren: RootRouteChildren = {
   ApiStreamsSplatRoute: ApiStreamsSplatRoute,
   ApiUsersSplatRoute: ApiUsersSplatRoute,
   ApiWebhooksSplatRoute: ApiWebhooksSplatRoute,
+  SessionsSessionIdMessagesRoute: SessionsSessionIdMessagesRoute,
   SessionsSessionIdTerminalRoute: SessionsSessionIdTerminalRoute,
   V1StreamSplatRoute: V1StreamSplatRoute,
   ApiAgentsIndexRoute: ApiAgentsIndexRoute,

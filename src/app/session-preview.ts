@@ -40,6 +40,8 @@ export interface SessionPreview {
   messages: PreviewMessage[]
   /** the terminal's last screen as plain text (escape sequences and control characters removed) */
   terminal: string
+  /** the agents' turns so far (their `kind: 'state'` entries), which the server-rendered form stamps on a message */
+  turns?: number
 }
 
 interface ViewEventLike {
@@ -109,5 +111,9 @@ export function previewOf(events: readonly ViewEventLike[], count = PREVIEW_MESS
       toolCalls: m.toolCalls.map((c) => ({ id: c.id, name: c.name, status: c.status, input: toolInput(c.input) })),
     })),
     terminal: terminalScreen(rows('terminal')),
+    turns: rows<{ kind?: unknown; turns?: unknown }>('agent-state').reduce(
+      (n, s) => n + (s.kind === 'state' && typeof s.turns === 'number' ? s.turns : 0),
+      0,
+    ),
   }
 }

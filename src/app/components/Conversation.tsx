@@ -1,4 +1,4 @@
-import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react'
+import { memo, useEffect, useLayoutEffect, useRef, type RefObject } from 'react'
 import { clockTime } from './format'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import type { Message } from '../../lib/sessions/client/derive'
@@ -8,8 +8,6 @@ import { TurnStatus } from './TurnStatus'
 import { ForkAction } from './ForkAction'
 import { useLoadOlderAtTop, type OlderMessages } from '../hooks/use-session-older'
 import { AgentName, useAgentColourClass } from './AgentName'
-import { useMentionCompletion } from './MentionMenu'
-import type { RosterAgent } from '../../lib/common/agent-roster'
 import type { PreviewMessage } from '../session-preview'
 import { MessagePreviewList } from './MessagePreview'
 
@@ -322,76 +320,5 @@ export function MessageList({
         )}
       </div>
     </div>
-  )
-}
-
-export function Composer({
-  onSend,
-  disabled,
-  disabledReason,
-  agents,
-}: {
-  onSend: (text: string) => void
-  disabled?: boolean
-  disabledReason?: string
-  /** issue #15: the roster for `@` completion (MentionMenu.tsx) */
-  agents?: ReadonlyArray<RosterAgent & { colour: number }>
-}) {
-  const [text, setText] = useState('')
-  const ref = useRef<HTMLTextAreaElement>(null)
-  const mention = useMentionCompletion(ref, text, setText, agents)
-  const send = () => {
-    const value = text.trim()
-    if (!value || disabled) return
-    onSend(value)
-    setText('')
-  }
-  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (mention.onKeyDown(e)) return
-    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
-      e.preventDefault()
-      send()
-    }
-  }
-  // biome-ignore lint/correctness/useExhaustiveDependencies: text is the trigger: the box grows with what is typed
-  useLayoutEffect(() => {
-    const el = ref.current
-    if (!el) return
-    el.style.height = 'auto'
-    el.style.height = `${Math.min(el.scrollHeight, 200)}px`
-  }, [text])
-  return (
-    <form
-      className="composer"
-      onSubmit={(e) => {
-        e.preventDefault()
-        send()
-      }}
-    >
-      <div className="composer-inner">
-        <label htmlFor="composer-input" className="sr-only">
-          Message
-        </label>
-        <textarea
-          id="composer-input"
-          ref={ref}
-          className="textarea"
-          rows={1}
-          placeholder={disabled ? disabledReason : 'Message the agent…'}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          onKeyDown={onKeyDown}
-          disabled={disabled}
-          data-testid="composer"
-        />
-        {mention.menu}
-        <button type="submit" className="btn btn-primary" disabled={disabled || !text.trim()} data-testid="send">
-          Send
-        </button>
-      </div>
-      <p className="composer-hint hide-mobile">
-        <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line · <kbd>/</kbd> message · <kbd>`</kbd> terminal
-      </p>
-    </form>
   )
 }

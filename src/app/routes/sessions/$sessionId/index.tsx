@@ -2,7 +2,8 @@ import { useMemo, useRef, useState } from 'react'
 import { Link, createFileRoute, useRouter } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
-import { Composer, MessageList } from '../../../components/Conversation'
+import { MessageList } from '../../../components/Conversation'
+import { Composer } from '../../../components/Composer'
 import type { SessionConnection } from '../../../../lib/sessions/client/session-db'
 import { LiveCursors, PeopleList } from '../../../components/People'
 import { PatternBadge, SessionStatusBadge } from '../../../components/SessionBadges'
@@ -24,12 +25,20 @@ import { AddAgentDialog } from '../../../components/AddAgentDialog'
 import { useSessionAgents } from '../../../hooks/use-session-agents'
 import { VIEW_BOOT_SCRIPT } from '../../../../lib/sessions/client/session-view'
 import { loadSessionPreview } from '../../../session-preview-load'
+import { loadComposerGrant } from '../../../composer-grant-load'
+import { composerFormAction } from '../../../composer-form'
 
 export const Route = createFileRoute('/sessions/$sessionId/')({
   validateSearch: parseTokenSearch,
   head: () => ({ meta: [{ title: 'Session · Tether' }] }),
-  // The newest messages and the terminal's last screen in the HTML (server only; null in the browser).
-  loader: ({ params }) => loadSessionPreview(params.sessionId),
+  // The newest messages and the terminal's last screen in the HTML, and whether its composer form
+  // may send (server only; null in the browser).
+  loader: async ({ params }) => {
+    const [preview, composer] = await Promise.all([loadSessionPreview(params.sessionId), loadComposerGrant(params.sessionId)])
+    return { preview, composer }
+  },
+  // The HTML carries the page's own token (the composer form's hidden field): never kept by a cache.
+  headers: () => ({ 'cache-control': 'no-store' }),
   component: SessionPage,
 })
 
@@ -58,7 +67,7 @@ function LiveMessageList({ connection, ...props }: { connection: SessionConnecti
 function SessionPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
-  const preview = Route.useLoaderData()
+  const { preview, composer: grant } = Route.useLoaderData()
   const page = useSessionPage(sessionId, urlToken)
   const { connection, status, identity, actions, session, ended, authorOf } = page
   const areaRef = useRef<HTMLDivElement>(null)
@@ -99,6 +108,10 @@ function SessionPage() {
     )
   }
 
+  // Until the live page has decided (its actions exist, or its token cannot write), the server's
+  // answer for this page's credentials keeps the composer a working form (composer-form.ts).
+  const decided = !!actions || (!page.auth.resolving && (!page.auth.canWrite || ended))
+  const early = !decided && !!grant?.canSend
   const title = session?.title || (session ? 'Untitled session' : 'Session')
   const retry = () => connection?.status.retryNow()
   return (
@@ -169,10 +182,11 @@ function SessionPage() {
             </TurnsContext.Provider>
           </AgentsContext.Provider>
           <Composer
-            onSend={(text) => actions?.sendMessage(text, agent.turns)}
-            disabled={!actions}
-            disabledReason={ended ? 'The session has ended' : 'Read-only'}
+            onSend={actions ? (text) => actions.sendMessage(text, agent.turns) : undefined}
+            disabled={!actions && !early}
+            disabledReason={ended ? 'The session has ended' : ((!decided && grant?.reason) || 'Read-only')}
             agents={several.mentionable}
+            form={grant ? { action: composerFormAction(sessionId), token: grant.token, messageId: grant.messageId, turn: preview?.turns ?? 0 } : undefined}
           />
         </section>
         <aside className="session-side" aria-label="Agent, people and terminal">
