@@ -9,19 +9,12 @@ import { createIsomorphicFn } from '@tanstack/react-start'
 import { getRequest } from '@tanstack/react-start/server'
 import { getTetherServer } from '../lib/tether-server-entry'
 import { SESSIONS_MOUNT } from '../lib/common/session-contract'
-import { coversSession } from '../lib/sessions/tokens'
-import type { TokenClaims } from '../lib/sessions/tokens'
+import { coversSession, type TokenClaims } from '../lib/sessions/tokens'
 import type { ComposerGrant } from './composer-form'
 import { pageTokenFromCookies } from './page-token-cookie'
 
 /** Statuses in which the live page keeps its composer (use-session-page.ts's `ended`). */
 const OPEN_STATUSES = ['active', 'idle']
-
-/** The token's role may send (the live page's canWrite), before the session's status is asked. */
-export function claimsMaySend(claims: TokenClaims, sessionId: string): boolean {
-  if (!coversSession(claims, sessionId)) return false
-  return claims.role === 'admin' || (claims.role === 'collaborator' && Boolean(claims.sub))
-}
 
 /** Why a token that may read may not send (the placeholder the live page shows for it). */
 function refusal(claims: TokenClaims): string {
@@ -30,6 +23,8 @@ function refusal(claims: TokenClaims): string {
   return 'Read-only'
 }
 
+// Every value imported above is used only in here: the server-only branch below, which Start's
+// compiler drops from the browser's bundle together with those imports (tokens.ts would pull zod in).
 async function serverGrant(sessionId: string): Promise<ComposerGrant> {
   const messageId = crypto.randomUUID()
   const page = getRequest()
@@ -50,7 +45,9 @@ async function serverGrant(sessionId: string): Promise<ComposerGrant> {
     // No credential the server takes (the page may still hold one in localStorage): the live page decides.
     return { canSend: false, reason: token ? 'This link is not valid' : 'Connecting…', messageId }
   }
-  if (!claimsMaySend(claims, sessionId)) return { canSend: false, reason: refusal(claims), messageId }
+  // The live page's canWrite: an admin, or a collaborator with a user (the writer's rules decide a POST).
+  const maySend = coversSession(claims, sessionId) && (claims.role === 'admin' || (claims.role === 'collaborator' && Boolean(claims.sub)))
+  if (!maySend) return { canSend: false, reason: refusal(claims), messageId }
   const session = await app.manager.get(sessionId).catch(() => null)
   if (!session) return { canSend: false, reason: 'Connecting…', messageId }
   if (!OPEN_STATUSES.includes(session.status)) return { canSend: false, reason: 'The session has ended', messageId }
