@@ -43,5 +43,11 @@ export interface StreamEngine extends StreamReads {
   touch(meta: StreamMeta, now: number): Promise<void>
   /** One expiry pass: expire due streams (unless a live reader holds them) and purge deleted rows. */
   sweepExpired(now?: number): Promise<{ expired: number; purgedRows: number }>
+  /**
+   * Engines shared by several nodes: called before a live read (long-poll, SSE) waits, so other
+   * nodes' appends to the stream wake it from then on. Undefined when that already holds; else
+   * the stream's tail as of then, which the reader must have read before it waits.
+   */
+  watchLive?(id: number): Promise<Position | undefined> | undefined
   close(): Promise<void>
 }

@@ -196,7 +196,11 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
     const start: Position = offset.kind === 'start' ? START_POSITION : offset.kind === 'now' ? tail : offset.at
     if (start.seq > meta.tailSeq) throw badRequest('OFFSET_BEYOND_TAIL', 'Offset is beyond the end of this stream')
 
-    if (live === 'sse') return openSse(req, meta, start, cursorParam)
+    if (live === 'sse') {
+      // Before the session's first read: other nodes' appends after it are announced here.
+      if (engine.watchLive) await engine.watchLive(meta.id)
+      return openSse(req, meta, start, cursorParam)
+    }
 
     if (offset.kind === 'now' && live === null) {
       const headers: Headers = {
@@ -221,7 +225,9 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
         return h
       }
       if (meta.closed) return reply(204, tailHeaders(meta))
-      await waitForChange(meta.id, ctx.longPollTimeoutMs, req.signal)
+      // Another node may have appended between our read and the watch: then answer, not wait.
+      const watchedAt = engine.watchLive ? await engine.watchLive(meta.id) : undefined
+      if (!watchedAt || watchedAt.seq === start.seq) await waitForChange(meta.id, ctx.longPollTimeoutMs, req.signal)
       const after = await engine.getById(meta.id)
       if (!after || after.softDeleted) throw notFound()
       if (after.tailSeq === start.seq) return reply(204, tailHeaders(after))

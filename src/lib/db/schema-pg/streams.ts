@@ -90,3 +90,21 @@ export const purges = pgTable('purges', {
   /** Highest sequence number that may still have rows. */
   throughSeq: bigint('through_seq', { mode: 'number' }).notNull(),
 })
+
+/**
+ * Which nodes have live readers of which streams (PostgreSQL only: one SQLite node has no one to
+ * tell). An append sends its cross-node NOTIFY only while another node watches the stream
+ * (drizzle/pg/0005's tether_append, pg-watches.ts), so a stream read only where it is written
+ * costs no notification. A node renews its rows while its readers stay; a dead node's rows lapse.
+ */
+export const streamWatchers = pgTable(
+  'stream_watchers',
+  {
+    streamId: bigint('stream_id', { mode: 'number' }).notNull(),
+    /** The watching node's tag (the one its notifications carry). */
+    node: text('node').notNull(),
+    /** ms since the epoch, by the database's clock (no skew between nodes). */
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.node] })],
+)

@@ -2,8 +2,9 @@
  * The PostgreSQL engine (issue 14, specs/scale-out.md): streams live in PostgreSQL, so several
  * Tether nodes serve the same streams. Writes commit through PgWriteQueue (group commit,
  * acknowledged after COMMIT); live readers on this node are woken by this node's commits
- * directly, and by other nodes' commits through LISTEN/NOTIFY: each write sends
- * `NOTIFY tether_streams` inside its transaction (delivered only if it commits), and every
+ * directly, and by other nodes' commits through LISTEN/NOTIFY (pg-notices.ts): a write sends
+ * `NOTIFY tether_streams` inside its transaction (delivered only if it commits) when another
+ * node watches the stream (pg-watches.ts: a node watches what it has live readers of), and that
  * node re-reads the stream from the database when it hears one. Nothing is delivered from the
  * notification itself, so a duplicate or a reordered one cannot duplicate or reorder data;
  * when the LISTEN connection comes back after a drop, every live reader re-checks.
@@ -17,9 +18,11 @@ import type { EngineParts } from '../streams-frontend'
 import { PgStreamCompactor } from './pg-compaction'
 import { PgReads } from './pg-reads'
 import { PgWriteQueue } from './pg-queue'
-import { PgStreamWriter, type AnnounceChange } from './pg-writer'
+import { parseNotice, STREAMS_CHANNEL } from './pg-notices'
+import { PgWatches, WATCH_RENEW_MS } from './pg-watches'
+import { PgStreamWriter } from './pg-writer'
 
-export const STREAMS_CHANNEL = 'tether_streams'
+export { STREAMS_CHANNEL } from './pg-notices'
 /** Streams expired per transaction. */
 const EXPIRY_BATCH = 200
 
@@ -32,14 +35,14 @@ export interface PgEngine extends StreamEngine {
   readonly listening: Promise<void>
   /** Session compaction's row rewrites, through this node's write queue. */
   readonly compactor: PgStreamCompactor
+  /** Before a live read: other nodes' appends to the stream are announced here from then on (pg-watches.ts). */
+  watchLive(id: number): Promise<Position | undefined> | undefined
 }
 
 export function createPgEngine(o: PgEngineOptions): PgEngine {
   const nodeTag = randomUUID().slice(0, 8)
   const reads = new PgReads(o.sql)
-  /** Tells the other nodes, on commit, that this stream changed (`d`: it was deleted). */
-  const announceChange: AnnounceChange = (q, id, tail, deleted) =>
-    q.unsafe(`SELECT pg_notify($1, $2)`, [STREAMS_CHANNEL, `${nodeTag} ${id} ${tail.seq} ${tail.pos}${deleted ? ' d' : ''}`], { prepare: true })
+  const watches = new PgWatches(o.sql, nodeTag)
   /**
    * Per stream with live readers here: the tail this node last handed them (its own commits and
    * the other nodes' it forwarded). Another node's append is read once, from there, and handed
@@ -59,7 +62,7 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
       o.hub.stage(id, prev, tail, change)
     },
   }
-  const writer = new PgStreamWriter({ ...o, hub: staging, announceChange })
+  const writer = new PgStreamWriter({ ...o, hub: staging, node: nodeTag })
   const queue = new PgWriteQueue(o.sql, o.log, (ops) => {
     o.hub.publish()
     for (const l of o.listeners) l.onBatchCommitted?.(ops)
@@ -121,15 +124,14 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
       })
   }
   function onRemoteChange(payload: string): void {
-    const [tag, idText, seqText, posText, flag] = payload.split(' ')
-    if (tag === nodeTag) return
-    const id = Number(idText)
+    const notice = parseNotice(payload)
+    if (!notice || notice.node === nodeTag) return
+    const { id, tail: announced } = notice
     if (!o.hub.hasSubscribers(id)) {
       handedOut.delete(id)
       return
     }
-    const announced = { seq: Number(seqText), pos: Number(posText) }
-    if (flag === 'd') {
+    if (notice.deleted) {
       wakeReaders(id, announced, true)
       return
     }
@@ -148,9 +150,33 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
     handedOut.clear()
     for (const id of o.hub.subscribedStreams()) wakeReaders(id, everything)
   }
+  /** Renews this node's watches; readers of a stream whose watch had lapsed re-check it. */
+  let renewing: Promise<void> | null = null
+  function renewWatches(): Promise<void> {
+    renewing ??= watches
+      .renew(o.hub.subscribedStreams())
+      .then((lapsed) => {
+        const everything = { seq: Number.MAX_SAFE_INTEGER, pos: Number.MAX_SAFE_INTEGER }
+        for (const id of lapsed) {
+          handedOut.delete(id)
+          wakeReaders(id, everything)
+        }
+      })
+      .catch((err) => o.log.warn({ err }, 'renewing stream watches failed (retried)'))
+      .finally(() => {
+        renewing = null
+      })
+    return renewing
+  }
+  const renewTimer = setInterval(() => void renewWatches(), WATCH_RENEW_MS)
+  renewTimer.unref?.()
+
   let listenedBefore = false
   const subscription = o.sql.listen(STREAMS_CHANNEL, onRemoteChange, () => {
-    if (listenedBefore) wakeAllReaders()
+    if (listenedBefore) {
+      wakeAllReaders()
+      void renewWatches()
+    }
     listenedBefore = true
   })
   const listening = subscription.then(() => undefined)
@@ -209,6 +235,7 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
 
   return {
     listening,
+    watchLive: (id) => watches.watch(id),
     compactor: new PgStreamCompactor(o.sql, (run) => queue.enqueue((tx) => run(tx))),
     get: (path) => reads.get(path),
     getById: (id) => reads.getById(id),
@@ -223,8 +250,11 @@ export function createPgEngine(o: PgEngineOptions): PgEngine {
     sweepExpired,
     async close() {
       if (timer) clearInterval(timer)
+      clearInterval(renewTimer)
       await sweeping
+      await renewing
       await queue.close()
+      await watches.clear().catch(() => {}) // else they lapse in WATCH_TTL_MS
       await subscription.then((s) => s.unlisten()).catch(() => {})
     },
   }

@@ -2,7 +2,7 @@
  * Appends in one statement (issue 14: appends were round-trip bound). A node remembers what it
  * last saw of each stream it writes to: the row, and the state of the producers that wrote
  * through it. An append is planned against that guess (write-plan.ts, as always) and sent as
- * one call of `tether_append` (drizzle/pg/0001), which locks the row and writes only if the
+ * one call of `tether_append` (drizzle/pg/0001; 0005 notifies only watched streams), which locks the row and writes only if the
  * guess still holds; else it writes nothing, and the writer reads the rows under the lock and
  * plans again. So a guess is never trusted: it only saves the locked read, the BEGIN and the
  * COMMIT when nobody else wrote the stream in between. Refusals and duplicates are never
@@ -13,7 +13,7 @@ import type { StreamMeta } from '../stream-store'
 import { applyAppend, planAppend, type AppendPlan } from '../write-plan'
 import { isExpired, type AppendSpec, type WriteResult } from '../write-specs'
 
-export const APPEND_SQL = `SELECT tether_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS ok`
+export const APPEND_SQL = `SELECT tether_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) AS ok`
 
 /**
  * A transaction handle that can send an operation's last statement without the queue waiting
@@ -42,8 +42,8 @@ interface Guess {
   producers: Map<string, ProducerState>
 }
 
-/** The channel and payload of a stream's change notification. */
-export type NotifyArgs = (id: number, tail: Position) => [string, string] | null
+/** The channel and payload of a stream's change notice, and the writing node (pg-notices.ts). */
+export type NotifyArgs = (id: number, tail: Position) => [channel: string, payload: string, node: string]
 
 export interface FastAppend {
   args: unknown[]
@@ -94,8 +94,7 @@ export class AppendGuesses {
       return null
     }
     if (plan.kind !== 'write') return null
-    const channel = notify(meta.id, plan.tail)
-    if (!channel) return null
+    const notice = notify(meta.id, plan.tail)
     const { row, prev, tail } = plan
     const args = [
       meta.id,
@@ -115,8 +114,7 @@ export class AppendGuesses {
       spec.close,
       p?.epoch ?? null,
       p?.seq ?? null,
-      channel[0],
-      channel[1],
+      ...notice,
     ]
     applyAppend(meta, plan, spec, now)
     if (p) g.producers.set(p.id, { epoch: p.epoch, lastSeq: p.seq })

@@ -24,16 +24,15 @@ import {
 } from '../write-plan'
 import { essenceOf, isExpired, type AppendSpec, type CreateSpec, type Expiry, type WriteResult } from '../write-specs'
 import { APPEND_SQL, AppendGuesses, StaleGuess, type FinalQueryable } from './pg-fast-append'
+import { noticePayload, sendNotice, STREAMS_CHANNEL } from './pg-notices'
 import { PgReads, type Queryable } from './pg-reads'
 
 /** Registers work to run once the operation's transaction has committed. */
 export type AfterCommit = (hook: () => void) => void
 
-/** Queues, inside the transaction, the news that a stream changed (NOTIFY, pg-engine.ts). */
-export type AnnounceChange = (q: Queryable, id: number, tail: Position, deleted: boolean) => Promise<unknown>
-
 export interface PgWriterOptions {
-  announceChange: AnnounceChange
+  /** This node's tag in its change notices (pg-notices.ts). */
+  node: string
   hub: LiveStaging
   listeners: Set<StreamLifecycleListener>
   defaultRetentionMs: number | null
@@ -52,21 +51,17 @@ export class PgStreamWriter {
 
   constructor(private readonly o: PgWriterOptions) {}
 
-  /**
-   * The channel and payload announceChange would send, captured instead of sent, so that
-   * tether_append sends them inside its one statement.
-   */
-  private notifyArgs(id: number, tail: Position): [string, string] | null {
-    let sent: unknown[] | undefined
-    const probe = {
-      unsafe(text: string, args: unknown[]) {
-        if (/^SELECT pg_notify\(\$1, \$2\)$/.test(text.trim())) sent = args
-        return Promise.resolve([])
-      },
-    }
-    void this.o.announceChange(probe as unknown as Queryable, id, tail, false)
-    return sent && typeof sent[0] === 'string' && typeof sent[1] === 'string' ? [sent[0], sent[1]] : null
+  /** Queues the change notice in the transaction; `ifWatched` for appends (pg-notices.ts). */
+  private announce(q: Queryable, id: number, tail: Position, deleted: boolean, ifWatched: boolean): Promise<unknown> {
+    return sendNotice(q, { node: this.o.node, id, tail, deleted }, ifWatched)
   }
+
+  /** What tether_append sends, inside its one statement, when another node watches the stream. */
+  private readonly notice = (id: number, tail: Position): [string, string, string] => [
+    STREAMS_CHANNEL,
+    noticePayload({ node: this.o.node, id, tail, deleted: false }),
+    this.o.node,
+  ]
 
   private async requireLive(reads: PgReads, path: string, now: number): Promise<StreamMeta> {
     const meta = await reads.get(path, true)
@@ -173,7 +168,7 @@ export class PgStreamWriter {
     const writes: Promise<unknown>[] = []
     if (source) writes.push(run(q, `UPDATE streams SET ref_count = ref_count + 1 WHERE id = $1`, [source.id]))
     for (const r of rows) writes.push(this.insertRow(q, id, r.seq, r.pos, r.row))
-    writes.push(this.o.announceChange(q, id, tail, false))
+    writes.push(this.announce(q, id, tail, false, false))
     await Promise.all(writes)
     const meta = (await reads.getById(id))!
     this.guesses.forget(spec.path)
@@ -188,7 +183,7 @@ export class PgStreamWriter {
 
   async append(q: Queryable, spec: AppendSpec, now: number, after: AfterCommit): Promise<WriteResult> {
     const final = (q as Partial<FinalQueryable>).final
-    const fast = final ? this.guesses.prepare(spec, now, (id, tail) => this.notifyArgs(id, tail)) : null
+    const fast = final ? this.guesses.prepare(spec, now, this.notice) : null
     if (final && fast) {
       const rows = await final(APPEND_SQL, fast.args)
       if (rows[0]?.ok !== true) {
@@ -241,7 +236,7 @@ export class PgStreamWriter {
         [meta.id, tail.seq, tail.pos, now, deadline, spec.streamSeq, spec.close, p?.id ?? null, p?.epoch ?? null, p?.seq ?? null],
       ),
     )
-    writes.push(this.o.announceChange(q, meta.id, tail, false))
+    writes.push(this.announce(q, meta.id, tail, false, true))
     if (p) {
       writes.push(
         run(
@@ -286,7 +281,7 @@ export class PgStreamWriter {
   private async remove(q: Queryable, meta: StreamMeta, after: AfterCommit): Promise<void> {
     this.guesses.forget(meta.path)
     const tail = { seq: meta.tailSeq, pos: meta.tailPos }
-    const announced = this.o.announceChange(q, meta.id, tail, true)
+    const announced = this.announce(q, meta.id, tail, true, false)
     if (meta.refCount > 0) await run(q, `UPDATE streams SET soft_deleted = 1, deadline_at = NULL WHERE id = $1`, [meta.id])
     else await this.hardDelete(q, meta)
     await announced
