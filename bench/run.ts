@@ -101,7 +101,9 @@ async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<strin
     removeDataDir(dataDir)
     if (kind === 'ours-postgres') await dropPostgresDatabaseFor(dataDir)
   }
-  return Object.fromEntries(scenario.metrics.map((m) => [m.key, median(runs.map((r) => r[m.key]))]))
+  // A metric no run reported is one this server kind does not have (shown as '-', not 'failed').
+  const reported = scenario.metrics.filter((m) => runs.some((r) => r[m.key] !== undefined))
+  return Object.fromEntries(reported.map((m) => [m.key, median(runs.map((r) => r[m.key]).filter((v) => v !== undefined))]))
 }
 
 if (!args.tsx) buildBundles()

@@ -33,6 +33,19 @@ function meets(v: number | undefined, t: Target | undefined): string {
   return ok ? 'yes' : 'no'
 }
 
+/** The PostgreSQL target's text and whether this run met it (a ratio target needs its server in the run). */
+function pgTargetCells(m: Metric, v: (k: ServerKind) => number | undefined): [string, string] {
+  const t = m.pgTarget
+  if (!t) return ['', '']
+  if ('of' in t) {
+    const ours = v('ours-postgres')
+    const base = v(t.of)
+    if (ours === undefined || base === undefined) return [t.text, '-']
+    return [t.text, ours / base >= t.min ? 'yes' : 'no']
+  }
+  return [targetText(t, m.unit), meets(v('ours-postgres'), t) || '-']
+}
+
 export function renderTable(scenarios: Scenario[], results: Results): string {
   // Columns for our PostgreSQL engine only when a run included it (--servers ours-postgres,…).
   const pg = Object.values(results).some((r) => r['ours-postgres'] !== undefined)
@@ -48,7 +61,7 @@ export function renderTable(scenarios: Scenario[], results: Results): string {
     'fsync ÷ ref file',
     'target (ours)',
     'met normal / fsync',
-    ...(pg ? [serverLabels['ours-postgres'], 'postgres ÷ normal', 'postgres ÷ ref mem'] : []),
+    ...(pg ? [serverLabels['ours-postgres'], 'postgres ÷ normal', 'postgres ÷ fsync', 'postgres ÷ ref mem', 'target (postgres)', 'met postgres'] : []),
   ]
   const rows: string[][] = []
   for (const s of scenarios) {
@@ -68,7 +81,15 @@ export function renderTable(scenarios: Scenario[], results: Results): string {
         ratio(v('ours-fsync'), v('ref-file')),
         targetText(m.target, m.unit),
         m.target ? `${meets(v('ours-normal'), m.target) || '-'} / ${meets(v('ours-fsync'), m.target) || '-'}` : '',
-        ...(pg ? [fmt(v('ours-postgres'), m), ratio(v('ours-postgres'), v('ours-normal')), ratio(v('ours-postgres'), v('ref-memory'))] : []),
+        ...(pg
+          ? [
+              fmt(v('ours-postgres'), m),
+              ratio(v('ours-postgres'), v('ours-normal')),
+              ratio(v('ours-postgres'), v('ours-fsync')),
+              ratio(v('ours-postgres'), v('ref-memory')),
+              ...pgTargetCells(m, v),
+            ]
+          : []),
       ])
     }
   }

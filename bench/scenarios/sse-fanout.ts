@@ -180,7 +180,7 @@ export const sseCrossNode = fanout({
       label: 'cross-node delivery p99 (append on node 1, SSE on node 2)',
       unit: 'ms',
       better: 'lower',
-      target: { op: '<', value: 25 },
+      pgTarget: { op: '<', value: 25 },
       digits: 1,
     },
     { key: 'rate', label: 'delivered/s per reader', unit: 'msg/s', better: 'higher', digits: 1 },

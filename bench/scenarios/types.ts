@@ -8,6 +8,13 @@ export interface Target {
   text?: string
 }
 
+/** A target for our PostgreSQL engine as a ratio to another server in the same run (issue 14 bar 4). */
+export interface RatioTarget {
+  of: ServerKind
+  min: number
+  text: string
+}
+
 export interface Metric {
   key: string
   label: string
@@ -17,6 +24,8 @@ export interface Metric {
   target?: Target
   /** Decimal places when printed. */
   digits?: number
+  /** Issue 14's target for `ours-postgres` (its own "met postgres" column). */
+  pgTarget?: Target | RatioTarget
 }
 
 export interface ScenarioContext {
