@@ -60,6 +60,7 @@ export async function openPgBackend(config: BackendConfig & { databaseUrl: strin
     const keys = await sharedSigningKeys(pg.db, now())
     return {
       engine: 'postgres',
+      sharedWithOtherNodes: true,
       streams,
       sqliteStreams: null,
       secret,

@@ -90,6 +90,12 @@ export function builtInStreamsOptions(config: BackendConfig) {
 /** `L`: the ledger's type (SQLite's answers synchronously, which tests rely on). */
 export interface TetherBackend<L extends Ledger = Ledger> {
   engine: 'sqlite' | 'postgres'
+  /**
+   * Other nodes may share this database (PostgreSQL): workers run under session leases, session
+   * logs re-read the stream instead of trusting this node's fold, and each session's monitor runs
+   * on its lease holder only.
+   */
+  sharedWithOtherNodes: boolean
   /** The built-in streams server (null with TETHER_STREAMS_URL). */
   streams: BuiltInStreams | null
   /** The same server when it is the SQLite one (tests reach into its database). */
@@ -146,6 +152,7 @@ export function openSqliteBackend(config: BackendConfig): TetherBackend<ModelLed
   const summary = createStatsSummaryHandler(db.sqlite, now)
   return {
     engine: 'sqlite',
+    sharedWithOtherNodes: false,
     streams,
     sqliteStreams: streams,
     secret: loadOrCreateSecret(config.dataDir, config.secret),

@@ -231,7 +231,7 @@ function composeTetherServer<L extends Ledger>(
     writerUrl: `${workerUrl}${STREAMS_BASE_PATH}`,
     workerMetrics: metrics.workers,
     onWorkerCrashed: (crash) => void ops.lifecycle.record('worker.crashed', crash.sessionId, { ...crash }),
-    ...(backend.engine === 'postgres' ? { leaseStore: backend.leases, sessionOf: async (id: string) => backend.sessions.get(id) } : {}),
+    ...(backend.sharedWithOtherNodes ? { leaseStore: backend.leases, sessionOf: async (id: string) => backend.sessions.get(id) } : {}),
   }
   const hooks = metrics.sessionCallbacks(typeof workers === 'function' ? workers(hookContext) : (workers ?? noopCallbacks))
 
@@ -245,7 +245,7 @@ function composeTetherServer<L extends Ledger>(
     logger,
     retentionSeconds: sc.retentionDays * 86_400,
     defaultLimits: sc.defaultLimits,
-    sharedStreams: backend.engine === 'postgres',
+    sharedStreams: backend.sharedWithOtherNodes,
   })
   const compaction = new SessionCompaction({ compactor: streams?.compactor ?? null, settings: sc.compaction, now, logger })
   const monitor = new SessionMonitor({
@@ -255,7 +255,7 @@ function composeTetherServer<L extends Ledger>(
     logger,
     compaction,
     // Several nodes: each session is looked after by its lease holder's monitor only.
-    ...(backend.engine === 'postgres' ? { ownership: monitorOwnership(backend.leases, () => hooks.leaseState?.()?.nodeId ?? null) } : {}),
+    ...(backend.sharedWithOtherNodes ? { ownership: monitorOwnership(backend.leases, () => hooks.leaseState?.()?.nodeId ?? null) } : {}),
     intervalMs: sc.monitorIntervalMs,
     ephemeralRemoveAfterMs: sc.ephemeralRemoveAfterMs,
   })
