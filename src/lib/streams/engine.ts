@@ -46,8 +46,9 @@ export interface StreamEngine extends StreamReads {
   /**
    * Engines shared by several nodes: called before a live read (long-poll, SSE) waits, so other
    * nodes' appends to the stream wake it from then on. Undefined when that already holds; else
-   * the stream's tail as of then, which the reader must have read before it waits.
+   * the stream's tail as of then, which the reader must have read before it waits (null: the
+   * stream is gone).
    */
-  watchLive?(id: number): Promise<Position | undefined> | undefined
+  watchLive?(id: number): Promise<Position | null> | undefined
   close(): Promise<void>
 }

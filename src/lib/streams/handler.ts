@@ -225,9 +225,11 @@ export function createHandler(ctx: HandlerContext): (req: Request) => Promise<Re
         return h
       }
       if (meta.closed) return reply(204, tailHeaders(meta))
-      // Another node may have appended between our read and the watch: then answer, not wait.
-      const watchedAt = engine.watchLive ? await engine.watchLive(meta.id) : undefined
-      if (!watchedAt || watchedAt.seq === start.seq) await waitForChange(meta.id, ctx.longPollTimeoutMs, req.signal)
+      // Another node may have appended (or deleted) between our read and the watch: then
+      // answer from what is there now instead of waiting.
+      const watching = engine.watchLive?.(meta.id)
+      const moved = watching ? (await watching)?.seq !== start.seq : false
+      if (!moved) await waitForChange(meta.id, ctx.longPollTimeoutMs, req.signal)
       const after = await engine.getById(meta.id)
       if (!after || after.softDeleted) throw notFound()
       if (after.tailSeq === start.seq) return reply(204, tailHeaders(after))

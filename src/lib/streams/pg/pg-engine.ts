@@ -36,7 +36,7 @@ export interface PgEngine extends StreamEngine {
   /** Session compaction's row rewrites, through this node's write queue. */
   readonly compactor: PgStreamCompactor
   /** Before a live read: other nodes' appends to the stream are announced here from then on (pg-watches.ts). */
-  watchLive(id: number): Promise<Position | undefined> | undefined
+  watchLive(id: number): Promise<Position | null> | undefined
 }
 
 export function createPgEngine(o: PgEngineOptions): PgEngine {

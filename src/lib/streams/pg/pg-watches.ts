@@ -28,7 +28,7 @@ const REGISTER_SQL = `
   SELECT tail_seq AS seq, tail_pos AS pos FROM s`
 
 /**
- * Renews the watches of $2, drops this node's others, and returns the streams whose watch had
+ * Renews the watches of $2, drops this node's others (but those being registered, $4), and returns the streams whose watch had
  * lapsed, locked in path order (as write batches lock, pg-queue.ts) so no append straddles the
  * renewal unannounced.
  */
@@ -39,13 +39,13 @@ const RENEW_SQL = `
   locked AS (SELECT s.id FROM streams s WHERE s.id IN (SELECT id FROM lapsed) ORDER BY s.path FOR SHARE),
   up AS (INSERT INTO stream_watchers (stream_id, node, expires_at) SELECT id, $1, ${DB_NOW_MS} + $3::bigint FROM keep
          ON CONFLICT (stream_id, node) DO UPDATE SET expires_at = excluded.expires_at),
-  gone AS (DELETE FROM stream_watchers WHERE node = $1 AND stream_id <> ALL($2::bigint[]))
+  gone AS (DELETE FROM stream_watchers WHERE node = $1 AND stream_id <> ALL($2::bigint[]) AND stream_id <> ALL($4::bigint[]))
   SELECT id FROM locked`
 
 export class PgWatches {
   /** Watched streams and when (this node's clock) they were last read here. */
   private readonly lastRead = new Map<number, number>()
-  private readonly registering = new Map<number, Promise<Position | undefined>>()
+  private readonly registering = new Map<number, Promise<Position | null>>()
 
   constructor(
     private readonly sql: Sql,
@@ -55,11 +55,11 @@ export class PgWatches {
 
   /**
    * Before a live read of stream `id`. Undefined, at once, when the stream is watched already.
-   * Otherwise, once the watch is in place: the stream's tail then (undefined if it is gone).
+   * Otherwise, once the watch is in place: the stream's tail then (null if the stream is gone).
    * Appends after that tail will be announced; a reader whose own read stopped short of it reads
    * again.
    */
-  watch(id: number): Promise<Position | undefined> | undefined {
+  watch(id: number): Promise<Position | null> | undefined {
     if (this.lastRead.has(id)) {
       this.lastRead.set(id, Date.now())
       return undefined
@@ -71,7 +71,7 @@ export class PgWatches {
         .then((rows) => {
           this.lastRead.set(id, Date.now())
           const row = rows[0] as unknown as { seq: number; pos: number } | undefined
-          return row ? { seq: Number(row.seq), pos: Number(row.pos) } : undefined
+          return row ? { seq: Number(row.seq), pos: Number(row.pos) } : null
         })
         .finally(() => this.registering.delete(id))
       this.registering.set(id, pending)
@@ -88,7 +88,9 @@ export class PgWatches {
     for (const id of reading) this.lastRead.set(id, now)
     for (const [id, at] of this.lastRead) if (now - at > IDLE_GRACE_MS) this.lastRead.delete(id)
     const keep = [...this.lastRead.keys()]
-    const rows = await this.sql.unsafe(RENEW_SQL, [this.node, keep, WATCH_TTL_MS] as never[])
+    // A registration in flight may commit before this statement looks: its row is not to go.
+    const registering = [...this.registering.keys()]
+    const rows = await this.sql.unsafe(RENEW_SQL, [this.node, keep, WATCH_TTL_MS, registering] as never[])
     return rows.map((r) => Number((r as unknown as { id: number }).id))
   }
 

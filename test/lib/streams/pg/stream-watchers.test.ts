@@ -63,13 +63,13 @@ describe('cross-node notices on PostgreSQL', () => {
     expect((await put(0, 'racing')).status).toBe(201)
     const id = await streamId('racing')
     const watches = new PgWatches(sql, 'test-node')
-    let watchedAt: { seq: number; pos: number } | undefined
+    let watchedAt: { seq: number; pos: number } | null | undefined
     let registered: Promise<unknown> | undefined
     await sql.begin(async (tx) => {
       // An append's transaction holds the stream row as tether_append does, and moves the tail.
       await tx`SELECT id FROM streams WHERE id = ${id} FOR UPDATE`
       await tx`UPDATE streams SET tail_seq = tail_seq + 1, tail_pos = tail_pos + 7 WHERE id = ${id}`
-      registered = (watches.watch(id) as Promise<{ seq: number; pos: number } | undefined>).then((t) => {
+      registered = (watches.watch(id) as Promise<{ seq: number; pos: number } | null>).then((t) => {
         watchedAt = t
       })
       await settle()
