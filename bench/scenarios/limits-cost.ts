@@ -59,7 +59,7 @@ export const limitsCost: Scenario = {
         }
         best.session = Math.min(best.session, ((now() - t0) * 1000) / (n / 10))
         t0 = now()
-        for (let i = 0; i < n / 10; i++) if (await checks.refuseCall(session, 'agent')) throw new Error('refused a call')
+        for (let i = 0; i < n / 10; i++) await checks.spendLimit(session)
         best.call = Math.min(best.call, ((now() - t0) * 1000) / (n / 10))
       }
       log(`limits-cost: rate ${best.rate.toFixed(1)} µs, session quota ${best.session.toFixed(1)} µs, model-call quota ${best.call.toFixed(1)} µs`)

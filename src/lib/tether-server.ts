@@ -300,7 +300,7 @@ function composeTetherServer<L extends Ledger>(
     ...(accounts.enabled ? { accounts, quotas: limits.quotas ?? undefined } : {}),
     rateLimit: limits.rate,
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
-    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, refuseCall: limits.refuseCall, providerEnvFor: accounts.providerEnvFor, ...(config.gateway ?? gatewaySettings({})) })),
+    model: ops.watchQuota(createModelGateway({ manager, auth, ledger, logger, spendLimit: limits.spendLimit, providerEnvFor: accounts.providerEnvFor, ...(config.gateway ?? gatewaySettings({})) })),
   }))
 
   const loginCodes = backend.loginCodes

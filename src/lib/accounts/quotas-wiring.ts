@@ -1,7 +1,7 @@
 /**
  * Quotas and rate limits put together for the composition root (tether-server.ts), so it only
  * hands the pieces to the handlers that check them: the rate check (sessions API, writer,
- * protocol gate), the quota checks (sessions API create / fork, the gateway's `refuseCall`) and
+ * protocol gate), the quota checks (sessions API create / fork, the gateway's `spendLimit`) and
  * the /api/users/:id/quotas handler. Quotas exist only with sign-in on (they are about accounts);
  * rate limits apply with or without it.
  */
@@ -13,7 +13,8 @@ import type { Authenticator } from '../sessions/auth'
 import type { SessionRecord } from '../sessions/session-types'
 import type { Accounts } from './index'
 import { DEFAULT_LIMITS, type LimitsConfig } from './quotas-config'
-import { createQuotaChecks, type QuotaChecks, type QuotaRefusal } from './quotas'
+import type { SpendLimit } from '../gateway/core'
+import { createQuotaChecks, type QuotaChecks } from './quotas'
 import { createQuotasApi, USERS_PATH } from './quotas-api'
 import type { QuotaStore } from './quotas-store'
 
@@ -23,8 +24,8 @@ export interface Limits {
   rate: RateCheck
   /** Null with sign-in off: nobody is a person, nothing is limited by quota. */
   quotas: QuotaChecks | null
-  /** The gateway hook (ModelGatewayOptions.refuseCall). */
-  refuseCall(session: SessionRecord, agentId: string): Promise<QuotaRefusal | null>
+  /** The gateway hook (ModelGatewayOptions.spendLimit). */
+  spendLimit(session: SessionRecord): Promise<SpendLimit | null>
   owns(pathname: string): boolean
   handle(req: Request): Promise<Response>
 }
@@ -63,7 +64,7 @@ export function createLimits(opts: {
   return {
     rate: createRateLimits(config.rateLimits, opts.rateLimitDb ? { db: opts.rateLimitDb } : undefined),
     quotas,
-    refuseCall: async (session, agentId) => (quotas ? quotas.refuseCall(session, agentId) : null),
+    spendLimit: async (session) => (quotas ? quotas.spendLimit(session) : null),
     owns: (p) => p.startsWith(`${USERS_PATH}/`),
     handle: api,
   }

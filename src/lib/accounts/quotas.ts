@@ -13,10 +13,11 @@
  * Each refusal is recorded as a `quota.exceeded` lifecycle event (model-call refusals by the
  * gateway's watcher, ops/operations.ts, which records every 402 it answers).
  */
+import type { SpendLimit } from '../gateway/core'
 import { json } from '../sessions/http'
 import type { SessionRecord } from '../sessions/session-types'
 import type { TokenClaims } from '../sessions/tokens'
-import { dayStart, type QuotaLimits, type QuotaName, type QuotaStore, type QuotaUsage } from './quotas-store'
+import { dayStart, monthStart, type QuotaLimits, type QuotaName, type QuotaStore, type QuotaUsage } from './quotas-store'
 
 export type QuotaReason = 'quota:concurrent-sessions' | 'quota:sessions-per-day' | 'quota:monthly-spend'
 
@@ -37,8 +38,11 @@ const NO_TICKET: QuotaTicket = { commit: async () => undefined, release: async (
 export interface QuotaChecks {
   /** Before creating (or forking) a session: a ticket, or the refusal to answer. */
   beginSession(claims: TokenClaims): Promise<QuotaTicket | Response>
-  /** The gateway hook: refuses a model call of a session whose owner is over their monthly spend. */
-  refuseCall(session: SessionRecord, agentId: string): Promise<QuotaRefusal | null>
+  /**
+   * The gateway hook: the session owner's monthly spend limit, which the ledger checks in the same
+   * atomic step as each model call's reservation (null: not a person, or no limit).
+   */
+  spendLimit(session: SessionRecord): Promise<SpendLimit | null>
 }
 
 const usd = (n: number) => `$${Number(n.toFixed(6))}`
@@ -46,6 +50,10 @@ const usd = (n: number) => `$${Number(n.toFixed(6))}`
 function spendRefusal(limits: QuotaLimits, spent: number, status: number): QuotaRefusal | null {
   const limit = limits.monthlySpendUsd
   if (limit === null || spent < limit) return null
+  return spendReached(limit, spent, status)
+}
+
+function spendReached(limit: number, spent: number, status: number): QuotaRefusal {
   return {
     status,
     reason: 'quota:monthly-spend',
@@ -144,12 +152,18 @@ export function createQuotaChecks(opts: {
         },
       }
     },
-    async refuseCall(session) {
+    async spendLimit(session) {
       const owner = session.createdBy
       if (!owner || !(await opts.isPerson(owner))) return null
       const limits = await store.limitsOf(owner)
-      if (limits.monthlySpendUsd === null) return null
-      return spendRefusal(limits, await store.monthlySpend(owner), 402)
+      const limitUsd = limits.monthlySpendUsd
+      if (limitUsd === null) return null
+      return {
+        userId: owner,
+        limitUsd,
+        sinceMs: monthStart(now()),
+        refusal: (spent) => spendReached(limitUsd, spent, 402),
+      }
     },
   }
 }

@@ -14,7 +14,7 @@ import type { SessionManager } from '../sessions/manager'
 import type { SessionRecord } from '../sessions/session-types'
 import type { TokenClaims } from '../sessions/tokens'
 import { callingAgent, type CallingAgent } from './calling-agent'
-import type { Ledger } from './ledger'
+import type { Ledger, OwnerSpendLimit } from './ledger'
 import { costUsd, estimateTokens, priceOf, type ModelPrice, type PriceTable } from './pricing'
 import { selectProvider, type ProviderEnv, type SelectedProvider } from './providers'
 import { DEFAULT_MAX_TOKENS, requestChars, type StepRequestBody } from './request'
@@ -33,8 +33,15 @@ export interface ModelGatewayOptions {
   fetch?: typeof fetch
   /** Provider settings for one agent's calls, laid over the server's (a personal agent's own credential, issue #11). */
   providerEnvFor?: (session: SessionRecord, agentId: string) => Promise<ProviderEnv | null>
-  /** A refusal before any provider call (a per-user quota such as monthly spend); null lets the call go on. */
+  /** A refusal before any provider call (a per-user quota); null lets the call go on. */
   refuseCall?: (session: SessionRecord, agentId: string) => Promise<{ status: number; error: string; reason: string } | null>
+  /** The session owner's monthly spend limit, checked atomically with the reservation (null: none). */
+  spendLimit?: (session: SessionRecord) => Promise<SpendLimit | null>
+}
+
+/** A person's spend limit for the ledger, and the refusal to answer once it is reached. */
+export interface SpendLimit extends OwnerSpendLimit {
+  refusal(spentUsd: number): { status: number; error: string; reason: string }
 }
 
 /** A call refused before any provider request; `extra` carries the numbers (spent, budget…). */
@@ -192,7 +199,13 @@ export function createGatewayCore(opts: ModelGatewayOptions): GatewayCore {
       await ledger.refuse(id, priced, estimateUsd, refused.error, agent.id)
       return refusal(refused.status, refused.reason, refused.error)
     }
-    const reservation = await ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd })
+    const spendLimit = (await opts.spendLimit?.(session)) ?? undefined
+    const reservation = await ledger.reserve(id, priced, estimateUsd, maxBudgetUsd, { agentId: agent.id, budgetUsd: agent.limits.maxBudgetUsd }, spendLimit)
+    if (!reservation.ok && reservation.over === 'owner' && spendLimit) {
+      const over = spendLimit.refusal(reservation.ownerSpentUsd)
+      await ledger.refuse(id, priced, estimateUsd, over.error, agent.id)
+      return refusal(over.status, over.reason, over.error)
+    }
     if (!reservation.ok && reservation.over === 'agent') {
       const agentBudget = agent.limits.maxBudgetUsd ?? 0
       const error =

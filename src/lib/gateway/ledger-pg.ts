@@ -8,6 +8,7 @@
  * reads a fresh snapshot, so the sum taken after the lock sees every reservation committed by
  * whoever held the lock before: two nodes reserving for one session queue on the lock and the
  * second sees the first's row. The agent's budget is within its session, so the same lock covers it.
+ * A person's monthly spend limit spans their sessions: a lock keyed by the person comes first.
  * Refusals and settlements are single statements (a settlement only replaces a reserved worst
  * case with the real cost) and take no lock.
  *
@@ -19,7 +20,18 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { modelCalls, type ModelCallRow } from '../db/schema-pg/model-calls'
-import { refusedRow, round, settledColumns, type AgentBudget, type Ledger, type LedgerTotals, type Reservation, type Settlement } from './ledger'
+import {
+  ownerSpendSql,
+  refusedRow,
+  round,
+  settledColumns,
+  type AgentBudget,
+  type Ledger,
+  type LedgerTotals,
+  type OwnerSpendLimit,
+  type Reservation,
+  type Settlement,
+} from './ledger'
 
 type Db = Pick<PostgresJsDatabase, 'select'>
 
@@ -63,10 +75,20 @@ export class PgModelLedger implements Ledger {
     return out
   }
 
-  /** As ModelLedger.reserve, serialised per session across nodes by the advisory lock (see the top). */
-  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget): Promise<Reservation> {
+  /**
+   * As ModelLedger.reserve, serialised per session across nodes by the advisory lock (see the
+   * top), and per person first when the owner's spend limit is checked (always person, then
+   * session, so two reservations never wait on each other's locks).
+   */
+  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget, owner?: OwnerSpendLimit): Promise<Reservation> {
     const agentId = agent?.agentId ?? null
     return this.db.transaction(async (tx) => {
+      let ownerSpentUsd = 0
+      if (owner) {
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`model-spend:${owner.userId}`}, 0))`)
+        const [spent] = await tx.execute<{ usd: number }>(ownerSpendSql(owner.userId, owner.sinceMs))
+        ownerSpentUsd = round(Number(spent?.usd ?? 0))
+      }
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`model-calls:${sessionId}`}, 0))`)
       const [row] = await tx
         .select({
@@ -77,6 +99,8 @@ export class PgModelLedger implements Ledger {
         .where(eq(modelCalls.sessionId, sessionId))
       const spentUsd = round(row?.session ?? 0)
       const agentSpent = agent ? round(row?.agent ?? 0) : 0
+      if (owner && ownerSpentUsd >= owner.limitUsd)
+        return { ok: false as const, over: 'owner' as const, spentUsd, agentSpentUsd: agentSpent, ownerSpentUsd }
       if (budgetUsd !== null && spentUsd + estimateUsd > budgetUsd)
         return { ok: false as const, over: 'session' as const, spentUsd, agentSpentUsd: agentSpent }
       if (agent && agent.budgetUsd !== null && agentSpent + estimateUsd > agent.budgetUsd)

@@ -24,6 +24,25 @@ export type Settlement = { status: 'ok' | 'error' | 'aborted'; inputTokens: numb
 export type Reservation =
   | { ok: true; callId: number; spentUsd: number; agentSpentUsd: number }
   | { ok: false; over: 'session' | 'agent'; spentUsd: number; agentSpentUsd: number }
+  | { ok: false; over: 'owner'; spentUsd: number; agentSpentUsd: number; ownerSpentUsd: number }
+
+/**
+ * The session owner's monthly spend limit (accounts/quotas.ts), checked inside the reservation:
+ * a person's calls in several sessions, on several nodes, are refused once their spend since
+ * `sinceMs` (settled costs and running calls' worst cases) has reached `limitUsd`, and two calls
+ * cannot both pass on the same last cent.
+ */
+export interface OwnerSpendLimit {
+  userId: string
+  limitUsd: number
+  sinceMs: number
+}
+
+/** A person's spend since `sinceMs` over the sessions they started (user_session_starts); both dialects. */
+export function ownerSpendSql(userId: string, sinceMs: number): SQL {
+  return sql`SELECT coalesce(sum(m.cost_usd), 0) AS usd FROM user_session_starts s JOIN model_calls m ON m.session_id = s.session_id
+    WHERE s.user_id = ${userId} AND m.started_at >= ${sinceMs}`
+}
 
 /** The calling agent of a reservation and its own budget (null = none). */
 export interface AgentBudget {
@@ -42,8 +61,11 @@ export interface Ledger {
   agentTotals(sessionId: string, agentId: string): MaybePromise<LedgerTotals>
   /** Sums per calling agent (rows without an agent are left out). */
   totalsByAgent(sessionId: string): MaybePromise<Map<string, LedgerTotals>>
-  /** Reserves `estimateUsd` unless it would pass the session's budget or the agent's (null = none). */
-  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget): MaybePromise<Reservation>
+  /**
+   * Reserves `estimateUsd` unless the owner's spend has reached their limit, or it would pass the
+   * session's budget or the agent's (null = none).
+   */
+  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget, owner?: OwnerSpendLimit): MaybePromise<Reservation>
   /** A call refused before any provider request (kept for the audit trail; costs nothing). */
   refuse(sessionId: string, model: string, estimateUsd: number, reason: string, agentId?: string): MaybePromise<void>
   /** A reserved call's outcome: its real usage replaces the worst case. */
@@ -149,12 +171,16 @@ export class ModelLedger implements Ledger {
    * budget), or the agent's own spend + estimate would pass its budget. Check and insert in one
    * transaction. The session's budget is checked first: past it the session ends, whoever called.
    */
-  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget): Reservation {
+  reserve(sessionId: string, model: string, estimateUsd: number, budgetUsd: number | null, agent?: AgentBudget, owner?: OwnerSpendLimit): Reservation {
     this.cache.delete(sessionId)
     return this.db.transaction((tx) => {
       const both = spent(tx, sessionId, agent?.agentId ?? null)
       const spentUsd = both.session
       const agentSpent = agent ? both.agent : 0
+      if (owner) {
+        const ownerSpentUsd = round(tx.get<{ usd: number }>(ownerSpendSql(owner.userId, owner.sinceMs))?.usd ?? 0)
+        if (ownerSpentUsd >= owner.limitUsd) return { ok: false as const, over: 'owner' as const, spentUsd, agentSpentUsd: agentSpent, ownerSpentUsd }
+      }
       if (budgetUsd !== null && spentUsd + estimateUsd > budgetUsd)
         return { ok: false as const, over: 'session' as const, spentUsd, agentSpentUsd: agentSpent }
       if (agent && agent.budgetUsd !== null && agentSpent + estimateUsd > agent.budgetUsd)

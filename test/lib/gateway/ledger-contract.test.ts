@@ -15,9 +15,20 @@ import { bothEngines } from '../../support/engines'
 
 const at = Date.UTC(2026, 10, 30, 6)
 
-const ENGINES = bothEngines<{ ledger: Ledger; sessions: SessionStore }>({
-  sqlite: (db) => ({ ledger: new ModelLedger(db.db, () => at), sessions: new SqliteSessionStore(db.db) }),
-  postgres: (pg) => ({ ledger: new PgModelLedger(pg.db, () => at), sessions: new PgSessionStore(pg.db) }),
+/** Records that a person started a session (the accounts' table the monthly spend is summed over). */
+type AddStart = (userId: string, sessionId: string) => Promise<void>
+
+const ENGINES = bothEngines<{ ledger: Ledger; sessions: SessionStore; addStart: AddStart }>({
+  sqlite: (db) => ({
+    ledger: new ModelLedger(db.db, () => at),
+    sessions: new SqliteSessionStore(db.db),
+    addStart: async (u, s) => void db.sqlite.prepare('INSERT INTO user_session_starts (session_id, user_id, created_at) VALUES (?, ?, ?)').run(s, u, at),
+  }),
+  postgres: (pg) => ({
+    ledger: new PgModelLedger(pg.db, () => at),
+    sessions: new PgSessionStore(pg.db),
+    addStart: async (u, s) => void (await pg.sql`INSERT INTO user_session_starts (session_id, user_id, created_at) VALUES (${s}, ${u}, ${at})`),
+  }),
 })
 
 const usage = { tokensIn: 0, tokensOut: 0, costUsd: 0, turns: 0, lastActivityAt: null }
@@ -75,6 +86,26 @@ describe.each(Object.keys(ENGINES))('Ledger on %s', (engine) => {
       ['b', { inputTokens: 0, outputTokens: 0, costUsd: 0.3 }],
     ])
     expect((await ledger.totals('s3')).costUsd).toBe(0.71)
+  })
+
+  it("refuses once the owner's spend this month over all their sessions reached their limit, before the session's budget", async () => {
+    await opened.addStart('u1', 'o1')
+    await opened.addStart('u1', 'o2')
+    const owner = { userId: 'u1', limitUsd: 1, sinceMs: at - 1000 }
+    expect(await ledger.reserve('o1', 'echo:echo', 0.6, null, undefined, owner)).toMatchObject({ ok: true })
+    // Below the limit the next call goes on, even one that takes the spend past it.
+    expect(await ledger.reserve('o2', 'echo:echo', 0.6, null, undefined, owner)).toMatchObject({ ok: true })
+    expect(await ledger.reserve('o2', 'echo:echo', 0.1, 0.5, undefined, owner)).toEqual({
+      ok: false,
+      over: 'owner',
+      spentUsd: 0.6,
+      agentSpentUsd: 0,
+      ownerSpentUsd: 1.2,
+    })
+    // Another person's session, or spend before `sinceMs`, is not counted.
+    await opened.addStart('u2', 'o3')
+    expect(await ledger.reserve('o3', 'echo:echo', 0.1, null, undefined, { userId: 'u2', limitUsd: 1, sinceMs: at - 1000 })).toMatchObject({ ok: true })
+    expect(await ledger.reserve('o1', 'echo:echo', 0.1, null, undefined, { ...owner, sinceMs: at + 1 })).toMatchObject({ ok: true })
   })
 
   it('keeps a refused call for the audit trail at no cost', async () => {

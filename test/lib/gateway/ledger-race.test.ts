@@ -2,7 +2,8 @@
  * The budget promise across nodes: two PgModelLedgers on two separate connection pools (two
  * nodes) on one fresh PostgreSQL database race many reservations for the same session, and the
  * reserved total never passes the budget (nor an agent's total its own budget). Each reservation
- * is 1/8 of the budget (exact in binary), so exactly 8 may pass whatever the interleaving.
+ * is 1/8 of the budget (exact in binary), so exactly 8 may pass whatever the interleaving. The
+ * same for a person's monthly spend limit over several of their sessions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgres, type OpenedPostgres } from '../../../src/lib/db/postgres'
@@ -44,5 +45,19 @@ describe('PgModelLedger reservations from two nodes at once', () => {
     expect(passed('a')).toBe(8)
     expect(passed('b')).toBe(16)
     expect((await ledgers[1]!.agentTotals('s_agents', 'a')).costUsd).toBe(1)
+  })
+
+  it("never lets a person's calls in several sessions pass their monthly spend limit", async () => {
+    // Three sessions of one person; their limit is 1: calls go on while the spend is below it.
+    for (const s of ['p_1', 'p_2', 'p_3']) {
+      await nodes[0]!.sql`INSERT INTO user_session_starts (session_id, user_id, created_at) VALUES (${s}, 'u_limited', ${Date.now()})`
+    }
+    const owner = { userId: 'u_limited', limitUsd: 1, sinceMs: 0 }
+    const results = await race((l, i) => l.reserve(`p_${(i % 3) + 1}`, 'echo:echo', 0.125, null, undefined, owner))
+    expect(results.filter((r) => r.ok)).toHaveLength(8)
+    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.over === 'owner' && r.ownerSpentUsd === 1)).toBe(true)
+    let total = 0
+    for (const s of ['p_1', 'p_2', 'p_3']) total += (await ledgers[0]!.totals(s)).costUsd
+    expect(total).toBe(1)
   })
 })
