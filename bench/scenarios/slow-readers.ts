@@ -152,9 +152,12 @@ export const slowReaders: Scenario = {
           while (connected < READERS && now() < deadline) await sleep(20)
           if (connected < READERS) throw new Error(`only ${connected}/${READERS} readers connected`)
         }
-        // Warm-up, the same for every mode: 4 MiB in 64 KiB batches fills a slow reader's
-        // server-side buffer and socket, then 200 single appends.
-        for (let i = 0; i < 64; i++) await append(pool, path, makeBatch(9, i * 320, 320))
+        // Warm-up, the same for every mode: 16 MiB in 64 KiB batches fills a slow reader's
+        // server-side buffer (1 MiB) and what the kernel takes on both ends of its socket, then
+        // 200 single appends. 4 MiB did not: on loopback here (tcp_wmem up to 4 MiB, tcp_rmem
+        // up to 32 MiB) no reader was at its limit after it, so the "slow" phase measured
+        // readers still taking data into their socket buffers (a writer at 0.2x).
+        for (let i = 0; i < 256; i++) await append(pool, path, makeBatch(9, i * 320, 320))
         for (let i = 0; i < 200; i++) await append(pool, path, makeMessage(9, i))
         await sleep(500)
         const seq = await sequentialOps(pool, path, durationMs)
