@@ -10,6 +10,7 @@
  */
 import { sql } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import { ownerSpendSql } from '../gateway/ledger'
 import {
   CLAIM_PREFIX,
   CLAIM_TTL_MS,
@@ -108,9 +109,8 @@ export class PgQuotaStore implements QuotaStore {
       ON CONFLICT (session_id) DO NOTHING`)
   }
 
-  /** The person's starts (index) and each one's calls (index), as in SQLite's store. */
+  /** The person's spend this month: the ledger's own query (gateway/ledger.ts), so quota and reservation agree. */
   private spendSql(userId: string, at: number) {
-    return sql`SELECT coalesce(sum(m.cost_usd), 0)::float8 FROM user_session_starts s JOIN model_calls m ON m.session_id = s.session_id
-      WHERE s.user_id = ${userId} AND m.started_at >= ${monthStart(at)}`
+    return ownerSpendSql(userId, monthStart(at))
   }
 }

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3'
 import type { Sql } from 'postgres'
+import { DB_NOW_MS } from '../db/pg-clock'
 import type { Lease, LeaseStore, NodeInfo } from './session-leases'
 
 interface LeaseRow {
@@ -98,8 +99,6 @@ export function sqliteLeaseStore(sqlite: Database.Database, now: () => number = 
   }
 }
 
-/** The database's clock in ms, read inside the statement. */
-const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
 
 /** Many nodes, one database clock: the lease protocol on PostgreSQL. */
 export function pgLeaseStore(sql: Sql): LeaseStore {
@@ -108,7 +107,7 @@ export function pgLeaseStore(sql: Sql): LeaseStore {
     const values: (string | number | boolean)[] = []
     const index = new Map<string, number>()
     const query = text.replace(/:(\w+)/g, (_, name: string) => {
-      if (name === 'now') return DB_NOW
+      if (name === 'now') return DB_NOW_MS
       if (!index.has(name)) {
         values.push(p[name]!)
         index.set(name, values.length)

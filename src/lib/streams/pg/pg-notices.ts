@@ -8,13 +8,12 @@
  * most streams are read where they are written, and a NOTIFY cost about a quarter of a lone
  * append. Creates and deletes always notify (rare, and a deletion must end every reader).
  */
+import { DB_NOW_MS } from '../../db/pg-clock'
 import type { Position } from '../offsets'
 import type { Queryable } from './pg-reads'
 
 export const STREAMS_CHANNEL = 'tether_streams'
 
-/** The database's clock in ms: watches are judged by it on every node, so node clocks may differ. */
-export const DB_NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
 
 export interface ChangeNotice {
   node: string

@@ -12,7 +12,7 @@
  */
 import type { Sql } from 'postgres'
 import type { Position } from '../offsets'
-import { DB_NOW_MS } from './pg-notices'
+import { DB_NOW_MS } from '../../db/pg-clock'
 
 /** How long a watch lasts without renewal: a dead node's watches cost others a few notices until then. */
 export const WATCH_TTL_MS = 5 * 60_000
