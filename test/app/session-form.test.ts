@@ -153,6 +153,10 @@ describe('the session page composer before (and without) JavaScript', () => {
       ['empty', { text: '  \r\n ', token: alice }, {}, [400]],
       ['bad turn', { text: 'bad turn', token: alice, turn: '-1' }, {}, [400]],
       ['too long', { text: 'x'.repeat(1_100_000), token: alice }, {}, [413]],
+      // Odd spellings: never let through.
+      ['viewer token padded with spaces', { text: 'padded', token: ` ${viewer} ` }, {}, [401, 403]],
+      ['Sec-Fetch-Site in capitals', { text: 'capitals', token: alice }, { 'sec-fetch-site': 'Cross-Site' }, [403]],
+      ['own origin with a trailing slash', { text: 'slash', token: alice }, { origin: `${server.url}/` }, [403]],
     ]
     for (const [who, fields, headers, statuses] of refusals) {
       const res = await postForm(id, fields, headers)
@@ -162,6 +166,17 @@ describe('the session page composer before (and without) JavaScript', () => {
     }
     const wrongType = await fetch(`${server.url}/sessions/${id}/messages`, { method: 'POST', body: JSON.stringify({ text: 'json', token: alice }) })
     expect(wrongType.status).toBe(415)
+    // An encoded path that names no session (or another mount) is a 4xx, not a write anywhere.
+    for (const odd of [encodeURIComponent(`../${id}`), `${id}%2Fmessages`, encodeURIComponent('../../api/streams')]) {
+      const res = await fetch(`${server.url}/sessions/${odd}/messages`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ text: `odd path ${odd}`, token: alice }).toString(),
+      })
+      expect(res.status, odd).toBeGreaterThanOrEqual(400)
+      expect(res.status, odd).toBeLessThan(500)
+    }
 
     // The page's own token, same origin: 303 back (with the token, as no page cookie holds it); a
     // double submit of one rendered form appends once.
@@ -174,6 +189,15 @@ describe('the session page composer before (and without) JavaScript', () => {
     const events = await readStream(server, admin, id)
     const users = events.filter((e) => e.type === 'chunk' && e.value?.role === 'user')
     expect(users.map((e) => e.value?.delta)).toEqual(['from the form'])
+    // The form's media type in another spelling (case, parameters) is the same form.
+    const spelled = await fetch(`${server.url}/sessions/${id}/messages`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'Application/X-WWW-Form-URLEncoded; Charset=UTF-8' },
+      body: new URLSearchParams({ text: 'spelled type', token: alice }).toString(),
+    })
+    expect(spelled.status).toBe(303)
+    expect(userChunks(await readStream(server, admin, id), 'spelled type')).toHaveLength(1)
 
     // An ended session: refused (4xx), nothing appended; its page's form is disabled.
     await terminateSession(server, admin, id)
