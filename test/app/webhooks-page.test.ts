@@ -126,9 +126,11 @@ describe('webhooks admin page', () => {
     expect(receiver.received.some((r) => r.id === failed?.eventId)).toBe(true)
     expect(receiver.delivered().has(failed?.eventId ?? '')).toBe(false)
 
-    // Fixed receiver, Replay: one attempt now, delivered.
+    // Fixed receiver, Replay: one attempt now, delivered. The row is pinned by its attempt number:
+    // an automatic retry that the receiver answered 500 before the switch may show up above it
+    // after the click, and a locator by status alone would then move to that newer row.
     receiver.answer = () => 200
-    const row = page.locator(`[data-testid="delivery"][data-event-id="${failed?.eventId}"][data-status="500"]`).first()
+    const row = page.locator(`[data-testid="delivery"][data-event-id="${failed?.eventId}"][data-attempt="${failed?.attempt}"]`)
     await row.getByTestId('delivery-replay').click()
     await row.locator('[data-testid="replay-result"][data-outcome="delivered"]').waitFor()
     expect(receiver.delivered().get(failed?.eventId ?? '')?.[0]?.event).toMatchObject({ type: 'session.ended', sessionId: s.id })
