@@ -18,6 +18,8 @@ import {
 import { sessionStreamUrl } from './common/session-contract'
 import pino, { type Logger } from 'pino'
 import type { StreamsServer } from './streams'
+import type { StreamAccess } from './streams/seams'
+import { directAppend } from './sessions/streams-direct'
 import { readiness } from './ops/readiness'
 import { DATABASE_RETRY_AFTER_S, databaseUnavailable } from './db/unavailable'
 import { openSqliteBackend, type BackendConfig, type StorageSettings, type TetherBackend } from './tether-backend'
@@ -196,7 +198,13 @@ function composeTetherServer<L extends Ledger>(
   let endpoint: StreamsEndpoint
   let protocolTransport: StreamsTransport
   if (streams) {
-    endpoint = { transport: (req) => streams.handle(req), baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}` }
+    // Appends call the engine directly (streams-direct.ts); everything else is a protocol request.
+    const access = 'access' in streams ? (streams.access as StreamAccess) : undefined
+    endpoint = {
+      transport: (req) => streams.handle(req),
+      ...(access ? { append: directAppend(access) } : {}),
+      baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}`,
+    }
     protocolTransport = (req) => streams.handle(req)
   } else if (sc.streamsUrl) {
     endpoint = { transport: fetchTransport(), baseUrl: sc.streamsUrl }

@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Authenticator } from './auth'
 import { buildSessionEvent, type SessionEvent } from './session-events'
-import { HttpError, errorResponse, isAnswerable, json, readJsonBody } from './http'
+import { HttpError, errorResponse, isAnswerable, readJsonBody } from './http'
+import { jsonAnswer } from './json-answer'
 import type { SessionManager } from './manager'
 import { canWrite, coversSession, mayWriteSession } from './tokens'
 import type { RateCheck } from '../ops/rate-limit'
@@ -71,7 +72,7 @@ export function createWriter(opts: WriterOptions): (req: Request) => Promise<Res
         events.push(event)
       }
       const result = await opts.manager.append(sessionId, events, live)
-      return json({
+      return jsonAnswer({
         ok: true,
         offset: result.offset,
         txid,

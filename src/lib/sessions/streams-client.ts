@@ -7,8 +7,17 @@
 /** A Durable Streams server as a function: protocol request in, protocol response out. */
 export type StreamsTransport = (req: Request) => Promise<Response>
 
+/**
+ * A plain JSON append (no close, no producer) to an existing stream, resolving to the new tail
+ * offset after commit; throws this module's errors. Only the built-in server offers one
+ * (streams-direct.ts): it skips building a protocol Request and Response per append.
+ */
+export type DirectAppend = (path: string, body: Uint8Array) => Promise<string>
+
 export interface StreamsEndpoint {
   transport: StreamsTransport
+  /** The built-in server's direct append (absent with an external server: appends go through `transport`). */
+  append?: DirectAppend
   /** Absolute URL under which stream paths live, no trailing slash (e.g. http://x/api/streams). */
   baseUrl: string
 }
@@ -78,6 +87,7 @@ export interface AppendOptions {
 
 /** Appends JSON messages as ONE append (a JSON array body); resolves to the new tail offset. */
 export async function appendJson(endpoint: StreamsEndpoint, path: string, messages: unknown[], opts: AppendOptions = {}): Promise<string> {
+  if (endpoint.append && !opts.close) return await endpoint.append(path, Buffer.from(JSON.stringify(messages)))
   const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE }
   if (opts.close) headers['stream-closed'] = 'true'
   const res = await endpoint.transport(new Request(streamUrl(endpoint, path), { method: 'POST', headers, body: JSON.stringify(messages) }))

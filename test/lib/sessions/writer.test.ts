@@ -25,7 +25,13 @@ describe.each(BACKENDS)('POST /api/streams?sessionId= writer (%s streams)', (bac
     const before = await readStream(h, sid)
     const res = await post(chunk('m-one', 0))
     expect(res.status).toBe(200)
-    const body = (await res.json()) as { ok: boolean; offset: string; eventIds: string[] }
+    // One plain body with its length (json-answer.ts), not a chunked stream.
+    const text = await res.text()
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(text)))
+    expect(res.headers.get('transfer-encoding')).toBeNull()
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    const body = JSON.parse(text) as { ok: boolean; offset: string; eventIds: string[] }
     expect(body.ok).toBe(true)
     expect(body.eventIds).toEqual(['chunk:m-one:0'])
     const after = await readStream(h, sid, before.next)
