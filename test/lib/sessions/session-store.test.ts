@@ -4,7 +4,11 @@
  * Every method, list paging with its cursors, stats, and the usage rules of the write path
  * (counters at once, the activity time only when it moved ACTIVITY_RESOLUTION_MS or more).
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openDatabase, type OpenedDatabase } from '../../../src/lib/db/connection'
 import { PgSessionStore } from '../../../src/lib/sessions/session-store-pg'
 import {
   ACTIVITY_RESOLUTION_MS,
@@ -202,6 +206,22 @@ describe.each(Object.keys(ENGINES))('SessionStore on %s', (engine) => {
     expect((await store.transition('s_tr2', ['active'], 'completed', T0 + 14))?.endReason).toBe('completed')
   })
 
+  it('answers every change of a session in its next status read (SQLite keeps status rows in memory)', async () => {
+    await store.insert(session('s_st', { pattern: 'hybrid' }))
+    expect(await store.status('s_st')).toEqual({ id: 's_st', status: 'active', endReason: null })
+    await store.transition('s_st', ['active'], 'idle', T0 + 1)
+    expect((await store.status('s_st'))?.status).toBe('idle')
+    await store.update('s_st', { title: 'renamed' }, T0 + 2)
+    await store.updateWith('s_st', () => ({ metadata: { k: 'v' } }), T0 + 3)
+    expect((await store.status('s_st'))?.status).toBe('idle')
+    await store.transition('s_st', ['idle'], 'failed', T0 + 4, 'worker:crashed')
+    expect(await store.status('s_st')).toEqual({ id: 's_st', status: 'failed', endReason: 'worker:crashed' })
+    expect(await store.remove('s_st')).toBe(true)
+    expect(await store.status('s_st')).toBeNull()
+    await store.insert(session('s_st'))
+    expect(await store.status('s_st')).toEqual({ id: 's_st', status: 'active', endReason: null })
+  })
+
   it('finds forks of a session, newest first, at most `limit`', async () => {
     for (const [i, id] of ['f_1', 'f_2', 'f_3'].entries()) {
       await store.insert(session(id, { now: T0 + 20 + i, forkedFrom: { sessionId: 's_origin', turn: i, offset: `o${i}` } }))
@@ -244,5 +264,36 @@ describe.each(Object.keys(ENGINES))('SessionStore on %s', (engine) => {
     expect(one).toMatchObject({ total: 1, usage: { tokensIn: 20, turns: 2 } })
     expect(one.byStatus.active).toBe(1)
     expect((await store.stats('s_none')).total).toBe(0)
+  })
+})
+
+describe('SqliteSessionStore status rows in memory', () => {
+  let db: OpenedDatabase
+  let store: SqliteSessionStore
+  beforeAll(() => {
+    db = openDatabase({ file: join(mkdtempSync(join(tmpdir(), 'tether-status-')), 'tether.db') })
+    store = new SqliteSessionStore(db.db)
+  })
+  afterAll(() => db.close())
+
+  it('answers the per-write status check from memory once read (only this store writes the table)', () => {
+    store.insert(session('s_mem'))
+    expect(store.status('s_mem')?.status).toBe('active')
+    // Behind the store's back (nothing in the app does this): the check no longer reads the row.
+    db.sqlite.prepare("update sessions set status = 'failed' where id = ?").run('s_mem')
+    expect(store.status('s_mem')?.status).toBe('active')
+    expect(store.get('s_mem')?.status).toBe('failed')
+  })
+
+  it('keeps no row read inside a transaction that then rolls back', () => {
+    store.insert(session('s_tx'))
+    expect(() =>
+      db.sqlite.transaction(() => {
+        store.transition('s_tx', ['active'], 'completed', T0 + 1)
+        expect(store.status('s_tx')?.status).toBe('completed')
+        throw new Error('roll back')
+      })(),
+    ).toThrow('roll back')
+    expect(store.status('s_tx')?.status).toBe('active')
   })
 })
