@@ -30,12 +30,20 @@ export interface WriterOptions {
   rateLimit?: RateCheck
 }
 
+/** One query parameter, parsed as URL.searchParams would, without parsing the rest of the URL (this runs per write). */
+function queryParam(url: string, name: string): string | null {
+  const q = url.indexOf('?')
+  if (q < 0) return null
+  const hash = url.indexOf('#', q)
+  return new URLSearchParams(url.slice(q + 1, hash < 0 ? undefined : hash)).get(name)
+}
+
 export function createWriter(opts: WriterOptions): (req: Request) => Promise<Response> {
   const maxEvents = opts.maxEvents ?? MAX_EVENTS_PER_REQUEST
   return async (req) => {
     try {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST', undefined, { allow: 'POST, OPTIONS' })
-      const sessionId = new URL(req.url).searchParams.get('sessionId')
+      const sessionId = queryParam(req.url, 'sessionId')
       if (!sessionId) throw new HttpError(400, 'sessionId query parameter is required', 'sessionId')
       const claims = await opts.auth.authenticate(req)
       if (!coversSession(claims, sessionId)) throw new HttpError(403, `token is not valid for session ${sessionId}`, 'token')

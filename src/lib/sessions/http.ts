@@ -88,11 +88,14 @@ export function jsonDeeperThan(value: unknown, max: number): boolean {
   return false
 }
 
+// One decoder for every body (decode() without `stream` keeps no state between calls): it runs per write.
+const utf8 = new TextDecoder()
+
 /** Parses JSON text; 400 when malformed or nested deeper than MAX_JSON_DEPTH. */
 export function parseJsonBytes(bytes: Uint8Array): unknown {
   let value: unknown
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes)) as unknown
+    value = JSON.parse(utf8.decode(bytes)) as unknown
   } catch {
     throw new HttpError(400, 'body is not valid JSON', 'body')
   }
