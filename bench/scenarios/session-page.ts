@@ -274,6 +274,11 @@ export async function measureSessionPage(
       `catch-up: first byte ${catchUp.firstByteMs.toFixed(0)} ms, full ${catchUp.fullMs.toFixed(0)} ms, ${(catchUp.bytes / 1e6).toFixed(1)} MB`,
     )
 
+    // A server that has served pages before (what a person meets): the first server render of the
+    // session route after the process started costs 1-2 s of module loading on this box, which is
+    // not the page's open. A page of another session, so nothing of this one is warmed (its view
+    // is still built by the first open, from the whole stream).
+    await fetch(`${server.url}/sessions/s_warmup`).then((r) => r.text())
     const full = opts.compactedOnly
       ? { cold: NOT_RUN, warm: NOT_RUN }
       : await openTwice(browser, `${server.url}/sessions/${id}?token=${token}`, filled.lastMessageId, log)
@@ -292,10 +297,6 @@ export async function measureSessionPage(
     log(
       `compacted catch-up: first byte ${catchUpCompacted.firstByteMs.toFixed(0)} ms, full ${catchUpCompacted.fullMs.toFixed(0)} ms, ${(catchUpCompacted.bytes / 1e6).toFixed(1)} MB`,
     )
-    // A server that has served pages before (what a person meets): the first server render of the
-    // session route after the process started costs 1-2 s of module loading on this box, which is
-    // not the page's open. A page of another session, so nothing of this one is warmed.
-    await fetch(`${server.url}/sessions/s_warmup`).then((r) => r.text())
     const compacted = await openTwice(browser, `${server.url}/sessions/${id}?token=${token}`, filled.lastMessageId, log)
 
     if (opts.compactedOnly) {
