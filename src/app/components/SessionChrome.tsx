@@ -8,6 +8,7 @@ import { ErrorPage } from './states'
 import { TerminalPane } from './TerminalPane'
 import type { useTerminal } from '../hooks/use-session-collections'
 import type { SessionPageState } from '../hooks/use-session-page'
+import { useConnectionReady } from '../hooks/use-terminal-ready'
 
 /** A session page that cannot open (no such session, refused): the reason and a way back. */
 export function SessionErrorPage({ title, detail }: { title: string; detail?: string }) {
@@ -49,20 +50,31 @@ export function SessionPresenceStatus({
 
 /**
  * The session's shared terminal as a page shows it: typing needs write access, drawing waits for
- * catch-up. A prompt that cannot type says why: ended only when the session has ended.
+ * catch-up (or, with `drawFromView`, for the view the page opened from). A prompt that cannot
+ * type says why: ended only when the session has ended.
  */
 export function SessionTerminalPane({
   page,
   terminal,
   autoFocusPrompt,
   preview,
+  drawFromView,
 }: {
-  page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status' | 'ended' | 'auth'>
+  page: Pick<SessionPageState, 'actions' | 'authorOf' | 'status' | 'ended' | 'auth' | 'connection'>
   terminal: Pick<ReturnType<typeof useTerminal>, 'lines' | 'history' | 'earlier'>
   autoFocusPrompt?: boolean
   /** the terminal's last screen from the page's HTML (session-preview.ts) */
   preview?: string
+  /**
+   * Draw once the collections hold the view (its terminal window and presence, so names are
+   * known), before the live read's up-to-date: the terminal page, where xterm is the content. The
+   * session page keeps waiting for catch-up, its conversation comes first there.
+   */
+  drawFromView?: boolean
 }) {
+  const viewReady = useConnectionReady(drawFromView ? page.connection : undefined)
+  // Lines there too: a first draw from no lines would write everything after it, window or not.
+  const drawable = page.status.caughtUp || (viewReady && terminal.lines.length > 0)
   return (
     <TerminalPane
       preview={preview}
@@ -80,7 +92,7 @@ export function SessionTerminalPane({
             : 'You are viewing: only participants can type here'
       }
       autoFocusPrompt={autoFocusPrompt}
-      loading={!page.status.caughtUp}
+      loading={!drawable}
     />
   )
 }

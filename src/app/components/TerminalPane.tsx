@@ -93,6 +93,18 @@ export function renderLine(line: TerminalLine, author: TerminalAuthor, cols: num
   }
 }
 
+let xtermModules: Promise<[typeof import('@xterm/xterm'), typeof import('@xterm/addon-fit')]> | undefined
+
+/** xterm's modules, asked for once: the terminal page starts this as it hydrates, the pane when it mounts. */
+export function preloadXterm(): Promise<[typeof import('@xterm/xterm'), typeof import('@xterm/addon-fit')]> {
+  xtermModules ??= Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')])
+  // A failed load is asked again by the next caller (a pane mounting later), not kept.
+  xtermModules.catch(() => {
+    xtermModules = undefined
+  })
+  return xtermModules
+}
+
 /** This pane's own size: what fits its box (the pty gets it when this person types). */
 function fitSize(fit: FitAddon | null): TerminalSize | null {
   const proposed = fit?.proposeDimensions()
@@ -161,7 +173,7 @@ export function TerminalPane({
     let disposed = false
     let cleanup = () => {}
     void (async () => {
-      const [{ Terminal }, { FitAddon }] = await Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')])
+      const [{ Terminal }, { FitAddon }] = await preloadXterm()
       const host = hostRef.current
       if (disposed || !host) return
       const term = new Terminal({

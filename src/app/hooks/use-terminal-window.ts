@@ -99,7 +99,10 @@ export function useTerminalWindow(options: {
       s.drawn = true
       s.redrawFrom = undefined
       s.unnamed = new Set()
-      s.startSeq = start > 0 && lines[start]?._seq !== undefined ? (lines[start]._seq as number) : Number.NEGATIVE_INFINITY
+      // The first line's own position even at index 0: a page opened from the view holds only the
+      // newest window, and the lines fetched before it sort first; -Infinity here left the pane
+      // finding no output before its window, so "Load earlier output" fetched but never drew.
+      s.startSeq = lines[start]?._seq ?? Number.NEGATIVE_INFINITY
       s.lastSeq = Number.NEGATIVE_INFINITY
       term.reset()
       s.size = ptySize(lines, start)

@@ -77,13 +77,13 @@ interface BootView {
 const BOOT_GLOBAL = '__tetherView'
 
 /**
- * Run by the session page's HTML as it is parsed (an inline script under the page's CSP nonce), so
+ * Run by the session page's and the terminal page's HTML as it is parsed (an inline script under the page's CSP nonce), so
  * the view is asked for before the page's JavaScript has loaded, let alone hydrated: on a loaded
  * box that is a second or more earlier. The same request prefetchSessionView makes (the link's
  * token, else the one remembered for the session, else the admin one; cookies go as usual); the
  * page adopts its answer. A constant: the session id is read from the address, nothing is embedded.
  */
-export const VIEW_BOOT_SCRIPT = `try{var p=location.pathname.split('/');if(p[1]==='sessions'&&p[2]&&!p[3]){var id=decodeURIComponent(p[2]),s=localStorage,t=new URLSearchParams(location.search).get('token')||s.getItem('${TOKEN_STORAGE_KEYS.sessionPrefix}'+id)||s.getItem('${TOKEN_STORAGE_KEYS.admin}');window.${BOOT_GLOBAL}={id:id,at:Date.now(),answer:fetch('${SESSIONS_MOUNT}/'+encodeURIComponent(id)+'/view',{headers:t?{authorization:'Bearer '+t}:{}}).then(function(r){return r.ok?r.json():undefined}).catch(function(){})}}}catch(e){}`
+export const VIEW_BOOT_SCRIPT = `try{var p=location.pathname.split('/');if(p[1]==='sessions'&&p[2]&&(!p[3]||p[3]==='terminal'&&!p[4])){var id=decodeURIComponent(p[2]),s=localStorage,t=new URLSearchParams(location.search).get('token')||s.getItem('${TOKEN_STORAGE_KEYS.sessionPrefix}'+id)||s.getItem('${TOKEN_STORAGE_KEYS.admin}');window.${BOOT_GLOBAL}={id:id,at:Date.now(),answer:fetch('${SESSIONS_MOUNT}/'+encodeURIComponent(id)+'/view',{headers:t?{authorization:'Bearer '+t}:{}}).then(function(r){return r.ok?r.json():undefined}).catch(function(){})}}}catch(e){}`
 
 /** Takes over the boot script's request for this session, if it made one. */
 function adoptBootView(sessionId: string): void {

@@ -1,7 +1,7 @@
 /**
  * The session page's boot script (VIEW_BOOT_SCRIPT, run by the HTML before any module loads) asks
  * for the session's view with the link's or the remembered token, and the page adopts that answer
- * instead of asking again; other pages ask nothing. Real app over HTTP on loopback; the page's
+ * instead of asking again; so does the terminal page's; other pages ask nothing. Real app over HTTP on loopback; the page's
  * globals (location, localStorage, window) are stand-ins, as node has none.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -51,9 +51,17 @@ describe('the session page boot script', () => {
     expect(requests.map((r) => r.authorization)).toEqual(['Bearer remembered'])
   })
 
-  it('asks nothing on other pages (the terminal page, the session list)', () => {
-    expect(boot(`/sessions/${sid}/terminal?token=${h.adminToken}`)).toEqual([])
+  it('asks on the terminal page too, and nothing on other pages (the session list, other paths)', async () => {
+    // A session of its own: the page adopts a session's boot answer once.
+    const terminal = await createSession(h)
+    await write(h, terminal, { channel: 'terminal', data: { id: 'c0', kind: 'input', source: 'admin-user', data: 'ls' } })
+    expect(boot(`/sessions/${terminal}/terminal?token=${h.adminToken}`)).toEqual([
+      { url: `/api/sessions/${terminal}/view`, authorization: `Bearer ${h.adminToken}` },
+    ])
+    expect((await takePrefetchedView(terminal))?.events.some((e) => e.key === 'c0')).toBe(true)
     expect(boot('/?token=x')).toEqual([])
+    expect(boot(`/sessions/${sid}/terminal/x?token=x`)).toEqual([])
+    expect(boot(`/sessions/${sid}/messages?token=x`)).toEqual([])
   })
 
   it('leaves a refused view unused: the page asks again itself', async () => {

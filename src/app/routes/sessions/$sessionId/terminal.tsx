@@ -4,6 +4,8 @@ import { Link, createFileRoute } from '@tanstack/react-router'
 import { AppHeader } from '../../../components/AppHeader'
 import { LiveCursors } from '../../../components/People'
 import { SessionBanner } from '../../../components/SessionBanner'
+import { preloadXterm } from '../../../components/TerminalPane'
+import { ViewBootScript } from '../../../components/ViewBootScript'
 import { SessionErrorPage, SessionPresenceStatus, SessionTerminalPane } from '../../../components/SessionChrome'
 import { parseTokenSearch, tokenSearch } from '../../../token-search'
 import { WriteFailures } from '../../../components/Toasts'
@@ -64,6 +66,9 @@ function CommandItem({ block, author }: { block: CommandBlock; author: { name: s
 function TerminalPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
+  // xterm is this page's content: its module is asked for as the page hydrates, not after the pane's
+  // effects have run (the session page loads it when its pane mounts).
+  if (typeof window !== 'undefined') preloadXterm()
   const page = useSessionPage(sessionId, urlToken)
   const { connection, status, identity, actions, session, authorOf } = page
   const areaRef = useRef<HTMLDivElement>(null)
@@ -79,6 +84,7 @@ function TerminalPage() {
 
   return (
     <div className="app app-fixed">
+      <ViewBootScript />
       <AppHeader right={<SessionPresenceStatus status={status} onRetry={retry} here={here} store={connection?.status} />}>
         <Link to="/sessions/$sessionId" params={{ sessionId }} search={tokenSearch(urlToken)} className="muted">
           ← {session?.title || 'Session'}
@@ -88,7 +94,7 @@ function TerminalPage() {
       </AppHeader>
       <SessionBanner status={status} session={session} canWrite={page.auth.canWrite} onRetry={retry} />
       <div className="terminal-page" ref={areaRef} style={{ position: 'relative' }}>
-        <SessionTerminalPane page={page} terminal={terminal} autoFocusPrompt />
+        <SessionTerminalPane page={page} terminal={terminal} autoFocusPrompt drawFromView />
         <aside className="terminal-side" aria-label="Commands">
           <div className="card">
             <h2>Commands ({terminal.blocks.length})</h2>
