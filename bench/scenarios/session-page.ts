@@ -26,6 +26,8 @@ import { percentile } from '../stats'
 import type { Scenario } from './types'
 
 const QUIET_MS = 500
+/** how long the bench waits for a wheel turn to move the conversation before it turns the wheel again */
+const WHEEL_RETRY_MS = 1_000
 /** how long after interactive the bench waits for QUIET_MS of quiet */
 const SETTLE_MAX_MS = 30_000
 // tsx (esbuild keepNames) wraps functions in __name(...), which the page does not have.
@@ -102,26 +104,40 @@ async function interact(page: Page, timeoutMs: number): Promise<{ at: number; st
   // The conversation scrolls in the live list's scroller, or, before the page's script has run, in
   // the server-rendered preview's own scroller inside it (MessagePreview.tsx): either moving counts.
   const scrollers = [LIST, PREVIEW]
-  const before = await page.evaluate((sels) => sels.map((s) => document.querySelector(s)?.scrollTop ?? 0), scrollers)
   await page.mouse.move(at[1].x, at[1].y)
-  await page.mouse.wheel(0, -400)
-  // Returns when it moved, which scroller, and whether the page's script had run by then.
-  const scrolled = await page.waitForFunction(
-    ([sels, from]) => {
-      const moved = sels.findIndex((s, i) => {
-        const el = document.querySelector(s)
-        return el !== null && el.scrollTop < from[i]
+  // A wheel turn that lands while the live list replaces the preview can move nothing (the
+  // scroller it moved is gone, the new one opens at the bottom): a person turns the wheel again,
+  // and so does the bench, each WHEEL_RETRY_MS without movement; the wait counts.
+  const deadline = Date.now() + timeoutMs
+  let how: { at: number; moved: number; hydrated: boolean } | undefined
+  let wheels = 0
+  while (!how) {
+    const before = await page.evaluate((sels) => sels.map((s) => document.querySelector(s)?.scrollTop ?? 0), scrollers)
+    await page.mouse.wheel(0, -400)
+    wheels++
+    // Resolves when it moved, which scroller, and whether the page's script had run by then.
+    const scrolled = await page
+      .waitForFunction(
+        ([sels, from]) => {
+          const moved = sels.findIndex((s, i) => {
+            const el = document.querySelector(s)
+            return el !== null && el.scrollTop < from[i]
+          })
+          return moved < 0 ? false : { at: performance.now(), moved, hydrated: performance.getEntriesByName('tether:page-render').length > 0 }
+        },
+        [scrollers, before] as const,
+        { polling: 'raf', timeout: Math.min(WHEEL_RETRY_MS, Math.max(1, deadline - Date.now())) },
+      )
+      .catch((err: unknown) => {
+        if (Date.now() >= deadline) throw err
+        return undefined
       })
-      return moved < 0 ? false : { at: performance.now(), moved, hydrated: performance.getEntriesByName('tether:page-render').length > 0 }
-    },
-    [scrollers, before] as const,
-    { polling: 'raf', timeout: timeoutMs },
-  )
-  const how = (await scrolled.jsonValue()) as { at: number; moved: number; hydrated: boolean }
+    if (scrolled) how = (await scrolled.jsonValue()) as { at: number; moved: number; hydrated: boolean }
+  }
   const scrolledAt = how.at
   await page.fill(COMPOSER, '')
   await page.mouse.wheel(0, 100_000)
-  const steps = `ready ${readyAt.toFixed(0)}, typed ${typedAt.toFixed(0)}, scrolled ${scrolledAt.toFixed(0)} (${how.moved === 1 ? 'preview' : 'live list'}${how.hydrated ? '' : ', before hydration'})`
+  const steps = `ready ${readyAt.toFixed(0)}, typed ${typedAt.toFixed(0)}, scrolled ${scrolledAt.toFixed(0)} (${how.moved === 1 ? 'preview' : 'live list'}${how.hydrated ? '' : ', before hydration'}${wheels > 1 ? `, ${wheels} wheel turns` : ''})`
   return { at: Math.max(typedAt, scrolledAt), steps }
 }
 
