@@ -90,6 +90,64 @@ describe('the session page HTML', () => {
     }
   })
 
+  it('opens the live list where the reader had scrolled the preview before the script ran, not at the bottom', async () => {
+    const admin = await server.token('admin', undefined, 'admin-user')
+    const { id } = await createSession(server, admin, 'Scrolled before the script')
+    const filler = 'words to make the message tall enough to scroll '.repeat(8)
+    await writeEvents(
+      server,
+      admin,
+      id,
+      Array.from({ length: 40 }, (_, i) => ({
+        channel: 'chunk',
+        data: { messageId: `p${String(i).padStart(2, '0')}`, role: 'user', author: 'admin-user', turn: i + 1, seq: 0, delta: `${i} ${filler}`, done: true },
+      })),
+    )
+    const { context, page, errors } = await newPage(browser)
+    // The page's scripts wait until the reader has scrolled the server-rendered preview.
+    let release = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    await page.route(/\/assets\/.*\.js(\?|$)/, async (route) => {
+      await released
+      await route.continue()
+    })
+    try {
+      await page.goto(`${server.url}/sessions/${id}?token=${admin}`, { waitUntil: 'domcontentloaded' })
+      const preview = page.getByTestId('conversation-preview')
+      await preview.waitFor()
+      const box = await preview.boundingBox()
+      if (!box) throw new Error('no preview box')
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+      await page.mouse.wheel(0, -600)
+      await until(page, 'the preview scrolled up', async () => (await preview.evaluate((el) => el.scrollTop)) <= -500)
+      // The message at the middle of the preview's viewport, which the reader is looking at.
+      const looking = await preview.evaluate((el) => {
+        const r = el.getBoundingClientRect()
+        return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.closest('[data-message-id]')?.getAttribute('data-message-id')
+      })
+      expect(looking).toMatch(/^p\d\d$/)
+      expect(looking).not.toBe('p39')
+
+      release()
+      await until(page, 'the live list', async () => (await page.locator('[data-message-id="p39"]:not([data-preview])').count()) === 1)
+      const conversation = page.getByTestId('conversation')
+      const fromBottom = await conversation.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)
+      expect(fromBottom).toBeGreaterThan(300)
+      // That message is still on screen in the live list.
+      const shown = await page.locator(`[data-message-id="${looking}"]:not([data-preview])`).boundingBox()
+      const view = await conversation.boundingBox()
+      if (!shown || !view) throw new Error('no message or conversation box')
+      expect(shown.y + shown.height).toBeGreaterThan(view.y)
+      expect(shown.y).toBeLessThan(view.y + view.height)
+      expect(errors).toEqual([])
+    } finally {
+      release()
+      await context.close()
+    }
+  })
+
   it('keeps the preview after a reload (the token has left the address bar) through a cookie scoped to the session page', async () => {
     const { admin, id } = await seeded()
     const { context, page } = await newPage(browser)

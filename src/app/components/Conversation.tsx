@@ -158,6 +158,9 @@ const MessageView = memo(function MessageView({
   )
 })
 
+/** A reader this close to the bottom follows new text. */
+const PINNED_WITHIN_PX = 48
+
 export interface AuthorInfo {
   name: string
   color?: string
@@ -171,14 +174,14 @@ export interface AuthorInfo {
  * is the virtualizer's total size, so a new message, a token that grows one and a row measured
  * taller all change it; the observer runs after layout, so reading the position there is free.
  */
-function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: string) {
+function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: string, fromPreview: () => boolean) {
   const pinned = useRef(true)
   const restored = useRef(false)
   useEffect(() => {
     const el = ref.current
     if (!el) return
     const onScroll = () => {
-      pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48
+      pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < PINNED_WITHIN_PX
       try {
         sessionStorage.setItem(storageKey, JSON.stringify({ top: el.scrollTop, pinned: pinned.current }))
       } catch {
@@ -199,7 +202,9 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
     }
   }, [ref, storageKey])
   // Once, when there is first something to scroll: back to where the reader was before a reload,
-  // else to the bottom. Until then this reads the layout per render (a short conversation only).
+  // else to where they had scrolled the server-rendered preview (`fromPreview`: they may have
+  // scrolled it before the page's script ran), else to the bottom. Until then this reads the
+  // layout per render (a short conversation only).
   useLayoutEffect(() => {
     const el = ref.current
     if (!el || restored.current || el.scrollHeight <= el.clientHeight) return
@@ -213,6 +218,10 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
       }
     } catch {
       // nothing saved
+    }
+    if (fromPreview()) {
+      pinned.current = false
+      return
     }
     el.scrollTop = el.scrollHeight
   })
@@ -257,13 +266,26 @@ export function MessageList({
     getItemKey: (i) => messages[i].id,
     useFlushSync: false,
   })
-  useStickToBottom(ref, `tether.scroll.${scrollKey}`)
+  // The message at the top of the preview's viewport when the live list replaced it, if the
+  // reader had scrolled the preview up: the live list opens with it at the top.
+  const previewTop = useRef<string | null>(null)
+  useStickToBottom(ref, `tether.scroll.${scrollKey}`, () => {
+    const index = previewTop.current === null ? -1 : messages.findIndex((m) => m.id === previewTop.current)
+    if (index < 0) return false
+    virtualizer.scrollToIndex(index, { align: 'start' })
+    return true
+  })
   useLoadOlderAtTop(ref, older, messages[0]?.id)
   return (
     <div className="conversation" ref={ref} data-testid="conversation" aria-live="polite">
       <div className="conversation-inner">
         {loading && messages.length === 0 && preview?.length ? (
-          <MessagePreviewList messages={preview} />
+          <MessagePreviewList
+            messages={preview}
+            onLeave={(topMessageId) => {
+              previewTop.current = topMessageId
+            }}
+          />
         ) : loading && messages.length === 0 ? (
           <>
             <Skeleton width="55%" />

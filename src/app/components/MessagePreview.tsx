@@ -1,3 +1,4 @@
+import { useLayoutEffect, useRef } from 'react'
 import type { PreviewMessage } from '../session-preview'
 import { clockTime } from './format'
 
@@ -7,11 +8,42 @@ import { clockTime } from './format'
  * needs the live session (turn states, Fork, the typing caret), so the first paint looks like the
  * page. Its own scroller laid out bottom-up (column-reverse), so it opens at the newest message
  * without a script; the conversation's scroller around it has nothing to scroll meanwhile, so its
- * follow-to-bottom logic starts fresh when the live list arrives. React escapes every text.
+ * follow-to-bottom logic starts when the live list arrives, as far from the bottom as the reader
+ * had scrolled this one (`onLeave`). React escapes every text.
  */
-export function MessagePreviewList({ messages }: { messages: readonly PreviewMessage[] }) {
+/** Scrolled up further than this from the newest message, the reader is reading, not following. */
+const SCROLLED_UP_PX = 48
+
+/** The first message whose bottom is inside the scroller's viewport. */
+function topMessage(scroller: HTMLElement): string | null {
+  const top = scroller.getBoundingClientRect().top
+  for (const el of scroller.querySelectorAll('[data-message-id]')) {
+    if (el.getBoundingClientRect().bottom > top) return el.getAttribute('data-message-id')
+  }
+  return null
+}
+
+export function MessagePreviewList({
+  messages,
+  onLeave,
+}: {
+  messages: readonly PreviewMessage[]
+  /** when the live list replaces it: the message at the top of its viewport if the reader had scrolled it up, else null */
+  onLeave?: (topMessageId: string | null) => void
+}) {
+  const ref = useRef<HTMLDivElement>(null)
+  const leave = useRef(onLeave)
+  leave.current = onLeave
+  // Read as it goes (a layout cleanup runs before the node leaves the DOM), so a scroll made before
+  // the page's script ran counts too. Bottom-up layout: scrollTop 0 at the newest message, negative above.
+  useLayoutEffect(() => {
+    const el = ref.current
+    return () => {
+      if (el) leave.current?.(-el.scrollTop >= SCROLLED_UP_PX ? topMessage(el) : null)
+    }
+  }, [])
   return (
-    <div className="conversation-preview" data-testid="conversation-preview">
+    <div className="conversation-preview" data-testid="conversation-preview" ref={ref}>
       <div className="conversation-inner">
         {messages.map((m) => (
           <PreviewMessageView key={m.id} message={m} />
