@@ -5,7 +5,7 @@
  * Prints one JSON line `{origin, token, pid}` when ready; SIGTERM closes it.
  * Env: BENCH_STREAMS_URL = an external streams backend (the reference server).
  */
-import { startApp } from './scenarios/session-writer'
+import { startApp } from './session-writer-start'
 
 const app = await startApp(process.env.BENCH_STREAMS_URL || undefined)
 process.stdout.write(`${JSON.stringify({ origin: app.origin, token: app.token, pid: process.pid })}\n`)

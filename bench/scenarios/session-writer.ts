@@ -12,16 +12,10 @@
  *   tsx bench/scenarios/session-writer.ts [--external <streams base url>] [--quick] [--in-process]
  *     [--cpu-prof <dir>]   (profile of the app process)
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { execFileSync, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import pino from 'pino'
-import { serve } from 'srvx/node'
 import type { Pool } from 'undici'
-import { openTetherServer } from '../../src/lib/tether-server'
-import { SHARED_NODE_SECRETS } from '../../test/support/app-config'
 import { makePool } from '../http'
 import { cpuSecondsOf } from '../proc'
 import { prodNodeArgs, repoRoot } from '../servers'
@@ -34,49 +28,9 @@ export interface SessionWriterResult {
   batchEvents: number
 }
 
-/** `TETHER_METRICS=off npm run bench …` measures the app without /metrics counting (issue #12 bar 5). */
-export const metricsOn = (): boolean => process.env.TETHER_METRICS !== 'off'
+import { metricsOn, startApp } from '../session-writer-start'
 
-/**
- * `databaseUrl`: the app on PostgreSQL (openTetherServer), with the secrets every node on that
- * database shares, so tokens issued by one node are accepted by the others (node-capacity-pg).
- */
-export async function startApp(streamsUrl: string | undefined, metrics = metricsOn(), databaseUrl?: string) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
-  const app = await openTetherServer({
-    dataDir,
-    databaseUrl,
-    logger: pino({ level: 'silent' }),
-    metrics: { enabled: metrics },
-    sessions: {
-      auth: true,
-      ...(databaseUrl ? SHARED_NODE_SECRETS : { secret: 'bench-secret-for-session-writer-01' }),
-      streamsUrl,
-      monitorIntervalMs: 0,
-      ephemeralRemoveAfterMs: 60_000,
-      retentionDays: 1,
-      maxEventBodyBytes: 1 << 20,
-      defaultLimits: {},
-    },
-  })
-  await app.ready
-  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-  await server.ready()
-  const address = server.node?.server?.address()
-  if (!address || typeof address !== 'object') throw new Error('no address')
-  const token = await app.issueToken({ role: 'admin', subject: 'bench-user', ttlSeconds: 3600 })
-  return {
-    origin: `http://127.0.0.1:${address.port}`,
-    token,
-    /** More tokens (node-capacity's worker and viewer tokens: no endpoint hands those out). */
-    issueToken: app.issueToken,
-    async close() {
-      await server.close(true)
-      await app.close()
-      rmSync(dataDir, { recursive: true, force: true })
-    },
-  }
-}
+export { metricsOn, startApp }
 
 export async function post(pool: Pool, path: string, token: string, body: unknown): Promise<string> {
   const res = await pool.request({
@@ -100,13 +54,31 @@ export const chunk = (messageId: string, seq: number) => ({
   data: { messageId, role: 'user', author: 'bench-user', turn: 0, seq, delta: 'x'.repeat(100) },
 })
 
+const appBundle = join(repoRoot, 'dist/bench/session-writer-app.mjs')
+let appBundleBuilt = false
+
 /**
- * The app in a child process (bench/session-writer-app.ts, under tsx with the streams:prod node
+ * bench/session-writer-app.ts compiled like the bare server rows' bundles (esbuild, plain node),
+ * once per benchmark process. Production runs the app compiled too (vite build); under tsx every
+ * function built per request also gets tsx's `__name` wrapper (~9 µs per write in the profile).
+ */
+function buildAppBundle(): string {
+  if (appBundleBuilt) return appBundle
+  const esbuild = join(repoRoot, 'node_modules/.bin/esbuild')
+  const flags = ['--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${appBundle}`, '--log-level=warning']
+  execFileSync(esbuild, [join(repoRoot, 'bench/session-writer-app.ts'), ...flags], { cwd: repoRoot, stdio: 'inherit' })
+  appBundleBuilt = true
+  return appBundle
+}
+
+/**
+ * The app in a child process (bench/session-writer-app.ts, compiled, with the streams:prod node
  * flags), like the bare server rows: its event loop is not shared with the load generator.
- * `nodeArgs` adds flags (e.g. --cpu-prof).
+ * `nodeArgs` adds flags (e.g. --cpu-prof); BENCH_APP_TSX=1 runs the sources under tsx instead.
  */
 export async function startAppProcess(streamsUrl: string | undefined, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...prodNodeArgs(), ...nodeArgs, '--import', 'tsx', join(repoRoot, 'bench/session-writer-app.ts')], {
+  const entry = process.env.BENCH_APP_TSX === '1' ? ['--import', 'tsx', join(repoRoot, 'bench/session-writer-app.ts')] : [buildAppBundle()]
+  const child = spawn(process.execPath, [...prodNodeArgs(), ...nodeArgs, ...entry], {
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'production', BENCH_STREAMS_URL: streamsUrl ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
