@@ -1,7 +1,8 @@
 /**
- * The terminal page with a long terminal (issue 10, "long sessions stay fast"): it opens from the
- * server's view (its newest terminal window; the stream is read from the view's offset, never from
- * -1), draws that window while the live read has not answered yet, and "Load earlier output"
+ * The terminal page with a long terminal (issue 10, "long sessions stay fast"): its HTML asks for
+ * the server's view as it is parsed and preloads xterm; it opens from the view (its newest terminal
+ * window; the stream is read from the view's offset, never from -1), draws that window while the
+ * live read has not answered yet, and "Load earlier output"
  * fetches the windows before it from the server back to the first row, the command list growing
  * with them. Timing is measured by bench/scenarios/terminal-open.ts.
  */
@@ -47,6 +48,10 @@ describe('a 12,000-row terminal', () => {
     const admin = await server.token('admin', undefined, 'admin-user')
     const session = await createSession(server, admin, 'Long terminal')
     await fill(admin, session.id)
+    // The HTML asks for the view as it is parsed and preloads xterm with the page's scripts.
+    const html = await (await fetch(`${server.url}/sessions/${session.id}/terminal?token=${admin}`)).text()
+    expect(html).toContain('__tetherView')
+    expect(html).toMatch(/<link[^>]*modulepreload[^>]*\/assets\/xterm-[^"]*\.js/)
     const { page, errors } = await newPage(browser)
     const requested: string[] = []
     page.on('request', (req) => requested.push(req.url()))

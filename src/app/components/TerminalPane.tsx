@@ -93,10 +93,19 @@ export function renderLine(line: TerminalLine, author: TerminalAuthor, cols: num
   }
 }
 
-let xtermModules: Promise<[typeof import('@xterm/xterm'), typeof import('@xterm/addon-fit')]> | undefined
+type XtermModules = [Pick<typeof import('@xterm/xterm'), 'Terminal'>, Pick<typeof import('@xterm/addon-fit'), 'FitAddon'>]
+let xtermModules: Promise<XtermModules> | undefined
+
+/**
+ * xterm's modules from a page that imports them itself (the terminal page: there the HTML
+ * preloads them with the page's own scripts, instead of this pane asking once it has mounted).
+ */
+export function provideXterm(modules: XtermModules): void {
+  xtermModules ??= Promise.resolve(modules)
+}
 
 /** xterm's modules, asked for once: the terminal page starts this as it hydrates, the pane when it mounts. */
-export function preloadXterm(): Promise<[typeof import('@xterm/xterm'), typeof import('@xterm/addon-fit')]> {
+export function preloadXterm(): Promise<XtermModules> {
   xtermModules ??= Promise.all([import('@xterm/xterm'), import('@xterm/addon-fit')])
   // A failed load is asked again by the next caller (a pane mounting later), not kept.
   xtermModules.catch(() => {
@@ -174,6 +183,7 @@ export function TerminalPane({
     let cleanup = () => {}
     void (async () => {
       const [{ Terminal }, { FitAddon }] = await preloadXterm()
+      performance.mark('tether:xterm-loaded')
       const host = hostRef.current
       if (disposed || !host) return
       const term = new Terminal({
@@ -208,6 +218,7 @@ export function TerminalPane({
       const observer = new ResizeObserver(fitIfUnsized)
       observer.observe(host)
       setReady(true)
+      performance.mark('tether:xterm-open')
       cleanup = () => {
         observer.disconnect()
         onData.dispose()

@@ -90,9 +90,15 @@ export function useTerminalWindow(options: {
       }
     }
     const end = confirmedEnd(lines)
+    // Nothing confirmed yet (caught up before the lines' store flushed, or an empty terminal):
+    // the first draw waits for lines, so its window starts at a real line. Drawn from none, the
+    // window's start stayed "the start of the stream" and earlier windows were never drawn.
+    if (!s.drawn && end === 0) return
     const resolvedLater = [...s.unnamed].some((id) => authorOf(id).name !== id)
     let from: number
     if (!s.drawn || s.redrawFrom !== undefined || resolvedLater) {
+      // The terminal-open bench's timeline (a no-op without a reader).
+      performance.mark(s.drawn ? 'tether:terminal-redraw' : 'tether:terminal-draw')
       const start =
         s.redrawFrom ??
         (s.drawn ? Math.max(0, lines.findIndex((l) => l._seq !== undefined && l._seq >= s.startSeq)) : windowStart(lines, end))

@@ -4,7 +4,11 @@ import { Link, createFileRoute } from '@tanstack/react-router'
 import { AppHeader } from '../../../components/AppHeader'
 import { LiveCursors } from '../../../components/People'
 import { SessionBanner } from '../../../components/SessionBanner'
-import { preloadXterm } from '../../../components/TerminalPane'
+// The ESM files by path (the browser bundle resolves the packages to these same files): the
+// server render runs under node, which reads the packages' CommonJS main and sees no named exports.
+import { Terminal } from '@xterm/xterm/lib/xterm.mjs'
+import { FitAddon } from '@xterm/addon-fit/lib/addon-fit.mjs'
+import { provideXterm } from '../../../components/TerminalPane'
 import { ViewBootScript } from '../../../components/ViewBootScript'
 import { SessionErrorPage, SessionPresenceStatus, SessionTerminalPane } from '../../../components/SessionChrome'
 import { parseTokenSearch, tokenSearch } from '../../../token-search'
@@ -66,9 +70,9 @@ function CommandItem({ block, author }: { block: CommandBlock; author: { name: s
 function TerminalPage() {
   const { sessionId } = Route.useParams()
   const { token: urlToken } = Route.useSearch()
-  // xterm is this page's content: its module is asked for as the page hydrates, not after the pane's
-  // effects have run (the session page loads it when its pane mounts).
-  if (typeof window !== 'undefined') preloadXterm()
+  // xterm is this page's content: imported by the page itself, so the HTML preloads it with the
+  // page's scripts (the session page loads it when its pane mounts: page-startup.test.ts).
+  provideXterm([{ Terminal }, { FitAddon }])
   const page = useSessionPage(sessionId, urlToken)
   const { connection, status, identity, actions, session, authorOf } = page
   const areaRef = useRef<HTMLDivElement>(null)
