@@ -1,6 +1,6 @@
 /**
  * `tsx bench/ab-writes.ts <sequential|writers32|streams1000> --a a.mjs --b b.mjs [--rounds 10] [--seconds 1]
- *    [--server-b ref-memory]`
+ *    [--server-b ref-memory] [--b-node-args=--max-semi-space-size=8]`
  *
  * Back-to-back A/B of two builds of our streams server (or one against a reference kind) on a
  * shared, noisy box: both servers run at once (own processes, own data dirs) and take turns in
@@ -22,6 +22,8 @@ const { values, positionals } = parseArgs({
     a: { type: 'string' },
     b: { type: 'string' },
     'server-b': { type: 'string' },
+    // More node flags for side B only (after the streams:prod ones, so a repeated V8 flag wins).
+    'b-node-args': { type: 'string' },
     rounds: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '1' },
   },
@@ -41,9 +43,9 @@ interface Side {
   p99: number[]
 }
 
-async function start(name: string, kind: ServerKind, bundle: string | undefined): Promise<Side> {
+async function start(name: string, kind: ServerKind, bundle: string | undefined, nodeArgs: string[] = []): Promise<Side> {
   const dataDir = makeDataDir()
-  const launch = { ...launches[kind], bundle: bundle ?? launches[kind].bundle }
+  const launch = { ...launches[kind], bundle: bundle ?? launches[kind].bundle, nodeArgs: [...(launches[kind].nodeArgs ?? []), ...nodeArgs] }
   const server = await startServer(launch, { dataDir, runner: 'compiled' })
   const pool = makePool(server.origin, writers)
   const paths = await createStreams(pool, server.streamPath, 'ab', streamCount)
@@ -75,7 +77,8 @@ async function round(side: Side, ms: number): Promise<void> {
 }
 
 const a = await start('A', 'ours-normal', values.a)
-const b = await start('B', (values['server-b'] as ServerKind | undefined) ?? 'ours-normal', values.b)
+const bNodeArgs = values['b-node-args']?.split(' ').filter(Boolean) ?? []
+const b = await start('B', (values['server-b'] as ServerKind | undefined) ?? 'ours-normal', values.b, bNodeArgs)
 try {
   const ms = Number(values.seconds) * 1000
   await round(a, 300)
@@ -92,7 +95,9 @@ try {
   }
 }
 const f = (x: number) => x.toFixed(0)
-console.log(`${pattern}: A=${values.a ?? 'dist/streams (current)'} B=${values.b ?? values['server-b'] ?? 'dist/streams (current)'}`)
+console.log(
+  `${pattern}: A=${values.a ?? 'dist/streams (current)'} B=${values.b ?? values['server-b'] ?? 'dist/streams (current)'}${bNodeArgs.length ? ` with ${bNodeArgs.join(' ')}` : ''}`,
+)
 console.log('round | A ops/s | B ops/s | B÷A | A µs CPU/append | B µs CPU/append | A p99 ms | B p99 ms')
 const ratios = a.ops.map((x, i) => b.ops[i]! / x)
 for (let i = 0; i < a.ops.length; i++)

@@ -1,5 +1,5 @@
 /**
- * `tsx bench/profile-writes.ts <sequential|writers32|streams1000> [seconds] [--out dir] [--top n]
+ * `tsx bench/profile-writes.ts <sequential|writers32|streams1000|producer> [seconds] [--out dir] [--top n]
  *    [--server ours-normal|ref-memory|…] [--bundle other.mjs] [--no-prof]`
  *
  * CPU-profiles our bundled streams server (dist/streams, `npm run streams:build` first) under one
@@ -8,17 +8,30 @@
  * The server runs with the streams:prod node flags plus --cpu-prof; the profile is written when
  * it exits (SIGTERM → graceful close). Also printed: the server's CPU (user + sys from /proc) per
  * append, the number to compare in A/B runs (`--no-prof` leaves the profiler's own cost out).
+ * `producer`: the producer row's load instead (IdempotentProducer, default batching, 200k
+ * messages, repeated for the seconds given); per append then means per message, and the load
+ * generator's own CPU per message is printed too (which side bounds the row).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { DurableStream, IdempotentProducer } from '@durable-streams/client'
 import { append, createStream, createStreams, makePool } from './http'
 import { makeMessage } from './messages'
 import { now } from './stats'
 import { launches, makeDataDir, removeDataDir, startServer } from './servers'
 import { cpuSecondsOf } from './proc'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, top: { type: 'string' }, server: { type: 'string' }, bundle: { type: 'string' }, 'no-prof': { type: 'boolean' } } })
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    out: { type: 'string' },
+    top: { type: 'string' },
+    server: { type: 'string' },
+    bundle: { type: 'string' },
+    'no-prof': { type: 'boolean' },
+  },
+})
 const pattern = positionals[0] ?? 'sequential'
 const seconds = Number(positionals[1] ?? 5)
 const out = values.out ?? `/tmp/tether-prof-${pattern}-${Date.now()}`
@@ -28,37 +41,68 @@ const dataDir = makeDataDir()
 const kind = (values.server ?? 'ours-normal') as keyof typeof launches
 const profFlags = values['no-prof'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`]
 // --bundle: another build of our server (e.g. the previous commit's) for back-to-back A/B runs.
-const launch = { ...launches[kind], bundle: values.bundle ?? launches[kind].bundle, nodeArgs: [...(launches[kind].nodeArgs ?? []), ...profFlags] }
+const launch = {
+  ...launches[kind],
+  bundle: values.bundle ?? launches[kind].bundle,
+  nodeArgs: [...(launches[kind].nodeArgs ?? []), ...profFlags],
+}
 const server = await startServer(launch, { dataDir, runner: 'compiled' })
 let ops = 0
 let cpuUs = 0
+let clientUs = 0
+let elapsed = seconds
 try {
-  const writers = pattern === 'sequential' ? 1 : 32
-  const pool = makePool(server.origin, writers)
-  const paths =
-    pattern === 'streams1000'
-      ? await createStreams(pool, server.streamPath, 'p', 1000)
-      : await createStreams(pool, server.streamPath, 'p', writers)
-  const end = now() + seconds * 1000
-  const cpu0 = cpuSecondsOf(server.pid)
-  await Promise.all(
-    Array.from({ length: writers }, async (_, w) => {
-      for (let s = 0; now() < end; s++) {
-        const path = pattern === 'streams1000' ? paths[Math.floor(Math.random() * paths.length)]! : paths[w]!
-        const r = await append(pool, path, makeMessage(w, s))
-        if (r.status >= 300) throw new Error(`append: HTTP ${r.status}`)
-        ops++
-      }
-    }),
-  )
-  cpuUs = (cpuSecondsOf(server.pid) - cpu0) * 1e6
-  await pool.close()
-  void createStream
+  if (pattern === 'producer') {
+    const end = now() + seconds * 1000
+    const cpu0 = cpuSecondsOf(server.pid)
+    const client0 = process.cpuUsage()
+    const messages = Array.from({ length: 200_000 }, (_, i) => makeMessage(0, i))
+    for (let r = 0; now() < end; r++) {
+      const stream = await DurableStream.create({
+        url: `${server.origin}${server.streamPath(`prod-${r}`)}`,
+        contentType: 'application/json',
+      })
+      const producer = new IdempotentProducer(stream, `prof-${r}`, { onError: (e) => console.error(e) })
+      for (const m of messages) producer.append(m)
+      await producer.flush()
+      await producer.detach()
+      ops += messages.length
+    }
+    cpuUs = (cpuSecondsOf(server.pid) - cpu0) * 1e6
+    const c = process.cpuUsage(client0)
+    clientUs = c.user + c.system
+    elapsed = (now() - end) / 1000 + seconds
+  } else {
+    const writers = pattern === 'sequential' ? 1 : 32
+    const pool = makePool(server.origin, writers)
+    const paths =
+      pattern === 'streams1000'
+        ? await createStreams(pool, server.streamPath, 'p', 1000)
+        : await createStreams(pool, server.streamPath, 'p', writers)
+    const end = now() + seconds * 1000
+    const cpu0 = cpuSecondsOf(server.pid)
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let s = 0; now() < end; s++) {
+          const path = pattern === 'streams1000' ? paths[Math.floor(Math.random() * paths.length)]! : paths[w]!
+          const r = await append(pool, path, makeMessage(w, s))
+          if (r.status >= 300) throw new Error(`append: HTTP ${r.status}`)
+          ops++
+        }
+      }),
+    )
+    cpuUs = (cpuSecondsOf(server.pid) - cpu0) * 1e6
+    await pool.close()
+    void createStream
+  }
 } finally {
   await server.stop()
   removeDataDir(dataDir)
 }
-console.log(`${pattern}: ${ops} appends in ${seconds} s = ${Math.round(ops / seconds)} ops/s; profile in ${out}; server CPU (user+sys, /proc) ${(cpuUs / Math.max(ops, 1)).toFixed(1)} µs per append`)
+console.log(
+  `${pattern}: ${ops} appends in ${elapsed.toFixed(2)} s = ${Math.round(ops / elapsed)} ops/s; profile in ${out}; server CPU (user+sys, /proc) ${(cpuUs / Math.max(ops, 1)).toFixed(1)} µs per append`,
+)
+if (clientUs) console.log(`load generator CPU ${(clientUs / ops).toFixed(2)} µs per message (server ${(cpuUs / ops).toFixed(2)})`)
 
 interface Node {
   id: number
@@ -85,6 +129,9 @@ const idle = [...byFn].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v])
 const busy = total - idle
 console.log(`busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s; per append ${(busy / Math.max(ops, 1)).toFixed(1)} µs`)
 const top = Number(values.top ?? 35)
-for (const [k, v] of [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+for (const [k, v] of [...byFn]
+  .filter(([k]) => !k.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) {
   console.log(`${((100 * v) / busy).toFixed(1).padStart(5)} %  ${(v / Math.max(ops, 1)).toFixed(1).padStart(6)} µs/op  ${k}`)
 }
