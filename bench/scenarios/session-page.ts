@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { startProductionServer } from '../../test/support/production-server'
-import { createBenchSession, fillSession, measureCatchUp, postEvents } from '../session-fill'
+import { createBenchSession, fillSession, foldAsTheMonitorWould, measureCatchUp, postEvents } from '../session-fill'
 import { frameStats, installProbe, type ProbeState } from '../session-page-probe'
 import { percentile } from '../stats'
 import type { Scenario } from './types'
@@ -164,7 +164,8 @@ async function waitInteractive(page: Page, timeoutMs = 300_000): Promise<OpenTim
   }
   const marks = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined
-    const out = [`html ${nav?.responseEnd.toFixed(0)}`, `dom ${nav?.domContentLoadedEventEnd.toFixed(0)}`]
+    // The HTML: request sent / first byte / last byte (a reload's request waits for the old page's unload).
+    const out = [`html ${nav?.requestStart.toFixed(0)}/${nav?.responseStart.toFixed(0)}/${nav?.responseEnd.toFixed(0)}`, `dom ${nav?.domContentLoadedEventEnd.toFixed(0)}`]
     for (const m of performance.getEntriesByType('mark'))
       if (m.name.startsWith('tether:')) out.push(`${m.name.slice(7)} ${m.startTime.toFixed(0)}`)
     // The catch-up read (offset -1, or the snapshot's offset): sent / first byte / last byte.
@@ -284,6 +285,7 @@ export async function measureSessionPage(
     const big = opts.quick ? { messages: 2_000, terminalLines: 20_000 } : { messages: 10_000, terminalLines: 100_000 }
     const id = await createBenchSession(server.url, token, 'long session')
     const filled = await fillSession({ origin: server.url, token, sessionId: id, ...big, log })
+    await foldAsTheMonitorWould(server.url, token, id, 'long session', log)
     await measureCatchUp(server.url, token, id) // warm-up: page cache, JIT
     const catchUp = await measureCatchUp(server.url, token, id)
     log(

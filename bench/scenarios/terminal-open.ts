@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { startProductionServer } from '../../test/support/production-server'
-import { createBenchSession, postEvents } from '../session-fill'
+import { createBenchSession, foldAsTheMonitorWould, postEvents } from '../session-fill'
 import type { Scenario } from './types'
 
 const END = 'END-OF-OUTPUT'
@@ -111,21 +111,6 @@ async function fill(origin: string, token: string, sessionId: string, rows: numb
   }
   await flush(true)
   return events
-}
-
-/**
- * The server's session record (GET /api/sessions/:id, session-log.ts) folds what was appended
- * since its last read; the monitor reads every live session every few seconds (off here, so that
- * nothing else runs), so a running server meets a page with it current. Without this the page's
- * own record request folded all 100,000 events and held the server's one thread for seconds
- * (2.3 s for the per-row session at load 8), stalling the view, the live read and xterm's script.
- * The view itself (GET …/view) is left cold: the first open builds it from the whole stream.
- */
-async function foldAsTheMonitorWould(origin: string, token: string, sessionId: string, label: string, log: (m: string) => void): Promise<void> {
-  const t0 = performance.now()
-  const res = await fetch(`${origin}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })
-  await res.text()
-  log(`${label}: the session record's first read after the fill (server fold) ${(performance.now() - t0).toFixed(0)} ms`)
 }
 
 /**
