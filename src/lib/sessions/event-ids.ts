@@ -1,9 +1,14 @@
 /**
  * The event ids a session's stream holds (and who started each message), in bounded memory: the most recent `exactLimit` ids
- * exactly (retries are almost always of recent writes), older ones in a scalable Bloom filter.
- * `has` answers 'yes' (certainly in the stream), 'no' (certainly not) or 'maybe' (an older id
- * may match: the caller must look in the stream itself). False 'maybe's are rare (~0.1 %);
- * there are no false 'no's.
+ * exactly (retries are almost always of recent writes), older ones in a scalable Bloom filter
+ * backed by a 52-bit fingerprint per id. `has` answers 'yes' (certainly in the stream), 'no'
+ * (certainly not) or 'maybe' (an older id matches: the caller must look in the stream itself).
+ * There are no false 'no's. The Bloom filter alone said 'maybe' for ~0.1 % of new ids, and each
+ * one cost the writer a read of the whole stream: with many writes to a long session that grew
+ * with the stream (specs/benchmarks.md, "the app's write path"). Its 'maybe's are now checked
+ * against the fingerprints (a scan of a typed array), so a 'maybe' reaches the caller only for an
+ * id that was really spilled (a late retry) or a ~n/2^52 fingerprint collision. Cost: 8 bytes per
+ * spilled id besides the filter's ~2.
  */
 
 /** Ids kept exactly per session before the oldest move to the Bloom filter. */
@@ -74,10 +79,44 @@ export class ScalableBloom {
   }
 }
 
+/** A 52-bit fingerprint of an id, exact in a double: two seeded FNV-1a hashes, 32 + 20 bits. */
+function fingerprint(id: string): number {
+  return fnv1a(id, 0x2545f491) * 0x100000 + (fnv1a(id, 0x9e3779b9) & 0xfffff)
+}
+
+/** Fingerprints of spilled ids, appended in one growing typed array (scanned only on a Bloom 'maybe'). */
+class Fingerprints {
+  private values = new Float64Array(1024)
+  private count = 0
+
+  add(id: string): void {
+    if (this.count === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2)
+      grown.set(this.values)
+      this.values = grown
+    }
+    this.values[this.count++] = fingerprint(id)
+  }
+
+  mayHave(id: string): boolean {
+    const fp = fingerprint(id)
+    const values = this.values
+    for (let i = 0; i < this.count; i++) if (values[i] === fp) return true
+    return false
+  }
+}
+
 export class EventIdIndex {
-  /** Insertion-ordered: the first entries are the oldest. */
   private readonly recent = new Set<string>()
+  /**
+   * The exact ids in insertion order, as a ring (the oldest at `oldest` once full): taking the
+   * oldest from the Set itself (`values().next()`) walked past every deleted slot, ~8 % of a
+   * write's time once a session passed the limit.
+   */
+  private readonly order: string[] = []
+  private oldest = 0
   private readonly spilledIds: ScalableBloom
+  private readonly spilledPrints = new Fingerprints()
 
   constructor(private readonly exactLimit = DEFAULT_EXACT_EVENT_IDS) {
     this.spilledIds = new ScalableBloom(Math.max(1024, exactLimit))
@@ -95,15 +134,21 @@ export class EventIdIndex {
   add(id: string): void {
     if (this.recent.has(id)) return
     this.recent.add(id)
-    if (this.recent.size <= this.exactLimit) return
-    const oldest = this.recent.values().next().value as string
+    if (this.order.length < this.exactLimit) {
+      this.order.push(id)
+      return
+    }
+    const oldest = this.order[this.oldest]
+    this.order[this.oldest] = id
+    this.oldest = (this.oldest + 1) % this.exactLimit
     this.recent.delete(oldest)
     this.spilledIds.add(oldest)
+    this.spilledPrints.add(oldest)
   }
 
   has(id: string): 'yes' | 'no' | 'maybe' {
     if (this.recent.has(id)) return 'yes'
-    return this.spilledIds.mayHave(id) ? 'maybe' : 'no'
+    return this.spilledIds.mayHave(id) && this.spilledPrints.mayHave(id) ? 'maybe' : 'no'
   }
 }
 
