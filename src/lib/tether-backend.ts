@@ -29,6 +29,7 @@ import { createStreamsServer, type StreamsServer } from './streams'
 import type { StreamCompaction } from './streams/compaction'
 import type { SseLimits } from './streams/sse-limits'
 import type { StreamsCore } from './streams/streams-frontend'
+import type { StreamAccess } from './streams/seams'
 import { createSubscriptions } from './streams/subscriptions'
 import { sqliteRepo } from './streams/subscriptions/repo'
 import { generateWebhookKey, WebhookSigner } from './streams/subscriptions/signing'
@@ -71,7 +72,7 @@ export interface BackendConfig extends StorageSettings {
 }
 
 /** The built-in streams server as the app uses it, on either engine. */
-export type BuiltInStreams = StreamsCore & { compactor: StreamCompaction }
+export type BuiltInStreams = StreamsCore & { compactor: StreamCompaction; access: StreamAccess }
 
 /** The built-in streams server's options, the same on either engine: the app's mounts and limits. */
 export function builtInStreamsOptions(config: BackendConfig) {

@@ -18,7 +18,6 @@ import {
 import { sessionStreamUrl } from './common/session-contract'
 import pino, { type Logger } from 'pino'
 import type { StreamsServer } from './streams'
-import type { StreamAccess } from './streams/seams'
 import { directAppend } from './sessions/streams-direct'
 import { readiness } from './ops/readiness'
 import { DATABASE_RETRY_AFTER_S, databaseUnavailable } from './db/unavailable'
@@ -199,12 +198,7 @@ function composeTetherServer<L extends Ledger>(
   let protocolTransport: StreamsTransport
   if (streams) {
     // Appends call the engine directly (streams-direct.ts); everything else is a protocol request.
-    const access = 'access' in streams ? (streams.access as StreamAccess) : undefined
-    endpoint = {
-      transport: (req) => streams.handle(req),
-      ...(access ? { append: directAppend(access) } : {}),
-      baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}`,
-    }
+    endpoint = { transport: (req) => streams.handle(req), append: directAppend(streams.access), baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}` }
     protocolTransport = (req) => streams.handle(req)
   } else if (sc.streamsUrl) {
     endpoint = { transport: fetchTransport(), baseUrl: sc.streamsUrl }

@@ -4,7 +4,7 @@ import { VIEW_BOOT_SCRIPT } from '../../lib/sessions/client/session-view'
 /**
  * Asks for the session's view while the HTML is parsed, before the page's modules load (see
  * VIEW_BOOT_SCRIPT); the page adopts the answer. Under the response's CSP nonce, as the root's
- * theme script is. The terminal page renders it; the session page has its own copy (index.tsx).
+ * theme script is. Rendered by the session page and the terminal page.
  */
 export function ViewBootScript() {
   const nonce = useRouter().options.ssr?.nonce

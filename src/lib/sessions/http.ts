@@ -24,11 +24,14 @@ export class HttpError extends Error {
   }
 }
 
+/** Every JSON answer's own headers (json() here, jsonAnswer() in json-answer.ts). */
+export const JSON_ANSWER_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+}
+
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
-  })
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_ANSWER_HEADERS, ...headers } })
 }
 
 /** The session layer's domain errors as HTTP answers (the one place that maps them). */

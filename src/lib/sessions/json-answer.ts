@@ -7,14 +7,12 @@
  * becomes a real Response on first use of its body.
  */
 import { FastResponse } from 'srvx/node'
+import { JSON_ANSWER_HEADERS } from './http'
 
 // Why the cast: FastResponse has the instance surface of Response (status, headers, body, json()...) but not its statics.
 const JsonResponse = FastResponse as unknown as typeof Response
 
 /** Same status, headers and bytes as http.ts `json()`. */
 export function jsonAnswer(body: unknown, status = 200): Response {
-  return new JsonResponse(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  })
+  return new JsonResponse(JSON.stringify(body), { status, headers: { ...JSON_ANSWER_HEADERS } })
 }

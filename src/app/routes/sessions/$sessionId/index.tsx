@@ -1,5 +1,5 @@
 import { useMemo, useRef, useState } from 'react'
-import { Link, createFileRoute, useRouter } from '@tanstack/react-router'
+import { Link, createFileRoute } from '@tanstack/react-router'
 import { AgentPanel } from '../../../components/AgentPanel'
 import { AppHeader } from '../../../components/AppHeader'
 import { MessageList } from '../../../components/Conversation'
@@ -23,7 +23,7 @@ import { TurnsContext } from '../../../components/TurnStatus'
 import { AgentsContext } from '../../../components/AgentName'
 import { AddAgentDialog } from '../../../components/AddAgentDialog'
 import { useSessionAgents } from '../../../hooks/use-session-agents'
-import { VIEW_BOOT_SCRIPT } from '../../../../lib/sessions/client/session-view'
+import { ViewBootScript } from '../../../components/ViewBootScript'
 import { loadSessionPreview } from '../../../session-preview-load'
 import { loadComposerGrant } from '../../../composer-grant-load'
 import { composerFormAction } from '../../../composer-form'
@@ -43,17 +43,6 @@ export const Route = createFileRoute('/sessions/$sessionId/')({
 })
 
 type Tab = 'chat' | 'agent' | 'terminal'
-
-/**
- * Asks for the session's view while the HTML is parsed, before the page's modules load (see
- * VIEW_BOOT_SCRIPT); the page adopts the answer. Under the response's CSP nonce, as the root's
- * theme script is.
- */
-function ViewBootScript() {
-  const nonce = useRouter().options.ssr?.nonce
-  // biome-ignore lint/security/noDangerouslySetInnerHtml: VIEW_BOOT_SCRIPT is our own constant (nothing from input), run under the page's nonce
-  return <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: VIEW_BOOT_SCRIPT }} />
-}
 
 /**
  * The conversation reads the messages store itself, so a streamed token (at most one render per
