@@ -47,9 +47,11 @@ describe('docker: the claude-agent-sdk adapter', { timeout: 300_000 }, () => {
 
   it('streams an answer and runs a Bash call inside the container as uid 1000', async () => {
     const id = await h.createSession({ agent: AGENT })
-    await h.postMessage(id, 'hello from docker')
+    // /slow, 60 words at 40 ms each: several chunks even when Claude Code's deltas come in bursts.
+    const words = `hello from docker, ${Array.from({ length: 57 }, (_, i) => `w${i + 1}`).join(' ')}`
+    await h.postMessage(id, `/slow ${words}`)
     let events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1', 180_000)
-    expect(answerText(events, 1)).toBe('Echo: hello from docker')
+    expect(answerText(events, 1)).toBe(`Echo: ${words}`)
     expect(ofType(events, 'chunk').filter((c) => c.value.role === 'assistant' && c.value.turn === 1).length).toBeGreaterThan(1)
     const container = await docker.getContainer(containerNameFor(id)).inspect()
     expect(container.Name).toBe(`/tether-agent-${id}`)

@@ -37,9 +37,13 @@ describe('claude-agent-sdk adapter on the process runtime (TETHER_SANDBOX=off)',
 
   it('answers with streamed text, then runs a Bash call through Claude Code', async () => {
     const id = await h.createSession({ agent: AGENT })
-    await h.postMessage(id, 'hello from a person')
-    const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1')
-    expect(answerText(events, 1)).toBe('Echo: hello from a person')
+    // /slow: a word every 40 ms (about 2.4 s), so the answer arrives as several chunks even when
+    // Claude Code hands over its deltas in bursts under load (a plain echo's 5 words take ~5 ms,
+    // inside one 50 ms chunk window).
+    const words = `hello from a person, ${Array.from({ length: 56 }, (_, i) => `w${i + 1}`).join(' ')}`
+    await h.postMessage(id, `/slow ${words}`)
+    const events = await h.waitFor(id, (e) => turnEnded(e, 1) && e, 'turn 1', 120_000)
+    expect(answerText(events, 1)).toBe(`Echo: ${words}`)
     expect(ofType(events, 'chunk').filter((c) => c.value.role === 'assistant' && c.value.turn === 1).length).toBeGreaterThan(1)
 
     await expectShellTurn(h, id, 'Bash')
