@@ -2,7 +2,8 @@
  * What the session page loads before it is interactive (issue 10, "long sessions stay fast"):
  * the scripts its HTML preloads carry no zod (validation is the server's; the page needs lists of
  * names and its collections' shapes, not a schema library), and the terminal's xterm (330 KB) is
- * not among them: it is fetched by the terminal pane once mounted, and draws the session's output.
+ * not among them: the session page's terminal pane fetches it only once the page has caught up
+ * (its conversation comes first; the server-rendered screen shows meanwhile), and draws the output.
  */
 import type { Browser } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
@@ -22,7 +23,7 @@ setupServerAndBrowser(
 const ZOD_MARK = '$ZodType'
 
 describe('the session page at startup', () => {
-  it('preloads no zod and no xterm; xterm loads with the terminal pane and draws the output', async () => {
+  it('preloads no zod and no xterm; xterm loads once the page has caught up and draws the output', async () => {
     const admin = await server.token('admin', undefined, 'admin-user')
     const { id } = await createSession(server, admin, 'Startup session')
     await writeEvents(server, admin, id, [
@@ -52,7 +53,42 @@ describe('the session page at startup', () => {
           return !!host?.xterm && !!host.textContent?.includes('STARTUP-TERMINAL-LINE')
         }),
       )
+      // The xterm module was asked for after the live read's up-to-date, not while the page started.
+      const order = await page.evaluate(() => {
+        const upToDate = performance.getEntriesByName('tether:up-to-date')[0]?.startTime
+        const xterm = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => /\/xterm-[^/]+\.js$/.test(r.name))
+        return { upToDate, xtermRequested: xterm?.startTime }
+      })
+      expect(order.upToDate).toBeTypeOf('number')
+      expect(order.xtermRequested).toBeTypeOf('number')
+      expect(order.xtermRequested as number).toBeGreaterThan(order.upToDate as number)
       expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('draws the terminal after xterm failed to load once (a server restarting, a network blip)', async () => {
+    const admin = await server.token('admin', undefined, 'admin-user')
+    const { id } = await createSession(server, admin, 'Flaky network')
+    await writeEvents(server, admin, id, [
+      { channel: 'terminal', data: { kind: 'output', source: 'agent-test', stream: 'stdout', data: 'AFTER-A-FAILED-LOAD\r\n' } },
+    ])
+    const { context, page } = await newPage(browser)
+    try {
+      let failed = 0
+      await page.route(/\/xterm-[^/]+\.js$/, async (route) => {
+        if (failed++ === 0) return route.abort('connectionrefused')
+        return route.continue()
+      })
+      await page.goto(`${server.url}/sessions/${id}?token=${admin}`)
+      await until(page, 'xterm drew the output', async () =>
+        page.evaluate(() => {
+          const host = document.querySelector('[data-testid="terminal-host"]') as (Element & { xterm?: unknown }) | null
+          return !!host?.xterm && !!host.textContent?.includes('AFTER-A-FAILED-LOAD')
+        }),
+      )
+      expect(failed).toBeGreaterThanOrEqual(2)
     } finally {
       await context.close()
     }

@@ -93,6 +93,8 @@ export function SessionTerminalPane({
       }
       autoFocusPrompt={autoFocusPrompt}
       loading={!drawable}
+      // The session page: its conversation first, xterm once caught up and idle (the preview shows the screen).
+      deferXterm={!drawFromView}
     />
   )
 }

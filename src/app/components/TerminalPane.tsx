@@ -114,6 +114,30 @@ export function preloadXterm(): Promise<XtermModules> {
   return xtermModules
 }
 
+/**
+ * xterm's modules, asked again with backoff (0.25 s doubling to 5 s) while the pane is mounted:
+ * a load that fails (the server restarting, a network blip) must not leave the terminal undrawn
+ * for good; the browser fetches a failed dynamic import again. Undefined once `gone()`.
+ */
+async function loadXtermRetrying(gone: () => boolean): Promise<XtermModules | undefined> {
+  for (let attempt = 0; !gone(); attempt++) {
+    try {
+      return await preloadXterm()
+    } catch {
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)))
+    }
+  }
+  return undefined
+}
+
+/** Resolves in the browser's next idle period (at most 500 ms away). */
+function browserIdle(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => resolve(), { timeout: 500 })
+    else setTimeout(resolve, 0)
+  })
+}
+
 /** This pane's own size: what fits its box (the pty gets it when this person types). */
 function fitSize(fit: FitAddon | null): TerminalSize | null {
   const proposed = fit?.proposeDimensions()
@@ -146,6 +170,7 @@ export function TerminalPane({
   autoFocusPrompt,
   loading,
   preview,
+  deferXterm,
 }: {
   lines: ReadonlyArray<TerminalLine & RowMeta>
   history: readonly string[]
@@ -161,11 +186,21 @@ export function TerminalPane({
   loading?: boolean
   /** the last screen as the server rendered it into the HTML (session-preview.ts), until xterm draws */
   preview?: string
+  /**
+   * Load and open xterm only once drawing may start (`loading` false) and the browser is idle:
+   * the session page, where the conversation comes first. xterm's 330 KB module and first draw
+   * were 100-160 ms of main thread inside a cold open (bench/scenarios/session-page.ts); the
+   * preview shows the last screen meanwhile.
+   */
+  deferXterm?: boolean
 }) {
   const hostRef = useRef<HTMLElement>(null)
   const termRef = useRef<Terminal | null>(null)
   const fitRef = useRef<FitAddon | null>(null)
   const [ready, setReady] = useState(false)
+  // Latched: a later reconnect (loading again) must not take the terminal down.
+  const [started, setStarted] = useState(!deferXterm)
+  if (!started && !loading) setStarted(true)
   const theme = useTheme()
   const linesRef = useRef(lines)
   linesRef.current = lines
@@ -179,10 +214,14 @@ export function TerminalPane({
   viewRef.current = view
 
   useEffect(() => {
+    if (!started) return
     let disposed = false
     let cleanup = () => {}
     void (async () => {
-      const [{ Terminal }, { FitAddon }] = await preloadXterm()
+      if (deferXterm) await browserIdle()
+      const modules = await loadXtermRetrying(() => disposed)
+      if (!modules) return
+      const [{ Terminal }, { FitAddon }] = modules
       performance.mark('tether:xterm-loaded')
       const host = hostRef.current
       if (disposed || !host) return
@@ -230,7 +269,7 @@ export function TerminalPane({
       cleanup()
       termRef.current = null
     }
-  }, [])
+  }, [started, deferXterm])
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: theme and ready are triggers: a theme change, or the terminal appearing, re-reads the colours
   useEffect(() => {
