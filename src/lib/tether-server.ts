@@ -198,7 +198,12 @@ function composeTetherServer<L extends Ledger>(
   let protocolTransport: StreamsTransport
   if (streams) {
     // Appends call the engine directly (streams-direct.ts); everything else is a protocol request.
-    endpoint = { transport: (req) => streams.handle(req), append: directAppend(streams.access), baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}` }
+    endpoint = {
+      transport: (req) => streams.handle(req),
+      append: directAppend(streams.access),
+      offsetsCountAppends: true,
+      baseUrl: `${INTERNAL_ORIGIN}${STREAMS_BASE_PATH}`,
+    }
     protocolTransport = (req) => streams.handle(req)
   } else if (sc.streamsUrl) {
     endpoint = { transport: fetchTransport(), baseUrl: sc.streamsUrl }

@@ -17,6 +17,12 @@
  *     so events of other writers that landed between our own appends are folded in stream order.
  *     Re-applying our own directly folded events then is harmless: the fold is last-wins per
  *     key / set union / max, so it ends where a fold from scratch would.
+ *   - The built-in engine's offsets count appends (streams/offsets.ts, `offsetsCountAppends`): while every append since
+ *     the last read was folded here and came right after the one before (its sequence number one
+ *     past the last known tail's), nothing else landed in between, and the read starts at the
+ *     tail instead, folding each event once (the monitor's ticks used to parse everything this
+ *     process wrote a second time). Any gap, an external server's opaque offsets, or several
+ *     nodes: the read starts at the last read offset, as above.
  *
  * Authorship: the fold remembers who started each message (first chunk wins); `append` refuses
  * (MessageAuthorshipError, 403) a chunk into a message someone else started, and the raw protocol gate checks and claims
@@ -28,6 +34,7 @@ import { claimMessages, emptyFold, foldMessages, type SessionFold } from './fold
 import { MessageAuthorshipError } from './session-errors'
 import { appendJson, closeStream, type ReadResult, readJsonToTail, StreamClosedError, type StreamsEndpoint } from './streams-client'
 import { sessionStreamPath } from './session-types'
+import { decodeOffset } from '../streams/offsets'
 
 export interface AppendResult {
   /** Tail offset after the write (for an all-duplicate retry: the current tail, at or after the original). */
@@ -44,6 +51,11 @@ interface Entry {
   tail: string
   /** Events folded directly from our own appends since the last read (re-read by the next one). */
   unread: number
+  /**
+   * Everything up to `tail` is folded: the last read, then only appends folded here, each the
+   * next append after the one before (so the next read can start at `tail`).
+   */
+  foldedToTail: boolean
   /** The stream may hold appends we did not fold: read before the next decision. */
   stale: boolean
   queue: Promise<unknown>
@@ -80,7 +92,7 @@ export class SessionLogs {
     let e = this.entries.get(sessionId)
     if (!e) {
       const fold = emptyFold(this.exactEventIds)
-      e = { fold, loaded: false, tail: fold.offset, unread: 0, stale: false, queue: Promise.resolve() }
+      e = { fold, loaded: false, tail: fold.offset, unread: 0, foldedToTail: false, stale: false, queue: Promise.resolve() }
       this.entries.set(sessionId, e)
     }
     return e
@@ -94,27 +106,43 @@ export class SessionLogs {
     return run
   }
 
-  /** Reads from the last read offset to the tail and folds it (re-folding our own unread appends). */
+  /**
+   * Reads to the tail and folds it: from the tail we know when everything up to it is folded
+   * (`foldedToTail`), else from the last read offset (re-folding our own unread appends).
+   */
   private async read(sessionId: string, e: Entry): Promise<SessionFold> {
     if (e.fold.closed) return e.fold
     // Cleared before the read: a note that arrives while it runs keeps the session stale.
     e.stale = false
+    const fromTail = e.loaded && e.foldedToTail && !this.shared
     let read: ReadResult
     try {
-      read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), e.fold.offset)
+      read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), fromTail ? e.tail : e.fold.offset)
     } catch (err) {
       e.stale = true
       throw err
     }
-    // Our unread events are in this read again: count them once.
-    e.fold.events -= e.unread
+    // Our unread events are in this read again (unless it started at the tail): count them once.
+    if (!fromTail) e.fold.events -= e.unread
     e.unread = 0
     foldMessages(e.fold, read.messages, this.now())
     e.fold.offset = read.nextOffset
     e.fold.closed = read.closed
     e.tail = read.nextOffset
+    e.foldedToTail = true
     e.loaded = true
     return e.fold
+  }
+
+  /** Records an append folded here that ended at `offset`: still folded to the tail only if it was the next append. */
+  private foldedAppend(e: Entry, offset: string): void {
+    if (!this.endpoint.offsetsCountAppends) {
+      e.foldedToTail = false
+      return
+    }
+    const before = decodeOffset(e.tail)
+    const after = decodeOffset(offset)
+    e.foldedToTail = e.foldedToTail && before !== null && after !== null && after.seq === before.seq + 1
   }
 
   /** The fold, current enough for decisions: loaded, and caught up if something else appended. */
@@ -156,6 +184,7 @@ export class SessionLogs {
       if (offset <= e.fold.offset) return e.fold
       foldMessages(e.fold, events, this.now())
       e.unread += events.length
+      this.foldedAppend(e, offset)
       if (e.tail < offset) e.tail = offset
       return e.fold
     })
@@ -210,6 +239,7 @@ export class SessionLogs {
       } else {
         foldMessages(fold, written, this.now())
         e.unread += written.length
+        this.foldedAppend(e, offset)
         e.tail = offset
       }
       return { offset, appended: fresh.length, duplicates }

@@ -18,6 +18,12 @@ export interface StreamsEndpoint {
   transport: StreamsTransport
   /** The built-in server's direct append (absent with an external server: appends go through `transport`). */
   append?: DirectAppend
+  /**
+   * The offsets are the built-in engine's (streams/offsets.ts: the first part counts appends), so
+   * an append that ends one past the known tail's count came right after it. An external server's
+   * offsets are opaque (the reference server's look alike but do not count appends).
+   */
+  offsetsCountAppends?: boolean
   /** Absolute URL under which stream paths live, no trailing slash (e.g. http://x/api/streams). */
   baseUrl: string
 }

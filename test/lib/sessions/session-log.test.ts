@@ -140,6 +140,42 @@ describe.each(BACKENDS)('session log (%s streams)', (backend) => {
     expect(usageOf(caughtUp)).toEqual(usageOf(fromScratch))
   })
 
+  it('reads only what it did not write once its own appends follow each other (built-in offsets count appends)', async () => {
+    const sid = await createSession(h)
+    const readFrom: string[] = []
+    const counting = {
+      ...h.app.endpoint,
+      transport: (req: Request) => {
+        if (req.method === 'GET') readFrom.push(new URL(req.url).searchParams.get('offset') ?? '')
+        return h.app.endpoint.transport(req)
+      },
+    }
+    const logs = new SessionLogs(counting, () => Date.now())
+    const loaded = (await logs.catchUp(sid)).offset
+    let last = ''
+    for (let i = 0; i < 3; i++) last = (await logs.append(sid, [chunkEvent('m-tail', i)])).offset
+    readFrom.length = 0
+    const afterOwn = await logs.catchUp(sid)
+    // Built-in: nothing else landed between the three appends, so the read starts at the tail.
+    expect(readFrom[0]).toBe(backend === 'builtin' ? last : loaded)
+    const fromScratch = () => new SessionLogs(h.app.endpoint, () => Date.now()).catchUp(sid)
+    expect(afterOwn.events).toBe((await fromScratch()).events)
+
+    // Someone else appends between two of ours (not folded here): the chain breaks, and the
+    // next read starts where the last read ended, so that append is folded, in stream order.
+    const readEnd = afterOwn.offset
+    const raw = await h.request(`/api/streams/sessions/${sid}`, { token: h.adminToken, json: [agentState('a-between', 11)] })
+    expect(raw.status).toBeLessThan(300)
+    await logs.append(sid, [chunkEvent('m-tail', 3)])
+    readFrom.length = 0
+    const afterGap = await logs.catchUp(sid)
+    expect(readFrom[0]).toBe(readEnd)
+    const scratch = await fromScratch()
+    expect(afterGap.events).toBe(scratch.events)
+    expect(usageOf(afterGap)).toEqual(usageOf(scratch))
+    expect(usageOf(afterGap)).toMatchObject({ tokensIn: 11 })
+  })
+
   it('does not fold a raw append twice when a read already folded it', async () => {
     const sid = await createSession(h)
     const logs = new SessionLogs(h.app.endpoint, () => Date.now())
