@@ -123,12 +123,20 @@ export function pgSubscriptionHost(pg: { sql: Sql; db: PostgresJsDatabase }, now
   let tail: Promise<unknown> = Promise.resolve()
   const remote = new Set<() => void>()
   let closed = false
+  // Other nodes' changes heard, and the newest count a finished operation's load began after:
+  // while they differ the cache may miss a subscription (`stale`). Without this an append landing
+  // while a refresh loaded another node's new subscription found it in neither (the refresh had
+  // looked at the streams before the append; the append's check saw the old cache): a lost wake.
+  let heard = 0
+  let loaded = 0
 
   const run = <T>(need: { paths?: readonly string[]; all?: boolean }, op: (tx: SubscriptionTx) => T | Promise<T>) => {
     const result = tail.then(async () => {
       const effects: (() => void)[] = []
+      let seen = heard
       const done = await pg.db.transaction(async (tx) => {
         await lock(tx)
+        seen = heard
         const subs = await loadAll(tx)
         const paths = new Set(need.paths ?? [])
         for (const sub of subs.values()) for (const path of sub.links.keys()) paths.add(path)
@@ -140,6 +148,7 @@ export function pgSubscriptionHost(pg: { sql: Sql; db: PostgresJsDatabase }, now
         return { value, subs }
       })
       cache = done.subs
+      if (seen > loaded) loaded = seen
       for (const effect of effects) effect()
       return done.value
     })
@@ -148,6 +157,7 @@ export function pgSubscriptionHost(pg: { sql: Sql; db: PostgresJsDatabase }, now
   }
 
   const tellRemote = () => {
+    heard++
     if (!closed) for (const listener of remote) listener()
   }
   let listenedBefore = false
@@ -167,6 +177,7 @@ export function pgSubscriptionHost(pg: { sql: Sql; db: PostgresJsDatabase }, now
     run,
     listening: listenHandle.then(() => undefined),
     cached: () => cache,
+    stale: () => heard !== loaded,
     onRemoteChange: (listener) => void remote.add(listener),
     async close() {
       closed = true

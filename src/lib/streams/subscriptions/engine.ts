@@ -282,6 +282,9 @@ export class SubscriptionEngine implements Required<StreamLifecycleListener> {
 
   private cares(test: (sub: Subscription) => boolean): boolean {
     if (this.closed) return false
+    // Another node's change is heard but not loaded: the cache may miss the subscription that
+    // cares, and the refresh loading it may have looked at the streams before this event.
+    if (this.deps.host.stale?.()) return true
     for (const sub of this.deps.host.cached().values()) if (test(sub)) return true
     return false
   }

@@ -40,6 +40,11 @@ export interface SubscriptionHost {
    * `onRemoteChange` then tells the engine to look again.
    */
   cached(): ReadonlyMap<string, Subscription>
+  /**
+   * PostgreSQL: this node heard of another node's change that no finished operation has loaded
+   * yet, so `cached()` may miss a subscription (absent: the local host's cache is always current).
+   */
+  stale?(): boolean
   /** Another node changed the subscriptions (PostgreSQL); never called by the local host. */
   onRemoteChange(listener: () => void): void
   close(): void | Promise<void>
