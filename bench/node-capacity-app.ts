@@ -3,8 +3,8 @@
  * own process so its CPU and RSS are its own: createTetherServer served by srvx, auth on, the
  * built-in SQLite streams server with TETHER_DURABILITY=normal (or PostgreSQL with
  * BENCH_DATABASE_URL set), workers off (the agents are
- * simulated by the load generator with worker tokens), default rate limits, metrics on, as
- * `npm start` runs it.
+ * simulated by the load generator with worker tokens), default rate limits, metrics on, the
+ * monitor every 5 s, as `npm start` runs it.
  *
  * Forked with IPC. Sends {type:'ready', origin, adminToken, pid}; answers {type:'loop'} with its event-loop delay
  * since the last ask, and {type:'tokens', ids}
@@ -18,7 +18,10 @@ import { metricsOn, startApp } from './scenarios/session-writer'
 
 // The session-writer bench's app (built-in SQLite streams, normal durability, metrics on), or on
 // PostgreSQL when the scenario hands a database URL (node-capacity-pg: one or two such nodes).
-const app = await startApp(undefined, metricsOn(), process.env.BENCH_DATABASE_URL || undefined)
+// The monitor ticks as in production (TETHER_MONITOR_INTERVAL_MS's default, 5 s): catching every
+// live session up is part of what a node pays per session. BENCH_MONITOR_INTERVAL_MS=0 turns it off.
+const monitorMs = Number(process.env.BENCH_MONITOR_INTERVAL_MS ?? 5_000)
+const app = await startApp(undefined, metricsOn(), process.env.BENCH_DATABASE_URL || undefined, monitorMs)
 process.send?.({ type: 'ready', origin: app.origin, adminToken: app.token, pid: process.pid })
 
 // The app's own event-loop delay, read (and reset) by the scenario per step: a long stall (a WAL

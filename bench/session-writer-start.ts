@@ -19,7 +19,13 @@ export const metricsOn = (): boolean => process.env.TETHER_METRICS !== 'off'
  * `databaseUrl`: the app on PostgreSQL (openTetherServer), with the secrets every node on that
  * database shares, so tokens issued by one node are accepted by the others (node-capacity-pg).
  */
-export async function startApp(streamsUrl: string | undefined, metrics = metricsOn(), databaseUrl?: string) {
+export async function startApp(
+  streamsUrl: string | undefined,
+  metrics = metricsOn(),
+  databaseUrl?: string,
+  /** The monitor's tick (0: off, the write-path benches; node capacity runs it as `npm start` does). */
+  monitorIntervalMs = 0,
+) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-bench-session-writer-'))
   const app = await openTetherServer({
     dataDir,
@@ -30,7 +36,7 @@ export async function startApp(streamsUrl: string | undefined, metrics = metrics
       auth: true,
       ...(databaseUrl ? SHARED_NODE_SECRETS : { secret: 'bench-secret-for-session-writer-01' }),
       streamsUrl,
-      monitorIntervalMs: 0,
+      monitorIntervalMs,
       ephemeralRemoveAfterMs: 60_000,
       retentionDays: 1,
       maxEventBodyBytes: 1 << 20,

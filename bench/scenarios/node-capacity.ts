@@ -19,8 +19,11 @@
  * (node-capacity-pg.ts): with two, the agent writes to node 1 and both viewers read (and send
  * their presence) on node 2, so every chunk is delivered across nodes, as a load balancer
  * spreading people over nodes would have it. CPU and RSS are then per node.
+ *
+ *   tsx bench/scenarios/node-capacity.ts [--steps 100,200,300,400]      run alone (SQLite, one node)
  */
 import { fork } from 'node:child_process'
+import { parseArgs } from 'node:util'
 import { setMaxListeners } from 'node:events'
 import { join } from 'node:path'
 import type { Pool } from 'undici'
@@ -283,4 +286,12 @@ export async function measureNodeCapacity(opts: CapacityOptions): Promise<Capaci
     firstMiss: miss?.n ?? Number.NaN,
     loopP99: deciding?.loopP99 ?? Number.NaN,
   }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
+  const { values } = parseArgs({ options: { steps: { type: 'string' } } })
+  const steps = values.steps?.split(',').map(Number)
+  const r = await measureNodeCapacity({ quick: false, ...(steps ? { steps } : {}), log: (m) => process.stderr.write(`${m}\n`) })
+  console.log(JSON.stringify(r, null, 2))
+  process.exit(0)
 }
