@@ -29,7 +29,7 @@ import { join } from 'node:path'
 import type { Pool } from 'undici'
 import { forEachLimited, makePool } from '../http'
 import { memoryOf } from '../proc'
-import { prodNodeArgs, repoRoot } from '../servers'
+import { repoRoot } from '../servers'
 import { readSse } from '../sse'
 import { now, Samples, sleep } from '../stats'
 import {
@@ -56,8 +56,11 @@ const P99_LIMIT_MS = 100
 async function startApp(databaseUrl: string | undefined): Promise<App> {
   const child = fork(join(repoRoot, 'bench/node-capacity-app.ts'), [], {
     // BENCH_CPU_PROF_DIR=<dir>: a V8 CPU profile of the app, written when it exits.
+    // Node's own defaults, as `npm start` runs the app (scripts/start.sh); not the bare streams
+    // server's `--max-semi-space-size=2` (prodNodeArgs), which cost the app ~12 % more CPU in
+    // scavenges. BENCH_APP_NODE_ARGS="--flag …" runs it with others.
     execArgv: [
-      ...prodNodeArgs(),
+      ...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean),
       ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
       '--import',
       'tsx',
