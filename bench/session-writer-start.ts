@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import { serve } from 'srvx/node'
 import { openTetherServer } from '../src/lib/tether-server'
+import { serveOnLoopback } from './serve-app'
 import { SHARED_NODE_SECRETS } from '../test/support/app-config'
 
 /** `TETHER_METRICS=off npm run bench …` measures the app without /metrics counting (issue #12 bar 5). */
@@ -44,18 +44,15 @@ export async function startApp(
     },
   })
   await app.ready
-  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-  await server.ready()
-  const address = server.node?.server?.address()
-  if (!address || typeof address !== 'object') throw new Error('no address')
+  const server = await serveOnLoopback((req) => app.fetch(req))
   const token = await app.issueToken({ role: 'admin', subject: 'bench-user', ttlSeconds: 3600 })
   return {
-    origin: `http://127.0.0.1:${address.port}`,
+    origin: server.origin,
     token,
     /** More tokens (node-capacity's worker and viewer tokens: no endpoint hands those out). */
     issueToken: app.issueToken,
     async close() {
-      await server.close(true)
+      await server.close()
       await app.close()
       rmSync(dataDir, { recursive: true, force: true })
     },

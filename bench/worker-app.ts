@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pino from 'pino'
-import { serve } from 'srvx/node'
 import { createTetherServer } from '../src/lib/tether-server'
+import { serveOnLoopback } from './serve-app'
 import { connectDocker } from '../src/lib/workers/docker-engine'
 import { ensureWorkerImage } from '../src/lib/workers/image/build'
 import type { RuntimeKind } from '../src/lib/workers/runtime'
@@ -50,11 +50,8 @@ export async function startWorkerApp(runtime: RuntimeKind, warm: number, name: s
       onSupervisor: (s) => (supervisor = s),
     }),
   )
-  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-  await server.ready()
-  const address = server.node?.server?.address()
-  if (!address || typeof address !== 'object') throw new Error('no address')
-  const origin = `http://127.0.0.1:${address.port}`
+  const server = await serveOnLoopback((req) => app.fetch(req))
+  const origin = server.origin
   resolveUrl(origin)
   await app.ready
   const adminToken = await app.issueToken({ role: 'admin', subject: 'bench', ttlSeconds: 3600 })
@@ -67,7 +64,7 @@ export async function startWorkerApp(runtime: RuntimeKind, warm: number, name: s
     supervisor: sup,
     async close() {
       await app.close()
-      await server.close(true)
+      await server.close()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

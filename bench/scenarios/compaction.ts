@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { serve } from 'srvx/node'
 import type { Pool } from 'undici'
 import { createTetherServer } from '../../src/lib/tether-server'
 import { makePool } from '../http'
+import { serveOnLoopback } from '../serve-app'
 import { now } from '../stats'
 import type { Scenario } from './types'
 
@@ -63,11 +63,8 @@ export async function measureCompaction(opts: { quick?: boolean; log?: (m: strin
     },
   })
   await app.ready
-  const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-  await server.ready()
-  const address = server.node?.server?.address()
-  if (!address || typeof address !== 'object') throw new Error('no address')
-  const pool = makePool(`http://127.0.0.1:${address.port}`, 1)
+  const server = await serveOnLoopback((req) => app.fetch(req))
+  const pool = makePool(server.origin, 1)
   try {
     const admin = await app.issueToken({ role: 'admin', subject: 'bench-admin', ttlSeconds: 3600 })
     const sid = (JSON.parse(await post(pool, '/api/sessions', admin, { pattern: 'long-running' })) as { session: { id: string } }).session.id
@@ -157,7 +154,7 @@ export async function measureCompaction(opts: { quick?: boolean; log?: (m: strin
     }
   } finally {
     await pool.close()
-    await server.close(true)
+    await server.close()
     await app.close()
     rmSync(dataDir, { recursive: true, force: true })
   }

@@ -12,9 +12,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import { serve } from 'srvx/node'
 import { createTetherServer } from '../../src/lib/tether-server'
 import { startModelProxy } from '../../src/worker/model-proxy'
+import { serveOnLoopback } from '../serve-app'
 import { median, now } from '../stats'
 import type { Scenario } from './types'
 
@@ -37,12 +37,9 @@ export const gatewayNative: Scenario = {
       logger: pino({ level: 'silent' }),
       sessions: { auth: true, secret: 'bench-secret-for-gateway-native-01', monitorIntervalMs: 0, ephemeralRemoveAfterMs: 60_000, retentionDays: 1, maxEventBodyBytes: 1 << 20, defaultLimits: {} },
     })
-    const server = serve({ fetch: (req) => app.fetch(req), port: 0, hostname: '127.0.0.1', silent: true, gracefulShutdown: false })
-    await server.ready()
+    const server = await serveOnLoopback((req) => app.fetch(req))
     await app.ready
-    const address = server.node?.server?.address()
-    if (!address || typeof address !== 'object') throw new Error('no address')
-    const url = `http://127.0.0.1:${address.port}`
+    const url = server.origin
     const admin = await app.issueToken({ role: 'admin', subject: 'bench' })
     const created = await fetch(`${url}/api/sessions`, {
       method: 'POST',
@@ -87,7 +84,7 @@ export const gatewayNative: Scenario = {
       return Object.fromEntries(PATHS.map((p) => [p, median(samples[p]!)]))
     } finally {
       await proxy.close()
-      await server.close(true)
+      await server.close()
       await app.close()
     }
   },

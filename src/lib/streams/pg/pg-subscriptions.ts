@@ -133,7 +133,8 @@ export function pgSubscriptionHost(pg: { sql: Sql; db: PostgresJsDatabase }, now
   const run = <T>(need: { paths?: readonly string[]; all?: boolean }, op: (tx: SubscriptionTx) => T | Promise<T>) => {
     const result = tail.then(async () => {
       const effects: (() => void)[] = []
-      let seen = heard
+      // What this operation's load reflects: every change heard before it read, under the lock.
+      let seen = 0
       const done = await pg.db.transaction(async (tx) => {
         await lock(tx)
         seen = heard
