@@ -23,6 +23,7 @@ import { sharedSigningKeys } from './streams/pg/pg-subscriptions'
 import { WebhookSigner } from './streams/subscriptions/signing'
 import { builtInStreamsOptions, type BackendConfig, type TetherBackend } from './tether-backend'
 import { pgLeaseStore } from './workers/session-leases-sql'
+import { pgViewCheckpoints } from './sessions/view-checkpoints'
 
 /**
  * Settings every node must share, checked before anything opens: a node that disagrees would
@@ -74,6 +75,7 @@ export async function openPgBackend(config: BackendConfig & { databaseUrl: strin
       webhookSigner: new WebhookSigner(keys),
       loginCodes: pgLoginCodeStore(pg.sql, now),
       leases: pgLeaseStore(pg.sql),
+      viewCheckpoints: pgViewCheckpoints(pg.sql, now),
       rateLimitDb: pg.db,
       statsSummary: createPgStatsSummaryHandler(pg.sql, now),
       metrics: { reader: pgMetricsReader(pg.sql), file: null },

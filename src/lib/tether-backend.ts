@@ -33,6 +33,7 @@ import type { StreamAccess } from './streams/seams'
 import { createSubscriptions } from './streams/subscriptions'
 import { sqliteRepo } from './streams/subscriptions/repo'
 import { generateWebhookKey, WebhookSigner } from './streams/subscriptions/signing'
+import { sqliteViewCheckpoints, type ViewCheckpointStore } from './sessions/view-checkpoints'
 import type { LeaseStore } from './workers/session-leases'
 import { sqliteLeaseStore } from './workers/session-leases-sql'
 
@@ -113,6 +114,8 @@ export interface TetherBackend<L extends Ledger = Ledger> {
   webhookSigner: WebhookSigner
   loginCodes: LoginCodeStore
   leases: LeaseStore
+  /** Session view checkpoints (sessions/session-views.ts). */
+  viewCheckpoints: ViewCheckpointStore
   /** Shared rate-limit counters (PostgreSQL: every node counts in one table); absent: per process. */
   rateLimitDb?: PostgresJsDatabase
   statsSummary(req: Request, claims: TokenClaims): Response | Promise<Response>
@@ -167,6 +170,7 @@ export function openSqliteBackend(config: BackendConfig): TetherBackend<ModelLed
     webhookSigner: sqliteWebhookSigner(sqliteRepo(db.sqlite), now()),
     loginCodes: loginCodeStore(config.dataDir, now),
     leases: sqliteLeaseStore(db.sqlite),
+    viewCheckpoints: sqliteViewCheckpoints(db.sqlite, now),
     statsSummary: summary,
     metrics: { reader: sqliteMetricsReader(db.sqlite), file: file === ':memory:' ? null : file },
     readiness: async () => [databaseWritable(db.sqlite), migrationsApplied(db.sqlite, db.migrationsFolder)],

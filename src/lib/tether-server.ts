@@ -45,7 +45,7 @@ import {
   type LoginCodeStore,
 } from './sessions/login-links'
 import { createSessionsApi } from './sessions/sessions-api'
-import { SessionViews } from './sessions/session-view-api'
+import { SessionViews } from './sessions/session-views'
 import { createOperations } from './ops/operations'
 import { isLiveStatus } from './sessions/session-types'
 import type { SessionStore } from './sessions/session-store'
@@ -106,6 +106,8 @@ export interface TetherServer<L extends Ledger = Ledger> {
   monitor: SessionMonitor
   /** Session stream compaction (off with an external streams server). */
   compaction: SessionCompaction
+  /** The session views GET :id/view answers from, and their checkpoints. */
+  views: SessionViews
   auth: Authenticator
   /** How the session layer reaches streams (in-process handler or external fetch). */
   endpoint: StreamsEndpoint
@@ -255,12 +257,14 @@ function composeTetherServer<L extends Ledger>(
     sharedStreams: backend.sharedWithOtherNodes,
   })
   const compaction = new SessionCompaction({ compactor: streams?.compactor ?? null, settings: sc.compaction, now, logger })
+  const views = new SessionViews(endpoint, { checkpoints: backend.viewCheckpoints, logger })
   const monitor = new SessionMonitor({
     manager,
     store,
     now,
     logger,
     compaction,
+    views,
     // Several nodes: each session is looked after by its lease holder's monitor only.
     ...(backend.sharedWithOtherNodes ? { ownership: monitorOwnership(backend.leases, () => hooks.leaseState?.()?.nodeId ?? null) } : {}),
     intervalMs: sc.monitorIntervalMs,
@@ -303,7 +307,7 @@ function composeTetherServer<L extends Ledger>(
     maxBodyBytes: sc.maxEventBodyBytes,
     compaction,
     statsSummary: backend.statsSummary,
-    views: new SessionViews(endpoint),
+    views,
     ...(accounts.enabled ? { accounts, quotas: limits.quotas ?? undefined } : {}),
     rateLimit: limits.rate,
     // The only holder of provider keys: workers call models through it (specs/gateway.md).
@@ -324,6 +328,7 @@ function composeTetherServer<L extends Ledger>(
     ledger,
     monitor,
     compaction,
+    views,
     auth,
     endpoint,
     streams: backend.sqliteStreams,

@@ -15,6 +15,7 @@ import type { SessionRecord } from './session-types'
 import type { SessionStore } from './session-store'
 import { StreamNotFoundError } from './streams-client'
 import type { SessionCompaction } from './compaction/service'
+import type { SessionViews } from './session-views'
 
 export interface MonitorOptions {
   manager: SessionManager
@@ -27,6 +28,8 @@ export interface MonitorOptions {
   ephemeralRemoveAfterMs: number
   /** Stream compaction (compaction/service.ts): live sessions now and then, each ended one once. */
   compaction?: SessionCompaction
+  /** Session views: each session's view checkpoint is kept near its tail (session-views.ts). */
+  views?: SessionViews
   /**
    * Several nodes on one database: which sessions this node's monitor looks after (the lease
    * holder's, src/lib/workers/monitor-ownership.ts). Absent: every session (one node).
@@ -118,6 +121,7 @@ export class SessionMonitor {
           await manager.end(session.id, 'completed', 'stream-closed')
           report.ended.push({ id: session.id, reason: 'stream-closed' })
           await this.compact(session.id, report, true)
+          await this.checkpoint(session.id, fold.events, true)
           continue
         }
         const limit = passedLimit(session, fold, now)
@@ -128,17 +132,20 @@ export class SessionMonitor {
           await manager.end(session.id, 'terminated', `limit:${limit}`)
           report.ended.push({ id: session.id, reason: `limit:${limit}` })
           await this.compact(session.id, report, true)
+          await this.checkpoint(session.id, fold.events, true)
         } else if (session.pattern === 'ephemeral' && agentsFinished(fold)) {
           const finished = agentsFinished(fold)!
           await manager.end(session.id, finished, finished)
           report.ended.push({ id: session.id, reason: finished })
           await this.compact(session.id, report, true)
+          await this.checkpoint(session.id, fold.events, true)
         } else {
           for (const { agentId, maxTurns } of agentsPastTurnLimit(session, fold)) {
             if (await this.stops.stop(session.id, agentId, 'limit:agent-turns', maxTurns, 'system'))
               report.agentsStopped.push({ id: session.id, agentId, reason: 'limit:agent-turns' })
           }
           await this.compact(session.id, report, false)
+          await this.checkpoint(session.id, fold.events, false)
         }
       } catch (err) {
         logger.error({ err, sessionId: session.id }, 'session monitor could not check a session')
@@ -154,6 +161,18 @@ export class SessionMonitor {
     }
     await manager.reconcile()
     return report
+  }
+
+  /** Likewise a view checkpoint (after compaction, so it holds what compaction left). */
+  private async checkpoint(sessionId: string, events: number, ended: boolean): Promise<void> {
+    const views = this.opts.views
+    if (!views) return
+    try {
+      await views.checkpointLive(sessionId, events)
+    } catch (err) {
+      this.opts.logger.warn({ err, sessionId }, 'could not checkpoint a session view')
+    }
+    if (ended) views.forgetLive(sessionId)
   }
 
   /** Compaction never fails a pass: a session that could not be compacted is logged and tried later. */

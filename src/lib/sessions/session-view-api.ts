@@ -9,73 +9,15 @@
  *
  * Views are kept in memory per session (the last few opened) and brought up to date by reading
  * only what was appended since the view's offset, so an open costs a short read, not a replay.
- * The first open after a start reads the stream once.
+ * A view not held opens from the session's checkpoint (session-views.ts); older pages and heads
+ * over CHECKPOINT_MESSAGES read the stream whole once.
  */
 import { requireSession } from './auth'
 import { HttpError, json } from './http'
-import { DEFAULT_VIEW_MESSAGES, MAX_VIEW_MESSAGES, SessionViewState, type ViewPage } from './session-view'
-import { readJsonToTail, StreamNotFoundError, type StreamsEndpoint } from './streams-client'
-import { sessionStreamPath } from './session-types'
+import { CHECKPOINT_MESSAGES, DEFAULT_VIEW_MESSAGES, MAX_VIEW_MESSAGES, type SessionViewState, type ViewPage } from './session-view'
+import type { SessionViews } from './session-views'
+import { StreamNotFoundError } from './streams-client'
 import type { TokenClaims } from './tokens'
-
-/** Views kept (least recently opened dropped first): each holds its session's current rows. */
-const KEPT_VIEWS = 16
-/**
- * And at most this many rows in all (a compacted 10,000-message session is ~27,000; an uncompacted
- * one ten times that): the one just read is always kept.
- */
-const KEPT_ROWS = 1_000_000
-
-interface Entry {
-  state: SessionViewState
-  queue: Promise<unknown>
-}
-
-export class SessionViews {
-  private readonly entries = new Map<string, Entry>()
-
-  constructor(
-    private readonly endpoint: StreamsEndpoint,
-    private readonly kept = KEPT_VIEWS,
-  ) {}
-
-  /** The session's view, current to the stream's tail (one read of what is new). */
-  current(sessionId: string): Promise<SessionViewState> {
-    let entry = this.entries.get(sessionId)
-    if (entry) this.entries.delete(sessionId)
-    else entry = { state: new SessionViewState(), queue: Promise.resolve() }
-    this.entries.set(sessionId, entry) // most recently used last
-    for (const id of this.entries.keys()) {
-      if (this.entries.size <= this.kept) break
-      this.entries.delete(id)
-    }
-    const held = entry
-    const run = held.queue.then(async () => {
-      const read = await readJsonToTail(this.endpoint, sessionStreamPath(sessionId), held.state.offset)
-      held.state.apply(read.messages, read.nextOffset)
-      this.trim(held)
-      return held.state
-    })
-    held.queue = run.catch(() => undefined)
-    return run
-  }
-
-  private trim(keep: Entry): void {
-    let rows = 0
-    for (const e of this.entries.values()) rows += e.state.size
-    for (const [id, e] of this.entries) {
-      if (rows <= KEPT_ROWS) break
-      if (e === keep) continue
-      rows -= e.state.size
-      this.entries.delete(id)
-    }
-  }
-
-  /** A deleted session's view goes with it. */
-  forget(sessionId: string): void {
-    this.entries.delete(sessionId)
-  }
-}
 
 const ANY_SESSION_ROLE = ['viewer', 'collaborator', 'worker', 'admin'] as const
 
@@ -99,7 +41,7 @@ export async function sessionViewRoute(views: SessionViews, req: Request, claims
   if (before !== null && terminalBefore !== null) throw new HttpError(400, 'ask for older messages or earlier terminal output, not both', 'query')
   let state: SessionViewState
   try {
-    state = await views.current(id)
+    state = await views.current(id, { complete: before !== null || terminalBefore !== null || limit > CHECKPOINT_MESSAGES })
   } catch (err) {
     if (err instanceof StreamNotFoundError) throw new HttpError(404, `session ${id} has no stream`, 'id')
     throw err

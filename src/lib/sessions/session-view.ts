@@ -56,6 +56,24 @@ export const DEFAULT_VIEW_MESSAGES = 200
  */
 export const HEAD_TERMINAL_WINDOW = { rows: 1_000, chars: 256 * 1024 }
 export const MAX_VIEW_MESSAGES = 1000
+/** The newest messages a checkpoint keeps whole: the largest `limit` a view opened from one answers. */
+export const CHECKPOINT_MESSAGES = DEFAULT_VIEW_MESSAGES
+
+/**
+ * What a head of up to CHECKPOINT_MESSAGES needs, at `offset` (session-view-checkpoints.ts keeps
+ * it in the database): every row except finished messages older than the newest
+ * CHECKPOINT_MESSAGES (named in `omittedMessages`), final turn records of those, and terminal rows
+ * before the head's window (but the last resize before it). A view opened from it and fed the
+ * stream after `offset` answers `head` exactly as a full replay would.
+ */
+export interface ViewCheckpoint {
+  offset: string
+  /** the kept rows, in the order their last writes have in the stream */
+  events: ChangeEvent[]
+  omittedMessages: string[]
+  /** terminal output before the first terminal row kept exists */
+  terminalOmitted: boolean
+}
 
 function isChangeEvent(event: unknown): event is ChangeEvent {
   if (typeof event !== 'object' || event === null) return false
@@ -83,6 +101,19 @@ export class SessionViewState {
   private readonly terminal = new Map<string, Row>()
   private sorted: { messages: string[]; index: Map<string, number> } | undefined
   private terminalList: Row[] | undefined
+  /** Left out by the checkpoint this view was opened from: finished messages, each older than every one held. */
+  private omitted = new Set<string>()
+  private terminalOmitted = false
+  /**
+   * A write touched a message the checkpoint left out: this view no longer equals a full replay's.
+   * Whoever holds it reads the stream from the start instead (SessionViews does).
+   */
+  stale = false
+
+  /** Opened from a checkpoint: answers `head` up to CHECKPOINT_MESSAGES, not older pages. */
+  get partial(): boolean {
+    return this.omitted.size > 0 || this.terminalOmitted
+  }
 
   /** Rows held (what the view costs in memory, roughly proportional). */
   get size(): number {
@@ -103,6 +134,9 @@ export class SessionViewState {
   }
 
   private clear(): void {
+    this.omitted = new Set()
+    this.terminalOmitted = false
+    this.stale = false
     this.messages.clear()
     this.messageOf.clear()
     this.others.clear()
@@ -118,6 +152,12 @@ export class SessionViewState {
     if (MESSAGE_TYPES.has(event.type)) {
       this.sorted = undefined
       const before = this.messageOf.get(id)
+      // A row of a message the checkpoint left out (or one whose message we cannot tell) would
+      // change a message this view does not hold. Row keys are per message (`<messageId>:…`).
+      if (before === undefined && this.omitted.size > 0) {
+        const of = event.value?.messageId
+        if (typeof of !== 'string' || this.omitted.has(of)) this.stale = true
+      }
       if (before !== undefined) {
         const group = this.messages.get(before)
         group?.rows.delete(id)
@@ -174,11 +214,52 @@ export class SessionViewState {
     const terminal = this.terminalRows()
     const start = this.terminalStart(terminal, terminal.length, HEAD_TERMINAL_WINDOW)
     rows.push(...this.withSize(terminal, start))
+    // From a checkpoint, what it left out is older than all held: the first held starts the window.
+    const olderAt = from > 0 ? from : this.omitted.size > 0 ? 0 : -1
+    const terminalAt = start > 0 ? start : this.terminalOmitted ? 0 : -1
     return {
       events: rows.sort((a, b) => a.at - b.at).map((r) => r.event),
-      olderBefore: from > 0 ? (messages[from] ?? null) : null,
-      terminalBefore: start > 0 ? (terminal[start]?.event.key ?? null) : null,
+      olderBefore: olderAt >= 0 ? (messages[olderAt] ?? null) : null,
+      terminalBefore: terminalAt >= 0 ? (terminal[terminalAt]?.event.key ?? null) : null,
     }
+  }
+
+  /** What a view opened later needs to answer heads (see ViewCheckpoint), at this view's offset. */
+  checkpoint(): ViewCheckpoint {
+    const { messages } = this.order()
+    const from = Math.max(0, messages.length - CHECKPOINT_MESSAGES)
+    const omitted = [...this.omitted]
+    const kept = new Set<string>()
+    messages.forEach((id, i) => {
+      if (i >= from || !this.isFinished(id)) kept.add(id)
+      else omitted.push(id)
+    })
+    const rows: Row[] = []
+    for (const id of kept) rows.push(...(this.messages.get(id)?.rows.values() ?? []))
+    for (const row of this.others.values()) {
+      const value = row.event.value
+      const finalTurn = row.event.type === 'agent-state' && value?.kind === 'turn' && FINAL_TURN_STATUSES.includes(value.status as TurnStatus)
+      if (!finalTurn || kept.has(String(value?.messageId))) rows.push(row)
+    }
+    const terminal = this.terminalRows()
+    const start = this.terminalStart(terminal, terminal.length, HEAD_TERMINAL_WINDOW)
+    rows.push(...this.withSize(terminal, start))
+    return {
+      offset: this.offset,
+      events: rows.sort((a, b) => a.at - b.at).map((r) => r.event),
+      omittedMessages: omitted,
+      terminalOmitted: start > 0 || this.terminalOmitted,
+    }
+  }
+
+  /** A view that answers heads from a checkpoint (read the stream after `checkpoint.offset` into it). */
+  static fromCheckpoint(checkpoint: ViewCheckpoint): SessionViewState {
+    const state = new SessionViewState()
+    for (const event of checkpoint.events) if (isChangeEvent(event)) state.write(event)
+    state.omitted = new Set(checkpoint.omittedMessages)
+    state.terminalOmitted = checkpoint.terminalOmitted
+    state.offset = checkpoint.offset
+    return state
   }
 
   /** Up to `limit` finished messages before `before` (a message id), with their turn records. Null: unknown id. */
