@@ -16,10 +16,12 @@
  *   tsx bench/scenarios/session-page.ts [--quick] [--compacted-only | --stream-only]      run alone
  */
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import Database from 'better-sqlite3'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
-import { startProductionServer } from '../../test/support/production-server'
+import { type ProductionServer, startProductionServer } from '../../test/support/production-server'
 import { createBenchSession, fillSession, foldAsTheMonitorWould, measureCatchUp, postEvents } from '../session-fill'
 import { frameStats, installProbe, type ProbeState } from '../session-page-probe'
 import { percentile } from '../stats'
@@ -239,6 +241,8 @@ export interface SessionPageResult {
     eventsBefore: number
     eventsAfter: number
   }
+  /** the compacted session again after the server restarted: its view opens from its checkpoint */
+  restarted: { cold: OpenTimes; warm: OpenTimes }
   stream: {
     dropped: number
     frames: number
@@ -252,6 +256,36 @@ export interface SessionPageResult {
     idleDropped: number
     idleFrames: number
   }
+}
+
+/**
+ * The server restarted (a deploy, a crash): it holds no view of the session, and opens it from the
+ * session's view checkpoint (specs/sessions.md), which the first open above left behind (the
+ * monitor keeps one for every live session; it is off in this bench). Checked before the open.
+ */
+async function openAfterRestart(
+  server: ProductionServer,
+  browser: Browser,
+  token: string,
+  id: string,
+  target: string,
+  log: (m: string) => void,
+): Promise<Opened> {
+  const db = new Database(join(server.dataDir, 'tether.db'), { readonly: true })
+  try {
+    const row = db.prepare('SELECT stream_offset, length(body) AS bytes FROM session_view_checkpoints WHERE session_id = ?').get(id) as
+      | { stream_offset: string; bytes: number }
+      | undefined
+    if (!row) throw new Error('the session has no view checkpoint to open from after the restart')
+    log(`view checkpoint: at ${row.stream_offset}, ${(row.bytes / 1024).toFixed(0)} KiB`)
+  } finally {
+    db.close()
+  }
+  await server.stop()
+  await server.restart()
+  await fetch(`${server.url}/sessions/s_warmup`).then((r) => r.text())
+  log('server restarted:')
+  return openTwice(browser, `${server.url}/sessions/${id}?token=${token}`, target, log)
 }
 
 const NOT_RUN: OpenTimes = { marks: 'not run', firstMessage: Number.NaN, interactive: Number.NaN, settled: Number.NaN, longest: Number.NaN }
@@ -280,7 +314,7 @@ export async function measureSessionPage(
       const skipped = { cold: NOT_RUN, warm: NOT_RUN }
       const none = { firstByteMs: Number.NaN, fullMs: Number.NaN, bytes: Number.NaN }
       const sizes = { before: { events: Number.NaN }, after: { events: Number.NaN } }
-      return result(none, skipped, skipped, none, sizes, await measureStream(server.url, token, browser, opts.quick === true, log))
+      return result(none, skipped, skipped, none, sizes, skipped, await measureStream(server.url, token, browser, opts.quick === true, log))
     }
     const big = opts.quick ? { messages: 2_000, terminalLines: 20_000 } : { messages: 10_000, terminalLines: 100_000 }
     const id = await createBenchSession(server.url, token, 'long session')
@@ -316,6 +350,7 @@ export async function measureSessionPage(
       `compacted catch-up: first byte ${catchUpCompacted.firstByteMs.toFixed(0)} ms, full ${catchUpCompacted.fullMs.toFixed(0)} ms, ${(catchUpCompacted.bytes / 1e6).toFixed(1)} MB`,
     )
     const compacted = await openTwice(browser, `${server.url}/sessions/${id}?token=${token}`, filled.lastMessageId, log)
+    const restarted = await openAfterRestart(server, browser, token, id, filled.lastMessageId, log)
 
     if (opts.compactedOnly) {
       const none = {
@@ -329,7 +364,7 @@ export async function measureSessionPage(
         idleDropped: Number.NaN,
         idleFrames: Number.NaN,
       }
-      return result(catchUp, full, compacted, catchUpCompacted, sizes, none)
+      return result(catchUp, full, compacted, catchUpCompacted, sizes, restarted, none)
     }
     return result(
       catchUp,
@@ -337,6 +372,7 @@ export async function measureSessionPage(
       compacted,
       catchUpCompacted,
       sizes,
+      restarted,
       await measureStream(server.url, token, browser, opts.quick === true, log),
     )
   } catch (err) {
@@ -431,6 +467,7 @@ function result(
   compacted: Opened,
   catchUpCompacted: CatchUp,
   sizes: { before: { events: number }; after: { events: number } },
+  restarted: Opened,
   stream: SessionPageResult['stream'],
 ): SessionPageResult {
   return {
@@ -446,6 +483,7 @@ function result(
       eventsBefore: sizes.before.events,
       eventsAfter: sizes.after.events,
     },
+    restarted,
     stream,
   }
 }
@@ -481,6 +519,9 @@ export const sessionPage: Scenario = {
     ms('cWarmInteractive', 'compacted: reopen interactive', 1000),
     ms('cWarmSettled', 'compacted: reopen settled'),
     ms('cWarmLongest', 'compacted: reopen longest block'),
+    ms('rColdFirstMessage', 'compacted, server restarted (view from its checkpoint): cold open first message'),
+    ms('rColdInteractive', 'compacted, server restarted: cold open interactive', 1000),
+    ms('rWarmInteractive', 'compacted, server restarted: reopen interactive', 1000),
     {
       key: 'dropped',
       label: 'stream 100/s: frames dropped (gap > 33 ms)',
@@ -520,6 +561,9 @@ export const sessionPage: Scenario = {
       cWarmInteractive: r.compacted.warm.interactive,
       cWarmSettled: r.compacted.warm.settled,
       cWarmLongest: r.compacted.warm.longest,
+      rColdFirstMessage: r.restarted.cold.firstMessage,
+      rColdInteractive: r.restarted.cold.interactive,
+      rWarmInteractive: r.restarted.warm.interactive,
       dropped: r.stream.dropped,
       idleDropped: r.stream.idleDropped,
       longTaskMs: r.stream.longTaskMs,

@@ -2,7 +2,8 @@
  * A long session in the browser (issue 10, "long sessions stay fast"): the page opens from the
  * server's view (GET …/view: the newest messages; the stream is read from the view's offset, never
  * from -1), the windowed message list shows the newest message on open, older pages load when
- * scrolling to the top (back to the first message), and a message streamed afterwards is whole.
+ * scrolling to the top (back to the first message), and a message streamed afterwards is whole;
+ * a wheel turn up while an answer streams in is not pulled back to the bottom.
  * Timing is measured by `npm run bench -- --only session-page`.
  */
 import type { Browser } from 'playwright-core'
@@ -91,4 +92,42 @@ describe('a 10,000-message session', () => {
     expect(errors).toEqual([])
     await context.close()
   }, 300_000)
+
+  it('a wheel turn up while an answer streams in leaves the bottom, and the answer does not pull the reader back', async () => {
+    const admin = await server.token('admin', undefined, 'admin-user')
+    const session = await createSession(server, admin, 'Scroll while streaming')
+    const earlier: EventInput[] = []
+    for (let m = 0; m < 40; m++)
+      earlier.push({ channel: 'chunk', data: { messageId: `s${m}`, role: m % 2 ? 'assistant' : 'user', author: m % 2 ? 'agent-test' : 'admin-user', turn: 1 + (m >> 1), seq: 0, delta: `message ${m} `.repeat(20), done: true } })
+    await writeEvents(server, admin, session.id, earlier)
+    const { context, page, errors } = await newPage(browser)
+    await page.goto(`${server.url}/sessions/${session.id}?token=${admin}`)
+    await until(page, 'the live list', async () => (await page.locator('[data-testid="conversation-preview"]').count()) === 0 && (await textOf(page, 's39')) !== null)
+    const fromBottom = () =>
+      page.evaluate(() => {
+        const el = document.querySelector('[data-testid="conversation"]') as HTMLElement
+        return el.scrollHeight - el.scrollTop - el.clientHeight
+      })
+    await until(page, 'the list at the bottom', async () => (await fromBottom()) <= 1, 10_000)
+    // An answer streams in, a word every 20 ms (each one resizes the list), and the reader turns the wheel up meanwhile.
+    let streaming = true
+    const stream = (async () => {
+      for (let i = 0; streaming && i < 400; i++) {
+        await writeEvents(server, admin, session.id, { channel: 'chunk', data: { messageId: 'live2', role: 'assistant', author: 'agent-test', turn: 99, seq: i, delta: ` word${i}${i % 8 === 7 ? '\n' : ''}`, done: false } })
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    await until(page, 'the answer on screen', async () => ((await textOf(page, 'live2').catch(() => null)) ?? '').includes('word3'))
+    const box = await page.locator('[data-testid="conversation"]').boundingBox()
+    await page.mouse.move((box?.x ?? 0) + 100, (box?.y ?? 0) + 100)
+    await page.mouse.wheel(0, -400)
+    await page.waitForTimeout(1500)
+    const away = await fromBottom()
+    streaming = false
+    await stream
+    expect(away).toBeGreaterThan(200)
+    expect(await fromBottom()).toBeGreaterThan(200)
+    expect(errors).toEqual([])
+    await context.close()
+  }, 120_000)
 })

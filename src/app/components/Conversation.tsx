@@ -180,8 +180,14 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
   useEffect(() => {
     const el = ref.current
     if (!el) return
+    // Only the reader moving up unpins: a scroll event of our own move to the bottom can land after
+    // the list grew (rows measured taller than estimated), far from the new bottom.
+    let lastTop = el.scrollTop
     const onScroll = () => {
-      pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < PINNED_WITHIN_PX
+      const near = el.scrollHeight - el.scrollTop - el.clientHeight < PINNED_WITHIN_PX
+      if (near) pinned.current = true
+      else if (el.scrollTop < lastTop) pinned.current = false
+      lastTop = el.scrollTop
       try {
         sessionStorage.setItem(storageKey, JSON.stringify({ top: el.scrollTop, pinned: pinned.current }))
       } catch {
@@ -189,16 +195,27 @@ function useStickToBottom(ref: RefObject<HTMLDivElement | null>, storageKey: str
       }
     }
     el.addEventListener('scroll', onScroll, { passive: true })
+    // A wheel turn or key up is the reader leaving the bottom before any scroll event says so:
+    // the browser animates those scrolls, and pinning back to the bottom on a resize meanwhile
+    // (a row measured, a token) cancelled the animation, so the turn moved nothing.
+    const leave = () => {
+      pinned.current = false
+    }
+    const onWheel = (e: WheelEvent) => e.deltaY < 0 && leave()
+    const onKey = (e: KeyboardEvent) => (e.key === 'PageUp' || e.key === 'ArrowUp' || e.key === 'Home') && leave()
+    el.addEventListener('wheel', onWheel, { passive: true })
+    el.addEventListener('keydown', onKey)
     const follow = () => {
       if (pinned.current && el.scrollHeight - el.scrollTop - el.clientHeight > 1) el.scrollTop = el.scrollHeight
     }
-    if (typeof ResizeObserver === 'undefined') return () => el.removeEventListener('scroll', onScroll)
-    const observer = new ResizeObserver(follow)
-    observer.observe(el)
-    if (el.firstElementChild) observer.observe(el.firstElementChild)
+    const observer = typeof ResizeObserver === 'undefined' ? null : new ResizeObserver(follow)
+    observer?.observe(el)
+    if (el.firstElementChild) observer?.observe(el.firstElementChild)
     return () => {
-      observer.disconnect()
+      observer?.disconnect()
       el.removeEventListener('scroll', onScroll)
+      el.removeEventListener('wheel', onWheel)
+      el.removeEventListener('keydown', onKey)
     }
   }, [ref, storageKey])
   // Once, when there is first something to scroll: back to where the reader was before a reload,
