@@ -16,15 +16,14 @@
  *   tsx bench/scenarios/session-page.ts [--quick] [--compacted-only | --stream-only]      run alone
  */
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import Database from 'better-sqlite3'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { type ProductionServer, startProductionServer } from '../../test/support/production-server'
 import { createBenchSession, fillSession, foldAsTheMonitorWould, measureCatchUp, postEvents } from '../session-fill'
 import { frameStats, installProbe, type ProbeState } from '../session-page-probe'
 import { percentile } from '../stats'
+import { viewCheckpointOf, waitForViewCheckpoint } from '../view-checkpoint'
 import type { Scenario } from './types'
 
 const QUIET_MS = 500
@@ -60,6 +59,18 @@ interface OpenTimes {
   /** interactive, then QUIET_MS without long tasks or frame gaps over 50 ms */
   settled: number
   longest: number
+}
+
+/** How much further from the newest message a wheel turn (400 px) must have taken the conversation. */
+const SCROLLED_PX = 100
+
+/** Runs in the page: how far the scroller on screen is from the newest message, and whether it is the preview. */
+function fromNewest([list, preview]: readonly [string, string]): { away: number; preview: boolean } {
+  const p = document.querySelector(preview)
+  // Bottom-up layout: scrollTop 0 at the newest message, negative above it.
+  if (p) return { away: -p.scrollTop, preview: true }
+  const l = document.querySelector(list)
+  return { away: l ? l.scrollHeight - l.scrollTop - l.clientHeight : 0, preview: false }
 }
 
 const COMPOSER = '[data-testid="composer"]'
@@ -104,42 +115,45 @@ async function interact(page: Page, timeoutMs: number): Promise<{ at: number; st
   )
   const typedAt = (await typed.jsonValue()) as number
   // The conversation scrolls in the live list's scroller, or, before the page's script has run, in
-  // the server-rendered preview's own scroller inside it (MessagePreview.tsx): either moving counts.
-  const scrollers = [LIST, PREVIEW]
+  // the server-rendered preview's own scroller inside it (MessagePreview.tsx, laid out bottom-up).
+  // "Scrolled" is what the reader sees: the conversation shown is at least SCROLLED_PX further
+  // from its newest message than before the turn, in whichever scroller is on screen. A turn that
+  // scrolled the preview just before the live list replaced it counts once the live list shows
+  // the same place (the page opens it where the preview was); one the swap lost does not.
   await page.mouse.move(at[1].x, at[1].y)
   // A wheel turn that lands while the live list replaces the preview can move nothing (the
   // scroller it moved is gone, the new one opens at the bottom): a person turns the wheel again,
   // and so does the bench, each WHEEL_RETRY_MS without movement; the wait counts.
   const deadline = Date.now() + timeoutMs
-  let how: { at: number; moved: number; hydrated: boolean } | undefined
+  let how: { at: number; preview: boolean; hydrated: boolean } | undefined
   let wheels = 0
   while (!how) {
-    const before = await page.evaluate((sels) => sels.map((s) => document.querySelector(s)?.scrollTop ?? 0), scrollers)
+    const before = await page.evaluate(fromNewest, [LIST, PREVIEW] as const)
     await page.mouse.wheel(0, -400)
     wheels++
-    // Resolves when it moved, which scroller, and whether the page's script had run by then.
+    // Resolves when it moved, in which scroller, and whether the page's script had run by then.
     const scrolled = await page
       .waitForFunction(
-        ([sels, from]) => {
-          const moved = sels.findIndex((s, i) => {
-            const el = document.querySelector(s)
-            return el !== null && el.scrollTop < from[i]
-          })
-          return moved < 0 ? false : { at: performance.now(), moved, hydrated: performance.getEntriesByName('tether:page-render').length > 0 }
+        ([[list, preview], from, min]) => {
+          // fromNewest, again: a function passed to the page carries no closures
+          const p = document.querySelector(preview)
+          const l = document.querySelector(list)
+          const away = p ? -p.scrollTop : l ? l.scrollHeight - l.scrollTop - l.clientHeight : 0
+          return away < from.away + min ? false : { at: performance.now(), preview: p !== null, hydrated: performance.getEntriesByName('tether:page-render').length > 0 }
         },
-        [scrollers, before] as const,
+        [[LIST, PREVIEW], before, SCROLLED_PX] as const,
         { polling: 'raf', timeout: Math.min(WHEEL_RETRY_MS, Math.max(1, deadline - Date.now())) },
       )
       .catch((err: unknown) => {
         if (Date.now() >= deadline) throw err
         return undefined
       })
-    if (scrolled) how = (await scrolled.jsonValue()) as { at: number; moved: number; hydrated: boolean }
+    if (scrolled) how = (await scrolled.jsonValue()) as { at: number; preview: boolean; hydrated: boolean }
   }
   const scrolledAt = how.at
   await page.fill(COMPOSER, '')
   await page.mouse.wheel(0, 100_000)
-  const steps = `ready ${readyAt.toFixed(0)}, typed ${typedAt.toFixed(0)}, scrolled ${scrolledAt.toFixed(0)} (${how.moved === 1 ? 'preview' : 'live list'}${how.hydrated ? '' : ', before hydration'}${wheels > 1 ? `, ${wheels} wheel turns` : ''})`
+  const steps = `ready ${readyAt.toFixed(0)}, typed ${typedAt.toFixed(0)}, scrolled ${scrolledAt.toFixed(0)} (${how.preview ? 'preview' : 'live list'}${how.hydrated ? '' : ', before hydration'}${wheels > 1 ? `, ${wheels} wheel turns` : ''})`
   return { at: Math.max(typedAt, scrolledAt), steps }
 }
 
@@ -260,8 +274,8 @@ export interface SessionPageResult {
 
 /**
  * The server restarted (a deploy, a crash): it holds no view of the session, and opens it from the
- * session's view checkpoint (specs/sessions.md), which the first open above left behind (the
- * monitor keeps one for every live session; it is off in this bench). Checked before the open.
+ * session's view checkpoint (specs/sessions.md), which the monitor keeps near the tail of every
+ * live session (and the opens above refreshed). Checked before the open.
  */
 async function openAfterRestart(
   server: ProductionServer,
@@ -271,16 +285,9 @@ async function openAfterRestart(
   target: string,
   log: (m: string) => void,
 ): Promise<Opened> {
-  const db = new Database(join(server.dataDir, 'tether.db'), { readonly: true })
-  try {
-    const row = db.prepare('SELECT stream_offset, length(body) AS bytes FROM session_view_checkpoints WHERE session_id = ?').get(id) as
-      | { stream_offset: string; bytes: number }
-      | undefined
-    if (!row) throw new Error('the session has no view checkpoint to open from after the restart')
-    log(`view checkpoint: at ${row.stream_offset}, ${(row.bytes / 1024).toFixed(0)} KiB`)
-  } finally {
-    db.close()
-  }
+  const row = viewCheckpointOf(server.dataDir, id)
+  if (!row) throw new Error('the session has no view checkpoint to open from after the restart')
+  log(`view checkpoint: at ${row.offset}, ${(row.bytes / 1024).toFixed(0)} KiB`)
   await server.stop()
   await server.restart()
   await fetch(`${server.url}/sessions/s_warmup`).then((r) => r.text())
@@ -304,7 +311,10 @@ export async function measureSessionPage(
   const server = await startProductionServer({
     TETHER_SECRET: secret,
     TETHER_WORKERS: 'off',
-    TETHER_MONITOR_INTERVAL_MS: '0',
+    // The monitor as production runs it (it keeps the session's view checkpoint), at 1 s so the
+    // bench need not wait; compaction only when the bench asks for it.
+    TETHER_MONITOR_INTERVAL_MS: '1000',
+    TETHER_COMPACT_INTERVAL_MS: '0',
     TETHER_COMPACT_GRACE_MS: '0',
   })
   const token = await issueToken(secretFromString(secret), { role: 'admin', subject: 'bench-user' })
@@ -320,6 +330,8 @@ export async function measureSessionPage(
     const id = await createBenchSession(server.url, token, 'long session')
     const filled = await fillSession({ origin: server.url, token, sessionId: id, ...big, log })
     await foldAsTheMonitorWould(server.url, token, id, 'long session', log)
+    const checkpoint = await waitForViewCheckpoint(server.url, token, server.dataDir, id)
+    log(`view checkpoint (the monitor's): at ${checkpoint.offset}, ${(checkpoint.bytes / 1024).toFixed(0)} KiB`)
     await measureCatchUp(server.url, token, id) // warm-up: page cache, JIT
     const catchUp = await measureCatchUp(server.url, token, id)
     log(
@@ -328,8 +340,8 @@ export async function measureSessionPage(
 
     // A server that has served pages before (what a person meets): the first server render of the
     // session route after the process started costs 1-2 s of module loading on this box, which is
-    // not the page's open. A page of another session, so nothing of this one is warmed (its view
-    // is still built by the first open, from the whole stream).
+    // not the page's open. A page of another session, so nothing of this one is warmed (the server
+    // holds no view of it: the first open starts from the monitor's checkpoint).
     await fetch(`${server.url}/sessions/s_warmup`).then((r) => r.text())
     const full = opts.compactedOnly
       ? { cold: NOT_RUN, warm: NOT_RUN }

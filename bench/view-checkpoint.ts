@@ -1,0 +1,38 @@
+/**
+ * The session's view checkpoint as the server keeps it (specs/sessions.md, "Checkpoints"), read
+ * from the data dir's SQLite file: the session-page bench waits for the monitor's one and checks it
+ * is there before it opens the session on a restarted server.
+ */
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+export interface CheckpointRow {
+  offset: string
+  bytes: number
+}
+
+export function viewCheckpointOf(dataDir: string, sessionId: string): CheckpointRow | null {
+  const db = new Database(join(dataDir, 'tether.db'), { readonly: true, fileMustExist: true })
+  try {
+    const row = db.prepare('SELECT stream_offset AS offset, length(body) AS bytes FROM session_view_checkpoints WHERE session_id = ?').get(sessionId) as
+      | CheckpointRow
+      | undefined
+    return row ?? null
+  } finally {
+    db.close()
+  }
+}
+
+/** Until the checkpoint is at the stream's tail (the monitor writes it within a tick or two of the last write). */
+export async function waitForViewCheckpoint(origin: string, token: string, dataDir: string, sessionId: string, timeoutMs = 120_000): Promise<CheckpointRow> {
+  const head = await fetch(`${origin}/api/streams/sessions/${sessionId}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } })
+  const tail = head.headers.get('stream-next-offset')
+  if (!tail) throw new Error(`HEAD of the session stream: HTTP ${head.status}, no Stream-Next-Offset`)
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const row = viewCheckpointOf(dataDir, sessionId)
+    if (row && row.offset >= tail) return row
+    if (Date.now() > deadline) throw new Error(`no view checkpoint at ${tail} after ${timeoutMs} ms (have ${row?.offset ?? 'none'}); is the monitor on?`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
