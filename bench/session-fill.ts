@@ -146,12 +146,12 @@ export async function measureCatchUp(origin: string, token: string, sessionId: s
 
 /**
  * The server's session record (GET /api/sessions/:id, session-log.ts) folds what was appended
- * since its last read; the monitor reads every live session every few seconds (off here, so that
- * nothing else runs), so a running server meets a page with it current. Without this the page's
+ * since its last read; the monitor reads every live session every few seconds, so a running
+ * server meets a page with it current (this reads it at once rather than wait a tick). Without this the page's
  * own record request folded every event of the fill and held the server's one thread for seconds
  * (terminal page: 2.3 s for 100,000 per-row events at load 8; session page: the reload of the
  * uncompacted 10,000-message session waited 4-6 s for the fold its first open had started).
- * The view itself (GET …/view) is left cold: the first open builds it from the whole stream.
+ * The view (GET …/view) is not read here: see view-checkpoint.ts.
  */
 export async function foldAsTheMonitorWould(origin: string, token: string, sessionId: string, label: string, log: (m: string) => void): Promise<void> {
   const t0 = performance.now()

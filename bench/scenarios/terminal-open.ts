@@ -8,8 +8,9 @@
  * newest window, TERMINAL_WINDOW rows, not all of it), the longest main-thread block meanwhile,
  * one "Load earlier output" (the window before fetched from the server, and xterm rewritten from
  * it), and "Load earlier" repeated to the start (the last click rewrites all 100,000 rows: what
- * opening cost before the window). The per-row session is opened a second time (`again`): the
- * server keeps the view its first open built. TERMINAL_OPEN_DEBUG=1 prints the page's timeline
+ * opening cost before the window). Each session is opened once the monitor has checkpointed its
+ * view (as on a running server: the first open reads only the stream after the checkpoint). The
+ * per-row session is opened a second time (`again`): the server keeps the view its first open built. TERMINAL_OPEN_DEBUG=1 prints the page's timeline
  * (its marks and requests) and long tasks.
  * Needs a production build (`NODE_ENV=production npx vite build`) and /usr/bin/chromium.
  *
@@ -21,6 +22,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { issueToken, secretFromString } from '../../src/lib/sessions/tokens'
 import { startProductionServer } from '../../test/support/production-server'
 import { createBenchSession, foldAsTheMonitorWould, postEvents } from '../session-fill'
+import { waitForViewCheckpoint } from '../view-checkpoint'
 import type { Scenario } from './types'
 
 const END = 'END-OF-OUTPUT'
@@ -184,7 +186,14 @@ export async function measureTerminalOpen(
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const rows = opts.quick ? 20_000 : 100_000
   const secret = randomBytes(24).toString('base64url')
-  const server = await startProductionServer({ TETHER_SECRET: secret, TETHER_WORKERS: 'off', TETHER_MONITOR_INTERVAL_MS: '0' })
+  // The monitor as production runs it (it keeps each session's view checkpoint), at 1 s so the
+  // bench need not wait; no compaction behind the bench's back.
+  const server = await startProductionServer({
+    TETHER_SECRET: secret,
+    TETHER_WORKERS: 'off',
+    TETHER_MONITOR_INTERVAL_MS: '1000',
+    TETHER_COMPACT_INTERVAL_MS: '0',
+  })
   const token = await issueToken(secretFromString(secret), { role: 'admin', subject: 'bench-user' })
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -198,6 +207,7 @@ export async function measureTerminalOpen(
     const batchedId = await createBenchSession(server.url, token, 'long terminal, batched')
     log(`batched: ${await fill(server.url, token, batchedId, rows, 100)} events for ${rows} rows`)
     await foldAsTheMonitorWould(server.url, token, batchedId, 'batched', log)
+    await waitForViewCheckpoint(server.url, token, server.dataDir, batchedId)
 
     const b = await openOnce(browser, `${server.url}/sessions/${batchedId}/terminal?token=${token}`)
     log(`batched: live ${b.live.toFixed(0)} ms, open ${b.open.toFixed(0)} ms, longest block ${b.longest.toFixed(0)} ms`)
@@ -218,6 +228,7 @@ export async function measureTerminalOpen(
     const perRowId = await createBenchSession(server.url, token, 'long terminal, a row per event')
     log(`one row per event: ${await fill(server.url, token, perRowId, rows, 1)} events for ${rows} rows`)
     await foldAsTheMonitorWould(server.url, token, perRowId, 'one row per event', log)
+    await waitForViewCheckpoint(server.url, token, server.dataDir, perRowId)
     const p = await openOnce(browser, `${server.url}/sessions/${perRowId}/terminal?token=${token}`)
     log(`one row per event: live ${p.live.toFixed(0)} ms, open ${p.open.toFixed(0)} ms, longest block ${p.longest.toFixed(0)} ms`)
     await p.close()
