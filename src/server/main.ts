@@ -34,7 +34,8 @@ const server = serve({
   fetch: (req) => app.fetch(markClientDisconnects(req)),
   middleware: [
     async (_req, next) => withSecurityHeaders(await next()),
-    staticMiddleware({ dir: resolve(root, 'dist/client'), maxAge: 3600 }),
+    // `encodings`: the build's precompressed `.br`/`.gz` files (vite.config.ts), not compressed per request.
+    staticMiddleware({ dir: resolve(root, 'dist/client'), maxAge: 3600, encodings: true }),
   ],
 })
 await server.ready()
