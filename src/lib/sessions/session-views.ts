@@ -106,14 +106,15 @@ export class SessionViews {
       // A held view: bring it up to date in its queue, which saves it when enough was read.
       const run = held.queue.then(async () => {
         await this.upToDate(sessionId, held, false)
-        if (held.unsaved > 0) this.save(sessionId, held)
+        if (held.unsaved >= this.every) this.save(sessionId, held)
       })
       held.queue = run.catch(() => undefined)
       return run
     }
     const transient: Entry = { state: null, unsaved: 0, queue: Promise.resolve() }
+    // A checkpoint read after a restart with little new after it is left as it is.
     await this.upToDate(sessionId, transient, false)
-    if (transient.unsaved > 0) await this.saveNow(sessionId, transient)
+    if (transient.unsaved >= this.every) await this.saveNow(sessionId, transient)
   }
 
   /** The monitor is done with a session (it ended). */
