@@ -3,63 +3,33 @@
  * comes back as saved; a save never moves it back to an older offset; a row of another format or
  * one that does not parse is not used; it goes with its session. Real SQLite file, real PostgreSQL.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openDatabase, type OpenedDatabase } from '../../../src/lib/db/connection'
-import { openPostgres, type OpenedPostgres } from '../../../src/lib/db/postgres'
 import type { ViewCheckpoint } from '../../../src/lib/sessions/session-view'
 import { pgViewCheckpoints, sqliteViewCheckpoints, type ViewCheckpointStore } from '../../../src/lib/sessions/view-checkpoints'
-import { freshDatabase, type TestDatabase } from '../../support/postgres'
-
-let dir: string
-let sqlite: OpenedDatabase
-let pgDb: TestDatabase
-let pg: OpenedPostgres
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tether-view-checkpoints-'))
-  sqlite = openDatabase({ file: join(dir, 'tether.db') })
-  pgDb = await freshDatabase()
-  pg = await openPostgres(pgDb.url)
-}, 60_000)
-
-afterAll(async () => {
-  sqlite?.close()
-  await pg?.close()
-  await pgDb?.drop()
-  rmSync(dir, { recursive: true, force: true })
-})
+import { bothEngines, type Closable } from '../../support/engines'
 
 interface Engine {
-  store: () => ViewCheckpointStore
+  store: ViewCheckpointStore
   /** runs one statement with `?` placeholders */
   exec: (sql: string, ...params: unknown[]) => Promise<void>
 }
 
-const engines: [string, Engine][] = [
-  [
-    'sqlite',
-    {
-      store: () => sqliteViewCheckpoints(sqlite.sqlite),
-      exec: async (sql, ...params) => void sqlite.sqlite.prepare(sql).run(...params),
+const ENGINES = bothEngines<Engine>({
+  sqlite: (db) => ({
+    store: sqliteViewCheckpoints(db.sqlite),
+    exec: async (sql, ...params) => void db.sqlite.prepare(sql).run(...params),
+  }),
+  postgres: (pg) => ({
+    store: pgViewCheckpoints(pg.sql),
+    exec: async (sql, ...params) => {
+      let n = 0
+      await pg.sql.unsafe(
+        sql.replace(/\?/g, () => `$${++n}`),
+        params as string[],
+      )
     },
-  ],
-  [
-    'postgres',
-    {
-      store: () => pgViewCheckpoints(pg.sql),
-      exec: async (sql, ...params) => {
-        let n = 0
-        await pg.sql.unsafe(
-          sql.replace(/\?/g, () => `$${++n}`),
-          params as string[],
-        )
-      },
-    },
-  ],
-]
+  }),
+})
 
 const checkpoint = (offset: string, text: string): ViewCheckpoint => ({
   offset,
@@ -68,7 +38,16 @@ const checkpoint = (offset: string, text: string): ViewCheckpoint => ({
   terminalOmitted: true,
 })
 
-describe.each(engines)('view checkpoint store on %s', (engine, { store, exec }) => {
+describe.each(Object.keys(ENGINES))('view checkpoint store on %s', (engine) => {
+  let opened: Closable<Engine>
+  const store = () => opened.store
+  const exec = (sql: string, ...params: unknown[]) => opened.exec(sql, ...params)
+  beforeAll(async () => {
+    opened = await ENGINES[engine]!()
+  }, 120_000)
+  afterAll(async () => {
+    await opened?.close()
+  })
   const session = async (name: string) => {
     const id = `${engine}-${name}`
     await exec(`INSERT INTO sessions (id, pattern, status, created_at, updated_at) VALUES (?, 'long-running', 'active', 1, 1)`, id)
