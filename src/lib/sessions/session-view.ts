@@ -60,7 +60,7 @@ export const MAX_VIEW_MESSAGES = 1000
 export const CHECKPOINT_MESSAGES = DEFAULT_VIEW_MESSAGES
 
 /**
- * What a head of up to CHECKPOINT_MESSAGES needs, at `offset` (session-view-checkpoints.ts keeps
+ * What a head of up to CHECKPOINT_MESSAGES needs, at `offset` (view-checkpoints.ts keeps
  * it in the database): every row except finished messages older than the newest
  * CHECKPOINT_MESSAGES (named in `omittedMessages`), final turn records of those, and terminal rows
  * before the head's window (but the last resize before it). A view opened from it and fed the
