@@ -163,7 +163,7 @@ export class SessionMonitor {
     return report
   }
 
-  /** Likewise a view checkpoint (after compaction, so it holds what compaction left). */
+  /** Likewise a view checkpoint (after compaction: one read afresh is read from the compacted stream). */
   private async checkpoint(sessionId: string, events: number, ended: boolean): Promise<void> {
     const views = this.opts.views
     if (!views) return
