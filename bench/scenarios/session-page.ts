@@ -64,13 +64,19 @@ interface OpenTimes {
 /** How much further from the newest message a wheel turn (400 px) must have taken the conversation. */
 const SCROLLED_PX = 100
 
-/** Runs in the page: how far the scroller on screen is from the newest message, and whether it is the preview. */
-function fromNewest([list, preview]: readonly [string, string]): { away: number; preview: boolean } {
+/**
+ * Runs in the page: how far the scroller on screen is from the newest message, and whether it is
+ * the preview; false while that is under `from + min` (so `min` -Infinity always answers).
+ */
+function movedFromNewest([[list, preview], from, min]: readonly [readonly [string, string], number, number]):
+  | { away: number; at: number; preview: boolean; hydrated: boolean }
+  | false {
   const p = document.querySelector(preview)
-  // Bottom-up layout: scrollTop 0 at the newest message, negative above it.
-  if (p) return { away: -p.scrollTop, preview: true }
   const l = document.querySelector(list)
-  return { away: l ? l.scrollHeight - l.scrollTop - l.clientHeight : 0, preview: false }
+  // Bottom-up layout: scrollTop 0 at the newest message, negative above it.
+  const away = p ? -p.scrollTop : l ? l.scrollHeight - l.scrollTop - l.clientHeight : 0
+  if (away < from + min) return false
+  return { away, at: performance.now(), preview: p !== null, hydrated: performance.getEntriesByName('tether:page-render').length > 0 }
 }
 
 const COMPOSER = '[data-testid="composer"]'
@@ -128,20 +134,15 @@ async function interact(page: Page, timeoutMs: number): Promise<{ at: number; st
   let how: { at: number; preview: boolean; hydrated: boolean } | undefined
   let wheels = 0
   while (!how) {
-    const before = await page.evaluate(fromNewest, [LIST, PREVIEW] as const)
+    const before = await page.evaluate(movedFromNewest, [[LIST, PREVIEW], 0, Number.NEGATIVE_INFINITY] as const)
+    if (!before) throw new Error('unreachable: min -Infinity always answers')
     await page.mouse.wheel(0, -400)
     wheels++
     // Resolves when it moved, in which scroller, and whether the page's script had run by then.
     const scrolled = await page
       .waitForFunction(
-        ([[list, preview], from, min]) => {
-          // fromNewest, again: a function passed to the page carries no closures
-          const p = document.querySelector(preview)
-          const l = document.querySelector(list)
-          const away = p ? -p.scrollTop : l ? l.scrollHeight - l.scrollTop - l.clientHeight : 0
-          return away < from.away + min ? false : { at: performance.now(), preview: p !== null, hydrated: performance.getEntriesByName('tether:page-render').length > 0 }
-        },
-        [[LIST, PREVIEW], before, SCROLLED_PX] as const,
+        movedFromNewest,
+        [[LIST, PREVIEW], before.away, SCROLLED_PX] as const,
         { polling: 'raf', timeout: Math.min(WHEEL_RETRY_MS, Math.max(1, deadline - Date.now())) },
       )
       .catch((err: unknown) => {
