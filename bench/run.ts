@@ -108,6 +108,24 @@ async function runOn(scenario: Scenario, kind: ServerKind): Promise<Record<strin
 
 if (!args.tsx) buildBundles()
 
+/**
+ * Between runs the load generator should be idle. Readers or timers a run left behind (a failed
+ * slow-readers run once kept reconnecting at ~80 % of a core) would steal CPU from every later
+ * row, so a busy idle moment is reported on stderr and the summary.
+ */
+const busyBetweenRuns: string[] = []
+async function warnIfBusyBetweenRuns(after: string): Promise<void> {
+  const before = process.cpuUsage()
+  await new Promise((r) => setTimeout(r, 300))
+  const used = process.cpuUsage(before)
+  const share = (used.user + used.system) / 1e3 / 300
+  if (share < 0.2) return
+  busyBetweenRuns.push(after)
+  log(
+    `  WARNING: the load generator used ${(share * 100).toFixed(0)} % of a core while idle after ${after}: something it started is still running`,
+  )
+}
+
 const results: Results = {}
 const started = Date.now()
 // Other builds share this machine: the load average says how noisy the run was.
@@ -116,14 +134,27 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ')
 const loadBefore = load()
+// Where a run's minutes go (issue 13 bar 1 holds a full run to 15 minutes).
+const secondsPerScenario: [string, number][] = []
 for (const scenario of selected) {
   log(`${scenario.title}`)
   results[scenario.id] = {}
+  const scenarioStarted = performance.now()
   for (const kind of kinds) {
     if (scenario.servers && !scenario.servers.includes(kind)) continue
+    const kindStarted = performance.now()
     results[scenario.id][kind] = await runOn(scenario, kind)
+    log(`  ${scenario.id} ${serverLabels[kind]}: ${((performance.now() - kindStarted) / 1000).toFixed(1)} s`)
+    await warnIfBusyBetweenRuns(`${scenario.id} ${serverLabels[kind]}`)
   }
+  secondsPerScenario.push([scenario.id, (performance.now() - scenarioStarted) / 1000])
 }
+log(
+  `seconds per scenario: ${secondsPerScenario
+    .sort((a, b) => b[1] - a[1])
+    .map(([id, s]) => `${id} ${s.toFixed(0)}`)
+    .join(', ')}`,
+)
 
 const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 console.log(
@@ -134,4 +165,8 @@ console.log(
     `${args.quick ? ' · QUICK MODE: reduced sizes, 1 run each' : ''}\n`,
 )
 console.log(renderTable(selected, results))
+if (busyBetweenRuns.length > 0)
+  console.log(`\nWARNING: the load generator was busy while idle after ${busyBetweenRuns.join(', ')}: later rows ran beside it.`)
 if (args.json) writeFileSync(args.json, JSON.stringify({ when, quick: args.quick, results }, null, 2))
+// Exit even if a scenario left a handle open (the run is over; nothing is waited for).
+process.exit(0)

@@ -77,7 +77,7 @@ export const ledgerCost: Scenario = {
     { key: 'pgStart', label: 'PostgreSQL: quota check + claim + confirm a start', unit: 'ms', better: 'lower', digits: 3 },
   ],
   async run({ quick, log }) {
-    const n = quick ? 50 : 300
+    const n = quick ? 50 : 100 // 300 took 40 s of a full run (PostgreSQL at ~10 ms a call)
     const dir = mkdtempSync(join(tmpdir(), 'tether-bench-ledger-'))
     const db = openDatabase({ file: join(dir, 'tether.db') })
     const fresh = await freshDatabase()

@@ -116,9 +116,11 @@ export async function measureSessionWriter(opts: {
   /** Run the app in its own process (the benchmark row) instead of this one (tracing-cost needs it here). */
   appProcess?: boolean
   nodeArgs?: string[]
+  /** Each phase's length (default 3 s, 1 s quick). */
+  durationMs?: number
 }): Promise<SessionWriterResult> {
   const app = opts.appProcess ? await startAppProcess(opts.streamsUrl, opts.nodeArgs) : await startApp(opts.streamsUrl)
-  const durationMs = opts.quick ? 1_000 : 3_000
+  const durationMs = opts.durationMs ?? (opts.quick ? 1_000 : 3_000)
   try {
     // Sequential single-event writes on one connection.
     const one = makePool(app.origin, 1)

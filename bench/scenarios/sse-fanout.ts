@@ -38,7 +38,9 @@ function fanout(shape: FanoutShape): Scenario {
     // then spoils one run's p99, not the reported median.
     repeats: 3,
     metrics: shape.metrics,
-    ...(shape.crossNode ? { servers: ['ours-postgres' as const] } : {}),
+    // Not the file-backed reference: it loses a 50/s or 200/s writer's messages ("lost" in every
+    // full run since 11-22, specs/benchmarks.md), and its three lost runs per row took a minute.
+    servers: shape.crossNode ? ['ours-postgres'] : ['ours-normal', 'ours-fsync', 'ours-postgres', 'ref-memory'],
     async run(ctx) {
       const second = shape.crossNode
         ? await startServer(launches['ours-postgres'], { dataDir: ctx.server.dataDir, runner: ctx.server.runner })

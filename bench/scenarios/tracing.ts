@@ -30,12 +30,16 @@ async function sink(): Promise<{ url: string; spans: () => number; close(): Prom
   return { url: `http://127.0.0.1:${port}`, spans: () => posts, close: () => new Promise((r) => server.close(() => r())) }
 }
 
+// 2 s phases: nine of them (three rounds of three modes) at the session writer's 3 s were a minute
+// and a half of a full run, for a cost read from medians anyway.
+const PHASE_MS = 2_000
+
 async function once(mode: Mode, endpoint: string, quick: boolean): Promise<SessionWriterResult> {
-  if (mode === 'off') return measureSessionWriter({ quick })
+  if (mode === 'off') return measureSessionWriter({ quick, durationMs: quick ? undefined : PHASE_MS })
   // Port 9 (discard) on loopback: nothing listens, every export fails fast.
   const tracing = await startTracing({ endpoint: mode === 'on' ? endpoint : 'http://127.0.0.1:9' })
   try {
-    return await measureSessionWriter({ quick })
+    return await measureSessionWriter({ quick, durationMs: quick ? undefined : PHASE_MS })
   } finally {
     await tracing.stop().catch(() => {})
   }

@@ -14,7 +14,7 @@ export const workerStart: Scenario = {
     { key: 'processWarm', label: 'process warm claim', unit: 'ms', better: 'lower', digits: 0 },
   ],
   async run({ quick, log }) {
-    const t = await measureWorkerStartTimes({ samples: quick ? 3 : 7, log })
+    const t = await measureWorkerStartTimes({ samples: quick ? 3 : 5, log })
     return { dockerCold: t.dockerCold, dockerWarm: t.dockerWarm, processCold: t.processCold, processWarm: t.processWarm }
   },
 }

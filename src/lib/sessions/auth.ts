@@ -26,10 +26,18 @@ export interface Authenticator {
   /** Claims of the request's token; 401 when missing or invalid. */
   authenticate(req: Request): Promise<TokenClaims>
   issue(opts: IssueTokenOptions): Promise<string>
+  /** Signatures checked so far (a token found in the verified cache is not counted). */
+  readonly verifications: number
 }
 
-/** Verified tokens remembered (a writer sends the same token with every event). */
-const VERIFIED_CACHE_SIZE = 1024
+/**
+ * Verified tokens remembered (a writer sends the same token with every event). A live session
+ * brings about three (its worker's and two viewers'), so the cache must hold several per live
+ * session: at 1,024 a node past ~340 live sessions evicted every token before its next use and
+ * checked a signature on every write. 16,384 entries of a ~300-byte token and its claims are
+ * ~8 MiB at most.
+ */
+export const VERIFIED_CACHE_SIZE = 16_384
 
 export function createAuthenticator(opts: {
   secret: TokenSecret
@@ -41,8 +49,12 @@ export function createAuthenticator(opts: {
   // A token's signature and claims never change, only whether it has expired: a token verified
   // once is re-checked against the clock alone (same rule as jose: expired when exp <= now).
   const verified = new Map<string, TokenClaims>()
+  let verifications = 0
   return {
     enabled: opts.enabled,
+    get verifications() {
+      return verifications
+    },
     async authenticate(req) {
       if (!opts.enabled) return AUTH_OFF_CLAIMS
       const token = tokenFromRequest(req)
@@ -54,6 +66,7 @@ export function createAuthenticator(opts: {
       const now = opts.now()
       const known = verified.get(token)
       if (known && known.exp > Math.floor(now / 1000)) return known
+      verifications++
       const r = await verifyToken(opts.secret, token, now)
       if (!r.ok) {
         verified.delete(token)
