@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { decodeOffset } from '../src/lib/streams/offsets'
 
 export interface CheckpointRow {
   offset: string
@@ -23,8 +24,10 @@ export function viewCheckpointOf(dataDir: string, sessionId: string): Checkpoint
   }
 }
 
-/** The append count an offset of the built-in engine starts with (`<appends>_<bytes>`). */
-const appendsOf = (offset: string) => Number(offset.split('_')[0])
+/** Appends a checkpoint may trail the tail by once the monitor has stopped saving (it saves again only 2,000 events on). */
+const TRAILING_APPENDS = 100
+/** The append count of a built-in engine offset. */
+const appendsOf = (offset: string) => decodeOffset(offset)?.seq ?? Number.NaN
 
 /**
  * Until the checkpoint is at the stream's tail (the monitor writes it within a tick or two of the
@@ -46,7 +49,7 @@ export async function waitForViewCheckpoint(origin: string, token: string, dataD
       seenOffset = row.offset
       seenSince = Date.now()
     }
-    if (row && appendsOf(tail) - appendsOf(row.offset) < 100 && Date.now() - seenSince > 3_000) return row
+    if (row && appendsOf(tail) - appendsOf(row.offset) < TRAILING_APPENDS && Date.now() - seenSince > 3_000) return row
     if (Date.now() > deadline) throw new Error(`no view checkpoint at ${tail} after ${timeoutMs} ms (have ${row?.offset ?? 'none'}); is the monitor on?`)
     await new Promise((r) => setTimeout(r, 250))
   }

@@ -12,6 +12,7 @@ import { append, createStream, makePool } from '../http'
 import { makeBatch, makeMessage } from '../messages'
 import { readSse } from '../sse'
 import { now, sleep } from '../stats'
+import { withoutFileReference } from '../servers'
 import type { Scenario } from './types'
 
 const READERS = 256
@@ -124,10 +125,9 @@ export const slowReaders: Scenario = {
   id: 'slow-readers',
   title: `write throughput with ${READERS} SSE readers (keeping up / reading 1 KiB/s) vs none`,
   repeats: 1, // each run already measures six phases
-  // Not the file-backed reference: with 256 readers it stalls at 0 ops/s in both reader modes
-  // (every full run since 11-29, specs/benchmarks.md), and waiting out its two warm-ups was 3 of a
-  // full run's minutes. The in-memory reference stays for comparison.
-  servers: ['ours-normal', 'ours-fsync', 'ours-postgres', 'ref-memory'],
+  // With 256 readers the file-backed reference stalls at 0 ops/s in both reader modes, and waiting
+  // out its two warm-ups was 3 of a full run's minutes. The in-memory reference stays.
+  servers: withoutFileReference,
   metrics: [
     metric('seqNone', 'sequential POSTs, no readers'),
     metric('seqNormal', `sequential POSTs, ${READERS} readers keeping up`),

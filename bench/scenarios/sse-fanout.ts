@@ -10,7 +10,7 @@ import { append, createStream, makePool } from '../http'
 import { makeMessage } from '../messages'
 import { readSse } from '../sse'
 import { now, percentile, Samples, sleep } from '../stats'
-import { launches, startServer } from '../servers'
+import { launches, startServer, withoutFileReference } from '../servers'
 import type { Metric, MetricValues, Scenario, ScenarioContext } from './types'
 
 const DRAIN_MS = 5_000
@@ -38,9 +38,9 @@ function fanout(shape: FanoutShape): Scenario {
     // then spoils one run's p99, not the reported median.
     repeats: 3,
     metrics: shape.metrics,
-    // Not the file-backed reference: it loses a 50/s or 200/s writer's messages ("lost" in every
-    // full run since 11-22, specs/benchmarks.md), and its three lost runs per row took a minute.
-    servers: shape.crossNode ? ['ours-postgres'] : ['ours-normal', 'ours-fsync', 'ours-postgres', 'ref-memory'],
+    // The file-backed reference loses a 50/s or 200/s writer's messages ("lost" in every full run
+    // since 11-22), and its three lost runs per row took a minute.
+    servers: shape.crossNode ? ['ours-postgres'] : withoutFileReference,
     async run(ctx) {
       const second = shape.crossNode
         ? await startServer(launches['ours-postgres'], { dataDir: ctx.server.dataDir, runner: ctx.server.runner })
