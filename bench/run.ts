@@ -31,6 +31,7 @@ import {
 import { cpuSecondsOf } from './proc'
 import { median } from './stats'
 import { renderTable, type Results } from './table'
+import { checkTargets, renderTargets } from './targets'
 
 const { values: args } = parseArgs({
   options: {
@@ -166,8 +167,10 @@ console.log(
     `${args.quick ? ' · QUICK MODE: reduced sizes, 1 run each' : ''}\n`,
 )
 console.log(renderTable(selected, results))
+const targets = checkTargets(results)
+console.log(`\n${renderTargets(targets)}`)
 if (busyBetweenRuns.length > 0)
   console.log(`\nWARNING: the load generator was busy while idle after ${busyBetweenRuns.join(', ')}: later rows ran beside it.`)
-if (args.json) writeFileSync(args.json, JSON.stringify({ when, quick: args.quick, results }, null, 2))
+if (args.json) writeFileSync(args.json, JSON.stringify({ when, quick: args.quick, results, targets }, null, 2))
 // Exit even if a scenario left a handle open (the run is over; nothing is waited for).
 process.exit(0)

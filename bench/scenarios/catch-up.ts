@@ -1,5 +1,5 @@
 /**
- * Catch-up read: 100k messages written one per POST (128 concurrent writers, untimed), then read
+ * Catch-up read: 50k messages written one per POST (128 concurrent writers, untimed), then read
  * from the start following Stream-Next-Offset until Stream-Up-To-Date, on one connection.
  * MB = 10^6 bytes of response body.
  */
@@ -12,11 +12,24 @@ let run = 0
 
 export const catchUp: Scenario = {
   id: 'catchup',
-  title: 'catch-up read of 100k messages written one per POST',
+  title: 'catch-up read of 50k messages written one per POST',
   repeats: 1, // the three reads happen inside one run, over the same written stream
-  metrics: [{ key: 'mbps', label: 'MB/s', unit: 'MB/s', better: 'higher', target: { op: '>=', value: 80 }, pgTarget: { op: '>=', value: 80 }, digits: 1 }],
+  metrics: [
+    {
+      key: 'mbps',
+      label: 'MB/s',
+      unit: 'MB/s',
+      better: 'higher',
+      target: { op: '>=', value: 80 },
+      pgTarget: { op: '>=', value: 80 },
+      digits: 1,
+    },
+  ],
   async run({ server, quick, log }) {
-    const count = quick ? 20_000 : 100_000
+    // 50k, not 100k: the file-backed reference fills at ~900 appends/s whatever the concurrency
+    // (128 or 512 writers), and its 100k fill was ~100 s, the longest single part of a full run.
+    // 10 MB read back is still ~0.1 s per read on ours, three reads, median.
+    const count = quick ? 20_000 : 50_000
     // 128 concurrent writers: the file-backed reference fsyncs each append but coalesces
     // concurrent fsyncs, so the fill takes a minute rather than three.
     const writePool = makePool(server.origin, 128)

@@ -45,7 +45,9 @@ async function once(mode: Mode, endpoint: string, quick: boolean): Promise<Sessi
   }
 }
 
-export async function measureTracing(quick: boolean, rounds = quick ? 1 : 3): Promise<Record<string, number>> {
+// Two rounds, not three: each mode's phase pair starts an app, ~7 s a phase, and the third round
+// was 21 s of a full run for a loss read as a per cent either way.
+export async function measureTracing(quick: boolean, rounds = quick ? 1 : 2): Promise<Record<string, number>> {
   const otlp = await sink()
   const runs: Record<Mode, SessionWriterResult[]> = { off: [], on: [], dead: [] }
   try {
@@ -53,7 +55,12 @@ export async function measureTracing(quick: boolean, rounds = quick ? 1 : 3): Pr
   } finally {
     await otlp.close()
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  // With an even count, the mean of the middle two (two rounds: their mean, not the larger).
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b)
+    const mid = Math.floor(s.length / 2)
+    return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+  }
   const out: Record<string, number> = {}
   for (const mode of ['off', 'on', 'dead'] as const) {
     out[`${mode}Seq`] = median(runs[mode].map((x) => x.seqOps))
@@ -114,7 +121,9 @@ export const tracingCost: Scenario = {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, micro: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, micro: { type: 'boolean', default: false } },
+  })
   if (values.micro) {
     const r = await measureRequestIdCost()
     console.log(`request id wrapper (traces off): raw ${r.rawNs.toFixed(0)} ns/request, wrapped ${r.wrappedNs.toFixed(0)} ns/request`)
