@@ -63,7 +63,8 @@ export function createSqliteEngine(o: SqliteEngineOptions): SqliteEngine {
     readConcat: (meta, afterSeq, throughSeq) => store.readConcat(meta, afterSeq, throughSeq),
     listLivePaths: (now) => store.listLivePaths(now),
     create: (spec, now) => queue.enqueue(() => writer.create(spec, now)),
-    append: (spec, now) => queue.enqueue(() => writer.append(spec, now)),
+    // StreamWriter.append refuses (requireLive, planAppend) before it writes anything.
+    append: (spec, now) => queue.enqueue(() => writer.append(spec, now), { refusesBeforeWriting: true }),
     delete: (path, now) => queue.enqueue(() => writer.delete(path, now)),
     touch: (meta, now) => queue.enqueue(() => writer.touch(meta, now)),
     sweepExpired: (now) => sweeper.sweep(now),

@@ -138,6 +138,7 @@ export class StreamWriter {
     return offset
   }
 
+  /** Refuses (ProtocolError) only before its first write: the group commit runs it without a savepoint. */
   append(spec: AppendSpec, now: number): WriteResult {
     const meta = this.requireLive(spec.path, now)
     const p = spec.producer

@@ -5,6 +5,8 @@ import { captureParent, endCommitSpans, startCommitSpans } from '../ops/tracing-
 
 interface PendingOp {
   run: () => unknown
+  /** Refuses (ProtocolError) only before its first write: needs no savepoint (see enqueue). */
+  refusesBeforeWriting: boolean
   resolve: (v: unknown) => void
   reject: (e: unknown) => void
   value?: unknown
@@ -16,7 +18,8 @@ interface PendingOp {
 
 /**
  * Group commit: every write operation queued in the same event-loop turn runs in ONE SQLite
- * transaction, each inside its own savepoint (a failing operation rolls back alone). Promises
+ * transaction, each inside its own savepoint (a failing operation rolls back alone), except
+ * operations that refuse only before they write (appends: `refusesBeforeWriting`). Promises
  * settle and after-commit hooks (live notifications) run only once the transaction has
  * committed, so nothing is acknowledged or shown to readers before it is durable.
  */
@@ -55,23 +58,40 @@ export class WriteQueue {
       for (const op of ops) {
         const hooksBefore = this.hooks.length
         try {
-          op.value = this.savepoint(op)
+          op.value = op.refusesBeforeWriting ? op.run() : this.savepoint(op)
         } catch (err) {
+          const refusal = err instanceof Error && err.name === 'ProtocolError'
+          // Without a savepoint only a refusal (which wrote nothing) fails alone; anything else
+          // may have written part of the operation, so the whole batch rolls back (failAll).
+          if (op.refusesBeforeWriting && !refusal) throw err
           // Rolled back to the savepoint: its notifications must not fire either.
           this.hooks.length = hooksBefore
           op.error = err
           op.failed = true
-          if (!(err instanceof Error && err.name === 'ProtocolError')) this.onRolledBack(err)
+          if (!refusal) this.onRolledBack(err)
         }
       }
     })
   }
 
-  /** Runs `fn` inside the next group transaction; resolves with its result after commit. */
-  enqueue<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` inside the next group transaction; resolves with its result after commit.
+   * `refusesBeforeWriting`: `fn` throws a ProtocolError only before its first write, so in a
+   * batch of several it runs without a savepoint (SAVEPOINT + RELEASE were ~4 µs of an append's
+   * ~50 with 32 writers, specs/benchmarks.md). Any other error from it rolls back the whole
+   * batch: every operation in it fails, none was acknowledged.
+   */
+  enqueue<T>(fn: () => T, opts: { refusesBeforeWriting?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'))
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve: resolve as (v: unknown) => void, reject, failed: false, parent: captureParent() })
+      this.pending.push({
+        run: fn,
+        refusesBeforeWriting: opts.refusesBeforeWriting === true,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        failed: false,
+        parent: captureParent(),
+      })
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => this.flush())

@@ -78,6 +78,62 @@ describe('group commit write queue', () => {
     expect(seen).toEqual(['hook sees 9'])
   })
 
+  it('runs appends that refuse before writing without savepoints: a refusal fails alone', async () => {
+    const { queue, insert, values, commits } = setup()
+    const asAppend = { refusesBeforeWriting: true }
+    const ok1 = queue.enqueue(() => insert.run(1), asAppend)
+    const refused = queue.enqueue(() => {
+      throw new ProtocolError(409, 'NOPE', 'refused before writing')
+    }, asAppend)
+    const ok2 = queue.enqueue(() => insert.run(3), asAppend)
+    await expect(refused).rejects.toThrow('refused before writing')
+    await Promise.all([ok1, ok2])
+    expect(values()).toEqual([1, 3])
+    expect(commits()).toBe(1)
+    // No savepoint around them: an operation that broke the contract (wrote, then refused) would
+    // keep its write, which is why only StreamWriter.append, which refuses first, opts in.
+    const breaker = queue.enqueue(() => {
+      insert.run(5)
+      throw new ProtocolError(409, 'NOPE', 'refused after writing')
+    }, asAppend)
+    const neighbour = queue.enqueue(() => insert.run(6), asAppend)
+    await expect(breaker).rejects.toThrow('refused after writing')
+    await neighbour
+    expect(values()).toEqual([1, 3, 5, 6])
+  })
+
+  it('rolls the whole batch back when an append fails after writing, and keeps serving', async () => {
+    const { sqlite, queue, insert, values } = setup()
+    let rolledBack = 0
+    const observed = new WriteQueue(
+      sqlite,
+      silentLogger,
+      () => {},
+      () => rolledBack++,
+    )
+    const seen: string[] = []
+    const asAppend = { refusesBeforeWriting: true }
+    const first = observed.enqueue(() => {
+      insert.run(1)
+      observed.afterCommit(() => seen.push('must not run'))
+    }, asAppend)
+    const broken = observed.enqueue(() => {
+      insert.run(2)
+      sqlite.prepare('INSERT INTO missing_table VALUES (1)').run()
+    }, asAppend)
+    const withSavepoint = observed.enqueue(() => insert.run(3))
+    await expect(broken).rejects.toThrow(/no such table/)
+    // Its partial write (2) could not be undone alone: nothing of the batch is kept or acknowledged.
+    await expect(first).rejects.toThrow(/no such table/)
+    await expect(withSavepoint).rejects.toThrow(/no such table/)
+    expect(values()).toEqual([])
+    expect(seen).toEqual([])
+    expect(rolledBack).toBe(1)
+    expect(sqlite.inTransaction).toBe(false)
+    await queue.enqueue(() => insert.run(4), asAppend)
+    expect(values()).toEqual([4])
+  })
+
   it('starts a new batch for work queued after a flush', async () => {
     const { queue, insert, commits } = setup()
     await queue.enqueue(() => insert.run(1))
