@@ -77,8 +77,8 @@ export class WriteQueue {
   /**
    * Runs `fn` inside the next group transaction; resolves with its result after commit.
    * `refusesBeforeWriting`: `fn` throws a ProtocolError only before its first write, so in a
-   * batch of several it runs without a savepoint (SAVEPOINT + RELEASE were ~4 µs of an append's
-   * ~50 with 32 writers, specs/benchmarks.md). Any other error from it rolls back the whole
+   * batch of several it runs without a savepoint (SAVEPOINT + RELEASE were 1-2 µs of an append's
+   * ~45 with 32 writers, specs/benchmarks.md). Any other error from it rolls back the whole
    * batch: every operation in it fails, none was acknowledged.
    */
   enqueue<T>(fn: () => T, opts: { refusesBeforeWriting?: boolean } = {}): Promise<T> {
