@@ -26,11 +26,15 @@ export function targetText(t: Target | undefined, unit: string): string {
   return t.text ?? `${t.op} ${t.value.toLocaleString('en-US')} ${unit}`
 }
 
+/** Whether a measured value meets a metric's target. */
+export function meetsTarget(v: number, t: Target): boolean {
+  return t.op === '>=' ? v >= t.value : t.op === '<=' ? v <= t.value : v < t.value
+}
+
 function meets(v: number | undefined, t: Target | undefined): string {
   if (!t || v === undefined) return ''
   if (Number.isNaN(v)) return 'no'
-  const ok = t.op === '>=' ? v >= t.value : t.op === '<=' ? v <= t.value : v < t.value
-  return ok ? 'yes' : 'no'
+  return meetsTarget(v, t) ? 'yes' : 'no'
 }
 
 /** The PostgreSQL target's text and whether this run met it (a ratio target needs its server in the run). */
@@ -61,7 +65,9 @@ export function renderTable(scenarios: Scenario[], results: Results): string {
     'fsync ÷ ref file',
     'target (ours)',
     'met normal / fsync',
-    ...(pg ? [serverLabels['ours-postgres'], 'postgres ÷ normal', 'postgres ÷ fsync', 'postgres ÷ ref mem', 'target (postgres)', 'met postgres'] : []),
+    ...(pg
+      ? [serverLabels['ours-postgres'], 'postgres ÷ normal', 'postgres ÷ fsync', 'postgres ÷ ref mem', 'target (postgres)', 'met postgres']
+      : []),
   ]
   const rows: string[][] = []
   for (const s of scenarios) {
